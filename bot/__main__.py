@@ -1,0 +1,5 @@
+"""Run the CLI with ``python -m bot``."""
+
+from bot.cli import main
+
+main()

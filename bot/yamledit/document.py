@@ -1,0 +1,523 @@
+"""Parse YAML text into a position-aware node tree, without ever re-serialising it.
+
+The tree is built from ruamel.yaml's *events* (not its round-trip objects) so every node knows
+its exact character span in the text, its style, its anchor, and whether it is an alias
+occurrence. Offsets are indexes into the normalised text (BOM removed, CRLF turned into LF);
+:class:`SourceText` converts back on output, so byte versus character offsets never get mixed.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    DocumentEndEvent,
+    DocumentStartEvent,
+    Event,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+    StreamStartEvent,
+)
+from ruamel.yaml.nodes import ScalarNode
+
+BOM = "\ufeff"
+
+#: Upper bound on the nodes visited when expanding aliases into plain data ("billion laughs").
+MAX_EXPANDED_NODES = 200_000
+
+Key = str | int
+Route = tuple[Key, ...]
+
+
+class YamlParseError(Exception):
+    """The text is not YAML mendbot can edit; ``line``/``column`` are 1-based when known."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return self.message
+        return f"{self.line}:{self.column}: {self.message}"
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """Text split into its editable body and the framing that must survive edits.
+
+    ``body`` has no BOM and only ``\\n`` line breaks; :meth:`restore` puts back the BOM and the
+    original line breaks.
+    """
+
+    body: str
+    bom: bool
+    crlf: bool
+
+    @classmethod
+    def from_text(cls, text: str) -> SourceText:
+        """Normalise ``text``; raises :class:`YamlParseError` on mixed or bare-CR line breaks."""
+        bom = text.startswith(BOM)
+        if bom:
+            text = text[1:]
+        crlf_count = text.count("\r\n")
+        lone_cr = text.count("\r") - crlf_count
+        if lone_cr:
+            raise YamlParseError("bare carriage returns (\\r) as line breaks are not supported")
+        if crlf_count:
+            if text.count("\n") != crlf_count:
+                raise YamlParseError(
+                    "mixed CRLF and LF line endings; normalise the file's line endings first"
+                )
+            text = text.replace("\r\n", "\n")
+        return cls(body=text, bom=bom, crlf=bool(crlf_count))
+
+    def restore(self, body: str) -> str:
+        """Return ``body`` with this text's BOM and line-break style."""
+        if self.crlf:
+            body = body.replace("\n", "\r\n")
+        return (BOM if self.bom else "") + body
+
+
+@dataclass(eq=False)
+class Node:
+    """A parsed YAML node and its span ``[start, end)`` in the normalised text."""
+
+    start: int
+    end: int
+    line: int
+    column: int
+    anchor: str | None
+    tag: str | None
+
+
+@dataclass(eq=False)
+class Scalar(Node):
+    """A scalar; ``style`` is None (plain), ``'`` , ``"``, ``|`` or ``>``."""
+
+    value: str = ""
+    style: str | None = None
+    implicit: tuple[bool, bool] = (True, False)
+
+
+@dataclass(eq=False)
+class Mapping(Node):
+    """A mapping in block or flow style, with its pairs in document order."""
+
+    flow: bool = False
+    pairs: list[tuple[Node, Node]] = field(default_factory=list)
+
+    def get(self, key: str) -> tuple[Node, Node] | None:
+        """The (key node, value node) pair whose key is the scalar ``key``, if any."""
+        for knode, vnode in self.pairs:
+            if isinstance(knode, Scalar) and knode.value == key:
+                return knode, vnode
+        return None
+
+
+@dataclass(eq=False)
+class Sequence(Node):
+    """A sequence in block or flow style."""
+
+    flow: bool = False
+    items: list[Node] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Alias(Node):
+    """An alias occurrence ``*name``; ``target`` is the anchored node it refers to."""
+
+    target: Node | None = None
+
+
+class RouteError(Exception):
+    """A route does not lead to a node that can be edited; the message says why."""
+
+
+_RESOLVER = YAML(typ="rt").resolver
+
+
+def _resolve_tag(value: str, implicit: tuple[bool, bool], tag: str | None) -> str:
+    if tag and tag != "!":
+        return tag
+    if not implicit[0]:
+        return "tag:yaml.org,2002:str"
+    return str(_RESOLVER.resolve(ScalarNode, value, implicit))
+
+
+class _TreeBuilder:
+    """Builds :class:`Node` trees from a stream of ruamel.yaml events."""
+
+    def __init__(self, events: Iterator[Event]) -> None:
+        self.events = events
+        self.anchors: dict[str, Node] = {}
+
+    def documents(self) -> list[Node]:
+        docs: list[Node] = []
+        for event in self.events:
+            if isinstance(event, DocumentStartEvent):
+                self.anchors = {}
+                docs.append(self._node(next(self.events)))
+                end = next(self.events)
+                assert isinstance(end, DocumentEndEvent)  # noqa: S101 - parser invariant
+            elif isinstance(event, StreamStartEvent | StreamEndEvent):
+                continue
+        return docs
+
+    def _node(self, event: Event) -> Node:
+        mark = event.start_mark
+        common: dict[str, Any] = {
+            "start": mark.index,
+            "end": event.end_mark.index,
+            "line": mark.line,
+            "column": mark.column,
+            "anchor": getattr(event, "anchor", None),
+            "tag": getattr(event, "tag", None),
+        }
+        node: Node
+        if isinstance(event, AliasEvent):
+            target = self.anchors.get(str(event.anchor))
+            if target is None:
+                raise YamlParseError(
+                    f"undefined alias *{event.anchor}", mark.line + 1, mark.column + 1
+                )
+            common["anchor"] = event.anchor
+            return Alias(**common, target=target)
+        if isinstance(event, ScalarEvent):
+            implicit = tuple(event.implicit) if event.implicit else (True, False)
+            common["tag"] = _resolve_tag(event.value, implicit, event.tag)  # type: ignore[arg-type]
+            node = Scalar(**common, value=event.value, style=event.style, implicit=implicit)  # type: ignore[arg-type]
+        elif isinstance(event, MappingStartEvent):
+            mapping = Mapping(**common, flow=bool(event.flow_style))
+            node = mapping
+            for key_event in self.events:
+                if isinstance(key_event, MappingEndEvent):
+                    mapping.end = key_event.end_mark.index
+                    break
+                key = self._node(key_event)
+                mapping.pairs.append((key, self._node(next(self.events))))
+        elif isinstance(event, SequenceStartEvent):
+            seq = Sequence(**common, flow=bool(event.flow_style))
+            node = seq
+            for item_event in self.events:
+                if isinstance(item_event, SequenceEndEvent):
+                    seq.end = item_event.end_mark.index
+                    break
+                seq.items.append(self._node(item_event))
+        else:
+            raise YamlParseError(f"unexpected YAML event {type(event).__name__}")
+        if node.anchor is not None:
+            self.anchors[node.anchor] = node
+        return node
+
+
+_COMMENT = re.compile(r"(?:^|(?<=[ \t]))#[^\n]*", re.MULTILINE)
+
+
+class YamlDocument:
+    """A parsed YAML stream over normalised text, with positions, comments and plain data.
+
+    Construct with :meth:`parse`; it raises :class:`YamlParseError` (with line and column) for
+    anything that is not well-formed YAML, and for duplicate keys, which make edits ambiguous.
+    """
+
+    def __init__(self, text: str, roots: list[Node]) -> None:
+        self.text = text
+        self.roots = roots
+        self._line_starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+        self._scalar_spans: list[tuple[int, int]] = sorted(
+            (n.start, n.end) for n in self._walk_all() if isinstance(n, Scalar)
+        )
+        self._span_starts = [s for s, _ in self._scalar_spans]
+
+    @classmethod
+    def parse(cls, text: str) -> YamlDocument:
+        """Parse normalised ``text`` (see :class:`SourceText`)."""
+        try:
+            roots = _TreeBuilder(iter(YAML(typ="rt").parse(text))).documents()
+        except MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problem = exc.problem or exc.context or "invalid YAML"
+            if mark is None:
+                raise YamlParseError(problem) from None
+            raise YamlParseError(problem, mark.line + 1, mark.column + 1) from None
+        except YAMLError as exc:
+            raise YamlParseError(str(exc).strip()) from None
+        doc = cls(text, roots)
+        doc._check_duplicate_keys()
+        return doc
+
+    # -- navigation --------------------------------------------------------------------------
+
+    def _walk_all(self) -> Iterator[Node]:
+        stack: list[Node] = list(self.roots)
+        while stack:
+            node = stack.pop()
+            yield node
+            if isinstance(node, Mapping):
+                for k, v in node.pairs:
+                    stack.extend((k, v))
+            elif isinstance(node, Sequence):
+                stack.extend(node.items)
+
+    def _check_duplicate_keys(self) -> None:
+        for node in self._walk_all():
+            if isinstance(node, Mapping):
+                seen: set[str] = set()
+                for knode, _ in node.pairs:
+                    if isinstance(knode, Scalar):
+                        if knode.value in seen and knode.value != "<<":
+                            raise YamlParseError(
+                                f"duplicate key {knode.value!r}", knode.line + 1, knode.column + 1
+                            )
+                        seen.add(knode.value)
+
+    def root(self, document: int = 0) -> Node | None:
+        """The root node of the ``document``-th document, or None for an empty stream."""
+        return self.roots[document] if document < len(self.roots) else None
+
+    def lookup(self, route: Route, document: int = 0) -> Node | None:
+        """The node at ``route`` following aliases (for reading), or None if absent."""
+        node = self.root(document)
+        for key in route:
+            if isinstance(node, Alias):
+                node = node.target
+            if isinstance(node, Mapping) and isinstance(key, str):
+                pair = node.get(key)
+                node = pair[1] if pair else None
+            elif isinstance(node, Sequence) and isinstance(key, int) and 0 <= key < len(node.items):
+                node = node.items[key]
+            else:
+                return None
+        return node
+
+    def resolve(self, route: Route, document: int = 0) -> Node:
+        """The node at ``route`` for editing.
+
+        Raises :class:`RouteError` when the route is absent or passes through an alias: edits
+        are never spliced relative to an alias, because they would land at the anchor and
+        change every other place that uses it.
+        """
+        node = self.root(document)
+        walked: list[Key] = []
+        for key in route:
+            if isinstance(node, Alias):
+                raise RouteError(
+                    f"{_fmt(tuple(walked))} is an alias (*{node.anchor}); "
+                    "edit the anchored node or fix this by hand"
+                )
+            if isinstance(node, Mapping) and isinstance(key, str):
+                pair = node.get(key)
+                if pair is None:
+                    raise RouteError(f"{_fmt((*walked, key))} does not exist")
+                node = pair[1]
+            elif isinstance(node, Sequence) and isinstance(key, int):
+                if not 0 <= key < len(node.items):
+                    raise RouteError(f"{_fmt((*walked, key))} does not exist")
+                node = node.items[key]
+            else:
+                raise RouteError(f"{_fmt(tuple(walked))} is not a container for {key!r}")
+            walked.append(key)
+        if node is None:
+            raise RouteError("the document is empty")
+        if isinstance(node, Alias):
+            raise RouteError(
+                f"{_fmt(route)} is an alias (*{node.anchor}); edit the anchored node instead"
+            )
+        return node
+
+    def key_node(self, route: Route, document: int = 0) -> Node | None:
+        """The key node of the mapping entry at ``route`` (None for sequence items/root)."""
+        if not route or not isinstance(route[-1], str):
+            return None
+        parent = self.lookup(route[:-1], document)
+        if isinstance(parent, Alias):
+            parent = parent.target
+        if isinstance(parent, Mapping):
+            pair = parent.get(route[-1])
+            return pair[0] if pair else None
+        return None
+
+    # -- text geometry -----------------------------------------------------------------------
+
+    def line_of(self, index: int) -> int:
+        """0-based line number of a character index."""
+        return bisect.bisect_right(self._line_starts, index) - 1
+
+    def line_start(self, index: int) -> int:
+        """Index of the first character of the line holding ``index``."""
+        return self._line_starts[self.line_of(index)]
+
+    def line_end(self, index: int) -> int:
+        """Index of the newline ending the line holding ``index`` (or the text's end)."""
+        pos = self.text.find("\n", index)
+        return len(self.text) if pos < 0 else pos
+
+    def content_end(self, node: Node) -> int:
+        """Index just after the last character that belongs to ``node``'s own content.
+
+        Block collections end at their last child's content (their parser end mark may lie
+        beyond trailing comments); block scalars end at their last non-blank character.
+        """
+        if isinstance(node, Mapping) and not node.flow and node.pairs:
+            return self.content_end(node.pairs[-1][1])
+        if isinstance(node, Sequence) and not node.flow and node.items:
+            return self.content_end(node.items[-1])
+        if isinstance(node, Scalar) and node.style in ("|", ">"):
+            end = node.end
+            while end > node.start and self.text[end - 1] in " \t\n":
+                end -= 1
+            return end
+        if isinstance(node, Scalar) and node.value == "" and node.style is None:
+            return node.start
+        return node.end
+
+    def in_scalar(self, index: int) -> bool:
+        """Whether ``index`` lies inside the span of some scalar."""
+        pos = bisect.bisect_right(self._span_starts, index) - 1
+        return pos >= 0 and self._scalar_spans[pos][0] <= index < self._scalar_spans[pos][1]
+
+    def comments(self) -> list[tuple[int, str]]:
+        """Every comment as (start index, text including ``#``), in document order."""
+        return [
+            (m.start(), m.group())
+            for m in _COMMENT.finditer(self.text)
+            if not self.in_scalar(m.start())
+        ]
+
+    def comment_on_line(self, line: int) -> str | None:
+        """The comment on 0-based ``line``, if any."""
+        if not 0 <= line < len(self._line_starts):
+            return None
+        start = self._line_starts[line]
+        end = self.line_end(start)
+        for m in _COMMENT.finditer(self.text, start, end):
+            if not self.in_scalar(m.start()):
+                return m.group()
+        return None
+
+    def indent_step(self) -> int:
+        """The indentation step this file uses for nested block mappings (default 2)."""
+        counts: dict[int, int] = {}
+        for node in self._walk_all():
+            if isinstance(node, Mapping) and not node.flow:
+                for _, value in node.pairs:
+                    if isinstance(value, Mapping) and not value.flow and value.pairs:
+                        step = value.pairs[0][0].column - node.pairs[0][0].column
+                        if step > 0:
+                            counts[step] = counts.get(step, 0) + 1
+        return max(counts, key=lambda s: counts[s]) if counts else 2
+
+    def sequence_offset(self) -> int | None:
+        """How far block sequences under a key are indented past it (None when unknown)."""
+        for node in self._walk_all():
+            if isinstance(node, Mapping) and not node.flow:
+                for knode, value in node.pairs:
+                    if isinstance(value, Sequence) and not value.flow and value.items:
+                        return value.column - knode.column
+        return None
+
+    # -- plain data --------------------------------------------------------------------------
+
+    def data(self, document: int = 0) -> Any:
+        """Plain Python data of a document, expanding aliases up to :data:`MAX_EXPANDED_NODES`.
+
+        Raises :class:`YamlParseError` when expansion exceeds the bound (an alias bomb).
+        """
+        root = self.root(document)
+        return None if root is None else to_data(root)
+
+
+def to_data(node: Node, budget: list[int] | None = None) -> Any:
+    """Convert a node to plain data; raises :class:`YamlParseError` past the expansion budget."""
+    if budget is None:
+        budget = [MAX_EXPANDED_NODES]
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise YamlParseError(
+            f"aliases expand to more than {MAX_EXPANDED_NODES} nodes (an alias bomb?)",
+            node.line + 1,
+            node.column + 1,
+        )
+    if isinstance(node, Alias):
+        assert node.target is not None  # noqa: S101 - set by the builder
+        return to_data(node.target, budget)
+    if isinstance(node, Scalar):
+        return scalar_value(node)
+    if isinstance(node, Sequence):
+        return [to_data(item, budget) for item in node.items]
+    if isinstance(node, Mapping):
+        result: dict[Any, Any] = {}
+        for knode, vnode in node.pairs:
+            result[_hashable(to_data(knode, budget))] = to_data(vnode, budget)
+        return result
+    raise TypeError(type(node))
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((repr(k), _hashable(v)) for k, v in value.items()))
+    return value
+
+
+_INFINITIES = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf")}
+
+
+def scalar_value(node: Scalar) -> Any:
+    """The Python value of a scalar under the YAML 1.2 core schema.
+
+    Values of other tags are kept as ``(tag, text)`` so that two documents compare equal exactly
+    when their scalars would construct equal values.
+    """
+    tag, text = node.tag, node.value
+    if tag == "tag:yaml.org,2002:str":
+        return text
+    if tag == "tag:yaml.org,2002:null":
+        return None
+    if tag == "tag:yaml.org,2002:bool":
+        return text.lower() == "true"
+    if tag == "tag:yaml.org,2002:int":
+        try:
+            return int(text.replace("_", ""), 0)
+        except ValueError:
+            return (tag, text)
+    if tag == "tag:yaml.org,2002:float":
+        lowered = text.lower()
+        if lowered in _INFINITIES:
+            return _INFINITIES[lowered]
+        if lowered == ".nan":
+            return ("nan",)
+        try:
+            return float(text.replace("_", ""))
+        except ValueError:
+            return (tag, text)
+    return (tag, text)
+
+
+def _fmt(route: Route) -> str:
+    return format_route(route)
+
+
+def format_route(route: Route) -> str:
+    """Human-readable route: ``jobs.build.steps[0].with``; the empty route is ``<root>``."""
+    if not route:
+        return "<root>"
+    out = ""
+    for key in route:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else key)
+    return out

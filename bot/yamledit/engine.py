@@ -1,0 +1,131 @@
+"""Apply operations to YAML text by splicing, guarding every single splice.
+
+After each splice the text is re-parsed and its documents compared with what the operation
+means on plain data (:mod:`bot.yamledit.guard`): if anything other than the target changed, or
+a comment vanished, the whole group of operations is refused with an :class:`Unfixable` reason
+and the input text is returned untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.yamledit import guard, splice
+from bot.yamledit.document import (
+    RouteError,
+    SourceText,
+    YamlDocument,
+    YamlParseError,
+    format_route,
+    to_data,
+)
+from bot.yamledit.ops import (
+    Add,
+    Append,
+    MergeInto,
+    Operation,
+    Remove,
+    Replace,
+    SetComment,
+)
+from bot.yamledit.render import RenderError
+
+Primitive = Replace | Add | Remove | Append | SetComment
+
+
+@dataclass(frozen=True)
+class Unfixable:
+    """A fix that could not be applied safely, and why; the text was left unchanged."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Edited:
+    """The text after applying every operation (``changed`` is False for a no-op)."""
+
+    text: str
+    changed: bool
+
+
+def apply_operations(text: str, operations: Iterable[Operation]) -> Edited | Unfixable:
+    """Apply ``operations`` in order to raw ``text`` (BOM and CRLF are kept).
+
+    All or nothing: the first operation that cannot be applied safely makes the result an
+    :class:`Unfixable` and none of the operations take effect.
+    """
+    try:
+        source = SourceText.from_text(text)
+    except YamlParseError as exc:
+        return Unfixable(str(exc))
+    body = source.body
+    for operation in operations:
+        try:
+            for primitive in _primitives(body, operation):
+                body = _apply_one(body, primitive)
+        except (splice.EditError, RouteError, guard.GuardError, RenderError) as exc:
+            return Unfixable(f"{operation.op} at {format_route(operation.route)}: {exc}")
+        except YamlParseError as exc:
+            return Unfixable(f"the file does not parse: {exc}")
+    changed = body != source.body
+    return Edited(source.restore(body) if changed else text, changed)
+
+
+def _primitives(body: str, operation: Operation) -> list[Primitive]:
+    if not isinstance(operation, MergeInto):
+        return [operation]
+    doc = YamlDocument.parse(body)
+    target = doc.lookup((*operation.route, operation.key), operation.document)
+    if target is None:
+        return [
+            Add(
+                route=operation.route,
+                document=operation.document,
+                key=operation.key,
+                value=operation.value,
+            )
+        ]
+    current = to_data(target)
+    if current is None:
+        current = {}
+    if not isinstance(current, dict):
+        raise splice.EditError(
+            f"{format_route((*operation.route, operation.key))} is not a mapping"
+        )
+    route = (*operation.route, operation.key)
+    ops: list[Primitive] = []
+    for key, value in operation.value.items():
+        if key not in current:
+            ops.append(Add(route=route, document=operation.document, key=key, value=value))
+        elif not guard.strict_equal(current[key], value):
+            ops.append(Replace(route=(*route, key), document=operation.document, value=value))
+    return ops
+
+
+def _apply_one(body: str, operation: Primitive) -> str:
+    doc = YamlDocument.parse(body)
+    before = [to_data(root) for root in doc.roots]
+    edit = _plan(doc, operation)
+    if edit is None:
+        return body
+    expected = guard.expected_after(before, operation)
+    new_body = edit.apply(body)
+    try:
+        after_doc = YamlDocument.parse(new_body)
+    except YamlParseError as exc:
+        raise guard.GuardError(f"the edited text would not parse ({exc})") from None
+    guard.check(doc, after_doc, expected, operation, edit)
+    return new_body
+
+
+def _plan(doc: YamlDocument, operation: Primitive) -> splice.Splice | None:
+    if isinstance(operation, Replace):
+        return splice.replace(doc, operation)
+    if isinstance(operation, Add):
+        return splice.add(doc, operation)
+    if isinstance(operation, Remove):
+        return splice.remove(doc, operation)
+    if isinstance(operation, Append):
+        return splice.append(doc, operation)
+    return splice.set_comment(doc, operation)

@@ -1,0 +1,104 @@
+"""Render new values as YAML text in the style of the place they are spliced into."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from bot.yamledit.document import Scalar, YamlDocument, YamlParseError, scalar_value
+
+
+class RenderError(ValueError):
+    """The value cannot be written as YAML text (unsupported type)."""
+
+
+def _parses_as(text: str, value: Any) -> bool:
+    try:
+        doc = YamlDocument.parse(f"k: {text}\n")
+    except YamlParseError:
+        return False
+    root = doc.root()
+    if root is None:
+        return False
+    node = doc.lookup(("k",))
+    return isinstance(node, Scalar) and type(scalar_value(node)) is type(value) and (
+        scalar_value(node) == value
+    )
+
+
+def scalar(value: Any, style: str | None = None) -> str:
+    """YAML text for a scalar, preferring ``style`` (None plain, ``'`` or ``"``) when exact."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise RenderError("non-finite floats are not written by mendbot")
+        return repr(value)
+    if not isinstance(value, str):
+        raise RenderError(f"cannot write a {type(value).__name__} as a YAML scalar")
+    candidates: list[str] = []
+    single = "'" + value.replace("'", "''") + "'"
+    double = json.dumps(value, ensure_ascii=False)
+    if style == "'":
+        candidates = [single, double]
+    elif style == '"':
+        candidates = [double, single]
+    else:
+        candidates = [value, single, double]
+    for text in candidates:
+        if "\n" not in text and _parses_as(text, value):
+            return text
+    return json.dumps(value, ensure_ascii=True)
+
+
+def flow(value: Any) -> str:
+    """A value in flow style: ``{a: 1, b: [x, y]}``."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{scalar(k)}: {flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(flow(v) for v in value) + "]"
+    text = scalar(value)
+    if any(c in text for c in ",[]{}") and not text.startswith(("'", '"')):
+        return json.dumps(value, ensure_ascii=False)
+    return text
+
+
+def block_entry(key: str, value: Any, indent: int, step: int, seq_offset: int) -> str:
+    """Lines for ``key: value`` at column ``indent``, without a trailing newline."""
+    pad = " " * indent
+    head = f"{pad}{scalar(key)}:"
+    if isinstance(value, dict) and value:
+        body = "\n".join(
+            block_entry(k, v, indent + step, step, seq_offset) for k, v in value.items()
+        )
+        return f"{head}\n{body}"
+    if isinstance(value, list | tuple) and value:
+        return f"{head}\n{block_items(list(value), indent + seq_offset, step, seq_offset)}"
+    return f"{head} {flow(value)}"
+
+
+def block_items(items: list[Any], indent: int, step: int, seq_offset: int) -> str:
+    """Lines for sequence items whose dashes sit at column ``indent``."""
+    lines = []
+    for item in items:
+        lines.append(block_item(item, indent, step, seq_offset))
+    return "\n".join(lines)
+
+
+def block_item(item: Any, indent: int, step: int, seq_offset: int) -> str:
+    """One ``- item`` entry (a mapping item starts on the dash line)."""
+    pad = " " * indent
+    if isinstance(item, dict) and item:
+        entries = [
+            block_entry(k, v, indent + 2, step, seq_offset) for k, v in item.items()
+        ]
+        first = entries[0][indent + 2 :]
+        return "\n".join([f"{pad}- {first}", *entries[1:]])
+    if isinstance(item, list | tuple) and item:
+        return f"{pad}- {flow(list(item))}"
+    return f"{pad}- {flow(item)}"

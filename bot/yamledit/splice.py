@@ -1,0 +1,310 @@
+"""Turn one operation into one text splice at parsed positions.
+
+Each function returns the :class:`Splice` to make, or None when the operation already holds.
+Anything that cannot be spliced without guessing raises :class:`EditError` with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.yamledit import render
+from bot.yamledit.document import (
+    Alias,
+    Mapping,
+    Node,
+    Route,
+    RouteError,
+    Scalar,
+    Sequence,
+    YamlDocument,
+    format_route,
+    to_data,
+)
+from bot.yamledit.ops import Add, Append, Remove, Replace, SetComment
+
+
+class EditError(Exception):
+    """The operation cannot be applied safely; the message says why."""
+
+
+@dataclass(frozen=True)
+class Splice:
+    """Replace ``text[start:end]`` with ``insert``."""
+
+    start: int
+    end: int
+    insert: str
+
+    def apply(self, text: str) -> str:
+        """The text with this splice made."""
+        return text[: self.start] + self.insert + text[self.end :]
+
+
+def _check_no_anchor(node: Node, what: str) -> None:
+    if node.anchor is not None:
+        raise EditError(f"{what} carries the anchor &{node.anchor}; edit it by hand")
+    if node.tag and not node.tag.startswith("tag:yaml.org,2002:"):
+        raise EditError(f"{what} has the explicit tag {node.tag}; edit it by hand")
+
+
+def _colon_after(doc: YamlDocument, key: Node) -> int:
+    """Index just past the ``:`` that follows a key node."""
+    pos = doc.text.find(":", key.end)
+    if pos < 0:
+        raise EditError("cannot locate the ':' after a key")
+    return pos + 1
+
+
+def _child_indent(doc: YamlDocument, route: Route, document: int) -> int:
+    """Column for entries of a new block mapping nested under the entry at ``route``."""
+    key = doc.key_node(route, document)
+    step = doc.indent_step()
+    if key is not None:
+        return key.column + step
+    if route and isinstance(route[-1], int):
+        item = doc.resolve(route, document)
+        return item.column
+    return 0
+
+
+def replace(doc: YamlDocument, op: Replace) -> Splice | None:
+    """Splice for :class:`Replace`."""
+    node = doc.resolve(op.route, op.document)
+    where = format_route(op.route)
+    if to_data(node) == op.value and type(to_data(node)) is type(op.value):
+        return None
+    _check_no_anchor(node, where)
+    if isinstance(op.value, dict | list):
+        if not (isinstance(node, Scalar) and node.value == "" and node.style is None):
+            if isinstance(node, Mapping | Sequence) and node.flow:
+                return Splice(node.start, node.end, render.flow(op.value))
+            raise EditError(f"{where}: only empty values and flow collections can be replaced")
+        key = doc.key_node(op.route, op.document)
+        if key is None:
+            raise EditError(f"{where}: cannot place a block value here")
+        colon = _colon_after(doc, key)
+        indent = key.column + doc.indent_step()
+        if isinstance(op.value, dict):
+            body = "\n".join(
+                render.block_entry(k, v, indent, doc.indent_step(), _seq_offset(doc))
+                for k, v in op.value.items()
+            )
+        else:
+            body = render.block_items(
+                op.value, key.column + _seq_offset(doc), doc.indent_step(), _seq_offset(doc)
+            )
+        if not op.value:
+            return Splice(colon, colon, " " + render.flow(op.value))
+        eol = doc.line_end(colon)
+        return Splice(eol, eol, "\n" + body)
+    if not isinstance(node, Scalar):
+        raise EditError(f"{where} is a collection; only scalars can be replaced in place")
+    if node.style in ("|", ">"):
+        raise EditError(f"{where} is a block scalar; rewriting it is not supported")
+    text = render.scalar(op.value, node.style)
+    if node.value == "" and node.style is None:
+        key = doc.key_node(op.route, op.document)
+        if key is None:
+            raise EditError(f"{where}: cannot locate the empty value")
+        colon = _colon_after(doc, key)
+        return Splice(colon, colon, " " + text)
+    return Splice(node.start, node.end, text)
+
+
+def _seq_offset(doc: YamlDocument) -> int:
+    offset = doc.sequence_offset()
+    return doc.indent_step() if offset is None else offset
+
+
+def add(doc: YamlDocument, op: Add) -> Splice | None:
+    """Splice for :class:`Add`."""
+    node = doc.resolve(op.route, op.document)
+    where = format_route(op.route)
+    if isinstance(node, Scalar) and node.value == "" and node.style is None:
+        return replace(doc, Replace(route=op.route, document=op.document, value={op.key: op.value}))
+    if not isinstance(node, Mapping):
+        raise EditError(f"{where} is not a mapping")
+    existing = node.get(op.key)
+    if existing is not None:
+        if to_data(existing[1]) == op.value:
+            return None
+        raise EditError(f"{format_route((*op.route, op.key))} already exists with another value")
+    step = doc.indent_step()
+    if node.flow:
+        entry = f"{render.scalar(op.key)}: {render.flow(op.value)}"
+        if not node.pairs:
+            return Splice(node.start + 1, node.end - 1, entry)
+        last_end = doc.content_end(node.pairs[-1][1])
+        return Splice(last_end, last_end, f", {entry}")
+    if not node.pairs:
+        raise EditError(f"{where}: empty block mapping")
+    first_key = node.pairs[0][0]
+    indent = first_key.column
+    entry = render.block_entry(op.key, op.value, indent, step, _seq_offset(doc))
+    last_value = node.pairs[-1][1]
+    if isinstance(last_value, Alias):
+        end = last_value.end
+    else:
+        end = doc.content_end(last_value)
+        if last_value.start == end:  # empty value: end of the key's line
+            end = _colon_after(doc, node.pairs[-1][0])
+    eol = doc.line_end(end)
+    return Splice(eol, eol, "\n" + entry)
+
+
+def append(doc: YamlDocument, op: Append) -> Splice | None:
+    """Splice for :class:`Append`."""
+    node = doc.resolve(op.route, op.document)
+    where = format_route(op.route)
+    if not isinstance(node, Sequence):
+        raise EditError(f"{where} is not a sequence")
+    if any(to_data(item) == op.value for item in node.items):
+        return None
+    if node.flow:
+        if not node.items:
+            return Splice(node.start + 1, node.end - 1, render.flow(op.value))
+        last = node.items[-1]
+        end = last.end if isinstance(last, Alias) else doc.content_end(last)
+        return Splice(end, end, f", {render.flow(op.value)}")
+    dash = _dash_of(doc, node.items[0])
+    last = node.items[-1]
+    end = last.end if isinstance(last, Alias) else doc.content_end(last)
+    eol = doc.line_end(end)
+    item = render.block_item(op.value, dash, doc.indent_step(), _seq_offset(doc))
+    return Splice(eol, eol, "\n" + item)
+
+
+def _dash_of(doc: YamlDocument, item: Node) -> int:
+    """Column of the ``-`` that introduces a block sequence item."""
+    pos = item.start - 1
+    while pos >= 0 and doc.text[pos] in " \t\n":
+        pos -= 1
+    if pos < 0 or doc.text[pos] != "-":
+        raise EditError("cannot locate the '-' of a sequence item")
+    return pos - doc.line_start(pos)
+
+
+def remove(doc: YamlDocument, op: Remove) -> Splice | None:
+    """Splice for :class:`Remove`."""
+    if not op.route:
+        raise EditError("cannot remove the document root")
+    try:
+        parent = doc.resolve(op.route[:-1], op.document)
+    except RouteError:
+        if doc.lookup(op.route, op.document) is None:
+            return None
+        raise
+    key = op.route[-1]
+    where = format_route(op.route)
+    if isinstance(parent, Mapping) and isinstance(key, str):
+        pair = parent.get(key)
+        if pair is None:
+            return None
+        index = parent.pairs.index(pair)
+        knode, vnode = pair
+        _check_no_anchor(vnode, where)
+        if parent.flow:
+            return _remove_flow(doc, [(k, v) for k, v in parent.pairs], index, parent)
+        return _remove_block(doc, op, parent, knode, vnode, index)
+    if isinstance(parent, Sequence) and isinstance(key, int):
+        if not 0 <= key < len(parent.items):
+            return None
+        item = parent.items[key]
+        _check_no_anchor(item, where)
+        if parent.flow:
+            return _remove_flow(doc, [(i, i) for i in parent.items], key, parent)
+        dash = item.start - 1
+        while dash >= 0 and doc.text[dash] in " \t\n":
+            dash -= 1
+        end = item.end if isinstance(item, Alias) else doc.content_end(item)
+        if len(parent.items) == 1:
+            return _empty_collection(doc, op.route[:-1], op.document, parent, "[]")
+        if doc.text[doc.line_start(dash) : dash].strip():
+            raise EditError(f"{where}: the item shares its line with other content")
+        return Splice(doc.line_start(dash), doc.line_end(end) + 1, "")
+    raise EditError(f"{format_route(op.route[:-1])} has no entry {key!r}")
+
+
+def _remove_flow(
+    doc: YamlDocument, entries: list[tuple[Node, Node]], index: int, parent: Node
+) -> Splice:
+    start_node, value = entries[index]
+    end = value.end if isinstance(value, Alias) else doc.content_end(value)
+    if index + 1 < len(entries):
+        return Splice(start_node.start, entries[index + 1][0].start, "")
+    if index > 0:
+        prev = entries[index - 1][1]
+        prev_end = prev.end if isinstance(prev, Alias) else doc.content_end(prev)
+        return Splice(prev_end, end, "")
+    return Splice(parent.start + 1, parent.end - 1, "")
+
+
+def _remove_block(
+    doc: YamlDocument, op: Remove, parent: Mapping, knode: Node, vnode: Node, index: int
+) -> Splice:
+    route, count = op.route, len(parent.pairs)
+    end = vnode.end if isinstance(vnode, Alias) else doc.content_end(vnode)
+    if vnode.start == end and isinstance(vnode, Scalar):
+        end = _colon_after(doc, knode)
+    line_start = doc.line_start(knode.start)
+    shares_line = bool(doc.text[line_start : knode.start].strip())
+    if count == 1:
+        if shares_line:  # `- key: value` as the only entry of a sequence item
+            return Splice(knode.start, doc.line_end(end), "{}")
+        return _empty_collection(doc, route[:-1], op.document, parent, "{}")
+    if shares_line:
+        if index != 0:
+            raise EditError(f"{format_route(route)} shares its line with another entry")
+        following = parent.pairs[1][0]
+        between = doc.text[doc.line_end(end) : following.start]
+        if "#" in between:
+            raise EditError(f"{format_route(route)}: comments sit between it and the next key")
+        return Splice(knode.start, following.start, "")
+    return Splice(line_start, min(doc.line_end(end) + 1, len(doc.text)), "")
+
+
+def _empty_collection(
+    doc: YamlDocument, route: Route, document: int, node: Node, empty: str
+) -> Splice:
+    """Replace the only entry of a block collection with ``{}``/``[]`` (keeps the type)."""
+    key = doc.key_node(route, document)
+    if key is None:
+        raise EditError(f"{format_route(route)}: cannot empty a top-level block collection")
+    colon = _colon_after(doc, key)
+    end = doc.content_end(node)
+    return Splice(colon, doc.line_end(end), " " + empty + _tail_comment(doc, colon))
+
+
+def _tail_comment(doc: YamlDocument, colon: int) -> str:
+    rest = doc.text[colon : doc.line_end(colon)]
+    stripped = rest.strip()
+    return f"  {stripped}" if stripped.startswith("#") else ""
+
+
+def set_comment(doc: YamlDocument, op: SetComment) -> Splice | None:
+    """Splice for :class:`SetComment`."""
+    node = doc.resolve(op.route, op.document)
+    where = format_route(op.route)
+    if isinstance(node, Mapping | Sequence) and not node.flow:
+        raise EditError(f"{where} is a block collection; comment one of its entries instead")
+    if isinstance(node, Scalar) and node.style in ("|", ">"):
+        raise EditError(f"{where} is a block scalar; its line cannot carry a comment")
+    end = doc.content_end(node)
+    if isinstance(node, Scalar) and node.value == "" and node.style is None:
+        key = doc.key_node(op.route, op.document)
+        if key is None:
+            raise EditError(f"{where}: cannot locate the empty value")
+        end = _colon_after(doc, key)
+    eol = doc.line_end(end)
+    rest = doc.text[end:eol]
+    wanted = f"# {op.comment}" if op.comment else ""
+    stripped = rest.strip()
+    if stripped and not stripped.startswith("#"):
+        raise EditError(f"{where} shares its line with other content")
+    if stripped == wanted:
+        return None
+    if stripped:
+        gap = rest[: len(rest) - len(rest.lstrip())]
+        return Splice(end, eol, (gap or "  ") + wanted if wanted else "")
+    return Splice(end, eol, "  " + wanted if wanted else "")
