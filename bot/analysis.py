@@ -1,0 +1,258 @@
+"""The analysis pipeline: read inputs, run rules, and (optionally) fix to a fix-point.
+
+Nothing here writes files: :func:`analyze` returns the new text of every file it would change,
+and the caller decides whether to write it (see :mod:`bot.writer`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.config import Config
+from bot.detectors.interface import Detection, WorkflowRule
+from bot.detectors.registry import RULES
+from bot.detectors.suppression import is_suppressed
+from bot.detectors.workflows.model import Workflow
+from bot.inputs import Input, discover, read_text
+from bot.models import AnalysisResult, FileError, Finding, Fix, FixMode, Unfixed
+from bot.yamledit import Edited, SourceText, YamlDocument, YamlParseError, apply_operations
+
+#: Bound on fix rounds per file; each round applies one fix and re-runs the rules.
+MAX_FIX_ROUNDS = 200
+
+
+@dataclass
+class FileOutcome:
+    """What happened to one file: its original and (when fixed) new text."""
+
+    original: str
+    fixed: str | None = None
+
+
+@dataclass
+class Analysis:
+    """An :class:`AnalysisResult` plus the texts needed to write or preview fixes."""
+
+    result: AnalysisResult
+    files: dict[str, FileOutcome] = field(default_factory=dict)
+    paths: dict[str, Path] = field(default_factory=dict)
+    """Repository-relative name → file on disk, for every analysed file."""
+
+
+class NotAWorkflow(Exception):
+    """The document parses but is not a workflow (empty, a list, a scalar, no ``jobs``)."""
+
+
+def select_rules(config: Config, only: Sequence[str] = ()) -> list[WorkflowRule]:
+    """Instantiate the enabled rules (all, or just ``only``) with configured severities."""
+    rules = []
+    for rule_cls in RULES:
+        settings = config.settings(rule_cls.id)
+        if only and rule_cls.id not in only:
+            continue
+        if not settings.enabled:
+            continue
+        rules.append(rule_cls(settings.severity))
+    return rules
+
+
+def parse_workflow(relative: str, text: str) -> Workflow:
+    """Parse workflow text; raises :class:`YamlParseError` or :class:`NotAWorkflow`."""
+    body = SourceText.from_text(text).body
+    doc = YamlDocument.parse(body)
+    if len(doc.roots) > 1:
+        raise NotAWorkflow("a workflow holds one YAML document, this file has several")
+    data = doc.data()
+    if data is None:
+        raise NotAWorkflow("the file is empty")
+    if not isinstance(data, dict):
+        raise NotAWorkflow(f"the document is a {_kind(data)}, not a mapping")
+    if not isinstance(data.get("jobs"), dict):
+        raise NotAWorkflow("there is no `jobs:` mapping")
+    return Workflow(relative, doc, data)
+
+
+def _kind(value: object) -> str:
+    return "list" if isinstance(value, list) else "scalar"
+
+
+def detect(workflow: Workflow, rules: Iterable[WorkflowRule], config: Config) -> list[Detection]:
+    """Run ``rules`` on ``workflow``, dropping suppressed and configured-ignored findings."""
+    detections: list[Detection] = []
+    for rule in rules:
+        if config.ignored(rule.id, workflow.path):
+            continue
+        for detection in rule.visit_workflow(workflow):
+            finding = detection.finding
+            if is_suppressed(workflow.doc, finding, _owner_line(workflow, finding)):
+                continue
+            detections.append(detection)
+    return detections
+
+
+def _owner_line(workflow: Workflow, finding: Finding) -> int | None:
+    route = finding.location.route
+    if len(route) >= 4 and route[0] == "jobs" and route[2] == "steps":
+        return workflow.location(route[:4]).line
+    return None
+
+
+class RuleCrash(Exception):
+    """A rule raised; reported as that file's error naming the rule, never a traceback."""
+
+
+def _detect_safely(
+    workflow: Workflow, rules: Sequence[WorkflowRule], config: Config
+) -> list[Detection]:
+    try:
+        return detect(workflow, rules, config)
+    except Exception as exc:  # a rule bug must not stop the other files
+        raise RuleCrash(f"internal error in a rule: {type(exc).__name__}: {exc}") from exc
+
+
+def fix_to_fixpoint(
+    workflow: Workflow,
+    text: str,
+    rules: Sequence[WorkflowRule],
+    config: Config,
+    mode: FixMode,
+) -> tuple[str, set[str], dict[str, str]]:
+    """Apply allowed fixes one at a time, re-running the rules after each.
+
+    Returns the final text, the ids of findings whose fix was applied, and the reason each
+    refused fix was refused. A fix that does not make its own finding disappear is rolled
+    back: a fix must resolve what it claims to.
+    """
+    applied: set[str] = set()
+    refused: dict[str, str] = {}
+    current_text, current = text, workflow
+    for _ in range(MAX_FIX_ROUNDS):
+        detections = _detect_safely(current, rules, config)
+        candidate = next(
+            (
+                d
+                for d in detections
+                if d.fix is not None
+                and mode.allows(d.fix.disposition)
+                and d.finding.id not in refused
+                and d.finding.id not in applied
+            ),
+            None,
+        )
+        if candidate is None or candidate.fix is None:
+            break
+        outcome = apply_operations(current_text, candidate.fix.patches)
+        if not isinstance(outcome, Edited):
+            refused[candidate.finding.id] = outcome.reason
+            continue
+        if not outcome.changed:
+            refused[candidate.finding.id] = "the fix changes nothing, yet the finding remains"
+            continue
+        updated = parse_workflow(workflow.path, outcome.text)
+        still = {d.finding.id for d in _detect_safely(updated, rules, config)}
+        if candidate.finding.id in still:
+            refused[candidate.finding.id] = "the fix did not resolve the finding; rolled back"
+            continue
+        applied.add(candidate.finding.id)
+        current_text, current = outcome.text, updated
+    return current_text, applied, refused
+
+
+def analyze(
+    targets: Sequence[Path],
+    root: Path,
+    config: Config,
+    *,
+    only_rules: Sequence[str] = (),
+    fix_mode: FixMode | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Analysis:
+    """Analyse ``targets`` (files or directories below ``root``).
+
+    With ``fix_mode``, also compute the fixed text of every file (nothing is written).
+    Unreadable or invalid inputs become errors in the result; the others are analysed.
+    """
+    rules = select_rules(config, only_rules)
+    inputs, errors = discover(targets, root)
+    inputs = [item for item in inputs if not config.excluded(item.relative)]
+    findings: list[Finding] = []
+    fixes: list[Fix] = []
+    applied: list[str] = []
+    unfixed: list[Unfixed] = []
+    analysis = Analysis(result=AnalysisResult())
+    analysed = 0
+    for number, item in enumerate(inputs, 1):
+        if progress is not None:
+            progress(number, len(inputs))
+        outcome = _analyse_one(item, rules, config, fix_mode)
+        if outcome is None:
+            continue
+        if isinstance(outcome, FileError):
+            errors.append(outcome)
+            continue
+        analysed += 1
+        detections, text, fixed, applied_ids, refused = outcome
+        analysis.files[item.relative] = FileOutcome(original=text, fixed=fixed)
+        analysis.paths[item.relative] = item.path
+        for detection in detections:
+            findings.append(detection.finding)
+            fid = detection.finding.id
+            if detection.fix is not None:
+                fixes.append(detection.fix)
+            if fid in applied_ids:
+                applied.append(fid)
+            elif fid in refused and detection.fix is not None:
+                unfixed.append(_unfixed(detection.fix, refused[fid]))
+            elif detection.fix is None and detection.no_fix_reason:
+                unfixed.append(
+                    Unfixed(
+                        finding=fid,
+                        rule=detection.finding.rule,
+                        path=detection.finding.location.path,
+                        reason=detection.no_fix_reason,
+                    )
+                )
+    analysis.result = AnalysisResult(
+        findings=tuple(findings),
+        fixes=tuple(fixes),
+        applied=tuple(applied),
+        unfixed=tuple(unfixed),
+        errors=tuple(errors),
+        files_analysed=analysed,
+    )
+    return analysis
+
+
+def _unfixed(fix: Fix, reason: str) -> Unfixed:
+    return Unfixed(finding=fix.finding, rule=fix.rule, path=fix.path, reason=reason)
+
+
+_Outcome = tuple[list[Detection], str, str | None, set[str], dict[str, str]]
+
+
+def _analyse_one(
+    item: Input, rules: Sequence[WorkflowRule], config: Config, fix_mode: FixMode | None
+) -> _Outcome | FileError | None:
+    text = read_text(item)
+    if text is None or isinstance(text, FileError):
+        return text
+    try:
+        workflow = parse_workflow(item.relative, text)
+    except YamlParseError as exc:
+        return FileError(path=item.relative, message=exc.message, line=exc.line, column=exc.column)
+    except NotAWorkflow as exc:
+        if not item.explicit:
+            return None
+        return FileError(path=item.relative, message=f"not a workflow: {exc}")
+    try:
+        detections = _detect_safely(workflow, rules, config)
+        if fix_mode is None:
+            return detections, text, None, set(), {}
+        fixed, applied, refused = fix_to_fixpoint(workflow, text, rules, config, fix_mode)
+    except RuleCrash as exc:
+        return FileError(path=item.relative, message=str(exc))
+    except (YamlParseError, NotAWorkflow) as exc:
+        return FileError(path=item.relative, message=f"a fix produced invalid YAML: {exc}")
+    return detections, text, (fixed if fixed != text else None), applied, refused

@@ -1,0 +1,127 @@
+"""The ``.github/mendbot.yml`` schema and its loader, with errors that name file, line and key."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.errors import ConfigError
+from bot.models import Severity
+from bot.yamledit import SourceText, YamlDocument, YamlParseError
+
+#: Where the configuration is looked up, relative to the repository root, in order.
+DEFAULT_LOCATIONS = (".github/mendbot.yml", ".github/mendbot.yaml")
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RuleSettings(_Schema):
+    """Settings for one rule, under ``rules.<rule-id>``."""
+
+    enabled: bool = True
+    """Set to false to turn the rule off everywhere."""
+    severity: Severity | None = None
+    """Override the rule's default severity."""
+    ignore: tuple[str, ...] = ()
+    """Path globs (repository-relative, ``fnmatch`` syntax) where the rule is not reported."""
+
+
+class Config(_Schema):
+    """The whole configuration file."""
+
+    version: Literal[1] = 1
+    """Schema version of this file; only 1 exists."""
+    exclude: tuple[str, ...] = Field(default=())
+    """Path globs that are never analysed."""
+    rules: dict[str, RuleSettings] = Field(default_factory=dict)
+    """Per-rule settings, keyed by rule id."""
+
+    def settings(self, rule: str) -> RuleSettings:
+        """The settings of ``rule`` (defaults when the file does not mention it)."""
+        return self.rules.get(rule, RuleSettings())
+
+    def excluded(self, path: str) -> bool:
+        """Whether ``path`` matches one of :attr:`exclude`."""
+        return any(fnmatch.fnmatch(path, pattern) for pattern in self.exclude)
+
+    def ignored(self, rule: str, path: str) -> bool:
+        """Whether findings of ``rule`` in ``path`` are ignored by configuration."""
+        return any(fnmatch.fnmatch(path, pattern) for pattern in self.settings(rule).ignore)
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of the configuration file, for editors and validation."""
+    schema = Config.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "mendbot configuration (.github/mendbot.yml)"
+    return schema
+
+
+def find_config(root: Path) -> Path | None:
+    """The configuration file of the repository at ``root``, if it has one."""
+    for relative in DEFAULT_LOCATIONS:
+        candidate = root / relative
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(path: Path | None, known_rules: Collection[str]) -> Config:
+    """Load and validate a configuration file; None gives the defaults.
+
+    Raises :class:`ConfigError` naming the file, line, column and key of the first problem:
+    unreadable file, invalid YAML, unknown key, wrong type, or an unknown rule id.
+    """
+    if path is None:
+        return Config()
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the configuration ({exc})") from None
+    try:
+        doc = YamlDocument.parse(SourceText.from_text(raw).body)
+        data = doc.data()
+    except YamlParseError as exc:
+        raise ConfigError(f"{path}:{exc}" if exc.line else f"{path}: {exc}") from None
+    if data is None:
+        return Config()
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the configuration must be a mapping, not {type(data).__name__}")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        route = tuple(error["loc"])
+        where = _where(doc, route)
+        key = ".".join(str(part) for part in route) or "<root>"
+        if error["type"] == "extra_forbidden":
+            message = f"unknown key '{route[-1]}' at {key}"
+        else:
+            message = f"{key}: {error['msg']}"
+        raise ConfigError(f"{path}:{where}: {message}") from None
+    for rule in config.rules:
+        if rule not in known_rules:
+            where = _where(doc, ("rules", rule), key_position=True)
+            raise ConfigError(
+                f"{path}:{where}: unknown rule '{rule}' under rules",
+                advice="`mendbot rules` lists the rule ids",
+            )
+    return config
+
+
+def _where(doc: YamlDocument, route: tuple[Any, ...], *, key_position: bool = True) -> str:
+    """``line:column`` of the deepest existing node along ``route`` (its key when possible)."""
+    typed = tuple(part for part in route if isinstance(part, str | int))
+    for depth in range(len(typed), 0, -1):
+        prefix = typed[:depth]
+        key = doc.key_node(prefix) if key_position else None
+        node = key or doc.lookup(prefix)
+        if node is not None:
+            return f"{node.line + 1}:{node.column + 1}"
+    return "1:1"

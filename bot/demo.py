@@ -1,0 +1,125 @@
+"""``mendbot demo``: the chain on a bundled insecure repository, locally, with no network.
+
+The example repository is copied into a fresh directory and committed; the analysis runs; the
+fixes are grouped into remediations and each is committed on its own branch-local commit with
+trailers naming it (so ``git revert`` undoes exactly one remediation); the diff is printed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import git
+from rich.console import Console
+from rich.syntax import Syntax
+
+from bot.analysis import analyze
+from bot.config import Config
+from bot.errors import MendbotError
+from bot.models import FixMode, Remediation
+from bot.plan import group
+from bot.report import text
+from bot.yamledit import Edited, apply_operations
+
+DEMO_BRANCH = "mendbot/demo"
+_IDENTITY = ("mendbot[bot]", "mendbot@users.noreply.local")
+
+
+class DemoError(MendbotError):
+    """The demo could not run (missing example files or git)."""
+
+
+def example_repository() -> Path:
+    """The bundled example: inside the installed package, or ``examples/`` in a checkout."""
+    packaged = Path(__file__).parent / "_examples" / "insecure-repo"
+    if packaged.is_dir():
+        return packaged
+    source = Path(__file__).resolve().parent.parent / "examples" / "insecure-repo"
+    if source.is_dir():
+        return source
+    raise DemoError("the bundled example repository is missing; reinstall mendbot")
+
+
+def _commit(repo: git.Repo, message: str) -> str:
+    actor = git.Actor(*_IDENTITY)
+    commit = repo.index.commit(message, author=actor, committer=actor)
+    return commit.hexsha
+
+
+def prepare(workdir: Path) -> git.Repo:
+    """Copy the example into ``workdir`` and commit it on ``main``."""
+    shutil.copytree(example_repository(), workdir, dirs_exist_ok=True)
+    repo = git.Repo.init(workdir, initial_branch="main")
+    repo.git.add(A=True)
+    _commit(repo, "Initial commit: example project")
+    return repo
+
+
+def commit_remediation(repo: git.Repo, remediation: Remediation) -> str | None:
+    """Apply one remediation's fixes to the work tree and commit them; None if unfixable."""
+    root = Path(repo.working_dir)
+    for path in remediation.paths:
+        file = root / path
+        original = file.read_text(encoding="utf-8")
+        patches = [p for fix in remediation.fixes if fix.path == path for p in fix.patches]
+        outcome = apply_operations(original, patches)
+        if not isinstance(outcome, Edited):
+            repo.git.checkout("--", ".")
+            return None
+        with file.open("w", encoding="utf-8", newline="") as handle:
+            handle.write(outcome.text)
+        repo.index.add([path])
+    message = (
+        f"fix({remediation.rules[0]}): {remediation.title}\n\n"
+        f"Mendbot-Remediation: {remediation.id}\n"
+        f"Mendbot-Rule: {', '.join(remediation.rules)}\n"
+        f"Mendbot-Fingerprint: sha256:{remediation.fingerprint}\n"
+    )
+    return _commit(repo, message)
+
+
+def run_demo(console: Console, workdir: Path | None = None) -> Path:
+    """Run the demo, printing each stage; returns the demo repository's path."""
+    target = workdir or Path(tempfile.mkdtemp(prefix="mendbot-demo-"))
+    if target.exists() and any(target.iterdir()):
+        raise DemoError(f"{target} is not empty; pass an empty or new --workdir")
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        repo = prepare(target)
+    except git.GitCommandError as exc:
+        raise DemoError(f"git failed while preparing the demo: {exc}") from None
+    console.rule("1. analyse (read-only)")
+    console.print(f"repository: {target}", markup=False)
+    analysis = analyze([target], target, Config(), fix_mode=FixMode.ALL)
+    text.render(analysis, console)
+
+    console.rule("2. plan: one remediation per rule and file")
+    remediations = group(analysis.result.fixes)
+    for remediation in remediations:
+        console.print(
+            f"- {remediation.id}  [{remediation.disposition.value}, "
+            f"{remediation.reversibility.value}, blast radius {remediation.blast_radius.value}]",
+            markup=False,
+        )
+
+    console.rule(f"3. apply: one commit per remediation on {DEMO_BRANCH}")
+    repo.git.checkout("-b", DEMO_BRANCH)
+    for remediation in remediations:
+        sha = commit_remediation(repo, remediation)
+        status = f"committed {sha[:12]}" if sha else "skipped: the fix could not be applied safely"
+        console.print(f"- {remediation.id}: {status}", markup=False)
+
+    console.rule("4. the change, as a reviewer will see it")
+    diff = repo.git.diff("main", DEMO_BRANCH)
+    if console.is_terminal:
+        console.print(Syntax(diff or "(no changes)", "diff", word_wrap=True))
+    else:
+        console.out(diff or "(no changes)", highlight=False)
+    console.print(
+        f"\nRevert any remediation with `git -C {target} revert <sha>`; "
+        f"`git -C {target} log {DEMO_BRANCH}` shows the trailers.",
+        markup=False,
+    )
+    return target

@@ -1,0 +1,146 @@
+"""The rule interface: identity declared once, visitor hooks, findings and fixes as data.
+
+A rule subclasses :class:`WorkflowRule`, declares its class attributes, and overrides only the
+most specific hook it needs (``visit_workflow`` → ``visit_job`` → ``visit_step``); the defaults
+traverse. Rules never write files: they yield :class:`Detection` values whose fix is a list of
+YAML operations the engine applies later.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from bot.models import (
+    BlastRadius,
+    Confidence,
+    Disposition,
+    Finding,
+    Fix,
+    Reversibility,
+    Severity,
+)
+from bot.yamledit import Operation, Route
+
+from .workflows.model import Job, Step, Workflow
+
+_RULE_ID = re.compile(r"^[a-z]+(?:-[a-z0-9]+)+$")
+
+DOCS_BASE = "https://github.com/mendbot/mendbot/blob/main/docs/rules.md"
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A finding, the fix a rule proposes for it (if any), and why there is none otherwise."""
+
+    finding: Finding
+    fix: Fix | None = None
+    no_fix_reason: str | None = None
+
+
+class WorkflowRule:
+    """Base class of GitHub Actions workflow rules.
+
+    Subclasses must set :attr:`id`, :attr:`title`, :attr:`description` and
+    :attr:`default_severity`; :attr:`fix_disposition` is None for report-only rules. The
+    ``example_before``/``example_after`` pair is rendered into the docs and checked by tests.
+    """
+
+    id: ClassVar[str]
+    """Stable kebab-case id with a family prefix; never renamed (baselines depend on it)."""
+    title: ClassVar[str]
+    description: ClassVar[str]
+    """Why this matters, in a paragraph (Markdown)."""
+    default_severity: ClassVar[Severity]
+    default_confidence: ClassVar[Confidence] = Confidence.HIGH
+    fix_disposition: ClassVar[Disposition | None] = None
+    """The least risky disposition the rule's fixes can have; None when it never fixes."""
+    reversibility: ClassVar[Reversibility] = Reversibility.REVERSIBLE
+    blast_radius: ClassVar[BlastRadius] = BlastRadius.FILE
+    example_before: ClassVar[str] = ""
+    example_after: ClassVar[str] = ""
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        if not _RULE_ID.match(cls.id):
+            raise TypeError(f"rule id {cls.id!r} is not kebab-case with a family prefix")
+
+    def __init__(self, severity: Severity | None = None) -> None:
+        self.severity = severity or self.default_severity
+
+    @classmethod
+    def docs_url(cls) -> str:
+        """Link to this rule's section of ``docs/rules.md``."""
+        return f"{DOCS_BASE}#{cls.id}"
+
+    @classmethod
+    def family(cls) -> str:
+        """The id's family prefix, e.g. ``gha``."""
+        return cls.id.split("-", 1)[0]
+
+    # -- hooks -------------------------------------------------------------------------------
+
+    def visit_workflow(self, workflow: Workflow) -> Iterator[Detection]:
+        """Check a whole workflow; the default visits each job."""
+        for job in workflow.jobs:
+            yield from self.visit_job(job)
+
+    def visit_job(self, job: Job) -> Iterator[Detection]:
+        """Check one job; the default visits each step."""
+        for step in job.steps:
+            yield from self.visit_step(step)
+
+    def visit_step(self, step: Step) -> Iterator[Detection]:
+        """Check one step; the default finds nothing."""
+        return iter(())
+
+    # -- builders ----------------------------------------------------------------------------
+
+    def finding(
+        self,
+        workflow: Workflow,
+        route: Route,
+        message: str,
+        *,
+        evidence: str = "",
+        confidence: Confidence | None = None,
+    ) -> Finding:
+        """A :class:`Finding` pre-filled with this rule's identity and the route's location."""
+        return Finding(
+            rule=self.id,
+            title=self.title,
+            severity=self.severity,
+            confidence=confidence or self.default_confidence,
+            location=workflow.location(route),
+            message=message,
+            evidence=evidence,
+        )
+
+    def fix(
+        self,
+        finding: Finding,
+        title: str,
+        patches: Sequence[Operation],
+        *,
+        disposition: Disposition | None = None,
+    ) -> Fix:
+        """A :class:`Fix` for ``finding``; a fix may be riskier than the rule's default, never
+        safer."""
+        declared = self.fix_disposition
+        if declared is None:
+            raise TypeError(f"{self.id} is report-only and cannot propose fixes")
+        chosen = disposition or declared
+        if declared is Disposition.UNSAFE:
+            chosen = Disposition.UNSAFE
+        return Fix(
+            finding=finding.id,
+            rule=self.id,
+            path=finding.location.path,
+            title=title,
+            disposition=chosen,
+            reversibility=self.reversibility,
+            blast_radius=self.blast_radius,
+            patches=tuple(patches),
+        )

@@ -1,0 +1,22 @@
+"""Every rule mendbot ships, one line each."""
+
+from __future__ import annotations
+
+from bot.detectors.interface import WorkflowRule
+from bot.detectors.workflows.insecure_commands import InsecureCommands
+from bot.detectors.workflows.persist_credentials import PersistCredentials
+
+RULES: tuple[type[WorkflowRule], ...] = (
+    PersistCredentials,
+    InsecureCommands,
+)
+
+
+def rule_ids() -> list[str]:
+    """The ids of every shipped rule, in registry order."""
+    return [rule.id for rule in RULES]
+
+
+def get_rule(rule_id: str) -> type[WorkflowRule] | None:
+    """The rule class with ``rule_id``, if one exists."""
+    return next((rule for rule in RULES if rule.id == rule_id), None)

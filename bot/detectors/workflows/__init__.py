@@ -1,0 +1,1 @@
+"""GitHub Actions workflow rules (ids start with ``gha-``)."""

@@ -1,0 +1,179 @@
+"""A read-only view of a GitHub Actions workflow for rules: workflow → jobs → steps.
+
+Every element knows its YAML route, so a rule can point at the exact key it is reporting and
+describe its fix as route-addressed operations.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from bot.models import Location
+from bot.yamledit import Route, YamlDocument
+
+_USES = re.compile(r"^(?P<owner>[^/@\s]+)/(?P<repo>[^/@\s]+)(?P<subpath>/[^@\s]*)?@(?P<ref>\S+)$")
+
+
+@dataclass(frozen=True)
+class Uses:
+    """A parsed ``uses:`` value: ``owner/repo[/path]@ref``, a local path, or a docker image."""
+
+    raw: str
+    owner: str = ""
+    repo: str = ""
+    subpath: str = ""
+    ref: str = ""
+    local: bool = False
+    docker: bool = False
+
+    @classmethod
+    def parse(cls, raw: str) -> Uses:
+        """Parse a ``uses:`` string; never fails (unknown shapes keep only ``raw``)."""
+        text = raw.strip()
+        if text.startswith("./") or text.startswith("$/"):
+            return cls(raw=raw, local=True)
+        if text.startswith("docker://"):
+            return cls(raw=raw, docker=True)
+        match = _USES.match(text)
+        if not match:
+            return cls(raw=raw)
+        return cls(
+            raw=raw,
+            owner=match["owner"],
+            repo=match["repo"],
+            subpath=(match["subpath"] or "").strip("/"),
+            ref=match["ref"],
+        )
+
+    @property
+    def slug(self) -> str:
+        """``owner/repo[/path]`` lower-cased, for comparisons with known actions."""
+        base = f"{self.owner}/{self.repo}".lower()
+        return f"{base}/{self.subpath.lower()}" if self.subpath else base
+
+    def is_action(self, slug: str) -> bool:
+        """Whether this names the action ``slug`` (``owner/repo[/path]``, any ref)."""
+        return self.slug == slug.lower()
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A parsed workflow file."""
+
+    path: str
+    """Repository-relative path with ``/`` separators."""
+    doc: YamlDocument = field(repr=False)
+    data: dict[str, Any] = field(repr=False)
+
+    @cached_property
+    def jobs(self) -> list[Job]:
+        """The jobs, in document order (entries that are not mappings are skipped)."""
+        return [
+            Job(self, str(job_id), job)
+            for job_id, job in _mapping(self.data.get("jobs")).items()
+            if isinstance(job, dict)
+        ]
+
+    @property
+    def env(self) -> dict[str, Any]:
+        """Workflow-level ``env:``."""
+        return _mapping(self.data.get("env"))
+
+    def location(self, route: Route) -> Location:
+        """Location of the key (or item) at ``route``, falling back to its nearest ancestor."""
+        for depth in range(len(route), -1, -1):
+            prefix = route[:depth]
+            node = self.doc.key_node(prefix) or self.doc.lookup(prefix)
+            if node is not None:
+                return Location(
+                    path=self.path, line=node.line + 1, column=node.column + 1, route=route
+                )
+        return Location(path=self.path, line=1, column=1, route=route)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One entry of ``jobs:``."""
+
+    workflow: Workflow
+    id: str
+    data: dict[str, Any] = field(repr=False)
+
+    @property
+    def route(self) -> Route:
+        """``("jobs", <id>)``."""
+        return ("jobs", self.id)
+
+    @cached_property
+    def steps(self) -> list[Step]:
+        """The steps, in order (items that are not mappings are skipped, indexes kept)."""
+        raw = self.data.get("steps")
+        if not isinstance(raw, list):
+            return []
+        return [Step(self, i, s) for i, s in enumerate(raw) if isinstance(s, dict)]
+
+    @property
+    def env(self) -> dict[str, Any]:
+        """Job-level ``env:``."""
+        return _mapping(self.data.get("env"))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One entry of a job's ``steps:``."""
+
+    job: Job
+    index: int
+    data: dict[str, Any] = field(repr=False)
+
+    @property
+    def route(self) -> Route:
+        """``("jobs", <id>, "steps", <index>)``."""
+        return (*self.job.route, "steps", self.index)
+
+    @property
+    def workflow(self) -> Workflow:
+        """The workflow this step belongs to."""
+        return self.job.workflow
+
+    @cached_property
+    def uses(self) -> Uses | None:
+        """The parsed ``uses:``, or None for a ``run:`` step."""
+        raw = self.data.get("uses")
+        return Uses.parse(raw) if isinstance(raw, str) else None
+
+    @property
+    def run(self) -> str | None:
+        """The ``run:`` script, if this is a run step."""
+        raw = self.data.get("run")
+        return raw if isinstance(raw, str) else None
+
+    @property
+    def with_(self) -> dict[str, Any]:
+        """The step's ``with:`` inputs."""
+        return _mapping(self.data.get("with"))
+
+    @property
+    def env(self) -> dict[str, Any]:
+        """Step-level ``env:``."""
+        return _mapping(self.data.get("env"))
+
+    @property
+    def name(self) -> str:
+        """A label for messages: the step's ``name``, its ``uses``, or its position."""
+        for key in ("name", "uses", "id"):
+            value = self.data.get(key)
+            if isinstance(value, str) and value:
+                return value
+        return f"step {self.index + 1}"
+
+    def later_steps(self) -> list[Step]:
+        """The steps of the same job that run after this one."""
+        return [s for s in self.job.steps if s.index > self.index]

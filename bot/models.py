@@ -1,0 +1,193 @@
+"""The data mendbot passes between stages: findings, fixes, remediations, analysis results.
+
+Every model is frozen and rejects unknown fields, so a value read back from JSON is exactly a
+value mendbot could have produced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import StrEnum, unique
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.yamledit.document import Route
+from bot.yamledit.ops import Operation
+
+
+class Model(BaseModel):
+    """Base of mendbot's own models: immutable, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+@unique
+class Severity(StrEnum):
+    """How bad a finding is if exploited."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """Ordering from ``info`` (0) to ``critical`` (4)."""
+        return list(Severity).index(self)
+
+
+@unique
+class Confidence(StrEnum):
+    """How sure the rule is that the finding is real."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+@unique
+class Disposition(StrEnum):
+    """Whether a fix preserves behaviour (``safe``) or may change it (``unsafe``)."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@unique
+class Reversibility(StrEnum):
+    """How a change can be undone once deployed."""
+
+    REVERSIBLE = "reversible"
+    REVERSIBLE_WITH_SNAPSHOT = "reversible-with-snapshot"
+    IRREVERSIBLE = "irreversible"
+
+
+@unique
+class BlastRadius(StrEnum):
+    """How far the effects of a change reach."""
+
+    FILE = "file"
+    SERVICE = "service"
+    ENVIRONMENT = "environment"
+    ORGANIZATION = "organization"
+
+
+@unique
+class FixMode(StrEnum):
+    """Which fixes ``--fix`` applies: ``safe`` ones only, or ``all``."""
+
+    SAFE = "safe"
+    ALL = "all"
+
+    def allows(self, disposition: Disposition) -> bool:
+        """Whether a fix of ``disposition`` is applied in this mode."""
+        return self is FixMode.ALL or disposition is Disposition.SAFE
+
+
+class Location(Model):
+    """Where a finding is: a repository-relative path, 1-based line/column, and YAML route."""
+
+    path: str
+    line: int = Field(ge=1)
+    column: int = Field(ge=1)
+    route: Route = ()
+
+
+class Finding(Model):
+    """One problem a rule found."""
+
+    rule: str
+    """Stable id of the rule, e.g. ``gha-persist-credentials``."""
+    title: str
+    severity: Severity
+    confidence: Confidence
+    location: Location
+    message: str
+    """What is wrong here, and why it matters, in one or two sentences."""
+    evidence: str = ""
+    """The offending text, as found."""
+
+    @property
+    def id(self) -> str:
+        """Stable identifier: independent of line numbers, so it survives unrelated edits."""
+        return digest({"rule": self.rule, "path": self.location.path, "route": self.location.route})[
+            :16
+        ]
+
+
+class Fix(Model):
+    """A proposed change for one finding: data, applied later by the YAML engine."""
+
+    finding: str
+    """The :attr:`Finding.id` this fix resolves."""
+    rule: str
+    path: str
+    title: str
+    disposition: Disposition
+    reversibility: Reversibility = Reversibility.REVERSIBLE
+    blast_radius: BlastRadius = BlastRadius.FILE
+    patches: tuple[Operation, ...]
+
+
+class Unfixed(Model):
+    """A fix that was wanted but not applied, and why."""
+
+    finding: str
+    rule: str
+    path: str
+    reason: str
+
+
+class FileError(Model):
+    """An input that could not be analysed (or was skipped), with where and why."""
+
+    path: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+    skipped: bool = False
+    """True for inputs deliberately left out (too large, outside the repository)."""
+
+
+class Remediation(Model):
+    """A group of fixes that becomes one pull request."""
+
+    id: str
+    """Readable and stable: ``<rule>/<target-slug>-<fingerprint[:8]>``."""
+    fingerprint: str
+    """sha256 over the canonical fixes: the same fixes always give the same fingerprint."""
+    title: str
+    rules: tuple[str, ...]
+    paths: tuple[str, ...]
+    fixes: tuple[Fix, ...]
+    disposition: Disposition
+    reversibility: Reversibility
+    blast_radius: BlastRadius
+
+
+class AnalysisResult(Model):
+    """Everything one analysis produced."""
+
+    findings: tuple[Finding, ...] = ()
+    fixes: tuple[Fix, ...] = ()
+    applied: tuple[str, ...] = ()
+    """Finding ids whose fix was applied (with ``--fix``)."""
+    unfixed: tuple[Unfixed, ...] = ()
+    errors: tuple[FileError, ...] = ()
+    files_analysed: int = 0
+
+    def fix_for(self, finding: Finding) -> Fix | None:
+        """The fix proposed for ``finding``, if any."""
+        for fix in self.fixes:
+            if fix.finding == finding.id:
+                return fix
+        return None
+
+
+def digest(value: Any) -> str:
+    """sha256 hex of the canonical JSON form of ``value`` (sorted keys, no whitespace)."""
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()

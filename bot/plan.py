@@ -1,0 +1,74 @@
+"""Group fixes into remediations (one pull request each) with stable fingerprints."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from bot.models import (
+    BlastRadius,
+    Disposition,
+    Fix,
+    Remediation,
+    Reversibility,
+    digest,
+)
+
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def fingerprint(fixes: Iterable[Fix]) -> str:
+    """sha256 over the canonical fixes (rule, path, patches), independent of their order."""
+    canonical = sorted(
+        (
+            {
+                "rule": fix.rule,
+                "path": fix.path,
+                "patches": [patch.model_dump(mode="json") for patch in fix.patches],
+            }
+            for fix in fixes
+        ),
+        key=lambda item: (item["rule"], item["path"], str(item["patches"])),
+    )
+    return digest(canonical)
+
+
+def slug(text: str) -> str:
+    """A branch-safe slug: lower-case ASCII letters, digits and dashes, at most 40 chars."""
+    return _SLUG.sub("-", text.lower()).strip("-")[:40].strip("-") or "repo"
+
+
+def _worst(values: Iterable[str], order: list[str]) -> str:
+    return max(values, key=order.index)
+
+
+def group(fixes: Iterable[Fix]) -> list[Remediation]:
+    """One remediation per (rule, file, reversibility): small reviewable PRs, and irreversible
+    changes never share a PR with reversible ones. Sorted by id."""
+    buckets: dict[tuple[str, str, str], list[Fix]] = {}
+    for fix in fixes:
+        buckets.setdefault((fix.rule, fix.path, fix.reversibility.value), []).append(fix)
+    remediations = []
+    for (rule, path, _), members in buckets.items():
+        fp = fingerprint(members)
+        target = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        disposition = _worst((f.disposition.value for f in members), [d.value for d in Disposition])
+        reversibility = _worst(
+            (f.reversibility.value for f in members), [r.value for r in Reversibility]
+        )
+        blast = _worst((f.blast_radius.value for f in members), [b.value for b in BlastRadius])
+        titles = sorted({f.title for f in members})
+        remediations.append(
+            Remediation(
+                id=f"{rule}/{slug(target)}-{fp[:8]}",
+                fingerprint=fp,
+                title=f"{rule}: {'; '.join(titles)} in {path}",
+                rules=(rule,),
+                paths=(path,),
+                fixes=tuple(members),
+                disposition=Disposition(disposition),
+                reversibility=Reversibility(reversibility),
+                blast_radius=BlastRadius(blast),
+            )
+        )
+    return sorted(remediations, key=lambda r: r.id)

@@ -1,0 +1,91 @@
+"""Facts every report format needs: fix status per finding, counts, replacement regions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.analysis import Analysis
+from bot.models import Finding, Fix, Severity
+from bot.yamledit import Edited, apply_operations
+
+
+@dataclass(frozen=True)
+class FixStatus:
+    """The fix of one finding as a report shows it."""
+
+    fix: Fix
+    applied: bool
+    unfixable: str | None
+
+
+def fix_status(analysis: Analysis, finding: Finding) -> FixStatus | None:
+    """The finding's fix and whether it was applied (None when the rule proposes none)."""
+    fix = analysis.result.fix_for(finding)
+    if fix is None:
+        return None
+    reason = next((u.reason for u in analysis.result.unfixed if u.finding == finding.id), None)
+    return FixStatus(fix=fix, applied=finding.id in analysis.result.applied, unfixable=reason)
+
+
+def no_fix_reason(analysis: Analysis, finding: Finding) -> str | None:
+    """Why a finding without a fix has none, when the rule said."""
+    if analysis.result.fix_for(finding) is not None:
+        return None
+    return next((u.reason for u in analysis.result.unfixed if u.finding == finding.id), None)
+
+
+def remaining(analysis: Analysis) -> list[Finding]:
+    """Findings not resolved by an applied fix."""
+    applied = set(analysis.result.applied)
+    return [f for f in analysis.result.findings if f.id not in applied]
+
+
+def sorted_findings(analysis: Analysis) -> list[Finding]:
+    """Findings ordered by path, line, then severity (worst first)."""
+    return sorted(
+        analysis.result.findings,
+        key=lambda f: (f.location.path, f.location.line, -Severity(f.severity).rank, f.rule),
+    )
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """One contiguous text replacement, 1-based lines and columns, end exclusive."""
+
+    start_line: int
+    start_column: int
+    end_line: int
+    end_column: int
+    inserted: str
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return line, column
+
+
+def replacement(before: str, after: str) -> Replacement:
+    """The smallest single replacement that turns ``before`` into ``after``."""
+    start = 0
+    limit = min(len(before), len(after))
+    while start < limit and before[start] == after[start]:
+        start += 1
+    end_b, end_a = len(before), len(after)
+    while end_b > start and end_a > start and before[end_b - 1] == after[end_a - 1]:
+        end_b -= 1
+        end_a -= 1
+    sl, sc = _position(before, start)
+    el, ec = _position(before, end_b)
+    return Replacement(sl, sc, el, ec, after[start:end_a])
+
+
+def preview(analysis: Analysis, fix: Fix) -> Replacement | None:
+    """The replacement ``fix`` makes on its file's original text, or None if it cannot apply."""
+    outcome = analysis.files.get(fix.path)
+    if outcome is None:
+        return None
+    edited = apply_operations(outcome.original, fix.patches)
+    if not isinstance(edited, Edited) or not edited.changed:
+        return None
+    return replacement(outcome.original, edited.text)

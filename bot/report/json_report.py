@@ -1,0 +1,59 @@
+"""The JSON report: a stable, documented shape for scripts (see docs/cli.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot import __version__
+from bot.analysis import Analysis
+from bot.report.common import fix_status, no_fix_reason, remaining, sorted_findings
+
+
+def render(analysis: Analysis) -> str:
+    """The report as pretty-printed JSON text."""
+    findings: list[dict[str, Any]] = []
+    for finding in sorted_findings(analysis):
+        status = fix_status(analysis, finding)
+        fix: dict[str, Any] | None = None
+        if status is not None:
+            fix = {
+                "title": status.fix.title,
+                "disposition": status.fix.disposition.value,
+                "reversibility": status.fix.reversibility.value,
+                "blast_radius": status.fix.blast_radius.value,
+                "applied": status.applied,
+                "unfixable": status.unfixable,
+            }
+        findings.append(
+            {
+                "id": finding.id,
+                "rule": finding.rule,
+                "title": finding.title,
+                "path": finding.location.path,
+                "line": finding.location.line,
+                "column": finding.location.column,
+                "route": list(finding.location.route),
+                "severity": finding.severity.value,
+                "confidence": finding.confidence.value,
+                "message": finding.message,
+                "evidence": finding.evidence,
+                "fix": fix,
+                "no_fix_reason": no_fix_reason(analysis, finding),
+            }
+        )
+    result = analysis.result
+    document = {
+        "tool": {"name": "mendbot", "version": __version__},
+        "summary": {
+            "files": result.files_analysed,
+            "findings": len(result.findings),
+            "remaining": len(remaining(analysis)),
+            "fixes_applied": len(result.applied),
+            "errors": len([e for e in result.errors if not e.skipped]),
+            "skipped": len([e for e in result.errors if e.skipped]),
+        },
+        "findings": findings,
+        "errors": [e.model_dump(mode="json") for e in result.errors],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,48 @@
+"""Write fixed files all-or-nothing: a failure restores every file already written."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from bot.errors import WriteError
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` via a temporary file in the same folder (mode kept)."""
+    mode = path.stat().st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".mendbot", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_all(changes: Mapping[Path, tuple[str, str]]) -> None:
+    """Write each ``path → (original, new)``; on any failure restore the originals.
+
+    Raises :class:`WriteError` after restoring; no file is left half-written because every
+    write is a rename of a complete temporary file.
+    """
+    written: list[Path] = []
+    try:
+        for path, (original, new) in changes.items():
+            if path.read_text(encoding="utf-8") != original:
+                raise WriteError(f"{path} changed on disk during the analysis; not overwritten")
+            _write_atomically(path, new)
+            written.append(path)
+    except (OSError, WriteError) as exc:
+        for path in written:
+            try:
+                _write_atomically(path, changes[path][0])
+            except OSError:
+                continue
+        if isinstance(exc, WriteError):
+            raise
+        raise WriteError(f"could not write {exc.filename or 'a file'}: {exc.strerror}") from None
