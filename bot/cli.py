@@ -149,7 +149,10 @@ def _run_with_progress(
     if not (enabled and console.is_terminal):
         return job(None)
     with Progress(
-        TextColumn("analysing"), BarColumn(), MofNCompleteColumn(), console=console,
+        TextColumn("analysing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
         transient=True,
     ) as bar:
         task = bar.add_task("analyse", total=None)
@@ -199,7 +202,7 @@ def _report(result: Analysis, output_format: str, output: Path | None) -> None:
     elif output_format == "sarif":
         rendered = sarif.render(result)
     else:
-        rendered = github.annotations(result)
+        rendered = github.render_annotations(result)
         github.write_step_summary(result)
     if output is not None:
         output.write_text(rendered, encoding="utf-8")

@@ -113,9 +113,8 @@ class Finding(Model):
     @property
     def id(self) -> str:
         """Stable identifier: independent of line numbers, so it survives unrelated edits."""
-        return digest({"rule": self.rule, "path": self.location.path, "route": self.location.route})[
-            :16
-        ]
+        identity = {"rule": self.rule, "path": self.location.path, "route": self.location.route}
+        return digest(identity)[:16]
 
 
 class Fix(Model):

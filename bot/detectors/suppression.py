@@ -28,6 +28,4 @@ def is_suppressed(doc: YamlDocument, finding: Finding, owner_line: int | None = 
     lines = {finding.location.line}
     if owner_line is not None:
         lines.add(owner_line)
-    return any(
-        finding.rule in suppressed_rules(doc.comment_on_line(line - 1)) for line in lines
-    )
+    return any(finding.rule in suppressed_rules(doc.comment_on_line(line - 1)) for line in lines)

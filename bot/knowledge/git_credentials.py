@@ -25,6 +25,7 @@ PUSHING_ACTIONS: dict[str, str] = {
 #: Actions known to run no git command against the workspace's remote.
 INERT_ACTIONS: frozenset[str] = frozenset(
     {
+        "actions/checkout",
         "actions/setup-node",
         "actions/setup-python",
         "actions/setup-go",

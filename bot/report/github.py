@@ -27,7 +27,7 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotations(analysis: Analysis) -> str:
+def render_annotations(analysis: Analysis) -> str:
     """One ``::error``/``::warning``/``::notice`` line per finding and input error."""
     lines = []
     for finding in sorted_findings(analysis):

@@ -101,9 +101,7 @@ def render(analysis: Analysis) -> str:
         {
             "level": "note" if error.skipped else "error",
             "message": {"text": error.message},
-            "locations": [
-                {"physicalLocation": {"artifactLocation": {"uri": error.path}}}
-            ],
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": error.path}}}],
         }
         for error in analysis.result.errors
     ]

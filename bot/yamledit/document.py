@@ -198,8 +198,8 @@ class _TreeBuilder:
             return Alias(**common, target=target)
         if isinstance(event, ScalarEvent):
             implicit = tuple(event.implicit) if event.implicit else (True, False)
-            common["tag"] = _resolve_tag(event.value, implicit, event.tag)  # type: ignore[arg-type]
-            node = Scalar(**common, value=event.value, style=event.style, implicit=implicit)  # type: ignore[arg-type]
+            common["tag"] = _resolve_tag(event.value, implicit, event.tag)
+            node = Scalar(**common, value=event.value, style=event.style, implicit=implicit)
         elif isinstance(event, MappingStartEvent):
             mapping = Mapping(**common, flow=bool(event.flow_style))
             node = mapping

@@ -84,9 +84,7 @@ def check(
         raise GuardError(
             f"the edit would change more than {format_route(operation.route)}; refused"
         )
-    kept = Counter(
-        text for start, text in before.comments() if not edit.start <= start < edit.end
-    )
+    kept = Counter(text for start, text in before.comments() if not edit.start <= start < edit.end)
     now = Counter(text for _, text in after.comments())
     lost = kept - now
     if lost:

@@ -22,8 +22,10 @@ def _parses_as(text: str, value: Any) -> bool:
     if root is None:
         return False
     node = doc.lookup(("k",))
-    return isinstance(node, Scalar) and type(scalar_value(node)) is type(value) and (
-        scalar_value(node) == value
+    return (
+        isinstance(node, Scalar)
+        and type(scalar_value(node)) is type(value)
+        and (scalar_value(node) == value)
     )
 
 
@@ -84,19 +86,14 @@ def block_entry(key: str, value: Any, indent: int, step: int, seq_offset: int) -
 
 def block_items(items: list[Any], indent: int, step: int, seq_offset: int) -> str:
     """Lines for sequence items whose dashes sit at column ``indent``."""
-    lines = []
-    for item in items:
-        lines.append(block_item(item, indent, step, seq_offset))
-    return "\n".join(lines)
+    return "\n".join(block_item(item, indent, step, seq_offset) for item in items)
 
 
 def block_item(item: Any, indent: int, step: int, seq_offset: int) -> str:
     """One ``- item`` entry (a mapping item starts on the dash line)."""
     pad = " " * indent
     if isinstance(item, dict) and item:
-        entries = [
-            block_entry(k, v, indent + 2, step, seq_offset) for k, v in item.items()
-        ]
+        entries = [block_entry(k, v, indent + 2, step, seq_offset) for k, v in item.items()]
         first = entries[0][indent + 2 :]
         return "\n".join([f"{pad}- {first}", *entries[1:]])
     if isinstance(item, list | tuple) and item:

@@ -78,7 +78,9 @@ jobs:
         for step in job.steps:
             yield from self._check(job.workflow, (*step.route, "env"), step.env)
 
-    def _check(self, workflow: Workflow, env_route: Route, env: dict[str, Any]) -> Iterator[Detection]:
+    def _check(
+        self, workflow: Workflow, env_route: Route, env: dict[str, Any]
+    ) -> Iterator[Detection]:
         if VARIABLE not in env:
             return
         value = env[VARIABLE]
@@ -96,6 +98,4 @@ jobs:
         finding = self.finding(
             workflow, route, message, evidence=f"{VARIABLE}: {value}", confidence=confidence
         )
-        yield Detection(
-            finding, self.fix(finding, f"remove {VARIABLE}", [Remove(route=route)])
-        )
+        yield Detection(finding, self.fix(finding, f"remove {VARIABLE}", [Remove(route=route)]))

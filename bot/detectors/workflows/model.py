@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.models import Location
 from bot.yamledit import Route, YamlDocument
+from bot.yamledit.document import Alias, Mapping, Sequence
 
 _USES = re.compile(r"^(?P<owner>[^/@\s]+)/(?P<repo>[^/@\s]+)(?P<subpath>/[^@\s]*)?@(?P<ref>\S+)$")
 
@@ -87,7 +88,13 @@ class Workflow:
         return _mapping(self.data.get("env"))
 
     def location(self, route: Route) -> Location:
-        """Location of the key (or item) at ``route``, falling back to its nearest ancestor."""
+        """Location of the key (or item) at ``route``, falling back to its nearest ancestor.
+
+        A route through an alias is located at the alias (``*name``), not at the anchor.
+        """
+        alias = self._first_alias(route)
+        if alias is not None:
+            return Location(path=self.path, line=alias[0], column=alias[1], route=route)
         for depth in range(len(route), -1, -1):
             prefix = route[:depth]
             node = self.doc.key_node(prefix) or self.doc.lookup(prefix)
@@ -96,6 +103,23 @@ class Workflow:
                     path=self.path, line=node.line + 1, column=node.column + 1, route=route
                 )
         return Location(path=self.path, line=1, column=1, route=route)
+
+    def _first_alias(self, route: Route) -> tuple[int, int] | None:
+        """1-based position of the first alias along ``route``, if the route crosses one."""
+        for depth in range(1, len(route) + 1):
+            node = self.doc.lookup(route[:depth])
+            parent = self.doc.lookup(route[: depth - 1])
+            if isinstance(parent, Mapping) and isinstance(route[depth - 1], str):
+                pair = parent.get(str(route[depth - 1]))
+                node = pair[1] if pair else None
+            elif isinstance(parent, Sequence) and isinstance(route[depth - 1], int):
+                index = int(route[depth - 1])
+                node = parent.items[index] if 0 <= index < len(parent.items) else None
+            if isinstance(node, Alias):
+                return node.line + 1, node.column + 1
+            if node is None:
+                return None
+        return None
 
 
 @dataclass(frozen=True)
@@ -172,6 +196,10 @@ class Step:
             value = self.data.get(key)
             if isinstance(value, str) and value:
                 return value
+        script = (self.run or "").strip().splitlines()
+        if script:
+            first = script[0] if len(script[0]) <= 40 else script[0][:39] + "…"
+            return f"run: {first}"
         return f"step {self.index + 1}"
 
     def later_steps(self) -> list[Step]:

@@ -1,0 +1,89 @@
+"""Golden pairs per rule: ``input.yml`` → ``expected.yml`` byte for byte, plus the findings.
+
+Each folder under ``tests/rules/<rule-id>/<case>/`` holds the input, the expected text after
+``--fix=all``, and ``findings.json``: ``[line, column, rule, fix]`` where fix is ``safe``,
+``unsafe``, ``unfixable`` or null (report only).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.analysis import analyze
+from bot.config import Config
+from bot.detectors.registry import RULES
+from bot.models import FixMode
+from bot.report.common import fix_status
+
+from testpaths import RULE_CASES
+
+CASES = sorted(p.parent for p in RULE_CASES.glob("*/*/input.yml"))
+
+
+def _run(folder: Path, mode: FixMode | None = FixMode.ALL):
+    return analyze([folder / "input.yml"], folder, Config(), fix_mode=mode)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_fix_matches_golden_output(case: Path) -> None:
+    analysis = _run(case)
+    original = (case / "input.yml").read_bytes().decode("utf-8")
+    outcome = analysis.files["input.yml"]
+    fixed = outcome.fixed if outcome.fixed is not None else original
+    assert fixed.encode("utf-8") == (case / "expected.yml").read_bytes()
+    assert analysis.result.errors == ()
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_findings_match_golden_list(case: Path) -> None:
+    analysis = _run(case)
+    rows = []
+    for finding in analysis.result.findings:
+        assert finding.rule == case.parent.name
+        status = fix_status(analysis, finding)
+        fix = None
+        if status is not None:
+            fix = "unfixable" if status.unfixable else status.fix.disposition.value
+        rows.append([finding.location.line, finding.location.column, finding.rule, fix])
+    assert rows == json.loads((case / "findings.json").read_text())
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_second_run_changes_nothing(case: Path, tmp_path: Path) -> None:
+    shutil.copy(case / "expected.yml", tmp_path / "input.yml")
+    analysis = _run(tmp_path)
+    assert analysis.files["input.yml"].fixed is None
+    fixable = [
+        f
+        for f in analysis.result.findings
+        if (s := fix_status(analysis, f)) is not None and not s.unfixable
+    ]
+    assert fixable == []
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_every_rule_has_golden_cases(rule: type) -> None:
+    assert len(list((RULE_CASES / rule.id).glob("*/input.yml"))) >= 3
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES if r.example_before], ids=lambda r: r.id)
+def test_documented_example_is_what_the_rule_does(rule, tmp_path: Path) -> None:
+    (tmp_path / "input.yml").write_text(rule.example_before, encoding="utf-8")
+    analysis = _run(tmp_path)
+    assert [f.rule for f in analysis.result.findings] == [rule.id]
+    assert analysis.files["input.yml"].fixed == rule.example_after
+
+
+def test_safe_mode_applies_only_safe_fixes(tmp_path: Path) -> None:
+    shutil.copy(
+        RULE_CASES / "gha-persist-credentials" / "explicit-true-unused" / "input.yml",
+        tmp_path / "input.yml",
+    )
+    analysis = _run(tmp_path, FixMode.SAFE)
+    assert analysis.files["input.yml"].fixed is None
+    assert analysis.result.applied == ()
+    assert len(analysis.result.findings) == 1
