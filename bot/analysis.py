@@ -60,7 +60,11 @@ def select_rules(config: Config, only: Sequence[str] = ()) -> list[WorkflowRule]
 
 def parse_workflow(relative: str, text: str) -> Workflow:
     """Parse workflow text; raises :class:`YamlParseError` or :class:`NotAWorkflow`."""
-    body = SourceText.from_text(text).body
+    try:
+        body = SourceText.from_text(text).body
+    except YamlParseError:
+        # Mixed or bare-CR line breaks: readable for detection; the edit engine refuses fixes.
+        body = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     doc = YamlDocument.parse(body)
     if len(doc.roots) > 1:
         raise NotAWorkflow("a workflow holds one YAML document, this file has several")

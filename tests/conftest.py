@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 
-
 @pytest.fixture
 def workflows(tmp_path: Path):
     """Write ``name → text`` into ``tmp_path/.github/workflows`` and return the repo root."""

@@ -1,0 +1,62 @@
+"""``mendbot demo`` end to end in a real git repository; generated docs cannot drift."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import git
+
+from bot import docsgen
+from bot.demo import DEMO_BRANCH
+from testpaths import REPO
+
+
+def test_demo_commits_one_revertable_commit_per_remediation(tmp_path: Path) -> None:
+    workdir = tmp_path / "demo"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--workdir", str(workdir)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "gha-insecure-commands" in result.stdout
+    assert "+          persist-credentials: false" in result.stdout
+    repo = git.Repo(workdir)
+    commits = list(repo.iter_commits(f"main..{DEMO_BRANCH}"))
+    assert len(commits) == 3
+    for commit in commits:
+        assert "Mendbot-Remediation: " in commit.message
+        assert commit.author.name == "mendbot[bot]"
+    # Each remediation is undone by reverting its one commit.
+    insecure = next(c for c in commits if "gha-insecure-commands" in c.message)
+    repo.git.revert(insecure.hexsha, no_edit=True)
+    text = (workdir / ".github/workflows/legacy-deploy.yml").read_text()
+    assert "ACTIONS_ALLOW_UNSECURE_COMMANDS: true   # TODO" in text
+    assert "persist-credentials: false" in text
+
+
+def test_demo_refuses_a_non_empty_workdir(tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("mine")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "demo", "--workdir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "is not empty" in result.stderr
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_generated_docs_are_current() -> None:
+    assert docsgen.main(["--check", "--docs", str(REPO / "docs")]) == 0
+
+
+def test_docs_check_detects_drift(tmp_path: Path) -> None:
+    docsgen.main(["--docs", str(tmp_path)])
+    assert docsgen.main(["--check", "--docs", str(tmp_path)]) == 0
+    (tmp_path / "rules.md").write_text("stale\n")
+    assert docsgen.main(["--check", "--docs", str(tmp_path)]) == 1
