@@ -13,8 +13,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.detectors.interface import WorkflowRule
 from bot.config import json_schema
+from bot.detectors.interface import WorkflowRule
 from bot.detectors.registry import RULES
 
 DEFAULT_DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -88,14 +88,13 @@ def render() -> str:
         "| Rule | Title | Severity | Fix |",
         "|---|---|---|---|",
     ]
-    for rule in RULES:
-        out.append(
-            f"| [`{rule.id}`](#{rule.id}) | {rule.title} | {rule.default_severity.value} "
-            f"| {_fix_label(rule)} |"
-        )
+    out.extend(
+        f"| [`{rule.id}`](#{rule.id}) | {rule.title} | {rule.default_severity.value} "
+        f"| {_fix_label(rule)} |"
+        for rule in RULES
+    )
     out.append("")
-    for rule in RULES:
-        out.append(_section(rule))
+    out.extend(_section(rule) for rule in RULES)
     return "\n".join(out).rstrip("\n") + "\n"
 
 

@@ -7,13 +7,16 @@ import sys
 from pathlib import Path
 
 import git
+from testpaths import REPO
 
 from bot import docsgen
 from bot.demo import DEMO_BRANCH
-from testpaths import REPO
 
 
-def test_demo_commits_one_revertable_commit_per_remediation(tmp_path: Path) -> None:
+def test_demo_commits_one_revertable_commit_per_remediation(tmp_path: Path, monkeypatch) -> None:
+    for variable in ("GIT_AUTHOR", "GIT_COMMITTER"):
+        monkeypatch.setenv(f"{variable}_NAME", "Release Engineer")
+        monkeypatch.setenv(f"{variable}_EMAIL", "release@example.test")
     workdir = tmp_path / "demo"
     result = subprocess.run(
         [sys.executable, "-m", "bot", "demo", "--workdir", str(workdir)],

@@ -12,14 +12,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from testpaths import RULE_CASES
 
 from bot.analysis import analyze
 from bot.config import Config
 from bot.detectors.registry import RULES
 from bot.models import FixMode
 from bot.report.common import fix_status
-
-from testpaths import RULE_CASES
 
 CASES = sorted(p.parent for p in RULE_CASES.glob("*/*/input.yml"))
 
