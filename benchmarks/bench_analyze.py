@@ -18,7 +18,9 @@ Contract
   variables are removed from the children's environment. If zizmor is not installed, the
   script says so and times mendbot alone.
 * Measures: wall time per run (best and median), CPU time (user+sys) and peak RSS of each child
-  from ``os.wait4`` (``ru_maxrss`` of that child alone), and the number of findings parsed from
+  as GNU time (``/usr/bin/time -f``) reports them for that child alone, or from ``os.wait4``
+  when GNU time is missing (then, on Linux, the peak RSS is never below this script's own peak:
+  the kernel counts what the child had before ``exec``), and the number of findings parsed from
   its JSON output (mendbot: the ``findings`` list; zizmor: the top-level list). A non-zero exit
   status is expected when there are findings; a run fails only when its standard output is not
   valid JSON of the expected shape.
@@ -40,6 +42,7 @@ import json
 import os
 import pstats
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -159,15 +162,15 @@ def build_corpus(source: Path, destination: Path, count: int) -> Corpus:
 
 @dataclass
 class Run:
-    """One timed child process."""
+    """One timed child process; its output stays in files under the scratch directory."""
 
     wall: float
     cpu: float | None
     max_rss: int | None
-    """Peak resident set size in bytes, when the platform reports it."""
+    """Peak resident set size in bytes, when it could be measured."""
     exit_code: int
-    stdout: bytes
-    stderr: bytes
+    stdout: Path
+    stderr: Path
 
 
 def _max_rss_bytes(ru_maxrss: int) -> int:
@@ -175,12 +178,34 @@ def _max_rss_bytes(ru_maxrss: int) -> int:
     return ru_maxrss if sys.platform == "darwin" else ru_maxrss * 1024
 
 
-def run_child(argv: Sequence[str], env: dict[str, str], scratch: Path) -> Run:
-    """Run ``argv`` with stdout/stderr to files; wall time, CPU and peak RSS of that child."""
-    out_path, err_path = scratch / "stdout", scratch / "stderr"
+def gnu_time() -> str | None:
+    """``/usr/bin/time`` when it is GNU time (``-f``/``-o``), else None."""
+    binary = "/usr/bin/time"
+    if not os.access(binary, os.X_OK):
+        return None
+    try:
+        done = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return binary if "GNU" in done.stdout + done.stderr else None
+
+
+def run_child(argv: Sequence[str], env: dict[str, str], scratch: Path, timer: str | None) -> Run:
+    """Run ``argv`` with stdout/stderr to files; wall time, CPU and peak RSS of that child.
+
+    With GNU time the CPU and peak RSS are those GNU time reads for its own child. Otherwise they
+    come from ``os.wait4``, whose ``ru_maxrss`` on Linux is never below this process's own peak
+    RSS (the kernel counts the memory the child had before ``exec``).
+    """
+    out_path, err_path, usage_path = scratch / "stdout", scratch / "stderr", scratch / "rusage"
+    command = list(argv)
+    if timer is not None:
+        command = [timer, "-f", "%M %U %S", "-o", str(usage_path), *command]
     with out_path.open("wb") as out, err_path.open("wb") as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
         if hasattr(os, "wait4"):
             _, status, usage = os.wait4(proc.pid, 0)
             wall = time.perf_counter() - started
@@ -191,13 +216,18 @@ def run_child(argv: Sequence[str], env: dict[str, str], scratch: Path) -> Run:
             proc.wait()
             wall = time.perf_counter() - started
             cpu, rss = None, None
+    if timer is not None:
+        # The last line is the format; GNU time writes a note about a signal above it.
+        lines = usage_path.read_text(encoding="utf-8", errors="replace").split("\n")
+        fields = [line for line in lines if line.strip()][-1].split()
+        rss, cpu = int(fields[0]) * 1024, float(fields[1]) + float(fields[2])
     return Run(
         wall=wall,
         cpu=cpu,
         max_rss=rss,
         exit_code=proc.returncode,
-        stdout=out_path.read_bytes(),
-        stderr=err_path.read_bytes(),
+        stdout=out_path,
+        stderr=err_path,
     )
 
 
@@ -296,27 +326,32 @@ def _analysed_count(tool: Tool, run: Run, document: Any) -> int | None:
         summary = document.get("summary", {}) if isinstance(document, dict) else {}
         files = summary.get("files")
         return files if isinstance(files, int) else None
-    completed = sum(1 for line in run.stderr.splitlines() if b" completed " in line)
+    with run.stderr.open("rb") as stderr:
+        completed = sum(1 for line in stderr if b" completed " in line)
     return completed or None
 
 
-def time_tool(tool: Tool, corpus: Path, env: dict[str, str], scratch: Path, label: str) -> None:
+def time_tool(
+    tool: Tool, corpus: Path, env: dict[str, str], scratch: Path, timer: str | None, label: str
+) -> None:
     """One timed run of ``tool`` on ``corpus``; records timing, findings or the failure."""
-    run = run_child(tool.argv(corpus), env, scratch)
+    run = run_child(tool.argv(corpus), env, scratch, timer)
     tool.runs.append(run)
+    document: Any = None
     try:
-        document = json.loads(run.stdout)
+        document = json.loads(run.stdout.read_bytes())
         count = tool.findings(document)
     except ValueError as exc:  # json.JSONDecodeError is a ValueError
-        tail = run.stderr.decode("utf-8", "replace").strip().splitlines()[-5:]
+        stderr = run.stderr.read_text(encoding="utf-8", errors="replace")
         tool.failures.append(f"{label}: exit {run.exit_code}, stdout is not valid JSON ({exc})")
-        tool.failures.extend(f"    stderr: {line}" for line in tail)
+        tool.failures.extend(f"    stderr: {line}" for line in stderr.strip().splitlines()[-5:])
         findings = "INVALID JSON"
         tool.analysed.append(None)
     else:
         tool.finding_counts.append(count)
         tool.analysed.append(_analysed_count(tool, run, document))
         findings = f"{count} findings"
+    del document  # keep this process small: it is the parent of the next child
     print(
         f"  {label:<9} {tool.name:<8} wall {run.wall:8.3f} s  cpu {_fmt(run.cpu, '.2f'):>7} s  "
         f"peak RSS {_fmt(_mib(run.max_rss), '.1f'):>7} MiB  exit {run.exit_code:<3} {findings}",
@@ -574,22 +609,31 @@ def _benchmark(args: argparse.Namespace, source: Path, env: dict[str, str], work
     tools = [mendbot_tool(env)]
     zizmor = zizmor_tool(env)
     print("\n== tools")
+    if zizmor is not None:
+        tools.append(zizmor)
+    for tool in tools:
+        print(f"{tool.name:<9} {tool.version}: {' '.join(tool.argv(Path('<repo>')))}")
     if zizmor is None:
         print(
             "zizmor    NOT FOUND: install it with `pip install -e '.[bench]'` (or "
             "`pip install zizmor`); timing mendbot alone"
         )
-    else:
-        tools.append(zizmor)
-    for tool in tools:
-        print(f"{tool.name:<9} {tool.version}: {' '.join(tool.argv(Path('<repo>')))}")
 
-    print(f"\n== runs ({args.repeat} per tool, interleaved)")
+    timer = gnu_time()
+    if timer is not None:
+        measured = f"CPU and peak RSS from {timer} (GNU time) around each child"
+    else:
+        floor = _max_rss_bytes(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / MIB
+        measured = (
+            "CPU and peak RSS from os.wait4 (GNU time not found): peak RSS is never below this "
+            f"process's own peak, now {floor:.1f} MiB"
+        )
+    print(f"\n== runs ({args.repeat} per tool, interleaved; {measured})")
     scratch = workdir / "out"
     scratch.mkdir()
     for number in range(1, args.repeat + 1):
         for tool in tools:
-            time_tool(tool, corpus.directory, env, scratch, f"run {number}/{args.repeat}")
+            time_tool(tool, corpus.directory, env, scratch, timer, f"run {number}/{args.repeat}")
 
     failed = [tool for tool in tools if tool.failures]
     for tool in failed:

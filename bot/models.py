@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from enum import StrEnum, unique
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -110,7 +111,7 @@ class Finding(Model):
     evidence: str = ""
     """The offending text, as found."""
 
-    @property
+    @cached_property
     def id(self) -> str:
         """Stable identifier: independent of line numbers, so it survives unrelated edits."""
         identity = {"rule": self.rule, "path": self.location.path, "route": self.location.route}
@@ -180,10 +181,11 @@ class AnalysisResult(Model):
 
     def fix_for(self, finding: Finding) -> Fix | None:
         """The fix proposed for ``finding``, if any."""
-        for fix in self.fixes:
-            if fix.finding == finding.id:
-                return fix
-        return None
+        return self._fixes_by_finding.get(finding.id)
+
+    @cached_property
+    def _fixes_by_finding(self) -> dict[str, Fix]:
+        return {fix.finding: fix for fix in self.fixes}
 
 
 def digest(value: Any) -> str:

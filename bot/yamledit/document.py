@@ -148,6 +148,9 @@ class RouteError(Exception):
 
 
 _RESOLVER = YAML(typ="rt").resolver
+# The pure safe parser: the round-trip parser inserts comment markers (\x07) into folded
+# scalars, and building a YAML() per file costs a plug-in search on disk.
+_PARSER = YAML(typ="safe", pure=True)
 
 
 def _resolve_tag(value: str, implicit: tuple[bool, bool], tag: str | None) -> str:
@@ -198,8 +201,13 @@ class _TreeBuilder:
             return Alias(**common, target=target)
         if isinstance(event, ScalarEvent):
             implicit = tuple(event.implicit) if event.implicit else (True, False)
-            common["tag"] = _resolve_tag(event.value, implicit, event.tag)
-            node = Scalar(**common, value=event.value, style=event.style, implicit=implicit)
+            value = event.value
+            if event.style == ">":
+                # ruamel's round-trip scanner marks the folds of a folded scalar with "\a"
+                # (its constructor strips them); a YAML text cannot hold a raw BEL character.
+                value = value.replace("\a", "")
+            common["tag"] = _resolve_tag(value, implicit, event.tag)
+            node = Scalar(**common, value=value, style=event.style, implicit=implicit)
         elif isinstance(event, MappingStartEvent):
             mapping = Mapping(**common, flow=bool(event.flow_style))
             node = mapping
@@ -247,7 +255,9 @@ class YamlDocument:
     def parse(cls, text: str) -> YamlDocument:
         """Parse normalised ``text`` (see :class:`SourceText`)."""
         try:
-            roots = _TreeBuilder(iter(YAML(typ="rt").parse(text))).documents()
+            # Materialised at once so the shared parser is never re-entered mid-stream.
+            events = list(_PARSER.parse(text))
+            roots = _TreeBuilder(iter(events)).documents()
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             problem = exc.problem or exc.context or "invalid YAML"
@@ -465,6 +475,30 @@ def to_data(node: Node, budget: list[int] | None = None) -> Any:
             result[_hashable(to_data(knode, budget))] = to_data(vnode, budget)
         return result
     raise TypeError(type(node))
+
+
+def normalise(value: Any) -> Any:
+    """Plain data as the parser would return it (tuples become lists)."""
+    if isinstance(value, dict):
+        return {k: normalise(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [normalise(v) for v in value]
+    return value
+
+
+def strict_equal(a: Any, b: Any) -> bool:
+    """Equality that also compares scalar types (``1``, ``1.0`` and ``true`` all differ).
+
+    Python's ``==`` makes ``1 == 1.0 == True``; deciding "already holds" with it would turn a
+    needed edit into a silent no-op. Compare plain data only (see :func:`normalise`).
+    """
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(strict_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(strict_equal(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
 
 def _hashable(value: Any) -> Any:

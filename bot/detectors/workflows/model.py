@@ -87,6 +87,23 @@ class Workflow:
         """Workflow-level ``env:``."""
         return _mapping(self.data.get("env"))
 
+    @cached_property
+    def triggers(self) -> frozenset[str]:
+        """Event names under ``on:`` (a string, a list or a mapping of events)."""
+        raw = self.data.get("on")
+        if isinstance(raw, str):
+            return frozenset({raw})
+        if isinstance(raw, list):
+            return frozenset(str(event) for event in raw if isinstance(event, str))
+        if isinstance(raw, dict):
+            return frozenset(str(event) for event in raw)
+        return frozenset()
+
+    @property
+    def permissions(self) -> Any:
+        """Workflow-level ``permissions:`` as written (None when absent)."""
+        return self.data.get("permissions")
+
     def location(self, route: Route) -> Location:
         """Location of the key (or item) at ``route``, falling back to its nearest ancestor.
 
@@ -148,6 +165,29 @@ class Job:
         """Job-level ``env:``."""
         return _mapping(self.data.get("env"))
 
+    @property
+    def permissions(self) -> Any:
+        """Job-level ``permissions:`` as written (None when absent)."""
+        return self.data.get("permissions")
+
+    @cached_property
+    def uses(self) -> Uses | None:
+        """The reusable workflow this job calls (``jobs.<id>.uses``), if any."""
+        raw = self.data.get("uses")
+        return Uses.parse(raw) if isinstance(raw, str) else None
+
+    @property
+    def runs_on(self) -> list[str]:
+        """Runner labels of ``runs-on`` (a string, a list, or a mapping's ``labels``)."""
+        raw = self.data.get("runs-on")
+        if isinstance(raw, dict):
+            raw = raw.get("labels")
+        if isinstance(raw, str):
+            return [raw]
+        if isinstance(raw, list):
+            return [str(label) for label in raw]
+        return []
+
 
 @dataclass(frozen=True)
 class Step:
@@ -178,6 +218,21 @@ class Step:
         """The ``run:`` script, if this is a run step."""
         raw = self.data.get("run")
         return raw if isinstance(raw, str) else None
+
+    @property
+    def shell(self) -> str | None:
+        """The step's shell: its ``shell:``, else the job's or workflow's ``defaults.run.shell``."""
+        for scope in (self.data, self.job.data.get("defaults"), self.workflow.data.get("defaults")):
+            if not isinstance(scope, dict):
+                continue
+            if scope is self.data:
+                value = scope.get("shell")
+            else:
+                run = scope.get("run")
+                value = run.get("shell") if isinstance(run, dict) else None
+            if isinstance(value, str):
+                return value
+        return None
 
     @property
     def with_(self) -> dict[str, Any]:
