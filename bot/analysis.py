@@ -54,7 +54,7 @@ def select_rules(config: Config, only: Sequence[str] = ()) -> list[WorkflowRule]
             continue
         if not settings.enabled:
             continue
-        rules.append(rule_cls(settings.severity))
+        rules.append(rule_cls(settings.severity, settings.options))
     return rules
 
 

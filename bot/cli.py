@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from bot import __version__
 from bot.analysis import Analysis, analyze
 from bot.config import find_config, json_schema, load_config
-from bot.detectors.registry import RULES, rule_ids
+from bot.detectors.registry import RULES, rule_ids, rule_options
 from bot.errors import MendbotError
 from bot.models import FixMode
 from bot.report import github, json_report, sarif, text
@@ -116,7 +116,7 @@ def analyze_command(
     targets = list(paths) or [Path(".")]
     root = targets[0] if len(targets) == 1 and targets[0].is_dir() else Path(".")
     try:
-        config = load_config(config_path or find_config(root), rule_ids())
+        config = load_config(config_path or find_config(root), rule_options())
         mode = FixMode(fix_mode) if fix_mode else None
         result = _run_with_progress(
             lambda progress: analyze(
@@ -256,7 +256,7 @@ def config_check_command(path: Path | None) -> None:
         click.echo("no configuration file found; the defaults apply")
         return
     try:
-        load_config(target, rule_ids())
+        load_config(target, rule_options())
     except MendbotError as exc:
         _fail(exc)
     click.echo(f"{target}: valid")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Collection
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +30,8 @@ class RuleSettings(_Schema):
     """Override the rule's default severity."""
     ignore: tuple[str, ...] = ()
     """Path globs (repository-relative, ``fnmatch`` syntax) where the rule is not reported."""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """Rule-specific options, validated by the rule (see its section in docs/rules.md)."""
 
 
 class Config(_Schema):
@@ -72,11 +74,15 @@ def find_config(root: Path) -> Path | None:
     return None
 
 
-def load_config(path: Path | None, known_rules: Collection[str]) -> Config:
+def load_config(
+    path: Path | None, known_rules: Mapping[str, type[BaseModel] | None]
+) -> Config:
     """Load and validate a configuration file; None gives the defaults.
 
-    Raises :class:`ConfigError` naming the file, line, column and key of the first problem:
-    unreadable file, invalid YAML, unknown key, wrong type, or an unknown rule id.
+    ``known_rules`` maps each rule id to the pydantic model of its options (None when the rule
+    takes none). Raises :class:`ConfigError` naming the file, line, column and key of the
+    first problem: unreadable file, invalid YAML, unknown key, wrong type, an unknown rule id,
+    or invalid rule options.
     """
     if path is None:
         return Config()
@@ -105,14 +111,41 @@ def load_config(path: Path | None, known_rules: Collection[str]) -> Config:
         else:
             message = f"{key}: {error['msg']}"
         raise ConfigError(f"{path}:{where}: {message}") from None
-    for rule in config.rules:
+    for rule, settings in config.rules.items():
         if rule not in known_rules:
             where = _where(doc, ("rules", rule), key_position=True)
             raise ConfigError(
                 f"{path}:{where}: unknown rule '{rule}' under rules",
                 advice="`mendbot rules` lists the rule ids",
             )
+        _check_options(path, doc, rule, settings.options, known_rules[rule])
     return config
+
+
+def _check_options(
+    path: Path,
+    doc: YamlDocument,
+    rule: str,
+    options: dict[str, Any],
+    model: type[BaseModel] | None,
+) -> None:
+    base = ("rules", rule, "options")
+    if model is None:
+        if options:
+            where = _where(doc, base)
+            raise ConfigError(f"{path}:{where}: rule '{rule}' takes no options")
+        return
+    try:
+        model.model_validate(options)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        route = base + tuple(error["loc"])
+        key = ".".join(str(part) for part in route)
+        if error["type"] == "extra_forbidden":
+            message = f"unknown key '{route[-1]}' at {key}"
+        else:
+            message = f"{key}: {error['msg']}"
+        raise ConfigError(f"{path}:{_where(doc, route)}: {message}") from None
 
 
 def _where(doc: YamlDocument, route: tuple[Any, ...], *, key_position: bool = True) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from bot.analysis import analyze
 from bot.config import json_schema, load_config
-from bot.detectors.registry import rule_ids
+from bot.detectors.registry import rule_options
 from bot.errors import ConfigError
 
 INSECURE = """\
@@ -29,7 +29,7 @@ jobs:
 def _load(tmp_path: Path, text: str):
     path = tmp_path / "mendbot.yml"
     path.write_text(text)
-    return load_config(path, rule_ids())
+    return load_config(path, rule_options())
 
 
 @pytest.mark.parametrize(
@@ -88,3 +88,8 @@ def test_json_schema_accepts_valid_and_rejects_unknown_keys() -> None:
 def test_committed_schema_is_current() -> None:
     committed = Path(__file__).parent.parent / "docs" / "mendbot.schema.json"
     assert json.loads(committed.read_text()) == json_schema()
+
+
+def test_options_for_a_rule_without_options_are_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"mendbot.yml:3:5: rule 'gha-insecure-commands'"):
+        _load(tmp_path, "rules:\n  gha-insecure-commands:\n    options: {x: 1}\n")

@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
 
 from bot.models import (
     BlastRadius,
@@ -61,14 +63,22 @@ class WorkflowRule:
     blast_radius: ClassVar[BlastRadius] = BlastRadius.FILE
     example_before: ClassVar[str] = ""
     example_after: ClassVar[str] = ""
+    options_model: ClassVar[type[BaseModel] | None] = None
+    """Pydantic model (``extra="forbid"``) of ``rules.<id>.options``; None for no options."""
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
         if not _RULE_ID.match(cls.id):
             raise TypeError(f"rule id {cls.id!r} is not kebab-case with a family prefix")
 
-    def __init__(self, severity: Severity | None = None) -> None:
+    def __init__(
+        self, severity: Severity | None = None, options: dict[str, Any] | None = None
+    ) -> None:
         self.severity = severity or self.default_severity
+        model = self.options_model
+        self.options: BaseModel | None = (
+            model.model_validate(options or {}) if model is not None else None
+        )
 
     @classmethod
     def docs_url(cls) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from bot.detectors.interface import WorkflowRule
 from bot.detectors.workflows.insecure_commands import InsecureCommands
 from bot.detectors.workflows.persist_credentials import PersistCredentials
@@ -10,6 +12,11 @@ RULES: tuple[type[WorkflowRule], ...] = (
     PersistCredentials,
     InsecureCommands,
 )
+
+
+def rule_options() -> dict[str, type[BaseModel] | None]:
+    """Each rule id mapped to the pydantic model of its options (for the config loader)."""
+    return {rule.id: rule.options_model for rule in RULES}
 
 
 def rule_ids() -> list[str]:

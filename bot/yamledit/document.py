@@ -247,9 +247,18 @@ class YamlDocument:
         self.roots = roots
         self._line_starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
         self._scalar_spans: list[tuple[int, int]] = sorted(
-            (n.start, n.end) for n in self._walk_all() if isinstance(n, Scalar)
+            self._content_span(n) for n in self._walk_all() if isinstance(n, Scalar)
         )
         self._span_starts = [s for s, _ in self._scalar_spans]
+
+    def _content_span(self, node: Scalar) -> tuple[int, int]:
+        """The span of a scalar's text; a block scalar's header line (``|-  # comment``) is
+        not part of it, so a comment there counts as a comment."""
+        if node.style in ("|", ">"):
+            header_end = self.text.find("\n", node.start)
+            if 0 <= header_end < node.end:
+                return header_end + 1, node.end
+        return node.start, node.end
 
     @classmethod
     def parse(cls, text: str) -> YamlDocument:

@@ -18,6 +18,8 @@ from bot.yamledit.document import (
     YamlDocument,
     YamlParseError,
     format_route,
+    normalise,
+    strict_equal,
     to_data,
 )
 from bot.yamledit.ops import (
@@ -98,7 +100,7 @@ def _primitives(body: str, operation: Operation) -> list[Primitive]:
     for key, value in operation.value.items():
         if key not in current:
             ops.append(Add(route=route, document=operation.document, key=key, value=value))
-        elif not guard.strict_equal(current[key], value):
+        elif not strict_equal(current[key], normalise(value)):
             ops.append(Replace(route=(*route, key), document=operation.document, value=value))
     return ops
 

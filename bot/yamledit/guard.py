@@ -6,7 +6,13 @@ import copy
 from collections import Counter
 from typing import Any
 
-from bot.yamledit.document import YamlDocument, format_route, to_data
+from bot.yamledit.document import (
+    YamlDocument,
+    format_route,
+    normalise,
+    strict_equal,
+    to_data,
+)
 from bot.yamledit.ops import Add, Append, Remove, Replace, SetComment
 from bot.yamledit.splice import Splice
 
@@ -15,30 +21,10 @@ class GuardError(Exception):
     """A splice broke an invariant; the message names which one."""
 
 
-def strict_equal(a: Any, b: Any) -> bool:
-    """Equality that also compares scalar types (``1``, ``1.0`` and ``true`` all differ)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(strict_equal(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(strict_equal(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
-
-
 def _container(data: Any, route: tuple[Any, ...]) -> Any:
     for key in route:
         data = data[key]
     return data
-
-
-def _normalise(value: Any) -> Any:
-    """Plain data as the parser would return it (tuples become lists)."""
-    if isinstance(value, dict):
-        return {k: _normalise(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_normalise(v) for v in value]
-    return value
 
 
 def expected_after(
@@ -52,9 +38,9 @@ def expected_after(
         return result
     if isinstance(operation, Replace):
         if not route:
-            result[doc] = _normalise(operation.value)
+            result[doc] = normalise(operation.value)
         else:
-            _container(result[doc], route[:-1])[route[-1]] = _normalise(operation.value)
+            _container(result[doc], route[:-1])[route[-1]] = normalise(operation.value)
     elif isinstance(operation, Add):
         if not route:
             target = result[doc]
@@ -63,11 +49,11 @@ def expected_after(
             if parent[route[-1]] is None:
                 parent[route[-1]] = {}
             target = parent[route[-1]]
-        target[operation.key] = _normalise(operation.value)
+        target[operation.key] = normalise(operation.value)
     elif isinstance(operation, Remove):
         del _container(result[doc], route[:-1])[route[-1]]
     else:
-        _container(result[doc], route).append(_normalise(operation.value))
+        _container(result[doc], route).append(normalise(operation.value))
     return result
 
 

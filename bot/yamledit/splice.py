@@ -19,6 +19,8 @@ from bot.yamledit.document import (
     Sequence,
     YamlDocument,
     format_route,
+    normalise,
+    strict_equal,
     to_data,
 )
 from bot.yamledit.ops import Add, Append, Remove, Replace, SetComment
@@ -72,7 +74,7 @@ def replace(doc: YamlDocument, op: Replace) -> Splice | None:
     """Splice for :class:`Replace`."""
     node = doc.resolve(op.route, op.document)
     where = format_route(op.route)
-    if to_data(node) == op.value and type(to_data(node)) is type(op.value):
+    if strict_equal(to_data(node), normalise(op.value)):
         return None
     _check_no_anchor(node, where)
     if isinstance(op.value, dict | list):
@@ -127,7 +129,7 @@ def add(doc: YamlDocument, op: Add) -> Splice | None:
         raise EditError(f"{where} is not a mapping")
     existing = node.get(op.key)
     if existing is not None:
-        if to_data(existing[1]) == op.value:
+        if strict_equal(to_data(existing[1]), normalise(op.value)):
             return None
         raise EditError(f"{format_route((*op.route, op.key))} already exists with another value")
     step = doc.indent_step()
@@ -159,7 +161,8 @@ def append(doc: YamlDocument, op: Append) -> Splice | None:
     where = format_route(op.route)
     if not isinstance(node, Sequence):
         raise EditError(f"{where} is not a sequence")
-    if any(to_data(item) == op.value for item in node.items):
+    wanted = normalise(op.value)
+    if any(strict_equal(to_data(item), wanted) for item in node.items):
         return None
     if node.flow:
         if not node.items:
