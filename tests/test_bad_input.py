@@ -13,6 +13,7 @@ from bot.cli import cli
 from bot.config import Config
 from bot.inputs import MAX_BYTES
 from bot.models import FixMode
+from testpaths import BASE_RULE_FLAGS, BASE_RULES
 
 GOOD = """\
 on: push
@@ -35,7 +36,7 @@ BOMB = (
 
 
 def _errors(root: Path) -> dict[str, tuple[str, int | None, int | None, bool]]:
-    analysis = analyze([root], root, Config(), fix_mode=FixMode.ALL)
+    analysis = analyze([root], root, Config(), only_rules=BASE_RULES, fix_mode=FixMode.ALL)
     return {
         e.path.rsplit("/", 1)[-1]: (e.message, e.line, e.column, e.skipped)
         for e in analysis.result.errors
@@ -64,7 +65,7 @@ def _snapshot(root: Path) -> dict[str, bytes]:
 def test_bad_file_is_reported_precisely(workflows, content, message, line, column) -> None:
     root = workflows({"bad.yml": content, "good.yml": GOOD})
     before = _snapshot(root)
-    analysis = analyze([root], root, Config(), fix_mode=FixMode.ALL)
+    analysis = analyze([root], root, Config(), only_rules=BASE_RULES, fix_mode=FixMode.ALL)
     (error,) = analysis.result.errors
     assert error.path == ".github/workflows/bad.yml"
     assert message in error.message
@@ -93,7 +94,7 @@ def test_symlink_leaving_the_repository_is_not_followed(tmp_path: Path, workflow
     outside.write_text(GOOD)
     root = workflows({"ci.yml": GOOD})
     os.symlink(outside, root / ".github" / "workflows" / "linked.yml")
-    analysis = analyze([root], root, Config(), fix_mode=FixMode.ALL)
+    analysis = analyze([root], root, Config(), only_rules=BASE_RULES, fix_mode=FixMode.ALL)
     (error,) = analysis.result.errors
     assert error.skipped and "outside the repository" in error.message
     assert list(analysis.files) == [".github/workflows/ci.yml"]
@@ -103,7 +104,7 @@ def test_symlink_inside_the_repository_is_followed(workflows) -> None:
     root = workflows({"ci.yml": GOOD})
     (root / "shared.yml").write_text(GOOD)
     os.symlink(root / "shared.yml", root / ".github" / "workflows" / "linked.yml")
-    analysis = analyze([root], root, Config())
+    analysis = analyze([root], root, Config(), only_rules=BASE_RULES)
     assert analysis.result.errors == ()
     assert len(analysis.result.findings) == 2
 
@@ -111,14 +112,14 @@ def test_symlink_inside_the_repository_is_followed(workflows) -> None:
 def test_binary_file_is_ignored_in_a_directory_scan(tmp_path: Path) -> None:
     (tmp_path / "blob.yml").write_bytes(b"\x00\x01\x02binary")
     (tmp_path / "ci.yml").write_text(GOOD)
-    analysis = analyze([tmp_path], tmp_path, Config())
+    analysis = analyze([tmp_path], tmp_path, Config(), only_rules=BASE_RULES)
     assert analysis.result.errors == ()
     assert analysis.result.files_analysed == 1
 
 
 def test_mixed_line_endings_are_analysed_but_not_edited(workflows) -> None:
     root = workflows({"mixed.yml": GOOD.replace("\n", "\r\n", 3)})
-    analysis = analyze([root], root, Config(), fix_mode=FixMode.ALL)
+    analysis = analyze([root], root, Config(), only_rules=BASE_RULES, fix_mode=FixMode.ALL)
     assert [f.rule for f in analysis.result.findings] == ["gha-insecure-commands"]
     assert analysis.result.applied == ()
     (unfixed,) = analysis.result.unfixed
@@ -128,7 +129,7 @@ def test_mixed_line_endings_are_analysed_but_not_edited(workflows) -> None:
 def test_cli_never_writes_when_inputs_are_bad(workflows) -> None:
     root = workflows({"bad.yml": "jobs: [\n", "list.yml": "- 1\n", "bomb.yml": BOMB})
     before = _snapshot(root)
-    result = CliRunner().invoke(cli, ["analyze", str(root), "--fix=all"])
+    result = CliRunner().invoke(cli, ["analyze", str(root), "--fix=all", *BASE_RULE_FLAGS])
     assert result.exit_code == 3
     assert "Traceback" not in result.output
     assert _snapshot(root) == before

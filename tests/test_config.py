@@ -12,6 +12,7 @@ from bot.analysis import analyze
 from bot.config import json_schema, load_config
 from bot.detectors.registry import rule_options
 from bot.errors import ConfigError
+from testpaths import BASE_RULES
 
 INSECURE = """\
 on: push
@@ -66,7 +67,7 @@ def test_settings_change_the_analysis(tmp_path: Path, workflows) -> None:
         "    ignore: ['.github/workflows/legacy.yml']\n"
         "exclude: ['*/nothing/*']\n",
     )
-    analysis = analyze([root], root, config)
+    analysis = analyze([root], root, config, only_rules=BASE_RULES)
     assert [(f.rule, f.location.path, f.severity.value) for f in analysis.result.findings] == [
         ("gha-insecure-commands", ".github/workflows/ci.yml", "critical")
     ]

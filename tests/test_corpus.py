@@ -45,6 +45,6 @@ def test_file_is_analysed_and_fixed_soundly(path: Path, tmp_path: Path) -> None:
 def test_corpus_yields_findings_and_fixes() -> None:
     analysis = analyze([CORPUS], CORPUS, Config(), fix_mode=FixMode.ALL)
     rules = {f.rule for f in analysis.result.findings}
-    assert rules == {"gha-persist-credentials", "gha-insecure-commands"}
+    assert rules >= {"gha-persist-credentials", "gha-insecure-commands"}
     assert len(analysis.result.applied) >= 10
     assert analysis.result.files_analysed > 150

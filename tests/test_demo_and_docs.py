@@ -29,7 +29,9 @@ def test_demo_commits_one_revertable_commit_per_remediation(tmp_path: Path, monk
     assert "+          persist-credentials: false" in result.stdout
     repo = git.Repo(workdir)
     commits = list(repo.iter_commits(f"main..{DEMO_BRANCH}"))
-    assert len(commits) == 3
+    committed = result.stdout.count(": committed ")
+    assert committed >= 3
+    assert len(commits) == committed
     for commit in commits:
         assert "Mendbot-Remediation: " in commit.message
         assert commit.author.name == "mendbot[bot]"

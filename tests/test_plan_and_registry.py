@@ -11,6 +11,7 @@ from bot.detectors.registry import RULES
 from bot.models import Disposition, Fix, Severity
 from bot.plan import fingerprint, group
 from bot.yamledit import Remove
+from testpaths import BASE_RULES
 
 WORKFLOW = """\
 on: push
@@ -49,7 +50,7 @@ def test_fingerprint_is_stable_and_order_independent() -> None:
 
 def test_group_one_remediation_per_rule_and_file(workflows) -> None:
     root = workflows({"ci.yml": WORKFLOW, "other.yml": WORKFLOW})
-    fixes = analyze([root], root, Config()).result.fixes
+    fixes = analyze([root], root, Config(), only_rules=BASE_RULES).result.fixes
     remediations = group(fixes)
     assert [r.id.rsplit("-", 1)[0] for r in remediations] == [
         "gha-insecure-commands/ci",
@@ -61,7 +62,7 @@ def test_group_one_remediation_per_rule_and_file(workflows) -> None:
     assert len(persist.fixes) == 2  # both checkouts of ci.yml in one PR
     assert persist.disposition == Disposition.SAFE
     # Re-running the analysis gives the same ids: a rerun proposes nothing new.
-    again = group(analyze([root], root, Config()).result.fixes)
+    again = group(analyze([root], root, Config(), only_rules=BASE_RULES).result.fixes)
     assert [r.id for r in again] == [r.id for r in remediations]
 
 
@@ -83,7 +84,7 @@ def test_rule_identity_is_validated_at_declaration() -> None:
 
 def test_a_fix_is_never_safer_than_its_rule_declares(workflows) -> None:
     root = workflows({"ci.yml": WORKFLOW})
-    for fix in analyze([root], root, Config()).result.fixes:
+    for fix in analyze([root], root, Config(), only_rules=BASE_RULES).result.fixes:
         rule = next(r for r in RULES if r.id == fix.rule)
         if rule.fix_disposition is Disposition.UNSAFE:
             assert fix.disposition is Disposition.UNSAFE

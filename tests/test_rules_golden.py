@@ -23,13 +23,13 @@ from bot.report.common import fix_status
 CASES = sorted(p.parent for p in RULE_CASES.glob("*/*/input.yml"))
 
 
-def _run(folder: Path, mode: FixMode | None = FixMode.ALL):
-    return analyze([folder / "input.yml"], folder, Config(), fix_mode=mode)
+def _run(folder: Path, rule: str, mode: FixMode | None = FixMode.ALL):
+    return analyze([folder / "input.yml"], folder, Config(), only_rules=[rule], fix_mode=mode)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_fix_matches_golden_output(case: Path) -> None:
-    analysis = _run(case)
+    analysis = _run(case, case.parent.name)
     original = (case / "input.yml").read_bytes().decode("utf-8")
     outcome = analysis.files["input.yml"]
     fixed = outcome.fixed if outcome.fixed is not None else original
@@ -39,7 +39,7 @@ def test_fix_matches_golden_output(case: Path) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_findings_match_golden_list(case: Path) -> None:
-    analysis = _run(case)
+    analysis = _run(case, case.parent.name)
     rows = []
     for finding in analysis.result.findings:
         assert finding.rule == case.parent.name
@@ -54,7 +54,7 @@ def test_findings_match_golden_list(case: Path) -> None:
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_second_run_changes_nothing(case: Path, tmp_path: Path) -> None:
     shutil.copy(case / "expected.yml", tmp_path / "input.yml")
-    analysis = _run(tmp_path)
+    analysis = _run(tmp_path, case.parent.name)
     assert analysis.files["input.yml"].fixed is None
     fixable = [
         f
@@ -72,7 +72,7 @@ def test_every_rule_has_golden_cases(rule: type) -> None:
 @pytest.mark.parametrize("rule", [r for r in RULES if r.example_before], ids=lambda r: r.id)
 def test_documented_example_is_what_the_rule_does(rule, tmp_path: Path) -> None:
     (tmp_path / "input.yml").write_text(rule.example_before, encoding="utf-8")
-    analysis = _run(tmp_path)
+    analysis = _run(tmp_path, rule.id)
     assert [f.rule for f in analysis.result.findings] == [rule.id]
     assert analysis.files["input.yml"].fixed == rule.example_after
 
@@ -82,7 +82,7 @@ def test_safe_mode_applies_only_safe_fixes(tmp_path: Path) -> None:
         RULE_CASES / "gha-persist-credentials" / "explicit-true-unused" / "input.yml",
         tmp_path / "input.yml",
     )
-    analysis = _run(tmp_path, FixMode.SAFE)
+    analysis = _run(tmp_path, "gha-persist-credentials", FixMode.SAFE)
     assert analysis.files["input.yml"].fixed is None
     assert analysis.result.applied == ()
     assert len(analysis.result.findings) == 1

@@ -1,0 +1,177 @@
+"""Resolve an action repository's branches and tags the way ``git ls-remote`` does.
+
+One ``git ls-remote`` per repository returns every branch and tag (annotated tags peeled to
+their commits); results are memoised for the run and cached on disk. Repositories are looked up
+under ``$GITHUB_SERVER_URL`` (default ``https://github.com``), which makes GitHub Enterprise work
+and lets tests use ``file://`` bare repositories.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_SERVER = "https://github.com"
+DEFAULT_TTL_SECONDS = 3600
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+_VERSION = re.compile(r"^v?\d+(?:\.\d+)*$")
+
+
+class RefResolutionError(Exception):
+    """The refs of a repository could not be listed; the message says why."""
+
+
+@dataclass(frozen=True)
+class RemoteRefs:
+    """Branches and tags of one repository: name → commit SHA (tags peeled)."""
+
+    branches: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def tags_at(self, sha: str) -> list[str]:
+        """Tags pointing at commit ``sha``, most specific first (``v4.2.2`` before ``v4``)."""
+        names = [name for name, target in self.tags.items() if target == sha]
+        return sorted(names, key=lambda n: (-len(n), n))
+
+    def version_tag_at(self, sha: str) -> str | None:
+        """The most specific version-looking tag at ``sha`` (None when there is none)."""
+        return next((name for name in self.tags_at(sha) if _VERSION.match(name)), None)
+
+
+def is_sha(ref: str) -> bool:
+    """Whether ``ref`` is a full 40-hex commit SHA."""
+    return bool(_SHA.match(ref.lower()))
+
+
+def parse_ls_remote(output: str) -> RemoteRefs:
+    """Parse ``git ls-remote --heads --tags`` output; peeled ``^{}`` lines win for tags."""
+    branches: dict[str, str] = {}
+    tags: dict[str, str] = {}
+    peeled: dict[str, str] = {}
+    for line in output.splitlines():
+        parts = line.split("\t")
+        if len(parts) != 2 or not is_sha(parts[0]):
+            continue
+        sha, ref = parts[0].lower(), parts[1]
+        if ref.startswith("refs/heads/"):
+            branches[ref.removeprefix("refs/heads/")] = sha
+        elif ref.startswith("refs/tags/"):
+            name = ref.removeprefix("refs/tags/")
+            if name.endswith("^{}"):
+                peeled[name[:-3]] = sha
+            else:
+                tags[name] = sha
+    tags.update(peeled)
+    return RemoteRefs(branches=branches, tags=tags)
+
+
+def default_cache_dir() -> Path:
+    """``$MENDBOT_CACHE_DIR``, else ``$XDG_CACHE_HOME/mendbot``, else ``~/.cache/mendbot``."""
+    explicit = os.environ.get("MENDBOT_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mendbot"
+
+
+class RefResolver:
+    """Lists refs of ``owner/repo`` under a server, with a per-run memo and a disk cache."""
+
+    def __init__(
+        self,
+        server_url: str | None = None,
+        *,
+        cache_dir: Path | None = None,
+        ttl_seconds: int = DEFAULT_TTL_SECONDS,
+        token: str | None = None,
+        timeout_seconds: float = 30.0,
+    ) -> None:
+        self.server_url = (
+            server_url or os.environ.get("GITHUB_SERVER_URL") or DEFAULT_SERVER
+        ).rstrip("/")
+        self.cache_dir = cache_dir
+        self.ttl_seconds = ttl_seconds
+        self.token = token
+        self.timeout_seconds = timeout_seconds
+        self._memo: dict[str, RemoteRefs | RefResolutionError] = {}
+        self.remote_calls = 0
+        """How many ``git ls-remote`` processes ran (for tests and benchmarks)."""
+
+    def url(self, owner: str, repo: str) -> str:
+        """Where ``owner/repo`` lives on the server."""
+        return f"{self.server_url}/{owner}/{repo}"
+
+    def refs(self, owner: str, repo: str) -> RemoteRefs:
+        """Every branch and tag of ``owner/repo``; raises :class:`RefResolutionError`."""
+        key = f"{owner}/{repo}".lower()
+        if key not in self._memo:
+            try:
+                self._memo[key] = self._load(owner, repo)
+            except RefResolutionError as exc:
+                self._memo[key] = exc
+        result = self._memo[key]
+        if isinstance(result, RefResolutionError):
+            raise result
+        return result
+
+    def _cache_file(self, owner: str, repo: str) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        host = re.sub(r"[^A-Za-z0-9.-]+", "_", self.server_url.split("://", 1)[-1])
+        return self.cache_dir / "refs" / host / owner.lower() / f"{repo.lower()}.json"
+
+    def _load(self, owner: str, repo: str) -> RemoteRefs:
+        cache = self._cache_file(owner, repo)
+        if cache is not None and cache.is_file():
+            try:
+                cached = json.loads(cache.read_text(encoding="utf-8"))
+                if time.time() - float(cached["fetched_at"]) < self.ttl_seconds:
+                    return RemoteRefs(branches=cached["branches"], tags=cached["tags"])
+            except (OSError, ValueError, KeyError, TypeError):
+                pass  # a damaged cache entry is refetched
+        refs = self._ls_remote(owner, repo)
+        if cache is not None:
+            try:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cache.with_suffix(".tmp")
+                tmp.write_text(
+                    json.dumps(
+                        {"fetched_at": time.time(), "branches": refs.branches, "tags": refs.tags}
+                    ),
+                    encoding="utf-8",
+                )
+                tmp.replace(cache)
+            except OSError:
+                pass  # caching is an optimisation; resolution already succeeded
+        return refs
+
+    def _ls_remote(self, owner: str, repo: str) -> RemoteRefs:
+        url = self.url(owner, repo)
+        command = ["git"]
+        if self.token and url.startswith("https://"):
+            credentials = base64.b64encode(f"x-access-token:{self.token}".encode()).decode()
+            command += ["-c", f"http.extraHeader=Authorization: Basic {credentials}"]
+        command += ["ls-remote", "--heads", "--tags", url]
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true"}
+        self.remote_calls += 1
+        try:
+            done = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout_seconds,
+                env=env,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise RefResolutionError(f"cannot list refs of {url}: {exc}") from None
+        if done.returncode != 0:
+            reason = (done.stderr.strip().splitlines() or ["git ls-remote failed"])[-1]
+            raise RefResolutionError(f"cannot list refs of {url}: {reason}")
+        return parse_ls_remote(done.stdout)
