@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.config import Config
-from bot.detectors.interface import Detection, WorkflowRule
+from bot.detectors.interface import Detection, RuleServices, WorkflowRule
 from bot.detectors.registry import RULES
 from bot.detectors.suppression import is_suppressed
 from bot.detectors.workflows.model import Workflow
 from bot.inputs import Input, discover, read_text
 from bot.models import AnalysisResult, FileError, Finding, Fix, FixMode, Unfixed
+from bot.refs import RefResolver
 from bot.yamledit import Edited, SourceText, YamlDocument, YamlParseError, apply_operations
 
 #: Bound on fix rounds per file; each round applies one fix and re-runs the rules.
@@ -45,7 +46,9 @@ class NotAWorkflow(Exception):
     """The document parses but is not a workflow (empty, a list, a scalar, no ``jobs``)."""
 
 
-def select_rules(config: Config, only: Sequence[str] = ()) -> list[WorkflowRule]:
+def select_rules(
+    config: Config, only: Sequence[str] = (), services: RuleServices | None = None
+) -> list[WorkflowRule]:
     """Instantiate the enabled rules (all, or just ``only``) with configured severities."""
     rules = []
     for rule_cls in RULES:
@@ -54,7 +57,7 @@ def select_rules(config: Config, only: Sequence[str] = ()) -> list[WorkflowRule]
             continue
         if not settings.enabled:
             continue
-        rules.append(rule_cls(settings.severity, settings.options))
+        rules.append(rule_cls(settings.severity, settings.options, services))
     return rules
 
 
@@ -73,9 +76,11 @@ def parse_workflow(relative: str, text: str) -> Workflow:
         raise NotAWorkflow("the file is empty")
     if not isinstance(data, dict):
         raise NotAWorkflow(f"the document is a {_kind(data)}, not a mapping")
-    if not isinstance(data.get("jobs"), dict):
-        raise NotAWorkflow("there is no `jobs:` mapping")
-    return Workflow(relative, doc, data)
+    if isinstance(data.get("jobs"), dict):
+        return Workflow(relative, doc, data)
+    if isinstance(data.get("runs"), dict):
+        return Workflow(relative, doc, data, kind="action")
+    raise NotAWorkflow("there is no `jobs:` mapping (workflow) nor `runs:` mapping (action)")
 
 
 def _kind(value: object) -> str:
@@ -172,13 +177,16 @@ def analyze(
     only_rules: Sequence[str] = (),
     fix_mode: FixMode | None = None,
     progress: Callable[[int, int], None] | None = None,
+    refs: RefResolver | None = None,
 ) -> Analysis:
     """Analyse ``targets`` (files or directories below ``root``).
 
     With ``fix_mode``, also compute the fixed text of every file (nothing is written).
+    ``refs`` resolves action refs for pinning; without it the analysis is offline.
     Unreadable or invalid inputs become errors in the result; the others are analysed.
     """
-    rules = select_rules(config, only_rules)
+    services = RuleServices(refs=refs, repository_root=root)
+    rules = select_rules(config, only_rules, services)
     inputs, errors = discover(targets, root)
     inputs = [item for item in inputs if not config.excluded(item.relative)]
     findings: list[Finding] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from bot.config import find_config, json_schema, load_config
 from bot.detectors.registry import RULES, rule_ids, rule_options
 from bot.errors import MendbotError
 from bot.models import FixMode
+from bot.refs import RefResolver, default_cache_dir
 from bot.report import github, json_report, sarif, text
 from bot.writer import write_all
 
@@ -86,6 +88,12 @@ def cli() -> None:
     help="Run only this rule (repeatable). `mendbot rules` lists the ids.",
 )
 @click.option(
+    "--offline",
+    is_flag=True,
+    envvar="MENDBOT_OFFLINE",
+    help="Do not resolve action refs over the network (pinning rules then report only).",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -98,6 +106,7 @@ def analyze_command(
     dry_run: bool,
     config_path: Path | None,
     rules: tuple[str, ...],
+    offline: bool,
     output: Path | None,
 ) -> None:
     """Analyse workflows under PATHS (default: the current directory) and report findings.
@@ -120,7 +129,13 @@ def analyze_command(
         mode = FixMode(fix_mode) if fix_mode else None
         result = _run_with_progress(
             lambda progress: analyze(
-                targets, root, config, only_rules=rules, fix_mode=mode, progress=progress
+                targets,
+                root,
+                config,
+                only_rules=rules,
+                fix_mode=mode,
+                progress=progress,
+                refs=None if offline else default_resolver(),
             ),
             enabled=output_format == "text",
         )
@@ -130,6 +145,12 @@ def analyze_command(
     except MendbotError as exc:
         _fail(exc)
     sys.exit(exit_code(result, wrote_fixes=mode is not None and not dry_run))
+
+
+def default_resolver() -> RefResolver:
+    """A resolver for ``$GITHUB_SERVER_URL`` using ``$GITHUB_TOKEN``/``$GH_TOKEN`` if set."""
+    token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
+    return RefResolver(cache_dir=default_cache_dir(), token=token)
 
 
 def exit_code(result: Analysis, *, wrote_fixes: bool) -> int:

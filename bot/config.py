@@ -74,9 +74,7 @@ def find_config(root: Path) -> Path | None:
     return None
 
 
-def load_config(
-    path: Path | None, known_rules: Mapping[str, type[BaseModel] | None]
-) -> Config:
+def load_config(path: Path | None, known_rules: Mapping[str, type[BaseModel] | None]) -> Config:
     """Load and validate a configuration file; None gives the defaults.
 
     ``known_rules`` maps each rule id to the pydantic model of its options (None when the rule

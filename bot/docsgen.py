@@ -35,7 +35,7 @@ def _section(rule: type[WorkflowRule]) -> str:
         "| Severity | Fix | Reversibility | Blast radius | Works offline |",
         "|---|---|---|---|---|",
         f"| {rule.default_severity.value} | {_fix_label(rule)} | {rule.reversibility.value} "
-        f"| {rule.blast_radius.value} | yes |",
+        f"| {rule.blast_radius.value} | {'yes' if rule.works_offline else 'no: needs the refs'} |",
         "",
         rule.description,
         "",

@@ -16,6 +16,7 @@ from bot.models import FileError
 
 MAX_BYTES = 5 * 1024 * 1024
 _YAML_SUFFIXES = (".yml", ".yaml")
+_ACTION_NAMES = ("action.yml", "action.yaml")
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,9 @@ def _inside(path: Path, root: Path) -> bool:
 def discover(targets: Iterable[Path], root: Path) -> tuple[list[Input], list[FileError]]:
     """The inputs named by ``targets`` (files or directories), and the ones refused.
 
-    A directory contributes its ``.github/workflows/*.y{a,}ml`` files when it has that folder,
-    and otherwise every YAML file below it (non-workflows among those are skipped quietly).
+    A directory contributes its ``.github/workflows/*.y{a,}ml`` files and its composite actions
+    (``action.yml`` at the root and under ``.github/actions/``) when it has that folder, and
+    otherwise every YAML file below it (non-workflows among those are skipped quietly).
     """
     inputs: list[Input] = []
     errors: list[FileError] = []
@@ -77,6 +79,8 @@ def discover(targets: Iterable[Path], root: Path) -> tuple[list[Input], list[Fil
                 for path in sorted(workflows.iterdir()):
                     if path.suffix in _YAML_SUFFIXES and (path.is_file() or path.is_symlink()):
                         add(path, explicit=True)
+                for action in _action_files(target):
+                    add(action, explicit=True)
                 continue
             for dirpath, dirnames, filenames in os.walk(target, followlinks=False):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith(".git"))
@@ -88,6 +92,17 @@ def discover(targets: Iterable[Path], root: Path) -> tuple[list[Input], list[Fil
         else:
             errors.append(FileError(path=str(target), message="no such file or directory"))
     return inputs, errors
+
+
+def _action_files(root: Path) -> list[Path]:
+    """``action.yml``/``action.yaml`` at the root and under ``.github/actions/``."""
+    found = [root / name for name in _ACTION_NAMES if (root / name).is_file()]
+    actions = root / ".github" / "actions"
+    if actions.is_dir():
+        for dirpath, dirnames, filenames in os.walk(actions, followlinks=False):
+            dirnames.sort()
+            found += [Path(dirpath) / n for n in sorted(filenames) if n in _ACTION_NAMES]
+    return found
 
 
 def read_text(item: Input) -> str | FileError | None:

@@ -172,6 +172,10 @@ class RefResolver:
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise RefResolutionError(f"cannot list refs of {url}: {exc}") from None
         if done.returncode != 0:
-            reason = (done.stderr.strip().splitlines() or ["git ls-remote failed"])[-1]
+            lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+            reason = next((line for line in lines if line.startswith("fatal:")), None)
+            reason = (reason or (lines[0] if lines else "git ls-remote failed")).removeprefix(
+                "fatal: "
+            )
             raise RefResolutionError(f"cannot list refs of {url}: {reason}")
         return parse_ls_remote(done.stdout)

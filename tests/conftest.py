@@ -23,3 +23,14 @@ def workflows(tmp_path: Path):
         return tmp_path
 
     return write
+
+
+@pytest.fixture(autouse=True)
+def _no_network_for_refs(tmp_path_factory, monkeypatch) -> None:
+    """Action refs resolve against an empty local server and a private cache, never the
+    internet; tests that need refs build real bare repositories (see gitserver.py)."""
+    empty = tmp_path_factory.mktemp("no-server")
+    monkeypatch.setenv("GITHUB_SERVER_URL", f"file://{empty}")
+    monkeypatch.setenv("MENDBOT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.delenv("GH_TOKEN", raising=False)

@@ -57,7 +57,12 @@ def _snapshot(root: Path) -> dict[str, bytes]:
         ("# just a comment\n", "not a workflow: the file is empty", None, None),
         ("- on: push\n- jobs: {}\n", "not a workflow: the document is a list", None, None),
         ("just a scalar\n", "not a workflow: the document is a scalar", None, None),
-        ("on: push\n", "not a workflow: there is no `jobs:` mapping", None, None),
+        (
+            "on: push\n",
+            "not a workflow: there is no `jobs:` mapping (workflow) nor `runs:`",
+            None,
+            None,
+        ),
         ("on: push\njobs: {}\n---\njobs: {}\n", "several", None, None),
         ("jobs: *nowhere\n", "undefined alias *nowhere", 1, 7),
     ],

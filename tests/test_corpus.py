@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from testpaths import CORPUS
 
 from bot.analysis import analyze, parse_workflow
 from bot.config import Config
 from bot.models import FixMode
+from testpaths import CORPUS
 
 FILES = sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml"))
 

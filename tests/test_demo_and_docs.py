@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import git
-from testpaths import REPO
 
 from bot import docsgen
 from bot.demo import DEMO_BRANCH
+from testpaths import REPO
 
 
 def test_demo_commits_one_revertable_commit_per_remediation(tmp_path: Path, monkeypatch) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import jsonschema
-from testpaths import BASE_RULES, DATA
 
 from bot.analysis import analyze
 from bot.config import Config
 from bot.report import json_report, sarif
+from testpaths import BASE_RULES, DATA
 
 WORKFLOW = """\
 on: push

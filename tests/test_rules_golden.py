@@ -2,7 +2,9 @@
 
 Each folder under ``tests/rules/<rule-id>/<case>/`` holds the input, the expected text after
 ``--fix=all``, and ``findings.json``: ``[line, column, rule, fix]`` where fix is ``safe``,
-``unsafe``, ``unfixable`` or null (report only).
+``unsafe``, ``unfixable`` or null (report only). An optional ``remotes.json`` describes action
+repositories (see ``gitserver.py``): they are built as real bare repositories and the case runs
+online against them; without it the case runs offline.
 """
 
 from __future__ import annotations
@@ -12,24 +14,49 @@ import shutil
 from pathlib import Path
 
 import pytest
-from testpaths import RULE_CASES
 
 from bot.analysis import analyze
 from bot.config import Config
 from bot.detectors.registry import RULES
 from bot.models import FixMode
+from bot.refs import RefResolver
 from bot.report.common import fix_status
+from gitserver import serve
+from testpaths import RULE_CASES
 
 CASES = sorted(p.parent for p in RULE_CASES.glob("*/*/input.yml"))
 
 
-def _run(folder: Path, rule: str, mode: FixMode | None = FixMode.ALL):
-    return analyze([folder / "input.yml"], folder, Config(), only_rules=[rule], fix_mode=mode)
+_SERVERS: dict[Path, RefResolver] = {}
+
+
+def _resolver(case: Path, tmp_root: Path) -> RefResolver | None:
+    """A resolver over real bare repositories built from the case's ``remotes.json``."""
+    spec = case / "remotes.json"
+    if not spec.exists():
+        return None
+    if case not in _SERVERS:
+        server = tmp_root / "server"
+        serve(server, json.loads(spec.read_text()))
+        _SERVERS[case] = RefResolver(server_url=f"file://{server}")
+    return _SERVERS[case]
+
+
+def _run(
+    folder: Path,
+    rule: str,
+    mode: FixMode | None = FixMode.ALL,
+    refs: RefResolver | None = None,
+):
+    return analyze(
+        [folder / "input.yml"], folder, Config(), only_rules=[rule], fix_mode=mode, refs=refs
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_fix_matches_golden_output(case: Path) -> None:
-    analysis = _run(case, case.parent.name)
+def test_fix_matches_golden_output(case: Path, tmp_path_factory) -> None:
+    refs = _resolver(case, tmp_path_factory.mktemp("git"))
+    analysis = _run(case, case.parent.name, refs=refs)
     original = (case / "input.yml").read_bytes().decode("utf-8")
     outcome = analysis.files["input.yml"]
     fixed = outcome.fixed if outcome.fixed is not None else original
@@ -38,8 +65,9 @@ def test_fix_matches_golden_output(case: Path) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_findings_match_golden_list(case: Path) -> None:
-    analysis = _run(case, case.parent.name)
+def test_findings_match_golden_list(case: Path, tmp_path_factory) -> None:
+    refs = _resolver(case, tmp_path_factory.mktemp("git"))
+    analysis = _run(case, case.parent.name, refs=refs)
     rows = []
     for finding in analysis.result.findings:
         assert finding.rule == case.parent.name
@@ -52,9 +80,10 @@ def test_findings_match_golden_list(case: Path) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_second_run_changes_nothing(case: Path, tmp_path: Path) -> None:
+def test_second_run_changes_nothing(case: Path, tmp_path: Path, tmp_path_factory) -> None:
+    refs = _resolver(case, tmp_path_factory.mktemp("git"))
     shutil.copy(case / "expected.yml", tmp_path / "input.yml")
-    analysis = _run(tmp_path, case.parent.name)
+    analysis = _run(tmp_path, case.parent.name, refs=refs)
     assert analysis.files["input.yml"].fixed is None
     fixable = [
         f

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
@@ -24,6 +25,7 @@ from bot.models import (
     Reversibility,
     Severity,
 )
+from bot.refs import RefResolver
 from bot.yamledit import Operation, Route
 
 from .workflows.model import Job, Step, Workflow
@@ -31,6 +33,17 @@ from .workflows.model import Job, Step, Workflow
 _RULE_ID = re.compile(r"^[a-z]+(?:-[a-z0-9]+)+$")
 
 DOCS_BASE = "https://github.com/mendbot/mendbot/blob/main/docs/rules.md"
+
+
+@dataclass(frozen=True)
+class RuleServices:
+    """What the world outside the file offers rules. A None member means "not available"
+    (offline, or analysing loose files): rules then report without the fixes that need it."""
+
+    refs: RefResolver | None = None
+    """Lists branches and tags of action repositories (None when offline)."""
+    repository_root: Path | None = None
+    """Root of the analysed repository, for rules that read other files (reusable workflows)."""
 
 
 @dataclass(frozen=True)
@@ -63,18 +76,27 @@ class WorkflowRule:
     blast_radius: ClassVar[BlastRadius] = BlastRadius.FILE
     example_before: ClassVar[str] = ""
     example_after: ClassVar[str] = ""
+    works_offline: ClassVar[bool] = True
+    """False when the rule needs the network (action refs) to decide or to fix."""
     options_model: ClassVar[type[BaseModel] | None] = None
     """Pydantic model (``extra="forbid"``) of ``rules.<id>.options``; None for no options."""
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
-        if not _RULE_ID.match(cls.id):
+        # Intermediate bases (without their own id) share plumbing and are never registered.
+        if "id" in cls.__dict__ and not _RULE_ID.match(cls.id):
             raise TypeError(f"rule id {cls.id!r} is not kebab-case with a family prefix")
 
     def __init__(
-        self, severity: Severity | None = None, options: dict[str, Any] | None = None
+        self,
+        severity: Severity | None = None,
+        options: dict[str, Any] | None = None,
+        services: RuleServices | None = None,
     ) -> None:
         self.severity = severity or self.default_severity
+        self.severity_configured = severity is not None
+        """Whether ``rules.<id>.severity`` overrides the rule's own choice for every finding."""
+        self.services = services or RuleServices()
         model = self.options_model
         self.options: BaseModel | None = (
             model.model_validate(options or {}) if model is not None else None
@@ -93,9 +115,12 @@ class WorkflowRule:
     # -- hooks -------------------------------------------------------------------------------
 
     def visit_workflow(self, workflow: Workflow) -> Iterator[Detection]:
-        """Check a whole workflow; the default visits each job."""
+        """Check a whole workflow; the default visits each job (and, in a composite
+        ``action.yml``, each of its steps)."""
         for job in workflow.jobs:
             yield from self.visit_job(job)
+        for step in workflow.action_steps:
+            yield from self.visit_step(step)
 
     def visit_job(self, job: Job) -> Iterator[Detection]:
         """Check one job; the default visits each step."""
@@ -116,12 +141,19 @@ class WorkflowRule:
         *,
         evidence: str = "",
         confidence: Confidence | None = None,
+        severity: Severity | None = None,
     ) -> Finding:
-        """A :class:`Finding` pre-filled with this rule's identity and the route's location."""
+        """A :class:`Finding` pre-filled with this rule's identity and the route's location.
+
+        ``severity`` is this finding's own severity (a rule may grade its findings); a severity
+        configured in ``rules.<id>.severity`` still wins.
+        """
         return Finding(
             rule=self.id,
             title=self.title,
-            severity=self.severity,
+            severity=(
+                severity if severity is not None and not self.severity_configured else self.severity
+            ),
             confidence=confidence or self.default_confidence,
             location=workflow.location(route),
             message=message,

@@ -7,10 +7,20 @@ from pydantic import BaseModel
 from bot.detectors.interface import WorkflowRule
 from bot.detectors.workflows.insecure_commands import InsecureCommands
 from bot.detectors.workflows.persist_credentials import PersistCredentials
+from bot.detectors.workflows.pinning import (
+    RefConfusion,
+    RefVersionMismatch,
+    UnpinnedImages,
+    UnpinnedUses,
+)
 
 RULES: tuple[type[WorkflowRule], ...] = (
     PersistCredentials,
     InsecureCommands,
+    UnpinnedUses,
+    RefConfusion,
+    RefVersionMismatch,
+    UnpinnedImages,
 )
 
 

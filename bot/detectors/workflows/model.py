@@ -72,10 +72,22 @@ class Workflow:
     """Repository-relative path with ``/`` separators."""
     doc: YamlDocument = field(repr=False)
     data: dict[str, Any] = field(repr=False)
+    kind: str = "workflow"
+    """``workflow``, or ``action`` for an ``action.yml`` (only composite steps are visited)."""
+
+    @cached_property
+    def action_steps(self) -> list[Step]:
+        """The steps of a composite action (``runs.steps``); empty for workflows."""
+        runs = self.data.get("runs") if self.kind == "action" else None
+        if not isinstance(runs, dict):
+            return []
+        return Job(self, "<composite>", runs, base=("runs",)).steps
 
     @cached_property
     def jobs(self) -> list[Job]:
         """The jobs, in document order (entries that are not mappings are skipped)."""
+        if self.kind != "workflow":
+            return []
         return [
             Job(self, str(job_id), job)
             for job_id, job in _mapping(self.data.get("jobs")).items()
@@ -146,11 +158,13 @@ class Job:
     workflow: Workflow
     id: str
     data: dict[str, Any] = field(repr=False)
+    base: Route | None = None
+    """Route of the step container when it is not ``jobs.<id>`` (``runs`` of an action)."""
 
     @property
     def route(self) -> Route:
-        """``("jobs", <id>)``."""
-        return ("jobs", self.id)
+        """``("jobs", <id>)``, or ``("runs",)`` for a composite action's steps."""
+        return self.base if self.base is not None else ("jobs", self.id)
 
     @cached_property
     def steps(self) -> list[Step]:
