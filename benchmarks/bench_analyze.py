@@ -11,7 +11,7 @@ Contract
   files exist (default 5000). The source is ``--source DIR``, else ``tests/corpus/zizmor/``
   of this repository, else ``/work/shared/reference/corpus/zizmor-test-data/``. The
   temporary directory is deleted at the end unless ``--keep`` is given.
-* Tools: ``mendbot analyze <repo> --format json`` and
+* Tools: ``mendbot analyze --offline <repo> --format json`` and
   ``zizmor --offline [--no-config] [--no-progress] --format json <repo>`` (the optional flags
   are used when ``zizmor --help`` lists them) run as child processes on the same directory,
   interleaved, ``--repeat`` times each (default 3). GitHub token variables and ``ZIZMOR_*``
@@ -284,13 +284,13 @@ def _zizmor_findings(document: Any) -> int:
 
 
 def mendbot_tool(env: dict[str, str]) -> Tool:
-    """``mendbot analyze DIR --format json`` (the script beside this interpreter if any)."""
+    """``mendbot analyze --offline DIR --format json`` (the script beside this interpreter)."""
     script = _beside_python("mendbot")
     base = [script] if script else [sys.executable, "-m", "bot"]
     return Tool(
         name="mendbot",
         base=base,
-        argv=lambda d: [*base, "analyze", str(d), "--format", "json"],
+        argv=lambda d: [*base, "analyze", "--offline", str(d), "--format", "json"],
         findings=_mendbot_findings,
         version=_version(base, env),
     )
