@@ -61,8 +61,11 @@ def select_rules(
     return rules
 
 
-def parse_workflow(relative: str, text: str) -> Workflow:
-    """Parse workflow text; raises :class:`YamlParseError` or :class:`NotAWorkflow`."""
+def parse_workflow(relative: str, text: str, root: Path | None = None) -> Workflow:
+    """Parse workflow text; raises :class:`YamlParseError` or :class:`NotAWorkflow`.
+
+    ``root`` is the repository on disk, for rules that read files the workflow refers to.
+    """
     try:
         body = SourceText.from_text(text).body
     except YamlParseError:
@@ -77,9 +80,11 @@ def parse_workflow(relative: str, text: str) -> Workflow:
     if not isinstance(data, dict):
         raise NotAWorkflow(f"the document is a {_kind(data)}, not a mapping")
     if isinstance(data.get("jobs"), dict):
-        return Workflow(relative, doc, data)
+        return Workflow(relative, doc, data, root)
     if isinstance(data.get("runs"), dict):
-        return Workflow(relative, doc, data, kind="action")
+        return Workflow(relative, doc, data, root, kind="action")
+    if isinstance(data.get("updates"), list) and "version" in data:
+        return Workflow(relative, doc, data, root, kind="dependabot")
     raise NotAWorkflow("there is no `jobs:` mapping (workflow) nor `runs:` mapping (action)")
 
 
@@ -159,7 +164,7 @@ def fix_to_fixpoint(
         if not outcome.changed:
             refused[candidate.finding.id] = "the fix changes nothing, yet the finding remains"
             continue
-        updated = parse_workflow(workflow.path, outcome.text)
+        updated = parse_workflow(workflow.path, outcome.text, workflow.root)
         still = {d.finding.id for d in _detect_safely(updated, rules, config)}
         if candidate.finding.id in still:
             refused[candidate.finding.id] = "the fix did not resolve the finding; rolled back"
@@ -198,7 +203,7 @@ def analyze(
     for number, item in enumerate(inputs, 1):
         if progress is not None:
             progress(number, len(inputs))
-        outcome = _analyse_one(item, rules, config, fix_mode)
+        outcome = _analyse_one(item, rules, config, fix_mode, root)
         if outcome is None:
             continue
         if isinstance(outcome, FileError):
@@ -245,13 +250,17 @@ _Outcome = tuple[list[Detection], str, str | None, set[str], dict[str, str]]
 
 
 def _analyse_one(
-    item: Input, rules: Sequence[WorkflowRule], config: Config, fix_mode: FixMode | None
+    item: Input,
+    rules: Sequence[WorkflowRule],
+    config: Config,
+    fix_mode: FixMode | None,
+    root: Path | None = None,
 ) -> _Outcome | FileError | None:
     text = read_text(item)
     if text is None or isinstance(text, FileError):
         return text
     try:
-        workflow = parse_workflow(item.relative, text)
+        workflow = parse_workflow(item.relative, text, root)
     except YamlParseError as exc:
         return FileError(path=item.relative, message=exc.message, line=exc.line, column=exc.column)
     except NotAWorkflow as exc:

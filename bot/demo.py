@@ -21,7 +21,6 @@ from bot.errors import MendbotError
 from bot.models import FixMode, Remediation
 from bot.plan import group
 from bot.report import text
-from bot.yamledit import Edited, apply_operations
 
 DEMO_BRANCH = "mendbot/demo"
 _IDENTITY = ("mendbot[bot]", "mendbot@users.noreply.local")
@@ -58,19 +57,24 @@ def prepare(workdir: Path) -> git.Repo:
 
 
 def commit_remediation(repo: git.Repo, remediation: Remediation) -> str | None:
-    """Apply one remediation's fixes to the work tree and commit them; None if unfixable."""
+    """Regenerate one remediation on the current work tree and commit it; None if nothing
+    could be applied safely.
+
+    The fixes are recomputed (rules of the remediation only, to a fix-point) on the text as
+    it is now, so earlier commits never leave stale positions behind.
+    """
     root = Path(repo.working_dir)
-    for path in remediation.paths:
-        file = root / path
-        original = file.read_text(encoding="utf-8")
-        patches = [p for fix in remediation.fixes if fix.path == path for p in fix.patches]
-        outcome = apply_operations(original, patches)
-        if not isinstance(outcome, Edited):
-            repo.git.checkout("--", ".")
-            return None
-        with file.open("w", encoding="utf-8", newline="") as handle:
-            handle.write(outcome.text)
-        repo.index.add([path])
+    targets = [root / path for path in remediation.paths]
+    fresh = analyze(targets, root, Config(), only_rules=remediation.rules, fix_mode=FixMode.ALL)
+    changed = {
+        name: outcome.fixed for name, outcome in fresh.files.items() if outcome.fixed is not None
+    }
+    if not changed:
+        return None
+    for name, new_text in changed.items():
+        with (root / name).open("w", encoding="utf-8", newline="") as handle:
+            handle.write(new_text)
+        repo.index.add([name])
     message = (
         f"fix({remediation.rules[0]}): {remediation.title}\n\n"
         f"Mendbot-Remediation: {remediation.id}\n"
@@ -95,7 +99,7 @@ def run_demo(console: Console, workdir: Path | None = None) -> Path:
     analysis = analyze([target], target, Config(), fix_mode=FixMode.ALL)
     text.render(analysis, console)
 
-    console.rule("2. plan: one remediation per rule and file")
+    console.rule("2. plan: one remediation per rule (or group of dependent rules) and file")
     remediations = group(analysis.result.fixes)
     for remediation in remediations:
         console.print(

@@ -40,7 +40,16 @@ def _section(rule: type[WorkflowRule]) -> str:
         rule.description,
         "",
     ]
-    if rule.example_before:
+    if rule.example_before and rule.example_after == rule.example_before:
+        lines += [
+            "Reported, and left unchanged by `mendbot analyze --fix=all`:",
+            "",
+            "```yaml",
+            rule.example_before.rstrip("\n"),
+            "```",
+            "",
+        ]
+    elif rule.example_before:
         lines += [
             "Before:",
             "",

@@ -48,8 +48,9 @@ def _inside(path: Path, root: Path) -> bool:
 def discover(targets: Iterable[Path], root: Path) -> tuple[list[Input], list[FileError]]:
     """The inputs named by ``targets`` (files or directories), and the ones refused.
 
-    A directory contributes its ``.github/workflows/*.y{a,}ml`` files and its composite actions
-    (``action.yml`` at the root and under ``.github/actions/``) when it has that folder, and
+    A directory contributes its ``.github/workflows/*.y{a,}ml`` files, its composite actions
+    (``action.yml`` at the root and under ``.github/actions/``) and ``.github/dependabot.yml``
+    when it has a workflows folder, and
     otherwise every YAML file below it (non-workflows among those are skipped quietly).
     """
     inputs: list[Input] = []
@@ -81,6 +82,9 @@ def discover(targets: Iterable[Path], root: Path) -> tuple[list[Input], list[Fil
                         add(path, explicit=True)
                 for action in _action_files(target):
                     add(action, explicit=True)
+                for name in ("dependabot.yml", "dependabot.yaml"):
+                    if (target / ".github" / name).is_file():
+                        add(target / ".github" / name, explicit=True)
                 continue
             for dirpath, dirnames, filenames in os.walk(target, followlinks=False):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith(".git"))

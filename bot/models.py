@@ -109,12 +109,18 @@ class Finding(Model):
     message: str
     """What is wrong here, and why it matters, in one or two sentences."""
     evidence: str = ""
-    """The offending text, as found."""
+    """The offending text, as found; part of :attr:`id`, so it must not hold positions."""
 
     @cached_property
     def id(self) -> str:
-        """Stable identifier: independent of line numbers, so it survives unrelated edits."""
-        identity = {"rule": self.rule, "path": self.location.path, "route": self.location.route}
+        """Stable identifier from rule, path, YAML route and evidence: independent of line
+        numbers, so it survives unrelated edits."""
+        identity = {
+            "rule": self.rule,
+            "path": self.location.path,
+            "route": self.location.route,
+            "evidence": self.evidence,
+        }
         return digest(identity)[:16]
 
 
@@ -130,6 +136,13 @@ class Fix(Model):
     reversibility: Reversibility = Reversibility.REVERSIBLE
     blast_radius: BlastRadius = BlastRadius.FILE
     patches: tuple[Operation, ...]
+    group: str = ""
+    """Remediation group: fixes of one group and file are proposed together (default: rule)."""
+
+    @property
+    def group_key(self) -> str:
+        """The group this fix is proposed in (its rule id unless the rule names a group)."""
+        return self.group or self.rule
 
 
 class Unfixed(Model):

@@ -43,13 +43,18 @@ def _worst(values: Iterable[str], order: list[str]) -> str:
 
 
 def group(fixes: Iterable[Fix]) -> list[Remediation]:
-    """One remediation per (rule, file, reversibility): small reviewable PRs, and irreversible
-    changes never share a PR with reversible ones. Sorted by id."""
+    """One remediation per (remediation group, file, reversibility), sorted by id.
+
+    Small reviewable PRs; fixes that depend on each other (one group) travel together, so a
+    revert never leaves half of them; irreversible changes never share a PR with reversible
+    ones.
+    """
     buckets: dict[tuple[str, str, str], list[Fix]] = {}
     for fix in fixes:
-        buckets.setdefault((fix.rule, fix.path, fix.reversibility.value), []).append(fix)
+        key = (fix.group_key, fix.path, fix.reversibility.value)
+        buckets.setdefault(key, []).append(fix)
     remediations = []
-    for (rule, path, _), members in buckets.items():
+    for (name, path, _), members in buckets.items():
         fp = fingerprint(members)
         target = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         disposition = _worst((f.disposition.value for f in members), [d.value for d in Disposition])
@@ -58,12 +63,13 @@ def group(fixes: Iterable[Fix]) -> list[Remediation]:
         )
         blast = _worst((f.blast_radius.value for f in members), [b.value for b in BlastRadius])
         titles = sorted({f.title for f in members})
+        summary = titles[0] if len(titles) == 1 else f"{titles[0]} and {len(titles) - 1} more"
         remediations.append(
             Remediation(
-                id=f"{rule}/{slug(target)}-{fp[:8]}",
+                id=f"{name}/{slug(target)}-{fp[:8]}",
                 fingerprint=fp,
-                title=f"{rule}: {'; '.join(titles)} in {path}",
-                rules=(rule,),
+                title=f"{name}: {summary} in {path}",
+                rules=tuple(sorted({f.rule for f in members})),
                 paths=(path,),
                 fixes=tuple(members),
                 disposition=Disposition(disposition),

@@ -4,7 +4,8 @@ Each folder under ``tests/rules/<rule-id>/<case>/`` holds the input, the expecte
 ``--fix=all``, and ``findings.json``: ``[line, column, rule, fix]`` where fix is ``safe``,
 ``unsafe``, ``unfixable`` or null (report only). An optional ``remotes.json`` describes action
 repositories (see ``gitserver.py``): they are built as real bare repositories and the case runs
-online against them; without it the case runs offline.
+online against them; without it the case runs offline. An optional ``mendbot.yml`` is the
+case's configuration (rule options); without it the defaults apply.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from bot.analysis import analyze
-from bot.config import Config
-from bot.detectors.registry import RULES
+from bot.config import Config, load_config
+from bot.detectors.registry import RULES, rule_options
 from bot.models import FixMode
 from bot.refs import RefResolver
 from bot.report.common import fix_status
@@ -42,21 +43,33 @@ def _resolver(case: Path, tmp_root: Path) -> RefResolver | None:
     return _SERVERS[case]
 
 
+def _config(case: Path) -> Config:
+    """The case's ``mendbot.yml`` (rule options), or the defaults."""
+    path = case / "mendbot.yml"
+    return load_config(path if path.exists() else None, rule_options())
+
+
 def _run(
     folder: Path,
     rule: str,
     mode: FixMode | None = FixMode.ALL,
     refs: RefResolver | None = None,
+    config: Config | None = None,
 ):
     return analyze(
-        [folder / "input.yml"], folder, Config(), only_rules=[rule], fix_mode=mode, refs=refs
+        [folder / "input.yml"],
+        folder,
+        config or Config(),
+        only_rules=[rule],
+        fix_mode=mode,
+        refs=refs,
     )
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_fix_matches_golden_output(case: Path, tmp_path_factory) -> None:
     refs = _resolver(case, tmp_path_factory.mktemp("git"))
-    analysis = _run(case, case.parent.name, refs=refs)
+    analysis = _run(case, case.parent.name, refs=refs, config=_config(case))
     original = (case / "input.yml").read_bytes().decode("utf-8")
     outcome = analysis.files["input.yml"]
     fixed = outcome.fixed if outcome.fixed is not None else original
@@ -67,7 +80,7 @@ def test_fix_matches_golden_output(case: Path, tmp_path_factory) -> None:
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_findings_match_golden_list(case: Path, tmp_path_factory) -> None:
     refs = _resolver(case, tmp_path_factory.mktemp("git"))
-    analysis = _run(case, case.parent.name, refs=refs)
+    analysis = _run(case, case.parent.name, refs=refs, config=_config(case))
     rows = []
     for finding in analysis.result.findings:
         assert finding.rule == case.parent.name
@@ -83,7 +96,7 @@ def test_findings_match_golden_list(case: Path, tmp_path_factory) -> None:
 def test_second_run_changes_nothing(case: Path, tmp_path: Path, tmp_path_factory) -> None:
     refs = _resolver(case, tmp_path_factory.mktemp("git"))
     shutil.copy(case / "expected.yml", tmp_path / "input.yml")
-    analysis = _run(tmp_path, case.parent.name, refs=refs)
+    analysis = _run(tmp_path, case.parent.name, refs=refs, config=_config(case))
     assert analysis.files["input.yml"].fixed is None
     fixable = [
         f
@@ -103,7 +116,9 @@ def test_documented_example_is_what_the_rule_does(rule, tmp_path: Path) -> None:
     (tmp_path / "input.yml").write_text(rule.example_before, encoding="utf-8")
     analysis = _run(tmp_path, rule.id)
     assert [f.rule for f in analysis.result.findings] == [rule.id]
-    assert analysis.files["input.yml"].fixed == rule.example_after
+    fixed = analysis.files["input.yml"].fixed
+    # A report-only example documents itself with example_after == example_before.
+    assert (fixed if fixed is not None else rule.example_before) == rule.example_after
 
 
 def test_safe_mode_applies_only_safe_fixes(tmp_path: Path) -> None:

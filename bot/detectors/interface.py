@@ -76,6 +76,9 @@ class WorkflowRule:
     blast_radius: ClassVar[BlastRadius] = BlastRadius.FILE
     example_before: ClassVar[str] = ""
     example_after: ClassVar[str] = ""
+    remediation_group: ClassVar[str | None] = None
+    """Rules whose fixes depend on each other share a group: their fixes to one file become
+    one remediation (one PR, one commit), so reverting it can never leave half a change."""
     works_offline: ClassVar[bool] = True
     """False when the rule needs the network (action refs) to decide or to fix."""
     options_model: ClassVar[type[BaseModel] | None] = None
@@ -185,4 +188,5 @@ class WorkflowRule:
             reversibility=self.reversibility,
             blast_radius=self.blast_radius,
             patches=tuple(patches),
+            group=self.remediation_group or self.id,
         )

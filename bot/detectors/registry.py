@@ -5,7 +5,14 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from bot.detectors.interface import WorkflowRule
+from bot.detectors.workflows.cache_poisoning import CachePoisoning
+from bot.detectors.workflows.dangerous_triggers import DangerousTriggers
+from bot.detectors.workflows.dependabot import DependabotActions, DependabotCooldown
+from bot.detectors.workflows.excessive_permissions import ExcessivePermissions
+from bot.detectors.workflows.hardcoded_container_credentials import HardcodedContainerCredentials
 from bot.detectors.workflows.insecure_commands import InsecureCommands
+from bot.detectors.workflows.job_permissions import JobPermissions
+from bot.detectors.workflows.missing_permissions import MissingPermissions
 from bot.detectors.workflows.persist_credentials import PersistCredentials
 from bot.detectors.workflows.pinning import (
     RefConfusion,
@@ -13,14 +20,32 @@ from bot.detectors.workflows.pinning import (
     UnpinnedImages,
     UnpinnedUses,
 )
+from bot.detectors.workflows.secrets_inherit import SecretsInherit
+from bot.detectors.workflows.self_hosted_runner import SelfHostedRunner
+from bot.detectors.workflows.spoofable_bot_check import SpoofableBotCheck
+from bot.detectors.workflows.static_cloud_credentials import StaticCloudCredentials
+from bot.detectors.workflows.template_injection import TemplateInjection
 
 RULES: tuple[type[WorkflowRule], ...] = (
     PersistCredentials,
     InsecureCommands,
+    JobPermissions,
+    ExcessivePermissions,
+    MissingPermissions,
     UnpinnedUses,
     RefConfusion,
     RefVersionMismatch,
     UnpinnedImages,
+    TemplateInjection,
+    DependabotCooldown,
+    DependabotActions,
+    DangerousTriggers,
+    SecretsInherit,
+    HardcodedContainerCredentials,
+    SelfHostedRunner,
+    SpoofableBotCheck,
+    CachePoisoning,
+    StaticCloudCredentials,
 )
 
 

@@ -12,7 +12,16 @@ from bot.yamledit.document import (
     format_route,
 )
 from bot.yamledit.engine import Edited, Unfixable, apply_operations
-from bot.yamledit.ops import Add, Append, MergeInto, Operation, Remove, Replace, SetComment
+from bot.yamledit.ops import (
+    Add,
+    Append,
+    MergeInto,
+    Operation,
+    Remove,
+    Replace,
+    RewriteFragment,
+    SetComment,
+)
 
 __all__ = [
     "Add",
@@ -22,6 +31,7 @@ __all__ = [
     "Operation",
     "Remove",
     "Replace",
+    "RewriteFragment",
     "Route",
     "SetComment",
     "SourceText",

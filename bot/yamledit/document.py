@@ -167,12 +167,15 @@ class _TreeBuilder:
     def __init__(self, events: Iterator[Event]) -> None:
         self.events = events
         self.anchors: dict[str, Node] = {}
+        self.versions: list[tuple[int, int] | None] = []
 
     def documents(self) -> list[Node]:
         docs: list[Node] = []
         for event in self.events:
             if isinstance(event, DocumentStartEvent):
                 self.anchors = {}
+                version = getattr(event, "version", None)
+                self.versions.append((int(version[0]), int(version[1])) if version else None)
                 docs.append(self._node(next(self.events)))
                 end = next(self.events)
                 assert isinstance(end, DocumentEndEvent)  # noqa: S101 - parser invariant
@@ -201,13 +204,8 @@ class _TreeBuilder:
             return Alias(**common, target=target)
         if isinstance(event, ScalarEvent):
             implicit = tuple(event.implicit) if event.implicit else (True, False)
-            value = event.value
-            if event.style == ">":
-                # ruamel's round-trip scanner marks the folds of a folded scalar with "\a"
-                # (its constructor strips them); a YAML text cannot hold a raw BEL character.
-                value = value.replace("\a", "")
-            common["tag"] = _resolve_tag(value, implicit, event.tag)
-            node = Scalar(**common, value=value, style=event.style, implicit=implicit)
+            common["tag"] = _resolve_tag(event.value, implicit, event.tag)
+            node = Scalar(**common, value=event.value, style=event.style, implicit=implicit)
         elif isinstance(event, MappingStartEvent):
             mapping = Mapping(**common, flow=bool(event.flow_style))
             node = mapping
@@ -232,7 +230,7 @@ class _TreeBuilder:
         return node
 
 
-_COMMENT = re.compile(r"(?:^|(?<=[ \t]))#[^\n]*", re.MULTILINE)
+_COMMENT_START = re.compile(r"(?:^|(?<=[ \t]))#", re.MULTILINE)
 
 
 class YamlDocument:
@@ -242,9 +240,14 @@ class YamlDocument:
     anything that is not well-formed YAML, and for duplicate keys, which make edits ambiguous.
     """
 
-    def __init__(self, text: str, roots: list[Node]) -> None:
+    def __init__(
+        self, text: str, roots: list[Node], versions: list[tuple[int, int] | None] | None = None
+    ) -> None:
         self.text = text
         self.roots = roots
+        #: Per document, the version its ``%YAML`` directive declares (None without one).
+        #: Scalars are always resolved under YAML 1.2's core schema.
+        self.versions = versions if versions is not None else [None] * len(roots)
         self._line_starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
         self._scalar_spans: list[tuple[int, int]] = sorted(
             self._content_span(n) for n in self._walk_all() if isinstance(n, Scalar)
@@ -266,7 +269,8 @@ class YamlDocument:
         try:
             # Materialised at once so the shared parser is never re-entered mid-stream.
             events = list(_PARSER.parse(text))
-            roots = _TreeBuilder(iter(events)).documents()
+            builder = _TreeBuilder(iter(events))
+            roots = builder.documents()
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             problem = exc.problem or exc.context or "invalid YAML"
@@ -275,7 +279,7 @@ class YamlDocument:
             raise YamlParseError(problem, mark.line + 1, mark.column + 1) from None
         except YAMLError as exc:
             raise YamlParseError(str(exc).strip()) from None
-        doc = cls(text, roots)
+        doc = cls(text, roots, builder.versions)
         doc._check_duplicate_keys()
         return doc
 
@@ -389,10 +393,15 @@ class YamlDocument:
         """Index just after the last character that belongs to ``node``'s own content.
 
         Block collections end at their last child's content (their parser end mark may lie
-        beyond trailing comments); block scalars end at their last non-blank character.
+        beyond trailing comments); block scalars end at their last non-blank character. A
+        mapping whose last value is empty ends at that entry's ``:``: the parser's mark for
+        an empty value may lie at the next token, lines further on.
         """
         if isinstance(node, Mapping) and not node.flow and node.pairs:
-            return self.content_end(node.pairs[-1][1])
+            knode, vnode = node.pairs[-1]
+            if isinstance(vnode, Scalar) and vnode.start == vnode.end:
+                return self.after_colon(knode)
+            return self.content_end(vnode)
         if isinstance(node, Sequence) and not node.flow and node.items:
             return self.content_end(node.items[-1])
         if isinstance(node, Scalar) and node.style in ("|", ">"):
@@ -400,32 +409,50 @@ class YamlDocument:
             while end > node.start and self.text[end - 1] in " \t\n":
                 end -= 1
             return end
-        if isinstance(node, Scalar) and node.value == "" and node.style is None:
-            return node.start
         return node.end
+
+    def after_colon(self, key: Node) -> int:
+        """Index just past the ``:`` that follows a block mapping key (``key.end`` if none)."""
+        pos = self.text.find(":", key.end)
+        if pos < 0 or self.text[key.end : pos].strip():
+            return key.end
+        return pos + 1
 
     def in_scalar(self, index: int) -> bool:
         """Whether ``index`` lies inside the span of some scalar."""
         pos = bisect.bisect_right(self._span_starts, index) - 1
         return pos >= 0 and self._scalar_spans[pos][0] <= index < self._scalar_spans[pos][1]
 
+    def _comments_between(self, start: int, end: int) -> Iterator[tuple[int, str]]:
+        """Comments starting in ``[start, end)``.
+
+        A ``#`` inside a scalar (``"a #b"``) is not a comment, but must not hide a real comment
+        later on the same line, so candidates are examined one by one; a real comment runs to
+        the end of its line.
+        """
+        pos = start
+        while True:
+            m = _COMMENT_START.search(self.text, pos, end)
+            if m is None:
+                return
+            if self.in_scalar(m.start()):
+                pos = m.start() + 1
+                continue
+            eol = self.line_end(m.start())
+            yield m.start(), self.text[m.start() : eol]
+            pos = eol + 1
+
     def comments(self) -> list[tuple[int, str]]:
         """Every comment as (start index, text including ``#``), in document order."""
-        return [
-            (m.start(), m.group())
-            for m in _COMMENT.finditer(self.text)
-            if not self.in_scalar(m.start())
-        ]
+        return list(self._comments_between(0, len(self.text)))
 
     def comment_on_line(self, line: int) -> str | None:
         """The comment on 0-based ``line``, if any."""
         if not 0 <= line < len(self._line_starts):
             return None
         start = self._line_starts[line]
-        end = self.line_end(start)
-        for m in _COMMENT.finditer(self.text, start, end):
-            if not self.in_scalar(m.start()):
-                return m.group()
+        for _, text in self._comments_between(start, self.line_end(start)):
+            return text
         return None
 
     def indent_step(self) -> int:

@@ -22,6 +22,7 @@ from bot.yamledit.document import (
     strict_equal,
     to_data,
 )
+from bot.yamledit.fragment import rewrite_fragment
 from bot.yamledit.ops import (
     Add,
     Append,
@@ -29,11 +30,12 @@ from bot.yamledit.ops import (
     Operation,
     Remove,
     Replace,
+    RewriteFragment,
     SetComment,
 )
 from bot.yamledit.render import RenderError
 
-Primitive = Replace | Add | Remove | Append | SetComment
+Primitive = Replace | Add | Remove | Append | SetComment | RewriteFragment
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ def _apply_one(body: str, operation: Primitive) -> str:
     edit = _plan(doc, operation)
     if edit is None:
         return body
+    _check_version(doc)
     expected = guard.expected_after(before, operation)
     new_body = edit.apply(body)
     try:
@@ -119,6 +122,21 @@ def _apply_one(body: str, operation: Primitive) -> str:
         raise guard.GuardError(f"the edited text would not parse ({exc})") from None
     guard.check(doc, after_doc, expected, operation, edit)
     return new_body
+
+
+def _check_version(doc: YamlDocument) -> None:
+    """Refuse streams that declare a YAML version other than 1.2.
+
+    Values are read and written under YAML 1.2's core schema; under a ``%YAML 1.1`` directive
+    a reader takes plain ``on``, ``yes``, ``off`` or ``010`` for booleans and octals, so text
+    the guard accepts could mean something else to the file's consumers.
+    """
+    for version in doc.versions:
+        if version is not None and version != (1, 2):
+            raise splice.EditError(
+                f"the file declares %YAML {version[0]}.{version[1]}; "
+                "mendbot only edits YAML 1.2, fix this by hand"
+            )
 
 
 def _plan(doc: YamlDocument, operation: Primitive) -> splice.Splice | None:
@@ -130,4 +148,6 @@ def _plan(doc: YamlDocument, operation: Primitive) -> splice.Splice | None:
         return splice.remove(doc, operation)
     if isinstance(operation, Append):
         return splice.append(doc, operation)
+    if isinstance(operation, RewriteFragment):
+        return rewrite_fragment(doc, operation)
     return splice.set_comment(doc, operation)

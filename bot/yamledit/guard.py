@@ -13,7 +13,7 @@ from bot.yamledit.document import (
     strict_equal,
     to_data,
 )
-from bot.yamledit.ops import Add, Append, Remove, Replace, SetComment
+from bot.yamledit.ops import Add, Append, Remove, Replace, RewriteFragment, SetComment
 from bot.yamledit.splice import Splice
 
 
@@ -28,13 +28,22 @@ def _container(data: Any, route: tuple[Any, ...]) -> Any:
 
 
 def expected_after(
-    documents: list[Any], operation: Replace | Add | Remove | Append | SetComment
+    documents: list[Any], operation: Replace | Add | Remove | Append | SetComment | RewriteFragment
 ) -> list[Any]:
     """What the documents must be after ``operation``, computed on plain data."""
     result = copy.deepcopy(documents)
     doc = operation.document
     route = operation.route
     if isinstance(operation, SetComment):
+        return result
+    if isinstance(operation, RewriteFragment):
+        parent = _container(result[doc], route[:-1]) if route else None
+        value = result[doc] if parent is None else parent[route[-1]]
+        rewritten = value.replace(operation.fragment, operation.replacement, 1)
+        if parent is None:
+            result[doc] = rewritten
+        else:
+            parent[route[-1]] = rewritten
         return result
     if isinstance(operation, Replace):
         if not route:
@@ -61,7 +70,7 @@ def check(
     before: YamlDocument,
     after: YamlDocument,
     expected: list[Any],
-    operation: Replace | Add | Remove | Append | SetComment,
+    operation: Replace | Add | Remove | Append | SetComment | RewriteFragment,
     edit: Splice,
 ) -> None:
     """Raise :class:`GuardError` unless ``after`` is exactly ``expected`` with comments kept."""

@@ -79,6 +79,19 @@ class SetComment(_Op):
     comment: str = Field(pattern=r"^[^\n\r]*$")
 
 
+class RewriteFragment(_Op):
+    """Replace the first occurrence of ``fragment`` inside the scalar at ``route``.
+
+    For edits inside long scalars (a ``run:`` script) that must keep the rest byte for byte.
+    Already applied (fragment gone, replacement present) is a no-op.
+    """
+
+    op: Literal["rewrite_fragment"] = "rewrite_fragment"
+    fragment: str = Field(min_length=1, pattern=r"^[^\n\r]*$")
+    replacement: str = Field(pattern=r"^[^\n\r]*$")
+
+
 Operation = Annotated[
-    Replace | Add | MergeInto | Remove | Append | SetComment, Field(discriminator="op")
+    Replace | Add | MergeInto | Remove | Append | SetComment | RewriteFragment,
+    Field(discriminator="op"),
 ]

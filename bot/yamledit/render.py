@@ -81,7 +81,9 @@ def block_entry(key: str, value: Any, indent: int, step: int, seq_offset: int) -
         return f"{head}\n{body}"
     if isinstance(value, list | tuple) and value:
         return f"{head}\n{block_items(list(value), indent + seq_offset, step, seq_offset)}"
-    return f"{head} {flow(value)}"
+    if isinstance(value, dict | list | tuple):
+        return f"{head} {flow(value)}"
+    return f"{head} {scalar(value)}"  # block context: `{`, `,` and `[` need no quotes
 
 
 def block_items(items: list[Any], indent: int, step: int, seq_offset: int) -> str:
@@ -98,4 +100,6 @@ def block_item(item: Any, indent: int, step: int, seq_offset: int) -> str:
         return "\n".join([f"{pad}- {first}", *entries[1:]])
     if isinstance(item, list | tuple) and item:
         return f"{pad}- {flow(list(item))}"
-    return f"{pad}- {flow(item)}"
+    if isinstance(item, dict | list | tuple):
+        return f"{pad}- {flow(item)}"
+    return f"{pad}- {scalar(item)}"

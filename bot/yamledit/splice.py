@@ -51,11 +51,11 @@ def _check_no_anchor(node: Node, what: str) -> None:
 
 
 def _colon_after(doc: YamlDocument, key: Node) -> int:
-    """Index just past the ``:`` that follows a key node."""
-    pos = doc.text.find(":", key.end)
-    if pos < 0:
+    """Index just past the ``:`` that follows a key node (only blanks may come between)."""
+    pos = doc.after_colon(key)
+    if pos == key.end:
         raise EditError("cannot locate the ':' after a key")
-    return pos + 1
+    return pos
 
 
 def _child_indent(doc: YamlDocument, route: Route, document: int) -> int:
@@ -137,7 +137,13 @@ def add(doc: YamlDocument, op: Add) -> Splice | None:
         entry = f"{render.scalar(op.key)}: {render.flow(op.value)}"
         if not node.pairs:
             return Splice(node.start + 1, node.end - 1, entry)
-        last_end = doc.content_end(node.pairs[-1][1])
+        last_key, last_value = node.pairs[-1]
+        if isinstance(last_value, Scalar) and last_value.start == last_value.end:
+            # `{b: }`: the empty value's mark is not reliable; and `b:,` would read as key "b:"
+            last_end = doc.after_colon(last_key)
+            sep = " , " if doc.text[last_end - 1] == ":" else ", "
+            return Splice(last_end, last_end, sep + entry)
+        last_end = doc.content_end(last_value)
         return Splice(last_end, last_end, f", {entry}")
     if not node.pairs:
         raise EditError(f"{where}: empty block mapping")
@@ -222,7 +228,7 @@ def remove(doc: YamlDocument, op: Remove) -> Splice | None:
             dash -= 1
         end = item.end if isinstance(item, Alias) else doc.content_end(item)
         if len(parent.items) == 1:
-            return _empty_collection(doc, op.route[:-1], op.document, parent, "[]")
+            return _empty_collection(doc, op.route[:-1], op.document, parent, "[]", dash)
         if doc.text[doc.line_start(dash) : dash].strip():
             raise EditError(f"{where}: the item shares its line with other content")
         return Splice(doc.line_start(dash), doc.line_end(end) + 1, "")
@@ -232,15 +238,39 @@ def remove(doc: YamlDocument, op: Remove) -> Splice | None:
 def _remove_flow(
     doc: YamlDocument, entries: list[tuple[Node, Node]], index: int, parent: Node
 ) -> Splice:
+    """Remove one entry of a flow collection, keeping comments on other entries' lines.
+
+    In a multi-line flow collection a comment after an entry's ``,`` belongs to that entry's
+    line, and full-line comments to what follows them: only the removed entry's own lines go.
+    """
+    text = doc.text
     start_node, value = entries[index]
+    start = start_node.start
     end = value.end if isinstance(value, Alias) else doc.content_end(value)
+    stop = end  # past the entry and its own ',' if one follows on its line
+    while stop < len(text) and text[stop] in " \t":
+        stop += 1
+    stop = stop + 1 if stop < len(text) and text[stop] == "," else end
+    head = doc.line_start(start)
+    own_line = not text[head:start].strip()
     if index + 1 < len(entries):
-        return Splice(start_node.start, entries[index + 1][0].start, "")
-    if index > 0:
+        following = entries[index + 1][0].start
+        if stop == end or doc.line_end(stop) >= following:  # the next entry is on this line
+            return Splice(start, following, "")
+        return Splice(head if own_line else start, doc.line_end(stop) + 1, "")
+    multiline = "\n" in text[parent.start : parent.end]
+    if index > 0 and not multiline:
         prev = entries[index - 1][1]
         prev_end = prev.end if isinstance(prev, Alias) else doc.content_end(prev)
-        return Splice(prev_end, end, "")
-    return Splice(parent.start + 1, parent.end - 1, "")
+        return Splice(prev_end, end, "")  # `, last` (a trailing comma stays)
+    if not multiline:
+        return Splice(parent.start + 1, parent.end - 1, "")
+    # the last entry of a multi-line collection: the previous ',' stays (a trailing comma is
+    # valid YAML), so the previous entry keeps its line and its comment
+    rest = text[stop : doc.line_end(stop)].strip()
+    if own_line and (not rest or rest.startswith("#")):
+        return Splice(head, min(doc.line_end(stop) + 1, len(text)), "")
+    return Splice(start, stop, "")
 
 
 def _remove_block(
@@ -255,7 +285,7 @@ def _remove_block(
     if count == 1:
         if shares_line:  # `- key: value` as the only entry of a sequence item
             return Splice(knode.start, doc.line_end(end), "{}")
-        return _empty_collection(doc, route[:-1], op.document, parent, "{}")
+        return _empty_collection(doc, route[:-1], op.document, parent, "{}", knode.start)
     if shares_line:
         if index != 0:
             raise EditError(f"{format_route(route)} shares its line with another entry")
@@ -268,21 +298,30 @@ def _remove_block(
 
 
 def _empty_collection(
-    doc: YamlDocument, route: Route, document: int, node: Node, empty: str
+    doc: YamlDocument, route: Route, document: int, node: Node, empty: str, entry: int
 ) -> Splice:
-    """Replace the only entry of a block collection with ``{}``/``[]`` (keeps the type)."""
+    """Replace the only entry of a block collection with ``{}``/``[]`` (keeps the type).
+
+    ``entry`` is where the removed entry starts (its key or its ``-``). The comment on the
+    key's line and the full-line comments between the key and the entry are not the entry's:
+    they are kept, below the ``key: []`` line.
+    """
     key = doc.key_node(route, document)
     if key is None:
         raise EditError(f"{format_route(route)}: cannot empty a top-level block collection")
+    _check_no_anchor(node, format_route(route))
     colon = _colon_after(doc, key)
     end = doc.content_end(node)
-    return Splice(colon, doc.line_end(end), " " + empty + _tail_comment(doc, colon))
+    insert = " " + empty + _tail_comment(doc, colon)
+    between = doc.text[doc.line_end(colon) + 1 : doc.line_start(entry)]
+    if between.strip():
+        insert += "\n" + between.rstrip("\n")
+    return Splice(colon, doc.line_end(end), insert)
 
 
 def _tail_comment(doc: YamlDocument, colon: int) -> str:
-    rest = doc.text[colon : doc.line_end(colon)]
-    stripped = rest.strip()
-    return f"  {stripped}" if stripped.startswith("#") else ""
+    comment = doc.comment_on_line(doc.line_of(colon))
+    return f"  {comment}" if comment else ""
 
 
 def set_comment(doc: YamlDocument, op: SetComment) -> Splice | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from bot.models import Location
@@ -72,8 +73,12 @@ class Workflow:
     """Repository-relative path with ``/`` separators."""
     doc: YamlDocument = field(repr=False)
     data: dict[str, Any] = field(repr=False)
+    root: Path | None = field(default=None, repr=False, compare=False)
+    """The repository's root on disk, when known: lets rules read files the workflow names
+    (a local reusable workflow, ``jobs.<id>.uses: ./.github/workflows/x.yml``)."""
     kind: str = "workflow"
-    """``workflow``, or ``action`` for an ``action.yml`` (only composite steps are visited)."""
+    """``workflow``; ``action`` for an ``action.yml`` (only composite steps are visited);
+    ``dependabot`` for ``.github/dependabot.yml`` (only rules that ask for it see it)."""
 
     @cached_property
     def action_steps(self) -> list[Step]:

@@ -1,0 +1,399 @@
+"""``gha-cache-poisoning``: a release or publishing job restores caches others could write."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from bot.detectors.interface import Detection, WorkflowRule
+from bot.detectors.workflows import expression_tree as expr
+from bot.detectors.workflows.model import Job, Step, Workflow
+from bot.detectors.workflows.versions import step_version
+from bot.knowledge import cache_actions as kb
+from bot.models import Confidence, Disposition, Severity
+from bot.yamledit import MergeInto, Operation, Remove
+
+State = Literal["on", "off", "maybe"]
+
+#: How a tag push and a release event look to an expression.
+_RELEASE_SCENARIOS: dict[str, tuple[dict[str, expr.Value], dict[str, str]]] = {
+    "tag": ({"github.event_name": "push", "github.ref_type": "tag"}, {"github.ref": "refs/tags/"}),
+    "release": (
+        {"github.event_name": "release", "github.ref_type": "tag"},
+        {"github.ref": "refs/tags/"},
+    ),
+}
+
+
+@dataclass(frozen=True)
+class _Release:
+    """Why a job counts as publishing: the workflow's triggers, or a publishing step."""
+
+    reason: str
+    scenarios: tuple[str, ...]
+    """Release scenarios (``tag``, ``release``) when *every* release trigger is one of them;
+    empty when some other trigger also releases (a release branch, a publishing step)."""
+    confidence: Confidence
+
+
+def _release_triggers(workflow: Workflow) -> tuple[list[str], bool]:
+    """Descriptions of the workflow's release triggers, and whether all are tag/release."""
+    raw = workflow.data.get("on")
+    found: list[str] = []
+    exact = True
+    events = raw if isinstance(raw, dict) else {}
+    if "release" in workflow.triggers:
+        found.append("`release`")
+    push = events.get("push")
+    if isinstance(push, dict):
+        if push.get("tags") is not None or push.get("tags-ignore") is not None:
+            found.append("pushes of tags")
+        branches = push.get("branches")
+        if isinstance(branches, str):
+            branches = [branches]
+        if isinstance(branches, list) and any("release" in str(b).lower() for b in branches):
+            found.append("pushes to release branches")
+            exact = False
+    return found, exact
+
+
+def _publisher(step: Step) -> str | None:
+    uses = step.uses
+    if uses is not None:
+        if uses.slug in kb.PUBLISHER_ACTIONS:
+            return f"`{step.name}` {kb.PUBLISHER_ACTIONS[uses.slug]}"
+        if uses.slug in kb.CONDITIONAL_PUBLISHERS:
+            key, what = kb.CONDITIONAL_PUBLISHERS[uses.slug]
+            value = step.with_.get(key)
+            if value is True or (isinstance(value, str) and value.strip().lower() != "false"):
+                return f"`{step.name}` {what}"
+        return None
+    script = step.run or ""
+    match = kb.PUBLISH_COMMAND.search(script)
+    return f"`{step.name}` runs `{match.group()}`" if match else None
+
+
+def _needs(job: Job) -> list[str]:
+    raw = job.data.get("needs")
+    if isinstance(raw, str):
+        return [raw]
+    if isinstance(raw, list):
+        return [str(n) for n in raw]
+    return []
+
+
+def releasing_jobs(workflow: Workflow) -> dict[str, _Release]:
+    """The jobs whose caches end up in published artifacts, each with the reason."""
+    triggers, exact = _release_triggers(workflow)
+    jobs = {job.id: job for job in workflow.jobs}
+    if triggers:
+        scenarios: list[str] = []
+        if exact and "`release`" in triggers:
+            scenarios.append("release")
+        if exact and "pushes of tags" in triggers:
+            scenarios.append("tag")
+        release = _Release(
+            f"this workflow runs on {' and '.join(triggers)}",
+            tuple(scenarios),
+            Confidence.MEDIUM,
+        )
+        return dict.fromkeys(jobs, release)
+    found: dict[str, _Release] = {}
+    for job in workflow.jobs:
+        publisher = next((p for p in map(_publisher, job.steps) if p), None)
+        if publisher is None:
+            continue
+        found[job.id] = _Release(f"this job publishes: {publisher}", (), Confidence.MEDIUM)
+        todo = list(_needs(job))
+        while todo:
+            upstream = todo.pop()
+            if upstream in found or upstream not in jobs:
+                continue
+            found[upstream] = _Release(
+                f"job `{job.id}` publishes ({publisher}) and needs this job's results",
+                (),
+                Confidence.LOW,
+            )
+            todo.extend(_needs(jobs[upstream]))
+    return found
+
+
+def _lookup(inputs: dict[str, Any], name: str) -> tuple[str, Any] | None:
+    """``(key as written, value)`` of an action input; input names ignore case."""
+    return next(((str(k), v) for k, v in inputs.items() if str(k).lower() == name), None)
+
+
+def _truthy_text(value: Any) -> bool | None:
+    """An input's boolean meaning; None for an expression."""
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    text = str(value).strip()
+    if "${{" in text:
+        return None
+    return text.lower() not in ("false", "")
+
+
+def _scenario_values(value: str, release: _Release) -> list[expr.Value] | None:
+    """The value of an expression input in each release scenario; None when any is unknown."""
+    bare = expr.fenced(value)
+    if bare is None or not release.scenarios:
+        return None
+    try:
+        tree = expr.parse(bare)
+    except expr.ExpressionError:
+        return None
+    values = [expr.evaluate(tree, *_RELEASE_SCENARIOS[s]) for s in release.scenarios]
+    known = [v for v in values if not isinstance(v, expr.Unknown)]
+    return known if len(known) == len(values) else None
+
+
+def _enabled(control: kb.CacheControl, value: Any, major: int | None) -> State:
+    """Whether a known input value turns caching on."""
+    if isinstance(value, str) and value.strip().lower() in control.default_values:
+        return _default(control, major)
+    if control.kind == "values":
+        hit = str(value).strip().lower() in control.values
+    elif control.kind == "string":
+        hit = value is not None and bool(str(value).strip())
+    else:
+        truth = _truthy_text(value)
+        if truth is None:
+            return "maybe"
+        hit = truth
+    return "on" if hit == (control.toggle == "opt-in") else "off"
+
+
+def control_state(
+    control: kb.CacheControl, step: Step, release: _Release
+) -> tuple[State, str | None]:
+    """Whether ``control`` makes the step cache, and the input key as written (if present).
+
+    An ``${{ … }}`` value is evaluated for each release scenario: on in any of them is on,
+    off in all of them is off, anything else is "maybe".
+    """
+    version = step_version(step)
+    major = version[0] if version else None
+    if control.requires is not None:
+        needed = _lookup(step.with_, control.requires)
+        if needed is None or not str(needed[1]).strip():
+            return "off", None
+    found = _lookup(step.with_, control.input)
+    if found is None:
+        return _default(control, major), None
+    key, value = found
+    if isinstance(value, str) and "${{" in value:
+        values = _scenario_values(value, release)
+        if values is None:
+            return "maybe", key
+        states = {_enabled(control, v, major) for v in values}
+        if "on" in states:
+            return "on", key
+        return ("off" if states == {"off"} else "maybe"), key
+    return _enabled(control, value, major), key
+
+
+def _default(control: kb.CacheControl, major: int | None) -> State:
+    since, until = control.default_on_since, control.default_off_since
+    if since is None:
+        return "off"
+    if major is None:
+        return "on" if since == 0 and until is None else "maybe"
+    if major < since or (until is not None and major >= until):
+        return "off"
+    return "on"
+
+
+class CachePoisoning(WorkflowRule):
+    """Report cache-restoring steps in jobs whose output is released, and turn caching off."""
+
+    id: ClassVar[str] = "gha-cache-poisoning"
+    title: ClassVar[str] = "release job restores a cache"
+    description: ClassVar[str] = (
+        "GitHub Actions caches are shared by every workflow run on a branch and the branches "
+        "derived from it: a cache written by a run that executed attacker-influenced code (a "
+        "`pull_request_target` job, a compromised dev dependency, an injected script on the "
+        "default branch) is restored by later runs, including the release build. Anything "
+        "restored there can end up in the artifacts you publish. Release jobs should build "
+        "from scratch.\n\n"
+        "A job counts as releasing when the workflow runs on `release`, on pushes of tags or "
+        "on pushes to branches named like `release…`; or when the job publishes (a known "
+        "publishing action such as `pypa/gh-action-pypi-publish`, `softprops/action-gh-release`"
+        ", `goreleaser/goreleaser-action`, `docker/build-push-action` with `push: true`, or a "
+        "`run:` with `npm publish`, `twine upload`, `cargo publish`, `docker push`, `gh release "
+        "create`, …) — and then also every job it `needs` (low confidence: their outputs feed "
+        "the publisher). The fix turns caching off: `astral-sh/setup-uv` → `enable-cache: "
+        "false`; `Swatinem/rust-cache` → `lookup-only: true`; `actions/setup-node` → the "
+        "`cache` input removed and, from v5 on (or when the version is unknown), "
+        "`package-manager-cache: false`; `actions/setup-go` → `cache: false` (it caches by "
+        "default since v4, so removing the input would not help); `setup-python`, "
+        "`setup-java`, `setup-dotnet`, `setup-ruby` (`bundler-cache`), `maturin-action` "
+        "(`sccache`), `setup-graalvm` → the input removed; and the other known cache toggles "
+        "(`setup-gradle`, `setup-buildx-action`, `setup-zig`, `setup-bun`, `mise-action`, "
+        "`magic-nix-cache-action`, `setup-rust-toolchain`, `composer-install`) set to off. "
+        "`actions/cache`, `actions/cache/restore` and actions without a switch are reported "
+        "only: remove them from the release job by hand. Unsafe: release builds get slower. "
+        "Versions come from the ref or the pin's `# vX.Y.Z` comment (`setup-uv` v10+ no longer "
+        "caches by default in release contexts). An `${{ … }}` toggle is evaluated for tag "
+        "pushes and release events when those are the only release triggers.\n\n"
+        "Compared with zizmor's `cache-poisoning` (same findings otherwise):\n\n"
+        "- zizmor only looks at the publishing job itself and only at publishing *actions*; "
+        "mendbot also counts publishing commands in `run:` (`uv publish`, …) and the jobs a "
+        "publisher `needs`, and reports `docker/build-push-action` importing `cache-from: "
+        "type=gha` layers;\n"
+        "- zizmor counts `docker/build-push-action` without a `push:` input as publishing; its "
+        "default is `false`, so mendbot does not;\n"
+        "- zizmor treats `actions/setup-node` as caching by default in every version and "
+        "`actions/setup-go` too; before v5 (setup-node) and v4 (setup-go) they do not, so "
+        "mendbot stays silent there;\n"
+        "- toggles written as expressions: mendbot evaluates them for tag pushes and release "
+        "events, so `${{ github.ref == 'refs/heads/main' }}` is off (zizmor reports it) and "
+        "`${{ !(github.event_name == 'push' && github.ref_type == 'tag') }}` is *on* for "
+        "`release` events (zizmor takes it as off);\n"
+        "- zizmor offers no fix for string inputs (`cache: npm`) nor for `composer-install`; "
+        "mendbot removes or sets them."
+    )
+    default_severity: ClassVar[Severity] = Severity.HIGH
+    default_confidence: ClassVar[Confidence] = Confidence.MEDIUM
+    fix_disposition: ClassVar[Disposition | None] = Disposition.UNSAFE
+    example_before: ClassVar[str] = """\
+on:
+  release:
+    types: [published]
+jobs:
+  publish:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: astral-sh/setup-uv@v6
+      - run: uv build
+      - uses: pypa/gh-action-pypi-publish@release/v1
+"""
+    example_after: ClassVar[str] = """\
+on:
+  release:
+    types: [published]
+jobs:
+  publish:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: astral-sh/setup-uv@v6
+        with:
+          enable-cache: false
+      - run: uv build
+      - uses: pypa/gh-action-pypi-publish@release/v1
+"""
+
+    def visit_workflow(self, workflow: Workflow) -> Iterator[Detection]:
+        """Check the cache steps of every releasing job."""
+        if workflow.kind != "workflow":
+            return
+        releasing = releasing_jobs(workflow)
+        for job in workflow.jobs:
+            release = releasing.get(job.id)
+            if release is None:
+                continue
+            for step in job.steps:
+                yield from self._check(step, release)
+
+    def _check(self, step: Step, release: _Release) -> Iterator[Detection]:
+        uses = step.uses
+        if uses is None:
+            return
+        action = kb.CACHE_ACTIONS.get(uses.slug)
+        if action is None:
+            if uses.is_action("docker/build-push-action"):
+                yield from self._buildkit_cache(step, release)
+            return
+        route = (*step.route, "uses")
+        if not action.controls:
+            if uses.slug in ("actions/cache", "actions/cache/restore"):
+                lookup = _lookup(step.with_, "lookup-only")
+                if lookup is not None and _truthy_text(lookup[1]) is True:
+                    return
+            finding = self.finding(
+                step.workflow,
+                route,
+                f"{release.reason}, and `{uses.slug}` {action.note}: a poisoned cache entry "
+                "would flow into what is released",
+                evidence=f"uses: {uses.raw}",
+                confidence=release.confidence,
+            )
+            yield Detection(
+                finding,
+                None,
+                f"`{uses.slug}` has no switch that keeps it from restoring; remove the step "
+                "from the release job (or build the release without it) by hand",
+            )
+            return
+        states = [(c, *control_state(c, step, release)) for c in action.controls]
+        active = [(c, state, key) for c, state, key in states if state != "off"]
+        if not active:
+            return
+        definite = any(state == "on" for _, state, _ in active)
+        confidence = release.confidence if definite else Confidence.LOW
+        how = ", ".join(_describe(c, state, key) for c, state, key in active)
+        finding = self.finding(
+            step.workflow,
+            route,
+            f"{release.reason}, and `{uses.slug}` restores a cache ({how}): a poisoned cache "
+            "entry would flow into what is released",
+            evidence=f"uses: {uses.raw}",
+            confidence=confidence,
+        )
+        merges: dict[str, Any] = {}
+        removals: list[Operation] = []
+        for control, _, key in active:
+            if control.fix == "remove":
+                if key is not None:
+                    removals.append(Remove(route=(*step.route, "with", key)))
+                continue
+            merges[key or control.input] = control.fix
+        patches: list[Operation] = []
+        if merges:
+            patches.append(MergeInto(route=step.route, key="with", value=merges))
+        removed = {str(p.route[-1]) for p in removals}
+        if removals and not merges and set(map(str, step.with_)) <= removed:
+            # Removing every input would leave `with: {}` behind: drop the key instead.
+            patches.append(Remove(route=(*step.route, "with")))
+        else:
+            patches.extend(removals)
+        if not patches:
+            yield Detection(finding, None, "caching is on by a default mendbot cannot switch off")
+            return
+        title = "turn caching off in the release job: " + ", ".join(
+            [f"{k}: {str(v).lower()}" for k, v in merges.items()]
+            + [f"remove {name}" for name in sorted(removed)]
+        )
+        yield Detection(finding, self.fix(finding, title, patches))
+
+    def _buildkit_cache(self, step: Step, release: _Release) -> Iterator[Detection]:
+        found = _lookup(step.with_, "cache-from")
+        if found is None or "type=gha" not in str(found[1]):
+            return
+        finding = self.finding(
+            step.workflow,
+            (*step.route, "with", found[0]),
+            f"{release.reason}, and this image build imports BuildKit layers from the GitHub "
+            "Actions cache (`cache-from: type=gha`): poisoned layers would be published",
+            evidence=f"cache-from: {found[1]}",
+            confidence=Confidence.LOW,
+        )
+        yield Detection(
+            finding,
+            None,
+            "`cache-from` may also list registry caches; drop the `type=gha` entry by hand",
+        )
+
+
+def _describe(control: kb.CacheControl, state: State, key: str | None) -> str:
+    if key is None:
+        if state == "maybe":
+            return f"`{control.input}` defaults to caching in some versions of the action"
+        return f"caching is on by default: `{control.input}` is not set"
+    if state == "maybe":
+        return f"`{key}` is an expression that may turn caching on"
+    return f"`{key}` turns caching on"

@@ -1,0 +1,354 @@
+"""``gha-dangerous-triggers``: privileged triggers that check out and run untrusted code."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from bot.detectors.interface import Detection, WorkflowRule
+from bot.detectors.workflows import expression_tree as expr
+from bot.detectors.workflows.model import Job, Step, Workflow
+from bot.models import Confidence, Severity
+from bot.yamledit import Route
+
+NO_FIX = (
+    "there is no behaviour-preserving fix: split the workflow so that untrusted code runs "
+    "under `pull_request` (no secrets, read-only token) and only its results reach the "
+    "privileged workflow"
+)
+
+#: Triggers that run with the base repository's secrets and a write token while outsiders
+#: control (part of) the input.
+PRIVILEGED = ("pull_request_target", "workflow_run")
+#: Triggers under which a checkout of pull-request code is just as privileged.
+CHECKOUT_PRIVILEGED = (*PRIVILEGED, "issue_comment")
+
+#: Context paths that name code an outsider controls (prefix match, lower-case).
+UNTRUSTED_CONTEXTS = (
+    "github.head_ref",
+    "github.event.pull_request.head.",
+    "github.event.pull_request.merge_commit_sha",
+    "github.event.workflow_run.head_",
+    "github.event.workflow_run.pull_requests",
+)
+_PR_REF = re.compile(r"(?:^|[^\w])(?:refs/)?pull/", re.IGNORECASE)
+_FENCE = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
+_GH_PR_CHECKOUT = re.compile(r"\bgh\s+pr\s+checkout\b")
+_GIT_FETCH = re.compile(r"\bgit\b[^\n;&|]*\b(?:fetch|pull|checkout|switch|clone|reset|worktree)\b")
+_ENV_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?|\$env:([A-Za-z_][A-Za-z0-9_]*)")
+
+#: ``run:`` commands (at a command position) that execute code from the working tree: build,
+#: test, install, or run a script.
+_EXECUTES = re.compile(
+    r"""(?:^|[;&|`(]|\$\()\s*(?:sudo\s+|time\s+|exec\s+)?
+    (?:
+        (?:npm|npx|yarn|pnpm|bun|bunx|node|deno|corepack
+        |make|cmake|ninja|bazel|bazelisk|meson
+        |pip3?|pipx|python3?|pytest|tox|nox|poetry|uvx?|hatch|pdm|pre-commit
+        |go|cargo|cross|mvn|mvnw|gradle|gradlew|ant|sbt|lein
+        |dotnet|msbuild|bundle|rake|ruby|rspec|gem|composer|php|phpunit
+        |swift|xcodebuild|mix|rebar3|stack|cabal|dune|zig|Rscript
+        |docker\s+(?:build|buildx|compose|run)|podman\s+(?:build|run)|terraform|tofu
+        |bash|sh|zsh|pwsh|powershell|source|\.
+        )(?=[\s;]|$)
+      | \.{1,2}/[\w.\-/]+
+    )""",
+    re.VERBOSE | re.MULTILINE,
+)
+
+#: Actions that run code or build files from the checked-out tree.
+EXECUTING_ACTIONS = frozenset(
+    {
+        "docker/build-push-action",
+        "docker/bake-action",
+        "github/codeql-action/autobuild",
+        "pre-commit/action",
+        "gradle/gradle-build-action",
+        "pypa/cibuildwheel",
+        "pyo3/maturin-action",
+        "goreleaser/goreleaser-action",
+        "cypress-io/github-action",
+        "bahmutov/npm-install",
+        "borales/actions-yarn",
+        "actions/jekyll-build-pages",
+        "peaceiris/actions-hugo",
+        "dtolnay/rust-toolchain",
+        "cachix/install-nix-action",
+    }
+)
+
+#: Job conditions that keep fork pull requests out (a real mitigation).
+_SAME_REPO_GUARD = re.compile(
+    r"head\.repo\.full_name\s*==\s*github\.repository|github\.repository\s*==\s*"
+    r"github\.event\.pull_request\.head\.repo\.full_name|head\.repo\.fork\s*==\s*false|"
+    r"!\s*github\.event\.pull_request\.head\.repo\.fork",
+    re.IGNORECASE,
+)
+#: Job conditions that gate on a maintainer's action; racy (the PR can change after approval).
+_APPROVAL_GUARD = re.compile(r"labels|label\.name|author_association", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Checkout:
+    """A step that puts untrusted code in the workspace."""
+
+    step: Step
+    route: Route
+    evidence: str
+    runs_in_same_step: bool = False
+
+
+def _untrusted_text(text: str, env: dict[str, Any] | None = None, depth: int = 0) -> bool:
+    """Whether ``text`` (a literal, an expression or a script line) names untrusted code."""
+    if _PR_REF.search(_FENCE.sub("", text)):
+        return True
+    for inner in _FENCE.findall(text):
+        try:
+            tree = expr.parse(inner)
+        except expr.ExpressionError:
+            lowered = inner.lower()
+            if any(prefix in lowered for prefix in UNTRUSTED_CONTEXTS):
+                return True
+            continue
+        for ctx in expr.contexts(tree):
+            path = ctx.path
+            if path.startswith(UNTRUSTED_CONTEXTS):
+                return True
+            if env is not None and depth == 0 and path.startswith("env.") and len(ctx.parts) == 2:
+                value = _lookup(env, ctx.parts[1])
+                if isinstance(value, str) and _untrusted_text(value, None, 1):
+                    return True
+    return False
+
+
+def _lookup(env: dict[str, Any], name: str) -> Any:
+    return next((v for k, v in env.items() if str(k).lower() == name.lower()), None)
+
+
+def _env_of(step: Step) -> dict[str, Any]:
+    """The environment a step sees: workflow, then job, then step ``env:`` (later wins)."""
+    return {**step.workflow.env, **step.job.env, **step.env}
+
+
+def _untrusted_checkout(step: Step) -> _Checkout | None:
+    env = _env_of(step)
+    uses = step.uses
+    if uses is not None:
+        if not uses.is_action("actions/checkout"):
+            return None
+        for key in ("ref", "repository"):
+            value = step.with_.get(key)
+            if isinstance(value, str) and _untrusted_text(value, env):
+                return _Checkout(step, (*step.route, "with", key), f"{key}: {value}")
+        return None
+    script = step.run
+    if script is None:
+        return None
+    for line in script.splitlines():
+        if _GH_PR_CHECKOUT.search(line):
+            return _Checkout(step, (*step.route, "run"), line.strip(), True)
+        if _GIT_FETCH.search(line) and (
+            _untrusted_text(line, env) or _untrusted_env_reference(line, env)
+        ):
+            return _Checkout(step, (*step.route, "run"), line.strip(), True)
+    return None
+
+
+def _untrusted_env_reference(line: str, env: dict[str, Any]) -> bool:
+    for match in _ENV_REF.finditer(line):
+        value = _lookup(env, match.group(1) or match.group(2))
+        if isinstance(value, str) and _untrusted_text(value):
+            return True
+    return False
+
+
+def _executes(step: Step) -> str | None:
+    """How ``step`` runs code from the working tree (``runs `make` ``), or None."""
+    uses = step.uses
+    if uses is not None:
+        if uses.local:
+            return "runs a local action from the checked-out tree"
+        if uses.slug in EXECUTING_ACTIONS:
+            return "builds or runs the checked-out code"
+        if uses.is_action("ruby/setup-ruby") and str(step.with_.get("bundler-cache")) in (
+            "True",
+            "true",
+        ):
+            return "runs `bundle install`, which evaluates the Gemfile"
+        return None
+    script = step.run
+    if script is None:
+        return None
+    match = _EXECUTES.search(_FENCE.sub("", script))
+    if match is None:
+        return None
+    return f"runs `{match.group().strip(' ;&|(`$')}`"
+
+
+def _trigger_route(workflow: Workflow, trigger: str) -> Route:
+    raw = workflow.data.get("on")
+    if isinstance(raw, dict):
+        return ("on", trigger)
+    if isinstance(raw, list):
+        return ("on", raw.index(trigger))
+    return ("on",)
+
+
+def _labeler_only(workflow: Workflow) -> bool:
+    """A single job whose single step is ``actions/labeler``: the blessed use of
+    ``pull_request_target`` (it reads no code from the pull request)."""
+    jobs = workflow.jobs
+    if len(jobs) != 1 or len(jobs[0].steps) != 1:
+        return False
+    uses = jobs[0].steps[0].uses
+    return uses is not None and uses.is_action("actions/labeler")
+
+
+class DangerousTriggers(WorkflowRule):
+    """Report privileged triggers, and above all the untrusted checkouts they run."""
+
+    id: ClassVar[str] = "gha-dangerous-triggers"
+    title: ClassVar[str] = "privileged trigger runs untrusted code"
+    description: ClassVar[str] = (
+        "`pull_request_target` and `workflow_run` run in the context of the base repository: "
+        "with its secrets, a token that can write, and access to its caches, while the event "
+        "comes from a pull request anyone can open from a fork. Checking out the pull "
+        "request's code there (`ref: ${{ github.event.pull_request.head.sha }}`, "
+        "`github.head_ref`, `github.event.workflow_run.head_sha`, `refs/pull/…`, `gh pr "
+        "checkout`) and then building, testing or running a script from it hands those "
+        'privileges to the pull request\'s author (a "pwn request"). mendbot grades three '
+        "cases:\n\n"
+        "- **untrusted checkout followed by code execution** (a `run:` step that builds, "
+        "tests, installs or runs a script, a local `./` action, a building action): "
+        "severity high, confidence high (medium when the job is gated by a label, "
+        "`author_association` or an environment, which an attacker can race by pushing after "
+        "approval; low when the job only runs for pull requests from the same repository);\n"
+        "- **untrusted checkout** with no step recognised as running it: high, medium "
+        "confidence (build tools read configuration from the tree too);\n"
+        "- **the trigger alone**: medium severity, low confidence: a reminder that every "
+        "expression and action in the workflow handles attacker-controlled input (a workflow "
+        "whose only step is `actions/labeler` is exempt).\n\n"
+        "A checkout of pull-request code under `issue_comment` (e.g. `refs/pull/${{ "
+        "github.event.issue.number }}/head`) is reported like the first two cases. Report "
+        "only: the fix is a redesign (run the untrusted part under `pull_request` and pass "
+        "results as artifacts).\n\n"
+        "Compared with zizmor's `dangerous-triggers`: zizmor reports the trigger only (every "
+        "`pull_request_target`, `workflow_run` and `issue_comment` workflow, high severity, "
+        "medium confidence) and does not look at what the workflow checks out; mendbot does "
+        "not report `issue_comment` by itself (a comment-triggered workflow runs the default "
+        "branch's code; injection through the comment is `gha-template-injection`'s job). "
+        "Compared with Scorecard's Dangerous-Workflow untrusted-checkout check: Scorecard "
+        "flags any `actions/checkout` whose `ref` mentions `github.event.pull_request` or "
+        "`github.event.workflow_run`, including the trusted `…pull_request.base.sha`; "
+        "mendbot only flags head refs, and also catches `github.head_ref`, `refs/pull/…` "
+        "and checkouts done with `git`/`gh` in `run:`."
+    )
+    default_severity: ClassVar[Severity] = Severity.HIGH
+    example_before: ClassVar[str] = """\
+on: pull_request_target
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          ref: ${{ github.event.pull_request.head.sha }}
+      - run: npm ci && npm test
+"""
+    example_after: ClassVar[str] = example_before
+
+    def visit_workflow(self, workflow: Workflow) -> Iterator[Detection]:
+        """Check the triggers, then every job of a privileged workflow."""
+        triggers = workflow.triggers
+        privileged = [t for t in CHECKOUT_PRIVILEGED if t in triggers]
+        if not privileged:
+            return
+        found = False
+        for job in workflow.jobs:
+            for detection in self._check_job(job, privileged):
+                found = True
+                yield detection
+        if found or _labeler_only(workflow):
+            return
+        for trigger in PRIVILEGED:
+            if trigger not in triggers:
+                continue
+            finding = self.finding(
+                workflow,
+                _trigger_route(workflow, trigger),
+                f"`{trigger}` runs with this repository's secrets and a write token on events "
+                "an outsider can cause; no untrusted checkout was found, but every expression "
+                "and action here handles attacker-controlled input",
+                evidence=f"on: {trigger}",
+                confidence=Confidence.LOW,
+                severity=Severity.MEDIUM,
+            )
+            yield Detection(finding, None, NO_FIX)
+
+    def _check_job(self, job: Job, privileged: list[str]) -> Iterator[Detection]:
+        for step in job.steps:
+            checkout = _untrusted_checkout(step)
+            if checkout is None:
+                continue
+            later = step.later_steps()
+            runner = None
+            if checkout.runs_in_same_step and (same := _executes(step)) is not None:
+                runner = f"then {same} in the same step"
+            for candidate in later:
+                if runner is None and (found := _executes(candidate)) is not None:
+                    runner = f"`{candidate.name}` {found}"
+            trigger = privileged[0]
+            what = (
+                f"checks out pull-request code ({checkout.evidence})"
+                if step.uses is not None
+                else f"fetches pull-request code (`{checkout.evidence}`)"
+            )
+            if runner is not None:
+                confidence, gate = _gate(job)
+                path = step.with_.get("path") if step.uses is not None else None
+                if isinstance(path, str) and path.strip() and confidence is Confidence.HIGH:
+                    # A side directory is often only read (diffed, linted as data); still risky.
+                    confidence = Confidence.MEDIUM
+                    gate = (
+                        f" (the code lands in `{path.strip()}`; unless a later step runs or "
+                        "reads it from there, this is a false positive)"
+                    )
+                message = (
+                    f"`{trigger}` runs with this repository's secrets and a write token; this "
+                    f"step {what} and {runner}: anyone who opens a pull request can run code "
+                    f"with those privileges{gate}"
+                )
+            else:
+                confidence = Confidence.MEDIUM
+                message = (
+                    f"`{trigger}` runs with this repository's secrets and a write token; this "
+                    f"step {what}; no later step was recognised as running it, but tools that "
+                    "read configuration or scripts from the tree would run attacker code"
+                )
+            finding = self.finding(
+                job.workflow,
+                checkout.route,
+                message,
+                evidence=checkout.evidence,
+                confidence=confidence,
+                severity=Severity.HIGH,
+            )
+            yield Detection(finding, None, NO_FIX)
+
+
+def _gate(job: Job) -> tuple[Confidence, str]:
+    condition = job.data.get("if")
+    text = condition if isinstance(condition, str) else ""
+    if _SAME_REPO_GUARD.search(text):
+        return Confidence.LOW, (
+            " (the job only runs for pull requests from this repository, whose authors can "
+            "already push; forks are excluded)"
+        )
+    if _APPROVAL_GUARD.search(text) or job.data.get("environment") is not None:
+        return Confidence.MEDIUM, (
+            " (the job is gated by a maintainer's label or approval, but the pull request can "
+            "change after approval)"
+        )
+    return Confidence.HIGH, ""

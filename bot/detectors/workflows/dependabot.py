@@ -1,0 +1,157 @@
+"""Dependabot configuration rules: update cooldowns, and keeping the actions themselves updated."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.detectors.interface import Detection, WorkflowRule
+from bot.detectors.workflows.model import Workflow
+from bot.models import Disposition, Severity
+from bot.yamledit import Append, MergeInto, Operation, Replace, Route
+
+
+class CooldownOptions(BaseModel):
+    """``rules.gha-dependabot-cooldown.options``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    days: int = Field(default=7, ge=1, le=90)
+    """The minimum ``cooldown.default-days`` to require and to write."""
+
+
+def _updates(workflow: Workflow) -> list[tuple[int, dict[str, Any]]]:
+    if workflow.kind != "dependabot":
+        return []
+    raw = workflow.data.get("updates")
+    entries = raw if isinstance(raw, list) else []
+    return [(i, entry) for i, entry in enumerate(entries) if isinstance(entry, dict)]
+
+
+class DependabotCooldown(WorkflowRule):
+    """Require a cooldown before Dependabot proposes a freshly published release."""
+
+    id: ClassVar[str] = "gha-dependabot-cooldown"
+    title: ClassVar[str] = "Dependabot updates without a cooldown"
+    description: ClassVar[str] = (
+        "Without `cooldown`, Dependabot proposes a release minutes after it is published: "
+        "exactly the window in which compromised packages are caught and yanked. A cooldown "
+        "of a week lets the ecosystem notice first. The fix adds `cooldown: default-days: 7` "
+        "to each `updates` entry (or raises a shorter one); set `options.days` to choose "
+        "another minimum. **Safe**: only when updates are proposed changes."
+    )
+    default_severity: ClassVar[Severity] = Severity.LOW
+    fix_disposition: ClassVar[Disposition | None] = Disposition.SAFE
+    options_model: ClassVar[type[BaseModel] | None] = CooldownOptions
+    example_before: ClassVar[str] = """\
+version: 2
+updates:
+  - package-ecosystem: pip
+    directory: /
+    schedule:
+      interval: daily
+"""
+    example_after: ClassVar[str] = """\
+version: 2
+updates:
+  - package-ecosystem: pip
+    directory: /
+    schedule:
+      interval: daily
+    cooldown:
+      default-days: 7
+"""
+
+    def visit_workflow(self, workflow: Workflow) -> Iterator[Detection]:
+        """Check every ``updates`` entry of a Dependabot configuration."""
+        days = self.options.days if isinstance(self.options, CooldownOptions) else 7
+        for index, entry in _updates(workflow):
+            route = ("updates", index)
+            ecosystem = entry.get("package-ecosystem", "?")
+            cooldown = entry.get("cooldown")
+            patch: Operation
+            where: Route
+            if cooldown is None or (isinstance(cooldown, dict) and "default-days" not in cooldown):
+                where = route if cooldown is None else (*route, "cooldown")
+                message = f"updates for {ecosystem} have no cooldown"
+                patch = MergeInto(route=route, key="cooldown", value={"default-days": days})
+            elif isinstance(cooldown, dict):
+                current = cooldown["default-days"]
+                if isinstance(current, int) and not isinstance(current, bool) and current >= days:
+                    continue
+                where = (*route, "cooldown", "default-days")
+                message = f"updates for {ecosystem} wait {current} day(s), less than {days}"
+                if not isinstance(current, int) or isinstance(current, bool):
+                    finding = self.finding(workflow, where, message, evidence=str(current))
+                    yield Detection(finding, None, "default-days is not a number")
+                    continue
+                patch = Replace(route=where, value=days)
+            else:
+                continue
+            finding = self.finding(workflow, where, message, evidence=f"{ecosystem}")
+            yield Detection(finding, self.fix(finding, f"cooldown of {days} days", [patch]))
+
+
+class DependabotActions(WorkflowRule):
+    """Make Dependabot update the pinned actions too."""
+
+    id: ClassVar[str] = "gha-dependabot-actions"
+    title: ClassVar[str] = "Dependabot does not update GitHub Actions"
+    description: ClassVar[str] = (
+        "Pinning actions to commit SHAs (`gha-unpinned-uses`) is only safe if something keeps "
+        "the pins current; otherwise fixed vulnerabilities stay pinned forever. The fix "
+        "appends a `github-actions` entry (weekly, with a 7-day cooldown) to `updates`. It is "
+        "proposed only when the repository has workflows. **Safe**: it only enables proposals."
+    )
+    default_severity: ClassVar[Severity] = Severity.LOW
+    fix_disposition: ClassVar[Disposition | None] = Disposition.SAFE
+    example_before: ClassVar[str] = """\
+version: 2
+updates:
+  - package-ecosystem: npm
+    directory: /
+    schedule:
+      interval: weekly
+"""
+    example_after: ClassVar[str] = """\
+version: 2
+updates:
+  - package-ecosystem: npm
+    directory: /
+    schedule:
+      interval: weekly
+  - package-ecosystem: github-actions
+    directory: /
+    schedule:
+      interval: weekly
+    cooldown:
+      default-days: 7
+"""
+
+    def visit_workflow(self, workflow: Workflow) -> Iterator[Detection]:
+        """Check that some ``updates`` entry covers ``github-actions``."""
+        if workflow.kind != "dependabot":
+            return
+        root = workflow.root
+        in_repository = root is not None and workflow.path.startswith(".github/")
+        if root is not None and in_repository and not (root / ".github" / "workflows").is_dir():
+            return
+        entries = _updates(workflow)
+        if any(e.get("package-ecosystem") == "github-actions" for _, e in entries):
+            return
+        finding = self.finding(
+            workflow,
+            ("updates",),
+            "no `updates` entry has package-ecosystem: github-actions; pinned actions will "
+            "never be updated",
+        )
+        entry = {
+            "package-ecosystem": "github-actions",
+            "directory": "/",
+            "schedule": {"interval": "weekly"},
+            "cooldown": {"default-days": 7},
+        }
+        patch = Append(route=("updates",), value=entry)
+        yield Detection(finding, self.fix(finding, "add a github-actions updates entry", [patch]))

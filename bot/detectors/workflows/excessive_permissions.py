@@ -1,0 +1,210 @@
+"""``gha-excessive-permissions``: ``write-all``, top-level writes, job blocks wider than needed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import ClassVar
+
+from bot.detectors.interface import Detection, WorkflowRule
+from bot.detectors.workflows.model import Job, Workflow
+from bot.detectors.workflows.permission_fixes import block_operations, describe, unknown_summary
+from bot.detectors.workflows.permission_needs import (
+    Needs,
+    job_needs,
+    parse_permissions,
+    undeclared_jobs,
+)
+from bot.knowledge.permissions import KbConfidence, Level
+from bot.models import Confidence, Disposition, Severity
+from bot.yamledit import Add, Operation, Remove, Replace, Route, SetComment
+from bot.yamledit.document import Mapping
+
+_DIRECTIVE = re.compile(r"ignore\[[^\]]*(?:excessive-permissions|permissions)[^\]]*\]")
+
+
+def _writes(block: dict[str, str] | str) -> list[str]:
+    if isinstance(block, str):
+        return ["write-all"] if block == "write-all" else []
+    return [scope for scope, level in block.items() if level == "write"]
+
+
+class ExcessivePermissions(WorkflowRule):
+    """Narrow ``write-all`` and broad blocks, and move top-level writes down to the jobs."""
+
+    id: ClassVar[str] = "gha-excessive-permissions"
+    remediation_group: ClassVar[str | None] = "gha-permissions"
+    title: ClassVar[str] = "token permissions are broader than the jobs need"
+    description: ClassVar[str] = (
+        "Write permissions granted at the top of a workflow reach every job, including jobs "
+        "that only build or test; `write-all` grants every scope. OpenSSF Scorecard scores a "
+        "top-level `contents`, `packages` or `actions` write 0. mendbot computes what each "
+        "job needs (see `gha-job-permissions`) and: turns top-level writes into "
+        "`permissions: {}` while giving every job that inherited them its own least-privilege "
+        "block; replaces a job's `write-all` with its computed block; and narrows a job's "
+        "block by removing (or downgrading to `read`) the writes none of its steps need. "
+        "All of these are **unsafe**: they change what the token can do. A job whose needs "
+        "are unknown is never changed (the finding says why); an explicit block is narrowed "
+        "only when every step is known with high confidence, never removing a write an ignore "
+        "comment marks as intended (`# zizmor: ignore[excessive-permissions]`), nor an "
+        "explicit `id-token: write` a command mendbot cannot see inside may use."
+    )
+    default_severity: ClassVar[Severity] = Severity.HIGH
+    fix_disposition: ClassVar[Disposition | None] = Disposition.UNSAFE
+    example_before: ClassVar[str] = """\
+on: push
+permissions: write-all
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: make test
+"""
+    example_after: ClassVar[str] = """\
+on: push
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: make test
+    permissions:
+      contents: read  # for actions/checkout to fetch the repository
+permissions: {}
+"""
+
+    def visit_workflow(self, workflow: Workflow) -> Iterator[Detection]:
+        """Check the top-level block, then every job's own block."""
+        if workflow.kind != "workflow":
+            return
+        yield from self._top_level(workflow)
+        for job in workflow.jobs:
+            if "permissions" in job.data:
+                yield from self._job(job)
+
+    def _top_level(self, workflow: Workflow) -> Iterator[Detection]:
+        block = parse_permissions(workflow.permissions)
+        writes = _writes(block) if block is not None else []
+        if not writes:
+            return
+        route: Route = ("permissions",)
+        message = (
+            f"the workflow grants {_named(writes)} at the top level, to every job "
+            "without its own block"
+        )
+        intended = [w for w in writes if _has_directive(workflow, _scope_route(route, block, w))]
+        if intended:
+            why = f"{_named(intended)} is marked as intended by an ignore comment"
+            yield Detection(self.finding(workflow, route, f"{message}; {why}"), None, why)
+            return
+        inheriting = [(job, job_needs(job)) for job in undeclared_jobs(workflow)]
+        if "id-token" in writes:  # asked for by name: an opaque command may rely on it
+            for _, needs in inheriting:
+                needs.keep_oidc()
+        unknown = [(job, needs) for job, needs in inheriting if not needs.known]
+        if unknown:
+            job, needs = unknown[0]
+            why = f"job `{job.id}`'s needs are unknown: {unknown_summary(needs)}"
+            finding = self.finding(workflow, route, f"{message}; {why}")
+            yield Detection(finding, None, why)
+            return
+        operations: list[Operation] = []
+        if isinstance(block, dict) and block:
+            operations += [Remove(route=(*route, scope)) for scope in block]
+        else:
+            operations += [Remove(route=route), Add(route=(), key="permissions", value={})]
+        for job, needs in inheriting:
+            operations += block_operations(job, needs)
+        moved = "; ".join(f"`{job.id}` gets {describe(needs)}" for job, needs in inheriting)
+        finding = self.finding(
+            workflow, route, message + (f"; moving them to the jobs: {moved}" if moved else "")
+        )
+        yield Detection(
+            finding, self.fix(finding, "move write permissions down to the jobs", operations)
+        )
+
+    def _job(self, job: Job) -> Iterator[Detection]:
+        block = parse_permissions(job.permissions)
+        if block is None or not _writes(block):
+            return
+        workflow = job.workflow
+        route: Route = (*job.route, "permissions")
+        needs = job_needs(job)
+        if block == "write-all":
+            message = f"job `{job.id}` grants write-all"
+            if not needs.known:
+                why = f"its needs are unknown: {unknown_summary(needs)}"
+                finding = self.finding(workflow, route, f"{message}; {why}")
+                yield Detection(finding, None, why)
+                return
+            finding = self.finding(workflow, route, f"{message}; its steps need {describe(needs)}")
+            operations: list[Operation] = [Remove(route=route), *block_operations(job, needs)]
+            yield Detection(finding, self.fix(finding, f"narrow job {job.id}", operations))
+            return
+        if not isinstance(block, dict):
+            return
+        if not needs.known or needs.confidence is not KbConfidence.HIGH:
+            return  # cannot claim a write is unneeded
+        if block.get("id-token") == "write":
+            needs.keep_oidc()
+        excess = [
+            scope
+            for scope in _writes(block)
+            if not _needs_write(needs, scope) and not _has_directive(workflow, (*route, scope))
+        ]
+        if not excess:
+            return
+        operations = []
+        commentable = _block_style(workflow, route)
+        for scope in excess:
+            if scope in needs.scopes:
+                operations.append(Replace(route=(*route, scope), value="read"))
+                comment = _line_comment(workflow, (*route, scope)) or ""
+                if commentable and "ignore[" not in comment:
+                    # the old comment explained a write; the new one says why read is needed
+                    operations.append(
+                        SetComment(route=(*route, scope), comment=needs.reason(scope))
+                    )
+            else:
+                operations.append(Remove(route=(*route, scope)))
+        finding = self.finding(
+            workflow,
+            (*route, excess[0]),
+            f"job `{job.id}` grants {_named(excess)}, but its steps need only {describe(needs)}",
+            confidence=Confidence.MEDIUM,
+        )
+        yield Detection(finding, self.fix(finding, f"narrow job {job.id}", operations))
+
+
+def _block_style(workflow: Workflow, route: Route) -> bool:
+    node = workflow.doc.lookup(route)
+    return isinstance(node, Mapping) and not node.flow
+
+
+def _scope_route(route: Route, block: dict[str, str] | str | None, scope: str) -> Route:
+    return (*route, scope) if isinstance(block, dict) else route
+
+
+def _has_directive(workflow: Workflow, route: Route) -> bool:
+    """Whether the value's line carries an ignore directive for this concern
+    (``# zizmor: ignore[excessive-permissions]``, ``# mendbot: ignore[...]``)."""
+    comment = _line_comment(workflow, route)
+    return comment is not None and bool(_DIRECTIVE.search(comment))
+
+
+def _line_comment(workflow: Workflow, route: Route) -> str | None:
+    """The comment on the line where the value at ``route`` ends."""
+    node = workflow.doc.lookup(route)
+    if node is None:
+        return None
+    return workflow.doc.comment_on_line(workflow.doc.line_of(workflow.doc.content_end(node)))
+
+
+def _named(writes: list[str]) -> str:
+    return ", ".join(w if w == "write-all" else f"{w}: write" for w in writes)
+
+
+def _needs_write(needs: Needs, scope: str) -> bool:
+    entry = needs.scopes.get(scope)
+    return entry is not None and entry[0] is Level.WRITE

@@ -1,0 +1,43 @@
+"""Operations shared by the permissions rules: write a job's computed block, with reasons."""
+
+from __future__ import annotations
+
+from bot.detectors.workflows.model import Job
+from bot.detectors.workflows.permission_needs import Needs
+from bot.yamledit import Add, Operation, SetComment
+from bot.yamledit.document import Mapping
+
+
+def can_comment(job: Job) -> bool:
+    """Whether reason comments fit: the job is a block mapping (a flow job has no lines)."""
+    node = job.workflow.doc.lookup(job.route)
+    return isinstance(node, Mapping) and not node.flow
+
+
+def describe(needs: Needs) -> str:
+    """``contents: read, pull-requests: write`` (or ``nothing``)."""
+    permissions = needs.permissions()
+    return ", ".join(f"{scope}: {level}" for scope, level in permissions.items()) or "nothing"
+
+
+def block_operations(job: Job, needs: Needs) -> list[Operation]:
+    """Add ``permissions:`` with exactly ``needs`` at the end of the job, one reason per scope.
+
+    The engine's ``Add`` appends to a mapping, so the block lands after the job's last key
+    (``permissions:`` as the first key would need an insert-at-position operation).
+    """
+    permissions = needs.permissions()
+    operations: list[Operation] = [Add(route=job.route, key="permissions", value=permissions)]
+    if permissions and can_comment(job):
+        operations.extend(
+            SetComment(route=(*job.route, "permissions", scope), comment=needs.reason(scope))
+            for scope in permissions
+        )
+    return operations
+
+
+def unknown_summary(needs: Needs) -> str:
+    """The first reason the needs are unknown, and how many more there are."""
+    first = needs.unknown[0]
+    more = len(needs.unknown) - 1
+    return first + (f" (and {more} more)" if more else "")

@@ -1,0 +1,64 @@
+"""The expression parser the condition rules share: spans, paths, and three-valued evaluation."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.detectors.workflows import expression_tree as expr
+
+
+def test_context_paths_ignore_case_and_index_syntax() -> None:
+    tree = expr.parse("github['ACTOR'] == 'x' && GitHub.Event.pull_request.labels.*.name")
+    assert [c.path for c in expr.contexts(tree)] == [
+        "github.actor",
+        "github.event.pull_request.labels.*.name",
+    ]
+
+
+def test_spans_point_into_the_source_text() -> None:
+    text = "contains(fromJSON('[\"a[bot]\"]'), github.actor) || a.b"
+    spans = [text[c.start : c.end] for c in expr.contexts(expr.parse(text))]
+    assert spans == ["github.actor", "a.b"]
+
+
+@pytest.mark.parametrize(
+    ("value", "offset"),
+    [("${{ github.actor == 'x' }}", 3), ("github.actor == 'x'", 0), ("  ${{a}}  ", 5)],
+)
+def test_conditions_are_bare_or_wholly_fenced(value: str, offset: int) -> None:
+    parsed = expr.parse_condition(value)
+    assert parsed is not None
+    assert parsed[1] == offset
+
+
+@pytest.mark.parametrize("value", ["x ${{ a }}", "${{ a }} ${{ b }}", "a ==", "a = b", "f(a"])
+def test_other_shapes_are_not_conditions(value: str) -> None:
+    assert expr.parse_condition(value) is None
+
+
+def test_literals() -> None:
+    tree = expr.parse("'it''s' == 0x10 || null || 1.5e1 || true")
+    values = [n.value for n in expr.walk(tree) if isinstance(n, expr.Literal)]
+    assert values == ["it's", 16.0, None, 15.0, True]
+
+
+TAG = ({"github.event_name": "push", "github.ref_type": "tag"}, {"github.ref": "refs/tags/"})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("startsWith(github.ref, 'refs/tags/')", True),
+        ("!startsWith(github.ref, 'refs/tags/v')", expr.UNKNOWN),
+        ("startsWith(github.ref, 'refs/heads/')", False),
+        ("github.ref == 'refs/heads/main'", False),
+        ("github.ref != 'refs/heads/main'", True),
+        ("github.event_name == 'PUSH' && github.ref_type == 'tag'", True),
+        ("matrix.cache", expr.UNKNOWN),
+        ("matrix.cache && false", False),
+        ("matrix.cache || true", True),
+        ("'1' == 1", True),
+    ],
+)
+def test_three_valued_evaluation(text: str, expected: object) -> None:
+    assert expr.evaluate(expr.parse(text), *TAG) == expected
