@@ -25,6 +25,7 @@ from bot.detectors.workflows.self_hosted_runner import SelfHostedRunner
 from bot.detectors.workflows.spoofable_bot_check import SpoofableBotCheck
 from bot.detectors.workflows.static_cloud_credentials import StaticCloudCredentials
 from bot.detectors.workflows.template_injection import TemplateInjection
+from bot.detectors.workflows.unsound_condition import UnsoundCondition
 
 RULES: tuple[type[WorkflowRule], ...] = (
     PersistCredentials,
@@ -37,6 +38,7 @@ RULES: tuple[type[WorkflowRule], ...] = (
     RefVersionMismatch,
     UnpinnedImages,
     TemplateInjection,
+    UnsoundCondition,
     DependabotCooldown,
     DependabotActions,
     DangerousTriggers,

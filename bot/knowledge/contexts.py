@@ -47,6 +47,12 @@ ATTACKER_CONTROLLED: tuple[str, ...] = (
     "github.event.release.body",
     "github.event.release.tag_name",
     "github.event.client_payload.*",
+    "github.event.changes.title.from",
+    "github.event.changes.body.from",
+    "github.event.changes.new_issue.title",
+    "github.event.changes.new_issue.body",
+    "github.event.changes.new_discussion.title",
+    "github.event.changes.new_discussion.body",
 )
 
 #: Contexts whose provenance mendbot cannot see from the file (other steps, callers, vars).

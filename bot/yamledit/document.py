@@ -455,6 +455,18 @@ class YamlDocument:
             return text
         return None
 
+    def comment_gap(self) -> str:
+        """The spaces this file most often puts before a trailing comment (default two)."""
+        counts: dict[str, int] = {}
+        for start, _ in self.comments():
+            line_start = self.line_start(start)
+            before = self.text[line_start:start]
+            if before.strip():
+                gap = before[len(before.rstrip()) :]
+                if gap in (" ", "  "):
+                    counts[gap] = counts.get(gap, 0) + 1
+        return max(counts, key=lambda g: (counts[g], len(g))) if counts else "  "
+
     def indent_step(self) -> int:
         """The indentation step this file uses for nested block mappings (default 2)."""
         counts: dict[int, int] = {}

@@ -80,6 +80,7 @@ def _primitives(body: str, operation: Operation) -> list[Primitive]:
     if not isinstance(operation, MergeInto):
         return [operation]
     doc = YamlDocument.parse(body)
+    _check_version(doc)
     target = doc.lookup((*operation.route, operation.key), operation.document)
     if target is None:
         return [
@@ -88,6 +89,7 @@ def _primitives(body: str, operation: Operation) -> list[Primitive]:
                 document=operation.document,
                 key=operation.key,
                 value=operation.value,
+                before=operation.before,
             )
         ]
     current = to_data(target)
@@ -110,10 +112,10 @@ def _primitives(body: str, operation: Operation) -> list[Primitive]:
 def _apply_one(body: str, operation: Primitive) -> str:
     doc = YamlDocument.parse(body)
     before = [to_data(root) for root in doc.roots]
+    _check_version(doc)
     edit = _plan(doc, operation)
     if edit is None:
         return body
-    _check_version(doc)
     expected = guard.expected_after(before, operation)
     new_body = edit.apply(body)
     try:
@@ -129,7 +131,8 @@ def _check_version(doc: YamlDocument) -> None:
 
     Values are read and written under YAML 1.2's core schema; under a ``%YAML 1.1`` directive
     a reader takes plain ``on``, ``yes``, ``off`` or ``010`` for booleans and octals, so text
-    the guard accepts could mean something else to the file's consumers.
+    the guard accepts could mean something else to the file's consumers, and even "already
+    holds" could be wrong (``[yes]`` is not ``["yes"]`` there).
     """
     for version in doc.versions:
         if version is not None and version != (1, 2):

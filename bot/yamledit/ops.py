@@ -46,6 +46,8 @@ class Add(_Op):
     op: Literal["add"] = "add"
     key: str
     value: Value
+    before: str | None = None
+    """Insert above this existing key (and its comment lines) instead of at the end."""
 
 
 class MergeInto(_Op):
@@ -57,6 +59,8 @@ class MergeInto(_Op):
     op: Literal["merge_into"] = "merge_into"
     key: str
     value: dict[str, Value]
+    before: str | None = None
+    """When ``key`` is missing: insert it above this existing key instead of at the end."""
 
 
 class Remove(_Op):

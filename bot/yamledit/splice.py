@@ -78,10 +78,14 @@ def replace(doc: YamlDocument, op: Replace) -> Splice | None:
         return None
     _check_no_anchor(node, where)
     if isinstance(op.value, dict | list):
+        if isinstance(node, Mapping | Sequence) and node.flow:
+            return Splice(node.start, node.end, render.flow(op.value))
+        if isinstance(node, Scalar) and node.value != "" and op.value:
+            return _scalar_to_block(doc, op, node)
         if not (isinstance(node, Scalar) and node.value == "" and node.style is None):
-            if isinstance(node, Mapping | Sequence) and node.flow:
-                return Splice(node.start, node.end, render.flow(op.value))
-            raise EditError(f"{where}: only empty values and flow collections can be replaced")
+            raise EditError(
+                f"{where}: only scalars, empty values and flow collections can be replaced"
+            )
         key = doc.key_node(op.route, op.document)
         if key is None:
             raise EditError(f"{where}: cannot place a block value here")
@@ -103,7 +107,7 @@ def replace(doc: YamlDocument, op: Replace) -> Splice | None:
     if not isinstance(node, Scalar):
         raise EditError(f"{where} is a collection; only scalars can be replaced in place")
     if node.style in ("|", ">"):
-        raise EditError(f"{where} is a block scalar; rewriting it is not supported")
+        return _replace_block_scalar(doc, node, op.value, where)
     text = render.scalar(op.value, node.style)
     if node.value == "" and node.style is None:
         key = doc.key_node(op.route, op.document)
@@ -112,6 +116,42 @@ def replace(doc: YamlDocument, op: Replace) -> Splice | None:
         colon = _colon_after(doc, key)
         return Splice(colon, colon, " " + text)
     return Splice(node.start, node.end, text)
+
+
+def _replace_block_scalar(doc: YamlDocument, node: Scalar, value: object, where: str) -> Splice:
+    """Replace a ``|``/``>`` scalar: strip its final newline by chomping (``|`` → ``|-``) when
+    that is the whole change, otherwise write the one-line value in place of the block."""
+    header_end = doc.line_end(node.start)
+    header = doc.text[node.start : header_end].split("#", 1)[0].strip()
+    if isinstance(value, str) and node.value == value + "\n" and not set(header) & {"+", "-"}:
+        return Splice(node.start + 1, node.start + 1, "-")
+    if isinstance(value, str) and "\n" in value:
+        raise EditError(f"{where}: writing a multi-line block scalar is not supported")
+    if doc.comment_on_line(doc.line_of(node.start)) is not None:
+        raise EditError(f"{where}: the block scalar's header carries a comment; edit it by hand")
+    return Splice(node.start, doc.content_end(node), render.scalar(value))
+
+
+def _scalar_to_block(doc: YamlDocument, op: Replace, node: Scalar) -> Splice:
+    """``key: scalar  # note`` → ``key:  # note`` followed by a block mapping or sequence."""
+    key = doc.key_node(op.route, op.document)
+    if key is None or node.style in ("|", ">"):
+        raise EditError(f"{format_route(op.route)}: cannot place a block value here")
+    colon = _colon_after(doc, key)
+    if doc.line_of(node.start) != doc.line_of(colon):
+        raise EditError(f"{format_route(op.route)}: the value is not on its key's line")
+    eol = doc.line_end(node.end)
+    tail = doc.text[node.end : eol]
+    if tail.strip() and not tail.strip().startswith("#"):
+        raise EditError(f"{format_route(op.route)} shares its line with other content")
+    step, offset = doc.indent_step(), _seq_offset(doc)
+    if isinstance(op.value, dict):
+        body = "\n".join(
+            render.block_entry(k, v, key.column + step, step, offset) for k, v in op.value.items()
+        )
+    else:
+        body = render.block_items(list(op.value), key.column + offset, step, offset)
+    return Splice(colon, eol, tail + "\n" + body)
 
 
 def _seq_offset(doc: YamlDocument) -> int:
@@ -150,6 +190,11 @@ def add(doc: YamlDocument, op: Add) -> Splice | None:
     first_key = node.pairs[0][0]
     indent = first_key.column
     entry = render.block_entry(op.key, op.value, indent, step, _seq_offset(doc))
+    if op.before is not None:
+        anchor = node.get(op.before)
+        if anchor is None:
+            raise EditError(f"{where} has no key {op.before!r} to insert before")
+        return _insert_before(doc, anchor[0], entry, where)
     last_value = node.pairs[-1][1]
     if isinstance(last_value, Alias):
         end = last_value.end
@@ -159,6 +204,21 @@ def add(doc: YamlDocument, op: Add) -> Splice | None:
             end = _colon_after(doc, node.pairs[-1][0])
     eol = doc.line_end(end)
     return Splice(eol, eol, "\n" + entry)
+
+
+def _insert_before(doc: YamlDocument, key: Node, entry: str, where: str) -> Splice:
+    """Insert ``entry`` (whole lines) above ``key`` and above the comment lines that describe
+    it, so a key's own comments stay attached to it."""
+    start = doc.line_start(key.start)
+    if doc.text[start : key.start].strip():
+        raise EditError(f"{where}: the key {key} shares its line with a '-'; cannot insert before")
+    while start > 0:
+        previous = doc.line_start(start - 1)
+        line = doc.text[previous : start - 1]
+        if not line.strip().startswith("#") or len(line) - len(line.lstrip()) != key.column:
+            break
+        start = previous
+    return Splice(start, start, entry + "\n")
 
 
 def append(doc: YamlDocument, op: Append) -> Splice | None:
@@ -348,5 +408,5 @@ def set_comment(doc: YamlDocument, op: SetComment) -> Splice | None:
         return None
     if stripped:
         gap = rest[: len(rest) - len(rest.lstrip())]
-        return Splice(end, eol, (gap or "  ") + wanted if wanted else "")
-    return Splice(end, eol, "  " + wanted if wanted else "")
+        return Splice(end, eol, (gap or doc.comment_gap()) + wanted if wanted else "")
+    return Splice(end, eol, doc.comment_gap() + wanted if wanted else "")

@@ -47,7 +47,17 @@ class ExcessivePermissions(WorkflowRule):
         "are unknown is never changed (the finding says why); an explicit block is narrowed "
         "only when every step is known with high confidence, never removing a write an ignore "
         "comment marks as intended (`# zizmor: ignore[excessive-permissions]`), nor an "
-        "explicit `id-token: write` a command mendbot cannot see inside may use."
+        "explicit `id-token: write` a command mendbot cannot see inside may use.\n\n"
+        "`read-all` is treated like `write-all`, at medium severity: it lets every job read "
+        "every scope (Actions artifacts and logs, security alerts, packages, deployments), "
+        "which in a private repository is more than most jobs need. A top-level `read-all` "
+        "becomes `permissions: {}` with each job's computed block, a job's `read-all` its "
+        "computed block.\n\n"
+        "Compared with zizmor's `excessive-permissions`: zizmor never looks at an explicit "
+        "job-level block (only `write-all`/`read-all`), so mendbot's narrowing of job blocks "
+        "wider than their steps need (`deployments: write` on a job that only checks out) "
+        "has no zizmor counterpart. zizmor's reports of jobs running with the default "
+        "permissions correspond to `gha-job-permissions` and `gha-missing-permissions`."
     )
     default_severity: ClassVar[Severity] = Severity.HIGH
     fix_disposition: ClassVar[Disposition | None] = Disposition.UNSAFE
@@ -86,8 +96,11 @@ permissions: {}
     def _top_level(self, workflow: Workflow) -> Iterator[Detection]:
         block = parse_permissions(workflow.permissions)
         writes = _writes(block) if block is not None else []
+        if block == "read-all":
+            writes = ["read-all"]
         if not writes:
             return
+        severity = Severity.MEDIUM if block == "read-all" else None
         route: Route = ("permissions",)
         message = (
             f"the workflow grants {_named(writes)} at the top level, to every job "
@@ -96,7 +109,8 @@ permissions: {}
         intended = [w for w in writes if _has_directive(workflow, _scope_route(route, block, w))]
         if intended:
             why = f"{_named(intended)} is marked as intended by an ignore comment"
-            yield Detection(self.finding(workflow, route, f"{message}; {why}"), None, why)
+            finding = self.finding(workflow, route, f"{message}; {why}", severity=severity)
+            yield Detection(finding, None, why)
             return
         inheriting = [(job, job_needs(job)) for job in undeclared_jobs(workflow)]
         if "id-token" in writes:  # asked for by name: an opaque command may rely on it
@@ -106,7 +120,7 @@ permissions: {}
         if unknown:
             job, needs = unknown[0]
             why = f"job `{job.id}`'s needs are unknown: {unknown_summary(needs)}"
-            finding = self.finding(workflow, route, f"{message}; {why}")
+            finding = self.finding(workflow, route, f"{message}; {why}", severity=severity)
             yield Detection(finding, None, why)
             return
         operations: list[Operation] = []
@@ -118,27 +132,41 @@ permissions: {}
             operations += block_operations(job, needs)
         moved = "; ".join(f"`{job.id}` gets {describe(needs)}" for job, needs in inheriting)
         finding = self.finding(
-            workflow, route, message + (f"; moving them to the jobs: {moved}" if moved else "")
+            workflow,
+            route,
+            message + (f"; moving them to the jobs: {moved}" if moved else ""),
+            severity=severity,
         )
-        yield Detection(
-            finding, self.fix(finding, "move write permissions down to the jobs", operations)
+        title = (
+            "replace read-all with each job's needs"
+            if block == "read-all"
+            else "move write permissions down to the jobs"
         )
+        yield Detection(finding, self.fix(finding, title, operations))
 
     def _job(self, job: Job) -> Iterator[Detection]:
         block = parse_permissions(job.permissions)
-        if block is None or not _writes(block):
+        if block is None or not (_writes(block) or block == "read-all"):
             return
         workflow = job.workflow
         route: Route = (*job.route, "permissions")
         needs = job_needs(job)
-        if block == "write-all":
-            message = f"job `{job.id}` grants write-all"
-            if not needs.known:
-                why = f"its needs are unknown: {unknown_summary(needs)}"
-                finding = self.finding(workflow, route, f"{message}; {why}")
+        if block in ("write-all", "read-all"):
+            severity = Severity.MEDIUM if block == "read-all" else None
+            message = f"job `{job.id}` grants {block}"
+            if _has_directive(workflow, route):
+                why = f"{block} is marked as intended by an ignore comment"
+                finding = self.finding(workflow, route, f"{message}; {why}", severity=severity)
                 yield Detection(finding, None, why)
                 return
-            finding = self.finding(workflow, route, f"{message}; its steps need {describe(needs)}")
+            if not needs.known:
+                why = f"its needs are unknown: {unknown_summary(needs)}"
+                finding = self.finding(workflow, route, f"{message}; {why}", severity=severity)
+                yield Detection(finding, None, why)
+                return
+            finding = self.finding(
+                workflow, route, f"{message}; its steps need {describe(needs)}", severity=severity
+            )
             operations: list[Operation] = [Remove(route=route), *block_operations(job, needs)]
             yield Detection(finding, self.fix(finding, f"narrow job {job.id}", operations))
             return
@@ -171,7 +199,8 @@ permissions: {}
         finding = self.finding(
             workflow,
             (*route, excess[0]),
-            f"job `{job.id}` grants {_named(excess)}, but its steps need only {describe(needs)}",
+            f"job `{job.id}` grants {_named(excess)}, but its steps need "
+            + (f"only {describe(needs)}" if needs.permissions() else "no permissions"),
             confidence=Confidence.MEDIUM,
         )
         yield Detection(finding, self.fix(finding, f"narrow job {job.id}", operations))
@@ -202,7 +231,7 @@ def _line_comment(workflow: Workflow, route: Route) -> str | None:
 
 
 def _named(writes: list[str]) -> str:
-    return ", ".join(w if w == "write-all" else f"{w}: write" for w in writes)
+    return ", ".join(w if w in ("write-all", "read-all") else f"{w}: write" for w in writes)
 
 
 def _needs_write(needs: Needs, scope: str) -> bool:

@@ -46,7 +46,7 @@ class Uses:
             raw=raw,
             owner=match["owner"],
             repo=match["repo"],
-            subpath=(match["subpath"] or "").strip("/"),
+            subpath=_normal_subpath(match["subpath"] or ""),
             ref=match["ref"],
         )
 
@@ -59,6 +59,23 @@ class Uses:
     def is_action(self, slug: str) -> bool:
         """Whether this names the action ``slug`` (``owner/repo[/path]``, any ref)."""
         return self.slug == slug.lower()
+
+
+def _normal_subpath(subpath: str) -> str:
+    """The path inside the repository as GitHub resolves it: empty segments and ``.`` dropped,
+    ``..`` applied (``checkout/``, ``codeql-action/./init``, ``cache/save/../save``). A path
+    whose ``..`` climbs out of the repository is kept as written: it names no known action."""
+    parts: list[str] = []
+    for part in subpath.split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                return subpath.strip("/")
+            parts.pop()
+            continue
+        parts.append(part)
+    return "/".join(parts)
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -52,7 +52,14 @@ class PersistCredentials(WorkflowRule):
         "The fix adds `persist-credentials: false`. It is **safe** when every later step is "
         "known not to use git; **unsafe** when a later step runs git, a local script or an "
         "action mendbot does not know; and withheld (report only) when a later step certainly "
-        "needs the credentials (`git push`, `gh` without `GH_TOKEN`, a pushing action)."
+        "needs the credentials (`git push`, `gh` without `GH_TOKEN`, a pushing action).\n\n"
+        "Compared with zizmor's `artipacked`: `persist-credentials: ${{ … }}` and a `with:` "
+        "that is one expression (`with: ${{ fromJSON(…) }}`) are decided at run time, so "
+        "mendbot reports neither (zizmor reports the first with its pedantic persona). "
+        "mendbot resolves `uses:` paths as GitHub does, so `actions/checkout/@…`, "
+        "`actions/checkout////@…` and `actions/checkout/.@…` are checkouts too (zizmor does "
+        "not recognise them). zizmor's fix is always unsafe; mendbot's is safe when no later "
+        "step can use git."
     )
     default_severity: ClassVar[Severity] = Severity.MEDIUM
     fix_disposition: ClassVar[Disposition | None] = Disposition.SAFE
@@ -81,6 +88,9 @@ jobs:
         """Check one checkout step against what the later steps of its job do."""
         if step.uses is None or not step.uses.is_action("actions/checkout"):
             return
+        raw_with = step.data.get("with")
+        if isinstance(raw_with, str) and "${{" in raw_with:
+            return  # `with: ${{ … }}` decides every input at run time, this one included
         current = step.with_.get("persist-credentials")
         if _is_false(current):
             return

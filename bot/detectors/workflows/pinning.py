@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from bot.detectors.interface import Detection, WorkflowRule
+from bot.detectors.workflows.matrix import dotted, matrix_key, matrix_values
 from bot.detectors.workflows.model import Job, Step, Uses, Workflow
 from bot.models import Confidence, Disposition, Severity
 from bot.refs import RefResolutionError, RemoteRefs, is_sha
@@ -292,9 +293,32 @@ class UnpinnedImages(WorkflowRule):
         "`docker://` steps, job containers and service containers pull whatever the tag "
         "points at when the job runs. Pin `image:tag@sha256:<digest>` (the multi-arch index "
         "digest) to make the image immutable. Report only for now: resolving the digest "
-        "needs the registry."
+        "needs the registry.\n\n"
+        "Also checked: a Docker action's `runs.image: docker://…` (a `Dockerfile` image is "
+        "built from the action's own tree), and `image: ${{ matrix.<key> }}` (or `container: "
+        "${{ matrix.<key> }}`) when the job's matrix writes its values out: each value is "
+        "reported at the `image:` that expands it. Any other expression is not reported.\n\n"
+        "Compared with zizmor's `unpinned-images`: zizmor reports a tag without a digest "
+        "(`redis:7.4.3`) only with its pedantic persona and an untagged or `latest` image by "
+        "default; mendbot reports both, since only a digest makes the image immutable. "
+        "zizmor also reports, at low confidence, images computed by other expressions "
+        "(`${{ inputs.image || vars.DEFAULT_IMAGE }}`) and, pedantically, literals inside "
+        "an expression (`${{ cond && 'redis:7' || '' }}`); mendbot does not guess at run-time "
+        "values."
     )
     default_severity: ClassVar[Severity] = Severity.MEDIUM
+
+    def visit_workflow(self, workflow: Workflow) -> Iterator[Detection]:
+        """Check every job, and a Docker action's ``runs.image: docker://…``."""
+        yield from super().visit_workflow(workflow)
+        runs = workflow.data.get("runs") if workflow.kind == "action" else None
+        if isinstance(runs, dict) and str(runs.get("using", "")).lower() == "docker":
+            image = runs.get("image")
+            # `image: Dockerfile` builds from the action's own tree: nothing to pin.
+            if isinstance(image, str) and image.strip().startswith("docker://"):
+                yield from self._check(
+                    workflow, ("runs", "image"), image.strip()[len("docker://") :]
+                )
 
     def visit_job(self, job: Job) -> Iterator[Detection]:
         """Check the job's container, services and docker steps."""
@@ -304,17 +328,31 @@ class UnpinnedImages(WorkflowRule):
             if isinstance(container, dict):
                 route = (*route, "image")
                 container = container.get("image")
-            yield from self._check(job.workflow, route, container)
+            yield from self._check_job_image(job, route, container)
         services = job.data.get("services")
         if isinstance(services, dict):
             for name, service in services.items():
                 if isinstance(service, dict):
-                    yield from self._check(
-                        job.workflow,
-                        (*job.route, "services", str(name), "image"),
-                        service.get("image"),
+                    yield from self._check_job_image(
+                        job, (*job.route, "services", str(name), "image"), service.get("image")
                     )
         yield from super().visit_job(job)
+
+    def _check_job_image(self, job: Job, route: Route, image: Any) -> Iterator[Detection]:
+        """A literal image, or each image a static ``${{ matrix.<key> }}`` expands to."""
+        key = matrix_key(image)
+        if key is None:
+            yield from self._check(job.workflow, route, image)
+            return
+        for entry in matrix_values(job, key) or []:
+            line = job.workflow.location(entry.route).line
+            yield from self._check(
+                job.workflow,
+                route,
+                entry.value,
+                via=f"`matrix.{key}` on line {line}",
+                origin=dotted(entry.route[len(job.route) :]),
+            )
 
     def visit_step(self, step: Step) -> Iterator[Detection]:
         """Check a ``uses: docker://`` step."""
@@ -323,7 +361,9 @@ class UnpinnedImages(WorkflowRule):
                 step.workflow, (*step.route, "uses"), step.uses.raw.strip()[len("docker://") :]
             )
 
-    def _check(self, workflow: Workflow, route: Route, image: Any) -> Iterator[Detection]:
+    def _check(
+        self, workflow: Workflow, route: Route, image: Any, via: str = "", origin: str = ""
+    ) -> Iterator[Detection]:
         if not isinstance(image, str) or not image.strip() or "${{" in image:
             return
         if _DIGEST.search(image.strip()):
@@ -331,7 +371,8 @@ class UnpinnedImages(WorkflowRule):
         finding = self.finding(
             workflow,
             route,
-            f"image {image} is not pinned by digest (image:tag@sha256:...)",
-            evidence=image,
+            f"image {image}{f' (from {via})' if via else ''} is not pinned by digest "
+            "(image:tag@sha256:...)",
+            evidence=f"{image} ({origin})" if origin else image,
         )
         yield Detection(finding, None, "digest pinning needs the registry; pin it by hand")

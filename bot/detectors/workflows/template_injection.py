@@ -22,23 +22,97 @@ from bot.yamledit import MergeInto, Operation, RewriteFragment, Route
 
 
 @dataclass(frozen=True)
+class CodeInput:
+    """An action input whose text the action runs as code."""
+
+    language: str
+    """``javascript`` or a shell name when mendbot can rewrite it, else a label."""
+    no_fix: str | None = None
+    """Why mendbot reports it without a fix (None: the step's ``env:`` reaches the code and
+    the language is one mendbot rewrites)."""
+
+
+#: Action inputs that are code, by lower-cased ``owner/repo[/path]`` and lower-cased input
+#: name (inputs are case-insensitive). Each entry was checked against the action's own
+#: ``action.yml``/README: the input is evaluated as a script, a template or command-line flags.
+CODE_INPUTS: dict[str, dict[str, CodeInput]] = {
+    "actions/github-script": {"script": CodeInput("javascript")},
+    "amadevus/pwsh-script": {"script": CodeInput("pwsh")},
+    "azure/powershell": {"inlinescript": CodeInput("pwsh")},
+    "azure/cli": {
+        "inlinescript": CodeInput(
+            "bash",
+            "the script runs in azure/cli's container; move the value into env: by hand and "
+            "check that the container receives it",
+        )
+    },
+    "jannekem/run-python-script-action": {
+        "script": CodeInput(
+            "python", "mendbot does not rewrite Python; read the value from os.environ by hand"
+        )
+    },
+    "addnab/docker-run-action": {
+        "run": CodeInput(
+            "sh",
+            "the script runs in the container the action starts, which does not see the "
+            "step's env:; pass the value with `options: -e NAME` and read $NAME",
+        ),
+        "options": CodeInput(
+            "docker options",
+            "an expression in docker options can add any flag (`--privileged`, `-v /:/host`); "
+            "keep untrusted values out of it",
+        ),
+    },
+    "mikefarah/yq": {
+        "cmd": CodeInput("sh", "mendbot does not rewrite yq's cmd; pass the value through env:")
+    },
+    "tibdex/backport": {
+        "title_template": CodeInput(
+            "lodash template", "lodash templates run `<% … %>` as JavaScript; there is no env:"
+        ),
+        "body_template": CodeInput(
+            "lodash template", "lodash templates run `<% … %>` as JavaScript; there is no env:"
+        ),
+    },
+    "appleboy/ssh-action": {
+        "script": CodeInput(
+            "remote shell",
+            "the script runs on the remote host; forward the value with the action's `envs:`",
+        )
+    },
+}
+
+
+@dataclass(frozen=True)
 class _Site:
-    """A script that GitHub expands expressions into: a ``run:`` or a github-script ``script``."""
+    """A script that GitHub expands expressions into: a ``run:`` or an action's code input."""
 
     step: Step
     route: Route
     script: str
     language: str
     """A shell name (``bash``, ``pwsh``, ``cmd``, ...) or ``javascript``."""
+    action_input: str | None = None
+    """``inlineScript of azure/cli`` for an action's input; None for ``run:``."""
+    no_fix: str | None = None
 
 
 def _sites(step: Step) -> Iterator[_Site]:
     if step.run is not None:
         yield _Site(step, (*step.route, "run"), step.run, shell_name(step.shell, step.job.runs_on))
-    elif step.uses is not None and step.uses.is_action("actions/github-script"):
-        script = step.with_.get("script")
-        if isinstance(script, str):
-            yield _Site(step, (*step.route, "with", "script"), script, "javascript")
+    elif step.uses is not None and step.uses.owner:
+        inputs = CODE_INPUTS.get(step.uses.slug, {})
+        for name, value in step.with_.items():
+            code = inputs.get(str(name).lower())
+            if code is not None and isinstance(value, str):
+                yield _Site(
+                    step,
+                    (*step.route, "with", str(name)),
+                    value,
+                    code.language,
+                    f"`{name}` of {step.uses.owner}/{step.uses.repo}",
+                    code.no_fix,
+                )
 
 
 def variable_name(context: str) -> str:
@@ -90,7 +164,23 @@ class TemplateInjection(WorkflowRule):
         "than one context (`format(...)`, `a || b`), heredocs, PowerShell single quotes, cmd "
         "(which expands `%VAR%` before parsing, so a variable is no protection) and Python "
         "scripts are reported without a fix. The fix is **unsafe**: quoting changes "
-        "how a value with spaces is split, which is the point, but may surprise a script."
+        "how a value with spaces is split, which is the point, but may surprise a script.\n\n"
+        "Besides `run:`, the inputs of actions that run their text as code are checked: "
+        "`actions/github-script` `script`, `Amadevus/pwsh-script` `script` and "
+        "`azure/powershell` `inlineScript` (fixed like `run:`: the step's `env:` reaches "
+        "them), and, reported without a fix, `azure/cli` `inlineScript`, "
+        "`jannekem/run-python-script-action` `script`, `addnab/docker-run-action` `run` and "
+        "`options`, `mikefarah/yq` `cmd`, `tibdex/backport` `title_template`/`body_template` "
+        "(lodash templates) and `appleboy/ssh-action` `script`.\n\n"
+        "Compared with zizmor's `template-injection`: zizmor's pedantic persona reports every "
+        "expression in a script, including trusted ones (`github.sha`, `secrets.*`, "
+        "`steps.x.outcome`, `needs.x.result`, literals); mendbot reports only contexts an "
+        "outsider controls or whose origin it cannot see. zizmor also reports at low "
+        "confidence names that are not contexts at all (`${{ foo.bar }}`), numbers reached "
+        "through a compound (`(github.event.pull_request || github.event.issue).number`), "
+        "logins (`github.event.pull_request.user.login`: letters, digits and hyphens only) "
+        "and label names (set by the repository's triagers, not by outsiders); mendbot does "
+        "not. Steps nested in a `parallel:` group are not analysed yet."
     )
     default_severity: ClassVar[Severity] = Severity.HIGH
     fix_disposition: ClassVar[Disposition | None] = Disposition.UNSAFE
@@ -132,10 +222,11 @@ jobs:
                 if origin is Provenance.ATTACKER
                 else "mendbot cannot see the origin of"
             )
+            into = "the script" if site.action_input is None else site.action_input
             finding = self.finding(
                 site.step.workflow,
                 site.route,
-                f"`{expression.text}` expands `{context}`, which {who}, into the script "
+                f"`{expression.text}` expands `{context}`, which {who}, into {into} "
                 "before it runs: code injection",
                 evidence=expression.text,
                 confidence=Confidence.HIGH if origin is Provenance.ATTACKER else Confidence.MEDIUM,
@@ -152,6 +243,8 @@ jobs:
         return None
 
     def _fixed(self, finding: Finding, site: _Site, expression: Expression) -> Detection:
+        if site.no_fix is not None:
+            return Detection(finding, None, site.no_fix)
         context = expression.single_context
         if context is None:
             return Detection(finding, None, "only single-context expressions are rewritten")

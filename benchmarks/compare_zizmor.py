@@ -1,0 +1,490 @@
+"""Compare mendbot's findings with zizmor's on the zizmor test corpus, audit by audit.
+
+This is a benchmark-style report, not a test: it prints tables and asserts nothing. pytest does
+not collect it.
+
+Contract
+--------
+* Corpus: every workflow, composite action and Dependabot configuration under ``--source``
+  (default ``tests/corpus/zizmor/``, else ``/work/shared/reference/corpus/zizmor-test-data/``).
+  A file is classified by its name and parsed content (ruamel ``YAML(typ="safe", pure=True)``):
+  ``action.yml``/``action.yaml`` with a ``runs:`` mapping is an action; ``dependabot.yml`` /
+  ``dependabot.yaml`` outside a ``workflows`` folder with ``version`` and an ``updates`` list is
+  a Dependabot configuration; anything else with a ``jobs:`` mapping is a workflow. Files that do
+  not parse or are none of these (zizmor configurations, pre-commit files) are skipped and
+  counted.
+* Tools, one child process per file and tool, run from the corpus root on the relative path:
+  ``mendbot analyze --offline --format json FILE`` and
+  ``zizmor --offline --no-config --no-ignores --persona auditor --no-progress --format json FILE``
+  (``--no-ignores``/``--persona``/``--no-progress`` only when ``zizmor --help`` lists them). The
+  auditor persona shows every finding; each zizmor finding keeps the persona it belongs to, and
+  disagreements say when zizmor would only report it under ``--persona auditor``/``pedantic``.
+  GitHub token variables and ``ZIZMOR_*`` variables are removed from the children's environment.
+* Mapping: each zizmor audit in :data:`MAPPINGS` is compared with the mendbot rules it maps to.
+  ``ref-confusion`` and ``ref-version-mismatch`` need the network in both tools and are skipped.
+* Granularity: per mapping, the files where both tools report, only zizmor, only mendbot; and
+  per finding (cheap "line" granularity): a zizmor finding and a mendbot finding match when one
+  symbolic route is a prefix of the other (zizmor's ``jobs → build → steps → 0`` against
+  mendbot's ``["jobs", "build", "steps", 0, "uses"]``) or when mendbot's line falls inside one of
+  the zizmor finding's location spans.
+* Output: plain text; every disagreement is listed with its lines. Exit status 0 when both tools
+  produced valid JSON for every file, 1 otherwise, 2 when zizmor or the corpus is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SOURCES = (
+    REPO_ROOT / "tests" / "corpus" / "zizmor",
+    Path("/work/shared/reference/corpus/zizmor-test-data"),
+)
+SCRUBBED_ENV = ("GH_TOKEN", "GITHUB_TOKEN", "GH_HOST")
+
+#: zizmor audit → the mendbot rules that cover the same problem.
+MAPPINGS: dict[str, tuple[str, ...]] = {
+    "artipacked": ("gha-persist-credentials",),
+    "insecure-commands": ("gha-insecure-commands",),
+    "template-injection": ("gha-template-injection",),
+    "unpinned-uses": ("gha-unpinned-uses",),
+    "unpinned-images": ("gha-unpinned-images",),
+    "excessive-permissions": (
+        "gha-excessive-permissions",
+        "gha-job-permissions",
+        "gha-missing-permissions",
+    ),
+    "dangerous-triggers": ("gha-dangerous-triggers",),
+    "secrets-inherit": ("gha-secrets-inherit",),
+    "hardcoded-container-credentials": ("gha-hardcoded-container-credentials",),
+    "self-hosted-runner": ("gha-self-hosted-runner",),
+    "bot-conditions": ("gha-spoofable-bot-check",),
+    "cache-poisoning": ("gha-cache-poisoning",),
+    "dependabot-cooldown": ("gha-dependabot-cooldown",),
+}
+#: Mapped audits that need the network in both tools: skipped, and said so.
+ONLINE_ONLY: dict[str, str] = {
+    "ref-confusion": "gha-ref-confusion",
+    "ref-version-mismatch": "gha-ref-version-mismatch",
+}
+PERSONA_RANK = {"regular": 0, "pedantic": 1, "auditor": 2}
+
+
+# --------------------------------------------------------------------------- corpus
+
+
+def _die(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def find_source(explicit: Path | None) -> Path | None:
+    if explicit is not None:
+        return explicit if explicit.is_dir() else None
+    return next((c for c in DEFAULT_SOURCES if c.is_dir()), None)
+
+
+def classify(path: Path, source: Path) -> str:
+    """``workflow``, ``action``, ``dependabot``, or why the file is skipped."""
+    relative = path.relative_to(source)
+    try:
+        data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    except (YAMLError, UnicodeDecodeError, ValueError) as exc:
+        return f"skip: does not parse ({type(exc).__name__})"
+    if not isinstance(data, dict):
+        return "skip: not a mapping"
+    name = path.name.lower()
+    if name in ("action.yml", "action.yaml"):
+        return "action" if isinstance(data.get("runs"), dict) else "skip: action without runs"
+    if (
+        name in ("dependabot.yml", "dependabot.yaml")
+        and "workflows" not in relative.parts
+        and isinstance(data.get("updates"), list)
+    ):
+        return "dependabot"
+    if isinstance(data.get("jobs"), dict):
+        return "workflow"
+    return "skip: not a workflow, action or Dependabot file"
+
+
+@dataclass
+class Corpus:
+    source: Path
+    files: dict[str, str]
+    """Relative path → kind, for the files compared."""
+    skipped: dict[str, str]
+    """Relative path → why it was skipped."""
+
+
+def collect(source: Path) -> Corpus:
+    files: dict[str, str] = {}
+    skipped: dict[str, str] = {}
+    for path in sorted(source.rglob("*")):
+        if path.suffix not in (".yml", ".yaml") or not path.is_file():
+            continue
+        relative = path.relative_to(source).as_posix()
+        kind = classify(path, source)
+        if kind.startswith("skip"):
+            skipped[relative] = kind.removeprefix("skip: ")
+        else:
+            files[relative] = kind
+    return Corpus(source=source, files=files, skipped=skipped)
+
+
+# --------------------------------------------------------------------------- tools
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One finding, reduced to what the comparison needs."""
+
+    rule: str
+    route: tuple[str | int, ...]
+    spans: tuple[tuple[int, int], ...]
+    """1-based inclusive line ranges (mendbot: its one line)."""
+    persona: str = "regular"
+
+    @property
+    def line(self) -> int:
+        return self.spans[0][0] if self.spans else 0
+
+
+@dataclass
+class FileResult:
+    hits: list[Hit] = field(default_factory=list)
+    error: str | None = None
+
+
+def child_env() -> dict[str, str]:
+    return {
+        k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV and not k.startswith("ZIZMOR_")
+    }
+
+
+def _beside_python(name: str) -> str | None:
+    return shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+
+
+def zizmor_argv(binary: str, env: dict[str, str]) -> list[str]:
+    """The zizmor command, with the optional flags this version supports."""
+    helptext = subprocess.run(
+        [binary, "--help"], capture_output=True, text=True, env=env, check=False
+    ).stdout
+    argv = [binary, "--offline", "--no-config"]
+    if "--no-ignores" in helptext:
+        argv.append("--no-ignores")
+    if "--persona" in helptext and "auditor" in helptext:
+        argv += ["--persona", "auditor"]
+    if "--no-progress" in helptext:
+        argv.append("--no-progress")
+    return [*argv, "--format", "json"]
+
+
+def _version(argv: Sequence[str], env: dict[str, str]) -> str:
+    done = subprocess.run(
+        [*argv, "--version"], capture_output=True, text=True, env=env, check=False
+    )
+    return (done.stdout or done.stderr).strip().splitlines()[0] if done.returncode == 0 else "?"
+
+
+def _zizmor_route(symbolic: dict[str, Any]) -> tuple[str | int, ...]:
+    steps: list[str | int] = []
+    for component in symbolic.get("route", {}).get("route", []):
+        if "Key" in component:
+            steps.append(str(component["Key"]))
+        elif "Index" in component:
+            steps.append(int(component["Index"]))
+    return tuple(steps)
+
+
+def _zizmor_span(concrete: dict[str, Any]) -> tuple[int, int]:
+    location = concrete["location"]
+    start = location["start_point"]["row"] + 1
+    end_row, end_column = location["end_point"]["row"], location["end_point"]["column"]
+    end = end_row if end_column == 0 and end_row + 1 > start else end_row + 1
+    return start, max(start, end)
+
+
+def parse_zizmor(document: Any) -> list[Hit]:
+    if not isinstance(document, list):
+        raise ValueError("zizmor's JSON output is not a list")
+    hits = []
+    for finding in document:
+        locations = finding.get("locations", [])
+        primary = next(
+            (loc for loc in locations if loc["symbolic"].get("kind") == "Primary"),
+            locations[0] if locations else None,
+        )
+        spans = [_zizmor_span(loc["concrete"]) for loc in locations if "concrete" in loc]
+        if primary is not None and "concrete" in primary:
+            first = _zizmor_span(primary["concrete"])
+            spans.remove(first)
+            spans.insert(0, first)
+        hits.append(
+            Hit(
+                rule=finding["ident"],
+                route=_zizmor_route(primary["symbolic"]) if primary else (),
+                spans=tuple(spans),
+                persona=str(finding.get("determinations", {}).get("persona", "Regular")).lower(),
+            )
+        )
+    return hits
+
+
+def parse_mendbot(document: Any) -> tuple[list[Hit], str | None]:
+    if not isinstance(document, dict) or not isinstance(document.get("findings"), list):
+        raise ValueError("mendbot's JSON output has no findings list")
+    hits = [
+        Hit(
+            rule=f["rule"],
+            route=tuple(f.get("route") or ()),
+            spans=((f["line"], f["line"]),),
+        )
+        for f in document["findings"]
+    ]
+    errors = "; ".join(e.get("message", "?") for e in document.get("errors", [])) or None
+    return hits, errors
+
+
+def run_one(
+    tool: str, argv: list[str], relative: str, cwd: Path, env: dict[str, str]
+) -> FileResult:
+    done = subprocess.run(
+        [*argv, relative], cwd=cwd, capture_output=True, text=True, env=env, check=False
+    )
+    try:
+        document = json.loads(done.stdout)
+        if tool == "zizmor":
+            return FileResult(hits=parse_zizmor(document))
+        hits, errors = parse_mendbot(document)
+        return FileResult(hits=hits, error=errors)
+    except (ValueError, KeyError, TypeError) as exc:
+        tail = done.stderr.strip().splitlines()[-1:] or [""]
+        return FileResult(error=f"exit {done.returncode}, no JSON ({exc}); {tail[0][:160]}")
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+def _prefix(a: tuple[str | int, ...], b: tuple[str | int, ...]) -> bool:
+    shorter, longer = (a, b) if len(a) <= len(b) else (b, a)
+    return bool(shorter) and longer[: len(shorter)] == shorter
+
+
+def matches(z: Hit, m: Hit) -> bool:
+    """Whether a zizmor finding and a mendbot finding are about the same place."""
+    if _prefix(z.route, m.route):
+        return True
+    return any(start <= m.line <= end for start, end in z.spans)
+
+
+@dataclass
+class MappingResult:
+    audit: str
+    rules: tuple[str, ...]
+    both: list[str] = field(default_factory=list)
+    only_zizmor: list[str] = field(default_factory=list)
+    only_mendbot: list[str] = field(default_factory=list)
+    matched: int = 0
+    z_unmatched: dict[str, list[Hit]] = field(default_factory=lambda: defaultdict(list))
+    m_unmatched: dict[str, list[Hit]] = field(default_factory=lambda: defaultdict(list))
+    regular_files: set[str] = field(default_factory=set)
+    """Files where zizmor reports the audit under its default (regular) persona."""
+
+
+def compare(
+    audit: str,
+    rules: tuple[str, ...],
+    zizmor: dict[str, FileResult],
+    mendbot: dict[str, FileResult],
+) -> MappingResult:
+    result = MappingResult(audit=audit, rules=rules)
+    for path in sorted(zizmor):
+        z_hits = [h for h in zizmor[path].hits if h.rule == audit]
+        m_hits = [h for h in mendbot[path].hits if h.rule in rules]
+        if any(h.persona == "regular" for h in z_hits):
+            result.regular_files.add(path)
+        if z_hits and m_hits:
+            result.both.append(path)
+        elif z_hits:
+            result.only_zizmor.append(path)
+        elif m_hits:
+            result.only_mendbot.append(path)
+        matched_m: set[int] = set()
+        for z in z_hits:
+            partners = [i for i, m in enumerate(m_hits) if matches(z, m)]
+            if partners:
+                result.matched += 1
+                matched_m.update(partners)
+            else:
+                result.z_unmatched[path].append(z)
+        for i, m in enumerate(m_hits):
+            if i not in matched_m:
+                result.m_unmatched[path].append(m)
+    return result
+
+
+# --------------------------------------------------------------------------- printing
+
+
+def _lines(hits: list[Hit], zizmor_side: bool) -> str:
+    parts = []
+    for hit in sorted(hits, key=lambda h: (h.line, h.rule)):
+        label = f"L{hit.line}"
+        if zizmor_side and hit.persona != "regular":
+            label += f"[{hit.persona}]"
+        if not zizmor_side and len({hit.rule}) and hit.rule.startswith("gha-"):
+            label += f"({hit.rule.removeprefix('gha-')})"
+        parts.append(label)
+    return " ".join(parts)
+
+
+def print_table(results: list[MappingResult]) -> None:
+    header = (
+        f"{'zizmor audit':<32} {'mendbot rule(s)':<34} {'z files':>7} {'z reg':>5} "
+        f"{'m files':>7} {'both':>5} {'z only':>6} {'m only':>6} │ {'matched':>7} "
+        f"{'z-only':>6} {'m-only':>6}"
+    )
+    print(header)
+    print("─" * len(header))
+    for r in results:
+        rules = ", ".join(x.removeprefix("gha-") for x in r.rules)
+        z_files = len(r.both) + len(r.only_zizmor)
+        m_files = len(r.both) + len(r.only_mendbot)
+        z_only = sum(len(v) for v in r.z_unmatched.values())
+        m_only = sum(len(v) for v in r.m_unmatched.values())
+        print(
+            f"{r.audit:<32} {rules[:34]:<34} {z_files:>7} {len(r.regular_files):>5} "
+            f"{m_files:>7} {len(r.both):>5} {len(r.only_zizmor):>6} {len(r.only_mendbot):>6} │ "
+            f"{r.matched:>7} {z_only:>6} {m_only:>6}"
+        )
+
+
+def print_disagreements(results: list[MappingResult]) -> None:
+    for r in results:
+        files = sorted(set(r.z_unmatched) | set(r.m_unmatched))
+        if not files:
+            print(f"\n{r.audit}: full agreement")
+            continue
+        print(f"\n{r.audit} → {', '.join(r.rules)}: {len(files)} file(s) disagree")
+        for path in files:
+            where = (
+                "only zizmor"
+                if path in r.only_zizmor
+                else "only mendbot"
+                if path in r.only_mendbot
+                else "both, lines differ"
+            )
+            print(f"  {path}  [{where}]")
+            if r.z_unmatched.get(path):
+                print(f"      zizmor  {_lines(r.z_unmatched[path], True)}")
+            if r.m_unmatched.get(path):
+                print(f"      mendbot {_lines(r.m_unmatched[path], False)}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--source", type=Path, help="corpus directory (default: zizmor corpus)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="parallel children")
+    parser.add_argument(
+        "--audit", action="append", default=[], help="compare only this zizmor audit (repeatable)"
+    )
+    args = parser.parse_args(argv)
+    source = find_source(args.source)
+    if source is None:
+        return _die("no corpus found; pass --source DIR")
+    env = child_env()
+    zizmor_bin = _beside_python("zizmor")
+    mendbot_bin = _beside_python("mendbot")
+    if zizmor_bin is None:
+        return _die("zizmor not found: pip install -e '.[bench]'")
+    mendbot = [mendbot_bin, "analyze", "--offline", "--format", "json"] if mendbot_bin else [
+        sys.executable, "-m", "bot", "analyze", "--offline", "--format", "json"
+    ]  # fmt: skip
+    zizmor = zizmor_argv(zizmor_bin, env)
+
+    corpus = collect(source)
+    kinds = Counter(corpus.files.values())
+    print("== corpus")
+    print(f"source    {source}")
+    print(
+        f"compared  {len(corpus.files)} files: {kinds['workflow']} workflows, "
+        f"{kinds['action']} actions, {kinds['dependabot']} Dependabot configurations"
+    )
+    reasons = Counter(corpus.skipped.values())
+    print(
+        f"skipped   {len(corpus.skipped)} YAML files: "
+        + "; ".join(f"{n} {why}" for why, n in sorted(reasons.items()))
+    )
+    print("\n== tools (one child per file and tool, from the corpus root)")
+    print(f"mendbot   {_version(mendbot[:1] if mendbot_bin else mendbot[:3], env)}: "
+          f"{' '.join(Path(mendbot[0]).name if i == 0 else a for i, a in enumerate(mendbot))} FILE")  # fmt: skip
+    print(f"zizmor    {_version([zizmor_bin], env)}: "
+          f"{' '.join(Path(zizmor[0]).name if i == 0 else a for i, a in enumerate(zizmor))} FILE")  # fmt: skip
+
+    paths = list(corpus.files)
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        z_futures = {p: pool.submit(run_one, "zizmor", zizmor, p, source, env) for p in paths}
+        m_futures = {p: pool.submit(run_one, "mendbot", mendbot, p, source, env) for p in paths}
+        z_results = {p: f.result() for p, f in z_futures.items()}
+        m_results = {p: f.result() for p, f in m_futures.items()}
+
+    print("\n== errors (files a tool could not analyse; they count as no findings)")
+    failed = False
+    any_error = False
+    for name, results in (("zizmor", z_results), ("mendbot", m_results)):
+        for path, result in results.items():
+            if result.error:
+                any_error = True
+                failed = failed or not result.hits and "no JSON" in result.error
+                print(f"  {name:<8} {path}: {result.error}")
+    if not any_error:
+        print("  none")
+
+    selected = {a: r for a, r in MAPPINGS.items() if not args.audit or a in args.audit}
+    results = [compare(a, rules, z_results, m_results) for a, rules in selected.items()]
+    print(
+        "\n== agreement per mapping (files: z = zizmor, z reg = files zizmor reports under its "
+        "default persona;\n   findings │ matched = zizmor findings with a mendbot finding at the "
+        "same route/line)"
+    )
+    print_table(results)
+    for audit, rule in ONLINE_ONLY.items():
+        print(
+            f"{audit:<32} {rule.removeprefix('gha-'):<34} skipped: needs the network in both tools"
+        )
+
+    print("\n== disagreements (L<line>; [persona] = zizmor reports it only with that persona)")
+    print_disagreements(results)
+
+    mapped = set(MAPPINGS) | set(ONLINE_ONLY)
+    unmapped = Counter(h.rule for r in z_results.values() for h in r.hits if h.rule not in mapped)
+    print("\n== zizmor audits without a mendbot counterpart (findings; not compared)")
+    print("  " + ", ".join(f"{a} {n}" for a, n in sorted(unmapped.items())))
+    own = Counter(
+        h.rule
+        for r in m_results.values()
+        for h in r.hits
+        if not any(h.rule in rules for rules in MAPPINGS.values())
+    )
+    print("== mendbot rules without a zizmor counterpart (findings; not compared)")
+    print("  " + (", ".join(f"{a} {n}" for a, n in sorted(own.items())) or "none"))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
