@@ -8,11 +8,11 @@ understands scores 10; the others must carry an unfixed permissions finding sayi
 from __future__ import annotations
 
 import pytest
-from scorecard import file_penalty, token_permissions_score
 
 from bot.analysis import analyze, parse_workflow
 from bot.config import Config
 from bot.models import FixMode
+from scorecard import file_penalty, token_permissions_score
 from testpaths import CORPUS, REPO
 
 EXAMPLE = REPO / "examples" / "insecure-repo"
