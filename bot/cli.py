@@ -253,8 +253,9 @@ def rules_command(output_format: str) -> None:
     if output_format == "json":
         click.echo(json.dumps(rows, indent=2))
         return
+    width = max(len(row["id"]) for row in rows)
     for row in rows:
-        click.echo(f"{row['id']:<28} {row['severity']:<8} {row['fix']:<12} {row['title']}")
+        click.echo(f"{row['id']:<{width}}  {row['severity']:<8} {row['fix']:<12} {row['title']}")
 
 
 @cli.group("config")
