@@ -80,7 +80,9 @@ def replace(doc: YamlDocument, op: Replace) -> Splice | None:
     if isinstance(op.value, dict | list):
         if isinstance(node, Mapping | Sequence) and node.flow:
             return Splice(node.start, node.end, render.flow(op.value))
-        if isinstance(node, Scalar) and node.value != "" and op.value:
+        if isinstance(node, Scalar) and node.value != "" and node.style not in ("|", ">"):
+            if not op.value:  # `write-all` → `{}`
+                return Splice(node.start, node.end, render.flow(op.value))
             return _scalar_to_block(doc, op, node)
         if not (isinstance(node, Scalar) and node.value == "" and node.style is None):
             raise EditError(

@@ -73,15 +73,15 @@ jobs:
 """
     example_after: ClassVar[str] = """\
 on: push
+permissions: {}
 jobs:
   test:
+    permissions:
+      contents: read  # for actions/checkout to fetch the repository
     runs-on: ubuntu-latest
     steps:
       - uses: actions/checkout@v4
       - run: make test
-    permissions:
-      contents: read  # for actions/checkout to fetch the repository
-permissions: {}
 """
 
     def visit_workflow(self, workflow: Workflow) -> Iterator[Detection]:
@@ -127,15 +127,13 @@ permissions: {}
         if isinstance(block, dict) and block:
             operations += [Remove(route=(*route, scope)) for scope in block]
         else:
-            operations += [Remove(route=route), Add(route=(), key="permissions", value={})]
+            operations.append(Replace(route=route, value={}))
         for job, needs in inheriting:
             operations += block_operations(job, needs)
         moved = "; ".join(f"`{job.id}` gets {describe(needs)}" for job, needs in inheriting)
+        how = "each job gets its own block" if block == "read-all" else "moving them to the jobs"
         finding = self.finding(
-            workflow,
-            route,
-            message + (f"; moving them to the jobs: {moved}" if moved else ""),
-            severity=severity,
+            workflow, route, message + (f"; {how}: {moved}" if moved else ""), severity=severity
         )
         title = (
             "replace read-all with each job's needs"

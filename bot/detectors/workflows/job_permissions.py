@@ -49,12 +49,12 @@ jobs:
 on: pull_request_target
 jobs:
   label:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/labeler@v5
     permissions:
       contents: read  # for actions/labeler to read the labeler configuration
       pull-requests: write  # for actions/labeler to add labels to pull requests
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/labeler@v5
 """
 
     def visit_workflow(self, workflow: Workflow) -> Iterator[Detection]:

@@ -30,8 +30,7 @@ class MissingPermissions(WorkflowRule):
         "`gha-job-permissions` adds them first), and `contents: read` otherwise. It is "
         "**safe** when every job without a block is known to need no more "
         "than `contents: read`, and **unsafe** otherwise (the finding names the jobs that may "
-        "need more). The block is appended after `jobs:` because the edit engine can only "
-        "append keys to a mapping; GitHub does not care where it is."
+        "need more). The block is inserted above `jobs:`."
     )
     default_severity: ClassVar[Severity] = Severity.MEDIUM
     fix_disposition: ClassVar[Disposition | None] = Disposition.SAFE
@@ -46,14 +45,14 @@ jobs:
 """
     example_after: ClassVar[str] = """\
 on: push
+permissions:
+  contents: read
 jobs:
   test:
     runs-on: ubuntu-latest
     steps:
       - uses: actions/checkout@v4
       - run: make test
-permissions:
-  contents: read
 """
 
     def visit_workflow(self, workflow: Workflow) -> Iterator[Detection]:
@@ -69,7 +68,9 @@ permissions:
         if not undeclared:
             finding = self.finding(workflow, route, message + "; every job declares its own")
             fix = self.fix(
-                finding, "add `permissions: {}`", [Add(route=(), key="permissions", value={})]
+                finding,
+                "add `permissions: {}`",
+                [Add(route=(), key="permissions", value={}, before="jobs")],
             )
             yield Detection(finding, fix)
             return
@@ -93,7 +94,7 @@ permissions:
         fix = self.fix(
             finding,
             "add `permissions: contents: read`",
-            [Add(route=(), key="permissions", value=dict(_READ_ONLY))],
+            [Add(route=(), key="permissions", value=dict(_READ_ONLY), before="jobs")],
             disposition=Disposition.UNSAFE if risks else Disposition.SAFE,
         )
         yield Detection(finding, fix)

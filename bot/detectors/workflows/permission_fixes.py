@@ -21,13 +21,16 @@ def describe(needs: Needs) -> str:
 
 
 def block_operations(job: Job, needs: Needs) -> list[Operation]:
-    """Add ``permissions:`` with exactly ``needs`` at the end of the job, one reason per scope.
+    """Add ``permissions:`` with exactly ``needs`` to the job, one reason per scope.
 
-    The engine's ``Add`` appends to a mapping, so the block lands after the job's last key
-    (``permissions:`` as the first key would need an insert-at-position operation).
+    The block goes above ``runs-on:`` (or the job's first key), where readers look for it.
     """
     permissions = needs.permissions()
-    operations: list[Operation] = [Add(route=job.route, key="permissions", value=permissions)]
+    keys = [str(key) for key in job.data]
+    before = "runs-on" if "runs-on" in keys else (keys[0] if keys else None)
+    operations: list[Operation] = [
+        Add(route=job.route, key="permissions", value=permissions, before=before)
+    ]
     if permissions and can_comment(job):
         operations.extend(
             SetComment(route=(*job.route, "permissions", scope), comment=needs.reason(scope))
