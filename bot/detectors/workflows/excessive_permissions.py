@@ -17,7 +17,7 @@ from bot.detectors.workflows.permission_needs import (
 )
 from bot.knowledge.permissions import KbConfidence, Level
 from bot.models import Confidence, Disposition, Severity
-from bot.yamledit import Add, Operation, Remove, Replace, Route, SetComment
+from bot.yamledit import Operation, Remove, Replace, Route, SetComment
 from bot.yamledit.document import Mapping
 
 _DIRECTIVE = re.compile(r"ignore\[[^\]]*(?:excessive-permissions|permissions)[^\]]*\]")
