@@ -26,16 +26,41 @@ def _fix_label(rule: type[WorkflowRule]) -> str:
     return rule.fix_disposition.value
 
 
+def _options_example(rule: type[WorkflowRule]) -> list[str]:
+    if rule.options_model is None:
+        return []
+    lines = ["    options:"]
+    for name, field in rule.options_model.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        lines.append(f"      {field.alias or name}: {json.dumps(default, default=str)}")
+    return lines
+
+
+def _options_table(rule: type[WorkflowRule]) -> list[str]:
+    """``rules.<id>.options`` fields with their defaults and meaning."""
+    if rule.options_model is None:
+        return []
+    lines = ["| option | default | meaning |", "|---|---|---|"]
+    for name, field in rule.options_model.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        meaning = (field.description or "").replace("\n", " ").replace("|", "\\|")
+        lines.append(
+            f"| `{field.alias or name}` | `{json.dumps(default, default=str)}` | {meaning} |"
+        )
+    return [*lines, ""]
+
+
 def _section(rule: type[WorkflowRule]) -> str:
     lines = [
         f"## {rule.id}",
         "",
         f"**{rule.title}**",
         "",
-        "| Severity | Fix | Reversibility | Blast radius | Works offline |",
-        "|---|---|---|---|---|",
+        "| Severity | Fix | Reversibility | Blast radius | Works offline | Options |",
+        "|---|---|---|---|---|---|",
         f"| {rule.default_severity.value} | {_fix_label(rule)} | {rule.reversibility.value} "
-        f"| {rule.blast_radius.value} | {'yes' if rule.works_offline else 'no: needs the refs'} |",
+        f"| {rule.blast_radius.value} | {'yes' if rule.works_offline else 'no: needs the refs'} "
+        f"| {'yes' if rule.options_model else 'no'} |",
         "",
         rule.description,
         "",
@@ -73,8 +98,10 @@ def _section(rule: type[WorkflowRule]) -> str:
         "    enabled: true            # false turns the rule off",
         f"    severity: {rule.default_severity.value}         # override the default",
         '    ignore: [".github/workflows/legacy-*.yml"]',
+        *_options_example(rule),
         "```",
         "",
+        *_options_table(rule),
         f"Suppress one finding with a comment on its line: `# mendbot: ignore[{rule.id}]`.",
         "",
     ]

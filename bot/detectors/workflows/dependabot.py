@@ -16,7 +16,7 @@ from bot.yamledit import Append, MergeInto, Operation, Replace, Route
 class CooldownOptions(BaseModel):
     """``rules.gha-dependabot-cooldown.options``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     days: int = Field(default=7, ge=1, le=90)
     """The minimum ``cooldown.default-days`` to require and to write."""

@@ -33,7 +33,7 @@ _DIGEST = re.compile(r"@sha256:[0-9a-fA-F]{64}$")
 class PinningOptions(BaseModel):
     """``rules.gha-unpinned-uses.options``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     exempt: tuple[str, ...] = DEFAULT_EXEMPT
     """``owner/repo[/path]`` globs never pinned (replaces the default list when set)."""

@@ -25,7 +25,7 @@ _OUTSIDE_TRIGGERS = frozenset({"pull_request", "pull_request_target", "issue_com
 class SelfHostedRunnerOptions(BaseModel):
     """``rules.gha-self-hosted-runner.options``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     visibility: Literal["public", "private", "unknown"] = "unknown"
     """The repository's visibility: mendbot cannot tell offline. ``public`` makes findings

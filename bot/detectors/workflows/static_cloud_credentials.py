@@ -16,7 +16,9 @@ from bot.yamledit import MergeInto, Operation, Remove, Route
 
 
 class _Options(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, use_attribute_docstrings=True
+    )
 
 
 class AwsRole(_Options):
