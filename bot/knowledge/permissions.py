@@ -14,10 +14,10 @@ from importlib import resources
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from bot.errors import MendbotError
+from bot.knowledge.yaml_loading import safe_load
 
 #: Every scope a workflow can grant to ``GITHUB_TOKEN`` (``metadata: read`` is implicit).
 SCOPES: tuple[str, ...] = (
@@ -260,7 +260,7 @@ class KnowledgeBase(_Schema):
 def parse_knowledge_base(text: str, source: str = "actions.yml") -> KnowledgeBase:
     """Validate YAML ``text`` as a knowledge base; raises :class:`KnowledgeBaseError`."""
     try:
-        data = YAML(typ="safe", pure=True).load(text)
+        data = safe_load(text)
     except YAMLError as exc:  # includes duplicate mapping keys
         raise KnowledgeBaseError(f"{source}: invalid YAML: {exc}") from None
     try:

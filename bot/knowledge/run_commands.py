@@ -18,10 +18,10 @@ from importlib import resources
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from bot.knowledge.permissions import Grant, JobFact, KnowledgeBaseError, Scope
+from bot.knowledge.yaml_loading import safe_load
 
 _WRAPPERS = frozenset(
     {"sudo", "env", "time", "nohup", "exec", "command", "builtin", "xargs", "npx", "bunx", "pnpx"}
@@ -314,7 +314,7 @@ def _unwrap(argv: list[str], depth: int) -> list[list[str]]:
 def parse_run_table(text: str, source: str = "run_commands.yml") -> RunTable:
     """Validate YAML ``text`` as a run table; raises :class:`KnowledgeBaseError`."""
     try:
-        data = YAML(typ="safe", pure=True).load(text)
+        data = safe_load(text)
         return RunTable.model_validate(data)
     except (YAMLError, ValidationError) as exc:
         raise KnowledgeBaseError(f"{source}: {exc}") from None

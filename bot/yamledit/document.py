@@ -258,6 +258,7 @@ class _TreeBuilder:
         return node
 
 
+_NEWLINE = re.compile("\n")
 _COMMENT_START = re.compile(r"(?:^|(?<=[ \t]))#", re.MULTILINE)
 
 
@@ -276,7 +277,7 @@ class YamlDocument:
         #: Per document, the version its ``%YAML`` directive declares (None without one).
         #: Scalars are always resolved under YAML 1.2's core schema.
         self.versions = versions if versions is not None else [None] * len(roots)
-        self._line_starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+        self._line_starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
         self._scalar_spans: list[tuple[int, int]] = sorted(
             self._content_span(n) for n in self._walk_all() if isinstance(n, Scalar)
         )
