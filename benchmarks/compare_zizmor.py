@@ -75,6 +75,7 @@ MAPPINGS: dict[str, tuple[str, ...]] = {
     "bot-conditions": ("gha-spoofable-bot-check",),
     "cache-poisoning": ("gha-cache-poisoning",),
     "dependabot-cooldown": ("gha-dependabot-cooldown",),
+    "unsound-condition": ("gha-unsound-condition",),
 }
 #: Mapped audits that need the network in both tools: skipped, and said so.
 ONLINE_ONLY: dict[str, str] = {
@@ -179,19 +180,35 @@ def _beside_python(name: str) -> str | None:
     return shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
 
 
-def zizmor_argv(binary: str, env: dict[str, str]) -> list[str]:
-    """The zizmor command, with the optional flags this version supports."""
+def zizmor_argv(binary: str, env: dict[str, str], *, persona: bool = True) -> list[str]:
+    """The zizmor command, with the optional flags this version supports (the auditor
+    persona unless ``persona`` is false)."""
     helptext = subprocess.run(
         [binary, "--help"], capture_output=True, text=True, env=env, check=False
     ).stdout
     argv = [binary, "--offline", "--no-config"]
     if "--no-ignores" in helptext:
         argv.append("--no-ignores")
-    if "--persona" in helptext and "auditor" in helptext:
+    if persona and "--persona" in helptext and "auditor" in helptext:
         argv += ["--persona", "auditor"]
     if "--no-progress" in helptext:
         argv.append("--no-progress")
     return [*argv, "--format", "json"]
+
+
+def mendbot_rules(launcher: list[str], env: dict[str, str]) -> set[str] | None:
+    """The rule ids ``mendbot rules --format json`` lists (None if it cannot say)."""
+    done = subprocess.run(
+        [*launcher, "rules", "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    try:
+        return {rule["id"] for rule in json.loads(done.stdout)}
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _version(argv: Sequence[str], env: dict[str, str]) -> str:
@@ -273,8 +290,10 @@ def run_one(
         hits, errors = parse_mendbot(document)
         return FileResult(hits=hits, error=errors)
     except (ValueError, KeyError, TypeError) as exc:
-        tail = done.stderr.strip().splitlines()[-1:] or [""]
-        return FileResult(error=f"exit {done.returncode}, no JSON ({exc}); {tail[0][:160]}")
+        lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+        said = next((line for line in lines if line.startswith(("WARN", "error", "Error"))), "")
+        said = said or (lines[-1] if lines else "")
+        return FileResult(error=f"exit {done.returncode}, no JSON ({exc}); {said[:200]}")
 
 
 # --------------------------------------------------------------------------- comparison
@@ -341,13 +360,20 @@ def compare(
 # --------------------------------------------------------------------------- printing
 
 
-def _lines(hits: list[Hit], zizmor_side: bool) -> str:
+def _shown(argv: list[str]) -> str:
+    """A command line with the program's directory left out."""
+    return " ".join([Path(argv[0]).name, *argv[1:]])
+
+
+def _lines(hits: list[Hit], zizmor_side: bool, rules: tuple[str, ...]) -> str:
+    """``L12 L30[pedantic]`` (zizmor) or ``L12 L30(job-permissions)`` (mendbot, when the
+    mapping has several rules)."""
     parts = []
     for hit in sorted(hits, key=lambda h: (h.line, h.rule)):
         label = f"L{hit.line}"
         if zizmor_side and hit.persona != "regular":
             label += f"[{hit.persona}]"
-        if not zizmor_side and len({hit.rule}) and hit.rule.startswith("gha-"):
+        if not zizmor_side and len(rules) > 1:
             label += f"({hit.rule.removeprefix('gha-')})"
         parts.append(label)
     return " ".join(parts)
@@ -357,7 +383,7 @@ def print_table(results: list[MappingResult]) -> None:
     header = (
         f"{'zizmor audit':<32} {'mendbot rule(s)':<34} {'z files':>7} {'z reg':>5} "
         f"{'m files':>7} {'both':>5} {'z only':>6} {'m only':>6} │ {'matched':>7} "
-        f"{'z-only':>6} {'m-only':>6}"
+        f"{'z-only':>6} {'(reg)':>5} {'m-only':>6}"
     )
     print(header)
     print("─" * len(header))
@@ -366,11 +392,12 @@ def print_table(results: list[MappingResult]) -> None:
         z_files = len(r.both) + len(r.only_zizmor)
         m_files = len(r.both) + len(r.only_mendbot)
         z_only = sum(len(v) for v in r.z_unmatched.values())
+        z_regular = sum(h.persona == "regular" for v in r.z_unmatched.values() for h in v)
         m_only = sum(len(v) for v in r.m_unmatched.values())
         print(
             f"{r.audit:<32} {rules[:34]:<34} {z_files:>7} {len(r.regular_files):>5} "
             f"{m_files:>7} {len(r.both):>5} {len(r.only_zizmor):>6} {len(r.only_mendbot):>6} │ "
-            f"{r.matched:>7} {z_only:>6} {m_only:>6}"
+            f"{r.matched:>7} {z_only:>6} {z_regular:>5} {m_only:>6}"
         )
 
 
@@ -391,9 +418,9 @@ def print_disagreements(results: list[MappingResult]) -> None:
             )
             print(f"  {path}  [{where}]")
             if r.z_unmatched.get(path):
-                print(f"      zizmor  {_lines(r.z_unmatched[path], True)}")
+                print(f"      zizmor  {_lines(r.z_unmatched[path], True, r.rules)}")
             if r.m_unmatched.get(path):
-                print(f"      mendbot {_lines(r.m_unmatched[path], False)}")
+                print(f"      mendbot {_lines(r.m_unmatched[path], False, r.rules)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -412,9 +439,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     mendbot_bin = _beside_python("mendbot")
     if zizmor_bin is None:
         return _die("zizmor not found: pip install -e '.[bench]'")
-    mendbot = [mendbot_bin, "analyze", "--offline", "--format", "json"] if mendbot_bin else [
-        sys.executable, "-m", "bot", "analyze", "--offline", "--format", "json"
-    ]  # fmt: skip
+    launcher = [mendbot_bin] if mendbot_bin else [sys.executable, "-m", "bot"]
+    mendbot = [*launcher, "analyze", "--offline", "--format", "json"]
     zizmor = zizmor_argv(zizmor_bin, env)
 
     corpus = collect(source)
@@ -431,10 +457,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         + "; ".join(f"{n} {why}" for why, n in sorted(reasons.items()))
     )
     print("\n== tools (one child per file and tool, from the corpus root)")
-    print(f"mendbot   {_version(mendbot[:1] if mendbot_bin else mendbot[:3], env)}: "
-          f"{' '.join(Path(mendbot[0]).name if i == 0 else a for i, a in enumerate(mendbot))} FILE")  # fmt: skip
-    print(f"zizmor    {_version([zizmor_bin], env)}: "
-          f"{' '.join(Path(zizmor[0]).name if i == 0 else a for i, a in enumerate(zizmor))} FILE")  # fmt: skip
+    m_version = _version(mendbot[:1] if mendbot_bin else mendbot[:3], env)
+    print(f"mendbot   {m_version}: {_shown(mendbot)} FILE")
+    print(f"zizmor    {_version([zizmor_bin], env)}: {_shown(zizmor)} FILE")
 
     paths = list(corpus.files)
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
@@ -444,25 +469,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         m_results = {p: f.result() for p, f in m_futures.items()}
 
     print("\n== errors (files a tool could not analyse; they count as no findings)")
-    failed = False
-    any_error = False
-    for name, results in (("zizmor", z_results), ("mendbot", m_results)):
-        for path, result in results.items():
-            if result.error:
-                any_error = True
-                failed = failed or not result.hits and "no JSON" in result.error
-                print(f"  {name:<8} {path}: {result.error}")
-    if not any_error:
+    errors = [
+        (name, path, result.error)
+        for name, results in (("zizmor", z_results), ("mendbot", m_results))
+        for path, result in results.items()
+        if result.error
+    ]
+    for name, path, error in errors:
+        print(f"  {name:<8} {path}: {error}")
+    if not errors:
         print("  none")
+    # zizmor refusing a schema-invalid file is expected; mendbot must always answer in JSON.
+    failed = any(name == "mendbot" and "no JSON" in error for name, _, error in errors)
 
+    shipped = mendbot_rules(launcher, env)
     selected = {a: r for a, r in MAPPINGS.items() if not args.audit or a in args.audit}
-    results = [compare(a, rules, z_results, m_results) for a, rules in selected.items()]
+    absent = {a: r for a, r in selected.items() if shipped is not None and not set(r) & shipped}
+    results = [
+        compare(audit, rules, z_results, m_results)
+        for audit, rules in selected.items()
+        if audit not in absent
+    ]
     print(
         "\n== agreement per mapping (files: z = zizmor, z reg = files zizmor reports under its "
         "default persona;\n   findings │ matched = zizmor findings with a mendbot finding at the "
-        "same route/line)"
+        "same route/line,\n   (reg) = unmatched zizmor findings of its default persona)"
     )
     print_table(results)
+    for audit, rules in absent.items():
+        names = ", ".join(r.removeprefix("gha-") for r in rules)
+        print(f"{audit:<32} {names:<34} skipped: this mendbot has no such rule")
     for audit, rule in ONLINE_ONLY.items():
         print(
             f"{audit:<32} {rule.removeprefix('gha-'):<34} skipped: needs the network in both tools"

@@ -175,12 +175,13 @@ class TemplateInjection(WorkflowRule):
         "Compared with zizmor's `template-injection`: zizmor's pedantic persona reports every "
         "expression in a script, including trusted ones (`github.sha`, `secrets.*`, "
         "`steps.x.outcome`, `needs.x.result`, literals); mendbot reports only contexts an "
-        "outsider controls or whose origin it cannot see. zizmor also reports at low "
-        "confidence names that are not contexts at all (`${{ foo.bar }}`), numbers reached "
-        "through a compound (`(github.event.pull_request || github.event.issue).number`), "
-        "logins (`github.event.pull_request.user.login`: letters, digits and hyphens only) "
-        "and label names (set by the repository's triagers, not by outsiders); mendbot does "
-        "not. Steps nested in a `parallel:` group are not analysed yet."
+        "outsider controls or whose origin it cannot see. zizmor also reports, at low "
+        "confidence, names that are not contexts at all (`${{ foo.bar }}`) and numbers reached "
+        "through a compound (`(github.event.pull_request || github.event.issue).number`), and, "
+        "at high severity, logins (`github.event.pull_request.user.login`: letters, digits "
+        "and hyphens only) and label names (created by the repository's triagers, not by "
+        "outsiders); mendbot reports none of these. Steps nested in a `parallel:` group are "
+        "not analysed yet (zizmor reports them)."
     )
     default_severity: ClassVar[Severity] = Severity.HIGH
     fix_disposition: ClassVar[Disposition | None] = Disposition.UNSAFE
