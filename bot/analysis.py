@@ -18,6 +18,7 @@ from bot.detectors.workflows.model import Workflow
 from bot.inputs import Input, discover, read_text
 from bot.models import AnalysisResult, FileError, Finding, Fix, FixMode, Unfixed
 from bot.refs import RefResolver
+from bot.registry import RegistryResolver
 from bot.yamledit import Edited, SourceText, YamlDocument, YamlParseError, apply_operations
 
 #: Bound on fix rounds per file; each round applies one fix and re-runs the rules.
@@ -183,14 +184,16 @@ def analyze(
     fix_mode: FixMode | None = None,
     progress: Callable[[int, int], None] | None = None,
     refs: RefResolver | None = None,
+    registry: RegistryResolver | None = None,
 ) -> Analysis:
     """Analyse ``targets`` (files or directories below ``root``).
 
     With ``fix_mode``, also compute the fixed text of every file (nothing is written).
-    ``refs`` resolves action refs for pinning; without it the analysis is offline.
+    ``refs`` resolves action refs for pinning and ``registry`` image digests; without them
+    the analysis is offline.
     Unreadable or invalid inputs become errors in the result; the others are analysed.
     """
-    services = RuleServices(refs=refs, repository_root=root)
+    services = RuleServices(refs=refs, registry=registry, repository_root=root)
     rules = select_rules(config, only_rules, services)
     inputs, errors = discover(targets, root)
     inputs = [item for item in inputs if not config.excluded(item.relative)]

@@ -19,11 +19,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from bot import __version__
 from bot.analysis import Analysis, analyze
-from bot.config import find_config, json_schema, load_config
+from bot.config import Config, find_config, json_schema, load_config
 from bot.detectors.registry import RULES, rule_ids, rule_options
 from bot.errors import MendbotError
 from bot.models import FixMode
 from bot.refs import RefResolver, default_cache_dir
+from bot.registry import RegistryResolver, default_registry
 from bot.report import github, json_report, sarif, text
 from bot.writer import write_all
 
@@ -91,13 +92,32 @@ def cli() -> None:
     "--offline",
     is_flag=True,
     envvar="MENDBOT_OFFLINE",
-    help="Do not resolve action refs over the network (pinning rules then report only).",
+    help="Do not resolve action refs or image digests over the network (pinning rules then "
+    "report only).",
 )
 @click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write the report to this file instead of standard output.",
+)
+@click.option(
+    "--bundle-out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write one signed remediation bundle per remediation under this folder "
+    "(see docs/provenance.md); the checkout is never modified.",
+)
+@click.option(
+    "--sign",
+    "sign_kind",
+    type=click.Choice(["sigstore", "key", "none"]),
+    help="How --bundle-out bundles are signed. Default: sigstore in GitHub Actions, key with "
+    "--signing-key, otherwise none (unsigned dry run).",
+)
+@click.option(
+    "--signing-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="ECDSA P-256 PEM private key for --sign key (`mendbot key generate`).",
 )
 def analyze_command(
     paths: tuple[Path, ...],
@@ -108,6 +128,9 @@ def analyze_command(
     rules: tuple[str, ...],
     offline: bool,
     output: Path | None,
+    bundle_out: Path | None,
+    sign_kind: str | None,
+    signing_key: Path | None,
 ) -> None:
     """Analyse workflows under PATHS (default: the current directory) and report findings.
 
@@ -122,11 +145,19 @@ def analyze_command(
         )
     if dry_run and fix_mode is None:
         raise click.UsageError("--dry-run only makes sense with --fix")
+    if bundle_out is not None and fix_mode is not None:
+        raise click.UsageError("--bundle-out never writes to the checkout; drop --fix")
+    if bundle_out is None and (sign_kind or signing_key):
+        raise click.UsageError("--sign and --signing-key only apply with --bundle-out")
+    if sign_kind == "key" and signing_key is None:
+        raise click.UsageError("--sign key needs --signing-key FILE")
     targets = list(paths) or [Path(".")]
     root = targets[0] if len(targets) == 1 and targets[0].is_dir() else Path(".")
     try:
         config = load_config(config_path or find_config(root), rule_options())
         mode = FixMode(fix_mode) if fix_mode else None
+        refs = None if offline else default_resolver()
+        registry = None if offline else default_registry()
         result = _run_with_progress(
             lambda progress: analyze(
                 targets,
@@ -135,16 +166,66 @@ def analyze_command(
                 only_rules=rules,
                 fix_mode=mode,
                 progress=progress,
-                refs=None if offline else default_resolver(),
+                refs=refs,
+                registry=registry,
             ),
             enabled=output_format == "text",
         )
         if mode is not None:
             _apply(result, dry_run=dry_run)
         _report(result, output_format, output)
+        if bundle_out is not None:
+            _write_bundles(
+                result,
+                root,
+                config,
+                config_path or find_config(root),
+                bundle_out,
+                sign_kind,
+                signing_key,
+                refs,
+                registry,
+            )
     except MendbotError as exc:
         _fail(exc)
     sys.exit(exit_code(result, wrote_fixes=mode is not None and not dry_run))
+
+
+def _write_bundles(
+    result: Analysis,
+    root: Path,
+    config: Config,
+    config_path: Path | None,
+    out: Path,
+    sign_kind: str | None,
+    signing_key: Path | None,
+    refs: RefResolver | None,
+    registry: RegistryResolver | None,
+) -> None:
+    from bot.bundles import Skipped, bundle_remediations
+    from bot.provenance import KeySigner, NoSigner, Signer, SigstoreSigner
+    from bot.provenance.context import in_github_actions
+    from bot.provenance.sigstore_config import client_trust_config
+
+    kind = sign_kind or (
+        "sigstore" if in_github_actions(os.environ) else "key" if signing_key else "none"
+    )
+    signer: Signer
+    if kind == "key" and signing_key is not None:
+        signer = KeySigner.from_file(signing_key)
+    elif kind == "sigstore":
+        signer = SigstoreSigner(client_trust_config(os.environ))
+    else:
+        signer = NoSigner()
+    err = _console(stderr=True)
+    for outcome in bundle_remediations(
+        result, root, config, out, signer, config_path=config_path, refs=refs, registry=registry
+    ):
+        if isinstance(outcome, Skipped):
+            err.print(f"no bundle for {outcome.remediation.id}: {outcome.reason}", markup=False)
+        else:
+            state = f"signed ({kind})" if outcome.signed else "UNSIGNED (dry run)"
+            err.print(f"bundle: {outcome.path} [{state}]", markup=False)
 
 
 def default_resolver() -> RefResolver:
@@ -282,6 +363,125 @@ def config_check_command(path: Path | None) -> None:
     except MendbotError as exc:
         _fail(exc)
     click.echo(f"{target}: valid")
+
+
+@cli.command("verify")
+@click.argument("bundle_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--repo",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="The git repository holding the base commit and the head to check.",
+)
+@click.option("--head", default="HEAD", show_default=True, help="The commit that applies the fix.")
+@click.option(
+    "--verify-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Trust bundles signed by this ECDSA P-256 PEM public key.",
+)
+@click.option("--identity", help="Trusted Sigstore signer: the analysis workflow's SAN.")
+@click.option("--issuer", help="Trusted OIDC issuer of --identity.")
+@click.option("--repository-id", help="With --identity: the source repository's numeric id.")
+@click.option(
+    "--trigger",
+    "triggers",
+    multiple=True,
+    help="With --identity: an allowed workflow trigger (repeatable; default: schedule, "
+    "workflow_dispatch, push).",
+)
+@click.option(
+    "--allow-unsigned",
+    is_flag=True,
+    help="UNSAFE: check the change set without a signature; the source becomes human-override.",
+)
+@click.option(
+    "--offline",
+    is_flag=True,
+    help="Use the cached/embedded Sigstore trusted root instead of refreshing it over TUF.",
+)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+def verify_command(
+    bundle_dir: Path,
+    repo: Path,
+    head: str,
+    verify_key: Path | None,
+    identity: str | None,
+    issuer: str | None,
+    repository_id: str | None,
+    triggers: tuple[str, ...],
+    allow_unsigned: bool,
+    offline: bool,
+    output_format: str,
+) -> None:
+    """Verify a remediation bundle against the commits up to --head (exit 0 only if every
+    check holds; otherwise each failed check is printed with what to do)."""
+    from bot.provenance import KeyTrust, SigstoreTrust, Trust, UnsafeAcceptUnsigned, verify_bundle
+    from bot.provenance.sigstore_config import client_trust_config
+    from bot.provenance.trust import DEFAULT_TRIGGERS
+    from bot.report.verification import render_json, render_text
+
+    chosen = [
+        name
+        for name, given in (
+            ("--verify-key", verify_key),
+            ("--identity", identity),
+            ("--allow-unsigned", allow_unsigned),
+        )
+        if given
+    ]
+    if len(chosen) != 1:
+        raise click.UsageError(
+            "give exactly one of --verify-key PUB, --identity SAN --issuer URL, --allow-unsigned"
+        )
+    if (identity is None) != (issuer is None):
+        raise click.UsageError("--identity and --issuer go together")
+    try:
+        trust: Trust
+        if verify_key is not None:
+            trust = KeyTrust.from_file(verify_key)
+        elif identity is not None and issuer is not None:
+            config = client_trust_config(os.environ)
+            trust = SigstoreTrust(
+                identity=identity,
+                issuer=issuer,
+                repository_id=repository_id,
+                triggers=triggers or DEFAULT_TRIGGERS,
+                trusted_root=config.trusted_root if config is not None else None,
+                offline=offline,
+            )
+        else:
+            trust = UnsafeAcceptUnsigned()
+        result = verify_bundle(bundle_dir, repo=repo, head=head, trust=trust)
+    except MendbotError as exc:
+        _fail(exc)
+    click.echo(render_json(result) if output_format == "json" else render_text(result), nl=False)
+    sys.exit(EXIT_CLEAN if result.ok else EXIT_FINDINGS)
+
+
+@cli.group("key")
+def key_group() -> None:
+    """Manage local signing keys for --sign key."""
+
+
+@key_group.command("generate")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Folder for mendbot.key (private, mode 0600) and mendbot.pub.",
+)
+def key_generate_command(out: Path) -> None:
+    """Create an ECDSA P-256 key pair for signing remediation bundles."""
+    from bot.provenance.keys import generate
+
+    try:
+        keys = generate(out)
+    except MendbotError as exc:
+        _fail(exc)
+    click.echo(f"private key: {keys.private} (keep it secret)")
+    click.echo(f"public key:  {keys.public} (give it to verifiers: --verify-key)")
+    click.echo(f"hint:        {keys.hint}")
 
 
 @cli.command("demo")

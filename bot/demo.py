@@ -21,6 +21,7 @@ from bot.errors import MendbotError
 from bot.models import FixMode, Remediation
 from bot.plan import group
 from bot.report import text
+from bot.report.verification import render_text
 
 DEMO_BRANCH = "mendbot/demo"
 _IDENTITY = ("mendbot[bot]", "mendbot@users.noreply.local")
@@ -121,9 +122,77 @@ def run_demo(console: Console, workdir: Path | None = None) -> Path:
         console.print(Syntax(diff or "(no changes)", "diff", word_wrap=True))
     else:
         console.out(diff or "(no changes)", highlight=False)
+    show_provenance(console, repo, target)
     console.print(
         f"\nRevert any remediation with `git -C {target} revert <sha>`; "
         f"`git -C {target} log {DEMO_BRANCH}` shows the trailers.",
         markup=False,
     )
     return target
+
+
+def show_provenance(console: Console, repo: git.Repo, target: Path) -> None:
+    """Sign bundles with a fresh key, apply one on a branch with its attestation, and show
+    ``mendbot verify`` pass, then fail after a hand edit. Keys and bundles live outside the
+    repository (the analysis never writes to the checkout)."""
+    from bot.bundles import Skipped, bundle_remediations
+    from bot.provenance import KeySigner, KeyTrust, verify_bundle
+    from bot.provenance.keys import generate
+    from bot.provenance.layout import committed_attestation_path
+
+    side = Path(tempfile.mkdtemp(prefix="mendbot-demo-provenance-"))
+    console.rule("5. attest: a signed bundle per remediation (patch, plan, statement, signature)")
+    keys = generate(side / "keys")
+    console.print(
+        f"key pair: {keys.private} / {keys.public} (hint {keys.hint[:16]}…)", markup=False
+    )
+    repo.git.checkout("main")
+    analysis = analyze([target], target, Config())
+    outcomes = bundle_remediations(
+        analysis, target, Config(), side / "bundles", KeySigner.from_file(keys.private), env={}
+    )
+    bundles = [o for o in outcomes if not isinstance(o, Skipped)]
+    for bundle in bundles:
+        console.print(f"- {bundle.path}", markup=False)
+    if not bundles:
+        raise DemoError("the demo produced no remediation bundle")
+    chosen = bundles[0]
+    remediation = chosen.statement.predicate.remediation
+    branch = f"mendbot/{chosen.path.name}"
+
+    console.rule(
+        f"6. propose: apply {chosen.path.name}/patch.diff on {branch}, with its attestation"
+    )
+    repo.git.checkout("-b", branch, "main")
+    repo.git.apply("--index", str(chosen.path / "patch.diff"))
+    attestation = committed_attestation_path(remediation.id)
+    (target / attestation).parent.mkdir(parents=True, exist_ok=True)
+    (target / attestation).write_bytes((chosen.path / "attestation.sigstore.json").read_bytes())
+    repo.index.add([attestation])
+    head = _commit(
+        repo,
+        f"fix({remediation.rules[0]}): {remediation.title}\n\n"
+        f"Mendbot-Remediation: {remediation.id}\n"
+        f"Mendbot-Fingerprint: sha256:{remediation.fingerprint}\n"
+        f"Mendbot-Attestation: {attestation}\n",
+    )
+    console.print(f"{branch} at {head[:12]} adds {attestation}", markup=False)
+
+    trust = KeyTrust.from_file(keys.public)
+    console.rule(f"7. verify: mendbot verify {chosen.path.name} --head {branch}")
+    result = verify_bundle(chosen.path, repo=target, head=head, trust=trust)
+    console.out(render_text(result), highlight=False, end="")
+    if not result.ok:
+        raise DemoError("the freshly applied bundle did not verify; this is a bug")
+
+    edited = chosen.statement.predicate.changes[0].path
+    console.rule(f"8. tamper: edit {edited} by hand, commit, verify again")
+    with (target / edited).open("a", encoding="utf-8") as handle:
+        handle.write("# edited by hand after the fix was attested\n")
+    repo.index.add([edited])
+    tampered = _commit(repo, "Hand edit after review")
+    result = verify_bundle(chosen.path, repo=target, head=tampered, trust=trust)
+    console.out(render_text(result), highlight=False, end="")
+    if result.ok:
+        raise DemoError("a hand edit was not detected; this is a bug")
+    repo.git.checkout(DEMO_BRANCH)

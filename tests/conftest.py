@@ -28,9 +28,11 @@ def workflows(tmp_path: Path):
 @pytest.fixture(autouse=True)
 def _no_network_for_refs(tmp_path_factory, monkeypatch) -> None:
     """Action refs resolve against an empty local server and a private cache, never the
-    internet; tests that need refs build real bare repositories (see gitserver.py)."""
+    internet; tests that need refs build real bare repositories (see gitserver.py). Image
+    registries are turned off; tests that need one run a loopback registry (registryserver.py)."""
     empty = tmp_path_factory.mktemp("no-server")
     monkeypatch.setenv("GITHUB_SERVER_URL", f"file://{empty}")
+    monkeypatch.setenv("MENDBOT_REGISTRY_MIRRORS", "*=off")
     monkeypatch.setenv("MENDBOT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     monkeypatch.delenv("GH_TOKEN", raising=False)

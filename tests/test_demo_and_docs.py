@@ -35,6 +35,17 @@ def test_demo_commits_one_revertable_commit_per_remediation(tmp_path: Path, monk
     for commit in commits:
         assert "Mendbot-Remediation: " in commit.message
         assert commit.author.name == "mendbot[bot]"
+    # Provenance: a signed bundle applied on its own branch verifies, a hand edit does not.
+    assert "5. attest" in result.stdout
+    assert "ok    signature         DSSE signature by key" in result.stdout
+    assert "ok    change-set        head changes exactly the 1 attested path(s)" in result.stdout
+    assert "verified: gha-" in result.stdout
+    assert "FAIL  change-set        .github/workflows/" in result.stdout
+    assert "NOT verified: 1 check(s) failed" in result.stdout
+    proposed = next(b for b in repo.branches if b.name.startswith("mendbot/gha-"))
+    attestations = repo.git.ls_tree("--name-only", "-r", proposed.name, ".mendbot/attestations")
+    assert attestations.endswith(".sigstore.json")
+    assert repo.active_branch.name == DEMO_BRANCH
     # Each remediation is undone by reverting its one commit.
     insecure = next(c for c in commits if "gha-insecure-commands" in c.message)
     repo.git.revert(insecure.hexsha, no_edit=True)

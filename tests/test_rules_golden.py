@@ -4,8 +4,11 @@ Each folder under ``tests/rules/<rule-id>/<case>/`` holds the input, the expecte
 ``--fix=all``, and ``findings.json``: ``[line, column, rule, fix]`` where fix is ``safe``,
 ``unsafe``, ``unfixable`` or null (report only). An optional ``remotes.json`` describes action
 repositories (see ``gitserver.py``): they are built as real bare repositories and the case runs
-online against them; without it the case runs offline. An optional ``mendbot.yml`` is the
-case's configuration (rule options); without it the defaults apply.
+online against them; without it the case runs offline. An optional ``registry.json`` describes
+container images (``{"docker.io/library/node": {"20": {}}}``, see ``registryserver.py``): a
+loopback registry serves them, every other registry is turned off, and image digests resolve
+against it; without it image lookups are offline. An optional ``mendbot.yml`` is the case's
+configuration (rule options); without it the defaults apply.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from bot.config import Config, load_config
 from bot.detectors.registry import RULES, rule_options
 from bot.models import FixMode
 from bot.refs import RefResolver
+from bot.registry import RegistryResolver
 from bot.report.common import fix_status
 from gitserver import serve
+from registryserver import LoopbackRegistry
 from testpaths import RULE_CASES
 
 CASES = sorted(p.parent for p in RULE_CASES.glob("*/*/input.yml"))
@@ -43,6 +48,33 @@ def _resolver(case: Path, tmp_root: Path) -> RefResolver | None:
     return _SERVERS[case]
 
 
+_REGISTRIES: dict[Path, RegistryResolver] = {}
+
+
+@pytest.fixture(scope="session")
+def registry_servers():
+    """Loopback registries started by :func:`_registry`, stopped at the end of the session."""
+    servers: list[LoopbackRegistry] = []
+    yield servers
+    for server in servers:
+        server.__exit__(None, None, None)
+
+
+def _registry(case: Path, servers: list[LoopbackRegistry]) -> RegistryResolver | None:
+    """A resolver over a loopback registry serving the case's ``registry.json``."""
+    spec = case / "registry.json"
+    if not spec.exists():
+        return None
+    if case not in _REGISTRIES:
+        images = json.loads(spec.read_text())
+        server = LoopbackRegistry(images).__enter__()
+        servers.append(server)
+        hosts = {name.split("/", 1)[0] for name in images}
+        mirrors = {host: f"{server.url}/{host}" for host in hosts}
+        _REGISTRIES[case] = RegistryResolver(mirrors={**mirrors, "*": "off"})
+    return _REGISTRIES[case]
+
+
 def _config(case: Path) -> Config:
     """The case's ``mendbot.yml`` (rule options), or the defaults."""
     path = case / "mendbot.yml"
@@ -55,6 +87,7 @@ def _run(
     mode: FixMode | None = FixMode.ALL,
     refs: RefResolver | None = None,
     config: Config | None = None,
+    registry: RegistryResolver | None = None,
 ):
     return analyze(
         [folder / "input.yml"],
@@ -63,13 +96,15 @@ def _run(
         only_rules=[rule],
         fix_mode=mode,
         refs=refs,
+        registry=registry,
     )
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_fix_matches_golden_output(case: Path, tmp_path_factory) -> None:
+def test_fix_matches_golden_output(case: Path, tmp_path_factory, registry_servers) -> None:
     refs = _resolver(case, tmp_path_factory.mktemp("git"))
-    analysis = _run(case, case.parent.name, refs=refs, config=_config(case))
+    registry = _registry(case, registry_servers)
+    analysis = _run(case, case.parent.name, refs=refs, config=_config(case), registry=registry)
     original = (case / "input.yml").read_bytes().decode("utf-8")
     outcome = analysis.files["input.yml"]
     fixed = outcome.fixed if outcome.fixed is not None else original
@@ -78,9 +113,10 @@ def test_fix_matches_golden_output(case: Path, tmp_path_factory) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_findings_match_golden_list(case: Path, tmp_path_factory) -> None:
+def test_findings_match_golden_list(case: Path, tmp_path_factory, registry_servers) -> None:
     refs = _resolver(case, tmp_path_factory.mktemp("git"))
-    analysis = _run(case, case.parent.name, refs=refs, config=_config(case))
+    registry = _registry(case, registry_servers)
+    analysis = _run(case, case.parent.name, refs=refs, config=_config(case), registry=registry)
     rows = []
     for finding in analysis.result.findings:
         assert finding.rule == case.parent.name
@@ -93,10 +129,13 @@ def test_findings_match_golden_list(case: Path, tmp_path_factory) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_second_run_changes_nothing(case: Path, tmp_path: Path, tmp_path_factory) -> None:
+def test_second_run_changes_nothing(
+    case: Path, tmp_path: Path, tmp_path_factory, registry_servers
+) -> None:
     refs = _resolver(case, tmp_path_factory.mktemp("git"))
+    registry = _registry(case, registry_servers)
     shutil.copy(case / "expected.yml", tmp_path / "input.yml")
-    analysis = _run(tmp_path, case.parent.name, refs=refs, config=_config(case))
+    analysis = _run(tmp_path, case.parent.name, refs=refs, config=_config(case), registry=registry)
     assert analysis.files["input.yml"].fixed is None
     fixable = [
         f

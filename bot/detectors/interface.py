@@ -26,6 +26,7 @@ from bot.models import (
     Severity,
 )
 from bot.refs import RefResolver
+from bot.registry import RegistryResolver
 from bot.yamledit import Operation, Route
 
 from .workflows.model import Job, Step, Workflow
@@ -42,6 +43,8 @@ class RuleServices:
 
     refs: RefResolver | None = None
     """Lists branches and tags of action repositories (None when offline)."""
+    registry: RegistryResolver | None = None
+    """Resolves container image tags to digests (None when offline)."""
     repository_root: Path | None = None
     """Root of the analysed repository, for rules that read other files (reusable workflows)."""
 

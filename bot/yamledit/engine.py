@@ -64,16 +64,43 @@ def apply_operations(text: str, operations: Iterable[Operation]) -> Edited | Unf
     except YamlParseError as exc:
         return Unfixable(str(exc))
     body = source.body
+    ambiguous = _ambiguous_breaks(body)
     for operation in operations:
+        if ambiguous:
+            return Unfixable(
+                f"{operation.op} at {format_route(operation.route)}: the file contains "
+                f"{ambiguous}, {_WHY_AMBIGUOUS}; fix this by hand"
+            )
         try:
             for primitive in _primitives(body, operation):
                 body = _apply_one(body, primitive)
+            written = _ambiguous_breaks(body)
+            if written:
+                raise splice.EditError(f"the edit would write {written}, {_WHY_AMBIGUOUS}")
         except (splice.EditError, RouteError, guard.GuardError, RenderError) as exc:
             return Unfixable(f"{operation.op} at {format_route(operation.route)}: {exc}")
         except YamlParseError as exc:
             return Unfixable(f"the file does not parse: {exc}")
     changed = body != source.body
     return Edited(source.restore(body) if changed else text, changed)
+
+
+_AMBIGUOUS_BREAKS = {"\x85": "NEL", "\u2028": "LINE SEPARATOR", "\u2029": "PARAGRAPH SEPARATOR"}
+
+
+_WHY_AMBIGUOUS = "a line break for YAML 1.1 parsers but not for YAML 1.2 ones"
+
+
+def _ambiguous_breaks(body: str) -> str | None:
+    """The U+0085/U+2028/U+2029 characters in ``body`` (None if none): edits are refused.
+
+    YAML 1.1 parsers (libyaml and ruamel.yaml among them) read these as line breaks, YAML 1.2
+    parsers as ordinary characters: ``a: 1 # x<U+2028>b: 2`` has a key ``b`` for one and only
+    a comment for the other, and the engine's lines and comments (split at ``\\n``) would
+    disagree with the parser it checks edits with.
+    """
+    found = [f"U+{ord(ch):04X} ({name})" for ch, name in _AMBIGUOUS_BREAKS.items() if ch in body]
+    return ", ".join(found) or None
 
 
 def _primitives(body: str, operation: Operation) -> list[Primitive]:

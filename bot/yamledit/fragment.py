@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.yamledit.document import Scalar, YamlDocument, format_route
+from bot.yamledit.document import Scalar, YamlDocument, format_route, scalar_value
 from bot.yamledit.ops import RewriteFragment
 from bot.yamledit.splice import EditError, Splice
 
@@ -25,8 +25,14 @@ def rewrite_fragment(doc: YamlDocument, op: RewriteFragment) -> Splice | None:
     """
     node = doc.resolve(op.route, op.document)
     where = format_route(op.route)
-    if not isinstance(node, Scalar) or not isinstance(node.value, str):
+    if not isinstance(node, Scalar) or not isinstance(scalar_value(node), str):
         raise EditError(f"{where} is not a text scalar")
+    if op.fragment in op.replacement:
+        # after one application the fragment is still there: a second would rewrite again
+        raise EditError(
+            f"{where}: the replacement {op.replacement!r} contains the fragment "
+            f"{op.fragment!r}, so whether it was already applied cannot be told"
+        )
     if op.fragment not in node.value:
         if op.replacement in node.value:
             return None

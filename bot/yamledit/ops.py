@@ -47,7 +47,11 @@ class Add(_Op):
     key: str
     value: Value
     before: str | None = None
-    """Insert above this existing key (and its comment lines) instead of at the end."""
+    """Insert above this existing key (and its comment lines) instead of at the end.
+
+    A ``before`` key that is not there is refused. In a flow mapping (``{a: 1}``) the entry
+    is still appended at the end.
+    """
 
 
 class MergeInto(_Op):
@@ -87,7 +91,10 @@ class RewriteFragment(_Op):
     """Replace the first occurrence of ``fragment`` inside the scalar at ``route``.
 
     For edits inside long scalars (a ``run:`` script) that must keep the rest byte for byte.
-    Already applied (fragment gone, replacement present) is a no-op.
+    Already applied (fragment gone, replacement present) is a no-op. A fragment that occurs
+    ``k`` times needs ``k`` copies of the operation, and only that group is idempotent (one
+    copy applied twice rewrites the second occurrence). A replacement that contains the
+    fragment is refused: it could never tell that it was already applied.
     """
 
     op: Literal["rewrite_fragment"] = "rewrite_fragment"

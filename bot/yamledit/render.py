@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -45,7 +44,7 @@ def scalar(value: Any, style: str | None = None) -> str:
         raise RenderError(f"cannot write a {type(value).__name__} as a YAML scalar")
     candidates: list[str] = []
     single = "'" + value.replace("'", "''") + "'"
-    double = json.dumps(value, ensure_ascii=False)
+    double = double_quoted(value)
     if style == "'":
         candidates = [single, double]
     elif style == '"':
@@ -53,9 +52,53 @@ def scalar(value: Any, style: str | None = None) -> str:
     else:
         candidates = [value, single, double]
     for text in candidates:
-        if "\n" not in text and _parses_as(text, value):
+        if not _BREAKS.intersection(text) and _parses_as(text, value):
             return text
-    return json.dumps(value, ensure_ascii=True)
+    return double
+
+
+#: Written only as escapes: line breaks, the characters YAML 1.1 parsers take for ones, and
+#: the byte order mark.
+_BREAKS = frozenset("\n\r\x85\u2028\u2029\ufeff")
+
+
+def _printable(code: int) -> bool:
+    """YAML's c-printable, minus NEL (a line break for YAML 1.1) and the BOM."""
+    return (
+        code in (0x09, 0x0A, 0x0D)
+        or 0x20 <= code <= 0x7E
+        or (0xA0 <= code <= 0xD7FF and code not in (0x2028, 0x2029))
+        or (0xE000 <= code <= 0xFFFD and code != 0xFEFF)
+        or code >= 0x10000
+    )
+
+
+def double_quoted(value: str) -> str:
+    """``value`` as a double-quoted scalar that escapes only what must be (unlike JSON, astral
+    characters stay whole: YAML has no surrogate pairs)."""
+    out = ['"']
+    for ch in value:
+        code = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif not _printable(code):
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+_ESCAPES = {
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\x85": "\\N",
+    "\u2028": "\\L",
+    "\u2029": "\\P",
+}
 
 
 def flow(value: Any) -> str:
@@ -66,7 +109,7 @@ def flow(value: Any) -> str:
         return "[" + ", ".join(flow(v) for v in value) + "]"
     text = scalar(value)
     if any(c in text for c in ",[]{}") and not text.startswith(("'", '"')):
-        return json.dumps(value, ensure_ascii=False)
+        return double_quoted(str(value))
     return text
 
 

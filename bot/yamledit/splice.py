@@ -175,6 +175,11 @@ def add(doc: YamlDocument, op: Add) -> Splice | None:
             return None
         raise EditError(f"{format_route((*op.route, op.key))} already exists with another value")
     step = doc.indent_step()
+    anchor = None
+    if op.before is not None:
+        anchor = node.get(op.before)
+        if anchor is None:
+            raise EditError(f"{where} has no key {op.before!r} to insert before")
     if node.flow:
         entry = f"{render.scalar(op.key)}: {render.flow(op.value)}"
         if not node.pairs:
@@ -192,10 +197,7 @@ def add(doc: YamlDocument, op: Add) -> Splice | None:
     first_key = node.pairs[0][0]
     indent = first_key.column
     entry = render.block_entry(op.key, op.value, indent, step, _seq_offset(doc))
-    if op.before is not None:
-        anchor = node.get(op.before)
-        if anchor is None:
-            raise EditError(f"{where} has no key {op.before!r} to insert before")
+    if anchor is not None:
         return _insert_before(doc, anchor[0], entry, where)
     last_value = node.pairs[-1][1]
     if isinstance(last_value, Alias):

@@ -3,7 +3,7 @@
 ``gha-unpinned-uses`` pins ``owner/repo@v4`` to ``owner/repo@<sha> # v4.2.2``;
 ``gha-ref-confusion`` reports refs that name both a branch and a tag;
 ``gha-ref-version-mismatch`` corrects version comments that name another commit;
-``gha-unpinned-images`` reports container images not pinned by digest.
+``gha-unpinned-images`` pins container images to their digest when a registry answers.
 """
 
 from __future__ import annotations
@@ -14,13 +14,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.detectors.interface import Detection, WorkflowRule
 from bot.detectors.workflows.matrix import dotted, matrix_key, matrix_values
 from bot.detectors.workflows.model import Job, Step, Uses, Workflow
 from bot.models import Confidence, Disposition, Severity
 from bot.refs import RefResolutionError, RemoteRefs, is_sha
+from bot.registry import (
+    DOCKER_HUB,
+    ImageDigest,
+    InvalidImageReference,
+    RegistryError,
+    parse_image,
+)
 from bot.yamledit import Operation, Replace, Route, SetComment
 
 #: Reusable workflows that break when pinned by SHA (slsa-github-generator#722).
@@ -284,29 +291,60 @@ class RefVersionMismatch(_RefRule):
         yield Detection(finding, self.fix(finding, f"correct the comment to {actual}", [patch]))
 
 
+class ImagePinningOptions(BaseModel):
+    """``rules.gha-unpinned-images.options``."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, use_attribute_docstrings=True
+    )
+
+    pin_latest: bool = Field(default=False, alias="pin-latest")
+    """Also pin `latest` and untagged images (default: report them, since the pin would freeze
+    whichever build `latest` happens to be)."""
+
+
 class UnpinnedImages(WorkflowRule):
-    """Report container images (``docker://``, ``container``, ``services``) without a digest."""
+    """Container images (``docker://``, ``container``, ``services``) without a digest: pinned to
+    the digest their tag points at when a registry answers, reported otherwise."""
 
     id: ClassVar[str] = "gha-unpinned-images"
     title: ClassVar[str] = "container image not pinned by digest"
     description: ClassVar[str] = (
         "`docker://` steps, job containers and service containers pull whatever the tag "
-        "points at when the job runs. Pin `image:tag@sha256:<digest>` (the multi-arch index "
-        "digest) to make the image immutable. Report only for now: resolving the digest "
-        "needs the registry.\n\n"
-        "Also checked: a Docker action's `runs.image: docker://…` (a `Dockerfile` image is "
-        "built from the action's own tree), and `image: ${{ matrix.<key> }}` (or `container: "
-        "${{ matrix.<key> }}`) when the job's matrix writes its values out: each value is "
-        "reported at the `image:` that expands it. Any other expression is not reported.\n\n"
+        "points at when the job runs. Pinning `image:tag@sha256:<digest>` makes the image "
+        "immutable; the tag stays for readers and for Dependabot and Renovate, which update "
+        "both together.\n\n"
+        "The fix asks the image's registry which manifest the tag points at (one `HEAD "
+        "/v2/<name>/manifests/<tag>` accepting the OCI index and Docker manifest list first, "
+        "so a multi-arch image gets its **index** digest and keeps working on every runner "
+        "architecture; Docker Hub's and ghcr.io's anonymous token handshake included; cached "
+        "for an hour) and appends `@sha256:…` to the value, keeping its quotes and comments. "
+        "It is **safe**: the runner pulls the image it pulled before. `docker://` steps, "
+        "`container:` (scalar or `image:`), `services.*.image` and a Docker action's "
+        "`runs.image: docker://…` are fixed; a `Dockerfile` image is built from the action's "
+        "own tree and is not checked.\n\n"
+        "Reported without a fix, with the reason in the finding: offline (`--offline`), a "
+        "registry that cannot be reached, refuses anonymous access (a private image) or does "
+        "not know the tag; `latest` or an untagged image (pinning would freeze an arbitrary "
+        "build: choose a version tag, or set `pin-latest: true`); `scratch`; and an image "
+        "written in the job's matrix (`image: ${{ matrix.<key> }}` with the values written "
+        "out), where pinning the value would also rename the matrix jobs and the required "
+        "status checks named after them: the finding gives the pin to write by hand. An image "
+        "on an anchored node that aliases reuse is reported *unfixable* (the edit engine "
+        "refuses edits that reach other places through an alias). Any other expression is "
+        "not reported. Registries are reached directly, or through "
+        "`$MENDBOT_REGISTRY_MIRRORS` (see docs/cli.md).\n\n"
         "Compared with zizmor's `unpinned-images`: zizmor reports a tag without a digest "
         "(`redis:7.4.3`) only with its pedantic persona and an untagged or `latest` image by "
-        "default; mendbot reports both, since only a digest makes the image immutable. "
-        "zizmor also reports, at low confidence, images computed by other expressions "
-        "(`${{ inputs.image || vars.DEFAULT_IMAGE }}`) and, pedantically, literals inside "
-        "an expression (`${{ cond && 'redis:7' || '' }}`); mendbot does not guess at run-time "
-        "values."
+        "default, and never fixes; mendbot reports both, since only a digest makes the image "
+        "immutable. zizmor also reports, at low confidence, images computed by other "
+        "expressions (`${{ inputs.image || vars.DEFAULT_IMAGE }}`) and, pedantically, "
+        "literals inside an expression (`${{ cond && 'redis:7' || '' }}`); mendbot does not "
+        "guess at run-time values."
     )
     default_severity: ClassVar[Severity] = Severity.MEDIUM
+    fix_disposition: ClassVar[Disposition | None] = Disposition.SAFE
+    options_model: ClassVar[type[BaseModel] | None] = ImagePinningOptions
 
     def visit_workflow(self, workflow: Workflow) -> Iterator[Detection]:
         """Check every job, and a Docker action's ``runs.image: docker://…``."""
@@ -317,7 +355,10 @@ class UnpinnedImages(WorkflowRule):
             # `image: Dockerfile` builds from the action's own tree: nothing to pin.
             if isinstance(image, str) and image.strip().startswith("docker://"):
                 yield from self._check(
-                    workflow, ("runs", "image"), image.strip()[len("docker://") :]
+                    workflow,
+                    ("runs", "image"),
+                    image.strip()[len("docker://") :],
+                    prefix="docker://",
                 )
 
     def visit_job(self, job: Job) -> Iterator[Detection]:
@@ -358,21 +399,78 @@ class UnpinnedImages(WorkflowRule):
         """Check a ``uses: docker://`` step."""
         if step.uses is not None and step.uses.docker:
             yield from self._check(
-                step.workflow, (*step.route, "uses"), step.uses.raw.strip()[len("docker://") :]
+                step.workflow,
+                (*step.route, "uses"),
+                step.uses.raw.strip()[len("docker://") :],
+                prefix="docker://",
             )
 
     def _check(
-        self, workflow: Workflow, route: Route, image: Any, via: str = "", origin: str = ""
+        self,
+        workflow: Workflow,
+        route: Route,
+        image: Any,
+        via: str = "",
+        origin: str = "",
+        prefix: str = "",
     ) -> Iterator[Detection]:
         if not isinstance(image, str) or not image.strip() or "${{" in image:
             return
-        if _DIGEST.search(image.strip()):
+        text = image.strip()
+        if _DIGEST.search(text):
             return
+        resolved = self._resolve(text)
+        message = f"image {image}{f' (from {via})' if via else ''} is not pinned by digest"
+        if isinstance(resolved, ImageDigest) and not via:
+            kind = "multi-arch index" if resolved.is_index else "manifest"
+            message += f" (the tag now points at the {kind} {resolved.digest[:19]}…)"
+        else:
+            message += " (image:tag@sha256:...)"
         finding = self.finding(
-            workflow,
-            route,
-            f"image {image}{f' (from {via})' if via else ''} is not pinned by digest "
-            "(image:tag@sha256:...)",
-            evidence=f"{image} ({origin})" if origin else image,
+            workflow, route, message, evidence=f"{image} ({origin})" if origin else image
         )
-        yield Detection(finding, None, "digest pinning needs the registry; pin it by hand")
+        if isinstance(resolved, str):
+            yield Detection(finding, None, resolved)
+            return
+        pinned = f"{text}@{resolved.digest}"
+        if via:
+            yield Detection(
+                finding,
+                None,
+                f"the image is a value of {via}: pinning it there would also rename the matrix "
+                "jobs (and the required status checks named after them); pin it by hand: "
+                f"`{pinned}`",
+            )
+            return
+        kind = "multi-arch index" if resolved.is_index else "manifest"
+        fix = self.fix(
+            finding,
+            f"pin {text} to its {kind} digest",
+            [Replace(route=route, value=f"{prefix}{pinned}")],
+        )
+        yield Detection(finding, fix)
+
+    def _resolve(self, image: str) -> ImageDigest | str:
+        """The digest ``image``'s tag points at, or why it is not pinned."""
+        try:
+            ref = parse_image(image)
+        except InvalidImageReference as exc:
+            return f"`{image}` is not a valid image reference: {exc}"
+        if ref.digest is not None:
+            return f"`{image}` has a digest other than sha256; pin it by hand"
+        if ref.name == "library/scratch" and ref.registry == DOCKER_HUB:
+            return "`scratch` is Docker's empty base, not an image that can be pulled or pinned"
+        options = self.options if isinstance(self.options, ImagePinningOptions) else None
+        if ref.effective_tag == "latest" and not (options and options.pin_latest):
+            follows = "has no tag, so it follows `latest`" if ref.tag is None else "is `latest`"
+            return (
+                f"`{image}` {follows}, which moves with every release: a digest pin would "
+                "freeze whichever build is current; choose a version tag (or set the rule's "
+                "`pin-latest` option)"
+            )
+        if self.services.registry is None:
+            return "image digests are not resolved offline; run without --offline to pin"
+        try:
+            return self.services.registry.resolve(ref)
+        except RegistryError as exc:
+            return str(exc)

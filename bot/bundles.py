@@ -1,0 +1,156 @@
+"""``mendbot analyze --bundle-out``: one signed remediation bundle per remediation.
+
+The analysis side of provenance: for each planned remediation, regenerate its fixes alone on
+the committed text (its rules only, to a fix-point, as ``mendbot demo`` does), check that the
+analysed text *is* the committed blob at ``HEAD`` (bundles are diffs against commits), and hand
+the post-images to :func:`bot.provenance.write_bundle`. Nothing is written to the checkout.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.analysis import Analysis, analyze
+from bot.config import Config
+from bot.models import FixMode, Remediation
+from bot.plan import group
+from bot.provenance import context as run_context
+from bot.provenance import git
+from bot.provenance.errors import BaseMismatchError
+from bot.provenance.signers import Signer
+from bot.provenance.statement import ConfigRef
+from bot.provenance.writer import BundleRequest, WrittenBundle, config_ref, write_bundle
+from bot.refs import RefResolver
+from bot.registry import RegistryResolver
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A remediation that got no bundle, and why."""
+
+    remediation: Remediation
+    reason: str
+
+
+def bundle_remediations(
+    analysis: Analysis,
+    root: Path,
+    config: Config,
+    out: Path,
+    signer: Signer,
+    *,
+    config_path: Path | None = None,
+    refs: RefResolver | None = None,
+    registry: RegistryResolver | None = None,
+    env: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> list[WrittenBundle | Skipped]:
+    """Write a bundle under ``out`` for every remediation of ``analysis`` (of ``root``).
+
+    Raises :class:`~bot.provenance.errors.BaseMismatchError` when an analysed file differs from
+    its blob at ``HEAD`` (or ``HEAD`` is not the commit the GitHub run was started for), and the
+    provenance errors of :func:`bot.provenance.write_bundle`.
+    """
+    environment = os.environ if env is None else env
+    repo = git.toplevel(root)
+    prefix = git.prefix(root)
+    base = git.rev_parse(repo, "HEAD")
+    with signer:
+        context = run_context.detect(repo, environment, signer.claims)
+        if context.expected_commit and context.expected_commit != base:
+            raise BaseMismatchError(
+                f"HEAD is {base[:12]} but the run was started for {context.expected_commit[:12]}",
+                advice="check out the commit the workflow was triggered for (GITHUB_SHA)",
+            )
+        run = _Run(
+            analysis=analysis,
+            root=root,
+            repo=repo,
+            prefix=prefix,
+            base=base,
+            config=config,
+            refs=refs,
+            registry=registry,
+            signer=signer,
+            context=context,
+            config_digest=_config_ref(config_path, repo),
+            out=out,
+            created=now or datetime.now(UTC),
+        )
+        return [run.bundle(remediation) for remediation in group(analysis.result.fixes)]
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every remediation of one ``--bundle-out`` run shares."""
+
+    analysis: Analysis
+    root: Path
+    repo: Path
+    prefix: str
+    base: str
+    config: Config
+    refs: RefResolver | None
+    registry: RegistryResolver | None
+    signer: Signer
+    context: run_context.RunContext
+    config_digest: ConfigRef | None
+    out: Path
+    created: datetime
+
+    def bundle(self, remediation: Remediation) -> WrittenBundle | Skipped:
+        """Regenerate ``remediation`` alone on the committed text and write its bundle."""
+        targets = [self.root / path for path in remediation.paths]
+        fresh = analyze(
+            targets,
+            self.root,
+            self.config,
+            only_rules=remediation.rules,
+            fix_mode=FixMode.ALL,
+            refs=self.refs,
+            registry=self.registry,
+        )
+        files: dict[str, bytes | None] = {}
+        for name, outcome in fresh.files.items():
+            if outcome.fixed is None:
+                continue
+            path = self.prefix + name
+            if self._committed(path) != outcome.original.encode("utf-8"):
+                raise BaseMismatchError(
+                    f"{path} differs from its committed version at {self.base[:12]}"
+                )
+            files[path] = outcome.fixed.encode("utf-8")
+        if not files:
+            return Skipped(remediation, "the fix could not be applied safely on its own")
+        fixed_ids = {fix.finding for fix in remediation.fixes}
+        findings = [f for f in self.analysis.result.findings if f.id in fixed_ids]
+        return write_bundle(
+            BundleRequest(remediation=remediation, findings=findings, files=files),
+            repo=self.repo,
+            base=self.base,
+            out=self.out,
+            signer=self.signer,
+            context=self.context,
+            config=self.config_digest,
+            created=self.created,
+        )
+
+    def _committed(self, path: str) -> bytes | None:
+        found = git.blob_at(self.repo, self.base, path)
+        if found is None:
+            return None
+        return git.read_blobs(self.repo, [found[1]])[found[1]]
+
+
+def _config_ref(path: Path | None, repo: Path) -> ConfigRef | None:
+    if path is None:
+        return None
+    try:
+        name = path.resolve().relative_to(repo.resolve()).as_posix()
+    except ValueError:
+        name = path.name
+    return config_ref(name, path.read_bytes())

@@ -1,0 +1,148 @@
+"""Small, explicit git plumbing: bytes in, bytes out, no configuration surprises.
+
+Every command runs with the options that make its output independent of the user's git
+configuration (no colour, no external diff or textconv, fixed prefixes, no renames). Failures
+raise :class:`~bot.provenance.errors.GitError` carrying git's own message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from bot.provenance.errors import GitError
+
+_OBJECT_ID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+
+#: Options that pin ``git diff`` output whatever the user's configuration says.
+DIFF_OPTIONS = (
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--no-renames",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
+)
+
+
+def run(
+    repo: Path,
+    *args: str,
+    stdin: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+) -> bytes:
+    """Run ``git args`` in ``repo`` and return its standard output.
+
+    Raises :class:`GitError` when git is missing or exits non-zero.
+    """
+    full_env = {**os.environ, **(env or {})}
+    # The terminal prompt would hang a non-interactive run; nothing here needs credentials.
+    full_env["GIT_TERMINAL_PROMPT"] = "0"
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=repo,
+            input=stdin,
+            env=full_env,
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH") from None
+    except NotADirectoryError:
+        raise GitError(f"{repo} is not a directory") from None
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip() or f"exit {done.returncode}"
+        raise GitError(f"git {args[0]} failed in {repo}: {message}")
+    return done.stdout
+
+
+def rev_parse(repo: Path, ref: str) -> str:
+    """The full object id of commit ``ref``; raises :class:`GitError` if it does not exist."""
+    if ref.startswith("-"):
+        raise GitError(f"{ref!r} is not a revision")
+    try:
+        out = run(repo, "rev-parse", "--verify", "--end-of-options", f"{ref}^{{commit}}")
+    except GitError:
+        raise GitError(
+            f"{ref} is not a commit in {repo}",
+            advice="fetch the commit (e.g. `git fetch origin <ref>`) or check the name",
+        ) from None
+    return out.decode().strip()
+
+
+def has_commit(repo: Path, commit: str) -> bool:
+    """Whether ``commit`` (a full object id) names a commit present in ``repo``."""
+    if not _OBJECT_ID.match(commit):
+        return False
+    try:
+        run(repo, "cat-file", "-e", f"{commit}^{{commit}}")
+    except GitError:
+        return False
+    return True
+
+
+def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
+    """Whether ``ancestor`` is ``descendant`` or one of its ancestors."""
+    try:
+        run(repo, "merge-base", "--is-ancestor", ancestor, descendant)
+    except GitError:
+        return False
+    return True
+
+
+def toplevel(path: Path) -> Path:
+    """The root of the work tree containing ``path``."""
+    return Path(run(path, "rev-parse", "--show-toplevel").decode().strip())
+
+
+def prefix(path: Path) -> str:
+    """``path`` relative to its work tree's root, with a trailing ``/`` (empty at the root)."""
+    return run(path, "rev-parse", "--show-prefix").decode().strip()
+
+
+def current_ref(repo: Path) -> str | None:
+    """The symbolic ref checked out (``refs/heads/main``), or None when HEAD is detached."""
+    try:
+        return run(repo, "symbolic-ref", "-q", "HEAD").decode().strip() or None
+    except GitError:
+        return None
+
+
+def read_blobs(
+    repo: Path, object_ids: Iterable[str], env: Mapping[str, str] | None = None
+) -> dict[str, bytes]:
+    """The content of each blob, read in one ``git cat-file --batch`` call."""
+    wanted = sorted(set(object_ids))
+    if not wanted:
+        return {}
+    request = "".join(f"{i}\n" for i in wanted).encode()
+    out = run(repo, "cat-file", "--batch", stdin=request, env=env)
+    blobs: dict[str, bytes] = {}
+    position = 0
+    for object_id in wanted:
+        end = out.index(b"\n", position)
+        header = out[position:end].decode().split()
+        if len(header) != 3 or header[1] != "blob":
+            raise GitError(f"object {object_id} is not a blob: {' '.join(header)}")
+        size = int(header[2])
+        start = end + 1
+        blobs[header[0]] = out[start : start + size]
+        position = start + size + 1
+    return blobs
+
+
+def blob_at(repo: Path, commit: str, path: str) -> tuple[str, str] | None:
+    """``(mode, object id)`` of ``path`` in ``commit``'s tree, or None if it is absent."""
+    out = run(repo, "ls-tree", "-z", "--full-tree", commit, "--", path)
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        meta, _, name = record.partition(b"\t")
+        if name.decode("utf-8", "surrogateescape") == path:
+            mode, _kind, object_id = meta.decode().split()
+            return mode, object_id
+    return None

@@ -1,0 +1,142 @@
+"""Write one remediation bundle: patch, plan, statement, signature(s), in one folder.
+
+The caller supplies the post-image bytes of every path the remediation changes; this module
+makes the diff with git (:mod:`bot.provenance.patch`), builds and serialises the statement, has
+the signer sign it (and the SLSA statement for keyless signing) and writes the folder
+atomically (:mod:`bot.provenance.layout`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot import __version__
+from bot.models import Finding, Remediation
+from bot.provenance import layout
+from bot.provenance.context import RunContext
+from bot.provenance.patch import make_patch
+from bot.provenance.signers import Signer, SignKind
+from bot.provenance.slsa import slsa_statement
+from bot.provenance.statement import (
+    DEFAULT_VALIDITY,
+    Base,
+    ConfigRef,
+    DigestSet,
+    Generator,
+    Source,
+    Statement,
+    build_statement,
+    finding_refs,
+    remediation_info,
+    statement_bytes,
+)
+
+
+@dataclass(frozen=True)
+class BundleRequest:
+    """One remediation to bundle: what it is, what it resolves, and the new file contents."""
+
+    remediation: Remediation
+    findings: Sequence[Finding]
+    files: Mapping[str, bytes | None]
+    """Repository path → post-image bytes (None deletes the path)."""
+    source: Source = "detector"
+
+
+@dataclass(frozen=True)
+class WrittenBundle:
+    """A bundle on disk and its statement."""
+
+    path: Path
+    statement: Statement
+    signed: bool
+
+
+def config_ref(path: str, content: bytes) -> ConfigRef:
+    """The predicate's reference to the configuration file used."""
+    return ConfigRef(path=path, digest=DigestSet(sha256=hashlib.sha256(content).hexdigest()))
+
+
+def write_bundle(
+    request: BundleRequest,
+    *,
+    repo: Path,
+    base: str,
+    out: Path,
+    signer: Signer,
+    context: RunContext,
+    config: ConfigRef | None,
+    created: datetime,
+    validity: timedelta = DEFAULT_VALIDITY,
+) -> WrittenBundle:
+    """Make, sign and write the bundle of ``request`` under ``out``.
+
+    ``signer`` must already be entered. Raises :class:`~bot.provenance.errors.ChangeError`,
+    :class:`~bot.provenance.errors.GitError`, :class:`~bot.provenance.errors.SigningError` or
+    :class:`~bot.provenance.errors.BundleError`.
+    """
+    patch = make_patch(repo, base, request.files)
+    statement = build_statement(
+        changes=patch.changes,
+        repository=context.repository,
+        base=Base(ref=context.base_ref, git_commit=base),
+        remediation=remediation_info(request.remediation, request.source),
+        findings=finding_refs(request.findings, __version__),
+        generator=Generator(
+            name="mendbot", version=__version__, id=context.generator_id, config=config
+        ),
+        invocation=context.invocation,
+        created=created,
+        validity=validity,
+    )
+    payload = statement_bytes(statement)
+    attestation = signer.sign(payload)
+    slsa = (
+        signer.sign(slsa_statement(statement, context))
+        if signer.kind is SignKind.SIGSTORE
+        else None
+    )
+    files = layout.BundleFiles(
+        patch=patch.diff,
+        plan=plan_bytes(request, base, context.base_ref, signer.kind),
+        statement=payload,
+        attestation=attestation,
+        slsa=slsa,
+    )
+    path = layout.write(out, request.remediation.id, files)
+    return WrittenBundle(path=path, statement=statement, signed=attestation is not None)
+
+
+def plan_bytes(request: BundleRequest, base: str, ref: str | None, signing: SignKind) -> bytes:
+    """``plan.json``: the remediation, its findings and fixes (YAML operations), its risk."""
+    remediation = request.remediation
+    document: dict[str, Any] = {
+        "tool": {"name": "mendbot", "version": __version__},
+        "base": {"gitCommit": base, "ref": ref},
+        "signing": signing.value,
+        "remediation": {
+            "id": remediation.id,
+            "fingerprint": remediation.fingerprint,
+            "title": remediation.title,
+            "source": request.source,
+            "rules": list(remediation.rules),
+            "paths": list(remediation.paths),
+            "risk": {
+                "disposition": remediation.disposition.value,
+                "reversibility": remediation.reversibility.value,
+                "blastRadius": remediation.blast_radius.value,
+            },
+        },
+        "findings": [
+            {"id": f.id, **f.model_dump(mode="json")}
+            for f in sorted(request.findings, key=lambda f: (f.location.path, f.location.line))
+        ],
+        "fixes": [fix.model_dump(mode="json") for fix in remediation.fixes],
+    }
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
