@@ -200,6 +200,22 @@ class AnalysisResult(Model):
     def _fixes_by_finding(self) -> dict[str, Fix]:
         return {fix.finding: fix for fix in self.fixes}
 
+    def unfixed_reason(self, finding: Finding) -> str | None:
+        """Why the finding's fix was not applied (or why it has none), if known."""
+        return self._unfixed_by_finding.get(finding.id)
+
+    @cached_property
+    def _unfixed_by_finding(self) -> dict[str, str]:
+        reasons: dict[str, str] = {}
+        for item in self.unfixed:
+            reasons.setdefault(item.finding, item.reason)
+        return reasons
+
+    @cached_property
+    def applied_ids(self) -> frozenset[str]:
+        """Ids of the findings whose fix was applied."""
+        return frozenset(self.applied)
+
 
 def digest(value: Any) -> str:
     """sha256 hex of the canonical JSON form of ``value`` (sorted keys, no whitespace)."""

@@ -23,15 +23,15 @@ def fix_status(analysis: Analysis, finding: Finding) -> FixStatus | None:
     fix = analysis.result.fix_for(finding)
     if fix is None:
         return None
-    reason = next((u.reason for u in analysis.result.unfixed if u.finding == finding.id), None)
-    return FixStatus(fix=fix, applied=finding.id in analysis.result.applied, unfixable=reason)
+    reason = analysis.result.unfixed_reason(finding)
+    return FixStatus(fix=fix, applied=finding.id in analysis.result.applied_ids, unfixable=reason)
 
 
 def no_fix_reason(analysis: Analysis, finding: Finding) -> str | None:
     """Why a finding without a fix has none, when the rule said."""
     if analysis.result.fix_for(finding) is not None:
         return None
-    return next((u.reason for u in analysis.result.unfixed if u.finding == finding.id), None)
+    return analysis.result.unfixed_reason(finding)
 
 
 def remaining(analysis: Analysis) -> list[Finding]:

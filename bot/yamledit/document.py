@@ -9,6 +9,7 @@ occurrence. Offsets are indexes into the normalised text (BOM removed, CRLF turn
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -185,6 +186,12 @@ def _resolve_tag(value: str, implicit: tuple[bool, bool], tag: str | None) -> st
         return tag
     if not implicit[0]:
         return "tag:yaml.org,2002:str"
+    return _resolve_plain(value, implicit)
+
+
+@functools.lru_cache(maxsize=65536)
+def _resolve_plain(value: str, implicit: tuple[bool, bool]) -> str:
+    # Workflows repeat the same keys and values (`runs-on`, `ubuntu-latest`): memoised.
     return str(_RESOLVER.resolve(ScalarNode, value, implicit))
 
 
