@@ -9,13 +9,13 @@ and lets tests use ``file://`` bare repositories.
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bot import disk_cache
 
 DEFAULT_SERVER = "https://github.com"
 DEFAULT_TTL_SECONDS = 3600
@@ -123,32 +123,18 @@ class RefResolver:
     def _cache_file(self, owner: str, repo: str) -> Path | None:
         if self.cache_dir is None:
             return None
-        host = re.sub(r"[^A-Za-z0-9.-]+", "_", self.server_url.split("://", 1)[-1])
+        host = disk_cache.host_folder(self.server_url)
         return self.cache_dir / "refs" / host / owner.lower() / f"{repo.lower()}.json"
 
     def _load(self, owner: str, repo: str) -> RemoteRefs:
         cache = self._cache_file(owner, repo)
-        if cache is not None and cache.is_file():
-            try:
-                cached = json.loads(cache.read_text(encoding="utf-8"))
-                if time.time() - float(cached["fetched_at"]) < self.ttl_seconds:
-                    return RemoteRefs(branches=cached["branches"], tags=cached["tags"])
-            except (OSError, ValueError, KeyError, TypeError):
-                pass  # a damaged cache entry is refetched
+        cached = disk_cache.read_fresh(cache, self.ttl_seconds)
+        if cached is not None:
+            branches, tags = cached.get("branches"), cached.get("tags")
+            if isinstance(branches, dict) and isinstance(tags, dict):
+                return RemoteRefs(branches=branches, tags=tags)
         refs = self._ls_remote(owner, repo)
-        if cache is not None:
-            try:
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cache.with_suffix(".tmp")
-                tmp.write_text(
-                    json.dumps(
-                        {"fetched_at": time.time(), "branches": refs.branches, "tags": refs.tags}
-                    ),
-                    encoding="utf-8",
-                )
-                tmp.replace(cache)
-            except OSError:
-                pass  # caching is an optimisation; resolution already succeeded
+        disk_cache.write(cache, {"branches": refs.branches, "tags": refs.tags})
         return refs
 
     def _ls_remote(self, owner: str, repo: str) -> RemoteRefs:

@@ -27,7 +27,6 @@ import ipaddress
 import json
 import os
 import re
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -36,6 +35,7 @@ from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 
+from bot import disk_cache
 from bot.errors import ConfigError
 
 DOCKER_HUB = "docker.io"
@@ -352,7 +352,7 @@ class RegistryResolver:
     def _cache_file(self, endpoint: Endpoint, image: ImageRef) -> Path | None:
         if self.cache_dir is None:
             return None
-        host = re.sub(r"[^A-Za-z0-9.-]+", "_", endpoint.base.split("://", 1)[-1])
+        host = disk_cache.host_folder(endpoint.base)
         # Names and tags are validated by parse_image: no `..`, no absolute paths.
         return (
             self.cache_dir
@@ -364,33 +364,11 @@ class RegistryResolver:
 
     def _load(self, image: ImageRef, endpoint: Endpoint) -> ImageDigest:
         cache = self._cache_file(endpoint, image)
-        if cache is not None and cache.is_file():
-            try:
-                cached = json.loads(cache.read_text(encoding="utf-8"))
-                if time.time() - float(cached["fetched_at"]) < self.ttl_seconds and _SHA256.match(
-                    cached["digest"]
-                ):
-                    return ImageDigest(cached["digest"], str(cached.get("media_type", "")))
-            except (OSError, ValueError, KeyError, TypeError):
-                pass  # a damaged cache entry is refetched
+        cached = disk_cache.read_fresh(cache, self.ttl_seconds)
+        if cached is not None and _SHA256.match(str(cached.get("digest", ""))):
+            return ImageDigest(str(cached["digest"]), str(cached.get("media_type", "")))
         found = self._fetch(image, endpoint)
-        if cache is not None:
-            try:
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cache.with_suffix(".tmp")
-                tmp.write_text(
-                    json.dumps(
-                        {
-                            "fetched_at": time.time(),
-                            "digest": found.digest,
-                            "media_type": found.media_type,
-                        }
-                    ),
-                    encoding="utf-8",
-                )
-                tmp.replace(cache)
-            except OSError:
-                pass  # caching is an optimisation; resolution already succeeded
+        disk_cache.write(cache, {"digest": found.digest, "media_type": found.media_type})
         return found
 
     # -- HTTP --------------------------------------------------------------------------------
