@@ -190,11 +190,28 @@ class Job:
 
     @cached_property
     def steps(self) -> list[Step]:
-        """The steps, in order (items that are not mappings are skipped, indexes kept)."""
+        """The steps, in order (items that are not mappings are skipped, indexes kept).
+
+        The members of a ``- parallel: [...]`` group are steps too, sharing the group's index
+        (they run at the same time: none of them is "later" than another).
+        """
         raw = self.data.get("steps")
         if not isinstance(raw, list):
             return []
-        return [Step(self, i, s) for i, s in enumerate(raw) if isinstance(s, dict)]
+        steps: list[Step] = []
+        for i, item in enumerate(raw):
+            if not isinstance(item, dict):
+                continue
+            group = item.get("parallel")
+            if isinstance(group, list) and set(item) == {"parallel"}:
+                steps.extend(
+                    Step(self, i, member, (*self.route, "steps", i, "parallel", j))
+                    for j, member in enumerate(group)
+                    if isinstance(member, dict)
+                )
+            else:
+                steps.append(Step(self, i, item))
+        return steps
 
     @property
     def env(self) -> dict[str, Any]:
@@ -232,11 +249,13 @@ class Step:
     job: Job
     index: int
     data: dict[str, Any] = field(repr=False)
+    nested_route: Route | None = None
+    """Route of a step inside a ``parallel:`` group (``…steps[i].parallel[j]``)."""
 
     @property
     def route(self) -> Route:
-        """``("jobs", <id>, "steps", <index>)``."""
-        return (*self.job.route, "steps", self.index)
+        """``("jobs", <id>, "steps", <index>)``, or the route inside its ``parallel:`` group."""
+        return self.nested_route or (*self.job.route, "steps", self.index)
 
     @property
     def workflow(self) -> Workflow:

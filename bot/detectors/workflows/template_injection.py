@@ -181,7 +181,7 @@ class TemplateInjection(WorkflowRule):
         "at high severity, logins (`github.event.pull_request.user.login`: letters, digits "
         "and hyphens only) and label names (created by the repository's triagers, not by "
         "outsiders); mendbot reports none of these. Steps nested in a `parallel:` group are "
-        "not analysed yet (zizmor reports them)."
+        "analysed like any other step."
     )
     default_severity: ClassVar[Severity] = Severity.HIGH
     fix_disposition: ClassVar[Disposition | None] = Disposition.UNSAFE
