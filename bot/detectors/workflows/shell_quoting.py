@@ -33,9 +33,9 @@ def shell_name(shell: str | None, runs_on: list[str]) -> str:
     return "bash"
 
 
-def posix_quote_state(script: str, offset: int) -> Quote | None:
-    """The quote state at ``offset`` of a POSIX shell script; None inside or after a heredoc
-    (whose quoting rules differ) — mendbot then declines to rewrite."""
+def _quote_state(script: str, offset: int, *, escape: str, posix: bool) -> Quote | None:
+    """The quote state at ``offset``: single and double quotes, ``escape`` escaping the next
+    character outside single quotes; for POSIX shells also comments and heredocs (None)."""
     state = Quote.NONE
     i = 0
     while i < offset:
@@ -43,18 +43,16 @@ def posix_quote_state(script: str, offset: int) -> Quote | None:
         if state is Quote.SINGLE:
             if ch == "'":
                 state = Quote.NONE
-        elif ch == "\\":
+        elif ch == escape:
             i += 1  # the next character is escaped (outside single quotes)
         elif state is Quote.DOUBLE:
             if ch == '"':
                 state = Quote.NONE
-        elif ch == "'":
-            state = Quote.SINGLE
-        elif ch == '"':
-            state = Quote.DOUBLE
-        elif script.startswith("<<", i):
+        elif ch in "'\"":
+            state = Quote.SINGLE if ch == "'" else Quote.DOUBLE
+        elif posix and script.startswith("<<", i):
             return None
-        elif ch == "#" and (i == 0 or script[i - 1] in " \t\n;"):
+        elif posix and ch == "#" and (i == 0 or script[i - 1] in " \t\n;"):
             end = script.find("\n", i)
             if end < 0 or end >= offset:
                 return Quote.NONE  # inside a comment: any form is inert
@@ -64,29 +62,18 @@ def posix_quote_state(script: str, offset: int) -> Quote | None:
     return state
 
 
+def posix_quote_state(script: str, offset: int) -> Quote | None:
+    """The quote state at ``offset`` of a POSIX shell script; None inside or after a heredoc
+    (whose quoting rules differ) — mendbot then declines to rewrite."""
+    return _quote_state(script, offset, escape="\\", posix=True)
+
+
 def pwsh_quote_state(script: str, offset: int) -> Quote | None:
-    """The quote state at ``offset`` of a PowerShell script (backtick escapes, here-strings
+    """The quote state at ``offset`` of a PowerShell script (backtick escapes; here-strings
     make it None)."""
     if "@'" in script[:offset] or '@"' in script[:offset]:
         return None
-    state = Quote.NONE
-    i = 0
-    while i < offset:
-        ch = script[i]
-        if state is Quote.SINGLE:
-            if ch == "'":
-                state = Quote.NONE
-        elif ch == "`":
-            i += 1
-        elif state is Quote.DOUBLE:
-            if ch == '"':
-                state = Quote.NONE
-        elif ch == "'":
-            state = Quote.SINGLE
-        elif ch == '"':
-            state = Quote.DOUBLE
-        i += 1
-    return state
+    return _quote_state(script, offset, escape="`", posix=False)
 
 
 def reference(shell: str, script: str, offset: int, name: str) -> str | None:
