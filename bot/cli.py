@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -27,6 +28,9 @@ from bot.refs import RefResolver, default_cache_dir
 from bot.registry import RegistryResolver, default_registry
 from bot.report import github, json_report, sarif, text
 from bot.writer import write_all
+
+if TYPE_CHECKING:
+    from bot.provenance.trust import Trust
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -416,10 +420,34 @@ def verify_command(
 ) -> None:
     """Verify a remediation bundle against the commits up to --head (exit 0 only if every
     check holds; otherwise each failed check is printed with what to do)."""
-    from bot.provenance import KeyTrust, SigstoreTrust, Trust, UnsafeAcceptUnsigned, verify_bundle
+    from bot.provenance import verify_bundle
+    from bot.report.verification import render_json, render_text
+
+    try:
+        trust = _trust(
+            verify_key, identity, issuer, repository_id, triggers, allow_unsigned, offline
+        )
+        result = verify_bundle(bundle_dir, repo=repo, head=head, trust=trust)
+    except MendbotError as exc:
+        _fail(exc)
+    click.echo(render_json(result) if output_format == "json" else render_text(result), nl=False)
+    sys.exit(EXIT_CLEAN if result.ok else EXIT_FINDINGS)
+
+
+def _trust(
+    verify_key: Path | None,
+    identity: str | None,
+    issuer: str | None,
+    repository_id: str | None,
+    triggers: tuple[str, ...],
+    allow_unsigned: bool,
+    offline: bool,
+) -> Trust:
+    """The verifier's trust from exactly one of --verify-key, --identity/--issuer and
+    --allow-unsigned (shared by ``verify`` and ``propose``)."""
+    from bot.provenance import KeyTrust, SigstoreTrust, UnsafeAcceptUnsigned
     from bot.provenance.sigstore_config import client_trust_config
     from bot.provenance.trust import DEFAULT_TRIGGERS
-    from bot.report.verification import render_json, render_text
 
     chosen = [
         name
@@ -436,27 +464,256 @@ def verify_command(
         )
     if (identity is None) != (issuer is None):
         raise click.UsageError("--identity and --issuer go together")
+    trust: Trust
+    if verify_key is not None:
+        trust = KeyTrust.from_file(verify_key)
+    elif identity is not None and issuer is not None:
+        config = client_trust_config(os.environ)
+        trust = SigstoreTrust(
+            identity=identity,
+            issuer=issuer,
+            repository_id=repository_id,
+            triggers=triggers or DEFAULT_TRIGGERS,
+            trusted_root=config.trusted_root if config is not None else None,
+            offline=offline,
+        )
+    else:
+        trust = UnsafeAcceptUnsigned()
+    return trust
+
+
+@cli.command("propose")
+@click.argument(
+    "bundle_dirs", nargs=-1, required=True, type=click.Path(path_type=Path, file_okay=False)
+)
+@click.option(
+    "--forge",
+    "forge_name",
+    type=click.Choice(["local", "github"]),
+    default="local",
+    show_default=True,
+    help="Where pull requests live (local: branches plus records under .git/mendbot/; github: "
+    "the token in $GITHUB_TOKEN).",
+)
+@click.option(
+    "--repository",
+    envvar="GITHUB_REPOSITORY",
+    help="With --forge github: OWNER/NAME (default: $GITHUB_REPOSITORY).",
+)
+@click.option(
+    "--api-url",
+    envvar="GITHUB_API_URL",
+    default="https://api.github.com",
+    show_default=True,
+    help="With --forge github: the REST API root (GitHub Enterprise: https://HOST/api/v3).",
+)
+@click.option(
+    "--app-id",
+    envvar="MENDBOT_APP_ID",
+    help="With --forge github: authenticate as this GitHub App (with --app-private-key) "
+    "instead of $GITHUB_TOKEN.",
+)
+@click.option(
+    "--app-private-key",
+    envvar="MENDBOT_APP_PRIVATE_KEY_FILE",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="With --app-id: the App's PEM private key file.",
+)
+@click.option(
+    "--installation-id",
+    envvar="MENDBOT_APP_INSTALLATION_ID",
+    type=int,
+    help="With --app-id: the installation (default: the one installed on --repository).",
+)
+@click.option(
+    "--repo",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="The git repository holding the attested base commits.",
+)
+@click.option("--base", help="Branch the pull requests target (default: the checked-out one).")
+@click.option(
+    "--verify-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Trust bundles signed by this ECDSA P-256 PEM public key.",
+)
+@click.option("--identity", help="Trusted Sigstore signer: the analysis workflow's SAN.")
+@click.option("--issuer", help="Trusted OIDC issuer of --identity.")
+@click.option("--repository-id", help="With --identity: the source repository's numeric id.")
+@click.option("--trigger", "triggers", multiple=True, help="With --identity: allowed trigger.")
+@click.option(
+    "--allow-unsigned",
+    is_flag=True,
+    help="UNSAFE: propose unsigned bundles; the source becomes human-override.",
+)
+@click.option("--offline", is_flag=True, help="Use the cached/embedded Sigstore trusted root.")
+def propose_command(
+    bundle_dirs: tuple[Path, ...],
+    forge_name: str,
+    repository: str | None,
+    api_url: str,
+    app_id: str | None,
+    app_private_key: Path | None,
+    installation_id: int | None,
+    repo: Path,
+    base: str | None,
+    verify_key: Path | None,
+    identity: str | None,
+    issuer: str | None,
+    repository_id: str | None,
+    triggers: tuple[str, ...],
+    allow_unsigned: bool,
+    offline: bool,
+) -> None:
+    """Verify remediation bundles and open or update one pull request per remediation (exit 1
+    if any bundle was refused; held-back ones are listed)."""
+    from bot.forge import Forge, LocalForge, Status, propose
+    from bot.forge.propose import render_outcomes
+    from bot.provenance.git import toplevel as git_toplevel
+
     try:
-        trust: Trust
-        if verify_key is not None:
-            trust = KeyTrust.from_file(verify_key)
-        elif identity is not None and issuer is not None:
-            config = client_trust_config(os.environ)
-            trust = SigstoreTrust(
-                identity=identity,
-                issuer=issuer,
-                repository_id=repository_id,
-                triggers=triggers or DEFAULT_TRIGGERS,
-                trusted_root=config.trusted_root if config is not None else None,
-                offline=offline,
+        trust = _trust(
+            verify_key, identity, issuer, repository_id, triggers, allow_unsigned, offline
+        )
+        forge: Forge
+        if forge_name == "github":
+            from bot.forge.github import (
+                GitHubForge,
+                installation_token,
+                token_from_environment,
+            )
+
+            if not repository:
+                raise click.UsageError("--forge github needs --repository OWNER/NAME")
+            if bool(app_id) != bool(app_private_key):
+                raise click.UsageError("--app-id and --app-private-key go together")
+            token = (
+                installation_token(
+                    repository, app_id, app_private_key, installation_id, base_url=api_url
+                )
+                if app_id and app_private_key
+                else token_from_environment()
+            )
+            forge = GitHubForge(
+                repository,
+                git_toplevel(repo),
+                token,
+                base_url=api_url,
+                base=base,
             )
         else:
-            trust = UnsafeAcceptUnsigned()
-        result = verify_bundle(bundle_dir, repo=repo, head=head, trust=trust)
+            forge = LocalForge(repo, base)
+        config = load_config(find_config(forge.workdir), rule_options())
+        outcomes = propose(list(bundle_dirs), forge, trust, config.propose)
     except MendbotError as exc:
         _fail(exc)
-    click.echo(render_json(result) if output_format == "json" else render_text(result), nl=False)
-    sys.exit(EXIT_CLEAN if result.ok else EXIT_FINDINGS)
+    click.echo(render_outcomes(outcomes), nl=False)
+    refused = any(o.status is Status.REFUSED for o in outcomes)
+    sys.exit(EXIT_FINDINGS if refused else EXIT_CLEAN)
+
+
+@cli.group("policy")
+def policy_group() -> None:
+    """Check, test and evaluate merge-gate policies (docs/policies.md)."""
+
+
+@policy_group.command("test")
+@click.option(
+    "--policies",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("policies"),
+    show_default=True,
+    help="Folder of policy files.",
+)
+def policy_test_command(directory: Path) -> None:
+    """Run every policy's inline tests: exit 0 all pass, 1 a case failed, 2 invalid policies."""
+    from bot.policy.render import render_tests
+    from bot.policy.schema import load_directory
+    from bot.policy.testing import check, run_tests
+
+    try:
+        policy_set = load_directory(directory)
+    except MendbotError as exc:
+        _fail(exc)
+    problems = check(policy_set)
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    results = run_tests(policy_set.policies)
+    click.echo(render_tests(results), nl=False)
+    if problems:
+        sys.exit(EXIT_USAGE)
+    sys.exit(EXIT_FINDINGS if any(not r.passed for r in results) else EXIT_CLEAN)
+
+
+@policy_group.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+def policy_check_command(files: tuple[Path, ...]) -> None:
+    """Validate policy files (schema, CEL syntax, identifiers): exit 0 valid, 1 not."""
+    from bot.policy.schema import PolicySet, load_file
+    from bot.policy.testing import check
+
+    bad = 0
+    for path in files:
+        policy_set = PolicySet()
+        try:
+            for document in load_file(path):
+                policy_set.add(document)
+        except MendbotError as exc:
+            click.echo(f"error: {exc}", err=True)
+            bad += 1
+            continue
+        problems = check(policy_set)
+        for problem in problems:
+            click.echo(f"error: {problem}", err=True)
+        bad += bool(problems)
+        if not problems:
+            click.echo(f"{path}: valid")
+    sys.exit(EXIT_FINDINGS if bad else EXIT_CLEAN)
+
+
+@policy_group.command("eval")
+@click.option(
+    "--context",
+    "context_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="The context JSON (docs/policy-context.schema.json).",
+)
+@click.option(
+    "--policies",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("policies"),
+    show_default=True,
+    help="Folder of policy files.",
+)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+def policy_eval_command(context_file: Path, directory: Path, output_format: str) -> None:
+    """Decide on a context: exit 0 allowed, 1 not allowed, 2 error."""
+    from bot.errors import PolicyError
+    from bot.policy.decide import decide
+    from bot.policy.render import render_decision
+    from bot.policy.schema import load_directory
+
+    try:
+        policy_set = load_directory(directory)
+        try:
+            context = json.loads(context_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise PolicyError(f"{context_file}: cannot read the context ({exc})") from None
+        if not isinstance(context, dict):
+            raise PolicyError(f"{context_file}: the context must be a JSON object")
+    except MendbotError as exc:
+        _fail(exc)
+    decision = decide(policy_set, context)
+    if output_format == "json":
+        payload = decision.to_json() | {"policy_digest": policy_set.digest}
+        click.echo(json.dumps(payload, indent=2, sort_keys=True))
+    else:
+        click.echo(render_decision(decision), nl=False)
+    sys.exit(EXIT_CLEAN if decision.outcome == "allow" else EXIT_FINDINGS)
 
 
 @cli.group("key")

@@ -34,6 +34,17 @@ class RuleSettings(_Schema):
     """Rule-specific options, validated by the rule (see its section in docs/rules.md)."""
 
 
+class ProposeSettings(_Schema):
+    """How ``mendbot propose`` opens pull requests, under ``propose``."""
+
+    max_open_prs: int = Field(default=10, ge=0)
+    """At most this many open mendbot pull requests; the rest are held back and reported."""
+    max_new_per_hour: int = Field(default=2, ge=0)
+    """At most this many new mendbot pull requests per hour; the rest are held back."""
+    branch_prefix: str = Field(default="mendbot", pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    """First component of bot branch names: ``<prefix>/<rule-or-group>/<slug>-<fp8>``."""
+
+
 class Config(_Schema):
     """The whole configuration file."""
 
@@ -43,6 +54,11 @@ class Config(_Schema):
     """Path globs that are never analysed."""
     rules: dict[str, RuleSettings] = Field(default_factory=dict)
     """Per-rule settings, keyed by rule id."""
+    propose: ProposeSettings = Field(default_factory=ProposeSettings)
+    """Pull request limits and branch naming for ``mendbot propose``."""
+    environments: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    """Environment name -> path globs (``fnmatch``), most sensitive first: the policy gate's
+    ``change.environment`` is the first environment a touched path matches."""
 
     def settings(self, rule: str) -> RuleSettings:
         """The settings of ``rule`` (defaults when the file does not mention it)."""

@@ -20,6 +20,7 @@ from bot.config import Config
 from bot.errors import MendbotError
 from bot.models import FixMode, Remediation
 from bot.plan import group
+from bot.provenance import KeyTrust
 from bot.report import text
 from bot.report.verification import render_text
 
@@ -136,7 +137,7 @@ def show_provenance(console: Console, repo: git.Repo, target: Path) -> None:
     ``mendbot verify`` pass, then fail after a hand edit. Keys and bundles live outside the
     repository (the analysis never writes to the checkout)."""
     from bot.bundles import Skipped, bundle_remediations
-    from bot.provenance import KeySigner, KeyTrust, verify_bundle
+    from bot.provenance import KeySigner, verify_bundle
     from bot.provenance.keys import generate
     from bot.provenance.layout import committed_attestation_path
 
@@ -195,4 +196,26 @@ def show_provenance(console: Console, repo: git.Repo, target: Path) -> None:
     console.out(render_text(result), highlight=False, end="")
     if result.ok:
         raise DemoError("a hand edit was not detected; this is a bug")
+    show_propose(console, target, [bundle.path for bundle in bundles], trust)
     repo.git.checkout(DEMO_BRANCH)
+
+
+def show_propose(console: Console, target: Path, bundles: list[Path], trust: KeyTrust) -> None:
+    """Propose every bundle on the local forge (verified first, default limits), list the pull
+    requests, show one body, and rerun to show that nothing new is created."""
+    from bot.forge import LocalForge, propose
+    from bot.forge.propose import render_outcomes, render_pulls
+
+    forge = LocalForge(target, base="main")
+    console.rule("9. propose: verified bundles become pull requests on the local forge")
+    outcomes = propose(bundles, forge, trust, Config().propose)
+    console.out(render_outcomes(outcomes), highlight=False, end="")
+    console.rule(f"10. pull requests (records under {target}/.git/mendbot/pulls/)")
+    pulls = forge.pulls()
+    console.out(render_pulls(pulls), highlight=False, end="")
+    if pulls:
+        console.rule(f"the body of #{pulls[0].number}")
+        console.out(pulls[0].body, highlight=False)
+    console.rule("11. rerun propose: idempotent by fingerprint")
+    again = propose(bundles, forge, trust, Config().propose)
+    console.out(render_outcomes(again), highlight=False, end="")

@@ -16,6 +16,7 @@ from pathlib import Path
 from bot.config import json_schema
 from bot.detectors.interface import WorkflowRule
 from bot.detectors.registry import RULES
+from bot.policy.context import context_schema
 
 DEFAULT_DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -139,9 +140,15 @@ def render_schema() -> str:
     return json.dumps(json_schema(), indent=2) + "\n"
 
 
+def render_context_schema() -> str:
+    """The policy context's JSON Schema, as committed in ``docs/policy-context.schema.json``."""
+    return json.dumps(context_schema(), indent=2) + "\n"
+
+
 GENERATED: dict[str, Callable[[], str]] = {
     "rules.md": render,
     "mendbot.schema.json": render_schema,
+    "policy-context.schema.json": render_context_schema,
 }
 
 

@@ -49,3 +49,9 @@ class WriteError(MendbotError):
 
     exit_code = 3
     advice = "check that the files are writable and retry; nothing was changed"
+
+
+class PolicyError(MendbotError):
+    """A gate policy file is unreadable or invalid, or a policy could not be evaluated."""
+
+    advice = "fix the policy file named above; docs/policies.md describes every field"

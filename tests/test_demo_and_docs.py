@@ -46,6 +46,19 @@ def test_demo_commits_one_revertable_commit_per_remediation(tmp_path: Path, monk
     attestations = repo.git.ls_tree("--name-only", "-r", proposed.name, ".mendbot/attestations")
     assert attestations.endswith(".sigstore.json")
     assert repo.active_branch.name == DEMO_BRANCH
+    # Propose on the local forge: default limits open two, hold back the rest, rerun is a no-op.
+    assert "9. propose" in result.stdout
+    assert "opened    gha-" in result.stdout
+    assert "held back by limits" in result.stdout
+    assert "#1 [open] fix(security): " in result.stdout
+    assert "labels: mendbot, risk:" in result.stdout
+    assert "## Provenance" in result.stdout
+    assert "<!-- mendbot-metadata:v1 " in result.stdout
+    assert "unchanged gha-" in result.stdout
+    records = sorted((workdir / ".git" / "mendbot" / "pulls").glob("*.json"))
+    assert [r.name for r in records] == ["1.json", "2.json"]
+    branch = next(b for b in repo.branches if b.name.count("/") == 2)
+    assert "Mendbot-Attestation: sha256:" in branch.commit.message
     # Each remediation is undone by reverting its one commit.
     insecure = next(c for c in commits if "gha-insecure-commands" in c.message)
     repo.git.revert(insecure.hexsha, no_edit=True)

@@ -1,0 +1,231 @@
+"""The pull request title, body and labels, rendered only from a *verified* statement.
+
+The hidden metadata is one HTML comment holding versioned, base64-encoded JSON (base64 so that
+``-->`` in a value can never end the comment): :func:`metadata` reads it back.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot.provenance.result import Signer
+from bot.provenance.statement import Statement
+
+METADATA_VERSION = 1
+_MARKER = "mendbot-metadata:v"
+_METADATA = re.compile(r"<!-- mendbot-metadata:v(\d+) ([A-Za-z0-9+/=]+) -->")
+
+#: Sticky comment topics.
+TOPIC_IGNORED = "ignored"
+TOPIC_EDITED = "edited"
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What one verified bundle proposes, with the commit that applies it."""
+
+    statement: Statement
+    """The verified statement (the only source of the pull request's text)."""
+    signer: Signer | None
+    """Who signed it (None when unsigned bundles were allowed)."""
+    attestation_digest: str | None
+    """sha256 hex of the committed attestation (None when unsigned)."""
+    attestation_path: str | None
+    """Where the attestation is committed."""
+    bundle_name: str
+    """The bundle folder's name."""
+
+    @property
+    def remediation_id(self) -> str:
+        """``<group>/<slug>-<fp8>``."""
+        return self.statement.predicate.remediation.id
+
+    @property
+    def fingerprint(self) -> str:
+        """The remediation fingerprint."""
+        return self.statement.predicate.remediation.fingerprint
+
+    @property
+    def base_sha(self) -> str:
+        """The attested base commit."""
+        return self.statement.predicate.base.git_commit
+
+
+def risk_level(statement: Statement) -> str:
+    """``low``/``medium``/``high``/``critical`` from disposition, reversibility, blast radius."""
+    risk = statement.predicate.remediation.risk
+    if risk.blast_radius.value == "organization":
+        return "critical"
+    if risk.reversibility.value == "irreversible" or risk.blast_radius.value == "environment":
+        return "high"
+    if (
+        risk.disposition.value == "unsafe"
+        or risk.reversibility.value != "reversible"
+        or risk.blast_radius.value == "service"
+    ):
+        return "medium"
+    return "low"
+
+
+def title(proposal: Proposal) -> str:
+    """``fix(security): <remediation title> [<fp8>]``."""
+    info = proposal.statement.predicate.remediation
+    return f"fix(security): {info.title} [{info.fingerprint[:8]}]"
+
+
+def labels(proposal: Proposal) -> list[str]:
+    """``mendbot`` and ``risk:<level>``."""
+    return ["mendbot", f"risk:{risk_level(proposal.statement)}"]
+
+
+def commit_message(proposal: Proposal) -> str:
+    """The commit message with the trailers that name the remediation."""
+    info = proposal.statement.predicate.remediation
+    lines = [
+        f"fix({info.rules[0]}): {info.title}",
+        "",
+        f"Applies the attested remediation {info.id} unchanged.",
+        "",
+        f"Mendbot-Remediation: {info.id}",
+        f"Mendbot-Rule: {', '.join(info.rules)}",
+        f"Mendbot-Fingerprint: sha256:{info.fingerprint}",
+    ]
+    if proposal.attestation_digest is not None:
+        lines.append(f"Mendbot-Attestation: sha256:{proposal.attestation_digest}")
+    return "\n".join(lines) + "\n"
+
+
+def _signer_text(signer: Signer | None) -> str:
+    if signer is None or signer.kind.value == "unsigned":
+        return "unsigned (accepted with --allow-unsigned: source human-override)"
+    if signer.kind.value == "key":
+        hint = f", key hint {signer.key_hint[:16]}…" if signer.key_hint else ""
+        return f"local key (DSSE){hint}"
+    return f"Sigstore keyless: {signer.identity} (issuer {signer.issuer})"
+
+
+def _trust_options(signer: Signer | None) -> str:
+    if signer is None or signer.kind.value == "unsigned":
+        return "--allow-unsigned"
+    if signer.kind.value == "key":
+        return "--verify-key mendbot.pub"
+    return f"--identity '{signer.identity}' --issuer '{signer.issuer}'"
+
+
+def render_body(proposal: Proposal, branch: str) -> str:
+    """The Markdown body: summary, risk card, changes, provenance, behaviour, metadata."""
+    predicate = proposal.statement.predicate
+    info = predicate.remediation
+    risk = info.risk
+    base = proposal.base_sha
+    lines = [
+        "## Summary",
+        "",
+        f"{info.title}. mendbot applies the attested remediation `{info.id}` "
+        f"(rules {', '.join(f'`{r}`' for r in info.rules)}) unchanged on base `{base[:12]}`.",
+        "",
+    ]
+    lines.extend(
+        f"- `{finding.rule_id}` ({finding.severity}) {finding.title} "
+        f"— `{finding.path}:{finding.line}`"
+        for finding in predicate.findings
+    )
+    lines += [
+        "",
+        "## Risk",
+        "",
+        "| risk | disposition | reversibility | blast radius | environment |",
+        "|---|---|---|---|---|",
+        f"| **{risk_level(proposal.statement)}** | {risk.disposition.value} | "
+        f"{risk.reversibility.value} | {risk.blast_radius.value} | unknown |",
+        "",
+        "## Changes",
+        "",
+        "| path | change |",
+        "|---|---|",
+    ]
+    lines.extend(f"| `{change.path}` | {change.op} |" for change in predicate.changes)
+    if proposal.attestation_path is not None:
+        lines.append(f"| `{proposal.attestation_path}` | add (the attestation) |")
+    digest = f"`sha256:{proposal.attestation_digest}`" if proposal.attestation_digest else "none"
+    lines += [
+        "",
+        "## Provenance",
+        "",
+        f"- attestation: {digest}",
+        f"- signer: {_signer_text(proposal.signer)}",
+        f"- generator: mendbot {predicate.generator.version}, source `{info.source}`",
+        f"- expires: {predicate.expires_on}",
+        "",
+        "Verify locally (the same verifier the policy gate and the deploy job run):",
+        "",
+        "```console",
+        f"git fetch origin {branch}",
+        f"mendbot verify BUNDLE/{proposal.bundle_name} --repo . --head FETCH_HEAD "
+        f"{_trust_options(proposal.signer)}",
+        "```",
+        "",
+        "## How mendbot behaves",
+        "",
+        "- **Closing without merging ignores this fingerprint**: it is not proposed again. "
+        "Reopen the pull request to undo.",
+        "- **Rebase only on conflict**: the commit stays on the attested base while the patch "
+        "still applies; a conflicting base needs a fresh analysis and bundle.",
+        "- **Your commits win**: if anyone else pushes to this branch, mendbot stops updating it "
+        "and says so once; it never force-pushes over human work.",
+        "- mendbot never merges; the `mendbot/policy` check decides.",
+        "",
+        _encode(
+            {
+                "remediation": info.id,
+                "fingerprints": [info.fingerprint],
+                "rules": list(info.rules),
+                "baseSha": base,
+                "attestationDigest": proposal.attestation_digest,
+                "risk": risk_level(proposal.statement),
+            }
+        ),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _encode(data: dict[str, Any]) -> str:
+    payload = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    return f"<!-- {_MARKER}{METADATA_VERSION} {base64.b64encode(payload).decode()} -->"
+
+
+def metadata(body: str) -> dict[str, Any] | None:
+    """The hidden metadata of a body written by :func:`render_body` (None if absent/invalid)."""
+    match = _METADATA.search(body)
+    if match is None or int(match[1]) != METADATA_VERSION:
+        return None
+    try:
+        data = json.loads(base64.b64decode(match[2], validate=True))
+    except (binascii.Error, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def ignored_comment(proposal: Proposal) -> str:
+    """The sticky comment on a pull request closed unmerged."""
+    return (
+        f"mendbot: this pull request was closed without merging, so fingerprint "
+        f"`{proposal.fingerprint[:12]}` ({proposal.remediation_id}) is **ignored** and will not "
+        "be proposed again. To undo, reopen this pull request."
+    )
+
+
+def edited_comment(commits: list[str]) -> str:
+    """The sticky comment on a branch that received someone else's commits."""
+    shas = ", ".join(f"`{sha[:12]}`" for sha in commits)
+    return (
+        f"mendbot: this branch has commits by someone else ({shas}), so mendbot has **stopped "
+        "updating it** and will never overwrite them. Close it and delete the branch to let "
+        "mendbot propose the fix again."
+    )

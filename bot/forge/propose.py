@@ -1,0 +1,324 @@
+"""``mendbot propose``: verified bundles become pull requests, idempotently, on any forge.
+
+The propose job never re-derives a fix. For each bundle it builds the commit in a temporary
+index (``git apply --cached`` of the attested ``patch.diff`` on the attested base commit, plus
+the attestation file), runs the provenance verifier on *that commit*, and only then moves a
+branch. A bundle that fails any step is refused with the reason and nothing is pushed for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum, unique
+from pathlib import Path
+
+from bot.config import ProposeSettings
+from bot.errors import MendbotError
+from bot.forge import body
+from bot.forge.interface import BOT_EMAIL, BOT_NAME, Forge, PullRequest, PullState
+from bot.provenance import Trust, verify_bundle
+from bot.provenance import git as gitcmd
+from bot.provenance.errors import GitError
+from bot.provenance.layout import PATCH, STATEMENT, committed_attestation_path, read
+from bot.provenance.statement import Statement, StatementError, parse_statement
+
+
+@unique
+class Status(StrEnum):
+    """What happened to one bundle."""
+
+    OPENED = "opened"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    IGNORED = "ignored"
+    MERGED = "merged"
+    BLOCKED = "blocked"
+    HELD = "held"
+    REFUSED = "refused"
+
+
+@dataclass
+class Outcome:
+    """The result for one bundle folder."""
+
+    bundle: Path
+    """The bundle folder."""
+    status: Status
+    """What happened."""
+    message: str
+    """One line for people."""
+    remediation_id: str | None = None
+    """The remediation, when known."""
+    number: int | None = None
+    """The pull request, when there is one."""
+    branch: str | None = None
+    """The bot branch, when known."""
+    failed_checks: list[str] = field(default_factory=list)
+    """Verifier checks that failed (refused bundles)."""
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, checks: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.checks = checks or []
+
+
+@dataclass
+class _Budget:
+    open_count: int
+    new_this_hour: int
+
+
+def propose(
+    bundles: list[Path],
+    forge: Forge,
+    trust: Trust,
+    settings: ProposeSettings | None = None,
+    *,
+    now: datetime | None = None,
+) -> list[Outcome]:
+    """Propose every bundle on ``forge``; one :class:`Outcome` per bundle, in order.
+
+    Never raises for one bad bundle (it is ``refused``); raises
+    :class:`~bot.forge.interface.ForgeError` when the forge itself fails.
+    """
+    settings = settings or ProposeSettings()
+    clock = now or datetime.now(UTC)
+    budget = _Budget(
+        open_count=len(forge.pulls(PullState.OPEN)),
+        new_this_hour=forge.created_since(clock - timedelta(hours=1)),
+    )
+    outcomes = []
+    for path in bundles:
+        try:
+            outcomes.append(_propose_one(path, forge, trust, settings, budget, clock))
+        except _Refused as exc:
+            outcomes.append(Outcome(path, Status.REFUSED, str(exc), failed_checks=exc.checks))
+    return outcomes
+
+
+def _propose_one(
+    path: Path,
+    forge: Forge,
+    trust: Trust,
+    settings: ProposeSettings,
+    budget: _Budget,
+    clock: datetime,
+) -> Outcome:
+    candidate, proposal = _build_and_verify(path, forge.workdir, trust)
+    rid = proposal.remediation_id
+    branch = f"{settings.branch_prefix}/{rid}"
+
+    def outcome(status: Status, message: str, number: int | None = None) -> Outcome:
+        return Outcome(path, status, message, rid, number, branch)
+
+    existing = forge.find(proposal.fingerprint, branch)
+    if existing is not None and existing.state is PullState.CLOSED:
+        forge.comment(existing.number, body.TOPIC_IGNORED, body.ignored_comment(proposal))
+        return outcome(
+            Status.IGNORED,
+            f"#{existing.number} was closed unmerged: fingerprint ignored",
+            existing.number,
+        )
+    if existing is not None and existing.state is PullState.MERGED:
+        return outcome(Status.MERGED, f"#{existing.number} is already merged", existing.number)
+    head = forge.branch_head(branch)
+    if head is not None:
+        foreign = [c.sha for c in forge.branch_commits(branch, proposal.base_sha) if not c.by_bot]
+        if foreign:
+            number = existing.number if existing is not None else None
+            if number is not None:
+                forge.comment(number, body.TOPIC_EDITED, body.edited_comment(foreign))
+            return outcome(
+                Status.BLOCKED,
+                f"{branch} has {len(foreign)} commit(s) by someone else: updates stopped",
+                number,
+            )
+    title, labels = body.title(proposal), body.labels(proposal)
+    text = body.render_body(proposal, branch)
+    if existing is not None:
+        if (
+            head == candidate
+            and existing.head_sha == candidate
+            and (existing.title, existing.body, existing.labels) == (title, text, labels)
+        ):
+            return outcome(Status.UNCHANGED, f"#{existing.number} is up to date", existing.number)
+        if head != candidate:
+            forge.push(branch, candidate, head)
+        existing.title, existing.body, existing.labels = title, text, labels
+        existing.head_sha, existing.base_sha = candidate, proposal.base_sha
+        forge.update(existing)
+        return outcome(Status.UPDATED, f"#{existing.number} updated", existing.number)
+    if budget.open_count >= settings.max_open_prs:
+        return outcome(
+            Status.HELD,
+            f"held back: {budget.open_count} open pull request(s), limit "
+            f"propose.max_open_prs = {settings.max_open_prs}",
+        )
+    if budget.new_this_hour >= settings.max_new_per_hour:
+        return outcome(
+            Status.HELD,
+            f"held back: {budget.new_this_hour} pull request(s) opened in the last hour, limit "
+            f"propose.max_new_per_hour = {settings.max_new_per_hour}",
+        )
+    if head != candidate:
+        forge.push(branch, candidate, head)
+    pull = forge.open(
+        PullRequest(
+            number=0,
+            title=title,
+            body=text,
+            branch=branch,
+            base=forge.default_branch(),
+            head_sha=candidate,
+            base_sha=proposal.base_sha,
+            fingerprint=proposal.fingerprint,
+            labels=labels,
+            created_at=clock.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+    )
+    budget.open_count += 1
+    budget.new_this_hour += 1
+    return outcome(Status.OPENED, f"opened #{pull.number}", pull.number)
+
+
+def _build_and_verify(path: Path, repo: Path, trust: Trust) -> tuple[str, body.Proposal]:
+    """Build the candidate commit (dangling until pushed) and verify the bundle against it."""
+    try:
+        name, files = read(path)
+    except MendbotError as exc:
+        raise _Refused(str(exc)) from None
+    base, rid = _unverified_base(files.statement, path)
+    if not gitcmd.has_commit(repo, base):
+        raise _Refused(
+            f"the attested base commit {base[:12]} is not in {repo}: fetch it, or make a fresh "
+            "bundle on the current base"
+        )
+    digest = (
+        hashlib.sha256(files.attestation).hexdigest() if files.attestation is not None else None
+    )
+    try:
+        attestation_path = (
+            committed_attestation_path(rid) if files.attestation is not None else None
+        )
+    except MendbotError as exc:
+        raise _Refused(str(exc), ["statement"]) from None
+    created = _unverified_created(files.statement)
+    with tempfile.TemporaryDirectory(prefix="mendbot-propose-") as scratch:
+        env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        try:
+            gitcmd.run(repo, "read-tree", base, env=env)
+            if files.patch.strip():
+                patch = Path(scratch) / PATCH
+                patch.write_bytes(files.patch)
+                gitcmd.run(repo, "apply", "--cached", "--whitespace=nowarn", str(patch), env=env)
+        except GitError as exc:
+            raise _Refused(
+                f"{PATCH} no longer applies on the attested base {base[:12]} ({exc}); the "
+                "finding may be stale: make a fresh bundle"
+            ) from None
+        try:
+            if files.attestation is not None and attestation_path is not None:
+                blob = gitcmd.run(
+                    repo, "hash-object", "-w", "--stdin", stdin=files.attestation
+                ).decode()
+                gitcmd.run(
+                    repo,
+                    "update-index",
+                    "--add",
+                    "--cacheinfo",
+                    f"100644,{blob.strip()},{attestation_path}",
+                    env=env,
+                )
+            tree = gitcmd.run(repo, "write-tree", env=env).decode().strip()
+        except GitError as exc:
+            raise _Refused(f"cannot build the commit: {exc}") from None
+    # The message is rendered from the unverified statement here; the commit is discarded
+    # unless the verifier accepts the same bytes below.
+    statement = _parse_unverified(files.statement, path)
+    draft = body.Proposal(statement, None, digest, attestation_path, name)
+    identity = {
+        "GIT_AUTHOR_NAME": BOT_NAME,
+        "GIT_AUTHOR_EMAIL": BOT_EMAIL,
+        "GIT_COMMITTER_NAME": BOT_NAME,
+        "GIT_COMMITTER_EMAIL": BOT_EMAIL,
+        # A fixed date makes the commit id a function of the bundle: reruns create nothing new.
+        "GIT_AUTHOR_DATE": created,
+        "GIT_COMMITTER_DATE": created,
+    }
+    try:
+        candidate = (
+            gitcmd.run(
+                repo,
+                "commit-tree",
+                tree,
+                "-p",
+                base,
+                "-F",
+                "-",
+                stdin=body.commit_message(draft).encode(),
+                env=identity,
+            )
+            .decode()
+            .strip()
+        )
+    except GitError as exc:
+        raise _Refused(f"cannot build the commit: {exc}") from None
+    result = verify_bundle(path, repo=repo, head=candidate, trust=trust)
+    if not result.ok or result.statement is None:
+        failed = [check.id for check in result.failures]
+        details = "; ".join(f"{c.id}: {c.message}" for c in result.failures)
+        raise _Refused(f"verification failed ({details})", failed)
+    proposal = body.Proposal(result.statement, result.signer, digest, attestation_path, name)
+    return candidate, proposal
+
+
+def _parse_unverified(raw: bytes, path: Path) -> Statement:
+    try:
+        return parse_statement(raw)
+    except StatementError as exc:
+        raise _Refused(f"{path / STATEMENT}: {exc}", ["statement"]) from None
+
+
+def _unverified_base(raw: bytes, path: Path) -> tuple[str, str]:
+    """Where to apply the patch (checked later by the verifier on the built commit)."""
+    try:
+        predicate = json.loads(raw)["predicate"]
+        return str(predicate["base"]["gitCommit"]), str(predicate["remediation"]["id"])
+    except (ValueError, KeyError, TypeError):
+        raise _Refused(
+            f"{path / STATEMENT} is not a remediation statement", ["statement"]
+        ) from None
+
+
+def _unverified_created(raw: bytes) -> str:
+    try:
+        return str(json.loads(raw)["predicate"]["createdOn"])
+    except (ValueError, KeyError, TypeError):
+        return "2000-01-01T00:00:00Z"
+
+
+def render_outcomes(outcomes: list[Outcome]) -> str:
+    """One line per bundle (refusals with their failed checks), then the held-back summary."""
+    lines = []
+    for o in outcomes:
+        name = o.remediation_id or o.bundle.name
+        lines.append(f"{o.status.value:<9} {name}: {o.message}")
+    held = [o for o in outcomes if o.status is Status.HELD]
+    if held:
+        lines.append(f"{len(held)} remediation(s) held back by limits; rerun later to propose them")
+    return "\n".join(lines) + "\n"
+
+
+def render_pulls(pulls: list[PullRequest]) -> str:
+    """``#N [state] title (branch, labels)`` per pull request."""
+    lines = [
+        f"#{p.number} [{p.state.value}] {p.title}\n    {p.branch} -> {p.base} "
+        f"at {p.head_sha[:12]}  labels: {', '.join(p.labels)}"
+        for p in pulls
+    ]
+    return "\n".join(lines) + "\n" if lines else "(no pull requests)\n"

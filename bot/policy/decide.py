@@ -1,0 +1,378 @@
+"""The pure decision: policies + context -> outcome, reasons, missing approvals, digest.
+
+Fails closed: a compile or evaluation error, a non-boolean result, an unknown identifier or an
+invalid context is a ``deny`` naming the policy and the error, never an ``allow``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from bot.policy.context import GateContext, context_digest
+from bot.policy.engine import DEFAULT_ENGINE, CelError, PolicyEngine, unknown_identifiers
+from bot.policy.schema import (
+    Action,
+    ApprovalRequirement,
+    GateException,
+    GatePolicy,
+    NamedExpression,
+    PolicySet,
+    Validation,
+)
+
+Outcome = Literal["allow", "require_approval", "deny"]
+
+#: Policy name used for problems that belong to no policy (an invalid context).
+CONTEXT = "<context>"
+
+
+@dataclass(frozen=True)
+class MissingApproval:
+    """Approvals a ``require_approval`` validation still needs, and who may give them."""
+
+    policy: str
+    validation: str
+    needed: int
+    """How many more counted approvals are needed."""
+    have: int
+    users: tuple[str, ...]
+    teams: tuple[str, ...]
+    code_owners: bool
+    """Code owners of the touched paths may approve."""
+    not_user: str | None
+    """The PR author when self-approval does not count."""
+    sha: str
+    """Only approvals on this commit count."""
+
+    def describe(self) -> str:
+        """One line: ``2 more approvals (have 0) on abc1234 from team security, not alice``."""
+        who: list[str] = [f"user {u}" for u in self.users] + [f"team {t}" for t in self.teams]
+        if self.code_owners:
+            who.append("a code owner")
+        text = f"{self.needed} more approval{'s' if self.needed != 1 else ''} (have {self.have})"
+        text += f" on {self.sha[:12]} from " + (" or ".join(who) if who else "any reviewer")
+        if self.not_user:
+            text += f", not {self.not_user}"
+        return text
+
+
+@dataclass(frozen=True)
+class Result:
+    """A validation that did not pass (or a policy that could not be evaluated)."""
+
+    policy: str
+    validation: str
+    action: Action
+    message: str
+    error: bool = False
+    """The policy failed to evaluate (fail closed)."""
+    excepted_by: str | None = None
+    """The exception that turned this result into an audit."""
+
+
+@dataclass(frozen=True)
+class PolicyReport:
+    """How one policy went."""
+
+    name: str
+    matched: bool
+    outcome: Outcome | Literal["not-matched", "warn", "audit"]
+    auto_merge: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The gate's answer for one context."""
+
+    outcome: Outcome
+    auto_merge: bool
+    """Allowed, and a matched policy marks the change eligible for auto-merge."""
+    results: tuple[Result, ...]
+    """Every contributing validation (deny, require_approval, warn, audit), strongest first."""
+    missing_approvals: tuple[MissingApproval, ...]
+    policies: tuple[PolicyReport, ...]
+    exceptions_applied: tuple[str, ...]
+    exceptions_expired: tuple[str, ...]
+    context_digest: str
+    engine: str
+    notes: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        """The decision as plain JSON (``decision`` is the outcome)."""
+        data = asdict(self)
+        data["decision"] = data.pop("outcome")
+        for result in data["results"]:
+            result["action"] = str(result["action"])
+        return data
+
+
+def decide(
+    policies: PolicySet | Sequence[GatePolicy],
+    context: Mapping[str, Any],
+    *,
+    engine: PolicyEngine = DEFAULT_ENGINE,
+) -> Decision:
+    """Evaluate every policy against ``context`` and combine the results.
+
+    Precedence: ``deny`` > ``require_approval`` > ``warn`` > ``audit``. When no policy matches,
+    the outcome is ``require_approval`` (nothing says the change is safe to merge unattended).
+    Never raises for bad policies or contexts: those become ``deny`` results.
+    """
+    if isinstance(policies, PolicySet):
+        policy_list, exceptions = list(policies.policies), list(policies.exceptions)
+    else:
+        policy_list, exceptions = list(policies), []
+    try:
+        model = GateContext.model_validate(dict(context))
+    except ValidationError as exc:
+        return _invalid_context(exc, context, engine)
+    data = model.to_json()
+    digest = context_digest(data)
+    activation: dict[str, Any] = dict(data)
+    activation["now"] = model.now
+    results: list[Result] = []
+    missing: list[MissingApproval] = []
+    reports: list[PolicyReport] = []
+    applied: set[str] = set()
+    expired = sorted(e.metadata.name for e in exceptions if e.spec.expires <= model.now)
+    live = [e for e in exceptions if e.spec.expires > model.now]
+    notes: list[str] = []
+    for policy in policy_list:
+        run = _PolicyRun(policy, engine, activation, model)
+        own = run.evaluate()
+        if own and not any(r.error for r in own):
+            waiver, note = _exception_for(policy.name, live, engine, activation)
+            if note:
+                notes.append(note)
+            if waiver is not None:
+                applied.add(waiver)
+                own = [
+                    Result(r.policy, r.validation, Action.AUDIT, r.message, excepted_by=waiver)
+                    for r in own
+                ]
+                run.missing = []
+        results.extend(own)
+        missing.extend(run.missing)
+        reports.append(
+            PolicyReport(policy.name, run.matched, _policy_outcome(run.matched, own), run.auto)
+        )
+    outcome = _combine(results)
+    if outcome == "allow" and not any(r.matched for r in reports):
+        outcome = "require_approval"
+        results.append(
+            Result(
+                CONTEXT,
+                "no-policy-matched",
+                Action.REQUIRE_APPROVAL,
+                "no policy matched this change, so it needs a human decision",
+            )
+        )
+    ordered = sorted(results, key=lambda r: (-r.action.rank, r.policy, r.validation))
+    return Decision(
+        outcome=outcome,
+        auto_merge=outcome == "allow" and any(r.matched and r.auto_merge for r in reports),
+        results=tuple(ordered),
+        missing_approvals=tuple(missing),
+        policies=tuple(reports),
+        exceptions_applied=tuple(sorted(applied)),
+        exceptions_expired=tuple(expired),
+        context_digest=digest,
+        engine=engine.name,
+        notes=tuple(notes),
+    )
+
+
+def _invalid_context(
+    exc: ValidationError, context: Mapping[str, Any], engine: PolicyEngine
+) -> Decision:
+    problems = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "<root>"
+        problems.append(
+            Result(CONTEXT, key, Action.DENY, f"invalid context: {key}: {error['msg']}", error=True)
+        )
+    try:
+        digest = context_digest(context)
+    except Exception:  # NOTE(policy): a context that is not JSON still gets a decision.
+        digest = "sha256:" + "0" * 64
+    return Decision("deny", False, tuple(problems), (), (), (), (), digest, engine.name)
+
+
+def _combine(results: Sequence[Result]) -> Outcome:
+    top = max((r.action.rank for r in results), default=-1)
+    if top == Action.DENY.rank:
+        return "deny"
+    if top == Action.REQUIRE_APPROVAL.rank:
+        return "require_approval"
+    return "allow"
+
+
+def _policy_outcome(
+    matched: bool, results: Sequence[Result]
+) -> Outcome | Literal["not-matched", "warn", "audit"]:
+    if not matched and not results:
+        return "not-matched"
+    top = max((r.action for r in results), key=lambda a: a.rank, default=None)
+    if top is None:
+        return "allow"
+    if top is Action.DENY:
+        return "deny"
+    if top is Action.REQUIRE_APPROVAL:
+        return "require_approval"
+    return "warn" if top is Action.WARN else "audit"
+
+
+class _PolicyRun:
+    """Evaluation of one policy; every failure is a deny result naming the policy."""
+
+    def __init__(
+        self,
+        policy: GatePolicy,
+        engine: PolicyEngine,
+        activation: Mapping[str, Any],
+        context: GateContext,
+    ) -> None:
+        self.policy = policy
+        self.engine = engine
+        self.activation = dict(activation)
+        self.context = context
+        self.matched = False
+        self.auto = policy.spec.auto_merge
+        self.missing: list[MissingApproval] = []
+
+    def _error(self, where: str, label: str, problem: str) -> list[Result]:
+        message = f"policy '{self.policy.name}' ({where}) {label}: {problem}"
+        return [Result(self.policy.name, label, Action.DENY, message, error=True)]
+
+    def _eval(self, expression: str, variables: Mapping[str, Any]) -> Any:
+        unknown = unknown_identifiers(expression)
+        if unknown:
+            raise CelError(f"unknown identifier {', '.join(repr(u) for u in unknown)}")
+        program = self.engine.compile(expression)
+        return self.engine.evaluate(program, {**self.activation, "variables": dict(variables)})
+
+    def _bool(self, expression: str, variables: Mapping[str, Any]) -> bool:
+        value = self._eval(expression, variables)
+        if type(value) is not bool:
+            raise CelError(f"result is {type(value).__name__} {value!r}, not a bool")
+        return value
+
+    def evaluate(self) -> list[Result]:
+        spec = self.policy.spec
+        variables: dict[str, Any] = {}
+        for index, cond in enumerate(spec.match_conditions):
+            where = self.policy.where("spec", "matchConditions", index, "expression")
+            try:
+                if not self._bool(cond.expression, variables):
+                    return []
+            except CelError as exc:
+                return self._error(where, f"matchConditions[{cond.name}]", str(exc))
+        self.matched = True
+        for index, var in enumerate(spec.variables):
+            where = self.policy.where("spec", "variables", index, "expression")
+            try:
+                variables[var.name] = self._eval(var.expression, variables)
+            except CelError as exc:
+                return self._error(where, f"variables[{var.name}]", str(exc))
+        results: list[Result] = []
+        for index, validation in enumerate(spec.validations):
+            label = validation.name or f"validations[{index}]"
+            where = self.policy.where("spec", "validations", index, "expression")
+            try:
+                results.extend(self._validate(validation, label, variables))
+            except CelError as exc:
+                results.extend(self._error(where, label, str(exc)))
+        return results
+
+    def _validate(
+        self, validation: Validation, label: str, variables: Mapping[str, Any]
+    ) -> list[Result]:
+        if validation.expression is not None and self._bool(validation.expression, variables):
+            return []
+        if validation.approvals is not None:
+            have = count_approvals(validation.approvals, self.context)
+            if have >= validation.approvals.count:
+                return []
+            self.missing.append(self._missing(validation.approvals, label, have))
+        return [
+            Result(self.policy.name, label, validation.action, self._message(validation, variables))
+        ]
+
+    def _message(self, validation: Validation, variables: Mapping[str, Any]) -> str:
+        if validation.message is not None:
+            return validation.message
+        assert validation.message_expression is not None  # noqa: S101 - schema guarantees it
+        try:
+            value = self._eval(validation.message_expression, variables)
+        except CelError as exc:
+            return f"validation failed (messageExpression: {exc})"
+        return value if isinstance(value, str) else f"validation failed ({value!r})"
+
+    def _missing(self, req: ApprovalRequirement, label: str, have: int) -> MissingApproval:
+        pr = self.context.pr
+        return MissingApproval(
+            policy=self.policy.name,
+            validation=label,
+            needed=req.count - have,
+            have=have,
+            users=req.from_.users,
+            teams=req.from_.teams,
+            code_owners=req.from_.code_owners,
+            not_user=pr.author if req.prevent_self_approval else None,
+            sha=pr.head_sha,
+        )
+
+
+def count_approvals(req: ApprovalRequirement, context: GateContext) -> int:
+    """Distinct reviewers whose latest review approves the head SHA and who may approve."""
+    source = req.from_
+    owners = context.change.code_owners
+    anyone = not (source.users or source.teams or source.code_owners)
+    counted: set[str] = set()
+    for approval in context.approvals:
+        if approval.state != "APPROVED" or approval.at_sha != context.pr.head_sha:
+            continue
+        if req.prevent_self_approval and approval.user == context.pr.author:
+            continue
+        teams = set(approval.teams)
+        if (
+            anyone
+            or approval.user in source.users
+            or teams & set(source.teams)
+            or (source.code_owners and (approval.user in owners.users or teams & set(owners.teams)))
+        ):
+            counted.add(approval.user)
+    return len(counted)
+
+
+def _exception_for(
+    policy: str,
+    exceptions: Sequence[GateException],
+    engine: PolicyEngine,
+    activation: Mapping[str, Any],
+) -> tuple[str | None, str | None]:
+    """The first live exception that names ``policy`` and whose conditions hold."""
+    for waiver in exceptions:
+        if policy not in waiver.spec.policies:
+            continue
+        try:
+            if all(_holds(cond, engine, activation) for cond in waiver.spec.match_conditions):
+                return waiver.metadata.name, None
+        except CelError as exc:
+            name = waiver.metadata.name
+            return None, f"exception '{name}' not applied: {exc}"
+    return None, None
+
+
+def _holds(cond: NamedExpression, engine: PolicyEngine, activation: Mapping[str, Any]) -> bool:
+    unknown = unknown_identifiers(cond.expression)
+    if unknown:
+        raise CelError(f"unknown identifier {', '.join(repr(u) for u in unknown)}")
+    value = engine.evaluate(engine.compile(cond.expression), {**activation, "variables": {}})
+    if type(value) is not bool:
+        raise CelError(f"matchConditions[{cond.name}] is not a bool")
+    return value

@@ -1,0 +1,719 @@
+"""A small GitHub on 127.0.0.1 for PyGithub: REST routes from the OpenAPI subset, real git.
+
+Routes are compiled from ``data/github/github-rest-subset.slim.json`` (MIT, see its NOTICE);
+every JSON response is built from the operation's schema (required fields filled, then the
+fake's state laid over) and validated against it with ``openapi-schema-validator`` before it is
+sent; a request to a route the fake does not implement is answered 404 and recorded in
+:attr:`FakeGitHub.unhandled`, which the fixture asserts is empty. ``/<owner>/<repo>.git/...`` is
+served by ``git http-backend`` over real bare repositories, so pushes are real pushes and SHAs
+agree between git and the API.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import jwt
+from openapi_schema_validator import OAS30Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
+
+SPEC_PATH = Path(__file__).parent / "data" / "github" / "github-rest-subset.slim.json"
+SPEC: dict[str, Any] = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
+_REGISTRY: Registry = Registry().with_resource(
+    "urn:gh", Resource.from_contents(SPEC, default_specification=DRAFT4)
+)
+NOW = "2026-01-01T00:00:00Z"
+TOKEN = "ghs_testtoken"
+
+
+def _pointer(*parts: str) -> str:
+    return "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        node: Any = SPEC
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        schema = node
+    return schema
+
+
+def skeleton(schema: dict[str, Any]) -> Any:
+    """The smallest value the schema accepts: required properties only, nullable as None."""
+    schema = _resolve(schema)
+    if schema.get("nullable"):
+        return None
+    if "allOf" in schema:
+        merged: dict[str, Any] = {}
+        for part in schema["allOf"]:
+            value = skeleton(part)
+            if isinstance(value, dict):
+                merged.update(value)
+        return merged
+    for key in ("oneOf", "anyOf"):
+        if key in schema:
+            return skeleton(schema[key][0])
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties", {})
+        return {name: skeleton(props.get(name, {})) for name in schema.get("required", [])}
+    if kind == "array":
+        return []
+    if kind == "integer":
+        return 1
+    if kind == "number":
+        return 0
+    if kind == "boolean":
+        return False
+    if kind == "string":
+        fmt = schema.get("format")
+        if fmt == "date-time":
+            return NOW
+        if fmt == "uri":
+            return "https://example.test/"
+        return ""
+    return None
+
+
+def _merge(base: Any, over: Any) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for key, value in over.items():
+            out[key] = _merge(base.get(key), value)
+        return out
+    return over
+
+
+@dataclass
+class _Route:
+    method: str
+    template: str
+    regex: re.Pattern[str]
+    operation: dict[str, Any]
+
+
+def _routes() -> list[_Route]:
+    routes = []
+    for template, ops in SPEC["paths"].items():
+        for method, op in ops.items():
+            if not isinstance(op, dict) or "operationId" not in op:
+                continue
+            multi = set()
+            for param in op.get("parameters", []) + ops.get("parameters", []):
+                param = _resolve(param)
+                if param.get("x-multi-segment"):
+                    multi.add(param["name"])
+
+            def group(match: re.Match[str], multi: set[str] = multi) -> str:
+                name = match[1]
+                return f"(?P<{name}>.+)" if name in multi else f"(?P<{name}>[^/]+)"
+
+            regex = re.compile("^" + re.sub(r"\{(\w+)\}", group, template) + "$")
+            routes.append(_Route(method.upper(), template, regex, op))
+    # Literal-heavy templates first, so /git/ref/{ref} never swallows a longer route.
+    routes.sort(key=lambda r: -len(re.sub(r"\{\w+\}", "", r.template)))
+    return routes
+
+
+ROUTES = _routes()
+
+
+class ValidationFailure(AssertionError):
+    """The fake was about to send a response its schema rejects."""
+
+
+def validate(operation: dict[str, Any], status: int, body: Any) -> None:
+    """Validate ``body`` against the operation's response schema for ``status``."""
+    responses = operation["responses"]
+    if str(status) not in responses:
+        raise ValidationFailure(f"{operation['operationId']}: undocumented status {status}")
+    content = _resolve(responses[str(status)]).get("content", {})
+    if "application/json" not in content:
+        if body is not None:
+            raise ValidationFailure(f"{operation['operationId']} {status}: body not documented")
+        return
+    pointer = _pointer(
+        "paths",
+        *_operation_path(operation),
+        "responses",
+        str(status),
+        "content",
+        "application/json",
+        "schema",
+    )
+    schema = {"$ref": f"urn:gh#/{pointer}"}
+    errors = list(OAS30Validator(schema, registry=_REGISTRY).iter_errors(body))
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.absolute_path)
+        raise ValidationFailure(f"{operation['operationId']} {status} at {where}: {first.message}")
+
+
+def _operation_path(operation: dict[str, Any]) -> tuple[str, str]:
+    for template, ops in SPEC["paths"].items():
+        for method, op in ops.items():
+            if op is operation:
+                return template, method
+    raise KeyError(operation["operationId"])
+
+
+def response_schema(operation_id: str, status: int) -> dict[str, Any]:
+    for route in ROUTES:
+        if route.operation["operationId"] == operation_id:
+            content = _resolve(route.operation["responses"][str(status)])["content"]
+            return content["application/json"]["schema"]
+    raise KeyError(operation_id)
+
+
+class HttpError(Exception):
+    """Answer with a GitHub-shaped error."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class FakePull:
+    number: int
+    title: str
+    body: str
+    head: str
+    base: str
+    state: str = "open"
+    merged: bool = False
+    labels: list[str] = field(default_factory=list)
+    comments: list[dict[str, Any]] = field(default_factory=list)
+    created_at: str = NOW
+
+
+@dataclass
+class FakeApp:
+    """A GitHub App: its id, the public half of its RSA key, and where it is installed."""
+
+    app_id: int
+    public_key: Any
+    installations: dict[int, set[str]] = field(default_factory=dict)
+    issued: list[str] = field(default_factory=list)
+    jwts: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class FakeRepo:
+    owner: str
+    name: str
+    bare: Path
+    default_branch: str = "main"
+    pulls: dict[int, FakePull] = field(default_factory=dict)
+
+
+class FakeGitHub:
+    """The server state and WSGI application."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.repos: dict[str, FakeRepo] = {}
+        self.unhandled: list[str] = []
+        self.requests: list[str] = []
+        self.failures: list[str] = []
+        self.faults: dict[str, list[int]] = {}
+        self.port = 0
+        self.prefix = "/api/v3"
+        self._ids = 1000
+        self.tokens: set[str] = {TOKEN}
+        self.app: FakeApp | None = None
+        self.clock_skew = 0.0
+
+    # -- set-up -----------------------------------------------------------------------
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return self.origin + self.prefix
+
+    def add_repo(self, full_name: str, source: Path, default_branch: str = "main") -> FakeRepo:
+        """A bare clone of ``source`` served as ``full_name``."""
+        owner, name = full_name.split("/")
+        bare = self.root / owner / f"{name}.git"
+        bare.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["git", "clone", "-q", "--bare", str(source), str(bare)], check=True)
+        repo = FakeRepo(owner, name, bare, default_branch)
+        self.repos[full_name] = repo
+        return repo
+
+    def install_app(
+        self, app_id: int, public_key: Any, installations: dict[int, set[str]]
+    ) -> FakeApp:
+        """Register a GitHub App whose JWTs ``public_key`` verifies, installed as given."""
+        self.app = FakeApp(app_id, public_key, installations)
+        return self.app
+
+    def git(self, repo: FakeRepo, *args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=repo.bare, capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise HttpError(422, done.stderr.strip() or "git failed")
+        return done.stdout.strip()
+
+    def sha(self, repo: FakeRepo, ref: str) -> str | None:
+        done = subprocess.run(
+            ["git", "rev-parse", "--verify", "-q", ref],
+            cwd=repo.bare,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return done.stdout.strip() or None
+
+    def next_id(self) -> int:
+        self._ids += 1
+        return self._ids
+
+    # -- WSGI -------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start: Callable[..., Any]) -> list[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ["REQUEST_METHOD"]
+        if re.match(r"^/[^/]+/[^/]+\.git/", path):
+            return self._git_http(environ, start)
+        self.requests.append(f"{method} {path}")
+        app_route = re.match(
+            rf"^{re.escape(self.prefix)}(/app/|/repos/[^/]+/[^/]+/installation$)", path
+        )
+        if app_route:
+            try:
+                self._verify_app_jwt(environ)
+            except HttpError as exc:
+                body = {"message": str(exc), "documentation_url": "https://docs.github.com/rest"}
+                return self._json(start, exc.status, body, raw=True)
+        elif not self._authorised(environ):
+            return self._json(
+                start,
+                401,
+                {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"},
+            )
+        if not path.startswith(self.prefix + "/"):
+            self.unhandled.append(f"{method} {path}")
+            return self._json(start, 404, {"message": "Not Found"})
+        api_path = path[len(self.prefix) :]
+        for route in ROUTES:
+            if route.method != method:
+                continue
+            match = route.regex.match(api_path)
+            if match is None:
+                continue
+            op_id = route.operation["operationId"]
+            handler = getattr(self, "op_" + re.sub(r"\W", "_", op_id), None)
+            if handler is None:
+                break
+            faults = self.faults.get(op_id)
+            if faults:
+                status = faults.pop(0)
+                return self._json(start, status, {"message": "Server Error"}, raw=True)
+            params = {k: unquote(v) for k, v in match.groupdict().items()}
+            query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            raw = environ["wsgi.input"].read(length) if length else b""
+            payload = json.loads(raw) if raw else None
+            try:
+                status, body = handler(params, query, payload)
+            except HttpError as exc:
+                status, body = (
+                    exc.status,
+                    {
+                        "message": str(exc),
+                        "documentation_url": "https://docs.github.com/rest",
+                    },
+                )
+                return self._json(start, status, body, raw=True)
+            try:
+                validate(route.operation, status, body)
+            except ValidationFailure as exc:
+                self.failures.append(str(exc))
+                return self._json(start, 500, {"message": str(exc)}, raw=True)
+            return self._json(start, status, body)
+        self.unhandled.append(f"{method} {path}")
+        return self._json(start, 404, {"message": "Not Found"}, raw=True)
+
+    def _authorised(self, environ: dict[str, Any]) -> bool:
+        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        return scheme.lower() in ("token", "bearer") and token in self.tokens
+
+    def _verify_app_jwt(self, environ: dict[str, Any]) -> None:
+        """GitHub's rules for an App JWT: RS256 by the App's key, ``iss`` the App id, ``iat`` in
+        the past and ``exp`` in the future but at most 10 minutes away (on the fake's clock)."""
+        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        if self.app is None or scheme.lower() != "bearer":
+            raise HttpError(401, "A JSON web token could not be decoded")
+        try:
+            claims = jwt.decode(
+                token,
+                self.app.public_key,
+                algorithms=["RS256"],
+                issuer=str(self.app.app_id),
+                options={
+                    "require": ["iat", "exp", "iss"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
+            )
+        except jwt.PyJWTError as exc:
+            raise HttpError(401, f"A JSON web token could not be decoded ({exc})") from None
+        now = time.time() + self.clock_skew
+        if not isinstance(claims["exp"], int) or claims["exp"] <= now:
+            raise HttpError(
+                401,
+                "'Expiration time' claim ('exp') must be a numeric value representing the future "
+                "time at which the assertion expires",
+            )
+        if claims["exp"] > now + 600:
+            raise HttpError(401, "'Expiration time' claim ('exp') is too far in the future")
+        if not isinstance(claims["iat"], int) or claims["iat"] > now:
+            raise HttpError(
+                401,
+                "'Issued at' claim ('iat') must be an Integer representing the time that the "
+                "assertion was issued",
+            )
+        self.app.jwts.append(claims)
+
+    def _json(
+        self, start: Callable[..., Any], status: int, body: Any, raw: bool = False
+    ) -> list[bytes]:
+        reason = {
+            200: "OK",
+            201: "Created",
+            204: "No Content",
+            401: "Unauthorized",
+            404: "Not Found",
+            422: "Unprocessable Entity",
+        }.get(status, "Status")
+        data = b"" if body is None else json.dumps(body).encode()
+        headers = [
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("Content-Length", str(len(data))),
+            ("X-RateLimit-Limit", "5000"),
+            ("X-RateLimit-Remaining", "4999"),
+            ("X-RateLimit-Reset", "4102444800"),
+        ]
+        start(f"{status} {reason}", headers)
+        return [data]
+
+    def _git_http(self, environ: dict[str, Any], start: Callable[..., Any]) -> list[bytes]:
+        header = environ.get("HTTP_AUTHORIZATION", "")
+        allowed = {
+            "basic " + base64.b64encode(f"x-access-token:{token}".encode()).decode()
+            for token in self.tokens
+        }
+        if header not in allowed and header.replace("Basic ", "basic ", 1) not in allowed:
+            start(
+                "401 Unauthorized",
+                [("WWW-Authenticate", 'Basic realm="fake"'), ("Content-Length", "0")],
+            )
+            return [b""]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        env = {
+            "GIT_PROJECT_ROOT": str(self.root),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": environ["PATH_INFO"],
+            "REQUEST_METHOD": environ["REQUEST_METHOD"],
+            "QUERY_STRING": environ.get("QUERY_STRING", ""),
+            "CONTENT_TYPE": environ.get("CONTENT_TYPE", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "REMOTE_USER": "x-access-token",
+            "REMOTE_ADDR": "127.0.0.1",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "PATH": "/usr/bin:/bin",
+        }
+        if environ.get("HTTP_CONTENT_ENCODING"):
+            env["HTTP_CONTENT_ENCODING"] = environ["HTTP_CONTENT_ENCODING"]
+        if environ.get("HTTP_GIT_PROTOCOL"):
+            env["GIT_PROTOCOL"] = environ["HTTP_GIT_PROTOCOL"]
+        done = subprocess.run(
+            ["git", "http-backend"], input=body, env=env, capture_output=True, check=False
+        )
+        head, _, content = done.stdout.partition(b"\r\n\r\n")
+        status = "200 OK"
+        headers = []
+        for line in head.decode("latin-1").split("\r\n"):
+            if not line:
+                continue
+            name, _, value = line.partition(":")
+            if name.lower() == "status":
+                status = value.strip()
+            else:
+                headers.append((name, value.strip()))
+        headers.append(("Content-Length", str(len(content))))
+        start(status, headers)
+        return [content]
+
+    # -- rendering --------------------------------------------------------------------
+    def _repo(self, params: dict[str, str]) -> FakeRepo:
+        repo = self.repos.get(f"{params['owner']}/{params['repo']}")
+        if repo is None:
+            raise HttpError(404, "Not Found")
+        return repo
+
+    def _repo_url(self, repo: FakeRepo) -> str:
+        return f"{self.base_url}/repos/{repo.owner}/{repo.name}"
+
+    def render_repo(self, repo: FakeRepo, operation: str = "repos/get") -> dict[str, Any]:
+        body = skeleton(response_schema(operation, 200)) if operation else {}
+        return _merge(
+            body,
+            {
+                "id": 1,
+                "name": repo.name,
+                "full_name": f"{repo.owner}/{repo.name}",
+                "url": self._repo_url(repo),
+                "default_branch": repo.default_branch,
+                "owner": self.render_user(repo.owner),
+                "clone_url": f"{self.origin}/{repo.owner}/{repo.name}.git",
+            },
+        )
+
+    def render_user(self, login: str) -> dict[str, Any]:
+        base = skeleton({"$ref": "#/components/schemas/simple-user"})
+        return _merge(
+            base, {"login": login, "id": 7, "type": "User", "url": f"{self.base_url}/users/{login}"}
+        )
+
+    def render_label(self, repo: FakeRepo, name: str) -> dict[str, Any]:
+        base = skeleton({"$ref": "#/components/schemas/label"})
+        return _merge(
+            base,
+            {
+                "id": abs(hash(name)) % 10**6 + 1,
+                "name": name,
+                "color": "ededed",
+                "url": f"{self._repo_url(repo)}/labels/{name}",
+                "description": "",
+            },
+        )
+
+    def render_pull(self, repo: FakeRepo, pull: FakePull, schema: str) -> dict[str, Any]:
+        base = skeleton({"$ref": f"#/components/schemas/{schema}"})
+        repo_json = _merge(
+            skeleton({"$ref": "#/components/schemas/repository"}), self.render_repo(repo, "")
+        )
+        head_sha = self.sha(repo, f"refs/heads/{pull.head}") or "0" * 40
+        base_sha = self.sha(repo, f"refs/heads/{pull.base}") or "0" * 40
+        url = f"{self._repo_url(repo)}/pulls/{pull.number}"
+        over = {
+            "id": pull.number + 100,
+            "number": pull.number,
+            "title": pull.title,
+            "body": pull.body,
+            "state": pull.state,
+            "url": url,
+            "issue_url": f"{self._repo_url(repo)}/issues/{pull.number}",
+            "comments_url": f"{self._repo_url(repo)}/issues/{pull.number}/comments",
+            "user": self.render_user("mendbot[bot]"),
+            "created_at": pull.created_at,
+            "merged_at": NOW if pull.merged else None,
+            "closed_at": NOW if pull.state == "closed" else None,
+            "labels": [self.render_label(repo, n) for n in pull.labels],
+            "head": {
+                "ref": pull.head,
+                "sha": head_sha,
+                "label": f"{repo.owner}:{pull.head}",
+                "repo": repo_json,
+                "user": self.render_user(repo.owner),
+            },
+            "base": {
+                "ref": pull.base,
+                "sha": base_sha,
+                "label": f"{repo.owner}:{pull.base}",
+                "repo": repo_json,
+                "user": self.render_user(repo.owner),
+            },
+        }
+        if schema == "pull-request":
+            over["merged"] = pull.merged
+        return _merge(base, over)
+
+    # -- operations -------------------------------------------------------------------
+    def op_repos_get(self, params, query, payload):
+        return 200, self.render_repo(self._repo(params))
+
+    def op_git_get_ref(self, params, query, payload):
+        repo = self._repo(params)
+        sha = self.sha(repo, f"refs/{params['ref']}")
+        if sha is None:
+            raise HttpError(404, "Not Found")
+        return 200, {
+            "ref": f"refs/{params['ref']}",
+            "node_id": "REF_1",
+            "url": f"{self._repo_url(repo)}/git/refs/{params['ref']}",
+            "object": {
+                "type": "commit",
+                "sha": sha,
+                "url": f"{self._repo_url(repo)}/git/commits/{sha}",
+            },
+        }
+
+    def _pull(self, params: dict[str, str]) -> tuple[FakeRepo, FakePull]:
+        repo = self._repo(params)
+        number = int(params.get("pull_number") or params.get("issue_number") or 0)
+        if number not in repo.pulls:
+            raise HttpError(404, "Not Found")
+        return repo, repo.pulls[number]
+
+    def op_pulls_list(self, params, query, payload):
+        repo = self._repo(params)
+        state = query.get("state", "open")
+        head = query.get("head")
+        found = []
+        for pull in sorted(repo.pulls.values(), key=lambda p: -p.number):
+            if state != "all" and pull.state != state:
+                continue
+            if head is not None and head != f"{repo.owner}:{pull.head}":
+                continue
+            if "base" in query and query["base"] != pull.base:
+                continue
+            found.append(self.render_pull(repo, pull, "pull-request-simple"))
+        return 200, found
+
+    def op_pulls_create(self, params, query, payload):
+        repo = self._repo(params)
+        if self.sha(repo, f"refs/heads/{payload['head']}") is None:
+            raise HttpError(422, "Validation Failed")
+        if any(p.head == payload["head"] and p.state == "open" for p in repo.pulls.values()):
+            raise HttpError(422, "A pull request already exists")
+        number = max([*repo.pulls, *[0]]) + 1
+        pull = FakePull(
+            number, payload["title"], payload.get("body") or "", payload["head"], payload["base"]
+        )
+        repo.pulls[number] = pull
+        return 201, self.render_pull(repo, pull, "pull-request")
+
+    def op_pulls_get(self, params, query, payload):
+        repo, pull = self._pull(params)
+        return 200, self.render_pull(repo, pull, "pull-request")
+
+    def op_pulls_update(self, params, query, payload):
+        repo, pull = self._pull(params)
+        pull.title = payload.get("title", pull.title)
+        pull.body = payload.get("body", pull.body)
+        pull.state = payload.get("state", pull.state)
+        return 200, self.render_pull(repo, pull, "pull-request")
+
+    def op_issues_set_labels(self, params, query, payload):
+        repo, pull = self._pull(params)
+        labels = payload.get("labels", []) if isinstance(payload, dict) else payload
+        pull.labels = [label if isinstance(label, str) else label["name"] for label in labels]
+        return 200, [self.render_label(repo, name) for name in pull.labels]
+
+    def _comment(self, repo: FakeRepo, pull: FakePull, comment: dict[str, Any]) -> dict[str, Any]:
+        base = skeleton({"$ref": "#/components/schemas/issue-comment"})
+        url = f"{self._repo_url(repo)}/issues/comments/{comment['id']}"
+        return _merge(
+            base,
+            {
+                "id": comment["id"],
+                "body": comment["body"],
+                "url": url,
+                "issue_url": f"{self._repo_url(repo)}/issues/{pull.number}",
+                "user": self.render_user("mendbot[bot]"),
+            },
+        )
+
+    def op_issues_list_comments(self, params, query, payload):
+        repo, pull = self._pull(params)
+        return 200, [self._comment(repo, pull, c) for c in pull.comments]
+
+    def op_issues_create_comment(self, params, query, payload):
+        repo, pull = self._pull(params)
+        comment = {"id": self.next_id(), "body": payload["body"]}
+        pull.comments.append(comment)
+        return 201, self._comment(repo, pull, comment)
+
+    def op_apps_get_repo_installation(self, params, query, payload):
+        repo = self._repo(params)
+        assert self.app is not None
+        full_name = f"{repo.owner}/{repo.name}"
+        for number, repos in sorted(self.app.installations.items()):
+            if full_name in repos:
+                return 200, self.render_installation(number, repo.owner)
+        raise HttpError(404, "Not Found")
+
+    def op_apps_create_installation_access_token(self, params, query, payload):
+        assert self.app is not None
+        number = int(params["installation_id"])
+        if number not in self.app.installations:
+            raise HttpError(404, "Not Found")
+        token = f"ghs_{secrets.token_hex(16)}"
+        self.app.issued.append(token)
+        self.tokens.add(token)
+        expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+        return 201, {
+            "token": token,
+            "expires_at": expires,
+            "permissions": {"contents": "write", "pull_requests": "write"},
+            "repository_selection": "selected",
+        }
+
+    def render_installation(self, number: int, owner: str) -> dict[str, Any]:
+        assert self.app is not None
+        base = skeleton({"$ref": "#/components/schemas/installation"})
+        return _merge(
+            base,
+            {
+                "id": number,
+                "app_id": self.app.app_id,
+                "app_slug": "mendbot",
+                "target_id": 7,
+                "target_type": "User",
+                "account": self.render_user(owner),
+                "repository_selection": "selected",
+                "access_tokens_url": f"{self.base_url}/app/installations/{number}/access_tokens",
+                "html_url": f"{self.origin}/settings/installations/{number}",
+                "repositories_url": f"{self.base_url}/installation/repositories",
+                "permissions": {"contents": "write", "pull_requests": "write"},
+            },
+        )
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _ThreadingServer(WSGIServer):
+    daemon_threads = True
+
+
+@contextmanager
+def running(root: Path) -> Iterator[FakeGitHub]:
+    """Serve a :class:`FakeGitHub` on 127.0.0.1 (a free port) for the ``with`` block."""
+    app = FakeGitHub(root)
+    server = make_server(
+        "127.0.0.1", 0, app, server_class=_ThreadingServer, handler_class=_QuietHandler
+    )
+    app.port = server.server_port
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield app
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,135 @@
+"""The shipped policies: every inline test on both engines, engine agreement, and scenarios."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from conftest import ENGINES
+
+from bot.cli import cli
+from bot.policy.decide import decide
+from bot.policy.engine import PolicyEngine
+from bot.policy.schema import load_directory
+from bot.policy.testing import BASE_CONTEXT, check, merged, run_tests
+from testpaths import REPO
+
+POLICIES = load_directory(REPO / "policies")
+CASES = [(p.name, c.name) for p in POLICIES.policies for c in p.spec.tests]
+EXPECTED = {
+    "untrusted-provenance",
+    "staging-auto-merge",
+    "production-approval",
+    "irreversible-security-approval",
+    "freeze",
+    "protected-paths",
+}
+
+
+def test_every_default_policy_is_shipped_documented_and_tested() -> None:
+    assert {p.name for p in POLICIES.policies} == EXPECTED
+    docs = (REPO / "docs" / "policies.md").read_text()
+    for item in POLICIES.policies:
+        assert item.metadata.description
+        assert len(item.spec.tests) >= 4, item.name
+        assert f"`{item.name}`" in docs
+    assert check(POLICIES) == []
+
+
+@pytest.mark.parametrize("engine_name", sorted(ENGINES))
+def test_inline_tests_pass(engine_name: str) -> None:
+    results = run_tests(POLICIES.policies, engine=ENGINES[engine_name])
+    assert [(r.policy, r.case) for r in results] == CASES
+    failed = [f"{r.policy}/{r.case}: {r.detail}" for r in results if not r.passed]
+    assert failed == []
+
+
+def test_engines_agree_on_every_case() -> None:
+    rust, celpy = (run_tests(POLICIES.policies, engine=ENGINES[n]) for n in ("rust", "celpy"))
+    for a, b in zip(rust, celpy, strict=True):
+        assert (a.actual, a.detail) == (b.actual, b.detail), a.case
+        assert "messageExpression" not in a.detail, a.case
+
+
+HEAD = BASE_CONTEXT["pr"]["head_sha"]
+
+
+def _ctx(**patch: Any) -> dict[str, Any]:
+    return merged(BASE_CONTEXT, patch)
+
+
+def test_staging_is_allowed_and_auto_merge_eligible(engine: PolicyEngine) -> None:
+    decision = decide(POLICIES, BASE_CONTEXT, engine=engine)
+    assert (decision.outcome, decision.auto_merge) == ("allow", True)
+
+
+def test_production_waits_then_approval_allows(engine: PolicyEngine) -> None:
+    prod = {"environment": "production", "environments": ["production"]}
+    before = decide(POLICIES, _ctx(change=prod), engine=engine)
+    assert before.outcome == "require_approval"
+    assert [m.policy for m in before.missing_approvals] == ["production-approval"]
+    review = {"user": "bob", "teams": [], "at_sha": HEAD, "state": "APPROVED"}
+    after = decide(POLICIES, _ctx(change=prod, approvals=[review]), engine=engine)
+    assert (after.outcome, after.auto_merge) == ("allow", False)
+    assert after.context_digest != before.context_digest
+    stale = decide(
+        POLICIES, _ctx(change=prod, approvals=[review | {"at_sha": "b" * 40}]), engine=engine
+    )
+    assert stale.outcome == "require_approval"
+
+
+def test_freeze_beats_approvals(engine: PolicyEngine) -> None:
+    context = _ctx(
+        windows={"active": ["weekend"], "deny_active": True},
+        approvals=[{"user": "bob", "teams": [], "at_sha": HEAD, "state": "APPROVED"}],
+    )
+    decision = decide(POLICIES, context, engine=engine)
+    assert decision.outcome == "deny"
+    assert decision.results[0].policy == "freeze"
+
+
+def test_unmapped_paths_need_a_human(engine: PolicyEngine) -> None:
+    context = _ctx(change={"environment": "unmapped", "environments": ["unmapped"]})
+    assert decide(POLICIES, context, engine=engine).outcome == "require_approval"
+
+
+def test_cli_policy_test_passes_on_defaults() -> None:
+    result = CliRunner().invoke(cli, ["policy", "test", "--policies", str(REPO / "policies")])
+    assert result.exit_code == 0, result.output
+    assert f"{len(CASES)} cases, {len(CASES)} passed, 0 failed" in result.output
+
+
+def test_cli_policy_test_reports_a_failing_case(tmp_path: Path) -> None:
+    text = (REPO / "policies" / "freeze.yaml").read_text()
+    (tmp_path / "freeze.yaml").write_text(
+        text.replace("      expect: deny\n", "      expect: allow\n", 1)
+    )
+    result = CliRunner().invoke(cli, ["policy", "test", "--policies", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "FAIL  freeze / deny-window-denies: deny" in result.output
+    assert "expected allow, got deny" in result.output
+
+
+def test_cli_policy_test_invalid_policy_is_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("apiVersion: mendbot/v1\nkind: GatePolicy\nspec: {}\n")
+    result = CliRunner().invoke(cli, ["policy", "test", "--policies", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "bad.yaml:" in result.output
+
+
+def test_cli_policy_eval_json(tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "context.json"
+    path.write_text(json.dumps(_ctx(change={"reversibility": "irreversible"})))
+    args = ["policy", "eval", "--context", str(path), "--policies", str(REPO / "policies")]
+    result = CliRunner().invoke(cli, [*args, "--format", "json"])
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert data["decision"] == "require_approval"
+    assert data["missing_approvals"][0]["needed"] == 2
+    assert data["policy_digest"] == POLICIES.digest
+    text = CliRunner().invoke(cli, args)
+    assert "missing: irreversible-security-approval: 2 more approvals (have 0)" in text.output

@@ -1,0 +1,272 @@
+"""The pure decision: fail-closed cases, precedence, exceptions and determinism, on both engines."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pytest
+import rfc8785
+
+from bot.policy.decide import CONTEXT, decide
+from bot.policy.engine import PolicyEngine
+from bot.policy.schema import Action, GatePolicy, PolicySet, parse_documents
+from bot.policy.testing import BASE_CONTEXT, merged
+
+
+def policy(name: str, body: str) -> GatePolicy:
+    """A policy from its ``spec`` block (indented two spaces)."""
+    text = f"apiVersion: mendbot/v1\nkind: GatePolicy\nmetadata: {{name: {name}}}\nspec:\n{body}"
+    [doc] = parse_documents(text, f"{name}.yaml")
+    assert isinstance(doc, GatePolicy)
+    return doc
+
+
+def one(expression: str, *, action: str = "deny", extra: str = "") -> GatePolicy:
+    return policy(
+        "p",
+        f"  validations:\n    - expression: {json.dumps(expression)}\n"
+        f"      message: failed\n      action: {action}\n{extra}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("expression", "problem"),
+    [
+        ("change.environment ==", "compile error"),
+        ("change.nope == 'x'", "evaluation error"),
+        ("change.environment", "result is str 'staging', not a bool"),
+        ("size(change.paths)", "result is int 1, not a bool"),
+        ("true || chnage.environment", "unknown identifier 'chnage'"),
+        ("sizee(change.paths) > 0", "unknown identifier 'sizee'"),
+        ("1 / (size(approvals)) == 0", "evaluation error"),
+        ("now.getHours() > 1", "unknown identifier 'getHours'"),
+        ("[1].join(',') == '1'", "unknown identifier 'join'"),
+    ],
+)
+def test_fail_closed(engine: PolicyEngine, expression: str, problem: str) -> None:
+    decision = decide([one(expression, action="audit")], BASE_CONTEXT, engine=engine)
+    assert decision.outcome == "deny"
+    [result] = decision.results
+    assert result.error and result.action is Action.DENY
+    assert result.policy == "p"
+    assert problem in result.message
+    assert "policy 'p' (p.yaml:" in result.message
+
+
+@pytest.mark.parametrize("field", ["approvals", "now", "windows"])
+def test_missing_context_field_denies(engine: PolicyEngine, field: str) -> None:
+    context = merged(BASE_CONTEXT, {field: None})
+    decision = decide([one("true")], context, engine=engine)
+    assert decision.outcome == "deny"
+    assert decision.results[0].policy == CONTEXT
+    assert f"invalid context: {field}: Field required" in decision.results[0].message
+
+
+def test_missing_nested_field_and_unknown_field_deny(engine: PolicyEngine) -> None:
+    for patch in ({"environment": {"frozen": None}}, {"pr": {"draft": True}}):
+        decision = decide([one("true")], merged(BASE_CONTEXT, patch), engine=engine)
+        assert decision.outcome == "deny", patch
+
+
+def test_match_condition_and_variable_errors_deny(engine: PolicyEngine) -> None:
+    bad_match = policy(
+        "m",
+        '  matchConditions:\n    - {name: x, expression: "change.environment"}\n'
+        "  validations:\n    - {expression: 'true', message: ok}\n",
+    )
+    bad_var = policy(
+        "v",
+        '  variables:\n    - {name: x, expression: "pr.missing"}\n'
+        "  validations:\n    - {expression: 'true', message: ok}\n",
+    )
+    for item in (bad_match, bad_var):
+        decision = decide([item], BASE_CONTEXT, engine=engine)
+        assert decision.outcome == "deny"
+        assert decision.results[0].error
+
+
+def test_variables_and_message_expression(engine: PolicyEngine) -> None:
+    item = policy(
+        "vars",
+        "  variables:\n"
+        "    - {name: prod, expression: \"'production' in change.environments\"}\n"
+        "    - {name: label, expression: \"variables.prod ? 'prod' : 'non-prod'\"}\n"
+        "  validations:\n"
+        "    - expression: '!variables.prod'\n"
+        "      messageExpression: \"'blocked: ' + variables.label\"\n"
+        "      action: warn\n",
+    )
+    context = merged(BASE_CONTEXT, {"change": {"environments": ["production"]}})
+    decision = decide([item], context, engine=engine)
+    assert decision.outcome == "allow"
+    assert [(r.action, r.message) for r in decision.results] == [(Action.WARN, "blocked: prod")]
+
+
+def test_message_expression_error_keeps_action(engine: PolicyEngine) -> None:
+    item = policy(
+        "msg",
+        "  validations:\n    - expression: 'false'\n"
+        "      messageExpression: 'pr.nope'\n      action: require_approval\n",
+    )
+    decision = decide([item], BASE_CONTEXT, engine=engine)
+    assert decision.outcome == "require_approval"
+    assert "messageExpression" in decision.results[0].message
+
+
+def test_precedence(engine: PolicyEngine) -> None:
+    policies = [
+        policy(f"p-{action.replace('_', '-')}", _fails(action))
+        for action in ("audit", "warn", "require_approval", "deny")
+    ]
+    for count, expected in ((1, "allow"), (2, "allow"), (3, "require_approval"), (4, "deny")):
+        decision = decide(policies[:count], BASE_CONTEXT, engine=engine)
+        assert decision.outcome == expected
+    decision = decide(policies, BASE_CONTEXT, engine=engine)
+    assert [r.action for r in decision.results] == [
+        Action.DENY,
+        Action.REQUIRE_APPROVAL,
+        Action.WARN,
+        Action.AUDIT,
+    ]
+
+
+def _fails(action: str) -> str:
+    return f"  validations:\n    - {{expression: 'false', message: {action}, action: {action}}}\n"
+
+
+def test_no_policy_matched_needs_a_human(engine: PolicyEngine) -> None:
+    item = policy(
+        "never",
+        "  matchConditions:\n    - {name: never, expression: 'false'}\n" + _fails("deny"),
+    )
+    decision = decide([item], BASE_CONTEXT, engine=engine)
+    assert decision.outcome == "require_approval"
+    assert decision.results[0].validation == "no-policy-matched"
+    assert decision.policies[0].outcome == "not-matched"
+
+
+def test_approvals_and_missing(engine: PolicyEngine) -> None:
+    item = policy(
+        "two",
+        "  validations:\n    - message: needs two\n      action: require_approval\n"
+        "      approvals: {count: 2, from: {users: [ann], teams: [security]}}\n",
+    )
+    head = BASE_CONTEXT["pr"]["head_sha"]
+    approvals: list[dict[str, Any]] = [
+        {"user": "ann", "teams": [], "at_sha": head, "state": "APPROVED"},
+        {"user": "bob", "teams": [], "at_sha": head, "state": "APPROVED"},
+    ]
+    decision = decide([item], merged(BASE_CONTEXT, {"approvals": approvals}), engine=engine)
+    assert decision.outcome == "require_approval"
+    [missing] = decision.missing_approvals
+    assert (missing.needed, missing.have) == (1, 1)
+    assert missing.describe() == (
+        "1 more approval (have 1) on aaaaaaaaaaaa from user ann or team security, not mendbot[bot]"
+    )
+    approvals.append({"user": "sam", "teams": ["security"], "at_sha": head, "state": "APPROVED"})
+    decision = decide([item], merged(BASE_CONTEXT, {"approvals": approvals}), engine=engine)
+    assert decision.outcome == "allow"
+    assert decision.missing_approvals == ()
+
+
+EXCEPTION = """\
+apiVersion: mendbot/v1
+kind: GateException
+metadata: {{name: {name}}}
+spec:
+  owner: alice
+  reason: vendor outage
+  expires: "{expires}"
+  policies: [p-deny]
+  matchConditions:
+    - {{name: this-pr, expression: "{condition}"}}
+"""
+
+
+def _with_exception(expires: str, condition: str = "pr.number == 7") -> PolicySet:
+    items = PolicySet()
+    items.add(policy("p-deny", _fails("deny")))
+    for doc in parse_documents(
+        EXCEPTION.format(name="hotfix", expires=expires, condition=condition), "x.yaml"
+    ):
+        items.add(doc)
+    return items
+
+
+def test_live_exception_turns_failures_into_audits(engine: PolicyEngine) -> None:
+    decision = decide(_with_exception("2026-03-05T00:00:00Z"), BASE_CONTEXT, engine=engine)
+    assert decision.outcome == "allow"
+    assert decision.exceptions_applied == ("hotfix",)
+    assert decision.results[0].action is Action.AUDIT
+    assert decision.results[0].excepted_by == "hotfix"
+
+
+def test_expired_or_unmatched_or_broken_exception_is_ignored(engine: PolicyEngine) -> None:
+    expired = decide(_with_exception("2026-03-04T09:59:59Z"), BASE_CONTEXT, engine=engine)
+    assert expired.outcome == "deny"
+    assert expired.exceptions_expired == ("hotfix",)
+    other = decide(_with_exception("2027-01-01T00:00:00Z", "pr.number == 8"), BASE_CONTEXT)
+    assert other.outcome == "deny"
+    broken = decide(_with_exception("2027-01-01T00:00:00Z", "pr.nope"), BASE_CONTEXT)
+    assert broken.outcome == "deny"
+    assert "exception 'hotfix' not applied" in broken.notes[0]
+
+
+def test_errors_are_never_waived(engine: PolicyEngine) -> None:
+    items = _with_exception("2027-01-01T00:00:00Z")
+    items.policies = [policy("p-deny", "  validations:\n    - {expression: 'pr', message: x}\n")]
+    assert decide(items, BASE_CONTEXT, engine=engine).outcome == "deny"
+
+
+def test_auto_merge_only_when_allowed(engine: PolicyEngine) -> None:
+    auto = policy(
+        "auto", "  autoMerge: true\n  validations:\n    - {expression: 'true', message: x}\n"
+    )
+    assert decide([auto], BASE_CONTEXT, engine=engine).auto_merge
+    assert not decide([auto, policy("d", _fails("deny"))], BASE_CONTEXT, engine=engine).auto_merge
+
+
+def test_digest_is_deterministic_and_canonical(engine: PolicyEngine) -> None:
+    shuffled = json.loads(json.dumps(BASE_CONTEXT, sort_keys=True))
+    shuffled = dict(reversed(list(shuffled.items())))
+    first = decide([one("true")], BASE_CONTEXT, engine=engine)
+    second = decide([one("true")], shuffled, engine=engine)
+    assert first.context_digest == second.context_digest
+    expected = "sha256:" + hashlib.sha256(rfc8785.dumps(BASE_CONTEXT)).hexdigest()
+    assert first.context_digest == expected
+    later = decide([one("true")], merged(BASE_CONTEXT, {"now": "2026-03-04T10:00:01Z"}))
+    assert later.context_digest != first.context_digest
+    assert first == second
+
+
+def test_now_is_a_timestamp(engine: PolicyEngine) -> None:
+    item = one("now > timestamp('2026-03-04T09:00:00Z') && now < timestamp('2026-03-05T00:00:00Z')")
+    assert decide([item], BASE_CONTEXT, engine=engine).outcome == "allow"
+
+
+def test_decision_json_shape() -> None:
+    data = decide([one("false")], BASE_CONTEXT).to_json()
+    assert data["decision"] == "deny"
+    assert data["results"][0]["action"] == "deny"
+    assert data["context_digest"].startswith("sha256:")
+    json.dumps(data)
+
+
+class _Panic(BaseException):
+    """Stands in for PyO3's PanicException (a BaseException)."""
+
+
+def test_engine_crash_is_a_deny(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.policy import engine as engine_module
+
+    class Boom:
+        def execute(self, activation: dict[str, Any]) -> Any:
+            raise _Panic("rust panicked")
+
+    rust = engine_module.RustCel()
+    monkeypatch.setattr(rust, "compile", lambda e: engine_module._RustProgram(e, Boom()))
+    decision = decide([one("true")], BASE_CONTEXT, engine=rust)
+    assert decision.outcome == "deny"
+    assert "evaluation error: rust panicked" in decision.results[0].message
