@@ -11,32 +11,13 @@ from __future__ import annotations
 from enum import StrEnum, unique
 from functools import cache
 from importlib import resources
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from ruamel.yaml.error import YAMLError
 
 from bot.errors import MendbotError
 from bot.knowledge.yaml_loading import safe_load
-
-#: Every scope a workflow can grant to ``GITHUB_TOKEN`` (``metadata: read`` is implicit).
-SCOPES: tuple[str, ...] = (
-    "actions",
-    "attestations",
-    "checks",
-    "contents",
-    "deployments",
-    "discussions",
-    "id-token",
-    "issues",
-    "models",
-    "packages",
-    "pages",
-    "pull-requests",
-    "repository-projects",
-    "security-events",
-    "statuses",
-)
 
 Scope = Literal[
     "actions",
@@ -55,6 +36,9 @@ Scope = Literal[
     "security-events",
     "statuses",
 ]
+
+#: Every scope a workflow can grant to ``GITHUB_TOKEN`` (``metadata: read`` is implicit).
+SCOPES: tuple[str, ...] = get_args(Scope)
 
 #: Facts about the whole job a condition may ask for (see :class:`JobCondition`).
 JobFact = Literal["pushes-images"]
