@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.models import Location
 from bot.yamledit import Route, YamlDocument
-from bot.yamledit.document import Alias, Mapping, Sequence
+from bot.yamledit.document import Alias, Mapping, Node, Sequence
 
 _USES = re.compile(r"^(?P<owner>[^/@\s]+)/(?P<repo>[^/@\s]+)(?P<subpath>/[^@\s]*)?@(?P<ref>\S+)$")
 
@@ -156,20 +156,23 @@ class Workflow:
         return Location(path=self.path, line=1, column=1, route=route)
 
     def _first_alias(self, route: Route) -> tuple[int, int] | None:
-        """1-based position of the first alias along ``route``, if the route crosses one."""
-        for depth in range(1, len(route) + 1):
-            node = self.doc.lookup(route[:depth])
-            parent = self.doc.lookup(route[: depth - 1])
-            if isinstance(parent, Mapping) and isinstance(route[depth - 1], str):
-                pair = parent.get(str(route[depth - 1]))
-                node = pair[1] if pair else None
-            elif isinstance(parent, Sequence) and isinstance(route[depth - 1], int):
-                index = int(route[depth - 1])
-                node = parent.items[index] if 0 <= index < len(parent.items) else None
-            if isinstance(node, Alias):
-                return node.line + 1, node.column + 1
-            if node is None:
+        """1-based position of the first alias along ``route``, if the route crosses one.
+
+        One walk from the root that never follows an alias (it stops at the first).
+        """
+        node = self.doc.root()
+        for key in route:
+            child: Node | None = None
+            if isinstance(node, Mapping) and isinstance(key, str):
+                pair = node.get(key)
+                child = pair[1] if pair else None
+            elif isinstance(node, Sequence) and isinstance(key, int):
+                child = node.items[key] if 0 <= key < len(node.items) else None
+            if isinstance(child, Alias):
+                return child.line + 1, child.column + 1
+            if child is None:
                 return None
+            node = child
         return None
 
 
