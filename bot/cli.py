@@ -242,7 +242,7 @@ def exit_code(result: Analysis, *, wrote_fixes: bool) -> int:
     """The documented exit code for an analysis (see the module docstring)."""
     if any(not error.skipped for error in result.result.errors):
         return EXIT_INPUT_ERRORS
-    applied = set(result.result.applied) if wrote_fixes else set()
+    applied = result.result.applied_ids if wrote_fixes else frozenset()
     if any(f.id not in applied for f in result.result.findings):
         return EXIT_FINDINGS
     return EXIT_CLEAN

@@ -36,7 +36,7 @@ def no_fix_reason(analysis: Analysis, finding: Finding) -> str | None:
 
 def remaining(analysis: Analysis) -> list[Finding]:
     """Findings not resolved by an applied fix."""
-    applied = set(analysis.result.applied)
+    applied = analysis.result.applied_ids
     return [f for f in analysis.result.findings if f.id not in applied]
 
 
