@@ -133,18 +133,22 @@ def fix_to_fixpoint(
     rules: Sequence[WorkflowRule],
     config: Config,
     mode: FixMode,
+    detections: list[Detection] | None = None,
 ) -> tuple[str, set[str], dict[str, str]]:
     """Apply allowed fixes one at a time, re-running the rules after each.
 
+    ``detections`` are the rules' results on ``text`` when the caller already has them.
     Returns the final text, the ids of findings whose fix was applied, and the reason each
     refused fix was refused. A fix that does not make its own finding disappear is rolled
-    back: a fix must resolve what it claims to.
+    back: a fix must resolve what it claims to. The rules run once per text: a refused fix
+    leaves the text, and so the detections, as they were.
     """
     applied: set[str] = set()
     refused: dict[str, str] = {}
-    current_text, current = text, workflow
+    current_text = text
+    if detections is None:
+        detections = _detect_safely(workflow, rules, config)
     for _ in range(MAX_FIX_ROUNDS):
-        detections = _detect_safely(current, rules, config)
         candidate = next(
             (
                 d
@@ -166,12 +170,12 @@ def fix_to_fixpoint(
             refused[candidate.finding.id] = "the fix changes nothing, yet the finding remains"
             continue
         updated = parse_workflow(workflow.path, outcome.text, workflow.root)
-        still = {d.finding.id for d in _detect_safely(updated, rules, config)}
-        if candidate.finding.id in still:
+        after = _detect_safely(updated, rules, config)
+        if any(d.finding.id == candidate.finding.id for d in after):
             refused[candidate.finding.id] = "the fix did not resolve the finding; rolled back"
             continue
         applied.add(candidate.finding.id)
-        current_text, current = outcome.text, updated
+        current_text, detections = outcome.text, after
     return current_text, applied, refused
 
 
@@ -274,7 +278,9 @@ def _analyse_one(
         detections = _detect_safely(workflow, rules, config)
         if fix_mode is None:
             return detections, text, None, set(), {}
-        fixed, applied, refused = fix_to_fixpoint(workflow, text, rules, config, fix_mode)
+        fixed, applied, refused = fix_to_fixpoint(
+            workflow, text, rules, config, fix_mode, detections
+        )
     except RuleCrash as exc:
         return FileError(path=item.relative, message=str(exc))
     except (YamlParseError, NotAWorkflow) as exc:
