@@ -30,6 +30,9 @@ from bot.report import github, json_report, sarif, text
 from bot.writer import write_all
 
 if TYPE_CHECKING:
+    from bot.forge.github import GitHubForge
+    from bot.forge.local import LocalForge
+    from bot.gate.run import GateRun
     from bot.provenance.trust import Trust
 
 EXIT_CLEAN = 0
@@ -482,72 +485,132 @@ def _trust(
     return trust
 
 
+F = Callable[..., None]
+
+
+def _forge_options(command: F) -> F:
+    """The options that choose and reach a forge (shared by propose, gate and policy explain)."""
+    options = [
+        click.option(
+            "--forge",
+            "forge_name",
+            type=click.Choice(["local", "github"]),
+            default="local",
+            show_default=True,
+            help="Where pull requests live (local: branches plus records under .git/mendbot/; "
+            "github: the token in $GITHUB_TOKEN).",
+        ),
+        click.option(
+            "--repository",
+            envvar="GITHUB_REPOSITORY",
+            help="With --forge github: OWNER/NAME (default: $GITHUB_REPOSITORY).",
+        ),
+        click.option(
+            "--api-url",
+            envvar="GITHUB_API_URL",
+            default="https://api.github.com",
+            show_default=True,
+            help="With --forge github: the REST API root (GitHub Enterprise: https://HOST/api/v3).",
+        ),
+        click.option(
+            "--app-id",
+            envvar="MENDBOT_APP_ID",
+            help="With --forge github: authenticate as this GitHub App (with "
+            "--app-private-key) instead of $GITHUB_TOKEN.",
+        ),
+        click.option(
+            "--app-private-key",
+            envvar="MENDBOT_APP_PRIVATE_KEY_FILE",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="With --app-id: the App's PEM private key file.",
+        ),
+        click.option(
+            "--installation-id",
+            envvar="MENDBOT_APP_INSTALLATION_ID",
+            type=int,
+            help="With --app-id: the installation (default: the one installed on --repository).",
+        ),
+        click.option(
+            "--repo",
+            type=click.Path(path_type=Path, file_okay=False),
+            default=Path("."),
+            show_default=True,
+            help="A local git repository (with --forge github, a clone commits are fetched "
+            "into; it is never checked out).",
+        ),
+        click.option("--base", help="Branch pull requests target (default: the checked-out one)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _trust_options(command: F) -> F:
+    """The options that say whom attestations must be signed by (see :func:`_trust`)."""
+    options = [
+        click.option(
+            "--verify-key",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Trust bundles signed by this ECDSA P-256 PEM public key.",
+        ),
+        click.option("--identity", help="Trusted Sigstore signer: the analysis workflow's SAN."),
+        click.option("--issuer", help="Trusted OIDC issuer of --identity."),
+        click.option(
+            "--repository-id", help="With --identity: the source repository's numeric id."
+        ),
+        click.option(
+            "--trigger", "triggers", multiple=True, help="With --identity: allowed trigger."
+        ),
+        click.option(
+            "--allow-unsigned",
+            is_flag=True,
+            help="UNSAFE: accept unsigned bundles; the source becomes human-override.",
+        ),
+        click.option(
+            "--offline", is_flag=True, help="Use the cached/embedded Sigstore trusted root."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _make_forge(
+    forge_name: str,
+    repository: str | None,
+    api_url: str,
+    app_id: str | None,
+    app_private_key: Path | None,
+    installation_id: int | None,
+    repo: Path,
+    base: str | None,
+) -> LocalForge | GitHubForge:
+    """The forge the ``_forge_options`` name (a GitHub App token when --app-id is given)."""
+    from bot.forge import LocalForge
+    from bot.provenance.git import toplevel as git_toplevel
+
+    if forge_name != "github":
+        return LocalForge(repo, base)
+    from bot.forge.github import GitHubForge, installation_token, token_from_environment
+
+    if not repository:
+        raise click.UsageError("--forge github needs --repository OWNER/NAME")
+    if bool(app_id) != bool(app_private_key):
+        raise click.UsageError("--app-id and --app-private-key go together")
+    token = (
+        installation_token(repository, app_id, app_private_key, installation_id, base_url=api_url)
+        if app_id and app_private_key
+        else token_from_environment()
+    )
+    return GitHubForge(repository, git_toplevel(repo), token, base_url=api_url, base=base)
+
+
 @cli.command("propose")
 @click.argument(
     "bundle_dirs", nargs=-1, required=True, type=click.Path(path_type=Path, file_okay=False)
 )
-@click.option(
-    "--forge",
-    "forge_name",
-    type=click.Choice(["local", "github"]),
-    default="local",
-    show_default=True,
-    help="Where pull requests live (local: branches plus records under .git/mendbot/; github: "
-    "the token in $GITHUB_TOKEN).",
-)
-@click.option(
-    "--repository",
-    envvar="GITHUB_REPOSITORY",
-    help="With --forge github: OWNER/NAME (default: $GITHUB_REPOSITORY).",
-)
-@click.option(
-    "--api-url",
-    envvar="GITHUB_API_URL",
-    default="https://api.github.com",
-    show_default=True,
-    help="With --forge github: the REST API root (GitHub Enterprise: https://HOST/api/v3).",
-)
-@click.option(
-    "--app-id",
-    envvar="MENDBOT_APP_ID",
-    help="With --forge github: authenticate as this GitHub App (with --app-private-key) "
-    "instead of $GITHUB_TOKEN.",
-)
-@click.option(
-    "--app-private-key",
-    envvar="MENDBOT_APP_PRIVATE_KEY_FILE",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="With --app-id: the App's PEM private key file.",
-)
-@click.option(
-    "--installation-id",
-    envvar="MENDBOT_APP_INSTALLATION_ID",
-    type=int,
-    help="With --app-id: the installation (default: the one installed on --repository).",
-)
-@click.option(
-    "--repo",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("."),
-    show_default=True,
-    help="The git repository holding the attested base commits.",
-)
-@click.option("--base", help="Branch the pull requests target (default: the checked-out one).")
-@click.option(
-    "--verify-key",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Trust bundles signed by this ECDSA P-256 PEM public key.",
-)
-@click.option("--identity", help="Trusted Sigstore signer: the analysis workflow's SAN.")
-@click.option("--issuer", help="Trusted OIDC issuer of --identity.")
-@click.option("--repository-id", help="With --identity: the source repository's numeric id.")
-@click.option("--trigger", "triggers", multiple=True, help="With --identity: allowed trigger.")
-@click.option(
-    "--allow-unsigned",
-    is_flag=True,
-    help="UNSAFE: propose unsigned bundles; the source becomes human-override.",
-)
-@click.option("--offline", is_flag=True, help="Use the cached/embedded Sigstore trusted root.")
+@_forge_options
+@_trust_options
 def propose_command(
     bundle_dirs: tuple[Path, ...],
     forge_name: str,
@@ -568,42 +631,16 @@ def propose_command(
 ) -> None:
     """Verify remediation bundles and open or update one pull request per remediation (exit 1
     if any bundle was refused; held-back ones are listed)."""
-    from bot.forge import Forge, LocalForge, Status, propose
+    from bot.forge import Status, propose
     from bot.forge.propose import render_outcomes
-    from bot.provenance.git import toplevel as git_toplevel
 
     try:
         trust = _trust(
             verify_key, identity, issuer, repository_id, triggers, allow_unsigned, offline
         )
-        forge: Forge
-        if forge_name == "github":
-            from bot.forge.github import (
-                GitHubForge,
-                installation_token,
-                token_from_environment,
-            )
-
-            if not repository:
-                raise click.UsageError("--forge github needs --repository OWNER/NAME")
-            if bool(app_id) != bool(app_private_key):
-                raise click.UsageError("--app-id and --app-private-key go together")
-            token = (
-                installation_token(
-                    repository, app_id, app_private_key, installation_id, base_url=api_url
-                )
-                if app_id and app_private_key
-                else token_from_environment()
-            )
-            forge = GitHubForge(
-                repository,
-                git_toplevel(repo),
-                token,
-                base_url=api_url,
-                base=base,
-            )
-        else:
-            forge = LocalForge(repo, base)
+        forge = _make_forge(
+            forge_name, repository, api_url, app_id, app_private_key, installation_id, repo, base
+        )
         config = load_config(find_config(forge.workdir), rule_options())
         outcomes = propose(list(bundle_dirs), forge, trust, config.propose)
     except MendbotError as exc:
@@ -673,6 +710,37 @@ def policy_check_command(files: tuple[Path, ...]) -> None:
     sys.exit(EXIT_FINDINGS if bad else EXIT_CLEAN)
 
 
+@policy_group.command("lint")
+@click.argument(
+    "directory",
+    required=False,
+    default=Path("policies"),
+    type=click.Path(path_type=Path, file_okay=False),
+)
+def policy_lint_command(directory: Path) -> None:
+    """Validate a policy folder (default: policies/) as the gate loads it: schema, unique names,
+    CEL syntax, unknown identifiers and functions (exit 0 valid, 1 not)."""
+    from bot.policy.schema import load_directory
+    from bot.policy.testing import check
+
+    try:
+        policy_set = load_directory(directory)
+    except MendbotError as exc:
+        click.echo(f"error: {exc.diagnostics()}", err=True)
+        sys.exit(EXIT_FINDINGS)
+    problems = check(policy_set)
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    if problems:
+        sys.exit(EXIT_FINDINGS)
+    counts = (len(policy_set.policies), len(policy_set.exceptions), len(policy_set.windows))
+    click.echo(
+        f"{directory}: valid ({counts[0]} policies, {counts[1]} exceptions, {counts[2]} windows; "
+        f"{policy_set.digest})"
+    )
+    sys.exit(EXIT_CLEAN)
+
+
 @policy_group.command("eval")
 @click.option(
     "--context",
@@ -714,6 +782,174 @@ def policy_eval_command(context_file: Path, directory: Path, output_format: str)
     else:
         click.echo(render_decision(decision), nl=False)
     sys.exit(EXIT_CLEAN if decision.outcome == "allow" else EXIT_FINDINGS)
+
+
+def _gate_run(
+    number: int,
+    forge_args: tuple[str, str | None, str, str | None, Path | None, int | None, Path, str | None],
+    trust_args: tuple[Path | None, str | None, str | None, str | None, tuple[str, ...], bool, bool],
+    now: str | None,
+    *,
+    report: bool,
+    status_sha: str | None = None,
+    target_url: str | None = None,
+) -> GateRun:
+    """Run the gate (``report=False``: only decide); usage and forge errors exit 2."""
+    from datetime import UTC, datetime
+
+    from bot.gate.run import GateOptions, evaluate
+
+    if now is None:
+        clock = datetime.now(UTC)
+    else:
+        try:
+            clock = datetime.fromisoformat(now.replace("Z", "+00:00"))
+        except ValueError:
+            raise click.BadParameter(
+                f"{now!r} is not an RFC 3339 time", param_hint="--now"
+            ) from None
+        if clock.tzinfo is None:
+            raise click.BadParameter("give a time zone (e.g. Z)", param_hint="--now")
+    try:
+        trust = _trust(*trust_args)
+        forge = _make_forge(*forge_args)
+        options = GateOptions(
+            trust=trust,
+            now=clock.astimezone(UTC),
+            report=report,
+            status_sha=status_sha,
+            target_url=target_url,
+        )
+        return evaluate(forge, number, options)
+    except MendbotError as exc:
+        _console(stderr=True).print(f"[red]error:[/red] {exc.diagnostics()}", markup=True)
+        sys.exit(EXIT_USAGE)
+
+
+def _run_url() -> str | None:
+    """The Actions run that is deciding, for the status link."""
+    server, repository, run = (
+        os.environ.get(name) for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
+    return f"{server}/{repository}/actions/runs/{run}" if server and repository and run else None
+
+
+def _gate_exit(run: GateRun) -> None:
+    sys.exit(
+        EXIT_CLEAN if run.decision.outcome == "allow" and not run.superseded else EXIT_FINDINGS
+    )
+
+
+@cli.command("gate")
+@click.option("--pr", "number", type=int, required=True, help="The pull request to decide on.")
+@_forge_options
+@_trust_options
+@click.option("--now", help="Decide as of this RFC 3339 time instead of the clock (replays).")
+@click.option(
+    "--record",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the decision record (JSON: context, digests, outcome, what was reported) here.",
+)
+@click.option(
+    "--merge-group-sha",
+    help="In a merge queue (merge_group event): post the status on this commit.",
+)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+def gate_command(
+    number: int,
+    forge_name: str,
+    repository: str | None,
+    api_url: str,
+    app_id: str | None,
+    app_private_key: Path | None,
+    installation_id: int | None,
+    repo: Path,
+    base: str | None,
+    verify_key: Path | None,
+    identity: str | None,
+    issuer: str | None,
+    repository_id: str | None,
+    triggers: tuple[str, ...],
+    allow_unsigned: bool,
+    offline: bool,
+    now: str | None,
+    record: Path | None,
+    merge_group_sha: str | None,
+    output_format: str,
+) -> None:
+    """Decide whether pull request --pr may merge and report it on the forge: commit status
+    mendbot/policy, one sticky comment, a gate:* label (exit 0 allowed, 1 not allowed, 2 error)."""
+    from bot.gate.run import write_record
+    from bot.policy.render import render_decision
+
+    run = _gate_run(
+        number,
+        (forge_name, repository, api_url, app_id, app_private_key, installation_id, repo, base),
+        (verify_key, identity, issuer, repository_id, triggers, allow_unsigned, offline),
+        now,
+        report=True,
+        status_sha=merge_group_sha,
+        target_url=_run_url(),
+    )
+    if record is not None:
+        write_record(record, run.record)
+    if output_format == "json":
+        click.echo(json.dumps(run.record, indent=2, sort_keys=True))
+    else:
+        click.echo(render_decision(run.decision), nl=False)
+        for line in run.reported:
+            click.echo(f"reported: {line}")
+    _gate_exit(run)
+
+
+@policy_group.command("explain")
+@click.option("--pr", "number", type=int, required=True, help="The pull request to explain.")
+@_forge_options
+@_trust_options
+@click.option("--now", help="Decide as of this RFC 3339 time instead of the clock.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+def policy_explain_command(
+    number: int,
+    forge_name: str,
+    repository: str | None,
+    api_url: str,
+    app_id: str | None,
+    app_private_key: Path | None,
+    installation_id: int | None,
+    repo: Path,
+    base: str | None,
+    verify_key: Path | None,
+    identity: str | None,
+    issuer: str | None,
+    repository_id: str | None,
+    triggers: tuple[str, ...],
+    allow_unsigned: bool,
+    offline: bool,
+    now: str | None,
+    output_format: str,
+) -> None:
+    """Show the context the gate builds for --pr, every policy's result and why, without
+    reporting anything (exit codes of gate)."""
+    from bot.policy.render import render_decision
+
+    run = _gate_run(
+        number,
+        (forge_name, repository, api_url, app_id, app_private_key, installation_id, repo, base),
+        (verify_key, identity, issuer, repository_id, triggers, allow_unsigned, offline),
+        now,
+        report=False,
+    )
+    if output_format == "json":
+        click.echo(json.dumps(run.record, indent=2, sort_keys=True))
+    else:
+        click.echo("context:")
+        click.echo(json.dumps(run.record["context"], indent=2, sort_keys=True))
+        if run.gathered is not None:
+            for note in run.gathered.attestation.notes:
+                click.echo(f"provenance note: {note}")
+        click.echo(render_decision(run.decision), nl=False)
+        click.echo(f"policies: {run.record['policy_source']} ({run.record['policy_digest']})")
+    _gate_exit(run)
 
 
 @cli.group("key")

@@ -45,6 +45,19 @@ class ProposeSettings(_Schema):
     """First component of bot branch names: ``<prefix>/<rule-or-group>/<slug>-<fp8>``."""
 
 
+class GateSettings(_Schema):
+    """How ``mendbot gate`` reports, under ``gate`` (read from the base branch only)."""
+
+    auto_merge: bool = False
+    """Enable the forge's native auto-merge when the decision is ``allow`` and a matched policy
+    sets ``autoMerge``; the forge then merges once every required check passes. The gate never
+    merges by itself."""
+    merge_method: Literal["merge", "squash", "rebase"] = "squash"
+    """The merge method auto-merge uses."""
+    policies: str = Field(default="policies", pattern=r"^[^/.][^\\]*$")
+    """Folder of policy files, relative to the repository root, read from the base branch."""
+
+
 class Config(_Schema):
     """The whole configuration file."""
 
@@ -56,6 +69,8 @@ class Config(_Schema):
     """Per-rule settings, keyed by rule id."""
     propose: ProposeSettings = Field(default_factory=ProposeSettings)
     """Pull request limits and branch naming for ``mendbot propose``."""
+    gate: GateSettings = Field(default_factory=GateSettings)
+    """Where the policy gate finds policies and whether it enables auto-merge."""
     environments: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     """Environment name -> path globs (``fnmatch``), most sensitive first: the policy gate's
     ``change.environment`` is the first environment a touched path matches."""
@@ -104,6 +119,15 @@ def load_config(path: Path | None, known_rules: Mapping[str, type[BaseModel] | N
         raw = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the configuration ({exc})") from None
+    return parse_config(raw, str(path), known_rules)
+
+
+def parse_config(
+    raw: str, path: str, known_rules: Mapping[str, type[BaseModel] | None] | None
+) -> Config:
+    """Validate configuration text read from ``path`` (a file, or ``<commit>:<path>`` when the
+    gate reads it from the base branch); errors as in :func:`load_config`. With ``known_rules``
+    None (the gate, which never loads the detectors) rule ids and options are not checked."""
     try:
         doc = YamlDocument.parse(SourceText.from_text(raw).body)
         data = doc.data()
@@ -126,6 +150,8 @@ def load_config(path: Path | None, known_rules: Mapping[str, type[BaseModel] | N
             message = f"{key}: {error['msg']}"
         raise ConfigError(f"{path}:{where}: {message}") from None
     for rule, settings in config.rules.items():
+        if known_rules is None:
+            break
         if rule not in known_rules:
             where = _where(doc, ("rules", rule), key_position=True)
             raise ConfigError(
@@ -137,7 +163,7 @@ def load_config(path: Path | None, known_rules: Mapping[str, type[BaseModel] | N
 
 
 def _check_options(
-    path: Path,
+    path: str,
     doc: YamlDocument,
     rule: str,
     options: dict[str, Any],

@@ -4,8 +4,15 @@ Pull requests are found by their branch (``GET /pulls?head=owner:branch&state=al
 by the fingerprint in their hidden metadata, so the bot keeps no state of its own. Branches are
 pushed with ``--force-with-lease`` (compare and swap) and the token travels in an
 ``http.extraHeader`` set through the environment, never in a URL or on the command line.
-Sticky comments carry a hidden ``<!-- mendbot-comment:<topic> -->`` marker; the REST subset the
-bot is allowed (and tested) to use has no comment edit, so a topic is posted once.
+Sticky comments carry a hidden ``<!-- mendbot-comment:<topic> -->`` marker and are edited in
+place (``PATCH /issues/comments/{id}``); only comments written by the bot's own account count, so
+a marker pasted by someone else is ignored.
+
+The policy gate's side (:class:`~bot.forge.interface.GateForge`) reads pull requests, reviews and
+team memberships, fetches the base tip and ``refs/pull/<n>/head`` into the local repository
+(objects only, no checkout), reports the ``mendbot/policy`` commit status and one gate label, and
+enables auto-merge through GraphQL (``enablePullRequestAutoMerge`` with the expected head) only
+when a branch ruleset on the base branch requires that status.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import git
 import requests
@@ -30,7 +38,19 @@ from github import (
 )
 
 from bot.forge.body import metadata
-from bot.forge.interface import CommitAuthor, Forge, ForgeError, PullRequest, PullState
+from bot.forge.interface import (
+    GATE_LABELS,
+    STATUS_CONTEXT,
+    CommitAuthor,
+    CommitState,
+    Forge,
+    ForgeError,
+    GateForge,
+    PullInfo,
+    PullRequest,
+    PullState,
+    Review,
+)
 
 _COMMENT_MARKER = "<!-- mendbot-comment:{topic} -->"
 _PERMISSION_ADVICE = (
@@ -39,11 +59,35 @@ _PERMISSION_ADVICE = (
 )
 
 
-def _wrap(action: str, exc: Exception) -> ForgeError:
+#: What the gate's token needs, by kind of operation.
+_READ_ADVICE = (
+    "the token needs `pull-requests: read` and `contents: read` on the repository; "
+    "a GitHub App installation token is preferred"
+)
+_STATUS_ADVICE = "the token needs `statuses: write` to report the mendbot/policy commit status"
+_LABEL_ADVICE = "the token needs `issues: write` (or `pull-requests: write`) to set gate labels"
+_COMMENT_ADVICE = "the token needs `issues: write` (or `pull-requests: write`) to comment"
+_TEAM_ADVICE = (
+    "team-based approvals need the organisation permission `members: read` (GitHub App) or the "
+    "`read:org` scope (personal token) to read team memberships"
+)
+_MERGE_ADVICE = "the token needs `pull-requests: write` and `contents: write` to enable auto-merge"
+_RULESET_ADVICE = (
+    "add a branch ruleset (Settings, Rules, Rulesets, New branch ruleset) targeting {base} with "
+    "'Require status checks to pass' listing `mendbot/policy`, so GitHub itself refuses to merge "
+    "a pull request the gate has not passed; classic branch protection is not read"
+)
+#: GitHub's limit on a commit status description.
+_STATUS_DESCRIPTION_MAX = 140
+_MERGE_METHODS = ("merge", "squash", "rebase")
+_TIME = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _wrap(action: str, exc: Exception, advice: str | None = None) -> ForgeError:
     if isinstance(exc, GithubException):
         status = exc.status
         message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
-        advice = _PERMISSION_ADVICE if status in (401, 403, 404) else None
+        advice = (advice or _PERMISSION_ADVICE) if status in (401, 403, 404) else None
         return ForgeError(f"GitHub refused to {action}: HTTP {status} {message}", advice=advice)
     return ForgeError(
         f"GitHub did not answer to {action} ({exc})",
@@ -51,8 +95,13 @@ def _wrap(action: str, exc: Exception) -> ForgeError:
     )
 
 
-class GitHubForge(Forge):
-    """Pull requests on GitHub or GitHub Enterprise Server (``base_url``)."""
+class GitHubForge(Forge, GateForge):
+    """Pull requests on GitHub or GitHub Enterprise Server (``base_url``).
+
+    ``bot_login`` is the account the token acts as (for a GitHub App, ``<app-slug>[bot]``); when
+    not given it is read from ``GET /user``, and when GitHub does not say (an installation
+    token), any bot account (``type: Bot``) counts as the bot for sticky comments.
+    """
 
     name = "github"
 
@@ -67,6 +116,7 @@ class GitHubForge(Forge):
         retry: GithubRetry | int | None = None,
         throttle: bool = True,
         base: str | None = None,
+        bot_login: str | None = None,
     ) -> None:
         self._full_name = repository
         self._owner = repository.split("/")[0]
@@ -87,17 +137,21 @@ class GitHubForge(Forge):
         self._repo = self._github.get_repo(repository)
         self._git_url = git_url or _git_url(base_url, repository)
         self._default: str | None = base
+        self._bot_login = bot_login
+        self._bot_resolved = bot_login is not None
 
     @property
     def workdir(self) -> Path:
         """The local clone where commits are built."""
         return self._workdir
 
-    def _call(self, action: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def _call(
+        self, action: str, fn: Any, *args: Any, advice: str | None = None, **kwargs: Any
+    ) -> Any:
         try:
             return fn(*args, **kwargs)
         except (GithubException, requests.exceptions.RequestException) as exc:
-            raise _wrap(action, exc) from None
+            raise _wrap(action, exc, advice) from None
 
     def default_branch(self) -> str:
         """The repository's default branch."""
@@ -221,14 +275,40 @@ class GitHubForge(Forge):
         self._call("label the pull request", pr.set_labels, *pull.labels)
 
     def comment(self, number: int, topic: str, text: str) -> bool:
-        """Post the topic's comment once (found again by its hidden marker)."""
+        """Create the topic's comment, or edit it in place (found again by its hidden marker);
+        False when it already said ``text``."""
         marker = _COMMENT_MARKER.format(topic=topic)
-        pr = self._call("read the pull request", self._repo.get_pull, number)
-        existing = self._call("list comments", lambda: list(pr.get_issue_comments()))
-        if any(marker in (c.body or "") for c in existing):
+        body = f"{text}\n\n{marker}"
+        issue = self._repo.get_issue(number)  # lazy: no request
+        existing = self._call(
+            f"list the comments of #{number}",
+            lambda: list(issue.get_comments()),
+            advice=_READ_ADVICE,
+        )
+        mine = [c for c in existing if marker in (c.body or "") and self._by_bot(c.user)]
+        if not mine:
+            self._call(f"comment on #{number}", issue.create_comment, body, advice=_COMMENT_ADVICE)
+            return True
+        if mine[0].body == body:
             return False
-        self._call("comment", pr.create_issue_comment, f"{text}\n\n{marker}")
+        self._call(f"edit a comment on #{number}", mine[0].edit, body, advice=_COMMENT_ADVICE)
         return True
+
+    def _by_bot(self, user: Any) -> bool:
+        """Whether ``user`` (a comment's author) is the account this forge acts as."""
+        if user is None:
+            return False
+        if not self._bot_resolved:
+            self._bot_resolved = True
+            try:
+                self._bot_login = str(self._github.get_user().login)
+            except GithubException:
+                self._bot_login = None  # an installation token: GitHub answers 403
+            except requests.exceptions.RequestException as exc:
+                raise _wrap("read the token's account", exc) from None
+        if self._bot_login is not None:
+            return bool(user.login == self._bot_login)
+        return bool(user.type == "Bot")
 
     def created_since(self, since: datetime) -> int:
         """mendbot pull requests created at or after ``since``."""
@@ -238,6 +318,258 @@ class GitHubForge(Forge):
             if datetime.strptime(p.created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=since.tzinfo)
             >= since
         )
+
+    # -- the gate's view (GateForge) ------------------------------------------------------
+    def _info(self, pr: Any, tips: dict[str, str]) -> PullInfo:
+        """A :class:`PullInfo` from a PyGithub pull request; the base tip is read from the
+        branch itself (``GET /git/ref/heads/<base>``, cached in ``tips``) rather than from the
+        pull request's ``base.sha``, which GitHub does not promise to keep current."""
+        base_ref = str(pr.base.ref)
+        if base_ref not in tips:
+            tip = self.branch_head(base_ref)
+            if tip is None:
+                raise ForgeError(
+                    f"#{pr.number}: the base branch {base_ref} does not exist",
+                    advice="retarget the pull request to an existing branch",
+                )
+            tips[base_ref] = tip
+        if pr.merged_at is not None:
+            state = PullState.MERGED
+        else:
+            state = PullState.OPEN if pr.state == "open" else PullState.CLOSED
+        return PullInfo(
+            number=int(pr.number),
+            title=str(pr.title or ""),
+            body=str(pr.body or ""),
+            author=str(pr.user.login) if pr.user is not None else "ghost",
+            state=state,
+            draft=bool(pr.draft),
+            head_ref=str(pr.head.ref),
+            head_sha=str(pr.head.sha),
+            base_ref=base_ref,
+            base_sha=tips[base_ref],
+            labels=tuple(str(label.name) for label in pr.labels),
+        )
+
+    def pull_info(self, number: int) -> PullInfo:
+        """``GET /pulls/{n}`` and ``GET /git/ref/heads/<base>``."""
+        pr = self._repo.get_pull(number)  # lazy: the first attribute read sends the request
+        info: PullInfo = self._call(
+            f"read pull request #{number}", self._info, pr, {}, advice=_READ_ADVICE
+        )
+        return info
+
+    def fetch(self, pull: PullInfo) -> None:
+        """``git fetch`` of the base branch and ``refs/pull/<n>/head`` (which exists for every
+        pull request, from a fork too) into ``refs/mendbot/gate/``; no working tree is touched.
+        Raises :class:`ForgeError` when the head is no longer ``pull.head_sha``."""
+        base_ref, head_ref = "refs/mendbot/gate/base", "refs/mendbot/gate/head"
+        try:
+            runner = self._git()
+            runner.fetch(
+                "--no-tags",
+                "-q",
+                self._git_url,
+                f"+refs/heads/{pull.base_ref}:{base_ref}",
+                f"+refs/pull/{pull.number}/head:{head_ref}",
+            )
+            head = runner.rev_parse("--verify", "-q", f"{head_ref}^{{commit}}")
+            base = runner.rev_parse("--verify", "-q", f"{base_ref}^{{commit}}")
+        except git.GitCommandError as exc:
+            raise ForgeError(
+                f"cannot fetch pull request #{pull.number}: {_scrub(exc, self._token)}",
+                advice="the token needs `contents: read` on the repository",
+            ) from None
+        if head != pull.head_sha:
+            raise ForgeError(
+                f"the head of #{pull.number} moved from {pull.head_sha[:12]} to {head[:12]} "
+                "while the gate was reading it",
+                advice="rerun the gate: a decision is only ever for the head commit it read",
+            )
+        if base != pull.base_sha:
+            try:
+                self._git().cat_file("-e", f"{pull.base_sha}^{{commit}}")
+            except git.GitCommandError:
+                raise ForgeError(
+                    f"the base branch {pull.base_ref} of #{pull.number} moved from "
+                    f"{pull.base_sha[:12]} to {base[:12]} and the old tip is gone",
+                    advice="rerun the gate",
+                ) from None
+
+    def reviews(self, number: int) -> list[Review]:
+        """``GET /pulls/{n}/reviews`` (every page), in GitHub's order: oldest first."""
+        pr = self._repo.get_pull(number)  # lazy: no request
+        found = self._call(
+            f"list the reviews of #{number}", lambda: list(pr.get_reviews()), advice=_READ_ADVICE
+        )
+        return [
+            Review(
+                user=str(r.user.login) if r.user is not None else "ghost",
+                state=str(r.state),
+                commit_id=str(r.commit_id or ""),
+                submitted_at=r.submitted_at.strftime(_TIME) if r.submitted_at else "",
+            )
+            for r in found
+        ]
+
+    def team_memberships(self, users: list[str], teams: list[str]) -> dict[str, tuple[str, ...]]:
+        """``GET /orgs/{org}/teams/{slug}/memberships/{user}`` for every pair; ``org`` is the
+        repository's owner unless the team is written ``org/slug``. Only an ``active``
+        membership counts; 404 (no such membership, or team) is "not a member"."""
+        requester = self._github.requester
+        found: dict[str, list[str]] = {user: [] for user in users}
+        for team in dict.fromkeys(teams):
+            org, _, slug = team.rpartition("/")
+            path = (
+                f"/orgs/{quote(org or self._owner, safe='')}/teams/{quote(slug, safe='')}"
+                "/memberships/"
+            )
+            for user in found:
+                try:
+                    _, data = requester.requestJsonAndCheck("GET", path + quote(user, safe=""))
+                except UnknownObjectException:
+                    continue
+                except (GithubException, requests.exceptions.RequestException) as exc:
+                    raise _wrap(
+                        f"read {user}'s membership of the team {team}", exc, _TEAM_ADVICE
+                    ) from None
+                if isinstance(data, dict) and data.get("state") == "active":
+                    found[user].append(team)
+        return {user: tuple(names) for user, names in found.items()}
+
+    def open_pulls_with_label(self, label: str) -> list[PullInfo]:
+        """``GET /pulls?state=open`` filtered by label, by number."""
+
+        def collect() -> list[PullInfo]:
+            tips: dict[str, str] = {}
+            return [
+                self._info(pr, tips)
+                for pr in self._repo.get_pulls(state="open")
+                if any(existing.name == label for existing in pr.labels)
+            ]
+
+        pulls: list[PullInfo] = self._call("list open pull requests", collect, advice=_READ_ADVICE)
+        return sorted(pulls, key=lambda p: p.number)
+
+    def set_status(
+        self, sha: str, state: CommitState, description: str, target_url: str | None = None
+    ) -> None:
+        """``POST /statuses/{sha}`` with the ``mendbot/policy`` context; the description is cut
+        to GitHub's 140 characters (ending in an ellipsis)."""
+        if state not in ("success", "failure", "error", "pending"):
+            raise ForgeError(f"not a commit status state: {state!r}")
+        if len(description) > _STATUS_DESCRIPTION_MAX:
+            description = description[: _STATUS_DESCRIPTION_MAX - 1].rstrip() + "\u2026"
+        extra = {"target_url": target_url} if target_url else {}
+        commit = self._repo.get_commit(sha)  # lazy: no request
+        self._call(
+            f"set the {STATUS_CONTEXT} status on {sha[:12]}",
+            commit.create_status,
+            state=state,
+            description=description,
+            context=STATUS_CONTEXT,
+            advice=_STATUS_ADVICE,
+            **extra,
+        )
+
+    def set_gate_label(self, number: int, label: str) -> None:
+        """``GET /issues/{n}/labels``, then ``POST /issues/{n}/labels`` for a missing ``label``
+        and ``DELETE /issues/{n}/labels/{name}`` for each other gate label; nothing else."""
+        if label not in GATE_LABELS:
+            raise ForgeError(f"{label!r} is not a gate label ({', '.join(GATE_LABELS)})")
+        issue = self._repo.get_issue(number)  # lazy: no request
+        current = self._call(
+            f"read the labels of #{number}",
+            lambda: [str(existing.name) for existing in issue.get_labels()],
+            advice=_READ_ADVICE,
+        )
+        if label not in current:
+            self._call(f"label #{number}", issue.add_to_labels, label, advice=_LABEL_ADVICE)
+        for other in GATE_LABELS:
+            if other != label and other in current:
+                self._call(
+                    f"remove the label {other} from #{number}",
+                    issue.remove_from_labels,
+                    other,
+                    advice=_LABEL_ADVICE,
+                )
+
+    def sticky_comment(self, number: int, topic: str, text: str) -> bool:
+        """The one comment of ``topic``, created or edited in place (see :meth:`comment`)."""
+        return self.comment(number, topic, text)
+
+    def _requires_gate_status(self, base: str) -> bool:
+        """Whether a branch ruleset on ``base`` requires the ``mendbot/policy`` status."""
+        url = f"{self._repo.url}/rules/branches/{quote(base, safe='')}"
+        requester = self._github.requester
+        page = 1
+        while True:
+            _, rules = requester.requestJsonAndCheck(
+                "GET", url, parameters={"per_page": 100, "page": page}
+            )
+            for rule in rules or []:
+                if rule.get("type") != "required_status_checks":
+                    continue
+                checks = (rule.get("parameters") or {}).get("required_status_checks") or []
+                if any(check.get("context") == STATUS_CONTEXT for check in checks):
+                    return True
+            if len(rules or []) < 100:
+                return False
+            page += 1
+
+    def enable_auto_merge(self, number: int, head_sha: str, method: str) -> str:
+        """Refuse unless a branch ruleset on the base requires ``mendbot/policy`` (otherwise
+        GitHub would merge as soon as the other checks pass, whatever the gate said), then the
+        GraphQL ``enablePullRequestAutoMerge`` mutation with ``expectedHeadOid``."""
+        method = method.lower()
+        if method not in _MERGE_METHODS:
+            raise ForgeError(
+                f"unknown merge method {method!r}", advice=f"use one of {', '.join(_MERGE_METHODS)}"
+            )
+        pr = self._repo.get_pull(number)
+        base = self._call(f"read pull request #{number}", lambda: str(pr.base.ref))
+        required = self._call(
+            f"read the branch rules of {base}",
+            self._requires_gate_status,
+            base,
+            advice=_READ_ADVICE,
+        )
+        if not required:
+            raise ForgeError(
+                f"auto-merge refused: no branch rule on {base} requires the {STATUS_CONTEXT} "
+                "check, so GitHub could merge the pull request whatever the gate decides",
+                advice=_RULESET_ADVICE.format(base=base),
+            )
+        try:
+            pr.enable_automerge(merge_method=method.upper(), expected_head_oid=head_sha)
+        except GithubException as exc:
+            raise _auto_merge_error(number, exc) from None
+        except requests.exceptions.RequestException as exc:
+            raise _wrap(f"enable auto-merge on #{number}", exc) from None
+        return f"auto-merge ({method}) enabled on #{number} at {head_sha[:12]}"
+
+
+def _auto_merge_error(number: int, exc: GithubException) -> ForgeError:
+    """GitHub's GraphQL refusal (``{"errors": [{"message": ...}]}``) as a :class:`ForgeError`."""
+    data = exc.data if isinstance(exc.data, dict) else {}
+    errors = data.get("errors") or []
+    messages = [str(e.get("message")) for e in errors if isinstance(e, dict)]
+    message = "; ".join(messages) or str(data.get("message") or exc.message or exc.status)
+    lowered = message.lower()
+    if "not allowed for this repository" in lowered:
+        advice = "turn on 'Allow auto-merge' in the repository's Settings, General, Pull Requests"
+    elif "clean status" in lowered or "unstable status" in lowered:
+        advice = (
+            "nothing is left to wait for, so GitHub will not arm auto-merge: enable it while "
+            "the mendbot/policy status is still pending, before reporting success"
+        )
+    elif "head" in lowered and "oid" in lowered:
+        advice = "the head moved after the gate read it: rerun the gate for the new head"
+    elif exc.status in (401, 403) or "permission" in lowered or "not accessible" in lowered:
+        advice = _MERGE_ADVICE
+    else:
+        advice = None
+    return ForgeError(f"GitHub refused auto-merge on #{number}: {message}", advice=advice)
 
 
 def _git_url(base_url: str, repository: str) -> str:

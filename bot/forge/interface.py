@@ -13,6 +13,8 @@ from bot.errors import MendbotError
 #: The identity of every commit the bot makes; any other author or committer is a human.
 BOT_NAME = "mendbot[bot]"
 BOT_EMAIL = "mendbot@users.noreply.local"
+#: The forge login of the bot (a GitHub App's bot user) on the local forge.
+BOT_LOGIN = "mendbot[bot]"
 
 
 class ForgeError(MendbotError):
@@ -58,6 +60,14 @@ class PullRequest:
     """ISO-8601 UTC creation time."""
     comments: dict[str, str] = field(default_factory=dict)
     """Sticky comments by topic, edited in place."""
+    author: str = BOT_LOGIN
+    """Login of the author (the local forge records it; GitHub reads it from the API)."""
+    draft: bool = False
+    """A draft pull request."""
+    reviews: list[dict[str, str]] = field(default_factory=list)
+    """Local forge only: submitted reviews (``user``, ``state``, ``commit_id``, ``submitted_at``)."""
+    auto_merge: dict[str, str] | None = None
+    """Local forge only: the auto-merge request (``method``, ``expected_head``), if enabled."""
 
 
 @dataclass(frozen=True)
@@ -128,3 +138,109 @@ class Forge(ABC):
     @abstractmethod
     def created_since(self, since: datetime) -> int:
         """How many bot pull requests were created at or after ``since``."""
+
+
+# -- the gate's view of a forge ----------------------------------------------------------------
+
+#: Labels the gate sets: exactly one of them is on a pull request the gate has decided on.
+GATE_LABELS = ("gate:pass", "gate:needs-approval", "gate:blocked")
+
+#: The commit status (or check run) the gate reports; branch protection requires it.
+STATUS_CONTEXT = "mendbot/policy"
+
+CommitState = str
+"""A commit status state: ``success``, ``failure``, ``error`` or ``pending``."""
+
+
+@dataclass(frozen=True)
+class PullInfo:
+    """What the gate reads of one pull request (any author, not only the bot's)."""
+
+    number: int
+    title: str
+    body: str
+    author: str
+    """Login of the pull request's author."""
+    state: PullState
+    draft: bool
+    head_ref: str
+    """Head branch name."""
+    head_sha: str
+    """The head commit now: the decision is for this commit only."""
+    base_ref: str
+    """Base branch name."""
+    base_sha: str
+    """The base branch's tip now (policies and configuration are read from it)."""
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Review:
+    """One submitted review, as the forge lists it (oldest first)."""
+
+    user: str
+    state: str
+    """``APPROVED``, ``CHANGES_REQUESTED``, ``DISMISSED``, ``COMMENTED`` or ``PENDING``."""
+    commit_id: str
+    """The head commit the review was given on."""
+    submitted_at: str
+    """ISO-8601 UTC."""
+
+
+class GateForge(ABC):
+    """What the policy gate needs from a forge: read a pull request, report one decision.
+
+    The gate never checks out or runs pull request code: :meth:`fetch` only makes the commits'
+    objects available in :attr:`workdir` so that git can read them.
+    """
+
+    name: str = ""
+
+    @property
+    @abstractmethod
+    def workdir(self) -> Path:
+        """A local git repository that holds (after :meth:`fetch`) the base and head commits."""
+
+    @abstractmethod
+    def pull_info(self, number: int) -> PullInfo:
+        """The pull request as it is now; raises :class:`ForgeError` if it does not exist."""
+
+    @abstractmethod
+    def fetch(self, pull: PullInfo) -> None:
+        """Make ``pull.base_sha`` and ``pull.head_sha`` (with their history) readable in
+        :attr:`workdir` without touching any working tree."""
+
+    @abstractmethod
+    def reviews(self, number: int) -> list[Review]:
+        """Every submitted review of pull request ``number``, oldest first."""
+
+    @abstractmethod
+    def team_memberships(self, users: list[str], teams: list[str]) -> dict[str, tuple[str, ...]]:
+        """For each of ``users``, the subset of ``teams`` (slugs) they are an active member of."""
+
+    @abstractmethod
+    def open_pulls_with_label(self, label: str) -> list[PullInfo]:
+        """Open pull requests carrying ``label`` (how a frozen environment is recorded)."""
+
+    @abstractmethod
+    def set_status(
+        self, sha: str, state: CommitState, description: str, target_url: str | None = None
+    ) -> None:
+        """Post the :data:`STATUS_CONTEXT` commit status on ``sha`` (replacing the previous one)."""
+
+    @abstractmethod
+    def set_gate_label(self, number: int, label: str) -> None:
+        """Put ``label`` (one of :data:`GATE_LABELS`) on the pull request, remove the other gate
+        labels and keep every other label."""
+
+    @abstractmethod
+    def sticky_comment(self, number: int, topic: str, text: str) -> bool:
+        """Create or edit in place the one comment of ``topic``; False if it already said
+        ``text``."""
+
+    @abstractmethod
+    def enable_auto_merge(self, number: int, head_sha: str, method: str) -> str:
+        """Ask the forge to merge when every required check passes (never merge now), only while
+        the head is still ``head_sha``; returns a one-line description of what was done.
+        Raises :class:`ForgeError` when the forge refuses (e.g. no required check protects the
+        base branch, auto-merge disabled in the repository)."""

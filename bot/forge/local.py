@@ -3,6 +3,10 @@
 Records live in ``<git-common-dir>/mendbot/pulls/<number>.json`` (never in the working tree nor
 in history); branches are real refs updated with compare-and-swap ``git update-ref``. The
 working tree and the checked-out branch are never touched.
+
+For the gate, reviews and the auto-merge request live in the pull request record, commit
+statuses in ``mendbot/statuses/<sha>.json`` and team memberships in ``mendbot/teams.json``
+(``{"team-slug": ["login", ...]}``), all under the git common directory.
 """
 
 from __future__ import annotations
@@ -14,12 +18,24 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.forge.interface import CommitAuthor, Forge, ForgeError, PullRequest, PullState
+from bot.forge.interface import (
+    GATE_LABELS,
+    STATUS_CONTEXT,
+    CommitAuthor,
+    CommitState,
+    Forge,
+    ForgeError,
+    GateForge,
+    PullInfo,
+    PullRequest,
+    PullState,
+    Review,
+)
 from bot.provenance import git
 from bot.provenance.errors import GitError
 
 
-class LocalForge(Forge):
+class LocalForge(Forge, GateForge):
     """Pull requests as branches plus JSON records inside a local repository's git directory."""
 
     name = "local"
@@ -32,7 +48,8 @@ class LocalForge(Forge):
             raise ForgeError(
                 f"{repo} is not a git repository ({exc})", advice="pass --repo PATH"
             ) from None
-        self._store = (self._repo / common).resolve() / "mendbot" / "pulls"
+        self._root = (self._repo / common).resolve() / "mendbot"
+        self._store = self._root / "pulls"
         self._base = base
 
     @property
@@ -134,15 +151,136 @@ class LocalForge(Forge):
         self._write(pull)
         return pull
 
+    # -- the gate's view ---------------------------------------------------------------------
+    def pull_info(self, number: int) -> PullInfo:
+        """The record, with the head and base read from the branches as they are now."""
+        pull = self.get(number)
+        head = self.branch_head(pull.branch) or pull.head_sha
+        base = self.branch_head(pull.base)
+        if base is None:
+            raise ForgeError(f"#{number}: the base branch {pull.base} does not exist")
+        return PullInfo(
+            number=pull.number,
+            title=pull.title,
+            body=pull.body,
+            author=pull.author,
+            state=pull.state,
+            draft=pull.draft,
+            head_ref=pull.branch,
+            head_sha=head,
+            base_ref=pull.base,
+            base_sha=base,
+            labels=tuple(pull.labels),
+        )
+
+    def fetch(self, pull: PullInfo) -> None:
+        """Nothing to fetch: the commits are in this repository (checked)."""
+        for sha in (pull.base_sha, pull.head_sha):
+            if not git.has_commit(self._repo, sha):
+                raise ForgeError(f"#{pull.number}: commit {sha[:12]} is not in {self._repo}")
+
+    def reviews(self, number: int) -> list[Review]:
+        """The reviews stored in the record, oldest first."""
+        return [
+            Review(r["user"], r["state"], r["commit_id"], r["submitted_at"])
+            for r in self.get(number).reviews
+        ]
+
+    def review(self, number: int, user: str, state: str, commit_id: str | None = None) -> Review:
+        """Submit a review (what a reviewer does on a real forge) on ``commit_id`` (default: the
+        head now)."""
+        pull = self.get(number)
+        review = Review(user, state, commit_id or self.pull_info(number).head_sha, _now())
+        pull.reviews.append(asdict(review))
+        self._write(pull)
+        return review
+
+    def team_memberships(self, users: list[str], teams: list[str]) -> dict[str, tuple[str, ...]]:
+        """Memberships from ``mendbot/teams.json``."""
+        members = self._teams()
+        return {
+            user: tuple(team for team in teams if user in members.get(team, ())) for user in users
+        }
+
+    def set_teams(self, teams: dict[str, list[str]]) -> None:
+        """Replace ``mendbot/teams.json`` (team slug → member logins)."""
+        self._atomic(self._root / "teams.json", json.dumps(teams, indent=2, sort_keys=True))
+
+    def _teams(self) -> dict[str, list[str]]:
+        path = self._root / "teams.json"
+        if not path.is_file():
+            return {}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ForgeError(f"{path}: unreadable team memberships ({exc})") from None
+        if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
+            raise ForgeError(f'{path}: expected {{"team-slug": ["login", ...]}}')
+        return data
+
+    def open_pulls_with_label(self, label: str) -> list[PullInfo]:
+        """Open records carrying ``label``."""
+        return [self.pull_info(p.number) for p in self.pulls(PullState.OPEN) if label in p.labels]
+
+    def set_status(
+        self, sha: str, state: CommitState, description: str, target_url: str | None = None
+    ) -> None:
+        """Store the status in ``mendbot/statuses/<sha>.json``."""
+        statuses = self.statuses(sha)
+        statuses[STATUS_CONTEXT] = {
+            "state": state,
+            "description": description,
+            "target_url": target_url or "",
+        }
+        self._atomic(
+            self._root / "statuses" / f"{sha}.json",
+            json.dumps(statuses, indent=2, sort_keys=True),
+        )
+
+    def statuses(self, sha: str) -> dict[str, dict[str, str]]:
+        """The commit statuses of ``sha`` by context."""
+        path = self._root / "statuses" / f"{sha}.json"
+        if not path.is_file():
+            return {}
+        data: dict[str, dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
+        return data
+
+    def set_gate_label(self, number: int, label: str) -> None:
+        """Replace the gate label, keeping the others."""
+        pull = self.get(number)
+        labels = [name for name in pull.labels if name not in GATE_LABELS or name == label]
+        if label not in labels:
+            labels.append(label)
+        if labels != pull.labels:
+            pull.labels = labels
+            self._write(pull)
+
+    def sticky_comment(self, number: int, topic: str, text: str) -> bool:
+        """The record's comment of ``topic``."""
+        return self.comment(number, topic, text)
+
+    def enable_auto_merge(self, number: int, head_sha: str, method: str) -> str:
+        """Record the request in the pull request (a local forge never merges by itself)."""
+        pull = self.get(number)
+        request = {"method": method, "expected_head": head_sha}
+        if pull.auto_merge != request:
+            pull.auto_merge = request
+            self._write(pull)
+        return f"auto-merge ({method}) enabled on #{number} at {head_sha[:12]}"
+
     def _write(self, pull: PullRequest) -> None:
-        self._store.mkdir(parents=True, exist_ok=True)
         data = asdict(pull)
         data["state"] = pull.state.value
-        text = json.dumps(data, indent=2, sort_keys=True) + "\n"
-        handle, scratch = tempfile.mkstemp(dir=self._store, prefix=".pull-", suffix=".tmp")
+        self._atomic(
+            self._store / f"{pull.number}.json", json.dumps(data, indent=2, sort_keys=True)
+        )
+
+    def _atomic(self, target: Path, text: str) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, scratch = tempfile.mkstemp(dir=target.parent, prefix=".mendbot-", suffix=".tmp")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(scratch, self._store / f"{pull.number}.json")
+            out.write(text + "\n")
+        os.replace(scratch, target)
 
 
 def _now() -> str:

@@ -6,6 +6,7 @@ Unknown or invalid fields are errors that name the file, line and column.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum, unique
 from pathlib import Path
@@ -372,13 +373,33 @@ def policy_files(directory: Path) -> list[Path]:
 def load_directory(directory: Path) -> PolicySet:
     """Load every policy file of ``directory``; raises :class:`PolicyError` on the first problem
     (an unreadable or invalid file, or two documents of one kind with the same name)."""
+    return load_sources((path.name, str(path), _read(path)) for path in policy_files(directory))
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read the policy file ({exc})") from None
+
+
+def load_sources(sources: Iterable[tuple[str, str, bytes]]) -> PolicySet:
+    """Load policy files given as ``(file name, origin for messages, raw bytes)``, in the given
+    order (the gate reads them from the base branch's tree, never from a checkout).
+
+    The set's digest covers every file name and content, so any edit changes it. Raises
+    :class:`PolicyError` like :func:`load_directory`.
+    """
     result = PolicySet()
     digest = hashlib.sha256()
     seen: dict[tuple[str, str], str] = {}
-    for path in policy_files(directory):
-        raw = path.read_bytes()
-        digest.update(path.name.encode() + b"\0" + hashlib.sha256(raw).digest())
-        for document in load_file(path):
+    for name, origin, raw in sources:
+        digest.update(name.encode() + b"\0" + hashlib.sha256(raw).digest())
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PolicyError(f"{origin}: cannot read the policy file ({exc})") from None
+        for document in parse_documents(text, origin):
             key = (document.kind, document.metadata.name)
             if key in seen:
                 raise PolicyError(

@@ -1,0 +1,102 @@
+"""The provenance of a pull request: its committed attestation, verified against its commits.
+
+``provenance.verified`` and ``provenance.matches_pr`` are kept apart on purpose: a genuine
+attestation on a branch that someone pushed to (a tampered pull request) verifies, but no longer
+matches the pull request, and policies treat the two differently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from bot.policy.context import Provenance
+from bot.provenance import Check, Statement, Trust, verify_attestation
+from bot.provenance import git as gitcmd
+from bot.provenance.layout import ATTESTATIONS_DIR
+
+#: Verifier checks that bind the attestation to the pull request's commits; every other check
+#: is about the attestation itself (format, signature, signer, statement, expiry).
+BINDING_CHECKS = frozenset({"head", "base-commit", "change-set", "attestation-path"})
+
+
+@dataclass(frozen=True)
+class AttestationFacts:
+    """What the gate learned about the pull request's attestation."""
+
+    provenance: Provenance
+    statement: Statement | None
+    """The verified statement (None when nothing verified)."""
+    paths: tuple[str, ...]
+    """Committed attestation files the pull request adds."""
+    checks: tuple[Check, ...] = ()
+    """The verifier's checks (empty when there was nothing to verify)."""
+    notes: tuple[str, ...] = field(default=())
+    """Why provenance is not verified or does not match, for people."""
+
+
+def attestation_paths(changed: dict[str, str]) -> tuple[str, ...]:
+    """The attestation files among the pull request's changes (``path -> op``, added only)."""
+    return tuple(
+        sorted(
+            path
+            for path, op in changed.items()
+            if op == "add"
+            and path.startswith(ATTESTATIONS_DIR + "/")
+            and path.endswith(".sigstore.json")
+        )
+    )
+
+
+def examine(
+    repo: Path,
+    *,
+    head: str,
+    base_tip: str,
+    changed: dict[str, str],
+    trust: Trust,
+    now: datetime,
+) -> AttestationFacts:
+    """Verify the one attestation the pull request commits, against ``head``.
+
+    No attestation, several attestations, a failed verification or an attested base that is not
+    on the base branch all give an unverified or non-matching provenance, never an error.
+    """
+    paths = attestation_paths(changed)
+    unverified = Provenance(verified=False, source="human-override", matches_pr=False)
+    if not paths:
+        return AttestationFacts(
+            unverified, None, paths, notes=("the pull request commits no mendbot attestation",)
+        )
+    if len(paths) > 1:
+        return AttestationFacts(
+            unverified,
+            None,
+            paths,
+            notes=(f"the pull request commits {len(paths)} attestations; a remediation has one",),
+        )
+    raw = gitcmd.run(repo, "cat-file", "blob", f"{head}:{paths[0]}")
+    result = verify_attestation(raw, repo=repo, head=head, trust=trust, now=now)
+    own = [c for c in result.failures if c.id not in BINDING_CHECKS]
+    binding = [c for c in result.failures if c.id in BINDING_CHECKS]
+    verified = result.statement is not None and not own
+    notes = [f"{c.id}: {c.message}" for c in (*own, *binding)]
+    statement = result.statement if verified else None
+    matches = verified and not binding
+    if statement is not None and matches:
+        attested_base = statement.predicate.base.git_commit
+        if not gitcmd.is_ancestor(repo, attested_base, base_tip):
+            matches = False
+            notes.append(
+                f"base-branch: the attested base {attested_base[:12]} is not on the base "
+                "branch, so merging would bring in other changes"
+            )
+    source = result.source if verified and result.source is not None else "human-override"
+    return AttestationFacts(
+        Provenance(verified=verified, source=source, matches_pr=matches),
+        statement,
+        paths,
+        tuple(result.checks),
+        tuple(notes),
+    )

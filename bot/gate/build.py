@@ -1,0 +1,213 @@
+"""Build the policy context of one pull request from what the forge and git say now.
+
+Everything that decides is read from trusted places: the configuration, CODEOWNERS and the
+policies from the **base commit**; the change set from git; risk and rules only from a
+*verified* statement. The pull request's own files are read as data, never executed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from bot.config import DEFAULT_LOCATIONS, Config, parse_config
+from bot.errors import PolicyError
+from bot.forge.interface import GateForge, PullInfo, Review
+from bot.gate import base_branch
+from bot.gate.attestation import AttestationFacts, examine
+from bot.gate.owners import LOCATIONS as CODEOWNERS_LOCATIONS
+from bot.gate.owners import code_owners
+from bot.gate.reverts import RevertFacts, find_revert
+from bot.policy.context import (
+    Approval,
+    EnvironmentState,
+    GateContext,
+    PullRequest,
+    build_change,
+)
+from bot.policy.schema import PolicySet, load_sources
+from bot.policy.windows import compute_windows
+from bot.provenance import Trust
+from bot.provenance import git as gitcmd
+from bot.provenance.changes import RawEntry, parse_raw, raw_diff
+
+#: An open pull request with this label and ``env:<name>`` labels freezes those environments
+#: (the deploy job opens its revert pull request so after a failed deploy); the freeze ends
+#: when that pull request merges or closes.
+ROLLBACK_LABEL = "mendbot:rollback"
+ENVIRONMENT_LABEL_PREFIX = "env:"
+
+_COUNTED_STATES = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")
+
+
+@dataclass(frozen=True)
+class BaseFiles:
+    """What the gate loaded from the base commit."""
+
+    config: Config
+    policies: PolicySet
+    policy_source: str
+    """``<base sha>:<directory>``, for the record."""
+    codeowners: str | None
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """The context and the evidence behind it."""
+
+    pull: PullInfo
+    context: GateContext
+    base: BaseFiles
+    attestation: AttestationFacts
+    revert: RevertFacts
+    merge_base: str
+
+
+def load_base(repo: Path, base_sha: str) -> BaseFiles:
+    """Configuration, policies and CODEOWNERS from ``base_sha``; raises :class:`MendbotError`
+    naming the file (``<sha12>:<path>``) and the problem when any of them is unusable."""
+    short = base_sha[:12]
+    found = base_branch.first_file(repo, base_sha, DEFAULT_LOCATIONS)
+    if found is None:
+        config = Config()
+    else:
+        path, raw = found
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise PolicyError(f"{short}:{path}: not UTF-8 ({exc})") from None
+        config = parse_config(text, f"{short}:{path}", None)
+    directory = config.gate.policies.rstrip("/")
+    files = base_branch.read_directory(repo, base_sha, directory)
+    if not files:
+        raise PolicyError(
+            f"{short}:{directory}/ holds no policy files on the base branch, so nothing can allow "
+            "a merge",
+            advice="commit policies to the base branch (mendbot's defaults are in its "
+            "repository's policies/ folder) or set gate.policies in .github/mendbot.yml",
+        )
+    policies = load_sources((name, f"{short}:{directory}/{name}", raw) for name, raw in files)
+    owners = base_branch.first_file(repo, base_sha, CODEOWNERS_LOCATIONS)
+    codeowners = owners[1].decode("utf-8", "replace") if owners else None
+    return BaseFiles(config, policies, f"{base_sha}:{directory}", codeowners)
+
+
+def latest_reviews(reviews: list[Review]) -> dict[str, Review]:
+    """The latest APPROVED / CHANGES_REQUESTED / DISMISSED review of each user (COMMENTED and
+    PENDING reviews neither count nor replace an earlier verdict)."""
+    latest: dict[str, Review] = {}
+    for review in reviews:
+        if review.state in _COUNTED_STATES:
+            latest[review.user] = review
+    return latest
+
+
+def referenced_teams(policies: PolicySet, owner_teams: tuple[str, ...]) -> list[str]:
+    """Teams whose membership matters: approvers named in policies, plus code-owner teams."""
+    teams = set(owner_teams)
+    for policy in policies.policies:
+        for validation in policy.spec.validations:
+            if validation.approvals is not None:
+                teams.update(validation.approvals.from_.teams)
+    return sorted(teams)
+
+
+def frozen_environments(forge: GateForge) -> set[str]:
+    """Environments named by an open rollback pull request."""
+    frozen: set[str] = set()
+    for pull in forge.open_pulls_with_label(ROLLBACK_LABEL):
+        frozen.update(
+            label.removeprefix(ENVIRONMENT_LABEL_PREFIX)
+            for label in pull.labels
+            if label.startswith(ENVIRONMENT_LABEL_PREFIX)
+        )
+    return frozen
+
+
+def gather(
+    forge: GateForge, pull: PullInfo, base: BaseFiles, *, trust: Trust, now: datetime
+) -> Gathered:
+    """Build the context of ``pull`` (already fetched) at ``now``.
+
+    Raises :class:`MendbotError` when git cannot describe the change (e.g. a submodule change);
+    the caller turns that into a deny.
+    """
+    repo = forge.workdir
+    merge_base = gitcmd.run(repo, "merge-base", pull.base_sha, pull.head_sha).decode().strip()
+    entries: list[RawEntry] = parse_raw(raw_diff(repo, merge_base, pull.head_sha))
+    ops = {"A": "add", "D": "delete"}
+    changed = {entry.path: ops.get(entry.status, "modify") for entry in entries}
+    facts = examine(
+        repo, head=pull.head_sha, base_tip=pull.base_sha, changed=changed, trust=trust, now=now
+    )
+    revert = find_revert(repo, base_tip=pull.base_sha, pr_entries=entries, title=pull.title)
+    paths = sorted(set(changed) - set(facts.paths))
+    owners = code_owners(base.codeowners, paths)
+    statement = facts.statement if facts.provenance.verified else None
+    if statement is not None:
+        risk = statement.predicate.remediation.risk
+        change = build_change(
+            paths,
+            environments=base.config.environments,
+            dispositions=[risk.disposition.value],
+            reversibilities=[risk.reversibility.value],
+            blast_radii=[risk.blast_radius.value],
+            rules=statement.predicate.remediation.rules,
+            code_owners=owners,
+        )
+    elif revert.reverts_bot_change:
+        # Undoing a merged remediation restores the reviewed state: reversible (revert the
+        # revert), behaviour-preserving with respect to what was there before, one file each.
+        change = build_change(
+            paths,
+            environments=base.config.environments,
+            dispositions=["safe"],
+            reversibilities=["reversible"],
+            blast_radii=["file"],
+            rules=[],
+            code_owners=owners,
+        )
+    else:
+        change = build_change(
+            paths,
+            environments=base.config.environments,
+            dispositions=[],
+            reversibilities=[],
+            blast_radii=[],
+            rules=[],
+            code_owners=owners,
+        )
+    latest = latest_reviews(forge.reviews(pull.number))
+    teams = referenced_teams(base.policies, owners.teams)
+    memberships = forge.team_memberships(sorted(latest), teams) if latest and teams else {}
+    approvals = tuple(
+        Approval(
+            user=user,
+            teams=memberships.get(user, ()),
+            at_sha=review.commit_id,
+            state=review.state,
+        )
+        for user, review in sorted(latest.items())
+    )
+    frozen = frozen_environments(forge) & set(change.environments)
+    windows = compute_windows(
+        [window.compiled() for window in base.policies.windows], change.environments, now
+    )
+    context = GateContext(
+        change=change,
+        provenance=facts.provenance,
+        pr=PullRequest(
+            number=pull.number,
+            author=pull.author,
+            head_sha=pull.head_sha,
+            labels=tuple(pull.labels),
+            is_revert=revert.is_revert,
+            reverts_bot_change=revert.reverts_bot_change,
+        ),
+        approvals=approvals,
+        windows=windows,
+        environment=EnvironmentState(frozen=bool(frozen)),
+        now=now,
+    )
+    return Gathered(pull, context, base, facts, revert, merge_base)

@@ -1,0 +1,180 @@
+"""What the gate says: the commit status, the label, the sticky comment and the decision record.
+
+Text that comes from the pull request (paths, labels, logins) is shown inside code spans with
+backticks removed, so it cannot add mentions, links or markup to the bot's comment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import __version__
+from bot.forge.interface import CommitState
+from bot.gate.build import Gathered
+from bot.policy.decide import Decision, Outcome
+
+#: The sticky comment's topic.
+TOPIC = "gate"
+#: Version of the decision record's JSON shape.
+RECORD_VERSION = 1
+
+STATUS_STATES: dict[Outcome, CommitState] = {
+    "allow": "success",
+    "require_approval": "pending",
+    "deny": "failure",
+}
+LABELS: dict[Outcome, str] = {
+    "allow": "gate:pass",
+    "require_approval": "gate:needs-approval",
+    "deny": "gate:blocked",
+}
+_HEADINGS: dict[Outcome, str] = {
+    "allow": "allowed",
+    "require_approval": "waiting for approval",
+    "deny": "blocked",
+}
+_STATUS_LIMIT = 140
+
+
+def code(text: str) -> str:
+    """``text`` as a Markdown code span that cannot break out of itself."""
+    return "`" + text.replace("`", "'").replace("\n", " ") + "`"
+
+
+def status_description(decision: Decision) -> str:
+    """One line for the commit status (GitHub keeps 140 characters)."""
+    if decision.outcome == "allow":
+        text = "allowed" + (" (auto-merge eligible)" if decision.auto_merge else "")
+    elif decision.outcome == "require_approval" and decision.missing_approvals:
+        text = "needs " + decision.missing_approvals[0].describe()
+    else:
+        strongest = decision.results[0] if decision.results else None
+        prefix = "blocked" if decision.outcome == "deny" else "needs approval"
+        text = prefix + (f": {strongest.policy}: {strongest.message}" if strongest else "")
+    return text if len(text) <= _STATUS_LIMIT else text[: _STATUS_LIMIT - 1] + "…"
+
+
+def comment(gathered: Gathered | None, decision: Decision, extra: list[str]) -> str:
+    """The sticky comment: the outcome, each contributing validation, the approvals still
+    needed and who may give them, the facts behind the decision and the digests."""
+    lines = [f"### mendbot policy gate: {_HEADINGS[decision.outcome]}", ""]
+    if gathered is not None:
+        pull = gathered.pull
+        lines.append(
+            f"Decision for head {code(pull.head_sha[:12])}, policies read from the base branch "
+            f"{code(pull.base_ref)} at {code(pull.base_sha[:12])}."
+        )
+        lines.append("")
+    if decision.results:
+        lines += ["| Action | Policy | Validation | Message |", "|---|---|---|---|"]
+        for result in decision.results:
+            waived = f" (waived by exception {result.excepted_by})" if result.excepted_by else ""
+            message = result.message.replace("|", "\\|").replace("\n", " ")
+            lines.append(
+                f"| {result.action} | {result.policy} | {result.validation} | {message}{waived} |"
+            )
+        lines.append("")
+    if decision.missing_approvals:
+        lines.append("**Approvals still needed** (only approvals of the head commit count):")
+        lines += [f"- {m.policy}: {m.describe()}" for m in decision.missing_approvals]
+        lines.append("")
+    if decision.outcome == "allow":
+        lines.append(
+            "Every matched policy allows this change"
+            + (" and it is eligible for auto-merge." if decision.auto_merge else ".")
+        )
+        lines.append("")
+    lines += extra
+    if gathered is not None:
+        lines += _facts(gathered)
+    matched = ", ".join(f"{p.name} ({p.outcome})" for p in decision.policies)
+    lines += [
+        "<details><summary>Decision record</summary>",
+        "",
+        f"- policies: {matched or 'none'}",
+        f"- context digest: {code(decision.context_digest)}",
+    ]
+    if gathered is not None:
+        lines.append(f"- policy digest: {code(gathered.base.policies.digest)}")
+    lines += [
+        f"- engine: {decision.engine}, mendbot {__version__}",
+        "",
+        "</details>",
+        "",
+        "The gate re-evaluates on every push, review and label change.",
+    ]
+    return "\n".join(lines)
+
+
+def _facts(gathered: Gathered) -> list[str]:
+    context = gathered.context
+    change, provenance = context.change, context.provenance
+    state = "verified" if provenance.verified else "not verified"
+    match = "matches the pull request" if provenance.matches_pr else "does not match the PR"
+    lines = [
+        f"**Provenance:** {state}, source {provenance.source}, {match}.",
+    ]
+    lines += [f"- {code(note)}" for note in gathered.attestation.notes]
+    rules = ", ".join(code(r) for r in change.rules) or "none (not a remediation)"
+    lines.append(
+        f"**Change:** environment {code(change.environment)}, {change.disposition}, "
+        f"{change.reversibility}, blast radius {change.blast_radius}; rules {rules}; "
+        f"{len(change.paths)} path(s)."
+    )
+    if context.pr.is_revert:
+        what = "a mendbot change" if context.pr.reverts_bot_change else "a commit"
+        lines.append(f"**Revert** of {what}" + _reverted(gathered) + ".")
+    if context.windows.active or context.environment.frozen:
+        active = ", ".join(code(w) for w in context.windows.active) or "none"
+        lines.append(
+            f"**Windows:** active {active}; environment frozen: "
+            f"{'yes' if context.environment.frozen else 'no'}."
+        )
+    lines.append("")
+    return lines
+
+
+def _reverted(gathered: Gathered) -> str:
+    commit = gathered.revert.reverted
+    return f" ({code(commit[:12])})" if commit else ""
+
+
+def record(
+    gathered: Gathered | None,
+    decision: Decision,
+    *,
+    number: int,
+    context: dict[str, Any] | None,
+    policy_digest: str | None,
+    policy_source: str | None,
+    reported: list[str],
+) -> dict[str, Any]:
+    """The decision record: enough to recompute and audit the decision later."""
+    return {
+        "version": RECORD_VERSION,
+        "generator": {"name": "mendbot", "version": __version__},
+        "pr": number,
+        "head_sha": gathered.pull.head_sha if gathered else None,
+        "base_sha": gathered.pull.base_sha if gathered else None,
+        "decision": decision.outcome,
+        "auto_merge": decision.auto_merge,
+        "context_digest": decision.context_digest,
+        "policy_digest": policy_digest,
+        "policy_source": policy_source,
+        "engine": decision.engine,
+        "result": decision.to_json(),
+        "context": context,
+        "attestation": (
+            {
+                "paths": list(gathered.attestation.paths),
+                "checks": [
+                    {"id": c.id, "status": str(c.status), "message": c.message}
+                    for c in gathered.attestation.checks
+                ],
+                "notes": list(gathered.attestation.notes),
+            }
+            if gathered
+            else None
+        ),
+        "reported": reported,
+    }

@@ -1,0 +1,144 @@
+"""The gate job: read the pull request, decide, and report once, on the head it decided on."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.errors import MendbotError
+from bot.forge.interface import ForgeError, GateForge, PullInfo, PullState
+from bot.gate import report
+from bot.gate.build import BaseFiles, Gathered, gather, load_base
+from bot.policy.context import context_digest
+from bot.policy.decide import Decision, Result, decide
+from bot.policy.engine import DEFAULT_ENGINE
+from bot.policy.schema import Action
+from bot.provenance import Trust
+
+#: Pseudo-policy name for problems with the gate's own inputs (policies, configuration, git).
+SETUP = "<setup>"
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    """How to run the gate."""
+
+    trust: Trust
+    """Whom attestations must be signed by."""
+    now: datetime
+    """The decision time (policies never read the clock)."""
+    report: bool = True
+    """Post the status, label and comment (False: ``policy explain``)."""
+    status_sha: str | None = None
+    """Post the status on this commit instead of the head (a merge queue's ``merge_group``)."""
+    target_url: str | None = None
+    """Link of the commit status (the workflow run)."""
+
+
+@dataclass
+class GateRun:
+    """What one run decided and did."""
+
+    pull: PullInfo
+    decision: Decision
+    gathered: Gathered | None
+    record: dict[str, Any] = field(default_factory=dict)
+    reported: list[str] = field(default_factory=list)
+    superseded: bool = False
+    """The head moved while deciding: nothing was reported (a newer run decides)."""
+
+
+def _setup_denial(problem: str, context: dict[str, Any] | None) -> Decision:
+    digest = context_digest(context) if context is not None else "sha256:" + "0" * 64
+    result = Result(SETUP, "inputs", Action.DENY, problem, error=True)
+    return Decision("deny", False, (result,), (), (), (), (), digest, DEFAULT_ENGINE.name)
+
+
+def evaluate(forge: GateForge, number: int, options: GateOptions) -> GateRun:
+    """Read pull request ``number`` and decide on it; report when ``options.report``.
+
+    Fails closed: unusable policies or configuration on the base branch, or a change git cannot
+    describe, give a ``deny`` naming the file and the problem. Raises :class:`ForgeError` only
+    when the forge cannot be read or written (then nothing is reported).
+    """
+    pull = forge.pull_info(number)
+    if pull.state is not PullState.OPEN:
+        raise ForgeError(
+            f"#{number} is {pull.state.value}: the gate decides only on open pull requests"
+        )
+    forge.fetch(pull)
+    gathered: Gathered | None = None
+    base: BaseFiles | None = None
+    try:
+        base = load_base(forge.workdir, pull.base_sha)
+        gathered = gather(forge, pull, base, trust=options.trust, now=options.now)
+    except ForgeError:
+        raise
+    except MendbotError as exc:
+        problem = str(exc) + (f" ({exc.advice})" if exc.advice else "")
+        decision = _setup_denial(problem, None)
+    else:
+        decision = decide(base.policies, gathered.context.to_json())
+    run = GateRun(pull, decision, gathered)
+    if options.report:
+        _report(forge, run, base, options)
+    context = gathered.context.to_json() if gathered else None
+    run.record = report.record(
+        gathered,
+        decision,
+        number=number,
+        context=context,
+        policy_digest=base.policies.digest if base else None,
+        policy_source=base.policy_source if base else None,
+        reported=run.reported,
+    )
+    return run
+
+
+def _report(forge: GateForge, run: GateRun, base: BaseFiles | None, options: GateOptions) -> None:
+    now = forge.pull_info(run.pull.number)
+    if now.head_sha != run.pull.head_sha:
+        run.superseded = True
+        run.reported.append(
+            f"nothing reported: the head moved from {run.pull.head_sha[:12]} to "
+            f"{now.head_sha[:12]} while deciding; the run for the new head decides"
+        )
+        return
+    decision = run.decision
+    extra: list[str] = []
+    if decision.auto_merge and base is not None and base.config.gate.auto_merge:
+        method = base.config.gate.merge_method
+        try:
+            done = forge.enable_auto_merge(run.pull.number, run.pull.head_sha, method)
+        except ForgeError as exc:
+            done = f"auto-merge not enabled: {exc}"
+        run.reported.append(done)
+        extra += [f"**Auto-merge:** {done}", ""]
+    text = report.comment(run.gathered, decision, extra)
+    if forge.sticky_comment(run.pull.number, report.TOPIC, text):
+        run.reported.append("comment updated")
+    label = report.LABELS[decision.outcome]
+    forge.set_gate_label(run.pull.number, label)
+    run.reported.append(f"label {label}")
+    sha = options.status_sha or run.pull.head_sha
+    state = report.STATUS_STATES[decision.outcome]
+    forge.set_status(sha, state, report.status_description(decision), options.target_url)
+    run.reported.append(f"status mendbot/policy={state} on {sha[:12]}")
+
+
+def write_record(path: Path, record: dict[str, Any]) -> None:
+    """Write the decision record atomically (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, scratch = tempfile.mkstemp(dir=path.parent, prefix=".mendbot-record-", suffix=".tmp")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        json.dump(record, out, indent=2, sort_keys=True)
+        out.write("\n")
+    os.replace(scratch, path)
+
+
+__all__ = ["SETUP", "GateOptions", "GateRun", "evaluate", "write_record"]
