@@ -109,7 +109,7 @@ def _propose_one(
     budget: _Budget,
     clock: datetime,
 ) -> Outcome:
-    candidate, proposal = _build_and_verify(path, forge.workdir, trust)
+    candidate, proposal = _build_and_verify(path, forge.workdir, trust, clock)
     rid = proposal.remediation_id
     branch = f"{settings.branch_prefix}/{rid}"
 
@@ -186,7 +186,9 @@ def _propose_one(
     return outcome(Status.OPENED, f"opened #{pull.number}", pull.number)
 
 
-def _build_and_verify(path: Path, repo: Path, trust: Trust) -> tuple[str, body.Proposal]:
+def _build_and_verify(
+    path: Path, repo: Path, trust: Trust, clock: datetime
+) -> tuple[str, body.Proposal]:
     """Build the candidate commit (dangling until pushed) and verify the bundle against it."""
     try:
         name, files = read(path)
@@ -268,7 +270,7 @@ def _build_and_verify(path: Path, repo: Path, trust: Trust) -> tuple[str, body.P
         )
     except GitError as exc:
         raise _Refused(f"cannot build the commit: {exc}") from None
-    result = verify_bundle(path, repo=repo, head=candidate, trust=trust)
+    result = verify_bundle(path, repo=repo, head=candidate, trust=trust, now=clock)
     if not result.ok or result.statement is None:
         failed = [check.id for check in result.failures]
         details = "; ".join(f"{c.id}: {c.message}" for c in result.failures)

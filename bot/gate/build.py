@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.config import DEFAULT_LOCATIONS, Config, parse_config
 from bot.errors import PolicyError
-from bot.forge.interface import GateForge, PullInfo, Review
+from bot.forge.interface import GATE_LABELS, GateForge, PullInfo, Review
 from bot.gate import base_branch
 from bot.gate.attestation import AttestationFacts, examine
 from bot.gate.owners import LOCATIONS as CODEOWNERS_LOCATIONS
@@ -201,7 +201,8 @@ def gather(
             number=pull.number,
             author=pull.author,
             head_sha=pull.head_sha,
-            labels=tuple(pull.labels),
+            # The gate's own labels are its output, never its input.
+            labels=tuple(label for label in pull.labels if label not in GATE_LABELS),
             is_revert=revert.is_revert,
             reverts_bot_change=revert.reverts_bot_change,
         ),

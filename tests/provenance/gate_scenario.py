@@ -1,0 +1,107 @@
+"""A repository set up for the policy gate: environments, CODEOWNERS, teams, base-branch policies,
+signed remediation bundles and their pull requests on a forge.
+
+``ci.yml`` is mapped to staging and ``deploy.yml`` to production; the persist-credentials
+remediation of each is proposed as one pull request. Policies are mendbot's shipped defaults,
+copied from the repository's ``policies/`` folder into the scenario's base branch.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.config import ProposeSettings
+from bot.forge import LocalForge, propose
+from bot.forge.interface import Forge
+from bot.provenance import KeySigner, KeyTrust
+
+SHIPPED_POLICIES = Path(__file__).resolve().parents[2] / "policies"
+
+MENDBOT_YML = """\
+environments:
+  production: [".github/workflows/deploy.yml"]
+  staging: [".github/workflows/ci.yml"]
+gate:
+  auto_merge: {auto_merge}
+"""
+
+CODEOWNERS = """\
+# Platform owns everything; Olivia owns the deploy workflow.
+*                              @acme/platform
+/.github/workflows/deploy.yml  @olivia
+"""
+
+#: Staging CI whose persist-credentials fix is safe (no later step uses git).
+STAGING_CI = """\
+name: ci
+on: push
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: npm ci
+      - run: npm test
+"""
+
+TEAMS = {"platform": ["paula"], "security": ["sam", "sue"]}
+
+#: A Tuesday, outside every window the tests define; bundles are signed an hour before.
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+SIGNED = NOW - timedelta(hours=1)
+
+
+@dataclass
+class Scenario:
+    """The repository, its trust, and the pull request number of each environment."""
+
+    repo: object
+    trust: KeyTrust
+    bundles: dict[str, Path]
+    pulls: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return self.repo.path  # type: ignore[attr-defined, no-any-return]
+
+
+def prepare_base(repo, *, auto_merge: bool = False) -> None:
+    """Commit the gate's base-branch files (policies, configuration, CODEOWNERS) on main."""
+    shutil.copytree(SHIPPED_POLICIES, repo.path / "policies")
+    repo.write(".github/workflows/ci.yml", STAGING_CI)
+    repo.write(".github/mendbot.yml", MENDBOT_YML.format(auto_merge=str(auto_merge).lower()))
+    repo.write(".github/CODEOWNERS", CODEOWNERS)
+    repo.commit("gate configuration")
+
+
+def propose_all(bench, signing_key, forge: Forge, signed: datetime = SIGNED) -> Scenario:
+    """Bundle, sign (at ``signed``) and propose the remediations; map ``staging`` and
+    ``production`` to their pull request numbers."""
+    bundles = bench.bundle(KeySigner(signing_key), now=signed)
+    trust = KeyTrust(signing_key.public_key())
+    outcomes = propose(
+        list(bundles.values()),
+        forge,
+        trust,
+        ProposeSettings(max_new_per_hour=10),
+        now=signed + timedelta(minutes=5),
+    )
+    scenario = Scenario(bench.repo, trust, bundles)
+    for outcome in outcomes:
+        assert outcome.number is not None, outcome.message
+        rid = outcome.remediation_id or ""
+        scenario.pulls["staging" if "/ci-" in rid else "production"] = outcome.number
+    return scenario
+
+
+def local_scenario(
+    bench, signing_key, *, auto_merge: bool = False, signed: datetime = SIGNED
+) -> tuple[Scenario, LocalForge]:
+    """The scenario on the local forge, with team memberships recorded."""
+    prepare_base(bench.repo, auto_merge=auto_merge)
+    forge = LocalForge(bench.repo.path, base="main")
+    forge.set_teams(TEAMS)
+    return propose_all(bench, signing_key, forge, signed), forge

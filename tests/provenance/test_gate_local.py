@@ -1,0 +1,499 @@
+"""``mendbot gate`` on the local forge: real repositories, real signed bundles, shipped policies.
+
+Each test proposes the two persist-credentials remediations (ci.yml → staging, safe;
+deploy.yml → production, unsafe) and runs the gate as a reviewer or attacker changes things.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from bot.forge import BOT_EMAIL, BOT_NAME, LocalForge, PullRequest, PullState
+from bot.gate.run import GateOptions, GateRun, evaluate
+from bot.policy.context import context_digest
+from bot.policy.schema import load_directory
+from bot.provenance import KeySigner
+from bot.provenance.layout import committed_attestation_path
+from gate_scenario import NOW, SHIPPED_POLICIES, Scenario, local_scenario
+
+
+def gate(forge: LocalForge, scenario: Scenario, number: int, now: datetime = NOW) -> GateRun:
+    return evaluate(forge, number, GateOptions(trust=scenario.trust, now=now))
+
+
+def status(forge: LocalForge, sha: str) -> str:
+    return forge.statuses(sha)["mendbot/policy"]["state"]
+
+
+def gate_labels(forge: LocalForge, number: int) -> list[str]:
+    return [label for label in forge.get(number).labels if label.startswith("gate:")]
+
+
+def bot_commit(repo, tree_of: str, parent: str, date: str) -> str:
+    """A bot commit with the tree of ``tree_of`` on ``parent`` (a re-push of the same change)."""
+    env = {
+        "GIT_AUTHOR_NAME": BOT_NAME,
+        "GIT_AUTHOR_EMAIL": BOT_EMAIL,
+        "GIT_COMMITTER_NAME": BOT_NAME,
+        "GIT_COMMITTER_EMAIL": BOT_EMAIL,
+        "GIT_AUTHOR_DATE": date,
+        "GIT_COMMITTER_DATE": date,
+    }
+    done = subprocess.run(
+        ["git", "commit-tree", f"{tree_of}^{{tree}}", "-p", parent, "-m", "re-push"],
+        cwd=repo.path,
+        env={**__import__("os").environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def human_commit(repo, branch: str, files: dict[str, str], message: str = "hand edit") -> str:
+    """Check out ``branch``, write ``files``, commit as the test's human identity."""
+    repo.git("checkout", "-q", branch)
+    for name, content in files.items():
+        repo.write(name, content)
+    sha = repo.commit(message)
+    repo.git("checkout", "-q", "main")
+    return sha
+
+
+def open_human_pull(forge: LocalForge, branch: str, title: str, author: str, labels=()) -> int:
+    pull = forge.open(
+        PullRequest(
+            number=0,
+            title=title,
+            body="",
+            branch=branch,
+            base="main",
+            head_sha=forge.branch_head(branch) or "",
+            base_sha=forge.branch_head("main") or "",
+            fingerprint="",
+            labels=list(labels),
+            author=author,
+        )
+    )
+    return pull.number
+
+
+@pytest.fixture
+def staged(bench, signing_key) -> tuple[Scenario, LocalForge]:
+    return local_scenario(bench, signing_key)
+
+
+# -- allowed, waiting, approved ------------------------------------------------------------------
+
+
+def test_staging_safe_change_is_allowed_and_reported_once(staged) -> None:
+    scenario, forge = staged
+    number = scenario.pulls["staging"]
+    labels_before = forge.get(number).labels
+    run = gate(forge, scenario, number)
+    assert run.decision.outcome == "allow"
+    assert run.decision.auto_merge is True
+    head = run.pull.head_sha
+    assert status(forge, head) == "success"
+    assert gate_labels(forge, number) == ["gate:pass"]
+    # The propose job's labels stay.
+    assert all(label in forge.get(number).labels for label in labels_before)
+    comment = forge.get(number).comments["gate"]
+    assert comment.startswith("### mendbot policy gate: allowed")
+    assert "eligible for auto-merge" in comment
+    # Auto-merge is not configured: nothing was requested.
+    assert forge.get(number).auto_merge is None
+    # The record recomputes: its digest is the digest of its context, its policies the base's.
+    record = run.record
+    assert record["decision"] == "allow"
+    assert record["context_digest"] == context_digest(record["context"])
+    assert record["policy_digest"] == load_directory(SHIPPED_POLICIES).digest
+    assert record["policy_source"].startswith(run.pull.base_sha + ":policies")
+    assert record["context"]["provenance"] == {
+        "verified": True,
+        "source": "detector",
+        "matches_pr": True,
+    }
+    # A second run with nothing changed edits nothing.
+    again = gate(forge, scenario, number)
+    assert "comment updated" not in again.reported
+    assert again.decision.context_digest == run.decision.context_digest
+
+
+def test_auto_merge_is_enabled_only_when_configured_and_allowed(bench, signing_key) -> None:
+    scenario, forge = local_scenario(bench, signing_key, auto_merge=True)
+    staging, production = scenario.pulls["staging"], scenario.pulls["production"]
+    run = gate(forge, scenario, staging)
+    assert forge.get(staging).auto_merge == {"method": "squash", "expected_head": run.pull.head_sha}
+    assert any(line.startswith("auto-merge (squash) enabled") for line in run.reported)
+    gate(forge, scenario, production)
+    assert forge.get(production).auto_merge is None
+    # The gate never merges by itself.
+    assert forge.get(staging).state is PullState.OPEN
+
+
+def test_production_waits_for_an_approval_on_the_head_then_allows(staged) -> None:
+    scenario, forge = staged
+    number = scenario.pulls["production"]
+    run = gate(forge, scenario, number)
+    assert run.decision.outcome == "require_approval"
+    head = run.pull.head_sha
+    assert status(forge, head) == "pending"
+    assert gate_labels(forge, number) == ["gate:needs-approval"]
+    comment = forge.get(number).comments["gate"]
+    assert "waiting for approval" in comment
+    assert f"1 more approval (have 0) on {head[:12]} from any reviewer, not mendbot[bot]" in comment
+    description = forge.statuses(head)["mendbot/policy"]["description"]
+    assert description.startswith("needs 1 more approval")
+
+    forge.review(number, "bob", "APPROVED")
+    run = gate(forge, scenario, number)
+    assert run.decision.outcome == "allow"
+    assert status(forge, head) == "success"
+    assert gate_labels(forge, number) == ["gate:pass"]
+    assert forge.get(number).comments["gate"].startswith("### mendbot policy gate: allowed")
+    assert len(forge.get(number).comments) == 1
+
+
+def test_approval_goes_stale_when_the_branch_is_pushed_again(staged) -> None:
+    scenario, forge = staged
+    number = scenario.pulls["production"]
+    pull = forge.pull_info(number)
+    forge.review(number, "bob", "APPROVED")
+    assert gate(forge, scenario, number).decision.outcome == "allow"
+    # The same change pushed again as a new commit: provenance still matches, the approval is stale.
+    new_head = bot_commit(scenario.repo, pull.head_sha, pull.base_sha, "2026-11-24T09:30:00Z")
+    forge.push(pull.head_ref, new_head, pull.head_sha)
+    run = gate(forge, scenario, number)
+    assert run.gathered is not None
+    assert run.gathered.context.provenance.matches_pr is True
+    assert run.decision.outcome == "require_approval"
+    assert run.decision.missing_approvals[0].sha == new_head
+    assert status(forge, new_head) == "pending"
+    assert status(forge, pull.head_sha) == "success"  # the old head keeps its old answer
+
+
+def test_self_approval_and_changes_requested_do_not_count(staged) -> None:
+    scenario, forge = staged
+    number = scenario.pulls["production"]
+    forge.review(number, "mendbot[bot]", "APPROVED")
+    assert gate(forge, scenario, number).decision.outcome == "require_approval"
+    forge.review(number, "bob", "APPROVED")
+    forge.review(number, "bob", "CHANGES_REQUESTED")
+    assert gate(forge, scenario, number).decision.outcome == "require_approval"
+    # A later comment-only review does not take back an approval.
+    forge.review(number, "carol", "APPROVED")
+    forge.review(number, "carol", "COMMENTED")
+    run = gate(forge, scenario, number)
+    assert run.decision.outcome == "allow"
+    assert [a["user"] for a in run.record["context"]["approvals"]] == [
+        "bob",
+        "carol",
+        "mendbot[bot]",
+    ]
+
+
+def test_label_changes_reach_the_context_and_other_labels_are_kept(staged) -> None:
+    scenario, forge = staged
+    number = scenario.pulls["production"]
+    gate(forge, scenario, number)
+    record = forge.get(number)
+    record.labels.append("team:payments")
+    forge.update(record)
+    run = gate(forge, scenario, number)
+    assert "team:payments" in run.record["context"]["pr"]["labels"]
+    forge.review(number, "bob", "APPROVED")
+    gate(forge, scenario, number)
+    labels = forge.get(number).labels
+    assert "team:payments" in labels
+    assert [label for label in labels if label.startswith("gate:")] == ["gate:pass"]
+
+
+# -- provenance ----------------------------------------------------------------------------------
+
+
+def test_human_commit_on_the_bot_branch_needs_a_code_owner(staged) -> None:
+    scenario, forge = staged
+    number = scenario.pulls["staging"]
+    pull = forge.pull_info(number)
+    edited = (scenario.path / ".github/workflows/ci.yml").read_text() + "# tweak\n"
+    human_commit(scenario.repo, pull.head_ref, {".github/workflows/ci.yml": edited})
+    run = gate(forge, scenario, number)
+    context = run.record["context"]
+    assert context["provenance"]["verified"] is True
+    assert context["provenance"]["matches_pr"] is False
+    assert run.decision.outcome == "require_approval"
+    assert any(r.policy == "untrusted-provenance" for r in run.decision.results)
+    assert "change-set" in forge.get(number).comments["gate"]
+    # Bob is not a code owner; Paula is (team platform owns everything).
+    forge.review(number, "bob", "APPROVED")
+    assert gate(forge, scenario, number).decision.outcome == "require_approval"
+    forge.review(number, "paula", "APPROVED")
+    assert gate(forge, scenario, number).decision.outcome == "allow"
+
+
+def test_an_attestation_signed_by_another_key_does_not_verify(staged, bench, tmp_path) -> None:
+    scenario, forge = staged
+    number = scenario.pulls["staging"]
+    pull = forge.pull_info(number)
+    other = type(bench)(bench.repo, tmp_path / "forged")
+    forged = other.bundle(KeySigner(ec.generate_private_key(ec.SECP256R1())), now=NOW)
+    rid = next(r for r in forged if "/ci-" in r)
+    attestation = committed_attestation_path(rid)
+    # Same change, attestation swapped for one made with the attacker's key.
+    human_commit(
+        scenario.repo,
+        pull.head_ref,
+        {attestation: (forged[rid] / "attestation.sigstore.json").read_text()},
+    )
+    run = gate(forge, scenario, number)
+    provenance = run.record["context"]["provenance"]
+    assert provenance == {"verified": False, "source": "human-override", "matches_pr": False}
+    assert run.record["context"]["change"]["rules"] == []
+    assert run.decision.outcome == "require_approval"
+    assert {m.policy for m in run.decision.missing_approvals} == {
+        "irreversible-security-approval",
+        "untrusted-provenance",
+    }
+    assert any("signed by another key" in note for note in run.gathered.attestation.notes)
+
+
+def test_remediation_touching_policies_is_denied(staged) -> None:
+    scenario, forge = staged
+    number = scenario.pulls["staging"]
+    pull = forge.pull_info(number)
+    human_commit(scenario.repo, pull.head_ref, {"policies/extra.yaml": "# not a policy yet\n"})
+    run = gate(forge, scenario, number)
+    assert run.decision.outcome == "deny"
+    assert run.decision.results[0].policy == "protected-paths"
+    assert status(forge, run.pull.head_sha) == "failure"
+    assert gate_labels(forge, number) == ["gate:blocked"]
+
+
+def test_policies_edited_inside_the_pr_are_ignored(staged) -> None:
+    scenario, forge = staged
+    repo = scenario.repo
+    repo.git("checkout", "-q", "-b", "loosen", "main")
+    for path in (scenario.path / "policies").iterdir():
+        path.unlink()
+    repo.write(
+        "policies/allow-all.yaml",
+        "apiVersion: mendbot/v1\nkind: GatePolicy\nmetadata: {name: allow-all}\n"
+        "spec:\n  autoMerge: true\n  validations:\n    - expression: 'true'\n      message: ok\n",
+    )
+    repo.write(".github/workflows/deploy.yml", "name: deploy\non: push\njobs: {}\n")
+    repo.commit("loosen the gate")
+    repo.git("checkout", "-q", "main")
+    number = open_human_pull(forge, "loosen", "Loosen the gate", "mallory")
+    run = gate(forge, scenario, number)
+    assert run.decision.outcome == "require_approval"
+    assert run.record["policy_digest"] == load_directory(SHIPPED_POLICIES).digest
+    assert "allow-all" not in {p.name for p in run.decision.policies}
+
+
+# -- fail closed ---------------------------------------------------------------------------------
+
+
+def test_a_broken_policy_on_the_base_branch_denies_with_file_and_line(staged) -> None:
+    scenario, forge = staged
+    scenario.repo.write(
+        "policies/broken.yaml",
+        "apiVersion: mendbot/v1\nkind: GatePolicy\nmetadata: {name: broken}\n"
+        "spec:\n  validations:\n    - expresion: 'true'\n",
+    )
+    scenario.repo.commit("a typo in a policy")
+    number = scenario.pulls["staging"]
+    run = gate(forge, scenario, number)
+    assert run.decision.outcome == "deny"
+    message = run.decision.results[0].message
+    assert "policies/broken.yaml:6:7: unknown field 'expresion'" in message
+    assert status(forge, run.pull.head_sha) == "failure"
+    assert gate_labels(forge, number) == ["gate:blocked"]
+    assert "expresion" in forge.get(number).comments["gate"]
+
+
+def test_a_policy_reading_a_missing_context_field_denies(staged) -> None:
+    scenario, forge = staged
+    scenario.repo.write(
+        "policies/drafts.yaml",
+        "apiVersion: mendbot/v1\nkind: GatePolicy\nmetadata: {name: no-drafts}\n"
+        "spec:\n  validations:\n    - expression: '!pr.draft'\n      message: drafts wait\n",
+    )
+    scenario.repo.commit("a policy about drafts")
+    run = gate(forge, scenario, scenario.pulls["staging"])
+    assert run.decision.outcome == "deny"
+    denial = run.decision.results[0]
+    assert denial.policy == "no-drafts" and denial.error
+    assert "draft" in denial.message
+
+
+def test_no_policies_on_the_base_branch_denies(staged) -> None:
+    scenario, forge = staged
+    scenario.repo.git("rm", "-q", "-r", "policies")
+    scenario.repo.commit("remove the policies")
+    run = gate(forge, scenario, scenario.pulls["staging"])
+    assert run.decision.outcome == "deny"
+    assert "holds no policy files on the base branch" in run.decision.results[0].message
+
+
+# -- windows and frozen environments -------------------------------------------------------------
+
+WEEKEND_FREEZE = """\
+apiVersion: mendbot/v1
+kind: FreezeWindow
+metadata: {name: weekend}
+spec:
+  kind: deny
+  schedule: "0 18 * * 5"
+  duration: 62h
+  timeZone: America/New_York
+  environments: [production]
+"""
+
+
+def test_a_deny_window_in_another_time_zone_blocks_production_only(staged) -> None:
+    scenario, forge = staged
+    scenario.repo.write("policies/windows.yaml", WEEKEND_FREEZE)
+    scenario.repo.commit("weekend freeze")
+    production, staging = scenario.pulls["production"], scenario.pulls["staging"]
+    forge.review(production, "bob", "APPROVED")
+    friday_5pm_new_york = datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
+    friday_7pm_new_york = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)
+    assert gate(forge, scenario, production, friday_5pm_new_york).decision.outcome == "allow"
+    run = gate(forge, scenario, production, friday_7pm_new_york)
+    assert run.decision.outcome == "deny"
+    assert run.record["context"]["windows"]["active"] == ["weekend"]
+    assert "a deny window is active" in run.decision.results[0].message
+    assert gate(forge, scenario, staging, friday_7pm_new_york).decision.outcome == "allow"
+
+
+def test_a_daily_window_follows_daylight_saving_time(bench, signing_key) -> None:
+    signed = datetime(2027, 3, 26, 0, 0, tzinfo=UTC)
+    scenario, forge = local_scenario(bench, signing_key, signed=signed)
+    scenario.repo.write(
+        "policies/windows.yaml",
+        "apiVersion: mendbot/v1\nkind: FreezeWindow\nmetadata: {name: berlin-standup}\n"
+        "spec: {kind: deny, schedule: '0 9 * * *', duration: 1h, timeZone: Europe/Berlin}\n",
+    )
+    scenario.repo.commit("stand-up freeze")
+    number = scenario.pulls["staging"]
+
+    def outcome(when: datetime) -> str:
+        return gate(forge, scenario, number, when).decision.outcome
+
+    assert outcome(datetime(2027, 3, 27, 8, 30, tzinfo=UTC)) == "deny"  # 09:30 CET
+    assert outcome(datetime(2027, 3, 28, 7, 30, tzinfo=UTC)) == "deny"  # 09:30 CEST
+    assert outcome(datetime(2027, 3, 28, 8, 30, tzinfo=UTC)) == "allow"  # 10:30 CEST
+
+
+def test_frozen_environment_lets_only_an_exact_revert_of_a_bot_change_through(staged) -> None:
+    scenario, forge = staged
+    repo = scenario.repo
+    staging = scenario.pulls["staging"]
+    pull = forge.pull_info(staging)
+    # The staging remediation merges; its deploy fails; a rollback pull request freezes staging.
+    repo.git("merge", "-q", "--no-ff", "-m", f"Merge #{staging}", pull.head_ref)
+    merge = repo.head()
+    forge.set_state(staging, PullState.MERGED)
+    repo.git("checkout", "-q", "-b", "rollback", "main")
+    repo.git("revert", "--no-edit", "-m", "1", merge)
+    repo.git("checkout", "-q", "main")
+    rollback = open_human_pull(
+        forge, "rollback", f"Revert #{staging}", "release-eng", ["mendbot:rollback", "env:staging"]
+    )
+    # Another staging change is denied while staging is frozen.
+    repo.git("checkout", "-q", "-b", "feature", "main")
+    repo.write(".github/workflows/ci.yml", "name: ci\non: push\njobs: {}\n")
+    repo.commit("rewrite ci")
+    repo.git("checkout", "-q", "main")
+    feature = open_human_pull(forge, "feature", "Rewrite CI", "alice")
+    run = gate(forge, scenario, feature)
+    assert run.record["context"]["environment"] == {"frozen": True}
+    assert run.decision.outcome == "deny"
+    assert "staging is frozen after a failed deploy" in run.decision.results[0].message
+
+    run = gate(forge, scenario, rollback)
+    pr = run.record["context"]["pr"]
+    assert (pr["is_revert"], pr["reverts_bot_change"]) == (True, True)
+    assert run.gathered is not None and run.gathered.revert.reverted == merge
+    assert run.decision.outcome == "require_approval"
+    assert not any(r.action == "deny" for r in run.decision.results)
+    # Production is not frozen.
+    assert gate(forge, scenario, scenario.pulls["production"]).record["context"]["environment"] == {
+        "frozen": False
+    }
+
+
+def test_a_human_revert_of_a_human_commit_is_not_a_bot_revert(staged) -> None:
+    scenario, forge = staged
+    repo = scenario.repo
+    repo.write("README.md", "# project\n\nChanged by a person.\n")
+    human = repo.commit("docs")
+    repo.git("checkout", "-q", "-b", "undo-docs", "main")
+    repo.git("revert", "--no-edit", human)
+    repo.git("checkout", "-q", "main")
+    number = open_human_pull(forge, "undo-docs", f'Revert "docs"', "alice")
+    pr = gate(forge, scenario, number).record["context"]["pr"]
+    assert (pr["is_revert"], pr["reverts_bot_change"]) == (True, False)
+
+
+# -- the command line ----------------------------------------------------------------------------
+
+
+def _pub(scenario: Scenario, tmp_path: Path) -> Path:
+    pem = scenario.trust.public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    path = tmp_path / "mendbot.pub"
+    path.write_bytes(pem)
+    return path
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_cli_exit_codes_record_and_explain(staged, tmp_path) -> None:
+    scenario, forge = staged
+    common = ["--repo", str(scenario.path), "--base", "main", "--verify-key"]
+    common.append(str(_pub(scenario, tmp_path)))
+    now = ["--now", NOW.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    record = tmp_path / "record.json"
+    staging, production = scenario.pulls["staging"], scenario.pulls["production"]
+
+    done = _cli("gate", "--pr", str(staging), *common, *now, "--record", str(record))
+    assert done.returncode == 0, done.stderr
+    assert "decision: allow" in done.stdout
+    assert json.loads(record.read_text())["decision"] == "allow"
+
+    head = forge.pull_info(production).head_sha
+    done = _cli("policy", "explain", "--pr", str(production), *common, *now)
+    assert done.returncode == 1, done.stderr
+    assert '"environment": "production"' in done.stdout
+    assert "production-approval" in done.stdout
+    assert forge.statuses(head) == {}  # explain reports nothing
+
+    done = _cli("gate", "--pr", str(production), *common, *now, "--format", "json")
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["decision"] == "require_approval"
+
+    done = _cli("gate", "--pr", "99", *common, *now)
+    assert done.returncode == 2
+    assert "no pull request #99" in done.stderr
+    assert "Traceback" not in done.stderr
+
+    forge.set_state(staging, PullState.CLOSED)
+    done = _cli("gate", "--pr", str(staging), *common, *now)
+    assert done.returncode == 2
+    assert "the gate decides only on open pull requests" in done.stderr
