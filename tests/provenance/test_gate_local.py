@@ -7,7 +7,7 @@ deploy.yml → production, unsafe) and runs the gate as a reviewer or attacker c
 from __future__ import annotations
 
 import json
-import shutil
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from gate_scenario import NOW, SHIPPED_POLICIES, Scenario, local_scenario
 
 from bot.forge import BOT_EMAIL, BOT_NAME, LocalForge, PullRequest, PullState
 from bot.gate.run import GateOptions, GateRun, evaluate
@@ -23,7 +24,6 @@ from bot.policy.context import context_digest
 from bot.policy.schema import load_directory
 from bot.provenance import KeySigner
 from bot.provenance.layout import committed_attestation_path
-from gate_scenario import NOW, SHIPPED_POLICIES, Scenario, local_scenario
 
 
 def gate(forge: LocalForge, scenario: Scenario, number: int, now: datetime = NOW) -> GateRun:
@@ -51,7 +51,7 @@ def bot_commit(repo, tree_of: str, parent: str, date: str) -> str:
     done = subprocess.run(
         ["git", "commit-tree", f"{tree_of}^{{tree}}", "-p", parent, "-m", "re-push"],
         cwd=repo.path,
-        env={**__import__("os").environ, **env},
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         check=True,
@@ -441,7 +441,7 @@ def test_a_human_revert_of_a_human_commit_is_not_a_bot_revert(staged) -> None:
     repo.git("checkout", "-q", "-b", "undo-docs", "main")
     repo.git("revert", "--no-edit", human)
     repo.git("checkout", "-q", "main")
-    number = open_human_pull(forge, "undo-docs", f'Revert "docs"', "alice")
+    number = open_human_pull(forge, "undo-docs", 'Revert "docs"', "alice")
     pr = gate(forge, scenario, number).record["context"]["pr"]
     assert (pr["is_revert"], pr["reverts_bot_change"]) == (True, False)
 
