@@ -43,6 +43,17 @@ def example_repository() -> Path:
     raise DemoError("the bundled example repository is missing; reinstall mendbot")
 
 
+def shipped_policies() -> Path:
+    """The default policies: inside the installed package, or ``policies/`` in a checkout."""
+    packaged = Path(__file__).parent / "_policies"
+    if packaged.is_dir():
+        return packaged
+    source = Path(__file__).resolve().parent.parent / "policies"
+    if source.is_dir():
+        return source
+    raise DemoError("the shipped default policies are missing; reinstall mendbot")
+
+
 def _commit(repo: git.Repo, message: str) -> str:
     actor = git.Actor(*_IDENTITY)
     commit = repo.index.commit(message, author=actor, committer=actor)
@@ -197,6 +208,7 @@ def show_provenance(console: Console, repo: git.Repo, target: Path) -> None:
     if result.ok:
         raise DemoError("a hand edit was not detected; this is a bug")
     show_propose(console, target, [bundle.path for bundle in bundles], trust)
+    show_gate(console, repo, target, trust)
     repo.git.checkout(DEMO_BRANCH)
 
 
@@ -219,3 +231,63 @@ def show_propose(console: Console, target: Path, bundles: list[Path], trust: Key
     console.rule("11. rerun propose: idempotent by fingerprint")
     again = propose(bundles, forge, trust, Config().propose)
     console.out(render_outcomes(again), highlight=False, end="")
+
+
+#: Environments of the example repository, committed on main before the gate runs.
+_DEMO_CONFIG = """\
+# Which workflows deploy where: the policy gate's change.environment.
+environments:
+  production:
+    - .github/workflows/legacy-deploy.yml
+    - .github/workflows/publish.yml
+    - .github/workflows/release.yml
+  staging:
+    - .github/workflows/ci.yml
+"""
+
+
+def show_gate(console: Console, repo: git.Repo, target: Path, trust: KeyTrust) -> None:
+    """Commit the default policies and environments on main, run the gate on each open pull
+    request (one staging change allowed, one production change waiting), approve the waiting
+    one on its head commit and run the gate again."""
+    from datetime import UTC, datetime
+
+    from bot.forge import LocalForge, PullState
+    from bot.gate.run import GateOptions, evaluate
+    from bot.policy.render import render_decision
+
+    console.rule("12. gate configuration: policies/ and .github/mendbot.yml, committed on main")
+    repo.git.checkout("main")
+    shutil.copytree(shipped_policies(), target / "policies")
+    (target / ".github" / "mendbot.yml").write_text(_DEMO_CONFIG, encoding="utf-8")
+    repo.git.add("policies", ".github/mendbot.yml")
+    _commit(repo, "Add the merge-gate policies and environments")
+    console.out(_DEMO_CONFIG, highlight=False)
+    console.print(
+        "policies: " + ", ".join(sorted(p.stem for p in (target / "policies").glob("*.yaml"))),
+        markup=False,
+    )
+    forge = LocalForge(target, base="main")
+    options = GateOptions(trust=trust, now=datetime.now(UTC))
+    waiting = None
+    for pull in forge.pulls(PullState.OPEN):
+        console.rule(f"13. mendbot gate --pr {pull.number}  ({pull.title})")
+        run = evaluate(forge, pull.number, options)
+        console.out(render_decision(run.decision), highlight=False, end="")
+        for line in run.reported:
+            console.print(f"reported: {line}", markup=False)
+        if run.decision.outcome == "require_approval" and waiting is None:
+            waiting = pull.number
+    if waiting is None:
+        raise DemoError("no demo pull request waited for an approval; this is a bug")
+    console.rule(f"the sticky comment on #{waiting}")
+    console.out(forge.get(waiting).comments["gate"], highlight=False)
+    console.rule(f"14. bob approves #{waiting} on its head commit; the gate runs again")
+    review = forge.review(waiting, "bob", "APPROVED")
+    console.print(f"review: bob APPROVED at {review.commit_id[:12]}", markup=False)
+    run = evaluate(forge, waiting, options)
+    console.out(render_decision(run.decision), highlight=False, end="")
+    for line in run.reported:
+        console.print(f"reported: {line}", markup=False)
+    if run.decision.outcome != "allow":
+        raise DemoError("the approved pull request is still not allowed; this is a bug")

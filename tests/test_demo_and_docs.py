@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +60,18 @@ def test_demo_commits_one_revertable_commit_per_remediation(tmp_path: Path, monk
     assert [r.name for r in records] == ["1.json", "2.json"]
     branch = next(b for b in repo.branches if b.name.count("/") == 2)
     assert "Mendbot-Attestation: sha256:" in branch.commit.message
+    # The gate: the staging change is allowed, the production one waits, then an approval on
+    # its head commit allows it; reported as a status, a label and a sticky comment.
+    assert "13. mendbot gate --pr 1" in result.stdout
+    assert "decision: allow (auto-merge eligible)" in result.stdout
+    assert "missing: production-approval: 1 more approval (have 0)" in result.stdout
+    assert "reported: status mendbot/policy=pending" in result.stdout
+    assert "14. bob approves #1" in result.stdout
+    after = result.stdout.split("14. bob approves", 1)[1]
+    assert "decision: allow" in after and "reported: label gate:pass" in after
+    gate_records = [json.loads(r.read_text()) for r in records]
+    assert all(any(label.startswith("gate:") for label in r["labels"]) for r in gate_records)
+    assert all(r["comments"]["gate"].startswith("### mendbot policy gate:") for r in gate_records)
     # Each remediation is undone by reverting its one commit.
     insecure = next(c for c in commits if "gha-insecure-commands" in c.message)
     repo.git.revert(insecure.hexsha, no_edit=True)
