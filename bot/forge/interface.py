@@ -65,7 +65,7 @@ class PullRequest:
     draft: bool = False
     """A draft pull request."""
     reviews: list[dict[str, str]] = field(default_factory=list)
-    """Local forge only: submitted reviews (``user``, ``state``, ``commit_id``, ``submitted_at``)."""
+    """Local forge only: submitted reviews (user, state, commit_id, submitted_at)."""
     auto_merge: dict[str, str] | None = None
     """Local forge only: the auto-merge request (``method``, ``expected_head``), if enabled."""
 

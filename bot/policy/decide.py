@@ -134,6 +134,10 @@ def decide(
     digest = context_digest(data)
     activation: dict[str, Any] = dict(data)
     activation["now"] = model.now
+    try:
+        bound = engine.bind(activation)
+    except CelError as exc:
+        return _engine_failure(str(exc), digest, engine)
     results: list[Result] = []
     missing: list[MissingApproval] = []
     reports: list[PolicyReport] = []
@@ -142,10 +146,10 @@ def decide(
     live = [e for e in exceptions if e.spec.expires > model.now]
     notes: list[str] = []
     for policy in policy_list:
-        run = _PolicyRun(policy, engine, activation, model)
+        run = _PolicyRun(policy, engine, bound, model)
         own = run.evaluate()
         if own and not any(r.error for r in own):
-            waiver, note = _exception_for(policy.name, live, engine, activation)
+            waiver, note = _exception_for(policy.name, live, engine, bound)
             if note:
                 notes.append(note)
             if waiver is not None:
@@ -202,6 +206,11 @@ def _invalid_context(
     return Decision("deny", False, tuple(problems), (), (), (), (), digest, engine.name)
 
 
+def _engine_failure(problem: str, digest: str, engine: PolicyEngine) -> Decision:
+    result = Result(CONTEXT, "engine", Action.DENY, problem, error=True)
+    return Decision("deny", False, (result,), (), (), (), (), digest, engine.name)
+
+
 def _combine(results: Sequence[Result]) -> Outcome:
     top = max((r.action.rank for r in results), default=-1)
     if top == Action.DENY.rank:
@@ -233,19 +242,20 @@ class _PolicyRun:
         self,
         policy: GatePolicy,
         engine: PolicyEngine,
-        activation: Mapping[str, Any],
+        bound: Any,
         context: GateContext,
     ) -> None:
         self.policy = policy
         self.engine = engine
-        self.activation = dict(activation)
+        self.bound = bound
         self.context = context
         self.matched = False
         self.auto = policy.spec.auto_merge
         self.missing: list[MissingApproval] = []
 
-    def _error(self, where: str, label: str, problem: str) -> list[Result]:
-        message = f"policy '{self.policy.name}' ({where}) {label}: {problem}"
+    def _error(self, route: tuple[str | int, ...], label: str, problem: str) -> list[Result]:
+        # The position is looked up only on error: it is the slow part of a passing decision.
+        message = f"policy '{self.policy.name}' ({self.policy.where(*route)}) {label}: {problem}"
         return [Result(self.policy.name, label, Action.DENY, message, error=True)]
 
     def _eval(self, expression: str, variables: Mapping[str, Any]) -> Any:
@@ -253,7 +263,7 @@ class _PolicyRun:
         if unknown:
             raise CelError(f"unknown identifier {', '.join(repr(u) for u in unknown)}")
         program = self.engine.compile(expression)
-        return self.engine.evaluate(program, {**self.activation, "variables": dict(variables)})
+        return self.engine.evaluate(program, self.bound, variables)
 
     def _bool(self, expression: str, variables: Mapping[str, Any]) -> bool:
         value = self._eval(expression, variables)
@@ -265,7 +275,7 @@ class _PolicyRun:
         spec = self.policy.spec
         variables: dict[str, Any] = {}
         for index, cond in enumerate(spec.match_conditions):
-            where = self.policy.where("spec", "matchConditions", index, "expression")
+            where = ("spec", "matchConditions", index, "expression")
             try:
                 if not self._bool(cond.expression, variables):
                     return []
@@ -273,7 +283,7 @@ class _PolicyRun:
                 return self._error(where, f"matchConditions[{cond.name}]", str(exc))
         self.matched = True
         for index, var in enumerate(spec.variables):
-            where = self.policy.where("spec", "variables", index, "expression")
+            where = ("spec", "variables", index, "expression")
             try:
                 variables[var.name] = self._eval(var.expression, variables)
             except CelError as exc:
@@ -281,7 +291,7 @@ class _PolicyRun:
         results: list[Result] = []
         for index, validation in enumerate(spec.validations):
             label = validation.name or f"validations[{index}]"
-            where = self.policy.where("spec", "validations", index, "expression")
+            where = ("spec", "validations", index, "expression")
             try:
                 results.extend(self._validate(validation, label, variables))
             except CelError as exc:
@@ -353,14 +363,14 @@ def _exception_for(
     policy: str,
     exceptions: Sequence[GateException],
     engine: PolicyEngine,
-    activation: Mapping[str, Any],
+    bound: Any,
 ) -> tuple[str | None, str | None]:
     """The first live exception that names ``policy`` and whose conditions hold."""
     for waiver in exceptions:
         if policy not in waiver.spec.policies:
             continue
         try:
-            if all(_holds(cond, engine, activation) for cond in waiver.spec.match_conditions):
+            if all(_holds(cond, engine, bound) for cond in waiver.spec.match_conditions):
                 return waiver.metadata.name, None
         except CelError as exc:
             name = waiver.metadata.name
@@ -368,11 +378,11 @@ def _exception_for(
     return None, None
 
 
-def _holds(cond: NamedExpression, engine: PolicyEngine, activation: Mapping[str, Any]) -> bool:
+def _holds(cond: NamedExpression, engine: PolicyEngine, bound: Any) -> bool:
     unknown = unknown_identifiers(cond.expression)
     if unknown:
         raise CelError(f"unknown identifier {', '.join(repr(u) for u in unknown)}")
-    value = engine.evaluate(engine.compile(cond.expression), {**activation, "variables": {}})
+    value = engine.evaluate(engine.compile(cond.expression), bound, {})
     if type(value) is not bool:
         raise CelError(f"matchConditions[{cond.name}] is not a bool")
     return value

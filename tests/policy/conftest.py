@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from policy_engines import ENGINES
 
-from bot.policy.engine import CelPython, PolicyEngine, RustCel
-
-ENGINES: dict[str, PolicyEngine] = {"rust": RustCel(), "celpy": CelPython()}
+from bot.policy.engine import PolicyEngine
 
 
 @pytest.fixture(params=sorted(ENGINES))

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import ENGINES
+from policy_engines import ENGINES
 
 from bot.cli import cli
 from bot.policy.decide import decide

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from conftest import ENGINES
+from policy_engines import ENGINES
 
-from bot.policy.engine import CelError, PolicyEngine
+from bot.policy.engine import CelError, PolicyEngine, evaluate_once
 
 ACTIVATION: dict[str, Any] = {
     "pr": {"number": 7, "labels": ["a", "b"], "author": "ann", "x": None},
@@ -23,7 +23,7 @@ ACTIVATION: dict[str, Any] = {
 
 def run(engine: PolicyEngine, expression: str) -> Any:
     try:
-        return engine.evaluate(engine.compile(expression), ACTIVATION)
+        return evaluate_once(engine, expression, ACTIVATION)
     except CelError:
         return "error"
 
