@@ -5,13 +5,13 @@ This is a benchmark, not a test: it prints tables and asserts nothing. pytest do
 Contract
 --------
 * Decisions: ``--contexts N`` (default 2,000) contexts drawn with a fixed seed from the shapes the
-  gate builds (staging / production / unmapped paths, 1–20 paths, every disposition,
-  reversibility and blast radius, 0–6 reviews on the head or an older commit by users in and out
+  gate builds (staging / production / unmapped paths, 1 to 20 paths, every disposition,
+  reversibility and blast radius, 0 to 6 reviews on the head or an older commit by users in and out
   of the security team, labels, deny windows, frozen environments, reverts, unverified and
   tampered provenance). Each is decided against the shipped ``policies/`` by
   :func:`bot.policy.decide.decide` with the default engine (``common-expression-language``) and
   with ``cel-python`` (the cross-check engine, on the first ``--celpy-contexts`` contexts, default
-  300, because it is ~50× slower), and by ``reference_decision`` below: the same six policies
+  300, because it is much slower), and by ``reference_decision`` below: the same six policies
   hand-written in Python, the floor any engine could reach. Reported: decisions per second,
   microseconds per decision (median and p95 over the per-context times), and how many outcomes
   (decision + missing-approval count) differ between the three (should be 0).
@@ -61,9 +61,12 @@ NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 def make_context(rng: random.Random) -> dict[str, Any]:
     """One context as the gate would build it."""
-    environments = rng.choice([["staging"], ["production"], ["staging", "production"], ["unmapped"]])
+    environments = rng.choice(
+        [["staging"], ["production"], ["staging", "production"], ["unmapped"]]
+    )
     n_paths = rng.randint(1, 20)
-    paths = sorted({f"deploy/{environments[0]}/svc{rng.randint(0, 99)}.yaml" for _ in range(n_paths)})
+    top = environments[0]
+    paths = sorted({f"deploy/{top}/svc{rng.randint(0, 99)}.yaml" for _ in range(n_paths)})
     if rng.random() < 0.05:
         paths.append("policies/freeze.yaml")
     verified = rng.random() < 0.85
@@ -116,7 +119,7 @@ def make_context(rng: random.Random) -> dict[str, Any]:
     }
 
 
-# -- the six default policies, hand-written (the floor) ---------------------------------------------
+# -- the six default policies, hand-written (the floor) -------------------------------------------
 
 
 def reference_decision(policies: PolicySet, context: dict[str, Any]) -> tuple[str, int]:
@@ -168,7 +171,7 @@ def reference_decision(policies: PolicySet, context: dict[str, Any]) -> tuple[st
     return "allow", 0
 
 
-# -- timing helpers ---------------------------------------------------------------------------------
+# -- timing helpers -------------------------------------------------------------------------------
 
 
 def timed(fn: Callable[[], Any], runs: int = 1) -> list[float]:
@@ -183,11 +186,11 @@ def timed(fn: Callable[[], Any], runs: int = 1) -> list[float]:
 
 def p95(values: Sequence[float]) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def bench_decisions(count: int, celpy_count: int) -> None:
-    rng = random.Random(20261124)
+    rng = random.Random(20261124)  # noqa: S311 - reproducible test data, not secrets
     contexts = [make_context(rng) for _ in range(count)]
     policies = load_directory(POLICIES)
     engines: list[tuple[str, PolicyEngine | None, int]] = [
@@ -226,8 +229,8 @@ def bench_decisions(count: int, celpy_count: int) -> None:
     print("outcome mix: " + ", ".join(f"{k} {v}" for k, v in spread.items()))
     base_rate = rows[0][2]
     print(
-        f"ratios: cel-python is {base_rate / rows[1][2]:.0f}× slower; the hand-written floor is "
-        f"{rows[2][2] / base_rate:.1f}× faster than the CEL policies"
+        f"ratios: cel-python takes {base_rate / rows[1][2]:.0f}x the time; the hand-written "
+        f"floor is {rows[2][2] / base_rate:.1f}x faster than the CEL policies"
     )
 
 
@@ -291,9 +294,7 @@ def make_bundles(repo: Path, out: Path, signed: datetime) -> tuple[list[Path], A
 
     key = ec.generate_private_key(ec.SECP256R1())
     analysis = analyze([repo], repo, Config(), only_rules=("gha-persist-credentials",))
-    written = bundle_remediations(
-        analysis, repo, Config(), out, KeySigner(key), env={}, now=signed
-    )
+    written = bundle_remediations(analysis, repo, Config(), out, KeySigner(key), env={}, now=signed)
     return [w.path for w in written if hasattr(w, "path")], KeyTrust(key.public_key())
 
 
@@ -317,9 +318,7 @@ def bench_local(repeat: int) -> None:
         signed = NOW - timedelta(hours=1)
         bundles, trust = make_bundles(repo, root / "bundles", signed)
         forge = LocalForge(repo, base="main")
-        outcomes = propose(
-            bundles, forge, trust, ProposeSettings(max_new_per_hour=10), now=signed
-        )
+        outcomes = propose(bundles, forge, trust, ProposeSettings(max_new_per_hour=10), now=signed)
         options = GateOptions(trust=trust, now=NOW)
         runs = {}
         for outcome in outcomes:
@@ -369,7 +368,7 @@ def bench_github(repeat: int) -> None:
                 evaluate(forge, number, options)
                 requests[number] = len(server.requests) - before
                 runs[number] = timed(lambda n=number: evaluate(forge, n, options), repeat)
-            print(f"\nEnd to end, test GitHub server over loopback ({repeat} runs per pull request)")
+            print(f"\nEnd to end, test GitHub server on loopback ({repeat} runs per pull request)")
             report_runs("mendbot gate (GitHub)", runs, requests)
 
 
