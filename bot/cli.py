@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from bot import __version__
 from bot.analysis import Analysis, analyze
+from bot.cli_options import ForgeOptions, TrustOptions, forge_options, trust_options
 from bot.config import Config, find_config, json_schema, load_config
 from bot.detectors.registry import RULES, rule_ids, rule_options
 from bot.errors import MendbotError
@@ -30,10 +31,7 @@ from bot.report import github, json_report, sarif, text
 from bot.writer import write_all
 
 if TYPE_CHECKING:
-    from bot.forge.github import GitHubForge
-    from bot.forge.local import LocalForge
     from bot.gate.run import GateRun
-    from bot.provenance.trust import Trust
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -382,44 +380,10 @@ def config_check_command(path: Path | None) -> None:
     help="The git repository holding the base commit and the head to check.",
 )
 @click.option("--head", default="HEAD", show_default=True, help="The commit that applies the fix.")
-@click.option(
-    "--verify-key",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Trust bundles signed by this ECDSA P-256 PEM public key.",
-)
-@click.option("--identity", help="Trusted Sigstore signer: the analysis workflow's SAN.")
-@click.option("--issuer", help="Trusted OIDC issuer of --identity.")
-@click.option("--repository-id", help="With --identity: the source repository's numeric id.")
-@click.option(
-    "--trigger",
-    "triggers",
-    multiple=True,
-    help="With --identity: an allowed workflow trigger (repeatable; default: schedule, "
-    "workflow_dispatch, push).",
-)
-@click.option(
-    "--allow-unsigned",
-    is_flag=True,
-    help="UNSAFE: check the change set without a signature; the source becomes human-override.",
-)
-@click.option(
-    "--offline",
-    is_flag=True,
-    help="Use the cached/embedded Sigstore trusted root instead of refreshing it over TUF.",
-)
+@trust_options
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 def verify_command(
-    bundle_dir: Path,
-    repo: Path,
-    head: str,
-    verify_key: Path | None,
-    identity: str | None,
-    issuer: str | None,
-    repository_id: str | None,
-    triggers: tuple[str, ...],
-    allow_unsigned: bool,
-    offline: bool,
-    output_format: str,
+    bundle_dir: Path, repo: Path, head: str, trust: TrustOptions, output_format: str
 ) -> None:
     """Verify a remediation bundle against the commits up to --head (exit 0 only if every
     check holds; otherwise each failed check is printed with what to do)."""
@@ -427,207 +391,21 @@ def verify_command(
     from bot.report.verification import render_json, render_text
 
     try:
-        trust = _trust(
-            verify_key, identity, issuer, repository_id, triggers, allow_unsigned, offline
-        )
-        result = verify_bundle(bundle_dir, repo=repo, head=head, trust=trust)
+        result = verify_bundle(bundle_dir, repo=repo, head=head, trust=trust.build())
     except MendbotError as exc:
         _fail(exc)
     click.echo(render_json(result) if output_format == "json" else render_text(result), nl=False)
     sys.exit(EXIT_CLEAN if result.ok else EXIT_FINDINGS)
 
 
-def _trust(
-    verify_key: Path | None,
-    identity: str | None,
-    issuer: str | None,
-    repository_id: str | None,
-    triggers: tuple[str, ...],
-    allow_unsigned: bool,
-    offline: bool,
-) -> Trust:
-    """The verifier's trust from exactly one of --verify-key, --identity/--issuer and
-    --allow-unsigned (shared by ``verify`` and ``propose``)."""
-    from bot.provenance import KeyTrust, SigstoreTrust, UnsafeAcceptUnsigned
-    from bot.provenance.sigstore_config import client_trust_config
-    from bot.provenance.trust import DEFAULT_TRIGGERS
-
-    chosen = [
-        name
-        for name, given in (
-            ("--verify-key", verify_key),
-            ("--identity", identity),
-            ("--allow-unsigned", allow_unsigned),
-        )
-        if given
-    ]
-    if len(chosen) != 1:
-        raise click.UsageError(
-            "give exactly one of --verify-key PUB, --identity SAN --issuer URL, --allow-unsigned"
-        )
-    if (identity is None) != (issuer is None):
-        raise click.UsageError("--identity and --issuer go together")
-    trust: Trust
-    if verify_key is not None:
-        trust = KeyTrust.from_file(verify_key)
-    elif identity is not None and issuer is not None:
-        config = client_trust_config(os.environ)
-        trust = SigstoreTrust(
-            identity=identity,
-            issuer=issuer,
-            repository_id=repository_id,
-            triggers=triggers or DEFAULT_TRIGGERS,
-            trusted_root=config.trusted_root if config is not None else None,
-            offline=offline,
-        )
-    else:
-        trust = UnsafeAcceptUnsigned()
-    return trust
-
-
-F = Callable[..., None]
-
-
-def _forge_options(command: F) -> F:
-    """The options that choose and reach a forge (shared by propose, gate and policy explain)."""
-    options = [
-        click.option(
-            "--forge",
-            "forge_name",
-            type=click.Choice(["local", "github"]),
-            default="local",
-            show_default=True,
-            help="Where pull requests live (local: branches plus records under .git/mendbot/; "
-            "github: the token in $GITHUB_TOKEN).",
-        ),
-        click.option(
-            "--repository",
-            envvar="GITHUB_REPOSITORY",
-            help="With --forge github: OWNER/NAME (default: $GITHUB_REPOSITORY).",
-        ),
-        click.option(
-            "--api-url",
-            envvar="GITHUB_API_URL",
-            default="https://api.github.com",
-            show_default=True,
-            help="With --forge github: the REST API root (GitHub Enterprise: https://HOST/api/v3).",
-        ),
-        click.option(
-            "--app-id",
-            envvar="MENDBOT_APP_ID",
-            help="With --forge github: authenticate as this GitHub App (with "
-            "--app-private-key) instead of $GITHUB_TOKEN.",
-        ),
-        click.option(
-            "--app-private-key",
-            envvar="MENDBOT_APP_PRIVATE_KEY_FILE",
-            type=click.Path(path_type=Path, dir_okay=False),
-            help="With --app-id: the App's PEM private key file.",
-        ),
-        click.option(
-            "--installation-id",
-            envvar="MENDBOT_APP_INSTALLATION_ID",
-            type=int,
-            help="With --app-id: the installation (default: the one installed on --repository).",
-        ),
-        click.option(
-            "--repo",
-            type=click.Path(path_type=Path, file_okay=False),
-            default=Path("."),
-            show_default=True,
-            help="A local git repository (with --forge github, a clone commits are fetched "
-            "into; it is never checked out).",
-        ),
-        click.option("--base", help="Branch pull requests target (default: the checked-out one)."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def _trust_options(command: F) -> F:
-    """The options that say whom attestations must be signed by (see :func:`_trust`)."""
-    options = [
-        click.option(
-            "--verify-key",
-            type=click.Path(path_type=Path, dir_okay=False),
-            help="Trust bundles signed by this ECDSA P-256 PEM public key.",
-        ),
-        click.option("--identity", help="Trusted Sigstore signer: the analysis workflow's SAN."),
-        click.option("--issuer", help="Trusted OIDC issuer of --identity."),
-        click.option(
-            "--repository-id", help="With --identity: the source repository's numeric id."
-        ),
-        click.option(
-            "--trigger", "triggers", multiple=True, help="With --identity: allowed trigger."
-        ),
-        click.option(
-            "--allow-unsigned",
-            is_flag=True,
-            help="UNSAFE: accept unsigned bundles; the source becomes human-override.",
-        ),
-        click.option(
-            "--offline", is_flag=True, help="Use the cached/embedded Sigstore trusted root."
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def _make_forge(
-    forge_name: str,
-    repository: str | None,
-    api_url: str,
-    app_id: str | None,
-    app_private_key: Path | None,
-    installation_id: int | None,
-    repo: Path,
-    base: str | None,
-) -> LocalForge | GitHubForge:
-    """The forge the ``_forge_options`` name (a GitHub App token when --app-id is given)."""
-    from bot.forge import LocalForge
-    from bot.provenance.git import toplevel as git_toplevel
-
-    if forge_name != "github":
-        return LocalForge(repo, base)
-    from bot.forge.github import GitHubForge, installation_token, token_from_environment
-
-    if not repository:
-        raise click.UsageError("--forge github needs --repository OWNER/NAME")
-    if bool(app_id) != bool(app_private_key):
-        raise click.UsageError("--app-id and --app-private-key go together")
-    token = (
-        installation_token(repository, app_id, app_private_key, installation_id, base_url=api_url)
-        if app_id and app_private_key
-        else token_from_environment()
-    )
-    return GitHubForge(repository, git_toplevel(repo), token, base_url=api_url, base=base)
-
-
 @cli.command("propose")
 @click.argument(
     "bundle_dirs", nargs=-1, required=True, type=click.Path(path_type=Path, file_okay=False)
 )
-@_forge_options
-@_trust_options
+@forge_options
+@trust_options
 def propose_command(
-    bundle_dirs: tuple[Path, ...],
-    forge_name: str,
-    repository: str | None,
-    api_url: str,
-    app_id: str | None,
-    app_private_key: Path | None,
-    installation_id: int | None,
-    repo: Path,
-    base: str | None,
-    verify_key: Path | None,
-    identity: str | None,
-    issuer: str | None,
-    repository_id: str | None,
-    triggers: tuple[str, ...],
-    allow_unsigned: bool,
-    offline: bool,
+    bundle_dirs: tuple[Path, ...], forge: ForgeOptions, trust: TrustOptions
 ) -> None:
     """Verify remediation bundles and open or update one pull request per remediation (exit 1
     if any bundle was refused; held-back ones are listed)."""
@@ -635,14 +413,10 @@ def propose_command(
     from bot.forge.propose import render_outcomes
 
     try:
-        trust = _trust(
-            verify_key, identity, issuer, repository_id, triggers, allow_unsigned, offline
-        )
-        forge = _make_forge(
-            forge_name, repository, api_url, app_id, app_private_key, installation_id, repo, base
-        )
-        config = load_config(find_config(forge.workdir), rule_options())
-        outcomes = propose(list(bundle_dirs), forge, trust, config.propose)
+        verifier = trust.build()
+        host = forge.build()
+        config = load_config(find_config(host.workdir), rule_options())
+        outcomes = propose(list(bundle_dirs), host, verifier, config.propose)
     except MendbotError as exc:
         _fail(exc)
     click.echo(render_outcomes(outcomes), nl=False)
@@ -786,8 +560,8 @@ def policy_eval_command(context_file: Path, directory: Path, output_format: str)
 
 def _gate_run(
     number: int,
-    forge_args: tuple[str, str | None, str, str | None, Path | None, int | None, Path, str | None],
-    trust_args: tuple[Path | None, str | None, str | None, str | None, tuple[str, ...], bool, bool],
+    forge: ForgeOptions,
+    trust: TrustOptions,
     now: str | None,
     *,
     report: bool,
@@ -811,16 +585,14 @@ def _gate_run(
         if clock.tzinfo is None:
             raise click.BadParameter("give a time zone (e.g. Z)", param_hint="--now")
     try:
-        trust = _trust(*trust_args)
-        forge = _make_forge(*forge_args)
         options = GateOptions(
-            trust=trust,
+            trust=trust.build(),
             now=clock.astimezone(UTC),
             report=report,
             status_sha=status_sha,
             target_url=target_url,
         )
-        return evaluate(forge, number, options)
+        return evaluate(forge.build(), number, options)
     except MendbotError as exc:
         _console(stderr=True).print(f"[red]error:[/red] {exc.diagnostics()}", markup=True)
         sys.exit(EXIT_USAGE)
@@ -842,8 +614,8 @@ def _gate_exit(run: GateRun) -> None:
 
 @cli.command("gate")
 @click.option("--pr", "number", type=int, required=True, help="The pull request to decide on.")
-@_forge_options
-@_trust_options
+@forge_options
+@trust_options
 @click.option("--now", help="Decide as of this RFC 3339 time instead of the clock (replays).")
 @click.option(
     "--record",
@@ -857,21 +629,8 @@ def _gate_exit(run: GateRun) -> None:
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 def gate_command(
     number: int,
-    forge_name: str,
-    repository: str | None,
-    api_url: str,
-    app_id: str | None,
-    app_private_key: Path | None,
-    installation_id: int | None,
-    repo: Path,
-    base: str | None,
-    verify_key: Path | None,
-    identity: str | None,
-    issuer: str | None,
-    repository_id: str | None,
-    triggers: tuple[str, ...],
-    allow_unsigned: bool,
-    offline: bool,
+    forge: ForgeOptions,
+    trust: TrustOptions,
     now: str | None,
     record: Path | None,
     merge_group_sha: str | None,
@@ -884,8 +643,8 @@ def gate_command(
 
     run = _gate_run(
         number,
-        (forge_name, repository, api_url, app_id, app_private_key, installation_id, repo, base),
-        (verify_key, identity, issuer, repository_id, triggers, allow_unsigned, offline),
+        forge,
+        trust,
         now,
         report=True,
         status_sha=merge_group_sha,
@@ -904,27 +663,14 @@ def gate_command(
 
 @policy_group.command("explain")
 @click.option("--pr", "number", type=int, required=True, help="The pull request to explain.")
-@_forge_options
-@_trust_options
+@forge_options
+@trust_options
 @click.option("--now", help="Decide as of this RFC 3339 time instead of the clock.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 def policy_explain_command(
     number: int,
-    forge_name: str,
-    repository: str | None,
-    api_url: str,
-    app_id: str | None,
-    app_private_key: Path | None,
-    installation_id: int | None,
-    repo: Path,
-    base: str | None,
-    verify_key: Path | None,
-    identity: str | None,
-    issuer: str | None,
-    repository_id: str | None,
-    triggers: tuple[str, ...],
-    allow_unsigned: bool,
-    offline: bool,
+    forge: ForgeOptions,
+    trust: TrustOptions,
     now: str | None,
     output_format: str,
 ) -> None:
@@ -934,8 +680,8 @@ def policy_explain_command(
 
     run = _gate_run(
         number,
-        (forge_name, repository, api_url, app_id, app_private_key, installation_id, repo, base),
-        (verify_key, identity, issuer, repository_id, triggers, allow_unsigned, offline),
+        forge,
+        trust,
         now,
         report=False,
     )
