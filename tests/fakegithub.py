@@ -6,12 +6,22 @@ fake's state laid over) and validated against it with ``openapi-schema-validator
 sent; a request to a route the fake does not implement is answered 404 and recorded in
 :attr:`FakeGitHub.unhandled`, which the fixture asserts is empty. ``/<owner>/<repo>.git/...`` is
 served by ``git http-backend`` over real bare repositories, so pushes are real pushes and SHAs
-agree between git and the API.
+agree between git and the API; every pull request also has its ``refs/pull/<n>/head`` ref, kept
+at its head branch's commit as GitHub does.
+
+``/api/graphql`` answers the mutations mendbot sends (``enablePullRequestAutoMerge``). Every
+query is parsed and validated with ``graphql-core`` against GitHub's public GraphQL schema
+(``data/github/github-graphql-schema.graphql.gz``, from ``@octokit/graphql-schema``, MIT, see the
+NOTICE), then executed against the fake's state; an invalid query is recorded in
+:attr:`FakeGitHub.failures`, a valid one the fake does not implement in
+:attr:`FakeGitHub.unhandled`, and both are answered with GraphQL ``errors``.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
+import gzip
 import json
 import re
 import secrets
@@ -23,15 +33,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, urlencode
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+import graphql
 import jwt
 from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 SPEC_PATH = Path(__file__).parent / "data" / "github" / "github-rest-subset.slim.json"
+GRAPHQL_SCHEMA_PATH = Path(__file__).parent / "data" / "github" / "github-graphql-schema.graphql.gz"
 SPEC: dict[str, Any] = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
 _REGISTRY: Registry = Registry().with_resource(
     "urn:gh", Resource.from_contents(SPEC, default_specification=DRAFT4)
@@ -107,6 +119,23 @@ class _Route:
     template: str
     regex: re.Pattern[str]
     operation: dict[str, Any]
+
+
+@functools.cache
+def graphql_schema() -> graphql.GraphQLSchema:
+    """GitHub's public GraphQL schema, built once (about half a second) when first needed.
+
+    GitHub's SDL does not pass graphql-core's own schema checks (a few duplicated fields and
+    deprecation mismatches between interfaces and their implementations), so the schema is
+    assumed valid; queries are still fully validated against it.
+    """
+    with gzip.open(GRAPHQL_SCHEMA_PATH, "rt", encoding="utf-8") as handle:
+        sdl = handle.read()
+    return graphql.build_schema(sdl, assume_valid_sdl=True, assume_valid=True)
+
+
+#: The GraphQL mutations the fake executes (everything else valid is "unhandled").
+GRAPHQL_MUTATIONS = frozenset({"enablePullRequestAutoMerge"})
 
 
 def _routes() -> list[_Route]:
@@ -202,6 +231,17 @@ class FakePull:
     labels: list[str] = field(default_factory=list)
     comments: list[dict[str, Any]] = field(default_factory=list)
     created_at: str = NOW
+    author: str = "mendbot[bot]"
+    draft: bool = False
+    reviews: list[dict[str, Any]] = field(default_factory=list)
+    """Submitted reviews, oldest first: ``user``, ``state``, ``commit_id``, ``submitted_at``
+    (and ``id``, assigned by :meth:`FakeGitHub.add_review`)."""
+    auto_merge: dict[str, Any] | None = None
+    """``{"merge_method", "expected_head", "enabled_by"}`` once auto-merge is enabled."""
+
+    @property
+    def node_id(self) -> str:
+        return f"PR_kw{self.number}"
 
 
 @dataclass
@@ -222,6 +262,10 @@ class FakeRepo:
     bare: Path
     default_branch: str = "main"
     pulls: dict[int, FakePull] = field(default_factory=dict)
+    statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Commit statuses by commit SHA, newest last."""
+    allow_auto_merge: bool = True
+    """The repository setting "Allow auto-merge"."""
 
 
 class FakeGitHub:
@@ -240,6 +284,17 @@ class FakeGitHub:
         self.tokens: set[str] = {TOKEN}
         self.app: FakeApp | None = None
         self.clock_skew = 0.0
+        self.teams: dict[str, set[str]] = {}
+        """Active members by ``org/team-slug``."""
+        self.pending_members: dict[str, set[str]] = {}
+        """Invited (not yet active) members by ``org/team-slug``."""
+        self.required_checks: dict[str, list[str]] = {}
+        """Status contexts a branch ruleset requires, by branch name."""
+        self.graphql: list[dict[str, Any]] = []
+        """Every GraphQL request body received."""
+        self._local = threading.local()
+        self.token_users: dict[str, str] = {}
+        """The account of each non-installation token (``GET /user``)."""
 
     # -- set-up -----------------------------------------------------------------------
     @property
@@ -249,6 +304,11 @@ class FakeGitHub:
     @property
     def base_url(self) -> str:
         return self.origin + self.prefix
+
+    @property
+    def graphql_path(self) -> str:
+        """Where PyGithub posts GraphQL for this ``base_url`` (``/api/graphql`` for GHES)."""
+        return self.prefix.removesuffix("/v3") + "/graphql"
 
     def add_repo(self, full_name: str, source: Path, default_branch: str = "main") -> FakeRepo:
         """A bare clone of ``source`` served as ``full_name``."""
@@ -289,6 +349,53 @@ class FakeGitHub:
         self._ids += 1
         return self._ids
 
+    def add_pull(
+        self, full_name: str, head: str, base: str = "main", title: str = "change", **fields: Any
+    ) -> FakePull:
+        """A pull request opened by someone (``author``) directly in the fake's state."""
+        repo = self.repos[full_name]
+        if self.sha(repo, f"refs/heads/{head}") is None:
+            raise ValueError(f"no branch {head}")
+        number = max([*repo.pulls, 0]) + 1
+        pull = FakePull(number, title, fields.pop("body", ""), head, base, **fields)
+        repo.pulls[number] = pull
+        self.sync_pull_refs(repo)
+        return pull
+
+    def add_review(
+        self,
+        full_name: str,
+        number: int,
+        user: str,
+        state: str = "APPROVED",
+        commit_id: str | None = None,
+        submitted_at: str = NOW,
+    ) -> dict[str, Any]:
+        """Submit a review (on the head now unless ``commit_id``), as a reviewer would."""
+        repo = self.repos[full_name]
+        pull = repo.pulls[number]
+        review = {
+            "id": self.next_id(),
+            "user": user,
+            "state": state,
+            "commit_id": commit_id or self.sha(repo, f"refs/heads/{pull.head}"),
+            "submitted_at": submitted_at,
+        }
+        pull.reviews.append(review)
+        return review
+
+    def sync_pull_refs(self, repo: FakeRepo) -> None:
+        """Point ``refs/pull/<n>/head`` at each open pull request's head branch, as GitHub does
+        (a closed one keeps its last head); run around every git request and pull creation."""
+        for pull in repo.pulls.values():
+            ref = f"refs/pull/{pull.number}/head"
+            current = self.sha(repo, ref)
+            if pull.state != "open" and current is not None:
+                continue
+            sha = self.sha(repo, f"refs/heads/{pull.head}")
+            if sha is not None and current != sha:
+                self.git(repo, "update-ref", ref, sha)
+
     # -- WSGI -------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start: Callable[..., Any]) -> list[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -311,10 +418,16 @@ class FakeGitHub:
                 401,
                 {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"},
             )
+        if path == self.graphql_path and method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            raw = environ["wsgi.input"].read(length) if length else b""
+            return self._json(start, 200, self._graphql(raw), raw=True)
         if not path.startswith(self.prefix + "/"):
             self.unhandled.append(f"{method} {path}")
             return self._json(start, 404, {"message": "Not Found"})
         api_path = path[len(self.prefix) :]
+        self._local.path = path
+        self._local.token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")[2]
         for route in ROUTES:
             if route.method != method:
                 continue
@@ -334,8 +447,11 @@ class FakeGitHub:
             length = int(environ.get("CONTENT_LENGTH") or 0)
             raw = environ["wsgi.input"].read(length) if length else b""
             payload = json.loads(raw) if raw else None
+            headers: dict[str, str] = {}
             try:
-                status, body = handler(params, query, payload)
+                status, body, *extra = handler(params, query, payload)
+                if extra:
+                    headers = extra[0]
             except HttpError as exc:
                 status, body = (
                     exc.status,
@@ -350,7 +466,7 @@ class FakeGitHub:
             except ValidationFailure as exc:
                 self.failures.append(str(exc))
                 return self._json(start, 500, {"message": str(exc)}, raw=True)
-            return self._json(start, status, body)
+            return self._json(start, status, body, headers=headers)
         self.unhandled.append(f"{method} {path}")
         return self._json(start, 404, {"message": "Not Found"}, raw=True)
 
@@ -396,7 +512,12 @@ class FakeGitHub:
         self.app.jwts.append(claims)
 
     def _json(
-        self, start: Callable[..., Any], status: int, body: Any, raw: bool = False
+        self,
+        start: Callable[..., Any],
+        status: int,
+        body: Any,
+        raw: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> list[bytes]:
         reason = {
             200: "OK",
@@ -407,15 +528,31 @@ class FakeGitHub:
             422: "Unprocessable Entity",
         }.get(status, "Status")
         data = b"" if body is None else json.dumps(body).encode()
-        headers = [
+        header_list = [
             ("Content-Type", "application/json; charset=utf-8"),
             ("Content-Length", str(len(data))),
             ("X-RateLimit-Limit", "5000"),
             ("X-RateLimit-Remaining", "4999"),
             ("X-RateLimit-Reset", "4102444800"),
+            *(headers or {}).items(),
         ]
-        start(f"{status} {reason}", headers)
+        start(f"{status} {reason}", header_list)
         return [data]
+
+    def _paginate(
+        self, items: list[Any], query: dict[str, str]
+    ) -> tuple[list[Any], dict[str, str]]:
+        """GitHub's pagination: ``per_page`` (default 30, at most 100) and ``page`` (from 1), with
+        a ``Link: <...>; rel="next"`` header while more pages remain."""
+        per_page = max(1, min(int(query.get("per_page", "30")), 100))
+        page = max(1, int(query.get("page", "1")))
+        chunk = items[(page - 1) * per_page : page * per_page]
+        headers = {}
+        if page * per_page < len(items):
+            params = {**query, "per_page": str(per_page), "page": str(page + 1)}
+            url = f"{self.origin}{self._local.path}?{urlencode(params)}"
+            headers["Link"] = f'<{url}>; rel="next"'
+        return chunk, headers
 
     def _git_http(self, environ: dict[str, Any], start: Callable[..., Any]) -> list[bytes]:
         header = environ.get("HTTP_AUTHORIZATION", "")
@@ -448,9 +585,15 @@ class FakeGitHub:
             env["HTTP_CONTENT_ENCODING"] = environ["HTTP_CONTENT_ENCODING"]
         if environ.get("HTTP_GIT_PROTOCOL"):
             env["GIT_PROTOCOL"] = environ["HTTP_GIT_PROTOCOL"]
+        served = re.match(r"^/([^/]+)/([^/]+)\.git/", environ["PATH_INFO"])
+        repo = self.repos.get(f"{served[1]}/{served[2]}") if served else None
+        if repo is not None:
+            self.sync_pull_refs(repo)
         done = subprocess.run(
             ["git", "http-backend"], input=body, env=env, capture_output=True, check=False
         )
+        if repo is not None:
+            self.sync_pull_refs(repo)  # after a push
         head, _, content = done.stdout.partition(b"\r\n\r\n")
         status = "200 OK"
         headers = []
@@ -494,7 +637,13 @@ class FakeGitHub:
     def render_user(self, login: str) -> dict[str, Any]:
         base = skeleton({"$ref": "#/components/schemas/simple-user"})
         return _merge(
-            base, {"login": login, "id": 7, "type": "User", "url": f"{self.base_url}/users/{login}"}
+            base,
+            {
+                "login": login,
+                "id": 7,
+                "type": "Bot" if login.endswith("[bot]") else "User",
+                "url": f"{self.base_url}/users/{login}",
+            },
         )
 
     def render_label(self, repo: FakeRepo, name: str) -> dict[str, Any]:
@@ -527,7 +676,10 @@ class FakeGitHub:
             "url": url,
             "issue_url": f"{self._repo_url(repo)}/issues/{pull.number}",
             "comments_url": f"{self._repo_url(repo)}/issues/{pull.number}/comments",
-            "user": self.render_user("mendbot[bot]"),
+            "user": self.render_user(pull.author),
+            "node_id": pull.node_id,
+            "draft": pull.draft,
+            "auto_merge": self.render_auto_merge(pull),
             "created_at": pull.created_at,
             "merged_at": NOW if pull.merged else None,
             "closed_at": NOW if pull.state == "closed" else None,
@@ -551,7 +703,58 @@ class FakeGitHub:
             over["merged"] = pull.merged
         return _merge(base, over)
 
+    def render_auto_merge(self, pull: FakePull) -> dict[str, Any] | None:
+        if pull.auto_merge is None:
+            return None
+        return {
+            "enabled_by": self.render_user(pull.auto_merge["enabled_by"]),
+            "merge_method": pull.auto_merge["merge_method"],
+            "commit_title": "",
+            "commit_message": "",
+        }
+
+    def render_review(self, repo: FakeRepo, pull: FakePull, review: dict[str, Any]) -> Any:
+        base = skeleton({"$ref": "#/components/schemas/pull-request-review"})
+        pull_url = f"{self._repo_url(repo)}/pulls/{pull.number}"
+        html = f"{self.origin}/{repo.owner}/{repo.name}/pull/{pull.number}"
+        over = {
+            "id": review["id"],
+            "node_id": f"PRR_kw{review['id']}",
+            "user": self.render_user(review["user"]),
+            "state": review["state"],
+            "commit_id": review["commit_id"],
+            "html_url": f"{html}#pullrequestreview-{review['id']}",
+            "pull_request_url": pull_url,
+            "_links": {"html": {"href": html}, "pull_request": {"href": pull_url}},
+        }
+        if review.get("submitted_at"):
+            over["submitted_at"] = review["submitted_at"]
+        return _merge(base, over)
+
+    def render_status(self, repo: FakeRepo, sha: str, status: dict[str, Any]) -> Any:
+        base = skeleton({"$ref": "#/components/schemas/status"})
+        return _merge(
+            base,
+            {
+                **status,
+                "url": f"{self._repo_url(repo)}/statuses/{sha}",
+                "avatar_url": None,
+                "node_id": f"SC_kw{status['id']}",
+                "updated_at": status["created_at"],
+                "creator": self.render_user(status["creator"]),
+            },
+        )
+
     # -- operations -------------------------------------------------------------------
+    def op_users_get_authenticated(self, params, query, payload):
+        # GitHub answers an installation token (ghs_...) with 403; a user token with its user.
+        token = self._local.token
+        if token.startswith("ghs_") or token not in self.token_users:
+            raise HttpError(403, "Resource not accessible by integration")
+        base = skeleton({"$ref": "#/components/schemas/public-user"})
+        user = self.render_user(self.token_users[token])
+        return 200, _merge(base, {**user, "user_view_type": "public"})
+
     def op_repos_get(self, params, query, payload):
         return 200, self.render_repo(self._repo(params))
 
@@ -604,6 +807,7 @@ class FakeGitHub:
             number, payload["title"], payload.get("body") or "", payload["head"], payload["base"]
         )
         repo.pulls[number] = pull
+        self.sync_pull_refs(repo)
         return 201, self.render_pull(repo, pull, "pull-request")
 
     def op_pulls_get(self, params, query, payload):
@@ -633,19 +837,263 @@ class FakeGitHub:
                 "body": comment["body"],
                 "url": url,
                 "issue_url": f"{self._repo_url(repo)}/issues/{pull.number}",
-                "user": self.render_user("mendbot[bot]"),
+                "user": self.render_user(comment.get("user", "mendbot[bot]")),
+                "created_at": comment.get("created_at", NOW),
+                "updated_at": comment.get("updated_at", NOW),
             },
         )
 
     def op_issues_list_comments(self, params, query, payload):
         repo, pull = self._pull(params)
-        return 200, [self._comment(repo, pull, c) for c in pull.comments]
+        page, headers = self._paginate(pull.comments, query)
+        return 200, [self._comment(repo, pull, c) for c in page], headers
 
     def op_issues_create_comment(self, params, query, payload):
         repo, pull = self._pull(params)
         comment = {"id": self.next_id(), "body": payload["body"]}
         pull.comments.append(comment)
         return 201, self._comment(repo, pull, comment)
+
+    def op_issues_update_comment(self, params, query, payload):
+        repo = self._repo(params)
+        wanted = int(params["comment_id"])
+        for pull in repo.pulls.values():
+            for comment in pull.comments:
+                if comment["id"] == wanted:
+                    if not isinstance(payload, dict) or not isinstance(payload.get("body"), str):
+                        raise HttpError(422, "Validation Failed")
+                    comment["body"] = payload["body"]
+                    comment["edits"] = comment.get("edits", 0) + 1
+                    return 200, self._comment(repo, pull, comment)
+        raise HttpError(404, "Not Found")
+
+    # -- labels -----------------------------------------------------------------------
+    def op_issues_list_labels_on_issue(self, params, query, payload):
+        repo, pull = self._pull(params)
+        page, headers = self._paginate(pull.labels, query)
+        return 200, [self.render_label(repo, name) for name in page], headers
+
+    def op_issues_add_labels(self, params, query, payload):
+        repo, pull = self._pull(params)
+        labels = payload.get("labels", []) if isinstance(payload, dict) else payload
+        if not labels:
+            raise HttpError(422, "Validation Failed")
+        for label in labels:
+            name = label if isinstance(label, str) else label["name"]
+            if name not in pull.labels:
+                pull.labels.append(name)
+        return 200, [self.render_label(repo, name) for name in pull.labels]
+
+    def op_issues_remove_label(self, params, query, payload):
+        repo, pull = self._pull(params)
+        if params["name"] not in pull.labels:
+            raise HttpError(404, "Label does not exist")
+        pull.labels.remove(params["name"])
+        return 200, [self.render_label(repo, name) for name in pull.labels]
+
+    # -- reviews, statuses, teams, rules ----------------------------------------------
+    def op_pulls_list_reviews(self, params, query, payload):
+        repo, pull = self._pull(params)
+        page, headers = self._paginate(pull.reviews, query)
+        return 200, [self.render_review(repo, pull, r) for r in page], headers
+
+    def _commit(self, repo: FakeRepo, ref: str) -> str:
+        sha = self.sha(repo, f"{ref}^{{commit}}")
+        if sha is None:
+            raise HttpError(422, f"No commit found for SHA: {ref}")
+        return sha
+
+    def op_repos_create_commit_status(self, params, query, payload):
+        repo = self._repo(params)
+        sha = self._commit(repo, params["sha"])
+        if payload.get("state") not in ("error", "failure", "pending", "success"):
+            raise HttpError(422, "Validation Failed")
+        description = payload.get("description")
+        if description is not None and len(description) > 140:
+            raise HttpError(422, "description is too long (maximum is 140 characters)")
+        status = {
+            "id": self.next_id(),
+            "state": payload["state"],
+            "description": description,
+            "target_url": payload.get("target_url"),
+            "context": payload.get("context") or "default",
+            "created_at": NOW,
+            "creator": "mendbot[bot]",
+        }
+        repo.statuses.setdefault(sha, []).append(status)
+        return 201, self.render_status(repo, sha, status)
+
+    def _ref_sha(self, repo: FakeRepo, ref: str) -> str:
+        for candidate in (f"refs/heads/{ref}", f"refs/tags/{ref}", ref):
+            sha = self.sha(repo, f"{candidate}^{{commit}}")
+            if sha is not None:
+                return sha
+        raise HttpError(404, f"No commit found for SHA: {ref}")
+
+    def op_repos_list_commit_statuses_for_ref(self, params, query, payload):
+        repo = self._repo(params)
+        sha = self._ref_sha(repo, params["ref"])
+        newest_first = list(reversed(repo.statuses.get(sha, [])))
+        page, headers = self._paginate(newest_first, query)
+        return 200, [self.render_status(repo, sha, s) for s in page], headers
+
+    def latest_statuses(self, repo: FakeRepo, sha: str) -> dict[str, dict[str, Any]]:
+        """The newest status of each context on ``sha``."""
+        latest: dict[str, dict[str, Any]] = {}
+        for status in repo.statuses.get(sha, []):
+            latest[status["context"]] = status
+        return latest
+
+    def op_repos_get_combined_status_for_ref(self, params, query, payload):
+        repo = self._repo(params)
+        sha = self._ref_sha(repo, params["ref"])
+        latest = list(self.latest_statuses(repo, sha).values())
+        states = {s["state"] for s in latest}
+        if states & {"failure", "error"}:
+            state = "failure"
+        elif not latest or "pending" in states:
+            state = "pending"
+        else:
+            state = "success"
+        base = skeleton(response_schema("repos/get-combined-status-for-ref", 200))
+        return 200, _merge(
+            base,
+            {
+                "state": state,
+                "sha": sha,
+                "total_count": len(latest),
+                "statuses": [self._simple_status(repo, sha, s) for s in latest],
+                "repository": self.render_repo(repo, ""),
+                "commit_url": f"{self._repo_url(repo)}/commits/{sha}",
+                "url": f"{self._repo_url(repo)}/commits/{sha}/status",
+            },
+        )
+
+    def _simple_status(self, repo: FakeRepo, sha: str, status: dict[str, Any]) -> Any:
+        full = self.render_status(repo, sha, status)
+        return {k: v for k, v in full.items() if k != "creator"}
+
+    def op_teams_get_membership_for_user_in_org(self, params, query, payload):
+        team = f"{params['org']}/{params['team_slug']}"
+        user = params["username"]
+        if user in self.teams.get(team, set()):
+            state = "active"
+        elif user in self.pending_members.get(team, set()):
+            state = "pending"
+        else:
+            raise HttpError(404, "Not Found")
+        url = f"{self.base_url}/orgs/{params['org']}/teams/{params['team_slug']}/memberships/{user}"
+        return 200, {"url": url, "role": "member", "state": state}
+
+    def op_repos_get_branch_rules(self, params, query, payload):
+        repo = self._repo(params)
+        checks = self.required_checks.get(params["branch"], [])
+        rules = []
+        if checks:
+            rules.append(
+                {
+                    "type": "required_status_checks",
+                    "parameters": {
+                        "required_status_checks": [{"context": c} for c in checks],
+                        "strict_required_status_checks_policy": False,
+                    },
+                    "ruleset_source_type": "Repository",
+                    "ruleset_source": f"{repo.owner}/{repo.name}",
+                    "ruleset_id": 1,
+                }
+            )
+        page, headers = self._paginate(rules, query)
+        return 200, page, headers
+
+    # -- GraphQL ----------------------------------------------------------------------
+    def _graphql(self, raw: bytes) -> dict[str, Any]:
+        try:
+            request = json.loads(raw)
+            text = request["query"]
+            variables = request.get("variables") or {}
+        except (ValueError, KeyError, TypeError):
+            self.failures.append("graphql: the request body is not {query, variables} JSON")
+            return {"errors": [{"message": "Problems parsing JSON"}]}
+        self.graphql.append(request)
+        schema = graphql_schema()
+        try:
+            document = graphql.parse(text)
+        except graphql.GraphQLError as exc:
+            self.failures.append(f"graphql: {exc.message}")
+            return {"errors": [exc.formatted]}
+        errors = graphql.validate(schema, document)
+        if errors:
+            self.failures.append("graphql: " + "; ".join(e.message for e in errors))
+            return {"errors": [e.formatted for e in errors]}
+        fields = [
+            selection.name.value
+            for definition in document.definitions
+            if isinstance(definition, graphql.OperationDefinitionNode)
+            for selection in definition.selection_set.selections
+            if isinstance(selection, graphql.FieldNode)
+        ]
+        operations = {
+            d.operation
+            for d in document.definitions
+            if isinstance(d, graphql.OperationDefinitionNode)
+        }
+        if operations != {graphql.OperationType.MUTATION} or not set(fields) <= GRAPHQL_MUTATIONS:
+            self.unhandled.append(f"POST {self.graphql_path} {' '.join(fields)}")
+            return {"errors": [{"message": f"the fake does not implement {fields}"}]}
+        result = graphql.execute_sync(
+            schema,
+            document,
+            root_value=_GraphQLRoot(self),
+            variable_values=variables,
+            operation_name=request.get("operationName"),
+        )
+        answer: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            answer["errors"] = [_graphql_error(e) for e in result.errors]
+        return answer
+
+    def _pull_by_node(self, node_id: str) -> tuple[FakeRepo, FakePull]:
+        for repo in self.repos.values():
+            for pull in repo.pulls.values():
+                if pull.node_id == node_id:
+                    return repo, pull
+        raise _Unresolved(f"Could not resolve to a node with the global id of '{node_id}'")
+
+    def enable_auto_merge(self, input: dict[str, Any]) -> dict[str, Any]:
+        """``enablePullRequestAutoMerge``: GitHub's refusals, then the request recorded."""
+        repo, pull = self._pull_by_node(input["pullRequestId"])
+        if not repo.allow_auto_merge:
+            raise _Unprocessable("Pull request Auto merge is not allowed for this repository")
+        if pull.state != "open":
+            raise _Unprocessable("Pull request Pull request is closed")
+        head = self.sha(repo, f"refs/heads/{pull.head}")
+        expected = input.get("expectedHeadOid")
+        if expected is not None and expected != head:
+            raise _Unprocessable(
+                f"Expected head OID {expected} does not match the pull request's head OID {head}"
+            )
+        required = self.required_checks.get(pull.base, [])
+        latest = self.latest_statuses(repo, head or "")
+        if all(latest.get(c, {}).get("state") == "success" for c in required):
+            # Nothing left to wait for: GitHub refuses rather than merging now.
+            raise _Unprocessable("Pull request Pull request is in clean status")
+        pull.auto_merge = {
+            "merge_method": input.get("mergeMethod", "MERGE").lower(),
+            "expected_head": expected,
+            "enabled_by": "mendbot[bot]",
+        }
+        return {
+            "__typename": "EnablePullRequestAutoMergePayload",
+            "clientMutationId": input.get("clientMutationId"),
+            "actor": {
+                "__typename": "Bot",
+                "login": "mendbot",
+                "avatarUrl": f"{self.origin}/avatars/mendbot",
+                "resourcePath": "/apps/mendbot",
+                "url": f"{self.origin}/apps/mendbot",
+            },
+            "pullRequest": {"__typename": "PullRequest", "id": pull.node_id},
+        }
 
     def op_apps_get_repo_installation(self, params, query, payload):
         repo = self._repo(params)
@@ -691,6 +1139,33 @@ class FakeGitHub:
                 "permissions": {"contents": "write", "pull_requests": "write"},
             },
         )
+
+
+class _Unprocessable(Exception):
+    """A GraphQL resolver refusal GitHub reports with ``"type": "UNPROCESSABLE"``."""
+
+    kind = "UNPROCESSABLE"
+
+
+class _Unresolved(_Unprocessable):
+    kind = "NOT_FOUND"
+
+
+def _graphql_error(error: graphql.GraphQLError) -> dict[str, Any]:
+    formatted = dict(error.formatted)
+    original = error.original_error
+    formatted["type"] = original.kind if isinstance(original, _Unprocessable) else "INTERNAL"
+    return formatted
+
+
+class _GraphQLRoot:
+    """The root value: each implemented mutation field is a method resolved by name."""
+
+    def __init__(self, github: FakeGitHub) -> None:
+        self._github = github
+
+    def enablePullRequestAutoMerge(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
+        return self._github.enable_auto_merge(input)
 
 
 class _QuietHandler(WSGIRequestHandler):
