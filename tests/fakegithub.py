@@ -286,6 +286,8 @@ class FakeGitHub:
         self.clock_skew = 0.0
         self.teams: dict[str, set[str]] = {}
         """Active members by ``org/team-slug``."""
+        self.collaborators: dict[str, str] = {}
+        """Repository collaborators by login: their role (admin, maintain, write, triage, read)."""
         self.pending_members: dict[str, set[str]] = {}
         """Invited (not yet active) members by ``org/team-slug``."""
         self.required_checks: dict[str, list[str]] = {}
@@ -984,6 +986,34 @@ class FakeGitHub:
             raise HttpError(404, "Not Found")
         url = f"{self.base_url}/orgs/{params['org']}/teams/{params['team_slug']}/memberships/{user}"
         return 200, {"url": url, "role": "member", "state": state}
+
+    def op_repos_get_collaborator_permission_level(self, params, query, payload):
+        repo = self._repo(params)
+        user = params["username"]
+        role = self.collaborators.get(user)
+        if role is None:
+            raise HttpError(404, "Not Found")
+        permission = {"maintain": "write", "triage": "read"}.get(role, role)
+        return 200, {
+            "permission": permission,
+            "role_name": role,
+            "user": _merge(
+                skeleton({"$ref": "#/components/schemas/nullable-collaborator"}),
+                {
+                    **self.render_user(user),
+                    "role_name": role,
+                    "permissions": {
+                        "pull": True,
+                        "triage": role != "read",
+                        "push": role in ("write", "maintain", "admin"),
+                        "maintain": role in ("maintain", "admin"),
+                        "admin": role == "admin",
+                    },
+                },
+            )
+            if repo
+            else None,
+        }
 
     def op_repos_get_branch_rules(self, params, query, payload):
         repo = self._repo(params)

@@ -437,6 +437,27 @@ class GitHubForge(Forge, GateForge):
                     found[user].append(team)
         return {user: tuple(names) for user, names in found.items()}
 
+    def write_access(self, users: list[str]) -> set[str]:
+        """``GET /repos/{o}/{r}/collaborators/{user}/permission`` for each user: ``admin``,
+        ``maintain`` and ``write`` roles may push; 404 (not a collaborator) may not."""
+        requester = self._github.requester
+        allowed: set[str] = set()
+        for user in dict.fromkeys(users):
+            path = f"{self._repo.url}/collaborators/{quote(user, safe='')}/permission"
+            try:
+                _, data = requester.requestJsonAndCheck("GET", path)
+            except GithubException as exc:
+                if exc.status == 404:  # not a collaborator (or not a user at all)
+                    continue
+                raise _wrap(f"read {user}'s permission", exc, _READ_ADVICE) from None
+            except requests.exceptions.RequestException as exc:
+                raise _wrap(f"read {user}'s permission", exc, _READ_ADVICE) from None
+            if isinstance(data, dict) and (
+                data.get("role_name") in _PUSH_ROLES or data.get("permission") in _PUSH_ROLES
+            ):
+                allowed.add(user)
+        return allowed
+
     def open_pulls_with_label(self, label: str) -> list[PullInfo]:
         """``GET /pulls?state=open`` filtered by label, by number."""
 
@@ -570,6 +591,10 @@ def _auto_merge_error(number: int, exc: GithubException) -> ForgeError:
     else:
         advice = None
     return ForgeError(f"GitHub refused auto-merge on #{number}: {message}", advice=advice)
+
+
+#: Repository roles that may push (``permission`` reports maintain as ``write``).
+_PUSH_ROLES = frozenset({"admin", "maintain", "write"})
 
 
 def _git_url(base_url: str, repository: str) -> str:

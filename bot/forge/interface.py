@@ -219,6 +219,11 @@ class GateForge(ABC):
         """For each of ``users``, the subset of ``teams`` (slugs) they are an active member of."""
 
     @abstractmethod
+    def write_access(self, users: list[str]) -> set[str]:
+        """Those of ``users`` who may push to the repository (write, maintain or admin): only
+        their reviews count, so that on a public repository a stranger cannot approve."""
+
+    @abstractmethod
     def open_pulls_with_label(self, label: str) -> list[PullInfo]:
         """Open pull requests carrying ``label`` (how a frozen environment is recorded)."""
 

@@ -5,8 +5,10 @@ in history); branches are real refs updated with compare-and-swap ``git update-r
 working tree and the checked-out branch are never touched.
 
 For the gate, reviews and the auto-merge request live in the pull request record, commit
-statuses in ``mendbot/statuses/<sha>.json`` and team memberships in ``mendbot/teams.json``
-(``{"team-slug": ["login", ...]}``), all under the git common directory.
+statuses in ``mendbot/statuses/<sha>.json``, team memberships in ``mendbot/teams.json``
+(``{"team-slug": ["login", ...]}``) and, optionally, who may push in
+``mendbot/collaborators.json`` (``["login", ...]``; without it everyone may), all under the git
+common directory.
 """
 
 from __future__ import annotations
@@ -217,6 +219,24 @@ class LocalForge(Forge, GateForge):
         if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
             raise ForgeError(f'{path}: expected {{"team-slug": ["login", ...]}}')
         return data
+
+    def write_access(self, users: list[str]) -> set[str]:
+        """``mendbot/collaborators.json`` when it exists; everyone otherwise (a local repository
+        has no access control of its own)."""
+        path = self._root / "collaborators.json"
+        if not path.is_file():
+            return set(users)
+        try:
+            allowed = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ForgeError(f"{path}: unreadable collaborators ({exc})") from None
+        if not isinstance(allowed, list):
+            raise ForgeError(f'{path}: expected ["login", ...]')
+        return {user for user in users if user in allowed}
+
+    def set_collaborators(self, logins: list[str]) -> None:
+        """Replace ``mendbot/collaborators.json`` (who may push, hence approve)."""
+        self._atomic(self._root / "collaborators.json", json.dumps(sorted(logins), indent=2))
 
     def open_pulls_with_label(self, label: str) -> list[PullInfo]:
         """Open records carrying ``label``."""

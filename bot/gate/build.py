@@ -31,6 +31,7 @@ from bot.policy.windows import compute_windows
 from bot.provenance import Trust
 from bot.provenance import git as gitcmd
 from bot.provenance.changes import RawEntry, parse_raw, raw_diff
+from bot.provenance.layout import ATTESTATIONS_DIR
 
 #: An open pull request with this label and ``env:<name>`` labels freezes those environments
 #: (the deploy job opens its revert pull request so after a failed deploy); the freeze ends
@@ -62,6 +63,8 @@ class Gathered:
     attestation: AttestationFacts
     revert: RevertFacts
     merge_base: str
+    ignored_reviewers: tuple[str, ...] = ()
+    """Reviewers without write access, whose reviews do not count."""
 
 
 def load_base(repo: Path, base_sha: str) -> BaseFiles:
@@ -141,8 +144,9 @@ def gather(
     facts = examine(
         repo, head=pull.head_sha, base_tip=pull.base_sha, changed=changed, trust=trust, now=now
     )
-    revert = find_revert(repo, base_tip=pull.base_sha, pr_entries=entries, title=pull.title)
-    paths = sorted(set(changed) - set(facts.paths))
+    revert = find_revert(repo, base_tip=pull.base_sha, pr_entries=entries)
+    # Committed attestations are bookkeeping, not behaviour: they never decide an environment.
+    paths = sorted(p for p in changed if not p.startswith(ATTESTATIONS_DIR + "/"))
     owners = code_owners(base.codeowners, paths)
     statement = facts.statement if facts.provenance.verified else None
     if statement is not None:
@@ -178,7 +182,9 @@ def gather(
             rules=[],
             code_owners=owners,
         )
-    latest = latest_reviews(forge.reviews(pull.number))
+    reviewed = latest_reviews(forge.reviews(pull.number))
+    writers = forge.write_access(sorted(reviewed)) if reviewed else set()
+    latest = {user: review for user, review in reviewed.items() if user in writers}
     teams = referenced_teams(base.policies, owners.teams)
     memberships = forge.team_memberships(sorted(latest), teams) if latest and teams else {}
     approvals = tuple(
@@ -211,4 +217,5 @@ def gather(
         environment=EnvironmentState(frozen=bool(frozen)),
         now=now,
     )
-    return Gathered(pull, context, base, facts, revert, merge_base)
+    ignored = tuple(sorted(set(reviewed) - writers))
+    return Gathered(pull, context, base, facts, revert, merge_base, ignored)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import __version__
-from bot.forge.interface import CommitState
+from bot.forge.interface import CommitState, PullInfo
 from bot.gate.build import Gathered
 from bot.policy.decide import Decision, Outcome
 
@@ -54,29 +54,39 @@ def status_description(decision: Decision) -> str:
     return text if len(text) <= _STATUS_LIMIT else text[: _STATUS_LIMIT - 1] + "…"
 
 
-def comment(gathered: Gathered | None, decision: Decision, extra: list[str]) -> str:
+def comment(
+    pull: PullInfo,
+    gathered: Gathered | None,
+    decision: Decision,
+    extra: list[str],
+    policy_digest: str | None,
+) -> str:
     """The sticky comment: the outcome, each contributing validation, the approvals still
-    needed and who may give them, the facts behind the decision and the digests."""
+    needed and who may give them, and the facts behind the decision.
+
+    It holds nothing that changes between runs that decide the same way (no clock, no context
+    digest), so a rerun (e.g. the scheduled one) does not edit it; the decision record has those.
+    """
     lines = [f"### mendbot policy gate: {_HEADINGS[decision.outcome]}", ""]
-    if gathered is not None:
-        pull = gathered.pull
-        lines.append(
-            f"Decision for head {code(pull.head_sha[:12])}, policies read from the base branch "
-            f"{code(pull.base_ref)} at {code(pull.base_sha[:12])}."
-        )
-        lines.append("")
+    lines.append(
+        f"Decision for head {code(pull.head_sha[:12])}, policies read from the base branch "
+        f"{code(pull.base_ref)} at {code(pull.base_sha[:12])}."
+    )
+    lines.append("")
     if decision.results:
         lines += ["| Action | Policy | Validation | Message |", "|---|---|---|---|"]
         for result in decision.results:
             waived = f" (waived by exception {result.excepted_by})" if result.excepted_by else ""
             message = result.message.replace("|", "\\|").replace("\n", " ")
             lines.append(
-                f"| {result.action} | {result.policy} | {result.validation} | {message}{waived} |"
+                f"| {result.action} | {code(result.policy)} | {code(result.validation)} "
+                f"| {message}{waived} |"
             )
         lines.append("")
     if decision.missing_approvals:
         lines.append("**Approvals still needed** (only approvals of the head commit count):")
-        lines += [f"- {m.policy}: {m.describe()}" for m in decision.missing_approvals]
+        lines.append("")
+        lines += [f"- {code(m.policy)}: {m.describe()}" for m in decision.missing_approvals]
         lines.append("")
     if decision.outcome == "allow":
         lines.append(
@@ -88,14 +98,9 @@ def comment(gathered: Gathered | None, decision: Decision, extra: list[str]) -> 
     if gathered is not None:
         lines += _facts(gathered)
     matched = ", ".join(f"{p.name} ({p.outcome})" for p in decision.policies)
-    lines += [
-        "<details><summary>Decision record</summary>",
-        "",
-        f"- policies: {matched or 'none'}",
-        f"- context digest: {code(decision.context_digest)}",
-    ]
-    if gathered is not None:
-        lines.append(f"- policy digest: {code(gathered.base.policies.digest)}")
+    lines += ["<details><summary>Policies</summary>", "", f"- results: {matched or 'none'}"]
+    if policy_digest is not None:
+        lines.append(f"- policy digest: {code(policy_digest)}")
     lines += [
         f"- engine: {decision.engine}, mendbot {__version__}",
         "",
@@ -111,26 +116,30 @@ def _facts(gathered: Gathered) -> list[str]:
     change, provenance = context.change, context.provenance
     state = "verified" if provenance.verified else "not verified"
     match = "matches the pull request" if provenance.matches_pr else "does not match the PR"
-    lines = [
-        f"**Provenance:** {state}, source {provenance.source}, {match}.",
-    ]
-    lines += [f"- {code(note)}" for note in gathered.attestation.notes]
+    lines = [f"**Provenance:** {state}, source {provenance.source}, {match}.", ""]
+    if gathered.attestation.notes:
+        lines += [f"- {code(note)}" for note in gathered.attestation.notes]
+        lines.append("")
     rules = ", ".join(code(r) for r in change.rules) or "none (not a remediation)"
-    lines.append(
+    lines += [
         f"**Change:** environment {code(change.environment)}, {change.disposition}, "
         f"{change.reversibility}, blast radius {change.blast_radius}; rules {rules}; "
-        f"{len(change.paths)} path(s)."
-    )
+        f"{len(change.paths)} path(s).",
+        "",
+    ]
+    if gathered.ignored_reviewers:
+        names = ", ".join(code(user) for user in gathered.ignored_reviewers)
+        lines += [f"**Not counted:** reviews by {names} (no write access to the repository).", ""]
     if context.pr.is_revert:
         what = "a mendbot change" if context.pr.reverts_bot_change else "a commit"
-        lines.append(f"**Revert** of {what}" + _reverted(gathered) + ".")
+        lines += [f"**Revert** of {what}" + _reverted(gathered) + ".", ""]
     if context.windows.active or context.environment.frozen:
         active = ", ".join(code(w) for w in context.windows.active) or "none"
-        lines.append(
+        lines += [
             f"**Windows:** active {active}; environment frozen: "
-            f"{'yes' if context.environment.frozen else 'no'}."
-        )
-    lines.append("")
+            f"{'yes' if context.environment.frozen else 'no'}.",
+            "",
+        ]
     return lines
 
 

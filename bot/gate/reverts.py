@@ -42,14 +42,14 @@ def _key(entry: RawEntry) -> _Key:
     return (entry.path, entry.src_mode, entry.src_id, entry.dst_mode, entry.dst_id)
 
 
-def find_revert(
-    repo: Path, *, base_tip: str, pr_entries: Sequence[RawEntry], title: str
-) -> RevertFacts:
+def find_revert(repo: Path, *, base_tip: str, pr_entries: Sequence[RawEntry]) -> RevertFacts:
     """Look for the commit ``pr_entries`` exactly revert among the last :data:`HISTORY_LIMIT`
-    first-parent commits of the base branch that touch the same paths."""
-    titled = title.startswith('Revert "')
+    first-parent commits of the base branch that touch the same paths.
+
+    Only the change counts, never the title or message (which the author controls): a pull
+    request titled ``Revert "..."`` that changes anything else is not a revert."""
     if not pr_entries or len(pr_entries) > MAX_PATHS:
-        return RevertFacts(titled, False)
+        return RevertFacts(False, False)
     wanted = {_key(entry) for entry in pr_entries}
     paths = sorted({entry.path for entry in pr_entries})
     log = gitcmd.run(
@@ -75,4 +75,4 @@ def find_revert(
             for entry in entries
         )
         return RevertFacts(True, by_bot, commit)
-    return RevertFacts(titled, False)
+    return RevertFacts(False, False)

@@ -111,15 +111,18 @@ def _report(forge: GateForge, run: GateRun, base: BaseFiles | None, options: Gat
         return
     decision = run.decision
     extra: list[str] = []
-    if decision.auto_merge and base is not None and base.config.gate.auto_merge:
+    # In a merge queue the pull request is already on its way in: only the status is needed.
+    queued = options.status_sha is not None
+    if decision.auto_merge and not queued and base is not None and base.config.gate.auto_merge:
         method = base.config.gate.merge_method
         try:
             done = forge.enable_auto_merge(run.pull.number, run.pull.head_sha, method)
         except ForgeError as exc:
-            done = f"auto-merge not enabled: {exc}"
+            done = f"auto-merge not enabled: {exc.diagnostics()}"
         run.reported.append(done)
         extra += [f"**Auto-merge:** {done}", ""]
-    text = report.comment(run.gathered, decision, extra)
+    digest = base.policies.digest if base is not None else None
+    text = report.comment(run.pull, run.gathered, decision, extra, digest)
     if forge.sticky_comment(run.pull.number, report.TOPIC, text):
         run.reported.append("comment updated")
     label = report.LABELS[decision.outcome]

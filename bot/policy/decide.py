@@ -324,24 +324,36 @@ class _PolicyRun:
 
     def _missing(self, req: ApprovalRequirement, label: str, have: int) -> MissingApproval:
         pr = self.context.pr
+        anyone = _anyone(req, self.context)
         return MissingApproval(
             policy=self.policy.name,
             validation=label,
             needed=req.count - have,
             have=have,
-            users=req.from_.users,
-            teams=req.from_.teams,
-            code_owners=req.from_.code_owners,
+            users=() if anyone else req.from_.users,
+            teams=() if anyone else req.from_.teams,
+            code_owners=req.from_.code_owners and not anyone,
             not_user=pr.author if req.prevent_self_approval else None,
             sha=pr.head_sha,
         )
+
+
+def _anyone(req: ApprovalRequirement, context: GateContext) -> bool:
+    """Whether any reviewer may approve: no approvers named, or code owners asked for where no
+    CODEOWNERS line covers the touched paths (as on GitHub, the requirement is then void rather
+    than impossible to meet)."""
+    source = req.from_
+    owners = context.change.code_owners
+    if source.code_owners and not (owners.users or owners.teams):
+        return True
+    return not (source.users or source.teams or source.code_owners)
 
 
 def count_approvals(req: ApprovalRequirement, context: GateContext) -> int:
     """Distinct reviewers whose latest review approves the head SHA and who may approve."""
     source = req.from_
     owners = context.change.code_owners
-    anyone = not (source.users or source.teams or source.code_owners)
+    anyone = _anyone(req, context)
     counted: set[str] = set()
     for approval in context.approvals:
         if approval.state != "APPROVED" or approval.at_sha != context.pr.head_sha:

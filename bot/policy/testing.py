@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.policy.context import Change, EnvironmentState, Provenance, PullRequest, Windows
 from bot.policy.decide import decide
 from bot.policy.engine import DEFAULT_ENGINE, CelError, PolicyEngine, unknown_identifiers
 from bot.policy.schema import GateException, GatePolicy, PolicySet
@@ -129,4 +131,38 @@ def check(policy_set: PolicySet, *, engine: PolicyEngine = DEFAULT_ENGINE) -> li
         if unknown:
             names = ", ".join(repr(u) for u in unknown)
             problems.append(f"{document.where(*route)}: unknown identifier {names}")
+        problems.extend(
+            f"{document.where(*route)}: unknown context field '{field}' "
+            "(docs/policy-context.schema.json lists them)"
+            for field in unknown_fields(expression)
+        )
     return problems
+
+
+#: ``root.field`` references to check; a dot or word character before the root means it is not
+#: the context's root (``x.change.y``), and string literals are blanked out first.
+_FIELD_REFERENCE = re.compile(r"(?<![\w.])(change|provenance|pr|windows|environment)\.(\w+)")
+_STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+
+
+def unknown_fields(expression: str) -> list[str]:
+    """``root.field`` references in ``expression`` that the context does not have (a typo such as
+    ``change.reversibilty`` would otherwise only fail when the gate evaluates it)."""
+    code = _STRING_LITERAL.sub("''", expression)
+    known = {
+        name: set(model.model_fields)
+        for name, model in (
+            ("change", Change),
+            ("provenance", Provenance),
+            ("pr", PullRequest),
+            ("windows", Windows),
+            ("environment", EnvironmentState),
+        )
+    }
+    return sorted(
+        {
+            f"{root}.{field}"
+            for root, field in _FIELD_REFERENCE.findall(code)
+            if field not in known[root]
+        }
+    )

@@ -154,3 +154,36 @@ def test_cli_check_reports_syntax_and_schema_errors(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"{syntax}:7:7: compile error" in result.output
     assert f"{schema}:8:7: unknown field 'mesage'" in result.output
+
+
+def test_cli_lint_checks_a_folder_like_the_gate_loads_it(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text(GOOD)
+    result = CliRunner().invoke(cli, ["policy", "lint", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert f"{tmp_path}: valid (1 policies, 0 exceptions, 0 windows; sha256:" in result.output
+    # A misspelt context field compiles in CEL; lint still names it, with its line.
+    (tmp_path / "typo.yaml").write_text(
+        GOOD.replace("name: demo", "name: typo").replace(
+            "change.environment", "change.enviroment"
+        )
+    )
+    result = CliRunner().invoke(cli, ["policy", "lint", str(tmp_path)])
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'typo.yaml'}:7:7: unknown context field 'change.enviroment'" in (
+        result.output
+    )
+    # Field names inside string literals are text, not references.
+    (tmp_path / "typo.yaml").write_text(
+        GOOD.replace("name: demo", "name: typo").replace(
+            "change.environment == 'staging'", "change.environment != 'change.nothing'"
+        )
+    )
+    assert CliRunner().invoke(cli, ["policy", "lint", str(tmp_path)]).exit_code == 0
+
+
+def test_cli_lint_reports_a_duplicate_name_across_files(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(GOOD)
+    (tmp_path / "b.yaml").write_text(GOOD)
+    result = CliRunner().invoke(cli, ["policy", "lint", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "is also defined in" in result.output

@@ -202,6 +202,31 @@ def test_self_approval_and_changes_requested_do_not_count(staged) -> None:
     ]
 
 
+def test_reviews_by_people_without_write_access_do_not_count(staged) -> None:
+    scenario, forge = staged
+    number = scenario.pulls["production"]
+    forge.set_collaborators(["bob"])
+    forge.review(number, "mallory", "APPROVED")
+    run = gate(forge, scenario, number)
+    assert run.decision.outcome == "require_approval"
+    assert run.record["context"]["approvals"] == []
+    assert "**Not counted:** reviews by `mallory`" in forge.get(number).comments["gate"]
+    forge.review(number, "bob", "APPROVED")
+    assert gate(forge, scenario, number).decision.outcome == "allow"
+
+
+def test_a_title_alone_does_not_make_a_revert(staged) -> None:
+    scenario, forge = staged
+    repo = scenario.repo
+    repo.git("checkout", "-q", "-b", "fake-revert", "main")
+    repo.write(".github/workflows/ci.yml", "name: ci\non: push\njobs: {}\n")
+    repo.commit("not a revert")
+    repo.git("checkout", "-q", "main")
+    number = open_human_pull(forge, "fake-revert", 'Revert "everything"', "mallory")
+    pr = gate(forge, scenario, number).record["context"]["pr"]
+    assert (pr["is_revert"], pr["reverts_bot_change"]) == (False, False)
+
+
 def test_label_changes_reach_the_context_and_other_labels_are_kept(staged) -> None:
     scenario, forge = staged
     number = scenario.pulls["production"]
@@ -425,6 +450,8 @@ def test_frozen_environment_lets_only_an_exact_revert_of_a_bot_change_through(st
     pr = run.record["context"]["pr"]
     assert (pr["is_revert"], pr["reverts_bot_change"]) == (True, True)
     assert run.gathered is not None and run.gathered.revert.reverted == merge
+    # The deleted attestation is bookkeeping: the rollback touches staging only.
+    assert run.record["context"]["change"]["environments"] == ["staging"]
     assert run.decision.outcome == "require_approval"
     assert not any(r.action == "deny" for r in run.decision.results)
     # Production is not frozen.

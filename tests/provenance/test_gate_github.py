@@ -1,0 +1,325 @@
+"""``mendbot gate`` end to end against the test GitHub server.
+
+The propose job opens the pull requests through PyGithub; reviewers, pushes and label changes
+happen on the fake as they would on GitHub; the gate reads everything back over HTTP and git
+(REST validated against GitHub's OpenAPI description, GraphQL against GitHub's schema), and the
+fixture fails the test if any request hit a route the fake does not serve.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from fakegithub import TOKEN, FakeGitHub, running
+from gate_scenario import NOW, SIGNED, Scenario, prepare_base, propose_all
+
+from bot.forge.github import GitHubForge
+from bot.gate.run import GateOptions, GateRun, evaluate
+
+REPO = "acme/app"
+
+
+@pytest.fixture
+def github(tmp_path: Path) -> Iterator[FakeGitHub]:
+    with running(tmp_path / "github") as app:
+        yield app
+        assert app.unhandled == []
+        assert app.failures == []
+
+
+def _setup(github: FakeGitHub, bench, signing_key, *, auto_merge: bool = False):
+    prepare_base(bench.repo, auto_merge=auto_merge)
+    github.add_repo(REPO, bench.repo.path)
+    github.teams = {"acme/platform": {"paula"}, "acme/security": {"sam", "sue"}}
+    github.collaborators = {
+        "bob": "write",
+        "carol": "maintain",
+        "paula": "write",
+        "sam": "write",
+        "sue": "admin",
+        "alice": "write",
+        "olivia": "write",
+    }
+    forge = GitHubForge(
+        REPO, bench.repo.path, TOKEN, base_url=github.base_url, throttle=False, retry=0
+    )
+    return propose_all(bench, signing_key, forge, SIGNED), forge
+
+
+@pytest.fixture
+def scene(github, bench, signing_key) -> tuple[Scenario, GitHubForge]:
+    return _setup(github, bench, signing_key)
+
+
+def gate(
+    forge: GitHubForge, scenario: Scenario, number: int, now: datetime = NOW, **options: Any
+) -> GateRun:
+    return evaluate(forge, number, GateOptions(trust=scenario.trust, now=now, **options))
+
+
+def state_of(github: FakeGitHub, sha: str) -> str:
+    statuses = [
+        s for s in github.repos[REPO].statuses.get(sha, []) if s["context"] == "mendbot/policy"
+    ]
+    return statuses[-1]["state"]
+
+
+def gate_comments(github: FakeGitHub, number: int) -> list[str]:
+    return [
+        c["body"]
+        for c in github.repos[REPO].pulls[number].comments
+        if "<!-- mendbot-comment:gate -->" in c["body"]
+    ]
+
+
+def labels(github: FakeGitHub, number: int) -> list[str]:
+    return list(github.repos[REPO].pulls[number].labels)
+
+
+def push_to_fake(github: FakeGitHub, repo, branch: str) -> None:
+    """What a person's ``git push`` does: the branch on the fake moves to the local one."""
+    bare = github.repos[REPO].bare
+    repo.git("push", "-q", "--force", str(bare), f"{branch}:refs/heads/{branch}")
+    github.sync_pull_refs(github.repos[REPO])
+
+
+# -- the decision and its report -------------------------------------------------------------------
+
+
+def test_staging_merges_itself_and_production_waits_for_an_approval(
+    github, bench, signing_key
+) -> None:
+    scenario, forge = _setup(github, bench, signing_key, auto_merge=True)
+    github.required_checks = {"main": ["mendbot/policy"]}
+    staging, production = scenario.pulls["staging"], scenario.pulls["production"]
+
+    run = gate(forge, scenario, staging)
+    assert run.decision.outcome == "allow"
+    head = run.pull.head_sha
+    assert state_of(github, head) == "success"
+    assert [label for label in labels(github, staging) if label.startswith("gate:")] == [
+        "gate:pass"
+    ]
+    pull = github.repos[REPO].pulls[staging]
+    assert pull.auto_merge is not None
+    assert pull.auto_merge["merge_method"] == "squash"
+    assert pull.auto_merge["expected_head"] == head
+    assert pull.merged is False  # never merged by the gate itself
+    assert any("enablePullRequestAutoMerge" in q["query"] for q in github.graphql)
+
+    run = gate(forge, scenario, production)
+    assert run.decision.outcome == "require_approval"
+    assert state_of(github, run.pull.head_sha) == "pending"
+    assert "gate:needs-approval" in labels(github, production)
+    assert github.repos[REPO].pulls[production].auto_merge is None
+    [comment] = gate_comments(github, production)
+    assert "1 more approval (have 0)" in comment
+
+    github.add_review(REPO, production, "bob", "APPROVED")
+    run = gate(forge, scenario, production)
+    assert run.decision.outcome == "allow"
+    assert state_of(github, run.pull.head_sha) == "success"
+    assert "gate:needs-approval" not in labels(github, production)
+    assert "gate:pass" in labels(github, production)
+    # The one sticky comment was edited in place.
+    [comment] = gate_comments(github, production)
+    assert comment.startswith("### mendbot policy gate: allowed")
+
+
+def test_auto_merge_is_refused_without_a_required_check(github, bench, signing_key) -> None:
+    scenario, forge = _setup(github, bench, signing_key, auto_merge=True)
+    staging = scenario.pulls["staging"]
+    run = gate(forge, scenario, staging)
+    assert run.decision.outcome == "allow"
+    assert github.repos[REPO].pulls[staging].auto_merge is None
+    [comment] = gate_comments(github, staging)
+    assert "auto-merge not enabled" in comment
+    assert "mendbot/policy" in comment
+
+
+def test_a_push_makes_approvals_stale_and_breaks_the_attested_match(scene, github) -> None:
+    scenario, forge = scene
+    number = scenario.pulls["production"]
+    github.add_review(REPO, number, "bob", "APPROVED")
+    first = gate(forge, scenario, number)
+    assert first.decision.outcome == "allow"
+    # Someone pushes a commit onto the bot's branch.
+    branch = first.pull.head_ref
+    scenario.repo.git("checkout", "-q", "-B", branch, first.pull.head_sha)
+    scenario.repo.write("notes.txt", "pushed by hand\n")
+    scenario.repo.commit("hand edit")
+    scenario.repo.git("checkout", "-q", "main")
+    push_to_fake(github, scenario.repo, branch)
+    run = gate(forge, scenario, number)
+    assert run.pull.head_sha != first.pull.head_sha
+    context = run.record["context"]
+    assert context["provenance"]["matches_pr"] is False
+    assert context["approvals"][0]["at_sha"] == first.pull.head_sha
+    assert run.decision.outcome == "require_approval"
+    assert state_of(github, run.pull.head_sha) == "pending"
+    # Olivia owns deploy.yml; her approval of the new head is the one that counts.
+    github.add_review(REPO, number, "olivia", "APPROVED")
+    assert gate(forge, scenario, number).decision.outcome == "allow"
+
+
+def test_self_approval_and_reviewers_without_write_access_do_not_count(scene, github) -> None:
+    scenario, forge = scene
+    number = scenario.pulls["production"]
+    github.add_review(REPO, number, "mallory", "APPROVED")  # not a collaborator
+    run = gate(forge, scenario, number)
+    assert run.decision.outcome == "require_approval"
+    assert run.record["context"]["approvals"] == []
+    assert "reviews by `mallory`" in gate_comments(github, number)[0]
+    # A human pull request: its author's own approval does not count either.
+    repo = scenario.repo
+    repo.git("checkout", "-q", "-b", "alice-change", "main")
+    repo.write(".github/workflows/deploy.yml", "name: deploy\non: push\njobs: {}\n")
+    repo.commit("simplify deploy")
+    repo.git("checkout", "-q", "main")
+    push_to_fake(github, repo, "alice-change")
+    human = github.add_pull(REPO, "alice-change", title="Simplify deploy", author="alice").number
+    github.add_review(REPO, human, "alice", "APPROVED")
+    run = gate(forge, scenario, human)
+    assert run.decision.outcome == "require_approval"
+    assert run.record["context"]["pr"]["author"] == "alice"
+
+
+def test_labels_reach_the_context_and_team_membership_comes_from_github(scene, github) -> None:
+    scenario, forge = scene
+    number = scenario.pulls["production"]
+    github.repos[REPO].pulls[number].labels.append("team:payments")
+    github.add_review(REPO, number, "sam", "APPROVED")
+    run = gate(forge, scenario, number)
+    context = run.record["context"]
+    assert "team:payments" in context["pr"]["labels"]
+    assert not any(label.startswith("gate:") for label in context["pr"]["labels"])
+    assert context["approvals"] == [
+        {"user": "sam", "teams": ["security"], "at_sha": run.pull.head_sha, "state": "APPROVED"}
+    ]
+    assert "team:payments" in labels(github, number)
+
+
+# -- the base branch rules -------------------------------------------------------------------------
+
+
+def test_policies_come_from_the_base_branch_not_the_pull_request(scene, github) -> None:
+    scenario, forge = scene
+    repo = scenario.repo
+    repo.git("checkout", "-q", "-b", "loosen", "main")
+    for path in (repo.path / "policies").iterdir():
+        path.unlink()
+    repo.write(
+        "policies/allow-all.yaml",
+        "apiVersion: mendbot/v1\nkind: GatePolicy\nmetadata: {name: allow-all}\n"
+        "spec:\n  validations:\n    - expression: 'true'\n      message: ok\n",
+    )
+    repo.commit("loosen the gate")
+    repo.git("checkout", "-q", "main")
+    push_to_fake(github, repo, "loosen")
+    number = github.add_pull(REPO, "loosen", title="Loosen", author="mallory").number
+    run = gate(forge, scenario, number)
+    assert run.decision.outcome != "allow"
+    assert "allow-all" not in {p.name for p in run.decision.policies}
+    assert state_of(github, run.pull.head_sha) in ("pending", "failure")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        (
+            "broken.yaml",
+            "apiVersion: mendbot/v1\nkind: GatePolicy\nmetadata: {name: broken}\n"
+            "spec:\n  validations:\n    - expresion: 'true'\n",
+            "policies/broken.yaml:6:7: unknown field 'expresion'",
+        ),
+        (
+            "drafts.yaml",
+            "apiVersion: mendbot/v1\nkind: GatePolicy\nmetadata: {name: no-drafts}\n"
+            "spec:\n  validations:\n    - expression: '!pr.draft'\n      message: drafts wait\n",
+            "policy 'no-drafts'",
+        ),
+    ],
+)
+def test_a_broken_base_policy_or_a_missing_field_denies(
+    scene, github, name, text, expected
+) -> None:
+    scenario, forge = scene
+    scenario.repo.write(f"policies/{name}", text)
+    scenario.repo.commit("policy change")
+    push_to_fake(github, scenario.repo, "main")
+    number = scenario.pulls["staging"]
+    run = gate(forge, scenario, number)
+    assert run.decision.outcome == "deny"
+    assert expected in run.decision.results[0].message
+    assert state_of(github, run.pull.head_sha) == "failure"
+    assert "gate:blocked" in labels(github, number)
+
+
+# -- merge queue and command line ----------------------------------------------------------------
+
+
+def test_merge_queue_status_goes_on_the_merge_group_commit(github, bench, signing_key) -> None:
+    scenario, forge = _setup(github, bench, signing_key, auto_merge=True)
+    github.required_checks = {"main": ["mendbot/policy"]}
+    staging = scenario.pulls["staging"]
+    group_sha = scenario.repo.git("rev-parse", "main")
+    run = gate(forge, scenario, staging, status_sha=group_sha)
+    assert run.decision.outcome == "allow"
+    assert state_of(github, group_sha) == "success"
+    assert github.repos[REPO].pulls[staging].auto_merge is None  # already queued
+
+
+def test_cli_gate_on_github(scene, github, tmp_path) -> None:
+    scenario, _ = scene
+    pem = scenario.trust.public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    key = tmp_path / "mendbot.pub"
+    key.write_bytes(pem)
+    env = {**os.environ, "GITHUB_TOKEN": TOKEN, "NO_PROXY": "127.0.0.1"}
+    args = [
+        sys.executable,
+        "-m",
+        "bot",
+        "gate",
+        "--forge",
+        "github",
+        "--repository",
+        REPO,
+        "--api-url",
+        github.base_url,
+        "--repo",
+        str(scenario.path),
+        "--verify-key",
+        str(key),
+        "--now",
+        NOW.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "--format",
+        "json",
+    ]
+    staging, production = scenario.pulls["staging"], scenario.pulls["production"]
+    done = subprocess.run([*args, "--pr", str(staging)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["decision"] == "allow"
+    assert state_of(github, record["head_sha"]) == "success"
+    done = subprocess.run([*args, "--pr", str(production)], env=env, capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    done = subprocess.run(
+        [*args, "--pr", str(production)],
+        env={**env, "GITHUB_TOKEN": "wrong"},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "HTTP 401" in done.stderr
+    assert "Traceback" not in done.stderr
