@@ -163,9 +163,7 @@ def test_cli_lint_checks_a_folder_like_the_gate_loads_it(tmp_path: Path) -> None
     assert f"{tmp_path}: valid (1 policies, 0 exceptions, 0 windows; sha256:" in result.output
     # A misspelt context field compiles in CEL; lint still names it, with its line.
     (tmp_path / "typo.yaml").write_text(
-        GOOD.replace("name: demo", "name: typo").replace(
-            "change.environment", "change.enviroment"
-        )
+        GOOD.replace("name: demo", "name: typo").replace("change.environment", "change.enviroment")
     )
     result = CliRunner().invoke(cli, ["policy", "lint", str(tmp_path)])
     assert result.exit_code == 1

@@ -258,9 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     slim_subset["components"].pop("examples", None)
     print(f"slim: {args.slim} ({write_json(slim_subset, args.slim)} bytes)")
 
-    n_ops = sum(
-        len([m for m in item if m != "parameters"]) for item in subset["paths"].values()
-    )
+    n_ops = sum(len([m for m in item if m != "parameters"]) for item in subset["paths"].values())
     print(f"operations: {n_ops}  webhooks: {len(subset['x-webhooks'])}  components: {n_refs}")
     if missing_webhooks:
         print(
