@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from gate_scenario import NOW, SHIPPED_POLICIES, Scenario, local_scenario
 
 from bot.forge import BOT_EMAIL, BOT_NAME, LocalForge, PullRequest, PullState
+from bot.forge.interface import PullInfo
 from bot.gate.run import GateOptions, GateRun, evaluate
 from bot.policy.context import context_digest
 from bot.policy.schema import load_directory
@@ -524,3 +526,36 @@ def test_cli_exit_codes_record_and_explain(staged, tmp_path) -> None:
     done = _cli("gate", "--pr", str(staging), *common, *now)
     assert done.returncode == 2
     assert "the gate decides only on open pull requests" in done.stderr
+
+
+class _PushedWhileDeciding(LocalForge):
+    """A forge on which someone pushes to the pull request while the gate is deciding."""
+
+    def __init__(self, repo: Path, push: Callable[[], None]) -> None:
+        super().__init__(repo, base="main")
+        self._push = push
+        self._reads = 0
+
+    def pull_info(self, number: int) -> PullInfo:
+        self._reads += 1
+        if self._reads == 2:
+            self._push()
+        return super().pull_info(number)
+
+
+def test_nothing_is_reported_when_the_head_moves_while_deciding(staged) -> None:
+    scenario, forge = staged
+    number = scenario.pulls["staging"]
+    pull = forge.pull_info(number)
+    newer = bot_commit(scenario.repo, pull.head_sha, pull.base_sha, "2026-11-24T09:40:00Z")
+    racing = _PushedWhileDeciding(
+        scenario.path, lambda: forge.push(pull.head_ref, newer, pull.head_sha)
+    )
+    run = gate(racing, scenario, number)
+    assert run.superseded
+    assert run.decision.outcome == "allow"  # decided for the old head, but not reported
+    assert forge.statuses(pull.head_sha) == {}
+    assert forge.statuses(newer) == {}
+    assert "gate" not in forge.get(number).comments
+    assert gate_labels(forge, number) == []
+    assert run.reported[0].startswith(f"nothing reported: the head moved from {pull.head_sha[:12]}")
