@@ -559,3 +559,15 @@ def test_nothing_is_reported_when_the_head_moves_while_deciding(staged) -> None:
     assert "gate" not in forge.get(number).comments
     assert gate_labels(forge, number) == []
     assert run.reported[0].startswith(f"nothing reported: the head moved from {pull.head_sha[:12]}")
+
+
+def test_an_invalid_configuration_on_the_base_branch_denies(staged) -> None:
+    scenario, forge = staged
+    text = (scenario.path / ".github/mendbot.yml").read_text()
+    scenario.repo.write(".github/mendbot.yml", text.replace("gate:", "gates:"))
+    scenario.repo.commit("typo in the configuration")
+    run = gate(forge, scenario, scenario.pulls["staging"])
+    assert run.decision.outcome == "deny"
+    message = run.decision.results[0].message
+    assert ":.github/mendbot.yml:4:1: unknown key 'gates'" in message
+    assert status(forge, run.pull.head_sha) == "failure"
