@@ -31,7 +31,8 @@ from bot.report import github, json_report, sarif, text
 from bot.writer import write_all
 
 if TYPE_CHECKING:
-    from bot.gate.run import GateRun
+    from bot.forge.interface import GateForge
+    from bot.gate.run import GateOptions, GateRun
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -558,8 +559,7 @@ def policy_eval_command(context_file: Path, directory: Path, output_format: str)
     sys.exit(EXIT_CLEAN if decision.outcome == "allow" else EXIT_FINDINGS)
 
 
-def _gate_run(
-    number: int,
+def _gate_setup(
     forge: ForgeOptions,
     trust: TrustOptions,
     now: str | None,
@@ -567,11 +567,11 @@ def _gate_run(
     report: bool,
     status_sha: str | None = None,
     target_url: str | None = None,
-) -> GateRun:
-    """Run the gate (``report=False``: only decide); usage and forge errors exit 2."""
+) -> tuple[GateForge, GateOptions]:
+    """The forge and the gate's options; usage and forge errors exit 2."""
     from datetime import UTC, datetime
 
-    from bot.gate.run import GateOptions, evaluate
+    from bot.gate.run import GateOptions
 
     if now is None:
         clock = datetime.now(UTC)
@@ -592,10 +592,25 @@ def _gate_run(
             status_sha=status_sha,
             target_url=target_url,
         )
-        return evaluate(forge.build(), number, options)
+        return forge.build(), options
     except MendbotError as exc:
-        _console(stderr=True).print(f"[red]error:[/red] {exc.diagnostics()}", markup=True)
+        _error(exc)
         sys.exit(EXIT_USAGE)
+
+
+def _error(exc: MendbotError) -> None:
+    _console(stderr=True).print(f"[red]error:[/red] {exc.diagnostics()}", markup=True)
+
+
+def _gate_one(forge: GateForge, number: int, options: GateOptions) -> GateRun | None:
+    """One decision; None (after printing why) when the forge failed for this pull request."""
+    from bot.gate.run import evaluate
+
+    try:
+        return evaluate(forge, number, options)
+    except MendbotError as exc:
+        _error(exc)
+        return None
 
 
 def _run_url() -> str | None:
@@ -606,21 +621,25 @@ def _run_url() -> str | None:
     return f"{server}/{repository}/actions/runs/{run}" if server and repository and run else None
 
 
-def _gate_exit(run: GateRun) -> None:
-    sys.exit(
-        EXIT_CLEAN if run.decision.outcome == "allow" and not run.superseded else EXIT_FINDINGS
-    )
+def _allowed(run: GateRun) -> bool:
+    return run.decision.outcome == "allow" and not run.superseded
 
 
 @cli.command("gate")
-@click.option("--pr", "number", type=int, required=True, help="The pull request to decide on.")
+@click.option("--pr", "number", type=int, help="The pull request to decide on.")
+@click.option(
+    "--all-open",
+    is_flag=True,
+    help="Decide on every open pull request (the scheduled run: windows open and close).",
+)
 @forge_options
 @trust_options
 @click.option("--now", help="Decide as of this RFC 3339 time instead of the clock (replays).")
 @click.option(
     "--record",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write the decision record (JSON: context, digests, outcome, what was reported) here.",
+    type=click.Path(path_type=Path),
+    help="Write the decision record (JSON: context, digests, outcome, what was reported) to "
+    "this file; with --all-open, this folder gets one pr-<number>.json per pull request.",
 )
 @click.option(
     "--merge-group-sha",
@@ -628,7 +647,8 @@ def _gate_exit(run: GateRun) -> None:
 )
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 def gate_command(
-    number: int,
+    number: int | None,
+    all_open: bool,
     forge: ForgeOptions,
     trust: TrustOptions,
     now: str | None,
@@ -636,29 +656,53 @@ def gate_command(
     merge_group_sha: str | None,
     output_format: str,
 ) -> None:
-    """Decide whether pull request --pr may merge and report it on the forge: commit status
-    mendbot/policy, one sticky comment, a gate:* label (exit 0 allowed, 1 not allowed, 2 error)."""
+    """Decide whether pull request --pr (or every open one) may merge and report it on the
+    forge: commit status mendbot/policy, one sticky comment, a gate:* label (exit 0 allowed,
+    1 not allowed, 2 error)."""
     from bot.gate.run import write_record
     from bot.policy.render import render_decision
 
-    run = _gate_run(
-        number,
-        forge,
-        trust,
-        now,
-        report=True,
-        status_sha=merge_group_sha,
-        target_url=_run_url(),
+    if (number is None) == (not all_open):
+        raise click.UsageError("give exactly one of --pr N and --all-open")
+    if all_open and merge_group_sha:
+        raise click.UsageError("--merge-group-sha decides one pull request: use --pr")
+    host, options = _gate_setup(
+        forge, trust, now, report=True, status_sha=merge_group_sha, target_url=_run_url()
     )
-    if record is not None:
-        write_record(record, run.record)
-    if output_format == "json":
-        click.echo(json.dumps(run.record, indent=2, sort_keys=True))
+    if number is not None:
+        numbers = [number]
     else:
-        click.echo(render_decision(run.decision), nl=False)
-        for line in run.reported:
-            click.echo(f"reported: {line}")
-    _gate_exit(run)
+        try:
+            numbers = host.open_pull_numbers()
+        except MendbotError as exc:
+            _error(exc)
+            sys.exit(EXIT_USAGE)
+    runs: list[GateRun] = []
+    failed = False
+    for each in numbers:
+        run = _gate_one(host, each, options)
+        if run is None:
+            failed = True
+            continue
+        runs.append(run)
+        if record is not None:
+            write_record(record / f"pr-{each}.json" if all_open else record, run.record)
+        if output_format == "text":
+            if all_open:
+                click.echo(f"#{each}: ", nl=False)
+            click.echo(render_decision(run.decision), nl=False)
+            for line in run.reported:
+                click.echo(f"reported: {line}")
+    if output_format == "json":
+        records = [run.record for run in runs]
+        click.echo(
+            json.dumps(
+                records if all_open else records[0] if records else {}, indent=2, sort_keys=True
+            )
+        )
+    if failed:
+        sys.exit(EXIT_USAGE)
+    sys.exit(EXIT_CLEAN if all(_allowed(run) for run in runs) else EXIT_FINDINGS)
 
 
 @policy_group.command("explain")
@@ -678,13 +722,10 @@ def policy_explain_command(
     reporting anything (exit codes of gate)."""
     from bot.policy.render import render_decision
 
-    run = _gate_run(
-        number,
-        forge,
-        trust,
-        now,
-        report=False,
-    )
+    host, options = _gate_setup(forge, trust, now, report=False)
+    run = _gate_one(host, number, options)
+    if run is None:
+        sys.exit(EXIT_USAGE)
     if output_format == "json":
         click.echo(json.dumps(run.record, indent=2, sort_keys=True))
     else:
@@ -695,7 +736,7 @@ def policy_explain_command(
                 click.echo(f"provenance note: {note}")
         click.echo(render_decision(run.decision), nl=False)
         click.echo(f"policies: {run.record['policy_source']} ({run.record['policy_digest']})")
-    _gate_exit(run)
+    sys.exit(EXIT_CLEAN if _allowed(run) else EXIT_FINDINGS)
 
 
 @cli.group("key")

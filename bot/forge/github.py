@@ -437,6 +437,15 @@ class GitHubForge(Forge, GateForge):
                     found[user].append(team)
         return {user: tuple(names) for user, names in found.items()}
 
+    def open_pull_numbers(self) -> list[int]:
+        """``GET /pulls?state=open`` (every author), by number."""
+        numbers: list[int] = self._call(
+            "list open pull requests",
+            lambda: [pr.number for pr in self._repo.get_pulls(state="open")],
+            advice=_READ_ADVICE,
+        )
+        return sorted(numbers)
+
     def write_access(self, users: list[str]) -> set[str]:
         """``GET /repos/{o}/{r}/collaborators/{user}/permission`` for each user: ``admin``,
         ``maintain`` and ``write`` roles may push; 404 (not a collaborator) may not."""

@@ -206,6 +206,10 @@ class GateForge(ABC):
         """The pull request as it is now; raises :class:`ForgeError` if it does not exist."""
 
     @abstractmethod
+    def open_pull_numbers(self) -> list[int]:
+        """Every open pull request (any author), by number: what a scheduled run re-decides."""
+
+    @abstractmethod
     def fetch(self, pull: PullInfo) -> None:
         """Make ``pull.base_sha`` and ``pull.head_sha`` (with their history) readable in
         :attr:`workdir` without touching any working tree."""

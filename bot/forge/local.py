@@ -175,6 +175,10 @@ class LocalForge(Forge, GateForge):
             labels=tuple(pull.labels),
         )
 
+    def open_pull_numbers(self) -> list[int]:
+        """Open records, by number."""
+        return [p.number for p in self.pulls(PullState.OPEN)]
+
     def fetch(self, pull: PullInfo) -> None:
         """Nothing to fetch: the commits are in this repository (checked)."""
         for sha in (pull.base_sha, pull.head_sha):

@@ -571,3 +571,26 @@ def test_an_invalid_configuration_on_the_base_branch_denies(staged) -> None:
     message = run.decision.results[0].message
     assert ":.github/mendbot.yml:4:1: unknown key 'gates'" in message
     assert status(forge, run.pull.head_sha) == "failure"
+
+
+def test_cli_all_open_decides_every_open_pull_request(staged, tmp_path) -> None:
+    scenario, forge = staged
+    common = ["--repo", str(scenario.path), "--verify-key", str(_pub(scenario, tmp_path))]
+    common += ["--now", NOW.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    records = tmp_path / "records"
+    done = _cli("gate", "--all-open", *common, "--record", str(records))
+    assert done.returncode == 1, done.stderr  # production still waits
+    staging, production = scenario.pulls["staging"], scenario.pulls["production"]
+    assert f"#{staging}: decision: allow" in done.stdout
+    assert f"#{production}: decision: require_approval" in done.stdout
+    decided = {p.name: json.loads(p.read_text())["decision"] for p in records.iterdir()}
+    assert decided == {f"pr-{staging}.json": "allow", f"pr-{production}.json": "require_approval"}
+    forge.review(production, "bob", "APPROVED")
+    done = _cli("gate", "--all-open", *common, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert [r["decision"] for r in json.loads(done.stdout)] == ["allow", "allow"]
+    # Exactly one of --pr and --all-open.
+    for wrong in ([], ["--pr", "1", "--all-open"]):
+        done = _cli("gate", *wrong, *common)
+        assert done.returncode == 2
+        assert "give exactly one of --pr N and --all-open" in done.stderr
