@@ -361,9 +361,10 @@ class GitHubForge(Forge, GateForge):
 
     def fetch(self, pull: PullInfo) -> None:
         """``git fetch`` of the base branch and ``refs/pull/<n>/head`` (which exists for every
-        pull request, from a fork too) into ``refs/mendbot/gate/``; no working tree is touched.
-        Raises :class:`ForgeError` when the head is no longer ``pull.head_sha``."""
-        base_ref, head_ref = "refs/mendbot/gate/base", "refs/mendbot/gate/head"
+        pull request, from a fork too) into ``refs/mendbot/gate/pr-<n>/``; no working tree is
+        touched. Raises :class:`ForgeError` when the head is no longer ``pull.head_sha``."""
+        prefix = f"refs/mendbot/gate/pr-{pull.number}"
+        base_ref, head_ref = f"{prefix}/base", f"{prefix}/head"
         try:
             runner = self._git()
             runner.fetch(

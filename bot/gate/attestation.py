@@ -100,3 +100,17 @@ def examine(
         tuple(result.checks),
         tuple(notes),
     )
+
+
+#: Checks that do not say who signed: binding to commits, and expiry (an attestation of a change
+#: merged long ago has expired, but it still tells who made that change).
+_NOT_IDENTITY = BINDING_CHECKS | {"expiry"}
+
+
+def signed_by_trust(repo: Path, raw: bytes, commit: str, trust: Trust, now: datetime) -> bool:
+    """Whether ``raw`` (an attestation committed by ``commit``) is a well-formed remediation
+    statement signed by ``trust`` — used to recognise merged bot changes in history."""
+    result = verify_attestation(raw, repo=repo, head=commit, trust=trust, now=now)
+    return result.statement is not None and not any(
+        c.failed and c.id not in _NOT_IDENTITY for c in result.checks
+    )

@@ -7,6 +7,7 @@ policies from the **base commit**; the change set from git; risk and rules only 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,15 +16,18 @@ from bot.config import DEFAULT_LOCATIONS, Config, parse_config
 from bot.errors import PolicyError
 from bot.forge.interface import GATE_LABELS, GateForge, PullInfo, Review
 from bot.gate import base_branch
-from bot.gate.attestation import AttestationFacts, examine
+from bot.gate.attestation import AttestationFacts, examine, signed_by_trust
 from bot.gate.owners import LOCATIONS as CODEOWNERS_LOCATIONS
 from bot.gate.owners import code_owners
 from bot.gate.reverts import RevertFacts, find_revert
 from bot.policy.context import (
     Approval,
+    BlastRadius,
+    Disposition,
     EnvironmentState,
     GateContext,
     PullRequest,
+    Reversibility,
     build_change,
 )
 from bot.policy.schema import PolicySet, load_sources
@@ -31,7 +35,6 @@ from bot.policy.windows import compute_windows
 from bot.provenance import Trust
 from bot.provenance import git as gitcmd
 from bot.provenance.changes import RawEntry, parse_raw, raw_diff
-from bot.provenance.layout import ATTESTATIONS_DIR
 
 #: An open pull request with this label and ``env:<name>`` labels freezes those environments
 #: (the deploy job opens its revert pull request so after a failed deploy); the freeze ends
@@ -116,16 +119,59 @@ def referenced_teams(policies: PolicySet, owner_teams: tuple[str, ...]) -> list[
     return sorted(teams)
 
 
-def frozen_environments(forge: GateForge) -> set[str]:
-    """Environments named by an open rollback pull request."""
+def frozen_environments(forge: GateForge, is_bot_revert: Callable[[PullInfo], bool]) -> set[str]:
+    """Environments named (``env:<name>``) by an open rollback pull request: one labelled
+    ``mendbot:rollback`` that is an exact revert of a merged, attested bot change. A label alone
+    freezes nothing, so no one can freeze an environment with an unrelated pull request."""
     frozen: set[str] = set()
     for pull in forge.open_pulls_with_label(ROLLBACK_LABEL):
+        if not is_bot_revert(pull):
+            continue
         frozen.update(
             label.removeprefix(ENVIRONMENT_LABEL_PREFIX)
             for label in pull.labels
             if label.startswith(ENVIRONMENT_LABEL_PREFIX)
         )
     return frozen
+
+
+def _changes(repo: Path, pull: PullInfo) -> tuple[str, list[RawEntry]]:
+    """The merge base of ``pull`` and its change set from there to its head."""
+    merge_base = gitcmd.run(repo, "merge-base", pull.base_sha, pull.head_sha).decode().strip()
+    return merge_base, parse_raw(raw_diff(repo, merge_base, pull.head_sha))
+
+
+_Risk = tuple[list[Disposition], list[Reversibility], list[BlastRadius], list[str]]
+_WORST: _Risk = ([], [], [], [])
+"""No fixes: ``build_change`` makes the change unsafe, irreversible and organisation-wide."""
+
+
+def _risk(facts: AttestationFacts, revert: RevertFacts) -> _Risk:
+    """Risk and rules for ``change``, trusting the attestation only as far as it holds.
+
+    * verified and matching the PR: the attested risk and rules;
+    * verified but not matching (someone changed the PR after it was attested): the attested
+      rules (so path policies still see a remediation) with the worst risk, as for any human
+      change — the attested risk describes a change that is no longer the one under review;
+    * an exact revert of a merged, attested bot change: reversible, safe, one file each (it
+      restores the reviewed state before it);
+    * anything else: no rules, the worst risk.
+    """
+    statement = facts.statement
+    if statement is not None and facts.provenance.verified:
+        remediation = statement.predicate.remediation
+        if facts.provenance.matches_pr:
+            risk = remediation.risk
+            return (
+                [risk.disposition.value],
+                [risk.reversibility.value],
+                [risk.blast_radius.value],
+                list(remediation.rules),
+            )
+        return ([], [], [], list(remediation.rules))
+    if revert.reverts_bot_change:
+        return (["safe"], ["reversible"], ["file"], [])
+    return _WORST
 
 
 def gather(
@@ -137,51 +183,44 @@ def gather(
     the caller turns that into a deny.
     """
     repo = forge.workdir
-    merge_base = gitcmd.run(repo, "merge-base", pull.base_sha, pull.head_sha).decode().strip()
-    entries: list[RawEntry] = parse_raw(raw_diff(repo, merge_base, pull.head_sha))
+    merge_base, entries = _changes(repo, pull)
     ops = {"A": "add", "D": "delete"}
     changed = {entry.path: ops.get(entry.status, "modify") for entry in entries}
     facts = examine(
         repo, head=pull.head_sha, base_tip=pull.base_sha, changed=changed, trust=trust, now=now
     )
-    revert = find_revert(repo, base_tip=pull.base_sha, pr_entries=entries)
-    # Committed attestations are bookkeeping, not behaviour: they never decide an environment.
-    paths = sorted(p for p in changed if not p.startswith(ATTESTATIONS_DIR + "/"))
+
+    def revert_of(candidate: PullInfo, candidate_entries: list[RawEntry]) -> RevertFacts:
+        return find_revert(
+            repo,
+            base_tip=candidate.base_sha,
+            pr_entries=candidate_entries,
+            is_attested=lambda raw, commit: signed_by_trust(repo, raw, commit, trust, now),
+        )
+
+    def is_bot_revert(candidate: PullInfo) -> bool:
+        if candidate.number == pull.number:
+            return revert.reverts_bot_change
+        forge.fetch(candidate)
+        return revert_of(candidate, _changes(repo, candidate)[1]).reverts_bot_change
+
+    revert = revert_of(pull, entries)
+    # The attestation the PR adds (and, for an exact revert of a bot change, the one it deletes)
+    # is bookkeeping checked above, never behaviour: it decides no environment. Any other change
+    # under .mendbot/attestations/ stays visible to policies.
+    bookkeeping = set(facts.paths) | set(revert.attestations)
+    paths = sorted(set(changed) - bookkeeping)
     owners = code_owners(base.codeowners, paths)
-    statement = facts.statement if facts.provenance.verified else None
-    if statement is not None:
-        risk = statement.predicate.remediation.risk
-        change = build_change(
-            paths,
-            environments=base.config.environments,
-            dispositions=[risk.disposition.value],
-            reversibilities=[risk.reversibility.value],
-            blast_radii=[risk.blast_radius.value],
-            rules=statement.predicate.remediation.rules,
-            code_owners=owners,
-        )
-    elif revert.reverts_bot_change:
-        # Undoing a merged remediation restores the reviewed state: reversible (revert the
-        # revert), behaviour-preserving with respect to what was there before, one file each.
-        change = build_change(
-            paths,
-            environments=base.config.environments,
-            dispositions=["safe"],
-            reversibilities=["reversible"],
-            blast_radii=["file"],
-            rules=[],
-            code_owners=owners,
-        )
-    else:
-        change = build_change(
-            paths,
-            environments=base.config.environments,
-            dispositions=[],
-            reversibilities=[],
-            blast_radii=[],
-            rules=[],
-            code_owners=owners,
-        )
+    disposition, reversibility, radius, rules = _risk(facts, revert)
+    change = build_change(
+        paths,
+        environments=base.config.environments,
+        dispositions=disposition,
+        reversibilities=reversibility,
+        blast_radii=radius,
+        rules=rules,
+        code_owners=owners,
+    )
     reviewed = latest_reviews(forge.reviews(pull.number))
     writers = forge.write_access(sorted(reviewed)) if reviewed else set()
     latest = {user: review for user, review in reviewed.items() if user in writers}
@@ -196,7 +235,7 @@ def gather(
         )
         for user, review in sorted(latest.items())
     )
-    frozen = frozen_environments(forge) & set(change.environments)
+    frozen = frozen_environments(forge, is_bot_revert) & set(change.environments)
     windows = compute_windows(
         [window.compiled() for window in base.policies.windows], change.environments, now
     )

@@ -6,6 +6,7 @@ backticks removed, so it cannot add mentions, links or markup to the bot's comme
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot import __version__
@@ -36,9 +37,22 @@ _HEADINGS: dict[Outcome, str] = {
 _STATUS_LIMIT = 140
 
 
+#: Longest text shown in one code span (paths and error messages can be made long on purpose).
+_SPAN_LIMIT = 300
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def plain(text: str, limit: int = _SPAN_LIMIT) -> str:
+    """``text`` on one line: control characters (including CR and the Unicode line and
+    paragraph separators, which Markdown treats as line breaks) become spaces; cut at ``limit``."""
+    flat = _CONTROL.sub(" ", text)
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 def code(text: str) -> str:
-    """``text`` as a Markdown code span that cannot break out of itself."""
-    return "`" + text.replace("`", "'").replace("\n", " ") + "`"
+    """``text`` as a Markdown code span that cannot break out of itself: no backticks, no line
+    breaks of any kind, bounded length. Inside it, mentions, links and markup are inert."""
+    return "`" + plain(text).replace("`", "'") + "`"
 
 
 def status_description(decision: Decision) -> str:
@@ -51,7 +65,7 @@ def status_description(decision: Decision) -> str:
         strongest = decision.results[0] if decision.results else None
         prefix = "blocked" if decision.outcome == "deny" else "needs approval"
         text = prefix + (f": {strongest.policy}: {strongest.message}" if strongest else "")
-    return text if len(text) <= _STATUS_LIMIT else text[: _STATUS_LIMIT - 1] + "…"
+    return plain(text, _STATUS_LIMIT)
 
 
 def comment(
@@ -77,7 +91,8 @@ def comment(
         lines += ["| Action | Policy | Validation | Message |", "|---|---|---|---|"]
         for result in decision.results:
             waived = f" (waived by exception {result.excepted_by})" if result.excepted_by else ""
-            message = result.message.replace("|", "\\|").replace("\n", " ")
+            # Messages can quote paths and values from the pull request: shown as code.
+            message = code(result.message).replace("|", "\\|")
             lines.append(
                 f"| {result.action} | {code(result.policy)} | {code(result.validation)} "
                 f"| {message}{waived} |"
@@ -86,7 +101,7 @@ def comment(
     if decision.missing_approvals:
         lines.append("**Approvals still needed** (only approvals of the head commit count):")
         lines.append("")
-        lines += [f"- {code(m.policy)}: {m.describe()}" for m in decision.missing_approvals]
+        lines += [f"- {code(m.policy)}: {code(m.describe())}" for m in decision.missing_approvals]
         lines.append("")
     if decision.outcome == "allow":
         lines.append(

@@ -2,13 +2,14 @@
 
 A pull request is an *exact revert* of commit C on the base branch when its change set (merge
 base → head) is C's change set (first parent → C) turned around, path for path and blob for
-blob. C is a *bot change* when it adds a committed mendbot attestation: every remediation the
-propose job builds does, whatever merge method brought it onto the base branch.
+blob. C is a *bot change* when it adds a committed mendbot attestation signed by the trusted
+identity: every remediation the propose job builds does, whatever merge method brought it onto
+the base branch, and a person cannot make one without the signing key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,8 @@ class RevertFacts:
     reverts_bot_change: bool
     reverted: str | None = None
     """The commit the pull request reverts exactly."""
+    attestations: tuple[str, ...] = ()
+    """The trusted attestations of the reverted bot change, which the pull request deletes."""
 
 
 def _inverse(entry: RawEntry) -> _Key:
@@ -42,12 +45,20 @@ def _key(entry: RawEntry) -> _Key:
     return (entry.path, entry.src_mode, entry.src_id, entry.dst_mode, entry.dst_id)
 
 
-def find_revert(repo: Path, *, base_tip: str, pr_entries: Sequence[RawEntry]) -> RevertFacts:
+def find_revert(
+    repo: Path,
+    *,
+    base_tip: str,
+    pr_entries: Sequence[RawEntry],
+    is_attested: Callable[[bytes, str], bool],
+) -> RevertFacts:
     """Look for the commit ``pr_entries`` exactly revert among the last :data:`HISTORY_LIMIT`
     first-parent commits of the base branch that touch the same paths.
 
     Only the change counts, never the title or message (which the author controls): a pull
-    request titled ``Revert "..."`` that changes anything else is not a revert."""
+    request titled ``Revert "..."`` that changes anything else is not a revert.
+    ``is_attested(raw, commit)`` says whether an attestation added by ``commit`` was signed by
+    the trusted identity."""
     if not pr_entries or len(pr_entries) > MAX_PATHS:
         return RevertFacts(False, False)
     wanted = {_key(entry) for entry in pr_entries}
@@ -70,9 +81,12 @@ def find_revert(repo: Path, *, base_tip: str, pr_entries: Sequence[RawEntry]) ->
         entries = parse_raw(raw_diff(repo, parents[0], commit))
         if {_inverse(entry) for entry in entries} != wanted:
             continue
-        by_bot = any(
-            entry.status == "A" and entry.path.startswith(ATTESTATIONS_DIR + "/")
+        added = [
+            entry
             for entry in entries
-        )
-        return RevertFacts(True, by_bot, commit)
+            if entry.status == "A" and entry.path.startswith(ATTESTATIONS_DIR + "/")
+        ]
+        blobs = gitcmd.read_blobs(repo, [entry.dst_id for entry in added])
+        trusted = tuple(e.path for e in added if is_attested(blobs[e.dst_id], commit))
+        return RevertFacts(True, bool(trusted), commit, trusted)
     return RevertFacts(False, False)

@@ -63,14 +63,36 @@ def evaluate(forge: GateForge, number: int, options: GateOptions) -> GateRun:
     """Read pull request ``number`` and decide on it; report when ``options.report``.
 
     Fails closed: unusable policies or configuration on the base branch, or a change git cannot
-    describe, give a ``deny`` naming the file and the problem. Raises :class:`ForgeError` only
-    when the forge cannot be read or written (then nothing is reported).
+    describe, give a ``deny`` naming the file and the problem. When reporting, the status goes
+    to ``pending`` before anything is read, so an earlier ``success`` never outlives a run that
+    fails half-way; a forge failure after that is reported as an ``error`` status (best effort)
+    and raised as :class:`ForgeError`.
     """
     pull = forge.pull_info(number)
     if pull.state is not PullState.OPEN:
         raise ForgeError(
             f"#{number} is {pull.state.value}: the gate decides only on open pull requests"
         )
+    sha = options.status_sha or pull.head_sha
+    if options.report:
+        forge.set_status(sha, "pending", "deciding", options.target_url)
+    try:
+        return _evaluate(forge, pull, options)
+    except ForgeError as exc:
+        if options.report:
+            _best_effort_error(forge, sha, f"could not decide: {exc}", options)
+        raise
+
+
+def _best_effort_error(forge: GateForge, sha: str, text: str, options: GateOptions) -> None:
+    description = report.plain(text, 140)
+    try:
+        forge.set_status(sha, "error", description, options.target_url)
+    except ForgeError:
+        pass  # NOTE(gate): the status stays "pending" from the start of the run: still closed.
+
+
+def _evaluate(forge: GateForge, pull: PullInfo, options: GateOptions) -> GateRun:
     forge.fetch(pull)
     gathered: Gathered | None = None
     base: BaseFiles | None = None
@@ -91,7 +113,7 @@ def evaluate(forge: GateForge, number: int, options: GateOptions) -> GateRun:
     run.record = report.record(
         gathered,
         decision,
-        number=number,
+        number=pull.number,
         context=context,
         policy_digest=base.policies.digest if base else None,
         policy_source=base.policy_source if base else None,
@@ -101,6 +123,11 @@ def evaluate(forge: GateForge, number: int, options: GateOptions) -> GateRun:
 
 
 def _report(forge: GateForge, run: GateRun, base: BaseFiles | None, options: GateOptions) -> None:
+    """Status first (it is what branch protection reads), then the label and the comment.
+
+    Auto-merge is requested while the status is still ``pending`` from the start of the run:
+    GitHub refuses it on a pull request with nothing left to wait for.
+    """
     now = forge.pull_info(run.pull.number)
     if now.head_sha != run.pull.head_sha:
         run.superseded = True
@@ -120,18 +147,18 @@ def _report(forge: GateForge, run: GateRun, base: BaseFiles | None, options: Gat
         except ForgeError as exc:
             done = f"auto-merge not enabled: {exc.diagnostics()}"
         run.reported.append(done)
-        extra += [f"**Auto-merge:** {done}", ""]
-    digest = base.policies.digest if base is not None else None
-    text = report.comment(run.pull, run.gathered, decision, extra, digest)
-    if forge.sticky_comment(run.pull.number, report.TOPIC, text):
-        run.reported.append("comment updated")
-    label = report.LABELS[decision.outcome]
-    forge.set_gate_label(run.pull.number, label)
-    run.reported.append(f"label {label}")
+        extra += [f"**Auto-merge:** {report.code(done)}", ""]
     sha = options.status_sha or run.pull.head_sha
     state = report.STATUS_STATES[decision.outcome]
     forge.set_status(sha, state, report.status_description(decision), options.target_url)
     run.reported.append(f"status mendbot/policy={state} on {sha[:12]}")
+    label = report.LABELS[decision.outcome]
+    forge.set_gate_label(run.pull.number, label)
+    run.reported.append(f"label {label}")
+    digest = base.policies.digest if base is not None else None
+    text = report.comment(run.pull, run.gathered, decision, extra, digest)
+    if forge.sticky_comment(run.pull.number, report.TOPIC, text):
+        run.reported.append("comment updated")
 
 
 def write_record(path: Path, record: dict[str, Any]) -> None:

@@ -43,6 +43,9 @@ class MissingApproval:
     teams: tuple[str, ...]
     code_owners: bool
     """Code owners of the touched paths may approve."""
+    no_code_owners: bool
+    """Code owners are asked for but no CODEOWNERS line covers the touched paths: fail closed,
+    nobody qualifies until one is added."""
     not_user: str | None
     """The PR author when self-approval does not count."""
     sha: str
@@ -51,7 +54,9 @@ class MissingApproval:
     def describe(self) -> str:
         """One line: ``2 more approvals (have 0) on abc1234 from team security, not alice``."""
         who: list[str] = [f"user {u}" for u in self.users] + [f"team {t}" for t in self.teams]
-        if self.code_owners:
+        if self.no_code_owners:
+            who.append("a code owner (no CODEOWNERS line covers these paths yet: add one)")
+        elif self.code_owners:
             who.append("a code owner")
         text = f"{self.needed} more approval{'s' if self.needed != 1 else ''} (have {self.have})"
         text += f" on {self.sha[:12]} from " + (" or ".join(who) if who else "any reviewer")
@@ -324,28 +329,24 @@ class _PolicyRun:
 
     def _missing(self, req: ApprovalRequirement, label: str, have: int) -> MissingApproval:
         pr = self.context.pr
-        anyone = _anyone(req, self.context)
+        owners = self.context.change.code_owners
         return MissingApproval(
             policy=self.policy.name,
             validation=label,
             needed=req.count - have,
             have=have,
-            users=() if anyone else req.from_.users,
-            teams=() if anyone else req.from_.teams,
-            code_owners=req.from_.code_owners and not anyone,
+            users=req.from_.users,
+            teams=req.from_.teams,
+            code_owners=req.from_.code_owners,
+            no_code_owners=req.from_.code_owners and not (owners.users or owners.teams),
             not_user=pr.author if req.prevent_self_approval else None,
             sha=pr.head_sha,
         )
 
 
-def _anyone(req: ApprovalRequirement, context: GateContext) -> bool:
-    """Whether any reviewer may approve: no approvers named, or code owners asked for where no
-    CODEOWNERS line covers the touched paths (as on GitHub, the requirement is then void rather
-    than impossible to meet)."""
+def _anyone(req: ApprovalRequirement) -> bool:
+    """Whether any reviewer may approve: the requirement names no approvers at all."""
     source = req.from_
-    owners = context.change.code_owners
-    if source.code_owners and not (owners.users or owners.teams):
-        return True
     return not (source.users or source.teams or source.code_owners)
 
 
@@ -353,7 +354,7 @@ def count_approvals(req: ApprovalRequirement, context: GateContext) -> int:
     """Distinct reviewers whose latest review approves the head SHA and who may approve."""
     source = req.from_
     owners = context.change.code_owners
-    anyone = _anyone(req, context)
+    anyone = _anyone(req)
     counted: set[str] = set()
     for approval in context.approvals:
         if approval.state != "APPROVED" or approval.at_sha != context.pr.head_sha:

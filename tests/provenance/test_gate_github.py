@@ -166,8 +166,13 @@ def test_a_push_makes_approvals_stale_and_breaks_the_attested_match(scene, githu
     assert context["approvals"][0]["at_sha"] == first.pull.head_sha
     assert run.decision.outcome == "require_approval"
     assert state_of(github, run.pull.head_sha) == "pending"
-    # Olivia owns deploy.yml; her approval of the new head is the one that counts.
+    # Now a human change: a code owner of deploy.yml (Olivia) and two of the security team must
+    # approve the new head.
     github.add_review(REPO, number, "olivia", "APPROVED")
+    run = gate(forge, scenario, number)
+    assert [m.policy for m in run.decision.missing_approvals] == ["irreversible-security-approval"]
+    github.add_review(REPO, number, "sam", "APPROVED")
+    github.add_review(REPO, number, "sue", "APPROVED")
     assert gate(forge, scenario, number).decision.outcome == "allow"
 
 

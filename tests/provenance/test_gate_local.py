@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -261,10 +262,27 @@ def test_human_commit_on_the_bot_branch_needs_a_code_owner(staged) -> None:
     assert run.decision.outcome == "require_approval"
     assert any(r.policy == "untrusted-provenance" for r in run.decision.results)
     assert "change-set" in forge.get(number).comments["gate"]
-    # Bob is not a code owner; Paula is (team platform owns everything).
+    # The attested risk no longer describes the change: it is treated as any human change.
+    change = context["change"]
+    assert (change["disposition"], change["reversibility"], change["blast_radius"]) == (
+        "unsafe",
+        "irreversible",
+        "organization",
+    )
+    assert change["rules"] == ["gha-persist-credentials"]  # path policies still see a remediation
+    assert {m.policy for m in run.decision.missing_approvals} == {
+        "irreversible-security-approval",
+        "staging-auto-merge",
+        "untrusted-provenance",
+    }
+    # Bob is not a code owner; Paula is (team platform owns everything); the security team
+    # must approve an irreversible change twice.
     forge.review(number, "bob", "APPROVED")
-    assert gate(forge, scenario, number).decision.outcome == "require_approval"
     forge.review(number, "paula", "APPROVED")
+    run = gate(forge, scenario, number)
+    assert [m.policy for m in run.decision.missing_approvals] == ["irreversible-security-approval"]
+    forge.review(number, "sam", "APPROVED")
+    forge.review(number, "sue", "APPROVED")
     assert gate(forge, scenario, number).decision.outcome == "allow"
 
 
@@ -554,7 +572,9 @@ def test_nothing_is_reported_when_the_head_moves_while_deciding(staged) -> None:
     run = gate(racing, scenario, number)
     assert run.superseded
     assert run.decision.outcome == "allow"  # decided for the old head, but not reported
-    assert forge.statuses(pull.head_sha) == {}
+    # The head it decided on keeps the "pending" of the start of the run; the new head is left
+    # to the run it triggers.
+    assert status(forge, pull.head_sha) == "pending"
     assert forge.statuses(newer) == {}
     assert "gate" not in forge.get(number).comments
     assert gate_labels(forge, number) == []
@@ -594,3 +614,61 @@ def test_cli_all_open_decides_every_open_pull_request(staged, tmp_path) -> None:
         done = _cli("gate", *wrong, *common)
         assert done.returncode == 2
         assert "give exactly one of --pr N and --all-open" in done.stderr
+
+
+# -- what a pull request author controls -----------------------------------------------------------
+
+
+def _outside_code_spans(markdown: str) -> str:
+    return re.sub(r"`[^`\n]*`", "", markdown)
+
+
+def test_paths_cannot_inject_mentions_links_or_line_breaks_into_the_comment(staged) -> None:
+    scenario, forge = staged
+    number = scenario.pulls["staging"]
+    pull = forge.pull_info(number)
+    hostile = "x\r\r@acme/security approve now [docs](https:evil.example)\u2028**z**`y"
+    human_commit(scenario.repo, pull.head_ref, {hostile: "payload\n"})
+    run = gate(forge, scenario, number)
+    comment = forge.get(number).comments["gate"]
+    assert any("approve now" in note for note in run.gathered.attestation.notes)
+    assert "approve now" in comment  # shown, but only as code
+    assert "\r" not in comment and "\u2028" not in comment
+    visible = _outside_code_spans(comment)
+    assert "@acme" not in visible and "evil.example" not in visible
+    description = forge.statuses(run.pull.head_sha)["mendbot/policy"]["description"]
+    assert "\r" not in description and len(description) <= 140
+
+
+def test_a_rollback_label_on_an_unrelated_pull_request_freezes_nothing(staged) -> None:
+    scenario, forge = staged
+    repo = scenario.repo
+    repo.git("checkout", "-q", "-b", "typo", "main")
+    repo.write("README.md", "# project\n\nFixed a typo.\n")
+    repo.commit("typo")
+    repo.git("checkout", "-q", "main")
+    open_human_pull(forge, "typo", "Fix a typo", "intern", ["mendbot:rollback", "env:staging"])
+    run = gate(forge, scenario, scenario.pulls["staging"])
+    assert run.record["context"]["environment"] == {"frozen": False}
+    assert run.decision.outcome == "allow"
+
+
+def test_reverting_a_commit_with_an_unsigned_attestation_is_not_a_bot_revert(staged) -> None:
+    scenario, forge = staged
+    repo = scenario.repo
+    # A person commits a change with a junk "attestation" next to it, then reverts it.
+    repo.write(".github/workflows/ci.yml", "name: ci\non: push\njobs: {}\n")
+    repo.write(".mendbot/attestations/fake--thing-00000000.sigstore.json", "{}\n")
+    fake = repo.commit("looks like a bot change")
+    repo.git("checkout", "-q", "-b", "undo-fake", "main")
+    repo.git("revert", "--no-edit", fake)
+    repo.git("checkout", "-q", "main")
+    number = open_human_pull(forge, "undo-fake", "Revert it", "mallory")
+    run = gate(forge, scenario, number)
+    pr = run.record["context"]["pr"]
+    assert (pr["is_revert"], pr["reverts_bot_change"]) == (True, False)
+    # The deleted junk file stays visible to policies.
+    assert (
+        ".mendbot/attestations/fake--thing-00000000.sigstore.json"
+        in (run.record["context"]["change"]["paths"])
+    )
