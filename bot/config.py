@@ -46,7 +46,8 @@ class ProposeSettings(_Schema):
 
 
 class GateSettings(_Schema):
-    """How ``mendbot gate`` reports, under ``gate`` (read from the base branch only)."""
+    """How ``mendbot gate`` decides and reports, under ``gate`` (read from the default branch
+    only, like the policies)."""
 
     auto_merge: bool = False
     """Enable the forge's native auto-merge when the decision is ``allow`` and a matched policy
@@ -55,7 +56,11 @@ class GateSettings(_Schema):
     merge_method: Literal["merge", "squash", "rebase"] = "squash"
     """The merge method auto-merge uses."""
     policies: str = Field(default="policies", pattern=r"^[^/.][^\\]*$")
-    """Folder of policy files, relative to the repository root, read from the base branch."""
+    """Folder of policy files, relative to the repository root, read from the default branch."""
+    branches: tuple[str, ...] = ()
+    """Base branches (``fnmatch`` globs) whose pull requests the gate may allow; empty means the
+    default branch only. A pull request into any other branch is denied: the commit status is
+    per commit, so a laxer branch must never be able to pass a commit."""
 
 
 class Config(_Schema):

@@ -438,6 +438,21 @@ class GitHubForge(Forge, GateForge):
                     found[user].append(team)
         return {user: tuple(names) for user, names in found.items()}
 
+    def default_tip(self) -> tuple[str, str]:
+        """The repository's default branch, fetched into ``refs/mendbot/gate/default``."""
+        name = self.default_branch()
+        ref = "refs/mendbot/gate/default"
+        try:
+            runner = self._git()
+            runner.fetch("--no-tags", "-q", self._git_url, f"+refs/heads/{name}:{ref}")
+            sha = str(runner.rev_parse("--verify", "-q", f"{ref}^{{commit}}"))
+        except git.GitCommandError as exc:
+            raise ForgeError(
+                f"cannot fetch the default branch {name}: {_scrub(exc, self._token)}",
+                advice="the token needs `contents: read` on the repository",
+            ) from None
+        return name, sha
+
     def open_pull_numbers(self) -> list[int]:
         """``GET /pulls?state=open`` (every author), by number."""
         numbers: list[int] = self._call(

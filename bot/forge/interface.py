@@ -206,6 +206,11 @@ class GateForge(ABC):
         """The pull request as it is now; raises :class:`ForgeError` if it does not exist."""
 
     @abstractmethod
+    def default_tip(self) -> tuple[str, str]:
+        """The default branch and its commit now, readable in :attr:`workdir`: the gate's
+        policies, configuration and CODEOWNERS are read there, whatever a pull request targets."""
+
+    @abstractmethod
     def open_pull_numbers(self) -> list[int]:
         """Every open pull request (any author), by number: what a scheduled run re-decides."""
 

@@ -175,6 +175,17 @@ class LocalForge(Forge, GateForge):
             labels=tuple(pull.labels),
         )
 
+    def default_tip(self) -> tuple[str, str]:
+        """:meth:`default_branch` and its commit."""
+        name = self.default_branch()
+        sha = self.branch_head(name)
+        if sha is None:
+            raise ForgeError(
+                f"the default branch {name} does not exist in {self._repo}",
+                advice="pass --base with the branch the gate's policies live on",
+            )
+        return name, sha
+
     def open_pull_numbers(self) -> list[int]:
         """Open records, by number."""
         return [p.number for p in self.pulls(PullState.OPEN)]

@@ -7,6 +7,7 @@ policies from the **base commit**; the change set from git; risk and rules only 
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,8 +53,18 @@ class BaseFiles:
     config: Config
     policies: PolicySet
     policy_source: str
-    """``<base sha>:<directory>``, for the record."""
+    """``<commit>:<directory>``, for the record."""
     codeowners: str | None
+    branch: str
+    """The branch they were read from (the default branch)."""
+    commit: str
+    """Its commit."""
+
+    def gates(self, base_ref: str) -> bool:
+        """Whether pull requests into ``base_ref`` may be allowed (``gate.branches``, or the
+        default branch alone)."""
+        globs = self.config.gate.branches or (self.branch,)
+        return any(fnmatch.fnmatchcase(base_ref, glob) for glob in globs)
 
 
 @dataclass(frozen=True)
@@ -70,9 +81,10 @@ class Gathered:
     """Reviewers without write access, whose reviews do not count."""
 
 
-def load_base(repo: Path, base_sha: str) -> BaseFiles:
-    """Configuration, policies and CODEOWNERS from ``base_sha``; raises :class:`MendbotError`
-    naming the file (``<sha12>:<path>``) and the problem when any of them is unusable."""
+def load_base(repo: Path, base_sha: str, branch: str) -> BaseFiles:
+    """Configuration, policies and CODEOWNERS from ``base_sha`` (the tip of ``branch``, the
+    default branch); raises :class:`MendbotError` naming the file (``<sha12>:<path>``) and the
+    problem when any of them is unusable."""
     short = base_sha[:12]
     found = base_branch.first_file(repo, base_sha, DEFAULT_LOCATIONS)
     if found is None:
@@ -88,15 +100,15 @@ def load_base(repo: Path, base_sha: str) -> BaseFiles:
     files = base_branch.read_directory(repo, base_sha, directory)
     if not files:
         raise PolicyError(
-            f"{short}:{directory}/ holds no policy files on the base branch, so nothing can allow "
-            "a merge",
-            advice="commit policies to the base branch (mendbot's defaults are in its "
+            f"{short}:{directory}/ holds no policy files on the default branch {branch}, so "
+            "nothing can allow a merge",
+            advice="commit policies to the default branch (mendbot's defaults are in its "
             "repository's policies/ folder) or set gate.policies in .github/mendbot.yml",
         )
     policies = load_sources((name, f"{short}:{directory}/{name}", raw) for name, raw in files)
     owners = base_branch.first_file(repo, base_sha, CODEOWNERS_LOCATIONS)
     codeowners = owners[1].decode("utf-8", "replace") if owners else None
-    return BaseFiles(config, policies, f"{base_sha}:{directory}", codeowners)
+    return BaseFiles(config, policies, f"{base_sha}:{directory}", codeowners, branch, base_sha)
 
 
 def latest_reviews(reviews: list[Review]) -> dict[str, Review]:

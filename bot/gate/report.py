@@ -11,7 +11,7 @@ from typing import Any
 
 from bot import __version__
 from bot.forge.interface import CommitState, PullInfo
-from bot.gate.build import Gathered
+from bot.gate.build import BaseFiles, Gathered
 from bot.policy.decide import Decision, Outcome
 
 #: The sticky comment's topic.
@@ -70,10 +70,10 @@ def status_description(decision: Decision) -> str:
 
 def comment(
     pull: PullInfo,
+    base: BaseFiles | None,
     gathered: Gathered | None,
     decision: Decision,
     extra: list[str],
-    policy_digest: str | None,
 ) -> str:
     """The sticky comment: the outcome, each contributing validation, the approvals still
     needed and who may give them, and the facts behind the decision.
@@ -82,9 +82,13 @@ def comment(
     digest), so a rerun (e.g. the scheduled one) does not edit it; the decision record has those.
     """
     lines = [f"### mendbot policy gate: {_HEADINGS[decision.outcome]}", ""]
+    source = (
+        f", policies read from the default branch {code(base.branch)} at {code(base.commit[:12])}"
+        if base is not None
+        else ""
+    )
     lines.append(
-        f"Decision for head {code(pull.head_sha[:12])}, policies read from the base branch "
-        f"{code(pull.base_ref)} at {code(pull.base_sha[:12])}."
+        f"Decision for head {code(pull.head_sha[:12])} into {code(pull.base_ref)}{source}."
     )
     lines.append("")
     if decision.results:
@@ -114,8 +118,8 @@ def comment(
         lines += _facts(gathered)
     matched = ", ".join(f"{p.name} ({p.outcome})" for p in decision.policies)
     lines += ["<details><summary>Policies</summary>", "", f"- results: {matched or 'none'}"]
-    if policy_digest is not None:
-        lines.append(f"- policy digest: {code(policy_digest)}")
+    if base is not None:
+        lines.append(f"- policy digest: {code(base.policies.digest)}")
     lines += [
         f"- engine: {decision.engine}, mendbot {__version__}",
         "",

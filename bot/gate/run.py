@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.errors import MendbotError
+from bot.errors import MendbotError, PolicyError
 from bot.forge.interface import ForgeError, GateForge, PullInfo, PullState
 from bot.gate import report
 from bot.gate.build import BaseFiles, Gathered, gather, load_base
@@ -96,8 +96,16 @@ def _evaluate(forge: GateForge, pull: PullInfo, options: GateOptions) -> GateRun
     forge.fetch(pull)
     gathered: Gathered | None = None
     base: BaseFiles | None = None
+    branch, tip = forge.default_tip()
     try:
-        base = load_base(forge.workdir, pull.base_sha)
+        base = load_base(forge.workdir, tip, branch)
+        if not base.gates(pull.base_ref):
+            raise PolicyError(
+                f"pull requests into {pull.base_ref} are not gated: a commit status belongs to the "
+                f"commit, so a branch with other rules must not be able to pass it",
+                advice=f"target {branch}, or list the branch under gate.branches in "
+                f".github/mendbot.yml on {branch}",
+            )
         gathered = gather(forge, pull, base, trust=options.trust, now=options.now)
     except ForgeError:
         raise
@@ -155,8 +163,7 @@ def _report(forge: GateForge, run: GateRun, base: BaseFiles | None, options: Gat
     label = report.LABELS[decision.outcome]
     forge.set_gate_label(run.pull.number, label)
     run.reported.append(f"label {label}")
-    digest = base.policies.digest if base is not None else None
-    text = report.comment(run.pull, run.gathered, decision, extra, digest)
+    text = report.comment(run.pull, base, run.gathered, decision, extra)
     if forge.sticky_comment(run.pull.number, report.TOPIC, text):
         run.reported.append("comment updated")
 

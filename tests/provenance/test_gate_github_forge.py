@@ -159,7 +159,10 @@ def test_fetch_makes_both_commits_readable_without_touching_the_work_tree(
     forge.fetch(info)
     for sha in (info.base_sha, info.head_sha):
         assert _git(workdir, "cat-file", "-e", f"{sha}^{{commit}}", check=False).returncode == 0
-    assert _git(workdir, "rev-parse", "refs/mendbot/gate/head").stdout.strip() == info.head_sha
+    assert (
+        _git(workdir, "rev-parse", f"refs/mendbot/gate/pr-{info.number}/head").stdout.strip()
+        == info.head_sha
+    )
     after = (
         _git(workdir, "rev-parse", "HEAD").stdout,
         _git(workdir, "status", "--porcelain", "--untracked-files=all").stdout,
@@ -181,7 +184,8 @@ def test_fetch_reads_the_pull_ref(github, forge, workdir, tmp_path) -> None:
     moved = _push_to(github, "feature", tmp_path)
     forge.fetch(forge.pull_info(1))
     assert github.sha(repo, "refs/pull/1/head") == moved
-    assert _git(workdir, "rev-parse", "refs/mendbot/gate/head").stdout.strip() == moved
+    head = _git(workdir, "rev-parse", "refs/mendbot/gate/pr-1/head").stdout.strip()
+    assert head == moved
 
 
 def test_fetch_refuses_when_the_head_moved(github, forge, workdir, tmp_path) -> None:

@@ -72,16 +72,18 @@ def human_commit(repo, branch: str, files: dict[str, str], message: str = "hand 
     return sha
 
 
-def open_human_pull(forge: LocalForge, branch: str, title: str, author: str, labels=()) -> int:
+def open_human_pull(
+    forge: LocalForge, branch: str, title: str, author: str, labels=(), base: str = "main"
+) -> int:
     pull = forge.open(
         PullRequest(
             number=0,
             title=title,
             body="",
             branch=branch,
-            base="main",
+            base=base,
             head_sha=forge.branch_head(branch) or "",
-            base_sha=forge.branch_head("main") or "",
+            base_sha=forge.branch_head(base) or "",
             fingerprint="",
             labels=list(labels),
             author=author,
@@ -387,7 +389,7 @@ def test_no_policies_on_the_base_branch_denies(staged) -> None:
     scenario.repo.commit("remove the policies")
     run = gate(forge, scenario, scenario.pulls["staging"])
     assert run.decision.outcome == "deny"
-    assert "holds no policy files on the base branch" in run.decision.results[0].message
+    assert "holds no policy files on the default branch main" in run.decision.results[0].message
 
 
 # -- windows and frozen environments -------------------------------------------------------------
@@ -672,3 +674,36 @@ def test_reverting_a_commit_with_an_unsigned_attestation_is_not_a_bot_revert(sta
         ".mendbot/attestations/fake--thing-00000000.sigstore.json"
         in (run.record["context"]["change"]["paths"])
     )
+
+
+def test_only_the_default_branch_rules_and_only_gated_branches_can_pass(staged) -> None:
+    scenario, forge = staged
+    repo = scenario.repo
+    # A scratch branch whose own policies would allow anything.
+    repo.git("checkout", "-q", "-b", "scratch", "main")
+    for path in (scenario.path / "policies").iterdir():
+        path.unlink()
+    repo.write(
+        "policies/allow-all.yaml",
+        "apiVersion: mendbot/v1\nkind: GatePolicy\nmetadata: {name: allow-all}\n"
+        "spec:\n  validations:\n    - expression: 'true'\n      message: ok\n",
+    )
+    repo.commit("lax rules")
+    repo.git("checkout", "-q", "-b", "feature", "main")
+    repo.write(".github/workflows/deploy.yml", "name: deploy\non: push\njobs: {}\n")
+    repo.commit("rewrite deploy")
+    repo.git("checkout", "-q", "main")
+    # The same commit proposed into scratch: denied, so it can never post success on it.
+    into_scratch = open_human_pull(forge, "feature", "Rewrite", "mallory", base="scratch")
+    run = gate(forge, scenario, into_scratch)
+    assert run.decision.outcome == "deny"
+    assert "pull requests into scratch are not gated" in run.decision.results[0].message
+    assert status(forge, run.pull.head_sha) == "failure"
+    # Listed under gate.branches on the default branch, it is decided by main's policies.
+    config = (scenario.path / ".github/mendbot.yml").read_text()
+    repo.write(".github/mendbot.yml", config + "  branches: [main, scratch]\n")
+    repo.commit("gate scratch too")
+    run = gate(forge, scenario, into_scratch)
+    assert run.decision.outcome == "require_approval"
+    assert run.record["policy_digest"] == load_directory(SHIPPED_POLICIES).digest
+    assert run.record["policy_source"].startswith(forge.branch_head("main") + ":policies")
