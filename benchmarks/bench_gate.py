@@ -107,6 +107,7 @@ def make_context(rng: random.Random) -> dict[str, Any]:
             "labels": ["mendbot", f"risk:{rng.choice(['low', 'medium', 'high'])}"],
             "is_revert": (revert := rng.random() < 0.05),
             "reverts_bot_change": revert and rng.random() < 0.5,
+            "contributors": [] if rng.random() < 0.9 else ["bob"],
         },
         "approvals": approvals,
         "windows": {

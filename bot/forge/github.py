@@ -413,6 +413,24 @@ class GitHubForge(Forge, GateForge):
             for r in found
         ]
 
+    def contributors(self, pull: PullInfo, merge_base: str) -> list[str]:
+        """``GET /pulls/{n}/commits``: the accounts GitHub links to each commit's author and
+        committer (``web-flow``, GitHub's own committer of web edits, is left out, as are
+        commits linked to no account, such as the bot's)."""
+        pr = self._repo.get_pull(pull.number)  # lazy: no request
+        commits = self._call(
+            f"list the commits of #{pull.number}",
+            lambda: list(pr.get_commits()),
+            advice=_READ_ADVICE,
+        )
+        logins: set[str] = set()
+        for commit in commits:
+            for account in (commit.author, commit.committer):
+                login = _login(account)
+                if login and login != "web-flow":
+                    logins.add(login)
+        return sorted(logins)
+
     def team_memberships(self, users: list[str], teams: list[str]) -> dict[str, tuple[str, ...]]:
         """``GET /orgs/{org}/teams/{slug}/memberships/{user}`` for every pair; ``org`` is the
         repository's owner unless the team is written ``org/slug``. Only an ``active``
@@ -616,6 +634,18 @@ def _auto_merge_error(number: int, exc: GithubException) -> ForgeError:
     else:
         advice = None
     return ForgeError(f"GitHub refused auto-merge on #{number}: {message}", advice=advice)
+
+
+def _login(account: Any) -> str | None:
+    """The login of a commit's linked account; None for GitHub's empty object (no account),
+    which PyGithub cannot complete."""
+    if account is None:
+        return None
+    try:
+        login = account.login
+    except GithubException:
+        return None
+    return str(login) if login else None
 
 
 #: Repository roles that may push (``permission`` reports maintain as ``write``).

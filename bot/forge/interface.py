@@ -224,6 +224,11 @@ class GateForge(ABC):
         """Every submitted review of pull request ``number``, oldest first."""
 
     @abstractmethod
+    def contributors(self, pull: PullInfo, merge_base: str) -> list[str]:
+        """Logins of the people who authored or committed the commits ``merge_base..head`` of
+        ``pull`` (the bot's own commits and commits linked to no account are left out)."""
+
+    @abstractmethod
     def team_memberships(self, users: list[str], teams: list[str]) -> dict[str, tuple[str, ...]]:
         """For each of ``users``, the subset of ``teams`` (slugs) they are an active member of."""
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.forge.interface import (
+    BOT_EMAIL,
     GATE_LABELS,
     STATUS_CONTEXT,
     CommitAuthor,
@@ -211,6 +212,21 @@ class LocalForge(Forge, GateForge):
         pull.reviews.append(asdict(review))
         self._write(pull)
         return review
+
+    def contributors(self, pull: PullInfo, merge_base: str) -> list[str]:
+        """The author and committer *names* of the commits that are not the bot's: a local
+        repository has no accounts, so name your commits after your reviewer logins."""
+        out = git.run(
+            self._repo, "log", "--format=%an%x00%ae%x00%cn%x00%ce", f"{merge_base}..{pull.head_sha}"
+        )
+        names: set[str] = set()
+        for line in out.decode("utf-8", "replace").splitlines():
+            author, author_email, committer, committer_email = line.split("\0")
+            if author_email != BOT_EMAIL:
+                names.add(author)
+            if committer_email != BOT_EMAIL:
+                names.add(committer)
+        return sorted(names)
 
     def team_memberships(self, users: list[str], teams: list[str]) -> dict[str, tuple[str, ...]]:
         """Memberships from ``mendbot/teams.json``."""

@@ -262,6 +262,9 @@ def gather(
             labels=tuple(label for label in pull.labels if label not in GATE_LABELS),
             is_revert=revert.is_revert,
             reverts_bot_change=revert.reverts_bot_change,
+            contributors=tuple(
+                login for login in forge.contributors(pull, merge_base) if login != pull.author
+            ),
         ),
         approvals=approvals,
         windows=windows,

@@ -86,6 +86,10 @@ class PullRequest(_Part):
     """The PR reverts earlier commits."""
     reverts_bot_change: bool
     """The PR is an exact inverse of a merged mendbot remediation commit."""
+    contributors: tuple[str, ...]
+    """Logins of the people who authored or committed a commit of the PR (as the forge links
+    commits to accounts; the bot is left out). With ``preventSelfApproval`` their approvals do
+    not count, like the author's: pushing a commit and approving it is one person's decision."""
 
 
 class Approval(_Part):

@@ -47,6 +47,7 @@ class MissingApproval:
     """Code owners are asked for but no CODEOWNERS line covers the touched paths: fail closed,
     nobody qualifies until one is added."""
     not_user: str | None
+    """Who may not approve (the author and the PR's other contributors), joined with "or"."""
     """The PR author when self-approval does not count."""
     sha: str
     """Only approvals on this commit count."""
@@ -339,7 +340,9 @@ class _PolicyRun:
             teams=req.from_.teams,
             code_owners=req.from_.code_owners,
             no_code_owners=req.from_.code_owners and not (owners.users or owners.teams),
-            not_user=pr.author if req.prevent_self_approval else None,
+            not_user=" or ".join(dict.fromkeys([pr.author, *pr.contributors]))
+            if req.prevent_self_approval
+            else None,
             sha=pr.head_sha,
         )
 
@@ -359,7 +362,9 @@ def count_approvals(req: ApprovalRequirement, context: GateContext) -> int:
     for approval in context.approvals:
         if approval.state != "APPROVED" or approval.at_sha != context.pr.head_sha:
             continue
-        if req.prevent_self_approval and approval.user == context.pr.author:
+        if req.prevent_self_approval and (
+            approval.user == context.pr.author or approval.user in context.pr.contributors
+        ):
             continue
         teams = set(approval.teams)
         if (

@@ -34,6 +34,7 @@ BASE_CONTEXT: dict[str, Any] = {
         "labels": ["mendbot"],
         "is_revert": False,
         "reverts_bot_change": False,
+        "contributors": [],
     },
     "approvals": [],
     "windows": {"active": [], "deny_active": False, "allow_required": False},

@@ -328,3 +328,29 @@ def test_cli_gate_on_github(scene, github, tmp_path) -> None:
     assert done.returncode == 2
     assert "HTTP 401" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_who_pushes_a_commit_cannot_approve_it(scene, github) -> None:
+    scenario, forge = scene
+    repo = scenario.repo
+    github.accounts = {"author@example.test": "alice", "bob@example.test": "bob"}
+    repo.git("checkout", "-q", "-b", "alice-change", "main")
+    repo.write(".github/workflows/deploy.yml", "name: deploy\non: push\njobs: {}\n")
+    repo.commit("simplify deploy")
+    # Bob adds a commit to Alice's pull request, then approves it.
+    repo.write("notes.txt", "bob was here\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "--author", "Bob <bob@example.test>", "-m", "more")
+    repo.git("checkout", "-q", "main")
+    push_to_fake(github, repo, "alice-change")
+    number = github.add_pull(REPO, "alice-change", title="Simplify deploy", author="alice").number
+    github.add_review(REPO, number, "bob", "APPROVED")
+    github.add_review(REPO, number, "olivia", "APPROVED")
+    run = gate(forge, scenario, number)
+    assert run.record["context"]["pr"]["contributors"] == ["bob"]
+    missing = {m.policy: m for m in run.decision.missing_approvals}
+    # Olivia's approval counts for the code-owner rule; Bob's counts nowhere.
+    assert "untrusted-provenance" not in missing
+    security = missing["irreversible-security-approval"]
+    assert security.have == 0 and security.not_user == "alice or bob"
+    assert "not alice or bob" in gate_comments(github, number)[0]
