@@ -93,7 +93,11 @@ def make_context(rng: random.Random) -> dict[str, Any]:
             ),
             "blast_radius": rng.choice(["file", "service", "environment", "organization"]),
             "rules": ["gha-persist-credentials"] if remediation else [],
-            "code_owners": {"users": ["olivia"], "teams": ["platform"]},
+            "code_owners": {
+                "users": ["olivia"],
+                "teams": ["platform"],
+                "by_path": [{"path": paths[0], "users": ["olivia"], "teams": ["platform"]}],
+            },
         },
         "provenance": {
             "verified": verified,

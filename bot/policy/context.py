@@ -32,13 +32,25 @@ class _Part(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
+class PathOwners(_Part):
+    """The owners of one touched path (the last matching CODEOWNERS line, as on GitHub)."""
+
+    path: str
+    users: tuple[str, ...]
+    teams: tuple[str, ...]
+
+
 class CodeOwners(_Part):
-    """Code owners of the touched paths (from CODEOWNERS on the base branch)."""
+    """Code owners of the touched paths (from CODEOWNERS on the default branch)."""
 
     users: tuple[str, ...]
     """Logins that own at least one touched path."""
     teams: tuple[str, ...]
     """Team slugs (without the organisation) that own at least one touched path."""
+    by_path: tuple[PathOwners, ...]
+    """Owners path by path (paths no line covers are left out). An approval requirement from
+    code owners is met only when every path listed here has an approval from one of its own
+    owners: owning one file of a change does not make someone an owner of the rest."""
 
 
 class Change(_Part):
@@ -205,5 +217,5 @@ def build_change(
         reversibility=max(revs, key=_REVERSIBILITY_ORDER.index) if revs else "irreversible",
         blast_radius=max(radii, key=_BLAST_ORDER.index) if radii else "organization",
         rules=tuple(sorted(set(rules))),
-        code_owners=code_owners or CodeOwners(users=(), teams=()),
+        code_owners=code_owners or CodeOwners(users=(), teams=(), by_path=()),
     )

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from bot.policy.context import GateContext, context_digest
+from bot.policy.context import Approval, GateContext, context_digest
 from bot.policy.engine import DEFAULT_ENGINE, CelError, PolicyEngine, unknown_identifiers
 from bot.policy.schema import (
     Action,
@@ -46,9 +46,10 @@ class MissingApproval:
     no_code_owners: bool
     """Code owners are asked for but no CODEOWNERS line covers the touched paths: fail closed,
     nobody qualifies until one is added."""
+    uncovered: tuple[str, ...]
+    """Owned paths still waiting for an approval from one of their own owners."""
     not_user: str | None
     """Who may not approve (the author and the PR's other contributors), joined with "or"."""
-    """The PR author when self-approval does not count."""
     sha: str
     """Only approvals on this commit count."""
 
@@ -57,6 +58,9 @@ class MissingApproval:
         who: list[str] = [f"user {u}" for u in self.users] + [f"team {t}" for t in self.teams]
         if self.no_code_owners:
             who.append("a code owner (no CODEOWNERS line covers these paths yet: add one)")
+        elif self.uncovered:
+            shown = ", ".join(self.uncovered[:5]) + (", ..." if len(self.uncovered) > 5 else "")
+            who.append(f"a code owner of each of {shown}")
         elif self.code_owners:
             who.append("a code owner")
         text = f"{self.needed} more approval{'s' if self.needed != 1 else ''} (have {self.have})"
@@ -340,6 +344,7 @@ class _PolicyRun:
             teams=req.from_.teams,
             code_owners=req.from_.code_owners,
             no_code_owners=req.from_.code_owners and not (owners.users or owners.teams),
+            uncovered=uncovered_paths(req, self.context),
             not_user=" or ".join(dict.fromkeys([pr.author, *pr.contributors]))
             if req.prevent_self_approval
             else None,
@@ -353,12 +358,10 @@ def _anyone(req: ApprovalRequirement) -> bool:
     return not (source.users or source.teams or source.code_owners)
 
 
-def count_approvals(req: ApprovalRequirement, context: GateContext) -> int:
-    """Distinct reviewers whose latest review approves the head SHA and who may approve."""
-    source = req.from_
-    owners = context.change.code_owners
-    anyone = _anyone(req)
-    counted: set[str] = set()
+def _eligible(req: ApprovalRequirement, context: GateContext) -> list[Approval]:
+    """Approvals of the head SHA by people who may give them (not the author or a contributor
+    when self-approval is prevented)."""
+    out = []
     for approval in context.approvals:
         if approval.state != "APPROVED" or approval.at_sha != context.pr.head_sha:
             continue
@@ -366,14 +369,45 @@ def count_approvals(req: ApprovalRequirement, context: GateContext) -> int:
             approval.user == context.pr.author or approval.user in context.pr.contributors
         ):
             continue
-        teams = set(approval.teams)
-        if (
-            anyone
-            or approval.user in source.users
-            or teams & set(source.teams)
-            or (source.code_owners and (approval.user in owners.users or teams & set(owners.teams)))
-        ):
-            counted.add(approval.user)
+        out.append(approval)
+    return out
+
+
+def _owns(approval: Approval, users: Sequence[str], teams: Sequence[str]) -> bool:
+    return approval.user in users or bool(set(approval.teams) & set(teams))
+
+
+def uncovered_paths(req: ApprovalRequirement, context: GateContext) -> tuple[str, ...]:
+    """With ``from.codeOwners``, the owned paths that no eligible approval of one of their own
+    owners covers yet (GitHub's rule: each file needs its owner)."""
+    if not req.from_.code_owners:
+        return ()
+    approvals = _eligible(req, context)
+    return tuple(
+        entry.path
+        for entry in context.change.code_owners.by_path
+        if not any(_owns(a, entry.users, entry.teams) for a in approvals)
+    )
+
+
+def count_approvals(req: ApprovalRequirement, context: GateContext) -> int:
+    """Distinct reviewers whose latest review approves the head SHA and who may approve.
+
+    With ``from.codeOwners`` the requirement also needs every owned path covered by one of its
+    own owners; until then the count stays below ``count``.
+    """
+    source = req.from_
+    owners = context.change.code_owners
+    anyone = _anyone(req)
+    counted = {
+        approval.user
+        for approval in _eligible(req, context)
+        if anyone
+        or _owns(approval, source.users, source.teams)
+        or (source.code_owners and _owns(approval, owners.users, owners.teams))
+    }
+    if uncovered_paths(req, context):
+        return min(len(counted), req.count - 1)
     return len(counted)
 
 

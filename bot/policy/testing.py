@@ -24,7 +24,7 @@ BASE_CONTEXT: dict[str, Any] = {
         "reversibility": "reversible",
         "blast_radius": "file",
         "rules": ["k8s-automount-token"],
-        "code_owners": {"users": ["olivia"], "teams": ["platform"]},
+        "code_owners": {"users": ["olivia"], "teams": ["platform"], "by_path": []},
     },
     "provenance": {"verified": True, "source": "detector", "matches_pr": True},
     "pr": {

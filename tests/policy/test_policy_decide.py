@@ -270,3 +270,46 @@ def test_engine_crash_is_a_deny(monkeypatch: pytest.MonkeyPatch) -> None:
     decision = decide([one("true")], BASE_CONTEXT, engine=rust)
     assert decision.outcome == "deny"
     assert "evaluation error: rust panicked" in decision.results[0].message
+
+
+def test_code_owners_must_cover_every_owned_path(engine: PolicyEngine) -> None:
+    owners = policy(
+        "owners",
+        "  validations:\n    - message: owners\n      action: require_approval\n"
+        "      approvals: {count: 1, from: {codeOwners: true}}\n",
+    )
+    head = BASE_CONTEXT["pr"]["head_sha"]
+
+    def approve(*users: str) -> list[dict[str, Any]]:
+        teams = {"paula": ["platform"]}
+        return [
+            {"user": u, "teams": teams.get(u, []), "at_sha": head, "state": "APPROVED"}
+            for u in users
+        ]
+
+    code_owners = {
+        "users": ["olivia"],
+        "teams": ["platform"],
+        "by_path": [
+            {"path": "deploy.yml", "users": ["olivia"], "teams": []},
+            {"path": "notes.txt", "users": [], "teams": ["platform"]},
+        ],
+    }
+    base = merged(
+        BASE_CONTEXT, {"change": {"paths": ["deploy.yml", "notes.txt"], "code_owners": code_owners}}
+    )
+    decision = decide([owners], merged(base, {"approvals": approve("olivia")}), engine=engine)
+    assert decision.outcome == "require_approval"
+    [missing] = decision.missing_approvals
+    assert missing.uncovered == ("notes.txt",)
+    assert missing.needed == 1 and missing.have == 0
+    assert "a code owner of each of notes.txt" in missing.describe()
+    both = merged(base, {"approvals": approve("olivia", "paula")})
+    assert decide([owners], both, engine=engine).outcome == "allow"
+    # No CODEOWNERS line at all: nobody qualifies (fail closed), whoever approves.
+    none = merged(base, {"change": {"code_owners": {"users": [], "teams": [], "by_path": []}}})
+    decision = decide(
+        [owners], merged(none, {"approvals": approve("olivia", "bob")}), engine=engine
+    )
+    assert decision.outcome == "require_approval"
+    assert "no CODEOWNERS line covers these paths" in decision.missing_approvals[0].describe()

@@ -170,6 +170,12 @@ def test_a_push_makes_approvals_stale_and_breaks_the_attested_match(scene, githu
     # approve the new head.
     github.add_review(REPO, number, "olivia", "APPROVED")
     run = gate(forge, scenario, number)
+    # Each owned file needs its own owner: Olivia owns deploy.yml, not the new notes.txt.
+    owners = next(m for m in run.decision.missing_approvals if m.policy == "untrusted-provenance")
+    assert owners.uncovered == ("notes.txt",)
+    assert "a code owner of each of notes.txt" in owners.describe()
+    github.add_review(REPO, number, "paula", "APPROVED")  # team platform owns *
+    run = gate(forge, scenario, number)
     assert [m.policy for m in run.decision.missing_approvals] == ["irreversible-security-approval"]
     github.add_review(REPO, number, "sam", "APPROVED")
     github.add_review(REPO, number, "sue", "APPROVED")
@@ -346,10 +352,11 @@ def test_who_pushes_a_commit_cannot_approve_it(scene, github) -> None:
     number = github.add_pull(REPO, "alice-change", title="Simplify deploy", author="alice").number
     github.add_review(REPO, number, "bob", "APPROVED")
     github.add_review(REPO, number, "olivia", "APPROVED")
+    github.add_review(REPO, number, "paula", "APPROVED")
     run = gate(forge, scenario, number)
     assert run.record["context"]["pr"]["contributors"] == ["bob"]
     missing = {m.policy: m for m in run.decision.missing_approvals}
-    # Olivia's approval counts for the code-owner rule; Bob's counts nowhere.
+    # Olivia's and Paula's approvals cover the owned files; Bob's counts nowhere.
     assert "untrusted-provenance" not in missing
     security = missing["irreversible-security-approval"]
     assert security.have == 0 and security.not_user == "alice or bob"
