@@ -307,10 +307,8 @@ def test_an_attestation_signed_by_another_key_does_not_verify(staged, bench, tmp
     assert provenance == {"verified": False, "source": "human-override", "matches_pr": False}
     assert run.record["context"]["change"]["rules"] == []
     assert run.decision.outcome == "require_approval"
-    assert {m.policy for m in run.decision.missing_approvals} == {
-        "irreversible-security-approval",
-        "untrusted-provenance",
-    }
+    # Not a remediation any more: ordinary code review by the code owners.
+    assert {m.policy for m in run.decision.missing_approvals} == {"untrusted-provenance"}
     assert any("signed by another key" in note for note in run.gathered.attestation.notes)
 
 
