@@ -104,7 +104,8 @@ def _evaluate(forge: GateForge, pull: PullInfo, options: GateOptions) -> GateRun
                 f"pull requests into {pull.base_ref} are not gated: a commit status belongs to the "
                 f"commit, so a branch with other rules must not be able to pass it",
                 advice=f"target {branch}, or list the branch under gate.branches in "
-                f".github/mendbot.yml on {branch}",
+                f".github/mendbot.yml on {branch} (on the local forge the default branch is "
+                "--base, else the checked-out branch)",
             )
         gathered = gather(forge, pull, base, trust=options.trust, now=options.now)
     except ForgeError:
