@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from fakegithub import FakeGitHub, running
 
 from minisigstore import MiniSigstore
 
@@ -133,6 +134,16 @@ def workflow_repo(make_repo) -> GitRepo:
 def signing_key() -> ec.EllipticCurvePrivateKey:
     """A fresh ECDSA P-256 key."""
     return ec.generate_private_key(ec.SECP256R1())
+
+
+@pytest.fixture
+def github(tmp_path: Path) -> Iterator[FakeGitHub]:
+    """The test GitHub on loopback; the test fails if any request hit a route it does not serve
+    or any response broke GitHub's OpenAPI description."""
+    with running(tmp_path / "github") as app:
+        yield app
+        assert app.unhandled == []
+        assert app.failures == []
 
 
 @pytest.fixture

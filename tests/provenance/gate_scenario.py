@@ -105,3 +105,25 @@ def local_scenario(
     forge = LocalForge(bench.repo.path, base="main")
     forge.set_teams(TEAMS)
     return propose_all(bench, signing_key, forge, signed), forge
+
+
+ALLOW_ALL = """\
+apiVersion: mendbot/v1
+kind: GatePolicy
+metadata: {name: allow-all}
+spec:
+  autoMerge: true
+  validations:
+    - expression: 'true'
+      message: ok
+"""
+
+
+def loosen_policies(repo, branch: str, start: str = "main") -> None:
+    """On a new ``branch`` from ``start``: every policy replaced by one that allows everything
+    (what an attacker would like the gate to read), committed; ``main`` checked out again."""
+    repo.git("checkout", "-q", "-b", branch, start)
+    for path in (repo.path / "policies").iterdir():
+        path.unlink()
+    repo.write("policies/allow-all.yaml", ALLOW_ALL)
+    repo.commit("allow everything")

@@ -12,28 +12,18 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from fakegithub import TOKEN, FakeGitHub, running
-from gate_scenario import NOW, SIGNED, Scenario, prepare_base, propose_all
+from fakegithub import TOKEN, FakeGitHub
+from gate_scenario import NOW, SIGNED, Scenario, loosen_policies, prepare_base, propose_all
 
 from bot.forge.github import GitHubForge
 from bot.gate.run import GateOptions, GateRun, evaluate
 
 REPO = "acme/app"
-
-
-@pytest.fixture
-def github(tmp_path: Path) -> Iterator[FakeGitHub]:
-    with running(tmp_path / "github") as app:
-        yield app
-        assert app.unhandled == []
-        assert app.failures == []
 
 
 def _setup(github: FakeGitHub, bench, signing_key, *, auto_merge: bool = False):
@@ -225,15 +215,7 @@ def test_labels_reach_the_context_and_team_membership_comes_from_github(scene, g
 def test_policies_come_from_the_base_branch_not_the_pull_request(scene, github) -> None:
     scenario, forge = scene
     repo = scenario.repo
-    repo.git("checkout", "-q", "-b", "loosen", "main")
-    for path in (repo.path / "policies").iterdir():
-        path.unlink()
-    repo.write(
-        "policies/allow-all.yaml",
-        "apiVersion: mendbot/v1\nkind: GatePolicy\nmetadata: {name: allow-all}\n"
-        "spec:\n  validations:\n    - expression: 'true'\n      message: ok\n",
-    )
-    repo.commit("loosen the gate")
+    loosen_policies(repo, "loosen")
     repo.git("checkout", "-q", "main")
     push_to_fake(github, repo, "loosen")
     number = github.add_pull(REPO, "loosen", title="Loosen", author="mallory").number

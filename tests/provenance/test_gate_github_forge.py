@@ -8,11 +8,10 @@ that no request hit a route the fake does not serve and no response broke its sc
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakegithub import TOKEN, FakeGitHub, running
+from fakegithub import TOKEN, FakeGitHub
 from github import Auth, Github
 
 from bot.forge.github import GitHubForge
@@ -27,14 +26,6 @@ from bot.forge.interface import (
 )
 
 REPO = "octo/project"
-
-
-@pytest.fixture
-def github(tmp_path: Path) -> Iterator[FakeGitHub]:
-    with running(tmp_path / "github") as app:
-        yield app
-        assert app.unhandled == []
-        assert app.failures == []
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from gate_scenario import NOW, SHIPPED_POLICIES, Scenario, local_scenario
+from gate_scenario import NOW, SHIPPED_POLICIES, Scenario, local_scenario, loosen_policies
 
 from bot.forge import BOT_EMAIL, BOT_NAME, LocalForge, PullRequest, PullState
 from bot.forge.interface import PullInfo
@@ -327,14 +327,7 @@ def test_remediation_touching_policies_is_denied(staged) -> None:
 def test_policies_edited_inside_the_pr_are_ignored(staged) -> None:
     scenario, forge = staged
     repo = scenario.repo
-    repo.git("checkout", "-q", "-b", "loosen", "main")
-    for path in (scenario.path / "policies").iterdir():
-        path.unlink()
-    repo.write(
-        "policies/allow-all.yaml",
-        "apiVersion: mendbot/v1\nkind: GatePolicy\nmetadata: {name: allow-all}\n"
-        "spec:\n  autoMerge: true\n  validations:\n    - expression: 'true'\n      message: ok\n",
-    )
+    loosen_policies(repo, "loosen")
     repo.write(".github/workflows/deploy.yml", "name: deploy\non: push\njobs: {}\n")
     repo.commit("loosen the gate")
     repo.git("checkout", "-q", "main")
@@ -678,15 +671,7 @@ def test_only_the_default_branch_rules_and_only_gated_branches_can_pass(staged) 
     scenario, forge = staged
     repo = scenario.repo
     # A scratch branch whose own policies would allow anything.
-    repo.git("checkout", "-q", "-b", "scratch", "main")
-    for path in (scenario.path / "policies").iterdir():
-        path.unlink()
-    repo.write(
-        "policies/allow-all.yaml",
-        "apiVersion: mendbot/v1\nkind: GatePolicy\nmetadata: {name: allow-all}\n"
-        "spec:\n  validations:\n    - expression: 'true'\n      message: ok\n",
-    )
-    repo.commit("lax rules")
+    loosen_policies(repo, "scratch")
     repo.git("checkout", "-q", "-b", "feature", "main")
     repo.write(".github/workflows/deploy.yml", "name: deploy\non: push\njobs: {}\n")
     repo.commit("rewrite deploy")

@@ -7,11 +7,10 @@ fail the test, and pushes go through ``git http-backend`` into real bare reposit
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakegithub import TOKEN, FakeGitHub, running
+from fakegithub import TOKEN, FakeGitHub
 from github import GithubRetry
 
 from bot.config import ProposeSettings
@@ -22,14 +21,6 @@ from bot.forge.interface import ForgeError
 from bot.provenance import KeySigner, KeyTrust
 
 REPO = "octo/project"
-
-
-@pytest.fixture
-def github(tmp_path: Path) -> Iterator[FakeGitHub]:
-    with running(tmp_path / "github") as app:
-        yield app
-        assert app.unhandled == []
-        assert app.failures == []
 
 
 @pytest.fixture
