@@ -147,7 +147,7 @@ def reference_decision(policies: PolicySet, context: dict[str, Any]) -> tuple[st
     if windows.deny_active or windows.allow_required or frozen:
         matched = True
         deny = deny or not (pr.is_revert and pr.reverts_bot_change)
-    if change.reversibility == "irreversible":
+    if change.rules and change.reversibility == "irreversible":
         matched = True
         needs += approvals("irreversible-security-approval")
     if "production" in change.environments and change.reversibility != "irreversible":

@@ -137,6 +137,8 @@ class GitHubForge(Forge, GateForge):
         self._repo = self._github.get_repo(repository)
         self._git_url = git_url or _git_url(base_url, repository)
         self._default: str | None = base
+        self._fetched_bases: dict[str, str] = {}
+        """Branch tips fetched by :meth:`fetch`, by branch name."""
         self._bot_login = bot_login
         self._bot_resolved = bot_login is not None
 
@@ -381,6 +383,7 @@ class GitHubForge(Forge, GateForge):
                 f"cannot fetch pull request #{pull.number}: {_scrub(exc, self._token)}",
                 advice="the token needs `contents: read` on the repository",
             ) from None
+        self._fetched_bases[pull.base_ref] = str(base)
         if head != pull.head_sha:
             raise ForgeError(
                 f"the head of #{pull.number} moved from {pull.head_sha[:12]} to {head[:12]} "
@@ -457,8 +460,11 @@ class GitHubForge(Forge, GateForge):
         return {user: tuple(names) for user, names in found.items()}
 
     def default_tip(self) -> tuple[str, str]:
-        """The repository's default branch, fetched into ``refs/mendbot/gate/default``."""
+        """The repository's default branch, fetched into ``refs/mendbot/gate/default`` (no
+        second fetch when :meth:`fetch` just fetched it as a pull request's base)."""
         name = self.default_branch()
+        if name in self._fetched_bases:
+            return name, self._fetched_bases[name]
         ref = "refs/mendbot/gate/default"
         try:
             runner = self._git()
