@@ -612,8 +612,10 @@ def _gate_one(forge: GateForge, number: int, options: GateOptions) -> GateRun | 
         _error(exc)
         return None
     except Exception as exc:  # NOTE(gate): a crash must exit 2 (error), never 1 (decided).
-        _console(stderr=True).print(
-            f"[red]error:[/red] the gate failed on #{number}: {type(exc).__name__}: {exc}\n"
+        console = _console(stderr=True)
+        console.print("[red]error:[/red] ", markup=True, end="")
+        console.print(
+            f"the gate failed on #{number}: {type(exc).__name__}: {exc}\n"
             "  hint: nothing was allowed (the status stays pending or error); please report "
             "this with the command line",
             markup=False,

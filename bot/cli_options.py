@@ -221,7 +221,11 @@ forge_options = _grouped(
             help="A local git repository holding the base commits (with --forge github, "
             "commits are fetched into it; it is never checked out).",
         ),
-        click.option("--base", help="Branch pull requests target (default: the checked-out one)."),
+        click.option(
+            "--base",
+            help="Local forge: the default branch (propose targets it; the gate reads policies "
+            "from it); default: the checked-out branch.",
+        ),
     ],
 )
 """Adds the forge options and passes ``forge: ForgeOptions``."""
