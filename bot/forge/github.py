@@ -426,6 +426,12 @@ class GitHubForge(Forge, GateForge):
             lambda: list(pr.get_commits()),
             advice=_READ_ADVICE,
         )
+        if len(commits) >= _PULL_COMMITS_LIMIT:
+            raise ForgeError(
+                f"#{pull.number} has {_PULL_COMMITS_LIMIT} commits or more: GitHub lists no more "
+                "than that, so the gate cannot tell who contributed to it",
+                advice="squash or split the pull request",
+            )
         logins: set[str] = set()
         for commit in commits:
             for account in (commit.author, commit.committer):
@@ -653,6 +659,9 @@ def _login(account: Any) -> str | None:
         return None
     return str(login) if login else None
 
+
+#: ``GET /pulls/{n}/commits`` lists at most this many commits.
+_PULL_COMMITS_LIMIT = 250
 
 #: Repository roles that may push (``permission`` reports maintain as ``write``).
 _PUSH_ROLES = frozenset({"admin", "maintain", "write"})

@@ -211,6 +211,8 @@ def gather(
         )
 
     def is_bot_revert(candidate: PullInfo) -> bool:
+        if not base.gates(candidate.base_ref):
+            return False  # a rollback into a branch the gate does not guard freezes nothing
         if candidate.number == pull.number:
             return revert.reverts_bot_change
         forge.fetch(candidate)
