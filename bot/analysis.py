@@ -97,7 +97,9 @@ def detect(workflow: Workflow, rules: Iterable[WorkflowRule], config: Config) ->
     """Run ``rules`` on ``workflow``, dropping suppressed and configured-ignored findings."""
     detections: list[Detection] = []
     for rule in rules:
-        if config.ignored(rule.id, workflow.path):
+        # A rule the configuration does not mention has default settings, which ignore no
+        # path; asking the configuration would build those settings once per rule and file.
+        if rule.id in config.rules and config.ignored(rule.id, workflow.path):
             continue
         for detection in rule.visit_workflow(workflow):
             finding = detection.finding

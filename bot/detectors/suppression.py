@@ -25,6 +25,8 @@ def is_suppressed(doc: YamlDocument, finding: Finding, owner_line: int | None = 
 
     ``owner_line`` is 1-based, like :attr:`Finding.location`.
     """
+    if "mendbot" not in doc.text:  # no comment can name a rule to ignore
+        return False
     lines = {finding.location.line}
     if owner_line is not None:
         lines.add(owner_line)

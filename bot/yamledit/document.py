@@ -105,7 +105,7 @@ class Node:
     tag: str | None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Scalar(Node):
     """A scalar; ``style`` is None (plain), ``'`` , ``"``, ``|`` or ``>``."""
 
@@ -114,7 +114,7 @@ class Scalar(Node):
     implicit: tuple[bool, bool] = (True, False)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Mapping(Node):
     """A mapping in block or flow style, with its pairs in document order."""
 
@@ -129,7 +129,7 @@ class Mapping(Node):
         return None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Sequence(Node):
     """A sequence in block or flow style."""
 
@@ -137,7 +137,7 @@ class Sequence(Node):
     items: list[Node] = field(default_factory=list)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Alias(Node):
     """An alias occurrence ``*name``; ``target`` is the anchored node it refers to."""
 
@@ -170,9 +170,8 @@ def _events(text: str) -> list[Event]:
     if _CParser is not None:
         parser = _CParser(text)
         try:
-            events: list[Event] = []
-            while parser.check_event():
-                events.append(parser.get_event())
+            # get_event() returns None once the stream has ended.
+            events: list[Event] = list(iter(parser.get_event, None))
             return events
         except YAMLError:
             pass
@@ -181,12 +180,7 @@ def _events(text: str) -> list[Event]:
     return list(_PARSER.parse(text))
 
 
-def _resolve_tag(value: str, implicit: tuple[bool, bool], tag: str | None) -> str:
-    if tag and tag != "!":
-        return tag
-    if not implicit[0]:
-        return "tag:yaml.org,2002:str"
-    return _resolve_plain(value, implicit)
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 @functools.lru_cache(maxsize=65536)
@@ -196,12 +190,23 @@ def _resolve_plain(value: str, implicit: tuple[bool, bool]) -> str:
 
 
 class _TreeBuilder:
-    """Builds :class:`Node` trees from a stream of ruamel.yaml events."""
+    """Builds :class:`Node` trees from a stream of ruamel.yaml events.
+
+    Besides the trees it records what :class:`YamlDocument` would otherwise find by walking
+    them again: every scalar (in event order), whether any alias occurs, how many nodes were
+    built, and whether some mapping may repeat a key.
+    """
 
     def __init__(self, events: Iterator[Event]) -> None:
         self.events = events
         self.anchors: dict[str, Node] = {}
         self.versions: list[tuple[int, int] | None] = []
+        self.scalars: list[Scalar] = []
+        self.nodes = 0
+        self.aliases = False
+        #: Some mapping has two scalar keys with the same text (possibly ``<<``): only then
+        #: does the exact duplicate-key check need to walk the trees.
+        self.maybe_duplicates = False
 
     def documents(self) -> list[Node]:
         docs: list[Node] = []
@@ -217,47 +222,93 @@ class _TreeBuilder:
                 continue
         return docs
 
-    def _node(self, event: Event) -> Node:
+    def _node(self, event: Any) -> Node:
+        # The hot loop of every parse: dispatch on the exact event class (held in a local,
+        # which the type checker cannot narrow through, hence Any) and pass fields
+        # positionally (Node's field order: start, end, line, column, anchor, tag).
+        self.nodes += 1
+        kind = type(event)
         mark = event.start_mark
-        common: dict[str, Any] = {
-            "start": mark.index,
-            "end": event.end_mark.index,
-            "line": mark.line,
-            "column": mark.column,
-            "anchor": getattr(event, "anchor", None),
-            "tag": getattr(event, "tag", None),
-        }
         node: Node
-        if isinstance(event, AliasEvent):
+        if kind is ScalarEvent:
+            value = event.value
+            implicit = event.implicit
+            implicit = tuple(implicit) if implicit else (True, False)
+            ctag = event.ctag
+            tag = None if ctag is None else str(ctag)
+            if not tag or tag == "!":
+                tag = _resolve_plain(value, implicit) if implicit[0] else _STR_TAG
+            scalar = Scalar(
+                mark.index,
+                event.end_mark.index,
+                mark.line,
+                mark.column,
+                event.anchor,
+                tag,
+                value,
+                event.style or None,  # libyaml says "" for plain
+                implicit,
+            )
+            self.scalars.append(scalar)
+            node = scalar
+        elif kind is MappingStartEvent:
+            mapping = Mapping(
+                mark.index,
+                event.end_mark.index,
+                mark.line,
+                mark.column,
+                event.anchor,
+                event.tag,
+                bool(event.flow_style),
+            )
+            node = mapping
+            pairs = mapping.pairs
+            events = self.events
+            build = self._node
+            for key_event in events:
+                if type(key_event) is MappingEndEvent:
+                    mapping.end = key_event.end_mark.index
+                    break
+                key = build(key_event)
+                pairs.append((key, build(next(events))))
+            if len(pairs) > 1 and not self.maybe_duplicates:
+                keys = [k.value for k, _ in pairs if isinstance(k, Scalar)]
+                self.maybe_duplicates = len(set(keys)) != len(keys)
+        elif kind is SequenceStartEvent:
+            seq = Sequence(
+                mark.index,
+                event.end_mark.index,
+                mark.line,
+                mark.column,
+                event.anchor,
+                event.tag,
+                bool(event.flow_style),
+            )
+            node = seq
+            items = seq.items
+            events = self.events
+            build = self._node
+            for item_event in events:
+                if type(item_event) is SequenceEndEvent:
+                    seq.end = item_event.end_mark.index
+                    break
+                items.append(build(item_event))
+        elif kind is AliasEvent:
+            self.aliases = True
             target = self.anchors.get(str(event.anchor))
             if target is None:
                 raise YamlParseError(
                     f"undefined alias *{event.anchor}", mark.line + 1, mark.column + 1
                 )
-            common["anchor"] = event.anchor
-            return Alias(**common, target=target)
-        if isinstance(event, ScalarEvent):
-            implicit = tuple(event.implicit) if event.implicit else (True, False)
-            common["tag"] = _resolve_tag(event.value, implicit, event.tag)
-            style = event.style or None  # libyaml says "" for plain
-            node = Scalar(**common, value=event.value, style=style, implicit=implicit)
-        elif isinstance(event, MappingStartEvent):
-            mapping = Mapping(**common, flow=bool(event.flow_style))
-            node = mapping
-            for key_event in self.events:
-                if isinstance(key_event, MappingEndEvent):
-                    mapping.end = key_event.end_mark.index
-                    break
-                key = self._node(key_event)
-                mapping.pairs.append((key, self._node(next(self.events))))
-        elif isinstance(event, SequenceStartEvent):
-            seq = Sequence(**common, flow=bool(event.flow_style))
-            node = seq
-            for item_event in self.events:
-                if isinstance(item_event, SequenceEndEvent):
-                    seq.end = item_event.end_mark.index
-                    break
-                seq.items.append(self._node(item_event))
+            return Alias(
+                mark.index,
+                event.end_mark.index,
+                mark.line,
+                mark.column,
+                event.anchor,
+                None,
+                target,
+            )
         else:
             raise YamlParseError(f"unexpected YAML event {type(event).__name__}")
         if node.anchor is not None:
@@ -277,18 +328,36 @@ class YamlDocument:
     """
 
     def __init__(
-        self, text: str, roots: list[Node], versions: list[tuple[int, int] | None] | None = None
+        self,
+        text: str,
+        roots: list[Node],
+        versions: list[tuple[int, int] | None] | None = None,
+        scalars: list[Scalar] | None = None,
+        plain: bool = False,
     ) -> None:
+        """``scalars`` (every scalar of ``roots``, in any order) spares a walk of the trees;
+        ``plain`` promises that ``roots`` hold no alias and at most
+        :data:`MAX_EXPANDED_NODES` nodes, so :meth:`data` needs no expansion budget."""
         self.text = text
         self.roots = roots
         #: Per document, the version its ``%YAML`` directive declares (None without one).
         #: Scalars are always resolved under YAML 1.2's core schema.
         self.versions = versions if versions is not None else [None] * len(roots)
         self._line_starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
-        self._scalar_spans: list[tuple[int, int]] = sorted(
-            self._content_span(n) for n in self._walk_all() if isinstance(n, Scalar)
-        )
-        self._span_starts = [s for s, _ in self._scalar_spans]
+        self._scalars = scalars
+        self._plain = plain
+        # Built on first use: only comment lookups need them, and most documents have none.
+        self._spans: tuple[list[tuple[int, int]], list[int]] | None = None
+
+    def _scalar_spans(self) -> tuple[list[tuple[int, int]], list[int]]:
+        """The content spans of all scalars, sorted, and their start indexes."""
+        if self._spans is None:
+            scalars: Iterator[Node] | list[Scalar] = (
+                self._scalars if self._scalars is not None else self._walk_all()
+            )
+            spans = sorted(self._content_span(n) for n in scalars if isinstance(n, Scalar))
+            self._spans = spans, [s for s, _ in spans]
+        return self._spans
 
     def _content_span(self, node: Scalar) -> tuple[int, int]:
         """The span of a scalar's text; a block scalar's header line (``|-  # comment``) is
@@ -315,8 +384,15 @@ class YamlDocument:
             raise YamlParseError(problem, mark.line + 1, mark.column + 1) from None
         except YAMLError as exc:
             raise YamlParseError(str(exc).strip()) from None
-        doc = cls(text, roots, builder.versions)
-        doc._check_duplicate_keys()
+        doc = cls(
+            text,
+            roots,
+            builder.versions,
+            builder.scalars,
+            plain=not builder.aliases and builder.nodes <= MAX_EXPANDED_NODES,
+        )
+        if builder.maybe_duplicates:
+            doc._check_duplicate_keys()
         return doc
 
     # -- navigation --------------------------------------------------------------------------
@@ -456,8 +532,9 @@ class YamlDocument:
 
     def in_scalar(self, index: int) -> bool:
         """Whether ``index`` lies inside the span of some scalar."""
-        pos = bisect.bisect_right(self._span_starts, index) - 1
-        return pos >= 0 and self._scalar_spans[pos][0] <= index < self._scalar_spans[pos][1]
+        spans, starts = self._scalar_spans()
+        pos = bisect.bisect_right(starts, index) - 1
+        return pos >= 0 and spans[pos][0] <= index < spans[pos][1]
 
     def _comments_between(self, start: int, end: int) -> Iterator[tuple[int, str]]:
         """Comments starting in ``[start, end)``.
@@ -532,7 +609,9 @@ class YamlDocument:
         Raises :class:`YamlParseError` when expansion exceeds the bound (an alias bomb).
         """
         root = self.root(document)
-        return None if root is None else to_data(root)
+        if root is None:
+            return None
+        return _plain_data(root) if self._plain else to_data(root)
 
 
 def to_data(node: Node, budget: list[int] | None = None) -> Any:
@@ -559,6 +638,23 @@ def to_data(node: Node, budget: list[int] | None = None) -> Any:
             result[_hashable(to_data(knode, budget))] = to_data(vnode, budget)
         return result
     raise TypeError(type(node))
+
+
+def _plain_data(node: Node) -> Any:
+    """:func:`to_data` of a tree without aliases whose size is within the budget."""
+    if isinstance(node, Scalar):
+        return node.value if node.tag == _STR_TAG else scalar_value(node)
+    if isinstance(node, Mapping):
+        result: dict[Any, Any] = {}
+        for knode, vnode in node.pairs:
+            key = _plain_data(knode)
+            if isinstance(key, list | dict):
+                key = _hashable(key)
+            result[key] = _plain_data(vnode)
+        return result
+    if isinstance(node, Sequence):
+        return [_plain_data(item) for item in node.items]
+    return to_data(node)
 
 
 def normalise(value: Any) -> Any:
