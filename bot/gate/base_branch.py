@@ -1,4 +1,4 @@
-"""Files the gate trusts, read from the base commit's tree with git (never from a checkout)."""
+"""Files the gate trusts, read from a commit's tree with git (never from a checkout)."""
 
 from __future__ import annotations
 

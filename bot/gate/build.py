@@ -1,7 +1,7 @@
 """Build the policy context of one pull request from what the forge and git say now.
 
 Everything that decides is read from trusted places: the configuration, CODEOWNERS and the
-policies from the **base commit**; the change set from git; risk and rules only from a
+policies from the **default branch**; the change set from git; risk and rules only from a
 *verified* statement. The pull request's own files are read as data, never executed.
 """
 
@@ -48,7 +48,7 @@ _COUNTED_STATES = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")
 
 @dataclass(frozen=True)
 class BaseFiles:
-    """What the gate loaded from the base commit."""
+    """What the gate loaded from the default branch."""
 
     config: Config
     policies: PolicySet

@@ -1,4 +1,4 @@
-"""Code owners of the paths a pull request touches, from the base branch's CODEOWNERS."""
+"""Code owners of the paths a pull request touches, from the default branch's CODEOWNERS."""
 
 from __future__ import annotations
 

@@ -14,7 +14,6 @@ from bot.errors import MendbotError, PolicyError
 from bot.forge.interface import ForgeError, GateForge, PullInfo, PullState
 from bot.gate import report
 from bot.gate.build import BaseFiles, Gathered, gather, load_base
-from bot.policy.context import context_digest
 from bot.policy.decide import Decision, Result, decide
 from bot.policy.engine import DEFAULT_ENGINE
 from bot.policy.schema import Action
@@ -50,20 +49,24 @@ class GateRun:
     record: dict[str, Any] = field(default_factory=dict)
     reported: list[str] = field(default_factory=list)
     superseded: bool = False
-    """The head moved while deciding: nothing was reported (a newer run decides)."""
+    """The head moved while deciding: the decision was not reported (the old head keeps the
+    ``pending`` of the start of the run; the run for the new head decides)."""
 
 
-def _setup_denial(problem: str, context: dict[str, Any] | None) -> Decision:
-    digest = context_digest(context) if context is not None else "sha256:" + "0" * 64
+def _setup_denial(problem: str) -> Decision:
+    """A deny for a problem with the gate's inputs; there is no context to digest."""
     result = Result(SETUP, "inputs", Action.DENY, problem, error=True)
-    return Decision("deny", False, (result,), (), (), (), (), digest, DEFAULT_ENGINE.name)
+    return Decision(
+        "deny", False, (result,), (), (), (), (), "sha256:" + "0" * 64, DEFAULT_ENGINE.name
+    )
 
 
 def evaluate(forge: GateForge, number: int, options: GateOptions) -> GateRun:
     """Read pull request ``number`` and decide on it; report when ``options.report``.
 
-    Fails closed: unusable policies or configuration on the base branch, or a change git cannot
-    describe, give a ``deny`` naming the file and the problem. When reporting, the status goes
+    Fails closed: unusable policies or configuration on the default branch, a pull request into
+    a branch the gate does not guard, or a change git cannot describe give a ``deny`` naming the
+    file and the problem. When reporting, the status goes
     to ``pending`` before anything is read, so an earlier ``success`` never outlives a run that
     fails half-way; a forge failure after that is reported as an ``error`` status (best effort)
     and raised as :class:`ForgeError`.
@@ -112,7 +115,7 @@ def _evaluate(forge: GateForge, pull: PullInfo, options: GateOptions) -> GateRun
         raise
     except MendbotError as exc:
         problem = str(exc) + (f" ({exc.advice})" if exc.advice else "")
-        decision = _setup_denial(problem, None)
+        decision = _setup_denial(problem)
     else:
         decision = decide(base.policies, gathered.context.to_json())
     run = GateRun(pull, decision, gathered)

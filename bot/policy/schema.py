@@ -385,7 +385,7 @@ def _read(path: Path) -> bytes:
 
 def load_sources(sources: Iterable[tuple[str, str, bytes]]) -> PolicySet:
     """Load policy files given as ``(file name, origin for messages, raw bytes)``, in the given
-    order (the gate reads them from the base branch's tree, never from a checkout).
+    order (the gate reads them from the default branch's tree, never from a checkout).
 
     The set's digest covers every file name and content, so any edit changes it. Raises
     :class:`PolicyError` like :func:`load_directory`.
