@@ -800,6 +800,16 @@ class FakeGitHub:
             found.append(self.render_pull(repo, pull, "pull-request-simple"))
         return 200, found
 
+    def op_repos_list_pull_requests_associated_with_commit(self, params, query, payload):
+        repo = self._repo(params)
+        sha = params["commit_sha"]
+        found = [
+            self.render_pull(repo, pull, "pull-request-simple")
+            for pull in sorted(repo.pulls.values(), key=lambda p: p.number)
+            if self.sha(repo, f"refs/heads/{pull.head}") == sha
+        ]
+        return 200, found
+
     def op_pulls_create(self, params, query, payload):
         repo = self._repo(params)
         if self.sha(repo, f"refs/heads/{payload['head']}") is None:

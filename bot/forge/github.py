@@ -483,6 +483,20 @@ class GitHubForge(Forge, GateForge):
             ) from None
         return name, sha
 
+    def open_pulls_at_head(self, sha: str) -> list[tuple[int, str]]:
+        """``GET /commits/{sha}/pulls``, kept to the open ones whose head is ``sha``."""
+        commit = self._repo.get_commit(sha)  # lazy: no request
+        pulls = self._call(
+            f"list the pull requests of {sha[:12]}",
+            lambda: list(commit.get_pulls()),
+            advice=_READ_ADVICE,
+        )
+        return [
+            (int(pr.number), str(pr.base.ref))
+            for pr in pulls
+            if pr.state == "open" and pr.head.sha == sha
+        ]
+
     def open_pull_numbers(self) -> list[int]:
         """``GET /pulls?state=open`` (every author), by number."""
         numbers: list[int] = self._call(

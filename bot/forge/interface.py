@@ -211,6 +211,10 @@ class GateForge(ABC):
         policies, configuration and CODEOWNERS are read there, whatever a pull request targets."""
 
     @abstractmethod
+    def open_pulls_at_head(self, sha: str) -> list[tuple[int, str]]:
+        """``(number, base branch)`` of every open pull request whose head is commit ``sha``."""
+
+    @abstractmethod
     def open_pull_numbers(self) -> list[int]:
         """Every open pull request (any author), by number: what a scheduled run re-decides."""
 

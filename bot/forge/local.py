@@ -187,6 +187,14 @@ class LocalForge(Forge, GateForge):
             )
         return name, sha
 
+    def open_pulls_at_head(self, sha: str) -> list[tuple[int, str]]:
+        """Open records whose branch points at ``sha``."""
+        return [
+            (p.number, p.base)
+            for p in self.pulls(PullState.OPEN)
+            if (self.branch_head(p.branch) or p.head_sha) == sha
+        ]
+
     def open_pull_numbers(self) -> list[int]:
         """Open records, by number."""
         return [p.number for p in self.pulls(PullState.OPEN)]

@@ -61,6 +61,23 @@ def _setup_denial(problem: str) -> Decision:
     )
 
 
+def _refuse_shared_head(forge: GateForge, pull: PullInfo) -> None:
+    """Raise :class:`PolicyError` when another open pull request proposes the same head commit
+    into another branch: the commit's one status cannot carry two decisions."""
+    others = sorted(
+        (number, base)
+        for number, base in forge.open_pulls_at_head(pull.head_sha)
+        if number != pull.number and base != pull.base_ref
+    )
+    if others:
+        where = ", ".join(f"#{number} into {base}" for number, base in others)
+        raise PolicyError(
+            f"the head commit {pull.head_sha[:12]} is also proposed by {where}: a commit status "
+            "belongs to the commit, so one status cannot answer for two target branches",
+            advice="close the other pull request(s), or push a distinct commit for each branch",
+        )
+
+
 def evaluate(forge: GateForge, number: int, options: GateOptions) -> GateRun:
     """Read pull request ``number`` and decide on it; report when ``options.report``.
 
@@ -110,6 +127,7 @@ def _evaluate(forge: GateForge, pull: PullInfo, options: GateOptions) -> GateRun
                 f".github/mendbot.yml on {branch} (on the local forge the default branch is "
                 "--base, else the checked-out branch)",
             )
+        _refuse_shared_head(forge, pull)
         gathered = gather(forge, pull, base, trust=options.trust, now=options.now)
     except ForgeError:
         raise

@@ -345,3 +345,18 @@ def test_who_pushes_a_commit_cannot_approve_it(scene, github) -> None:
     assert "not alice or bob" in gate_comments(github, number)[0]
     github.add_review(REPO, number, "paula", "APPROVED")
     assert gate(forge, scenario, number).decision.outcome == "allow"
+
+
+def test_a_commit_proposed_twice_is_denied_on_github(scene, github) -> None:
+    scenario, forge = scene
+    staging = scenario.pulls["staging"]
+    pull = forge.pull_info(staging)
+    repo = scenario.repo
+    # The bot's commit also proposed into another branch (created from main on the fake).
+    repo.git("branch", "-f", "other", "main")
+    push_to_fake(github, repo, "other")
+    github.add_pull(REPO, pull.head_ref, base="other", title="Again", author="mallory")
+    run = gate(forge, scenario, staging)
+    assert run.decision.outcome == "deny"
+    assert "is also proposed by #" in run.decision.results[0].message
+    assert state_of(github, run.pull.head_sha) == "failure"

@@ -690,3 +690,22 @@ def test_only_the_default_branch_rules_and_only_gated_branches_can_pass(staged) 
     assert run.decision.outcome == "require_approval"
     assert run.record["policy_digest"] == load_directory(SHIPPED_POLICIES).digest
     assert run.record["policy_source"].startswith(forge.branch_head("main") + ":policies")
+
+
+def test_one_commit_proposed_into_two_gated_branches_is_denied_in_both(staged) -> None:
+    scenario, forge = staged
+    repo = scenario.repo
+    config = (scenario.path / ".github/mendbot.yml").read_text()
+    repo.write(".github/mendbot.yml", config + "  branches: [main, 'release/*']\n")
+    repo.commit("gate release branches too")
+    repo.git("branch", "release/1", "main")
+    repo.git("checkout", "-q", "-b", "feature", "main")
+    repo.write("README.md", "# project\n\nShared.\n")
+    repo.commit("shared change")
+    repo.git("checkout", "-q", "main")
+    into_main = open_human_pull(forge, "feature", "Shared", "alice")
+    into_release = open_human_pull(forge, "feature", "Shared", "alice", base="release/1")
+    for number, other in ((into_main, into_release), (into_release, into_main)):
+        run = gate(forge, scenario, number)
+        assert run.decision.outcome == "deny"
+        assert f"is also proposed by #{other} into" in run.decision.results[0].message
