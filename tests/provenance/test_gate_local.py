@@ -72,6 +72,16 @@ def human_commit(repo, branch: str, files: dict[str, str], message: str = "hand 
     return sha
 
 
+def human_branch(repo, branch: str, files: dict[str, str], message: str) -> str:
+    """A new ``branch`` from ``main`` with ``files`` committed by the test's human identity."""
+    repo.git("checkout", "-q", "-b", branch, "main")
+    for name, content in files.items():
+        repo.write(name, content)
+    sha = repo.commit(message)
+    repo.git("checkout", "-q", "main")
+    return sha
+
+
 def open_human_pull(
     forge: LocalForge, branch: str, title: str, author: str, labels=(), base: str = "main"
 ) -> int:
@@ -223,10 +233,12 @@ def test_reviews_by_people_without_write_access_do_not_count(staged) -> None:
 def test_a_title_alone_does_not_make_a_revert(staged) -> None:
     scenario, forge = staged
     repo = scenario.repo
-    repo.git("checkout", "-q", "-b", "fake-revert", "main")
-    repo.write(".github/workflows/ci.yml", "name: ci\non: push\njobs: {}\n")
-    repo.commit("not a revert")
-    repo.git("checkout", "-q", "main")
+    human_branch(
+        repo,
+        "fake-revert",
+        {".github/workflows/ci.yml": "name: ci\non: push\njobs: {}\n"},
+        "not a revert",
+    )
     number = open_human_pull(forge, "fake-revert", 'Revert "everything"', "mallory")
     pr = gate(forge, scenario, number).record["context"]["pr"]
     assert (pr["is_revert"], pr["reverts_bot_change"]) == (False, False)
@@ -449,10 +461,12 @@ def test_frozen_environment_lets_only_an_exact_revert_of_a_bot_change_through(st
         forge, "rollback", f"Revert #{staging}", "release-eng", ["mendbot:rollback", "env:staging"]
     )
     # Another staging change is denied while staging is frozen.
-    repo.git("checkout", "-q", "-b", "feature", "main")
-    repo.write(".github/workflows/ci.yml", "name: ci\non: push\njobs: {}\n")
-    repo.commit("rewrite ci")
-    repo.git("checkout", "-q", "main")
+    human_branch(
+        repo,
+        "feature",
+        {".github/workflows/ci.yml": "name: ci\non: push\njobs: {}\n"},
+        "rewrite ci",
+    )
     feature = open_human_pull(forge, "feature", "Rewrite CI", "alice")
     run = gate(forge, scenario, feature)
     assert run.record["context"]["environment"] == {"frozen": True}
@@ -636,10 +650,7 @@ def test_paths_cannot_inject_mentions_links_or_line_breaks_into_the_comment(stag
 def test_a_rollback_label_on_an_unrelated_pull_request_freezes_nothing(staged) -> None:
     scenario, forge = staged
     repo = scenario.repo
-    repo.git("checkout", "-q", "-b", "typo", "main")
-    repo.write("README.md", "# project\n\nFixed a typo.\n")
-    repo.commit("typo")
-    repo.git("checkout", "-q", "main")
+    human_branch(repo, "typo", {"README.md": "# project\n\nFixed a typo.\n"}, "typo")
     open_human_pull(forge, "typo", "Fix a typo", "intern", ["mendbot:rollback", "env:staging"])
     run = gate(forge, scenario, scenario.pulls["staging"])
     assert run.record["context"]["environment"] == {"frozen": False}
@@ -672,10 +683,12 @@ def test_only_the_default_branch_rules_and_only_gated_branches_can_pass(staged) 
     repo = scenario.repo
     # A scratch branch whose own policies would allow anything.
     loosen_policies(repo, "scratch")
-    repo.git("checkout", "-q", "-b", "feature", "main")
-    repo.write(".github/workflows/deploy.yml", "name: deploy\non: push\njobs: {}\n")
-    repo.commit("rewrite deploy")
-    repo.git("checkout", "-q", "main")
+    human_branch(
+        repo,
+        "feature",
+        {".github/workflows/deploy.yml": "name: deploy\non: push\njobs: {}\n"},
+        "rewrite deploy",
+    )
     # The same commit proposed into scratch: denied, so it can never post success on it.
     into_scratch = open_human_pull(forge, "feature", "Rewrite", "mallory", base="scratch")
     run = gate(forge, scenario, into_scratch)
@@ -699,10 +712,7 @@ def test_one_commit_proposed_into_two_gated_branches_is_denied_in_both(staged) -
     repo.write(".github/mendbot.yml", config + "  branches: [main, 'release/*']\n")
     repo.commit("gate release branches too")
     repo.git("branch", "release/1", "main")
-    repo.git("checkout", "-q", "-b", "feature", "main")
-    repo.write("README.md", "# project\n\nShared.\n")
-    repo.commit("shared change")
-    repo.git("checkout", "-q", "main")
+    human_branch(repo, "feature", {"README.md": "# project\n\nShared.\n"}, "shared change")
     into_main = open_human_pull(forge, "feature", "Shared", "alice")
     into_release = open_human_pull(forge, "feature", "Shared", "alice", base="release/1")
     for number, other in ((into_main, into_release), (into_release, into_main)):
