@@ -417,7 +417,9 @@ def propose_command(
         verifier = trust.build()
         host = forge.build()
         config = load_config(find_config(host.workdir), rule_options())
-        outcomes = propose(list(bundle_dirs), host, verifier, config.propose)
+        outcomes = propose(
+            list(bundle_dirs), host, verifier, config.propose, environments=config.environments
+        )
     except MendbotError as exc:
         _fail(exc)
     click.echo(render_outcomes(outcomes), nl=False)

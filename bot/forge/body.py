@@ -10,9 +10,11 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.policy.context import UNMAPPED_ENVIRONMENT, environments_of
 from bot.provenance.result import Signer
 from bot.provenance.statement import Statement
 
@@ -78,9 +80,18 @@ def title(proposal: Proposal) -> str:
     return f"fix(security): {info.title} [{info.fingerprint[:8]}]"
 
 
-def labels(proposal: Proposal) -> list[str]:
-    """``mendbot`` and ``risk:<level>``."""
-    return ["mendbot", f"risk:{risk_level(proposal.statement)}"]
+def labels(
+    proposal: Proposal, environments: Mapping[str, Sequence[str]] | None = None
+) -> list[str]:
+    """``mendbot``, ``risk:<level>`` and one ``env:<name>`` per environment of
+    ``.github/mendbot.yml`` the change touches (paths no environment maps get none)."""
+    paths = [change.path for change in proposal.statement.predicate.changes]
+    touched = environments_of(paths, environments or {})
+    return [
+        "mendbot",
+        f"risk:{risk_level(proposal.statement)}",
+        *(f"env:{name}" for name in touched if name != UNMAPPED_ENVIRONMENT),
+    ]
 
 
 def commit_message(proposal: Proposal) -> str:

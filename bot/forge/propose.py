@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum, unique
@@ -80,10 +81,12 @@ def propose(
     settings: ProposeSettings | None = None,
     *,
     now: datetime | None = None,
+    environments: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Outcome]:
     """Propose every bundle on ``forge``; one :class:`Outcome` per bundle, in order.
 
-    Never raises for one bad bundle (it is ``refused``); raises
+    ``environments`` (``.github/mendbot.yml``'s) adds an ``env:<name>`` label per environment a
+    remediation touches. Never raises for one bad bundle (it is ``refused``); raises
     :class:`~bot.forge.interface.ForgeError` when the forge itself fails.
     """
     settings = settings or ProposeSettings()
@@ -95,7 +98,9 @@ def propose(
     outcomes = []
     for path in bundles:
         try:
-            outcomes.append(_propose_one(path, forge, trust, settings, budget, clock))
+            outcomes.append(
+                _propose_one(path, forge, trust, settings, budget, clock, environments or {})
+            )
         except _Refused as exc:
             outcomes.append(Outcome(path, Status.REFUSED, str(exc), failed_checks=exc.checks))
     return outcomes
@@ -108,6 +113,7 @@ def _propose_one(
     settings: ProposeSettings,
     budget: _Budget,
     clock: datetime,
+    environments: Mapping[str, Sequence[str]],
 ) -> Outcome:
     candidate, proposal = _build_and_verify(path, forge.workdir, trust, clock)
     rid = proposal.remediation_id
@@ -138,7 +144,7 @@ def _propose_one(
                 f"{branch} has {len(foreign)} commit(s) by someone else: updates stopped",
                 number,
             )
-    title, labels = body.title(proposal), body.labels(proposal)
+    title, labels = body.title(proposal), body.labels(proposal, environments)
     text = body.render_body(proposal, branch)
     if existing is not None:
         if (

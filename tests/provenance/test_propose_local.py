@@ -294,3 +294,17 @@ def test_unsigned_bundle_needs_allow_unsigned(bench) -> None:
     assert "--allow-unsigned" in pull.body
     message = bench.repo.git("log", "-1", "--format=%B", pull.branch)
     assert "Mendbot-Attestation" not in message
+
+
+def test_environment_labels_name_what_each_remediation_touches(bench, signed, trust) -> None:
+    forge = LocalForge(bench.repo.path)
+    environments = {"production": (".github/workflows/deploy.yml",), "staging": ("docs/*",)}
+    propose(list(signed.values()), forge, trust, environments=environments)
+    by_branch = {p.branch: p.labels for p in forge.pulls()}
+    deploy = next(labels for branch, labels in by_branch.items() if "/deploy-" in branch)
+    ci = next(labels for branch, labels in by_branch.items() if "/ci-" in branch)
+    assert deploy[-1] == "env:production"
+    assert not any(label.startswith("env:") for label in ci)  # ci.yml maps to no environment
+    # A rerun with the same environments changes nothing.
+    again = propose(list(signed.values()), forge, trust, environments=environments)
+    assert {o.status for o in again} == {Status.UNCHANGED}
