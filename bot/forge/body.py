@@ -128,7 +128,16 @@ def _trust_options(signer: Signer | None) -> str:
     return f"--identity '{signer.identity}' --issuer '{signer.issuer}'"
 
 
-def render_body(proposal: Proposal, branch: str) -> str:
+def environments_text(proposal: Proposal, environments: Mapping[str, Sequence[str]] | None) -> str:
+    """The environments the change touches, as ``.github/mendbot.yml`` maps its paths
+    (``unmapped`` for paths no environment's globs match)."""
+    paths = [change.path for change in proposal.statement.predicate.changes]
+    return ", ".join(environments_of(paths, environments or {})) or UNMAPPED_ENVIRONMENT
+
+
+def render_body(
+    proposal: Proposal, branch: str, environments: Mapping[str, Sequence[str]] | None = None
+) -> str:
     """The Markdown body: summary, risk card, changes, provenance, behaviour, metadata."""
     predicate = proposal.statement.predicate
     info = predicate.remediation
@@ -153,7 +162,8 @@ def render_body(proposal: Proposal, branch: str) -> str:
         "| risk | disposition | reversibility | blast radius | environment |",
         "|---|---|---|---|---|",
         f"| **{risk_level(proposal.statement)}** | {risk.disposition.value} | "
-        f"{risk.reversibility.value} | {risk.blast_radius.value} | unknown |",
+        f"{risk.reversibility.value} | {risk.blast_radius.value} | "
+        f"{environments_text(proposal, environments)} |",
         "",
         "## Changes",
         "",

@@ -145,7 +145,7 @@ def _propose_one(
                 number,
             )
     title, labels = body.title(proposal), body.labels(proposal, environments)
-    text = body.render_body(proposal, branch)
+    text = body.render_body(proposal, branch, environments)
     if existing is not None:
         if (
             head == candidate

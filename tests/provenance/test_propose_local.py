@@ -60,7 +60,7 @@ def test_first_proposal_commits_patch_and_attestation_with_trailers(bench, signe
     assert pull.branch == f"mendbot/{rid}"
     assert pull.state is PullState.OPEN
     assert pull.labels == ["mendbot", "risk:medium"]  # unsafe: a later push step may break
-    assert "| **medium** | unsafe | reversible | file | unknown |" in pull.body
+    assert "| **medium** | unsafe | reversible | file | unmapped |" in pull.body
     assert pull.title.startswith("fix(security): ")
     assert pull.title.endswith(f"[{pull.fingerprint[:8]}]")
     assert repo.git("rev-parse", pull.branch) == pull.head_sha
@@ -304,6 +304,8 @@ def test_environment_labels_name_what_each_remediation_touches(bench, signed, tr
     deploy = next(labels for branch, labels in by_branch.items() if "/deploy-" in branch)
     ci = next(labels for branch, labels in by_branch.items() if "/ci-" in branch)
     assert deploy[-1] == "env:production"
+    deploy_body = next(p.body for p in forge.pulls() if "/deploy-" in p.branch)
+    assert "| file | production |" in deploy_body
     assert not any(label.startswith("env:") for label in ci)  # ci.yml maps to no environment
     # A rerun with the same environments changes nothing.
     again = propose(list(signed.values()), forge, trust, environments=environments)
