@@ -319,7 +319,7 @@ def _report(result: Analysis, output_format: str, output: Path | None) -> None:
 
 
 def _fail(exc: MendbotError) -> None:
-    _console(stderr=True).print(f"[red]error:[/red] {exc.diagnostics()}", markup=True)
+    _error(exc)
     sys.exit(exc.exit_code)
 
 

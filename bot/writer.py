@@ -10,18 +10,26 @@ from pathlib import Path
 from bot.errors import WriteError
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` via a temporary file in the same folder (mode kept)."""
-    mode = path.stat().st_mode & 0o7777
+def write_text_atomically(path: Path, text: str, *, mode: int | None = None) -> None:
+    """Replace (or create) ``path`` with ``text`` via a complete temporary file in the same
+    folder, so a reader never sees half a file; the folder is created when missing. ``mode``
+    sets the file's permissions (None: the temporary file's, owner read/write)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".mendbot", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
-        os.chmod(tmp, mode)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Replace the existing ``path`` with ``text``, keeping its mode."""
+    write_text_atomically(path, text, mode=path.stat().st_mode & 0o7777)
 
 
 def write_all(changes: Mapping[Path, tuple[str, str]]) -> None:

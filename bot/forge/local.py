@@ -14,8 +14,6 @@ common directory.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +34,7 @@ from bot.forge.interface import (
 )
 from bot.provenance import git
 from bot.provenance.errors import GitError
+from bot.writer import write_text_atomically
 
 
 class LocalForge(Forge, GateForge):
@@ -335,11 +334,7 @@ class LocalForge(Forge, GateForge):
         )
 
     def _atomic(self, target: Path, text: str) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, scratch = tempfile.mkstemp(dir=target.parent, prefix=".mendbot-", suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text + "\n")
-        os.replace(scratch, target)
+        write_text_atomically(target, text + "\n")
 
 
 def _now() -> str:

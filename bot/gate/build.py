@@ -76,7 +76,6 @@ class Gathered:
     base: BaseFiles
     attestation: AttestationFacts
     revert: RevertFacts
-    merge_base: str
     ignored_reviewers: tuple[str, ...] = ()
     """Reviewers without write access, whose reviews do not count."""
 
@@ -274,4 +273,4 @@ def gather(
         now=now,
     )
     ignored = tuple(sorted(set(reviewed) - writers))
-    return Gathered(pull, context, base, facts, revert, merge_base, ignored)
+    return Gathered(pull, context, base, facts, revert, ignored)

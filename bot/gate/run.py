@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -14,10 +12,10 @@ from bot.errors import MendbotError, PolicyError
 from bot.forge.interface import ForgeError, GateForge, PullInfo, PullState
 from bot.gate import report
 from bot.gate.build import BaseFiles, Gathered, gather, load_base
-from bot.policy.decide import Decision, Result, decide
+from bot.policy.decide import Decision, decide, denial
 from bot.policy.engine import DEFAULT_ENGINE
-from bot.policy.schema import Action
 from bot.provenance import Trust
+from bot.writer import write_text_atomically
 
 #: Pseudo-policy name for problems with the gate's own inputs (policies, configuration, git).
 SETUP = "<setup>"
@@ -55,10 +53,7 @@ class GateRun:
 
 def _setup_denial(problem: str) -> Decision:
     """A deny for a problem with the gate's inputs; there is no context to digest."""
-    result = Result(SETUP, "inputs", Action.DENY, problem, error=True)
-    return Decision(
-        "deny", False, (result,), (), (), (), (), "sha256:" + "0" * 64, DEFAULT_ENGINE.name
-    )
+    return denial(SETUP, "inputs", problem, "sha256:" + "0" * 64, DEFAULT_ENGINE)
 
 
 def _refuse_shared_head(forge: GateForge, pull: PullInfo) -> None:
@@ -192,12 +187,7 @@ def _report(forge: GateForge, run: GateRun, base: BaseFiles | None, options: Gat
 
 def write_record(path: Path, record: dict[str, Any]) -> None:
     """Write the decision record atomically (a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, scratch = tempfile.mkstemp(dir=path.parent, prefix=".mendbot-record-", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(record, out, indent=2, sort_keys=True)
-        out.write("\n")
-    os.replace(scratch, path)
+    write_text_atomically(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
 __all__ = ["SETUP", "GateOptions", "GateRun", "evaluate", "write_record"]

@@ -147,7 +147,7 @@ def decide(
     try:
         bound = engine.bind(activation)
     except CelError as exc:
-        return _engine_failure(str(exc), digest, engine)
+        return denial(CONTEXT, "engine", str(exc), digest, engine)
     results: list[Result] = []
     missing: list[MissingApproval] = []
     reports: list[PolicyReport] = []
@@ -216,8 +216,12 @@ def _invalid_context(
     return Decision("deny", False, tuple(problems), (), (), (), (), digest, engine.name)
 
 
-def _engine_failure(problem: str, digest: str, engine: PolicyEngine) -> Decision:
-    result = Result(CONTEXT, "engine", Action.DENY, problem, error=True)
+def denial(
+    policy: str, validation: str, problem: str, digest: str, engine: PolicyEngine
+) -> Decision:
+    """A ``deny`` with one error result: what every failure outside a policy's own validations
+    becomes (fail closed)."""
+    result = Result(policy, validation, Action.DENY, problem, error=True)
     return Decision("deny", False, (result,), (), (), (), (), digest, engine.name)
 
 
