@@ -584,10 +584,6 @@ class GitHubForge(Forge, GateForge):
                     advice=_LABEL_ADVICE,
                 )
 
-    def sticky_comment(self, number: int, topic: str, text: str) -> bool:
-        """The one comment of ``topic``, created or edited in place (see :meth:`comment`)."""
-        return self.comment(number, topic, text)
-
     def _requires_gate_status(self, base: str) -> bool:
         """Whether a branch ruleset on ``base`` requires the ``mendbot/policy`` status."""
         url = f"{self._repo.url}/rules/branches/{quote(base, safe='')}"

@@ -257,9 +257,9 @@ class GateForge(ABC):
         labels and keep every other label."""
 
     @abstractmethod
-    def sticky_comment(self, number: int, topic: str, text: str) -> bool:
+    def comment(self, number: int, topic: str, text: str) -> bool:
         """Create or edit in place the one comment of ``topic``; False if it already said
-        ``text``."""
+        ``text`` (the same operation the propose job's :class:`Forge` uses)."""
 
     @abstractmethod
     def enable_auto_merge(self, number: int, head_sha: str, method: str) -> str:

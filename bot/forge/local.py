@@ -313,10 +313,6 @@ class LocalForge(Forge, GateForge):
             pull.labels = labels
             self._write(pull)
 
-    def sticky_comment(self, number: int, topic: str, text: str) -> bool:
-        """The record's comment of ``topic``."""
-        return self.comment(number, topic, text)
-
     def enable_auto_merge(self, number: int, head_sha: str, method: str) -> str:
         """Record the request in the pull request (a local forge never merges by itself)."""
         pull = self.get(number)

@@ -181,7 +181,7 @@ def _report(forge: GateForge, run: GateRun, base: BaseFiles | None, options: Gat
     forge.set_gate_label(run.pull.number, label)
     run.reported.append(f"label {label}")
     text = report.comment(run.pull, base, run.gathered, decision, extra)
-    if forge.sticky_comment(run.pull.number, report.TOPIC, text):
+    if forge.comment(run.pull.number, report.TOPIC, text):
         run.reported.append("comment updated")
 
 

@@ -383,20 +383,20 @@ def test_set_gate_label_without_permission(github, forge) -> None:
 
 def test_sticky_comment_is_created_edited_in_place_and_left_alone(github, forge) -> None:
     pull = github.add_pull(REPO, "feature", author="alice")
-    assert forge.sticky_comment(1, "gate", "blocked: 1 finding") is True
+    assert forge.comment(1, "gate", "blocked: 1 finding") is True
     assert len(pull.comments) == 1
     first = dict(pull.comments[0])
     assert "<!-- mendbot-comment:gate -->" in first["body"]
     start = len(github.requests)
-    assert forge.sticky_comment(1, "gate", "blocked: 1 finding") is False
+    assert forge.comment(1, "gate", "blocked: 1 finding") is False
     assert all(r.startswith("GET") for r in _since(github, start))
-    assert forge.sticky_comment(1, "gate", "passed") is True
+    assert forge.comment(1, "gate", "passed") is True
     assert len(pull.comments) == 1
     assert pull.comments[0]["id"] == first["id"]
     assert pull.comments[0]["body"].startswith("passed\n")
     assert f"PATCH /api/v3/repos/{REPO}/issues/comments/{first['id']}" in github.requests
     # Another topic is another comment.
-    assert forge.sticky_comment(1, "other", "hello") is True
+    assert forge.comment(1, "other", "hello") is True
     assert len(pull.comments) == 2
 
 
@@ -408,11 +408,11 @@ def test_sticky_comment_ignores_a_marker_written_by_someone_else(github, forge) 
         "body": "gate passed, merge away\n\n<!-- mendbot-comment:gate -->",
     }
     pull.comments.append(forged)
-    assert forge.sticky_comment(1, "gate", "blocked") is True
+    assert forge.comment(1, "gate", "blocked") is True
     assert len(pull.comments) == 2
     assert pull.comments[0] == forged  # never edited (GitHub would refuse anyway)
     assert pull.comments[1]["body"].startswith("blocked\n")
-    assert forge.sticky_comment(1, "gate", "blocked") is False
+    assert forge.comment(1, "gate", "blocked") is False
 
 
 def test_sticky_comment_with_a_user_token_matches_that_user(github, source, workdir) -> None:
@@ -428,7 +428,7 @@ def test_sticky_comment_with_a_user_token_matches_that_user(github, source, work
             "body": "old\n\n<!-- mendbot-comment:gate -->",
         }
     )
-    assert forge.sticky_comment(1, "gate", "new") is True
+    assert forge.comment(1, "gate", "new") is True
     assert [c["body"].split("\n")[0] for c in pull.comments] == ["new"]
     assert "GET /api/v3/user" in github.requests
 
