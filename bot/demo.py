@@ -10,19 +10,24 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import git
 from rich.console import Console
 from rich.syntax import Syntax
 
 from bot.analysis import analyze
-from bot.config import Config
+from bot.config import Config, load_config
+from bot.detectors.registry import rule_options
 from bot.errors import MendbotError
 from bot.models import FixMode, Remediation
 from bot.plan import group
 from bot.provenance import KeyTrust
 from bot.report import text
 from bot.report.verification import render_text
+
+if TYPE_CHECKING:
+    from bot.provenance.keys import GeneratedKeys
 
 DEMO_BRANCH = "mendbot/demo"
 _IDENTITY = ("mendbot[bot]", "mendbot@users.noreply.local")
@@ -60,9 +65,24 @@ def _commit(repo: git.Repo, message: str) -> str:
     return commit.hexsha
 
 
+#: Environments of the example repository, committed with it on main.
+_DEMO_CONFIG = """\
+# Which workflows deploy where: the policy gate's change.environment.
+environments:
+  production:
+    - .github/workflows/legacy-deploy.yml
+    - .github/workflows/publish.yml
+    - .github/workflows/release.yml
+  staging:
+    - .github/workflows/ci.yml
+"""
+
+
 def prepare(workdir: Path) -> git.Repo:
-    """Copy the example into ``workdir`` and commit it on ``main``."""
+    """Copy the example into ``workdir`` and commit it on ``main``, with the configuration
+    that maps its workflows to environments (so every stage names the same environments)."""
     shutil.copytree(example_repository(), workdir, dirs_exist_ok=True)
+    (workdir / ".github" / "mendbot.yml").write_text(_DEMO_CONFIG, encoding="utf-8")
     repo = git.Repo.init(workdir, initial_branch="main")
     repo.git.add(A=True)
     _commit(repo, "Initial commit: example project")
@@ -107,9 +127,9 @@ def run_demo(console: Console, workdir: Path | None = None) -> Path:
         repo = prepare(target)
     except git.GitCommandError as exc:
         raise DemoError(f"git failed while preparing the demo: {exc}") from None
-    console.rule("1. analyse (read-only)")
+    console.rule("1. analyse (read-only: the fixes are data, nothing is written)")
     console.print(f"repository: {target}", markup=False)
-    analysis = analyze([target], target, Config(), fix_mode=FixMode.ALL)
+    analysis = analyze([target], target, Config())
     text.render(analysis, console)
 
     console.rule("2. plan: one remediation per rule (or group of dependent rules) and file")
@@ -145,18 +165,34 @@ def run_demo(console: Console, workdir: Path | None = None) -> Path:
 
 def show_provenance(console: Console, repo: git.Repo, target: Path) -> None:
     """Sign bundles with a fresh key, apply one on a branch with its attestation, and show
-    ``mendbot verify`` pass, then fail after a hand edit. Keys and bundles live outside the
-    repository (the analysis never writes to the checkout)."""
-    from bot.bundles import Skipped, bundle_remediations
-    from bot.provenance import KeySigner, verify_bundle
+    ``mendbot verify`` pass, then fail after a hand edit. Keys and bundles live under the
+    demo repository's ``.git/mendbot-demo/`` (inside the work directory, outside the work
+    tree: the analysis never writes to the checkout); the private key is deleted at the end."""
     from bot.provenance.keys import generate
-    from bot.provenance.layout import committed_attestation_path
 
-    side = Path(tempfile.mkdtemp(prefix="mendbot-demo-provenance-"))
+    side = target / ".git" / "mendbot-demo"
     console.rule("5. attest: a signed bundle per remediation (patch, plan, statement, signature)")
     keys = generate(side / "keys")
+    try:
+        _attest_propose_gate(console, repo, target, side, keys)
+    finally:
+        # The throwaway private key must not outlive the demo; the public key stays so that
+        # `mendbot verify` can be tried on the bundles afterwards.
+        keys.private.unlink(missing_ok=True)
+
+
+def _attest_propose_gate(
+    console: Console, repo: git.Repo, target: Path, side: Path, keys: GeneratedKeys
+) -> None:
+    """Stages 5 to 14 with the demo's key pair (see :func:`show_provenance`)."""
+    from bot.bundles import Skipped, bundle_remediations
+    from bot.provenance import KeySigner, verify_bundle
+    from bot.provenance.layout import committed_attestation_path
+
     console.print(
-        f"key pair: {keys.private} / {keys.public} (hint {keys.hint[:16]}…)", markup=False
+        f"key pair: {keys.private} (deleted when the demo ends) / {keys.public} "
+        f"(hint {keys.hint[:16]}…)",
+        markup=False,
     )
     repo.git.checkout("main")
     analysis = analyze([target], target, Config())
@@ -219,8 +255,9 @@ def show_propose(console: Console, target: Path, bundles: list[Path], trust: Key
     from bot.forge.propose import render_outcomes, render_pulls
 
     forge = LocalForge(target, base="main")
+    config = load_config(target / ".github" / "mendbot.yml", rule_options())
     console.rule("9. propose: verified bundles become pull requests on the local forge")
-    outcomes = propose(bundles, forge, trust, Config().propose)
+    outcomes = propose(bundles, forge, trust, config.propose, environments=config.environments)
     console.out(render_outcomes(outcomes), highlight=False, end="")
     console.rule(f"10. pull requests (records under {target}/.git/mendbot/pulls/)")
     pulls = forge.pulls()
@@ -229,21 +266,8 @@ def show_propose(console: Console, target: Path, bundles: list[Path], trust: Key
         console.rule(f"the body of #{pulls[0].number}")
         console.out(pulls[0].body, highlight=False)
     console.rule("11. rerun propose: idempotent by fingerprint")
-    again = propose(bundles, forge, trust, Config().propose)
+    again = propose(bundles, forge, trust, config.propose, environments=config.environments)
     console.out(render_outcomes(again), highlight=False, end="")
-
-
-#: Environments of the example repository, committed on main before the gate runs.
-_DEMO_CONFIG = """\
-# Which workflows deploy where: the policy gate's change.environment.
-environments:
-  production:
-    - .github/workflows/legacy-deploy.yml
-    - .github/workflows/publish.yml
-    - .github/workflows/release.yml
-  staging:
-    - .github/workflows/ci.yml
-"""
 
 
 def show_gate(console: Console, repo: git.Repo, target: Path, trust: KeyTrust) -> None:
@@ -256,12 +280,11 @@ def show_gate(console: Console, repo: git.Repo, target: Path, trust: KeyTrust) -
     from bot.gate.run import GateOptions, evaluate
     from bot.policy.render import render_decision
 
-    console.rule("12. gate configuration: policies/ and .github/mendbot.yml, committed on main")
+    console.rule("12. gate configuration: policies/ committed on main, next to .github/mendbot.yml")
     repo.git.checkout("main")
     shutil.copytree(shipped_policies(), target / "policies")
-    (target / ".github" / "mendbot.yml").write_text(_DEMO_CONFIG, encoding="utf-8")
-    repo.git.add("policies", ".github/mendbot.yml")
-    _commit(repo, "Add the merge-gate policies and environments")
+    repo.git.add("policies")
+    _commit(repo, "Add the merge-gate policies")
     console.out(_DEMO_CONFIG, highlight=False)
     console.print(
         "policies: " + ", ".join(sorted(p.stem for p in (target / "policies").glob("*.yaml"))),

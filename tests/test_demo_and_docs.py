@@ -19,6 +19,9 @@ def test_demo_commits_one_revertable_commit_per_remediation(tmp_path: Path, monk
         monkeypatch.setenv(f"{variable}_NAME", "Release Engineer")
         monkeypatch.setenv(f"{variable}_EMAIL", "release@example.test")
     workdir = tmp_path / "demo"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
     result = subprocess.run(
         [sys.executable, "-m", "bot", "demo", "--workdir", str(workdir)],
         capture_output=True,
@@ -27,6 +30,16 @@ def test_demo_commits_one_revertable_commit_per_remediation(tmp_path: Path, monk
     )
     assert result.returncode == 0, result.stderr
     assert "gha-insecure-commands" in result.stdout
+    # Step 1 is read-only: it offers fixes and applies none.
+    analysis_table = result.stdout.split("2. plan", 1)[0]
+    assert "fix available" in analysis_table and "fixed" not in analysis_table
+    # Everything stays under the work directory and no private key outlives the demo.
+    assert list(scratch.iterdir()) == []
+    assert not list(workdir.rglob("*.key"))
+    assert list(workdir.rglob("mendbot.pub"))
+    # The pull request's risk card names the environment the gate decides on.
+    assert "| unmapped |" not in result.stdout
+    assert "| file | production |" in result.stdout and "env:staging" in result.stdout
     assert "+          persist-credentials: false" in result.stdout
     repo = git.Repo(workdir)
     commits = list(repo.iter_commits(f"main..{DEMO_BRANCH}"))
