@@ -23,7 +23,7 @@ from bot.analysis import Analysis, analyze
 from bot.cli_options import ForgeOptions, TrustOptions, forge_options, trust_options
 from bot.config import Config, find_config, json_schema, load_config
 from bot.detectors.registry import RULES, rule_ids, rule_options
-from bot.errors import MendbotError
+from bot.errors import MendbotError, WriteError
 from bot.models import FixMode
 from bot.refs import RefResolver, default_cache_dir
 from bot.registry import RegistryResolver, default_registry
@@ -157,6 +157,8 @@ def analyze_command(
         raise click.UsageError("--sign and --signing-key only apply with --bundle-out")
     if sign_kind == "key" and signing_key is None:
         raise click.UsageError("--sign key needs --signing-key FILE")
+    if output is not None:
+        _check_report_target(output)
     targets = list(paths) or [Path(".")]
     root = targets[0] if len(targets) == 1 and targets[0].is_dir() else Path(".")
     try:
@@ -297,7 +299,33 @@ def unified_diff(name: str, before: str, after: str) -> str:
     return "".join(lines)
 
 
+def _check_report_target(output: Path) -> None:
+    """Refuse an ``--output`` that cannot be written before anything is analysed or fixed."""
+    folder = output.parent
+    if not folder.is_dir():
+        raise click.BadParameter(
+            f"the folder {str(folder)!r} does not exist; create it or choose another file",
+            param_hint="'-o' / '--output'",
+        )
+    if output.is_dir():
+        raise click.BadParameter(f"{str(output)!r} is a folder", param_hint="'-o' / '--output'")
+    if not os.access(folder, os.W_OK):
+        raise click.BadParameter(
+            f"the folder {str(folder)!r} is not writable", param_hint="'-o' / '--output'"
+        )
+
+
 def _report(result: Analysis, output_format: str, output: Path | None) -> None:
+    try:
+        _render_report(result, output_format, output)
+    except OSError as exc:
+        raise WriteError(
+            f"cannot write the report to {output}: {exc.strerror}",
+            advice="fixes, if any, were written; rerun with another --output",
+        ) from None
+
+
+def _render_report(result: Analysis, output_format: str, output: Path | None) -> None:
     if output_format == "text":
         if output is not None:
             with output.open("w", encoding="utf-8") as handle:
@@ -432,21 +460,62 @@ def policy_group() -> None:
     """Check, test and evaluate merge-gate policies (docs/policies.md)."""
 
 
-@policy_group.command("test")
-@click.option(
-    "--policies",
+def policy_folder(command: Callable[..., None]) -> Callable[..., None]:
+    """The policy folder of every ``policy`` command: ``[DIR]`` or ``--policies DIR``, default
+    ``policies/``; giving both (differently) is a usage error."""
+    command = click.option(
+        "--policies",
+        "option_directory",
+        type=click.Path(path_type=Path, file_okay=False),
+        help="Folder of policy files (the same as the DIR argument).",
+    )(command)
+    return click.argument(
+        "directory",
+        required=False,
+        type=click.Path(path_type=Path, file_okay=False),
+    )(command)
+
+
+def _policy_directory(directory: Path | None, option_directory: Path | None) -> Path:
+    if directory is not None and option_directory is not None and directory != option_directory:
+        raise click.UsageError(f"two policy folders given: {directory} and {option_directory}")
+    return directory or option_directory or Path("policies")
+
+
+@policy_group.command("init")
+@click.argument(
     "directory",
-    type=click.Path(path_type=Path, file_okay=False),
+    required=False,
     default=Path("policies"),
-    show_default=True,
-    help="Folder of policy files.",
+    type=click.Path(path_type=Path, file_okay=False),
 )
-def policy_test_command(directory: Path) -> None:
-    """Run every policy's inline tests: exit 0 all pass, 1 a case failed, 2 invalid policies."""
+def policy_init_command(directory: Path) -> None:
+    """Write mendbot's default policies into DIR (default: policies/) to adapt and commit;
+    never overwrites a file (exit 0 written, 2 nothing written)."""
+    from bot.policy.defaults import write_defaults
+
+    try:
+        written = write_defaults(directory)
+    except MendbotError as exc:
+        _fail(exc)
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(
+        f"next: adapt them, check with `mendbot policy lint {directory}` and "
+        f"`mendbot policy test {directory}`, and commit them on the default branch"
+    )
+
+
+@policy_group.command("test")
+@policy_folder
+def policy_test_command(directory: Path | None, option_directory: Path | None) -> None:
+    """Run the inline tests of every policy in DIR (default: policies/): exit 0 all pass,
+    1 a case failed, 2 invalid policies."""
     from bot.policy.render import render_tests
     from bot.policy.schema import load_directory
     from bot.policy.testing import check, run_tests
 
+    directory = _policy_directory(directory, option_directory)
     try:
         policy_set = load_directory(directory)
     except MendbotError as exc:
@@ -488,18 +557,14 @@ def policy_check_command(files: tuple[Path, ...]) -> None:
 
 
 @policy_group.command("lint")
-@click.argument(
-    "directory",
-    required=False,
-    default=Path("policies"),
-    type=click.Path(path_type=Path, file_okay=False),
-)
-def policy_lint_command(directory: Path) -> None:
-    """Validate a policy folder (default: policies/) as the gate loads it: schema, unique names,
-    CEL syntax, unknown identifiers and functions (exit 0 valid, 1 not)."""
+@policy_folder
+def policy_lint_command(directory: Path | None, option_directory: Path | None) -> None:
+    """Validate a policy folder DIR (default: policies/) as the gate loads it: schema, unique
+    names, CEL syntax, unknown identifiers and functions (exit 0 valid, 1 not)."""
     from bot.policy.schema import load_directory
     from bot.policy.testing import check
 
+    directory = _policy_directory(directory, option_directory)
     try:
         policy_set = load_directory(directory)
     except MendbotError as exc:
@@ -526,30 +591,39 @@ def policy_lint_command(directory: Path) -> None:
     required=True,
     help="The context JSON (docs/policy-context.schema.json).",
 )
-@click.option(
-    "--policies",
-    "directory",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("policies"),
-    show_default=True,
-    help="Folder of policy files.",
-)
+@policy_folder
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
-def policy_eval_command(context_file: Path, directory: Path, output_format: str) -> None:
-    """Decide on a context: exit 0 allowed, 1 not allowed, 2 error."""
-    from bot.errors import PolicyError
+def policy_eval_command(
+    context_file: Path, directory: Path | None, option_directory: Path | None, output_format: str
+) -> None:
+    """Decide on a context with the policies in DIR (default: policies/): exit 0 allowed,
+    1 not allowed, 2 error."""
+    from bot.errors import UsageError
     from bot.policy.decide import decide
     from bot.policy.render import render_decision
     from bot.policy.schema import load_directory
 
+    directory = _policy_directory(directory, option_directory)
+    context_advice = (
+        "pass a JSON object shaped like docs/policy-context.schema.json, for example the "
+        "`context` of `mendbot policy explain --pr N --format json`"
+    )
     try:
         policy_set = load_directory(directory)
         try:
             context = json.loads(context_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise PolicyError(f"{context_file}: cannot read the context ({exc})") from None
+        except OSError as exc:
+            raise UsageError(
+                f"{context_file}: cannot read the context: {exc.strerror}", advice=context_advice
+            ) from None
+        except ValueError as exc:
+            raise UsageError(
+                f"{context_file}: the context is not valid JSON: {exc}", advice=context_advice
+            ) from None
         if not isinstance(context, dict):
-            raise PolicyError(f"{context_file}: the context must be a JSON object")
+            raise UsageError(
+                f"{context_file}: the context must be a JSON object", advice=context_advice
+            )
     except MendbotError as exc:
         _fail(exc)
     decision = decide(policy_set, context)

@@ -22,6 +22,7 @@ from bot.detectors.registry import rule_options
 from bot.errors import MendbotError
 from bot.models import FixMode, Remediation
 from bot.plan import group
+from bot.policy.defaults import shipped_policies
 from bot.provenance import KeyTrust
 from bot.report import text
 from bot.report.verification import render_text
@@ -46,17 +47,6 @@ def example_repository() -> Path:
     if source.is_dir():
         return source
     raise DemoError("the bundled example repository is missing; reinstall mendbot")
-
-
-def shipped_policies() -> Path:
-    """The default policies: inside the installed package, or ``policies/`` in a checkout."""
-    packaged = Path(__file__).parent / "_policies"
-    if packaged.is_dir():
-        return packaged
-    source = Path(__file__).resolve().parent.parent / "policies"
-    if source.is_dir():
-        return source
-    raise DemoError("the shipped default policies are missing; reinstall mendbot")
 
 
 def _commit(repo: git.Repo, message: str) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -144,3 +146,31 @@ def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["analyze", str(tmp_path / "nope.yml"), "--format", "json"])
     assert result.exit_code == 3
     assert "no such file or directory" in result.output
+
+
+def test_report_into_a_missing_folder_is_refused_before_anything_is_fixed(tmp_path: Path) -> None:
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "ci.yml").write_text(GOOD)
+    before = (workflows / "ci.yml").read_bytes()
+    report = tmp_path / "missing" / "out.json"
+    command = [
+        sys.executable,
+        "-m",
+        "bot",
+        "analyze",
+        str(tmp_path),
+        "--fix=all",
+        "-o",
+        str(report),
+    ]
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "does not exist; create it or choose another file" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (workflows / "ci.yml").read_bytes() == before
