@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
 from bot.analysis import Analysis
-from bot.models import Severity
-from bot.report.common import fix_status, remaining, sorted_findings
+from bot.models import Finding, Severity
+from bot.report.common import fix_status, no_fix_reason, remaining, sorted_findings
 
 _STYLE = {
     Severity.CRITICAL: "bold red",
@@ -19,8 +20,21 @@ _STYLE = {
 }
 
 
-def _fix_cell(analysis: Analysis, finding_id: str) -> Text:
-    finding = next(f for f in analysis.result.findings if f.id == finding_id)
+#: Below this many columns the findings are listed as blocks instead of a table, whose narrow
+#: columns would fold every word (a Fix column of `uns`/`afe`).
+COMPACT_BELOW = 100
+
+
+def _finding_cell(analysis: Analysis, finding: Finding) -> Text:
+    """The message, and on its own line why there is no fix when the rule said."""
+    cell = Text(finding.message)
+    reason = no_fix_reason(analysis, finding)
+    if reason:
+        cell.append(f"\nno fix: {reason}", style="dim")
+    return cell
+
+
+def _fix_cell(analysis: Analysis, finding: Finding) -> Text:
     status = fix_status(analysis, finding)
     if status is None:
         return Text("report only", style="dim")
@@ -32,28 +46,54 @@ def _fix_cell(analysis: Analysis, finding_id: str) -> Text:
 
 
 def render(analysis: Analysis, console: Console) -> None:
-    """Print the report to ``console``."""
+    """Print the report to ``console``: a table, or blocks when the console is narrower than
+    :data:`COMPACT_BELOW` columns."""
     findings = sorted_findings(analysis)
-    if findings:
-        table = Table(show_lines=True, expand=True)
-        table.add_column("Severity", no_wrap=True)
-        table.add_column("Rule and location", no_wrap=True)
-        table.add_column("Finding", overflow="fold", ratio=3)
-        table.add_column("Fix", overflow="fold", ratio=1)
-        for finding in findings:
-            loc = finding.location
-            table.add_row(
-                Text(finding.severity.value, style=_STYLE[finding.severity]),
-                Text(f"{finding.rule}\n{loc.path}:{loc.line}:{loc.column}"),
-                Text(finding.message),
-                _fix_cell(analysis, finding.id),
-            )
-        console.print(table)
+    if findings and console.width < COMPACT_BELOW:
+        _render_blocks(analysis, findings, console)
+    elif findings:
+        _render_table(analysis, findings, console)
     for error in analysis.result.errors:
         where = error.path + (f":{error.line}:{error.column}" if error.line else "")
         label = "skipped" if error.skipped else "error"
         console.print(Text(f"{label}: {where}: {error.message}", style="yellow"))
     console.print(summary(analysis), markup=False, highlight=False)
+
+
+def _render_table(analysis: Analysis, findings: list[Finding], console: Console) -> None:
+    table = Table(show_lines=True, expand=True)
+    table.add_column("Severity", no_wrap=True)
+    table.add_column("Rule and location", no_wrap=True)
+    table.add_column("Finding", overflow="fold", ratio=3)
+    table.add_column("Fix", overflow="fold", ratio=1)
+    for finding in findings:
+        loc = finding.location
+        table.add_row(
+            Text(finding.severity.value, style=_STYLE[finding.severity]),
+            Text(f"{finding.rule}\n{loc.path}:{loc.line}:{loc.column}"),
+            _finding_cell(analysis, finding),
+            _fix_cell(analysis, finding),
+        )
+    console.print(table)
+
+
+def _render_blocks(analysis: Analysis, findings: list[Finding], console: Console) -> None:
+    """One block per finding: the location line, then the message and the fix indented."""
+    for finding in findings:
+        loc = finding.location
+        head = Text.assemble(
+            (finding.severity.value, _STYLE[finding.severity]),
+            f" {loc.path}:{loc.line}:{loc.column} ",
+            (finding.rule, "bold"),
+        )
+        console.print(head)
+        fix = Text("fix: ") + _fix_cell(analysis, finding)
+        reason = no_fix_reason(analysis, finding)
+        if reason:
+            fix.append(f" ({reason})", style="dim")
+        console.print(Padding(Text(finding.message), (0, 0, 0, 2), expand=False))
+        console.print(Padding(fix, (0, 0, 0, 2), expand=False))
+        console.print()
 
 
 def summary(analysis: Analysis) -> str:
