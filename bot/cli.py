@@ -98,8 +98,8 @@ def cli() -> None:
     "--offline",
     is_flag=True,
     envvar="MENDBOT_OFFLINE",
-    help="Do not resolve action refs or image digests over the network (pinning rules then "
-    "report only).",
+    help="No network request of mendbot's own (also MENDBOT_OFFLINE=1): here, do not resolve "
+    "action refs or image digests (pinning rules then report only).",
 )
 @click.option(
     "-o",

@@ -164,7 +164,9 @@ trust_options = _grouped(
         click.option(
             "--offline",
             is_flag=True,
-            help="Use the cached/embedded Sigstore trusted root instead of refreshing it over TUF.",
+            envvar="MENDBOT_OFFLINE",
+            help="No network request of mendbot's own (also MENDBOT_OFFLINE=1): here, use the "
+            "cached/embedded Sigstore trusted root instead of refreshing it over TUF.",
         ),
     ],
 )
