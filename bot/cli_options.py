@@ -226,7 +226,8 @@ forge_options = _grouped(
         click.option(
             "--base",
             help="Local forge: the default branch (propose targets it; the gate reads policies "
-            "from it); default: the checked-out branch.",
+            "from it); default: the branch origin/HEAD names, else init.defaultBranch, else "
+            "main, else master (never merely the checked-out branch).",
         ),
     ],
 )

@@ -60,11 +60,36 @@ class LocalForge(Forge, GateForge):
         return self._repo
 
     def default_branch(self) -> str:
-        """``base`` if given, else the checked-out branch, else ``main``."""
+        """``base`` if given, else the repository's own default branch: the branch
+        ``origin/HEAD`` names, else ``init.defaultBranch``, else ``main``, else ``master`` (the
+        first that exists). Never the checked-out branch: a pull request's branch may be
+        checked out, and its policies must not judge it. Raises :class:`ForgeError` when none
+        of them exists."""
         if self._base:
             return self._base
-        ref = git.current_ref(self._repo)
-        return ref.removeprefix("refs/heads/") if ref else "main"
+        candidates = [self._origin_head(), self._configured_default(), "main", "master"]
+        for name in candidates:
+            if name and self.branch_head(name) is not None:
+                return name
+        raise ForgeError(
+            f"cannot tell the default branch of {self._repo}: no origin/HEAD, "
+            "init.defaultBranch, main or master branch",
+            advice="pass --base with the branch the gate's policies live on",
+        )
+
+    def _origin_head(self) -> str | None:
+        try:
+            out = git.run(self._repo, "symbolic-ref", "-q", "refs/remotes/origin/HEAD")
+        except GitError:
+            return None
+        return out.decode().strip().removeprefix("refs/remotes/origin/") or None
+
+    def _configured_default(self) -> str | None:
+        try:
+            out = git.run(self._repo, "config", "--get", "init.defaultBranch")
+        except GitError:
+            return None
+        return out.decode().strip() or None
 
     def find(self, fingerprint: str, branch: str | None = None) -> PullRequest | None:
         """The newest record of ``fingerprint`` (records are keyed by fingerprint alone)."""

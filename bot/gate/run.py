@@ -120,7 +120,7 @@ def _evaluate(forge: GateForge, pull: PullInfo, options: GateOptions) -> GateRun
                 f"commit, so a branch with other rules must not be able to pass it",
                 advice=f"target {branch}, or list the branch under gate.branches in "
                 f".github/mendbot.yml on {branch} (on the local forge the default branch is "
-                "--base, else the checked-out branch)",
+                "--base, else origin/HEAD's branch, init.defaultBranch, main or master)",
             )
         _refuse_shared_head(forge, pull)
         gathered = gather(forge, pull, base, trust=options.trust, now=options.now)

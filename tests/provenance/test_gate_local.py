@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from gate_scenario import NOW, SHIPPED_POLICIES, Scenario, local_scenario, loosen_policies
 
 from bot.forge import BOT_EMAIL, BOT_NAME, LocalForge, PullRequest, PullState
-from bot.forge.interface import PullInfo
+from bot.forge.interface import ForgeError, PullInfo
 from bot.gate.run import GateOptions, GateRun, evaluate
 from bot.policy.context import context_digest
 from bot.policy.schema import load_directory
@@ -719,3 +719,47 @@ def test_one_commit_proposed_into_two_gated_branches_is_denied_in_both(staged) -
         run = gate(forge, scenario, number)
         assert run.decision.outcome == "deny"
         assert f"is also proposed by #{other} into" in run.decision.results[0].message
+
+
+def test_without_base_the_gate_judges_by_the_default_branch_not_the_checked_out_one(
+    staged, tmp_path
+) -> None:
+    """A reviewer checks out the pull request's branch and runs the gate without --base: the
+    policies still come from main (a loosened copy on the PR branch decides nothing), and the
+    passing pull request is not failed as 'not gated'."""
+    scenario, forge = staged
+    staging = scenario.pulls["staging"]
+    info = forge.pull_info(staging)
+    repo = scenario.path
+    subprocess.run(["git", "-C", str(repo), "checkout", "-q", info.head_ref], check=True)
+    common = ["--repo", str(repo), "--verify-key", str(_pub(scenario, tmp_path))]
+    now = ["--now", NOW.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    done = _cli("gate", "--pr", str(staging), *common, *now, "--format", "json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    record = json.loads(done.stdout)
+    assert record["decision"] == "allow"
+    main = forge.branch_head("main")
+    assert main is not None and record["policy_source"].startswith(main)
+    assert forge.statuses(info.head_sha)["mendbot/policy"]["state"] == "success"
+
+
+def test_the_local_default_branch_is_the_repository_s_own_or_an_error(tmp_path) -> None:
+    repo = tmp_path / "repo"
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(repo), *args], check=True, env=env)
+
+    subprocess.run(["git", "init", "-q", "-b", "trunk", str(repo)], check=True, env=env)
+    git("-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q", "--allow-empty", "-m", "x")
+    git("checkout", "-q", "-b", "mendbot/fix")
+    with pytest.raises(ForgeError, match="cannot tell the default branch") as raised:
+        LocalForge(repo).default_branch()
+    assert "pass --base" in raised.value.diagnostics()
+    git("config", "init.defaultBranch", "trunk")
+    assert LocalForge(repo).default_branch() == "trunk"
+    git("branch", "release")
+    git("update-ref", "refs/remotes/origin/release", "HEAD")
+    git("symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/release")
+    assert LocalForge(repo).default_branch() == "release"
+    assert LocalForge(repo, base="trunk").default_branch() == "trunk"
