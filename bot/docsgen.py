@@ -1,7 +1,9 @@
-"""Generate ``docs/rules.md`` and ``docs/mendbot.schema.json`` from the code.
+"""Generate ``docs/rules.md``, the JSON Schemas and the console examples from the code.
 
 Run ``python -m bot.docsgen`` to rewrite them, ``python -m bot.docsgen --check`` in CI: it fails
-when either file has drifted from the rule metadata or the configuration schema.
+when a file has drifted from the rule metadata or a schema, or when a console example marked
+``<!-- example: NAME -->`` in the docs or the README is no longer what the command prints
+(:mod:`bot.doc_examples`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from bot.config import json_schema
 from bot.detectors.interface import WorkflowRule
 from bot.detectors.registry import RULES
+from bot.doc_examples import MARKER, render_file
 from bot.policy.context import context_schema
 
 DEFAULT_DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -152,6 +155,33 @@ GENERATED: dict[str, Callable[[], str]] = {
 }
 
 
+def _documents_with_examples(docs: Path) -> list[Path]:
+    """Every Markdown file of ``docs`` (recursively) and the README next to it."""
+    found = sorted(docs.rglob("*.md"))
+    readme = docs.parent / "README.md"
+    return [*found, readme] if docs.resolve() == DEFAULT_DOCS and readme.is_file() else found
+
+
+def _sync(target: Path, wanted: str, *, check: bool) -> bool:
+    """Write ``wanted`` to ``target``, or with ``check`` report a drift; True when stale."""
+    current = target.read_text(encoding="utf-8") if target.exists() else ""
+    if not check:
+        if current != wanted:
+            target.write_text(wanted, encoding="utf-8")
+        return False
+    if current == wanted:
+        return False
+    diff = difflib.unified_diff(
+        current.splitlines(keepends=True),
+        wanted.splitlines(keepends=True),
+        fromfile=str(target),
+        tofile="generated",
+    )
+    sys.stderr.write("".join(diff))
+    sys.stderr.write(f"{target} is out of date: run `python -m bot.docsgen`\n")
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write or check the generated documents; returns the process exit code."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -160,22 +190,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     stale = 0
     for name, produce in GENERATED.items():
-        target = args.docs / name
-        wanted = produce()
-        current = target.read_text(encoding="utf-8") if target.exists() else ""
-        if not args.check:
-            target.write_text(wanted, encoding="utf-8")
+        stale += _sync(args.docs / name, produce(), check=args.check)
+    for document in _documents_with_examples(args.docs):
+        text = document.read_text(encoding="utf-8")
+        if MARKER.search(text) is None:
             continue
-        if current != wanted:
+        try:
+            wanted = render_file(text)
+        except KeyError as exc:
+            sys.stderr.write(f"{document}: {exc.args[0]}\n")
             stale += 1
-            diff = difflib.unified_diff(
-                current.splitlines(keepends=True),
-                wanted.splitlines(keepends=True),
-                fromfile=str(target),
-                tofile="generated",
-            )
-            sys.stderr.write("".join(diff))
-            sys.stderr.write(f"{target} is out of date: run `python -m bot.docsgen`\n")
+            continue
+        stale += _sync(document, wanted, check=args.check)
     return 1 if stale else 0
 
 

@@ -115,3 +115,19 @@ def test_docs_check_detects_drift(tmp_path: Path) -> None:
     assert docsgen.main(["--check", "--docs", str(tmp_path)]) == 0
     (tmp_path / "rules.md").write_text("stale\n")
     assert docsgen.main(["--check", "--docs", str(tmp_path)]) == 1
+
+
+def test_console_examples_are_real_runs_and_drift_is_caught(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    docsgen.main(["--docs", str(docs)])
+    page = docs / "page.md"
+    page.write_text("Intro\n\n<!-- example: policy-init -->\n```console\n$ stale\n```\n")
+    assert docsgen.main(["--check", "--docs", str(docs)]) == 1
+    assert docsgen.main(["--docs", str(docs)]) == 0
+    written = page.read_text()
+    assert "$ mendbot policy init\nwrote policies/freeze.yaml\n" in written
+    assert "error: policies/freeze.yaml already exists; nothing was written" in written
+    assert docsgen.main(["--check", "--docs", str(docs)]) == 0
+    page.write_text("<!-- example: no-such-example -->\n```console\n```\n")
+    assert docsgen.main(["--check", "--docs", str(docs)]) == 1
