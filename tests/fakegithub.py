@@ -294,6 +294,11 @@ class FakeGitHub:
         """Invited (not yet active) members by ``org/team-slug``."""
         self.required_checks: dict[str, list[str]] = {}
         """Status contexts a branch ruleset requires, by branch name."""
+        self.last_push_approval: set[str] = set()
+        """Branches whose ruleset's ``pull_request`` rule sets ``require_last_push_approval``."""
+        self.verified_commits: set[str] = set()
+        """Commits whose signature GitHub verified (``commit.verification.verified``); the fake
+        checks no signature itself."""
         self.graphql: list[dict[str, Any]] = []
         """Every GraphQL request body received."""
         self._local = threading.local()
@@ -950,6 +955,13 @@ class FakeGitHub:
                     "author": {"name": an, "email": ae, "date": ad},
                     "committer": {"name": cn, "email": ce, "date": cd},
                     "tree": {"sha": sha, "url": url},
+                    "verification": {
+                        "verified": sha in self.verified_commits,
+                        "reason": "valid" if sha in self.verified_commits else "unsigned",
+                        "payload": None,
+                        "signature": None,
+                        "verified_at": NOW if sha in self.verified_commits else None,
+                    },
                 },
                 "author": account(ae),
                 "committer": account(ce),
@@ -1088,6 +1100,22 @@ class FakeGitHub:
                     "ruleset_source_type": "Repository",
                     "ruleset_source": f"{repo.owner}/{repo.name}",
                     "ruleset_id": 1,
+                }
+            )
+        if params["branch"] in self.last_push_approval:
+            rules.append(
+                {
+                    "type": "pull_request",
+                    "parameters": {
+                        "dismiss_stale_reviews_on_push": False,
+                        "require_code_owner_review": False,
+                        "require_last_push_approval": True,
+                        "required_approving_review_count": 1,
+                        "required_review_thread_resolution": False,
+                    },
+                    "ruleset_source_type": "Repository",
+                    "ruleset_source": f"{repo.owner}/{repo.name}",
+                    "ruleset_id": 2,
                 }
             )
         page, headers = self._paginate(rules, query)

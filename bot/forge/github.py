@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import os
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,12 @@ from github import (
 
 from bot.forge.body import metadata
 from bot.forge.interface import (
+    BOT_EMAIL,
+    BOT_NAME,
     GATE_LABELS,
     STATUS_CONTEXT,
     CommitAuthor,
+    CommitPeople,
     CommitState,
     Forge,
     ForgeError,
@@ -300,17 +304,29 @@ class GitHubForge(Forge, GateForge):
         """Whether ``user`` (a comment's author) is the account this forge acts as."""
         if user is None:
             return False
+        bot = self._bot_account()
+        if bot is not None:
+            return bool(user.login == bot)
+        return bool(user.type == "Bot")
+
+    def _is_bot_login(self, login: str) -> bool:
+        """Whether ``login`` is the account this forge acts as; False when GitHub does not say
+        which account that is (an installation token without ``bot_login``)."""
+        bot = self._bot_account()
+        return bot is not None and login == bot
+
+    def _bot_account(self) -> str | None:
+        """``bot_login``, else the login ``GET /user`` names (None for an installation token:
+        GitHub answers 403)."""
         if not self._bot_resolved:
             self._bot_resolved = True
             try:
                 self._bot_login = str(self._github.get_user().login)
             except GithubException:
-                self._bot_login = None  # an installation token: GitHub answers 403
+                self._bot_login = None
             except requests.exceptions.RequestException as exc:
                 raise _wrap("read the token's account", exc) from None
-        if self._bot_login is not None:
-            return bool(user.login == self._bot_login)
-        return bool(user.type == "Bot")
+        return self._bot_login
 
     def created_since(self, since: datetime) -> int:
         """mendbot pull requests created at or after ``since``."""
@@ -416,14 +432,18 @@ class GitHubForge(Forge, GateForge):
             for r in found
         ]
 
-    def contributors(self, pull: PullInfo, merge_base: str) -> list[str]:
+    def commit_people(self, pull: PullInfo, merge_base: str) -> list[CommitPeople]:
         """``GET /pulls/{n}/commits``: the accounts GitHub links to each commit's author and
-        committer (``web-flow``, GitHub's own committer of web edits, is left out, as are
-        commits linked to no account, such as the bot's)."""
+        committer, by e-mail. An e-mail linked to no account ties the commit to no one; so does
+        a bot account (``type: Bot``) on a commit whose signature GitHub did not verify, since
+        anyone can write a bot's no-reply e-mail. ``web-flow`` (GitHub's committer of web
+        edits, merges and API commits) stands for the author when GitHub verified the commit,
+        and for no one otherwise. A commit is the bot's when GitHub verified it and both author
+        and committer are this forge's bot account."""
         pr = self._repo.get_pull(pull.number)  # lazy: no request
         commits = self._call(
             f"list the commits of #{pull.number}",
-            lambda: list(pr.get_commits()),
+            lambda: [_commit_people(commit) for commit in pr.get_commits()],
             advice=_READ_ADVICE,
         )
         if len(commits) >= _PULL_COMMITS_LIMIT:
@@ -432,13 +452,30 @@ class GitHubForge(Forge, GateForge):
                 "than that, so the gate cannot tell who contributed to it",
                 advice="squash or split the pull request",
             )
-        logins: set[str] = set()
-        for commit in commits:
-            for account in (commit.author, commit.committer):
-                login = _login(account)
-                if login and login != "web-flow":
-                    logins.add(login)
-        return sorted(logins)
+        found = []
+        for people in commits:
+            if people.author is not None and people.author == people.committer:
+                # Only a verified commit of a bot account keeps the bot's login here.
+                if _is_bot_account(people.author) and self._is_bot_login(people.author):
+                    people = replace(people, verified_bot=True)
+            found.append(people)
+        return found
+
+    def last_push_approval_required(self, base_ref: str) -> bool:
+        """``GET /rules/branches/{base}``: a ``pull_request`` rule with
+        ``require_last_push_approval``. Classic branch protection is not read (that needs the
+        ``administration`` permission), so a setting made only there reads as False."""
+        rules = self._call(
+            f"read the branch rules of {base_ref}",
+            self._branch_rules,
+            base_ref,
+            advice=_READ_ADVICE,
+        )
+        return any(
+            rule.get("type") == "pull_request"
+            and bool((rule.get("parameters") or {}).get("require_last_push_approval"))
+            for rule in rules
+        )
 
     def team_memberships(self, users: list[str], teams: list[str]) -> dict[str, tuple[str, ...]]:
         """``GET /orgs/{org}/teams/{slug}/memberships/{user}`` for every pair; ``org`` is the
@@ -584,24 +621,30 @@ class GitHubForge(Forge, GateForge):
                     advice=_LABEL_ADVICE,
                 )
 
-    def _requires_gate_status(self, base: str) -> bool:
-        """Whether a branch ruleset on ``base`` requires the ``mendbot/policy`` status."""
+    def _branch_rules(self, base: str) -> list[dict[str, Any]]:
+        """Every rule that applies to ``base`` (``GET /rules/branches/{base}``, every page)."""
         url = f"{self._repo.url}/rules/branches/{quote(base, safe='')}"
         requester = self._github.requester
+        found: list[dict[str, Any]] = []
         page = 1
         while True:
             _, rules = requester.requestJsonAndCheck(
                 "GET", url, parameters={"per_page": 100, "page": page}
             )
-            for rule in rules or []:
-                if rule.get("type") != "required_status_checks":
-                    continue
-                checks = (rule.get("parameters") or {}).get("required_status_checks") or []
-                if any(check.get("context") == STATUS_CONTEXT for check in checks):
-                    return True
+            found.extend(rule for rule in rules or [] if isinstance(rule, dict))
             if len(rules or []) < 100:
-                return False
+                return found
             page += 1
+
+    def _requires_gate_status(self, base: str) -> bool:
+        """Whether a branch ruleset on ``base`` requires the ``mendbot/policy`` status."""
+        for rule in self._branch_rules(base):
+            if rule.get("type") != "required_status_checks":
+                continue
+            checks = (rule.get("parameters") or {}).get("required_status_checks") or []
+            if any(check.get("context") == STATUS_CONTEXT for check in checks):
+                return True
+        return False
 
     def enable_auto_merge(self, number: int, head_sha: str, method: str) -> str:
         """Refuse unless a branch ruleset on the base requires ``mendbot/policy`` (otherwise
@@ -658,16 +701,47 @@ def _auto_merge_error(number: int, exc: GithubException) -> ForgeError:
     return ForgeError(f"GitHub refused auto-merge on #{number}: {message}", advice=advice)
 
 
-def _login(account: Any) -> str | None:
+#: GitHub's committer of web edits, merges and commits made through the API.
+_WEB_FLOW = "web-flow"
+
+
+def _is_bot_account(login: str) -> bool:
+    return login.endswith("[bot]")
+
+
+def _linked(account: Any, verified: bool) -> str | None:
     """The login of a commit's linked account; None for GitHub's empty object (no account),
-    which PyGithub cannot complete."""
+    which PyGithub cannot complete, and for a bot account on an unverified commit, whose
+    no-reply e-mail anyone can write."""
     if account is None:
         return None
     try:
-        login = account.login
+        login, kind = account.login, account.type
     except GithubException:
         return None
-    return str(login) if login else None
+    if not login:
+        return None
+    if (kind == "Bot" or _is_bot_account(str(login))) and not verified:
+        return None
+    return str(login)
+
+
+def _commit_people(commit: Any) -> CommitPeople:
+    """:class:`CommitPeople` of one ``GET /pulls/{n}/commits`` item (a PyGithub ``Commit``)."""
+    git_commit = commit.commit
+    verified = bool(git_commit.verification.verified)
+    author = _linked(commit.author, verified)
+    if _linked(commit.committer, True) == _WEB_FLOW:
+        committer = author if verified else None
+    else:
+        committer = _linked(commit.committer, verified)
+    identity = [(person.name, person.email) for person in (git_commit.author, git_commit.committer)]
+    return CommitPeople(
+        sha=str(commit.sha),
+        author=author,
+        committer=committer,
+        claims_bot=identity == [(BOT_NAME, BOT_EMAIL)] * 2,
+    )
 
 
 #: ``GET /pulls/{n}/commits`` lists at most this many commits.

@@ -175,6 +175,30 @@ class PullInfo:
 
 
 @dataclass(frozen=True)
+class CommitPeople:
+    """Who the forge says made one commit of a pull request.
+
+    Commit metadata (names, e-mails) is written by whoever pushes, so it decides nothing by
+    itself: ``author`` and ``committer`` are the accounts the forge ties them to, None when it
+    ties them to none it can vouch for (e.g. an e-mail linked to no account, or a claim of a
+    bot's identity without that bot's signature).
+    """
+
+    sha: str
+    author: str | None
+    """Login tied to the author, None when the commit cannot be tied to an account."""
+    committer: str | None
+    """Login tied to the committer, None likewise; the forge itself as the committer of a
+    commit it signed (GitHub's ``web-flow``) is the author's doing and repeats ``author``."""
+    claims_bot: bool
+    """Author and committer both carry the bot's name and e-mail: a bot commit if the
+    attestation it adds verifies (the gate checks), else a commit by someone unknown."""
+    verified_bot: bool = False
+    """The forge vouches that the bot made it (GitHub: a verified signature, with the author
+    and committer linked to the bot's account)."""
+
+
+@dataclass(frozen=True)
 class Review:
     """One submitted review, as the forge lists it (oldest first)."""
 
@@ -228,9 +252,15 @@ class GateForge(ABC):
         """Every submitted review of pull request ``number``, oldest first."""
 
     @abstractmethod
-    def contributors(self, pull: PullInfo, merge_base: str) -> list[str]:
-        """Logins of the people who authored or committed the commits ``merge_base..head`` of
-        ``pull`` (the bot's own commits and commits linked to no account are left out)."""
+    def commit_people(self, pull: PullInfo, merge_base: str) -> list[CommitPeople]:
+        """Who made each commit ``merge_base..head`` of ``pull``, oldest first (the gate decides
+        which are the bot's and whether every other one is tied to an account)."""
+
+    @abstractmethod
+    def last_push_approval_required(self, base_ref: str) -> bool:
+        """Whether the forge itself refuses to merge into ``base_ref`` until the most recent
+        push is approved by someone other than who pushed it (GitHub: a branch ruleset's
+        ``require_last_push_approval``); False when it cannot tell."""
 
     @abstractmethod
     def team_memberships(self, users: list[str], teams: list[str]) -> dict[str, tuple[str, ...]]:

@@ -20,9 +20,11 @@ from pathlib import Path
 
 from bot.forge.interface import (
     BOT_EMAIL,
+    BOT_NAME,
     GATE_LABELS,
     STATUS_CONTEXT,
     CommitAuthor,
+    CommitPeople,
     CommitState,
     Forge,
     ForgeError,
@@ -245,20 +247,35 @@ class LocalForge(Forge, GateForge):
         self._write(pull)
         return review
 
-    def contributors(self, pull: PullInfo, merge_base: str) -> list[str]:
-        """The author and committer *names* of the commits that are not the bot's: a local
-        repository has no accounts, so name your commits after your reviewer logins."""
+    def commit_people(self, pull: PullInfo, merge_base: str) -> list[CommitPeople]:
+        """``git log`` of ``merge_base..head``: a local repository has no accounts, so a commit's
+        author and committer **names** are the logins (name your commits after your reviewer
+        logins). A name or e-mail of the bot's ties the commit to no one: anybody can write it,
+        and only the bot's attestation (checked by the gate) proves the bot made the commit."""
         out = git.run(
-            self._repo, "log", "--format=%an%x00%ae%x00%cn%x00%ce", f"{merge_base}..{pull.head_sha}"
+            self._repo,
+            "log",
+            "--reverse",
+            "--format=%H%x00%an%x00%ae%x00%cn%x00%ce",
+            f"{merge_base}..{pull.head_sha}",
         )
-        names: set[str] = set()
+        commits = []
         for line in out.decode("utf-8", "replace").splitlines():
-            author, author_email, committer, committer_email = line.split("\0")
-            if author_email != BOT_EMAIL:
-                names.add(author)
-            if committer_email != BOT_EMAIL:
-                names.add(committer)
-        return sorted(names)
+            sha, author, author_email, committer, committer_email = line.split("\0")
+            commits.append(
+                CommitPeople(
+                    sha,
+                    author=_person(author, author_email),
+                    committer=_person(committer, committer_email),
+                    claims_bot=(author, author_email, committer, committer_email)
+                    == (BOT_NAME, BOT_EMAIL, BOT_NAME, BOT_EMAIL),
+                )
+            )
+        return commits
+
+    def last_push_approval_required(self, base_ref: str) -> bool:
+        """Never: a local repository enforces nothing when merging."""
+        return False
 
     def team_memberships(self, users: list[str], teams: list[str]) -> dict[str, tuple[str, ...]]:
         """Memberships from ``mendbot/teams.json``."""
@@ -356,6 +373,13 @@ class LocalForge(Forge, GateForge):
 
     def _atomic(self, target: Path, text: str) -> None:
         write_text_atomically(target, text + "\n")
+
+
+def _person(name: str, email: str) -> str | None:
+    """The login a local commit names, None when it uses the bot's identity or no name."""
+    if name == BOT_NAME or email == BOT_EMAIL or not name.strip():
+        return None
+    return name
 
 
 def _now() -> str:

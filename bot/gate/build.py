@@ -18,6 +18,7 @@ from bot.errors import PolicyError
 from bot.forge.interface import GATE_LABELS, GateForge, PullInfo, Review
 from bot.gate import base_branch
 from bot.gate.attestation import AttestationFacts, examine, signed_by_trust
+from bot.gate.contributors import who_contributed
 from bot.gate.owners import LOCATIONS as CODEOWNERS_LOCATIONS
 from bot.gate.owners import code_owners
 from bot.gate.reverts import RevertFacts, find_revert
@@ -78,6 +79,8 @@ class Gathered:
     revert: RevertFacts
     ignored_reviewers: tuple[str, ...] = ()
     """Reviewers without write access, whose reviews do not count."""
+    unidentified_commits: tuple[str, ...] = ()
+    """Commits neither the bot's nor tied to accounts (``pr.contributors_known`` is false)."""
 
 
 def load_base(repo: Path, base_sha: str, branch: str) -> BaseFiles:
@@ -248,6 +251,7 @@ def gather(
         )
         for user, review in sorted(latest.items())
     )
+    people = who_contributed(repo, forge.commit_people(pull, merge_base), trust=trust, now=now)
     frozen = frozen_environments(forge, is_bot_revert) & set(change.environments)
     windows = compute_windows(
         [window.compiled() for window in base.policies.windows], change.environments, now
@@ -263,9 +267,9 @@ def gather(
             labels=tuple(label for label in pull.labels if label not in GATE_LABELS),
             is_revert=revert.is_revert,
             reverts_bot_change=revert.reverts_bot_change,
-            contributors=tuple(
-                login for login in forge.contributors(pull, merge_base) if login != pull.author
-            ),
+            contributors=tuple(login for login in people.logins if login != pull.author),
+            contributors_known=people.known,
+            last_push_approval_required=forge.last_push_approval_required(pull.base_ref),
         ),
         approvals=approvals,
         windows=windows,
@@ -273,4 +277,4 @@ def gather(
         now=now,
     )
     ignored = tuple(sorted(set(reviewed) - writers))
-    return Gathered(pull, context, base, facts, revert, ignored)
+    return Gathered(pull, context, base, facts, revert, ignored, people.unidentified)

@@ -149,6 +149,21 @@ def _facts(gathered: Gathered) -> list[str]:
     if gathered.ignored_reviewers:
         names = ", ".join(code(user) for user in gathered.ignored_reviewers)
         lines += [f"**Not counted:** reviews by {names} (no write access to the repository).", ""]
+    if gathered.unidentified_commits:
+        shas = ", ".join(code(sha[:12]) for sha in gathered.unidentified_commits[:5])
+        more = ", ..." if len(gathered.unidentified_commits) > 5 else ""
+        guard = (
+            "the base branch's ruleset requires approval of the most recent push by someone "
+            "else, so approvals still count"
+            if context.pr.last_push_approval_required
+            else "approvals that exclude the pull request's contributors count for nothing until "
+            "they are pushed again under an identity tied to an account"
+        )
+        lines += [
+            f"**Contributors unknown:** commit(s) {shas}{more} are neither verified bot commits "
+            f"nor tied to an account; {guard}.",
+            "",
+        ]
     if context.pr.is_revert:
         what = "a mendbot change" if context.pr.reverts_bot_change else "a commit"
         lines += [f"**Revert** of {what}" + _reverted(gathered) + ".", ""]

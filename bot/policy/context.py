@@ -99,9 +99,18 @@ class PullRequest(_Part):
     reverts_bot_change: bool
     """The PR is an exact inverse of a merged mendbot remediation commit."""
     contributors: tuple[str, ...]
-    """Logins of the people who authored or committed a commit of the PR (as the forge links
-    commits to accounts; the bot is left out). With ``preventSelfApproval`` their approvals do
-    not count, like the author's: pushing a commit and approving it is one person's decision."""
+    """Logins of the people who authored or committed a commit of the PR (as the forge ties
+    commits to accounts; verified bot commits and the PR author are left out). With
+    ``preventSelfApproval`` their approvals do not count, like the author's: pushing a commit
+    and approving it is one person's decision."""
+    contributors_known: bool
+    """Every commit of the PR is a verified bot commit or tied to accounts. When false, someone
+    pushed a commit no account is tied to (an unlinked e-mail, or the bot's identity without
+    its signature), so any reviewer may have made it: with ``preventSelfApproval`` no approval
+    counts, unless ``last_push_approval_required``."""
+    last_push_approval_required: bool
+    """The forge itself refuses to merge until the most recent push is approved by someone
+    other than who pushed it (GitHub: a branch ruleset's ``require_last_push_approval``)."""
 
 
 class Approval(_Part):

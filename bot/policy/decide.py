@@ -52,6 +52,9 @@ class MissingApproval:
     """Who may not approve (the author and the PR's other contributors), joined with "or"."""
     sha: str
     """Only approvals on this commit count."""
+    contributors_unknown: bool = False
+    """Self-approval is prevented but commits tied to no account hide who contributed, so no
+    approval counts (fail closed)."""
 
     def describe(self) -> str:
         """One line: ``2 more approvals (have 0) on abc1234 from team security, not alice``."""
@@ -67,6 +70,11 @@ class MissingApproval:
         text += f" on {self.sha[:12]} from " + (" or ".join(who) if who else "any reviewer")
         if self.not_user:
             text += f", not {self.not_user}"
+        if self.contributors_unknown:
+            text += (
+                "; none counts while the pull request has commits tied to no account "
+                "(any reviewer may have pushed them)"
+            )
         return text
 
 
@@ -353,6 +361,7 @@ class _PolicyRun:
             if req.prevent_self_approval
             else None,
             sha=pr.head_sha,
+            contributors_unknown=req.prevent_self_approval and _contributors_hidden(self.context),
         )
 
 
@@ -362,9 +371,19 @@ def _anyone(req: ApprovalRequirement) -> bool:
     return not (source.users or source.teams or source.code_owners)
 
 
+def _contributors_hidden(context: GateContext) -> bool:
+    """Someone pushed a commit tied to no account, and the forge does not make sure that the
+    last push is approved by someone else: any approver may be a contributor."""
+    pr = context.pr
+    return not pr.contributors_known and not pr.last_push_approval_required
+
+
 def _eligible(req: ApprovalRequirement, context: GateContext) -> list[Approval]:
     """Approvals of the head SHA by people who may give them (not the author or a contributor
-    when self-approval is prevented)."""
+    when self-approval is prevented; nobody when self-approval is prevented and who
+    contributed is unknown)."""
+    if req.prevent_self_approval and _contributors_hidden(context):
+        return []
     out = []
     for approval in context.approvals:
         if approval.state != "APPROVED" or approval.at_sha != context.pr.head_sha:

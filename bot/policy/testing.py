@@ -35,6 +35,8 @@ BASE_CONTEXT: dict[str, Any] = {
         "is_revert": False,
         "reverts_bot_change": False,
         "contributors": [],
+        "contributors_known": True,
+        "last_push_approval_required": False,
     },
     "approvals": [],
     "windows": {"active": [], "deny_active": False, "allow_required": False},

@@ -142,7 +142,8 @@ def test_a_push_makes_approvals_stale_and_breaks_the_attested_match(scene, githu
     github.add_review(REPO, number, "bob", "APPROVED")
     first = gate(forge, scenario, number)
     assert first.decision.outcome == "allow"
-    # Someone pushes a commit onto the bot's branch.
+    # Dave (his e-mail is linked to his account) pushes a commit onto the bot's branch.
+    github.accounts = {"author@example.test": "dave"}
     branch = first.pull.head_ref
     scenario.repo.git("checkout", "-q", "-B", branch, first.pull.head_sha)
     scenario.repo.write("notes.txt", "pushed by hand\n")

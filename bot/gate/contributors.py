@@ -1,0 +1,88 @@
+"""Who contributed to a pull request: the people behind its commits, or "unknown".
+
+Commit metadata is written by whoever pushes, so it proves nothing by itself. A commit counts
+as the bot's only when the forge vouches for it (:attr:`CommitPeople.verified_bot`) or when it
+is exactly the commit the propose job builds: the bot's name and e-mail, one parent, and the
+one attestation it adds verifies against the gate's trust *with that commit as the head*
+(so its signed change set is the commit's whole change). Every other commit is a person's: its
+author and committer must be tied to accounts, and when one of them is not, who contributed is
+**unknown** and no approval may assume its giver had no hand in the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from bot.forge.interface import CommitPeople
+from bot.provenance import Trust, UnsafeAcceptUnsigned, verify_attestation
+from bot.provenance import git as gitcmd
+from bot.provenance.changes import parse_raw, raw_diff
+from bot.provenance.errors import ChangeError, GitError
+from bot.provenance.layout import ATTESTATIONS_DIR
+
+#: Checks that may fail on a genuine bot commit: an attestation of a commit made long ago has
+#: expired, but it still says who made the commit.
+_NOT_AUTHORSHIP = frozenset({"expiry"})
+
+
+@dataclass(frozen=True)
+class Contributors:
+    """The people behind a pull request's commits."""
+
+    logins: tuple[str, ...]
+    """Accounts tied to a commit that is not the bot's, sorted."""
+    unidentified: tuple[str, ...]
+    """Commits (ids, oldest first) that are neither the bot's nor tied to accounts; while any
+    is listed, ``logins`` may miss someone."""
+
+    @property
+    def known(self) -> bool:
+        """Every commit is the bot's or tied to accounts."""
+        return not self.unidentified
+
+
+def who_contributed(
+    repo: Path, commits: Iterable[CommitPeople], *, trust: Trust, now: datetime
+) -> Contributors:
+    """The :class:`Contributors` of ``commits`` (all readable in ``repo``)."""
+    logins: set[str] = set()
+    unidentified: list[str] = []
+    for commit in commits:
+        if commit.verified_bot or (
+            commit.claims_bot and attested_bot_commit(repo, commit.sha, trust, now)
+        ):
+            continue
+        if commit.author is None or commit.committer is None:
+            unidentified.append(commit.sha)
+        logins.update(login for login in (commit.author, commit.committer) if login is not None)
+    return Contributors(tuple(sorted(logins)), tuple(unidentified))
+
+
+def attested_bot_commit(repo: Path, sha: str, trust: Trust, now: datetime) -> bool:
+    """Whether commit ``sha`` is one the propose job built: it has one parent, adds exactly one
+    file under the attestations folder, and that attestation verifies against ``trust`` with
+    ``sha`` as the head and the parent as the attested base. Never with ``--allow-unsigned``:
+    without a signature nothing shows who made the commit."""
+    if isinstance(trust, UnsafeAcceptUnsigned):
+        return False
+    try:
+        parents = gitcmd.run(repo, "rev-list", "--parents", "-n", "1", sha).decode().split()[1:]
+        if len(parents) != 1:
+            return False
+        added = [
+            entry
+            for entry in parse_raw(raw_diff(repo, parents[0], sha))
+            if entry.path.startswith(f"{ATTESTATIONS_DIR}/")
+        ]
+        if len(added) != 1 or added[0].status != "A":
+            return False
+        raw = gitcmd.run(repo, "cat-file", "blob", f"{sha}:{added[0].path}")
+    except (GitError, ChangeError):
+        return False
+    result = verify_attestation(raw, repo=repo, head=sha, trust=trust, now=now)
+    if result.statement is None or result.statement.predicate.base.git_commit != parents[0]:
+        return False
+    return not any(check.failed and check.id not in _NOT_AUTHORSHIP for check in result.checks)
