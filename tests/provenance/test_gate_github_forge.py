@@ -7,6 +7,7 @@ that no request hit a route the fake does not serve and no response broke its sc
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -441,6 +442,83 @@ def test_propose_comment_edits_in_place_too(github, forge) -> None:
     assert [c["body"] for c in pull.comments] == [
         "closed: ignored (again)\n\n<!-- mendbot-comment:ignored -->"
     ]
+
+
+# -- who made the commits --------------------------------------------------------------------------
+
+
+def _commit_as(repo, name: str, author: str, committer: str) -> str:
+    """One commit adding ``name``, by ``Name <author>`` committed by ``Name <committer>``."""
+    repo.write(name, f"{name}\n")
+    repo.git("add", "-A")
+    env = {
+        "GIT_AUTHOR_NAME": author.split("@")[0],
+        "GIT_AUTHOR_EMAIL": author,
+        "GIT_COMMITTER_NAME": committer.split("@")[0],
+        "GIT_COMMITTER_EMAIL": committer,
+    }
+    subprocess.run(
+        ["git", "commit", "-q", "-m", name], cwd=repo.path, env={**os.environ, **env}, check=True
+    )
+    return str(repo.git("rev-parse", "HEAD"))
+
+
+def test_commit_people_ties_a_commit_to_an_account_only_when_github_vouches(
+    github, forge, source
+) -> None:
+    app = "9+mendbot[bot]@users.noreply.github.com"
+    github.accounts = {
+        "author@example.test": "carol",
+        "alice@example.test": "alice",
+        "noreply@github.com": "web-flow",
+        app: "mendbot[bot]",
+    }
+    source.git("checkout", "-q", "feature")
+    web = _commit_as(source, "web.txt", "alice@example.test", "noreply@github.com")
+    web_forged = _commit_as(source, "forged.txt", "alice@example.test", "noreply@github.com")
+    unlinked = _commit_as(source, "unlinked.txt", "alice@home.example", "alice@example.test")
+    app_forged = _commit_as(source, "app.txt", app, app)
+    app_made = _commit_as(source, "app2.txt", app, app)
+    source.git("checkout", "-q", "main")
+    source.git("push", "-q", "--force", str(github.repos[REPO].bare), "feature:refs/heads/feature")
+    github.verified_commits.update({web, app_made})
+    github.add_pull(REPO, "feature", author="carol")
+    pull = forge.pull_info(1)
+    people = {c.sha: c for c in forge.commit_people(pull, pull.base_sha)}
+    assert list(people)[0] == source.git("rev-parse", "feature~5")  # oldest first
+    assert (people[web].author, people[web].committer) == ("alice", "alice")
+    assert (people[web_forged].author, people[web_forged].committer) == ("alice", None)
+    assert (people[unlinked].author, people[unlinked].committer) == (None, "alice")
+    assert (people[app_forged].author, people[app_forged].committer) == (None, None)
+    assert (people[app_made].author, people[app_made].verified_bot) == ("mendbot[bot]", False)
+    # An installation token does not say which account is the bot's (GET /user: 403), so only
+    # a forge told its bot login vouches for a verified commit of that account.
+    fresh = GitHubForge(
+        REPO,
+        forge.workdir,
+        TOKEN,
+        base_url=github.base_url,
+        throttle=False,
+        retry=0,
+        bot_login="mendbot[bot]",
+    )
+    assert [c.verified_bot for c in fresh.commit_people(pull, pull.base_sha)] == [
+        False,
+        False,
+        False,
+        False,
+        False,
+        True,
+    ]
+
+
+def test_last_push_approval_is_read_from_the_branch_rules(github, forge) -> None:
+    assert forge.last_push_approval_required("main") is False
+    github.required_checks["main"] = ["mendbot/policy"]
+    assert forge.last_push_approval_required("main") is False
+    github.last_push_approval.add("main")
+    assert forge.last_push_approval_required("main") is True
+    assert forge.last_push_approval_required("release") is False
 
 
 # -- auto-merge -----------------------------------------------------------------------------------
