@@ -112,6 +112,8 @@ def make_context(rng: random.Random) -> dict[str, Any]:
             "is_revert": (revert := rng.random() < 0.05),
             "reverts_bot_change": revert and rng.random() < 0.5,
             "contributors": [] if rng.random() < 0.9 else ["bob"],
+            "contributors_known": rng.random() < 0.95,
+            "last_push_approval_required": rng.random() < 0.3,
         },
         "approvals": approvals,
         "windows": {

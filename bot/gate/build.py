@@ -18,7 +18,7 @@ from bot.errors import PolicyError
 from bot.forge.interface import GATE_LABELS, GateForge, PullInfo, Review
 from bot.gate import base_branch
 from bot.gate.attestation import AttestationFacts, examine, signed_by_trust
-from bot.gate.contributors import who_contributed
+from bot.gate.contributors import head_attested, who_contributed
 from bot.gate.owners import LOCATIONS as CODEOWNERS_LOCATIONS
 from bot.gate.owners import code_owners
 from bot.gate.reverts import RevertFacts, find_revert
@@ -251,7 +251,15 @@ def gather(
         )
         for user, review in sorted(latest.items())
     )
-    people = who_contributed(repo, forge.commit_people(pull, merge_base), trust=trust, now=now)
+    attested_base = facts.statement.predicate.base.git_commit if facts.statement else None
+    head_is_bot = head_attested(repo, pull.head_sha, facts.provenance.matches_pr, attested_base)
+    people = who_contributed(
+        repo,
+        forge.commit_people(pull, merge_base),
+        trust=trust,
+        now=now,
+        attested=(pull.head_sha,) if head_is_bot else (),
+    )
     frozen = frozen_environments(forge, is_bot_revert) & set(change.environments)
     windows = compute_windows(
         [window.compiled() for window in base.policies.windows], change.environments, now

@@ -11,7 +11,7 @@ author and committer must be tied to accounts, and when one of them is not, who 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -45,20 +45,41 @@ class Contributors:
 
 
 def who_contributed(
-    repo: Path, commits: Iterable[CommitPeople], *, trust: Trust, now: datetime
+    repo: Path,
+    commits: Iterable[CommitPeople],
+    *,
+    trust: Trust,
+    now: datetime,
+    attested: Collection[str] = (),
 ) -> Contributors:
-    """The :class:`Contributors` of ``commits`` (all readable in ``repo``)."""
+    """The :class:`Contributors` of ``commits`` (all readable in ``repo``). ``attested`` names
+    commits already shown to pass :func:`attested_bot_commit` (see :func:`head_attested`), so
+    their attestation is not verified twice."""
     logins: set[str] = set()
     unidentified: list[str] = []
     for commit in commits:
         if commit.verified_bot or (
-            commit.claims_bot and attested_bot_commit(repo, commit.sha, trust, now)
+            commit.claims_bot
+            and (commit.sha in attested or attested_bot_commit(repo, commit.sha, trust, now))
         ):
             continue
         if commit.author is None or commit.committer is None:
             unidentified.append(commit.sha)
         logins.update(login for login in (commit.author, commit.committer) if login is not None)
     return Contributors(tuple(sorted(logins)), tuple(unidentified))
+
+
+def head_attested(repo: Path, head: str, matches: bool, attested_base: str | None) -> bool:
+    """Whether ``head`` passes :func:`attested_bot_commit`, from what the gate already verified:
+    the pull request's attestation verified and matches with ``head`` as the head (``matches``)
+    and its attested base is ``head``'s only parent."""
+    if not matches or attested_base is None:
+        return False
+    try:
+        parents = gitcmd.run(repo, "rev-list", "--parents", "-n", "1", head).decode().split()[1:]
+    except GitError:
+        return False
+    return parents == [attested_base]
 
 
 def attested_bot_commit(repo: Path, sha: str, trust: Trust, now: datetime) -> bool:
