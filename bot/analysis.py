@@ -212,7 +212,7 @@ def analyze(
     for number, item in enumerate(inputs, 1):
         if progress is not None:
             progress(number, len(inputs))
-        outcome = _analyse_one(item, rules, config, fix_mode, root)
+        outcome = _analyse_guarded(item, rules, config, fix_mode, root)
         if outcome is None:
             continue
         if isinstance(outcome, FileError):
@@ -256,6 +256,45 @@ def _unfixed(fix: Fix, reason: str) -> Unfixed:
 
 
 _Outcome = tuple[list[Detection], str, str | None, set[str], dict[str, str]]
+
+
+def _analyse_guarded(
+    item: Input,
+    rules: Sequence[WorkflowRule],
+    config: Config,
+    fix_mode: FixMode | None,
+    root: Path | None = None,
+) -> _Outcome | FileError | None:
+    """:func:`_analyse_one`, with any failure on this file turned into this file's error.
+
+    One hostile or unexpected file (nesting deep enough to exhaust the interpreter's stack, a
+    parser or engine bug) must never cost the other files their findings and fixes.
+    """
+    try:
+        outcome = _analyse_one(item, rules, config, None if item.link_target else fix_mode, root)
+    except RecursionError:
+        return FileError(
+            path=item.relative,
+            message="the YAML is nested too deeply to analyse; not analysed",
+        )
+    except Exception as exc:  # one file's failure must not stop the others
+        return FileError(
+            path=item.relative,
+            message=f"internal error while analysing the file: {type(exc).__name__}: {exc}",
+        )
+    if item.link_target and fix_mode is not None and isinstance(outcome, tuple):
+        detections, text, _, _, _ = outcome
+        reason = (
+            f"the file is a symlink to {item.link_target} and links are never rewritten: "
+            f"fix {item.link_target} instead"
+        )
+        refused = {
+            d.finding.id: reason
+            for d in detections
+            if d.fix is not None and fix_mode.allows(d.fix.disposition)
+        }
+        return detections, text, None, set(), refused
+    return outcome
 
 
 def _analyse_one(

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from bot import __version__
 from bot.analysis import Analysis, analyze
+from bot.checkouts import analyze_named, scopes
 from bot.cli_options import ForgeOptions, TrustOptions, forge_options, trust_options
 from bot.config import Config, find_config, json_schema, load_config
 from bot.detectors.registry import RULES, rule_ids, rule_options
@@ -166,21 +167,37 @@ def analyze_command(
         mode = FixMode(fix_mode) if fix_mode else None
         refs = None if offline else default_resolver()
         registry = None if offline else default_registry()
+        if bundle_out is not None and len(scopes(targets, root)) > 1:
+            raise click.UsageError(
+                "--bundle-out makes bundles for one repository; name that repository"
+            )
+
+        def config_for(scope_root: Path) -> Config:
+            if config_path is not None or scope_root == root:
+                return config
+            return load_config(find_config(scope_root), rule_options())
+
         result = _run_with_progress(
-            lambda progress: analyze(
+            lambda progress: analyze_named(
                 targets,
                 root,
-                config,
-                only_rules=rules,
-                fix_mode=mode,
-                progress=progress,
-                refs=refs,
-                registry=registry,
+                config_for,
+                lambda scope_targets, scope_root, scope_config: analyze(
+                    scope_targets,
+                    scope_root,
+                    scope_config,
+                    only_rules=rules,
+                    fix_mode=mode,
+                    progress=progress,
+                    refs=refs,
+                    registry=registry,
+                ),
+                implicit=not paths,
             ),
             enabled=output_format == "text",
         )
         if mode is not None:
-            _apply(result, dry_run=dry_run)
+            _apply(result, root, dry_run=dry_run)
         _report(result, output_format, output)
         if bundle_out is not None:
             _write_bundles(
@@ -274,7 +291,7 @@ def _run_with_progress(
         return job(advance)
 
 
-def _apply(result: Analysis, *, dry_run: bool) -> None:
+def _apply(result: Analysis, root: Path, *, dry_run: bool) -> None:
     changes = {
         result.paths[name]: (outcome.original, outcome.fixed)
         for name, outcome in result.files.items()
@@ -285,7 +302,7 @@ def _apply(result: Analysis, *, dry_run: bool) -> None:
             if outcome.fixed is not None:
                 sys.stderr.write(unified_diff(name, outcome.original, outcome.fixed))
         return
-    write_all(changes)
+    write_all(changes, root)
 
 
 def unified_diff(name: str, before: str, after: str) -> str:

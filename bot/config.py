@@ -11,10 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.errors import ConfigError
 from bot.models import Severity
+from bot.safe_files import UnsafeFileError, read_regular
 from bot.yamledit import SourceText, YamlDocument, YamlParseError
 
 #: Where the configuration is looked up, relative to the repository root, in order.
 DEFAULT_LOCATIONS = (".github/mendbot.yml", ".github/mendbot.yaml")
+#: Bound on a configuration file (a hostile one must not exhaust memory).
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 class _Schema(BaseModel):
@@ -103,6 +106,9 @@ def json_schema() -> dict[str, Any]:
 
 def find_config(root: Path) -> Path | None:
     """The configuration file of the repository at ``root``, if it has one."""
+    if (root / ".github").is_symlink():
+        # A symlinked `.github` is refused by discovery; its configuration is not read either.
+        return None
     for relative in DEFAULT_LOCATIONS:
         candidate = root / relative
         if candidate.is_file():
@@ -121,7 +127,9 @@ def load_config(path: Path | None, known_rules: Mapping[str, type[BaseModel] | N
     if path is None:
         return Config()
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = read_regular(path, MAX_CONFIG_BYTES).decode("utf-8")
+    except UnsafeFileError as exc:
+        raise ConfigError(f"{path}: the configuration {exc.reason}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the configuration ({exc})") from None
     return parse_config(raw, str(path), known_rules)

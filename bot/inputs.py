@@ -1,18 +1,20 @@
 """Find the files to analyse and read them without ever trusting them.
 
 Inputs that cannot be read become :class:`~bot.models.FileError` values, never exceptions: the
-other files are still analysed. Symlinks that leave the repository are not followed, files over
-:data:`MAX_BYTES` are skipped, binary files are ignored.
+other files are still analysed. Symlinks that leave the repository and symlinked folders are
+not followed, only regular files are read (FIFOs and devices are refused without waiting), files
+over :data:`MAX_BYTES` are skipped, binary files are ignored.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.models import FileError
+from bot.safe_files import TooLargeError, UnsafeFileError, linked_folder, read_regular
 
 MAX_BYTES = 5 * 1024 * 1024
 _YAML_SUFFIXES = (".yml", ".yaml")
@@ -28,6 +30,9 @@ class Input:
     """Repository-relative with ``/`` separators (the name used in every report)."""
     explicit: bool
     """Named on the command line or under ``.github/workflows/``: a non-workflow is an error."""
+    link_target: str | None = None
+    """For a symlink inside the repository: the file it points to, as reports name it. The
+    link is analysed through its target and never rewritten."""
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -45,13 +50,35 @@ def _inside(path: Path, root: Path) -> bool:
     return True
 
 
+def is_repository(folder: Path) -> bool:
+    """A folder holding a ``.github`` folder (or a link named so) is a repository checkout."""
+    github = folder / ".github"
+    return github.is_symlink() or github.is_dir()
+
+
+def _linked_folder_error(link: Path, root: Path) -> FileError:
+    try:
+        target = os.readlink(link)
+    except OSError:
+        target = "?"
+    return FileError(
+        path=_relative(link, root),
+        message=f"is a symlink to a folder ({target}); symlinked folders are not followed, "
+        "nothing in it was analysed or fixed: replace the link with a real folder",
+    )
+
+
 def discover(targets: Iterable[Path], root: Path) -> tuple[list[Input], list[FileError]]:
     """The inputs named by ``targets`` (files or directories), and the ones refused.
 
-    A directory contributes its ``.github/workflows/*.y{a,}ml`` files, its composite actions
-    (``action.yml`` at the root and under ``.github/actions/``) and ``.github/dependabot.yml``
-    when it has a workflows folder, and
-    otherwise every YAML file below it (non-workflows among those are skipped quietly).
+    A directory holding ``.github`` is a repository: it contributes its
+    ``.github/workflows/*.y{a,}ml`` files, its composite actions (``action.yml`` at the root and
+    under ``.github/actions/``) and ``.github/dependabot.yml``. Any other directory contributes
+    every YAML file below it (non-workflows among those are skipped quietly), except those in
+    repositories below it, which are analysed on their own (see :mod:`bot.checkouts`).
+
+    Symlinked folders are never entered: one under ``.github`` (or ``.github`` itself) is an
+    error naming it; a symlinked file must point inside ``root``.
     """
     inputs: list[Input] = []
     errors: list[FileError] = []
@@ -59,35 +86,48 @@ def discover(targets: Iterable[Path], root: Path) -> tuple[list[Input], list[Fil
 
     def add(path: Path, explicit: bool) -> None:
         relative = _relative(path, root)
-        if path.is_symlink() and not _inside(path, root):
+        linked = linked_folder(path, root)
+        if linked is not None:
             errors.append(
                 FileError(
                     path=relative,
-                    message="symlink points outside the repository; not followed",
-                    skipped=True,
+                    message=f"is inside the symlinked folder {_relative(linked, root)}; "
+                    "not followed: replace the link with the folder",
                 )
             )
             return
+        link_target = None
+        if path.is_symlink():
+            if not _inside(path, root):
+                errors.append(
+                    FileError(
+                        path=relative,
+                        message="symlink points outside the repository; not followed",
+                        skipped=True,
+                    )
+                )
+                return
+            resolved = path.resolve()
+            link_target = _relative(resolved, root.resolve())
+            path = resolved
         key = path.absolute()
         if key not in seen:
             seen.add(key)
-            inputs.append(Input(path=path, relative=relative, explicit=explicit))
+            inputs.append(
+                Input(path=path, relative=relative, explicit=explicit, link_target=link_target)
+            )
 
     for target in targets:
         if target.is_dir():
-            workflows = target / ".github" / "workflows"
-            if workflows.is_dir():
-                for path in sorted(workflows.iterdir()):
-                    if path.suffix in _YAML_SUFFIXES and (path.is_file() or path.is_symlink()):
-                        add(path, explicit=True)
-                for action in _action_files(target):
-                    add(action, explicit=True)
-                for name in ("dependabot.yml", "dependabot.yaml"):
-                    if (target / ".github" / name).is_file():
-                        add(target / ".github" / name, explicit=True)
+            if is_repository(target):
+                errors += _repository(target, add)
                 continue
             for dirpath, dirnames, filenames in os.walk(target, followlinks=False):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith(".git"))
+                dirnames[:] = sorted(
+                    d
+                    for d in dirnames
+                    if not d.startswith(".git") and not is_repository(Path(dirpath) / d)
+                )
                 for name in sorted(filenames):
                     if name.endswith(_YAML_SUFFIXES):
                         add(Path(dirpath) / name, explicit=False)
@@ -98,28 +138,57 @@ def discover(targets: Iterable[Path], root: Path) -> tuple[list[Input], list[Fil
     return inputs, errors
 
 
-def _action_files(root: Path) -> list[Path]:
-    """``action.yml``/``action.yaml`` at the root and under ``.github/actions/``."""
-    found = [root / name for name in _ACTION_NAMES if (root / name).is_file()]
-    actions = root / ".github" / "actions"
-    if actions.is_dir():
+def _repository(folder: Path, add: Callable[[Path, bool], None]) -> list[FileError]:
+    """Add the inputs of the repository ``folder``; the errors for its symlinked folders."""
+    github = folder / ".github"
+    if github.is_symlink():
+        return [_linked_folder_error(github, folder)]
+    errors: list[FileError] = []
+    workflows = github / "workflows"
+    if workflows.is_symlink():
+        errors.append(_linked_folder_error(workflows, folder))
+    elif workflows.is_dir():
+        for path in sorted(workflows.iterdir()):
+            if path.suffix in _YAML_SUFFIXES and not path.is_dir():
+                add(path, True)
+    for name in _ACTION_NAMES:
+        if (folder / name).is_file() or (folder / name).is_symlink():
+            add(folder / name, True)
+    actions = github / "actions"
+    if actions.is_symlink():
+        errors.append(_linked_folder_error(actions, folder))
+    elif actions.is_dir():
         for dirpath, dirnames, filenames in os.walk(actions, followlinks=False):
             dirnames.sort()
-            found += [Path(dirpath) / n for n in sorted(filenames) if n in _ACTION_NAMES]
-    return found
+            for name in list(dirnames):
+                if (Path(dirpath) / name).is_symlink():
+                    errors.append(_linked_folder_error(Path(dirpath) / name, folder))
+                    dirnames.remove(name)
+            for name in sorted(filenames):
+                if name in _ACTION_NAMES:
+                    add(Path(dirpath) / name, True)
+    for name in ("dependabot.yml", "dependabot.yaml"):
+        if (github / name).is_file() or (github / name).is_symlink():
+            add(github / name, True)
+    return errors
 
 
 def read_text(item: Input) -> str | FileError | None:
-    """The file's text; a :class:`FileError` when it cannot be read; None to ignore it."""
+    """The file's text; a :class:`FileError` when it cannot be read; None to ignore it.
+
+    Only a regular file is read (a FIFO, device or socket is refused at once, never waited
+    on), never through a link, and never more than :data:`MAX_BYTES`.
+    """
     try:
-        size = item.path.stat().st_size
-        if size > MAX_BYTES:
-            return FileError(
-                path=item.relative,
-                message=f"file is {size} bytes, over the {MAX_BYTES} byte limit; skipped",
-                skipped=True,
-            )
-        raw = item.path.read_bytes()
+        raw = read_regular(item.path, MAX_BYTES)
+    except TooLargeError as exc:
+        return FileError(
+            path=item.relative,
+            message=f"file is {exc.size} bytes, over the {MAX_BYTES} byte limit; skipped",
+            skipped=True,
+        )
+    except UnsafeFileError as exc:
+        return FileError(path=item.relative, message=exc.reason)
     except OSError as exc:
         return FileError(path=item.relative, message=f"cannot read: {exc.strerror or exc}")
     if b"\x00" in raw[:8192]:

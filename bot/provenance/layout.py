@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.provenance.errors import BundleError
+from bot.safe_files import UnsafeFileError, read_regular
 
 PATCH = "patch.diff"
 PLAN = "plan.json"
@@ -27,6 +28,8 @@ STATEMENT = "statement.json"
 ATTESTATION = "attestation.sigstore.json"
 SLSA = "provenance.slsa.sigstore.json"
 FILES = (PATCH, PLAN, STATEMENT, ATTESTATION, SLSA)
+#: Bound on each bundle file; a patch of many large workflows stays far below it.
+MAX_FILE_BYTES = 64 * 1024 * 1024
 #: Where the propose job commits the attestation, next to the fix.
 ATTESTATIONS_DIR = ".mendbot/attestations"
 
@@ -102,7 +105,11 @@ def write(out: Path, remediation_id: str, files: BundleFiles) -> Path:
 
 
 def read(path: Path) -> tuple[str, BundleFiles]:
-    """The folder's name and files; raises :class:`BundleError` if it is not a bundle."""
+    """The folder's name and files; raises :class:`BundleError` if it is not a bundle.
+
+    Each file must be a regular file (not a link, FIFO or device) of at most
+    :data:`MAX_FILE_BYTES`: a hostile bundle can neither block the reader nor exhaust memory.
+    """
     if not path.is_dir():
         raise BundleError(
             f"{path} is not a bundle folder",
@@ -111,9 +118,14 @@ def read(path: Path) -> tuple[str, BundleFiles]:
 
     def load(name: str) -> bytes | None:
         try:
-            return (path / name).read_bytes()
+            return read_regular(path / name, MAX_FILE_BYTES)
         except FileNotFoundError:
             return None
+        except UnsafeFileError as exc:
+            raise BundleError(
+                f"{path / name} {exc.reason}; the bundle is refused",
+                advice="bundle files are regular files written by `mendbot analyze --bundle-out`",
+            ) from None
         except OSError as exc:
             raise BundleError(f"cannot read {path / name}: {exc.strerror}") from None
 
