@@ -1,0 +1,316 @@
+"""Hostile checkouts through the real command: symlinked folders, FIFOs, deep nesting, line
+endings, folders of repositories. Each test runs ``mendbot`` in a subprocess on files on disk
+and checks the exit code and the bytes left on disk. The subprocess timeout only guards the
+suite against a hang; it asserts nothing about speed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.errors import WriteError
+from bot.writer import write_all
+from testpaths import BASE_RULE_FLAGS, RULE_CASES
+
+GUARD_SECONDS = 120
+
+INSECURE = """\
+on: push
+env:
+  ACTIONS_ALLOW_UNSECURE_COMMANDS: true
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: make
+"""
+INSECURE_FIXED = INSECURE.replace("  ACTIONS_ALLOW_UNSECURE_COMMANDS: true\n", "").replace(
+    "env:", "env: {}"
+)
+COMPOSITE = RULE_CASES / "gha-insecure-commands" / "composite-action"
+
+
+def mendbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``mendbot args…`` in a real process (the base rules unless ``--rule`` is given)."""
+    if args[0] == "analyze" and "--rule" not in args:
+        args = (*args, "--offline", *BASE_RULE_FLAGS)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=GUARD_SECONDS,
+    )
+
+
+def write(path: Path, content: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return path
+
+
+def report(done: subprocess.CompletedProcess[str]) -> dict:
+    assert "Traceback" not in done.stderr, done.stderr
+    return json.loads(done.stdout)
+
+
+# --- 10.3: symlinked folders never redirect reads or writes ------------------------------------
+
+
+@pytest.mark.parametrize("linked", [".github", ".github/workflows", ".github/actions"])
+def test_symlinked_folder_outside_the_checkout_is_neither_read_nor_rewritten(
+    tmp_path: Path, linked: str
+) -> None:
+    outside = tmp_path / "outside"
+    outside_files = [
+        write(outside / "workflows" / "ci.yml", INSECURE),
+        write(
+            outside / "actions" / "legacy" / "action.yml", (COMPOSITE / "input.yml").read_bytes()
+        ),
+    ]
+    before = {p: p.read_bytes() for p in outside_files}
+    repo = tmp_path / "repo"
+    (repo / linked).parent.mkdir(parents=True)
+    if linked == ".github":
+        os.symlink(outside, repo / ".github")
+    else:
+        os.symlink(outside / Path(linked).name, repo / linked)
+        write(repo / "action.yml", (COMPOSITE / "input.yml").read_bytes())
+
+    done = mendbot("analyze", "repo", "--fix=all", "--format", "json", cwd=tmp_path)
+
+    assert {p: p.read_bytes() for p in outside_files} == before
+    assert done.returncode == 3
+    errors = report(done)["errors"]
+    assert [e["path"] for e in errors] == [linked]
+    assert "is a symlink to a folder" in errors[0]["message"]
+    assert "replace the link with a real folder" in errors[0]["message"]
+    if linked != ".github":  # the checkout's own action is still fixed
+        assert (repo / "action.yml").read_bytes() == (COMPOSITE / "expected.yml").read_bytes()
+
+
+def test_named_file_below_a_symlinked_folder_is_refused(tmp_path: Path) -> None:
+    outside = write(tmp_path / "outside" / "workflows" / "ci.yml", INSECURE)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    os.symlink(tmp_path / "outside", repo / ".github")
+
+    done = mendbot("analyze", ".github/workflows/ci.yml", "--fix=all", "--format", "json", cwd=repo)
+
+    assert outside.read_text() == INSECURE
+    assert done.returncode == 3
+    (error,) = report(done)["errors"]
+    assert "inside the symlinked folder .github" in error["message"]
+
+
+def test_symlinked_workflow_inside_the_checkout_stays_a_link(tmp_path: Path) -> None:
+    shared = write(tmp_path / "shared" / "ci.yml", INSECURE)
+    link = tmp_path / ".github" / "workflows" / "ci.yml"
+    link.parent.mkdir(parents=True)
+    os.symlink("../../shared/ci.yml", link)
+    own = write(tmp_path / ".github" / "workflows" / "own.yml", INSECURE)
+
+    done = mendbot("analyze", ".", "--fix=all", "--format", "json", cwd=tmp_path)
+
+    assert link.is_symlink() and os.readlink(link) == "../../shared/ci.yml"
+    assert shared.read_text() == INSECURE
+    assert own.read_text() == INSECURE_FIXED
+    assert done.returncode == 1  # the linked file's finding remains
+    (finding,) = [f for f in report(done)["findings"] if not f["fix"]["applied"]]
+    assert finding["path"] == ".github/workflows/ci.yml"
+    assert "symlink to shared/ci.yml" in finding["fix"]["unfixable"]
+
+
+def test_writer_refuses_a_file_or_folder_swapped_for_a_link_after_the_analysis(
+    tmp_path: Path,
+) -> None:
+    outside = write(tmp_path / "outside" / "ci.yml", INSECURE)
+    repo = tmp_path / "repo"
+    first = write(repo / ".github" / "workflows" / "a.yml", INSECURE)
+    second = write(repo / ".github" / "workflows" / "b.yml", INSECURE)
+    changes = {first: (INSECURE, INSECURE_FIXED), second: (INSECURE, INSECURE_FIXED)}
+    second.unlink()
+    os.symlink(outside, second)
+    with pytest.raises(WriteError, match="is a symlink"):
+        write_all(changes, repo)
+    assert outside.read_text() == INSECURE
+    assert first.read_text() == INSECURE  # rolled back: all or nothing
+
+    second.unlink()
+    workflows = repo / ".github" / "workflows"
+    workflows.rename(repo / "moved")
+    os.symlink(tmp_path / "outside", workflows)
+    with pytest.raises(WriteError, match="symlinked folder"):
+        write_all({workflows / "ci.yml": (INSECURE, INSECURE_FIXED)}, repo)
+    assert outside.read_text() == INSECURE
+
+
+# --- 10.6: FIFOs, devices, deep nesting: per-file errors, never a hang or a crash --------------
+
+
+def test_symlink_to_an_in_repo_fifo_is_an_error_and_the_neighbour_is_fixed(
+    tmp_path: Path,
+) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    os.symlink("../../pipe", workflows / "a.yml")
+    good = write(workflows / "b.yml", INSECURE)
+
+    done = mendbot("analyze", ".", "--fix=all", "--format", "json", cwd=tmp_path)
+
+    assert done.returncode == 3
+    result = report(done)
+    assert [(e["path"], e["message"]) for e in result["errors"]] == [
+        (".github/workflows/a.yml", "is a FIFO, not a regular file; not read")
+    ]
+    assert result["summary"]["fixes_applied"] == 1
+    assert good.read_text() == INSECURE_FIXED
+
+
+def test_fifo_yaml_in_a_folder_without_workflows_is_an_error(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "x.yml")
+    write(tmp_path / "ci.yml", INSECURE)
+
+    done = mendbot("analyze", ".", "--format", "json", cwd=tmp_path)
+
+    assert done.returncode == 3
+    result = report(done)
+    assert [e["path"] for e in result["errors"]] == ["x.yml"]
+    assert [f["path"] for f in result["findings"]] == ["ci.yml"]
+
+
+def test_device_named_as_a_workflow_is_refused(tmp_path: Path) -> None:
+    done = mendbot("analyze", "/dev/zero", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 3
+    assert "is a device, not a regular file" in done.stdout
+
+
+def test_deeply_nested_yaml_is_one_file_error_and_sarif_keeps_the_others(tmp_path: Path) -> None:
+    deep = "on: push\njobs: {}\nx: " + "[" * 3000 + "]" * 3000 + "\n"
+    write(tmp_path / ".github" / "workflows" / "deep.yml", deep)
+    good = write(tmp_path / ".github" / "workflows" / "good.yml", INSECURE)
+
+    done = mendbot("analyze", ".", "--fix=all", "--format", "sarif", cwd=tmp_path)
+
+    assert done.returncode == 3
+    (run,) = report(done)["runs"]
+    assert [
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]
+    ] == [".github/workflows/good.yml"]
+    (notification,) = run["invocations"][0]["toolExecutionNotifications"]
+    assert "nested too deeply" in notification["message"]["text"]
+    assert good.read_text() == INSECURE_FIXED
+    assert (tmp_path / ".github/workflows/deep.yml").read_text() == deep
+
+
+# --- 11.1: CRLF and BOM files are fixed, byte for byte ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bom", "newline"),
+    [(b"", "\n"), (b"", "\r\n"), (b"\xef\xbb\xbf", "\r\n"), (b"\xef\xbb\xbf", "\n")],
+    ids=["LF", "CRLF", "CRLF+BOM", "BOM"],
+)
+def test_line_endings_and_bom_survive_a_fix(tmp_path: Path, bom: bytes, newline: str) -> None:
+    def encoded(text: str) -> bytes:
+        return bom + text.replace("\n", newline).encode("utf-8")
+
+    release = write(tmp_path / ".github" / "workflows" / "release.yml", encoded(INSECURE))
+    other = write(tmp_path / ".github" / "workflows" / "other.yml", INSECURE)
+
+    done = mendbot("analyze", ".", "--fix=all", "--format", "json", cwd=tmp_path)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert report(done)["summary"]["fixes_applied"] == 2
+    assert release.read_bytes() == encoded(INSECURE_FIXED)
+    assert other.read_text() == INSECURE_FIXED
+
+
+def test_mixed_line_endings_are_refused_with_advice_and_the_others_fixed(tmp_path: Path) -> None:
+    mixed = INSECURE.replace("\n", "\r\n", 3).encode("utf-8")
+    release = write(tmp_path / ".github" / "workflows" / "release.yml", mixed)
+    other = write(tmp_path / ".github" / "workflows" / "other.yml", INSECURE)
+
+    done = mendbot("analyze", ".", "--fix=all", "--format", "json", cwd=tmp_path)
+
+    assert done.returncode == 1
+    (finding,) = [f for f in report(done)["findings"] if not f["fix"]["applied"]]
+    assert finding["path"] == ".github/workflows/release.yml"
+    assert "normalise the file's line endings first" in finding["fix"]["unfixable"]
+    assert release.read_bytes() == mixed
+    assert other.read_text() == INSECURE_FIXED
+
+
+# --- 11.2: folders of checkouts, and named paths that yield nothing ---------------------------
+
+
+def test_folder_of_repositories_is_analysed_repository_by_repository(tmp_path: Path) -> None:
+    r1 = write(tmp_path / "r1" / ".github" / "workflows" / "ci.yml", INSECURE)
+    r2 = write(tmp_path / "r2" / ".github" / "workflows" / "ci.yml", INSECURE)
+    write(
+        tmp_path / "r2" / ".github" / "mendbot.yml",
+        "version: 1\nrules:\n  gha-insecure-commands:\n    ignore: ['.github/workflows/ci.yml']\n",
+    )
+    nested = write(tmp_path / "group" / "r3" / ".github" / "workflows" / "ci.yml", INSECURE)
+
+    done = mendbot("analyze", ".", "--format", "json", cwd=tmp_path)
+    result = report(done)
+    assert done.returncode == 1
+    assert result["summary"]["files"] == 3
+    assert sorted(f["path"] for f in result["findings"]) == [
+        "group/r3/.github/workflows/ci.yml",
+        "r1/.github/workflows/ci.yml",
+    ]  # r2's own configuration ignores its file
+
+    done = mendbot("analyze", ".", "--fix=all", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0
+    assert r1.read_text() == nested.read_text() == INSECURE_FIXED
+    assert r2.read_text() == INSECURE
+
+
+def test_repository_with_only_dependabot_configuration_is_analysed(tmp_path: Path) -> None:
+    case = RULE_CASES / "gha-dependabot-cooldown" / "missing-and-empty"
+    write(tmp_path / ".github" / "dependabot.yml", (case / "input.yml").read_bytes())
+
+    done = mendbot(
+        "analyze", ".", "--offline", "--rule", "gha-dependabot-cooldown", "--format", "json",
+        cwd=tmp_path,
+    )  # fmt: skip
+
+    assert done.returncode == 1
+    result = report(done)
+    assert result["summary"]["files"] == 1
+    assert {f["path"] for f in result["findings"]} == {".github/dependabot.yml"}
+
+
+@pytest.mark.parametrize("named", ["docs", "big.yml", "link.yml"])
+def test_a_named_path_that_yields_nothing_is_an_error(tmp_path: Path, named: str) -> None:
+    write(tmp_path / "docs" / "notes.yml", "title: not a workflow\n")
+    write(tmp_path / "big.yml", INSECURE + "# " + "x" * (5 * 1024 * 1024) + "\n")
+    write(tmp_path.parent / f"{tmp_path.name}-elsewhere.yml", INSECURE)
+    os.symlink(tmp_path.parent / f"{tmp_path.name}-elsewhere.yml", tmp_path / "link.yml")
+
+    done = mendbot("analyze", named, "--format", "json", cwd=tmp_path)
+
+    assert done.returncode == 3
+    result = report(done)
+    assert result["summary"]["files"] == 0
+    assert any(
+        e["path"] == named and e["message"].startswith("nothing analysed") and not e["skipped"]
+        for e in result["errors"]
+    )
+
+
+def test_an_empty_current_folder_warns_but_is_not_an_error(tmp_path: Path) -> None:
+    done = mendbot("analyze", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0
+    (warning,) = report(done)["errors"]
+    assert warning["skipped"] and warning["message"].startswith("nothing analysed")
