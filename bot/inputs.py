@@ -188,7 +188,7 @@ def read_text(item: Input) -> str | FileError | None:
             skipped=True,
         )
     except UnsafeFileError as exc:
-        return FileError(path=item.relative, message=exc.reason)
+        return FileError(path=item.relative, message=f"{exc.reason}; not read")
     except OSError as exc:
         return FileError(path=item.relative, message=f"cannot read: {exc.strerror or exc}")
     if b"\x00" in raw[:8192]:

@@ -22,7 +22,7 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 class UnsafeFileError(Exception):
     """The path is not a regular file of bounded size reachable without links.
 
-    ``reason`` completes a sentence about the file (``"is a symlink; not followed"``).
+    ``reason`` completes a sentence about the file (``"is a FIFO, not a regular file"``).
     """
 
     def __init__(self, reason: str) -> None:
@@ -65,12 +65,12 @@ def read_regular(path: Path | str, limit: int, *, dir_fd: int | None = None) -> 
         fd = os.open(path, _READ_FLAGS, dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise UnsafeFileError("is a symlink; not followed") from None
+            raise UnsafeFileError("is a symlink") from None
         raise
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise UnsafeFileError(f"is {kind_of(info.st_mode)}, not a regular file; not read")
+            raise UnsafeFileError(f"is {kind_of(info.st_mode)}, not a regular file")
         if info.st_size > limit:
             raise TooLargeError(info.st_size, limit)
         chunks: list[bytes] = []
@@ -130,7 +130,7 @@ def open_folder(path: Path, root: Path) -> Iterator[int]:
             except OSError as exc:
                 if exc.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(part, fd):
                     raise UnsafeFileError(
-                        f"is inside the symlinked folder {start / part}; not followed"
+                        f"is inside the symlinked folder {start / part}"
                     ) from None
                 raise
             os.close(fd)
