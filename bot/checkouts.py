@@ -57,7 +57,7 @@ def _repositories_below(folder: Path) -> list[Path]:
         keep = []
         for name in sorted(dirnames):
             child = Path(dirpath) / name
-            if name.startswith("."):
+            if name.startswith(".git"):  # as discovery: `.git`, `.github` hold no checkouts
                 continue
             if is_repository(child) and not child.is_symlink():
                 repositories.append(child)

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.models import FileError
-from bot.safe_files import TooLargeError, UnsafeFileError, linked_folder, read_regular
+from bot.safe_files import (
+    TooLargeError,
+    UnsafeFileError,
+    linked_folder,
+    open_folder,
+    read_regular,
+)
 
 MAX_BYTES = 5 * 1024 * 1024
 _YAML_SUFFIXES = (".yml", ".yaml")
@@ -33,6 +39,9 @@ class Input:
     link_target: str | None = None
     """For a symlink inside the repository: the file it points to, as reports name it. The
     link is analysed through its target and never rewritten."""
+    root: Path | None = None
+    """The folder ``path`` was found in: the folders between them are opened without
+    following links when the file is read."""
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -114,7 +123,13 @@ def discover(targets: Iterable[Path], root: Path) -> tuple[list[Input], list[Fil
         if key not in seen:
             seen.add(key)
             inputs.append(
-                Input(path=path, relative=relative, explicit=explicit, link_target=link_target)
+                Input(
+                    path=path,
+                    relative=relative,
+                    explicit=explicit,
+                    link_target=link_target,
+                    root=root.resolve() if link_target else root,
+                )
             )
 
     for target in targets:
@@ -180,7 +195,8 @@ def read_text(item: Input) -> str | FileError | None:
     on), never through a link, and never more than :data:`MAX_BYTES`.
     """
     try:
-        raw = read_regular(item.path, MAX_BYTES)
+        with open_folder(item.path.parent, item.root or item.path.parent) as folder:
+            raw = read_regular(item.path.name, MAX_BYTES, dir_fd=folder)
     except TooLargeError as exc:
         return FileError(
             path=item.relative,
