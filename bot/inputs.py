@@ -133,6 +133,16 @@ def discover(targets: Iterable[Path], root: Path) -> tuple[list[Input], list[Fil
             )
 
     for target in targets:
+        through = _named_through_link(target)
+        if through is not None:
+            errors.append(
+                FileError(
+                    path=str(target),
+                    message=f"is reached through the symlink {through} inside a repository; "
+                    "not followed: name the real path",
+                )
+            )
+            continue
         if target.is_dir():
             if is_repository(target):
                 errors += _repository(target, add)
@@ -151,6 +161,27 @@ def discover(targets: Iterable[Path], root: Path) -> tuple[list[Input], list[Fil
         else:
             errors.append(FileError(path=str(target), message="no such file or directory"))
     return inputs, errors
+
+
+def _named_through_link(target: Path) -> Path | None:
+    """The symlink, if any, between the repository holding ``target`` and ``target`` itself.
+
+    Naming ``repo/.github/workflows`` when that folder is a link must not lead outside the
+    checkout any more than analysing ``repo`` does. A target in no repository is the user's.
+    """
+    absolute = target.absolute()
+    for ancestor in absolute.parents:
+        if is_repository(ancestor) or (ancestor / ".git").exists():
+            parts = absolute.relative_to(ancestor).parts
+            if not target.is_dir():
+                parts = parts[:-1]  # a linked file is discovery's to judge (inside or not)
+            current = ancestor
+            for part in parts:
+                current = current / part
+                if current.is_symlink():
+                    return current
+            return None
+    return None
 
 
 def _repository(folder: Path, add: Callable[[Path, bool], None]) -> list[FileError]:

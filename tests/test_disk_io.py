@@ -107,7 +107,7 @@ def test_named_file_below_a_symlinked_folder_is_refused(tmp_path: Path) -> None:
     assert outside.read_text() == INSECURE
     assert done.returncode == 3
     (error,) = report(done)["errors"]
-    assert "inside the symlinked folder .github" in error["message"]
+    assert error["message"].startswith(f"is reached through the symlink {repo / '.github'} ")
 
 
 def test_symlinked_workflow_inside_the_checkout_stays_a_link(tmp_path: Path) -> None:
@@ -314,3 +314,16 @@ def test_an_empty_current_folder_warns_but_is_not_an_error(tmp_path: Path) -> No
     assert done.returncode == 0
     (warning,) = report(done)["errors"]
     assert warning["skipped"] and warning["message"].startswith("nothing analysed")
+
+
+def test_named_folder_that_is_a_link_inside_a_repository_is_refused(tmp_path: Path) -> None:
+    outside = write(tmp_path / "outside" / "ci.yml", INSECURE)
+    repo = tmp_path / "repo"
+    (repo / ".github").mkdir(parents=True)
+    os.symlink(tmp_path / "outside", repo / ".github" / "workflows")
+
+    done = mendbot("analyze", ".github/workflows", "--fix=all", "--format", "json", cwd=repo)
+
+    assert outside.read_text() == INSECURE
+    assert done.returncode == 3
+    assert "is reached through the symlink" in report(done)["errors"][0]["message"]
