@@ -51,6 +51,34 @@ def scopes(targets: Sequence[Path], report_root: Path) -> list[Scope]:
     return found
 
 
+def enclosing_repository(targets: Sequence[Path]) -> Path | None:
+    """The one repository every target lies inside (below its top, not the top itself), when
+    there is one: run from ``.github/workflows`` or on a single workflow file, the repository's
+    own configuration applies and paths are reported from its top, as in every other run.
+
+    The top is the nearest folder with ``.git``, else the nearest with ``.github``; a target
+    that is itself a repository, or targets in different repositories, give None.
+    """
+    tops = set()
+    for target in targets:
+        absolute = Path(os.path.abspath(target))
+        if absolute.is_dir() and is_repository(absolute):
+            return None
+        top = _nearest(absolute, lambda folder: (folder / ".git").exists())
+        top = top or _nearest(absolute, is_repository)
+        if top is None:
+            return None
+        tops.add(top)
+    return tops.pop() if len(tops) == 1 else None
+
+
+def _nearest(path: Path, marks: Callable[[Path], bool]) -> Path | None:
+    for folder in path.parents:
+        if marks(folder):
+            return folder
+    return None
+
+
 def _repositories_below(folder: Path) -> list[Path]:
     repositories: list[Path] = []
     for dirpath, dirnames, _ in os.walk(folder, followlinks=False):

@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from bot import __version__
 from bot.analysis import Analysis, analyze
-from bot.checkouts import analyze_named, scopes
+from bot.checkouts import analyze_named, enclosing_repository, scopes
 from bot.cli_options import ForgeOptions, TrustOptions, forge_options, trust_options
 from bot.config import Config, find_config, json_schema, load_config
 from bot.detectors.registry import RULES, rule_ids, rule_options
@@ -161,7 +161,12 @@ def analyze_command(
     if output is not None:
         _check_report_target(output)
     targets = list(paths) or [Path(".")]
-    root = targets[0] if len(targets) == 1 and targets[0].is_dir() else Path(".")
+    enclosing = enclosing_repository(targets)
+    if enclosing is not None:
+        root = enclosing
+        targets = [Path(os.path.abspath(t)) for t in targets]
+    else:
+        root = targets[0] if len(targets) == 1 and targets[0].is_dir() else Path(".")
     try:
         config = load_config(config_path or find_config(root), rule_options())
         mode = FixMode(fix_mode) if fix_mode else None

@@ -51,6 +51,15 @@ def _relative(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
+def _display(target: Path, root: Path) -> str:
+    """How a named target appears in the report: relative to ``root`` when below it, else as
+    the user wrote it."""
+    try:
+        return target.absolute().relative_to(root.absolute()).as_posix()
+    except ValueError:
+        return str(target)
+
+
 def _inside(path: Path, root: Path) -> bool:
     try:
         path.resolve().relative_to(root.resolve())
@@ -137,7 +146,7 @@ def discover(targets: Iterable[Path], root: Path) -> tuple[list[Input], list[Fil
         if through is not None:
             errors.append(
                 FileError(
-                    path=str(target),
+                    path=_display(target, root),
                     message=f"is reached through the symlink {through} inside a repository; "
                     "not followed: name the real path",
                 )
@@ -159,7 +168,9 @@ def discover(targets: Iterable[Path], root: Path) -> tuple[list[Input], list[Fil
         elif target.exists() or target.is_symlink():
             add(target, explicit=True)
         else:
-            errors.append(FileError(path=str(target), message="no such file or directory"))
+            errors.append(
+                FileError(path=_display(target, root), message="no such file or directory")
+            )
     return inputs, errors
 
 

@@ -33,6 +33,12 @@ jobs:
 INSECURE_FIXED = INSECURE.replace("  ACTIONS_ALLOW_UNSECURE_COMMANDS: true\n", "").replace(
     "env:", "env: {}"
 )
+WITH_CHECKOUT = """\
+  lint:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+"""
 COMPOSITE = RULE_CASES / "gha-insecure-commands" / "composite-action"
 
 
@@ -327,3 +333,28 @@ def test_named_folder_that_is_a_link_inside_a_repository_is_refused(tmp_path: Pa
     assert outside.read_text() == INSECURE
     assert done.returncode == 3
     assert "is reached through the symlink" in report(done)["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("named", [".", "ci.yml"])
+@pytest.mark.parametrize("marker", [".git", None])
+def test_run_inside_a_repository_uses_its_configuration_and_fixes_its_file(
+    tmp_path: Path, named: str, marker: str | None
+) -> None:
+    """From `.github/workflows` (or on one file there) the repository's own configuration
+    applies, paths are reported from the repository's top, and --fix writes the named file."""
+    repo = tmp_path / "repo"
+    workflow = write(repo / ".github" / "workflows" / "ci.yml", INSECURE + WITH_CHECKOUT)
+    write(
+        repo / ".github" / "mendbot.yml", "rules:\n  gha-persist-credentials:\n    enabled: false\n"
+    )
+    if marker:
+        (repo / marker).mkdir()
+    done = mendbot("analyze", named, "--fix", "--format", "json", cwd=workflow.parent)
+    data = report(done)
+    assert {f["rule"] for f in data["findings"]} == {"gha-insecure-commands"}
+    assert {f["path"] for f in data["findings"]} == {".github/workflows/ci.yml"}
+    assert done.returncode == 1  # the insecure-commands fix is unsafe: not applied by --fix
+    assert workflow.read_text() == INSECURE + WITH_CHECKOUT
+    done = mendbot("analyze", named, "--fix=all", "--format", "json", cwd=workflow.parent)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert workflow.read_text() == INSECURE_FIXED + WITH_CHECKOUT
