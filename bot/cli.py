@@ -25,7 +25,7 @@ from bot.config import Config, find_config, json_schema, load_config
 from bot.detectors.registry import RULES, rule_ids, rule_options
 from bot.errors import MendbotError, WriteError
 from bot.models import FixMode
-from bot.refs import RefResolver, default_cache_dir
+from bot.refs import RefResolver, default_cache_dir, timeout_from_environment
 from bot.registry import RegistryResolver, default_registry
 from bot.report import github, json_report, sarif, text
 from bot.writer import write_all
@@ -237,9 +237,14 @@ def _write_bundles(
 
 
 def default_resolver() -> RefResolver:
-    """A resolver for ``$GITHUB_SERVER_URL`` using ``$GITHUB_TOKEN``/``$GH_TOKEN`` if set."""
+    """A resolver for ``$GITHUB_SERVER_URL`` using ``$GITHUB_TOKEN``/``$GH_TOKEN`` if set and
+    ``$MENDBOT_GIT_TIMEOUT`` seconds per repository."""
     token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
-    return RefResolver(cache_dir=default_cache_dir(), token=token)
+    return RefResolver(
+        cache_dir=default_cache_dir(),
+        token=token,
+        timeout_seconds=timeout_from_environment(os.environ),
+    )
 
 
 def exit_code(result: Analysis, *, wrote_fixes: bool) -> int:
