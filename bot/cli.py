@@ -442,7 +442,8 @@ def propose_command(
     bundle_dirs: tuple[Path, ...], forge: ForgeOptions, trust: TrustOptions
 ) -> None:
     """Verify remediation bundles and open or update one pull request per remediation (exit 1
-    if any bundle was refused; held-back ones are listed)."""
+    if any bundle was refused, 3 if the forge failed on some bundle while the others were
+    proposed; held-back ones are listed)."""
     from bot.forge import Status, propose
     from bot.forge.propose import render_outcomes
 
@@ -456,8 +457,10 @@ def propose_command(
     except MendbotError as exc:
         _fail(exc)
     click.echo(render_outcomes(outcomes), nl=False)
-    refused = any(o.status is Status.REFUSED for o in outcomes)
-    sys.exit(EXIT_FINDINGS if refused else EXIT_CLEAN)
+    statuses = {o.status for o in outcomes}
+    if Status.FAILED in statuses:
+        sys.exit(EXIT_INPUT_ERRORS)
+    sys.exit(EXIT_FINDINGS if Status.REFUSED in statuses else EXIT_CLEAN)
 
 
 @cli.group("policy")

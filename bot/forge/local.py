@@ -94,8 +94,12 @@ class LocalForge(Forge, GateForge):
         return out.decode().strip() or None
 
     def find(self, fingerprint: str, branch: str | None = None) -> PullRequest | None:
-        """The newest record of ``fingerprint`` (records are keyed by fingerprint alone)."""
-        matches = [p for p in self.pulls() if p.fingerprint == fingerprint]
+        """The newest record of ``fingerprint`` (on ``branch``, when given)."""
+        matches = [
+            p
+            for p in self.pulls()
+            if p.fingerprint == fingerprint and (branch is None or p.branch == branch)
+        ]
         return matches[-1] if matches else None
 
     def pulls(self, state: PullState | None = None) -> list[PullRequest]:
