@@ -414,18 +414,35 @@ def config_check_command(path: Path | None) -> None:
     help="The git repository holding the base commit and the head to check.",
 )
 @click.option("--head", default="HEAD", show_default=True, help="The commit that applies the fix.")
+@click.option(
+    "--for-repository",
+    "for_repository",
+    metavar="URL",
+    help="The repository the bundle must have been made for (default: "
+    "$GITHUB_SERVER_URL/$GITHUB_REPOSITORY when set, else --repo's origin remote, else the --repo "
+    "folder itself).",
+)
 @trust_options
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 def verify_command(
-    bundle_dir: Path, repo: Path, head: str, trust: TrustOptions, output_format: str
+    bundle_dir: Path,
+    repo: Path,
+    head: str,
+    for_repository: str | None,
+    trust: TrustOptions,
+    output_format: str,
 ) -> None:
     """Verify a remediation bundle against the commits up to --head (exit 0 only if every
     check holds; otherwise each failed check is printed with what to do)."""
     from bot.provenance import verify_bundle
+    from bot.provenance.repository import repository_of
     from bot.report.verification import render_json, render_text
 
     try:
-        result = verify_bundle(bundle_dir, repo=repo, head=head, trust=trust.build())
+        target = for_repository or repository_of(repo, os.environ)
+        result = verify_bundle(
+            bundle_dir, repo=repo, head=head, trust=trust.build(), repository=target
+        )
     except MendbotError as exc:
         _fail(exc)
     click.echo(render_json(result) if output_format == "json" else render_text(result), nl=False)

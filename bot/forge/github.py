@@ -146,12 +146,20 @@ class GitHubForge(Forge, GateForge):
         self._fetched_bases: dict[str, str] = {}
         """Branch tips fetched by :meth:`fetch`, by branch name."""
         self._bot_login = bot_login
-        self._bot_resolved = bot_login is not None
+        # An installation token (``ghs_``) cannot read ``GET /user``: do not ask (GitHub would
+        # answer 403 and PyGithub would log it); any bot account is then the bot.
+        self._bot_resolved = bot_login is not None or token.startswith("ghs_")
 
     @property
     def workdir(self) -> Path:
         """The local clone where commits are built."""
         return self._workdir
+
+    @property
+    def repository_uri(self) -> str:
+        """``https://HOST/OWNER/NAME``: the repository's web address (what GitHub Actions
+        records in a statement)."""
+        return self._git_url.removesuffix(".git")
 
     def _call(
         self, action: str, fn: Any, *args: Any, advice: str | None = None, **kwargs: Any

@@ -105,7 +105,9 @@ def propose(
     outcomes = []
     for path in bundles:
         try:
-            candidate, proposal = _build_and_verify(path, forge.workdir, trust, clock)
+            candidate, proposal = _build_and_verify(
+                path, forge.workdir, forge.repository_uri, trust, clock
+            )
         except _Refused as exc:
             outcomes.append(Outcome(path, Status.REFUSED, str(exc), failed_checks=exc.checks))
             continue
@@ -213,9 +215,10 @@ def _propose_one(
 
 
 def _build_and_verify(
-    path: Path, repo: Path, trust: Trust, clock: datetime
+    path: Path, repo: Path, repository: str, trust: Trust, clock: datetime
 ) -> tuple[str, body.Proposal]:
-    """Build the candidate commit (dangling until pushed) and verify the bundle against it."""
+    """Build the candidate commit (dangling until pushed) and verify the bundle against it,
+    and that it was made for ``repository``."""
     try:
         name, files = read(path)
     except MendbotError as exc:
@@ -296,7 +299,9 @@ def _build_and_verify(
         )
     except GitError as exc:
         raise _Refused(f"cannot build the commit: {exc}") from None
-    result = verify_bundle(path, repo=repo, head=candidate, trust=trust, now=clock)
+    result = verify_bundle(
+        path, repo=repo, head=candidate, trust=trust, now=clock, repository=repository
+    )
     if not result.ok or result.statement is None:
         failed = [check.id for check in result.failures]
         details = "; ".join(f"{c.id}: {c.message}" for c in result.failures)

@@ -57,9 +57,14 @@ def _mendbot(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
     )
 
 
-def _bundles(repo, tmp_path: Path, workflows: list[str]) -> tuple[list[Path], Path]:
+def _bundles(
+    repo, tmp_path: Path, workflows: list[str], origin: str | None = None
+) -> tuple[list[Path], Path]:
     """Commit ``workflows`` (file names) in ``repo``, then bundle their persist-credentials
-    remediations with a new key through the CLI; returns the bundle folders and the public key."""
+    remediations (for the repository ``origin``, when given) with a new key through the CLI;
+    returns the bundle folders and the public key."""
+    if origin is not None:
+        repo.git("remote", "add", "origin", origin)
     for name in workflows:
         repo.write(f".github/workflows/{name}", WORKFLOW)
     repo.commit("workflows")
@@ -135,6 +140,10 @@ def test_hostile_file_name_is_inert_in_title_body_and_commit_on_the_local_forge(
     assert "unchanged" in again.stdout
 
 
+def _origin(github: FakeGitHub) -> str:
+    return f"{github.origin}/{REPO}.git"
+
+
 def _github_env(github: FakeGitHub) -> dict[str, str]:
     return {
         **os.environ,
@@ -164,7 +173,7 @@ def test_hostile_file_name_cannot_wedge_later_runs_on_github(
     repo = make_repo()
     repo.write("README.md", "# project\n")
     repo.commit("initial")
-    bundles, pub = _bundles(repo, tmp_path, [HOSTILE, "deploy.yml"])
+    bundles, pub = _bundles(repo, tmp_path, [HOSTILE, "deploy.yml"], _origin(github))
     github.add_repo(REPO, repo.path)
     first = _propose_on_github(github, repo, bundles, pub)
     assert first.returncode == 0, first.stdout + first.stderr
@@ -192,7 +201,7 @@ def test_human_pull_requests_with_copied_metadata_are_not_the_bots(
     repo = make_repo()
     repo.write("README.md", "# project\n")
     repo.commit("initial")
-    bundles, pub = _bundles(repo, tmp_path, ["ci.yml", "deploy.yml"])
+    bundles, pub = _bundles(repo, tmp_path, ["ci.yml", "deploy.yml"], _origin(github))
     ci_fingerprint = json.loads((bundles[0] / "plan.json").read_text())["remediation"][
         "fingerprint"
     ]
@@ -228,7 +237,7 @@ def test_one_bundle_failing_on_github_does_not_stop_the_others(
     repo = make_repo()
     repo.write("README.md", "# project\n")
     repo.commit("initial")
-    bundles, pub = _bundles(repo, tmp_path, ["ci.yml", "deploy.yml"])
+    bundles, pub = _bundles(repo, tmp_path, ["ci.yml", "deploy.yml"], _origin(github))
     github.add_repo(REPO, repo.path)
     github.faults["pulls/create"] = [422]
     partial = _propose_on_github(github, repo, bundles, pub)
