@@ -43,8 +43,12 @@ class Proposal:
     """The verified statement (the only source of the pull request's text)."""
     signer: Signer | None
     """Who signed it (None when unsigned bundles were allowed)."""
-    attestation_digest: str | None
-    """sha256 hex of the committed attestation (None when unsigned)."""
+    statement_digest: str
+    """sha256 hex of the statement as signed (the attestation's payload): what identifies the
+    attestation. Never the attestation file's digest: an ECDSA signature can be re-encoded
+    (``s`` to ``n - s``) into other valid bytes for the same statement."""
+    signed: bool
+    """Whether an attestation is committed with the fix."""
     attestation_path: str | None
     """Where the attestation is committed."""
     bundle_name: str
@@ -115,8 +119,8 @@ def commit_message(proposal: Proposal) -> str:
         f"Mendbot-Rule: {plain(', '.join(info.rules))}",
         f"Mendbot-Fingerprint: sha256:{info.fingerprint}",
     ]
-    if proposal.attestation_digest is not None:
-        lines.append(f"Mendbot-Attestation: sha256:{proposal.attestation_digest}")
+    if proposal.signed:
+        lines.append(f"Mendbot-Attestation: sha256:{proposal.statement_digest}")
     return "\n".join(lines) + "\n"
 
 
@@ -184,7 +188,9 @@ def render_body(
     )
     if proposal.attestation_path is not None:
         lines.append(f"| {code_cell(proposal.attestation_path)} | add (the attestation) |")
-    digest = f"`sha256:{proposal.attestation_digest}`" if proposal.attestation_digest else "none"
+    digest = (
+        f"statement `sha256:{proposal.statement_digest}`" if proposal.signed else "none (unsigned)"
+    )
     lines += [
         "",
         "## Provenance",
@@ -218,7 +224,7 @@ def render_body(
                 "fingerprints": [info.fingerprint],
                 "rules": list(info.rules),
                 "baseSha": base,
-                "attestationDigest": proposal.attestation_digest,
+                "statementDigest": proposal.statement_digest,
                 "risk": risk_level(proposal.statement),
             }
         ),

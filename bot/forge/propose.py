@@ -166,6 +166,15 @@ def _propose_one(
                 f"{branch} has {len(foreign)} commit(s) by someone else: updates stopped",
                 number,
             )
+    if (
+        existing is not None
+        and head is not None
+        and head == existing.head_sha
+        and _statement_digest(existing) == proposal.statement_digest
+    ):
+        # The pull request already carries this very statement: an attestation that differs
+        # only in its signature bytes (re-signed, or malleated s -> n-s) changes nothing.
+        candidate = head
     title, labels = body.title(proposal), body.labels(proposal, environments)
     text = body.render_body(proposal, branch, environments)
     if existing is not None:
@@ -229,9 +238,9 @@ def _build_and_verify(
             f"the attested base commit {base[:12]} is not in {repo}: fetch it, or make a fresh "
             "bundle on the current base"
         )
-    digest = (
-        hashlib.sha256(files.attestation).hexdigest() if files.attestation is not None else None
-    )
+    # The verifier checks below that statement.json is the signed payload byte for byte.
+    digest = hashlib.sha256(files.statement).hexdigest()
+    signed = files.attestation is not None
     try:
         attestation_path = (
             committed_attestation_path(rid) if files.attestation is not None else None
@@ -271,7 +280,7 @@ def _build_and_verify(
     # The message is rendered from the unverified statement here; the commit is discarded
     # unless the verifier accepts the same bytes below.
     statement = _parse_unverified(files.statement, path)
-    draft = body.Proposal(statement, None, digest, attestation_path, name)
+    draft = body.Proposal(statement, None, digest, signed, attestation_path, name)
     identity = {
         "GIT_AUTHOR_NAME": BOT_NAME,
         "GIT_AUTHOR_EMAIL": BOT_EMAIL,
@@ -306,8 +315,17 @@ def _build_and_verify(
         failed = [check.id for check in result.failures]
         details = "; ".join(f"{c.id}: {c.message}" for c in result.failures)
         raise _Refused(f"verification failed ({details})", failed)
-    proposal = body.Proposal(result.statement, result.signer, digest, attestation_path, name)
+    proposal = body.Proposal(
+        result.statement, result.signer, digest, signed, attestation_path, name
+    )
     return candidate, proposal
+
+
+def _statement_digest(pull: PullRequest) -> str | None:
+    """The statement digest the bot recorded in ``pull``'s metadata (None: none recorded)."""
+    meta = body.metadata(pull.body)
+    digest = meta.get("statementDigest") if meta is not None else None
+    return digest if isinstance(digest, str) else None
 
 
 def _parse_unverified(raw: bytes, path: Path) -> Statement:
