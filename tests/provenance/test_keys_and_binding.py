@@ -11,10 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
+from gate_scenario import NOW, local_scenario
 
 from bot.provenance import dsse
 from bot.provenance.keys import load_public
@@ -206,3 +208,31 @@ def test_malleated_signature_is_the_same_attestation_to_propose(
     assert again.stdout.startswith("unchanged"), again.stdout
     assert workflow_repo.git("rev-parse", branch) == head
     assert record_path.read_text() == record
+
+
+def test_gate_does_not_match_an_attestation_made_for_another_repository(
+    bench, signing_key, tmp_path: Path
+) -> None:
+    scenario, _ = local_scenario(bench, signing_key)
+    pub = tmp_path / "mendbot.pub"
+    pub.write_bytes(
+        signing_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    command = [
+        "gate", "--pr", str(scenario.pulls["staging"]), "--repo", str(scenario.path),
+        "--base", "main", "--verify-key", str(pub), "--now", NOW.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "--format", "json",
+    ]  # fmt: skip
+    own = mendbot(*command)
+    assert own.returncode == 0, own.stderr
+    assert json.loads(own.stdout)["context"]["provenance"]["matches_pr"] is True
+    # The same pull request (branch, commits, attestation) in a fork.
+    scenario.repo.git("remote", "set-url", "origin", "https://github.com/mallory/fork.git")
+    fork = mendbot(*command)
+    assert fork.returncode == 1, fork.stderr
+    record = json.loads(fork.stdout)
+    assert record["decision"] != "allow"
+    assert record["context"]["provenance"]["matches_pr"] is False
+    assert "not for https://github.com/mallory/fork" in fork.stdout
