@@ -26,7 +26,7 @@ from bot.config import Config, find_config, json_schema, load_config
 from bot.detectors.registry import RULES, rule_ids, rule_options
 from bot.errors import MendbotError, WriteError
 from bot.models import FixMode
-from bot.refs import RefResolver, default_cache_dir
+from bot.refs import RefResolver, default_cache_dir, timeout_from_environment
 from bot.registry import RegistryResolver, default_registry
 from bot.report import github, json_report, sarif, text
 from bot.writer import write_all
@@ -259,9 +259,14 @@ def _write_bundles(
 
 
 def default_resolver() -> RefResolver:
-    """A resolver for ``$GITHUB_SERVER_URL`` using ``$GITHUB_TOKEN``/``$GH_TOKEN`` if set."""
+    """A resolver for ``$GITHUB_SERVER_URL`` using ``$GITHUB_TOKEN``/``$GH_TOKEN`` if set and
+    ``$MENDBOT_GIT_TIMEOUT`` seconds per repository."""
     token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
-    return RefResolver(cache_dir=default_cache_dir(), token=token)
+    return RefResolver(
+        cache_dir=default_cache_dir(),
+        token=token,
+        timeout_seconds=timeout_from_environment(os.environ),
+    )
 
 
 def exit_code(result: Analysis, *, wrote_fixes: bool) -> int:
@@ -431,18 +436,35 @@ def config_check_command(path: Path | None) -> None:
     help="The git repository holding the base commit and the head to check.",
 )
 @click.option("--head", default="HEAD", show_default=True, help="The commit that applies the fix.")
+@click.option(
+    "--for-repository",
+    "for_repository",
+    metavar="URL",
+    help="The repository the bundle must have been made for (default: "
+    "$GITHUB_SERVER_URL/$GITHUB_REPOSITORY when set, else --repo's origin remote, else the --repo "
+    "folder itself).",
+)
 @trust_options
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 def verify_command(
-    bundle_dir: Path, repo: Path, head: str, trust: TrustOptions, output_format: str
+    bundle_dir: Path,
+    repo: Path,
+    head: str,
+    for_repository: str | None,
+    trust: TrustOptions,
+    output_format: str,
 ) -> None:
     """Verify a remediation bundle against the commits up to --head (exit 0 only if every
     check holds; otherwise each failed check is printed with what to do)."""
     from bot.provenance import verify_bundle
+    from bot.provenance.repository import repository_of
     from bot.report.verification import render_json, render_text
 
     try:
-        result = verify_bundle(bundle_dir, repo=repo, head=head, trust=trust.build())
+        target = for_repository or repository_of(repo, os.environ)
+        result = verify_bundle(
+            bundle_dir, repo=repo, head=head, trust=trust.build(), repository=target
+        )
     except MendbotError as exc:
         _fail(exc)
     click.echo(render_json(result) if output_format == "json" else render_text(result), nl=False)
@@ -459,7 +481,8 @@ def propose_command(
     bundle_dirs: tuple[Path, ...], forge: ForgeOptions, trust: TrustOptions
 ) -> None:
     """Verify remediation bundles and open or update one pull request per remediation (exit 1
-    if any bundle was refused; held-back ones are listed)."""
+    if any bundle was refused, 3 if the forge failed on some bundle while the others were
+    proposed; held-back ones are listed)."""
     from bot.forge import Status, propose
     from bot.forge.propose import render_outcomes
 
@@ -473,8 +496,10 @@ def propose_command(
     except MendbotError as exc:
         _fail(exc)
     click.echo(render_outcomes(outcomes), nl=False)
-    refused = any(o.status is Status.REFUSED for o in outcomes)
-    sys.exit(EXIT_FINDINGS if refused else EXIT_CLEAN)
+    statuses = {o.status for o in outcomes}
+    if Status.FAILED in statuses:
+        sys.exit(EXIT_INPUT_ERRORS)
+    sys.exit(EXIT_FINDINGS if Status.REFUSED in statuses else EXIT_CLEAN)
 
 
 @cli.group("policy")

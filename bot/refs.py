@@ -4,6 +4,10 @@ One ``git ls-remote`` per repository returns every branch and tag (annotated tag
 their commits); results are memoised for the run and cached on disk. Repositories are looked up
 under ``$GITHUB_SERVER_URL`` (default ``https://github.com``), which makes GitHub Enterprise work
 and lets tests use ``file://`` bare repositories.
+
+A token reaches git only through the environment (``GIT_CONFIG_COUNT``/``GIT_CONFIG_KEY_<n>``/
+``GIT_CONFIG_VALUE_<n>``), never on the command line where ``ps`` shows it, and no error message
+ever contains the command line.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 import base64
 import os
 import re
+import signal
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +25,9 @@ from bot import disk_cache
 
 DEFAULT_SERVER = "https://github.com"
 DEFAULT_TTL_SECONDS = 3600
+DEFAULT_TIMEOUT_SECONDS = 30.0
+#: Seconds one ``git ls-remote`` may take (``$MENDBOT_GIT_TIMEOUT`` overrides the default).
+TIMEOUT_ENV = "MENDBOT_GIT_TIMEOUT"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _VERSION = re.compile(r"^v?\d+(?:\.\d+)*$")
 
@@ -90,7 +99,7 @@ class RefResolver:
         cache_dir: Path | None = None,
         ttl_seconds: int = DEFAULT_TTL_SECONDS,
         token: str | None = None,
-        timeout_seconds: float = 30.0,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         self.server_url = (
             server_url or os.environ.get("GITHUB_SERVER_URL") or DEFAULT_SERVER
@@ -139,29 +148,64 @@ class RefResolver:
 
     def _ls_remote(self, owner: str, repo: str) -> RemoteRefs:
         url = self.url(owner, repo)
-        command = ["git"]
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true"}
         if self.token and url.startswith("https://"):
             credentials = base64.b64encode(f"x-access-token:{self.token}".encode()).decode()
-            command += ["-c", f"http.extraHeader=Authorization: Basic {credentials}"]
-        command += ["ls-remote", "--heads", "--tags", url]
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true"}
+            env = with_git_config(env, "http.extraHeader", f"Authorization: Basic {credentials}")
         self.remote_calls += 1
         try:
-            done = subprocess.run(
-                command,
-                capture_output=True,
+            # A session of its own, so that a timeout kills git's remote helper as well.
+            child = subprocess.Popen(
+                ["git", "ls-remote", "--heads", "--tags", url],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 text=True,
-                timeout=self.timeout_seconds,
                 env=env,
-                check=False,
+                start_new_session=True,
             )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise RefResolutionError(f"cannot list refs of {url}: {exc}") from None
-        if done.returncode != 0:
-            lines = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+        except OSError as exc:
+            raise RefResolutionError(f"cannot list refs of {url}: {exc.strerror}") from None
+        try:
+            stdout, stderr = child.communicate(timeout=self.timeout_seconds)
+        except subprocess.TimeoutExpired:
+            # NOTE: never format the exception: its text is the command line.
+            os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
+            raise RefResolutionError(
+                f"cannot list refs of {url}: no answer within {self.timeout_seconds:g} seconds "
+                f"(${TIMEOUT_ENV} sets the limit)"
+            ) from None
+        if child.returncode != 0:
+            lines = [line.strip() for line in stderr.splitlines() if line.strip()]
             reason = next((line for line in lines if line.startswith("fatal:")), None)
             reason = (reason or (lines[0] if lines else "git ls-remote failed")).removeprefix(
                 "fatal: "
             )
             raise RefResolutionError(f"cannot list refs of {url}: {reason}")
-        return parse_ls_remote(done.stdout)
+        return parse_ls_remote(stdout)
+
+
+def with_git_config(env: Mapping[str, str], key: str, value: str) -> dict[str, str]:
+    """``env`` plus one git configuration entry passed the way git reads it from the
+    environment (after any ``GIT_CONFIG_COUNT`` entries already there), so the value never
+    appears in a command line."""
+    try:
+        count = int(env.get("GIT_CONFIG_COUNT", "0"))
+    except ValueError:
+        count = 0
+    return {
+        **env,
+        "GIT_CONFIG_COUNT": str(count + 1),
+        f"GIT_CONFIG_KEY_{count}": key,
+        f"GIT_CONFIG_VALUE_{count}": value,
+    }
+
+
+def timeout_from_environment(env: Mapping[str, str]) -> float:
+    """``$MENDBOT_GIT_TIMEOUT`` seconds when it is a positive number, else the default."""
+    try:
+        seconds = float(env.get(TIMEOUT_ENV, ""))
+    except ValueError:
+        return DEFAULT_TIMEOUT_SECONDS
+    return seconds if seconds > 0 else DEFAULT_TIMEOUT_SECONDS

@@ -3,9 +3,15 @@ the disk cache, $GITHUB_SERVER_URL, and pinning end to end through the CLI."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import shutil
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -142,3 +148,100 @@ def test_cli_pins_online_and_reports_offline(server, workflows, monkeypatch) -> 
     assert f"actions/setup-node@{shas['actions/setup-node']['c1']}  # v4.0.2\n" in text
     again = _cli(repo, "--rule", "gha-unpinned-uses", "--rule", "gha-ref-version-mismatch")
     assert again.returncode == 0, again.stdout
+
+
+@pytest.fixture
+def stalled_https() -> Iterator[str]:
+    """``https://127.0.0.1:<port>``: a loopback server that accepts connections and never
+    answers (not even the TLS handshake), so every ``git ls-remote`` against it times out."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        for connection in held:
+            connection.close()
+        listener.close()
+
+
+def _recording_git(folder: Path) -> Path:
+    """A ``git`` for PATH that appends its argv (NUL-separated, one invocation per line) to
+    ``argv.log`` and its GIT_CONFIG_* environment to ``env.log``, then runs the real git."""
+    real = shutil.which("git")
+    assert real is not None
+    folder.mkdir()
+    wrapper = folder / "git"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'printf "%s\\0" "$@" >> "{folder}/argv.log"\n'
+        f'echo >> "{folder}/argv.log"\n'
+        f'env | grep "^GIT_CONFIG_" >> "{folder}/env.log"\n'
+        f'exec "{real}" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    return folder
+
+
+def test_token_never_reaches_argv_nor_the_report_when_ls_remote_stalls(
+    stalled_https: str, workflows, tmp_path: Path
+) -> None:
+    token = "ghs_secret1234567890"
+    encoded = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    repo = workflows({"ci.yml": WORKFLOW})
+    bin_dir = _recording_git(tmp_path / "bin")
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "GITHUB_SERVER_URL": stalled_https,
+        "GITHUB_TOKEN": token,
+        "MENDBOT_GIT_TIMEOUT": "1",
+        "MENDBOT_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "analyze", "--rule", "gha-unpinned-uses", "--format", "json"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    reasons = {f["no_fix_reason"] for f in json.loads(done.stdout)["findings"]}
+    assert reasons == {
+        f"cannot list refs of {stalled_https}/actions/checkout: no answer within 1 seconds "
+        "($MENDBOT_GIT_TIMEOUT sets the limit)",
+        f"cannot list refs of {stalled_https}/actions/setup-node: no answer within 1 seconds "
+        "($MENDBOT_GIT_TIMEOUT sets the limit)",
+    }
+    for secret in (token, encoded):
+        assert secret not in done.stdout
+        assert secret not in done.stderr
+    calls = [
+        line.split("\0")
+        for line in (bin_dir / "argv.log").read_text().splitlines()
+        if "ls-remote" in line
+    ]
+    assert len(calls) == 2
+    for argv in calls:
+        assert not any(token in arg or encoded in arg for arg in argv), argv
+        assert not any("extraHeader" in arg for arg in argv), argv
+    # The token still authenticates the request, through the environment.
+    assert f"Authorization: Basic {encoded}" in (bin_dir / "env.log").read_text()

@@ -1,7 +1,12 @@
 """The pull request title, body and labels, rendered only from a *verified* statement.
 
+Text from the statement that a repository's content shapes (paths, titles, ids) is rendered
+inert (:mod:`bot.markdown`): on one line, inside code spans, so a hostile file name cannot add
+mentions, links, HTML or lines of its own to the title, body or commit message.
+
 The hidden metadata is one HTML comment holding versioned, base64-encoded JSON (base64 so that
-``-->`` in a value can never end the comment): :func:`metadata` reads it back.
+``-->`` in a value can never end the comment), always the body's last line: :func:`metadata`
+reads it there and nowhere else.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.markdown import code, code_cell, plain
 from bot.policy.context import UNMAPPED_ENVIRONMENT, environments_of
 from bot.provenance.result import Signer
 from bot.provenance.statement import Statement
@@ -21,6 +27,8 @@ from bot.provenance.statement import Statement
 METADATA_VERSION = 1
 _MARKER = "mendbot-metadata:v"
 _METADATA = re.compile(r"<!-- mendbot-metadata:v(\d+) ([A-Za-z0-9+/=]+) -->")
+#: Longest remediation title in a pull request title or commit subject.
+_TITLE_LIMIT = 200
 
 #: Sticky comment topics.
 TOPIC_IGNORED = "ignored"
@@ -35,8 +43,12 @@ class Proposal:
     """The verified statement (the only source of the pull request's text)."""
     signer: Signer | None
     """Who signed it (None when unsigned bundles were allowed)."""
-    attestation_digest: str | None
-    """sha256 hex of the committed attestation (None when unsigned)."""
+    statement_digest: str
+    """sha256 hex of the statement as signed (the attestation's payload): what identifies the
+    attestation. Never the attestation file's digest: an ECDSA signature can be re-encoded
+    (``s`` to ``n - s``) into other valid bytes for the same statement."""
+    signed: bool
+    """Whether an attestation is committed with the fix."""
     attestation_path: str | None
     """Where the attestation is committed."""
     bundle_name: str
@@ -75,9 +87,9 @@ def risk_level(statement: Statement) -> str:
 
 
 def title(proposal: Proposal) -> str:
-    """``fix(security): <remediation title> [<fp8>]``."""
+    """``fix(security): <remediation title> [<fp8>]``, on one line."""
     info = proposal.statement.predicate.remediation
-    return f"fix(security): {info.title} [{info.fingerprint[:8]}]"
+    return f"fix(security): {plain(info.title, _TITLE_LIMIT)} [{info.fingerprint[:8]}]"
 
 
 def labels(
@@ -95,19 +107,20 @@ def labels(
 
 
 def commit_message(proposal: Proposal) -> str:
-    """The commit message with the trailers that name the remediation."""
+    """The commit message with the trailers that name the remediation; every value is on one
+    line, so no text from the statement can add a trailer of its own."""
     info = proposal.statement.predicate.remediation
     lines = [
-        f"fix({info.rules[0]}): {info.title}",
+        f"fix({plain(info.rules[0])}): {plain(info.title, _TITLE_LIMIT)}",
         "",
-        f"Applies the attested remediation {info.id} unchanged.",
+        f"Applies the attested remediation {plain(info.id)} unchanged.",
         "",
-        f"Mendbot-Remediation: {info.id}",
-        f"Mendbot-Rule: {', '.join(info.rules)}",
+        f"Mendbot-Remediation: {plain(info.id)}",
+        f"Mendbot-Rule: {plain(', '.join(info.rules))}",
         f"Mendbot-Fingerprint: sha256:{info.fingerprint}",
     ]
-    if proposal.attestation_digest is not None:
-        lines.append(f"Mendbot-Attestation: sha256:{proposal.attestation_digest}")
+    if proposal.signed:
+        lines.append(f"Mendbot-Attestation: sha256:{proposal.statement_digest}")
     return "\n".join(lines) + "\n"
 
 
@@ -146,13 +159,13 @@ def render_body(
     lines = [
         "## Summary",
         "",
-        f"{info.title}. mendbot applies the attested remediation `{info.id}` "
-        f"(rules {', '.join(f'`{r}`' for r in info.rules)}) unchanged on base `{base[:12]}`.",
+        f"{code(info.title)}: mendbot applies the attested remediation {code(info.id)} "
+        f"(rules {', '.join(code(r) for r in info.rules)}) unchanged on base `{base[:12]}`.",
         "",
     ]
     lines.extend(
-        f"- `{finding.rule_id}` ({finding.severity}) {finding.title} "
-        f"— `{finding.path}:{finding.line}`"
+        f"- {code(finding.rule_id)} ({code(finding.severity)}) {code(finding.title)} "
+        f"— {code(f'{finding.path}:{finding.line}')}"
         for finding in predicate.findings
     )
     lines += [
@@ -170,24 +183,28 @@ def render_body(
         "| path | change |",
         "|---|---|",
     ]
-    lines.extend(f"| `{change.path}` | {change.op} |" for change in predicate.changes)
+    lines.extend(
+        f"| {code_cell(change.path)} | {code_cell(change.op)} |" for change in predicate.changes
+    )
     if proposal.attestation_path is not None:
-        lines.append(f"| `{proposal.attestation_path}` | add (the attestation) |")
-    digest = f"`sha256:{proposal.attestation_digest}`" if proposal.attestation_digest else "none"
+        lines.append(f"| {code_cell(proposal.attestation_path)} | add (the attestation) |")
+    digest = (
+        f"statement `sha256:{proposal.statement_digest}`" if proposal.signed else "none (unsigned)"
+    )
     lines += [
         "",
         "## Provenance",
         "",
         f"- attestation: {digest}",
         f"- signer: {_signer_text(proposal.signer)}",
-        f"- generator: mendbot {predicate.generator.version}, source `{info.source}`",
+        f"- generator: mendbot {code(predicate.generator.version)}, source {code(info.source)}",
         f"- expires: {predicate.expires_on}",
         "",
         "Verify locally (the same verifier the policy gate and the deploy job run):",
         "",
         "```console",
-        f"git fetch origin {branch}",
-        f"mendbot verify BUNDLE/{proposal.bundle_name} --repo . --head FETCH_HEAD "
+        f"git fetch origin {plain(branch)}",
+        f"mendbot verify BUNDLE/{plain(proposal.bundle_name)} --repo . --head FETCH_HEAD "
         f"{_trust_options(proposal.signer)}",
         "```",
         "",
@@ -207,7 +224,7 @@ def render_body(
                 "fingerprints": [info.fingerprint],
                 "rules": list(info.rules),
                 "baseSha": base,
-                "attestationDigest": proposal.attestation_digest,
+                "statementDigest": proposal.statement_digest,
                 "risk": risk_level(proposal.statement),
             }
         ),
@@ -222,8 +239,11 @@ def _encode(data: dict[str, Any]) -> str:
 
 
 def metadata(body: str) -> dict[str, Any] | None:
-    """The hidden metadata of a body written by :func:`render_body` (None if absent/invalid)."""
-    match = _METADATA.search(body)
+    """The hidden metadata of a body written by :func:`render_body`: only its last non-empty
+    line counts, where the bot writes it (None if absent or invalid). A look-alike anywhere
+    else, e.g. in a file name shown in the body, is ignored."""
+    lines = [line.strip() for line in body.splitlines() if line.strip()]
+    match = _METADATA.fullmatch(lines[-1]) if lines else None
     if match is None or int(match[1]) != METADATA_VERSION:
         return None
     try:
@@ -237,8 +257,8 @@ def ignored_comment(proposal: Proposal) -> str:
     """The sticky comment on a pull request closed unmerged."""
     return (
         f"mendbot: this pull request was closed without merging, so fingerprint "
-        f"`{proposal.fingerprint[:12]}` ({proposal.remediation_id}) is **ignored** and will not "
-        "be proposed again. To undo, reopen this pull request."
+        f"`{proposal.fingerprint[:12]}` ({code(proposal.remediation_id)}) is **ignored** and "
+        "will not be proposed again. To undo, reopen this pull request."
     )
 
 

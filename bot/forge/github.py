@@ -1,7 +1,9 @@
 """The GitHub forge: PyGithub for the REST API, git (through GitPython) for branches.
 
 Pull requests are found by their branch (``GET /pulls?head=owner:branch&state=all``) and matched
-by the fingerprint in their hidden metadata, so the bot keeps no state of its own. Branches are
+by the fingerprint in their hidden metadata, so the bot keeps no state of its own; only pull
+requests the bot's own account opened count, so anyone else's pull request with a copied or
+forged metadata comment is never taken for the bot's. Branches are
 pushed with ``--force-with-lease`` (compare and swap) and the token travels in an
 ``http.extraHeader`` set through the environment, never in a URL or on the command line.
 Sticky comments carry a hidden ``<!-- mendbot-comment:<topic> -->`` marker and are edited in
@@ -144,12 +146,20 @@ class GitHubForge(Forge, GateForge):
         self._fetched_bases: dict[str, str] = {}
         """Branch tips fetched by :meth:`fetch`, by branch name."""
         self._bot_login = bot_login
-        self._bot_resolved = bot_login is not None
+        # An installation token (``ghs_``) cannot read ``GET /user``: do not ask (GitHub would
+        # answer 403 and PyGithub would log it); any bot account is then the bot.
+        self._bot_resolved = bot_login is not None or token.startswith("ghs_")
 
     @property
     def workdir(self) -> Path:
         """The local clone where commits are built."""
         return self._workdir
+
+    @property
+    def repository_uri(self) -> str:
+        """``https://HOST/OWNER/NAME``: the repository's web address (what GitHub Actions
+        records in a statement)."""
+        return self._git_url.removesuffix(".git")
 
     def _call(
         self, action: str, fn: Any, *args: Any, advice: str | None = None, **kwargs: Any
@@ -168,6 +178,9 @@ class GitHubForge(Forge, GateForge):
         return self._default
 
     def _to_pull(self, pr: Any) -> PullRequest | None:
+        """The bot's view of ``pr``; None unless the bot opened it and its metadata is valid."""
+        if not self._by_bot(pr.user):
+            return None
         meta = metadata(pr.body or "")
         if meta is None or not meta.get("fingerprints"):
             return None
@@ -190,7 +203,7 @@ class GitHubForge(Forge, GateForge):
         )
 
     def find(self, fingerprint: str, branch: str | None = None) -> PullRequest | None:
-        """The newest pull request whose metadata names ``fingerprint``."""
+        """The newest pull request the bot opened whose metadata names ``fingerprint``."""
         head = {"head": f"{self._owner}:{branch}"} if branch else {}
         pulls = self._call(
             "list pull requests",
@@ -205,7 +218,7 @@ class GitHubForge(Forge, GateForge):
         return None
 
     def pulls(self, state: PullState | None = None) -> list[PullRequest]:
-        """Every mendbot pull request (by its metadata), by number."""
+        """Every pull request the bot opened (with valid metadata), by number."""
         wanted = "open" if state is PullState.OPEN else "all"
         found = self._call("list pull requests", lambda: list(self._repo.get_pulls(state=wanted)))
         pulls = [p for p in (self._to_pull(pr) for pr in found) if p is not None]

@@ -98,6 +98,12 @@ class Forge(ABC):
     def workdir(self) -> Path:
         """The local git repository where commits are built and verified."""
 
+    @property
+    @abstractmethod
+    def repository_uri(self) -> str:
+        """The URL of the repository pull requests are opened in: an attestation is accepted
+        only if its statement names this repository."""
+
     @abstractmethod
     def default_branch(self) -> str:
         """The branch pull requests target."""
@@ -224,6 +230,12 @@ class GateForge(ABC):
     @abstractmethod
     def workdir(self) -> Path:
         """A local git repository that holds (after :meth:`fetch`) the base and head commits."""
+
+    @property
+    @abstractmethod
+    def repository_uri(self) -> str:
+        """The URL of the repository whose pull requests are gated: an attestation is accepted
+        only if its statement names this repository."""
 
     @abstractmethod
     def pull_info(self, number: int) -> PullInfo:

@@ -35,6 +35,7 @@ from bot.forge.interface import (
     Review,
 )
 from bot.provenance import git
+from bot.provenance.context import local_uri
 from bot.provenance.errors import GitError
 from bot.writer import write_text_atomically
 
@@ -60,6 +61,12 @@ class LocalForge(Forge, GateForge):
     def workdir(self) -> Path:
         """The repository itself."""
         return self._repo
+
+    @property
+    def repository_uri(self) -> str:
+        """The ``origin`` remote (without credentials), else the repository's ``file://`` URL:
+        what a local analysis of this repository records."""
+        return local_uri(self._repo)
 
     def default_branch(self) -> str:
         """``base`` if given, else the repository's own default branch: the branch
@@ -94,8 +101,12 @@ class LocalForge(Forge, GateForge):
         return out.decode().strip() or None
 
     def find(self, fingerprint: str, branch: str | None = None) -> PullRequest | None:
-        """The newest record of ``fingerprint`` (records are keyed by fingerprint alone)."""
-        matches = [p for p in self.pulls() if p.fingerprint == fingerprint]
+        """The newest record of ``fingerprint`` (on ``branch``, when given)."""
+        matches = [
+            p
+            for p in self.pulls()
+            if p.fingerprint == fingerprint and (branch is None or p.branch == branch)
+        ]
         return matches[-1] if matches else None
 
     def pulls(self, state: PullState | None = None) -> list[PullRequest]:

@@ -3,7 +3,9 @@
 The propose job never re-derives a fix. For each bundle it builds the commit in a temporary
 index (``git apply --cached`` of the attested ``patch.diff`` on the attested base commit, plus
 the attestation file), runs the provenance verifier on *that commit*, and only then moves a
-branch. A bundle that fails any step is refused with the reason and nothing is pushed for it.
+branch. A bundle that fails any step is refused with the reason and nothing is pushed for it; a
+bundle the forge fails on (e.g. GitHub answers 422) is reported as ``failed`` and the other
+bundles are still proposed.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from bot.config import ProposeSettings
 from bot.errors import MendbotError
 from bot.forge import body
-from bot.forge.interface import BOT_EMAIL, BOT_NAME, Forge, PullRequest, PullState
+from bot.forge.interface import BOT_EMAIL, BOT_NAME, Forge, ForgeError, PullRequest, PullState
 from bot.provenance import Trust, verify_bundle
 from bot.provenance import git as gitcmd
 from bot.provenance.errors import GitError
@@ -40,6 +42,7 @@ class Status(StrEnum):
     BLOCKED = "blocked"
     HELD = "held"
     REFUSED = "refused"
+    FAILED = "failed"
 
 
 @dataclass
@@ -86,38 +89,57 @@ def propose(
     """Propose every bundle on ``forge``; one :class:`Outcome` per bundle, in order.
 
     ``environments`` (``.github/mendbot.yml``'s) adds an ``env:<name>`` label per environment a
-    remediation touches. Never raises for one bad bundle (it is ``refused``); raises
-    :class:`~bot.forge.interface.ForgeError` when the forge itself fails.
+    remediation touches. Never raises for one bundle: a bad one is ``refused``, one the forge
+    fails on is ``failed`` and the others are still proposed. Raises
+    :class:`~bot.forge.interface.ForgeError` only when the forge cannot even list the bot's
+    pull requests (then nothing can be proposed).
     """
     settings = settings or ProposeSettings()
     clock = now or datetime.now(UTC)
+    # Only the bot's own pull requests on its own branches count against the limits.
+    prefix = f"{settings.branch_prefix}/"
     budget = _Budget(
-        open_count=len(forge.pulls(PullState.OPEN)),
+        open_count=sum(1 for p in forge.pulls(PullState.OPEN) if p.branch.startswith(prefix)),
         new_this_hour=forge.created_since(clock - timedelta(hours=1)),
     )
     outcomes = []
     for path in bundles:
         try:
-            outcomes.append(
-                _propose_one(path, forge, trust, settings, budget, clock, environments or {})
+            candidate, proposal = _build_and_verify(
+                path, forge.workdir, forge.repository_uri, trust, clock
             )
         except _Refused as exc:
             outcomes.append(Outcome(path, Status.REFUSED, str(exc), failed_checks=exc.checks))
+            continue
+        branch = f"{settings.branch_prefix}/{proposal.remediation_id}"
+        try:
+            outcomes.append(
+                _propose_one(
+                    path, candidate, proposal, branch, forge, settings, budget, clock, environments
+                )
+            )
+        except ForgeError as exc:
+            message = exc.diagnostics().replace("\n", " ")
+            outcomes.append(
+                Outcome(path, Status.FAILED, message, proposal.remediation_id, branch=branch)
+            )
     return outcomes
 
 
 def _propose_one(
     path: Path,
+    candidate: str,
+    proposal: body.Proposal,
+    branch: str,
     forge: Forge,
-    trust: Trust,
     settings: ProposeSettings,
     budget: _Budget,
     clock: datetime,
-    environments: Mapping[str, Sequence[str]],
+    environments: Mapping[str, Sequence[str]] | None,
 ) -> Outcome:
-    candidate, proposal = _build_and_verify(path, forge.workdir, trust, clock)
+    """Open, update or leave the pull request of one verified bundle; raises
+    :class:`~bot.forge.interface.ForgeError` when the forge fails."""
     rid = proposal.remediation_id
-    branch = f"{settings.branch_prefix}/{rid}"
 
     def outcome(status: Status, message: str, number: int | None = None) -> Outcome:
         return Outcome(path, status, message, rid, number, branch)
@@ -144,6 +166,15 @@ def _propose_one(
                 f"{branch} has {len(foreign)} commit(s) by someone else: updates stopped",
                 number,
             )
+    if (
+        existing is not None
+        and head is not None
+        and head == existing.head_sha
+        and _statement_digest(existing) == proposal.statement_digest
+    ):
+        # The pull request already carries this very statement: an attestation that differs
+        # only in its signature bytes (re-signed, or malleated s -> n-s) changes nothing.
+        candidate = head
     title, labels = body.title(proposal), body.labels(proposal, environments)
     text = body.render_body(proposal, branch, environments)
     if existing is not None:
@@ -193,9 +224,10 @@ def _propose_one(
 
 
 def _build_and_verify(
-    path: Path, repo: Path, trust: Trust, clock: datetime
+    path: Path, repo: Path, repository: str, trust: Trust, clock: datetime
 ) -> tuple[str, body.Proposal]:
-    """Build the candidate commit (dangling until pushed) and verify the bundle against it."""
+    """Build the candidate commit (dangling until pushed) and verify the bundle against it,
+    and that it was made for ``repository``."""
     try:
         name, files = read(path)
     except MendbotError as exc:
@@ -206,9 +238,9 @@ def _build_and_verify(
             f"the attested base commit {base[:12]} is not in {repo}: fetch it, or make a fresh "
             "bundle on the current base"
         )
-    digest = (
-        hashlib.sha256(files.attestation).hexdigest() if files.attestation is not None else None
-    )
+    # The verifier checks below that statement.json is the signed payload byte for byte.
+    digest = hashlib.sha256(files.statement).hexdigest()
+    signed = files.attestation is not None
     try:
         attestation_path = (
             committed_attestation_path(rid) if files.attestation is not None else None
@@ -248,7 +280,7 @@ def _build_and_verify(
     # The message is rendered from the unverified statement here; the commit is discarded
     # unless the verifier accepts the same bytes below.
     statement = _parse_unverified(files.statement, path)
-    draft = body.Proposal(statement, None, digest, attestation_path, name)
+    draft = body.Proposal(statement, None, digest, signed, attestation_path, name)
     identity = {
         "GIT_AUTHOR_NAME": BOT_NAME,
         "GIT_AUTHOR_EMAIL": BOT_EMAIL,
@@ -276,13 +308,24 @@ def _build_and_verify(
         )
     except GitError as exc:
         raise _Refused(f"cannot build the commit: {exc}") from None
-    result = verify_bundle(path, repo=repo, head=candidate, trust=trust, now=clock)
+    result = verify_bundle(
+        path, repo=repo, head=candidate, trust=trust, now=clock, repository=repository
+    )
     if not result.ok or result.statement is None:
         failed = [check.id for check in result.failures]
         details = "; ".join(f"{c.id}: {c.message}" for c in result.failures)
         raise _Refused(f"verification failed ({details})", failed)
-    proposal = body.Proposal(result.statement, result.signer, digest, attestation_path, name)
+    proposal = body.Proposal(
+        result.statement, result.signer, digest, signed, attestation_path, name
+    )
     return candidate, proposal
+
+
+def _statement_digest(pull: PullRequest) -> str | None:
+    """The statement digest the bot recorded in ``pull``'s metadata (None: none recorded)."""
+    meta = body.metadata(pull.body)
+    digest = meta.get("statementDigest") if meta is not None else None
+    return digest if isinstance(digest, str) else None
 
 
 def _parse_unverified(raw: bytes, path: Path) -> Statement:
@@ -311,7 +354,8 @@ def _unverified_created(raw: bytes) -> str:
 
 
 def render_outcomes(outcomes: list[Outcome]) -> str:
-    """One line per bundle (refusals with their failed checks), then the held-back summary."""
+    """One line per bundle (refusals with their failed checks), then the held-back and failed
+    summaries."""
     lines = []
     for o in outcomes:
         name = o.remediation_id or o.bundle.name
@@ -319,6 +363,12 @@ def render_outcomes(outcomes: list[Outcome]) -> str:
     held = [o for o in outcomes if o.status is Status.HELD]
     if held:
         lines.append(f"{len(held)} remediation(s) held back by limits; rerun later to propose them")
+    failed = [o for o in outcomes if o.status is Status.FAILED]
+    if failed:
+        lines.append(
+            f"{len(failed)} remediation(s) failed on the forge (the others were proposed); "
+            "rerun to retry them"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -18,7 +18,7 @@ from bot.provenance.layout import ATTESTATIONS_DIR
 
 #: Verifier checks that bind the attestation to the pull request's commits; every other check
 #: is about the attestation itself (format, signature, signer, statement, expiry).
-BINDING_CHECKS = frozenset({"head", "base-commit", "change-set", "attestation-path"})
+BINDING_CHECKS = frozenset({"head", "base-commit", "change-set", "attestation-path", "repository"})
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,10 @@ def examine(
     changed: dict[str, str],
     trust: Trust,
     now: datetime,
+    repository: str | None = None,
 ) -> AttestationFacts:
-    """Verify the one attestation the pull request commits, against ``head``.
+    """Verify the one attestation the pull request commits, against ``head``, as made for
+    ``repository`` (the gated repository's URL).
 
     No attestation, several attestations, a failed verification or an attested base that is not
     on the base branch all give an unverified or non-matching provenance, never an error.
@@ -77,7 +79,9 @@ def examine(
             notes=(f"the pull request commits {len(paths)} attestations; a remediation has one",),
         )
     raw = gitcmd.run(repo, "cat-file", "blob", f"{head}:{paths[0]}")
-    result = verify_attestation(raw, repo=repo, head=head, trust=trust, now=now)
+    result = verify_attestation(
+        raw, repo=repo, head=head, trust=trust, now=now, repository=repository
+    )
     own = [c for c in result.failures if c.id not in BINDING_CHECKS]
     binding = [c for c in result.failures if c.id in BINDING_CHECKS]
     verified = result.statement is not None and not own

@@ -201,7 +201,13 @@ def gather(
     ops = {"A": "add", "D": "delete"}
     changed = {entry.path: ops.get(entry.status, "modify") for entry in entries}
     facts = examine(
-        repo, head=pull.head_sha, base_tip=pull.base_sha, changed=changed, trust=trust, now=now
+        repo,
+        head=pull.head_sha,
+        base_tip=pull.base_sha,
+        changed=changed,
+        trust=trust,
+        now=now,
+        repository=forge.repository_uri,
     )
 
     def revert_of(candidate: PullInfo, candidate_entries: list[RawEntry]) -> RevertFacts:

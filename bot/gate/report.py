@@ -1,17 +1,19 @@
 """What the gate says: the commit status, the label, the sticky comment and the decision record.
 
 Text that comes from the pull request (paths, labels, logins) is shown inside code spans with
-backticks removed, so it cannot add mentions, links or markup to the bot's comment.
+backticks removed (:mod:`bot.markdown`), so it cannot add mentions, links or markup to the bot's
+comment.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from bot import __version__
 from bot.forge.interface import CommitState, PullInfo
 from bot.gate.build import BaseFiles, Gathered
+from bot.markdown import code as code  # re-exported: the gate formats with these
+from bot.markdown import plain as plain
 from bot.policy.decide import Decision, Outcome
 
 #: The sticky comment's topic.
@@ -35,24 +37,6 @@ _HEADINGS: dict[Outcome, str] = {
     "deny": "blocked",
 }
 _STATUS_LIMIT = 140
-
-
-#: Longest text shown in one code span (paths and error messages can be made long on purpose).
-_SPAN_LIMIT = 300
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
-
-
-def plain(text: str, limit: int = _SPAN_LIMIT) -> str:
-    """``text`` on one line: control characters (including CR and the Unicode line and
-    paragraph separators, which Markdown treats as line breaks) become spaces; cut at ``limit``."""
-    flat = _CONTROL.sub(" ", text)
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def code(text: str) -> str:
-    """``text`` as a Markdown code span that cannot break out of itself: no backticks, no line
-    breaks of any kind, bounded length. Inside it, mentions, links and markup are inert."""
-    return "`" + plain(text).replace("`", "'") + "`"
 
 
 def status_description(decision: Decision) -> str:

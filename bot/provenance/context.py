@@ -99,6 +99,12 @@ def _workflow(server: str, ref: str | None) -> WorkflowRef | None:
 
 
 def _local_uri(repo: Path) -> str:
+    return local_uri(repo)
+
+
+def local_uri(repo: Path) -> str:
+    """The repository ``repo`` stands for: its ``origin`` remote without credentials, else its
+    own ``file://`` URL (what a local analysis records in the statement)."""
     try:
         url = git.run(repo, "remote", "get-url", "origin").decode().strip()
     except GitError:

@@ -4,7 +4,8 @@
 committed at the head commit); :func:`verify_bundle` adds the checks of a bundle directory
 (``mendbot verify``). Order: bundle format → signature and signer (key, or Sigstore identity and
 GitHub certificate extensions) → predicate type → statement schema and self-consistency →
-certificate ↔ statement binding → expiry → change set against git. Nothing read from an
+certificate ↔ statement binding → the statement's repository is the one the caller acts on →
+expiry → change set against git. Nothing read from an
 unverified payload is ever evaluated: after a signature failure the later checks are skipped.
 """
 
@@ -21,6 +22,7 @@ from cryptography.x509 import Certificate
 
 from bot.provenance import dsse, keyless, layout
 from bot.provenance.compare import check_change_set
+from bot.provenance.repository import check_repository
 from bot.provenance.result import Signer, SignerKind, VerificationResult
 from bot.provenance.statement import (
     PAYLOAD_TYPE,
@@ -37,7 +39,7 @@ from bot.provenance.trust import KeyTrust, SigstoreTrust, Trust, UnsafeAcceptUns
 #: Tolerated clock difference between the signer and the verifier.
 CLOCK_SKEW = timedelta(minutes=5)
 
-_LATER = ("statement", "expiry", "change-set")
+_LATER = ("statement", "repository", "expiry", "change-set")
 
 
 @dataclass(frozen=True)
@@ -55,16 +57,19 @@ def verify_attestation(
     trust: Trust,
     statement_copy: bytes | None = None,
     now: datetime | None = None,
+    repository: str | None = None,
 ) -> VerificationResult:
     """Verify a remediation attestation against the commits of ``repo`` up to ``head``.
 
     ``attestation`` is the bundle JSON (None when the bundle is unsigned); ``statement_copy``
     is the ``statement.json`` read with it (used only when unsigned bundles are accepted);
-    ``now`` is the clock (injectable for tests). Never raises for a failed check: every
-    outcome is in the result (``result.ok``).
+    ``now`` is the clock (injectable for tests); ``repository`` is the URL of the repository
+    the caller acts on (the ``repository`` check fails when the statement names another one;
+    it is skipped when None). Never raises for a failed check: every outcome is in the result
+    (``result.ok``).
     """
     result = VerificationResult()
-    _verify_into(result, attestation, repo, head, trust, statement_copy, now, None)
+    _verify_into(result, attestation, repo, head, trust, statement_copy, now, None, repository)
     return result
 
 
@@ -75,8 +80,10 @@ def verify_bundle(
     head: str,
     trust: Trust,
     now: datetime | None = None,
+    repository: str | None = None,
 ) -> VerificationResult:
-    """Verify the bundle directory ``path`` (as written by ``--bundle-out``) against ``repo``.
+    """Verify the bundle directory ``path`` (as written by ``--bundle-out``) against ``repo``
+    (``repository`` as for :func:`verify_attestation`).
 
     Adds the ``bundle.*`` checks: the folder name is the remediation's, ``statement.json`` is
     the signed payload byte for byte, ``plan.json`` names the same remediation. Raises
@@ -84,7 +91,17 @@ def verify_bundle(
     """
     name, files = layout.read(path)
     result = VerificationResult()
-    _verify_into(result, files.attestation, repo, head, trust, files.statement, now, (name, files))
+    _verify_into(
+        result,
+        files.attestation,
+        repo,
+        head,
+        trust,
+        files.statement,
+        now,
+        (name, files),
+        repository,
+    )
     return result
 
 
@@ -97,6 +114,7 @@ def _verify_into(
     statement_copy: bytes | None,
     now: datetime | None,
     bundle: tuple[str, layout.BundleFiles] | None,
+    repository: str | None,
 ) -> None:
     clock = now or datetime.now(UTC)
     authenticated = _authenticate(attestation, statement_copy, trust, result)
@@ -125,6 +143,7 @@ def _verify_into(
         keyless.bind(authenticated.certificate, statement, trust, result)
     else:
         result.skip("binding", "no certificate: key-signed and unsigned bundles bind nothing")
+    check_repository(statement, repository, result)
     _check_expiry(statement, authenticated, trust, clock, result)
     if bundle is not None:
         _check_bundle_folder(bundle[0], bundle[1], authenticated.payload, statement, result)

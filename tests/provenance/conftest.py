@@ -163,6 +163,13 @@ class Bench:
         self.repo = repo
         self.out = out
 
+    def analyse_as(self, repository: str) -> None:
+        """Make ``repository`` the checkout's ``origin``: the repository local analyses attest
+        (the verifier accepts an attestation only in the repository it names)."""
+        if "origin" in self.repo.git("remote").split():
+            self.repo.git("remote", "remove", "origin")
+        self.repo.git("remote", "add", "origin", repository)
+
     def bundle(self, signer, env: dict[str, str] | None = None, now=None) -> dict[str, Path]:
         """Write the bundles; returns remediation id → bundle folder."""
         from bot.analysis import analyze

@@ -80,6 +80,7 @@ def prepare_base(repo, *, auto_merge: bool = False) -> None:
 def propose_all(bench, signing_key, forge: Forge, signed: datetime = SIGNED) -> Scenario:
     """Bundle, sign (at ``signed``) and propose the remediations; map ``staging`` and
     ``production`` to their pull request numbers."""
+    bench.analyse_as(forge.repository_uri)
     bundles = bench.bundle(KeySigner(signing_key), now=signed)
     trust = KeyTrust(signing_key.public_key())
     outcomes = propose(

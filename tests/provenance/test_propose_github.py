@@ -24,7 +24,9 @@ REPO = "octo/project"
 
 
 @pytest.fixture
-def signed(bench, signing_key) -> dict[str, Path]:
+def signed(bench, signing_key, github: FakeGitHub) -> dict[str, Path]:
+    """Bundles of the repository as the test GitHub serves it (``REPO``)."""
+    bench.analyse_as(f"{github.origin}/{REPO}.git")
     return bench.bundle(KeySigner(signing_key))
 
 

@@ -68,11 +68,8 @@ def test_first_proposal_commits_patch_and_attestation_with_trailers(bench, signe
 
     message = repo.git("log", "-1", "--format=%B", pull.branch)
     bundle = signed[rid]
-    digest = (
-        __import__("hashlib")
-        .sha256((bundle / "attestation.sigstore.json").read_bytes())
-        .hexdigest()
-    )
+    # The attestation is named by the statement it signs, not by its signature bytes.
+    digest = __import__("hashlib").sha256((bundle / "statement.json").read_bytes()).hexdigest()
     assert f"Mendbot-Remediation: {rid}" in message
     assert "Mendbot-Rule: gha-persist-credentials" in message
     assert f"Mendbot-Attestation: sha256:{digest}" in message
@@ -91,7 +88,7 @@ def test_first_proposal_commits_patch_and_attestation_with_trailers(bench, signe
     assert meta is not None
     assert meta["fingerprints"] == [pull.fingerprint]
     assert meta["baseSha"] == pull.base_sha
-    assert meta["attestationDigest"] == digest
+    assert meta["statementDigest"] == digest
     # The record lives under .git/mendbot/, not in the working tree.
     record = repo.path / ".git" / "mendbot" / "pulls" / f"{pull.number}.json"
     assert json.loads(record.read_text())["fingerprint"] == pull.fingerprint
