@@ -791,7 +791,7 @@ def gate_command(
 ) -> None:
     """Decide whether pull request --pr (or every open one) may merge and report it on the
     forge: commit status mendbot/policy, one sticky comment, a gate:* label (exit 0 allowed,
-    1 not allowed, 2 error)."""
+    1 not allowed, 2 usage or configuration error, 3 a pull request could not be decided)."""
     from bot.gate.run import write_record
     from bot.policy.render import render_decision
 
@@ -809,7 +809,7 @@ def gate_command(
             numbers = host.open_pull_numbers()
         except MendbotError as exc:
             _error(exc)
-            sys.exit(EXIT_USAGE)
+            sys.exit(EXIT_INPUT_ERRORS)
     runs: list[GateRun] = []
     failed = False
     for each in numbers:
@@ -834,7 +834,7 @@ def gate_command(
             )
         )
     if failed:
-        sys.exit(EXIT_USAGE)
+        sys.exit(EXIT_INPUT_ERRORS)
     sys.exit(EXIT_CLEAN if all(_allowed(run) for run in runs) else EXIT_FINDINGS)
 
 
@@ -858,7 +858,7 @@ def policy_explain_command(
     host, options = _gate_setup(forge, trust, now, report=False)
     run = _gate_one(host, number, options)
     if run is None:
-        sys.exit(EXIT_USAGE)
+        sys.exit(EXIT_INPUT_ERRORS)
     if output_format == "json":
         click.echo(json.dumps(run.record, indent=2, sort_keys=True))
     else:

@@ -314,7 +314,7 @@ def test_cli_gate_on_github(scene, github, tmp_path) -> None:
         capture_output=True,
         text=True,
     )
-    assert done.returncode == 2
+    assert done.returncode == 3
     assert "HTTP 401" in done.stderr
     assert "Traceback" not in done.stderr
 

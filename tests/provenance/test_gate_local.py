@@ -543,13 +543,13 @@ def test_cli_exit_codes_record_and_explain(staged, tmp_path) -> None:
     assert json.loads(done.stdout)["decision"] == "require_approval"
 
     done = _cli("gate", "--pr", "99", *common, *now)
-    assert done.returncode == 2
+    assert done.returncode == 3
     assert "no pull request #99" in done.stderr
     assert "Traceback" not in done.stderr
 
     forge.set_state(staging, PullState.CLOSED)
     done = _cli("gate", "--pr", str(staging), *common, *now)
-    assert done.returncode == 2
+    assert done.returncode == 3
     assert "the gate decides only on open pull requests" in done.stderr
 
 
