@@ -27,8 +27,20 @@ _WRAPPERS = frozenset(
     {"sudo", "env", "time", "nohup", "exec", "command", "builtin", "xargs", "npx", "bunx", "pnpx"}
 )
 #: Two-word prefixes that run the rest of the line as a command.
-_PREFIXES = (("bundle", "exec"), ("poetry", "run"), ("uv", "run"), ("pipenv", "run"))
+_PREFIXES = (
+    ("bundle", "exec"),
+    ("poetry", "run"),
+    ("uv", "run"),
+    ("pipenv", "run"),
+    ("npm", "exec"),
+    ("pnpm", "exec"),
+    ("pnpm", "dlx"),
+    ("yarn", "dlx"),
+    ("bun", "x"),
+)
 _SHELLS = frozenset({"bash", "sh", "zsh", "dash"})
+#: Reserved words that may precede a command (``if git push; then …``): the command follows.
+_KEYWORDS = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!"})
 _OPERATORS = frozenset({";", "&&", "||", "|", "&", "(", ")", "|&", ";;", "$", "`", "!"})
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\+?=")
 _HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")
@@ -38,20 +50,18 @@ class _Schema(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class RunRule(_Schema):
-    """One heuristic: which command it matches and what that command needs."""
+class CommandPattern(_Schema):
+    """Which simple commands a table entry describes: a program, its leading positional words
+    and the options it must (not) carry."""
 
     program: str | tuple[str, ...]
     args: tuple[str | tuple[str, ...], ...] = ()
     options_with_values: tuple[str, ...] = ()
     arg_contains: str | None = None
-    with_option: str | None = None
-    without_option: str | None = None
-    token: Literal["env", "git", "none"]
-    token_env: tuple[str, ...] | None = None
-    """Variables carrying the token for ``token: env`` (default: the table's ``gh_token_env``)."""
-    grants: tuple[Grant, ...] = ()
-    facts: tuple[JobFact, ...] = ()
+    with_option: str | tuple[str, ...] | None = None
+    """An option that must be present (a list: any one of them)."""
+    without_option: str | tuple[str, ...] | None = None
+    """An option that must be absent (a list: none of them)."""
 
     def programs(self) -> tuple[str, ...]:
         """The command names this rule applies to."""
@@ -72,6 +82,16 @@ class RunRule(_Schema):
         if self.with_option is not None and not _has_option(words, self.with_option):
             return False
         return not (self.without_option is not None and _has_option(words, self.without_option))
+
+
+class RunRule(CommandPattern):
+    """One heuristic: which command it matches and what that command needs."""
+
+    token: Literal["env", "git", "none"]
+    token_env: tuple[str, ...] | None = None
+    """Variables carrying the token for ``token: env`` (default: the table's ``gh_token_env``)."""
+    grants: tuple[Grant, ...] = ()
+    facts: tuple[JobFact, ...] = ()
 
 
 class RunTable(_Schema):
@@ -97,8 +117,9 @@ class RunTable(_Schema):
         return bool(argv) and argv[0].rsplit("/", 1)[-1] in self.inert
 
 
-def _has_option(words: list[str], option: str) -> bool:
-    return any(w == option or w.startswith(option + "=") for w in words)
+def _has_option(words: list[str], option: str | tuple[str, ...]) -> bool:
+    options = (option,) if isinstance(option, str) else option
+    return any(w == o or w.startswith(o + "=") for w in words for o in options)
 
 
 def _positional(words: list[str], with_values: tuple[str, ...]) -> list[str]:
@@ -288,7 +309,9 @@ def _commands_of(tokens: list[str], depth: int) -> list[list[str]]:
 
 def _strip(argv: list[str]) -> list[str]:
     words = [w for w in argv if w not in ("$", "{", "}")]
-    while words and (_ASSIGNMENT.match(words[0]) or words[0].rstrip("$") == ""):
+    while words and (
+        _ASSIGNMENT.match(words[0]) or words[0].rstrip("$") == "" or words[0] in _KEYWORDS
+    ):
         words = words[1:]
     changed = True
     while words and changed:
@@ -307,6 +330,11 @@ def _strip(argv: list[str]) -> list[str]:
 def _unwrap(argv: list[str], depth: int) -> list[list[str]]:
     if argv[0] in _SHELLS and len(argv) >= 3 and argv[1] == "-c" and depth < 3:
         inner, _ = split_commands(argv[2], depth + 1)
+        return inner
+    if argv[0] in ("eval", "trap") and len(argv) >= 2 and depth < 3:
+        # `eval` runs its words as a script, `trap` its first argument when the signal fires
+        script = " ".join(argv[1:]) if argv[0] == "eval" else argv[1]
+        inner, _ = split_commands(script, depth + 1)
         return inner
     return [argv]
 

@@ -9,7 +9,7 @@ from bot.detectors.interface import Detection, WorkflowRule
 from bot.detectors.workflows.model import Step
 from bot.knowledge import git_credentials as kb
 from bot.models import Confidence, Disposition, Severity
-from bot.yamledit import MergeInto, Replace
+from bot.yamledit import MergeInto
 
 
 def _is_false(value: object) -> bool:
@@ -22,21 +22,29 @@ def _gh_has_token(step: Step) -> bool:
 
 
 def credential_use(step: Step) -> tuple[str, str] | None:
-    """How ``step`` uses persisted credentials: ``("needs", why)``, ``("might", why)`` or None."""
+    """How ``step`` uses persisted credentials: ``("needs", why)``, ``("might", why)`` or None.
+
+    None only for a step known not to use them: an action on the inert list, or a script
+    whose every command is on the allow-list (``bot/knowledge/git_credentials.yml``).
+    """
     if step.uses is not None:
         slug = step.uses.slug
-        if slug in kb.PUSHING_ACTIONS:
-            return "needs", f"`{step.name}` {kb.PUSHING_ACTIONS[slug]}"
-        if step.uses.local or slug not in kb.INERT_ACTIONS:
+        pushing = None if step.uses.local or step.uses.docker else kb.pushing_action(slug)
+        if pushing is not None:
+            return "needs", f"`{step.name}` {pushing}"
+        if step.uses.local or step.uses.docker or slug not in kb.INERT_ACTIONS:
             return "might", f"`{step.name}` is an action mendbot does not know"
         return None
-    script = step.run or ""
-    if kb.NEEDS_CREDENTIALS.search(script):
-        return "needs", f"`{step.name}` runs an authenticated git command"
-    if kb.GH_CLI.search(script) and not _gh_has_token(step):
-        return "needs", f"`{step.name}` runs `gh` without GH_TOKEN, relying on git credentials"
-    if kb.MIGHT_USE_GIT.search(script):
-        return "might", f"`{step.name}` runs git or a local script"
+    if step.run is None:
+        return None
+    shell = (step.shell or "bash").split()[0].rsplit("/", 1)[-1]
+    if shell not in kb.POSIX_SHELLS:
+        return "might", f"`{step.name}` runs a `shell: {step.shell}` script mendbot cannot read"
+    verdict = kb.classify_script(step.run, gh_has_token=_gh_has_token(step))
+    if verdict.use is kb.Use.NEEDS:
+        return "needs", f"`{step.name}` runs `{verdict.command}`, which {verdict.why}"
+    if verdict.use is kb.Use.UNKNOWN:
+        return "might", f"`{step.name}` runs `{verdict.command}`, which {verdict.why}"
     return None
 
 
@@ -49,10 +57,20 @@ class PersistCredentials(WorkflowRule):
         "`actions/checkout` writes the job's `GITHUB_TOKEN` into `.git/config` unless "
         "`persist-credentials: false` is set. Every later step, and anything uploaded from the "
         "workspace (an artifact of the whole checkout, a cache), can then read the token. "
-        "The fix adds `persist-credentials: false`. It is **safe** when every later step is "
-        "known not to use git; **unsafe** when a later step runs git, a local script or an "
-        "action mendbot does not know; and withheld (report only) when a later step certainly "
-        "needs the credentials (`git push`, `gh` without `GH_TOKEN`, a pushing action).\n\n"
+        "The fix adds `persist-credentials: false`. It is **safe** only when nothing later "
+        "in the job can use the token: every later action is on mendbot's list of actions that "
+        "never touch git, and every command of every later `run:` is on its allow-list of "
+        "programs that never reach a git remote with the workspace's credentials (`echo`, test "
+        "runners, linters, compilers, package installs, local `git` commands; "
+        "`bot/knowledge/git_credentials.yml`). Any other later step (an unknown action, "
+        "`make`, `python scripts/x.py`, `npm run …`, a `shell:` other than bash/sh) makes the "
+        "fix **unsafe**, and the finding names that step. When a later step certainly needs "
+        "the credentials (`git push`/`fetch`, `mkdocs gh-deploy`, `mike deploy --push`, "
+        "`ghp-import -p`, `semantic-release`, `changeset publish`, `gh-pages`, `lerna "
+        "publish`, `cargo release`, `gh pr checkout`, `gh` without `GH_TOKEN`, a pushing "
+        "action) the fix is withheld (report only). An explicit `persist-credentials: true` "
+        "is a person's decision: it is reported (unless a later step needs the token) and "
+        "never changed, not even by `--fix=all`.\n\n"
         "Compared with zizmor's `artipacked`: `persist-credentials: ${{ … }}` and a `with:` "
         "that is one expression (`with: ${{ fromJSON(…) }}`) are decided at run time, so "
         "mendbot reports neither (zizmor reports the first with its pedantic persona). "
@@ -96,12 +114,13 @@ jobs:
             return
         if isinstance(current, str) and "${{" in current:
             return
-        uses = [(s, credential_use(s)) for s in step.later_steps()]
-        needs = [why for _, use in uses if use and use[0] == "needs" for why in [use[1]]]
-        might = [why for _, use in uses if use and use[0] == "might" for why in [use[1]]]
+        uses = [use for s in step.later_steps() if (use := credential_use(s)) is not None]
+        needs = [why for kind, why in uses if kind == "needs"]
+        might = [why for kind, why in uses if kind == "might"]
         explicit = current is not None
         route = (*step.route, "with", "persist-credentials") if explicit else (*step.route, "uses")
         workflow = step.workflow
+        evidence = f"uses: {step.uses.raw}"
         if needs:
             if explicit:
                 return  # explicitly enabled and justified
@@ -111,25 +130,52 @@ jobs:
                 "checkout persists the job token in .git/config; a later step needs it "
                 f"({needs[0]}), so no fix is proposed. Prefer passing a token to that step "
                 "explicitly and setting `persist-credentials: false`.",
-                evidence=f"uses: {step.uses.raw}",
+                evidence=evidence,
                 confidence=Confidence.MEDIUM,
             )
             yield Detection(finding, None, f"a later step needs the credentials: {needs[0]}")
             return
-        message = (
-            "checkout persists the job token in .git/config where every later step can read it"
-            if not explicit
-            else "persist-credentials is enabled explicitly but no later step uses git"
-        )
-        if might:
-            message += f"; {might[0]}, so review that it does not push"
-        finding = self.finding(workflow, route, message, evidence=f"uses: {step.uses.raw}")
-        disposition = Disposition.UNSAFE if might or explicit else Disposition.SAFE
+        review = f"; {_listed(might)}, so review that nothing pushes" if might else ""
         if explicit:
-            patch = Replace(route=route, value=False)
-        else:
-            patch = MergeInto(route=step.route, key="with", value={"persist-credentials": False})  # type: ignore[assignment]
+            why = (
+                f"`persist-credentials: {_written(step)}` is written explicitly: a person chose "
+                "to keep the token, so mendbot reports it and never changes it"
+            )
+            finding = self.finding(
+                workflow,
+                route,
+                "persist-credentials is enabled explicitly"
+                + (review or " but no later step uses git")
+                + "; set it to false by hand if nothing needs the token",
+                evidence=evidence,
+                confidence=Confidence.MEDIUM,
+            )
+            yield Detection(finding, None, why)
+            return
+        message = "checkout persists the job token in .git/config where every later step can read it"
+        finding = self.finding(workflow, route, message + review, evidence=evidence)
+        patch = MergeInto(route=step.route, key="with", value={"persist-credentials": False})
         yield Detection(
             finding,
-            self.fix(finding, "set persist-credentials: false", [patch], disposition=disposition),
+            self.fix(
+                finding,
+                "set persist-credentials: false",
+                [patch],
+                disposition=Disposition.UNSAFE if might else Disposition.SAFE,
+            ),
         )
+
+
+def _listed(reasons: list[str]) -> str:
+    """The first reasons, and how many more there are."""
+    shown = "; ".join(reasons[:2])
+    rest = len(reasons) - 2
+    return shown + (f" (and {rest} more step{'s' if rest > 1 else ''})" if rest > 0 else "")
+
+
+def _written(step: Step) -> str:
+    """The explicit ``persist-credentials`` value as the file spells it."""
+    node = step.workflow.doc.lookup((*step.route, "with", "persist-credentials"))
+    if node is None:
+        return str(step.with_.get("persist-credentials"))
+    return step.workflow.doc.text[node.start : node.end].strip()

@@ -1,0 +1,149 @@
+"""``gha-persist-credentials`` through the real command: a "safe" fix must never break a push,
+and an explicit ``persist-credentials: true`` is a person's decision mendbot never overwrites."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+RULE = ("--rule", "gha-persist-credentials")
+
+#: pydantic's docs job shape: mkdocs builds, then `mike deploy --push` pushes gh-pages with
+#: the credentials the checkout persisted.
+DOCS_JOB = """\
+name: Docs
+on:
+  push:
+    branches: [main]
+permissions:
+  contents: write
+jobs:
+  docs:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: astral-sh/setup-uv@v6
+      - run: uv sync --group docs
+      - run: uv run mkdocs build --strict
+      - run: uv run mike deploy --push --update-aliases dev
+"""
+
+#: pydantic's people job shape: a local script that commits and pushes.
+PEOPLE_JOB = """\
+name: People
+on:
+  schedule:
+    - cron: "0 12 1 * *"
+permissions:
+  contents: write
+jobs:
+  people:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+      - run: pip install requests pyyaml
+      - name: Update people
+        run: python scripts/people.py
+"""
+
+PUSHERS = {
+    "mkdocs": "mkdocs gh-deploy --force",
+    "npx-semantic-release": "npx semantic-release",
+    "ghp-import": "ghp-import -n -p -f site",
+    "mike-uv-run": "uv run mike deploy --push dev",
+    "git-push-in-if": 'if ! git diff --quiet; then git commit -am up && git push; fi',
+    "gh-pages": "npx gh-pages -d dist",
+    "lerna": "npx lerna publish from-package --yes",
+    "changeset": "pnpm changeset publish",
+    "cargo-release": "cargo release --execute --no-confirm",
+    "python-m-mkdocs": "python -m mkdocs gh-deploy",
+}
+
+EXPLICIT_TRUE = """\
+on: push
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          persist-credentials: true  # the release step below needs the token
+      - run: echo done
+"""
+
+
+def _mendbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args, *RULE],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _job_running(script: str) -> str:
+    return (
+        "on: push\njobs:\n  release:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: actions/checkout@v4\n      - uses: actions/setup-node@v4\n"
+        f"      - run: {script}\n"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(PUSHERS))
+def test_fix_never_touches_a_job_whose_later_step_pushes(workflows, name: str) -> None:
+    root = workflows({"release.yml": _job_running(PUSHERS[name])})
+    path = root / ".github/workflows/release.yml"
+    before = path.read_bytes()
+    for mode in ("--fix", "--fix=all"):
+        result = _mendbot("analyze", ".", mode, "--format", "json", cwd=root)
+        assert result.returncode == 1, result.stderr
+        assert path.read_bytes() == before, f"{mode} changed a job that pushes"
+    [finding] = json.loads(result.stdout)["findings"]
+    assert finding["fix"] is None
+    assert "a later step needs it" in finding["message"]
+
+
+def test_safe_fix_leaves_the_docs_deploy_working(workflows) -> None:
+    root = workflows({"docs.yml": DOCS_JOB})
+    path = root / ".github/workflows/docs.yml"
+    result = _mendbot("analyze", ".", "--fix", "--format", "json", cwd=root)
+    assert result.returncode == 1
+    assert path.read_text() == DOCS_JOB
+    [finding] = json.loads(result.stdout)["findings"]
+    assert "mike deploy --push" in finding["message"]
+
+
+def test_unknown_script_makes_the_fix_unsafe_and_names_the_step(workflows) -> None:
+    root = workflows({"people.yml": PEOPLE_JOB})
+    path = root / ".github/workflows/people.yml"
+    result = _mendbot("analyze", ".", "--fix", "--format", "json", cwd=root)
+    assert result.returncode == 1
+    assert path.read_text() == PEOPLE_JOB, "plain --fix applied an unsafe fix"
+    [finding] = json.loads(result.stdout)["findings"]
+    assert finding["fix"]["disposition"] == "unsafe"
+    assert "`Update people` runs `python scripts/people.py`" in finding["message"]
+    result = _mendbot("analyze", ".", "--fix=all", cwd=root)
+    assert result.returncode == 0, result.stdout
+    assert path.read_text() == PEOPLE_JOB.replace(
+        "      - uses: actions/checkout@v4\n",
+        "      - uses: actions/checkout@v4\n        with:\n          persist-credentials: false\n",
+    )
+
+
+def test_explicit_true_is_reported_and_never_changed(workflows) -> None:
+    root = workflows({"ci.yml": EXPLICIT_TRUE})
+    path = root / ".github/workflows/ci.yml"
+    result = _mendbot("analyze", ".", "--fix=all", "--format", "json", cwd=root)
+    assert result.returncode == 1
+    assert path.read_text() == EXPLICIT_TRUE
+    [finding] = json.loads(result.stdout)["findings"]
+    assert finding["fix"] is None
+    assert finding["line"] == 8
+    assert "enabled explicitly" in finding["message"]
+    assert "a person chose to keep the token" in finding["no_fix_reason"]
