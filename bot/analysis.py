@@ -10,10 +10,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.config import Config
+from bot.config import Config, find_zizmor_config, load_zizmor_config
 from bot.detectors.interface import Detection, RuleServices, WorkflowRule
 from bot.detectors.registry import RULES
-from bot.detectors.suppression import is_suppressed
+from bot.detectors.suppression import (
+    ExternalIgnores,
+    external_ignores,
+    is_suppressed,
+    protected_by,
+)
 from bot.detectors.workflows.model import Workflow
 from bot.inputs import Input, discover, read_text
 from bot.models import AnalysisResult, FileError, Finding, Fix, FixMode, Unfixed
@@ -93,8 +98,15 @@ def _kind(value: object) -> str:
     return "list" if isinstance(value, list) else "scalar"
 
 
-def detect(workflow: Workflow, rules: Iterable[WorkflowRule], config: Config) -> list[Detection]:
-    """Run ``rules`` on ``workflow``, dropping suppressed and configured-ignored findings."""
+def detect(
+    workflow: Workflow,
+    rules: Iterable[WorkflowRule],
+    config: Config,
+    external: ExternalIgnores | None = None,
+) -> list[Detection]:
+    """Run ``rules`` on ``workflow``, dropping findings a person suppressed: inline
+    (``# mendbot: ignore[…]``, ``# zizmor: ignore[…]``), by ``rules.<id>.ignore`` in the
+    configuration, or by ``external`` (a ``zizmor.yml``'s ignores)."""
     detections: list[Detection] = []
     for rule in rules:
         # A rule the configuration does not mention has default settings, which ignore no
@@ -105,8 +117,19 @@ def detect(workflow: Workflow, rules: Iterable[WorkflowRule], config: Config) ->
             finding = detection.finding
             if is_suppressed(workflow.doc, finding, _owner_line(workflow, finding)):
                 continue
+            if external is not None and external.ignored(workflow.doc, finding):
+                continue
             detections.append(detection)
     return detections
+
+
+def load_external_ignores(root: Path) -> ExternalIgnores | None:
+    """The suppressions of the repository's ``zizmor.yml``, if it has one; raises
+    :class:`ConfigError` for a malformed one."""
+    path = find_zizmor_config(root)
+    if path is None:
+        return None
+    return external_ignores(load_zizmor_config(path), str(path))
 
 
 def _owner_line(workflow: Workflow, finding: Finding) -> int | None:
@@ -121,10 +144,13 @@ class RuleCrash(Exception):
 
 
 def _detect_safely(
-    workflow: Workflow, rules: Sequence[WorkflowRule], config: Config
+    workflow: Workflow,
+    rules: Sequence[WorkflowRule],
+    config: Config,
+    external: ExternalIgnores | None = None,
 ) -> list[Detection]:
     try:
-        return detect(workflow, rules, config)
+        return detect(workflow, rules, config, external)
     except Exception as exc:  # a rule bug must not stop the other files
         raise RuleCrash(f"internal error in a rule: {type(exc).__name__}: {exc}") from exc
 
@@ -136,20 +162,23 @@ def fix_to_fixpoint(
     config: Config,
     mode: FixMode,
     detections: list[Detection] | None = None,
+    external: ExternalIgnores | None = None,
 ) -> tuple[str, set[str], dict[str, str]]:
     """Apply allowed fixes one at a time, re-running the rules after each.
 
     ``detections`` are the rules' results on ``text`` when the caller already has them.
     Returns the final text, the ids of findings whose fix was applied, and the reason each
     refused fix was refused. A fix that does not make its own finding disappear is rolled
-    back: a fix must resolve what it claims to. The rules run once per text: a refused fix
-    leaves the text, and so the detections, as they were.
+    back: a fix must resolve what it claims to. A fix that would rewrite a line carrying a
+    suppression of its rule is refused: that place is a person's decision. The rules run once
+    per text: a refused fix leaves the text, and so the detections, as they were.
     """
     applied: set[str] = set()
     refused: dict[str, str] = {}
     current_text = text
+    current = workflow
     if detections is None:
-        detections = _detect_safely(workflow, rules, config)
+        detections = _detect_safely(workflow, rules, config, external)
     for _ in range(MAX_FIX_ROUNDS):
         candidate = next(
             (
@@ -164,6 +193,14 @@ def fix_to_fixpoint(
         )
         if candidate is None or candidate.fix is None:
             break
+        directive = protected_by(current.doc, candidate.fix.rule, candidate.fix.patches)
+        if directive is not None:
+            refused[candidate.finding.id] = (
+                f"line {directive.line + 1} carries `# {directive.tool}: ignore"
+                f"[{', '.join(directive.ids)}]`: a person marked it as intended, so mendbot "
+                "does not edit it"
+            )
+            continue
         outcome = apply_operations(current_text, candidate.fix.patches)
         if not isinstance(outcome, Edited):
             refused[candidate.finding.id] = outcome.reason
@@ -172,12 +209,12 @@ def fix_to_fixpoint(
             refused[candidate.finding.id] = "the fix changes nothing, yet the finding remains"
             continue
         updated = parse_workflow(workflow.path, outcome.text, workflow.root)
-        after = _detect_safely(updated, rules, config)
+        after = _detect_safely(updated, rules, config, external)
         if any(d.finding.id == candidate.finding.id for d in after):
             refused[candidate.finding.id] = "the fix did not resolve the finding; rolled back"
             continue
         applied.add(candidate.finding.id)
-        current_text, detections = outcome.text, after
+        current_text, detections, current = outcome.text, after, updated
     return current_text, applied, refused
 
 
@@ -200,7 +237,12 @@ def analyze(
     Unreadable or invalid inputs become errors in the result; the others are analysed.
     """
     services = RuleServices(refs=refs, registry=registry, repository_root=root)
-    rules = select_rules(config, only_rules, services)
+    external = load_external_ignores(root)
+    rules = [
+        rule
+        for rule in select_rules(config, only_rules, services)
+        if external is None or rule.id not in external.disabled
+    ]
     inputs, errors = discover(targets, root)
     inputs = [item for item in inputs if not config.excluded(item.relative)]
     findings: list[Finding] = []
@@ -212,7 +254,7 @@ def analyze(
     for number, item in enumerate(inputs, 1):
         if progress is not None:
             progress(number, len(inputs))
-        outcome = _analyse_guarded(item, rules, config, fix_mode, root)
+        outcome = _analyse_guarded(item, rules, config, fix_mode, root, external)
         if outcome is None:
             continue
         if isinstance(outcome, FileError):
@@ -264,6 +306,7 @@ def _analyse_guarded(
     config: Config,
     fix_mode: FixMode | None,
     root: Path | None = None,
+    external: ExternalIgnores | None = None,
 ) -> _Outcome | FileError | None:
     """:func:`_analyse_one`, with any failure on this file turned into this file's error.
 
@@ -271,7 +314,9 @@ def _analyse_guarded(
     parser or engine bug) must never cost the other files their findings and fixes.
     """
     try:
-        outcome = _analyse_one(item, rules, config, None if item.link_target else fix_mode, root)
+        outcome = _analyse_one(
+            item, rules, config, None if item.link_target else fix_mode, root, external
+        )
     except RecursionError:
         return FileError(
             path=item.relative,
@@ -303,6 +348,7 @@ def _analyse_one(
     config: Config,
     fix_mode: FixMode | None,
     root: Path | None = None,
+    external: ExternalIgnores | None = None,
 ) -> _Outcome | FileError | None:
     text = read_text(item)
     if text is None or isinstance(text, FileError):
@@ -316,11 +362,11 @@ def _analyse_one(
             return None
         return FileError(path=item.relative, message=f"not a workflow: {exc}")
     try:
-        detections = _detect_safely(workflow, rules, config)
+        detections = _detect_safely(workflow, rules, config, external)
         if fix_mode is None:
             return detections, text, None, set(), {}
         fixed, applied, refused = fix_to_fixpoint(
-            workflow, text, rules, config, fix_mode, detections
+            workflow, text, rules, config, fix_mode, detections, external
         )
     except RuleCrash as exc:
         return FileError(path=item.relative, message=str(exc))

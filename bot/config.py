@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -18,6 +18,8 @@ from bot.yamledit import SourceText, YamlDocument, YamlParseError
 DEFAULT_LOCATIONS = (".github/mendbot.yml", ".github/mendbot.yaml")
 #: Bound on a configuration file (a hostile one must not exhaust memory).
 MAX_CONFIG_BYTES = 1024 * 1024
+#: Where zizmor's configuration is looked up, in zizmor's own order.
+ZIZMOR_LOCATIONS = (".github/zizmor.yml", ".github/zizmor.yaml", "zizmor.yml", "zizmor.yaml")
 
 
 class _Schema(BaseModel):
@@ -211,3 +213,64 @@ def _where(doc: YamlDocument, route: tuple[Any, ...], *, key_position: bool = Tr
         if node is not None:
             return f"{node.line + 1}:{node.column + 1}"
     return "1:1"
+
+
+# -- zizmor.yml ------------------------------------------------------------------------------
+
+
+class ZizmorAudit(BaseModel):
+    """``rules.<audit>`` of a ``zizmor.yml``: only what mendbot honours is validated."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    disable: bool = False
+    """The audit is off."""
+    ignore: tuple[Annotated[str, Field(pattern=r"^[^:\s]+(?::\d+(?::\d+)?)?$")], ...] = ()
+    """``file.yml[:line[:column]]`` entries (the workflow's base name)."""
+
+
+class ZizmorConfig(BaseModel):
+    """A ``zizmor.yml``: the suppressions people wrote for zizmor, which mendbot honours."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    rules: dict[str, ZizmorAudit] = Field(default_factory=dict)
+
+
+def find_zizmor_config(root: Path) -> Path | None:
+    """The repository's zizmor configuration, if it has one."""
+    for relative in ZIZMOR_LOCATIONS:
+        candidate = root / relative
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_zizmor_config(path: Path) -> ZizmorConfig:
+    """Read the ignores and disabled audits of a ``zizmor.yml``.
+
+    Keys mendbot does not use (``config``, ``remap``, unknown audits) are left alone; an
+    unreadable file, invalid YAML or a malformed ``ignore``/``disable`` raises
+    :class:`ConfigError` naming the file, line and key.
+    """
+    try:
+        raw = path.read_text(encoding="utf-8")
+        doc = YamlDocument.parse(SourceText.from_text(raw).body)
+        data = doc.data()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read zizmor's configuration ({exc})") from None
+    except YamlParseError as exc:
+        raise ConfigError(f"{path}:{exc}" if exc.line else f"{path}: {exc}") from None
+    if data is None:
+        return ZizmorConfig()
+    try:
+        return ZizmorConfig.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        route = tuple(error["loc"])
+        key = ".".join(str(part) for part in route) or "<root>"
+        raise ConfigError(
+            f"{path}:{_where(doc, route)}: {key}: {error['msg']}",
+            advice="zizmor ignores are written `file.yml`, `file.yml:line` or "
+            "`file.yml:line:column` (see docs/configuration.md)",
+        ) from None

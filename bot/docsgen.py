@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.config import json_schema
+from bot.detectors.aliases import ZIZMOR_AUDITS, audits_for_rule
 from bot.detectors.interface import WorkflowRule
 from bot.detectors.registry import RULES
 from bot.doc_examples import MARKER, render_file
@@ -106,10 +107,46 @@ def _section(rule: type[WorkflowRule]) -> str:
         "```",
         "",
         *_options_table(rule),
-        f"Suppress one finding with a comment on its line: `# mendbot: ignore[{rule.id}]`.",
+        f"Suppress one finding with a comment on its line (or any line of its step): "
+        f"`# mendbot: ignore[{rule.id}]`"
+        + "".join(f" or `# zizmor: ignore[{audit}]`" for audit in audits_for_rule(rule.id))
+        + ".",
         "",
     ]
     return "\n".join(lines)
+
+
+def _suppressions() -> list[str]:
+    """How people suppress findings, and the zizmor audits each rule honours."""
+    lines = [
+        "## Suppressing findings",
+        "",
+        "A suppression is a person's decision: mendbot drops the finding and never edits a line "
+        "that carries a suppression of the rule whose fix would touch it (the fix is reported "
+        "as refused, with the line).",
+        "",
+        "- `# mendbot: ignore[<rule-id>, …]` in a YAML comment on the reported line, or on any "
+        "line of the reported node or of its step (comment lines indented under the step "
+        "included). An id that names no rule is reported by `gha-unknown-suppression` with the "
+        "closest id.",
+        "- `# zizmor: ignore[<audit>, …]` in the same places suppresses the mendbot rules that "
+        "cover that zizmor audit (table below).",
+        "- `rules.<rule-id>.ignore` (path globs) in `.github/mendbot.yml`, see "
+        "[configuration.md](configuration.md).",
+        "- zizmor's configuration (`.github/zizmor.yml`, `.github/zizmor.yaml`, `zizmor.yml`, "
+        "`zizmor.yaml` at the repository root, first found): `rules.<audit>.ignore` entries "
+        "(`file.yml`, `file.yml:line`, `file.yml:line:column`; the workflow's base name, a "
+        "line anywhere in the finding's span) and `rules.<audit>.disable: true` apply to the "
+        "mendbot rules covering that audit. Other keys (`config`, `remap`) are left to zizmor.",
+        "",
+        "| zizmor audit | mendbot rules |",
+        "|---|---|",
+    ]
+    lines += [
+        f"| `{audit}` | {', '.join(f'[`{rule}`](#{rule})' for rule in rules)} |"
+        for audit, rules in sorted(ZIZMOR_AUDITS.items())
+    ]
+    return [*lines, ""]
 
 
 def render() -> str:
@@ -134,6 +171,7 @@ def render() -> str:
         for rule in RULES
     )
     out.append("")
+    out.extend(_suppressions())
     out.extend(_section(rule) for rule in RULES)
     return "\n".join(out).rstrip("\n") + "\n"
 

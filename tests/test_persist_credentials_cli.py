@@ -56,7 +56,7 @@ PUSHERS = {
     "npx-semantic-release": "npx semantic-release",
     "ghp-import": "ghp-import -n -p -f site",
     "mike-uv-run": "uv run mike deploy --push dev",
-    "git-push-in-if": 'if ! git diff --quiet; then git commit -am up && git push; fi',
+    "git-push-in-if": "if ! git diff --quiet; then git commit -am up && git push; fi",
     "gh-pages": "npx gh-pages -d dist",
     "lerna": "npx lerna publish from-package --yes",
     "changeset": "pnpm changeset publish",

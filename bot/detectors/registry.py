@@ -25,6 +25,7 @@ from bot.detectors.workflows.self_hosted_runner import SelfHostedRunner
 from bot.detectors.workflows.spoofable_bot_check import SpoofableBotCheck
 from bot.detectors.workflows.static_cloud_credentials import StaticCloudCredentials
 from bot.detectors.workflows.template_injection import TemplateInjection
+from bot.detectors.workflows.unknown_suppression import UnknownSuppression
 from bot.detectors.workflows.unsound_condition import UnsoundCondition
 
 RULES: tuple[type[WorkflowRule], ...] = (
@@ -48,6 +49,7 @@ RULES: tuple[type[WorkflowRule], ...] = (
     SpoofableBotCheck,
     CachePoisoning,
     StaticCloudCredentials,
+    UnknownSuppression,
 )
 
 

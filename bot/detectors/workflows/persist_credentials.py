@@ -152,7 +152,9 @@ jobs:
             )
             yield Detection(finding, None, why)
             return
-        message = "checkout persists the job token in .git/config where every later step can read it"
+        message = (
+            "checkout persists the job token in .git/config where every later step can read it"
+        )
         finding = self.finding(workflow, route, message + review, evidence=evidence)
         patch = MergeInto(route=step.route, key="with", value={"persist-credentials": False})
         yield Detection(
