@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.detectors.interface import Detection, WorkflowRule
 from bot.detectors.workflows.model import Workflow
 from bot.models import Disposition, Severity
-from bot.yamledit import Append, MergeInto, Operation, Replace, Route
+from bot.yamledit import Append, MergeInto, Replace, Route
 
 
 class CooldownOptions(BaseModel):
@@ -20,6 +20,11 @@ class CooldownOptions(BaseModel):
 
     days: int = Field(default=7, ge=1, le=90)
     """The minimum ``cooldown.default-days`` to require and to write."""
+
+
+#: Update types that may have their own cooldown (``semver-<type>-days``).
+_SEMVER = ("major", "minor", "patch")
+_COOLDOWN_KEYS = ("default-days", *(f"semver-{kind}-days" for kind in _SEMVER))
 
 
 def _updates(workflow: Workflow) -> list[tuple[int, dict[str, Any]]]:
@@ -40,7 +45,12 @@ class DependabotCooldown(WorkflowRule):
         "exactly the window in which compromised packages are caught and yanked. A cooldown "
         "of a week lets the ecosystem notice first. The fix adds `cooldown: default-days: 7` "
         "to each `updates` entry (or raises a shorter one); set `options.days` to choose "
-        "another minimum. **Safe**: only when updates are proposed changes."
+        "another minimum. **Safe**: only when updates are proposed changes. "
+        "`semver-major-days`, `semver-minor-days` and `semver-patch-days` count: an entry "
+        "that sets all three to at least the minimum needs no `default-days`; when some are "
+        "missing the fix adds `default-days` for the update types they leave without a "
+        "cooldown; one shorter than the minimum is reported, never changed (a person chose "
+        "it for those updates)."
     )
     default_severity: ClassVar[Severity] = Severity.LOW
     fix_disposition: ClassVar[Disposition | None] = Disposition.SAFE
@@ -68,30 +78,60 @@ updates:
         """Check every ``updates`` entry of a Dependabot configuration."""
         days = self.options.days if isinstance(self.options, CooldownOptions) else 7
         for index, entry in _updates(workflow):
-            route = ("updates", index)
-            ecosystem = entry.get("package-ecosystem", "?")
-            cooldown = entry.get("cooldown")
-            patch: Operation
-            where: Route
-            if cooldown is None or (isinstance(cooldown, dict) and "default-days" not in cooldown):
-                where = route if cooldown is None else (*route, "cooldown")
-                message = f"updates for {ecosystem} have no cooldown"
-                patch = MergeInto(route=route, key="cooldown", value={"default-days": days})
-            elif isinstance(cooldown, dict):
-                current = cooldown["default-days"]
-                if isinstance(current, int) and not isinstance(current, bool) and current >= days:
-                    continue
-                where = (*route, "cooldown", "default-days")
-                message = f"updates for {ecosystem} wait {current} day(s), less than {days}"
-                if not isinstance(current, int) or isinstance(current, bool):
-                    finding = self.finding(workflow, where, message, evidence=str(current))
-                    yield Detection(finding, None, "default-days is not a number")
-                    continue
-                patch = Replace(route=where, value=days)
-            else:
-                continue
+            yield from self._check(workflow, ("updates", index), entry, days)
+
+    def _check(
+        self, workflow: Workflow, route: Route, entry: dict[str, Any], days: int
+    ) -> Iterator[Detection]:
+        ecosystem = entry.get("package-ecosystem", "?")
+        cooldown = entry.get("cooldown")
+        if cooldown is not None and not isinstance(cooldown, dict):
+            return
+        written = {key: value for key, value in (cooldown or {}).items() if key in _COOLDOWN_KEYS}
+        for key, value in written.items():
+            if not isinstance(value, int) or isinstance(value, bool):
+                where = (*route, "cooldown", key)
+                message = f"updates for {ecosystem} have a {key} that is not a number"
+                finding = self.finding(workflow, where, message, evidence=str(value))
+                yield Detection(finding, None, f"{key} is not a number")
+                return
+        if "default-days" in written and written["default-days"] < days:
+            where = (*route, "cooldown", "default-days")
+            current = written["default-days"]
+            message = f"updates for {ecosystem} wait {current} day(s), less than {days}"
             finding = self.finding(workflow, where, message, evidence=f"{ecosystem}")
+            patch = Replace(route=where, value=days)
             yield Detection(finding, self.fix(finding, f"cooldown of {days} days", [patch]))
+            return
+        if "default-days" not in written:
+            # Update types without their own semver-*-days fall back to default-days: none.
+            bare = [kind for kind in _SEMVER if f"semver-{kind}-days" not in written]
+            if bare:
+                where = route if cooldown is None else (*route, "cooldown")
+                message = f"updates for {ecosystem} have no cooldown" + (
+                    f" for {', '.join(bare)} updates" if len(bare) < len(_SEMVER) else ""
+                )
+                finding = self.finding(workflow, where, message, evidence=f"{ecosystem}")
+                added = MergeInto(route=route, key="cooldown", value={"default-days": days})
+                yield Detection(finding, self.fix(finding, f"cooldown of {days} days", [added]))
+                return
+        short = [
+            (key, value)
+            for key, value in written.items()
+            if key != "default-days" and value < days
+        ]
+        if short:
+            key, value = short[0]
+            where = (*route, "cooldown", key)
+            message = (
+                f"updates for {ecosystem} wait {value} day(s) with `{key}`, less than {days}"
+            )
+            finding = self.finding(workflow, where, message, evidence=f"{ecosystem}")
+            why = (
+                f"`{key}: {value}` is written explicitly: a person chose a shorter cooldown for "
+                "those updates, so mendbot reports it and never changes it"
+            )
+            yield Detection(finding, None, why)
 
 
 class DependabotActions(WorkflowRule):

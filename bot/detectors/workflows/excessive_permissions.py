@@ -116,6 +116,9 @@ jobs:
         if "id-token" in writes:  # asked for by name: an opaque command may rely on it
             for _, needs in inheriting:
                 needs.keep_oidc()
+        inert = _inert_grant(workflow, writes, inheriting)
+        if inert is not None:
+            message, severity = f"{message}; {inert}", Severity.LOW
         unknown = [(job, needs) for job, needs in inheriting if not needs.known]
         if unknown:
             job, needs = unknown[0]
@@ -202,6 +205,33 @@ jobs:
             confidence=Confidence.MEDIUM,
         )
         yield Detection(finding, self.fix(finding, f"narrow job {job.id}", operations))
+
+
+def _inert_grant(
+    workflow: Workflow, writes: list[str], inheriting: list[tuple[Job, Needs]]
+) -> str | None:
+    """Why top-level ``writes`` give no job more than it needs, or None when they do.
+
+    When every job declares its own block, the top-level one reaches no job; when the only
+    job needs every scope written, moving the grant to it changes nothing for that job. Either
+    way the grant only matters for jobs added later: worth a low finding, not a high one.
+    """
+    if not workflow.jobs:
+        return None
+    if not inheriting:
+        return (
+            "no job inherits them (every job declares its own block), so they only reach jobs "
+            "added later without one"
+        )
+    if len(workflow.jobs) != 1 or len(inheriting) != 1:
+        return None
+    job, needs = inheriting[0]
+    if not needs.known or not all(_needs_write(needs, scope) for scope in writes):
+        return None
+    return (
+        f"the only job, `{job.id}`, needs them, so moving them to it changes nothing today "
+        "but keeps jobs added later from inheriting them"
+    )
 
 
 def _block_style(workflow: Workflow, route: Route) -> bool:

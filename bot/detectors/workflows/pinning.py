@@ -32,6 +32,9 @@ from bot.yamledit import Operation, Replace, Route, SetComment
 
 #: Reusable workflows that break when pinned by SHA (slsa-github-generator#722).
 DEFAULT_EXEMPT = ("slsa-framework/slsa-github-generator/.github/workflows/*",)
+#: The refs an exemption covers: release tags (`v2.1.0`), which is what the SLSA generator
+#: requires instead of a SHA. A branch (`@main`) is never exempt: it can change at any time.
+_RELEASE_TAG = re.compile(r"^v?\d+\.\d+\.\d+$")
 
 _VERSION_COMMENT = re.compile(r"^#\s*(?P<version>v?\d+(?:\.\d+)*(?:[-+][\w.]+)?)\b\s*(?P<rest>.*)$")
 _DIGEST = re.compile(r"@sha256:[0-9a-fA-F]{64}$")
@@ -43,7 +46,8 @@ class PinningOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     exempt: tuple[str, ...] = DEFAULT_EXEMPT
-    """``owner/repo[/path]`` globs never pinned (replaces the default list when set)."""
+    """``owner/repo[/path]`` globs not pinned by SHA when they use a release tag (``vX.Y.Z``);
+    any other ref (``@main``, ``@v2``) is still reported (replaces the default list when set)."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,9 @@ class UnpinnedUses(_RefRule):
         "reported, never pinned (nothing could keep such a pin up to date); a name that is "
         "both a branch and a tag is `gha-ref-confusion`. Reusable workflows of "
         "`slsa-framework/slsa-github-generator` are exempt by default because they break "
-        "when pinned; set `options.exempt` to change the list. Offline (`--offline`), the "
+        "when pinned, but only at a release tag (`@v2.1.0`, which the generator requires): "
+        "`@main` or `@v2` is still reported; set `options.exempt` to change the list. "
+        "Offline (`--offline`), the "
         "rule reports without fixing."
     )
     default_severity: ClassVar[Severity] = Severity.MEDIUM
@@ -145,7 +151,10 @@ class UnpinnedUses(_RefRule):
     works_offline: ClassVar[bool] = False
 
     def _exempt(self, uses: Uses) -> bool:
+        """Whether ``uses`` is an exempt workflow at a release tag."""
         options = self.options if isinstance(self.options, PinningOptions) else PinningOptions()
+        if not _RELEASE_TAG.match(uses.ref):
+            return False
         return any(fnmatch.fnmatch(uses.slug, pattern.lower()) for pattern in options.exempt)
 
     def check(self, workflow: Workflow, site: UsesSite) -> Iterator[Detection]:

@@ -138,8 +138,9 @@ class SpoofableBotCheck(WorkflowRule):
         "`pull_request_target`, `pull_request_review`, `pull_request_review_comment`): under "
         "any other event `github.event.pull_request` is empty and the rewritten condition "
         "would always be false. Under `workflow_run` the finding is high but report only; "
-        "under events that only people with write access cause (`push`, `schedule`, …) it is "
-        "low: an outsider cannot pose as the bot there. Comparisons inside `contains`, "
+        "under events that only people with write access (or apps they installed) cause "
+        "(`push`, `schedule`, `status`, …) nothing is reported: an outsider cannot pose as "
+        "the bot there. Comparisons inside `contains`, "
         "`startsWith` and `endsWith` count too. Confidence is high when the comparison alone "
         "can make the condition true, medium when it is combined with `&&`. Conditions written "
         "as block scalars (`if: |`) are rewritten in place, context by context; when that "
@@ -267,13 +268,10 @@ jobs:
             message = f"{spoofable} if a caller runs on pull requests; no fix: {reason}"
             severity, level = Severity.MEDIUM, Confidence.LOW
         else:
-            reason = "there is no pull request whose author could be checked instead"
-            message = (
-                f"{trusts}; under `{others[0] if others else 'these triggers'}` the actor is "
-                "someone who can already write to the repository, so an outsider cannot pose "
-                f"as the bot here, but the check still names whoever acted last; no fix: {reason}"
-            )
-            severity, level = Severity.LOW, Confidence.LOW
+            # `push`, `schedule`, `status`, …: only someone who can already write to the
+            # repository (or an app it installed) causes these events, so nobody outside can
+            # pose as the bot: there is nothing spoofable to report.
+            return
         finding = self.finding(
             workflow,
             route,
