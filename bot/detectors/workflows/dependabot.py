@@ -116,16 +116,12 @@ updates:
                 yield Detection(finding, self.fix(finding, f"cooldown of {days} days", [added]))
                 return
         short = [
-            (key, value)
-            for key, value in written.items()
-            if key != "default-days" and value < days
+            (key, value) for key, value in written.items() if key != "default-days" and value < days
         ]
         if short:
             key, value = short[0]
             where = (*route, "cooldown", key)
-            message = (
-                f"updates for {ecosystem} wait {value} day(s) with `{key}`, less than {days}"
-            )
+            message = f"updates for {ecosystem} wait {value} day(s) with `{key}`, less than {days}"
             finding = self.finding(workflow, where, message, evidence=f"{ecosystem}")
             why = (
                 f"`{key}: {value}` is written explicitly: a person chose a shorter cooldown for "
