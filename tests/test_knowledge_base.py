@@ -7,6 +7,7 @@ from importlib import resources
 
 import pytest
 
+from bot.knowledge.git_credentials import Use, classify_script, git_table, parse_git_table
 from bot.knowledge.permissions import (
     SCOPES,
     InputCondition,
@@ -222,3 +223,34 @@ def test_gh_api_calls_derive_their_scope(command: str, expected: object) -> None
     call = api_call(argv)
     assert call is not None
     assert call.scope(run_table()) == expected
+
+
+def test_the_git_credentials_table_validates_and_is_consistent() -> None:
+    table = git_table()
+    pushers = {program for entry in table.uses_credentials for program in entry.programs()}
+    # a program that can push is never allowed whatever its arguments
+    assert not pushers & set(table.inert_programs)
+    assert not pushers & set(run_table().inert)
+    with pytest.raises(KnowledgeBaseError, match=r"git_credentials\.yml"):
+        parse_git_table("uses_credentials: [{program: git, why: x, push: true}]\n")
+
+
+@pytest.mark.parametrize(
+    ("script", "use"),
+    [
+        ("uv run mike deploy --push dev", Use.NEEDS),
+        ("python3 -m mkdocs gh-deploy --force", Use.NEEDS),
+        ("while ! git pull --rebase; do sleep 5; done", Use.NEEDS),
+        ("trap 'git push origin HEAD' EXIT", Use.NEEDS),
+        ("pnpm dlx semantic-release", Use.NEEDS),
+        ("mike deploy dev", Use.UNKNOWN),
+        ("python scripts/release.py", Use.UNKNOWN),
+        ("make docs", Use.UNKNOWN),
+        ("npm run deploy", Use.UNKNOWN),
+        ("${{ inputs.command }}", Use.UNKNOWN),
+        ("pip install -e .\npython -m pytest -q\ngit diff --exit-code", Use.NONE),
+        ("git config --global user.name bot && git commit -am x", Use.NONE),
+    ],
+)
+def test_scripts_are_judged_by_the_allow_list(script: str, use: Use) -> None:
+    assert classify_script(script, gh_has_token=True).use is use
