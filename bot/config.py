@@ -219,20 +219,25 @@ def _where(doc: YamlDocument, route: tuple[Any, ...], *, key_position: bool = Tr
 
 
 class ZizmorAudit(BaseModel):
-    """``rules.<audit>`` of a ``zizmor.yml``: only what mendbot honours is validated."""
+    """``rules.<audit>`` of a ``zizmor.yml``. zizmor rejects unknown keys, and so does
+    mendbot: a misspelt ``ignores:`` would otherwise silently suppress nothing."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     disable: bool = False
     """The audit is off."""
     ignore: tuple[Annotated[str, Field(pattern=r"^[^:\s]+(?::\d+(?::\d+)?)?$")], ...] = ()
     """``file.yml[:line[:column]]`` entries (the workflow's base name)."""
+    config: Any = None
+    """zizmor's own settings for the audit (not read by mendbot)."""
+    remap: Any = None
+    """zizmor's severity remapping (not read by mendbot)."""
 
 
 class ZizmorConfig(BaseModel):
     """A ``zizmor.yml``: the suppressions people wrote for zizmor, which mendbot honours."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     rules: dict[str, ZizmorAudit] = Field(default_factory=dict)
 
@@ -249,9 +254,9 @@ def find_zizmor_config(root: Path) -> Path | None:
 def load_zizmor_config(path: Path) -> ZizmorConfig:
     """Read the ignores and disabled audits of a ``zizmor.yml``.
 
-    Keys mendbot does not use (``config``, ``remap``, unknown audits) are left alone; an
-    unreadable file, invalid YAML or a malformed ``ignore``/``disable`` raises
-    :class:`ConfigError` naming the file, line and key.
+    ``config`` and ``remap`` and audits mendbot has no rule for are left to zizmor; an
+    unreadable file, invalid YAML, an unknown key (zizmor rejects those too) or a malformed
+    ``ignore``/``disable`` raises :class:`ConfigError` naming the file, line and key.
     """
     try:
         raw = path.read_text(encoding="utf-8")
@@ -269,8 +274,12 @@ def load_zizmor_config(path: Path) -> ZizmorConfig:
         error = exc.errors()[0]
         route = tuple(error["loc"])
         key = ".".join(str(part) for part in route) or "<root>"
+        if error["type"] == "extra_forbidden":
+            message = f"unknown key '{route[-1]}' at {key}"
+        else:
+            message = f"{key}: {error['msg']}"
         raise ConfigError(
-            f"{path}:{_where(doc, route)}: {key}: {error['msg']}",
+            f"{path}:{_where(doc, route)}: {message}",
             advice="zizmor ignores are written `file.yml`, `file.yml:line` or "
             "`file.yml:line:column` (see docs/configuration.md)",
         ) from None

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from bot.detectors.aliases import ZIZMOR_AUDITS
 from bot.detectors.registry import rule_ids
+from testpaths import CORPUS
 
 #: A release job whose maintainers reviewed three caches and told zizmor so.
 CACHES = """\
@@ -202,3 +204,59 @@ def test_misspelt_mendbot_ignore_is_reported_with_the_closest_id(workflows) -> N
 def test_every_mapped_rule_exists() -> None:
     known = set(rule_ids())
     assert {rule for rules in ZIZMOR_AUDITS.values() for rule in rules} <= known
+
+
+SCENARIOS = CORPUS / "config-scenarios"
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    ["config-in-root", "config-in-dotgithub", "dotyaml-config-in-dotgithub", "disablement"],
+)
+def test_zizmors_own_config_scenarios_suppress_the_mapped_rule(
+    scenario: str, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(SCENARIOS / scenario, repo)
+    workflow = repo / ".github/workflows/hackme.yml"
+    before = workflow.read_bytes()
+    result = _mendbot(
+        "analyze",
+        ".",
+        "--fix=all",
+        "--rule",
+        "gha-template-injection",
+        "--format",
+        "json",
+        cwd=repo,
+    )
+    assert (result.returncode, _findings(result)) == (0, []), result.stderr
+    assert workflow.read_bytes() == before
+    # the same workflow without zizmor's configuration is reported
+    bare = tmp_path / "bare"
+    (bare / ".github/workflows").mkdir(parents=True)
+    shutil.copy(workflow, bare / ".github/workflows/hackme.yml")
+    result = _mendbot(
+        "analyze", ".", "--rule", "gha-template-injection", "--format", "json", cwd=bare
+    )
+    assert [f["rule"] for f in _findings(result)] == ["gha-template-injection"]
+
+
+def test_zizmors_invalid_config_is_an_error_not_silence(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(SCENARIOS / "config-in-root", repo)
+    shutil.copy(SCENARIOS / "zizmor.invalid-schema-1.yml", repo / "zizmor.yml")
+    result = _mendbot("analyze", ".", "--fix=all", cwd=repo)
+    assert result.returncode == 2
+    assert "zizmor.yml:4:1: unknown key 'rule' at rule" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_zizmor_comments_of_zizmors_corpus_are_honoured(tmp_path: Path) -> None:
+    (tmp_path / ".github/workflows").mkdir(parents=True)
+    shutil.copy(CORPUS / "inlined-ignores.yml", tmp_path / ".github/workflows/ignores.yml")
+    rules = ("gha-persist-credentials", "gha-insecure-commands", "gha-unpinned-images")
+    rules += ("gha-hardcoded-container-credentials", "gha-unpinned-uses")
+    flags = [flag for rule in rules for flag in ("--rule", rule)]
+    result = _mendbot("analyze", ".", "--offline", *flags, "--format", "json", cwd=tmp_path)
+    assert (result.returncode, _findings(result)) == (0, []), result.stdout
