@@ -172,6 +172,8 @@ def classify_command(argv: list[str], table: GitTable, *, gh_has_token: bool) ->
         if entry.matches(words):
             return Verdict(Use.NEEDS, text, entry.why)
     program = words[0].rsplit("/", 1)[-1]
+    if program == "gh" and words[1:2] in (["--version"], ["version"], ["help"], []):
+        return Verdict(Use.NONE)
     if program == "gh" and not gh_has_token:
         return Verdict(
             Use.NEEDS, text, "has no `GH_TOKEN` and falls back on the workspace's credentials"
