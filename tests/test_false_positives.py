@@ -160,3 +160,16 @@ def test_dependabot_semver_cooldowns_count(tmp_path: Path) -> None:
     )
     assert (code, findings) == (0, [])
     assert config.read_text() == DEPENDABOT
+
+
+def test_missing_top_level_block_when_every_job_declares_is_low(workflows) -> None:
+    text = EVERY_JOB_DECLARES.replace(
+        "permissions:\n  contents: write\n  pull-requests: write\njobs:", "jobs:"
+    )
+    root = workflows({"label.yml": text})
+    code, findings = _analyze(root, ".", "--fix", "--rule", "gha-missing-permissions")
+    assert code == 0
+    [finding] = findings
+    assert (finding["severity"], finding["fix"]["applied"]) == ("low", True)
+    written = (root / ".github/workflows/label.yml").read_text()
+    assert written == text.replace("jobs:", "permissions: {}\njobs:", 1)

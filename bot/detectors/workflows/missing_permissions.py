@@ -25,7 +25,9 @@ class MissingPermissions(WorkflowRule):
         "Without a top-level `permissions:` block every job that does not declare its own runs "
         "with the repository's default `GITHUB_TOKEN` permissions, which are read-write on "
         "older repositories and organisations. OpenSSF Scorecard's Token-Permissions check "
-        "scores such a workflow 0 when it also has an undeclared job. The fix adds "
+        "scores such a workflow 0 when it also has an undeclared job; when every job declares "
+        "its own block the finding is low (only jobs added later would get the defaults). "
+        "The fix adds "
         "`permissions: {}` when every job declares its own block (mendbot's "
         "`gha-job-permissions` adds them first), and `contents: read` otherwise. It is "
         "**safe** when every job without a block is known to need no more "
@@ -66,7 +68,10 @@ jobs:
             "the repository's default token permissions"
         )
         if not undeclared:
-            finding = self.finding(workflow, route, message + "; every job declares its own")
+            # No job runs with the defaults: the block only protects jobs added later.
+            finding = self.finding(
+                workflow, route, message + "; every job declares its own", severity=Severity.LOW
+            )
             fix = self.fix(
                 finding,
                 "add `permissions: {}`",
