@@ -239,6 +239,8 @@ def test_the_git_credentials_table_validates_and_is_consistent() -> None:
     ("script", "use"),
     [
         ("uv run mike deploy --push dev", Use.NEEDS),
+        ("uv run --group docs mike deploy --push --update-aliases dev", Use.NEEDS),
+        ("sudo -u runner git push origin HEAD", Use.NEEDS),
         ("python3 -m mkdocs gh-deploy --force", Use.NEEDS),
         ("while ! git pull --rebase; do sleep 5; done", Use.NEEDS),
         ("trap 'git push origin HEAD' EXIT", Use.NEEDS),

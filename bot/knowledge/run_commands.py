@@ -39,6 +39,29 @@ _PREFIXES = (
     ("bun", "x"),
 )
 _SHELLS = frozenset({"bash", "sh", "zsh", "dash"})
+#: Options of the wrappers and prefixes above that take the next word as their value
+#: (`uv run --group docs mike …`, `npx -p pkg cmd`, `sudo -u user cmd`).
+_PREFIX_VALUE_OPTIONS = frozenset(
+    {
+        "--group",
+        "--only-group",
+        "--extra",
+        "--with",
+        "--with-requirements",
+        "--python",
+        "-p",
+        "--package",
+        "--directory",
+        "--project",
+        "--env-file",
+        "--index",
+        "--from",
+        "-u",
+        "--user",
+        "-g",
+        "-C",
+    }
+)
 #: Reserved words that may precede a command (``if git push; then …``): the command follows.
 _KEYWORDS = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!"})
 _OPERATORS = frozenset({";", "&&", "||", "|", "&", "(", ")", "|&", ";;", "$", "`", "!"})
@@ -323,7 +346,8 @@ def _strip(argv: list[str]) -> list[str]:
             words = words[2:]
             changed = True
         while changed and words and (words[0].startswith("-") or _ASSIGNMENT.match(words[0])):
-            words = words[1:]
+            takes_value = words[0] in _PREFIX_VALUE_OPTIONS
+            words = words[2:] if takes_value else words[1:]
     return words
 
 
