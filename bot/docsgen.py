@@ -125,10 +125,10 @@ def _suppressions() -> list[str]:
         "that carries a suppression of the rule whose fix would touch it (the fix is reported "
         "as refused, with the line).",
         "",
-        "- `# mendbot: ignore[<rule-id>, …]` in a YAML comment on the reported line, or on any "
-        "line of the reported node or of its step (comment lines indented under the step "
-        "included). An id that names no rule is reported by `gha-unknown-suppression` with the "
-        "closest id.",
+        "- `# mendbot: ignore[<rule-id>, …]` in a YAML comment on the reported line, on any "
+        "line of a multi-line reported value, or on any line of the reported step (comment "
+        "lines indented under the step included). An id that names no rule is reported by "
+        "`gha-unknown-suppression` with the closest id.",
         "- `# zizmor: ignore[<audit>, …]` in the same places suppresses the mendbot rules that "
         "cover that zizmor audit (table below).",
         "- `rules.<rule-id>.ignore` (path globs) in `.github/mendbot.yml`, see "

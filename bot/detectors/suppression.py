@@ -1,9 +1,9 @@
 """Human suppressions: inline ``# mendbot: ignore[rule-id]`` and ``# zizmor: ignore[audit]``
 comments, and the ``rules.<audit>.ignore`` entries of a ``zizmor.yml``.
 
-A comment suppresses a finding when it sits on any line of the finding's span: the reported
-node (key line to the end of its value) and, for a finding inside a step, the whole step,
-including comment lines indented under it (zizmor reads its comments the same way). A zizmor
+A comment suppresses a finding when it sits on the reported line, on any line of a reported
+scalar, or, for a finding inside a step, on any line of the step, including comment lines
+indented under it (zizmor reads its comments the same way). A zizmor
 audit name suppresses the mendbot rules that cover that audit (:mod:`bot.detectors.aliases`).
 """
 
@@ -18,6 +18,7 @@ from bot.config import ZizmorConfig
 from bot.detectors.aliases import rules_for_audit
 from bot.models import Finding
 from bot.yamledit import Operation, Route, YamlDocument
+from bot.yamledit.document import Scalar
 
 _DIRECTIVE = re.compile(r"\b(?P<tool>mendbot|zizmor):\s*ignore\[(?P<ids>[^\]]*)\]")
 
@@ -96,11 +97,17 @@ def span_lines(doc: YamlDocument, route: Route) -> set[int]:
 
 
 def finding_lines(doc: YamlDocument, finding: Finding) -> set[int]:
-    """0-based lines whose comments may suppress ``finding``: its own line, its node's span
-    and, inside a step, the step's span."""
+    """0-based lines whose comments may suppress ``finding``: its own line, the lines of its
+    value when that is a scalar (a multi-line ``if:``), and, inside a step, the step's span.
+
+    A finding about a whole block outside steps (a ``permissions:`` mapping) is suppressed on
+    its key's line only: a comment on one entry of the block speaks about that entry, which
+    the rule itself weighs (``gha-excessive-permissions`` keeps a write marked as intended).
+    """
     route = finding.location.route
     lines = {finding.location.line - 1}
-    lines |= span_lines(doc, route)
+    if isinstance(doc.lookup(route), Scalar):
+        lines |= span_lines(doc, route)
     step = step_route(route)
     if step is not None:
         lines |= span_lines(doc, step)
