@@ -243,10 +243,14 @@ class ZizmorConfig(BaseModel):
 
 
 def find_zizmor_config(root: Path) -> Path | None:
-    """The repository's zizmor configuration, if it has one."""
+    """The repository's zizmor configuration, if it has one (never through a symlinked
+    ``.github``, as for mendbot's own configuration)."""
+    linked = (root / ".github").is_symlink()
     for relative in ZIZMOR_LOCATIONS:
         candidate = root / relative
-        if candidate.is_file():
+        if linked and relative.startswith(".github/"):
+            continue
+        if candidate.is_file() or candidate.is_symlink():
             return candidate
     return None
 
@@ -259,9 +263,11 @@ def load_zizmor_config(path: Path) -> ZizmorConfig:
     ``ignore``/``disable`` raises :class:`ConfigError` naming the file, line and key.
     """
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = read_regular(path, MAX_CONFIG_BYTES).decode("utf-8")
         doc = YamlDocument.parse(SourceText.from_text(raw).body)
         data = doc.data()
+    except UnsafeFileError as exc:
+        raise ConfigError(f"{path}: zizmor's configuration {exc.reason}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read zizmor's configuration ({exc})") from None
     except YamlParseError as exc:

@@ -260,3 +260,14 @@ def test_zizmor_comments_of_zizmors_corpus_are_honoured(tmp_path: Path) -> None:
     flags = [flag for rule in rules for flag in ("--rule", rule)]
     result = _mendbot("analyze", ".", "--offline", *flags, "--format", "json", cwd=tmp_path)
     assert (result.returncode, _findings(result)) == (0, []), result.stdout
+
+
+def test_a_symlinked_zizmor_yml_is_refused_not_followed(workflows, tmp_path: Path) -> None:
+    root = workflows({"ci.yml": CHECKOUT})
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.yml"
+    outside.write_text("rules:\n  artipacked:\n    disable: true\n")
+    (root / "zizmor.yml").symlink_to(outside)
+    result = _mendbot("analyze", ".", "--fix=all", cwd=root)
+    assert result.returncode == 2
+    assert "zizmor.yml: zizmor's configuration is a symlink" in result.stderr
+    assert (root / ".github/workflows/ci.yml").read_text() == CHECKOUT
