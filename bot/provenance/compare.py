@@ -110,15 +110,15 @@ def _base_tip(
                 _BASE_ADVICE,
             )
             return None
-        tip = _branch_tip(repo, ref)
-        if tip is None:
+        found = _branch_tip(repo, ref)
+        if found is None:
             result.fail(
                 "base",
                 f"the attested branch {ref} is not in {repo} (nor origin's)",
                 f"fetch it, or {_BASE_ADVICE}",
             )
             return None
-        named = ref
+        named, tip = found
     else:
         try:
             tip = git.rev_parse(repo, base)
@@ -140,15 +140,15 @@ def _base_tip(
     return tip
 
 
-def _branch_tip(repo: Path, ref: str) -> str | None:
-    """The commit of branch ``ref`` in ``repo``, else of ``origin``'s branch of that name (a CI
-    checkout often has only the latter)."""
+def _branch_tip(repo: Path, ref: str) -> tuple[str, str] | None:
+    """``(name, commit)`` of branch ``ref`` in ``repo``, else of ``origin``'s branch of that
+    name (a CI checkout often has only the latter)."""
     names = [ref]
     if ref.startswith("refs/heads/"):
         names.append("refs/remotes/origin/" + ref.removeprefix("refs/heads/"))
     for name in names:
         try:
-            return git.rev_parse(repo, name)
+            return name, git.rev_parse(repo, name)
         except GitError:
             continue
     return None

@@ -116,6 +116,10 @@ EXACT_REVERT = [
 ATTESTATION_GONE = EXACT_REVERT[1]
 
 
+def test_an_empty_pull_request_reverts_no_empty_commit() -> None:
+    assert not undoes([], [])
+
+
 def test_the_exact_inverse_undoes_the_change() -> None:
     assert undoes(EXACT_REVERT, BOT_CHANGE)
     assert undoes(list(reversed(EXACT_REVERT)), BOT_CHANGE)

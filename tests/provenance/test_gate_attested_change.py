@@ -174,7 +174,13 @@ def test_a_bot_pull_request_whose_merge_would_change_more_than_attested_does_not
     code, record, _ = mendbot_gate(scenario, number, tmp_path)
 
     assert code == 1
-    assert record["context"]["provenance"]["matches_pr"] is False
+    # Genuine, but not this change: the attested rules stay visible, the risk is the worst.
+    assert record["context"]["provenance"] == {
+        "verified": True,
+        "source": "detector",
+        "matches_pr": False,
+    }
+    assert record["context"]["change"]["rules"] == ["gha-persist-credentials"]
     assert _risk(record["context"]) == WORST
     checks = {c["id"]: c["status"] for c in record["attestation"]["checks"]}
     assert checks["change-set"] == "passed"  # the pull request's own diff is the attested one
@@ -290,6 +296,46 @@ def test_a_revert_from_before_a_later_change_to_the_same_file_is_not_exact(
     assert code == 1
 
 
+def test_a_revert_that_conflicts_with_main_is_not_exact(staged, tmp_path) -> None:
+    scenario, forge = staged
+    merge = merge_staging(scenario, forge)
+    ci = (scenario.path / CI).read_text()
+    assert "persist-credentials: false" in ci
+    commit_on_main(
+        scenario,
+        {CI: ci.replace("persist-credentials: false", "persist-credentials: false  # keep")},
+        "note",
+    )
+    repo = scenario.repo
+    repo.git("checkout", "-q", "-b", "conflicting-rollback", merge)
+    repo.git("revert", "--no-edit", "-m", "1", merge)
+    repo.git("checkout", "-q", "main")
+    number = open_human_pull(forge, "conflicting-rollback", "Revert #1", "release-eng")
+    pr = mendbot_gate(scenario, number, tmp_path)[1]["context"]["pr"]
+    assert (pr["is_revert"], pr["reverts_bot_change"]) == (False, False)
+
+
+def test_reverting_the_removal_of_an_attestation_is_not_a_bot_revert(staged, tmp_path) -> None:
+    scenario, forge = staged
+    merge = merge_staging(scenario, forge)
+    attestation = next(
+        line.split("\t")[-1]
+        for line in scenario.repo.git("diff", "--raw", f"{merge}^1", merge).splitlines()
+        if ".mendbot/attestations/" in line
+    )
+    repo = scenario.repo
+    repo.git("rm", "-q", attestation)
+    removal = repo.commit("drop an attestation")
+    repo.git("checkout", "-q", "-b", "undo-removal", "main")
+    repo.git("revert", "--no-edit", removal)
+    repo.git("checkout", "-q", "main")
+    number = open_human_pull(forge, "undo-removal", "Restore it", "mallory")
+    code, record, _ = mendbot_gate(scenario, number, tmp_path)
+    pr = record["context"]["pr"]
+    assert (pr["is_revert"], pr["reverts_bot_change"]) == (True, False)
+    assert code == 1
+
+
 # -- item 8: a rollback freezes the environments it touches, whatever its labels --------------
 
 
@@ -318,6 +364,24 @@ def test_a_rollback_freezes_the_environments_its_paths_touch_not_its_labels(
     assert record["context"]["environment"] == {"frozen": True}
     assert code == 1
     assert "staging is frozen after a failed deploy" in stdout
+    # The deleted attestation is bookkeeping: unmapped paths are not frozen.
+    branch_at(scenario, "docs", "main", {"README.md": "# project\n\nDocs.\n"})
+    docs = open_human_pull(forge, "docs", "Docs", "alice")
+    assert gate(forge, scenario, docs).record["context"]["environment"] == {"frozen": False}
+
+
+def test_a_rollback_into_a_branch_the_gate_does_not_guard_freezes_nothing(staged) -> None:
+    scenario, forge = staged
+    merge = merge_staging(scenario, forge)
+    repo = scenario.repo
+    repo.git("branch", "scratch", "main")
+    repo.git("checkout", "-q", "-b", "rollback", "scratch")
+    repo.git("revert", "--no-edit", "-m", "1", merge)
+    repo.git("checkout", "-q", "main")
+    open_human_pull(forge, "rollback", "Revert #1", "eve", ["mendbot:rollback"], base="scratch")
+    branch_at(scenario, "staging-work", "main", {CI: "name: ci\non: push\njobs: {}\n"})
+    staging_work = open_human_pull(forge, "staging-work", "Rewrite CI", "alice")
+    assert gate(forge, scenario, staging_work).record["context"]["environment"] == {"frozen": False}
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from bot.provenance import KeySigner
+from bot.provenance.layout import committed_attestation_path, remediation_id
 
 CI = ".github/workflows/ci.yml"
 
@@ -25,11 +26,11 @@ def mendbot(*args: str) -> subprocess.CompletedProcess[str]:
 class Setup:
     """A signed ci.yml bundle, its fix applied on a branch, and the public key on disk."""
 
-    def __init__(self, bench, signing_key, tmp_path: Path) -> None:
+    def __init__(self, bench, signing_key, tmp_path: Path, on: str = "main") -> None:
         self.repo = bench.repo
         bundles = bench.bundle(KeySigner(signing_key))
         self.bundle = next(path for rid, path in bundles.items() if "/ci-" in rid)
-        self.fix = bench.apply(self.bundle)
+        self.fix = bench.apply(self.bundle, on=on)
         self.repo.git("checkout", "-q", "main")
         self.key = tmp_path / "mendbot.pub"
         self.key.write_bytes(
@@ -139,3 +140,63 @@ def test_an_unknown_base_is_a_failed_check_not_a_traceback(setup) -> None:
     assert "FAIL  base" in done.stdout
     assert "no-such-branch is not a commit" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_the_default_base_falls_back_to_origins_branch(setup) -> None:
+    """A CI checkout often has refs/remotes/origin/main and no local main."""
+    repo = setup.repo
+    repo.git("update-ref", "refs/remotes/origin/main", "main")
+    repo.git("checkout", "-q", "--detach", setup.fix)
+    repo.git("branch", "-D", "main")
+    done = setup.verify("--head", setup.fix)
+    assert done.returncode == 0, done.stdout
+    assert "ok    base              merging into refs/remotes/origin/main = " in done.stdout
+    repo.git("update-ref", "-d", "refs/remotes/origin/main")
+    done = setup.verify("--head", setup.fix)
+    assert done.returncode == 1
+    assert "the attested branch refs/heads/main is not in" in done.stdout
+
+
+def test_a_bundle_made_on_an_unmerged_branch_does_not_verify_into_main(
+    bench, signing_key, tmp_path
+) -> None:
+    bench.repo.git("checkout", "-q", "-b", "side")
+    bench.repo.git("commit", "-q", "--allow-empty", "-m", "side work, never merged")
+    setup = Setup(bench, signing_key, tmp_path, on="side")
+    done = setup.verify("--head", setup.fix, "--base", "main", "--format", "json")
+    assert done.returncode == 1
+    [message] = _failed(done)["base-commit"]
+    assert "is not on the base" in message
+
+
+def _attestation_path(setup: Setup) -> str:
+    rid = remediation_id(setup.bundle.name)
+    assert rid is not None
+    return committed_attestation_path(rid)
+
+
+def test_a_committed_attestation_other_than_the_verified_one_fails(setup) -> None:
+    repo = setup.repo
+    path = _attestation_path(setup)
+    repo.git("checkout", "-q", "-b", "other-bytes", setup.fix)
+    repo.write(path, (repo.path / path).read_bytes() + b"\n")
+    head = repo.commit("reformat the attestation")
+    repo.git("checkout", "-q", "main")
+    done = setup.verify("--head", head, "--format", "json")
+    assert done.returncode == 1
+    assert _failed(done)["attestation-path"] == [
+        f"the attestation committed at {path} is not the one verified"
+    ]
+
+
+def test_replacing_an_attestation_already_on_the_base_fails(setup, bench) -> None:
+    repo = setup.repo
+    path = _attestation_path(setup)
+    repo.write(path, "{}\n")
+    repo.commit("a file already at the attestation's path")
+    head = bench.apply(setup.bundle)  # modifies that file instead of adding it
+    repo.git("checkout", "-q", "main")
+    done = setup.verify("--head", head, "--format", "json")
+    assert done.returncode == 1
+    [message] = _failed(done)["attestation-path"]
+    assert message.startswith(f"head changes {path} (status M)")
