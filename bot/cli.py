@@ -444,6 +444,13 @@ def config_check_command(path: Path | None) -> None:
     "$GITHUB_SERVER_URL/$GITHUB_REPOSITORY when set, else --repo's origin remote, else the --repo "
     "folder itself).",
 )
+@click.option(
+    "--base",
+    default=None,
+    help="The branch or commit --head merges into; the change checked is what merging it "
+    "changes there. Default: the branch the attestation names (base.ref, else origin's). "
+    "For a merged change: --head the merge or squash commit, --base its first parent.",
+)
 @trust_options
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 def verify_command(
@@ -451,11 +458,12 @@ def verify_command(
     repo: Path,
     head: str,
     for_repository: str | None,
+    base: str | None,
     trust: TrustOptions,
     output_format: str,
 ) -> None:
-    """Verify a remediation bundle against the commits up to --head (exit 0 only if every
-    check holds; otherwise each failed check is printed with what to do)."""
+    """Verify a remediation bundle against what merging --head into --base changes (exit 0
+    only if every check holds; otherwise each failed check is printed with what to do)."""
     from bot.provenance import verify_bundle
     from bot.provenance.repository import repository_of
     from bot.report.verification import render_json, render_text
@@ -463,7 +471,7 @@ def verify_command(
     try:
         target = for_repository or repository_of(repo, os.environ)
         result = verify_bundle(
-            bundle_dir, repo=repo, head=head, trust=trust.build(), repository=target
+            bundle_dir, repo=repo, head=head, base=base, trust=trust.build(), repository=target
         )
     except MendbotError as exc:
         _fail(exc)

@@ -217,8 +217,8 @@ def _attest_propose_gate(
     console.print(f"{branch} at {head[:12]} adds {attestation}", markup=False)
 
     trust = KeyTrust.from_file(keys.public)
-    console.rule(f"7. verify: mendbot verify {chosen.path.name} --head {branch}")
-    result = verify_bundle(chosen.path, repo=target, head=head, trust=trust)
+    console.rule(f"7. verify: mendbot verify {chosen.path.name} --head {branch} --base main")
+    result = verify_bundle(chosen.path, repo=target, head=head, base="main", trust=trust)
     console.out(render_text(result), highlight=False, end="")
     if not result.ok:
         raise DemoError("the freshly applied bundle did not verify; this is a bug")
@@ -229,7 +229,7 @@ def _attest_propose_gate(
         handle.write("# edited by hand after the fix was attested\n")
     repo.index.add([edited])
     tampered = _commit(repo, "Hand edit after review")
-    result = verify_bundle(chosen.path, repo=target, head=tampered, trust=trust)
+    result = verify_bundle(chosen.path, repo=target, head=tampered, base="main", trust=trust)
     console.out(render_text(result), highlight=False, end="")
     if result.ok:
         raise DemoError("a hand edit was not detected; this is a bug")

@@ -309,7 +309,7 @@ def _build_and_verify(
     except GitError as exc:
         raise _Refused(f"cannot build the commit: {exc}") from None
     result = verify_bundle(
-        path, repo=repo, head=candidate, trust=trust, now=clock, repository=repository
+        path, repo=repo, head=candidate, base=base, trust=trust, now=clock, repository=repository
     )
     if not result.ok or result.statement is None:
         failed = [check.id for check in result.failures]

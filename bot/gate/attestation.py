@@ -16,9 +16,12 @@ from bot.provenance import Check, Statement, Trust, verify_attestation
 from bot.provenance import git as gitcmd
 from bot.provenance.layout import ATTESTATIONS_DIR
 
-#: Verifier checks that bind the attestation to the pull request's commits; every other check
-#: is about the attestation itself (format, signature, signer, statement, expiry).
-BINDING_CHECKS = frozenset({"head", "base-commit", "change-set", "attestation-path", "repository"})
+#: Verifier checks that bind the attestation to what merging the pull request changes (and to
+#: the gated repository); every other check is about the attestation itself (format, signature,
+#: signer, statement, expiry).
+BINDING_CHECKS = frozenset(
+    {"head", "base", "base-commit", "change-set", "merge-result", "attestation-path", "repository"}
+)
 
 
 @dataclass(frozen=True)
@@ -59,11 +62,13 @@ def examine(
     now: datetime,
     repository: str | None = None,
 ) -> AttestationFacts:
-    """Verify the one attestation the pull request commits, against ``head``, as made for
-    ``repository`` (the gated repository's URL).
+    """Verify the one attestation the pull request commits, as made for ``repository`` (the
+    gated repository's URL), against what merging ``head`` into ``base_tip`` changes (the merge
+    base .. head, and the merge result).
 
-    No attestation, several attestations, a failed verification or an attested base that is not
-    on the base branch all give an unverified or non-matching provenance, never an error.
+    No attestation, several attestations, a failed verification or a pull request whose change
+    is not the attested one (say, a genuine attestation reused on a later base) all give an
+    unverified or non-matching provenance, never an error.
     """
     paths = attestation_paths(changed)
     unverified = Provenance(verified=False, source="human-override", matches_pr=False)
@@ -80,7 +85,7 @@ def examine(
         )
     raw = gitcmd.run(repo, "cat-file", "blob", f"{head}:{paths[0]}")
     result = verify_attestation(
-        raw, repo=repo, head=head, trust=trust, now=now, repository=repository
+        raw, repo=repo, head=head, base=base_tip, trust=trust, now=now, repository=repository
     )
     own = [c for c in result.failures if c.id not in BINDING_CHECKS]
     binding = [c for c in result.failures if c.id in BINDING_CHECKS]
@@ -88,14 +93,6 @@ def examine(
     notes = [f"{c.id}: {c.message}" for c in (*own, *binding)]
     statement = result.statement if verified else None
     matches = verified and not binding
-    if statement is not None and matches:
-        attested_base = statement.predicate.base.git_commit
-        if not gitcmd.is_ancestor(repo, attested_base, base_tip):
-            matches = False
-            notes.append(
-                f"base-branch: the attested base {attested_base[:12]} is not on the base "
-                "branch, so merging would bring in other changes"
-            )
     source = result.source if verified and result.source is not None else "human-override"
     return AttestationFacts(
         Provenance(verified=verified, source=source, matches_pr=matches),
@@ -114,7 +111,9 @@ _NOT_IDENTITY = BINDING_CHECKS | {"expiry"}
 def signed_by_trust(repo: Path, raw: bytes, commit: str, trust: Trust, now: datetime) -> bool:
     """Whether ``raw`` (an attestation committed by ``commit``) is a well-formed remediation
     statement signed by ``trust`` — used to recognise merged bot changes in history."""
-    result = verify_attestation(raw, repo=repo, head=commit, trust=trust, now=now)
+    result = verify_attestation(
+        raw, repo=repo, head=commit, base=f"{commit}^1", trust=trust, now=now
+    )
     return result.statement is not None and not any(
         c.failed and c.id not in _NOT_IDENTITY for c in result.checks
     )

@@ -23,6 +23,7 @@ from bot.gate.owners import LOCATIONS as CODEOWNERS_LOCATIONS
 from bot.gate.owners import code_owners
 from bot.gate.reverts import RevertFacts, find_revert
 from bot.policy.context import (
+    UNMAPPED_ENVIRONMENT,
     Approval,
     BlastRadius,
     Disposition,
@@ -31,6 +32,7 @@ from bot.policy.context import (
     PullRequest,
     Reversibility,
     build_change,
+    environments_of,
 )
 from bot.policy.schema import PolicySet, load_sources
 from bot.policy.windows import compute_windows
@@ -38,11 +40,10 @@ from bot.provenance import Trust
 from bot.provenance import git as gitcmd
 from bot.provenance.changes import RawEntry, parse_raw, raw_diff
 
-#: An open pull request with this label and ``env:<name>`` labels freezes those environments
-#: (the deploy job opens its revert pull request so after a failed deploy); the freeze ends
-#: when that pull request merges or closes.
+#: An open pull request with this label that exactly reverts a merged bot change freezes the
+#: environments that change touched (the deploy job opens its revert pull request so after a
+#: failed deploy); the freeze ends when that pull request merges or closes.
 ROLLBACK_LABEL = "mendbot:rollback"
-ENVIRONMENT_LABEL_PREFIX = "env:"
 
 _COUNTED_STATES = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")
 
@@ -133,19 +134,16 @@ def referenced_teams(policies: PolicySet, owner_teams: tuple[str, ...]) -> list[
     return sorted(teams)
 
 
-def frozen_environments(forge: GateForge, is_bot_revert: Callable[[PullInfo], bool]) -> set[str]:
-    """Environments named (``env:<name>``) by an open rollback pull request: one labelled
-    ``mendbot:rollback`` that is an exact revert of a merged, attested bot change. A label alone
-    freezes nothing, so no one can freeze an environment with an unrelated pull request."""
+def frozen_environments(
+    forge: GateForge, rolled_back: Callable[[PullInfo], tuple[str, ...]]
+) -> set[str]:
+    """Environments frozen by open rollback pull requests: one labelled ``mendbot:rollback``
+    freezes the environments of the paths ``rolled_back`` says it reverts (none unless it is an
+    exact revert of a merged, attested bot change). Never from ``env:`` labels: a label alone
+    freezes nothing, so no one can freeze an environment the rollback does not touch."""
     frozen: set[str] = set()
     for pull in forge.open_pulls_with_label(ROLLBACK_LABEL):
-        if not is_bot_revert(pull):
-            continue
-        frozen.update(
-            label.removeprefix(ENVIRONMENT_LABEL_PREFIX)
-            for label in pull.labels
-            if label.startswith(ENVIRONMENT_LABEL_PREFIX)
-        )
+        frozen.update(rolled_back(pull))
     return frozen
 
 
@@ -214,17 +212,22 @@ def gather(
         return find_revert(
             repo,
             base_tip=candidate.base_sha,
+            head=candidate.head_sha,
             pr_entries=candidate_entries,
             is_attested=lambda raw, commit: signed_by_trust(repo, raw, commit, trust, now),
         )
 
-    def is_bot_revert(candidate: PullInfo) -> bool:
+    def rolled_back(candidate: PullInfo) -> tuple[str, ...]:
         if not base.gates(candidate.base_ref):
-            return False  # a rollback into a branch the gate does not guard freezes nothing
+            return ()  # a rollback into a branch the gate does not guard freezes nothing
         if candidate.number == pull.number:
-            return revert.reverts_bot_change
-        forge.fetch(candidate)
-        return revert_of(candidate, _changes(repo, candidate)[1]).reverts_bot_change
+            facts = revert
+        else:
+            forge.fetch(candidate)
+            facts = revert_of(candidate, _changes(repo, candidate)[1])
+        if not facts.reverts_bot_change:
+            return ()
+        return environments_of(facts.paths, base.config.environments) or (UNMAPPED_ENVIRONMENT,)
 
     revert = revert_of(pull, entries)
     # The attestation the PR adds (and, for an exact revert of a bot change, the one it deletes)
@@ -266,7 +269,7 @@ def gather(
         now=now,
         attested=(pull.head_sha,) if head_is_bot else (),
     )
-    frozen = frozen_environments(forge, is_bot_revert) & set(change.environments)
+    frozen = frozen_environments(forge, rolled_back) & set(change.environments)
     windows = compute_windows(
         [window.compiled() for window in base.policies.windows], change.environments, now
     )

@@ -103,7 +103,7 @@ def attested_bot_commit(repo: Path, sha: str, trust: Trust, now: datetime) -> bo
         raw = gitcmd.run(repo, "cat-file", "blob", f"{sha}:{added[0].path}")
     except (GitError, ChangeError):
         return False
-    result = verify_attestation(raw, repo=repo, head=sha, trust=trust, now=now)
+    result = verify_attestation(raw, repo=repo, head=sha, base=parents[0], trust=trust, now=now)
     if result.statement is None or result.statement.predicate.base.git_commit != parents[0]:
         return False
     return not any(check.failed and check.id not in _NOT_AUTHORSHIP for check in result.checks)

@@ -1,8 +1,14 @@
 """Is a pull request an exact revert, and of a bot change?
 
-A pull request is an *exact revert* of commit C on the base branch when its change set (merge
-base → head) is C's change set (first parent → C) turned around, path for path and blob for
-blob. C is a *bot change* when it adds a committed mendbot attestation signed by the trusted
+A pull request is an *exact revert* of commit C on the base branch when what it changes is C's
+change (first parent → C) turned around, path for path: on every path C touched, and on no
+other, the pull request's pre-image is C's post-image and its post-image is C's pre-image, mode
+and blob (a delete undoes an add, an add undoes a delete). "What it changes" is both the merge
+base → head diff and the base tip → merge result diff (what a merge or squash commits), so a
+revert branched from before a later change to the same files is not exact: merging it would
+leave a state nobody reviewed.
+
+C is a *bot change* when it adds a committed mendbot attestation signed by the trusted
 identity: every remediation the propose job builds does, whatever merge method brought it onto
 the base branch, and a person cannot make one without the signing key.
 """
@@ -22,7 +28,8 @@ HISTORY_LIMIT = 200
 #: A pull request touching more paths than this is not searched (reverts are small).
 MAX_PATHS = 500
 
-_Key = tuple[str, str, str, str, str]
+#: One side of a path's change: (mode, blob id); ``000000`` and a null id for "absent".
+_Image = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -35,33 +42,46 @@ class RevertFacts:
     """The commit the pull request reverts exactly."""
     attestations: tuple[str, ...] = ()
     """The trusted attestations of the reverted bot change, which the pull request deletes."""
+    paths: tuple[str, ...] = ()
+    """The paths the reverted change touched, its trusted attestations left out: what a
+    rollback of it rolls back (the environments it freezes come from these)."""
 
 
-def _inverse(entry: RawEntry) -> _Key:
-    return (entry.path, entry.dst_mode, entry.dst_id, entry.src_mode, entry.src_id)
+def _images(entries: Sequence[RawEntry]) -> dict[str, tuple[_Image, _Image]]:
+    """``path -> (pre-image, post-image)``."""
+    return {e.path: ((e.src_mode, e.src_id), (e.dst_mode, e.dst_id)) for e in entries}
 
 
-def _key(entry: RawEntry) -> _Key:
-    return (entry.path, entry.src_mode, entry.src_id, entry.dst_mode, entry.dst_id)
+def undoes(revert: Sequence[RawEntry], change: Sequence[RawEntry]) -> bool:
+    """Whether ``revert`` turns ``change`` around exactly: the same paths, and on each the
+    revert's pre-image is the change's post-image and its post-image the change's pre-image
+    (modes and blob ids, so content, deletes and adds included)."""
+    turned = {path: (after, before) for path, (before, after) in _images(change).items()}
+    return bool(revert) and _images(revert) == turned
 
 
 def find_revert(
     repo: Path,
     *,
     base_tip: str,
+    head: str,
     pr_entries: Sequence[RawEntry],
     is_attested: Callable[[bytes, str], bool],
 ) -> RevertFacts:
-    """Look for the commit ``pr_entries`` exactly revert among the last :data:`HISTORY_LIMIT`
-    first-parent commits of the base branch that touch the same paths.
+    """Look for the commit the pull request (``pr_entries``: merge base → ``head``) exactly
+    reverts among the last :data:`HISTORY_LIMIT` first-parent commits of the base branch
+    (``base_tip``) that touch the same paths.
 
     Only the change counts, never the title or message (which the author controls): a pull
-    request titled ``Revert "..."`` that changes anything else is not a revert.
+    request titled ``Revert "..."`` that changes anything else is not a revert. Nor is one
+    whose merge into ``base_tip`` would change anything else, or conflicts.
     ``is_attested(raw, commit)`` says whether an attestation added by ``commit`` was signed by
     the trusted identity."""
     if not pr_entries or len(pr_entries) > MAX_PATHS:
         return RevertFacts(False, False)
-    wanted = {_key(entry) for entry in pr_entries}
+    tree = gitcmd.merged_tree(repo, base_tip, head)
+    if tree is None or _images(parse_raw(raw_diff(repo, base_tip, tree))) != _images(pr_entries):
+        return RevertFacts(False, False)
     paths = sorted({entry.path for entry in pr_entries})
     log = gitcmd.run(
         repo,
@@ -79,7 +99,7 @@ def find_revert(
         if not parents:
             continue
         entries = parse_raw(raw_diff(repo, parents[0], commit))
-        if {_inverse(entry) for entry in entries} != wanted:
+        if not undoes(pr_entries, entries):
             continue
         added = [
             entry
@@ -88,5 +108,6 @@ def find_revert(
         ]
         blobs = gitcmd.read_blobs(repo, [entry.dst_id for entry in added])
         trusted = tuple(e.path for e in added if is_attested(blobs[e.dst_id], commit))
-        return RevertFacts(True, bool(trusted), commit, trusted)
+        touched = tuple(path for path in paths if path not in trusted)
+        return RevertFacts(True, bool(trusted), commit, trusted, touched)
     return RevertFacts(False, False)

@@ -97,7 +97,8 @@ class PullRequest(_Part):
     is_revert: bool
     """The PR reverts earlier commits."""
     reverts_bot_change: bool
-    """The PR is an exact inverse of a merged mendbot remediation commit."""
+    """The PR is an exact inverse (its own change and its merge result) of a merged, attested
+    mendbot remediation commit."""
     contributors: tuple[str, ...]
     """Logins of the people who authored or committed a commit of the PR (as the forge ties
     commits to accounts; verified bot commits and the PR author are left out). With
@@ -139,7 +140,8 @@ class EnvironmentState(_Part):
     """State of the target environment."""
 
     frozen: bool
-    """Set after a failed deploy until its revert merges."""
+    """Set after a failed deploy until its revert merges: an open rollback pull request exactly
+    reverts a bot change that touched an environment this change touches."""
 
 
 class GateContext(_Part):

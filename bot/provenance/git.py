@@ -38,11 +38,23 @@ def run(
 
     Raises :class:`GitError` when git is missing or exits non-zero.
     """
+    done = _completed(repo, args, stdin, env)
+    if done.returncode != 0:
+        raise _failure(repo, args, done)
+    return done.stdout
+
+
+def _completed(
+    repo: Path,
+    args: tuple[str, ...],
+    stdin: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[bytes]:
     full_env = {**os.environ, **(env or {})}
     # The terminal prompt would hang a non-interactive run; nothing here needs credentials.
     full_env["GIT_TERMINAL_PROMPT"] = "0"
     try:
-        done = subprocess.run(
+        return subprocess.run(
             ["git", *args],
             cwd=repo,
             input=stdin,
@@ -54,10 +66,13 @@ def run(
         raise GitError("git is not installed or not on PATH") from None
     except NotADirectoryError:
         raise GitError(f"{repo} is not a directory") from None
-    if done.returncode != 0:
-        message = done.stderr.decode("utf-8", "replace").strip() or f"exit {done.returncode}"
-        raise GitError(f"git {args[0]} failed in {repo}: {message}")
-    return done.stdout
+
+
+def _failure(
+    repo: Path, args: tuple[str, ...], done: subprocess.CompletedProcess[bytes]
+) -> GitError:
+    message = done.stderr.decode("utf-8", "replace").strip() or f"exit {done.returncode}"
+    return GitError(f"git {args[0]} failed in {repo}: {message}")
 
 
 def rev_parse(repo: Path, ref: str) -> str:
@@ -92,6 +107,28 @@ def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
     except GitError:
         return False
     return True
+
+
+def merge_base(repo: Path, one: str, other: str) -> str | None:
+    """The best common ancestor of two commits (``git merge-base``), None when they share none."""
+    done = _completed(repo, ("merge-base", one, other))
+    if done.returncode == 1:
+        return None
+    if done.returncode != 0:
+        raise _failure(repo, ("merge-base",), done)
+    return done.stdout.decode().strip()
+
+
+def merged_tree(repo: Path, base_tip: str, head: str) -> str | None:
+    """The tree that merging ``head`` into ``base_tip`` gives (``git merge-tree --write-tree``,
+    the three-way merge GitHub's merge and squash buttons make), or None when it conflicts."""
+    args = ("merge-tree", "--write-tree", "--no-messages", base_tip, head)
+    done = _completed(repo, args)
+    if done.returncode == 1:
+        return None
+    if done.returncode != 0:
+        raise _failure(repo, args, done)
+    return done.stdout.decode().split("\n", 1)[0].strip()
 
 
 def toplevel(path: Path) -> Path:

@@ -39,7 +39,7 @@ from bot.provenance.trust import KeyTrust, SigstoreTrust, Trust, UnsafeAcceptUns
 #: Tolerated clock difference between the signer and the verifier.
 CLOCK_SKEW = timedelta(minutes=5)
 
-_LATER = ("statement", "repository", "expiry", "change-set")
+_LATER = ("statement", "repository", "expiry", "change-set", "merge-result")
 
 
 @dataclass(frozen=True)
@@ -55,21 +55,24 @@ def verify_attestation(
     repo: Path,
     head: str,
     trust: Trust,
+    base: str | None = None,
     statement_copy: bytes | None = None,
     now: datetime | None = None,
     repository: str | None = None,
 ) -> VerificationResult:
-    """Verify a remediation attestation against the commits of ``repo`` up to ``head``.
+    """Verify a remediation attestation against what merging ``head`` into ``base`` changes.
 
-    ``attestation`` is the bundle JSON (None when the bundle is unsigned); ``statement_copy``
-    is the ``statement.json`` read with it (used only when unsigned bundles are accepted);
-    ``now`` is the clock (injectable for tests); ``repository`` is the URL of the repository
-    the caller acts on (the ``repository`` check fails when the statement names another one;
-    it is skipped when None). Never raises for a failed check: every outcome is in the result
-    (``result.ok``).
+    ``base`` is the branch or commit the change merges into (None: the branch the attestation
+    names; see :func:`~bot.provenance.compare.check_change_set`); ``attestation`` is the bundle
+    JSON (None when the bundle is unsigned); ``statement_copy`` is the ``statement.json`` read
+    with it (used only when unsigned bundles are accepted); ``now`` is the clock (injectable
+    for tests); ``repository`` is the URL of the repository the caller acts on (the
+    ``repository`` check fails when the statement names another one; it is skipped when None).
+    Never raises for a failed check: every outcome is in the result (``result.ok``).
     """
     result = VerificationResult()
-    _verify_into(result, attestation, repo, head, trust, statement_copy, now, None, repository)
+    commits = (head, base)
+    _verify_into(result, attestation, repo, commits, trust, statement_copy, now, None, repository)
     return result
 
 
@@ -79,11 +82,13 @@ def verify_bundle(
     repo: Path,
     head: str,
     trust: Trust,
+    base: str | None = None,
     now: datetime | None = None,
     repository: str | None = None,
 ) -> VerificationResult:
-    """Verify the bundle directory ``path`` (as written by ``--bundle-out``) against ``repo``
-    (``repository`` as for :func:`verify_attestation`).
+    """Verify the bundle directory ``path`` (as written by ``--bundle-out``) against what
+    merging ``head`` into ``base`` changes in ``repo`` (``base`` and ``repository`` as for
+    :func:`verify_attestation`).
 
     Adds the ``bundle.*`` checks: the folder name is the remediation's, ``statement.json`` is
     the signed payload byte for byte, ``plan.json`` names the same remediation. Raises
@@ -95,7 +100,7 @@ def verify_bundle(
         result,
         files.attestation,
         repo,
-        head,
+        (head, base),
         trust,
         files.statement,
         now,
@@ -109,7 +114,7 @@ def _verify_into(
     result: VerificationResult,
     attestation: bytes | None,
     repo: Path,
-    head: str,
+    commits: tuple[str, str | None],
     trust: Trust,
     statement_copy: bytes | None,
     now: datetime | None,
@@ -147,7 +152,8 @@ def _verify_into(
     _check_expiry(statement, authenticated, trust, clock, result)
     if bundle is not None:
         _check_bundle_folder(bundle[0], bundle[1], authenticated.payload, statement, result)
-    check_change_set(repo, statement, head, attestation, result)
+    head, base = commits
+    check_change_set(repo, statement, head, attestation, result, base=base)
 
 
 def _authenticate(
