@@ -22,9 +22,18 @@ from pathlib import Path
 from bot.config import ProposeSettings
 from bot.errors import MendbotError
 from bot.forge import body
-from bot.forge.interface import BOT_EMAIL, BOT_NAME, Forge, ForgeError, PullRequest, PullState
-from bot.provenance import Trust, verify_bundle
+from bot.forge.interface import (
+    BOT_EMAIL,
+    BOT_NAME,
+    CommitAuthor,
+    Forge,
+    ForgeError,
+    PullRequest,
+    PullState,
+)
+from bot.provenance import Trust, UnsafeAcceptUnsigned, verify_bundle
 from bot.provenance import git as gitcmd
+from bot.provenance.bot_commits import attested_bot_commit
 from bot.provenance.errors import GitError
 from bot.provenance.layout import PATCH, STATEMENT, committed_attestation_path, read
 from bot.provenance.statement import Statement, StatementError, parse_statement
@@ -115,7 +124,13 @@ def propose(
         try:
             outcomes.append(
                 _propose_one(
-                    path, candidate, proposal, branch, forge, settings, budget, clock, environments
+                    path,
+                    candidate,
+                    proposal,
+                    branch,
+                    forge,
+                    _Run(settings, budget, clock, trust),
+                    environments,
                 )
             )
         except ForgeError as exc:
@@ -126,20 +141,42 @@ def propose(
     return outcomes
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every bundle of one propose run shares."""
+
+    settings: ProposeSettings
+    budget: _Budget
+    clock: datetime
+    trust: Trust
+
+
+def _made_by_bot(repo: Path, commit: CommitAuthor, run: _Run) -> bool:
+    """Whether a commit on the bot's branch is the bot's own, so that replacing it loses no
+    one's work: the bot's name and e-mail are not enough (anyone can write them), its
+    attestation must verify against the trust this run verifies bundles with. With
+    ``--allow-unsigned`` there is no signature to ask, and the e-mails decide (unsafe, as that
+    mode says)."""
+    if not commit.by_bot:
+        return False
+    if isinstance(run.trust, UnsafeAcceptUnsigned):
+        return True
+    return attested_bot_commit(repo, commit.sha, run.trust, run.clock)
+
+
 def _propose_one(
     path: Path,
     candidate: str,
     proposal: body.Proposal,
     branch: str,
     forge: Forge,
-    settings: ProposeSettings,
-    budget: _Budget,
-    clock: datetime,
+    run: _Run,
     environments: Mapping[str, Sequence[str]] | None,
 ) -> Outcome:
     """Open, update or leave the pull request of one verified bundle; raises
     :class:`~bot.forge.interface.ForgeError` when the forge fails."""
     rid = proposal.remediation_id
+    settings, budget, clock = run.settings, run.budget, run.clock
 
     def outcome(status: Status, message: str, number: int | None = None) -> Outcome:
         return Outcome(path, status, message, rid, number, branch)
@@ -156,7 +193,11 @@ def _propose_one(
         return outcome(Status.MERGED, f"#{existing.number} is already merged", existing.number)
     head = forge.branch_head(branch)
     if head is not None:
-        foreign = [c.sha for c in forge.branch_commits(branch, proposal.base_sha) if not c.by_bot]
+        foreign = [
+            c.sha
+            for c in forge.branch_commits(branch, proposal.base_sha)
+            if not _made_by_bot(forge.workdir, c, run)
+        ]
         if foreign:
             number = existing.number if existing is not None else None
             if number is not None:

@@ -17,15 +17,10 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.forge.interface import CommitPeople
-from bot.provenance import Trust, UnsafeAcceptUnsigned, verify_attestation
+from bot.provenance import Trust
 from bot.provenance import git as gitcmd
-from bot.provenance.changes import parse_raw, raw_diff
-from bot.provenance.errors import ChangeError, GitError
-from bot.provenance.layout import ATTESTATIONS_DIR
-
-#: Checks that may fail on a genuine bot commit: an attestation of a commit made long ago has
-#: expired, but it still says who made the commit.
-_NOT_AUTHORSHIP = frozenset({"expiry"})
+from bot.provenance.bot_commits import attested_bot_commit
+from bot.provenance.errors import GitError
 
 
 @dataclass(frozen=True)
@@ -80,30 +75,3 @@ def head_attested(repo: Path, head: str, matches: bool, attested_base: str | Non
     except GitError:
         return False
     return parents == [attested_base]
-
-
-def attested_bot_commit(repo: Path, sha: str, trust: Trust, now: datetime) -> bool:
-    """Whether commit ``sha`` is one the propose job built: it has one parent, adds exactly one
-    file under the attestations folder, and that attestation verifies against ``trust`` with
-    ``sha`` as the head and the parent as the attested base. Never with ``--allow-unsigned``:
-    without a signature nothing shows who made the commit."""
-    if isinstance(trust, UnsafeAcceptUnsigned):
-        return False
-    try:
-        parents = gitcmd.run(repo, "rev-list", "--parents", "-n", "1", sha).decode().split()[1:]
-        if len(parents) != 1:
-            return False
-        added = [
-            entry
-            for entry in parse_raw(raw_diff(repo, parents[0], sha))
-            if entry.path.startswith(f"{ATTESTATIONS_DIR}/")
-        ]
-        if len(added) != 1 or added[0].status != "A":
-            return False
-        raw = gitcmd.run(repo, "cat-file", "blob", f"{sha}:{added[0].path}")
-    except (GitError, ChangeError):
-        return False
-    result = verify_attestation(raw, repo=repo, head=sha, base=parents[0], trust=trust, now=now)
-    if result.statement is None or result.statement.predicate.base.git_commit != parents[0]:
-        return False
-    return not any(check.failed and check.id not in _NOT_AUTHORSHIP for check in result.checks)

@@ -7,6 +7,7 @@ the forge is a plain repository where a pull request is a branch plus a JSON rec
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from bot.config import ProposeSettings
-from bot.forge import BOT_EMAIL, LocalForge, PullState, Status, propose
+from bot.forge import BOT_EMAIL, BOT_NAME, LocalForge, PullState, Status, propose
 from bot.forge.body import TOPIC_EDITED, TOPIC_IGNORED, metadata
 from bot.provenance import KeySigner, KeyTrust
 
@@ -307,3 +308,33 @@ def test_environment_labels_name_what_each_remediation_touches(bench, signed, tr
     # A rerun with the same environments changes nothing.
     again = propose(list(signed.values()), forge, trust, environments=environments)
     assert {o.status for o in again} == {Status.UNCHANGED}
+
+
+@pytest.mark.parametrize("how", ["new-commit", "amended-bot-commit"])
+def test_a_commit_under_the_bots_name_is_a_persons_and_is_never_pushed_over(
+    bench, signed, trust, how: str
+) -> None:
+    """Anyone can write the bot's name and e-mail; only a commit whose attestation verifies is
+    the bot's, so a person's work under that identity stops updates instead of being lost."""
+    repo = bench.repo
+    forge = LocalForge(repo.path)
+    first = propose([_ci(signed)], forge, trust)[0]
+    assert first.branch is not None
+    repo.git("checkout", "-q", first.branch)
+    repo.write("NOTES.md", "work written under the bot's identity\n")
+    repo.git("add", "-A")
+    as_bot = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": BOT_NAME,
+        "GIT_AUTHOR_EMAIL": BOT_EMAIL,
+        "GIT_COMMITTER_NAME": BOT_NAME,
+        "GIT_COMMITTER_EMAIL": BOT_EMAIL,
+    }
+    extra = ["--amend", "--no-edit"] if how == "amended-bot-commit" else ["-m", "tweak"]
+    subprocess.run(["git", "commit", "-q", *extra], cwd=repo.path, env=as_bot, check=True)
+    disguised = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "main")
+    outcome = propose([_ci(signed)], forge, trust)[0]
+    assert outcome.status is Status.BLOCKED, outcome.message
+    assert repo.git("rev-parse", first.branch) == disguised
+    assert disguised[:12] in forge.get(first.number or 0).comments[TOPIC_EDITED]
