@@ -132,3 +132,12 @@ def provenance(path: str) -> Provenance:
 def built_in_variable(path: str) -> str | None:
     """The runner's environment variable holding ``path``, if there is one."""
     return BUILT_IN_VARIABLES.get(_normalise(path))
+
+
+def context_of_variable(name: str) -> str | None:
+    """The context the runner exports as environment variable ``name`` (``GITHUB_HEAD_REF`` →
+    ``github.head_ref``), if any."""
+    for context, variable in BUILT_IN_VARIABLES.items():
+        if variable == name:
+            return context
+    return None

@@ -73,3 +73,73 @@ def matrix_values(job: Job, key: str) -> list[MatrixValue] | None:
             if key in entry:
                 found.append(MatrixValue(entry[key], (*base, "include", i, key)))
     return found
+
+
+_MATRIX_PATH = re.compile(
+    r"^matrix(?P<path>(?:\.[A-Za-z_][\w-]*|\[\s*'[^']+'\s*\])+)$", re.IGNORECASE
+)
+
+
+def matrix_path(context: str) -> list[str] | None:
+    """``["config", "os"]`` for ``matrix.config.os`` (or ``matrix['config'].os``); else None."""
+    match = _MATRIX_PATH.match(context.strip())
+    if match is None:
+        return None
+    return [p for p in re.split(r"\.|\[\s*'|'\s*\]", match["path"]) if p]
+
+
+def _scalar(value: Any, path: list[str]) -> str | None:
+    """The text ``value`` (a matrix entry) gives after walking ``path``; None when it is a
+    list or mapping (``toJSON`` territory) or the walk leaves the data."""
+    for part in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part, "")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else None
+
+
+def matrix_texts(job: Job, context: str) -> list[str] | None:
+    """Every text ``${{ matrix.<path> }}`` can expand to in ``job``, when the matrix writes
+    them all out literally; None when any is computed (an expression) or not a scalar."""
+    path = matrix_path(context)
+    if path is None:
+        return None
+    values = matrix_values(job, path[0])
+    if values is None:
+        return None
+    texts: list[str] = []
+    for entry in values:
+        text = _scalar(entry.value, path[1:])
+        if text is None or "${{" in text:
+            return None
+        texts.append(text)
+    if not texts:
+        texts.append("")  # a key the matrix does not define expands to ''
+    return texts
+
+
+_LABEL_EXPRESSION = re.compile(r"\$\{\{\s*(?P<inner>[^}]*?)\s*\}\}")
+
+
+def runs_on_choices(job: Job) -> list[list[str]] | None:
+    """Every label list ``runs-on`` can take, expanding ``${{ matrix.… }}`` over the values the
+    matrix writes out (labels are expanded independently: a superset of the real choices);
+    None when a label depends on anything else."""
+    choices: list[list[str]] = [[]]
+    for label in job.runs_on:
+        variants = [label]
+        for match in _LABEL_EXPRESSION.finditer(label):
+            texts = matrix_texts(job, match["inner"])
+            if texts is None:
+                return None
+            variants = [v.replace(match.group(), t, 1) for v in variants for t in texts]
+        if "${{" in "".join(variants):
+            return None
+        choices = [[*c, v] for c in choices for v in dict.fromkeys(variants)]
+    return choices

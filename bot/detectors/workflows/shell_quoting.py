@@ -1,17 +1,25 @@
 """How to reference an environment variable at a given place in a script, per shell.
 
-``reference(shell, script, offset, name)`` returns the text that reads ``$name`` at ``offset``
-with the same meaning the place had (inside single quotes, double quotes or bare), or None
-when mendbot cannot say safely (heredocs, PowerShell single quotes, cmd, Python scripts).
+:func:`posix_place` and :func:`pwsh_place` read a script up to an offset with the shell's own
+nesting (quotes inside ``$(…)`` inside quotes, heredocs, backticks, arithmetic, comments) and
+say what the place is: its quoting, the words of the command it belongs to, whether those
+words make it a list the author relied on being split, a command name, or a string another
+language runs as code (``python3 -c '…'``, ``bash -c "…"``, ``eval``). :func:`reference` turns
+that into the text that reads ``$name`` there with the same meaning, or None when no such text
+exists (code strings, backticks, arithmetic, quoted heredocs, cmd) — mendbot then reports
+without a fix rather than hide the hole.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from enum import Enum
 
-_POSIX_SHELLS = {"bash", "sh", "zsh", "dash", "ksh"}
-_PWSH_SHELLS = {"pwsh", "powershell"}
+from bot.detectors.workflows.template_scan import expressions
+
+POSIX_SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh"})
+PWSH_SHELLS = frozenset({"pwsh", "powershell"})
 
 
 class Quote(Enum):
@@ -20,6 +28,499 @@ class Quote(Enum):
     NONE = "none"
     SINGLE = "single"
     DOUBLE = "double"
+    HEREDOC = "heredoc"
+    """The body of an unquoted heredoc: expanded like double quotes, quotes are literal."""
+
+
+#: Programs that run one of their arguments as code: the language, and the options whose
+#: next word is that code. ``eval`` runs every argument.
+_CODE_PROGRAMS: dict[str, tuple[str, frozenset[str]]] = {
+    "python": ("Python", frozenset({"-c"})),
+    "node": ("JavaScript", frozenset({"-e", "--eval", "-p", "--print"})),
+    "ruby": ("Ruby", frozenset({"-e"})),
+    "perl": ("Perl", frozenset({"-e", "-E"})),
+    "php": ("PHP", frozenset({"-r"})),
+    "shell": ("shell", frozenset({"-c"})),
+    "pwsh": ("PowerShell", frozenset({"-c", "-command", "-encodedcommand", "-ec"})),
+}
+_WRAPPERS = frozenset({"sudo", "env", "exec", "command", "time", "nice", "nohup", "xargs"})
+_RESERVED = frozenset({"if", "then", "else", "elif", "do", "while", "until", "!", "{", "}"})
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[[^]]*\])?\+?=")
+
+
+def _program_kind(word: str) -> str | None:
+    """``python`` for ``/usr/bin/python3.12``, ``shell`` for ``bash``; None for others."""
+    base = word.rsplit("/", 1)[-1].lower()
+    if re.fullmatch(r"(python|pypy)[\d.]*", base):
+        return "python"
+    if base in ("node", "nodejs"):
+        return "node"
+    if base in ("ruby", "perl", "php"):
+        return base
+    if base in POSIX_SHELLS:
+        return "shell"
+    if base in PWSH_SHELLS:
+        return "pwsh"
+    return None
+
+
+def _is_code_flag(kind: str, word: str, flags: frozenset[str]) -> bool:
+    if word.lower() in flags:
+        return True
+    # Clustered short options end with the code flag: ``bash -ec``, ``python -Bc``.
+    short = [f[1] for f in flags if len(f) == 2]
+    return (
+        kind in ("shell", "python", "ruby", "perl")
+        and re.fullmatch(r"-[A-Za-z]+", word) is not None
+        and word[-1] in short
+    )
+
+
+def _command_words(words: list[str]) -> list[str]:
+    """The words of a simple command without reserved words, assignments and wrappers."""
+    rest = list(words)
+    while rest and (rest[0] in _RESERVED or _ASSIGNMENT.match(rest[0])):
+        rest.pop(0)
+    while rest and rest[0].rsplit("/", 1)[-1] in _WRAPPERS:
+        rest.pop(0)
+        while rest and (rest[0].startswith("-") or _ASSIGNMENT.match(rest[0])):
+            rest.pop(0)
+    return rest
+
+
+def code_language(words: list[str]) -> tuple[str, str] | None:
+    """(language, program) when the word after ``words`` is code another program runs:
+    ``["python3", "-c"]`` → ("Python", "python3 -c"); ``["eval", …]`` → ("shell", "eval")."""
+    command = _command_words(words)
+    if not command:
+        return None
+    if command[0] in ("eval", "source", "."):
+        return ("shell", command[0]) if command[0] == "eval" else None
+    kind = _program_kind(command[0])
+    if kind is None or len(command) < 2:
+        return None
+    language, flags = _CODE_PROGRAMS[kind]
+    last = command[-1]
+    if _is_code_flag(kind, last, flags):
+        return language, f"{command[0]} {last}"
+    return None  # the words after the code are arguments: data
+
+
+@dataclass(frozen=True)
+class Place:
+    """What a position of a POSIX shell script is."""
+
+    quote: Quote | None
+    """The quoting there; None inside a construct mendbot does not rewrite (see ``why``)."""
+    why: str | None = None
+    words: tuple[str, ...] = ()
+    """The words of the enclosing simple command before the one at the position."""
+    word: str = ""
+    """The text of the word at the position, up to the position."""
+    in_list: bool = False
+    """A word list the shell splits on purpose: ``for x in …``, ``arr=(…)``, ``set -- …``."""
+    code: tuple[str, str] | None = None
+    """(language, program) when the position is inside a string another program runs."""
+
+    @property
+    def command_position(self) -> bool:
+        """Whether the position starts the command name."""
+        return not _command_words(list(self.words)) and not self.word
+
+
+@dataclass
+class _Frame:
+    kind: str
+    """``cmd`` (script, ``$(…)``), ``array``, ``bt`` (backticks), ``dq``, ``sq``, ``ansi``
+    (``$'…'``), ``param`` (``${…}``) or ``arith`` (``$((…))``)."""
+    words: list[str] = field(default_factory=list)
+    word: str = ""
+    depth: int = 0
+    """Open parentheses inside the frame (subshells, arithmetic groups)."""
+
+    def end_word(self) -> None:
+        if self.word:
+            self.words.append(self.word)
+        self.word = ""
+
+    def end_command(self) -> None:
+        self.word = ""
+        self.words = []
+
+
+_COMMAND_FRAMES = ("cmd", "array", "bt")
+_OPAQUE_FRAMES = {
+    "bt": "inside backticks, whose quoting rules differ",
+    "param": "inside a `${…}` parameter expansion",
+    "arith": "in arithmetic, where bash runs `$(…)` hidden in an array subscript",
+    "ansi": "inside a `$'…'` string",
+}
+
+
+@dataclass
+class _Heredoc:
+    delimiter: str
+    quoted: bool
+    strip_tabs: bool
+
+
+class _PosixScanner:
+    """Reads a POSIX shell script up to an offset, keeping a stack of nested contexts."""
+
+    def __init__(self, script: str) -> None:
+        self.script = script
+        self.spans = {e.start: e.end for e in expressions(script)}
+
+    def place(self, offset: int) -> Place:  # noqa: C901, PLR0912, PLR0915 - one lexer
+        s = self.script
+        stack = [_Frame("cmd")]
+        heredocs: list[_Heredoc] = []
+        i = 0
+        while i < offset:
+            frame = stack[-1]
+            command = next(f for f in reversed(stack) if f.kind in _COMMAND_FRAMES)
+            end = self.spans.get(i)
+            if end is not None:  # a ${{ … }}: GitHub pastes text here; treat it as word text
+                command.word += s[i:end]
+                i = end
+                continue
+            ch = s[i]
+            two = s[i : i + 2]
+            if frame.kind == "sq":
+                if ch == "'":
+                    stack.pop()
+                command.word += ch
+                i += 1
+                continue
+            if frame.kind in ("dq", "ansi") and ch == "\\":
+                command.word += s[i : i + 2]
+                i += 2
+                continue
+            if frame.kind == "ansi":
+                if ch == "'":
+                    stack.pop()
+                i += 1
+                continue
+            if frame.kind == "param":
+                if ch == "}":
+                    stack.pop()
+                elif two == "${":
+                    stack.append(_Frame("param"))
+                    i += 1
+                i += 1
+                continue
+            if frame.kind == "arith":
+                if ch == "(":
+                    frame.depth += 1
+                elif ch == ")":
+                    if frame.depth == 0:
+                        stack.pop()
+                        i += 1 if two == "))" else 0
+                    else:
+                        frame.depth -= 1
+                i += 1
+                continue
+            if frame.kind == "dq":
+                command.word += ch
+                if ch == '"':
+                    stack.pop()
+                elif s.startswith("$((", i):
+                    stack.append(_Frame("arith"))
+                    i += 2
+                elif two == "$(":
+                    stack.append(_Frame("cmd"))
+                    i += 1
+                elif two == "${":
+                    stack.append(_Frame("param"))
+                    i += 1
+                elif ch == "`":
+                    stack.append(_Frame("bt"))
+                i += 1
+                continue
+            # A command frame: the script itself, $( … ), backticks or an array literal.
+            if ch == "\\":
+                if s[i + 1 : i + 2] != "\n":  # backslash-newline joins lines
+                    frame.word += s[i : i + 2]
+                i += 2
+                continue
+            if ch in "'\"" or two in ("$'", "$(", "${"):
+                frame.word += ch  # quoted and substituted text is part of the word
+            if ch == "'":
+                stack.append(_Frame("sq"))
+            elif two == "$'":
+                stack.append(_Frame("ansi"))
+                i += 1
+            elif ch == '"':
+                stack.append(_Frame("dq"))
+            elif s.startswith("$((", i):
+                stack.append(_Frame("arith"))
+                i += 2
+            elif two == "$(":
+                stack.append(_Frame("cmd"))
+                i += 1
+            elif two == "${":
+                stack.append(_Frame("param"))
+                i += 1
+            elif ch == "`":
+                if frame.kind == "bt":
+                    stack.pop()
+                else:
+                    stack.append(_Frame("bt"))
+            elif ch == "#" and not frame.word:
+                newline = s.find("\n", i)
+                if newline < 0 or newline >= offset:
+                    return Place(Quote.NONE)  # a comment; GitHub still pastes the value here
+                i = newline
+                continue
+            elif ch in " \t":
+                frame.end_word()
+            elif ch == "\n":
+                frame.end_command()
+                if heredocs:
+                    body = self._heredoc_bodies(i + 1, offset, heredocs)
+                    if isinstance(body, Place):
+                        return body
+                    heredocs = []
+                    i = body
+                    continue
+            elif ch in ";&|":
+                frame.end_command()
+            elif two == "((" and not frame.word and not _command_words(frame.words):
+                stack.append(_Frame("arith"))
+                i += 1
+            elif ch == "(":
+                if frame.word.endswith("="):
+                    frame.word += ch
+                    stack.append(_Frame("array"))
+                else:
+                    frame.end_command()
+                    frame.depth += 1
+            elif ch == ")":
+                if frame.depth > 0:
+                    frame.depth -= 1
+                    frame.end_command()
+                elif frame.kind == "array" or (frame.kind == "cmd" and len(stack) > 1):
+                    stack.pop()
+                    outer = next(f for f in reversed(stack) if f.kind in _COMMAND_FRAMES)
+                    outer.word += ch
+                else:
+                    frame.end_command()  # a `case` pattern
+            elif two == "<<" and s[i + 2 : i + 3] != "<":
+                frame.end_word()
+                i, heredoc = self._heredoc_start(i + 2)
+                heredocs.append(heredoc)
+                continue
+            else:
+                frame.word += ch
+            i += 1
+        return self._describe(stack)
+
+    def _heredoc_start(self, i: int) -> tuple[int, _Heredoc]:
+        s = self.script
+        strip = s[i : i + 1] == "-"
+        i += 1 if strip else 0
+        while s[i : i + 1] in (" ", "\t"):
+            i += 1
+        match = re.match(r"""(?:'([^']*)'|"([^"]*)"|\\?([^\s;&|<>()]+))""", s[i:])
+        if match is None:
+            return i, _Heredoc("", False, strip)
+        word = match.group(1) if match.group(1) is not None else match.group(2)
+        quoted = word is not None or match.group().startswith("\\")
+        delimiter = word if word is not None else match.group(3).replace("'", "").replace('"', "")
+        quoted = quoted or "'" in match.group() or '"' in match.group()
+        return i + match.end(), _Heredoc(delimiter, quoted, strip)
+
+    def _heredoc_bodies(self, start: int, offset: int, heredocs: list[_Heredoc]) -> int | Place:
+        """Skip the bodies that start at ``start``; a :class:`Place` if ``offset`` is inside."""
+        s = self.script
+        pos = start
+        for heredoc in heredocs:
+            body_start = pos
+            while pos <= len(s):
+                newline = s.find("\n", pos)
+                line_end = len(s) if newline < 0 else newline
+                line = s[pos:line_end]
+                if (line.lstrip("\t") if heredoc.strip_tabs else line) == heredoc.delimiter:
+                    if body_start <= offset < pos:
+                        return self._heredoc_place(heredoc, s[body_start:offset])
+                    pos = line_end + 1
+                    break
+                if newline < 0:
+                    if offset >= body_start:
+                        return self._heredoc_place(heredoc, s[body_start:offset])
+                    pos = len(s) + 1
+                    break
+                pos = newline + 1
+        return pos
+
+    def _heredoc_place(self, heredoc: _Heredoc, before: str) -> Place:
+        if heredoc.quoted:
+            return Place(None, "in a quoted heredoc, which expands no variable")
+        line = before.rsplit("\n", 1)[-1]
+        for start, end in sorted(self.spans.items()):
+            line = line.replace(self.script[start:end], "")
+        if "$(" in line or "`" in line or "${" in line:
+            return Place(None, "inside a substitution in a heredoc")
+        return Place(Quote.HEREDOC)
+
+    @staticmethod
+    def _describe(stack: list[_Frame]) -> Place:
+        for frame in stack:
+            if frame.kind in _OPAQUE_FRAMES:
+                return Place(None, _OPAQUE_FRAMES[frame.kind])
+        command = next(f for f in reversed(stack) if f.kind in _COMMAND_FRAMES)
+        words = _command_words(command.words)
+        if words[:1] in (["[["], ["let"]):
+            return Place(None, f"inside `{words[0]}`, which evaluates arithmetic")
+        code = None
+        for frame in stack:
+            if frame.kind in _COMMAND_FRAMES:
+                code = code or code_language(frame.words)
+        innermost = stack[-1].kind
+        quote = {"sq": Quote.SINGLE, "dq": Quote.DOUBLE}.get(innermost, Quote.NONE)
+        in_list = innermost == "array" or (
+            quote is Quote.NONE
+            and (
+                (len(words) >= 3 and words[0] in ("for", "select") and words[2] == "in")
+                or words[:2] == ["set", "--"]
+            )
+        )
+        return Place(quote, None, tuple(command.words), command.word, in_list, code)
+
+
+def posix_place(script: str, offset: int) -> Place:
+    """What ``offset`` of a POSIX shell ``script`` is (see :class:`Place`)."""
+    return _PosixScanner(script).place(offset)
+
+
+def posix_quote_state(script: str, offset: int) -> Quote | None:
+    """The quote state at ``offset`` of a POSIX shell script; None inside constructs whose
+    quoting mendbot does not rewrite."""
+    return posix_place(script, offset).quote
+
+
+_SHELL_VARIABLE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_]\w*)(?=[}:#%/^,@\[])|(?P<bare>[A-Za-z_]\w*))")
+
+
+@dataclass(frozen=True)
+class SplicedVariable:
+    """A shell variable the shell expands into a string another program runs as code."""
+
+    name: str
+    text: str
+    """The reference as written (``${ISSUE_TITLE}``)."""
+    language: str
+    program: str
+
+
+def spliced_variables(script: str) -> list[SplicedVariable]:
+    """Variables a POSIX ``script`` expands into code strings (``python3 -c "…$X…"``,
+    ``eval "$X"``): the value becomes code again, whatever ``env:`` it came through."""
+    scanner = _PosixScanner(script)
+    found: list[SplicedVariable] = []
+    for match in _SHELL_VARIABLE.finditer(script):
+        if any(start <= match.start() < end for start, end in scanner.spans.items()):
+            continue
+        where = scanner.place(match.start())
+        if where.code is None or where.quote not in (Quote.NONE, Quote.DOUBLE, Quote.HEREDOC):
+            continue
+        name = match["braced"] or match["bare"]
+        text = match.group() + ("}" if match["braced"] else "")
+        found.append(SplicedVariable(name, text, *where.code))
+    return found
+
+
+# -- PowerShell -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PwshPlace:
+    """What a position of a PowerShell script is."""
+
+    quote: Quote | None
+    why: str | None = None
+    command_position: bool = False
+    """Whether the position starts a statement, where a variable alone is not a command."""
+    glued: bool = False
+    """Whether unquoted text touches the position (``pre${{ x }}.txt``)."""
+
+
+def pwsh_place(script: str, offset: int) -> PwshPlace:  # noqa: C901, PLR0912 - one lexer
+    """What ``offset`` of a PowerShell script is: quotes (``''``/``""`` escapes, backtick
+    escapes), ``$(…)`` inside strings, comments; here-strings and block comments are None."""
+    before = script[:offset]
+    if "@'" in before or '@"' in before or "<#" in before:
+        return PwshPlace(None, "in a PowerShell here-string or block comment")
+    spans = {e.start: e.end for e in expressions(script)}
+    stack: list[list[int]] = [[0, 0]]  # frames: [kind, paren depth]; 0 cmd, 1 dq, 2 sq
+    started = False  # the current statement has text
+    i = 0
+    while i < offset:
+        kind = stack[-1][0]
+        if i in spans:
+            started = True
+            i = spans[i]
+            continue
+        ch = script[i]
+        if kind == 2:
+            if ch == "'":
+                stack.pop()
+        elif ch == "`":
+            i += 1
+        elif kind == 1:
+            if ch == '"':
+                stack.pop()
+            elif script.startswith("$(", i):
+                stack.append([0, 0])
+                started = False
+                i += 1
+        elif ch == "'":
+            stack.append([2, 0])
+            started = True
+        elif ch == '"':
+            stack.append([1, 0])
+            started = True
+        elif ch == "#" and (i == 0 or script[i - 1] in " \t\n;"):
+            newline = script.find("\n", i)
+            if newline < 0 or newline >= offset:
+                return PwshPlace(Quote.NONE)
+            i = newline
+            continue
+        elif ch == "(":
+            stack[-1][1] += 1
+            started = False
+        elif ch == ")":
+            if stack[-1][1] > 0:
+                stack[-1][1] -= 1
+            elif len(stack) > 1:
+                stack.pop()
+            started = True
+        elif ch in "\n;|{}" or script.startswith(("&&", "||"), i):
+            started = False
+        elif ch not in " \t":
+            started = True
+        i += 1
+    line = script[:offset].rsplit("\n", 1)[-1].lower()
+    if re.search(r"\b(invoke-expression|iex|invoke-command|start-process|\[scriptblock\])", line):
+        return PwshPlace(None, "the value is spliced into code that PowerShell runs")
+    # Words are split on blanks only (a rough cut): any word after a code option counts as
+    # code, which errs towards reporting without a fix.
+    statement = line.split()
+    code = next(
+        (c for k in range(1, len(statement)) if (c := code_language(statement[:k]))), None
+    )
+    if code is not None:
+        return PwshPlace(None, f"the value is spliced into {code[0]} code that `{code[1]}` runs")
+    kind = stack[-1][0]
+    if kind == 2:
+        return PwshPlace(None, "the expression is in a single-quoted PowerShell string")
+    if kind == 1:
+        return PwshPlace(Quote.DOUBLE)
+    glued = (offset > 0 and not script[offset - 1].isspace() and script[offset - 1] not in "(;,=")
+    return PwshPlace(Quote.NONE, None, not started, glued)
+
+
+# -- references -------------------------------------------------------------------------------
 
 
 def shell_name(shell: str | None, runs_on: list[str]) -> str:
@@ -33,68 +534,83 @@ def shell_name(shell: str | None, runs_on: list[str]) -> str:
     return "bash"
 
 
-def _quote_state(script: str, offset: int, *, escape: str, posix: bool) -> Quote | None:
-    """The quote state at ``offset``: single and double quotes, ``escape`` escaping the next
-    character outside single quotes; for POSIX shells also comments and heredocs (None)."""
-    state = Quote.NONE
-    i = 0
-    while i < offset:
-        ch = script[i]
-        if state is Quote.SINGLE:
-            if ch == "'":
-                state = Quote.NONE
-        elif ch == escape:
-            i += 1  # the next character is escaped (outside single quotes)
-        elif state is Quote.DOUBLE:
-            if ch == '"':
-                state = Quote.NONE
-        elif ch in "'\"":
-            state = Quote.SINGLE if ch == "'" else Quote.DOUBLE
-        elif posix and script.startswith("<<", i):
-            return None
-        elif posix and ch == "#" and (i == 0 or script[i - 1] in " \t\n;"):
-            end = script.find("\n", i)
-            if end < 0 or end >= offset:
-                return Quote.NONE  # inside a comment: any form is inert
-            i = end
-            continue
-        i += 1
-    return state
+@dataclass(frozen=True)
+class Reference:
+    """The text that reads a variable at a place, or why there is none."""
+
+    text: str | None
+    why: str | None = None
 
 
-def posix_quote_state(script: str, offset: int) -> Quote | None:
-    """The quote state at ``offset`` of a POSIX shell script; None inside or after a heredoc
-    (whose quoting rules differ) — mendbot then declines to rewrite."""
-    return _quote_state(script, offset, escape="\\", posix=True)
+def posix_reference(script: str, start: int, end: int, name: str) -> Reference:
+    """Text that replaces ``script[start:end]`` (an expression) in a POSIX shell script."""
+    where = posix_place(script, start)
+    if where.quote is None:
+        return Reference(None, f"the expression is {where.why}; fix by hand")
+    if where.code is not None:
+        language, program = where.code
+        return Reference(
+            None,
+            f"the value is spliced into {language} code that `{program}` runs: a shell "
+            f"variable there would still be code. Read the value inside the {language} code "
+            f"({_READ_ENV.get(language, 'from the environment')}) by hand",
+        )
+    if where.quote is Quote.SINGLE:
+        return Reference(f"'\"${{{name}}}\"'")  # close ', expand in "", reopen '
+    if where.quote in (Quote.DOUBLE, Quote.HEREDOC):
+        return Reference(f"${{{name}}}")
+    if where.in_list:
+        # The author relies on the value being split into words (`for f in …`). An unquoted
+        # expansion is split on IFS and globbed like the pasted text was, never parsed as code.
+        return Reference(f"${{{name}}}")
+    return Reference(f'"${{{name}}}"')
 
 
-def pwsh_quote_state(script: str, offset: int) -> Quote | None:
-    """The quote state at ``offset`` of a PowerShell script (backtick escapes; here-strings
-    make it None)."""
-    if "@'" in script[:offset] or '@"' in script[:offset]:
-        return None
-    return _quote_state(script, offset, escape="`", posix=False)
+_READ_ENV = {
+    "Python": 'os.environ["NAME"]',
+    "JavaScript": "process.env.NAME",
+    "Ruby": 'ENV["NAME"]',
+    "Perl": "$ENV{NAME}",
+    "PHP": 'getenv("NAME")',
+    "shell": 'a quoted "$NAME" inside single quotes',
+    "PowerShell": "$env:NAME",
+}
 
 
-def reference(shell: str, script: str, offset: int, name: str) -> str | None:
-    """Text that reads environment variable ``name`` at ``offset`` of ``script``."""
-    if shell in _POSIX_SHELLS:
-        state = posix_quote_state(script, offset)
-        if state is Quote.DOUBLE:
-            return f"${{{name}}}"
-        if state is Quote.NONE:
-            return f'"${{{name}}}"'
-        if state is Quote.SINGLE:
-            return f"'\"${{{name}}}\"'"  # close ', expand in "", reopen '
-        return None
-    if shell in _PWSH_SHELLS:
-        state = pwsh_quote_state(script, offset)
-        if state in (Quote.NONE, Quote.DOUBLE):
-            return f"$env:{name}"
-        return None
-    # cmd.exe expands %VAR% *before* parsing the line, so a variable would not make the
-    # value data there: cmd scripts are reported, never rewritten.
-    return None
+def pwsh_reference(script: str, start: int, end: int, name: str) -> Reference:
+    """Text that replaces ``script[start:end]`` in a PowerShell script."""
+    where = pwsh_place(script, start)
+    if where.quote is None:
+        return Reference(None, f"{where.why}; fix by hand")
+    following = script[end : end + 1]
+    if where.quote is Quote.DOUBLE:
+        braced = following.isalnum() or following in "_:?"
+        return Reference(f"${{env:{name}}}" if braced else f"$env:{name}")
+    if where.command_position:
+        return Reference(f"& $env:{name}")  # a variable alone is not a command name
+    if where.glued or (following and not following.isspace() and following not in ");,|"):
+        return Reference(None, "the expression is glued to other text in a PowerShell bareword")
+    return Reference(f"$env:{name}")
+
+
+def reference(shell: str, script: str, offset: int, name: str, end: int | None = None) -> str | None:
+    """Text that reads environment variable ``name`` at ``offset`` of ``script``; None when
+    mendbot cannot say safely (see :func:`shell_reference` for why)."""
+    stop = end if end is not None else offset
+    return shell_reference(shell, script, offset, stop, name).text
+
+
+def shell_reference(shell: str, script: str, start: int, end: int, name: str) -> Reference:
+    """Text that replaces the expression ``script[start:end]`` to read ``$name`` in ``shell``."""
+    if shell in POSIX_SHELLS:
+        return posix_reference(script, start, end, name)
+    if shell in PWSH_SHELLS:
+        return pwsh_reference(script, start, end, name)
+    if shell == "cmd":
+        # cmd.exe expands %VAR% *before* parsing the line, so a variable would not make the
+        # value data there: cmd scripts are reported, never rewritten.
+        return Reference(None, "cmd.exe expands %VAR% before parsing, so env: would not help")
+    return Reference(None, f"mendbot does not rewrite {shell} scripts; pass the value by hand")
 
 
 _JS_LITERAL = re.compile(r"""(['"])\$\{\{[^\n]*?\}\}\1""")
@@ -106,8 +622,9 @@ def javascript_reference(
     """For ``actions/github-script``: the span to replace and ``process.env.NAME`` text.
 
     A whole string literal ``'${{ x }}'`` becomes ``process.env.NAME``; an expression inside a
-    template literal becomes ``${process.env.NAME}``; a bare expression becomes
-    ``process.env.NAME``. Anything else (inside a longer quoted string) is None.
+    template literal becomes ``${process.env.NAME}``. Anything else is None: inside a longer
+    quoted string, or bare, where the expression is pasted as *code* (``script: ${{ x }}``
+    or ``f(${{ x }})``) and a string from the environment would not do the same thing.
     """
     before = script[:start]
     if (
@@ -119,7 +636,4 @@ def javascript_reference(
         return start - 1, end + 1, f"process.env.{name}"
     if before.count("`") % 2 == 1:
         return start, end, f"${{process.env.{name}}}"
-    line_before = before.rsplit("\n", 1)[-1]
-    if line_before.count("'") % 2 == 0 and line_before.count('"') % 2 == 0:
-        return start, end, f"process.env.{name}"
     return None

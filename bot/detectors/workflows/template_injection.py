@@ -13,10 +13,18 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
+from bot.detectors.workflows.injection_sources import contexts_of, origin, variable_origin
+from bot.detectors.workflows.matrix import runs_on_choices
 from bot.detectors.workflows.model import Step
-from bot.detectors.workflows.shell_quoting import javascript_reference, reference, shell_name
+from bot.detectors.workflows.shell_quoting import (
+    POSIX_SHELLS,
+    javascript_reference,
+    shell_name,
+    shell_reference,
+    spliced_variables,
+)
 from bot.detectors.workflows.template_scan import Expression, expressions
-from bot.knowledge.contexts import Provenance, built_in_variable, provenance
+from bot.knowledge.contexts import Provenance, built_in_variable
 from bot.models import Confidence, Disposition, Finding, Severity
 from bot.yamledit import MergeInto, Operation, RewriteFragment, Route
 
@@ -90,16 +98,33 @@ class _Site:
     step: Step
     route: Route
     script: str
-    language: str
-    """A shell name (``bash``, ``pwsh``, ``cmd``, ...) or ``javascript``."""
+    languages: tuple[str, ...]
+    """Every shell the script may run under (``bash``, ``pwsh``, ``cmd``, …: a matrix can
+    pick the runner, and with it the default shell), or ``("javascript",)``."""
     action_input: str | None = None
     """``inlineScript of azure/cli`` for an action's input; None for ``run:``."""
     no_fix: str | None = None
 
 
+def run_shells(step: Step) -> tuple[tuple[str, ...], str | None]:
+    """The shells a ``run:`` step runs under: its ``shell:`` (or ``defaults.run.shell``), else
+    the default of every runner ``runs-on`` can pick; no shells and why when ``runs-on`` is
+    decided by something mendbot cannot see."""
+    if step.shell:
+        return (shell_name(step.shell, []),), None
+    choices = runs_on_choices(step.job)
+    if choices is None:
+        return (), (
+            "`runs-on` is decided at run time, so mendbot cannot tell whether the default "
+            "shell is bash or pwsh; set `shell:` on the step and run mendbot again"
+        )
+    return tuple(sorted({shell_name(None, labels) for labels in choices})), None
+
+
 def _sites(step: Step) -> Iterator[_Site]:
     if step.run is not None:
-        yield _Site(step, (*step.route, "run"), step.run, shell_name(step.shell, step.job.runs_on))
+        shells, unknown = run_shells(step)
+        yield _Site(step, (*step.route, "run"), step.run, shells, no_fix=unknown)
     elif step.uses is not None and step.uses.owner:
         inputs = CODE_INPUTS.get(step.uses.slug, {})
         for name, value in step.with_.items():
@@ -109,7 +134,7 @@ def _sites(step: Step) -> Iterator[_Site]:
                     step,
                     (*step.route, "with", str(name)),
                     value,
-                    code.language,
+                    (code.language,),
                     f"`{name}` of {step.uses.owner}/{step.uses.repo}",
                     code.no_fix,
                 )
@@ -132,15 +157,41 @@ def _taken_names(step: Step) -> dict[str, object]:
     return names
 
 
-def _why_not(language: str) -> str:
-    """Why an expression in a ``language`` script is reported without a fix."""
-    if language in ("bash", "sh", "zsh", "dash", "ksh"):
-        return "a heredoc precedes the expression and heredocs quote differently; fix by hand"
-    if language in ("pwsh", "powershell"):
-        return "the expression is in a single-quoted PowerShell string or here-string"
-    if language == "cmd":
-        return "cmd.exe expands %VAR% before parsing, so env: would not help; use pwsh or bash"
-    return f"mendbot does not rewrite {language} scripts; pass the value through env: by hand"
+_JS_NO_FIX = (
+    "the expression is pasted into JavaScript as code, or inside a longer string; "
+    "`process.env` would give a string where the code expected something else "
+    "(`script: ${{ env.X }}` would become a script that does nothing): fix by hand"
+)
+
+
+def read_env_hint(language: str, name: str) -> str:
+    """How ``language`` code reads environment variable ``name``."""
+    return {
+        "Python": f'os.environ["{name}"]',
+        "JavaScript": f"process.env.{name}",
+        "Ruby": f'ENV["{name}"]',
+        "Perl": f"$ENV{{{name}}}",
+        "PHP": f'getenv("{name}")',
+        "PowerShell": f"$env:{name}",
+    }.get(language, f'"${name}" inside single quotes')
+
+
+def _one_reference(site: _Site, occurrence: Expression, name: str) -> tuple[str | None, str]:
+    """The text that reads ``name`` at ``occurrence`` under every shell of ``site``, or None
+    and why: a fix must be valid for each shell the step may run under."""
+    texts: dict[str, str] = {}
+    for shell in site.languages:
+        ref = shell_reference(shell, site.script, occurrence.start, occurrence.end, name)
+        if ref.text is None:
+            return None, ref.why or f"mendbot cannot rewrite this {shell} script"
+        texts[shell] = ref.text
+    if len(set(texts.values())) != 1:
+        runs_on = ", ".join(site.step.job.runs_on)
+        return None, (
+            f"the step runs under {' and '.join(texts)} (`runs-on: {runs_on}`) and no one "
+            "reference reads a variable in all of them; set `shell:` on the step, or fix by hand"
+        )
+    return next(iter(texts.values())), ""
 
 
 class TemplateInjection(WorkflowRule):
@@ -207,20 +258,54 @@ jobs:
 """
 
     def visit_step(self, step: Step) -> Iterator[Detection]:
-        """Check the step's script for dangerous expressions."""
+        """Check the step's script for dangerous expressions, and for variables the shell
+        splices into code another program runs."""
         for site in _sites(step):
             yield from self._check(site)
+            if site.action_input is None and set(site.languages) <= POSIX_SHELLS:
+                yield from self._spliced(site)
+
+    def _spliced(self, site: _Site) -> Iterator[Detection]:
+        """``python3 -c "print('$TITLE')"`` with ``TITLE: ${{ github.event.issue.title }}``:
+        the environment variable is data to the shell, but the shell pastes it into Python
+        source, so the value is code again."""
+        seen: set[str] = set()
+        for variable in spliced_variables(site.script):
+            source = variable_origin(site.step, variable.name)
+            if source is None or "${{" not in source[0] or variable.text in seen:
+                continue
+            value, origin_ = source
+            if origin_ is Provenance.TRUSTED:
+                continue
+            seen.add(variable.text)
+            attacker = origin_ is Provenance.ATTACKER
+            who = "an outsider can set" if attacker else "mendbot cannot see the origin of"
+            finding = self.finding(
+                site.step.workflow,
+                site.route,
+                f"`{variable.text}` holds `{value}`, which {who}, and the shell pastes it into "
+                f"{variable.language} code that `{variable.program}` runs: code injection",
+                evidence=variable.text,
+                confidence=Confidence.HIGH if attacker else Confidence.MEDIUM,
+                severity=self.severity if attacker else Severity.MEDIUM,
+            )
+            yield Detection(
+                finding,
+                None,
+                f"read the value inside the {variable.language} code "
+                f"({read_env_hint(variable.language, variable.name)}) instead of pasting it",
+            )
 
     def _check(self, site: _Site) -> Iterator[Detection]:
         for expression in expressions(site.script):
-            worst = self._worst(expression)
+            worst = self._worst(expression, site.step)
             if worst is None:
                 continue
-            context, origin = worst
-            severity = self.severity if origin is Provenance.ATTACKER else Severity.MEDIUM
+            context, source = worst
+            severity = self.severity if source is Provenance.ATTACKER else Severity.MEDIUM
             who = (
                 "an outsider can set"
-                if origin is Provenance.ATTACKER
+                if source is Provenance.ATTACKER
                 else "mendbot cannot see the origin of"
             )
             into = "the script" if site.action_input is None else site.action_input
@@ -230,17 +315,17 @@ jobs:
                 f"`{expression.text}` expands `{context}`, which {who}, into {into} "
                 "before it runs: code injection",
                 evidence=expression.text,
-                confidence=Confidence.HIGH if origin is Provenance.ATTACKER else Confidence.MEDIUM,
+                confidence=Confidence.HIGH if source is Provenance.ATTACKER else Confidence.MEDIUM,
             ).model_copy(update={"severity": severity})
             yield self._fixed(finding, site, expression)
 
     @staticmethod
-    def _worst(expression: Expression) -> tuple[str, Provenance] | None:
-        ranked = [(c, provenance(c)) for c in expression.contexts()]
+    def _worst(expression: Expression, step: Step) -> tuple[str, Provenance] | None:
+        ranked = [(c, origin(c, step)) for c in contexts_of(expression)]
         for wanted in (Provenance.ATTACKER, Provenance.UNKNOWN):
-            for context, origin in ranked:
-                if origin is wanted:
-                    return context, origin
+            for context, found in ranked:
+                if found is wanted:
+                    return context, found
         return None
 
     def _fixed(self, finding: Finding, site: _Site, expression: Expression) -> Detection:
@@ -254,12 +339,10 @@ jobs:
         occurrences = [e for e in expressions(site.script) if e.text == expression.text]
         # Every occurrence of the same expression moves at once: the finding must disappear.
         for occurrence in occurrences:
-            if site.language == "javascript":
+            if site.languages == ("javascript",):
                 span = javascript_reference(site.script, occurrence.start, occurrence.end, name)
                 if span is None:
-                    return Detection(
-                        finding, None, "the expression sits inside a longer JavaScript string"
-                    )
+                    return Detection(finding, None, _JS_NO_FIX)
                 start, end, js = span
                 patches.append(
                     RewriteFragment(
@@ -267,9 +350,9 @@ jobs:
                     )
                 )
                 continue
-            text = reference(site.language, site.script, occurrence.start, name)
+            text, why = _one_reference(site, occurrence, name)
             if text is None:
-                return Detection(finding, None, _why_not(site.language))
+                return Detection(finding, None, why)
             patches.append(
                 RewriteFragment(route=site.route, fragment=occurrence.text, replacement=text)
             )
