@@ -38,7 +38,8 @@ def contexts_of(expression: Expression) -> list[str]:
     paths = [c.path for c in tree_contexts(node)]
     if any(p.startswith("<call>") for p in paths):
         return expression.contexts()
-    return paths
+    spelled = {c.lower(): c for c in expression.contexts()}  # the text as written, for messages
+    return [spelled.get(p, p) for p in paths]
 
 
 def declared_env(step: Step, name: str) -> Any:
@@ -47,6 +48,10 @@ def declared_env(step: Step, name: str) -> Any:
     for scope in (step.env, step.job.env, step.workflow.env):
         if name in scope:
             return scope[name]
+        # The `env` context is case-insensitive in expressions (`env.mode` reads MODE).
+        for key, value in scope.items():
+            if str(key).lower() == name.lower():
+                return value
     return None
 
 

@@ -104,13 +104,27 @@ def _scalar(value: Any, path: list[str]) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _declared_key(job: Job, key: str) -> str:
+    """The matrix key as the file spells it (expressions read ``matrix.Python`` as ``python``)."""
+    strategy = job.data.get("strategy")
+    matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
+    if not isinstance(matrix, dict):
+        return key
+    names = {str(k) for k in matrix}
+    include = matrix.get("include")
+    for entry in include if isinstance(include, list) else []:
+        if isinstance(entry, dict):
+            names.update(str(k) for k in entry)
+    return next((n for n in sorted(names) if n.lower() == key.lower()), key)
+
+
 def matrix_texts(job: Job, context: str) -> list[str] | None:
     """Every text ``${{ matrix.<path> }}`` can expand to in ``job``, when the matrix writes
     them all out literally; None when any is computed (an expression) or not a scalar."""
     path = matrix_path(context)
     if path is None:
         return None
-    values = matrix_values(job, path[0])
+    values = matrix_values(job, _declared_key(job, path[0]))
     if values is None:
         return None
     texts: list[str] = []

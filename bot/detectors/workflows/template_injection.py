@@ -164,6 +164,13 @@ _JS_NO_FIX = (
 )
 
 
+_LEADING_AMPERSAND = (
+    "the value is the command name at the very start of the script: PowerShell needs "
+    "`& $env:NAME` there, and a value starting with `&` reads as a YAML anchor unless the "
+    "script is a block scalar (`run: |`); fix by hand"
+)
+
+
 def read_env_hint(language: str, name: str) -> str:
     """How ``language`` code reads environment variable ``name``."""
     return {
@@ -353,6 +360,8 @@ jobs:
             text, why = _one_reference(site, occurrence, name)
             if text is None:
                 return Detection(finding, None, why)
+            if text.startswith("&") and occurrence.start == 0:
+                return Detection(finding, None, _LEADING_AMPERSAND)
             patches.append(
                 RewriteFragment(route=site.route, fragment=occurrence.text, replacement=text)
             )
