@@ -21,12 +21,14 @@ joined by one space, as ``echo`` would.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import shutil
 import stat
 import subprocess
 import sys
 import tempfile
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,11 @@ HOSTILE = [
     # JavaScript (github-script): break out of a string literal or a template literal.
     "'; require('fs').writeFileSync('pwned', ''); '",
     "${require('fs').writeFileSync('pwned', '')}",
+    # Code strings: Python, Node.js, Ruby and Perl string literals.
+    '"); __import__("os").system("touch pwned"); print("',
+    "'); require('fs').writeFileSync('pwned', ''); ('",
+    '#{system("touch pwned")}',
+    '@{[system("touch pwned")]}',
 ]
 #: Values of contexts the rule trusts and leaves in place (``github.sha``, ``secrets.*``).
 TRUSTED_VALUE = "0123abcd"
@@ -117,8 +124,24 @@ def live(rewrite: Rewrite) -> Rewrite:
     pytest.fail(f"{rewrite.label}: the fixer no longer rewrites this script")
 
 
-def rewrites(case: Path, fixed: Path | None = None) -> list[Rewrite]:
-    """Every script of ``case`` that the fix (``fixed``, else ``expected.yml``) changed."""
+@functools.cache
+def _reported_after_fix(case: Path) -> frozenset[tuple[str, int]]:
+    """(job, step index) of every finding ``mendbot analyze`` reports on the fixed file."""
+    fixed = _fixed_by_cli(case)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "analyze", "--rule", RULE, "--format", "json", fixed.name],
+        cwd=fixed.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    routes = [f["route"] for f in json.loads(done.stdout)["findings"]]
+    return frozenset((str(r[1]), int(r[3])) for r in routes if len(r) > 3)
+
+
+def rewrites(case: Path, fixed: Path | None = None, *, changed_only: bool = True) -> list[Rewrite]:
+    """Every script of ``case`` that the fix (``fixed``, else ``expected.yml``) changed (or,
+    with ``changed_only=False``, every script with an expression)."""
     before, after = _load(case / "input.yml"), _load(fixed or case / "expected.yml")
     found: list[Rewrite] = []
     for job_id, job in before["jobs"].items():
@@ -134,7 +157,7 @@ def rewrites(case: Path, fixed: Path | None = None) -> list[Rewrite]:
                 )
             else:
                 continue
-            if old_script == new_script:
+            if (old_script == new_script) if changed_only else "${{" not in old_script:
                 continue
             scopes = [before.get("env") or {}, job.get("env") or {}, new.get("env") or {}]
             env = {str(k): str(v) for scope in scopes for k, v in scope.items()}
@@ -161,8 +184,10 @@ def _value(inner: str, rewrite: Rewrite, value: str) -> str:
     match = re.fullmatch(r"env\.(\w+)", inner.strip())
     if match and match[1] in rewrite.literals:
         return rewrite.literals[match[1]]
-    if re.match(r"(github\.sha|secrets\.|github\.run_id)", inner.strip()):
-        return TRUSTED_VALUE
+    if re.match(r"(github\.sha|secrets\.|github\.run_id|matrix\.)", inner.strip()):
+        return TRUSTED_VALUE  # matrix values: the cases' matrices are written out literally
+    if not re.search(r"\b(github|inputs|steps|env|needs)\.", inner.replace("'github.", "'")):
+        return TRUSTED_VALUE  # a literal-only expression
     return value
 
 
@@ -266,6 +291,32 @@ def test_hostile_values_run_nothing(rewrite: Rewrite, tmp_path: Path) -> None:
         for e in expressions(rewrite.before)
     )
     assert holes or trusted_only, "no hostile value ran code in the original: a weak case"
+
+
+SCRIPTS = [r for case in CASES for r in rewrites(case, changed_only=False)]
+EXECUTABLE_SCRIPTS = [r for r in SCRIPTS if r.language in ("bash", "sh", "javascript")]
+
+
+@pytest.mark.parametrize("rewrite", EXECUTABLE_SCRIPTS, ids=lambda r: r.label)
+def test_a_hole_left_open_is_still_reported(rewrite: Rewrite, tmp_path: Path) -> None:
+    """After ``--fix=all``, any script that still runs a hostile value (pasted into every
+    expression left, and into every variable the fix introduced) is still reported: a fix
+    never hides a hole (the old rewrite of ``python3 -c '…'`` did)."""
+    fixed = next(
+        (
+            r
+            for r in rewrites(rewrite.case, _fixed_by_cli(rewrite.case), changed_only=False)
+            if r.label == rewrite.label
+        ),
+        rewrite,
+    )
+    job, index = re.fullmatch(r".*:(.*)\[(\d+)\]", rewrite.label).groups()  # type: ignore[union-attr]
+    reported = (job, int(index)) in _reported_after_fix(rewrite.case)
+    everywhere = dataclasses.replace(fixed, after="")  # no expression is exempt
+    for n, value in enumerate(HOSTILE):
+        where = tmp_path / str(n)
+        _run(everywhere, _paste(fixed.after, everywhere, value), value, where)
+        assert reported or not _pwned(where), f"{value!r} runs code, and nothing is reported"
 
 
 def _powershell_parser() -> Any:
