@@ -115,6 +115,27 @@ class RunRule(CommandPattern):
     """Variables carrying the token for ``token: env`` (default: the table's ``gh_token_env``)."""
     grants: tuple[Grant, ...] = ()
     facts: tuple[JobFact, ...] = ()
+    credential_options: tuple[str, ...] = ()
+    """Options that hand the command a credential (``--token``): with one, its ``via: oidc``
+    grants do not apply (it authenticates with the credential, not with OIDC)."""
+    credential_env: tuple[str, ...] = ()
+    """Environment variables that hand the command a credential (``CARGO_REGISTRY_TOKEN``;
+    ``*`` matches any text); one set in the step, job, workflow or script likewise."""
+    oidc_action: str | None = None
+    """The action that exchanges the OIDC token for this command (``owner/repo``): its
+    ``via: oidc`` grants apply only in a job that uses it."""
+
+    def passes_credential(self, argv: list[str]) -> bool:
+        """Whether ``argv`` passes one of :attr:`credential_options`."""
+        words = argv[1:]
+        return any(
+            _has_option(words, option)
+            or (
+                len(option) == 2
+                and any(w.startswith(option) and not w.startswith("--") for w in words)
+            )
+            for option in self.credential_options
+        )
 
 
 class RunTable(_Schema):

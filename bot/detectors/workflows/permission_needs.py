@@ -10,6 +10,7 @@ describe, a remote reusable workflow) makes the job's needs unknown, never guess
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -337,6 +338,26 @@ def _short(argv: list[str]) -> str:
     return text if len(text) <= 50 else text[:49] + "…"
 
 
+def _authenticates_with_oidc(rule: RunRule, argv: list[str], step: Step, script: str) -> bool:
+    """Whether ``argv`` may authenticate with the job's OIDC token: it is handed no
+    credential (an option, or a variable set for the step or in the script) and, where an
+    action does the exchange, the job uses that action."""
+    if rule.passes_credential(argv):
+        return False
+    names = [str(name) for name in effective_env(step)]
+    for pattern in rule.credential_env:
+        if any(fnmatch.fnmatchcase(name, pattern) for name in names):
+            return False
+        assigned = re.escape(pattern).replace(r"\*", r"\w*")
+        if re.search(rf"(?<![\w/]){assigned}=", script):
+            return False
+    if rule.oidc_action is not None:
+        return any(
+            s.uses is not None and s.uses.slug == rule.oidc_action.lower() for s in step.job.steps
+        )
+    return True
+
+
 def _run_needs(step: Step, script: str, facts: frozenset[str]) -> Needs:
     needs = Needs()
     table = run_table()
@@ -379,8 +400,11 @@ def _run_needs(step: Step, script: str, facts: frozenset[str]) -> Needs:
                 }[rule.token]
                 if not available:
                     continue
+                oidc = _authenticates_with_oidc(rule, argv, step, script)
                 for grant in rule.grants:
                     if evaluate(grant.when, step, facts) is False:
+                        continue
+                    if grant.via == "oidc" and not oidc:
                         continue
                     needs.add(grant.scope, grant.level, f"for {_label(rule, argv)} {grant.reason}")
             continue

@@ -399,7 +399,9 @@ def posix_quote_state(script: str, offset: int) -> Quote | None:
     return posix_place(script, offset).quote
 
 
-_SHELL_VARIABLE = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_]\w*)(?=[}:#%/^,@\[])|(?P<bare>[A-Za-z_]\w*))")
+_SHELL_VARIABLE = re.compile(
+    r"\$(?:\{(?P<braced>[A-Za-z_]\w*)(?=[}:#%/^,@\[])|(?P<bare>[A-Za-z_]\w*))"
+)
 
 
 @dataclass(frozen=True)
@@ -506,9 +508,7 @@ def pwsh_place(script: str, offset: int) -> PwshPlace:  # noqa: C901, PLR0912 - 
     # Words are split on blanks only (a rough cut): any word after a code option counts as
     # code, which errs towards reporting without a fix.
     statement = line.split()
-    code = next(
-        (c for k in range(1, len(statement)) if (c := code_language(statement[:k]))), None
-    )
+    code = next((c for k in range(1, len(statement)) if (c := code_language(statement[:k]))), None)
     if code is not None:
         return PwshPlace(None, f"the value is spliced into {code[0]} code that `{code[1]}` runs")
     kind = stack[-1][0]
@@ -516,7 +516,7 @@ def pwsh_place(script: str, offset: int) -> PwshPlace:  # noqa: C901, PLR0912 - 
         return PwshPlace(None, "the expression is in a single-quoted PowerShell string")
     if kind == 1:
         return PwshPlace(Quote.DOUBLE)
-    glued = (offset > 0 and not script[offset - 1].isspace() and script[offset - 1] not in "(;,=")
+    glued = offset > 0 and not script[offset - 1].isspace() and script[offset - 1] not in "(;,="
     return PwshPlace(Quote.NONE, None, not started, glued)
 
 
@@ -593,7 +593,9 @@ def pwsh_reference(script: str, start: int, end: int, name: str) -> Reference:
     return Reference(f"$env:{name}")
 
 
-def reference(shell: str, script: str, offset: int, name: str, end: int | None = None) -> str | None:
+def reference(
+    shell: str, script: str, offset: int, name: str, end: int | None = None
+) -> str | None:
     """Text that reads environment variable ``name`` at ``offset`` of ``script``; None when
     mendbot cannot say safely (see :func:`shell_reference` for why)."""
     stop = end if end is not None else offset

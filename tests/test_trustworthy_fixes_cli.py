@@ -1,0 +1,196 @@
+"""``mendbot analyze DIR --fix=all`` on real files: injection fixes and ``id-token`` grants.
+
+Each test runs the CLI in a subprocess on a repository written to disk and checks the bytes
+it writes and its exit code (0: nothing left to report, 1: findings remain).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from testpaths import RULE_CASES
+
+INJECTION_CASES = sorted(
+    p.parent for p in (RULE_CASES / "gha-template-injection").glob("*/input.yml")
+)
+
+
+def _mendbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def _repository(tmp_path: Path, source: Path) -> Path:
+    target = tmp_path / ".github" / "workflows" / "ci.yml"
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(source, target)
+    return target
+
+
+@pytest.mark.parametrize("case", INJECTION_CASES, ids=lambda p: p.name)
+def test_fix_all_writes_the_golden_bytes_and_exits_by_what_remains(
+    case: Path, tmp_path: Path
+) -> None:
+    workflow = _repository(tmp_path, case / "input.yml")
+    done = _mendbot("analyze", "--rule", "gha-template-injection", "--fix=all", ".", cwd=tmp_path)
+    assert workflow.read_bytes() == (case / "expected.yml").read_bytes(), done.stdout
+    rows = json.loads((case / "findings.json").read_text())
+    left = any(fix in (None, "unfixable") for *_, fix in rows)
+    assert done.returncode == (1 if left else 0), done.stdout + done.stderr
+    again = _mendbot(
+        "analyze", "--rule", "gha-template-injection", "--format", "json", ".", cwd=tmp_path
+    )
+    remaining = json.loads(again.stdout)["findings"]
+    assert len(remaining) == sum(fix in (None, "unfixable") for *_, fix in rows)
+
+
+def test_a_python_code_string_is_reported_not_rewritten_and_an_old_splice_is_found(
+    tmp_path: Path,
+) -> None:
+    original = (
+        "on: issues\n"
+        "jobs:\n"
+        "  triage:\n"
+        "    runs-on: ubuntu-latest\n"
+        "    steps:\n"
+        "      - run: python3 -c 'print(\"${{ github.event.issue.title }}\")'\n"
+        "      - run: python3 -c 'print(\"'\"${ISSUE_TITLE}\"'\")'\n"
+        "        env:\n"
+        "          ISSUE_TITLE: ${{ github.event.issue.title }}\n"
+    )
+    workflow = tmp_path / ".github" / "workflows" / "ci.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(original)
+    done = _mendbot(
+        "analyze",
+        "--rule",
+        "gha-template-injection",
+        "--fix=all",
+        "--format",
+        "json",
+        ".",
+        cwd=tmp_path,
+    )
+    assert workflow.read_text() == original
+    assert done.returncode == 1
+    findings = json.loads(done.stdout)["findings"]
+    assert [f["route"][3] for f in findings] == [0, 1]
+    assert "os.environ" in findings[0]["no_fix_reason"]
+    assert "Python code that `python3 -c` runs" in findings[1]["message"]
+
+
+PUBLISH = """\
+on: push
+jobs:
+  crates-with-token:
+    runs-on: ubuntu-latest
+    steps:
+      - run: cargo publish --token ${{ secrets.CRATES_TOKEN }}
+  crates-without-auth-action:
+    runs-on: ubuntu-latest
+    steps:
+      - run: cargo publish
+  twine-with-password:
+    runs-on: ubuntu-latest
+    steps:
+      - run: twine upload dist/*
+        env:
+          TWINE_PASSWORD: ${{ secrets.PYPI }}
+  gem-with-key:
+    runs-on: ubuntu-latest
+    steps:
+      - run: GEM_HOST_API_KEY=${{ secrets.GEM }} gem push pkg/x.gem
+  uv-with-token:
+    runs-on: ubuntu-latest
+    steps:
+      - run: uv publish --token "$TOKEN"
+  twine-trusted:
+    runs-on: ubuntu-latest
+    steps:
+      - run: twine upload dist/*
+  npm-provenance:
+    runs-on: ubuntu-latest
+    steps:
+      - run: npm publish --provenance
+        env:
+          NODE_AUTH_TOKEN: ${{ secrets.NPM }}
+"""
+PUBLISH_FIXED = """\
+on: push
+jobs:
+  crates-with-token:
+    permissions: {}
+    runs-on: ubuntu-latest
+    steps:
+      - run: cargo publish --token ${{ secrets.CRATES_TOKEN }}
+  crates-without-auth-action:
+    permissions: {}
+    runs-on: ubuntu-latest
+    steps:
+      - run: cargo publish
+  twine-with-password:
+    permissions: {}
+    runs-on: ubuntu-latest
+    steps:
+      - run: twine upload dist/*
+        env:
+          TWINE_PASSWORD: ${{ secrets.PYPI }}
+  gem-with-key:
+    permissions: {}
+    runs-on: ubuntu-latest
+    steps:
+      - run: GEM_HOST_API_KEY=${{ secrets.GEM }} gem push pkg/x.gem
+  uv-with-token:
+    permissions: {}
+    runs-on: ubuntu-latest
+    steps:
+      - run: uv publish --token "$TOKEN"
+  twine-trusted:
+    permissions:
+      id-token: write  # for twine upload to publish with trusted publishing (OIDC)
+    runs-on: ubuntu-latest
+    steps:
+      - run: twine upload dist/*
+  npm-provenance:
+    permissions:
+      id-token: write  # for npm publish to sign the npm provenance statement
+    runs-on: ubuntu-latest
+    steps:
+      - run: npm publish --provenance
+        env:
+          NODE_AUTH_TOKEN: ${{ secrets.NPM }}
+"""
+
+
+def test_id_token_is_granted_only_to_publishing_that_uses_oidc(tmp_path: Path) -> None:
+    workflow = tmp_path / ".github" / "workflows" / "release.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(PUBLISH)
+    done = _mendbot("analyze", "--rule", "gha-job-permissions", "--fix=all", ".", cwd=tmp_path)
+    assert workflow.read_text() == PUBLISH_FIXED
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_cargo_publish_with_the_crates_io_auth_action_keeps_id_token(tmp_path: Path) -> None:
+    from bot.detectors.workflows.model import Workflow
+    from bot.detectors.workflows.permission_needs import job_needs
+    from bot.yamledit import YamlDocument
+
+    text = (
+        "on: push\njobs:\n  release:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: rust-lang/crates-io-auth-action@v1\n        id: auth\n"
+        "      - run: cargo publish\n"
+    )
+    document = YamlDocument.parse(text)
+    workflow = Workflow("release.yml", document, document.data(), None)
+    needs = job_needs(workflow.jobs[0])
+    assert needs.scopes["id-token"][1] == [
+        "for cargo publish to publish with trusted publishing (OIDC)"
+    ]
