@@ -9,9 +9,12 @@ import pytest
 from bot.detectors.workflows.shell_quoting import (
     Quote,
     javascript_reference,
+    posix_place,
     posix_quote_state,
     reference,
     shell_name,
+    shell_reference,
+    spliced_variables,
 )
 from bot.detectors.workflows.template_injection import variable_name
 from bot.detectors.workflows.template_scan import expressions
@@ -72,12 +75,97 @@ def test_shell_defaults() -> None:
         ("echo 'a' X", Quote.NONE),
         ('echo "it\\"s X', Quote.DOUBLE),
         ("echo \"a 'b' X", Quote.DOUBLE),
-        ("cat <<EOF\nX", None),
+        ("cat <<EOF\nX", Quote.HEREDOC),
+        ("cat <<'EOF'\nX", None),
+        ('cat <<"EOF"\nX', None),
+        ("cat <<EOF\nbody\nEOF\necho X", Quote.NONE),
         ("# it's a comment\necho X", Quote.NONE),
+        ('echo "$(cmd "X")"', Quote.DOUBLE),
+        ("echo \"$(cmd 'X')\"", Quote.SINGLE),
+        ('echo "$(cmd "$(inner X)")"', Quote.NONE),
+        ("echo `echo X`", None),
+        ("echo $((1 + X))", None),
+        ("(( X > 1 ))", None),
+        ("[[ X -eq 1 ]]", None),
+        ('echo "${A:-X}"', None),
+        ("echo $'a X'", None),
     ],
 )
 def test_posix_quote_state(script: str, state: Quote | None) -> None:
     assert posix_quote_state(script, script.index("X")) is state
+
+
+@pytest.mark.parametrize(
+    ("script", "language"),
+    [
+        ("python3 -c 'print(\"X\")'", "Python"),
+        ("/usr/bin/python3.12 -c \"X\"", "Python"),
+        ('node -e "console.log(X)"', "JavaScript"),
+        ("ruby -e 'puts X'", "Ruby"),
+        ("perl -e 'print X'", "Perl"),
+        ('bash -c "echo X"', "shell"),
+        ('sh -ec "X"', "shell"),
+        ('eval "echo X"', "shell"),
+        ('sudo -E python -c "X"', "Python"),
+        ('FOO=1 env python -c "X"', "Python"),
+        ('out="$(python3 -c "print(X)")"', "Python"),
+        ("python3 -c 'import sys; print(sys.argv[1])' X", None),
+        ("bash -c 'echo \"$1\"' _ X", None),
+        ("python3 script.py X", None),
+        ("echo X", None),
+    ],
+)
+def test_code_strings_are_recognised(script: str, language: str | None) -> None:
+    code = posix_place(script, script.index("X")).code
+    assert (code[0] if code else None) == language
+
+
+@pytest.mark.parametrize(
+    ("script", "in_list"),
+    [
+        ("for f in X; do :; done", True),
+        ("for f in a X; do :; done", True),
+        ("files=(X)", True),
+        ("set -- X", True),
+        ("echo X", False),
+        ('for f in "X"; do :; done', False),
+    ],
+)
+def test_word_lists(script: str, in_list: bool) -> None:
+    assert posix_place(script, script.index("X")).in_list is in_list
+
+
+def test_spliced_variables_are_the_ones_pasted_into_code() -> None:
+    script = (
+        "python3 -c 'print(\"'\"${TITLE}\"'\")'\n"
+        'eval "echo $BODY"\n'
+        "bash -c 'echo \"$SAFE\"'\n"
+        'python3 -c \'import os; print(os.environ["ALSO_SAFE"])\'\n'
+        'echo "$PLAIN"\n'
+    )
+    found = [(v.name, v.language) for v in spliced_variables(script)]
+    assert found == [("TITLE", "Python"), ("BODY", "shell")]
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("X merge --no-ff", "& $env:N"),
+        ("git fetch\nX merge", "& $env:N"),
+        ("if ($a) { X }", "& $env:N"),
+        ("Write-Host X", "$env:N"),
+        ('Write-Host "a X b"', "$env:N"),
+        ('Write-Host "X_suffix"', "${env:N}"),
+        ("Write-Host 'X'", None),
+        ('Invoke-Expression "Write-Host X"', None),
+        ('python -c "print(\'X\')"', None),
+        ("Write-Host preX", None),
+        ("@'\nX\n'@", None),
+    ],
+)
+def test_powershell_references(script: str, expected: str | None) -> None:
+    start = script.index("X")
+    assert shell_reference("pwsh", script, start, start + 1, "N").text == expected
 
 
 @pytest.mark.parametrize(
@@ -110,6 +198,6 @@ def test_javascript_reference_forms() -> None:
     assert [s[2] if s else None for s in spans] == [
         "process.env.X",
         "${process.env.X}",
-        "process.env.X",
+        None,  # pasted as code: a string from the environment would not do the same
         None,
     ]
