@@ -20,6 +20,7 @@ joined by one space, as ``echo`` would.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
@@ -28,7 +29,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any

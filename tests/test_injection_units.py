@@ -99,7 +99,7 @@ def test_posix_quote_state(script: str, state: Quote | None) -> None:
     ("script", "language"),
     [
         ("python3 -c 'print(\"X\")'", "Python"),
-        ("/usr/bin/python3.12 -c \"X\"", "Python"),
+        ('/usr/bin/python3.12 -c "X"', "Python"),
         ('node -e "console.log(X)"', "JavaScript"),
         ("ruby -e 'puts X'", "Ruby"),
         ("perl -e 'print X'", "Perl"),
@@ -140,7 +140,7 @@ def test_spliced_variables_are_the_ones_pasted_into_code() -> None:
         "python3 -c 'print(\"'\"${TITLE}\"'\")'\n"
         'eval "echo $BODY"\n'
         "bash -c 'echo \"$SAFE\"'\n"
-        'python3 -c \'import os; print(os.environ["ALSO_SAFE"])\'\n'
+        "python3 -c 'import os; print(os.environ[\"ALSO_SAFE\"])'\n"
         'echo "$PLAIN"\n'
     )
     found = [(v.name, v.language) for v in spliced_variables(script)]
@@ -158,7 +158,7 @@ def test_spliced_variables_are_the_ones_pasted_into_code() -> None:
         ('Write-Host "X_suffix"', "${env:N}"),
         ("Write-Host 'X'", None),
         ('Invoke-Expression "Write-Host X"', None),
-        ('python -c "print(\'X\')"', None),
+        ("python -c \"print('X')\"", None),
         ("Write-Host preX", None),
         ("@'\nX\n'@", None),
     ],

@@ -12,6 +12,7 @@ without a fix rather than hide the hole.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from enum import Enum
@@ -171,7 +172,16 @@ class _PosixScanner:
         self.script = script
         self.spans = {e.start: e.end for e in expressions(script)}
 
-    def place(self, offset: int) -> Place:  # noqa: C901, PLR0912, PLR0915 - one lexer
+    def place(self, offset: int) -> Place:
+        """What ``offset`` is; a value piped into an interpreter (``echo … | sh``) is code."""
+        where = self._place(offset)
+        if where.quote is not None and where.code is None:
+            piped = piped_interpreter(self.script, offset)
+            if piped is not None:
+                return dataclasses.replace(where, code=piped)
+        return where
+
+    def _place(self, offset: int) -> Place:
         s = self.script
         stack = [_Frame("cmd")]
         heredocs: list[_Heredoc] = []
@@ -388,6 +398,34 @@ class _PosixScanner:
         return Place(quote, None, tuple(command.words), command.word, in_list, code)
 
 
+_PIPED = re.compile(
+    r"\|\s*(?:sudo\s+(?:-\S+\s+)*)?(?P<program>\S*?(?P<base>bash|sh|zsh|dash|ksh|python[\d.]*"
+    r"|node|nodejs|ruby|perl|php|pwsh))(?:\s+-[A-Za-z]*)*\s*(?:$|[;&|)])"
+)
+_PIPED_LANGUAGE = {"node": "JavaScript", "nodejs": "JavaScript", "ruby": "Ruby", "perl": "Perl"}
+
+
+def piped_interpreter(script: str, offset: int) -> tuple[str, str] | None:
+    """(language, program) when the line at ``offset`` pipes into an interpreter that reads
+    its program from standard input (``echo "…" | bash``); None otherwise."""
+    end = script.find("\n", offset)
+    rest = script[offset : len(script) if end < 0 else end]
+    match = _PIPED.search(rest)
+    if match is None:
+        return None
+    base = match["base"]
+    language = (
+        "shell"
+        if base in POSIX_SHELLS
+        else "Python"
+        if base.startswith("python")
+        else "PowerShell"
+        if base == "pwsh"
+        else _PIPED_LANGUAGE.get(base, base.upper())
+    )
+    return language, f"| {match['program']}"
+
+
 def posix_place(script: str, offset: int) -> Place:
     """What ``offset`` of a POSIX shell ``script`` is (see :class:`Place`)."""
     return _PosixScanner(script).place(offset)
@@ -447,7 +485,7 @@ class PwshPlace:
     """Whether unquoted text touches the position (``pre${{ x }}.txt``)."""
 
 
-def pwsh_place(script: str, offset: int) -> PwshPlace:  # noqa: C901, PLR0912 - one lexer
+def pwsh_place(script: str, offset: int) -> PwshPlace:
     """What ``offset`` of a PowerShell script is: quotes (``''``/``""`` escapes, backtick
     escapes), ``$(…)`` inside strings, comments; here-strings and block comments are None."""
     before = script[:offset]
@@ -503,7 +541,8 @@ def pwsh_place(script: str, offset: int) -> PwshPlace:  # noqa: C901, PLR0912 - 
             started = True
         i += 1
     line = script[:offset].rsplit("\n", 1)[-1].lower()
-    if re.search(r"\b(invoke-expression|iex|invoke-command|start-process|\[scriptblock\])", line):
+    whole = line + script[offset:].split("\n", 1)[0].lower()
+    if re.search(r"\b(invoke-expression|iex|invoke-command|start-process|\[scriptblock\])", whole):
         return PwshPlace(None, "the value is spliced into code that PowerShell runs")
     # Words are split on blanks only (a rough cut): any word after a code option counts as
     # code, which errs towards reporting without a fix.
