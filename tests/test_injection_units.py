@@ -201,3 +201,21 @@ def test_javascript_reference_forms() -> None:
         None,  # pasted as code: a string from the environment would not do the same
         None,
     ]
+
+
+def test_values_written_to_environment_files_are_reported_not_rewritten() -> None:
+    script = 'echo "A=${{ x }}" >> "$GITHUB_ENV"\necho "${{ x }}" >> "$GITHUB_OUTPUT"\n'
+    first, second = (e.start for e in expressions(script))
+    blocked = shell_reference("bash", script, first, first + 8, "X")
+    assert blocked.text is None
+    assert blocked.why is not None and "$GITHUB_ENV" in blocked.why
+    assert shell_reference("bash", script, second, second + 8, "X").text == "${X}"
+    spliced = spliced_variables('echo "A=$TITLE" >> "$GITHUB_ENV"\necho "$TITLE"\n')
+    assert [(v.name, v.program) for v in spliced] == [("TITLE", "$GITHUB_ENV")]
+
+
+def test_values_piped_into_an_interpreter_are_code() -> None:
+    script = 'echo "echo ${{ x }}" | sh\necho "${{ x }}" | grep sh\n'
+    first, second = (e.start for e in expressions(script))
+    assert posix_place(script, first).code == ("shell", "| sh")
+    assert posix_place(script, second).code is None

@@ -462,12 +462,44 @@ def spliced_variables(script: str) -> list[SplicedVariable]:
         if any(start <= match.start() < end for start, end in scanner.spans.items()):
             continue
         where = scanner.place(match.start())
-        if where.code is None or where.quote not in (Quote.NONE, Quote.DOUBLE, Quote.HEREDOC):
+        if where.quote not in (Quote.NONE, Quote.DOUBLE, Quote.HEREDOC):
             continue
         name = match["braced"] or match["bare"]
         text = match.group() + ("}" if match["braced"] else "")
-        found.append(SplicedVariable(name, text, *where.code))
+        target = environment_file(script, match.start())
+        if where.code is not None:
+            found.append(SplicedVariable(name, text, *where.code))
+        elif target is not None and name != target.strip("$"):
+            found.append(SplicedVariable(name, text, ENVIRONMENT_FILE, target))
     return found
+
+
+#: The ``language`` of a :class:`SplicedVariable` written to ``$GITHUB_ENV``/``$GITHUB_PATH``.
+ENVIRONMENT_FILE = "environment file"
+_ENVIRONMENT_FILE = re.compile(r"\bGITHUB_(?:ENV|PATH)\b")
+
+
+def environment_file(script: str, offset: int) -> str | None:
+    """``$GITHUB_ENV`` (or ``$GITHUB_PATH``) when the line at ``offset`` writes to it: a
+    newline in a value written there adds any variable (``BASH_ENV``, ``NODE_OPTIONS``) or
+    path for the later steps, whether the value came through ``env:`` or not."""
+    start = script.rfind("\n", 0, offset) + 1
+    end = script.find("\n", offset)
+    line = script[start : len(script) if end < 0 else end]
+    for expression in expressions(line):
+        line = line.replace(expression.text, " ")
+    match = _ENVIRONMENT_FILE.search(line)
+    return f"${match.group()}" if match else None
+
+
+def environment_file_advice(target: str) -> str:
+    """Why a value written to ``target`` is reported without a fix, and what to do."""
+    return (
+        f"the value is written to `{target}`, where a newline in it adds any variable "
+        "(`BASH_ENV`, `NODE_OPTIONS`) or path for the later steps, and an environment "
+        "variable does not stop that: check the value (no newline) or write it with a "
+        "random heredoc delimiter (`NAME<<EOF_$RANDOM`), by hand"
+    )
 
 
 # -- PowerShell -------------------------------------------------------------------------------
@@ -586,6 +618,9 @@ def posix_reference(script: str, start: int, end: int, name: str) -> Reference:
     where = posix_place(script, start)
     if where.quote is None:
         return Reference(None, f"the expression is {where.why}; fix by hand")
+    target = environment_file(script, start)
+    if target is not None:
+        return Reference(None, environment_file_advice(target))
     if where.code is not None:
         language, program = where.code
         return Reference(
@@ -621,6 +656,9 @@ def pwsh_reference(script: str, start: int, end: int, name: str) -> Reference:
     where = pwsh_place(script, start)
     if where.quote is None:
         return Reference(None, f"{where.why}; fix by hand")
+    target = environment_file(script, start)
+    if target is not None:
+        return Reference(None, environment_file_advice(target))
     following = script[end : end + 1]
     if where.quote is Quote.DOUBLE:
         braced = following.isalnum() or following in "_:?"

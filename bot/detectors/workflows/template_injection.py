@@ -17,7 +17,9 @@ from bot.detectors.workflows.injection_sources import contexts_of, origin, varia
 from bot.detectors.workflows.matrix import runs_on_choices
 from bot.detectors.workflows.model import Step
 from bot.detectors.workflows.shell_quoting import (
+    ENVIRONMENT_FILE,
     POSIX_SHELLS,
+    environment_file_advice,
     javascript_reference,
     shell_name,
     shell_reference,
@@ -316,21 +318,30 @@ jobs:
             seen.add(variable.text)
             attacker = origin_ is Provenance.ATTACKER
             who = "an outsider can set" if attacker else "mendbot cannot see the origin of"
+            if variable.language == ENVIRONMENT_FILE:
+                sink = (
+                    f"writes it to `{variable.program}`, where a newline in it sets any "
+                    "variable for the later steps: code injection"
+                )
+                advice = environment_file_advice(variable.program)
+            else:
+                sink = (
+                    f"pastes it into {variable.language} code that `{variable.program}` runs: "
+                    "code injection"
+                )
+                advice = (
+                    f"read the value inside the {variable.language} code "
+                    f"({read_env_hint(variable.language, variable.name)}) instead of pasting it"
+                )
             finding = self.finding(
                 site.step.workflow,
                 site.route,
-                f"`{variable.text}` holds `{value}`, which {who}, and the shell pastes it into "
-                f"{variable.language} code that `{variable.program}` runs: code injection",
+                f"`{variable.text}` holds `{value}`, which {who}, and the shell {sink}",
                 evidence=variable.text,
                 confidence=Confidence.HIGH if attacker else Confidence.MEDIUM,
                 severity=self.severity if attacker else Severity.MEDIUM,
             )
-            yield Detection(
-                finding,
-                None,
-                f"read the value inside the {variable.language} code "
-                f"({read_env_hint(variable.language, variable.name)}) instead of pasting it",
-            )
+            yield Detection(finding, None, advice)
 
     def _check(self, site: _Site) -> Iterator[Detection]:
         for expression in expressions(site.script):
