@@ -235,8 +235,10 @@ class TemplateInjection(WorkflowRule):
         "Reported without a fix, because no environment variable would make the value data: "
         "an expression inside a string another program runs as code (`python3 -c '…'`, "
         "`node -e`, `ruby -e`, `perl -e`, `bash -c`, `sh -c`, `eval`, PowerShell's "
-        "`Invoke-Expression`: read the value inside that language instead, "
-        '`os.environ["X"]`, `process.env.X`, `ENV["X"]`, `$ENV{X}`), in backticks, '
+        "`Invoke-Expression`, a pipe into an interpreter such as `| sh`: read the value "
+        'inside that language instead, `os.environ["X"]`, `process.env.X`, `ENV["X"]`, '
+        "`$ENV{X}`), a line that writes to `$GITHUB_ENV` or `$GITHUB_PATH` (a newline in "
+        "the value sets any variable for the later steps), in backticks, "
         "arithmetic (`$((…))`, `[[ … -eq … ]]`, where bash runs `$(…)` hidden in an array "
         "subscript), `${…}` parameter expansions, quoted heredocs, PowerShell single quotes "
         "and here-strings, cmd (which expands `%VAR%` before parsing), github-script code "
@@ -244,7 +246,8 @@ class TemplateInjection(WorkflowRule):
         "would become a script that does nothing), and expressions more complex than one "
         "context (`format(...)`, `a || b`). The rule also finds the hole a variable does not "
         "close: `python3 -c \"print('$TITLE')\"` with `TITLE: ${{ github.event.issue.title }}` "
-        "pastes the title into Python source all the same, and is reported.\n\n"
+        "pastes the title into Python source all the same, and is reported, as is such a "
+        "variable written to `$GITHUB_ENV`.\n\n"
         "Severity is high for contexts an outsider controls (issue, pull request, comment, "
         "commit and release texts, branch names, and `env.X` declared from one of them) and "
         "medium for contexts whose origin mendbot cannot see (inputs, step outputs, computed "
