@@ -41,6 +41,8 @@ from bot.yamledit import SourceText, YamlDocument
 from testpaths import RULE_CASES
 
 RULE = "gha-template-injection"
+#: Actions whose ``script``/``inlineScript`` input is PowerShell.
+POWERSHELL_ACTIONS = ("amadevus/pwsh-script@", "azure/powershell@")
 CASES = sorted(p.parent for p in (RULE_CASES / "gha-template-injection").glob("*/input.yml"))
 BENIGN = ["v1.2.3", "a.txt b.txt", "feature/login-42"]
 HOSTILE = [
@@ -149,6 +151,9 @@ def rewrites(case: Path, fixed: Path | None = None, *, changed_only: bool = True
         for index, (old, new) in enumerate(zip(_steps(job), _steps(fixed_job), strict=True)):
             if "run" in old:
                 language, old_script, new_script = _shell(old, job), old["run"], new["run"]
+            elif str(old.get("uses", "")).lower().startswith(POWERSHELL_ACTIONS):
+                key = next(k for k in old["with"] if k.lower() in ("script", "inlinescript"))
+                language, old_script, new_script = "pwsh", old["with"][key], new["with"][key]
             elif "github-script" in str(old.get("uses", "")):
                 language, old_script, new_script = (
                     "javascript",

@@ -303,7 +303,7 @@ jobs:
         splices into code another program runs."""
         for site in _sites(step):
             yield from self._check(site)
-            if site.action_input is None and set(site.languages) <= POSIX_SHELLS:
+            if site.action_input is None and site.languages and set(site.languages) <= POSIX_SHELLS:
                 yield from self._spliced(site)
 
     def _spliced(self, site: _Site) -> Iterator[Detection]:
