@@ -87,6 +87,8 @@ def test_shell_defaults() -> None:
         ("echo $((1 + X))", None),
         ("(( X > 1 ))", None),
         ("[[ X -eq 1 ]]", None),
+        ("[[ 1 -lt X ]]", None),
+        ('[[ "X" == *WIP* ]]', Quote.DOUBLE),
         ('echo "${A:-X}"', None),
         ("echo $'a X'", None),
     ],

@@ -323,7 +323,7 @@ class _PosixScanner:
             else:
                 frame.word += ch
             i += 1
-        return self._describe(stack)
+        return self._describe(stack, self.script[offset:])
 
     def _heredoc_start(self, i: int) -> tuple[int, _Heredoc]:
         s = self.script
@@ -374,13 +374,13 @@ class _PosixScanner:
         return Place(Quote.HEREDOC)
 
     @staticmethod
-    def _describe(stack: list[_Frame]) -> Place:
+    def _describe(stack: list[_Frame], after: str) -> Place:
         for frame in stack:
             if frame.kind in _OPAQUE_FRAMES:
                 return Place(None, _OPAQUE_FRAMES[frame.kind])
         command = next(f for f in reversed(stack) if f.kind in _COMMAND_FRAMES)
         words = _command_words(command.words)
-        if words[:1] in (["[["], ["let"]):
+        if words[:1] == ["let"] or (words[:1] == ["[["] and _arithmetic_test(words, after)):
             return Place(None, f"inside `{words[0]}`, which evaluates arithmetic")
         code = None
         for frame in stack:
@@ -396,6 +396,16 @@ class _PosixScanner:
             )
         )
         return Place(quote, None, tuple(command.words), command.word, in_list, code)
+
+
+_ARITHMETIC_OPERATOR = re.compile(r"-(?:eq|ne|lt|le|gt|ge)")
+
+
+def _arithmetic_test(words: list[str], after: str) -> bool:
+    """Whether a ``[[ … ]]`` compares numbers: bash evaluates both operands of ``-eq`` & co.
+    as arithmetic, where ``a[$(cmd)]`` runs ``cmd`` even from a quoted variable."""
+    rest = after.split("]]", 1)[0].split()
+    return any(_ARITHMETIC_OPERATOR.fullmatch(w) for w in [*words, *rest])
 
 
 _PIPED = re.compile(
