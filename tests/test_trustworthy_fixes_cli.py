@@ -178,19 +178,29 @@ def test_id_token_is_granted_only_to_publishing_that_uses_oidc(tmp_path: Path) -
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_cargo_publish_with_the_crates_io_auth_action_keeps_id_token(tmp_path: Path) -> None:
-    from bot.detectors.workflows.model import Workflow
-    from bot.detectors.workflows.permission_needs import job_needs
-    from bot.yamledit import YamlDocument
+CRATES_TRUSTED = """\
+on: push
+jobs:
+  release:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: rust-lang/crates-io-auth-action@v1
+        id: auth
+      - run: cargo publish
+        env:
+          CARGO_REGISTRY_TOKEN: ${{ steps.auth.outputs.token }}
+"""
 
-    text = (
-        "on: push\njobs:\n  release:\n    runs-on: ubuntu-latest\n    steps:\n"
-        "      - uses: rust-lang/crates-io-auth-action@v1\n        id: auth\n"
-        "      - run: cargo publish\n"
+
+def test_crates_io_trusted_publishing_gets_id_token_for_the_auth_action(tmp_path: Path) -> None:
+    workflow = tmp_path / ".github" / "workflows" / "release.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(CRATES_TRUSTED)
+    done = _mendbot("analyze", "--rule", "gha-job-permissions", "--fix=all", ".", cwd=tmp_path)
+    assert workflow.read_text() == CRATES_TRUSTED.replace(
+        "  release:\n",
+        "  release:\n    permissions:\n      id-token: write  # for "
+        "rust-lang/crates-io-auth-action to exchange an OIDC token for a temporary crates.io "
+        "token (trusted publishing)\n",
     )
-    document = YamlDocument.parse(text)
-    workflow = Workflow("release.yml", document, document.data(), None)
-    needs = job_needs(workflow.jobs[0])
-    assert needs.scopes["id-token"][1] == [
-        "for cargo publish to publish with trusted publishing (OIDC)"
-    ]
+    assert done.returncode == 0, done.stdout + done.stderr
