@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 
+from bot.detectors.workflows.code_strings import code_string_reference
 from bot.detectors.workflows.shell_quoting import (
     Quote,
     javascript_reference,
@@ -221,3 +222,35 @@ def test_values_piped_into_an_interpreter_are_code() -> None:
     first, second = (e.start for e in expressions(script))
     assert posix_place(script, first).code == ("shell", "| sh")
     assert posix_place(script, second).code is None
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("python3 -c 'print(\"E\")'", 'print(__import__("os").environ["X"])'),
+        ("python3 -c \"print('E')\"", "print(__import__('os').environ['X'])"),
+        ("node -e 'console.log(\"E\")'", "console.log(process.env.X)"),
+        ("ruby -e 'puts \"E\"'", 'puts ENV["X"]'),
+        ("perl -e 'print \"E\"'", "print $ENV{X}"),
+        ("perl -e \"print 'E'\"", "print \\$ENV{X}"),
+        ("bash -c 'echo E'", 'echo "${X}"'),
+        ("bash -c 'echo \"E\"'", 'echo "${X}"'),
+        ("python3 -c \"print(f'E')\"", None),
+        ("python3 -c 'print(\"a E\")'", None),
+        ('python3 -c \'print("""E""")\'', None),
+        ('bash -c "echo E"', None),
+        ("bash -c 'echo \\'E\\''", None),
+        ('echo "E" | python3', None),
+    ],
+)
+def test_code_strings_read_the_value_inside_the_language(script: str, expected: str | None) -> None:
+    script = script.replace("E", "${{ x }}")
+    (found,) = expressions(script)
+    ref = code_string_reference(script, found.start, found.end, "X")
+    if expected is None:
+        assert ref.text is None
+        return
+    assert ref.text is not None
+    start, end = ref.span or (found.start, found.end)
+    rewritten = script[:start] + ref.text + script[end:]
+    assert expected in rewritten

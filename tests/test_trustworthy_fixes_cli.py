@@ -51,7 +51,7 @@ def test_fix_all_writes_the_golden_bytes_and_exits_by_what_remains(
     assert len(remaining) == sum(fix in (None, "unfixable") for *_, fix in rows)
 
 
-def test_a_python_code_string_is_reported_not_rewritten_and_an_old_splice_is_found(
+def test_python_code_reads_the_value_itself_and_an_old_splice_is_still_found(
     tmp_path: Path,
 ) -> None:
     original = (
@@ -61,6 +61,7 @@ def test_a_python_code_string_is_reported_not_rewritten_and_an_old_splice_is_fou
         "    runs-on: ubuntu-latest\n"
         "    steps:\n"
         "      - run: python3 -c 'print(\"${{ github.event.issue.title }}\")'\n"
+        "      - run: python3 -c 'print(\"Title - ${{ github.event.issue.title }}\")'\n"
         "      - run: python3 -c 'print(\"'\"${ISSUE_TITLE}\"'\")'\n"
         "        env:\n"
         "          ISSUE_TITLE: ${{ github.event.issue.title }}\n"
@@ -78,10 +79,19 @@ def test_a_python_code_string_is_reported_not_rewritten_and_an_old_splice_is_fou
         ".",
         cwd=tmp_path,
     )
-    assert workflow.read_text() == original
+    assert workflow.read_text() == original.replace(
+        'print("${{ github.event.issue.title }}")\'\n',
+        'print(__import__("os").environ["ISSUE_TITLE"])\'\n'
+        "        env:\n"
+        "          ISSUE_TITLE: ${{ github.event.issue.title }}\n",
+    )
     assert done.returncode == 1
-    findings = json.loads(done.stdout)["findings"]
-    assert [f["route"][3] for f in findings] == [0, 1]
+    again = _mendbot(
+        "analyze", "--rule", "gha-template-injection", "--format", "json", ".", cwd=tmp_path
+    )
+    assert again.returncode == 1
+    findings = json.loads(again.stdout)["findings"]
+    assert [f["route"][3] for f in findings] == [1, 2]
     assert "os.environ" in findings[0]["no_fix_reason"]
     assert "Python code that `python3 -c` runs" in findings[1]["message"]
 

@@ -621,6 +621,10 @@ class Reference:
 
     text: str | None
     why: str | None = None
+    span: tuple[int, int] | None = None
+    """What ``text`` replaces when more than the expression (a whole string literal)."""
+    code: tuple[str, str] | None = None
+    """(language, program) when the place is inside code another program runs."""
 
 
 def posix_reference(script: str, start: int, end: int, name: str) -> Reference:
@@ -638,6 +642,7 @@ def posix_reference(script: str, start: int, end: int, name: str) -> Reference:
             f"the value is spliced into {language} code that `{program}` runs: a shell "
             f"variable there would still be code. Read the value inside the {language} code "
             f"({_READ_ENV.get(language, 'from the environment')}) by hand",
+            code=where.code,
         )
     if where.quote is Quote.SINGLE:
         return Reference(f"'\"${{{name}}}\"'")  # close ', expand in "", reopen '

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
+from bot.detectors.workflows.code_strings import code_string_reference
 from bot.detectors.workflows.injection_sources import contexts_of, origin, variable_origin
 from bot.detectors.workflows.matrix import runs_on_choices
 from bot.detectors.workflows.model import Step
 from bot.detectors.workflows.shell_quoting import (
     ENVIRONMENT_FILE,
     POSIX_SHELLS,
+    Reference,
     environment_file_advice,
     javascript_reference,
     shell_name,
@@ -185,22 +187,28 @@ def read_env_hint(language: str, name: str) -> str:
     }.get(language, f'"${name}" inside single quotes')
 
 
-def _one_reference(site: _Site, occurrence: Expression, name: str) -> tuple[str | None, str]:
-    """The text that reads ``name`` at ``occurrence`` under every shell of ``site``, or None
-    and why: a fix must be valid for each shell the step may run under."""
-    texts: dict[str, str] = {}
+def _one_reference(site: _Site, occurrence: Expression, name: str) -> Reference:
+    """The text that reads ``name`` at ``occurrence`` under every shell of ``site``, or
+    ``Reference(None, why)``: a fix must be valid for each shell the step may run under."""
+    found: dict[str, Reference] = {}
     for shell in site.languages:
         ref = shell_reference(shell, site.script, occurrence.start, occurrence.end, name)
+        if ref.code is not None and shell in POSIX_SHELLS:
+            ref = code_string_reference(site.script, occurrence.start, occurrence.end, name)
         if ref.text is None:
-            return None, ref.why or f"mendbot cannot rewrite this {shell} script"
-        texts[shell] = ref.text
-    if len(set(texts.values())) != 1:
+            return Reference(None, ref.why or f"mendbot cannot rewrite this {shell} script")
+        found[shell] = ref
+    if len(set(found.values())) != 1:
         runs_on = ", ".join(site.step.job.runs_on)
-        return None, (
-            f"the step runs under {' and '.join(texts)} (`runs-on: {runs_on}`) and no one "
-            "reference reads a variable in all of them; set `shell:` on the step, or fix by hand"
+        return Reference(
+            None,
+            (
+                f"the step runs under {' and '.join(found)} (`runs-on: {runs_on}`) and no one "
+                "reference reads a variable in all of them; set `shell:` on the step, or fix by "
+                "hand"
+            ),
         )
-    return next(iter(texts.values())), ""
+    return next(iter(found.values()))
 
 
 class TemplateInjection(WorkflowRule):
@@ -232,12 +240,17 @@ class TemplateInjection(WorkflowRule):
         "`runs-on` picked by the matrix (`${{ matrix.os }}-latest`) is expanded over the "
         "matrix's values, and a step that may run under both bash and pwsh (or whose runner "
         "is decided at run time) without a `shell:` is reported without a fix.\n\n"
+        "Inside a string another program runs as code (`python3 -c '…'`, `node -e`, "
+        "`ruby -e`, `perl -e`, `bash -c`, `sh -c`, `eval`) a shell variable would still be "
+        "code, so the value is read inside that language: a whole string literal "
+        '`"${{ … }}"` becomes `__import__("os").environ["X"]`, `process.env.X`, '
+        "`ENV[\"X\"]` or `$ENV{X}`, and in `bash -c '…'`/`eval '…'` (single quotes, so the "
+        "inner shell gets the text as written) the inner shell's own reference is used.\n\n"
         "Reported without a fix, because no environment variable would make the value data: "
-        "an expression inside a string another program runs as code (`python3 -c '…'`, "
-        "`node -e`, `ruby -e`, `perl -e`, `bash -c`, `sh -c`, `eval`, PowerShell's "
-        "`Invoke-Expression`, a pipe into an interpreter such as `| sh`: read the value "
-        'inside that language instead, `os.environ["X"]`, `process.env.X`, `ENV["X"]`, '
-        "`$ENV{X}`), a line that writes to `$GITHUB_ENV` or `$GITHUB_PATH` (a newline in "
+        "any other place in such a code string (text around the expression in the literal, "
+        "f-strings, a code string in double quotes), PowerShell's `Invoke-Expression`, a pipe "
+        "into an interpreter such as `| sh`, a line that writes to `$GITHUB_ENV` or "
+        "`$GITHUB_PATH` (a newline in "
         "the value sets any variable for the later steps), in backticks, "
         "arithmetic (`$((…))`, `[[ … -eq … ]]`, where bash runs `$(…)` hidden in an array "
         "subscript), `${…}` parameter expansions, quoted heredocs, PowerShell single quotes "
@@ -400,13 +413,16 @@ jobs:
                     )
                 )
                 continue
-            text, why = _one_reference(site, occurrence, name)
-            if text is None:
-                return Detection(finding, None, why)
-            if text.startswith("&") and occurrence.start == 0:
+            ref = _one_reference(site, occurrence, name)
+            if ref.text is None:
+                return Detection(finding, None, ref.why)
+            if ref.text.startswith("&") and occurrence.start == 0:
                 return Detection(finding, None, _LEADING_AMPERSAND)
+            start, end = ref.span or (occurrence.start, occurrence.end)
             patches.append(
-                RewriteFragment(route=site.route, fragment=occurrence.text, replacement=text)
+                RewriteFragment(
+                    route=site.route, fragment=site.script[start:end], replacement=ref.text
+                )
             )
         if new_env:
             patches.append(
