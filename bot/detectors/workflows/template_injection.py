@@ -15,7 +15,7 @@ from typing import ClassVar
 from bot.detectors.interface import Detection, WorkflowRule
 from bot.detectors.workflows.code_strings import code_string_reference
 from bot.detectors.workflows.injection_sources import contexts_of, origin, variable_origin
-from bot.detectors.workflows.matrix import runs_on_choices
+from bot.detectors.workflows.matrix import matrix_texts, runs_on_choices
 from bot.detectors.workflows.model import Step
 from bot.detectors.workflows.shell_quoting import (
     ENVIRONMENT_FILE,
@@ -114,6 +114,12 @@ def run_shells(step: Step) -> tuple[tuple[str, ...], str | None]:
     """The shells a ``run:`` step runs under: its ``shell:`` (or ``defaults.run.shell``), else
     the default of every runner ``runs-on`` can pick; no shells and why when ``runs-on`` is
     decided by something mendbot cannot see."""
+    if step.shell and "${{" in step.shell:
+        found = re.fullmatch(r"\$\{\{\s*(?P<inner>[^}]*?)\s*\}\}", step.shell.strip())
+        texts = matrix_texts(step.job, found["inner"]) if found else None
+        if not texts:
+            return (), "`shell:` is decided at run time; fix by hand"
+        return tuple(sorted({shell_name(t, []) for t in texts})), None
     if step.shell:
         return (shell_name(step.shell, []),), None
     choices = runs_on_choices(step.job)
@@ -199,11 +205,11 @@ def _one_reference(site: _Site, occurrence: Expression, name: str) -> Reference:
             return Reference(None, ref.why or f"mendbot cannot rewrite this {shell} script")
         found[shell] = ref
     if len(set(found.values())) != 1:
-        runs_on = ", ".join(site.step.job.runs_on)
         return Reference(
             None,
             (
-                f"the step runs under {' and '.join(found)} (`runs-on: {runs_on}`) and no one "
+                f"the step runs under {' and '.join(found)} (the matrix picks the shell or "
+                "the runner) and no one "
                 "reference reads a variable in all of them; set `shell:` on the step, or fix by "
                 "hand"
             ),
