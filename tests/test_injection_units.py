@@ -254,3 +254,12 @@ def test_code_strings_read_the_value_inside_the_language(script: str, expected: 
     start, end = ref.span or (found.start, found.end)
     rewritten = script[:start] + ref.text + script[end:]
     assert expected in rewritten
+
+
+def test_places_of_many_offsets_take_one_pass() -> None:
+    """A 300-line script with 600 variables is scanned once, not once per variable."""
+    line = 'echo "$TARGET" && python3 -c "print(1)" "$ARCH" # ${{ x }}\n'
+    script = line * 300
+    found = spliced_variables(script)
+    assert found == []
+    assert posix_place(script, script.rindex("$ARCH")).quote is Quote.DOUBLE

@@ -13,7 +13,9 @@ without a fix rather than hide the hole.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -173,20 +175,39 @@ class _PosixScanner:
         self.spans = {e.start: e.end for e in expressions(script)}
 
     def place(self, offset: int) -> Place:
-        """What ``offset`` is; a value piped into an interpreter (``echo … | sh``) is code."""
-        where = self._place(offset)
-        if where.quote is not None and where.code is None:
-            piped = piped_interpreter(self.script, offset)
-            if piped is not None:
-                return dataclasses.replace(where, code=piped)
-        return where
+        """What ``offset`` is (see :meth:`places`)."""
+        return self.places([offset])[offset]
 
-    def _place(self, offset: int) -> Place:
+    def places(self, offsets: Iterable[int]) -> dict[int, Place]:
+        """What each offset is, in one pass over the script; a value piped into an
+        interpreter (``echo … | sh``) is code."""
+        found = self._places(sorted(set(offsets)))
+        for offset, where in found.items():
+            if where.quote is not None and where.code is None:
+                piped = piped_interpreter(self.script, offset)
+                if piped is not None:
+                    found[offset] = dataclasses.replace(where, code=piped)
+        return found
+
+    def _places(self, targets: list[int]) -> dict[int, Place]:  # one lexer: long by nature
         s = self.script
+        found: dict[int, Place] = {}
         stack = [_Frame("cmd")]
         heredocs: list[_Heredoc] = []
-        i = 0
-        while i < offset:
+        i = k = 0
+        while True:
+            while k < len(targets) and targets[k] <= i:
+                target = targets[k]
+                found[target] = (
+                    self._describe(stack, s, target)
+                    if target == i
+                    else Place(None, "part of an escape or an operator")
+                )
+                k += 1
+            if k == len(targets):
+                return found
+            if i >= len(s):
+                break
             frame = stack[-1]
             command = next(f for f in reversed(stack) if f.kind in _COMMAND_FRAMES)
             end = self.spans.get(i)
@@ -278,20 +299,18 @@ class _PosixScanner:
                     stack.append(_Frame("bt"))
             elif ch == "#" and not frame.word:
                 newline = s.find("\n", i)
-                if newline < 0 or newline >= offset:
-                    return Place(Quote.NONE)  # a comment; GitHub still pastes the value here
-                i = newline
+                i = len(s) if newline < 0 else newline
+                while k < len(targets) and targets[k] < i:
+                    found[targets[k]] = Place(Quote.NONE)  # a comment: GitHub pastes here too
+                    k += 1
                 continue
             elif ch in " \t":
                 frame.end_word()
             elif ch == "\n":
                 frame.end_command()
                 if heredocs:
-                    body = self._heredoc_bodies(i + 1, offset, heredocs)
-                    if isinstance(body, Place):
-                        return body
+                    i, k = self._heredoc_bodies(i + 1, heredocs, targets, k, found)
                     heredocs = []
-                    i = body
                     continue
             elif ch in ";&|":
                 frame.end_command()
@@ -323,7 +342,9 @@ class _PosixScanner:
             else:
                 frame.word += ch
             i += 1
-        return self._describe(stack, self.script[offset:])
+        for target in targets[k:]:
+            found[target] = self._describe(stack, s, target)
+        return found
 
     def _heredoc_start(self, i: int) -> tuple[int, _Heredoc]:
         s = self.script
@@ -340,8 +361,16 @@ class _PosixScanner:
         quoted = quoted or "'" in match.group() or '"' in match.group()
         return i + match.end(), _Heredoc(delimiter, quoted, strip)
 
-    def _heredoc_bodies(self, start: int, offset: int, heredocs: list[_Heredoc]) -> int | Place:
-        """Skip the bodies that start at ``start``; a :class:`Place` if ``offset`` is inside."""
+    def _heredoc_bodies(
+        self,
+        start: int,
+        heredocs: list[_Heredoc],
+        targets: list[int],
+        k: int,
+        found: dict[int, Place],
+    ) -> tuple[int, int]:
+        """Skip the bodies that start at ``start``, describing the targets inside them;
+        returns where the script goes on and the next target."""
         s = self.script
         pos = start
         for heredoc in heredocs:
@@ -350,23 +379,21 @@ class _PosixScanner:
                 newline = s.find("\n", pos)
                 line_end = len(s) if newline < 0 else newline
                 line = s[pos:line_end]
-                if (line.lstrip("\t") if heredoc.strip_tabs else line) == heredoc.delimiter:
-                    if body_start <= offset < pos:
-                        return self._heredoc_place(heredoc, s[body_start:offset])
-                    pos = line_end + 1
-                    break
-                if newline < 0:
-                    if offset >= body_start:
-                        return self._heredoc_place(heredoc, s[body_start:offset])
-                    pos = len(s) + 1
+                closed = (line.lstrip("\t") if heredoc.strip_tabs else line) == heredoc.delimiter
+                if closed or newline < 0:
+                    body_end = pos if closed else len(s) + 1
+                    while k < len(targets) and body_start <= targets[k] < body_end:
+                        found[targets[k]] = self._heredoc_place(heredoc, targets[k])
+                        k += 1
+                    pos = line_end + 1 if closed else len(s) + 1
                     break
                 pos = newline + 1
-        return pos
+        return min(pos, len(s)), k
 
-    def _heredoc_place(self, heredoc: _Heredoc, before: str) -> Place:
+    def _heredoc_place(self, heredoc: _Heredoc, offset: int) -> Place:
         if heredoc.quoted:
             return Place(None, "in a quoted heredoc, which expands no variable")
-        line = before.rsplit("\n", 1)[-1]
+        line = self.script[self.script.rfind("\n", 0, offset) + 1 : offset]
         for start, end in sorted(self.spans.items()):
             line = line.replace(self.script[start:end], "")
         if "$(" in line or "`" in line or "${" in line:
@@ -374,13 +401,15 @@ class _PosixScanner:
         return Place(Quote.HEREDOC)
 
     @staticmethod
-    def _describe(stack: list[_Frame], after: str) -> Place:
+    def _describe(stack: list[_Frame], script: str, offset: int) -> Place:
         for frame in stack:
             if frame.kind in _OPAQUE_FRAMES:
                 return Place(None, _OPAQUE_FRAMES[frame.kind])
         command = next(f for f in reversed(stack) if f.kind in _COMMAND_FRAMES)
         words = _command_words(command.words)
-        if words[:1] == ["let"] or (words[:1] == ["[["] and _arithmetic_test(words, after)):
+        if words[:1] == ["let"] or (
+            words[:1] == ["[["] and _arithmetic_test(words, script, offset)
+        ):
             return Place(None, f"inside `{words[0]}`, which evaluates arithmetic")
         code = None
         for frame in stack:
@@ -401,10 +430,11 @@ class _PosixScanner:
 _ARITHMETIC_OPERATOR = re.compile(r"-(?:eq|ne|lt|le|gt|ge)")
 
 
-def _arithmetic_test(words: list[str], after: str) -> bool:
+def _arithmetic_test(words: list[str], script: str, offset: int) -> bool:
     """Whether a ``[[ … ]]`` compares numbers: bash evaluates both operands of ``-eq`` & co.
     as arithmetic, where ``a[$(cmd)]`` runs ``cmd`` even from a quoted variable."""
-    rest = after.split("]]", 1)[0].split()
+    close = script.find("]]", offset)
+    rest = script[offset : len(script) if close < 0 else close].split()
     return any(_ARITHMETIC_OPERATOR.fullmatch(w) for w in [*words, *rest])
 
 
@@ -436,9 +466,18 @@ def piped_interpreter(script: str, offset: int) -> tuple[str, str] | None:
     return language, f"| {match['program']}"
 
 
+@functools.lru_cache(maxsize=64)
+def _expression_places(script: str) -> dict[int, Place]:
+    """The place of every ``${{ … }}`` of ``script``, from one pass (rules ask per
+    expression, often several times)."""
+    scanner = _PosixScanner(script)
+    return scanner.places(scanner.spans)
+
+
 def posix_place(script: str, offset: int) -> Place:
     """What ``offset`` of a POSIX shell ``script`` is (see :class:`Place`)."""
-    return _PosixScanner(script).place(offset)
+    cached = _expression_places(script).get(offset)
+    return cached if cached is not None else _PosixScanner(script).place(offset)
 
 
 def posix_quote_state(script: str, offset: int) -> Quote | None:
@@ -468,10 +507,14 @@ def spliced_variables(script: str) -> list[SplicedVariable]:
     ``eval "$X"``): the value becomes code again, whatever ``env:`` it came through."""
     scanner = _PosixScanner(script)
     found: list[SplicedVariable] = []
-    for match in _SHELL_VARIABLE.finditer(script):
-        if any(start <= match.start() < end for start, end in scanner.spans.items()):
-            continue
-        where = scanner.place(match.start())
+    matches = [
+        m
+        for m in _SHELL_VARIABLE.finditer(script)
+        if not any(start <= m.start() < end for start, end in scanner.spans.items())
+    ]
+    places = scanner.places(m.start() for m in matches)
+    for match in matches:
+        where = places[match.start()]
         if where.quote not in (Quote.NONE, Quote.DOUBLE, Quote.HEREDOC):
             continue
         name = match["braced"] or match["bare"]
