@@ -7,15 +7,17 @@ import subprocess
 import pytest
 
 from bot.detectors.workflows.code_strings import code_string_reference
-from bot.detectors.workflows.shell_quoting import (
+from bot.detectors.workflows.posix_shell import (
     Quote,
-    javascript_reference,
     posix_place,
     posix_quote_state,
+    spliced_variables,
+)
+from bot.detectors.workflows.shell_quoting import (
+    javascript_reference,
     reference,
     shell_name,
     shell_reference,
-    spliced_variables,
 )
 from bot.detectors.workflows.template_injection import variable_name
 from bot.detectors.workflows.template_scan import expressions

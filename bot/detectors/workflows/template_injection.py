@@ -17,15 +17,17 @@ from bot.detectors.workflows.code_strings import code_string_reference
 from bot.detectors.workflows.injection_sources import contexts_of, origin, variable_origin
 from bot.detectors.workflows.matrix import matrix_texts, runs_on_choices
 from bot.detectors.workflows.model import Step
-from bot.detectors.workflows.shell_quoting import (
+from bot.detectors.workflows.posix_shell import (
     ENVIRONMENT_FILE,
     POSIX_SHELLS,
-    Reference,
     environment_file_advice,
+    spliced_variables,
+)
+from bot.detectors.workflows.shell_quoting import (
+    Reference,
     javascript_reference,
     shell_name,
     shell_reference,
-    spliced_variables,
 )
 from bot.detectors.workflows.template_scan import Expression, expressions
 from bot.knowledge.contexts import Provenance, built_in_variable
