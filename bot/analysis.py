@@ -6,6 +6,7 @@ and the caller decides whether to write it (see :mod:`bot.writer`).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +22,21 @@ from bot.detectors.suppression import (
 )
 from bot.detectors.workflows.model import Workflow
 from bot.inputs import Input, discover, read_text
-from bot.models import AnalysisResult, FileError, Finding, Fix, FixMode, Unfixed
+from bot.models import AnalysisResult, FileError, Finding, Fix, FixLimit, FixMode, Unfixed
 from bot.refs import RefResolver
 from bot.registry import RegistryResolver
-from bot.yamledit import Edited, SourceText, YamlDocument, YamlParseError, apply_operations
+from bot.yamledit import (
+    Edited,
+    SourceText,
+    YamlDocument,
+    YamlParseError,
+    apply_operations,
+    apply_together,
+)
 
-#: Bound on fix rounds per file; each round applies one fix and re-runs the rules.
+#: Bound on fix rounds per file. Each round applies one fix, or a run of fixes the engine
+#: proves independent, and re-runs the rules once; a file that needs more rounds keeps the
+#: rest of its fixes unapplied and says so (:class:`~bot.models.FixLimit`), never silently.
 MAX_FIX_ROUNDS = 200
 
 
@@ -108,6 +118,9 @@ def detect(
     (``# mendbot: ignore[…]``, ``# zizmor: ignore[…]``), by ``rules.<id>.ignore`` in the
     configuration, or by ``external`` (a ``zizmor.yml``'s ignores)."""
     detections: list[Detection] = []
+    # Only an `ignore[…]` comment can suppress: one look at the text rather than one per
+    # finding, which made detection quadratic in the size of the file.
+    may_suppress = "ignore[" in workflow.doc.text
     for rule in rules:
         # A rule the configuration does not mention has default settings, which ignore no
         # path; asking the configuration would build those settings once per rule and file.
@@ -115,7 +128,8 @@ def detect(
             continue
         for detection in rule.visit_workflow(workflow):
             finding = detection.finding
-            if is_suppressed(workflow.doc, finding, _owner_line(workflow, finding)):
+            owner = _owner_line(workflow, finding) if may_suppress else None
+            if may_suppress and is_suppressed(workflow.doc, finding, owner):
                 continue
             if external is not None and external.ignored(workflow.doc, finding):
                 continue
@@ -155,6 +169,20 @@ def _detect_safely(
         raise RuleCrash(f"internal error in a rule: {type(exc).__name__}: {exc}") from exc
 
 
+@dataclass
+class FixRun:
+    """What fixing one file to a fix-point did."""
+
+    text: str
+    """The final text (the input text when nothing was applied)."""
+    applied: set[str] = field(default_factory=set)
+    """Ids of the findings whose fix was applied."""
+    refused: dict[str, str] = field(default_factory=dict)
+    """Finding id → why its fix was not applied."""
+    left: int = 0
+    """Fixes still to try when :data:`MAX_FIX_ROUNDS` stopped fixing (0: fixing finished)."""
+
+
 def fix_to_fixpoint(
     workflow: Workflow,
     text: str,
@@ -163,59 +191,136 @@ def fix_to_fixpoint(
     mode: FixMode,
     detections: list[Detection] | None = None,
     external: ExternalIgnores | None = None,
-) -> tuple[str, set[str], dict[str, str]]:
-    """Apply allowed fixes one at a time, re-running the rules after each.
+    *,
+    together: bool = True,
+) -> FixRun:
+    """Apply allowed fixes round by round, re-running the rules after each round.
 
-    ``detections`` are the rules' results on ``text`` when the caller already has them.
-    Returns the final text, the ids of findings whose fix was applied, and the reason each
-    refused fix was refused. A fix that does not make its own finding disappear is rolled
-    back: a fix must resolve what it claims to. A fix that would rewrite a line carrying a
-    suppression of its rule is refused: that place is a person's decision. The rules run once
-    per text: a refused fix leaves the text, and so the detections, as they were.
+    A round applies the next fix alone, or together with the fixes of the same rule that
+    follow it when the YAML engine proves their edits independent (:func:`apply_together`)
+    and the rules, run again, find exactly the same detections minus those fixed: the result
+    is then the text that applying them one at a time gives, at the cost of one round. When
+    either check fails, the round applies the next fix alone (and that rule's fixes stay one
+    at a time for this file).
+
+    ``detections`` are the rules' results on ``text`` when the caller already has them;
+    ``together=False`` applies every fix alone (the reference the rounds must agree with).
+    A fix that does not make its own finding disappear is rolled back: a fix must resolve
+    what it claims to. A fix that would rewrite a line carrying a suppression of its rule is
+    refused: that place is a person's decision. The rules run once per text: a refused fix
+    leaves the text, and so the detections, as they were. When :data:`MAX_FIX_ROUNDS` rounds
+    did not finish, the fixes not yet tried are refused with a reason naming the limit, and
+    :attr:`FixRun.left` counts them.
     """
-    applied: set[str] = set()
-    refused: dict[str, str] = {}
-    current_text = text
+    run = FixRun(text)
     current = workflow
     if detections is None:
         detections = _detect_safely(workflow, rules, config, external)
+    # Rules whose fixes turned out not to be independent here (all of them without together).
+    alone: set[str] = set() if together else {rule.id for rule in rules}
     for _ in range(MAX_FIX_ROUNDS):
-        candidate = next(
-            (
-                d
-                for d in detections
-                if d.fix is not None
-                and mode.allows(d.fix.disposition)
-                and d.finding.id not in refused
-                and d.finding.id not in applied
-            ),
-            None,
+        pending = _pending(detections, mode, run)
+        if not pending:
+            return run
+        batch = _fix_together(
+            current, run.text, pending, rules, config, detections, alone, external
         )
-        if candidate is None or candidate.fix is None:
-            break
+        if batch is not None:
+            run.text, detections, current, fixed = batch
+            run.applied.update(fixed)
+            continue
+        candidate = pending[0]
+        assert candidate.fix is not None  # noqa: S101 - _pending keeps fixable detections
         directive = protected_by(current.doc, candidate.fix.rule, candidate.fix.patches)
         if directive is not None:
-            refused[candidate.finding.id] = (
+            run.refused[candidate.finding.id] = (
                 f"line {directive.line + 1} carries `# {directive.tool}: ignore"
                 f"[{', '.join(directive.ids)}]`: a person marked it as intended, so mendbot "
                 "does not edit it"
             )
             continue
-        outcome = apply_operations(current_text, candidate.fix.patches)
+        outcome = apply_operations(run.text, candidate.fix.patches)
         if not isinstance(outcome, Edited):
-            refused[candidate.finding.id] = outcome.reason
+            run.refused[candidate.finding.id] = outcome.reason
             continue
         if not outcome.changed:
-            refused[candidate.finding.id] = "the fix changes nothing, yet the finding remains"
+            run.refused[candidate.finding.id] = "the fix changes nothing, yet the finding remains"
             continue
         updated = parse_workflow(workflow.path, outcome.text, workflow.root)
         after = _detect_safely(updated, rules, config, external)
         if any(d.finding.id == candidate.finding.id for d in after):
-            refused[candidate.finding.id] = "the fix did not resolve the finding; rolled back"
+            run.refused[candidate.finding.id] = "the fix did not resolve the finding; rolled back"
             continue
-        applied.add(candidate.finding.id)
-        current_text, detections, current = outcome.text, after, updated
-    return current_text, applied, refused
+        run.applied.add(candidate.finding.id)
+        run.text, detections, current = outcome.text, after, updated
+    pending = _pending(detections, mode, run)
+    run.left = len(pending)
+    for detection in pending:
+        run.refused[detection.finding.id] = (
+            f"not tried: fixing this file stopped after {MAX_FIX_ROUNDS} rounds; "
+            "run the fix again to continue"
+        )
+    return run
+
+
+def _pending(detections: Sequence[Detection], mode: FixMode, run: FixRun) -> list[Detection]:
+    """The detections whose fix the mode allows and that were neither applied nor refused."""
+    return [
+        d
+        for d in detections
+        if d.fix is not None
+        and mode.allows(d.fix.disposition)
+        and d.finding.id not in run.refused
+        and d.finding.id not in run.applied
+    ]
+
+
+def _fix_together(
+    workflow: Workflow,
+    text: str,
+    pending: Sequence[Detection],
+    rules: Sequence[WorkflowRule],
+    config: Config,
+    detections: Sequence[Detection],
+    alone: set[str],
+    external: ExternalIgnores | None,
+) -> tuple[str, list[Detection], Workflow, set[str]] | None:
+    """Apply the next fix and the independent fixes of its rule after it in one round.
+
+    ``workflow`` is the parsed ``text``. Returns the new text, the detections on it, its
+    parsed workflow and the ids fixed, or None (nothing changed) when fewer than two fixes
+    can go together. A fix on a line a person suppressed its rule on ends the run: it is
+    refused on its own.
+    """
+    rule = pending[0].finding.rule
+    if rule in alone:
+        return None
+    batch = list(itertools.takewhile(lambda d: d.finding.rule == rule, pending))
+    if "ignore[" in workflow.doc.text:  # only then can a suppression protect a line
+        batch = list(
+            itertools.takewhile(
+                lambda d: (
+                    d.fix is not None
+                    and protected_by(workflow.doc, d.fix.rule, d.fix.patches) is None
+                ),
+                batch,
+            )
+        )
+    if len(batch) < 2:
+        return None
+    edited = apply_together(text, [d.fix.patches for d in batch if d.fix is not None])
+    if edited is None:
+        return None
+    fixed = {d.finding.id for d in batch[: edited.count]}
+    updated = parse_workflow(workflow.path, edited.text, workflow.root)
+    after = _detect_safely(updated, rules, config, external)
+    unchanged = [(d.finding.id, d.fix) for d in detections if d.finding.id not in fixed]
+    if [(d.finding.id, d.fix) for d in after] != unchanged:
+        # A fix changed what the rules see beyond its own finding: one at a time keeps the
+        # order in which each fix is computed on the text the previous one left.
+        alone.add(rule)
+        return None
+    return edited.text, after, updated, fixed
 
 
 def analyze(
@@ -249,6 +354,7 @@ def analyze(
     fixes: list[Fix] = []
     applied: list[str] = []
     unfixed: list[Unfixed] = []
+    limits: list[FixLimit] = []
     analysis = Analysis(result=AnalysisResult())
     analysed = 0
     for number, item in enumerate(inputs, 1):
@@ -261,7 +367,12 @@ def analyze(
             errors.append(outcome)
             continue
         analysed += 1
-        detections, text, fixed, applied_ids, refused = outcome
+        detections, text, run = outcome
+        fixed = run.text if run is not None and run.text != text else None
+        applied_ids = run.applied if run is not None else set()
+        refused = run.refused if run is not None else {}
+        if run is not None and run.left:
+            limits.append(FixLimit(path=item.relative, rounds=MAX_FIX_ROUNDS, unfixed=run.left))
         analysis.files[item.relative] = FileOutcome(original=text, fixed=fixed)
         analysis.paths[item.relative] = item.path
         for detection in detections:
@@ -289,6 +400,7 @@ def analyze(
         unfixed=tuple(unfixed),
         errors=tuple(errors),
         files_analysed=analysed,
+        fix_limits=tuple(limits),
     )
     return analysis
 
@@ -297,7 +409,7 @@ def _unfixed(fix: Fix, reason: str) -> Unfixed:
     return Unfixed(finding=fix.finding, rule=fix.rule, path=fix.path, reason=reason)
 
 
-_Outcome = tuple[list[Detection], str, str | None, set[str], dict[str, str]]
+_Outcome = tuple[list[Detection], str, FixRun | None]
 
 
 def _analyse_guarded(
@@ -364,12 +476,12 @@ def _analyse_one(
     try:
         detections = _detect_safely(workflow, rules, config, external)
         if fix_mode is None:
-            return detections, text, None, set(), {}
-        fixed, applied, refused = fix_to_fixpoint(
-            workflow, text, rules, config, fix_mode, detections, external
+            return detections, text, None
+        run = fix_to_fixpoint(
+            workflow, text, rules, config, fix_mode, detections, external=external
         )
     except RuleCrash as exc:
         return FileError(path=item.relative, message=str(exc))
     except (YamlParseError, NotAWorkflow) as exc:
         return FileError(path=item.relative, message=f"a fix produced invalid YAML: {exc}")
-    return detections, text, (fixed if fixed != text else None), applied, refused
+    return detections, text, run

@@ -114,6 +114,13 @@ class _Run:
             refs=self.refs,
             registry=self.registry,
         )
+        if fresh.result.fix_limits:
+            limit = fresh.result.fix_limits[0]
+            return Skipped(
+                remediation,
+                f"fixing {limit.path} stopped after {limit.rounds} rounds with {limit.unfixed} "
+                "fix(es) not tried, so the bundle would not hold the whole remediation",
+            )
         files: dict[str, bytes | None] = {}
         for name, outcome in fresh.files.items():
             if outcome.fixed is None:

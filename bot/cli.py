@@ -204,6 +204,7 @@ def analyze_command(
         if mode is not None:
             _apply(result, root, dry_run=dry_run)
         _report(result, output_format, output)
+        _warn_fix_limits(result)
         if bundle_out is not None:
             _write_bundles(
                 result,
@@ -256,6 +257,18 @@ def _write_bundles(
         else:
             state = f"signed ({kind})" if outcome.signed else "UNSIGNED (dry run)"
             err.print(f"bundle: {outcome.path} [{state}]", markup=False)
+
+
+def _warn_fix_limits(result: Analysis) -> None:
+    """One line per file whose fixing stopped at the round limit (never a silent stop)."""
+    err = _console(stderr=True)
+    for limit in result.result.fix_limits:
+        err.print(
+            f"warning: {limit.path}: fixing stopped after {limit.rounds} rounds; "
+            f"{limit.unfixed} finding(s) left unfixed (their fixes were not tried); "
+            "run the fix again to continue",
+            markup=False,
+        )
 
 
 def default_resolver() -> RefResolver:

@@ -165,6 +165,16 @@ class FileError(Model):
     """True for inputs deliberately left out (too large, outside the repository)."""
 
 
+class FixLimit(Model):
+    """A file whose fixing stopped at the round limit, leaving fixable findings unfixed."""
+
+    path: str
+    rounds: int
+    """The limit that was reached: rounds of fixing (each re-runs the rules once)."""
+    unfixed: int
+    """Findings whose fix was still to be tried when fixing stopped."""
+
+
 class Remediation(Model):
     """A group of fixes that becomes one pull request."""
 
@@ -191,6 +201,8 @@ class AnalysisResult(Model):
     unfixed: tuple[Unfixed, ...] = ()
     errors: tuple[FileError, ...] = ()
     files_analysed: int = 0
+    fix_limits: tuple[FixLimit, ...] = ()
+    """Files where fixing stopped at the round limit (their unfixed findings say so too)."""
 
     def fix_for(self, finding: Finding) -> Fix | None:
         """The fix proposed for ``finding``, if any."""

@@ -1,7 +1,9 @@
 """Format-preserving YAML editing: route-addressed operations applied by guarded splices.
 
-Public surface: the operations (:mod:`bot.yamledit.ops`), :func:`apply_operations`, the result
-values :class:`Edited` / :class:`Unfixable`, and :class:`YamlDocument` for reading positions.
+Public surface: the operations (:mod:`bot.yamledit.ops`), :func:`apply_operations` and, for the
+operation groups of several independent fixes, :func:`apply_together`; the result values
+:class:`Edited` / :class:`Together` / :class:`Unfixable`, and :class:`YamlDocument` for reading
+positions.
 """
 
 from bot.yamledit.document import (
@@ -11,7 +13,7 @@ from bot.yamledit.document import (
     YamlParseError,
     format_route,
 )
-from bot.yamledit.engine import Edited, Unfixable, apply_operations
+from bot.yamledit.engine import Edited, Together, Unfixable, apply_operations, apply_together
 from bot.yamledit.ops import (
     Add,
     Append,
@@ -35,9 +37,11 @@ __all__ = [
     "Route",
     "SetComment",
     "SourceText",
+    "Together",
     "Unfixable",
     "YamlDocument",
     "YamlParseError",
     "apply_operations",
+    "apply_together",
     "format_route",
 ]

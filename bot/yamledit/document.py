@@ -348,6 +348,8 @@ class YamlDocument:
         self._plain = plain
         # Built on first use: only comment lookups need them, and most documents have none.
         self._spans: tuple[list[tuple[int, int]], list[int]] | None = None
+        # Whole-document style facts, asked once per planned edit: computed once per parse.
+        self._style: dict[str, Any] = {}
 
     def _scalar_spans(self) -> tuple[list[tuple[int, int]], list[int]]:
         """The content spans of all scalars, sorted, and their start indexes."""
@@ -570,6 +572,12 @@ class YamlDocument:
 
     def comment_gap(self) -> str:
         """The spaces this file most often puts before a trailing comment (default two)."""
+        if "comment_gap" not in self._style:
+            self._style["comment_gap"] = self._comment_gap()
+        gap: str = self._style["comment_gap"]
+        return gap
+
+    def _comment_gap(self) -> str:
         counts: dict[str, int] = {}
         for start, _ in self.comments():
             line_start = self.line_start(start)
@@ -582,6 +590,12 @@ class YamlDocument:
 
     def indent_step(self) -> int:
         """The indentation step this file uses for nested block mappings (default 2)."""
+        if "indent_step" not in self._style:
+            self._style["indent_step"] = self._indent_step()
+        step: int = self._style["indent_step"]
+        return step
+
+    def _indent_step(self) -> int:
         counts: dict[int, int] = {}
         for node in self._walk_all():
             if isinstance(node, Mapping) and not node.flow:
@@ -594,6 +608,12 @@ class YamlDocument:
 
     def sequence_offset(self) -> int | None:
         """How far block sequences under a key are indented past it (None when unknown)."""
+        if "sequence_offset" not in self._style:
+            self._style["sequence_offset"] = self._sequence_offset()
+        offset: int | None = self._style["sequence_offset"]
+        return offset
+
+    def _sequence_offset(self) -> int | None:
         for node in self._walk_all():
             if isinstance(node, Mapping) and not node.flow:
                 for knode, value in node.pairs:

@@ -1,18 +1,22 @@
-"""Apply operations to YAML text by splicing, guarding every single splice.
+"""Apply operations to YAML text by splicing, guarding every splice.
 
 After each splice the text is re-parsed and its documents compared with what the operation
 means on plain data (:mod:`bot.yamledit.guard`): if anything other than the target changed, or
 a comment vanished, the whole group of operations is refused with an :class:`Unfixable` reason
 and the input text is returned untouched.
+
+:func:`apply_together` applies the operation groups of several fixes in one pass when it can
+prove they do not interact, and guards the union of their splices the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.yamledit import guard, splice
 from bot.yamledit.document import (
+    Route,
     RouteError,
     SourceText,
     YamlDocument,
@@ -31,11 +35,10 @@ from bot.yamledit.ops import (
     Remove,
     Replace,
     RewriteFragment,
-    SetComment,
 )
 from bot.yamledit.render import RenderError
 
-Primitive = Replace | Add | Remove | Append | SetComment | RewriteFragment
+Primitive = guard.Primitive
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,13 @@ def _primitives(body: str, operation: Operation) -> list[Primitive]:
         return [operation]
     doc = YamlDocument.parse(body)
     _check_version(doc)
+    return _expand(doc, operation)
+
+
+def _expand(doc: YamlDocument, operation: Operation) -> list[Primitive]:
+    """The primitives ``operation`` stands for on ``doc`` (only MergeInto is not one)."""
+    if not isinstance(operation, MergeInto):
+        return [operation]
     target = doc.lookup((*operation.route, operation.key), operation.document)
     if target is None:
         return [
@@ -138,12 +148,11 @@ def _primitives(body: str, operation: Operation) -> list[Primitive]:
 
 def _apply_one(body: str, operation: Primitive) -> str:
     doc = YamlDocument.parse(body)
-    before = [to_data(root) for root in doc.roots]
     _check_version(doc)
     edit = _plan(doc, operation)
     if edit is None:
         return body
-    expected = guard.expected_after(before, operation)
+    expected = guard.expected_after([to_data(root) for root in doc.roots], operation)
     new_body = edit.apply(body)
     try:
         after_doc = YamlDocument.parse(new_body)
@@ -151,6 +160,136 @@ def _apply_one(body: str, operation: Primitive) -> str:
         raise guard.GuardError(f"the edited text would not parse ({exc})") from None
     guard.check(doc, after_doc, expected, operation, edit)
     return new_body
+
+
+@dataclass(frozen=True)
+class Together:
+    """The text after the first ``count`` operation groups, applied together in one pass."""
+
+    text: str
+    count: int
+
+
+def apply_together(text: str, groups: Sequence[Sequence[Operation]]) -> Together | None:
+    """Apply the longest leading run of ``groups`` that provably do not interact, in one pass.
+
+    Each group is what :func:`apply_operations` would apply (one fix's operations). All groups
+    are planned on the same parsed text, and a group joins the run only while
+
+    * each of its operations plans to a splice (a refusal or an operation that already holds
+      ends the run: :func:`apply_operations` must decide that group on its own);
+    * no route of it is a prefix of, or equal to, a route of another group of the run (and
+      it removes no sequence item, which would renumber the items after it), so the order of
+      the groups cannot matter to the data;
+    * its splices neither overlap nor touch a splice of the run, so their order in the text
+      is fixed.
+
+    The union of the splices is then guarded like a single splice: the text must re-parse to
+    exactly the data every operation means (applied in order to plain data), keep every
+    comment outside the spliced ranges, and put each comment where it was asked for. When
+    that check fails, the first half of the run is tried, and so on down to two groups.
+
+    Returns None when fewer than two leading groups can be applied together: the caller then
+    applies the first group alone with :func:`apply_operations`. The result is the same text
+    that applying the groups one after another would give.
+    """
+    try:
+        source = SourceText.from_text(text)
+        body = source.body
+        if _ambiguous_breaks(body):
+            return None
+        doc = YamlDocument.parse(body)
+        _check_version(doc)
+    except (YamlParseError, splice.EditError):
+        return None
+    runs = _independent_run(doc, groups)
+    count = len(runs)
+    while count >= 2:
+        planned = [edit for run in runs[:count] for edit in run]
+        new_body = _guarded_union(doc, planned)
+        if new_body is not None:
+            return Together(source.restore(new_body), count)
+        count //= 2
+    return None
+
+
+_Planned = tuple[Primitive, splice.Splice]
+
+
+def _independent_run(
+    doc: YamlDocument, groups: Sequence[Sequence[Operation]]
+) -> list[list[_Planned]]:
+    """The planned splices of the leading groups that are independent (see apply_together)."""
+    routes = _RouteSet()
+    spans = splice.SpanSet()
+    runs: list[list[_Planned]] = []
+    for operations in groups:
+        planned: list[_Planned] = []
+        try:
+            for operation in operations:
+                for primitive in _expand(doc, operation):
+                    where = (primitive.document, primitive.route)
+                    if _renumbers(primitive) or routes.clashes(where):
+                        return runs
+                    edit = _plan(doc, primitive)
+                    if edit is None or spans.touches(edit):
+                        return runs
+                    spans.add(edit)
+                    planned.append((primitive, edit))
+        except (splice.EditError, RouteError, RenderError, YamlParseError):
+            return runs
+        if not planned:
+            return runs
+        # A group's own routes may nest (rewrite `run:`, then add `env:` beside it): its
+        # operations belong to one fix, and their splices still keep apart.
+        for primitive, _ in planned:
+            routes.add((primitive.document, primitive.route))
+        runs.append(planned)
+    return runs
+
+
+def _renumbers(operation: Primitive) -> bool:
+    """Whether ``operation`` removes a sequence item, shifting the indexes after it."""
+    return (
+        isinstance(operation, Remove)
+        and bool(operation.route)
+        and (isinstance(operation.route[-1], int))
+    )
+
+
+def _guarded_union(doc: YamlDocument, planned: Sequence[_Planned]) -> str | None:
+    """The text with every planned splice made, or None when the guard refuses the union."""
+    edits = sorted((edit for _, edit in planned), key=lambda edit: edit.start)
+    new_body = splice.apply_all(doc.text, edits)
+    if _ambiguous_breaks(new_body):
+        return None
+    operations = [operation for operation, _ in planned]
+    expected = guard.expected_after_all([to_data(root) for root in doc.roots], operations)
+    try:
+        after = YamlDocument.parse(new_body)
+        guard.check_together(doc, after, expected, operations, edits)
+    except (YamlParseError, guard.GuardError):
+        return None
+    return new_body
+
+
+class _RouteSet:
+    """Routes taken by a run; a route clashes with every route it is a prefix of, or extends."""
+
+    def __init__(self) -> None:
+        self._taken: set[tuple[int, Route]] = set()
+        self._prefixes: set[tuple[int, Route]] = set()
+
+    def clashes(self, where: tuple[int, Route]) -> bool:
+        document, route = where
+        if where in self._prefixes:
+            return True
+        return any((document, route[:size]) in self._taken for size in range(len(route) + 1))
+
+    def add(self, where: tuple[int, Route]) -> None:
+        document, route = where
+        self._taken.add(where)
+        self._prefixes.update((document, route[:size]) for size in range(len(route) + 1))
 
 
 def _check_version(doc: YamlDocument) -> None:

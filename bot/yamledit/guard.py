@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import copy
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from bot.yamledit.document import (
@@ -27,15 +29,27 @@ def _container(data: Any, route: tuple[Any, ...]) -> Any:
     return data
 
 
-def expected_after(
-    documents: list[Any], operation: Replace | Add | Remove | Append | SetComment | RewriteFragment
-) -> list[Any]:
+Primitive = Replace | Add | Remove | Append | SetComment | RewriteFragment
+
+
+def expected_after(documents: list[Any], operation: Primitive) -> list[Any]:
     """What the documents must be after ``operation``, computed on plain data."""
+    return expected_after_all(documents, [operation])
+
+
+def expected_after_all(documents: list[Any], operations: Sequence[Primitive]) -> list[Any]:
+    """What the documents must be after ``operations`` in order, computed on plain data."""
     result = copy.deepcopy(documents)
+    for operation in operations:
+        _apply_to_data(result, operation)
+    return result
+
+
+def _apply_to_data(result: list[Any], operation: Primitive) -> None:
     doc = operation.document
     route = operation.route
     if isinstance(operation, SetComment):
-        return result
+        return
     if isinstance(operation, RewriteFragment):
         parent = _container(result[doc], route[:-1]) if route else None
         value = result[doc] if parent is None else parent[route[-1]]
@@ -44,7 +58,7 @@ def expected_after(
             result[doc] = rewritten
         else:
             parent[route[-1]] = rewritten
-        return result
+        return
     if isinstance(operation, Replace):
         if not route:
             result[doc] = normalise(operation.value)
@@ -63,29 +77,51 @@ def expected_after(
         del _container(result[doc], route[:-1])[route[-1]]
     else:
         _container(result[doc], route).append(normalise(operation.value))
-    return result
 
 
 def check(
     before: YamlDocument,
     after: YamlDocument,
     expected: list[Any],
-    operation: Replace | Add | Remove | Append | SetComment | RewriteFragment,
+    operation: Primitive,
     edit: Splice,
 ) -> None:
     """Raise :class:`GuardError` unless ``after`` is exactly ``expected`` with comments kept."""
+    check_together(before, after, expected, [operation], [edit])
+
+
+def check_together(
+    before: YamlDocument,
+    after: YamlDocument,
+    expected: list[Any],
+    operations: Sequence[Primitive],
+    edits: Sequence[Splice],
+) -> None:
+    """:func:`check` for several splices made at once: ``after`` must be exactly ``expected``
+    (every operation's effect and nothing else), keep every comment outside the spliced
+    ranges, and carry each comment an operation sets on its value's line.
+
+    ``edits`` are sorted by position and do not overlap.
+    """
     actual = [to_data(root) for root in after.roots]
     if not strict_equal(actual, expected):
-        raise GuardError(
-            f"the edit would change more than {format_route(operation.route)}; refused"
-        )
-    kept = Counter(text for start, text in before.comments() if not edit.start <= start < edit.end)
+        routes = ", ".join(format_route(operation.route) for operation in operations[:3])
+        more = f" and {len(operations) - 3} more" if len(operations) > 3 else ""
+        raise GuardError(f"the edit would change more than {routes}{more}; refused")
+    starts = [edit.start for edit in edits]
+
+    def spliced(index: int) -> bool:
+        at = bisect.bisect_right(starts, index) - 1
+        return at >= 0 and index < edits[at].end
+
+    kept = Counter(text for start, text in before.comments() if not spliced(start))
     now = Counter(text for _, text in after.comments())
     lost = kept - now
     if lost:
         raise GuardError(f"the edit would drop the comment {next(iter(lost))!r}; refused")
-    if isinstance(operation, SetComment) and operation.comment:
-        node = after.resolve(operation.route, operation.document)
-        line = after.line_of(after.content_end(node))
-        if after.comment_on_line(line) != f"# {operation.comment}":
-            raise GuardError("the comment did not land on the value's line; refused")
+    for operation in operations:
+        if isinstance(operation, SetComment) and operation.comment:
+            node = after.resolve(operation.route, operation.document)
+            line = after.line_of(after.content_end(node))
+            if after.comment_on_line(line) != f"# {operation.comment}":
+                raise GuardError("the comment did not land on the value's line; refused")

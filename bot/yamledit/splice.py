@@ -6,6 +6,8 @@ Anything that cannot be spliced without guessing raises :class:`EditError` with 
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.yamledit import render
@@ -41,6 +43,46 @@ class Splice:
     def apply(self, text: str) -> str:
         """The text with this splice made."""
         return text[: self.start] + self.insert + text[self.end :]
+
+
+def apply_all(text: str, edits: Iterable[Splice]) -> str:
+    """The text with every splice made, in one pass.
+
+    ``edits`` are sorted by position and pairwise apart (see :class:`SpanSet`); their offsets
+    all refer to ``text``.
+    """
+    pieces: list[str] = []
+    position = 0
+    for edit in edits:
+        pieces += (text[position : edit.start], edit.insert)
+        position = edit.end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+class SpanSet:
+    """Splices that keep apart: none overlaps or touches another.
+
+    Two insertions at one offset, or an insertion at the end of a replaced range, could be
+    made in either order with different results, so they count as touching.
+    """
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+
+    def touches(self, edit: Splice) -> bool:
+        """Whether ``edit`` overlaps or touches a splice of the set."""
+        index = bisect.bisect_left(self._starts, edit.start)
+        if index < len(self._starts) and self._starts[index] <= edit.end:
+            return True
+        return index > 0 and self._ends[index - 1] >= edit.start
+
+    def add(self, edit: Splice) -> None:
+        """Add ``edit``, which must not touch the set (see :meth:`touches`)."""
+        index = bisect.bisect_left(self._starts, edit.start)
+        self._starts.insert(index, edit.start)
+        self._ends.insert(index, edit.end)
 
 
 def _check_no_anchor(node: Node, what: str) -> None:
