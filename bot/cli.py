@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.text import Text
 
 from bot import __version__
 from bot.analysis import Analysis, analyze
@@ -45,11 +46,28 @@ PROGRESS_THRESHOLD = 50
 
 
 def _console(stderr: bool = False) -> Console:
-    console = Console(stderr=stderr, highlight=False, soft_wrap=False)
+    """A console that prints strings literally: messages carry paths, keys and branch names
+    that may look like Rich markup (``[/x]``) or emoji codes (``:x:``); style goes through
+    :class:`~rich.text.Text` instead."""
+    console = _literal_console(stderr=stderr, soft_wrap=False)
     if not console.is_terminal:
-        # Piped output is read in logs and CI consoles, which are wider than 80 columns.
-        console = Console(stderr=stderr, highlight=False, soft_wrap=False, width=140)
+        if stderr:
+            # One message, one line: logs and scripts grep for whole lines and long paths.
+            return _literal_console(stderr=True, soft_wrap=True)
+        # Piped reports are read in logs and CI consoles, which are wider than 80 columns.
+        console = _literal_console(stderr=False, soft_wrap=False, width=140)
     return console
+
+
+def _literal_console(*, stderr: bool, soft_wrap: bool, width: int | None = None) -> Console:
+    return Console(
+        stderr=stderr,
+        soft_wrap=soft_wrap,
+        width=width,
+        highlight=False,
+        markup=False,
+        emoji=False,
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -253,10 +271,10 @@ def _write_bundles(
         result, root, config, out, signer, config_path=config_path, refs=refs, registry=registry
     ):
         if isinstance(outcome, Skipped):
-            err.print(f"no bundle for {outcome.remediation.id}: {outcome.reason}", markup=False)
+            err.print(f"no bundle for {outcome.remediation.id}: {outcome.reason}")
         else:
             state = f"signed ({kind})" if outcome.signed else "UNSIGNED (dry run)"
-            err.print(f"bundle: {outcome.path} [{state}]", markup=False)
+            err.print(f"bundle: {outcome.path} [{state}]")
 
 
 def _warn_fix_limits(result: Analysis) -> None:
@@ -266,8 +284,7 @@ def _warn_fix_limits(result: Analysis) -> None:
         err.print(
             f"warning: {limit.path}: fixing stopped after {limit.rounds} rounds; "
             f"{limit.unfixed} finding(s) left unfixed (their fixes were not tried); "
-            "run the fix again to continue",
-            markup=False,
+            "run the fix again to continue"
         )
 
 
@@ -743,7 +760,12 @@ def _gate_setup(
 
 
 def _error(exc: MendbotError) -> None:
-    _console(stderr=True).print(f"[red]error:[/red] {exc.diagnostics()}", markup=True)
+    _print_error(exc.diagnostics())
+
+
+def _print_error(message: str) -> None:
+    """``error: <message>`` on standard error, the message exactly as given."""
+    _console(stderr=True).print(Text.assemble(("error:", "red"), " ", message))
 
 
 def _gate_one(forge: GateForge, number: int, options: GateOptions) -> GateRun | None:
@@ -756,13 +778,10 @@ def _gate_one(forge: GateForge, number: int, options: GateOptions) -> GateRun | 
         _error(exc)
         return None
     except Exception as exc:  # NOTE(gate): a crash must exit 2 (error), never 1 (decided).
-        console = _console(stderr=True)
-        console.print("[red]error:[/red] ", markup=True, end="")
-        console.print(
+        _print_error(
             f"the gate failed on #{number}: {type(exc).__name__}: {exc}\n"
             "  hint: nothing was allowed (the status stays pending or error); please report "
-            "this with the command line",
-            markup=False,
+            "this with the command line"
         )
         return None
 

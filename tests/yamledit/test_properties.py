@@ -53,6 +53,7 @@ from bot.yamledit import (
     YamlDocument,
     YamlParseError,
     apply_operations,
+    apply_together,
 )
 
 Route = tuple[str | int, ...]
@@ -1219,6 +1220,60 @@ def test_operation_groups(data: st.DataObject) -> None:
     ops = [data.draw(operations(doc), label=f"op{i}") for i in range(data.draw(st.integers(2, 3)))]
     result = apply_operations(doc.raw, ops)
     check_result(doc, ops, result, single=False)
+
+
+TOGETHER: Counter[str] = Counter()
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(st.data())
+def test_groups_applied_together_equal_groups_applied_in_turn(data: st.DataObject) -> None:
+    """``apply_together`` gives byte for byte the text of applying its groups one after the
+    other with ``apply_operations``, each of which must then succeed and change the text."""
+    doc = data.draw(yaml_documents(), label="document")
+    drawn = [
+        data.draw(operations(doc), label=f"op{i}") for i in range(data.draw(st.integers(3, 6)))
+    ]
+    # Fixes are operations that apply on their own; random ones mostly do not.
+    useful = [
+        op
+        for op in drawn
+        if (alone := apply_operations(doc.raw, [op]))
+        and isinstance(alone, Edited)
+        and alone.changed
+    ]
+    if len(useful) < 2:
+        return
+    pairs = data.draw(st.booleans(), label="two operations per group")
+    groups = (
+        [useful[i : i + 2] for i in range(0, len(useful), 2)] if pairs else [[op] for op in useful]
+    )
+    if len(groups) < 2:
+        return
+    together = apply_together(doc.raw, groups)
+    TOGETHER["together" if together is not None else "alone"] += 1
+    event("together" if together is not None else "alone")
+    if together is None:
+        return
+    assert 2 <= together.count <= len(groups)
+    text = doc.raw
+    for group in groups[: together.count]:
+        step = apply_operations(text, group)
+        info = f"input={doc.raw!r}\ngroups={groups!r}\ntogether={together!r}\nstep={step!r}"
+        assert isinstance(step, Edited) and step.changed, info
+        text = step.text
+    assert together.text == text, f"input={doc.raw!r}\ngroups={groups!r}\n{together!r} != {text!r}"
+
+
+def test_groups_are_sometimes_applied_together() -> None:
+    """Runs after the property test above: it must not only take the one-at-a-time path."""
+    if sum(TOGETHER.values()) < 50:
+        pytest.skip("the property test did not run in this session")
+    assert TOGETHER["together"] >= 10, TOGETHER
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
