@@ -440,7 +440,7 @@ def _analyse_guarded(
             message=f"internal error while analysing the file: {type(exc).__name__}: {exc}",
         )
     if item.link_target and fix_mode is not None and isinstance(outcome, tuple):
-        detections, text, _, _, _ = outcome
+        detections, text, _ = outcome
         reason = (
             f"the file is a symlink to {item.link_target} and links are never rewritten: "
             f"fix {item.link_target} instead"
@@ -450,7 +450,7 @@ def _analyse_guarded(
             for d in detections
             if d.fix is not None and fix_mode.allows(d.fix.disposition)
         }
-        return detections, text, None, set(), refused
+        return detections, text, FixRun(text, refused=refused)
     return outcome
 
 
