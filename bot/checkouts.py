@@ -170,6 +170,7 @@ def _merge(into: Analysis, part: Analysis) -> None:
         unfixed=a.unfixed + b.unfixed,
         errors=a.errors + b.errors,
         files_analysed=a.files_analysed + b.files_analysed,
+        fix_limits=a.fix_limits + b.fix_limits,
     )
     into.files.update(part.files)
     into.paths.update(part.paths)
@@ -204,6 +205,10 @@ def _prefixed(analysis: Analysis, prefix: str) -> Analysis:
             unfixed=tuple(unfixed(u) for u in result.unfixed),
             errors=tuple(e.model_copy(update={"path": prefix + e.path}) for e in result.errors),
             files_analysed=result.files_analysed,
+            fix_limits=tuple(
+                limit.model_copy(update={"path": prefix + limit.path})
+                for limit in result.fix_limits
+            ),
         )
     )
     moved.files = {prefix + name: outcome for name, outcome in analysis.files.items()}

@@ -84,7 +84,7 @@ def test_a_branch_name_that_looks_like_markup_is_printed_literally(tmp_path: Pat
     proposed = mendbot("propose", "--base", "fix[/x][bold]", "--allow-unsigned", *bundles, cwd=repo)
     assert proposed.returncode == 0, proposed.stderr
     done = mendbot("gate", "--pr", "1", "--allow-unsigned", cwd=repo)
-    _assert_clean_error(done, 2)
+    _assert_clean_error(done, 3)  # a pull request that could not be decided
     assert done.stderr == "error: #1: the base branch fix[/x][bold] does not exist\n"
 
 
