@@ -194,3 +194,21 @@ def test_rounds_agree_with_one_fix_at_a_time(case: Path) -> None:
     assert runs[0].applied == runs[1].applied
     assert runs[0].refused == runs[1].refused
     assert runs[0].left == runs[1].left == 0
+
+
+def test_the_round_limit_names_the_file_from_where_the_command_runs(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Two repositories analysed at once: the limit names each file under its repository."""
+    monkeypatch.setattr(bot.analysis, "MAX_FIX_ROUNDS", 1)
+    for name in ("one", "two"):
+        _repo(tmp_path / name, LIMITED)
+        (tmp_path / name / "repo").rename(tmp_path / f"{name}-repo")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        cli, ["analyze", "one-repo", "two-repo", "--offline", "--fix=all", "--format", "json"]
+    )
+    paths = [limit["path"] for limit in json.loads(result.stdout)["fix_limits"]]
+    assert paths == ["one-repo/.github/workflows/ci.yml", "two-repo/.github/workflows/ci.yml"]
+    assert result.stderr.count("fixing stopped after 1 rounds") == 2
+    assert "warning: two-repo/.github/workflows/ci.yml: fixing stopped" in result.stderr
