@@ -261,7 +261,9 @@ def gather(
         for user, review in sorted(latest.items())
     )
     attested_base = facts.statement.predicate.base.git_commit if facts.statement else None
-    head_is_bot = head_attested(repo, pull.head_sha, facts.provenance.matches_pr, attested_base)
+    head_is_bot = head_attested(
+        repo, pull.head_sha, facts.provenance.matches_pr, attested_base, trust
+    )
     people = who_contributed(
         repo,
         forge.commit_people(pull, merge_base),

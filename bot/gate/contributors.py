@@ -64,11 +64,14 @@ def who_contributed(
     return Contributors(tuple(sorted(logins)), tuple(unidentified))
 
 
-def head_attested(repo: Path, head: str, matches: bool, attested_base: str | None) -> bool:
-    """Whether ``head`` passes :func:`attested_bot_commit`, from what the gate already verified:
-    the pull request's attestation verified and matches with ``head`` as the head (``matches``)
-    and its attested base is ``head``'s only parent."""
-    if not matches or attested_base is None:
+def head_attested(
+    repo: Path, head: str, matches: bool, attested_base: str | None, trust: Trust
+) -> bool:
+    """Whether ``head`` passes :func:`attested_bot_commit`, from what the gate already verified
+    against ``trust``: the pull request's attestation verified and matches with ``head`` as the
+    head (``matches``) and its attested base is ``head``'s only parent. Never with
+    ``--allow-unsigned``, whose "verified" checks no signature."""
+    if isinstance(trust, UnsafeAcceptUnsigned) or not matches or attested_base is None:
         return False
     try:
         parents = gitcmd.run(repo, "rev-list", "--parents", "-n", "1", head).decode().split()[1:]
