@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from gate_scenario import NOW, SHIPPED_POLICIES, Scenario, local_scenario, loosen_policies
+from gate_scenario import NOW, SHIPPED_POLICIES, SIGNED, Scenario, local_scenario, loosen_policies
 
 from bot.forge import BOT_EMAIL, BOT_NAME, LocalForge, PullRequest, PullState
 from bot.forge.interface import ForgeError, PullInfo
@@ -904,3 +904,44 @@ def test_a_bot_commit_needs_the_bots_attestation_not_only_its_name(staged) -> No
     assert run.record["context"]["pr"]["contributors_known"] is False
     assert run.gathered is not None
     assert run.gathered.unidentified_commits == (edited,)
+
+
+def test_with_allow_unsigned_no_commit_is_the_bots(staged, bench, tmp_path, monkeypatch) -> None:
+    scenario, forge = staged
+    number = scenario.pulls["production"]
+    pull = forge.pull_info(number)
+    # Olivia, who owns deploy.yml, replaces the bot's commit with one of her own under the bot's
+    # identity, its attestation signed by a key of hers, and approves it herself. With
+    # --allow-unsigned no signature is checked, so nothing shows the bot made that commit.
+    bundles = bench.bundle(KeySigner(ec.generate_private_key(ec.SECP256R1())), now=SIGNED)
+    [deploy] = [path for rid, path in bundles.items() if "/ci-" not in rid]
+    with monkeypatch.context() as bot:
+        for variable in ("GIT_AUTHOR", "GIT_COMMITTER"):
+            bot.setenv(f"{variable}_NAME", BOT_NAME)
+            bot.setenv(f"{variable}_EMAIL", BOT_EMAIL)
+        forged = bench.apply(deploy, on="main")
+    scenario.repo.git("checkout", "-q", "main")
+    scenario.repo.git("update-ref", f"refs/heads/{pull.head_ref}", forged)
+    forge.review(number, "olivia", "APPROVED")
+    record = tmp_path / "record.json"
+    done = _cli(
+        "gate",
+        "--forge",
+        "local",
+        "--pr",
+        str(number),
+        "--repo",
+        str(scenario.path),
+        "--base",
+        "main",
+        "--allow-unsigned",
+        "--now",
+        NOW.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "--record",
+        str(record),
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "none counts while the pull request has commits tied to no account" in done.stdout
+    pr = json.loads(record.read_text())["context"]["pr"]
+    assert (pr["head_sha"], pr["contributors_known"]) == (forged, False)
+    assert status(forge, forged) == "pending"
