@@ -271,6 +271,7 @@ def gather(
         now=now,
         attested=(pull.head_sha,) if head_is_bot else (),
     )
+    last_push_required = forge.last_push_approval_required(pull.base_ref)
     frozen = frozen_environments(forge, rolled_back) & set(change.environments)
     windows = compute_windows(
         [window.compiled() for window in base.policies.windows], change.environments, now
@@ -288,7 +289,8 @@ def gather(
             reverts_bot_change=revert.reverts_bot_change,
             contributors=tuple(login for login in people.logins if login != pull.author),
             contributors_known=people.known,
-            last_push_approval_required=forge.last_push_approval_required(pull.base_ref),
+            last_push_approval_required=last_push_required
+            and people.last_push_covers(pull.head_sha),
         ),
         approvals=approvals,
         windows=windows,

@@ -38,6 +38,13 @@ class Contributors:
         """Every commit is the bot's or tied to accounts."""
         return not self.unidentified
 
+    def last_push_covers(self, head: str) -> bool:
+        """Whether a forge rule that wants the most recent push approved by someone other than
+        its pusher (GitHub's ``require_last_push_approval``) guards every commit tied to no
+        account: only the head commit is sure to be part of that push. An earlier one may have
+        been pushed by anyone, the approver included, before someone else pushed on top."""
+        return self.unidentified in ((), (head,))
+
 
 def who_contributed(
     repo: Path,

@@ -111,7 +111,9 @@ class PullRequest(_Part):
     counts, unless ``last_push_approval_required``."""
     last_push_approval_required: bool
     """The forge itself refuses to merge until the most recent push is approved by someone
-    other than who pushed it (GitHub: a branch ruleset's ``require_last_push_approval``)."""
+    other than who pushed it (GitHub: a branch ruleset's ``require_last_push_approval``), and
+    that guards every commit tied to no account: false when such a commit is not the head, since
+    only the head is sure to be part of the most recent push."""
 
 
 class Approval(_Part):

@@ -470,6 +470,32 @@ def test_with_last_push_approval_required_github_guards_the_unknown_pusher(scene
     assert "approval of the most recent push by someone else" in gate_comments(github, number)[0]
 
 
+def test_last_push_approval_does_not_guard_an_unknown_commit_someone_pushed_on(
+    scene, github
+) -> None:
+    scenario, forge = scene
+    github.accounts = {"alice@example.test": "alice"}
+    github.last_push_approval.add("main")
+    number, pushed = alices_pull_with_a_push_by(github, scenario, "Olivia", "olivia@home.example")
+    # Alice, unaware, pushes one more commit of her own on top of Olivia's: the most recent push
+    # is now Alice's, so GitHub accepts an approval by anyone but Alice, Olivia included.
+    repo = scenario.repo
+    repo.git("checkout", "-q", "alice-deploy")
+    deploy = (scenario.path / ".github/workflows/deploy.yml").read_text()
+    repo.write(".github/workflows/deploy.yml", deploy + "# reviewed\n")
+    commit_as(repo, "Alice", "alice@example.test", "note")
+    repo.git("checkout", "-q", "main")
+    push_to_fake(github, repo, "alice-deploy")
+    github.add_review(REPO, number, "olivia", "APPROVED")
+    run = gate(forge, scenario, number)
+    pr = run.record["context"]["pr"]
+    assert (pr["contributors_known"], pr["last_push_approval_required"]) == (False, False)
+    assert run.decision.outcome == "require_approval"
+    assert run.gathered is not None
+    assert run.gathered.unidentified_commits == (pushed,)
+    assert "count for nothing until they are pushed again" in gate_comments(github, number)[0]
+
+
 def test_a_bot_pull_request_approved_by_someone_who_never_pushed_is_allowed(scene, github) -> None:
     scenario, forge = scene
     number = scenario.pulls["production"]
