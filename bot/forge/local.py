@@ -261,8 +261,11 @@ class LocalForge(Forge, GateForge):
     def commit_people(self, pull: PullInfo, merge_base: str) -> list[CommitPeople]:
         """``git log`` of ``merge_base..head``: a local repository has no accounts, so a commit's
         author and committer **names** are the logins (name your commits after your reviewer
-        logins). A name or e-mail of the bot's ties the commit to no one: anybody can write it,
-        and only the bot's attestation (checked by the gate) proves the bot made the commit."""
+        logins); with ``mendbot/collaborators.json`` only the logins it lists, so a name that
+        is no one's login (a full name, another spelling) ties the commit to no one rather than
+        to a stranger whose approval would then count. A name or e-mail of the bot's ties the
+        commit to no one: anybody can write it, and only the bot's attestation (checked by the
+        gate) proves the bot made the commit."""
         out = git.run(
             self._repo,
             "log",
@@ -270,14 +273,15 @@ class LocalForge(Forge, GateForge):
             "--format=%H%x00%an%x00%ae%x00%cn%x00%ce",
             f"{merge_base}..{pull.head_sha}",
         )
+        accounts = self._collaborators()
         commits = []
         for line in out.decode("utf-8", "replace").splitlines():
             sha, author, author_email, committer, committer_email = line.split("\0")
             commits.append(
                 CommitPeople(
                     sha,
-                    author=_person(author, author_email),
-                    committer=_person(committer, committer_email),
+                    author=_person(author, author_email, accounts),
+                    committer=_person(committer, committer_email, accounts),
                     claims_bot=(author, author_email, committer, committer_email)
                     == (BOT_NAME, BOT_EMAIL, BOT_NAME, BOT_EMAIL),
                 )
@@ -314,16 +318,23 @@ class LocalForge(Forge, GateForge):
     def write_access(self, users: list[str]) -> set[str]:
         """``mendbot/collaborators.json`` when it exists; everyone otherwise (a local repository
         has no access control of its own)."""
+        allowed = self._collaborators()
+        if allowed is None:
+            return set(users)
+        return {user for user in users if user in allowed}
+
+    def _collaborators(self) -> list[str] | None:
+        """The logins in ``mendbot/collaborators.json``; None when it does not exist."""
         path = self._root / "collaborators.json"
         if not path.is_file():
-            return set(users)
+            return None
         try:
             allowed = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise ForgeError(f"{path}: unreadable collaborators ({exc})") from None
         if not isinstance(allowed, list):
             raise ForgeError(f'{path}: expected ["login", ...]')
-        return {user for user in users if user in allowed}
+        return allowed
 
     def set_collaborators(self, logins: list[str]) -> None:
         """Replace ``mendbot/collaborators.json`` (who may push, hence approve)."""
@@ -386,9 +397,12 @@ class LocalForge(Forge, GateForge):
         write_text_atomically(target, text + "\n")
 
 
-def _person(name: str, email: str) -> str | None:
-    """The login a local commit names, None when it uses the bot's identity or no name."""
+def _person(name: str, email: str, accounts: list[str] | None) -> str | None:
+    """The login a local commit names; None when it uses the bot's identity, no name, or a
+    name that is not among ``accounts`` (when the repository lists them)."""
     if name == BOT_NAME or email == BOT_EMAIL or not name.strip():
+        return None
+    if accounts is not None and name not in accounts:
         return None
     return name
 

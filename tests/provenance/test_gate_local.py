@@ -857,6 +857,50 @@ def test_a_code_owner_cannot_push_under_the_bots_identity_and_approve(
     assert f"**Contributors unknown:** commit(s) `{pushed[:12]}`" in comment
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["Olivia Smith", "\u043elivia"],  # her full name; a Cyrillic "o" in her login
+    ids=["full-name", "look-alike"],
+)
+def test_a_name_that_is_no_ones_login_ties_a_local_commit_to_no_one(staged, tmp_path, name) -> None:
+    scenario, forge = staged
+    forge.set_collaborators(["alice", "bob", "olivia", "paula", "sam", "sue"])
+    number = alices_deploy_pull(scenario, forge)
+    deploy = (scenario.path / ".github/workflows/deploy.yml").read_text()
+    # Olivia pushes under a name that is not her login, then approves: that name must not
+    # count as someone else who contributed.
+    pushed = commit_as(
+        scenario.repo,
+        "alice-deploy",
+        {".github/workflows/deploy.yml": deploy + CURL_PIPE_SH},
+        name,
+        "olivia@example.test",
+    )
+    forge.review(number, "olivia", "APPROVED")
+    record = tmp_path / "record.json"
+    done = _cli(
+        "gate",
+        "--pr",
+        str(number),
+        "--repo",
+        str(scenario.path),
+        "--base",
+        "main",
+        "--verify-key",
+        str(_pub(scenario, tmp_path)),
+        "--now",
+        NOW.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "--record",
+        str(record),
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    pr = json.loads(record.read_text())["context"]["pr"]
+    assert (pr["contributors"], pr["contributors_known"]) == ([], False)
+    assert (
+        f"**Contributors unknown:** commit(s) `{pushed[:12]}`" in forge.get(number).comments["gate"]
+    )
+
+
 def test_a_bot_pull_request_approved_by_a_reviewer_who_never_pushed_is_allowed(
     staged, tmp_path
 ) -> None:
