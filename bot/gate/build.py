@@ -267,6 +267,8 @@ def gather(
     people = who_contributed(
         repo,
         forge.commit_people(pull, merge_base),
+        merge_base=merge_base,
+        head=pull.head_sha,
         trust=trust,
         now=now,
         attested=(pull.head_sha,) if head_is_bot else (),

@@ -50,16 +50,26 @@ def who_contributed(
     repo: Path,
     commits: Iterable[CommitPeople],
     *,
+    merge_base: str,
+    head: str,
     trust: Trust,
     now: datetime,
     attested: Collection[str] = (),
 ) -> Contributors:
-    """The :class:`Contributors` of ``commits`` (all readable in ``repo``). ``attested`` names
+    """The :class:`Contributors` of the commits in ``merge_base..head`` of ``repo``, as the
+    forge describes them in ``commits``; a commit of that range the forge does not list (it
+    lists a limited number, or answered for another head) is tied to no one. ``attested`` names
     commits already shown to pass :func:`attested_bot_commit` (see :func:`head_attested`), so
     their attestation is not verified twice."""
+    listed = {commit.sha: commit for commit in commits}
+    in_range = gitcmd.run(repo, "rev-list", "--reverse", f"{merge_base}..{head}").decode().split()
+    ordered = [
+        listed.pop(sha) if sha in listed else CommitPeople(sha, None, None, claims_bot=False)
+        for sha in in_range
+    ]
     logins: set[str] = set()
     unidentified: list[str] = []
-    for commit in commits:
+    for commit in [*ordered, *listed.values()]:
         if commit.verified_bot or (
             commit.claims_bot
             and (commit.sha in attested or attested_bot_commit(repo, commit.sha, trust, now))

@@ -21,6 +21,7 @@ from fakegithub import TOKEN, FakeGitHub
 from gate_scenario import NOW, SIGNED, Scenario, loosen_policies, prepare_base, propose_all
 
 from bot.forge.github import GitHubForge
+from bot.forge.interface import CommitPeople, PullInfo
 from bot.gate.run import GateOptions, GateRun, evaluate
 
 REPO = "acme/app"
@@ -494,6 +495,45 @@ def test_last_push_approval_does_not_guard_an_unknown_commit_someone_pushed_on(
     assert run.gathered is not None
     assert run.gathered.unidentified_commits == (pushed,)
     assert "count for nothing until they are pushed again" in gate_comments(github, number)[0]
+
+
+class _RewoundWhileListing(GitHubForge):
+    """A forge on which someone force-pushes the pull request's branch back by one commit just
+    while the gate lists its commits, and forward again right after."""
+
+    def __init__(self, github: FakeGitHub, scenario: Scenario, branch: str) -> None:
+        super().__init__(
+            REPO, scenario.path, TOKEN, base_url=github.base_url, throttle=False, retry=0
+        )
+        self._move = lambda sha: (
+            scenario.repo.git(
+                "push", "-q", "--force", str(github.repos[REPO].bare), f"{sha}:refs/heads/{branch}"
+            ),
+            github.sync_pull_refs(github.repos[REPO]),
+        )
+        self._head = scenario.repo.git("rev-parse", branch)
+
+    def commit_people(self, pull: PullInfo, merge_base: str) -> list[CommitPeople]:
+        self._move(f"{self._head}~1")
+        try:
+            return super().commit_people(pull, merge_base)
+        finally:
+            self._move(self._head)
+
+
+def test_a_commit_the_forge_does_not_list_is_tied_to_no_one(scene, github) -> None:
+    scenario, _ = scene
+    github.accounts = {"alice@example.test": "alice"}
+    number, pushed = alices_pull_with_a_push_by(github, scenario, "Olivia", "olivia@home.example")
+    github.add_review(REPO, number, "olivia", "APPROVED")
+    # Olivia times a force-push so that GitHub lists the commits of the head before hers, and
+    # restores her head before the gate reports on it.
+    run = gate(_RewoundWhileListing(github, scenario, "alice-deploy"), scenario, number)
+    assert not run.superseded
+    assert run.decision.outcome == "require_approval"
+    assert run.record["context"]["pr"]["contributors_known"] is False
+    assert run.gathered is not None
+    assert run.gathered.unidentified_commits == (pushed,)
 
 
 def test_a_bot_pull_request_approved_by_someone_who_never_pushed_is_allowed(scene, github) -> None:
