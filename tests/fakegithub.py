@@ -925,7 +925,8 @@ class FakeGitHub:
             "--format=%H%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%s",
             f"refs/heads/{pull.base}..refs/pull/{pull.number}/head",
         )
-        commits = [line.split("\0") for line in log.splitlines() if line]
+        # GitHub lists at most 250 commits of a pull request, the oldest first.
+        commits = [line.split("\0") for line in log.splitlines() if line][:250]
         page, headers = self._paginate(commits, query)
         return 200, [self.render_commit(repo, fields) for fields in page], headers
 

@@ -513,6 +513,23 @@ def test_commit_people_ties_a_commit_to_an_account_only_when_github_vouches(
     ]
 
 
+def test_commit_people_refuses_a_pull_request_longer_than_github_lists(
+    github, forge, source
+) -> None:
+    # 251 commits: GitHub lists the first 250 only, so whoever made the last is not in its answer.
+    source.git("checkout", "-q", "feature")
+    head, tree = source.git("rev-parse", "HEAD"), source.git("rev-parse", "HEAD^{tree}")
+    for n in range(250):
+        head = source.git("commit-tree", tree, "-p", head, "-m", f"step {n}")
+    source.git("update-ref", "refs/heads/feature", head)
+    source.git("checkout", "-q", "main")
+    source.git("push", "-q", "--force", str(github.repos[REPO].bare), "feature:refs/heads/feature")
+    github.add_pull(REPO, "feature")
+    pull = forge.pull_info(1)
+    with pytest.raises(ForgeError, match="#1 has 250 commits or more"):
+        forge.commit_people(pull, pull.base_sha)
+
+
 def test_last_push_approval_is_read_from_the_branch_rules(github, forge) -> None:
     assert forge.last_push_approval_required("main") is False
     github.required_checks["main"] = ["mendbot/policy"]
