@@ -313,3 +313,40 @@ def test_code_owners_must_cover_every_owned_path(engine: PolicyEngine) -> None:
     )
     assert decision.outcome == "require_approval"
     assert "no CODEOWNERS line covers these paths" in decision.missing_approvals[0].describe()
+
+
+def test_who_may_approve_follows_prevent_self_approval(engine: PolicyEngine) -> None:
+    def requiring(name: str, prevent: str) -> GatePolicy:
+        return policy(
+            name,
+            "  validations:\n    - message: one approval\n      action: require_approval\n"
+            f"      approvals: {{count: 1, preventSelfApproval: {prevent}}}\n",
+        )
+
+    guarded, unguarded = requiring("guarded", "true"), requiring("unguarded", "false")
+    head = BASE_CONTEXT["pr"]["head_sha"]
+
+    def outcome(item: GatePolicy, user: str, **pr: Any) -> str:
+        context = merged(
+            BASE_CONTEXT,
+            {
+                "pr": {"author": "alice", "contributors": ["bob"], **pr},
+                "approvals": [{"user": user, "teams": [], "at_sha": head, "state": "APPROVED"}],
+            },
+        )
+        return decide([item], context, engine=engine).outcome
+
+    assert [outcome(guarded, user) for user in ("alice", "bob", "carol")] == [
+        "require_approval",
+        "require_approval",
+        "allow",
+    ]
+    assert outcome(unguarded, "alice") == "allow"
+    # A commit tied to no account: any approver may have pushed it, so a requirement that
+    # excludes contributors counts nobody, unless the forge guards the last push; one that
+    # does not exclude them is not affected.
+    assert outcome(guarded, "carol", contributors_known=False) == "require_approval"
+    assert outcome(unguarded, "carol", contributors_known=False) == "allow"
+    guarded_push = {"contributors_known": False, "last_push_approval_required": True}
+    assert outcome(guarded, "carol", **guarded_push) == "allow"
+    assert outcome(guarded, "bob", **guarded_push) == "require_approval"
