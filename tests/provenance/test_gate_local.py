@@ -950,6 +950,39 @@ def test_a_bot_commit_needs_the_bots_attestation_not_only_its_name(staged) -> No
     assert run.gathered.unidentified_commits == (edited,)
 
 
+def test_the_bots_change_committed_under_a_persons_name_is_that_persons(staged) -> None:
+    scenario, forge = staged
+    number = scenario.pulls["production"]
+    pull = forge.pull_info(number)
+    # Olivia commits the bot's very change (same tree, same parent, the attestation verifies)
+    # under her own name: only the bot's identity and its attestation together make a bot
+    # commit, so she pushed it and may not approve it.
+    tree = scenario.repo.git("rev-parse", f"{pull.head_sha}^{{tree}}")
+    olivia = {
+        f"GIT_{who}_{part}": value
+        for who in ("AUTHOR", "COMMITTER")
+        for part, value in (("NAME", "olivia"), ("EMAIL", "olivia@example.test"))
+    }
+    recommitted = subprocess.run(
+        ["git", "commit-tree", tree, "-p", pull.base_sha, "-m", "re-push"],
+        cwd=scenario.path,
+        env={**os.environ, **olivia},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    scenario.repo.git("update-ref", f"refs/heads/{pull.head_ref}", recommitted)
+    forge.review(number, "olivia", "APPROVED")
+    run = gate(forge, scenario, number)
+    pr = run.record["context"]["pr"]
+    assert (pr["head_sha"], pr["contributors"], pr["contributors_known"]) == (
+        recommitted,
+        ["olivia"],
+        True,
+    )
+    assert run.decision.outcome == "require_approval"
+
+
 def test_with_allow_unsigned_no_commit_is_the_bots(staged, bench, tmp_path, monkeypatch) -> None:
     scenario, forge = staged
     number = scenario.pulls["production"]
