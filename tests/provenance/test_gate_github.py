@@ -434,6 +434,41 @@ def test_a_code_owner_cannot_push_under_another_identity_and_approve(
     )
 
 
+def test_an_unlinked_author_is_not_covered_by_a_linked_committer(scene, github) -> None:
+    scenario, forge = scene
+    github.accounts = {"alice@example.test": "alice"}
+    repo = scenario.repo
+    repo.git("checkout", "-q", "-b", "alice-deploy", "main")
+    deploy = (scenario.path / ".github/workflows/deploy.yml").read_text()
+    repo.write(".github/workflows/deploy.yml", deploy + CURL_PIPE_SH)
+    repo.git("add", "-A")
+    # Olivia writes the payload under an e-mail linked to no account and Alice's e-mail as the
+    # committer (the PR author, who is never a contributor), then approves it herself.
+    identity = {
+        "GIT_AUTHOR_NAME": "Olivia",
+        "GIT_AUTHOR_EMAIL": "olivia@home.example",
+        "GIT_COMMITTER_NAME": "Alice",
+        "GIT_COMMITTER_EMAIL": "alice@example.test",
+    }
+    subprocess.run(
+        ["git", "commit", "-q", "-m", "tidy"],
+        cwd=repo.path,
+        env={**os.environ, **identity},
+        check=True,
+    )
+    pushed = repo.git("rev-parse", "HEAD")
+    repo.git("checkout", "-q", "main")
+    push_to_fake(github, repo, "alice-deploy")
+    number = github.add_pull(REPO, "alice-deploy", title="Tidy deploy", author="alice").number
+    github.add_review(REPO, number, "olivia", "APPROVED")
+    run = gate(forge, scenario, number)
+    pr = run.record["context"]["pr"]
+    assert (pr["contributors"], pr["contributors_known"]) == ([], False)
+    assert run.gathered is not None
+    assert run.gathered.unidentified_commits == (pushed,)
+    assert run.decision.outcome == "require_approval"
+
+
 def test_a_verified_commit_of_the_bots_account_is_the_bots(scene, github) -> None:
     scenario, _ = scene
     github.accounts = {"alice@example.test": "alice", APP_NOREPLY: "mendbot[bot]"}
