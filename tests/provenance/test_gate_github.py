@@ -434,21 +434,33 @@ def test_a_code_owner_cannot_push_under_another_identity_and_approve(
     )
 
 
-def test_an_unlinked_author_is_not_covered_by_a_linked_committer(scene, github) -> None:
+@pytest.mark.parametrize(
+    ("author", "committer", "contributors", "known"),
+    [
+        # Olivia's e-mail linked to no account, with Alice's as the committer's.
+        ("olivia@home.example", "alice@example.test", [], False),
+        # Alice's e-mail as the author's, Olivia herself as the committer.
+        ("alice@example.test", "olivia@example.test", ["olivia"], True),
+    ],
+    ids=["unlinked-author", "committed-by-the-approver"],
+)
+def test_the_author_and_the_committer_both_count(
+    scene, github, author, committer, contributors, known
+) -> None:
     scenario, forge = scene
-    github.accounts = {"alice@example.test": "alice"}
+    github.accounts = {"alice@example.test": "alice", "olivia@example.test": "olivia"}
     repo = scenario.repo
     repo.git("checkout", "-q", "-b", "alice-deploy", "main")
     deploy = (scenario.path / ".github/workflows/deploy.yml").read_text()
     repo.write(".github/workflows/deploy.yml", deploy + CURL_PIPE_SH)
     repo.git("add", "-A")
-    # Olivia writes the payload under an e-mail linked to no account and Alice's e-mail as the
-    # committer (the PR author, who is never a contributor), then approves it herself.
+    # Olivia makes the commit in Alice's pull request, then approves it herself; Alice is the
+    # pull request's author, so her own name hides no one.
     identity = {
-        "GIT_AUTHOR_NAME": "Olivia",
-        "GIT_AUTHOR_EMAIL": "olivia@home.example",
-        "GIT_COMMITTER_NAME": "Alice",
-        "GIT_COMMITTER_EMAIL": "alice@example.test",
+        "GIT_AUTHOR_NAME": author.split("@")[0],
+        "GIT_AUTHOR_EMAIL": author,
+        "GIT_COMMITTER_NAME": committer.split("@")[0],
+        "GIT_COMMITTER_EMAIL": committer,
     }
     subprocess.run(
         ["git", "commit", "-q", "-m", "tidy"],
@@ -463,9 +475,9 @@ def test_an_unlinked_author_is_not_covered_by_a_linked_committer(scene, github) 
     github.add_review(REPO, number, "olivia", "APPROVED")
     run = gate(forge, scenario, number)
     pr = run.record["context"]["pr"]
-    assert (pr["contributors"], pr["contributors_known"]) == ([], False)
+    assert (pr["contributors"], pr["contributors_known"]) == (contributors, known)
     assert run.gathered is not None
-    assert run.gathered.unidentified_commits == (pushed,)
+    assert run.gathered.unidentified_commits == (() if known else (pushed,))
     assert run.decision.outcome == "require_approval"
 
 
