@@ -271,6 +271,7 @@ def gather(
         head=pull.head_sha,
         trust=trust,
         now=now,
+        repository=forge.repository_uri,
         attested=(pull.head_sha,) if head_is_bot else (),
     )
     last_push_required = forge.last_push_approval_required(pull.base_ref)

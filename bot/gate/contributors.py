@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.forge.interface import CommitPeople
-from bot.provenance import Trust
+from bot.provenance import Trust, UnsafeAcceptUnsigned
 from bot.provenance import git as gitcmd
 from bot.provenance.bot_commits import attested_bot_commit
 from bot.provenance.errors import GitError
@@ -54,13 +54,15 @@ def who_contributed(
     head: str,
     trust: Trust,
     now: datetime,
+    repository: str | None = None,
     attested: Collection[str] = (),
 ) -> Contributors:
     """The :class:`Contributors` of the commits in ``merge_base..head`` of ``repo``, as the
     forge describes them in ``commits``; a commit of that range the forge does not list (it
-    lists a limited number, or answered for another head) is tied to no one. ``attested`` names
-    commits already shown to pass :func:`attested_bot_commit` (see :func:`head_attested`), so
-    their attestation is not verified twice."""
+    lists a limited number, or answered for another head) is tied to no one. ``repository`` is
+    the gated repository's URL, as for :func:`attested_bot_commit`. ``attested`` names commits
+    already shown to pass it (see :func:`head_attested`), so their attestation is not verified
+    twice."""
     listed = {commit.sha: commit for commit in commits}
     in_range = gitcmd.run(repo, "rev-list", "--reverse", f"{merge_base}..{head}").decode().split()
     ordered = [
@@ -72,7 +74,10 @@ def who_contributed(
     for commit in [*ordered, *listed.values()]:
         if commit.verified_bot or (
             commit.claims_bot
-            and (commit.sha in attested or attested_bot_commit(repo, commit.sha, trust, now))
+            and (
+                commit.sha in attested
+                or attested_bot_commit(repo, commit.sha, trust, now, repository)
+            )
         ):
             continue
         if commit.author is None or commit.committer is None:

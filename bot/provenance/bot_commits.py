@@ -22,11 +22,14 @@ from bot.provenance.verify import verify_attestation
 _NOT_AUTHORSHIP = frozenset({"expiry"})
 
 
-def attested_bot_commit(repo: Path, sha: str, trust: Trust, now: datetime) -> bool:
+def attested_bot_commit(
+    repo: Path, sha: str, trust: Trust, now: datetime, repository: str | None = None
+) -> bool:
     """Whether commit ``sha`` is one the propose job built: it has one parent, adds exactly one
     file under the attestations folder, and that attestation verifies against ``trust`` with
-    ``sha`` as the head and the parent as the attested base. Never with ``--allow-unsigned``:
-    without a signature nothing shows who made the commit."""
+    ``sha`` as the head, the parent as the attested base and, when given, ``repository`` as
+    the repository it was made for (a bot commit copied from a fork is not the bot's here).
+    Never with ``--allow-unsigned``: without a signature nothing shows who made the commit."""
     if isinstance(trust, UnsafeAcceptUnsigned):
         return False
     try:
@@ -43,7 +46,9 @@ def attested_bot_commit(repo: Path, sha: str, trust: Trust, now: datetime) -> bo
         raw = gitcmd.run(repo, "cat-file", "blob", f"{sha}:{added[0].path}")
     except (GitError, ChangeError):
         return False
-    result = verify_attestation(raw, repo=repo, head=sha, base=parents[0], trust=trust, now=now)
+    result = verify_attestation(
+        raw, repo=repo, head=sha, base=parents[0], trust=trust, now=now, repository=repository
+    )
     if result.statement is None or result.statement.predicate.base.git_commit != parents[0]:
         return False
     return not any(check.failed and check.id not in _NOT_AUTHORSHIP for check in result.checks)

@@ -983,6 +983,39 @@ def test_the_bots_change_committed_under_a_persons_name_is_that_persons(staged) 
     assert run.decision.outcome == "require_approval"
 
 
+def test_a_bot_commit_attested_for_another_repository_is_no_bot_commit_here(
+    staged, tmp_path
+) -> None:
+    scenario, forge = staged
+    number = scenario.pulls["production"]
+    head = forge.pull_info(number).head_sha
+    # The bot's commit, byte for byte, in a fork: its attestation names the repository it was
+    # made for, so here it proves nothing about who made the commit.
+    scenario.repo.git("remote", "set-url", "origin", "https://github.com/mallory/fork.git")
+    record = tmp_path / "record.json"
+    done = _cli(
+        "gate",
+        "--pr",
+        str(number),
+        "--repo",
+        str(scenario.path),
+        "--base",
+        "main",
+        "--verify-key",
+        str(_pub(scenario, tmp_path)),
+        "--now",
+        NOW.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "--record",
+        str(record),
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    pr = json.loads(record.read_text())["context"]["pr"]
+    assert (pr["contributors"], pr["contributors_known"]) == ([], False)
+    assert (
+        f"**Contributors unknown:** commit(s) `{head[:12]}`" in forge.get(number).comments["gate"]
+    )
+
+
 def test_with_allow_unsigned_no_commit_is_the_bots(staged, bench, tmp_path, monkeypatch) -> None:
     scenario, forge = staged
     number = scenario.pulls["production"]
