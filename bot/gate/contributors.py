@@ -57,21 +57,18 @@ def who_contributed(
     repository: str | None = None,
     attested: Collection[str] = (),
 ) -> Contributors:
-    """The :class:`Contributors` of the commits in ``merge_base..head`` of ``repo``, as the
-    forge describes them in ``commits``; a commit of that range the forge does not list (it
-    lists a limited number, or answered for another head) is tied to no one. ``repository`` is
-    the gated repository's URL, as for :func:`attested_bot_commit`. ``attested`` names commits
-    already shown to pass it (see :func:`head_attested`), so their attestation is not verified
-    twice."""
+    """The :class:`Contributors` of the commits in ``merge_base..head`` of ``repo`` (what
+    merges), as the forge describes them in ``commits``: a commit of that range the forge does
+    not list (it lists a limited number, or answered for another head) is tied to no one; one
+    it lists outside the range is not part of the change. ``repository`` is the gated
+    repository's URL, as for :func:`attested_bot_commit`; ``attested`` names commits already
+    shown to pass it (see :func:`head_attested`), so their attestation is not verified twice."""
     listed = {commit.sha: commit for commit in commits}
     in_range = gitcmd.run(repo, "rev-list", "--reverse", f"{merge_base}..{head}").decode().split()
-    ordered = [
-        listed.pop(sha) if sha in listed else CommitPeople(sha, None, None, claims_bot=False)
-        for sha in in_range
-    ]
     logins: set[str] = set()
     unidentified: list[str] = []
-    for commit in [*ordered, *listed.values()]:
+    for sha in in_range:
+        commit = listed.get(sha, CommitPeople(sha, None, None, claims_bot=False))
         if commit.verified_bot or (
             commit.claims_bot
             and (
