@@ -950,6 +950,34 @@ def test_a_bot_commit_needs_the_bots_attestation_not_only_its_name(staged) -> No
     assert run.gathered.unidentified_commits == (edited,)
 
 
+def test_the_bots_commit_amended_on_the_same_parent_is_no_longer_the_bots(staged) -> None:
+    scenario, forge = staged
+    number = scenario.pulls["production"]
+    pull = forge.pull_info(number)
+    # Olivia amends the bot's commit: same parent, the bot's identity, its attestation still
+    # signed, one more line in deploy.yml. The attestation no longer covers the commit.
+    scenario.repo.git("checkout", "-q", pull.head_ref)
+    deploy = scenario.path / ".github/workflows/deploy.yml"
+    deploy.write_text(deploy.read_text() + CURL_PIPE_SH)
+    scenario.repo.git("add", "-A")
+    bot = {f"GIT_{who}_{part}": value for who in ("AUTHOR", "COMMITTER")
+           for part, value in (("NAME", BOT_NAME), ("EMAIL", BOT_EMAIL))}  # fmt: skip
+    subprocess.run(
+        ["git", "commit", "-q", "--amend", "--no-edit"],
+        cwd=scenario.path,
+        env={**os.environ, **bot},
+        check=True,
+    )
+    amended = scenario.repo.git("rev-parse", "HEAD")
+    scenario.repo.git("checkout", "-q", "main")
+    forge.review(number, "olivia", "APPROVED")
+    run = gate(forge, scenario, number)
+    assert run.record["context"]["pr"]["contributors_known"] is False
+    assert run.gathered is not None
+    assert run.gathered.unidentified_commits == (amended,)
+    assert run.decision.outcome != "allow"
+
+
 def test_the_bots_change_committed_under_a_persons_name_is_that_persons(staged) -> None:
     scenario, forge = staged
     number = scenario.pulls["production"]
