@@ -13,7 +13,10 @@ Contract
   a Dependabot configuration; anything else with a ``jobs:`` mapping is a workflow. Files that do
   not parse or are none of these (zizmor configurations, pre-commit files) are skipped and
   counted.
-* Tools, one child process per file and tool, run from the corpus root on the relative path:
+* Tools, one child process per file and tool, run on the file's path relative to its checkout:
+  the nearest folder above it (up to ``--source``) that has a ``.github`` folder, else the
+  corpus root (so local actions such as ``./.github/actions/x`` resolve in a real-world corpus
+  of ``<owner>--<repo>/`` checkouts):
   ``mendbot analyze --offline --format json FILE`` and
   ``zizmor --offline --no-config --no-ignores --persona auditor --no-progress --format json FILE``
   (``--no-ignores``/``--persona``/``--no-progress`` only when ``zizmor --help`` lists them). The
@@ -27,8 +30,19 @@ Contract
   symbolic route is a prefix of the other (zizmor's ``jobs → build → steps → 0`` against
   mendbot's ``["jobs", "build", "steps", 0, "uses"]``) or when mendbot's line falls inside one of
   the zizmor finding's location spans.
+* Hand labels (``--labels FILE``; by default ``benchmarks/labels/<corpus>.yml`` when it exists,
+  e.g. ``real-corpus.yml`` for ``tests/corpus/real``): a mapping ``labels:`` of
+  ``"<path>:<line>:<rule or audit>"`` → ``{label: tp | fp, reason: one line}``, the path
+  relative to ``--source``. A label on a mendbot finding also labels the zizmor findings it
+  matched (the same problem at the same place), unless they carry their own. Precision of each
+  tool = tp / (tp + fp) over its labelled findings, per tool and per rule/audit; zizmor
+  findings labelled tp that no mendbot finding matches are the true positives mendbot misses.
+  Unlabelled mendbot-only findings (every mendbot rule, mapped or not) and unlabelled
+  zizmor-only findings of the mapped audits are listed as keys to label; labels that no longer
+  match a finding are listed as stale.
 * Output: plain text; every disagreement is listed with its lines. Exit status 0 when both tools
-  produced valid JSON for every file, 1 otherwise, 2 when zizmor or the corpus is missing.
+  produced valid JSON for every file, 1 otherwise, 2 when zizmor or the corpus is missing or the
+  labels file is unreadable.
 """
 
 from __future__ import annotations
@@ -83,6 +97,10 @@ ONLINE_ONLY: dict[str, str] = {
     "ref-version-mismatch": "gha-ref-version-mismatch",
 }
 PERSONA_RANK = {"regular": 0, "pedantic": 1, "auditor": 2}
+LABELS_DIR = REPO_ROOT / "benchmarks" / "labels"
+#: Corpus → its labels file, used when ``--labels`` is not given.
+DEFAULT_LABELS = {REPO_ROOT / "tests" / "corpus" / "real": LABELS_DIR / "real-corpus.yml"}
+VERDICTS = ("tp", "fp")
 
 
 # --------------------------------------------------------------------------- corpus
@@ -95,7 +113,7 @@ def _die(message: str) -> int:
 
 def find_source(explicit: Path | None) -> Path | None:
     if explicit is not None:
-        return explicit if explicit.is_dir() else None
+        return explicit.resolve() if explicit.is_dir() else None
     return next((c for c in DEFAULT_SOURCES if c.is_dir()), None)
 
 
@@ -277,11 +295,29 @@ def parse_mendbot(document: Any) -> tuple[list[Hit], str | None]:
     return hits, errors
 
 
+def checkout_root(relative: str, source: Path) -> Path:
+    """The nearest folder above the file, up to ``source``, that has a ``.github`` folder."""
+    folder = (source / relative).parent
+    while folder != source and source in folder.parents:
+        if (folder / ".github").is_dir():
+            return folder
+        folder = folder.parent
+    return source
+
+
 def run_one(
-    tool: str, argv: list[str], relative: str, cwd: Path, env: dict[str, str]
+    tool: str, argv: list[str], relative: str, source: Path, env: dict[str, str]
 ) -> FileResult:
+    """Run one tool on one file, from the file's checkout (paths in the result stay
+    relative to ``source``)."""
+    cwd = checkout_root(relative, source)
     done = subprocess.run(
-        [*argv, relative], cwd=cwd, capture_output=True, text=True, env=env, check=False
+        [*argv, (source / relative).relative_to(cwd).as_posix()],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     try:
         document = json.loads(done.stdout)
@@ -323,6 +359,8 @@ class MappingResult:
     m_unmatched: dict[str, list[Hit]] = field(default_factory=lambda: defaultdict(list))
     regular_files: set[str] = field(default_factory=set)
     """Files where zizmor reports the audit under its default (regular) persona."""
+    pairs: list[tuple[str, Hit, Hit]] = field(default_factory=list)
+    """(path, zizmor finding, mendbot finding) for every match."""
 
 
 def compare(
@@ -349,6 +387,7 @@ def compare(
             if partners:
                 result.matched += 1
                 matched_m.update(partners)
+                result.pairs += [(path, z, m_hits[i]) for i in partners]
             else:
                 result.z_unmatched[path].append(z)
         for i, m in enumerate(m_hits):
@@ -423,6 +462,154 @@ def print_disagreements(results: list[MappingResult]) -> None:
                 print(f"      mendbot {_lines(r.m_unmatched[path], False, r.rules)}")
 
 
+# --------------------------------------------------------------------------- hand labels
+
+
+@dataclass(frozen=True)
+class Label:
+    """A person's verdict on one finding."""
+
+    verdict: str
+    """``tp`` (the workflow is at risk as the message says) or ``fp``."""
+    reason: str
+
+
+def finding_key(path: str, hit: Hit) -> str:
+    """``<path>:<line>:<rule or audit>``, the key of a finding in a labels file."""
+    return f"{path}:{hit.line}:{hit.rule}"
+
+
+def load_labels(path: Path) -> dict[str, Label]:
+    """The labels of ``path``; raises :class:`ValueError` naming the bad entry."""
+    try:
+        document = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    except (OSError, YAMLError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read labels ({exc})") from None
+    entries = document.get("labels") if isinstance(document, dict) else None
+    if not isinstance(entries, dict):
+        raise ValueError(f"{path}: expected a mapping `labels:` of key -> {{label, reason}}")
+    labels: dict[str, Label] = {}
+    for key, entry in entries.items():
+        if (
+            not isinstance(entry, dict)
+            or entry.get("label") not in VERDICTS
+            or not str(entry.get("reason") or "").strip()
+        ):
+            raise ValueError(f"{path}: {key}: needs `label: tp|fp` and a one-line `reason`")
+        labels[str(key)] = Label(verdict=str(entry["label"]), reason=str(entry["reason"]).strip())
+    return labels
+
+
+@dataclass
+class Tally:
+    """Labelled findings of one tool, rule or audit."""
+
+    findings: int = 0
+    tp: int = 0
+    fp: int = 0
+
+    def add(self, label: Label | None) -> None:
+        self.findings += 1
+        if label is not None:
+            setattr(self, label.verdict, getattr(self, label.verdict) + 1)
+
+    def row(self, name: str) -> str:
+        labelled = self.tp + self.fp
+        share = f"{100 * self.tp / labelled:.1f} %" if labelled else "-"
+        return f"  {name:<38} {self.findings:>8} {labelled:>8} {self.tp:>5} {self.fp:>5} {share:>9}"
+
+
+def _table(title: str, tallies: dict[str, Tally]) -> None:
+    print(f"  {title:<38} {'findings':>8} {'labelled':>8} {'tp':>5} {'fp':>5} {'precision':>9}")
+    for name, tally in sorted(tallies.items()):
+        print(tally.row(name))
+
+
+def print_precision(
+    results: list[MappingResult],
+    z_results: dict[str, FileResult],
+    m_results: dict[str, FileResult],
+    labels: dict[str, Label],
+    labels_path: Path,
+) -> None:
+    """Precision of both tools over the labelled findings, what is left to label, and the
+    labels that match no finding any more."""
+    audits = {r.audit for r in results}
+    agreed_m: dict[str, str] = {}
+    """mendbot key → the lowest persona of a zizmor finding it matched."""
+    inherited: dict[str, Label] = {}
+    matched_z: set[str] = set()
+    for r in results:
+        for path, z, m in r.pairs:
+            z_key, m_key = finding_key(path, z), finding_key(path, m)
+            best = agreed_m.get(m_key)
+            if best is None or PERSONA_RANK.get(z.persona, 2) < PERSONA_RANK.get(best, 2):
+                agreed_m[m_key] = z.persona
+            matched_z.add(z_key)
+            current = inherited.get(z_key)
+            if m_key in labels and (current is None or current.verdict == "fp"):
+                inherited[z_key] = labels[m_key]  # a tp partner wins over an fp one
+
+    mendbot, per_rule = Tally(), defaultdict(Tally)
+    zizmor, per_audit = Tally(), defaultdict(Tally)
+    seen: set[str] = set()
+    todo_m: list[str] = []
+    todo_z: list[str] = []
+    missed: list[str] = []
+    for path, result in sorted(m_results.items()):
+        for hit in result.hits:
+            key = finding_key(path, hit)
+            seen.add(key)
+            label = labels.get(key)
+            mendbot.add(label)
+            per_rule[hit.rule].add(label)
+            if label is None and agreed_m.get(key) != "regular":
+                todo_m.append(key + (f"  # zizmor {agreed_m[key]} only" if key in agreed_m else ""))
+    for path, result in sorted(z_results.items()):
+        for hit in result.hits:
+            if hit.rule not in audits or hit.persona != "regular":
+                continue
+            key = finding_key(path, hit)
+            seen.add(key)
+            label = labels.get(key) or inherited.get(key)
+            zizmor.add(label)
+            per_audit[hit.rule].add(label)
+            if label is None and key not in matched_z:
+                todo_z.append(key)
+            if label is not None and label.verdict == "tp" and key not in matched_z:
+                missed.append(key)
+
+    print(f"\n== precision (hand labels: {_relative_to_repo(labels_path)}, {len(labels)} labels)")
+    print("   mendbot: every finding of every rule; zizmor: default-persona findings of the")
+    print("   mapped audits, a zizmor finding taking the label of the mendbot finding it matched")
+    _table("tool", {"mendbot": mendbot, "zizmor": zizmor})
+    print()
+    _table("mendbot rule", dict(per_rule))
+    print()
+    _table("zizmor audit (default persona)", dict(per_audit))
+    print(f"\n== true positives zizmor reports and mendbot misses ({len(missed)})")
+    for key in missed:
+        print(f"  {key}: {labels[key].reason}")
+    stale = sorted(set(labels) - seen)
+    print(f"\n== stale labels (match no finding; {len(stale)})")
+    for key in stale:
+        print(f"  {key}")
+    print(
+        f"\n== to label ({len(todo_m)} mendbot findings zizmor does not report by default, "
+        f"{len(todo_z)} zizmor-only)"
+    )
+    for entry in [*todo_m, *todo_z]:
+        key, _, note = entry.partition("  # ")
+        print(f'  "{key}": {{label: , reason: }}' + (f"  # {note}" if note else ""))
+
+
+def _relative_to_repo(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--source", type=Path, help="corpus directory (default: zizmor corpus)")
@@ -430,10 +617,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--audit", action="append", default=[], help="compare only this zizmor audit (repeatable)"
     )
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        help="hand labels (default: benchmarks/labels/real-corpus.yml for tests/corpus/real)",
+    )
     args = parser.parse_args(argv)
     source = find_source(args.source)
     if source is None:
         return _die("no corpus found; pass --source DIR")
+    labels_path = args.labels
+    if labels_path is None and DEFAULT_LABELS.get(source, Path("/nonexistent")).is_file():
+        labels_path = DEFAULT_LABELS[source]
+    labels: dict[str, Label] | None = None
+    if labels_path is not None:
+        try:
+            labels = load_labels(labels_path)
+        except ValueError as exc:
+            return _die(str(exc))
     env = child_env()
     zizmor_bin = _beside_python("zizmor")
     mendbot_bin = _beside_python("mendbot")
@@ -456,7 +657,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"skipped   {len(corpus.skipped)} YAML files: "
         + "; ".join(f"{n} {why}" for why, n in sorted(reasons.items()))
     )
-    print("\n== tools (one child per file and tool, from the corpus root)")
+    print("\n== tools (one child per file and tool, from the file's checkout)")
     m_version = _version(mendbot[:1] if mendbot_bin else mendbot[:3], env)
     print(f"mendbot   {m_version}: {_shown(mendbot)} FILE")
     print(f"zizmor    {_version([zizmor_bin], env)}: {_shown(zizmor)} FILE")
@@ -519,6 +720,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print("== mendbot rules without a zizmor counterpart (findings; not compared)")
     print("  " + (", ".join(f"{a} {n}" for a, n in sorted(own.items())) or "none"))
+    if labels is not None and labels_path is not None:
+        print_precision(results, z_results, m_results, labels, labels_path)
     return 1 if failed else 0
 
 
