@@ -33,13 +33,14 @@ Contract
 * Hand labels (``--labels FILE``; by default ``benchmarks/labels/<corpus>.yml`` when it exists,
   e.g. ``real-corpus.yml`` for ``tests/corpus/real``): a mapping ``labels:`` of
   ``"<path>:<line>:<rule or audit>"`` → ``{label: tp | fp, reason: one line}``, the path
-  relative to ``--source``. A label on a mendbot finding also labels the zizmor findings it
-  matched (the same problem at the same place), unless they carry their own. Precision of each
-  tool = tp / (tp + fp) over its labelled findings, per tool and per rule/audit; zizmor
-  findings labelled tp that no mendbot finding matches are the true positives mendbot misses.
-  Unlabelled mendbot-only findings (every mendbot rule, mapped or not) and unlabelled
-  zizmor-only findings of the mapped audits are listed as keys to label; labels that no longer
-  match a finding are listed as stale.
+  relative to ``--source``. A zizmor entry may add ``matches: <mendbot key>`` when mendbot
+  reports the same problem at a place the line/route matching does not pair. A label on a
+  mendbot finding also labels the zizmor findings it matched, unless they carry their own.
+  Precision = tp / (tp + fp) over the labelled findings, per tool and per rule/audit: every
+  mendbot finding, and zizmor's default-persona findings of the mapped audits. zizmor findings
+  labelled tp that no mendbot finding matches are the true positives mendbot misses. Listed to
+  label: mendbot findings that no default-persona zizmor finding matches (any rule) and
+  zizmor-only default-persona findings; labels that match no finding are listed as stale.
 * Output: plain text; every disagreement is listed with its lines. Exit status 0 when both tools
   produced valid JSON for every file, 1 otherwise, 2 when zizmor or the corpus is missing or the
   labels file is unreadable.
@@ -472,6 +473,9 @@ class Label:
     verdict: str
     """``tp`` (the workflow is at risk as the message says) or ``fp``."""
     reason: str
+    matches: str | None = None
+    """On a zizmor finding: the key of the mendbot finding that reports the same problem
+    where the line/route matching could not see it (then it is not a miss)."""
 
 
 def finding_key(path: str, hit: Hit) -> str:
@@ -496,7 +500,12 @@ def load_labels(path: Path) -> dict[str, Label]:
             or not str(entry.get("reason") or "").strip()
         ):
             raise ValueError(f"{path}: {key}: needs `label: tp|fp` and a one-line `reason`")
-        labels[str(key)] = Label(verdict=str(entry["label"]), reason=str(entry["reason"]).strip())
+        matches = entry.get("matches")
+        labels[str(key)] = Label(
+            verdict=str(entry["label"]),
+            reason=str(entry["reason"]).strip(),
+            matches=str(matches) if matches else None,
+        )
     return labels
 
 
@@ -550,6 +559,7 @@ def print_precision(
             if m_key in labels and (current is None or current.verdict == "fp"):
                 inherited[z_key] = labels[m_key]  # a tp partner wins over an fp one
 
+    m_keys = {finding_key(p, h) for p, r in m_results.items() for h in r.hits}
     mendbot, per_rule = Tally(), defaultdict(Tally)
     zizmor, per_audit = Tally(), defaultdict(Tally)
     seen: set[str] = set()
@@ -574,6 +584,8 @@ def print_precision(
             label = labels.get(key) or inherited.get(key)
             zizmor.add(label)
             per_audit[hit.rule].add(label)
+            if label is not None and label.matches in m_keys:
+                continue  # the same problem as a mendbot finding elsewhere in the file
             if label is None and key not in matched_z:
                 todo_z.append(key)
             if label is not None and label.verdict == "tp" and key not in matched_z:
