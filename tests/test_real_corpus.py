@@ -402,11 +402,6 @@ def _suppressed_files() -> dict[str, Path]:
     return found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mendbot does not honour zizmor's inline suppressions yet: --fix=all rewrites "
-    "pydantic's `enable-cache: true # zizmor: ignore[cache-poisoning]` (issue 11)",
-)
 def test_lines_with_a_suppression_comment_are_never_edited(tmp_path: Path) -> None:
     """A value a person marked with ``# zizmor: ignore[...]``/``# mendbot: ignore[...]`` is a
     decision: ``--fix=all`` may report it but must leave the line as written."""
