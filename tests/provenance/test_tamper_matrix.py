@@ -183,6 +183,24 @@ def edited_statement_copy(case: Case) -> None:
     path.write_bytes(path.read_bytes().replace(b'"detector"', b'"human-override"'))
 
 
+def created_in_the_future(case: Case) -> None:
+    """A signer whose clock runs a day ahead: validity within bounds, but not yet created."""
+
+    def edit(statement: dict) -> None:
+        created = datetime.now(UTC) + timedelta(days=1)
+        predicate = statement["predicate"]
+        predicate["createdOn"] = created.strftime("%Y-%m-%dT%H:%M:%SZ")
+        predicate["expiresOn"] = (created + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    _resign(case, case.bundle(CI), edit)
+
+
+def committed_attestation_not_the_verified_one(case: Case) -> None:
+    """The bundle is signed again (same statement, new signature bytes) after its attestation
+    was committed: the committed file is a valid attestation, but not the one verified."""
+    _resign(case, case.bundle(CI), lambda statement: None)
+
+
 def attestation_elsewhere(case: Case) -> None:
     case.bench.repo.write(".mendbot/attestations/other.sigstore.json", "{}\n")
     case.head = case.bench.repo.commit("second attestation")
@@ -231,6 +249,18 @@ KEY_CASES = [
         "does not descend from the attested base commit",
     ),
     ("expired bundle", expired, "expiry", "the bundle expired on"),
+    (
+        "bundle created in the future",
+        created_in_the_future,
+        "expiry",
+        "the bundle claims to be created in the future",
+    ),
+    (
+        "committed attestation is not the verified one",
+        committed_attestation_not_the_verified_one,
+        "attestation-path",
+        "is not the one verified",
+    ),
     ("truncated bundle", truncated, "bundle", "invalid or truncated JSON"),
     (
         "unsigned bundle where a signature is required",
