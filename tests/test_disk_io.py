@@ -144,8 +144,9 @@ def test_writer_refuses_a_file_or_folder_swapped_for_a_link_after_the_analysis(
     changes = {first: (INSECURE, INSECURE_FIXED), second: (INSECURE, INSECURE_FIXED)}
     second.unlink()
     os.symlink(outside, second)
-    with pytest.raises(WriteError, match="is a symlink"):
+    with pytest.raises(WriteError, match="mendbot never rewrites through a link") as refused:
         write_all(changes, repo)
+    assert "fix the file the link points to" in (refused.value.advice or "")
     assert outside.read_text() == INSECURE
     assert first.read_text() == INSECURE  # rolled back: all or nothing
 
@@ -156,6 +157,33 @@ def test_writer_refuses_a_file_or_folder_swapped_for_a_link_after_the_analysis(
     with pytest.raises(WriteError, match="symlinked folder"):
         write_all({workflows / "ci.yml": (INSECURE, INSECURE_FIXED)}, repo)
     assert outside.read_text() == INSECURE
+
+
+def test_writer_refuses_a_file_edited_after_the_analysis_and_rolls_back_the_others(
+    tmp_path: Path,
+) -> None:
+    """A person saves a file between the analysis and the write (here only its line endings
+    change): the bytes no longer match what was analysed, so nothing is overwritten and the
+    file written before it is restored."""
+    repo = tmp_path / "repo"
+    first = write(repo / ".github" / "workflows" / "a.yml", INSECURE)
+    second = write(repo / ".github" / "workflows" / "b.yml", INSECURE)
+    changes = {first: (INSECURE, INSECURE_FIXED), second: (INSECURE, INSECURE_FIXED)}
+    edited = INSECURE.replace("\n", "\r\n").encode()
+    second.write_bytes(edited)
+    with pytest.raises(WriteError, match="changed on disk during the analysis"):
+        write_all(changes, repo)
+    assert second.read_bytes() == edited
+    assert first.read_text() == INSECURE
+
+
+def test_writer_keeps_the_mode_of_the_file_it_replaces(tmp_path: Path) -> None:
+    """A fixed executable stays executable: the replacement takes the original's mode."""
+    script = write(tmp_path / "repo" / "ci.yml", INSECURE)
+    script.chmod(0o754)
+    write_all({script: (INSECURE, INSECURE_FIXED)}, tmp_path / "repo")
+    assert script.read_text() == INSECURE_FIXED
+    assert script.stat().st_mode & 0o777 == 0o754
 
 
 # --- 10.6: FIFOs, devices, deep nesting: per-file errors, never a hang or a crash --------------
