@@ -177,6 +177,32 @@ def test_writer_refuses_a_file_edited_after_the_analysis_and_rolls_back_the_othe
     assert first.read_text() == INSECURE
 
 
+def test_writer_rolls_back_when_a_target_was_deleted_after_the_analysis(tmp_path: Path) -> None:
+    """The second file is gone when the write comes (an OS error, not a refusal): the error
+    names it and the first file, already written, is restored."""
+    repo = tmp_path / "repo"
+    first = write(repo / ".github" / "workflows" / "a.yml", INSECURE)
+    second = write(repo / ".github" / "workflows" / "b.yml", INSECURE)
+    changes = {first: (INSECURE, INSECURE_FIXED), second: (INSECURE, INSECURE_FIXED)}
+    second.unlink()
+    with pytest.raises(WriteError, match=r"could not write .*b\.yml"):
+        write_all(changes, repo)
+    assert first.read_text() == INSECURE
+    assert not second.exists()
+
+
+def test_writer_refuses_a_target_swapped_for_a_fifo_and_rolls_back(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    first = write(repo / ".github" / "workflows" / "a.yml", INSECURE)
+    second = write(repo / ".github" / "workflows" / "b.yml", INSECURE)
+    changes = {first: (INSECURE, INSECURE_FIXED), second: (INSECURE, INSECURE_FIXED)}
+    second.unlink()
+    os.mkfifo(second)
+    with pytest.raises(WriteError, match="is a FIFO, not a regular file; not overwritten"):
+        write_all(changes, repo)
+    assert first.read_text() == INSECURE
+
+
 def test_writer_keeps_the_mode_of_the_file_it_replaces(tmp_path: Path) -> None:
     """A fixed executable stays executable: the replacement takes the original's mode."""
     script = write(tmp_path / "repo" / "ci.yml", INSECURE)
