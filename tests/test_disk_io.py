@@ -212,6 +212,21 @@ def test_writer_keeps_the_mode_of_the_file_it_replaces(tmp_path: Path) -> None:
     assert script.stat().st_mode & 0o777 == 0o754
 
 
+def test_configuration_that_is_a_link_out_of_the_checkout_is_refused(tmp_path: Path) -> None:
+    """A checkout's ``.github/mendbot.yml`` linking to a file elsewhere on the machine is
+    never read: the run stops with an error naming the file, and writes nothing."""
+    write(tmp_path / "elsewhere.yml", "rules: {}\n")
+    repo = tmp_path / "repo"
+    workflow = write(repo / ".github" / "workflows" / "ci.yml", INSECURE)
+    os.symlink("../../elsewhere.yml", repo / ".github" / "mendbot.yml")
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    done = mendbot("analyze", ".", "--fix", cwd=repo)
+    assert done.returncode == 2, done.stderr
+    assert ".github/mendbot.yml: the configuration is a symlink" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert workflow.read_text() == INSECURE
+
+
 # --- 10.6: FIFOs, devices, deep nesting: per-file errors, never a hang or a crash --------------
 
 
