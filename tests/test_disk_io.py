@@ -203,6 +203,22 @@ def test_writer_refuses_a_target_swapped_for_a_fifo_and_rolls_back(tmp_path: Pat
     assert first.read_text() == INSECURE
 
 
+def test_writer_never_writes_through_a_link_planted_at_its_temporary_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the temporary name could be guessed (here the random source is made predictable),
+    a link planted there must not redirect the write: the write fails and nothing changes."""
+    monkeypatch.setattr("bot.writer.secrets.token_hex", lambda _: "0" * 16)
+    outside = write(tmp_path / "outside" / "secret.txt", "untouched\n")
+    repo = tmp_path / "repo"
+    target = write(repo / ".github" / "workflows" / "a.yml", INSECURE)
+    os.symlink(outside, target.parent / f".a.yml.{'0' * 16}.mendbot")
+    with pytest.raises(WriteError, match=r"could not write"):
+        write_all({target: (INSECURE, INSECURE_FIXED)}, repo)
+    assert outside.read_text() == "untouched\n"
+    assert target.read_text() == INSECURE
+
+
 def test_writer_keeps_the_mode_of_the_file_it_replaces(tmp_path: Path) -> None:
     """A fixed executable stays executable: the replacement takes the original's mode."""
     script = write(tmp_path / "repo" / "ci.yml", INSECURE)
