@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import WriteError
+from bot.safe_files import TooLargeError, read_regular
 from bot.writer import write_all
 from testpaths import BASE_RULE_FLAGS, RULE_CASES
 
@@ -241,6 +242,17 @@ def test_configuration_that_is_a_link_out_of_the_checkout_is_refused(tmp_path: P
     assert ".github/mendbot.yml: the configuration is a symlink" in done.stderr
     assert "Traceback" not in done.stderr
     assert workflow.read_text() == INSECURE
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc")
+def test_a_file_whose_size_lies_is_still_cut_at_the_limit() -> None:
+    """``/proc`` files report size 0 but have content, like a file that grows after it was
+    opened: the byte limit holds on what is read, not on what the size said."""
+    content = Path("/proc/self/cmdline").read_bytes()
+    assert os.stat("/proc/self/cmdline").st_size == 0
+    assert read_regular("/proc/self/cmdline", len(content)) == content
+    with pytest.raises(TooLargeError, match=f"is {len(content)} bytes, over the"):
+        read_regular("/proc/self/cmdline", len(content) - 1)
 
 
 # --- 10.6: FIFOs, devices, deep nesting: per-file errors, never a hang or a crash --------------
