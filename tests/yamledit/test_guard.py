@@ -12,7 +12,15 @@ from typing import Any
 
 import pytest
 
-from bot.yamledit import Add, Replace, RewriteFragment, SetComment, YamlDocument, apply_operations
+from bot.yamledit import (
+    Add,
+    Edited,
+    Replace,
+    RewriteFragment,
+    SetComment,
+    YamlDocument,
+    apply_operations,
+)
 from bot.yamledit.document import to_data
 from bot.yamledit.guard import GuardError, check, expected_after
 from bot.yamledit.splice import Splice
@@ -107,11 +115,12 @@ def test_rewrite_fragment_rewrites_the_first_occurrence_only() -> None:
     text = "run: echo a; echo b\n"
     op = RewriteFragment(route=("run",), fragment="echo", replacement="printf")
     result = apply_operations(text, [op])
-    assert getattr(result, "text", None) == "run: printf a; echo b\n", result
+    assert result == Edited("run: printf a; echo b\n", True)
 
 
 def test_add_under_an_empty_value_creates_the_mapping() -> None:
+    """``permissions:`` with no value is null; adding a key under it makes it a mapping."""
     result = apply_operations(
         "permissions:\non: push\n", [Add(route=("permissions",), key="contents", value="read")]
     )
-    assert getattr(result, "text", None) == "permissions:\n  contents: read\non: push\n", result
+    assert result == Edited("permissions:\n  contents: read\non: push\n", True)
