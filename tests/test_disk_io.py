@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import WriteError
-from bot.safe_files import TooLargeError, read_regular
+from bot.safe_files import TooLargeError, linked_folder, read_regular
 from bot.writer import write_all
 from testpaths import BASE_RULE_FLAGS, RULE_CASES
 
@@ -242,6 +242,18 @@ def test_configuration_that_is_a_link_out_of_the_checkout_is_refused(tmp_path: P
     assert ".github/mendbot.yml: the configuration is a symlink" in done.stderr
     assert "Traceback" not in done.stderr
     assert workflow.read_text() == INSECURE
+
+
+def test_linked_folder_names_the_link_at_any_depth(tmp_path: Path) -> None:
+    """The first symlinked folder between the root and a file, also the file's own folder."""
+    repo = tmp_path / "repo"
+    write(repo / "real" / "ci.yml", INSECURE)
+    (repo / "a").mkdir()
+    os.symlink(repo / "real", repo / "a" / "b")
+    os.symlink(repo / "a", repo / "top")
+    assert linked_folder(repo / "a" / "b" / "ci.yml", repo) == repo / "a" / "b"
+    assert linked_folder(repo / "top" / "b" / "ci.yml", repo) == repo / "top"
+    assert linked_folder(repo / "real" / "ci.yml", repo) is None
 
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc")
