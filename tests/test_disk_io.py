@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import WriteError
+from bot.safe_files import TooLargeError, linked_folder, read_regular
 from bot.writer import write_all
 from testpaths import BASE_RULE_FLAGS, RULE_CASES
 
@@ -144,8 +145,9 @@ def test_writer_refuses_a_file_or_folder_swapped_for_a_link_after_the_analysis(
     changes = {first: (INSECURE, INSECURE_FIXED), second: (INSECURE, INSECURE_FIXED)}
     second.unlink()
     os.symlink(outside, second)
-    with pytest.raises(WriteError, match="is a symlink"):
+    with pytest.raises(WriteError, match="mendbot never rewrites through a link") as refused:
         write_all(changes, repo)
+    assert "fix the file the link points to" in (refused.value.advice or "")
     assert outside.read_text() == INSECURE
     assert first.read_text() == INSECURE  # rolled back: all or nothing
 
@@ -156,6 +158,113 @@ def test_writer_refuses_a_file_or_folder_swapped_for_a_link_after_the_analysis(
     with pytest.raises(WriteError, match="symlinked folder"):
         write_all({workflows / "ci.yml": (INSECURE, INSECURE_FIXED)}, repo)
     assert outside.read_text() == INSECURE
+
+
+def test_writer_refuses_a_file_edited_after_the_analysis_and_rolls_back_the_others(
+    tmp_path: Path,
+) -> None:
+    """A person saves a file between the analysis and the write (here only its line endings
+    change): the bytes no longer match what was analysed, so nothing is overwritten and the
+    file written before it is restored."""
+    repo = tmp_path / "repo"
+    first = write(repo / ".github" / "workflows" / "a.yml", INSECURE)
+    second = write(repo / ".github" / "workflows" / "b.yml", INSECURE)
+    changes = {first: (INSECURE, INSECURE_FIXED), second: (INSECURE, INSECURE_FIXED)}
+    edited = INSECURE.replace("\n", "\r\n").encode()
+    second.write_bytes(edited)
+    with pytest.raises(WriteError, match="changed on disk during the analysis"):
+        write_all(changes, repo)
+    assert second.read_bytes() == edited
+    assert first.read_text() == INSECURE
+
+
+def test_writer_rolls_back_when_a_target_was_deleted_after_the_analysis(tmp_path: Path) -> None:
+    """The second file is gone when the write comes (an OS error, not a refusal): the error
+    names it and the first file, already written, is restored."""
+    repo = tmp_path / "repo"
+    first = write(repo / ".github" / "workflows" / "a.yml", INSECURE)
+    second = write(repo / ".github" / "workflows" / "b.yml", INSECURE)
+    changes = {first: (INSECURE, INSECURE_FIXED), second: (INSECURE, INSECURE_FIXED)}
+    second.unlink()
+    with pytest.raises(WriteError, match=r"could not write .*b\.yml"):
+        write_all(changes, repo)
+    assert first.read_text() == INSECURE
+    assert not second.exists()
+
+
+def test_writer_refuses_a_target_swapped_for_a_fifo_and_rolls_back(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    first = write(repo / ".github" / "workflows" / "a.yml", INSECURE)
+    second = write(repo / ".github" / "workflows" / "b.yml", INSECURE)
+    changes = {first: (INSECURE, INSECURE_FIXED), second: (INSECURE, INSECURE_FIXED)}
+    second.unlink()
+    os.mkfifo(second)
+    with pytest.raises(WriteError, match="is a FIFO, not a regular file; not overwritten"):
+        write_all(changes, repo)
+    assert first.read_text() == INSECURE
+
+
+def test_writer_never_writes_through_a_link_planted_at_its_temporary_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the temporary name could be guessed (here the random source is made predictable),
+    a link planted there must not redirect the write: the write fails and nothing changes."""
+    monkeypatch.setattr("bot.writer.secrets.token_hex", lambda _: "0" * 16)
+    outside = write(tmp_path / "outside" / "secret.txt", "untouched\n")
+    repo = tmp_path / "repo"
+    target = write(repo / ".github" / "workflows" / "a.yml", INSECURE)
+    os.symlink(outside, target.parent / f".a.yml.{'0' * 16}.mendbot")
+    with pytest.raises(WriteError, match=r"could not write"):
+        write_all({target: (INSECURE, INSECURE_FIXED)}, repo)
+    assert outside.read_text() == "untouched\n"
+    assert target.read_text() == INSECURE
+
+
+def test_writer_keeps_the_mode_of_the_file_it_replaces(tmp_path: Path) -> None:
+    """A fixed executable stays executable: the replacement takes the original's mode."""
+    script = write(tmp_path / "repo" / "ci.yml", INSECURE)
+    script.chmod(0o754)
+    write_all({script: (INSECURE, INSECURE_FIXED)}, tmp_path / "repo")
+    assert script.read_text() == INSECURE_FIXED
+    assert script.stat().st_mode & 0o777 == 0o754
+
+
+def test_configuration_that_is_a_link_out_of_the_checkout_is_refused(tmp_path: Path) -> None:
+    """A checkout's ``.github/mendbot.yml`` linking to a file elsewhere on the machine is
+    never read: the run stops with an error naming the file, and writes nothing."""
+    write(tmp_path / "elsewhere.yml", "rules: {}\n")
+    repo = tmp_path / "repo"
+    workflow = write(repo / ".github" / "workflows" / "ci.yml", INSECURE)
+    os.symlink("../../elsewhere.yml", repo / ".github" / "mendbot.yml")
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    done = mendbot("analyze", ".", "--fix", cwd=repo)
+    assert done.returncode == 2, done.stderr
+    assert ".github/mendbot.yml: the configuration is a symlink" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert workflow.read_text() == INSECURE
+
+
+def test_linked_folder_names_the_link_at_any_depth(tmp_path: Path) -> None:
+    """The first symlinked folder between the root and a file, also the file's own folder."""
+    repo = tmp_path / "repo"
+    write(repo / "real" / "ci.yml", INSECURE)
+    (repo / "a").mkdir()
+    os.symlink(repo / "real", repo / "a" / "b")
+    os.symlink(repo / "a", repo / "top")
+    assert linked_folder(repo / "a" / "b" / "ci.yml", repo) == repo / "a" / "b"
+    assert linked_folder(repo / "top" / "b" / "ci.yml", repo) == repo / "top"
+    assert linked_folder(repo / "real" / "ci.yml", repo) is None
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc")
+def test_a_file_whose_size_lies_is_still_cut_at_the_limit() -> None:
+    """``/proc`` files report size 0 but have content, like a file that grows after it was
+    opened: the byte limit holds on what is read, not on what the size said."""
+    content = Path("/proc/self/cmdline").read_bytes()
+    assert os.stat("/proc/self/cmdline").st_size == 0
+    assert read_regular("/proc/self/cmdline", len(content)) == content
+    with pytest.raises(TooLargeError, match=f"is {len(content)} bytes, over the"):
+        read_regular("/proc/self/cmdline", len(content) - 1)
 
 
 # --- 10.6: FIFOs, devices, deep nesting: per-file errors, never a hang or a crash --------------

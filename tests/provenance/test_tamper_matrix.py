@@ -31,7 +31,7 @@ from bot.provenance import (
 )
 from bot.provenance import dsse as key_dsse
 from bot.provenance.layout import ATTESTATION, STATEMENT
-from bot.provenance.statement import statement_bytes
+from bot.provenance.statement import parse_time, statement_bytes
 from minisigstore import MiniSigstore, github_claims, identity_of
 
 CI = "gha-persist-credentials/ci"
@@ -183,6 +183,44 @@ def edited_statement_copy(case: Case) -> None:
     path.write_bytes(path.read_bytes().replace(b'"detector"', b'"human-override"'))
 
 
+def created_in_the_future(case: Case) -> None:
+    """A signer whose clock runs a day ahead: validity within bounds, but not yet created."""
+
+    def edit(statement: dict) -> None:
+        created = datetime.now(UTC) + timedelta(days=1)
+        predicate = statement["predicate"]
+        predicate["createdOn"] = created.strftime("%Y-%m-%dT%H:%M:%SZ")
+        predicate["expiresOn"] = (created + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    _resign(case, case.bundle(CI), edit)
+
+
+def committed_attestation_not_the_verified_one(case: Case) -> None:
+    """The bundle is signed again (same statement, new signature bytes) after its attestation
+    was committed: the committed file is a valid attestation, but not the one verified."""
+    _resign(case, case.bundle(CI), lambda statement: None)
+
+
+def at_the_expiry_instant(case: Case) -> None:
+    """Verified at the very second the statement expires (no grace period)."""
+    statement = json.loads((case.bundle(CI) / STATEMENT).read_bytes())
+    case.now = parse_time(statement["predicate"]["expiresOn"])
+
+
+def plan_of_another_fingerprint(case: Case) -> None:
+    path = case.bundle(CI) / "plan.json"
+    plan = json.loads(path.read_bytes())
+    plan["remediation"]["fingerprint"] = "0" * len(plan["remediation"]["fingerprint"])
+    path.write_text(json.dumps(plan))
+
+
+def signed_as_another_payload_type(case: Case) -> None:
+    """The trusted key signed the statement, but as a plain JSON document, not in-toto."""
+    payload = (case.bundle(CI) / STATEMENT).read_bytes()
+    signed = key_dsse.sign(case.key, payload, payload_type="application/json")
+    (case.bundle(CI) / ATTESTATION).write_text(signed)
+
+
 def attestation_elsewhere(case: Case) -> None:
     case.bench.repo.write(".mendbot/attestations/other.sigstore.json", "{}\n")
     case.head = case.bench.repo.commit("second attestation")
@@ -231,6 +269,31 @@ KEY_CASES = [
         "does not descend from the attested base commit",
     ),
     ("expired bundle", expired, "expiry", "the bundle expired on"),
+    ("bundle at its expiry instant", at_the_expiry_instant, "expiry", "the bundle expired on"),
+    (
+        "plan.json of another fingerprint",
+        plan_of_another_fingerprint,
+        "bundle.plan",
+        "names another remediation or fingerprint",
+    ),
+    (
+        "signed as another payload type",
+        signed_as_another_payload_type,
+        "signature",
+        "the DSSE payload type is 'application/json'",
+    ),
+    (
+        "bundle created in the future",
+        created_in_the_future,
+        "expiry",
+        "the bundle claims to be created in the future",
+    ),
+    (
+        "committed attestation is not the verified one",
+        committed_attestation_not_the_verified_one,
+        "attestation-path",
+        "is not the one verified",
+    ),
     ("truncated bundle", truncated, "bundle", "invalid or truncated JSON"),
     (
         "unsigned bundle where a signature is required",
@@ -407,6 +470,14 @@ def test_keyless_disallowed_trigger(keyless: Case) -> None:
     _failed(result, "signer.trigger", "OIDCBuildTrigger is schedule; allowed: workflow_dispatch")
 
 
+def test_keyless_bundle_where_a_key_is_required(keyless: Case) -> None:
+    trust = KeyTrust(keyless.key.public_key())
+    result = verify_bundle(
+        keyless.bundle(CI), repo=keyless.bench.repo.path, head=keyless.head, trust=trust
+    )
+    _failed(result, "signature", "signed keyless with Sigstore, but a public key was given")
+
+
 def test_keyless_key_bundle_where_sigstore_is_required(key_case: Case, mini_sigstore) -> None:
     config = ClientTrustConfig.from_json(mini_sigstore.client_trust_config())
     trust = SigstoreTrust(identity=identity_of(github_claims()), trusted_root=config.trusted_root)
@@ -468,3 +539,19 @@ def test_unsigned_bundle_is_accepted_only_as_human_override(bench) -> None:
     accepted = verify_bundle(folder, repo=bench.repo.path, head=head, trust=UnsafeAcceptUnsigned())
     assert accepted.ok
     assert accepted.source == "human-override"
+
+
+def test_an_inconsistent_statement_is_never_handed_on(key_case: Case) -> None:
+    """A signed but self-contradicting statement fails, and nothing of it is used: no
+    statement in the result, and the later checks are not evaluated."""
+    inconsistent_statement(key_case)
+    result = verify_bundle(
+        key_case.bundle(CI),
+        repo=key_case.bench.repo.path,
+        head=key_case.head,
+        trust=key_case.trust,
+    )
+    _failed(result, "statement", "the file subjects are not exactly the post-images")
+    assert result.statement is None
+    evaluated = {c.id for c in result.checks}
+    assert not evaluated & {"expiry", "change-set", "repository", "bundle.plan"}, evaluated

@@ -1,0 +1,126 @@
+"""The guard catches a faulty splice: each test feeds it the text an engine bug would write.
+
+The engine and the guard agree on every correct edit, so the engine's own tests cannot show
+that the guard refuses anything. Here a real YAML text is parsed, a deliberately wrong splice
+is made (what a rendering or position bug would produce), and the guard must refuse it with
+the message that names the broken invariant.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.yamledit import (
+    Add,
+    Edited,
+    Replace,
+    RewriteFragment,
+    SetComment,
+    YamlDocument,
+    apply_operations,
+)
+from bot.yamledit.document import to_data
+from bot.yamledit.guard import GuardError, check, expected_after
+from bot.yamledit.splice import Splice
+
+WORKFLOW = """\
+on: push  # every branch
+permissions:
+  contents: read  # least privilege
+jobs:
+  build:
+    timeout-minutes: 1
+"""
+
+
+def _guard(text: str, operation: Any, old: str, new: str, *, count: int = 1) -> None:
+    """Run the guard on ``text`` with the splice that turns the first ``old`` into ``new``."""
+    start = text.index(old)
+    edit = Splice(start, start + len(old), new)
+    before = YamlDocument.parse(text)
+    expected = expected_after([to_data(root) for root in before.roots], operation)
+    check(before, YamlDocument.parse(edit.apply(text)), expected, operation, edit)
+
+
+def test_a_correct_splice_passes() -> None:
+    _guard(WORKFLOW, Replace(route=("permissions", "contents"), value="none"), "read", "none")
+
+
+def test_a_splice_that_changes_a_neighbour_is_refused() -> None:
+    operation = Replace(route=("permissions", "contents"), value="none")
+    faulty = "none  # least privilege\njobs:\n  build:\n    timeout-minutes: 2"
+    with pytest.raises(GuardError, match=r"would change more than permissions\.contents"):
+        _guard(
+            WORKFLOW,
+            operation,
+            "read  # least privilege\njobs:\n  build:\n    timeout-minutes: 1",
+            faulty,
+        )
+
+
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [("true", 1), ("1", True), ("1.0", 1), ("'1'", 1)],
+    ids=["true for 1", "1 for true", "1.0 for 1", "'1' for 1"],
+)
+def test_a_value_of_another_type_is_refused(written: str, value: Any) -> None:
+    """`timeout-minutes: true` is not `1` although Python says ``True == 1``."""
+    operation = Replace(route=("jobs", "build", "timeout-minutes"), value=value)
+    with pytest.raises(GuardError, match="would change more than"):
+        _guard(WORKFLOW, operation, "timeout-minutes: 1", f"timeout-minutes: {written}")
+
+
+def test_a_splice_that_turns_a_later_comment_into_text_is_refused() -> None:
+    """The value comes out right only because the comment on the next line became the
+    content of a block scalar: the data matches, the comment is gone."""
+    text = "a: 1\n  # keep me\nb: 2\n"
+    operation = Replace(route=("a",), value="# keep me\n")
+    with pytest.raises(GuardError, match="would drop the comment '# keep me'"):
+        _guard(text, operation, "1", "|")
+
+
+def test_a_comment_right_after_the_splice_that_becomes_text_is_refused() -> None:
+    """The splice ends where the comment begins and swallows the blank before ``#``:
+    ``3# note`` is a plain scalar, so the data matches and the comment is gone."""
+    text = "a: 1 # note\n"
+    operation = Replace(route=("a",), value="3# note")
+    with pytest.raises(GuardError, match="would drop the comment '# note'"):
+        _guard(text, operation, "1 ", "3")
+
+
+def test_a_comment_inside_the_replaced_range_may_be_rewritten() -> None:
+    """Only comments outside the spliced range must survive; the range is the edit's own."""
+    text = "a: 1  # old note\nb: 2  # keep\n"
+    _guard(text, Replace(route=("a",), value=3), "1  # old note", "3")
+
+
+def test_a_comment_that_lands_on_another_line_is_refused() -> None:
+    text = "a: 1\nb: 2\n"
+    operation = SetComment(route=("a",), comment="pinned")
+    with pytest.raises(GuardError, match="did not land on the value's line"):
+        _guard(text, operation, "b: 2", "b: 2  # pinned")
+
+
+def test_a_comment_with_more_text_than_asked_is_refused() -> None:
+    text = "a: 1\n"
+    operation = SetComment(route=("a",), comment="pinned")
+    with pytest.raises(GuardError, match="did not land on the value's line"):
+        _guard(text, operation, "1", "1  # pinned v4 by hand")
+
+
+def test_rewrite_fragment_rewrites_the_first_occurrence_only() -> None:
+    """The guard expects exactly one occurrence rewritten, as the engine writes it."""
+    text = "run: echo a; echo b\n"
+    op = RewriteFragment(route=("run",), fragment="echo", replacement="printf")
+    result = apply_operations(text, [op])
+    assert result == Edited("run: printf a; echo b\n", True)
+
+
+def test_add_under_an_empty_value_creates_the_mapping() -> None:
+    """``permissions:`` with no value is null; adding a key under it makes it a mapping."""
+    result = apply_operations(
+        "permissions:\non: push\n", [Add(route=("permissions",), key="contents", value="read")]
+    )
+    assert result == Edited("permissions:\n  contents: read\non: push\n", True)
