@@ -147,3 +147,36 @@ def test_explicit_true_is_reported_and_never_changed(workflows) -> None:
     assert finding["line"] == 8
     assert "enabled explicitly" in finding["message"]
     assert "a person chose to keep the token" in finding["no_fix_reason"]
+
+
+#: Later steps that push in ways a plain reading of the command words misses: the safe fix
+#: must not be applied before any of them.
+HIDDEN_PUSHERS = {
+    "quoted-substitution": 'echo "pushed: $(git push origin HEAD 2>&1)"',
+    "substitution-in-default": 'echo "${TAG:-$(git fetch --tags && git describe)}"',
+    "heredoc-substitution": "cat <<NOTE\nresult: $(git push)\nNOTE",
+    "rebase-exec": "git rebase -x 'git push' HEAD~1",
+    "rebase-exec-long": "git rebase --exec='git push' HEAD~1",
+    "bisect-run": "git bisect run ./scripts/check.sh",
+    "npm-version-postversion-push": "npm version patch",
+}
+
+
+def _job_running_block(script: str) -> str:
+    body = "".join(f"          {line}\n" for line in script.splitlines())
+    return (
+        "on: push\njobs:\n  release:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: actions/checkout@v4\n      - run: |\n" + body
+    )
+
+
+@pytest.mark.parametrize("name", sorted(HIDDEN_PUSHERS))
+def test_safe_fix_is_withheld_before_a_hidden_push(workflows, name: str) -> None:
+    text = _job_running_block(HIDDEN_PUSHERS[name])
+    root = workflows({"release.yml": text})
+    path = root / ".github/workflows/release.yml"
+    result = _mendbot("analyze", ".", "--fix", "--format", "json", cwd=root)
+    assert result.returncode == 1, result.stderr
+    assert path.read_text() == text, "plain --fix set persist-credentials: false before a push"
+    [finding] = json.loads(result.stdout)["findings"]
+    assert finding["fix"] is None or finding["fix"]["disposition"] == "unsafe"

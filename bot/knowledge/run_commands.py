@@ -285,10 +285,37 @@ def _logical_lines(script: str) -> Iterator[str]:
         if heredoc:
             delimiter = heredoc.group(2)
             while index < len(lines) and lines[index].strip() != delimiter:
+                if not heredoc.group(1):  # an unquoted delimiter: the body's $( … ) run
+                    yield from _substitutions(lines[index])
                 index += 1
             index += 1
     if buffer:
         yield buffer
+
+
+def _substitutions(text: str) -> list[str]:
+    """The scripts of the ``$( … )`` and `` `…` `` command substitutions in ``text``.
+
+    shlex keeps a double-quoted ``"$(git push)"`` as one word, yet the shell runs it.
+    """
+    found: list[str] = []
+    index = 0
+    while index < len(text):
+        if text.startswith("$(", index):
+            depth, end = 1, index + 2
+            while end < len(text) and depth:
+                depth += {"(": 1, ")": -1}.get(text[end], 0)
+                end += 1
+            found.append(text[index + 2 : end - 1 if depth == 0 else end])
+            index = end
+        elif text[index] == "`":
+            end = text.find("`", index + 1)
+            end = len(text) if end < 0 else end
+            found.append(text[index + 1 : end])
+            index = end + 1
+        else:
+            index += 1
+    return found
 
 
 def _tokens(text: str) -> list[str] | None:
@@ -347,6 +374,9 @@ def _commands_of(tokens: list[str], depth: int) -> list[list[str]]:
                 result.extend(_unwrap(argv, depth))
             current = []
             continue
+        if depth < 3:
+            for inner in _substitutions(token):
+                result.extend(split_commands(inner, depth + 1)[0])
         current.append(token)
     return result
 
