@@ -214,3 +214,36 @@ def test_crates_io_trusted_publishing_gets_id_token_for_the_auth_action(tmp_path
         "token (trusted publishing)\n",
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+#: An unquoted heredoc fed to an interpreter: the shell substitutes `${ISSUE_TITLE}`, then
+#: Python runs the result, so moving the expression to `env:` would leave the injection open.
+HEREDOC_INTO_PYTHON = '''\
+on: issues
+jobs:
+  triage:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          python3 - <<PY
+          print("""${{ github.event.issue.title }}""")
+          PY
+          cat <<EOF > notes.txt
+          ${{ github.event.issue.body }}
+          EOF
+'''
+
+
+def test_fix_all_never_calls_a_heredoc_run_by_python_fixed(workflows) -> None:
+    root = workflows({"triage.yml": HEREDOC_INTO_PYTHON})
+    path = root / ".github/workflows/triage.yml"
+    args = ("analyze", ".", "--fix=all", "--rule", "gha-template-injection", "--format", "json")
+    result = _mendbot(*args, cwd=root)
+    assert result.returncode == 1, result.stderr
+    after = path.read_text()
+    assert 'print("""${{ github.event.issue.title }}""")' in after
+    assert "          ${ISSUE_BODY}\n" in after, "the heredoc read by cat is still rewritten"
+    findings = json.loads(result.stdout)["findings"]
+    [left] = [f for f in findings if f["fix"] is None]
+    assert "a heredoc that `python3 -` runs as code" in left["no_fix_reason"]
+    assert [f["fix"]["applied"] for f in findings if f["fix"] is not None] == [True]

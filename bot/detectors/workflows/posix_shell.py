@@ -164,6 +164,8 @@ class _Heredoc:
     delimiter: str
     quoted: bool
     strip_tabs: bool
+    interpreter: str | None = None
+    """The program the body feeds when it reads its program from standard input."""
 
 
 class _PosixScanner:
@@ -336,6 +338,7 @@ class _PosixScanner:
             elif two == "<<" and s[i + 2 : i + 3] != "<":
                 frame.end_word()
                 i, heredoc = self._heredoc_start(i + 2)
+                heredoc.interpreter = _stdin_interpreter(frame.words)
                 heredocs.append(heredoc)
                 continue
             else:
@@ -392,6 +395,9 @@ class _PosixScanner:
     def _heredoc_place(self, heredoc: _Heredoc, offset: int) -> Place:
         if heredoc.quoted:
             return Place(None, "in a quoted heredoc, which expands no variable")
+        if heredoc.interpreter is not None:
+            # the shell substitutes the variable, then the interpreter runs the text as code
+            return Place(None, f"in a heredoc that `{heredoc.interpreter}` runs as code")
         line = self.script[self.script.rfind("\n", 0, offset) + 1 : offset]
         for start, end in sorted(self.spans.items()):
             line = line.replace(self.script[start:end], "")
@@ -442,6 +448,13 @@ _PIPED = re.compile(
     r"|node|nodejs|ruby|perl|php|pwsh))(?:\s+-[A-Za-z]*)*\s*(?:$|[;&|)])"
 )
 _PIPED_LANGUAGE = {"node": "JavaScript", "nodejs": "JavaScript", "ruby": "Ruby", "perl": "Perl"}
+
+
+def _stdin_interpreter(words: list[str]) -> str | None:
+    """The command ``words`` (``python3 -``, ``sudo bash``) when it is an interpreter that reads
+    its program from standard input, else None."""
+    command = " ".join(words)
+    return command if _PIPED.search(f"| {command}") is not None else None
 
 
 def piped_interpreter(script: str, offset: int) -> tuple[str, str] | None:
