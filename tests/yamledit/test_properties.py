@@ -1222,18 +1222,8 @@ def test_operation_groups(data: st.DataObject) -> None:
     check_result(doc, ops, result, single=False)
 
 
-TOGETHER: Counter[str] = Counter()
-
-
-@settings(
-    max_examples=300,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
-@given(st.data())
-def test_groups_applied_together_equal_groups_applied_in_turn(data: st.DataObject) -> None:
-    """``apply_together`` gives byte for byte the text of applying its groups one after the
-    other with ``apply_operations``, each of which must then succeed and change the text."""
+def _draw_groups(data: st.DataObject) -> tuple[GenDoc, list[list[Any]]] | None:
+    """A document and 2+ groups of operations that each apply on their own, or None."""
     doc = data.draw(yaml_documents(), label="document")
     drawn = [
         data.draw(operations(doc), label=f"op{i}") for i in range(data.draw(st.integers(3, 6)))
@@ -1247,15 +1237,28 @@ def test_groups_applied_together_equal_groups_applied_in_turn(data: st.DataObjec
         and alone.changed
     ]
     if len(useful) < 2:
-        return
+        return None
     pairs = data.draw(st.booleans(), label="two operations per group")
     groups = (
         [useful[i : i + 2] for i in range(0, len(useful), 2)] if pairs else [[op] for op in useful]
     )
-    if len(groups) < 2:
+    return (doc, groups) if len(groups) >= 2 else None
+
+
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(st.data())
+def test_groups_applied_together_equal_groups_applied_in_turn(data: st.DataObject) -> None:
+    """``apply_together`` gives byte for byte the text of applying its groups one after the
+    other with ``apply_operations``, each of which must then succeed and change the text."""
+    drawn = _draw_groups(data)
+    if drawn is None:
         return
+    doc, groups = drawn
     together = apply_together(doc.raw, groups)
-    TOGETHER["together" if together is not None else "alone"] += 1
     event("together" if together is not None else "alone")
     if together is None:
         return
@@ -1270,10 +1273,28 @@ def test_groups_applied_together_equal_groups_applied_in_turn(data: st.DataObjec
 
 
 def test_groups_are_sometimes_applied_together() -> None:
-    """Runs after the property test above: it must not only take the one-at-a-time path."""
-    if sum(TOGETHER.values()) < 50:
-        pytest.skip("the property test did not run in this session")
-    assert TOGETHER["together"] >= 10, TOGETHER
+    """The property above must not only take the one-at-a-time path; measured on its own
+    deterministic sample, whatever else ran before."""
+    outcomes: Counter[str] = Counter()
+
+    @settings(
+        max_examples=300,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    @given(st.data())
+    def sample(data: st.DataObject) -> None:
+        drawn = _draw_groups(data)
+        if drawn is not None:
+            doc, groups = drawn
+            together = apply_together(doc.raw, groups)
+            outcomes["together" if together is not None else "alone"] += 1
+
+    sample()
+    assert sum(outcomes.values()) >= 50, outcomes
+    assert outcomes["together"] >= 10, outcomes
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
