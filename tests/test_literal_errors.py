@@ -10,10 +10,11 @@ paths in two. Each test runs the real command in a child process with piped outp
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from clirun import run_mendbot as mendbot
 
 WORKFLOW = """\
 on: push
@@ -23,12 +24,6 @@ jobs:
     steps:
       - uses: actions/checkout@v4
 """
-
-
-def mendbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, cwd=cwd, check=False
-    )
 
 
 def _repo(root: Path, config: str | None = None) -> Path:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from clirun import run_mendbot
 
 RULE = ("--rule", "gha-persist-credentials")
 
@@ -78,13 +79,7 @@ jobs:
 
 
 def _mendbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args, *RULE],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return run_mendbot(*args, *RULE, cwd=cwd)
 
 
 def _job_running(script: str) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 
 from bot.detectors.aliases import ZIZMOR_AUDITS
 from bot.detectors.registry import rule_ids
+from clirun import run_mendbot as _mendbot
 from testpaths import CORPUS
 
 #: A release job whose maintainers reviewed three caches and told zizmor so.
@@ -76,16 +76,6 @@ jobs:
     steps:
       - run: echo notes
 """
-
-
-def _mendbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def _findings(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:

@@ -8,23 +8,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from clirun import run_mendbot as _mendbot
 from testpaths import RULE_CASES
 
 INJECTION_CASES = sorted(
     p.parent for p in (RULE_CASES / "gha-template-injection").glob("*/input.yml")
 )
-
-
-def _mendbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=cwd, capture_output=True, text=True, check=False
-    )
 
 
 def _repository(tmp_path: Path, source: Path) -> Path:

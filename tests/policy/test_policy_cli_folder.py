@@ -3,27 +3,14 @@ user runs them: the real command on real files, checking bytes and exit codes.""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from clirun import run_mendbot as mendbot
 from testpaths import REPO
 
 SHIPPED = sorted((REPO / "policies").glob("*.yaml"))
-
-
-def mendbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
 
 
 def test_init_writes_the_shipped_policies_that_lint_and_test_accept(tmp_path: Path) -> None:

@@ -13,13 +13,13 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from fakegithub import TOKEN, FakeGitHub
 
 from bot.forge.body import metadata
+from clirun import run_mendbot
 
 REPO = "octo/project"
 FAKE_FINGERPRINT = "0" * 64
@@ -52,9 +52,7 @@ jobs:
 
 
 def _mendbot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, check=False
-    )
+    return run_mendbot(*args, env=env)
 
 
 def _bundles(
