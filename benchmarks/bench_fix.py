@@ -70,7 +70,7 @@ from compare_zizmor import (  # a sibling script, not a package
     zizmor_argv,
 )
 
-from bot.yamledit import SourceText, YamlDocument, YamlParseError
+from bot.yamledit.document import SourceText, YamlDocument, YamlParseError
 
 _ZIZMOR_APPLIED = re.compile(r"^\s+(?P<path>\S.*): (?P<count>\d+) fixes?\s*$")
 _ZIZMOR_FAILED_HEADER = re.compile(r"^Failed to apply (?P<count>\d+) fixes")

@@ -131,7 +131,7 @@ def make_context(rng: random.Random) -> dict[str, Any]:
 
 def reference_decision(policies: PolicySet, context: dict[str, Any]) -> tuple[str, int]:
     """The shipped policies as plain Python: ``(decision, missing approval entries)``."""
-    from bot.policy.context import GateContext
+    from bot.policy.gate_context import GateContext
 
     model = GateContext.model_validate(context)
     change, provenance, pr = model.change, model.provenance, model.pr
@@ -294,10 +294,11 @@ def make_bundles(repo: Path, out: Path, signed: datetime) -> tuple[list[Path], A
     """Signed bundles of the persist-credentials remediations, and the trust that accepts them."""
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from bot.analysis import analyze
-    from bot.bundles import bundle_remediations
+    from bot.analyze.bundles import bundle_remediations
+    from bot.analyze.pipeline import analyze
     from bot.config import Config
-    from bot.provenance import KeySigner, KeyTrust
+    from bot.provenance.signers import KeySigner
+    from bot.provenance.trust import KeyTrust
 
     key = ec.generate_private_key(ec.SECP256R1())
     analysis = analyze([repo], repo, Config(), only_rules=("gha-persist-credentials",))
@@ -316,8 +317,9 @@ def report_runs(label: str, runs: dict[int, list[float]], requests: dict[int, in
 
 def bench_local(repeat: int) -> None:
     from bot.config import ProposeSettings
-    from bot.forge import LocalForge, propose
+    from bot.forge.local import LocalForge
     from bot.gate.run import GateOptions, evaluate
+    from bot.propose.job import propose
 
     with tempfile.TemporaryDirectory(prefix="mendbot-bench-gate-") as scratch:
         root = Path(scratch)
@@ -348,9 +350,9 @@ def bench_github(repeat: int) -> None:
     from fakegithub import TOKEN
 
     from bot.config import ProposeSettings
-    from bot.forge import propose
     from bot.forge.github import GitHubForge
     from bot.gate.run import GateOptions, evaluate
+    from bot.propose.job import propose
 
     with tempfile.TemporaryDirectory(prefix="mendbot-bench-gate-gh-") as scratch:
         root = Path(scratch)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.errors import ConfigError
 from bot.models import Severity
 from bot.safe_files import UnsafeFileError, read_regular
-from bot.yamledit import SourceText, YamlDocument, YamlParseError
+from bot.yamledit.document import SourceText, YamlDocument, YamlParseError
 
 #: Where the configuration is looked up, relative to the repository root, in order.
 DEFAULT_LOCATIONS = (".github/mendbot.yml", ".github/mendbot.yaml")

@@ -16,14 +16,14 @@ import git
 from rich.console import Console
 from rich.syntax import Syntax
 
-from bot.analysis import analyze
+from bot.analyze.pipeline import analyze
+from bot.analyze.plan import group
 from bot.config import Config, load_config
-from bot.detectors.registry import rule_options
+from bot.detectors.rule_registry import rule_options
 from bot.errors import MendbotError
 from bot.models import FixMode, Remediation
-from bot.plan import group
 from bot.policy.defaults import shipped_policies
-from bot.provenance import KeyTrust
+from bot.provenance.trust import KeyTrust
 from bot.report import text
 from bot.report.verification import render_text
 
@@ -175,9 +175,10 @@ def _attest_propose_gate(
     console: Console, repo: git.Repo, target: Path, side: Path, keys: GeneratedKeys
 ) -> None:
     """Stages 5 to 14 with the demo's key pair (see :func:`show_provenance`)."""
-    from bot.bundles import Skipped, bundle_remediations
-    from bot.provenance import KeySigner, verify_bundle
+    from bot.analyze.bundles import Skipped, bundle_remediations
     from bot.provenance.layout import committed_attestation_path
+    from bot.provenance.signers import KeySigner
+    from bot.provenance.verify import verify_bundle
 
     console.print(
         f"key pair: {keys.private} (deleted when the demo ends) / {keys.public} "
@@ -241,8 +242,8 @@ def _attest_propose_gate(
 def show_propose(console: Console, target: Path, bundles: list[Path], trust: KeyTrust) -> None:
     """Propose every bundle on the local forge (verified first, default limits), list the pull
     requests, show one body, and rerun to show that nothing new is created."""
-    from bot.forge import LocalForge, propose
-    from bot.forge.propose import render_outcomes, render_pulls
+    from bot.forge.local import LocalForge
+    from bot.propose.job import propose, render_outcomes, render_pulls
 
     forge = LocalForge(target, base="main")
     config = load_config(target / ".github" / "mendbot.yml", rule_options())
@@ -266,7 +267,8 @@ def show_gate(console: Console, repo: git.Repo, target: Path, trust: KeyTrust) -
     one on its head commit and run the gate again."""
     from datetime import UTC, datetime
 
-    from bot.forge import LocalForge, PullState
+    from bot.forge.interface import PullState
+    from bot.forge.local import LocalForge
     from bot.gate.run import GateOptions, evaluate
     from bot.policy.render import render_decision
 

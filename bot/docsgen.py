@@ -18,9 +18,9 @@ from pathlib import Path
 from bot.config import json_schema
 from bot.detectors.aliases import ZIZMOR_AUDITS, audits_for_rule
 from bot.detectors.interface import WorkflowRule
-from bot.detectors.registry import RULES
+from bot.detectors.rule_registry import RULES
 from bot.doc_examples import MARKER, render_file
-from bot.policy.context import context_schema
+from bot.policy.gate_context import context_schema
 
 DEFAULT_DOCS = Path(__file__).resolve().parent.parent / "docs"
 

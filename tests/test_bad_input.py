@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.analysis import analyze
-from bot.cli import cli
+from bot.analyze.inputs import MAX_BYTES
+from bot.analyze.pipeline import analyze
+from bot.cli.main import cli
 from bot.config import Config
-from bot.inputs import MAX_BYTES
 from bot.models import FixMode
 from testpaths import BASE_RULE_FLAGS, BASE_RULES
 

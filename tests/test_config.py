@@ -8,9 +8,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from bot.analysis import analyze
+from bot.analyze.pipeline import analyze
 from bot.config import json_schema, load_config
-from bot.detectors.registry import rule_options
+from bot.detectors.rule_registry import rule_options
 from bot.errors import ConfigError
 from testpaths import BASE_RULES
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.analysis import analyze, parse_workflow
+from bot.analyze.pipeline import analyze, parse_workflow
 from bot.config import Config
 from bot.models import FixMode
 from testpaths import CORPUS

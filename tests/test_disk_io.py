@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.analyze.fix_writer import write_all
 from bot.errors import WriteError
 from bot.safe_files import TooLargeError, linked_folder, read_regular
-from bot.writer import write_all
 from testpaths import BASE_RULE_FLAGS, RULE_CASES
 
 GUARD_SECONDS = 120
@@ -209,7 +209,7 @@ def test_writer_never_writes_through_a_link_planted_at_its_temporary_name(
 ) -> None:
     """If the temporary name could be guessed (here the random source is made predictable),
     a link planted there must not redirect the write: the write fails and nothing changes."""
-    monkeypatch.setattr("bot.writer.secrets.token_hex", lambda _: "0" * 16)
+    monkeypatch.setattr("bot.analyze.fix_writer.secrets.token_hex", lambda _: "0" * 16)
     outside = write(tmp_path / "outside" / "secret.txt", "untouched\n")
     repo = tmp_path / "repo"
     target = write(repo / ".github" / "workflows" / "a.yml", INSECURE)

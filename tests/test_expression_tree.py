@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.detectors.workflows import expression_tree as expr
+from bot.workflow import expression_tree as expr
 
 
 def test_context_paths_ignore_case_and_index_syntax() -> None:

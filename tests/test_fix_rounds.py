@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import bot.analysis
-from bot.analysis import fix_to_fixpoint, parse_workflow, select_rules
-from bot.cli import cli
+import bot.analyze.pipeline
+from bot.analyze.pipeline import fix_to_fixpoint, parse_workflow, select_rules
+from bot.cli.main import cli
 from bot.config import Config, load_config
-from bot.detectors.registry import rule_options
+from bot.detectors.rule_registry import rule_options
 from bot.models import FixMode
 from testpaths import RULE_CASES
 
@@ -78,7 +78,7 @@ jobs:
 def test_hitting_the_round_limit_is_reported_per_file(tmp_path: Path, monkeypatch) -> None:
     """Three rules with fixes need three rounds; with a limit of two the last rule's fixes
     are not tried, and every output says so."""
-    monkeypatch.setattr(bot.analysis, "MAX_FIX_ROUNDS", 2)
+    monkeypatch.setattr(bot.analyze.pipeline, "MAX_FIX_ROUNDS", 2)
     repo = _repo(tmp_path, LIMITED)
     result = CliRunner().invoke(
         cli, ["analyze", str(repo), "--offline", "--fix=all", "--format", "json"]
@@ -109,7 +109,7 @@ def test_hitting_the_round_limit_is_reported_per_file(tmp_path: Path, monkeypatc
 
 
 def test_the_round_limit_shows_in_the_text_report(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(bot.analysis, "MAX_FIX_ROUNDS", 1)
+    monkeypatch.setattr(bot.analyze.pipeline, "MAX_FIX_ROUNDS", 1)
     repo = _repo(tmp_path, LIMITED)
     result = CliRunner().invoke(cli, ["analyze", str(repo), "--offline", "--fix=all"])
     assert result.exit_code == 1
@@ -124,7 +124,7 @@ def test_bundle_out_skips_a_remediation_the_round_limit_cut_short(
     tmp_path: Path, monkeypatch
 ) -> None:
     """A bundle attests the whole remediation: a partial fix is not bundled."""
-    monkeypatch.setattr(bot.analysis, "MAX_FIX_ROUNDS", 0)
+    monkeypatch.setattr(bot.analyze.pipeline, "MAX_FIX_ROUNDS", 0)
     repo = _repo(tmp_path, LIMITED)
     for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "ci"]):
         subprocess.run(
@@ -200,7 +200,7 @@ def test_the_round_limit_names_the_file_from_where_the_command_runs(
     tmp_path: Path, monkeypatch
 ) -> None:
     """Two repositories analysed at once: the limit names each file under its repository."""
-    monkeypatch.setattr(bot.analysis, "MAX_FIX_ROUNDS", 1)
+    monkeypatch.setattr(bot.analyze.pipeline, "MAX_FIX_ROUNDS", 1)
     for name in ("one", "two"):
         _repo(tmp_path / name, LIMITED)
         (tmp_path / name / "repo").rename(tmp_path / f"{name}-repo")

@@ -35,9 +35,9 @@ from typing import Any
 
 import pytest
 
-from bot.detectors.workflows.template_scan import expressions
 from bot.knowledge.contexts import BUILT_IN_VARIABLES
-from bot.yamledit import SourceText, YamlDocument
+from bot.workflow.template_scan import expressions
+from bot.yamledit.document import SourceText, YamlDocument
 from testpaths import RULE_CASES
 
 RULE = "gha-template-injection"

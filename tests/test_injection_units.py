@@ -6,22 +6,12 @@ import subprocess
 
 import pytest
 
-from bot.detectors.workflows.code_strings import code_string_reference
-from bot.detectors.workflows.posix_shell import (
-    Quote,
-    posix_place,
-    posix_quote_state,
-    spliced_variables,
-)
-from bot.detectors.workflows.shell_quoting import (
-    javascript_reference,
-    reference,
-    shell_name,
-    shell_reference,
-)
 from bot.detectors.workflows.template_injection import variable_name
-from bot.detectors.workflows.template_scan import expressions
 from bot.knowledge.contexts import Provenance, built_in_variable, provenance
+from bot.workflow.code_strings import code_string_reference
+from bot.workflow.posix_shell import Quote, posix_place, posix_quote_state, spliced_variables
+from bot.workflow.shell_quoting import javascript_reference, reference, shell_name, shell_reference
+from bot.workflow.template_scan import expressions
 
 
 def test_scanner_respects_string_literals_and_stops_at_unterminated() -> None:

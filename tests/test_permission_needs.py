@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.analysis import parse_workflow
-from bot.detectors.workflows.permission_needs import job_needs, token_kind
+from bot.analyze.pipeline import parse_workflow
+from bot.workflow.permission_needs import job_needs, token_kind
 
 
 def _needs(text: str, root: Path | None = None, job: int = 0):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.analysis import analyze
+from bot.analyze.pipeline import analyze
+from bot.analyze.plan import fingerprint, group
 from bot.config import Config
 from bot.detectors.interface import WorkflowRule
-from bot.detectors.registry import RULES
+from bot.detectors.rule_registry import RULES
 from bot.models import Disposition, Fix, Severity
-from bot.plan import fingerprint, group
-from bot.yamledit import Remove
+from bot.yamledit.ops import Remove
 from testpaths import BASE_RULES
 
 WORKFLOW = """\

@@ -7,7 +7,7 @@ wrote, not what it says it did:
 
 * the exit code is 0 or 1, standard error holds no traceback, the report is JSON;
 * no file appears or disappears; every changed file still parses (ruamel's safe loader and
-  mendbot's own :func:`bot.analysis.parse_workflow`) and keeps its BOM and line breaks;
+  mendbot's own :func:`bot.analyze.pipeline.parse_workflow`) and keeps its BOM and line breaks;
 * the parsed data differs from the original only at routes the applied fixes may touch
   (:data:`ALLOWED`, anchored at the finding's step, job or Dependabot entry);
 * every comment outside the edited nodes survives;
@@ -33,7 +33,7 @@ import pytest
 from ruamel.yaml import YAML
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from bot.analysis import parse_workflow
+from bot.analyze.pipeline import parse_workflow
 from testpaths import TESTS
 
 REAL = TESTS / "corpus" / "real"

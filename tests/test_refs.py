@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.refs import RefResolutionError, RefResolver, parse_ls_remote
+from bot.resolvers.action_refs import RefResolutionError, RefResolver, parse_ls_remote
 from gitserver import serve
 
 SPEC = {

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.analysis import analyze
+from bot.analyze.pipeline import analyze
 from bot.config import Config, load_config
-from bot.detectors.registry import rule_options
+from bot.detectors.rule_registry import rule_options
 from bot.errors import ConfigError
 from bot.models import FixMode
-from bot.registry import (
+from bot.resolvers.image_registries import (
     ACCEPT,
     DOCKER_HUB_ENDPOINT,
     BearerChallenge,

@@ -6,7 +6,7 @@ import json
 
 import jsonschema
 
-from bot.analysis import analyze
+from bot.analyze.pipeline import analyze
 from bot.config import Config
 from bot.report import json_report, sarif
 from testpaths import BASE_RULES, DATA

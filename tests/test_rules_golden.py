@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.analysis import analyze
+from bot.analyze.pipeline import analyze
 from bot.config import Config, load_config
-from bot.detectors.registry import RULES, rule_options
+from bot.detectors.rule_registry import RULES, rule_options
 from bot.models import FixMode
-from bot.refs import RefResolver
-from bot.registry import RegistryResolver
 from bot.report.common import fix_status
+from bot.resolvers.action_refs import RefResolver
+from bot.resolvers.image_registries import RegistryResolver
 from gitserver import serve
 from registryserver import LoopbackRegistry
 from testpaths import RULE_CASES

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 import scorecard_pinning
-from bot.analysis import analyze, parse_workflow
+from bot.analyze.fix_writer import write_all
+from bot.analyze.pipeline import analyze, parse_workflow
 from bot.config import Config
 from bot.demo import example_repository
 from bot.models import FixMode
-from bot.refs import RefResolver, is_sha
-from bot.writer import write_all
+from bot.resolvers.action_refs import RefResolver, is_sha
 from gitserver import serve
 from testpaths import CORPUS
 

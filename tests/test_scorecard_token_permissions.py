@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.analysis import analyze, parse_workflow
+from bot.analyze.pipeline import analyze, parse_workflow
 from bot.config import Config
 from bot.models import FixMode
 from scorecard import file_penalty, token_permissions_score

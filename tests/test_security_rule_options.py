@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_config
-from bot.detectors.registry import rule_options
+from bot.detectors.rule_registry import rule_options
 from bot.errors import ConfigError
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.detectors.aliases import ZIZMOR_AUDITS
-from bot.detectors.registry import rule_ids
+from bot.detectors.rule_registry import rule_ids
 from clirun import run_mendbot as _mendbot
 from testpaths import CORPUS
 

@@ -16,20 +16,12 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from bot.models import (
-    BlastRadius,
-    Confidence,
-    Disposition,
-    Finding,
-    Fix,
-    Reversibility,
-    Severity,
-)
-from bot.refs import RefResolver
-from bot.registry import RegistryResolver
-from bot.yamledit import Operation, Route
-
-from .workflows.model import Job, Step, Workflow
+from bot.models import BlastRadius, Confidence, Disposition, Finding, Fix, Reversibility, Severity
+from bot.resolvers.action_refs import RefResolver
+from bot.resolvers.image_registries import RegistryResolver
+from bot.workflow.model import Job, Step, Workflow
+from bot.yamledit.document import Route
+from bot.yamledit.ops import Operation
 
 _RULE_ID = re.compile(r"^[a-z]+(?:-[a-z0-9]+)+$")
 

@@ -17,8 +17,8 @@ from pathlib import PurePosixPath
 from bot.config import ZizmorConfig
 from bot.detectors.aliases import rules_for_audit
 from bot.models import Finding
-from bot.yamledit import Operation, Route, YamlDocument
-from bot.yamledit.document import Scalar
+from bot.yamledit.document import Route, Scalar, YamlDocument
+from bot.yamledit.ops import Operation
 
 _DIRECTIVE = re.compile(r"\b(?P<tool>mendbot|zizmor):\s*ignore\[(?P<ids>[^\]]*)\]")
 

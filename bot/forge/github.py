@@ -40,7 +40,6 @@ from github import (
     UnknownObjectException,
 )
 
-from bot.forge.body import metadata
 from bot.forge.interface import (
     BOT_EMAIL,
     BOT_NAME,
@@ -57,6 +56,7 @@ from bot.forge.interface import (
     PullState,
     Review,
 )
+from bot.propose.pr_body import metadata
 
 _COMMENT_MARKER = "<!-- mendbot-comment:{topic} -->"
 _PERMISSION_ADVICE = (

@@ -18,6 +18,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot import git
 from bot.forge.interface import (
     BOT_EMAIL,
     BOT_NAME,
@@ -34,10 +35,9 @@ from bot.forge.interface import (
     PullState,
     Review,
 )
-from bot.provenance import git
-from bot.provenance.context import local_uri
 from bot.provenance.errors import GitError
-from bot.writer import write_text_atomically
+from bot.provenance.run_context import local_uri
+from bot.safe_files import write_text_atomically
 
 
 class LocalForge(Forge, GateForge):

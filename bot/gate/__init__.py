@@ -9,5 +9,5 @@ imports the code that infers fixes (import-linter contract) and never merges by 
 Modules: :mod:`~bot.gate.base_branch` (files read from the default branch's tip),
 :mod:`~bot.gate.owners` (CODEOWNERS), :mod:`~bot.gate.reverts` (exact reverts of bot changes),
 :mod:`~bot.gate.attestation` (provenance of the pull request), :mod:`~bot.gate.build` (the
-context), :mod:`~bot.gate.report` (status, comment, record), :mod:`~bot.gate.run` (the job).
+context), :mod:`~bot.gate.publish` (status, comment, record), :mod:`~bot.gate.run` (the job).
 """

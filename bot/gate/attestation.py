@@ -11,10 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from bot.policy.context import Provenance
-from bot.provenance import Check, Statement, Trust, verify_attestation
-from bot.provenance import git as gitcmd
+from bot import git as gitcmd
+from bot.policy.gate_context import Provenance
 from bot.provenance.layout import ATTESTATIONS_DIR
+from bot.provenance.result import Check
+from bot.provenance.statement import Statement
+from bot.provenance.trust import Trust
+from bot.provenance.verify import verify_attestation
 
 #: Verifier checks that bind the attestation to what merging the pull request changes (and to
 #: the gated repository); every other check is about the attestation itself (format, signature,

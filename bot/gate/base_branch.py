@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.provenance import git
+from bot import git
 from bot.provenance.errors import GitError
 
 

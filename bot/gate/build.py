@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from bot import git as gitcmd
 from bot.config import DEFAULT_LOCATIONS, Config, parse_config
 from bot.errors import PolicyError
 from bot.forge.interface import GATE_LABELS, GateForge, PullInfo, Review
@@ -22,7 +23,7 @@ from bot.gate.contributors import head_attested, who_contributed
 from bot.gate.owners import LOCATIONS as CODEOWNERS_LOCATIONS
 from bot.gate.owners import code_owners
 from bot.gate.reverts import RevertFacts, find_revert
-from bot.policy.context import (
+from bot.policy.gate_context import (
     UNMAPPED_ENVIRONMENT,
     Approval,
     BlastRadius,
@@ -36,9 +37,8 @@ from bot.policy.context import (
 )
 from bot.policy.schema import PolicySet, load_sources
 from bot.policy.windows import compute_windows
-from bot.provenance import Trust
-from bot.provenance import git as gitcmd
 from bot.provenance.changes import RawEntry, parse_raw, raw_diff
+from bot.provenance.trust import Trust
 
 #: An open pull request with this label that exactly reverts a merged bot change freezes the
 #: environments that change touched (the deploy job opens its revert pull request so after a

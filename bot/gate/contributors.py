@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from bot import git as gitcmd
 from bot.forge.interface import CommitPeople
-from bot.provenance import Trust, UnsafeAcceptUnsigned
-from bot.provenance import git as gitcmd
 from bot.provenance.bot_commits import attested_bot_commit
 from bot.provenance.errors import GitError
+from bot.provenance.trust import Trust, UnsafeAcceptUnsigned
 
 
 @dataclass(frozen=True)

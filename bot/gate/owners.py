@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from codeowners import CodeOwners as _Parser
 
-from bot.policy.context import CodeOwners, PathOwners
+from bot.policy.gate_context import CodeOwners, PathOwners
 
 #: Where GitHub looks for the file, in its order.
 LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")

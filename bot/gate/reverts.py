@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.provenance import git as gitcmd
+from bot import git as gitcmd
 from bot.provenance.changes import RawEntry, parse_raw, raw_diff
 from bot.provenance.layout import ATTESTATIONS_DIR
 

@@ -10,12 +10,12 @@ from typing import Any
 
 from bot.errors import MendbotError, PolicyError
 from bot.forge.interface import ForgeError, GateForge, PullInfo, PullState
-from bot.gate import report
+from bot.gate import publish as report
 from bot.gate.build import BaseFiles, Gathered, gather, load_base
 from bot.policy.decide import Decision, decide, denial
 from bot.policy.engine import DEFAULT_ENGINE
-from bot.provenance import Trust
-from bot.writer import write_text_atomically
+from bot.provenance.trust import Trust
+from bot.safe_files import write_text_atomically
 
 #: Pseudo-policy name for problems with the gate's own inputs (policies, configuration, git).
 SETUP = "<setup>"

@@ -4,24 +4,7 @@ Trust boundary: detectors and the YAML engine never import this package, and thi
 imports detectors, analysis, deploy or forge code (both checked by import-linter in CI).
 
 Modules: :mod:`~bot.policy.schema` (policy files), :mod:`~bot.policy.engine` (CEL engines),
-:mod:`~bot.policy.context` (the context, its schema and digest), :mod:`~bot.policy.windows`
+:mod:`~bot.policy.gate_context` (the context, its schema and digest), :mod:`~bot.policy.windows`
 (freeze windows), :mod:`~bot.policy.decide` (the decision), :mod:`~bot.policy.testing` (inline
 tests and checks), :mod:`~bot.policy.render` (text output).
 """
-
-from bot.policy.context import GateContext, build_change, context_digest, context_schema
-from bot.policy.decide import Decision, decide
-from bot.policy.schema import PolicySet, load_directory
-from bot.policy.windows import compute_windows
-
-__all__ = [
-    "Decision",
-    "GateContext",
-    "PolicySet",
-    "build_change",
-    "compute_windows",
-    "context_digest",
-    "context_schema",
-    "decide",
-    "load_directory",
-]

@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from bot.policy.context import Approval, GateContext, context_digest
 from bot.policy.engine import DEFAULT_ENGINE, CelError, PolicyEngine, unknown_identifiers
+from bot.policy.gate_context import Approval, GateContext, context_digest
 from bot.policy.schema import (
     Action,
     ApprovalRequirement,

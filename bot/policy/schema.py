@@ -26,7 +26,7 @@ from pydantic.alias_generators import to_camel
 
 from bot.errors import PolicyError
 from bot.policy.windows import Cron, ScheduleError, WindowSpec, parse_duration, zone
-from bot.yamledit import SourceText, YamlDocument, YamlParseError
+from bot.yamledit.document import SourceText, YamlDocument, YamlParseError
 
 API_VERSION = "mendbot/v1"
 _NAME = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"

@@ -8,9 +8,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.policy.context import Change, EnvironmentState, Provenance, PullRequest, Windows
 from bot.policy.decide import decide
 from bot.policy.engine import DEFAULT_ENGINE, CelError, PolicyEngine, unknown_identifiers
+from bot.policy.gate_context import Change, EnvironmentState, Provenance, PullRequest, Windows
 from bot.policy.schema import GateException, GatePolicy, PolicySet
 
 #: The context every inline test's ``context`` is merged over: a verified, safe, reversible

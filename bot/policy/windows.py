@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.policy.context import Windows
+from bot.policy.gate_context import Windows
 
 #: Longest window mendbot accepts; bounds the minute scan in :func:`window_open`.
 MAX_DURATION = timedelta(days=14)

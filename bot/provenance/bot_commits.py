@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from bot.provenance import git as gitcmd
+from bot import git as gitcmd
 from bot.provenance.changes import parse_raw, raw_diff
 from bot.provenance.errors import ChangeError, GitError
 from bot.provenance.layout import ATTESTATIONS_DIR

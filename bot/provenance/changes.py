@@ -21,7 +21,7 @@ from typing import Literal, cast
 import rfc8785
 from pydantic import Field, model_validator
 
-from bot.provenance import git
+from bot import git
 from bot.provenance.errors import ChangeError
 from bot.provenance.schema import Schema
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.provenance import git
+from bot import git
 from bot.provenance.changes import Change, RawEntry, changes_from_raw, parse_raw, raw_diff
 from bot.provenance.errors import ChangeError, GitError
 from bot.provenance.layout import ATTESTATIONS_DIR, committed_attestation_path

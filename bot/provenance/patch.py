@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.provenance import git
+from bot import git
 from bot.provenance.changes import Change, changes_from_raw, check_path, parse_raw, raw_diff
 from bot.provenance.errors import ChangeError
 

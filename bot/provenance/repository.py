@@ -14,10 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from bot.provenance import git
-from bot.provenance.context import local_uri, strip_credentials
+from bot import git
 from bot.provenance.errors import GitError
 from bot.provenance.result import VerificationResult
+from bot.provenance.run_context import local_uri, strip_credentials
 from bot.provenance.statement import Statement
 
 _ADVICE = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.provenance.context import RunContext
+from bot.provenance.run_context import RunContext
 from bot.provenance.statement import STATEMENT_TYPE, Statement, statement_bytes
 
 SLSA_PREDICATE_TYPE = "https://slsa.dev/provenance/v1"

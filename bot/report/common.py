@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.analysis import Analysis
+from bot.analyze.pipeline import Analysis
 from bot.models import Finding, Fix, Severity
-from bot.yamledit import Edited, apply_operations
+from bot.yamledit.engine import Edited, apply_operations
 
 
 @dataclass(frozen=True)

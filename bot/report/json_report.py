@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from bot import __version__
-from bot.analysis import Analysis
+from bot.analyze.pipeline import Analysis
 from bot.report.common import fix_status, no_fix_reason, remaining, sorted_findings
 
 

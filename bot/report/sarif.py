@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from bot import __version__
-from bot.analysis import Analysis
-from bot.detectors.registry import RULES
+from bot.analyze.pipeline import Analysis
+from bot.detectors.rule_registry import RULES
 from bot.models import Severity
 from bot.report.common import fix_status, preview, sorted_findings
 

@@ -7,7 +7,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from bot.analysis import Analysis
+from bot.analyze.pipeline import Analysis
 from bot.models import Finding, Severity
 from bot.report.common import fix_status, no_fix_reason, remaining, sorted_findings
 

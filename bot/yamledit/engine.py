@@ -27,15 +27,7 @@ from bot.yamledit.document import (
     to_data,
 )
 from bot.yamledit.fragment import rewrite_fragment
-from bot.yamledit.ops import (
-    Add,
-    Append,
-    MergeInto,
-    Operation,
-    Remove,
-    Replace,
-    RewriteFragment,
-)
+from bot.yamledit.ops import Add, Append, MergeInto, Operation, Remove, Replace, RewriteFragment
 from bot.yamledit.render import RenderError
 
 Primitive = guard.Primitive

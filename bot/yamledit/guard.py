@@ -8,13 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from bot.yamledit.document import (
-    YamlDocument,
-    format_route,
-    normalise,
-    strict_equal,
-    to_data,
-)
+from bot.yamledit.document import YamlDocument, format_route, normalise, strict_equal, to_data
 from bot.yamledit.ops import Add, Append, Remove, Replace, RewriteFragment, SetComment
 from bot.yamledit.splice import Splice
 

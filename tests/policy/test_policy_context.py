@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 
 from bot.config import load_config
-from bot.policy.context import GateContext, build_change, context_schema, environments_of
+from bot.policy.gate_context import GateContext, build_change, context_schema, environments_of
 from bot.policy.testing import BASE_CONTEXT
 from testpaths import REPO
 

@@ -172,8 +172,8 @@ class Bench:
 
     def bundle(self, signer, env: dict[str, str] | None = None, now=None) -> dict[str, Path]:
         """Write the bundles; returns remediation id → bundle folder."""
-        from bot.analysis import analyze
-        from bot.bundles import bundle_remediations
+        from bot.analyze.bundles import bundle_remediations
+        from bot.analyze.pipeline import analyze
         from bot.config import Config
 
         analysis = analyze([self.repo.path], self.repo.path, Config(), only_rules=self.RULES)

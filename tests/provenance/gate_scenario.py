@@ -14,9 +14,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.config import ProposeSettings
-from bot.forge import LocalForge, propose
 from bot.forge.interface import Forge
-from bot.provenance import KeySigner, KeyTrust
+from bot.forge.local import LocalForge
+from bot.propose.job import propose
+from bot.provenance.signers import KeySigner
+from bot.provenance.trust import KeyTrust
 
 SHIPPED_POLICIES = Path(__file__).resolve().parents[2] / "policies"
 

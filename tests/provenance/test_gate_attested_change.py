@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives import serialization
 from gate_scenario import NOW, Scenario, local_scenario
 from test_gate_local import gate, open_human_pull
 
-from bot.forge import LocalForge, PullState
+from bot.forge.interface import PullState
+from bot.forge.local import LocalForge
 
 CI = ".github/workflows/ci.yml"
 DEPLOY = ".github/workflows/deploy.yml"

@@ -20,13 +20,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from gate_scenario import NOW, SHIPPED_POLICIES, SIGNED, Scenario, local_scenario, loosen_policies
 
-from bot.forge import BOT_EMAIL, BOT_NAME, LocalForge, PullRequest, PullState
-from bot.forge.interface import ForgeError, PullInfo
+from bot.forge.interface import BOT_EMAIL, BOT_NAME, ForgeError, PullInfo, PullRequest, PullState
+from bot.forge.local import LocalForge
 from bot.gate.run import GateOptions, GateRun, evaluate
-from bot.policy.context import context_digest
+from bot.policy.gate_context import context_digest
 from bot.policy.schema import load_directory
-from bot.provenance import KeySigner
 from bot.provenance.layout import committed_attestation_path
+from bot.provenance.signers import KeySigner
 
 
 def gate(forge: LocalForge, scenario: Scenario, number: int, now: datetime = NOW) -> GateRun:

@@ -18,9 +18,11 @@ from sigstore.models import Bundle, ClientTrustConfig
 from sigstore.verify import Verifier
 from sigstore.verify import policy as sp
 
-from bot.provenance import SigstoreSigner, SigstoreTrust, verify_bundle
 from bot.provenance.layout import ATTESTATION, SLSA, STATEMENT
+from bot.provenance.signers import SigstoreSigner
 from bot.provenance.slsa import SLSA_PREDICATE_TYPE
+from bot.provenance.trust import SigstoreTrust
+from bot.provenance.verify import verify_bundle
 from minisigstore import MiniSigstore, github_claims, identity_of
 
 

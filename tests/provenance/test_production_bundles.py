@@ -19,8 +19,10 @@ from sigstore.models import Bundle
 from sigstore.verify import Verifier
 from sigstore.verify import policy as sp
 
-from bot.provenance import SigstoreTrust, VerificationResult, verify_attestation
 from bot.provenance.keyless import verify_dsse
+from bot.provenance.result import VerificationResult
+from bot.provenance.trust import SigstoreTrust
+from bot.provenance.verify import verify_attestation
 from testpaths import DATA
 
 SIGSTORE = DATA / "sigstore"

@@ -14,11 +14,12 @@ from fakegithub import TOKEN, FakeGitHub
 from github import GithubRetry
 
 from bot.config import ProposeSettings
-from bot.forge import PullState, Status, propose
-from bot.forge.body import metadata
 from bot.forge.github import GitHubForge
-from bot.forge.interface import ForgeError
-from bot.provenance import KeySigner, KeyTrust
+from bot.forge.interface import ForgeError, PullState
+from bot.propose.job import Status, propose
+from bot.propose.pr_body import metadata
+from bot.provenance.signers import KeySigner
+from bot.provenance.trust import KeyTrust
 
 REPO = "octo/project"
 

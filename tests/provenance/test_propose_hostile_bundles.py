@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from bot.provenance import KeySigner
 from bot.provenance.layout import PATCH, PLAN, STATEMENT
+from bot.provenance.signers import KeySigner
 
 GUARD_SECONDS = 120
 MEMORY_CAP = 2 * 1024 * 1024 * 1024

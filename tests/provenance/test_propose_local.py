@@ -18,9 +18,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from bot.config import ProposeSettings
-from bot.forge import BOT_EMAIL, BOT_NAME, LocalForge, PullState, Status, propose
-from bot.forge.body import TOPIC_EDITED, TOPIC_IGNORED, metadata
-from bot.provenance import KeySigner, KeyTrust
+from bot.forge.interface import BOT_EMAIL, BOT_NAME, PullState
+from bot.forge.local import LocalForge
+from bot.propose.job import Status, propose
+from bot.propose.pr_body import TOPIC_EDITED, TOPIC_IGNORED, metadata
+from bot.provenance.signers import KeySigner
+from bot.provenance.trust import KeyTrust
 
 CI = "gha-persist-credentials/ci"
 
@@ -277,7 +280,8 @@ def test_existing_branch_with_foreign_commits_is_never_touched(bench, signed, tr
 
 
 def test_unsigned_bundle_needs_allow_unsigned(bench) -> None:
-    from bot.provenance import NoSigner, UnsafeAcceptUnsigned
+    from bot.provenance.signers import NoSigner
+    from bot.provenance.trust import UnsafeAcceptUnsigned
 
     unsigned = bench.bundle(NoSigner())
     forge = LocalForge(bench.repo.path)

@@ -15,10 +15,10 @@ from bot.errors import UsageError
 from bot.models import BlastRadius, Disposition, Remediation, Reversibility
 from bot.provenance import dsse
 from bot.provenance.changes import BlobState, Change, canonical, changeset_digest, check_path
-from bot.provenance.context import _workflow, detect, strip_credentials
 from bot.provenance.errors import ChangeError
 from bot.provenance.keys import key_hint, public_pem
 from bot.provenance.layout import bundle_name, committed_attestation_path, remediation_id
+from bot.provenance.run_context import _workflow, detect, strip_credentials
 from bot.provenance.statement import (
     PREDICATE_TYPE_V1,
     Base,

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from bot.provenance import KeySigner
 from bot.provenance.layout import committed_attestation_path, remediation_id
+from bot.provenance.signers import KeySigner
 
 CI = ".github/workflows/ci.yml"
 

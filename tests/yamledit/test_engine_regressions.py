@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from bot.yamledit import (
-    Add,
-    Append,
-    Edited,
-    MergeInto,
-    Remove,
-    Replace,
-    RewriteFragment,
-    SetComment,
-    Unfixable,
-    YamlDocument,
-    apply_operations,
-)
+from bot.yamledit.document import YamlDocument
+from bot.yamledit.engine import Edited, Unfixable, apply_operations
+from bot.yamledit.ops import Add, Append, MergeInto, Remove, Replace, RewriteFragment, SetComment
 
 
 def test_append_does_not_treat_true_as_equal_to_one() -> None:

@@ -12,17 +12,10 @@ from typing import Any
 
 import pytest
 
-from bot.yamledit import (
-    Add,
-    Edited,
-    Replace,
-    RewriteFragment,
-    SetComment,
-    YamlDocument,
-    apply_operations,
-)
-from bot.yamledit.document import to_data
+from bot.yamledit.document import YamlDocument, to_data
+from bot.yamledit.engine import Edited, apply_operations
 from bot.yamledit.guard import GuardError, check, expected_after
+from bot.yamledit.ops import Add, Replace, RewriteFragment, SetComment
 from bot.yamledit.splice import Splice
 
 WORKFLOW = """\

@@ -39,22 +39,9 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from bot.yamledit import (
-    Add,
-    Append,
-    Edited,
-    MergeInto,
-    Remove,
-    Replace,
-    RewriteFragment,
-    SetComment,
-    SourceText,
-    Unfixable,
-    YamlDocument,
-    YamlParseError,
-    apply_operations,
-    apply_together,
-)
+from bot.yamledit.document import SourceText, YamlDocument, YamlParseError
+from bot.yamledit.engine import Edited, Unfixable, apply_operations, apply_together
+from bot.yamledit.ops import Add, Append, MergeInto, Remove, Replace, RewriteFragment, SetComment
 
 Route = tuple[str | int, ...]
 Where = tuple[int, Route]  # (document index, route)

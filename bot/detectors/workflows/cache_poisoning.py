@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.detectors.workflows import expression_tree as expr
-from bot.detectors.workflows.model import Job, Step, Workflow
-from bot.detectors.workflows.versions import step_version
 from bot.knowledge import cache_actions as kb
 from bot.models import Confidence, Disposition, Severity
-from bot.yamledit import MergeInto, Operation, Remove
+from bot.workflow import expression_tree as expr
+from bot.workflow.model import Job, Step, Workflow
+from bot.workflow.versions import step_version
+from bot.yamledit.ops import MergeInto, Operation, Remove
 
 State = Literal["on", "off", "maybe"]
 

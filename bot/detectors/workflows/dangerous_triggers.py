@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.detectors.workflows import expression_tree as expr
-from bot.detectors.workflows.model import Job, Step, Workflow
 from bot.models import Confidence, Severity
-from bot.yamledit import Route
+from bot.workflow import expression_tree as expr
+from bot.workflow.model import Job, Step, Workflow
+from bot.yamledit.document import Route
 
 NO_FIX = (
     "there is no behaviour-preserving fix: split the workflow so that untrusted code runs "

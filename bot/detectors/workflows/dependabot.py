@@ -8,9 +8,10 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.detectors.workflows.model import Workflow
 from bot.models import Disposition, Severity
-from bot.yamledit import Append, MergeInto, Replace, Route
+from bot.workflow.model import Workflow
+from bot.yamledit.document import Route
+from bot.yamledit.ops import Append, MergeInto, Replace
 
 
 class CooldownOptions(BaseModel):

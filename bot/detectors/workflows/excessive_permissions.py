@@ -7,18 +7,13 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.detectors.workflows.model import Job, Workflow
-from bot.detectors.workflows.permission_fixes import block_operations, describe, unknown_summary
-from bot.detectors.workflows.permission_needs import (
-    Needs,
-    job_needs,
-    parse_permissions,
-    undeclared_jobs,
-)
+from bot.detectors.permission_fixes import block_operations, describe, unknown_summary
 from bot.knowledge.permissions import KbConfidence, Level
 from bot.models import Confidence, Disposition, Severity
-from bot.yamledit import Operation, Remove, Replace, Route, SetComment
-from bot.yamledit.document import Mapping
+from bot.workflow.model import Job, Workflow
+from bot.workflow.permission_needs import Needs, job_needs, parse_permissions, undeclared_jobs
+from bot.yamledit.document import Mapping, Route
+from bot.yamledit.ops import Operation, Remove, Replace, SetComment
 
 _DIRECTIVE = re.compile(r"ignore\[[^\]]*(?:excessive-permissions|permissions)[^\]]*\]")
 

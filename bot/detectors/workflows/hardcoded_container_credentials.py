@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.detectors.workflows import expression_tree as expr
-from bot.detectors.workflows.model import Job
 from bot.models import Confidence, Severity
-from bot.yamledit import Route
+from bot.workflow import expression_tree as expr
+from bot.workflow.model import Job
+from bot.yamledit.document import Route
 
 NO_FIX = (
     "the password must move into a repository secret first (Settings → Secrets and "

@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.detectors.workflows.matrix import dotted, matrix_key, matrix_values
-from bot.detectors.workflows.model import Job, Step, Workflow
 from bot.models import Confidence, Disposition, Severity
-from bot.yamledit import Remove, Route
+from bot.workflow.matrix import dotted, matrix_key, matrix_values
+from bot.workflow.model import Job, Step, Workflow
+from bot.yamledit.document import Route
+from bot.yamledit.ops import Remove
 
 VARIABLE = "ACTIONS_ALLOW_UNSECURE_COMMANDS"
 

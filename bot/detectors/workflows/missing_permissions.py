@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.detectors.workflows.model import Workflow
-from bot.detectors.workflows.permission_fixes import describe, unknown_summary
-from bot.detectors.workflows.permission_needs import job_needs, undeclared_jobs
+from bot.detectors.permission_fixes import describe, unknown_summary
 from bot.models import Confidence, Disposition, Severity
-from bot.yamledit import Add
+from bot.workflow.model import Workflow
+from bot.workflow.permission_needs import job_needs, undeclared_jobs
+from bot.yamledit.ops import Add
 
 _READ_ONLY = {"contents": "read"}
 

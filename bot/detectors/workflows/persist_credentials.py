@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.detectors.workflows.model import Step
 from bot.knowledge import git_credentials as kb
 from bot.models import Confidence, Disposition, Severity
-from bot.yamledit import MergeInto
+from bot.workflow.model import Step
+from bot.yamledit.ops import MergeInto
 
 
 def _is_false(value: object) -> bool:

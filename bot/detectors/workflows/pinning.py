@@ -17,18 +17,19 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.detectors.workflows.matrix import dotted, matrix_key, matrix_values
-from bot.detectors.workflows.model import Job, Step, Uses, Workflow
 from bot.models import Confidence, Disposition, Severity
-from bot.refs import RefResolutionError, RemoteRefs, is_sha
-from bot.registry import (
+from bot.resolvers.action_refs import RefResolutionError, RemoteRefs, is_sha
+from bot.resolvers.image_registries import (
     DOCKER_HUB,
     ImageDigest,
     InvalidImageReference,
     RegistryError,
     parse_image,
 )
-from bot.yamledit import Operation, Replace, Route, SetComment
+from bot.workflow.matrix import dotted, matrix_key, matrix_values
+from bot.workflow.model import Job, Step, Uses, Workflow
+from bot.yamledit.document import Route
+from bot.yamledit.ops import Operation, Replace, SetComment
 
 #: Reusable workflows that break when pinned by SHA (slsa-github-generator#722).
 DEFAULT_EXEMPT = ("slsa-framework/slsa-github-generator/.github/workflows/*",)

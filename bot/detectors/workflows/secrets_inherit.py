@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.detectors.workflows.model import Job
 from bot.models import Severity
+from bot.workflow.model import Job
 
 NO_FIX = (
     "replacing `inherit` needs the secrets the called workflow declares under "

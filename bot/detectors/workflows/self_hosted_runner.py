@@ -9,9 +9,9 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.detectors.workflows import expression_tree as expr
-from bot.detectors.workflows.model import Job
 from bot.models import Confidence, Severity
+from bot.workflow import expression_tree as expr
+from bot.workflow.model import Job
 
 NO_FIX = (
     "moving a job to a GitHub-hosted runner changes its hardware, network and installed "

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.detectors.workflows import expression_tree as expr
-from bot.detectors.workflows.model import Job, Workflow
 from bot.models import Confidence, Disposition, Severity
-from bot.yamledit import Operation, Replace, RewriteFragment, Route
-from bot.yamledit.document import Scalar
+from bot.workflow import expression_tree as expr
+from bot.workflow.model import Job, Workflow
+from bot.yamledit.document import Route, Scalar
+from bot.yamledit.ops import Operation, Replace, RewriteFragment
 
 #: Contexts naming whoever caused the run: spoofable by making a bot act on your behalf.
 ACTOR_NAMES = frozenset({"github.actor", "github.triggering_actor", "github.event.sender.login"})

@@ -10,9 +10,10 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.detectors.workflows.model import Job, Step, Workflow
 from bot.models import Confidence, Disposition, Severity
-from bot.yamledit import MergeInto, Operation, Remove, Route
+from bot.workflow.model import Job, Step, Workflow
+from bot.yamledit.document import Route
+from bot.yamledit.ops import MergeInto, Operation, Remove
 
 
 class _Options(BaseModel):

@@ -13,26 +13,22 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.detectors.workflows.code_strings import code_string_reference
-from bot.detectors.workflows.injection_sources import contexts_of, origin, variable_origin
-from bot.detectors.workflows.matrix import matrix_texts, runs_on_choices
-from bot.detectors.workflows.model import Step
-from bot.detectors.workflows.posix_shell import (
+from bot.knowledge.contexts import Provenance, built_in_variable
+from bot.models import Confidence, Disposition, Finding, Severity
+from bot.workflow.code_strings import code_string_reference
+from bot.workflow.injection_sources import contexts_of, origin, variable_origin
+from bot.workflow.matrix import matrix_texts, runs_on_choices
+from bot.workflow.model import Step
+from bot.workflow.posix_shell import (
     ENVIRONMENT_FILE,
     POSIX_SHELLS,
     environment_file_advice,
     spliced_variables,
 )
-from bot.detectors.workflows.shell_quoting import (
-    Reference,
-    javascript_reference,
-    shell_name,
-    shell_reference,
-)
-from bot.detectors.workflows.template_scan import Expression, expressions
-from bot.knowledge.contexts import Provenance, built_in_variable
-from bot.models import Confidence, Disposition, Finding, Severity
-from bot.yamledit import MergeInto, Operation, RewriteFragment, Route
+from bot.workflow.shell_quoting import Reference, javascript_reference, shell_name, shell_reference
+from bot.workflow.template_scan import Expression, expressions
+from bot.yamledit.document import Route
+from bot.yamledit.ops import MergeInto, Operation, RewriteFragment
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ from typing import ClassVar
 from bot.detectors.aliases import rules_for_audit
 from bot.detectors.interface import Detection, WorkflowRule
 from bot.detectors.suppression import all_directives
-from bot.detectors.workflows.model import Workflow
 from bot.models import Location, Severity
+from bot.workflow.model import Workflow
 
 
 def _known_rules() -> list[str]:
     # NOTE(suppression): imported here, not at the top: the registry imports every rule,
     # this one included.
-    from bot.detectors.registry import rule_ids
+    from bot.detectors.rule_registry import rule_ids
 
     return rule_ids()
 

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.detectors.workflows.model import Job, Workflow
 from bot.models import Disposition, Severity
-from bot.yamledit import Replace, Route
+from bot.workflow.model import Job, Workflow
+from bot.yamledit.document import Route
+from bot.yamledit.ops import Replace
 
 _FENCE = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
 

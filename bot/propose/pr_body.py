@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.markdown import code, code_cell, plain
-from bot.policy.context import UNMAPPED_ENVIRONMENT, environments_of
+from bot.policy.gate_context import UNMAPPED_ENVIRONMENT, environments_of
 from bot.provenance.result import Signer
 from bot.provenance.statement import Statement
 

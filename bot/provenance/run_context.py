@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from bot.provenance import git
+from bot import git
 from bot.provenance.errors import GitError
 from bot.provenance.statement import Invocation, Repository
 

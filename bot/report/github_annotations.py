@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bot.analysis import Analysis
+from bot.analyze.pipeline import Analysis
 from bot.models import Severity
 from bot.report.common import fix_status, sorted_findings
 from bot.report.text import summary

@@ -1,7 +1,7 @@
 """The analysis pipeline: read inputs, run rules, and (optionally) fix to a fix-point.
 
 Nothing here writes files: :func:`analyze` returns the new text of every file it would change,
-and the caller decides whether to write it (see :mod:`bot.writer`).
+and the caller decides whether to write it (see :mod:`bot.analyze.fix_writer`).
 """
 
 from __future__ import annotations
@@ -11,28 +11,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.analyze.inputs import Input, discover, read_text
 from bot.config import Config, find_zizmor_config, load_zizmor_config
 from bot.detectors.interface import Detection, RuleServices, WorkflowRule
-from bot.detectors.registry import RULES
-from bot.detectors.suppression import (
-    ExternalIgnores,
-    external_ignores,
-    is_suppressed,
-    protected_by,
-)
-from bot.detectors.workflows.model import Workflow
-from bot.inputs import Input, discover, read_text
+from bot.detectors.rule_registry import RULES
+from bot.detectors.suppression import ExternalIgnores, external_ignores, is_suppressed, protected_by
 from bot.models import AnalysisResult, FileError, Finding, Fix, FixLimit, FixMode, Unfixed
-from bot.refs import RefResolver
-from bot.registry import RegistryResolver
-from bot.yamledit import (
-    Edited,
-    SourceText,
-    YamlDocument,
-    YamlParseError,
-    apply_operations,
-    apply_together,
-)
+from bot.resolvers.action_refs import RefResolver
+from bot.resolvers.image_registries import RegistryResolver
+from bot.workflow.model import Workflow
+from bot.yamledit.document import SourceText, YamlDocument, YamlParseError
+from bot.yamledit.engine import Edited, apply_operations, apply_together
 
 #: Bound on fix rounds per file. Each round applies one fix, or a run of fixes the engine
 #: proves independent, and re-runs the rules once; a file that needs more rounds keeps the

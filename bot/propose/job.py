@@ -19,9 +19,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum, unique
 from pathlib import Path
 
+from bot import git as gitcmd
 from bot.config import ProposeSettings
 from bot.errors import MendbotError
-from bot.forge import body
 from bot.forge.interface import (
     BOT_EMAIL,
     BOT_NAME,
@@ -31,12 +31,13 @@ from bot.forge.interface import (
     PullRequest,
     PullState,
 )
-from bot.provenance import Trust, UnsafeAcceptUnsigned, verify_bundle
-from bot.provenance import git as gitcmd
+from bot.propose import pr_body as body
 from bot.provenance.bot_commits import attested_bot_commit
 from bot.provenance.errors import GitError
 from bot.provenance.layout import PATCH, STATEMENT, committed_attestation_path, read
 from bot.provenance.statement import Statement, StatementError, parse_statement
+from bot.provenance.trust import Trust, UnsafeAcceptUnsigned
+from bot.provenance.verify import verify_bundle
 
 
 @unique

@@ -14,18 +14,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.analysis import Analysis, analyze
+from bot import git
+from bot.analyze.pipeline import Analysis, analyze
+from bot.analyze.plan import group
 from bot.config import Config
 from bot.models import FixMode, Remediation
-from bot.plan import group
-from bot.provenance import context as run_context
-from bot.provenance import git
+from bot.provenance import run_context
+from bot.provenance.bundle_writer import BundleRequest, WrittenBundle, config_ref, write_bundle
 from bot.provenance.errors import BaseMismatchError
 from bot.provenance.signers import Signer
 from bot.provenance.statement import ConfigRef
-from bot.provenance.writer import BundleRequest, WrittenBundle, config_ref, write_bundle
-from bot.refs import RefResolver
-from bot.registry import RegistryResolver
+from bot.resolvers.action_refs import RefResolver
+from bot.resolvers.image_registries import RegistryResolver
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.detectors.workflows.expression_tree import ExpressionError, parse
-from bot.detectors.workflows.expression_tree import contexts as tree_contexts
-from bot.detectors.workflows.matrix import matrix_texts
-from bot.detectors.workflows.model import Step
-from bot.detectors.workflows.template_scan import Expression, expressions
 from bot.knowledge.contexts import Provenance, context_of_variable, provenance
+from bot.workflow.expression_tree import ExpressionError, parse
+from bot.workflow.expression_tree import contexts as tree_contexts
+from bot.workflow.matrix import matrix_texts
+from bot.workflow.model import Step
+from bot.workflow.template_scan import Expression, expressions
 
 #: Literal text no shell, PowerShell or JavaScript string gives a meaning to: letters, digits,
 #: blanks and ``._+,:/=@-``.

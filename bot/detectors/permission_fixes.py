@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.detectors.workflows.model import Job
-from bot.detectors.workflows.permission_needs import Needs
-from bot.yamledit import Add, Operation, SetComment
+from bot.workflow.model import Job
+from bot.workflow.permission_needs import Needs
 from bot.yamledit.document import Mapping
+from bot.yamledit.ops import Add, Operation, SetComment
 
 
 def can_comment(job: Job) -> bool:

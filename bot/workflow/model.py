@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.models import Location
-from bot.yamledit import Route, YamlDocument
-from bot.yamledit.document import Alias, Mapping, Node, Sequence
+from bot.yamledit.document import Alias, Mapping, Node, Route, Sequence, YamlDocument
 
 _USES = re.compile(r"^(?P<owner>[^/@\s]+)/(?P<repo>[^/@\s]+)(?P<subpath>/[^@\s]*)?@(?P<ref>\S+)$")
 

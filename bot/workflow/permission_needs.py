@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.detectors.workflows.model import Job, Step, Workflow
 from bot.knowledge.permissions import (
     SCOPES,
     ActionEntry,
@@ -36,7 +35,8 @@ from bot.knowledge.permissions import (
     knowledge_base,
 )
 from bot.knowledge.run_commands import RunRule, api_call, run_table, split_commands
-from bot.yamledit import SourceText, YamlDocument, YamlParseError
+from bot.workflow.model import Job, Step, Workflow
+from bot.yamledit.document import SourceText, YamlDocument, YamlParseError
 
 #: Expressions that evaluate to the job's own token.
 JOB_TOKEN = re.compile(r"\b(?:github\.token|secrets\.github_token)\b", re.IGNORECASE)

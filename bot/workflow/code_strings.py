@@ -13,8 +13,8 @@ in double quotes, a pipe into an interpreter) stays report-only.
 
 from __future__ import annotations
 
-from bot.detectors.workflows.posix_shell import Quote, posix_place
-from bot.detectors.workflows.shell_quoting import Reference, posix_reference
+from bot.workflow.posix_shell import Quote, posix_place
+from bot.workflow.shell_quoting import Reference, posix_reference
 
 
 def _environment_read(language: str, name: str, quote: str, shell_quote: Quote) -> str | None:

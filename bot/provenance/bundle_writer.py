@@ -19,8 +19,8 @@ from typing import Any
 from bot import __version__
 from bot.models import Finding, Remediation
 from bot.provenance import layout
-from bot.provenance.context import RunContext
 from bot.provenance.patch import make_patch
+from bot.provenance.run_context import RunContext
 from bot.provenance.signers import Signer, SignKind
 from bot.provenance.slsa import slsa_statement
 from bot.provenance.statement import (

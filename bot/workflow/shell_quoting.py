@@ -1,7 +1,7 @@
 """How to reference an environment variable at a given place in a script, per shell.
 
-:func:`shell_reference` turns what :mod:`~bot.detectors.workflows.posix_shell` and
-:mod:`~bot.detectors.workflows.pwsh_shell` say about a place into the text that reads ``$name``
+:func:`shell_reference` turns what :mod:`~bot.workflow.posix_shell` and
+:mod:`~bot.workflow.pwsh_shell` say about a place into the text that reads ``$name``
 there with the same meaning, or ``Reference(None, why)`` when no such text exists (code
 strings, backticks, arithmetic, quoted heredocs, environment files, cmd): mendbot then reports
 without a fix rather than hide the hole. :func:`javascript_reference` does the same for
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.detectors.workflows.posix_shell import (
+from bot.workflow.posix_shell import (
     POSIX_SHELLS,
     PWSH_SHELLS,
     Quote,
@@ -20,7 +20,7 @@ from bot.detectors.workflows.posix_shell import (
     environment_file_advice,
     posix_place,
 )
-from bot.detectors.workflows.pwsh_shell import pwsh_place
+from bot.workflow.pwsh_shell import pwsh_place
 
 
 def shell_name(shell: str | None, runs_on: list[str]) -> str:

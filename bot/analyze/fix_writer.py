@@ -10,30 +10,12 @@ import contextlib
 import os
 import secrets
 import stat
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from bot.analyze.inputs import MAX_BYTES
 from bot.errors import WriteError
-from bot.inputs import MAX_BYTES
 from bot.safe_files import UnsafeFileError, open_folder, read_regular
-
-
-def write_text_atomically(path: Path, text: str, *, mode: int | None = None) -> None:
-    """Replace (or create) ``path`` with ``text`` via a complete temporary file in the same
-    folder, so a reader never sees half a file; the folder is created when missing. ``mode``
-    sets the file's permissions (None: the temporary file's, owner read/write)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".mendbot", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_all(changes: Mapping[Path, tuple[str, str]], root: Path | None = None) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from bot.detectors.workflows.template_scan import expressions
+from bot.workflow.template_scan import expressions
 
 POSIX_SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh"})
 PWSH_SHELLS = frozenset({"pwsh", "powershell"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.detectors.workflows.model import Step
+from bot.workflow.model import Step
 
 _VERSION = re.compile(r"^v?(?P<major>\d+)(?:\.(?P<minor>\d+))?(?:\.(?P<patch>\d+))?(?:[-+].*)?$")
 _SHA = re.compile(r"^[0-9a-fA-F]{40}$")

@@ -38,9 +38,13 @@ class TrustOptions:
     def build(self) -> Trust:
         """The verifier's trust from exactly one of --verify-key, --identity/--issuer and
         --allow-unsigned; raises :class:`click.UsageError` otherwise."""
-        from bot.provenance import KeyTrust, SigstoreTrust, UnsafeAcceptUnsigned
         from bot.provenance.sigstore_config import client_trust_config
-        from bot.provenance.trust import DEFAULT_TRIGGERS
+        from bot.provenance.trust import (
+            DEFAULT_TRIGGERS,
+            KeyTrust,
+            SigstoreTrust,
+            UnsafeAcceptUnsigned,
+        )
 
         chosen = [
             name
@@ -89,8 +93,8 @@ class ForgeOptions:
     def build(self) -> LocalForge | GitHubForge:
         """The forge (a GitHub App installation token when --app-id is given, else
         $GITHUB_TOKEN); raises :class:`click.UsageError` or a forge error."""
-        from bot.forge import LocalForge
-        from bot.provenance.git import toplevel as git_toplevel
+        from bot.forge.local import LocalForge
+        from bot.git import toplevel as git_toplevel
 
         if self.forge_name != "github":
             return LocalForge(self.repo, self.base)

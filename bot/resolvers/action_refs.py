@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot import disk_cache
+from bot.resolvers import disk_cache
 
 DEFAULT_SERVER = "https://github.com"
 DEFAULT_TTL_SECONDS = 3600

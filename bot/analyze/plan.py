@@ -5,14 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bot.models import (
-    BlastRadius,
-    Disposition,
-    Fix,
-    Remediation,
-    Reversibility,
-    digest,
-)
+from bot.models import BlastRadius, Disposition, Fix, Remediation, Reversibility, digest
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 

@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.analysis import Analysis, analyze
+from bot.analyze.inputs import is_repository
+from bot.analyze.pipeline import Analysis, analyze
 from bot.config import Config
-from bot.inputs import is_repository
 from bot.models import AnalysisResult, FileError, Finding, Fix, Unfixed
 
 

@@ -14,13 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.models import FileError
-from bot.safe_files import (
-    TooLargeError,
-    UnsafeFileError,
-    linked_folder,
-    open_folder,
-    read_regular,
-)
+from bot.safe_files import TooLargeError, UnsafeFileError, linked_folder, open_folder, read_regular
 
 MAX_BYTES = 5 * 1024 * 1024
 _YAML_SUFFIXES = (".yml", ".yaml")
@@ -93,7 +87,7 @@ def discover(targets: Iterable[Path], root: Path) -> tuple[list[Input], list[Fil
     ``.github/workflows/*.y{a,}ml`` files, its composite actions (``action.yml`` at the root and
     under ``.github/actions/``) and ``.github/dependabot.yml``. Any other directory contributes
     every YAML file below it (non-workflows among those are skipped quietly), except those in
-    repositories below it, which are analysed on their own (see :mod:`bot.checkouts`).
+    repositories below it, which are analysed on their own (see :mod:`bot.analyze.checkouts`).
 
     Symlinked folders are never entered: one under ``.github`` (or ``.github`` itself) is an
     error naming it; a symlinked file must point inside ``root``.

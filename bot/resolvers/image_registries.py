@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 
-from bot import disk_cache
 from bot.errors import ConfigError
+from bot.resolvers import disk_cache
 
 DOCKER_HUB = "docker.io"
 """The canonical name of Docker Hub in image references."""
@@ -504,6 +504,6 @@ def _media_type(headers: Message) -> str:
 
 def default_registry() -> RegistryResolver:
     """A resolver honouring ``$MENDBOT_REGISTRY_MIRRORS``, cached under the default cache dir."""
-    from bot.refs import default_cache_dir
+    from bot.resolvers.action_refs import default_cache_dir
 
     return RegistryResolver(cache_dir=default_cache_dir())

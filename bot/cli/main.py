@@ -20,17 +20,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
 from bot import __version__
-from bot.analysis import Analysis, analyze
-from bot.checkouts import analyze_named, enclosing_repository, scopes
-from bot.cli_options import ForgeOptions, TrustOptions, forge_options, trust_options
+from bot.analyze.checkouts import analyze_named, enclosing_repository, scopes
+from bot.analyze.fix_writer import write_all
+from bot.analyze.pipeline import Analysis, analyze
+from bot.cli.options import ForgeOptions, TrustOptions, forge_options, trust_options
 from bot.config import Config, find_config, json_schema, load_config
-from bot.detectors.registry import RULES, rule_ids, rule_options
+from bot.detectors.rule_registry import RULES, rule_ids, rule_options
 from bot.errors import MendbotError, WriteError
 from bot.models import FixMode
-from bot.refs import RefResolver, default_cache_dir, timeout_from_environment
-from bot.registry import RegistryResolver, default_registry
-from bot.report import github, json_report, sarif, text
-from bot.writer import write_all
+from bot.report import github_annotations as github
+from bot.report import json_report, sarif, text
+from bot.resolvers.action_refs import RefResolver, default_cache_dir, timeout_from_environment
+from bot.resolvers.image_registries import RegistryResolver, default_registry
 
 if TYPE_CHECKING:
     from bot.forge.interface import GateForge
@@ -251,9 +252,9 @@ def _write_bundles(
     refs: RefResolver | None,
     registry: RegistryResolver | None,
 ) -> None:
-    from bot.bundles import Skipped, bundle_remediations
-    from bot.provenance import KeySigner, NoSigner, Signer, SigstoreSigner
-    from bot.provenance.context import in_github_actions
+    from bot.analyze.bundles import Skipped, bundle_remediations
+    from bot.provenance.run_context import in_github_actions
+    from bot.provenance.signers import KeySigner, NoSigner, Signer, SigstoreSigner
     from bot.provenance.sigstore_config import client_trust_config
 
     kind = sign_kind or (
@@ -494,8 +495,8 @@ def verify_command(
 ) -> None:
     """Verify a remediation bundle against what merging --head into --base changes (exit 0
     only if every check holds; otherwise each failed check is printed with what to do)."""
-    from bot.provenance import verify_bundle
     from bot.provenance.repository import repository_of
+    from bot.provenance.verify import verify_bundle
     from bot.report.verification import render_json, render_text
 
     try:
@@ -521,8 +522,7 @@ def propose_command(
     """Verify remediation bundles and open or update one pull request per remediation (exit 1
     if any bundle was refused, 3 if the forge failed on some bundle while the others were
     proposed; held-back ones are listed)."""
-    from bot.forge import Status, propose
-    from bot.forge.propose import render_outcomes
+    from bot.propose.job import Status, propose, render_outcomes
 
     try:
         verifier = trust.build()

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.detectors.workflows.model import Job
-from bot.yamledit import Route
+from bot.workflow.model import Job
+from bot.yamledit.document import Route
 
 _MATRIX_REFERENCE = re.compile(
     r"^\s*\$\{\{\s*matrix(?:\.(?P<dot>[A-Za-z_][\w-]*)|\[\s*'(?P<quoted>[^']+)'\s*\])\s*\}\}\s*$"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.detectors.workflows.posix_shell import Quote, code_language
-from bot.detectors.workflows.template_scan import expressions
+from bot.workflow.posix_shell import Quote, code_language
+from bot.workflow.template_scan import expressions
 
 
 @dataclass(frozen=True)
