@@ -24,7 +24,7 @@ Contract
   its JSON output (mendbot: the ``findings`` list; zizmor: the top-level list). A non-zero exit
   status is expected when there are findings; a run fails only when its standard output is not
   valid JSON of the expected shape.
-* Breakdown: interpreter start-up and ``import bot.cli.main`` (subprocesses, best and median of
+* Breakdown: interpreter start-up and ``import bot.cli.app`` (subprocesses, best and median of
   ``--repeat``), the cold phases of one analysis in a fresh interpreter (import, ``analyze``,
   JSON rendering), and a cProfile of ``analyze([repo], repo, Config())`` in this process: the
   top 15 functions by cumulative time and the own time grouped by package.
@@ -427,7 +427,7 @@ _PHASES = textwrap.dedent(
     import json, sys, time
     from pathlib import Path
     t0 = time.perf_counter()
-    import bot.cli.main
+    import bot.cli.app
     t1 = time.perf_counter()
     from bot.analyze.pipeline import analyze
     from bot.config import Config
@@ -454,15 +454,15 @@ def _subprocess_walls(code: str, repeat: int, env: dict[str, str]) -> list[float
 
 
 def print_startup(repeat: int, env: dict[str, str], mendbot_median: float) -> None:
-    """Interpreter start-up and ``import bot.cli.main``, each in fresh subprocesses."""
+    """Interpreter start-up and ``import bot.cli.app``, each in fresh subprocesses."""
     bare = _subprocess_walls("pass", repeat, env)
-    imported = _subprocess_walls("import bot.cli.main", repeat, env)
+    imported = _subprocess_walls("import bot.cli.app", repeat, env)
     import_cost = statistics.median(imported) - statistics.median(bare)
     print(
         f"python -c pass            best {min(bare):.3f} s  median {statistics.median(bare):.3f} s"
     )
     print(
-        f"python -c 'import bot.cli.main' best {min(imported):.3f} s  "
+        f"python -c 'import bot.cli.app' best {min(imported):.3f} s  "
         f"median {statistics.median(imported):.3f} s  "
         f"(import alone ~{import_cost:.3f} s = {import_cost / mendbot_median:.1%} of the median "
         "mendbot run)"

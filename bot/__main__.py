@@ -1,5 +1,5 @@
 """Run the CLI with ``python -m bot``."""
 
-from bot.cli.main import main
+from bot.cli.app import main
 
 main()

@@ -118,13 +118,16 @@ def find_config(root: Path) -> Path | None:
     return None
 
 
-def load_config(path: Path | None, known_rules: Mapping[str, type[BaseModel] | None]) -> Config:
+def load_config(
+    path: Path | None, known_rules: Mapping[str, type[BaseModel] | None] | None
+) -> Config:
     """Load and validate a configuration file; None gives the defaults.
 
     ``known_rules`` maps each rule id to the pydantic model of its options (None when the rule
     takes none). Raises :class:`ConfigError` naming the file, line, column and key of the
     first problem: unreadable file, invalid YAML, unknown key, wrong type, an unknown rule id,
-    or invalid rule options.
+    or invalid rule options. With ``known_rules`` None (the propose job, which never loads the
+    detectors) rule ids and options are not checked.
     """
     if path is None:
         return Config()

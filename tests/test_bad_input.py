@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from bot.analyze.inputs import MAX_BYTES
 from bot.analyze.pipeline import analyze
-from bot.cli.main import cli
+from bot.cli.app import cli
 from bot.config import Config
 from bot.models import FixMode
 from testpaths import BASE_RULE_FLAGS, BASE_RULES

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from bot.cli.main import cli
+from bot.cli.app import cli
 from testpaths import BASE_RULE_FLAGS
 
 INSECURE = """\

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 import bot.analyze.pipeline
 from bot.analyze.pipeline import fix_to_fixpoint, parse_workflow, select_rules
-from bot.cli.main import cli
+from bot.cli.app import cli
 from bot.config import Config, load_config
 from bot.detectors.rule_registry import rule_options
 from bot.models import FixMode

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli.main import cli
+from bot.cli.app import cli
 from gitserver import serve
 from registryserver import LoopbackRegistry
 from testpaths import RULE_CASES

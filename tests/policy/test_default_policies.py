@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from policy_engines import ENGINES
 
-from bot.cli.main import cli
+from bot.cli.app import cli
 from bot.policy.decide import decide
 from bot.policy.engine import PolicyEngine
 from bot.policy.schema import load_directory

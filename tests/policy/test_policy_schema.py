@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli.main import cli
+from bot.cli.app import cli
 from bot.errors import PolicyError
 from bot.policy.schema import GatePolicy, load_directory, load_file, parse_documents
 

@@ -1,0 +1,419 @@
+"""``mendbot analyze``, ``rules``, ``config`` and ``key``: the analysis identity's commands.
+
+Exit codes of ``mendbot analyze``: 0 nothing to report, 1 findings remain, 2 usage or
+configuration error, 3 some inputs could not be read (the others were still analysed).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from bot.analyze.checkouts import analyze_named, enclosing_repository, scopes
+from bot.analyze.fix_writer import write_all
+from bot.analyze.pipeline import Analysis, analyze
+from bot.cli.console import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT_ERRORS, fail, make_console
+from bot.config import Config, find_config, json_schema, load_config
+from bot.detectors.rule_registry import RULES, rule_ids, rule_options
+from bot.errors import MendbotError, WriteError
+from bot.models import FixMode
+from bot.report.formats import REPORT_FORMATS, render_report
+from bot.resolvers.action_refs import RefResolver, default_cache_dir, timeout_from_environment
+from bot.resolvers.image_registries import RegistryResolver, default_registry
+
+PROGRESS_THRESHOLD = 50
+
+
+@click.command("analyze")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(list(REPORT_FORMATS)),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+@click.option(
+    "--fix",
+    "fix_mode",
+    type=click.Choice([m.value for m in FixMode]),
+    is_flag=False,
+    flag_value="safe",
+    default=None,
+    help="Apply fixes: `--fix` or `--fix=safe` applies safe fixes, `--fix=all` unsafe ones too.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="With --fix: print the diff of the fixes instead of writing files.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Configuration file (default: .github/mendbot.yml under the analysed directory).",
+)
+@click.option(
+    "--rule",
+    "rules",
+    multiple=True,
+    metavar="ID",
+    help="Run only this rule (repeatable). `mendbot rules` lists the ids.",
+)
+@click.option(
+    "--offline",
+    is_flag=True,
+    envvar="MENDBOT_OFFLINE",
+    help="No network request of mendbot's own (also MENDBOT_OFFLINE=1): here, do not resolve "
+    "action refs or image digests (pinning rules then report only).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the report to this file instead of standard output.",
+)
+@click.option(
+    "--bundle-out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write one signed remediation bundle per remediation under this folder "
+    "(see docs/provenance.md); the checkout is never modified.",
+)
+@click.option(
+    "--sign",
+    "sign_kind",
+    type=click.Choice(["sigstore", "key", "none"]),
+    help="How --bundle-out bundles are signed. Default: sigstore in GitHub Actions, key with "
+    "--signing-key, otherwise none (unsigned dry run).",
+)
+@click.option(
+    "--signing-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="ECDSA P-256 PEM private key for --sign key (`mendbot key generate`).",
+)
+def analyze_command(
+    paths: tuple[Path, ...],
+    output_format: str,
+    fix_mode: str | None,
+    dry_run: bool,
+    config_path: Path | None,
+    rules: tuple[str, ...],
+    offline: bool,
+    output: Path | None,
+    bundle_out: Path | None,
+    sign_kind: str | None,
+    signing_key: Path | None,
+) -> None:
+    """Analyse workflows under PATHS (default: the current directory) and report findings.
+
+    A directory contributes its .github/workflows/*.yml files (or, without that folder, every
+    YAML file below it); files are analysed as workflows.
+    """
+    unknown = [r for r in rules if r not in rule_ids()]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown rule {unknown[0]!r}; known rules: {', '.join(rule_ids())}",
+            param_hint="--rule",
+        )
+    if dry_run and fix_mode is None:
+        raise click.UsageError("--dry-run only makes sense with --fix")
+    if bundle_out is not None and fix_mode is not None:
+        raise click.UsageError("--bundle-out never writes to the checkout; drop --fix")
+    if bundle_out is None and (sign_kind or signing_key):
+        raise click.UsageError("--sign and --signing-key only apply with --bundle-out")
+    if sign_kind == "key" and signing_key is None:
+        raise click.UsageError("--sign key needs --signing-key FILE")
+    if output is not None:
+        _check_report_target(output)
+    targets = list(paths) or [Path(".")]
+    enclosing = enclosing_repository(targets)
+    if enclosing is not None:
+        root = enclosing
+        targets = [Path(os.path.abspath(t)) for t in targets]
+    else:
+        root = targets[0] if len(targets) == 1 and targets[0].is_dir() else Path(".")
+    try:
+        config = load_config(config_path or find_config(root), rule_options())
+        mode = FixMode(fix_mode) if fix_mode else None
+        refs = None if offline else default_resolver()
+        registry = None if offline else default_registry()
+        if bundle_out is not None and len(scopes(targets, root)) > 1:
+            raise click.UsageError(
+                "--bundle-out makes bundles for one repository; name that repository"
+            )
+
+        def config_for(scope_root: Path) -> Config:
+            if config_path is not None or scope_root == root:
+                return config
+            return load_config(find_config(scope_root), rule_options())
+
+        result = _run_with_progress(
+            lambda progress: analyze_named(
+                targets,
+                root,
+                config_for,
+                lambda scope_targets, scope_root, scope_config: analyze(
+                    scope_targets,
+                    scope_root,
+                    scope_config,
+                    only_rules=rules,
+                    fix_mode=mode,
+                    progress=progress,
+                    refs=refs,
+                    registry=registry,
+                ),
+                implicit=not paths,
+            ),
+            enabled=output_format == "text",
+        )
+        if mode is not None:
+            _apply(result, root, dry_run=dry_run)
+        _report(result, output_format, output)
+        _warn_fix_limits(result)
+        if bundle_out is not None:
+            _write_bundles(
+                result,
+                root,
+                config,
+                config_path or find_config(root),
+                bundle_out,
+                sign_kind,
+                signing_key,
+                refs,
+                registry,
+            )
+    except MendbotError as exc:
+        fail(exc)
+    sys.exit(exit_code(result, wrote_fixes=mode is not None and not dry_run))
+
+
+def _write_bundles(
+    result: Analysis,
+    root: Path,
+    config: Config,
+    config_path: Path | None,
+    out: Path,
+    sign_kind: str | None,
+    signing_key: Path | None,
+    refs: RefResolver | None,
+    registry: RegistryResolver | None,
+) -> None:
+    from bot.analyze.bundles import Skipped, bundle_remediations
+    from bot.provenance.run_context import in_github_actions
+    from bot.provenance.signers import KeySigner, NoSigner, Signer, SigstoreSigner
+    from bot.provenance.sigstore_config import client_trust_config
+
+    kind = sign_kind or (
+        "sigstore" if in_github_actions(os.environ) else "key" if signing_key else "none"
+    )
+    signer: Signer
+    if kind == "key" and signing_key is not None:
+        signer = KeySigner.from_file(signing_key)
+    elif kind == "sigstore":
+        signer = SigstoreSigner(client_trust_config(os.environ))
+    else:
+        signer = NoSigner()
+    err = make_console(stderr=True)
+    for outcome in bundle_remediations(
+        result, root, config, out, signer, config_path=config_path, refs=refs, registry=registry
+    ):
+        if isinstance(outcome, Skipped):
+            err.print(f"no bundle for {outcome.remediation.id}: {outcome.reason}")
+        else:
+            state = f"signed ({kind})" if outcome.signed else "UNSIGNED (dry run)"
+            err.print(f"bundle: {outcome.path} [{state}]")
+
+
+def _warn_fix_limits(result: Analysis) -> None:
+    """One line per file whose fixing stopped at the round limit (never a silent stop)."""
+    err = make_console(stderr=True)
+    for limit in result.result.fix_limits:
+        err.print(
+            f"warning: {limit.path}: fixing stopped after {limit.rounds} rounds; "
+            f"{limit.unfixed} finding(s) left unfixed (their fixes were not tried); "
+            "run the fix again to continue"
+        )
+
+
+def default_resolver() -> RefResolver:
+    """A resolver for ``$GITHUB_SERVER_URL`` using ``$GITHUB_TOKEN``/``$GH_TOKEN`` if set and
+    ``$MENDBOT_GIT_TIMEOUT`` seconds per repository."""
+    token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
+    return RefResolver(
+        cache_dir=default_cache_dir(),
+        token=token,
+        timeout_seconds=timeout_from_environment(os.environ),
+    )
+
+
+def exit_code(result: Analysis, *, wrote_fixes: bool) -> int:
+    """The documented exit code for an analysis (see the module docstring)."""
+    if any(not error.skipped for error in result.result.errors):
+        return EXIT_INPUT_ERRORS
+    applied = result.result.applied_ids if wrote_fixes else frozenset()
+    if any(f.id not in applied for f in result.result.findings):
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _run_with_progress(
+    job: Callable[[Callable[[int, int], None] | None], Analysis], *, enabled: bool
+) -> Analysis:
+    console = make_console(stderr=True)
+    if not (enabled and console.is_terminal):
+        return job(None)
+    with Progress(
+        TextColumn("analysing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("analyse", total=None)
+
+        def advance(done: int, total: int) -> None:
+            if total >= PROGRESS_THRESHOLD:
+                bar.update(task, completed=done, total=total)
+
+        return job(advance)
+
+
+def _apply(result: Analysis, root: Path, *, dry_run: bool) -> None:
+    changes = {
+        result.paths[name]: (outcome.original, outcome.fixed)
+        for name, outcome in result.files.items()
+        if outcome.fixed is not None
+    }
+    if dry_run:
+        for name, outcome in sorted(result.files.items()):
+            if outcome.fixed is not None:
+                sys.stderr.write(unified_diff(name, outcome.original, outcome.fixed))
+        return
+    write_all(changes, root)
+
+
+def unified_diff(name: str, before: str, after: str) -> str:
+    """A ``git diff``-style unified diff of one file."""
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile=f"a/{name}",
+        tofile=f"b/{name}",
+    )
+    return "".join(lines)
+
+
+def _check_report_target(output: Path) -> None:
+    """Refuse an ``--output`` that cannot be written before anything is analysed or fixed."""
+    folder = output.parent
+    if not folder.is_dir():
+        raise click.BadParameter(
+            f"the folder {str(folder)!r} does not exist; create it or choose another file",
+            param_hint="'-o' / '--output'",
+        )
+    if output.is_dir():
+        raise click.BadParameter(f"{str(output)!r} is a folder", param_hint="'-o' / '--output'")
+    if not os.access(folder, os.W_OK):
+        raise click.BadParameter(
+            f"the folder {str(folder)!r} is not writable", param_hint="'-o' / '--output'"
+        )
+
+
+def _report(result: Analysis, output_format: str, output: Path | None) -> None:
+    try:
+        _render_report(result, output_format, output)
+    except OSError as exc:
+        raise WriteError(
+            f"cannot write the report to {output}: {exc.strerror}",
+            advice="fixes, if any, were written; rerun with another --output",
+        ) from None
+
+
+def _render_report(result: Analysis, output_format: str, output: Path | None) -> None:
+    if output is None:
+        render_report(result, output_format, make_console())
+        return
+    with output.open("w", encoding="utf-8") as handle:
+        render_report(result, output_format, Console(file=handle, width=160, no_color=True))
+
+
+@click.command("rules")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+def rules_command(output_format: str) -> None:
+    """List every rule with its severity and fix disposition."""
+    rows = [
+        {
+            "id": rule.id,
+            "title": rule.title,
+            "severity": rule.default_severity.value,
+            "fix": rule.fix_disposition.value if rule.fix_disposition else "report only",
+            "docs": rule.docs_url(),
+        }
+        for rule in RULES
+    ]
+    if output_format == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    width = max(len(row["id"]) for row in rows)
+    for row in rows:
+        click.echo(f"{row['id']:<{width}}  {row['severity']:<8} {row['fix']:<12} {row['title']}")
+
+
+@click.group("config")
+def config_group() -> None:
+    """Inspect and validate the .github/mendbot.yml configuration."""
+
+
+@config_group.command("schema")
+def config_schema_command() -> None:
+    """Print the JSON Schema of .github/mendbot.yml (for editors)."""
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@config_group.command("check")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False), required=False)
+def config_check_command(path: Path | None) -> None:
+    """Validate a configuration file (default: .github/mendbot.yml)."""
+    target = path or find_config(Path("."))
+    if target is None:
+        click.echo("no configuration file found; the defaults apply")
+        return
+    try:
+        load_config(target, rule_options())
+    except MendbotError as exc:
+        fail(exc)
+    click.echo(f"{target}: valid")
+
+
+@click.group("key")
+def key_group() -> None:
+    """Manage local signing keys for --sign key."""
+
+
+@key_group.command("generate")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Folder for mendbot.key (private, mode 0600) and mendbot.pub.",
+)
+def key_generate_command(out: Path) -> None:
+    """Create an ECDSA P-256 key pair for signing remediation bundles."""
+    from bot.provenance.keys import generate
+
+    try:
+        keys = generate(out)
+    except MendbotError as exc:
+        fail(exc)
+    click.echo(f"private key: {keys.private} (keep it secret)")
+    click.echo(f"public key:  {keys.public} (give it to verifiers: --verify-key)")
+    click.echo(f"hint:        {keys.hint}")

@@ -1,0 +1,64 @@
+"""The ``mendbot`` command group: each command's module is imported only when it runs.
+
+A command belongs to one identity (analysis, propose, gate, deploy) and its module imports only
+what that identity uses, so ``mendbot gate`` never loads a detector or the propose job and
+``mendbot --version`` loads nothing but click. :data:`COMMANDS` maps each top-level command to
+``module:attribute``; ``tests/test_identity_imports.py`` checks what each one loads.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from bot import __version__
+
+#: Top-level command → ``module:attribute`` of its click command, in help order.
+COMMANDS: dict[str, str] = {
+    "analyze": "bot.cli.analyze:analyze_command",
+    "rules": "bot.cli.analyze:rules_command",
+    "config": "bot.cli.analyze:config_group",
+    "key": "bot.cli.analyze:key_group",
+    "verify": "bot.cli.verify:verify_command",
+    "propose": "bot.cli.propose:propose_command",
+    "policy": "bot.cli.policy:policy_group",
+    "gate": "bot.cli.gate:gate_command",
+    "demo": "bot.cli.demo:demo_command",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use (as click's documentation suggests)."""
+
+    def __init__(self, *args: object, lazy: dict[str, str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*self.lazy, *super().list_commands(ctx)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = self.lazy.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module_name, _, attribute = target.partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{target} is not a click command")
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(__version__, prog_name="mendbot", package_name="mendbot")
+def cli() -> None:
+    """mendbot: find security problems in GitHub Actions workflows and fix them safely."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="mendbot")
