@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.risk import BlastRadius, Disposition, Reversibility
 from bot.yamledit.document import Route
 from bot.yamledit.ops import Operation
 
@@ -47,33 +48,6 @@ class Confidence(StrEnum):
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
-
-
-@unique
-class Disposition(StrEnum):
-    """Whether a fix preserves behaviour (``safe``) or may change it (``unsafe``)."""
-
-    SAFE = "safe"
-    UNSAFE = "unsafe"
-
-
-@unique
-class Reversibility(StrEnum):
-    """How a change can be undone once deployed."""
-
-    REVERSIBLE = "reversible"
-    REVERSIBLE_WITH_SNAPSHOT = "reversible-with-snapshot"
-    IRREVERSIBLE = "irreversible"
-
-
-@unique
-class BlastRadius(StrEnum):
-    """How far the effects of a change reach."""
-
-    FILE = "file"
-    SERVICE = "service"
-    ENVIRONMENT = "environment"
-    ORGANIZATION = "organization"
 
 
 @unique

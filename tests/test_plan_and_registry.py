@@ -9,7 +9,8 @@ from bot.analyze.plan import fingerprint, group
 from bot.config import Config
 from bot.detectors.interface import WorkflowRule
 from bot.detectors.rule_registry import RULES
-from bot.models import Disposition, Fix, Severity
+from bot.models import Fix, Severity
+from bot.risk import Disposition
 from bot.yamledit.ops import Remove
 from testpaths import BASE_RULES
 

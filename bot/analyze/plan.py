@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bot.models import BlastRadius, Disposition, Fix, Remediation, Reversibility, digest
+from bot.models import Fix, Remediation, digest
+from bot.risk import (
+    WORST_BLAST_RADIUS,
+    WORST_DISPOSITION,
+    WORST_REVERSIBILITY,
+    worst,
+)
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -31,10 +37,6 @@ def slug(text: str) -> str:
     return _SLUG.sub("-", text.lower()).strip("-")[:40].strip("-") or "repo"
 
 
-def _worst(values: Iterable[str], order: list[str]) -> str:
-    return max(values, key=order.index)
-
-
 def group(fixes: Iterable[Fix]) -> list[Remediation]:
     """One remediation per (remediation group, file, reversibility), sorted by id.
 
@@ -50,11 +52,6 @@ def group(fixes: Iterable[Fix]) -> list[Remediation]:
     for (name, path, _), members in buckets.items():
         fp = fingerprint(members)
         target = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-        disposition = _worst((f.disposition.value for f in members), [d.value for d in Disposition])
-        reversibility = _worst(
-            (f.reversibility.value for f in members), [r.value for r in Reversibility]
-        )
-        blast = _worst((f.blast_radius.value for f in members), [b.value for b in BlastRadius])
         titles = sorted({f.title for f in members})
         summary = titles[0] if len(titles) == 1 else f"{titles[0]} and {len(titles) - 1} more"
         remediations.append(
@@ -65,9 +62,11 @@ def group(fixes: Iterable[Fix]) -> list[Remediation]:
                 rules=tuple(sorted({f.rule for f in members})),
                 paths=(path,),
                 fixes=tuple(members),
-                disposition=Disposition(disposition),
-                reversibility=Reversibility(reversibility),
-                blast_radius=BlastRadius(blast),
+                disposition=worst((f.disposition for f in members), default=WORST_DISPOSITION),
+                reversibility=worst(
+                    (f.reversibility for f in members), default=WORST_REVERSIBILITY
+                ),
+                blast_radius=worst((f.blast_radius for f in members), default=WORST_BLAST_RADIUS),
             )
         )
     return sorted(remediations, key=lambda r: r.id)

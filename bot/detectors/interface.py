@@ -16,9 +16,10 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from bot.models import BlastRadius, Confidence, Disposition, Finding, Fix, Reversibility, Severity
+from bot.models import Confidence, Finding, Fix, Severity
 from bot.resolvers.action_refs import RefResolver
 from bot.resolvers.image_registries import RegistryResolver
+from bot.risk import BlastRadius, Disposition, Reversibility
 from bot.workflow.model import Job, Step, Workflow
 from bot.yamledit.document import Route
 from bot.yamledit.ops import Operation

@@ -26,12 +26,9 @@ from bot.gate.reverts import RevertFacts, find_revert
 from bot.policy.gate_context import (
     UNMAPPED_ENVIRONMENT,
     Approval,
-    BlastRadius,
-    Disposition,
     EnvironmentState,
     GateContext,
     PullRequest,
-    Reversibility,
     build_change,
     environments_of,
 )
@@ -39,6 +36,7 @@ from bot.policy.schema import PolicySet, load_sources
 from bot.policy.windows import compute_windows
 from bot.provenance.changes import RawEntry, parse_raw, raw_diff
 from bot.provenance.trust import Trust
+from bot.risk import BlastRadius, Disposition, Reversibility
 
 #: An open pull request with this label that exactly reverts a merged bot change freezes the
 #: environments that change touched (the deploy job opens its revert pull request so after a
@@ -175,14 +173,14 @@ def _risk(facts: AttestationFacts, revert: RevertFacts) -> _Risk:
         if facts.provenance.matches_pr:
             risk = remediation.risk
             return (
-                [risk.disposition.value],
-                [risk.reversibility.value],
-                [risk.blast_radius.value],
+                [risk.disposition],
+                [risk.reversibility],
+                [risk.blast_radius],
                 list(remediation.rules),
             )
         return ([], [], [], list(remediation.rules))
     if revert.reverts_bot_change:
-        return (["safe"], ["reversible"], ["file"], [])
+        return ([Disposition.SAFE], [Reversibility.REVERSIBLE], [BlastRadius.FILE], [])
     return _WORST
 
 

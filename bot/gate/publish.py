@@ -12,7 +12,7 @@ from typing import Any
 from bot import __version__
 from bot.forge.interface import CommitState, PullInfo
 from bot.gate.build import BaseFiles, Gathered
-from bot.markdown import code as code  # re-exported: the gate formats with these
+from bot.markdown import code as code
 from bot.markdown import plain as plain
 from bot.policy.decide import Decision, Outcome
 

@@ -11,20 +11,20 @@ from typing import Any, Literal
 import rfc8785
 from pydantic import BaseModel, ConfigDict
 
+from bot.risk import (
+    WORST_BLAST_RADIUS,
+    WORST_DISPOSITION,
+    WORST_REVERSIBILITY,
+    BlastRadius,
+    Disposition,
+    Reversibility,
+    worst,
+)
+
 #: Environment name of a path that no ``environments`` glob in the configuration matches.
 UNMAPPED_ENVIRONMENT = "unmapped"
 
-Reversibility = Literal["reversible", "reversible-with-snapshot", "irreversible"]
-BlastRadius = Literal["file", "service", "environment", "organization"]
-Disposition = Literal["safe", "unsafe"]
 ReviewState = Literal["APPROVED", "CHANGES_REQUESTED", "DISMISSED"]
-
-_REVERSIBILITY_ORDER: tuple[Reversibility, ...] = (
-    "reversible",
-    "reversible-with-snapshot",
-    "irreversible",
-)
-_BLAST_ORDER: tuple[BlastRadius, ...] = ("file", "service", "environment", "organization")
 
 
 class _Part(BaseModel):
@@ -226,9 +226,9 @@ def build_change(
         environment=touched[0],
         environments=touched,
         paths=sorted_paths,
-        disposition="safe" if kinds and all(kind == "safe" for kind in kinds) else "unsafe",
-        reversibility=max(revs, key=_REVERSIBILITY_ORDER.index) if revs else "irreversible",
-        blast_radius=max(radii, key=_BLAST_ORDER.index) if radii else "organization",
+        disposition=worst(kinds, default=WORST_DISPOSITION),
+        reversibility=worst(revs, default=WORST_REVERSIBILITY),
+        blast_radius=worst(radii, default=WORST_BLAST_RADIUS),
         rules=tuple(sorted(set(rules))),
         code_owners=code_owners or CodeOwners(users=(), teams=(), by_path=()),
     )

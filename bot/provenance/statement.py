@@ -17,7 +17,7 @@ from typing import Final, Literal
 
 from pydantic import Field, ValidationError
 
-from bot.models import BlastRadius, Disposition, Finding, Remediation, Reversibility
+from bot.models import Finding, Remediation
 from bot.provenance.changes import (
     CHANGESET_SUBJECT,
     GIT_OBJECT_ID,
@@ -28,6 +28,7 @@ from bot.provenance.changes import (
 )
 from bot.provenance.errors import ProvenanceError
 from bot.provenance.schema import Schema
+from bot.risk import BlastRadius, Disposition, Reversibility
 
 STATEMENT_TYPE: Final = "https://in-toto.io/Statement/v1"
 #: mendbot's remediation predicate, version 1. Fixed forever; a new schema gets ``v2``.

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from securesystemslib.dsse import Envelope
 
 from bot.errors import UsageError
-from bot.models import BlastRadius, Disposition, Remediation, Reversibility
+from bot.models import Remediation
 from bot.provenance import dsse
 from bot.provenance.changes import BlobState, Change, canonical, changeset_digest, check_path
 from bot.provenance.errors import ChangeError
@@ -34,6 +34,7 @@ from bot.provenance.statement import (
     statement_bytes,
 )
 from bot.provenance.trust import SigstoreTrust
+from bot.risk import BlastRadius, Disposition, Reversibility
 
 A, B, C = "a" * 64, "b" * 64, "c" * 64
 

@@ -8,7 +8,8 @@ from typing import Any, ClassVar, Literal
 
 from bot.detectors.interface import Detection, WorkflowRule
 from bot.knowledge import cache_actions as kb
-from bot.models import Confidence, Disposition, Severity
+from bot.models import Confidence, Severity
+from bot.risk import Disposition
 from bot.workflow import expression_tree as expr
 from bot.workflow.model import Job, Step, Workflow
 from bot.workflow.versions import step_version

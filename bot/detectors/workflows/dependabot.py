@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.models import Disposition, Severity
+from bot.models import Severity
+from bot.risk import Disposition
 from bot.workflow.model import Workflow
 from bot.yamledit.document import Route
 from bot.yamledit.ops import Append, MergeInto, Replace

@@ -9,7 +9,8 @@ from typing import ClassVar
 from bot.detectors.interface import Detection, WorkflowRule
 from bot.detectors.permission_fixes import block_operations, describe, unknown_summary
 from bot.knowledge.permissions import KbConfidence, Level
-from bot.models import Confidence, Disposition, Severity
+from bot.models import Confidence, Severity
+from bot.risk import Disposition
 from bot.workflow.model import Job, Workflow
 from bot.workflow.permission_needs import Needs, job_needs, parse_permissions, undeclared_jobs
 from bot.yamledit.document import Mapping, Route

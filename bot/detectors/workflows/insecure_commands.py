@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.models import Confidence, Disposition, Severity
+from bot.models import Confidence, Severity
+from bot.risk import Disposition
 from bot.workflow.matrix import dotted, matrix_key, matrix_values
 from bot.workflow.model import Job, Step, Workflow
 from bot.yamledit.document import Route

@@ -7,7 +7,8 @@ from typing import ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
 from bot.detectors.permission_fixes import describe, unknown_summary
-from bot.models import Confidence, Disposition, Severity
+from bot.models import Confidence, Severity
+from bot.risk import Disposition
 from bot.workflow.model import Workflow
 from bot.workflow.permission_needs import job_needs, undeclared_jobs
 from bot.yamledit.ops import Add

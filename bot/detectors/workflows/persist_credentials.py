@@ -7,7 +7,8 @@ from typing import ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
 from bot.knowledge import git_credentials as kb
-from bot.models import Confidence, Disposition, Severity
+from bot.models import Confidence, Severity
+from bot.risk import Disposition
 from bot.workflow.model import Step
 from bot.yamledit.ops import MergeInto
 

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.models import Confidence, Disposition, Severity
+from bot.models import Confidence, Severity
 from bot.resolvers.action_refs import RefResolutionError, RemoteRefs, is_sha
 from bot.resolvers.image_registries import (
     DOCKER_HUB,
@@ -26,6 +26,7 @@ from bot.resolvers.image_registries import (
     RegistryError,
     parse_image,
 )
+from bot.risk import Disposition
 from bot.workflow.matrix import dotted, matrix_key, matrix_values
 from bot.workflow.model import Job, Step, Uses, Workflow
 from bot.yamledit.document import Route

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.models import Confidence, Disposition, Severity
+from bot.models import Confidence, Severity
+from bot.risk import Disposition
 from bot.workflow import expression_tree as expr
 from bot.workflow.model import Job, Workflow
 from bot.yamledit.document import Route, Scalar

@@ -10,7 +10,8 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.models import Confidence, Disposition, Severity
+from bot.models import Confidence, Severity
+from bot.risk import Disposition
 from bot.workflow.model import Job, Step, Workflow
 from bot.yamledit.document import Route
 from bot.yamledit.ops import MergeInto, Operation, Remove

@@ -14,7 +14,8 @@ from typing import ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
 from bot.knowledge.contexts import Provenance, built_in_variable
-from bot.models import Confidence, Disposition, Finding, Severity
+from bot.models import Confidence, Finding, Severity
+from bot.risk import Disposition
 from bot.workflow.code_strings import code_string_reference
 from bot.workflow.injection_sources import contexts_of, origin, variable_origin
 from bot.workflow.matrix import matrix_texts, runs_on_choices

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.models import Disposition, Severity
+from bot.models import Severity
+from bot.risk import Disposition
 from bot.workflow.model import Job, Workflow
 from bot.yamledit.document import Route
 from bot.yamledit.ops import Replace
