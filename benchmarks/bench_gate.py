@@ -297,8 +297,8 @@ def make_bundles(repo: Path, out: Path, signed: datetime) -> tuple[list[Path], A
     from bot.analyze.bundles import bundle_remediations
     from bot.analyze.pipeline import analyze
     from bot.config import Config
-    from bot.provenance.signers import KeySigner
-    from bot.provenance.trust import KeyTrust
+    from bot.provenance.signing.signers import KeySigner
+    from bot.provenance.verification.trust import KeyTrust
 
     key = ec.generate_private_key(ec.SECP256R1())
     analysis = analyze([repo], repo, Config(), only_rules=("gha-persist-credentials",))

@@ -23,7 +23,8 @@ from bot.detectors.rule_registry import rule_options
 from bot.errors import MendbotError
 from bot.models import FixMode, Remediation
 from bot.policy.defaults import shipped_policies
-from bot.provenance.trust import KeyTrust
+from bot.protocol import TRAILER_ATTESTATION, TRAILER_FINGERPRINT, TRAILER_REMEDIATION, TRAILER_RULE
+from bot.provenance.verification.trust import KeyTrust
 from bot.report import text
 from bot.report.verification import render_text
 
@@ -100,9 +101,9 @@ def commit_remediation(repo: git.Repo, remediation: Remediation) -> str | None:
         repo.index.add([name])
     message = (
         f"fix({remediation.rules[0]}): {remediation.title}\n\n"
-        f"Mendbot-Remediation: {remediation.id}\n"
-        f"Mendbot-Rule: {', '.join(remediation.rules)}\n"
-        f"Mendbot-Fingerprint: sha256:{remediation.fingerprint}\n"
+        f"{TRAILER_REMEDIATION}: {remediation.id}\n"
+        f"{TRAILER_RULE}: {', '.join(remediation.rules)}\n"
+        f"{TRAILER_FINGERPRINT}: sha256:{remediation.fingerprint}\n"
     )
     return _commit(repo, message)
 
@@ -177,8 +178,8 @@ def _attest_propose_gate(
     """Stages 5 to 14 with the demo's key pair (see :func:`show_provenance`)."""
     from bot.analyze.bundles import Skipped, bundle_remediations
     from bot.provenance.layout import committed_attestation_path
-    from bot.provenance.signers import KeySigner
-    from bot.provenance.verify import verify_bundle
+    from bot.provenance.signing.signers import KeySigner
+    from bot.provenance.verification.verifier import verify_bundle
 
     console.print(
         f"key pair: {keys.private} (deleted when the demo ends) / {keys.public} "
@@ -211,9 +212,9 @@ def _attest_propose_gate(
     head = _commit(
         repo,
         f"fix({remediation.rules[0]}): {remediation.title}\n\n"
-        f"Mendbot-Remediation: {remediation.id}\n"
-        f"Mendbot-Fingerprint: sha256:{remediation.fingerprint}\n"
-        f"Mendbot-Attestation: {attestation}\n",
+        f"{TRAILER_REMEDIATION}: {remediation.id}\n"
+        f"{TRAILER_FINGERPRINT}: sha256:{remediation.fingerprint}\n"
+        f"{TRAILER_ATTESTATION}: {attestation}\n",
     )
     console.print(f"{branch} at {head[:12]} adds {attestation}", markup=False)
 

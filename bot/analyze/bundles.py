@@ -20,9 +20,14 @@ from bot.analyze.plan import group
 from bot.config import Config
 from bot.models import FixMode, Remediation
 from bot.provenance import run_context
-from bot.provenance.bundle_writer import BundleRequest, WrittenBundle, config_ref, write_bundle
 from bot.provenance.errors import BaseMismatchError
-from bot.provenance.signers import Signer
+from bot.provenance.signing.bundle_writer import (
+    BundleRequest,
+    WrittenBundle,
+    config_ref,
+    write_bundle,
+)
+from bot.provenance.signing.signers import Signer
 from bot.provenance.statement import ConfigRef
 from bot.resolvers.action_refs import RefResolver
 from bot.resolvers.image_registries import RegistryResolver

@@ -6,12 +6,7 @@ import re
 from collections.abc import Iterable
 
 from bot.models import Fix, Remediation, digest
-from bot.risk import (
-    WORST_BLAST_RADIUS,
-    WORST_DISPOSITION,
-    WORST_REVERSIBILITY,
-    worst,
-)
+from bot.risk import WORST_BLAST_RADIUS, WORST_DISPOSITION, WORST_REVERSIBILITY, worst
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 

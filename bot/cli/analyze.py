@@ -209,7 +209,7 @@ def _write_bundles(
 ) -> None:
     from bot.analyze.bundles import Skipped, bundle_remediations
     from bot.provenance.run_context import in_github_actions
-    from bot.provenance.signers import KeySigner, NoSigner, Signer, SigstoreSigner
+    from bot.provenance.signing.signers import KeySigner, NoSigner, Signer, SigstoreSigner
     from bot.provenance.sigstore_config import client_trust_config
 
     kind = sign_kind or (

@@ -18,7 +18,7 @@ import click
 if TYPE_CHECKING:
     from bot.forge.github import GitHubForge
     from bot.forge.local import LocalForge
-    from bot.provenance.trust import Trust
+    from bot.provenance.verification.trust import Trust
 
 Command = Callable[..., None]
 
@@ -39,7 +39,7 @@ class TrustOptions:
         """The verifier's trust from exactly one of --verify-key, --identity/--issuer and
         --allow-unsigned; raises :class:`click.UsageError` otherwise."""
         from bot.provenance.sigstore_config import client_trust_config
-        from bot.provenance.trust import (
+        from bot.provenance.verification.trust import (
             DEFAULT_TRIGGERS,
             KeyTrust,
             SigstoreTrust,

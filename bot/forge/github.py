@@ -41,10 +41,6 @@ from github import (
 )
 
 from bot.forge.interface import (
-    BOT_EMAIL,
-    BOT_NAME,
-    GATE_LABELS,
-    STATUS_CONTEXT,
     CommitAuthor,
     CommitPeople,
     CommitState,
@@ -56,7 +52,7 @@ from bot.forge.interface import (
     PullState,
     Review,
 )
-from bot.propose.pr_body import metadata
+from bot.protocol import BOT_EMAIL, BOT_NAME, GATE_LABELS, STATUS_CONTEXT, decode_metadata
 
 _COMMENT_MARKER = "<!-- mendbot-comment:{topic} -->"
 _PERMISSION_ADVICE = (
@@ -181,7 +177,7 @@ class GitHubForge(Forge, GateForge):
         """The bot's view of ``pr``; None unless the bot opened it and its metadata is valid."""
         if not self._by_bot(pr.user):
             return None
-        meta = metadata(pr.body or "")
+        meta = decode_metadata(pr.body or "")
         if meta is None or not meta.get("fingerprints"):
             return None
         if pr.merged_at is not None:

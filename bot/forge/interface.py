@@ -9,12 +9,7 @@ from enum import StrEnum, unique
 from pathlib import Path
 
 from bot.errors import MendbotError
-
-#: The identity of every commit the bot makes; any other author or committer is a human.
-BOT_NAME = "mendbot[bot]"
-BOT_EMAIL = "mendbot@users.noreply.local"
-#: The forge login of the bot (a GitHub App's bot user) on the local forge.
-BOT_LOGIN = "mendbot[bot]"
+from bot.protocol import BOT_EMAIL, BOT_LOGIN
 
 
 class ForgeError(MendbotError):
@@ -147,12 +142,6 @@ class Forge(ABC):
 
 
 # -- the gate's view of a forge ----------------------------------------------------------------
-
-#: Labels the gate sets: exactly one of them is on a pull request the gate has decided on.
-GATE_LABELS = ("gate:pass", "gate:needs-approval", "gate:blocked")
-
-#: The commit status (or check run) the gate reports; branch protection requires it.
-STATUS_CONTEXT = "mendbot/policy"
 
 CommitState = str
 """A commit status state: ``success``, ``failure``, ``error`` or ``pending``."""

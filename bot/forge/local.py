@@ -20,10 +20,6 @@ from pathlib import Path
 
 from bot import git
 from bot.forge.interface import (
-    BOT_EMAIL,
-    BOT_NAME,
-    GATE_LABELS,
-    STATUS_CONTEXT,
     CommitAuthor,
     CommitPeople,
     CommitState,
@@ -35,6 +31,7 @@ from bot.forge.interface import (
     PullState,
     Review,
 )
+from bot.protocol import BOT_EMAIL, BOT_NAME, GATE_LABELS, STATUS_CONTEXT
 from bot.provenance.errors import GitError
 from bot.provenance.run_context import local_uri
 from bot.safe_files import write_text_atomically

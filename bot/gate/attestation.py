@@ -13,11 +13,11 @@ from pathlib import Path
 
 from bot import git as gitcmd
 from bot.policy.gate_context import Provenance
-from bot.provenance.layout import ATTESTATIONS_DIR
-from bot.provenance.result import Check
+from bot.protocol import ATTESTATIONS_DIR
 from bot.provenance.statement import Statement
-from bot.provenance.trust import Trust
-from bot.provenance.verify import verify_attestation
+from bot.provenance.verification.result import Check
+from bot.provenance.verification.trust import Trust
+from bot.provenance.verification.verifier import verify_attestation
 
 #: Verifier checks that bind the attestation to what merging the pull request changes (and to
 #: the gated repository); every other check is about the attestation itself (format, signature,

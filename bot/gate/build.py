@@ -16,7 +16,7 @@ from pathlib import Path
 from bot import git as gitcmd
 from bot.config import DEFAULT_LOCATIONS, Config, parse_config
 from bot.errors import PolicyError
-from bot.forge.interface import GATE_LABELS, GateForge, PullInfo, Review
+from bot.forge.interface import GateForge, PullInfo, Review
 from bot.gate import base_branch
 from bot.gate.attestation import AttestationFacts, examine, signed_by_trust
 from bot.gate.contributors import head_attested, who_contributed
@@ -34,8 +34,9 @@ from bot.policy.gate_context import (
 )
 from bot.policy.schema import PolicySet, load_sources
 from bot.policy.windows import compute_windows
+from bot.protocol import GATE_LABELS
 from bot.provenance.changes import RawEntry, parse_raw, raw_diff
-from bot.provenance.trust import Trust
+from bot.provenance.verification.trust import Trust
 from bot.risk import BlastRadius, Disposition, Reversibility
 
 #: An open pull request with this label that exactly reverts a merged bot change freezes the

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from bot import git as gitcmd
 from bot.forge.interface import CommitPeople
-from bot.provenance.bot_commits import attested_bot_commit
 from bot.provenance.errors import GitError
-from bot.provenance.trust import Trust, UnsafeAcceptUnsigned
+from bot.provenance.verification.bot_commits import attested_bot_commit
+from bot.provenance.verification.trust import Trust, UnsafeAcceptUnsigned
 
 
 @dataclass(frozen=True)

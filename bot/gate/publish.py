@@ -15,6 +15,7 @@ from bot.gate.build import BaseFiles, Gathered
 from bot.markdown import code as code
 from bot.markdown import plain as plain
 from bot.policy.decide import Decision, Outcome
+from bot.protocol import GATE_LABEL_ALLOWED, GATE_LABEL_BLOCKED, GATE_LABEL_NEEDS_APPROVAL
 
 #: The sticky comment's topic.
 TOPIC = "gate"
@@ -27,9 +28,9 @@ STATUS_STATES: dict[Outcome, CommitState] = {
     "deny": "failure",
 }
 LABELS: dict[Outcome, str] = {
-    "allow": "gate:pass",
-    "require_approval": "gate:needs-approval",
-    "deny": "gate:blocked",
+    "allow": GATE_LABEL_ALLOWED,
+    "require_approval": GATE_LABEL_NEEDS_APPROVAL,
+    "deny": GATE_LABEL_BLOCKED,
 }
 _HEADINGS: dict[Outcome, str] = {
     "allow": "allowed",

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import git as gitcmd
+from bot.protocol import ATTESTATIONS_DIR
 from bot.provenance.changes import RawEntry, parse_raw, raw_diff
-from bot.provenance.layout import ATTESTATIONS_DIR
 
 #: How far back the base branch is searched for the reverted commit.
 HISTORY_LIMIT = 200

@@ -14,7 +14,7 @@ from bot.gate import publish as report
 from bot.gate.build import BaseFiles, Gathered, gather, load_base
 from bot.policy.decide import Decision, decide, denial
 from bot.policy.engine import DEFAULT_ENGINE
-from bot.provenance.trust import Trust
+from bot.provenance.verification.trust import Trust
 from bot.safe_files import write_text_atomically
 
 #: Pseudo-policy name for problems with the gate's own inputs (policies, configuration, git).

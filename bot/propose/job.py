@@ -22,22 +22,15 @@ from pathlib import Path
 from bot import git as gitcmd
 from bot.config import ProposeSettings
 from bot.errors import MendbotError
-from bot.forge.interface import (
-    BOT_EMAIL,
-    BOT_NAME,
-    CommitAuthor,
-    Forge,
-    ForgeError,
-    PullRequest,
-    PullState,
-)
+from bot.forge.interface import CommitAuthor, Forge, ForgeError, PullRequest, PullState
 from bot.propose import pr_body as body
-from bot.provenance.bot_commits import attested_bot_commit
+from bot.protocol import BOT_EMAIL, BOT_NAME, decode_metadata
 from bot.provenance.errors import GitError
 from bot.provenance.layout import PATCH, STATEMENT, committed_attestation_path, read
 from bot.provenance.statement import Statement, StatementError, parse_statement
-from bot.provenance.trust import Trust, UnsafeAcceptUnsigned
-from bot.provenance.verify import verify_bundle
+from bot.provenance.verification.bot_commits import attested_bot_commit
+from bot.provenance.verification.trust import Trust, UnsafeAcceptUnsigned
+from bot.provenance.verification.verifier import verify_bundle
 
 
 @unique
@@ -365,7 +358,7 @@ def _build_and_verify(
 
 def _statement_digest(pull: PullRequest) -> str | None:
     """The statement digest the bot recorded in ``pull``'s metadata (None: none recorded)."""
-    meta = body.metadata(pull.body)
+    meta = decode_metadata(pull.body)
     digest = meta.get("statementDigest") if meta is not None else None
     return digest if isinstance(digest, str) else None
 

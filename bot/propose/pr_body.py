@@ -4,29 +4,30 @@ Text from the statement that a repository's content shapes (paths, titles, ids) 
 inert (:mod:`bot.markdown`): on one line, inside code spans, so a hostile file name cannot add
 mentions, links, HTML or lines of its own to the title, body or commit message.
 
-The hidden metadata is one HTML comment holding versioned, base64-encoded JSON (base64 so that
-``-->`` in a value can never end the comment), always the body's last line: :func:`metadata`
-reads it there and nowhere else.
+The hidden metadata (:func:`bot.protocol.encode_metadata`) is always the body's last line:
+:func:`bot.protocol.decode_metadata` reads it there and nowhere else.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from bot.markdown import code, code_cell, plain
 from bot.policy.gate_context import UNMAPPED_ENVIRONMENT, environments_of
-from bot.provenance.result import Signer
+from bot.protocol import (
+    BOT_LABEL,
+    ENVIRONMENT_LABEL_PREFIX,
+    RISK_LABEL_PREFIX,
+    TRAILER_ATTESTATION,
+    TRAILER_FINGERPRINT,
+    TRAILER_REMEDIATION,
+    TRAILER_RULE,
+    encode_metadata,
+)
 from bot.provenance.statement import Statement
+from bot.provenance.verification.result import Signer
 
-METADATA_VERSION = 1
-_MARKER = "mendbot-metadata:v"
-_METADATA = re.compile(r"<!-- mendbot-metadata:v(\d+) ([A-Za-z0-9+/=]+) -->")
 #: Longest remediation title in a pull request title or commit subject.
 _TITLE_LIMIT = 200
 
@@ -100,9 +101,9 @@ def labels(
     paths = [change.path for change in proposal.statement.predicate.changes]
     touched = environments_of(paths, environments or {})
     return [
-        "mendbot",
-        f"risk:{risk_level(proposal.statement)}",
-        *(f"env:{name}" for name in touched if name != UNMAPPED_ENVIRONMENT),
+        BOT_LABEL,
+        f"{RISK_LABEL_PREFIX}{risk_level(proposal.statement)}",
+        *(f"{ENVIRONMENT_LABEL_PREFIX}{name}" for name in touched if name != UNMAPPED_ENVIRONMENT),
     ]
 
 
@@ -115,12 +116,12 @@ def commit_message(proposal: Proposal) -> str:
         "",
         f"Applies the attested remediation {plain(info.id)} unchanged.",
         "",
-        f"Mendbot-Remediation: {plain(info.id)}",
-        f"Mendbot-Rule: {plain(', '.join(info.rules))}",
-        f"Mendbot-Fingerprint: sha256:{info.fingerprint}",
+        f"{TRAILER_REMEDIATION}: {plain(info.id)}",
+        f"{TRAILER_RULE}: {plain(', '.join(info.rules))}",
+        f"{TRAILER_FINGERPRINT}: sha256:{info.fingerprint}",
     ]
     if proposal.signed:
-        lines.append(f"Mendbot-Attestation: sha256:{proposal.statement_digest}")
+        lines.append(f"{TRAILER_ATTESTATION}: sha256:{proposal.statement_digest}")
     return "\n".join(lines) + "\n"
 
 
@@ -218,7 +219,7 @@ def render_body(
         "and says so once; it never force-pushes over human work.",
         "- mendbot never merges; the `mendbot/policy` check decides.",
         "",
-        _encode(
+        encode_metadata(
             {
                 "remediation": info.id,
                 "fingerprints": [info.fingerprint],
@@ -231,26 +232,6 @@ def render_body(
         "",
     ]
     return "\n".join(lines)
-
-
-def _encode(data: dict[str, Any]) -> str:
-    payload = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-    return f"<!-- {_MARKER}{METADATA_VERSION} {base64.b64encode(payload).decode()} -->"
-
-
-def metadata(body: str) -> dict[str, Any] | None:
-    """The hidden metadata of a body written by :func:`render_body`: only its last non-empty
-    line counts, where the bot writes it (None if absent or invalid). A look-alike anywhere
-    else, e.g. in a file name shown in the body, is ignored."""
-    lines = [line.strip() for line in body.splitlines() if line.strip()]
-    match = _METADATA.fullmatch(lines[-1]) if lines else None
-    if match is None or int(match[1]) != METADATA_VERSION:
-        return None
-    try:
-        data = json.loads(base64.b64decode(match[2], validate=True))
-    except (binascii.Error, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def ignored_comment(proposal: Proposal) -> str:

@@ -1,8 +1,9 @@
 """Errors of the provenance layer: each says what failed and what to do next.
 
-Verification *failures* are not errors: :func:`bot.provenance.verify.verify_bundle` returns them as
-failed checks. These exceptions are for things that stop mendbot from producing or reading a
-bundle at all (git failures, unreadable keys, signing service failures).
+Verification *failures* are not errors:
+:func:`bot.provenance.verification.verifier.verify_bundle` returns them as failed checks.
+These exceptions are for things that stop mendbot from producing or reading a bundle at all
+(git failures, unreadable keys, signing service failures).
 """
 
 from __future__ import annotations

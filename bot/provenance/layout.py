@@ -19,6 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.protocol import ATTESTATIONS_DIR
 from bot.provenance.errors import BundleError
 from bot.safe_files import UnsafeFileError, read_regular
 
@@ -31,7 +32,6 @@ FILES = (PATCH, PLAN, STATEMENT, ATTESTATION, SLSA)
 #: Bound on each bundle file; a patch of many large workflows stays far below it.
 MAX_FILE_BYTES = 64 * 1024 * 1024
 #: Where the propose job commits the attestation, next to the fix.
-ATTESTATIONS_DIR = ".mendbot/attestations"
 
 _PART = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 _ID = re.compile(rf"^({_PART})/({_PART})$")

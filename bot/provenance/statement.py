@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
 
 from pydantic import Field, ValidationError
 
-from bot.models import Finding, Remediation
 from bot.provenance.changes import (
     CHANGESET_SUBJECT,
     GIT_OBJECT_ID,
@@ -45,7 +44,7 @@ DEFAULT_VALIDITY = timedelta(days=30)
 MAX_VALIDITY = timedelta(days=90)
 
 _TIME = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
-_REMEDIATION_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*/[a-z0-9]+(?:-[a-z0-9]+)*$")
+REMEDIATION_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*/[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 Source = Literal["detector", "rules-engine", "human-override"]
 
@@ -209,40 +208,6 @@ def subjects_for(changes: Sequence[Change]) -> tuple[Subject, ...]:
     ]
     changeset = Subject(name=CHANGESET_SUBJECT, digest=DigestSet(sha256=changeset_digest(changes)))
     return (*files, changeset)
-
-
-def remediation_info(remediation: Remediation, source: Source = "detector") -> RemediationInfo:
-    """The predicate's ``remediation`` block for a planned remediation."""
-    if not _REMEDIATION_ID.match(remediation.id):
-        raise StatementError(f"remediation id {remediation.id!r} is not `<group>/<slug>`")
-    return RemediationInfo(
-        id=remediation.id,
-        fingerprint=remediation.fingerprint,
-        title=remediation.title,
-        source=source,
-        rules=remediation.rules,
-        risk=Risk(
-            disposition=remediation.disposition,
-            reversibility=remediation.reversibility,
-            blast_radius=remediation.blast_radius,
-        ),
-    )
-
-
-def finding_refs(findings: Iterable[Finding], rule_version: str) -> tuple[FindingRef, ...]:
-    """The predicate's ``findings``, sorted by path, line and id."""
-    return tuple(
-        FindingRef(
-            id=f.id,
-            rule_id=f.rule,
-            rule_version=rule_version,
-            severity=f.severity.value,
-            title=f.title,
-            path=f.location.path,
-            line=f.location.line,
-        )
-        for f in sorted(findings, key=lambda f: (f.location.path, f.location.line, f.id))
-    )
 
 
 def build_statement(

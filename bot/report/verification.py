@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.provenance.result import Status, VerificationResult
+from bot.provenance.verification.result import Status, VerificationResult
 
 _MARK = {Status.PASSED: "ok  ", Status.FAILED: "FAIL", Status.SKIPPED: "skip"}
 

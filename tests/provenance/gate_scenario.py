@@ -17,8 +17,8 @@ from bot.config import ProposeSettings
 from bot.forge.interface import Forge
 from bot.forge.local import LocalForge
 from bot.propose.job import propose
-from bot.provenance.signers import KeySigner
-from bot.provenance.trust import KeyTrust
+from bot.provenance.signing.signers import KeySigner
+from bot.provenance.verification.trust import KeyTrust
 
 SHIPPED_POLICIES = Path(__file__).resolve().parents[2] / "policies"
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from bot.provenance.bot_commits import attested_bot_commit
-from bot.provenance.signers import KeySigner
-from bot.provenance.trust import KeyTrust, UnsafeAcceptUnsigned
+from bot.provenance.signing.signers import KeySigner
+from bot.provenance.verification.bot_commits import attested_bot_commit
+from bot.provenance.verification.trust import KeyTrust, UnsafeAcceptUnsigned
 
 CI = "gha-persist-credentials/ci"
 

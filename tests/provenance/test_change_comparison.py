@@ -10,7 +10,7 @@ import pytest
 
 from bot.gate.reverts import undoes
 from bot.provenance.changes import BlobState, Change, RawEntry
-from bot.provenance.compare import compare
+from bot.provenance.verification.compare import compare
 
 NULL_ID = "0" * 40
 REG, EXE, LINK = "100644", "100755", "120000"

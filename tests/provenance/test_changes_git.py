@@ -11,7 +11,7 @@ import pytest
 
 from bot.provenance.changes import diff_changes
 from bot.provenance.errors import ChangeError
-from bot.provenance.patch import make_patch
+from bot.provenance.signing.patch import make_patch
 
 
 def _snapshot(git_dir: Path) -> dict[str, bytes]:

@@ -16,15 +16,8 @@ from fakegithub import TOKEN, FakeGitHub
 from github import Auth, Github
 
 from bot.forge.github import GitHubForge
-from bot.forge.interface import (
-    GATE_LABELS,
-    STATUS_CONTEXT,
-    ForgeError,
-    GateForge,
-    PullInfo,
-    PullState,
-    Review,
-)
+from bot.forge.interface import ForgeError, GateForge, PullInfo, PullState, Review
+from bot.protocol import GATE_LABELS, STATUS_CONTEXT
 
 REPO = "octo/project"
 

@@ -20,13 +20,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from gate_scenario import NOW, SHIPPED_POLICIES, SIGNED, Scenario, local_scenario, loosen_policies
 
-from bot.forge.interface import BOT_EMAIL, BOT_NAME, ForgeError, PullInfo, PullRequest, PullState
+from bot.forge.interface import ForgeError, PullInfo, PullRequest, PullState
 from bot.forge.local import LocalForge
 from bot.gate.run import GateOptions, GateRun, evaluate
 from bot.policy.gate_context import context_digest
 from bot.policy.schema import load_directory
+from bot.protocol import BOT_EMAIL, BOT_NAME
 from bot.provenance.layout import committed_attestation_path
-from bot.provenance.signers import KeySigner
+from bot.provenance.signing.signers import KeySigner
 
 
 def gate(forge: LocalForge, scenario: Scenario, number: int, now: datetime = NOW) -> GateRun:

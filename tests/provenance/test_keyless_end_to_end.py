@@ -19,10 +19,10 @@ from sigstore.verify import Verifier
 from sigstore.verify import policy as sp
 
 from bot.provenance.layout import ATTESTATION, SLSA, STATEMENT
-from bot.provenance.signers import SigstoreSigner
-from bot.provenance.slsa import SLSA_PREDICATE_TYPE
-from bot.provenance.trust import SigstoreTrust
-from bot.provenance.verify import verify_bundle
+from bot.provenance.signing.signers import SigstoreSigner
+from bot.provenance.signing.slsa import SLSA_PREDICATE_TYPE
+from bot.provenance.verification.trust import SigstoreTrust
+from bot.provenance.verification.verifier import verify_bundle
 from minisigstore import MiniSigstore, github_claims, identity_of
 
 

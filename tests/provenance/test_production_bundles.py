@@ -19,10 +19,10 @@ from sigstore.models import Bundle
 from sigstore.verify import Verifier
 from sigstore.verify import policy as sp
 
-from bot.provenance.keyless import verify_dsse
-from bot.provenance.result import VerificationResult
-from bot.provenance.trust import SigstoreTrust
-from bot.provenance.verify import verify_attestation
+from bot.provenance.verification.keyless import verify_dsse
+from bot.provenance.verification.result import VerificationResult
+from bot.provenance.verification.trust import SigstoreTrust
+from bot.provenance.verification.verifier import verify_attestation
 from testpaths import DATA
 
 SIGSTORE = DATA / "sigstore"

@@ -17,9 +17,9 @@ from bot.config import ProposeSettings
 from bot.forge.github import GitHubForge
 from bot.forge.interface import ForgeError, PullState
 from bot.propose.job import Status, propose
-from bot.propose.pr_body import metadata
-from bot.provenance.signers import KeySigner
-from bot.provenance.trust import KeyTrust
+from bot.protocol import decode_metadata as metadata
+from bot.provenance.signing.signers import KeySigner
+from bot.provenance.verification.trust import KeyTrust
 
 REPO = "octo/project"
 

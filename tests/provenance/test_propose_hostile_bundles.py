@@ -18,7 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from bot.provenance.layout import PATCH, PLAN, STATEMENT
-from bot.provenance.signers import KeySigner
+from bot.provenance.signing.signers import KeySigner
 
 GUARD_SECONDS = 120
 MEMORY_CAP = 2 * 1024 * 1024 * 1024

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from fakegithub import TOKEN, FakeGitHub
 
-from bot.propose.pr_body import metadata
+from bot.protocol import decode_metadata as metadata
 from clirun import run_mendbot
 
 REPO = "octo/project"

@@ -18,12 +18,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from bot.config import ProposeSettings
-from bot.forge.interface import BOT_EMAIL, BOT_NAME, PullState
+from bot.forge.interface import PullState
 from bot.forge.local import LocalForge
 from bot.propose.job import Status, propose
-from bot.propose.pr_body import TOPIC_EDITED, TOPIC_IGNORED, metadata
-from bot.provenance.signers import KeySigner
-from bot.provenance.trust import KeyTrust
+from bot.propose.pr_body import TOPIC_EDITED, TOPIC_IGNORED
+from bot.protocol import BOT_EMAIL, BOT_NAME
+from bot.protocol import decode_metadata as metadata
+from bot.provenance.signing.signers import KeySigner
+from bot.provenance.verification.trust import KeyTrust
 
 CI = "gha-persist-credentials/ci"
 
@@ -280,8 +282,8 @@ def test_existing_branch_with_foreign_commits_is_never_touched(bench, signed, tr
 
 
 def test_unsigned_bundle_needs_allow_unsigned(bench) -> None:
-    from bot.provenance.signers import NoSigner
-    from bot.provenance.trust import UnsafeAcceptUnsigned
+    from bot.provenance.signing.signers import NoSigner
+    from bot.provenance.verification.trust import UnsafeAcceptUnsigned
 
     unsigned = bench.bundle(NoSigner())
     forge = LocalForge(bench.repo.path)

@@ -19,6 +19,7 @@ from bot.provenance.errors import ChangeError
 from bot.provenance.keys import key_hint, public_pem
 from bot.provenance.layout import bundle_name, committed_attestation_path, remediation_id
 from bot.provenance.run_context import _workflow, detect, strip_credentials
+from bot.provenance.signing.bundle_writer import remediation_info
 from bot.provenance.statement import (
     PREDICATE_TYPE_V1,
     Base,
@@ -30,10 +31,9 @@ from bot.provenance.statement import (
     build_statement,
     consistency_problems,
     parse_statement,
-    remediation_info,
     statement_bytes,
 )
-from bot.provenance.trust import SigstoreTrust
+from bot.provenance.verification.trust import SigstoreTrust
 from bot.risk import BlastRadius, Disposition, Reversibility
 
 A, B, C = "a" * 64, "b" * 64, "c" * 64

@@ -22,11 +22,11 @@ from sigstore.models import ClientTrustConfig
 
 from bot.provenance import dsse as key_dsse
 from bot.provenance.layout import ATTESTATION, STATEMENT
-from bot.provenance.result import VerificationResult
-from bot.provenance.signers import KeySigner, NoSigner, SigstoreSigner
+from bot.provenance.signing.signers import KeySigner, NoSigner, SigstoreSigner
 from bot.provenance.statement import parse_time, statement_bytes
-from bot.provenance.trust import KeyTrust, SigstoreTrust
-from bot.provenance.verify import verify_bundle
+from bot.provenance.verification.result import VerificationResult
+from bot.provenance.verification.trust import KeyTrust, SigstoreTrust
+from bot.provenance.verification.verifier import verify_bundle
 from minisigstore import MiniSigstore, github_claims, identity_of
 
 CI = "gha-persist-credentials/ci"
@@ -522,7 +522,7 @@ def test_keyless_old_signature_is_too_old_even_if_the_statement_says_otherwise(
 
 
 def test_unsigned_bundle_is_accepted_only_as_human_override(bench) -> None:
-    from bot.provenance.trust import UnsafeAcceptUnsigned
+    from bot.provenance.verification.trust import UnsafeAcceptUnsigned
 
     bundles = bench.bundle(NoSigner())
     folder = next(p for rid, p in bundles.items() if rid.startswith(CI))

@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from bot.provenance.layout import committed_attestation_path, remediation_id
-from bot.provenance.signers import KeySigner
+from bot.provenance.signing.signers import KeySigner
 
 CI = ".github/workflows/ci.yml"
 

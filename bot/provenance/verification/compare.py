@@ -25,11 +25,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import git
+from bot.protocol import ATTESTATIONS_DIR
 from bot.provenance.changes import Change, RawEntry, changes_from_raw, parse_raw, raw_diff
 from bot.provenance.errors import ChangeError, GitError
-from bot.provenance.layout import ATTESTATIONS_DIR, committed_attestation_path
-from bot.provenance.result import VerificationResult
+from bot.provenance.layout import committed_attestation_path
 from bot.provenance.statement import Statement
+from bot.provenance.verification.result import VerificationResult
 
 _VERB = {"add": "adds", "modify": "modifies", "delete": "deletes"}
 _EXTRA_ADVICE = (

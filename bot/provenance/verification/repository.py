@@ -16,9 +16,9 @@ from urllib.parse import unquote, urlsplit
 
 from bot import git
 from bot.provenance.errors import GitError
-from bot.provenance.result import VerificationResult
 from bot.provenance.run_context import local_uri, strip_credentials
 from bot.provenance.statement import Statement
+from bot.provenance.verification.result import VerificationResult
 
 _ADVICE = (
     "an attestation is only valid in the repository it was made for: analyse this repository "

@@ -11,11 +11,11 @@ from datetime import datetime
 from pathlib import Path
 
 from bot import git as gitcmd
+from bot.protocol import ATTESTATIONS_DIR
 from bot.provenance.changes import parse_raw, raw_diff
 from bot.provenance.errors import ChangeError, GitError
-from bot.provenance.layout import ATTESTATIONS_DIR
-from bot.provenance.trust import Trust, UnsafeAcceptUnsigned
-from bot.provenance.verify import verify_attestation
+from bot.provenance.verification.trust import Trust, UnsafeAcceptUnsigned
+from bot.provenance.verification.verifier import verify_attestation
 
 #: Checks that may fail on a genuine bot commit: an attestation of a commit made long ago has
 #: expired, but it still says who made the commit.

@@ -1,7 +1,8 @@
 """Write one remediation bundle: patch, plan, statement, signature(s), in one folder.
 
 The caller supplies the post-image bytes of every path the remediation changes; this module
-makes the diff with git (:mod:`bot.provenance.patch`), builds and serialises the statement, has
+makes the diff with git (:mod:`bot.provenance.signing.patch`), builds and serialises the
+statement, has
 the signer sign it (and the SLSA statement for keyless signing) and writes the folder
 atomically (:mod:`bot.provenance.layout`).
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,21 +20,24 @@ from typing import Any
 from bot import __version__
 from bot.models import Finding, Remediation
 from bot.provenance import layout
-from bot.provenance.patch import make_patch
 from bot.provenance.run_context import RunContext
-from bot.provenance.signers import Signer, SignKind
-from bot.provenance.slsa import slsa_statement
+from bot.provenance.signing.patch import make_patch
+from bot.provenance.signing.signers import Signer, SignKind
+from bot.provenance.signing.slsa import slsa_statement
 from bot.provenance.statement import (
     DEFAULT_VALIDITY,
+    REMEDIATION_ID,
     Base,
     ConfigRef,
     DigestSet,
+    FindingRef,
     Generator,
+    RemediationInfo,
+    Risk,
     Source,
     Statement,
+    StatementError,
     build_statement,
-    finding_refs,
-    remediation_info,
     statement_bytes,
 )
 
@@ -140,3 +144,37 @@ def plan_bytes(request: BundleRequest, base: str, ref: str | None, signing: Sign
         "fixes": [fix.model_dump(mode="json") for fix in remediation.fixes],
     }
     return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def remediation_info(remediation: Remediation, source: Source = "detector") -> RemediationInfo:
+    """The predicate's ``remediation`` block for a planned remediation."""
+    if not REMEDIATION_ID.match(remediation.id):
+        raise StatementError(f"remediation id {remediation.id!r} is not `<group>/<slug>`")
+    return RemediationInfo(
+        id=remediation.id,
+        fingerprint=remediation.fingerprint,
+        title=remediation.title,
+        source=source,
+        rules=remediation.rules,
+        risk=Risk(
+            disposition=remediation.disposition,
+            reversibility=remediation.reversibility,
+            blast_radius=remediation.blast_radius,
+        ),
+    )
+
+
+def finding_refs(findings: Iterable[Finding], rule_version: str) -> tuple[FindingRef, ...]:
+    """The predicate's ``findings``, sorted by path, line and id."""
+    return tuple(
+        FindingRef(
+            id=f.id,
+            rule_id=f.rule,
+            rule_version=rule_version,
+            severity=f.severity.value,
+            title=f.title,
+            path=f.location.path,
+            line=f.location.line,
+        )
+        for f in sorted(findings, key=lambda f: (f.location.path, f.location.line, f.id))
+    )

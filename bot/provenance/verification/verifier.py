@@ -20,10 +20,7 @@ from pathlib import Path
 
 from cryptography.x509 import Certificate
 
-from bot.provenance import dsse, keyless, layout
-from bot.provenance.compare import check_change_set
-from bot.provenance.repository import check_repository
-from bot.provenance.result import Signer, SignerKind, VerificationResult
+from bot.provenance import dsse, layout
 from bot.provenance.statement import (
     PAYLOAD_TYPE,
     Statement,
@@ -34,7 +31,11 @@ from bot.provenance.statement import (
     parse_statement,
     parse_time,
 )
-from bot.provenance.trust import KeyTrust, SigstoreTrust, Trust, UnsafeAcceptUnsigned
+from bot.provenance.verification import keyless
+from bot.provenance.verification.compare import check_change_set
+from bot.provenance.verification.repository import check_repository
+from bot.provenance.verification.result import Signer, SignerKind, VerificationResult
+from bot.provenance.verification.trust import KeyTrust, SigstoreTrust, Trust, UnsafeAcceptUnsigned
 
 #: Tolerated clock difference between the signer and the verifier.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -63,7 +64,8 @@ def verify_attestation(
     """Verify a remediation attestation against what merging ``head`` into ``base`` changes.
 
     ``base`` is the branch or commit the change merges into (None: the branch the attestation
-    names; see :func:`~bot.provenance.compare.check_change_set`); ``attestation`` is the bundle
+    names; see :func:`~bot.provenance.verification.compare.check_change_set`); ``attestation``
+    is the bundle
     JSON (None when the bundle is unsigned); ``statement_copy`` is the ``statement.json`` read
     with it (used only when unsigned bundles are accepted); ``now`` is the clock (injectable
     for tests); ``repository`` is the URL of the repository the caller acts on (the

@@ -20,9 +20,9 @@ from sigstore.models import Bundle, InvalidBundle, TrustedRoot
 from sigstore.verify import Verifier
 from sigstore.verify import policy as sp
 
-from bot.provenance.result import VerificationResult
 from bot.provenance.statement import PAYLOAD_TYPE, Statement
-from bot.provenance.trust import SigstoreTrust
+from bot.provenance.verification.result import VerificationResult
+from bot.provenance.verification.trust import SigstoreTrust
 
 _GOT = re.compile(r"\(got '?(.*?)'?, expected")
 
