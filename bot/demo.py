@@ -18,15 +18,15 @@ from rich.syntax import Syntax
 
 from bot.analyze.pipeline import analyze
 from bot.analyze.plan import group
+from bot.analyze.report import text
 from bot.config import Config, load_config
 from bot.detectors.rule_registry import rule_options
 from bot.errors import MendbotError
 from bot.models import FixMode, Remediation
 from bot.policy.defaults import shipped_policies
 from bot.protocol import TRAILER_ATTESTATION, TRAILER_FINGERPRINT, TRAILER_REMEDIATION, TRAILER_RULE
+from bot.provenance.verification.render import render_text
 from bot.provenance.verification.trust import KeyTrust
-from bot.report import text
-from bot.report.verification import render_text
 
 if TYPE_CHECKING:
     from bot.provenance.keys import GeneratedKeys

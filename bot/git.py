@@ -13,7 +13,15 @@ import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from bot.provenance.errors import GitError
+from bot.errors import MendbotError
+
+
+class GitError(MendbotError):
+    """A git command failed or returned something mendbot cannot read."""
+
+    exit_code = 3
+    advice = "check that the path is a git repository and the commits named exist in it"
+
 
 _OBJECT_ID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 

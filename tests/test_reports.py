@@ -7,8 +7,8 @@ import json
 import jsonschema
 
 from bot.analyze.pipeline import analyze
+from bot.analyze.report import json_report, sarif
 from bot.config import Config
-from bot.report import json_report, sarif
 from testpaths import BASE_RULES, DATA
 
 WORKFLOW = """\

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from bot.analyze.pipeline import analyze
+from bot.analyze.report.common import fix_status
 from bot.config import Config, load_config
 from bot.detectors.rule_registry import RULES, rule_options
 from bot.models import FixMode
-from bot.report.common import fix_status
 from bot.resolvers.action_refs import RefResolver
 from bot.resolvers.image_registries import RegistryResolver
 from gitserver import serve

@@ -20,12 +20,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from bot.analyze.checkouts import analyze_named, enclosing_repository, scopes
 from bot.analyze.fix_writer import write_all
 from bot.analyze.pipeline import Analysis, analyze
+from bot.analyze.report.formats import REPORT_FORMATS, render_report
 from bot.cli.console import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT_ERRORS, fail, make_console
 from bot.config import Config, find_config, json_schema, load_config
 from bot.detectors.rule_registry import RULES, rule_ids, rule_options
 from bot.errors import MendbotError, WriteError
 from bot.models import FixMode
-from bot.report.formats import REPORT_FORMATS, render_report
 from bot.resolvers.action_refs import RefResolver, default_cache_dir, timeout_from_environment
 from bot.resolvers.image_registries import RegistryResolver, default_registry
 

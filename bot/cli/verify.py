@@ -51,9 +51,9 @@ def verify_command(
 ) -> None:
     """Verify a remediation bundle against what merging --head into --base changes (exit 0
     only if every check holds; otherwise each failed check is printed with what to do)."""
+    from bot.provenance.verification.render import render_json, render_text
     from bot.provenance.verification.repository import repository_of
     from bot.provenance.verification.verifier import verify_bundle
-    from bot.report.verification import render_json, render_text
 
     try:
         target = for_repository or repository_of(repo, os.environ)

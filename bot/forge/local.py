@@ -31,8 +31,8 @@ from bot.forge.interface import (
     PullState,
     Review,
 )
+from bot.git import GitError
 from bot.protocol import BOT_EMAIL, BOT_NAME, GATE_LABELS, STATUS_CONTEXT
-from bot.provenance.errors import GitError
 from bot.provenance.run_context import local_uri
 from bot.safe_files import write_text_atomically
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot import git
-from bot.provenance.errors import GitError
+from bot.git import GitError
 
 
 def read_file(repo: Path, commit: str, path: str) -> bytes | None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bot import git as gitcmd
 from bot.forge.interface import CommitPeople
-from bot.provenance.errors import GitError
+from bot.git import GitError
 from bot.provenance.verification.bot_commits import attested_bot_commit
 from bot.provenance.verification.trust import Trust, UnsafeAcceptUnsigned
 

@@ -23,9 +23,9 @@ from bot import git as gitcmd
 from bot.config import ProposeSettings
 from bot.errors import MendbotError
 from bot.forge.interface import CommitAuthor, Forge, ForgeError, PullRequest, PullState
+from bot.git import GitError
 from bot.propose import pr_body as body
 from bot.protocol import BOT_EMAIL, BOT_NAME, decode_metadata
-from bot.provenance.errors import GitError
 from bot.provenance.layout import PATCH, STATEMENT, committed_attestation_path, read
 from bot.provenance.statement import Statement, StatementError, parse_statement
 from bot.provenance.verification.bot_commits import attested_bot_commit

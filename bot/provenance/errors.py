@@ -15,13 +15,6 @@ class ProvenanceError(MendbotError):
     """Base of the provenance layer's errors."""
 
 
-class GitError(ProvenanceError):
-    """A git command failed or returned something mendbot cannot read."""
-
-    exit_code = 3
-    advice = "check that the path is a git repository and the commits named exist in it"
-
-
 class ChangeError(ProvenanceError):
     """A change cannot be attested (gitlink, non-UTF-8 or unsafe path, reserved name)."""
 

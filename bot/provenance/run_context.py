@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from bot import git
-from bot.provenance.errors import GitError
+from bot.git import GitError
 from bot.provenance.statement import Invocation, Repository
 
 _SCP_LIKE = re.compile(r"^(?P<user>[^@/]+@)?(?P<host>[^:/]+):(?P<path>[^/].*)$")

@@ -11,9 +11,10 @@ from datetime import datetime
 from pathlib import Path
 
 from bot import git as gitcmd
+from bot.git import GitError
 from bot.protocol import ATTESTATIONS_DIR
 from bot.provenance.changes import parse_raw, raw_diff
-from bot.provenance.errors import ChangeError, GitError
+from bot.provenance.errors import ChangeError
 from bot.provenance.verification.trust import Trust, UnsafeAcceptUnsigned
 from bot.provenance.verification.verifier import verify_attestation
 

@@ -25,9 +25,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import git
+from bot.git import GitError
 from bot.protocol import ATTESTATIONS_DIR
 from bot.provenance.changes import Change, RawEntry, changes_from_raw, parse_raw, raw_diff
-from bot.provenance.errors import ChangeError, GitError
+from bot.provenance.errors import ChangeError
 from bot.provenance.layout import committed_attestation_path
 from bot.provenance.statement import Statement
 from bot.provenance.verification.result import VerificationResult

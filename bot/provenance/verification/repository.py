@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from bot import git
-from bot.provenance.errors import GitError
+from bot.git import GitError
 from bot.provenance.run_context import local_uri, strip_credentials
 from bot.provenance.statement import Statement
 from bot.provenance.verification.result import VerificationResult

@@ -8,8 +8,8 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.analyze.pipeline import Analysis
+from bot.analyze.report.common import fix_status, no_fix_reason, remaining, sorted_findings
 from bot.models import Finding, Severity
-from bot.report.common import fix_status, no_fix_reason, remaining, sorted_findings
 
 _STYLE = {
     Severity.CRITICAL: "bold red",

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 from bot.analyze.pipeline import Analysis
+from bot.analyze.report.common import fix_status, sorted_findings
+from bot.analyze.report.text import summary
 from bot.models import Severity
-from bot.report.common import fix_status, sorted_findings
-from bot.report.text import summary
 
 _COMMAND = {
     Severity.CRITICAL: "error",

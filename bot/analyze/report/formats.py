@@ -1,7 +1,7 @@
 """Every ``--format`` of ``mendbot analyze``, one line each.
 
 A format is a function that writes the report of an analysis to a console (a terminal, a pipe
-or an ``--output`` file). Adding one is a module in :mod:`bot.report` and a line in
+or an ``--output`` file). Adding one is a module in :mod:`bot.analyze.report` and a line in
 :data:`REPORT_FORMATS`; the CLI's choices and the docs follow from this map.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from rich.console import Console
 
 from bot.analyze.pipeline import Analysis
-from bot.report import github_annotations, json_report, sarif, text
+from bot.analyze.report import github_annotations, json_report, sarif, text
 
 ReportWriter = Callable[[Analysis, Console], None]
 

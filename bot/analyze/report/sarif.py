@@ -7,9 +7,9 @@ from typing import Any
 
 from bot import __version__
 from bot.analyze.pipeline import Analysis
+from bot.analyze.report.common import fix_status, preview, sorted_findings
 from bot.detectors.rule_registry import RULES
 from bot.models import Severity
-from bot.report.common import fix_status, preview, sorted_findings
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {

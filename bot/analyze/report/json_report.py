@@ -7,7 +7,7 @@ from typing import Any
 
 from bot import __version__
 from bot.analyze.pipeline import Analysis
-from bot.report.common import fix_status, no_fix_reason, remaining, sorted_findings
+from bot.analyze.report.common import fix_status, no_fix_reason, remaining, sorted_findings
 
 
 def render(analysis: Analysis) -> str:
