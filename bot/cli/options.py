@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from bot.forge.github import GitHubForge
-    from bot.forge.local import LocalForge
+    from bot.forge.interface import ForgeHost
     from bot.provenance.verification.trust import Trust
 
 Command = Callable[..., None]
@@ -79,49 +78,24 @@ class TrustOptions:
 
 @dataclass(frozen=True)
 class ForgeOptions:
-    """``--forge`` and what reaching it needs (repository, API, GitHub App, local clone)."""
+    """``--forge NAME``, the local clone and base branch every forge uses, and the values of the
+    options that forge declares (:data:`bot.cli.forges.FORGE_KINDS`)."""
 
     forge_name: str
-    repository: str | None
-    api_url: str
-    app_id: str | None
-    app_private_key: Path | None
-    installation_id: int | None
     repo: Path
     base: str | None
+    settings: Mapping[str, Any]
 
-    def build(self) -> LocalForge | GitHubForge:
-        """The forge (a GitHub App installation token when --app-id is given, else
-        $GITHUB_TOKEN); raises :class:`click.UsageError` or a forge error."""
-        from bot.forge.local import LocalForge
-        from bot.git import toplevel as git_toplevel
+    def build(self) -> ForgeHost:
+        """The forge ``--forge`` names, built from its own options; raises
+        :class:`click.UsageError` or a forge error."""
+        from bot.cli.forges import FORGE_KINDS
 
-        if self.forge_name != "github":
-            return LocalForge(self.repo, self.base)
-        from bot.forge.github import GitHubForge, installation_token, token_from_environment
-
-        if not self.repository:
-            raise click.UsageError("--forge github needs --repository OWNER/NAME")
-        if bool(self.app_id) != bool(self.app_private_key):
-            raise click.UsageError("--app-id and --app-private-key go together")
-        token = (
-            installation_token(
-                self.repository,
-                self.app_id,
-                self.app_private_key,
-                self.installation_id,
-                base_url=self.api_url,
-            )
-            if self.app_id and self.app_private_key
-            else token_from_environment()
-        )
-        return GitHubForge(
-            self.repository, git_toplevel(self.repo), token, base_url=self.api_url, base=self.base
-        )
+        return FORGE_KINDS[self.forge_name].build(self.settings, self.repo, self.base)
 
 
 def _grouped(
-    name: str, model: type[TrustOptions] | type[ForgeOptions], options: list[Any]
+    name: str, model: type[TrustOptions], options: list[Any]
 ) -> Callable[[Command], Command]:
     """A decorator adding ``options`` and passing their values as one ``model`` named ``name``."""
     names = [f.name for f in fields(model)]
@@ -176,49 +150,36 @@ trust_options = _grouped(
 )
 """Adds the trust options and passes ``trust: TrustOptions``."""
 
-forge_options = _grouped(
-    "forge",
-    ForgeOptions,
-    [
+
+def forge_options(command: Command) -> Command:
+    """Adds ``--forge``, ``--repo``, ``--base`` and every forge's own options, and passes
+    ``forge: ForgeOptions`` holding the chosen forge's values."""
+    from bot.cli.forges import FORGE_KINDS, Option
+
+    declared = [option for kind in FORGE_KINDS.values() for option in kind.options]
+    names = {kind_name: kind.option_names for kind_name, kind in FORGE_KINDS.items()}
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        forge_name = kwargs.pop("forge_name")
+        all_names = {name for kind_names in names.values() for name in kind_names}
+        values = {name: kwargs.pop(name) for name in all_names}
+        settings = {name: values[name] for name in names[forge_name]}
+        forge = ForgeOptions(forge_name, kwargs.pop("repo"), kwargs.pop("base"), settings)
+        command(**kwargs, forge=forge)
+
+    common: list[Option] = [
         click.option(
             "--forge",
             "forge_name",
-            type=click.Choice(["local", "github"]),
+            type=click.Choice(list(FORGE_KINDS)),
             default="local",
             show_default=True,
-            help="Where pull requests live (local: branches plus records under .git/mendbot/; "
-            "github: the token in $GITHUB_TOKEN).",
+            help="Where pull requests live: "
+            + "; ".join(f"{name}: {kind.help}" for name, kind in FORGE_KINDS.items())
+            + ".",
         ),
-        click.option(
-            "--repository",
-            envvar="GITHUB_REPOSITORY",
-            help="With --forge github: OWNER/NAME (default: $GITHUB_REPOSITORY).",
-        ),
-        click.option(
-            "--api-url",
-            envvar="GITHUB_API_URL",
-            default="https://api.github.com",
-            show_default=True,
-            help="With --forge github: the REST API root (GitHub Enterprise: https://HOST/api/v3).",
-        ),
-        click.option(
-            "--app-id",
-            envvar="MENDBOT_APP_ID",
-            help="With --forge github: authenticate as this GitHub App (with "
-            "--app-private-key) instead of $GITHUB_TOKEN.",
-        ),
-        click.option(
-            "--app-private-key",
-            envvar="MENDBOT_APP_PRIVATE_KEY_FILE",
-            type=click.Path(path_type=Path, dir_okay=False),
-            help="With --app-id: the App's PEM private key file.",
-        ),
-        click.option(
-            "--installation-id",
-            envvar="MENDBOT_APP_INSTALLATION_ID",
-            type=int,
-            help="With --app-id: the installation (default: the one installed on --repository).",
-        ),
+        *declared,
         click.option(
             "--repo",
             type=click.Path(path_type=Path, file_okay=False),
@@ -233,6 +194,8 @@ forge_options = _grouped(
             "from it); default: the branch origin/HEAD names, else init.defaultBranch, else "
             "main, else master (never merely the checked-out branch).",
         ),
-    ],
-)
-"""Adds the forge options and passes ``forge: ForgeOptions``."""
+    ]
+    decorated: Command = wrapper
+    for option in reversed(common):
+        decorated = option(decorated)
+    return decorated

@@ -44,9 +44,8 @@ from bot.forge.interface import (
     CommitAuthor,
     CommitPeople,
     CommitState,
-    Forge,
     ForgeError,
-    GateForge,
+    ForgeHost,
     PullInfo,
     PullRequest,
     PullState,
@@ -97,7 +96,7 @@ def _wrap(action: str, exc: Exception, advice: str | None = None) -> ForgeError:
     )
 
 
-class GitHubForge(Forge, GateForge):
+class GitHubForge(ForgeHost):
     """Pull requests on GitHub or GitHub Enterprise Server (``base_url``).
 
     ``bot_login`` is the account the token acts as (for a GitHub App, ``<app-slug>[bot]``); when

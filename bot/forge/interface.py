@@ -298,3 +298,8 @@ class GateForge(ABC):
         the head is still ``head_sha``; returns a one-line description of what was done.
         Raises :class:`ForgeError` when the forge refuses (e.g. no required check protects the
         base branch, auto-merge disabled in the repository)."""
+
+
+class ForgeHost(Forge, GateForge, ABC):
+    """A forge adapter both the propose job and the gate can use (each sees only its own
+    interface); what ``--forge NAME`` builds (:data:`bot.cli.forges.FORGE_KINDS`)."""

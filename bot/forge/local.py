@@ -23,9 +23,8 @@ from bot.forge.interface import (
     CommitAuthor,
     CommitPeople,
     CommitState,
-    Forge,
     ForgeError,
-    GateForge,
+    ForgeHost,
     PullInfo,
     PullRequest,
     PullState,
@@ -37,7 +36,7 @@ from bot.provenance.run_context import local_uri
 from bot.safe_files import write_text_atomically
 
 
-class LocalForge(Forge, GateForge):
+class LocalForge(ForgeHost):
     """Pull requests as branches plus JSON records inside a local repository's git directory."""
 
     name = "local"
