@@ -38,7 +38,8 @@ def _local(settings: Mapping[str, Any], repo: Path, base: str | None) -> ForgeHo
 
 def _github(settings: Mapping[str, Any], repo: Path, base: str | None) -> ForgeHost:
     """A GitHub App installation token when --app-id is given, else $GITHUB_TOKEN."""
-    from bot.forge.github import GitHubForge, installation_token, token_from_environment
+    from bot.forge.github.client import installation_token, token_from_environment
+    from bot.forge.github.forge import GitHubForge
     from bot.git import toplevel
 
     repository: str | None = settings["repository"]

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from fakegithub import TOKEN, FakeGitHub
 from gate_scenario import NOW, SIGNED, Scenario, loosen_policies, prepare_base, propose_all
 
-from bot.forge.github import GitHubForge
+from bot.forge.github.forge import GitHubForge
 from bot.forge.interface import CommitPeople, PullInfo
 from bot.gate.run import GateOptions, GateRun, evaluate
 

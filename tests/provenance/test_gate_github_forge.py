@@ -15,7 +15,7 @@ import pytest
 from fakegithub import TOKEN, FakeGitHub
 from github import Auth, Github
 
-from bot.forge.github import GitHubForge
+from bot.forge.github.forge import GitHubForge
 from bot.forge.interface import ForgeError, GateForge, PullInfo, PullState, Review
 from bot.protocol import GATE_LABELS, STATUS_CONTEXT
 

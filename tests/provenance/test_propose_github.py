@@ -14,7 +14,7 @@ from fakegithub import TOKEN, FakeGitHub
 from github import GithubRetry
 
 from bot.config import ProposeSettings
-from bot.forge.github import GitHubForge
+from bot.forge.github.forge import GitHubForge
 from bot.forge.interface import ForgeError, PullState
 from bot.propose.job import Status, propose
 from bot.protocol import decode_metadata as metadata
@@ -149,7 +149,7 @@ def test_server_errors_are_retried_within_bounds(github, bench, signed, trust) -
 
 def test_enterprise_base_url(github, bench, signed, trust) -> None:
     # The fake serves GitHub Enterprise Server's layout: REST under /api/v3, git at /o/r.git.
-    from bot.forge.github import _git_url
+    from bot.forge.github.client import _git_url
 
     assert github.base_url.endswith("/api/v3")
     assert _git_url(github.base_url, REPO) == f"{github.origin}/{REPO}.git"
@@ -256,7 +256,7 @@ def _install(github: FakeGitHub, bench, app_key, installations=None):
 def test_app_installation_token_end_to_end(
     github, bench, signed, trust, app_key, app_pem, explicit
 ) -> None:
-    from bot.forge.github import installation_token
+    from bot.forge.github.client import installation_token
 
     app = _install(github, bench, app_key)
     token = installation_token(REPO, str(APP_ID), app_pem, explicit, base_url=github.base_url)
@@ -278,7 +278,7 @@ def test_app_installation_token_end_to_end(
 def test_app_jwt_expired_or_forged_is_refused(github, bench, app_key, app_pem, tmp_path) -> None:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from bot.forge.github import installation_token
+    from bot.forge.github.client import installation_token
 
     app = _install(github, bench, app_key)
     # The server's clock is an hour ahead: PyGithub's 5-minute JWT has expired.
@@ -307,7 +307,7 @@ def test_app_jwt_expired_or_forged_is_refused(github, bench, app_key, app_pem, t
 
 
 def test_app_not_installed_on_the_repository(github, bench, app_key, app_pem) -> None:
-    from bot.forge.github import installation_token
+    from bot.forge.github.client import installation_token
 
     app = _install(github, bench, app_key, {78: {"other/repo"}})
     with pytest.raises(ForgeError) as caught:
@@ -323,7 +323,7 @@ def test_bad_app_private_key_file(tmp_path: Path, app_key) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from bot.forge.github import installation_token
+    from bot.forge.github.client import installation_token
 
     def refused(path: Path) -> ForgeError:
         with pytest.raises(ForgeError) as caught:
