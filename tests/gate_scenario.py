@@ -20,7 +20,7 @@ from bot.propose.job import propose
 from bot.provenance.signing.signers import KeySigner
 from bot.provenance.verification.trust import KeyTrust
 
-SHIPPED_POLICIES = Path(__file__).resolve().parents[2] / "policies"
+SHIPPED_POLICIES = Path(__file__).resolve().parents[1] / "policies"
 
 MENDBOT_YML = """\
 environments:

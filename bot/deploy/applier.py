@@ -1,0 +1,91 @@
+"""The interface of an applier: how one kind of desired state reaches the system it describes.
+
+A remediation changes a desired-state file in git (``.mendbot/desired/<kind>/…``); the applier
+of that kind makes the live system match it, in five steps the deploy job calls in order
+(:func:`bot.deploy.lifecycle.deploy_change`):
+
+``snapshot`` reads the live state of exactly the target's objects (what compensation restores
+and what the deploy record calls *before*); ``precheck`` compares it with the pre-image the
+analysis saw (a difference is drift: nothing is applied); ``apply`` makes the change;
+``validate`` says whether it holds (or that nothing can be observed yet); ``compensate``
+restores the snapshot at once, with the credentials still valid.
+
+An applier holds only the credentials the deploy job obtained for this one change, and never
+reads anything but its target's objects.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum, unique
+from typing import Any, ClassVar
+
+from bot.risk import Reversibility
+
+#: A JSON-compatible view of live state (what a deploy record stores as before/after).
+State = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one change asks of one kind: the objects it names (ids, ARNs, setting names), the
+    state the analysis saw (``pre_image``) and the state git now asks for (``desired``)."""
+
+    kind: str
+    environment: str
+    objects: tuple[str, ...]
+    pre_image: State
+    desired: State
+
+
+@unique
+class Verdict(StrEnum):
+    """What validation found."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_OBSERVABLE = "not-observable"
+    """Nothing can tell yet (no run to watch, an observation window still open): recorded,
+    never counted as passed or failed."""
+
+
+@dataclass(frozen=True)
+class Validation:
+    """A validation verdict, with one line per check a reviewer can follow."""
+
+    verdict: Verdict
+    checks: tuple[str, ...] = field(default_factory=tuple)
+
+
+class Applier(ABC):
+    """One kind of desired state (``kind``), applied to one target at a time."""
+
+    kind: ClassVar[str]
+    """The desired-state kind: the folder under ``.mendbot/desired/`` and the registry key."""
+    reversibility: ClassVar[Reversibility]
+    """The most this applier's changes can be undone; irreversible ones are never applied
+    unless configuration and the gate's decision both allow it."""
+
+    @abstractmethod
+    def snapshot(self, target: Target) -> State:
+        """The live state of exactly ``target.objects``; raises on any read failure."""
+
+    @abstractmethod
+    def precheck(self, target: Target, live: State) -> list[str]:
+        """Why ``live`` is not the state the analysis saw (drift), one line each; empty when
+        applying is safe."""
+
+    @abstractmethod
+    def apply(self, target: Target) -> None:
+        """Make the live objects match ``target.desired``; raises on failure."""
+
+    @abstractmethod
+    def validate(self, target: Target) -> Validation:
+        """Whether the change holds now."""
+
+    @abstractmethod
+    def compensate(self, target: Target, snapshot: State) -> None:
+        """Restore ``snapshot`` (what :meth:`snapshot` returned before applying); raises when it
+        cannot, and the deploy job then freezes the environment and asks for a person."""
