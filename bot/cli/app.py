@@ -19,7 +19,7 @@ COMMANDS: dict[str, str] = {
     "analyze": "bot.cli.analyze:analyze_command",
     "rules": "bot.cli.analyze:rules_command",
     "config": "bot.cli.analyze:config_group",
-    "key": "bot.cli.analyze:key_group",
+    "key": "bot.cli.keys:key_group",
     "verify": "bot.cli.verify:verify_command",
     "propose": "bot.cli.propose:propose_command",
     "policy": "bot.cli.policy:policy_group",
