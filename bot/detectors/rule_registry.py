@@ -7,25 +7,24 @@ from pydantic import BaseModel
 from bot.detectors.interface import WorkflowRule
 from bot.detectors.workflows.cache_poisoning import CachePoisoning
 from bot.detectors.workflows.dangerous_triggers import DangerousTriggers
-from bot.detectors.workflows.dependabot import DependabotActions, DependabotCooldown
+from bot.detectors.workflows.dependabot_actions import DependabotActions
+from bot.detectors.workflows.dependabot_cooldown import DependabotCooldown
 from bot.detectors.workflows.excessive_permissions import ExcessivePermissions
 from bot.detectors.workflows.hardcoded_container_credentials import HardcodedContainerCredentials
 from bot.detectors.workflows.insecure_commands import InsecureCommands
 from bot.detectors.workflows.job_permissions import JobPermissions
 from bot.detectors.workflows.missing_permissions import MissingPermissions
 from bot.detectors.workflows.persist_credentials import PersistCredentials
-from bot.detectors.workflows.pinning import (
-    RefConfusion,
-    RefVersionMismatch,
-    UnpinnedImages,
-    UnpinnedUses,
-)
+from bot.detectors.workflows.ref_confusion import RefConfusion
+from bot.detectors.workflows.ref_version_mismatch import RefVersionMismatch
 from bot.detectors.workflows.secrets_inherit import SecretsInherit
 from bot.detectors.workflows.self_hosted_runner import SelfHostedRunner
 from bot.detectors.workflows.spoofable_bot_check import SpoofableBotCheck
 from bot.detectors.workflows.static_cloud_credentials import StaticCloudCredentials
 from bot.detectors.workflows.template_injection import TemplateInjection
 from bot.detectors.workflows.unknown_suppression import UnknownSuppression
+from bot.detectors.workflows.unpinned_images import UnpinnedImages
+from bot.detectors.workflows.unpinned_uses import UnpinnedUses
 from bot.detectors.workflows.unsound_condition import UnsoundCondition
 
 RULES: tuple[type[WorkflowRule], ...] = (

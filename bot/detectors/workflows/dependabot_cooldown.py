@@ -1,4 +1,4 @@
-"""Dependabot configuration rules: update cooldowns, and keeping the actions themselves updated."""
+"""``gha-dependabot-cooldown``: Dependabot updates proposed the day a release appears."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.detectors.interface import Detection, WorkflowRule
 from bot.models import Severity
 from bot.risk import Disposition
+from bot.workflow.dependabot import dependabot_updates
 from bot.workflow.model import Workflow
 from bot.yamledit.document import Route
-from bot.yamledit.ops import Append, MergeInto, Replace
+from bot.yamledit.ops import MergeInto, Replace
 
 
 class CooldownOptions(BaseModel):
@@ -26,15 +27,9 @@ class CooldownOptions(BaseModel):
 
 #: Update types that may have their own cooldown (``semver-<type>-days``).
 _SEMVER = ("major", "minor", "patch")
+
+
 _COOLDOWN_KEYS = ("default-days", *(f"semver-{kind}-days" for kind in _SEMVER))
-
-
-def _updates(workflow: Workflow) -> list[tuple[int, dict[str, Any]]]:
-    if workflow.kind != "dependabot":
-        return []
-    raw = workflow.data.get("updates")
-    entries = raw if isinstance(raw, list) else []
-    return [(i, entry) for i, entry in enumerate(entries) if isinstance(entry, dict)]
 
 
 class DependabotCooldown(WorkflowRule):
@@ -79,7 +74,7 @@ updates:
     def visit_workflow(self, workflow: Workflow) -> Iterator[Detection]:
         """Check every ``updates`` entry of a Dependabot configuration."""
         days = self.options.days if isinstance(self.options, CooldownOptions) else 7
-        for index, entry in _updates(workflow):
+        for index, entry in dependabot_updates(workflow):
             yield from self._check(workflow, ("updates", index), entry, days)
 
     def _check(
@@ -130,66 +125,3 @@ updates:
                 "those updates, so mendbot reports it and never changes it"
             )
             yield Detection(finding, None, why)
-
-
-class DependabotActions(WorkflowRule):
-    """Make Dependabot update the pinned actions too."""
-
-    id: ClassVar[str] = "gha-dependabot-actions"
-    title: ClassVar[str] = "Dependabot does not update GitHub Actions"
-    description: ClassVar[str] = (
-        "Pinning actions to commit SHAs (`gha-unpinned-uses`) is only safe if something keeps "
-        "the pins current; otherwise fixed vulnerabilities stay pinned forever. The fix "
-        "appends a `github-actions` entry (weekly, with a 7-day cooldown) to `updates`. It is "
-        "proposed only when the repository has workflows. **Safe**: it only enables proposals."
-    )
-    default_severity: ClassVar[Severity] = Severity.LOW
-    fix_disposition: ClassVar[Disposition | None] = Disposition.SAFE
-    example_before: ClassVar[str] = """\
-version: 2
-updates:
-  - package-ecosystem: npm
-    directory: /
-    schedule:
-      interval: weekly
-"""
-    example_after: ClassVar[str] = """\
-version: 2
-updates:
-  - package-ecosystem: npm
-    directory: /
-    schedule:
-      interval: weekly
-  - package-ecosystem: github-actions
-    directory: /
-    schedule:
-      interval: weekly
-    cooldown:
-      default-days: 7
-"""
-
-    def visit_workflow(self, workflow: Workflow) -> Iterator[Detection]:
-        """Check that some ``updates`` entry covers ``github-actions``."""
-        if workflow.kind != "dependabot":
-            return
-        root = workflow.root
-        in_repository = root is not None and workflow.path.startswith(".github/")
-        if root is not None and in_repository and not (root / ".github" / "workflows").is_dir():
-            return
-        entries = _updates(workflow)
-        if any(e.get("package-ecosystem") == "github-actions" for _, e in entries):
-            return
-        finding = self.finding(
-            workflow,
-            ("updates",),
-            "no `updates` entry has package-ecosystem: github-actions; pinned actions will "
-            "never be updated",
-        )
-        entry = {
-            "package-ecosystem": "github-actions",
-            "directory": "/",
-            "schedule": {"interval": "weekly"},
-            "cooldown": {"default-days": 7},
-        }
-        patch = Append(route=("updates",), value=entry)
-        yield Detection(finding, self.fix(finding, "add a github-actions updates entry", [patch]))
