@@ -1,5 +1,5 @@
 """Fixtures of the chain tests (provenance, propose, gate, deploy): real git repositories, keys,
-a fake GitHub, a loopback Sigstore. Each of those folders' conftest.py imports them."""
+a fake GitHub, a loopback Sigstore; and, for every test, no ambient identity or git config."""
 
 from __future__ import annotations
 

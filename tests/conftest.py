@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pytest
 
+#: Fixtures of the chain (provenance, propose, gate, deploy): real git repositories, keys, a
+#: fake GitHub, a loopback Sigstore, and an isolated environment for every test.
+pytest_plugins = ["chain_fixtures"]
+
 
 @pytest.fixture
 def workflows(tmp_path: Path):
