@@ -191,3 +191,19 @@ def blob_at(repo: Path, commit: str, path: str) -> tuple[str, str] | None:
             mode, _kind, object_id = meta.decode().split()
             return mode, object_id
     return None
+
+
+def with_git_config(env: Mapping[str, str], key: str, value: str) -> dict[str, str]:
+    """``env`` plus one git configuration entry passed the way git reads it from the
+    environment (after any ``GIT_CONFIG_COUNT`` entries already there), so the value never
+    appears in a command line."""
+    try:
+        count = int(env.get("GIT_CONFIG_COUNT", "0"))
+    except ValueError:
+        count = 0
+    return {
+        **env,
+        "GIT_CONFIG_COUNT": str(count + 1),
+        f"GIT_CONFIG_KEY_{count}": key,
+        f"GIT_CONFIG_VALUE_{count}": value,
+    }

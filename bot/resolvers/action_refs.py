@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.git import with_git_config
 from bot.resolvers import disk_cache
 
 DEFAULT_SERVER = "https://github.com"
@@ -184,22 +185,6 @@ class RefResolver:
             )
             raise RefResolutionError(f"cannot list refs of {url}: {reason}")
         return parse_ls_remote(stdout)
-
-
-def with_git_config(env: Mapping[str, str], key: str, value: str) -> dict[str, str]:
-    """``env`` plus one git configuration entry passed the way git reads it from the
-    environment (after any ``GIT_CONFIG_COUNT`` entries already there), so the value never
-    appears in a command line."""
-    try:
-        count = int(env.get("GIT_CONFIG_COUNT", "0"))
-    except ValueError:
-        count = 0
-    return {
-        **env,
-        "GIT_CONFIG_COUNT": str(count + 1),
-        f"GIT_CONFIG_KEY_{count}": key,
-        f"GIT_CONFIG_VALUE_{count}": value,
-    }
 
 
 def timeout_from_environment(env: Mapping[str, str]) -> float:

@@ -14,7 +14,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import git
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -27,6 +26,7 @@ from github import (
     UnknownObjectException,
 )
 
+from bot import git
 from bot.forge.interface import (
     ForgeError,
 )
@@ -256,19 +256,16 @@ class GitHubClient:
         except (GithubException, requests.exceptions.RequestException) as exc:
             raise wrap_error(f"read the branch {branch}", exc) from None
 
-    def _git(self) -> git.Git:
+    def _git(self, *args: str) -> str:
+        """``git args`` in the work directory, the token in an ``http.extraHeader`` passed
+        through the environment (after any configuration already there), never in a URL or on
+        the command line; the output stripped. Raises :class:`~bot.git.GitError`."""
         header = (
             "Authorization: basic "
             + base64.b64encode(f"x-access-token:{self._token}".encode()).decode()
         )
-        runner = git.Repo(self._workdir).git
-        runner.update_environment(
-            GIT_TERMINAL_PROMPT="0",
-            GIT_CONFIG_COUNT="1",
-            GIT_CONFIG_KEY_0="http.extraHeader",
-            GIT_CONFIG_VALUE_0=header,
-        )
-        return runner
+        env = git.with_git_config(os.environ, "http.extraHeader", header)
+        return git.run(self._workdir, *args, env=env).decode("utf-8", "replace").strip()
 
     def comment(self, number: int, topic: str, text: str) -> bool:
         """Create the topic's comment, or edit it in place (found again by its hidden marker);

@@ -13,7 +13,6 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
-import git
 import requests
 from github import (
     GithubException,
@@ -36,6 +35,7 @@ from bot.forge.interface import (
     PullState,
     Review,
 )
+from bot.git import GitError
 from bot.protocol import BOT_EMAIL, BOT_NAME, GATE_LABELS, STATUS_CONTEXT
 
 _STATUS_ADVICE = "the token needs `statuses: write` to report the mendbot/policy commit status"
@@ -180,17 +180,17 @@ class GitHubDecisions(GitHubClient):
         prefix = f"refs/mendbot/gate/pr-{pull.number}"
         base_ref, head_ref = f"{prefix}/base", f"{prefix}/head"
         try:
-            runner = self._git()
-            runner.fetch(
+            self._git(
+                "fetch",
                 "--no-tags",
                 "-q",
                 self._git_url,
                 f"+refs/heads/{pull.base_ref}:{base_ref}",
                 f"+refs/pull/{pull.number}/head:{head_ref}",
             )
-            head = runner.rev_parse("--verify", "-q", f"{head_ref}^{{commit}}")
-            base = runner.rev_parse("--verify", "-q", f"{base_ref}^{{commit}}")
-        except git.GitCommandError as exc:
+            head = self._git("rev-parse", "--verify", "-q", f"{head_ref}^{{commit}}")
+            base = self._git("rev-parse", "--verify", "-q", f"{base_ref}^{{commit}}")
+        except GitError as exc:
             raise ForgeError(
                 f"cannot fetch pull request #{pull.number}: {scrub(exc, self._token)}",
                 advice="the token needs `contents: read` on the repository",
@@ -204,8 +204,8 @@ class GitHubDecisions(GitHubClient):
             )
         if base != pull.base_sha:
             try:
-                self._git().cat_file("-e", f"{pull.base_sha}^{{commit}}")
-            except git.GitCommandError:
+                self._git("cat-file", "-e", f"{pull.base_sha}^{{commit}}")
+            except GitError:
                 raise ForgeError(
                     f"the base branch {pull.base_ref} of #{pull.number} moved from "
                     f"{pull.base_sha[:12]} to {base[:12]} and the old tip is gone",
@@ -306,10 +306,9 @@ class GitHubDecisions(GitHubClient):
             return name, self._fetched_bases[name]
         ref = "refs/mendbot/gate/default"
         try:
-            runner = self._git()
-            runner.fetch("--no-tags", "-q", self._git_url, f"+refs/heads/{name}:{ref}")
-            sha = str(runner.rev_parse("--verify", "-q", f"{ref}^{{commit}}"))
-        except git.GitCommandError as exc:
+            self._git("fetch", "--no-tags", "-q", self._git_url, f"+refs/heads/{name}:{ref}")
+            sha = self._git("rev-parse", "--verify", "-q", f"{ref}^{{commit}}")
+        except GitError as exc:
             raise ForgeError(
                 f"cannot fetch the default branch {name}: {scrub(exc, self._token)}",
                 advice="the token needs `contents: read` on the repository",

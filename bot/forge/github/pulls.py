@@ -12,8 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import git
-
 from bot.forge.github.client import (
     GitHubClient,
     scrub,
@@ -24,6 +22,7 @@ from bot.forge.interface import (
     PullRequest,
     PullState,
 )
+from bot.git import GitError
 from bot.protocol import decode_metadata
 
 
@@ -82,10 +81,9 @@ class GitHubPulls(GitHubClient):
         """Fetch the branch into ``refs/mendbot/remote/`` and list ``base..branch``."""
         local = f"refs/mendbot/remote/{branch}"
         try:
-            runner = self._git()
-            runner.fetch("--no-tags", "-q", self._git_url, f"+refs/heads/{branch}:{local}")
-            out = runner.log("--format=%H %ae %ce", f"{base}..{local}")
-        except git.GitCommandError as exc:
+            self._git("fetch", "--no-tags", "-q", self._git_url, f"+refs/heads/{branch}:{local}")
+            out = self._git("log", "--format=%H %ae %ce", f"{base}..{local}")
+        except GitError as exc:
             raise ForgeError(f"cannot fetch {branch}: {scrub(exc, self._token)}") from None
         commits = []
         for line in out.splitlines():
@@ -97,8 +95,8 @@ class GitHubPulls(GitHubClient):
         """``git push --force-with-lease=refs/heads/<branch>:<expected>``."""
         lease = f"--force-with-lease=refs/heads/{branch}:{expected or ''}"
         try:
-            self._git().push("--porcelain", lease, self._git_url, f"{sha}:refs/heads/{branch}")
-        except git.GitCommandError as exc:
+            self._git("push", "--porcelain", lease, self._git_url, f"{sha}:refs/heads/{branch}")
+        except GitError as exc:
             raise ForgeError(
                 f"cannot push {branch}: {scrub(exc, self._token)}",
                 advice="the branch moved or the token cannot push (`contents: write`); "
