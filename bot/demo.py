@@ -9,22 +9,31 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import git
 from rich.console import Console
 from rich.syntax import Syntax
 
+from bot import git
 from bot.analyze.pipeline import analyze
 from bot.analyze.plan import group
 from bot.analyze.report import text
 from bot.config import Config, load_config
 from bot.detectors.rule_registry import rule_options
 from bot.errors import MendbotError
+from bot.git import GitError
 from bot.models import FixMode, Remediation
 from bot.policy.defaults import shipped_policies
-from bot.protocol import TRAILER_ATTESTATION, TRAILER_FINGERPRINT, TRAILER_REMEDIATION, TRAILER_RULE
+from bot.protocol import (
+    BOT_EMAIL,
+    BOT_NAME,
+    TRAILER_ATTESTATION,
+    TRAILER_FINGERPRINT,
+    TRAILER_REMEDIATION,
+    TRAILER_RULE,
+)
 from bot.provenance.verification.render import render_text
 from bot.provenance.verification.trust import KeyTrust
 
@@ -32,7 +41,12 @@ if TYPE_CHECKING:
     from bot.provenance.keys import GeneratedKeys
 
 DEMO_BRANCH = "mendbot/demo"
-_IDENTITY = ("mendbot[bot]", "mendbot@users.noreply.local")
+_BOT_IDENTITY = {
+    "GIT_AUTHOR_NAME": BOT_NAME,
+    "GIT_AUTHOR_EMAIL": BOT_EMAIL,
+    "GIT_COMMITTER_NAME": BOT_NAME,
+    "GIT_COMMITTER_EMAIL": BOT_EMAIL,
+}
 
 
 class DemoError(MendbotError):
@@ -50,10 +64,25 @@ def example_repository() -> Path:
     raise DemoError("the bundled example repository is missing; reinstall mendbot")
 
 
-def _commit(repo: git.Repo, message: str) -> str:
-    actor = git.Actor(*_IDENTITY)
-    commit = repo.index.commit(message, author=actor, committer=actor)
-    return commit.hexsha
+@dataclass(frozen=True)
+class DemoRepo:
+    """The demo repository, driven through :mod:`bot.git` as the bot identity."""
+
+    root: Path
+
+    def git(self, *args: str) -> str:
+        """``git args`` as the bot; the output without its final newline."""
+        out = git.run(self.root, *args, env=_BOT_IDENTITY).decode("utf-8", "replace")
+        return out.removesuffix("\n")
+
+    def add(self, *paths: str) -> None:
+        """Stage ``paths``."""
+        self.git("add", "--", *paths)
+
+    def commit(self, message: str) -> str:
+        """Commit what is staged (no hooks, no signing prompt); the new commit's id."""
+        self.git("-c", "commit.gpgsign=false", "commit", "-q", "--no-verify", "-m", message)
+        return self.git("rev-parse", "HEAD")
 
 
 #: Environments of the example repository, committed with it on main.
@@ -69,25 +98,26 @@ environments:
 """
 
 
-def prepare(workdir: Path) -> git.Repo:
+def prepare(workdir: Path) -> DemoRepo:
     """Copy the example into ``workdir`` and commit it on ``main``, with the configuration
     that maps its workflows to environments (so every stage names the same environments)."""
     shutil.copytree(example_repository(), workdir, dirs_exist_ok=True)
     (workdir / ".github" / "mendbot.yml").write_text(_DEMO_CONFIG, encoding="utf-8")
-    repo = git.Repo.init(workdir, initial_branch="main")
-    repo.git.add(A=True)
-    _commit(repo, "Initial commit: example project")
+    git.run(workdir, "init", "-q", "-b", "main")
+    repo = DemoRepo(workdir)
+    repo.git("add", "-A")
+    repo.commit("Initial commit: example project")
     return repo
 
 
-def commit_remediation(repo: git.Repo, remediation: Remediation) -> str | None:
+def commit_remediation(repo: DemoRepo, remediation: Remediation) -> str | None:
     """Regenerate one remediation on the current work tree and commit it; None if nothing
     could be applied safely.
 
     The fixes are recomputed (rules of the remediation only, to a fix-point) on the text as
     it is now, so earlier commits never leave stale positions behind.
     """
-    root = Path(repo.working_dir)
+    root = repo.root
     targets = [root / path for path in remediation.paths]
     fresh = analyze(targets, root, Config(), only_rules=remediation.rules, fix_mode=FixMode.ALL)
     changed = {
@@ -98,14 +128,14 @@ def commit_remediation(repo: git.Repo, remediation: Remediation) -> str | None:
     for name, new_text in changed.items():
         with (root / name).open("w", encoding="utf-8", newline="") as handle:
             handle.write(new_text)
-        repo.index.add([name])
+        repo.add(name)
     message = (
         f"fix({remediation.rules[0]}): {remediation.title}\n\n"
         f"{TRAILER_REMEDIATION}: {remediation.id}\n"
         f"{TRAILER_RULE}: {', '.join(remediation.rules)}\n"
         f"{TRAILER_FINGERPRINT}: sha256:{remediation.fingerprint}\n"
     )
-    return _commit(repo, message)
+    return repo.commit(message)
 
 
 def run_demo(console: Console, workdir: Path | None = None) -> Path:
@@ -116,7 +146,7 @@ def run_demo(console: Console, workdir: Path | None = None) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     try:
         repo = prepare(target)
-    except git.GitCommandError as exc:
+    except GitError as exc:
         raise DemoError(f"git failed while preparing the demo: {exc}") from None
     console.rule("1. analyse (read-only: the fixes are data, nothing is written)")
     console.print(f"repository: {target}", markup=False)
@@ -133,14 +163,14 @@ def run_demo(console: Console, workdir: Path | None = None) -> Path:
         )
 
     console.rule(f"3. apply: one commit per remediation on {DEMO_BRANCH}")
-    repo.git.checkout("-b", DEMO_BRANCH)
+    repo.git("checkout", "-q", "-b", DEMO_BRANCH)
     for remediation in remediations:
         sha = commit_remediation(repo, remediation)
         status = f"committed {sha[:12]}" if sha else "skipped: the fix could not be applied safely"
         console.print(f"- {remediation.id}: {status}", markup=False)
 
     console.rule("4. the change, as a reviewer will see it")
-    diff = repo.git.diff("main", DEMO_BRANCH)
+    diff = repo.git("diff", "main", DEMO_BRANCH)
     if console.is_terminal:
         console.print(Syntax(diff or "(no changes)", "diff", word_wrap=True))
     else:
@@ -154,7 +184,7 @@ def run_demo(console: Console, workdir: Path | None = None) -> Path:
     return target
 
 
-def show_provenance(console: Console, repo: git.Repo, target: Path) -> None:
+def show_provenance(console: Console, repo: DemoRepo, target: Path) -> None:
     """Sign bundles with a fresh key, apply one on a branch with its attestation, and show
     ``mendbot verify`` pass, then fail after a hand edit. Keys and bundles live under the
     demo repository's ``.git/mendbot-demo/`` (inside the work directory, outside the work
@@ -173,7 +203,7 @@ def show_provenance(console: Console, repo: git.Repo, target: Path) -> None:
 
 
 def _attest_propose_gate(
-    console: Console, repo: git.Repo, target: Path, side: Path, keys: GeneratedKeys
+    console: Console, repo: DemoRepo, target: Path, side: Path, keys: GeneratedKeys
 ) -> None:
     """Stages 5 to 14 with the demo's key pair (see :func:`show_provenance`)."""
     from bot.analyze.bundles import Skipped, bundle_remediations
@@ -186,7 +216,7 @@ def _attest_propose_gate(
         f"(hint {keys.hint[:16]}…)",
         markup=False,
     )
-    repo.git.checkout("main")
+    repo.git("checkout", "-q", "main")
     analysis = analyze([target], target, Config())
     outcomes = bundle_remediations(
         analysis, target, Config(), side / "bundles", KeySigner.from_file(keys.private), env={}
@@ -203,14 +233,13 @@ def _attest_propose_gate(
     console.rule(
         f"6. propose: apply {chosen.path.name}/patch.diff on {branch}, with its attestation"
     )
-    repo.git.checkout("-b", branch, "main")
-    repo.git.apply("--index", str(chosen.path / "patch.diff"))
+    repo.git("checkout", "-q", "-b", branch, "main")
+    repo.git("apply", "--index", str(chosen.path / "patch.diff"))
     attestation = committed_attestation_path(remediation.id)
     (target / attestation).parent.mkdir(parents=True, exist_ok=True)
     (target / attestation).write_bytes((chosen.path / "attestation.sigstore.json").read_bytes())
-    repo.index.add([attestation])
-    head = _commit(
-        repo,
+    repo.add(attestation)
+    head = repo.commit(
         f"fix({remediation.rules[0]}): {remediation.title}\n\n"
         f"{TRAILER_REMEDIATION}: {remediation.id}\n"
         f"{TRAILER_FINGERPRINT}: sha256:{remediation.fingerprint}\n"
@@ -229,15 +258,15 @@ def _attest_propose_gate(
     console.rule(f"8. tamper: edit {edited} by hand, commit, verify again")
     with (target / edited).open("a", encoding="utf-8") as handle:
         handle.write("# edited by hand after the fix was attested\n")
-    repo.index.add([edited])
-    tampered = _commit(repo, "Hand edit after review")
+    repo.add(edited)
+    tampered = repo.commit("Hand edit after review")
     result = verify_bundle(chosen.path, repo=target, head=tampered, base="main", trust=trust)
     console.out(render_text(result), highlight=False, end="")
     if result.ok:
         raise DemoError("a hand edit was not detected; this is a bug")
     show_propose(console, target, [bundle.path for bundle in bundles], trust)
     show_gate(console, repo, target, trust)
-    repo.git.checkout(DEMO_BRANCH)
+    repo.git("checkout", "-q", DEMO_BRANCH)
 
 
 def show_propose(console: Console, target: Path, bundles: list[Path], trust: KeyTrust) -> None:
@@ -262,7 +291,7 @@ def show_propose(console: Console, target: Path, bundles: list[Path], trust: Key
     console.out(render_outcomes(again), highlight=False, end="")
 
 
-def show_gate(console: Console, repo: git.Repo, target: Path, trust: KeyTrust) -> None:
+def show_gate(console: Console, repo: DemoRepo, target: Path, trust: KeyTrust) -> None:
     """Commit the default policies and environments on main, run the gate on each open pull
     request (one staging change allowed, one production change waiting), approve the waiting
     one on its head commit and run the gate again."""
@@ -274,10 +303,10 @@ def show_gate(console: Console, repo: git.Repo, target: Path, trust: KeyTrust) -
     from bot.policy.render import render_decision
 
     console.rule("12. gate configuration: policies/ committed on main, next to .github/mendbot.yml")
-    repo.git.checkout("main")
+    repo.git("checkout", "-q", "main")
     shutil.copytree(shipped_policies(), target / "policies")
-    repo.git.add("policies")
-    _commit(repo, "Add the merge-gate policies")
+    repo.add("policies")
+    repo.commit("Add the merge-gate policies")
     console.out(_DEMO_CONFIG, highlight=False)
     console.print(
         "policies: " + ", ".join(sorted(p.stem for p in (target / "policies").glob("*.yaml"))),

@@ -1,7 +1,7 @@
 """The GitHub client both sides of the forge share: authentication, retries, errors, git.
 
 A token from the environment or a GitHub App installation token (:func:`installation_token`);
-PyGithub with bounded retries for the REST API; git (through GitPython) with the token in an
+PyGithub with bounded retries for the REST API; git (through :mod:`bot.git`) with the token in an
 ``http.extraHeader`` set through the environment, never in a URL or on the command line. Sticky
 comments carry a hidden ``<!-- mendbot-comment:<topic> -->`` marker and are edited in place;
 only comments written by the bot's own account count.
