@@ -431,7 +431,7 @@ _PHASES = textwrap.dedent(
     t1 = time.perf_counter()
     from bot.analyze.pipeline import analyze
     from bot.config import Config
-    from bot.report import json_report
+    from bot.analyze.report import json_report
     root = Path(sys.argv[1])
     t2 = time.perf_counter()
     result = analyze([root], root, Config())

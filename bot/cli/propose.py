@@ -9,7 +9,6 @@ import click
 
 from bot.cli.console import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT_ERRORS, fail
 from bot.cli.options import ForgeOptions, TrustOptions, forge_options, trust_options
-from bot.config import find_config, load_config
 from bot.errors import MendbotError
 
 
@@ -25,6 +24,7 @@ def propose_command(
     """Verify remediation bundles and open or update one pull request per remediation (exit 1
     if any bundle was refused, 3 if the forge failed on some bundle while the others were
     proposed; held-back ones are listed)."""
+    from bot.config import find_config, load_config
     from bot.propose.job import Status, propose, render_outcomes
 
     try:
