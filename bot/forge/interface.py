@@ -18,6 +18,12 @@ class ForgeError(MendbotError):
     exit_code = 3
 
 
+class UnknownBranchError(ForgeError):
+    """The branch named as the base (``--base``) does not exist: nothing was done."""
+
+    exit_code = 2
+
+
 @unique
 class PullState(StrEnum):
     """The state of a pull request."""

@@ -29,6 +29,7 @@ from bot.forge.interface import (
     PullRequest,
     PullState,
     Review,
+    UnknownBranchError,
 )
 from bot.git import GitError
 from bot.protocol import BOT_EMAIL, BOT_NAME, GATE_LABELS, STATUS_CONTEXT
@@ -65,12 +66,17 @@ class LocalForge(ForgeHost):
         return local_uri(self._repo)
 
     def default_branch(self) -> str:
-        """``base`` if given, else the repository's own default branch: the branch
+        """``base`` if given (it must exist), else the repository's own default branch: the branch
         ``origin/HEAD`` names, else ``init.defaultBranch``, else ``main``, else ``master`` (the
         first that exists). Never the checked-out branch: a pull request's branch may be
         checked out, and its policies must not judge it. Raises :class:`ForgeError` when none
         of them exists."""
         if self._base:
+            if self.branch_head(self._base) is None:
+                raise UnknownBranchError(
+                    f"the base branch {self._base!r} does not exist in {self._repo}",
+                    advice="pass --base with an existing branch (the one pull requests target)",
+                )
             return self._base
         candidates = [self._origin_head(), self._configured_default(), "main", "master"]
         for name in candidates:

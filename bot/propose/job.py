@@ -95,10 +95,11 @@ def propose(
     remediation touches. Never raises for one bundle: a bad one is ``refused``, one the forge
     fails on is ``failed`` and the others are still proposed. Raises
     :class:`~bot.forge.interface.ForgeError` only when the forge cannot even list the bot's
-    pull requests (then nothing can be proposed).
+    pull requests or name the base branch (then nothing is proposed or pushed).
     """
     settings = settings or ProposeSettings()
     clock = now or datetime.now(UTC)
+    forge.default_branch()  # a base branch that does not exist stops the run before any push
     # Only the bot's own pull requests on its own branches count against the limits.
     prefix = f"{settings.branch_prefix}/"
     budget = _Budget(

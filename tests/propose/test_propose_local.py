@@ -26,6 +26,7 @@ from bot.protocol import BOT_EMAIL, BOT_NAME
 from bot.protocol import decode_metadata as metadata
 from bot.provenance.signing.signers import KeySigner
 from bot.provenance.verification.trust import KeyTrust
+from clirun import run_mendbot
 
 CI = "gha-persist-credentials/ci"
 
@@ -233,6 +234,26 @@ def test_cli_propose_and_config_limits(bench, signed, signing_key, tmp_path: Pat
     assert refused.returncode == 1
     assert "refused" in refused.stdout
     assert "signature" in refused.stdout
+
+
+def test_a_base_branch_that_does_not_exist_stops_before_any_push(
+    bench, signed, signing_key, tmp_path: Path
+) -> None:
+    pub = tmp_path / "mendbot.pub"
+    pub.write_bytes(
+        signing_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    before = _refs(bench.repo)
+    done = run_mendbot(
+        "propose", *map(str, signed.values()), "--repo", str(bench.repo.path),
+        "--base", "mian", "--verify-key", str(pub),
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "the base branch 'mian' does not exist" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert _refs(bench.repo) == before
 
 
 def test_base_moved_without_conflict_causes_no_churn(bench, signed, trust) -> None:
