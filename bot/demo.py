@@ -104,6 +104,10 @@ def prepare(workdir: Path) -> DemoRepo:
     shutil.copytree(example_repository(), workdir, dirs_exist_ok=True)
     (workdir / ".github" / "mendbot.yml").write_text(_DEMO_CONFIG, encoding="utf-8")
     git.run(workdir, "init", "-q", "-b", "main")
+    # The demo's commits are the bot's: no hook of the user's may rewrite or refuse them, and
+    # no line-ending conversion may make a file differ from its committed bytes.
+    git.run(workdir, "config", "core.hooksPath", str(workdir / ".git" / "no-hooks"))
+    git.run(workdir, "config", "core.autocrlf", "false")
     repo = DemoRepo(workdir)
     repo.git("add", "-A")
     repo.commit("Initial commit: example project")

@@ -2,7 +2,7 @@
 
 Every command runs with the options that make its output independent of the user's git
 configuration (no colour, no external diff or textconv, fixed prefixes, no renames). Failures
-raise :class:`~bot.provenance.errors.GitError` carrying git's own message.
+raise :class:`~bot.git.GitError` carrying git's own message.
 """
 
 from __future__ import annotations
@@ -71,6 +71,8 @@ def _completed(
             check=False,
         )
     except FileNotFoundError:
+        if not repo.exists():
+            raise GitError(f"{repo} does not exist") from None
         raise GitError("git is not installed or not on PATH") from None
     except NotADirectoryError:
         raise GitError(f"{repo} is not a directory") from None
@@ -80,7 +82,15 @@ def _failure(
     repo: Path, args: tuple[str, ...], done: subprocess.CompletedProcess[bytes]
 ) -> GitError:
     message = done.stderr.decode("utf-8", "replace").strip() or f"exit {done.returncode}"
-    return GitError(f"git {args[0]} failed in {repo}: {message}")
+    return GitError(f"git {_subcommand(args)} failed in {repo}: {message}")
+
+
+def _subcommand(args: tuple[str, ...]) -> str:
+    """The git command of ``args``, past global options such as ``-c key=value``."""
+    rest = list(args)
+    while rest and rest[0].startswith("-"):
+        rest = rest[2:] if rest[0] in ("-c", "-C") else rest[1:]
+    return rest[0] if rest else "(no command)"
 
 
 def rev_parse(repo: Path, ref: str) -> str:

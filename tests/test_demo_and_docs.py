@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import git
 
 from bot import docsgen
 from bot.demo import DEMO_BRANCH
+from clirun import run_mendbot
 from testpaths import REPO
 
 
@@ -91,6 +93,34 @@ def test_demo_commits_one_revertable_commit_per_remediation(tmp_path: Path, monk
     text = (workdir / ".github/workflows/legacy-deploy.yml").read_text()
     assert "ACTIONS_ALLOW_UNSECURE_COMMANDS: true   # TODO" in text
     assert "persist-credentials: false" in text
+
+
+def test_the_users_git_hooks_and_line_ending_settings_do_not_touch_the_demo(
+    tmp_path: Path,
+) -> None:
+    """A global hooks folder whose prepare-commit-msg and post-commit refuse everything, and
+    core.autocrlf (Git for Windows' default): the bot's commits are its own, byte for byte."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    for name in ("prepare-commit-msg", "post-commit", "pre-commit", "commit-msg"):
+        hook = hooks / name
+        hook.write_text("#!/bin/sh\necho 'hook ran' >&2\nexit 1\n", encoding="utf-8")
+        hook.chmod(0o755)
+    config = tmp_path / "gitconfig"
+    config.write_text(f"[core]\n\thooksPath = {hooks}\n\tautocrlf = true\n", encoding="utf-8")
+    workdir = tmp_path / "demo"
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": str(config)}
+    done = run_mendbot("demo", "--workdir", str(workdir), env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "hook ran" not in done.stdout + done.stderr
+    log = subprocess.run(
+        ["git", "-C", str(workdir), "log", "--format=%s", DEMO_BRANCH],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "Initial commit: example project" in log.splitlines()
 
 
 def test_demo_refuses_a_non_empty_workdir(tmp_path: Path) -> None:

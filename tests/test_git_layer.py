@@ -6,6 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from bot import git
 
 
@@ -29,3 +31,17 @@ def test_a_malformed_count_starts_afresh_instead_of_failing():
         "a.b",
         "c",
     )
+
+
+def test_a_failure_names_the_git_command_past_global_options(tmp_path: Path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    with pytest.raises(git.GitError) as raised:
+        git.run(tmp_path, "-c", "core.quotePath=false", "rev-parse", "--verify", "nope")
+    assert str(raised.value).startswith(f"git rev-parse failed in {tmp_path}")
+
+
+def test_a_missing_repository_folder_is_named_not_taken_for_a_missing_git(tmp_path: Path):
+    missing = tmp_path / "nowhere"
+    with pytest.raises(git.GitError, match="does not exist") as raised:
+        git.run(missing, "status")
+    assert str(raised.value) == f"{missing} does not exist"

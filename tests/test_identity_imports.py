@@ -18,14 +18,19 @@ from pathlib import Path
 
 import pytest
 
+import bot
+
+#: The checkout under test: children import it first, whatever else is installed.
+SOURCE = Path(bot.__file__).resolve().parents[1]
 #: Runs ``mendbot`` with the command line given after ``-c``, then writes the ``bot`` modules
-#: the process loaded to ``$MENDBOT_TEST_MODULES`` (at exit: commands end with sys.exit).
+#: the process loaded to ``$MENDBOT_TEST_MODULES`` (at exit: commands end with sys.exit), the
+#: first entry being where ``bot`` came from.
 _BOOT = """
 import atexit, json, os, sys
 def _dump():
     names = sorted(m for m in sys.modules if m == "bot" or m.startswith("bot."))
     with open(os.environ["MENDBOT_TEST_MODULES"], "w", encoding="utf-8") as handle:
-        json.dump(names, handle)
+        json.dump([sys.modules["bot"].__file__, *names], handle)
 atexit.register(_dump)
 sys.argv[0] = "mendbot"
 from bot.cli.app import main
@@ -59,6 +64,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
         GIT_CONFIG_GLOBAL=str(tmp_path / "gitconfig"),
         GIT_CONFIG_NOSYSTEM="1",
         MENDBOT_OFFLINE="1",
+        PYTHONPATH=str(SOURCE),
     )
     for name in ("GITHUB_ACTIONS", "GITHUB_TOKEN", "GH_TOKEN", "GITHUB_REPOSITORY"):
         env.pop(name, None)
@@ -79,7 +85,8 @@ def _mendbot(args: list[str], cwd: Path, env: dict[str, str], expect: int) -> li
         check=False,
     )
     assert done.returncode == expect, (args, done.stdout[-1500:], done.stderr[-1500:])
-    loaded: list[str] = json.loads(record.read_text(encoding="utf-8"))
+    origin, *loaded = json.loads(record.read_text(encoding="utf-8"))
+    assert Path(origin).resolve().parents[1] == SOURCE, f"the child imported {origin}"
     return loaded
 
 
@@ -182,3 +189,27 @@ def test_the_gate_loads_no_inference_and_no_propose_job(chain):
 
 def test_version_loads_only_the_command_group(chain):
     assert chain["--version"] == ["bot", "bot.cli", "bot.cli.app"]
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["bot.cli.forges", "bot.forge.github.forge", "bot.forge.local", "bot.cli.gate"],
+)
+def test_the_forge_adapters_and_the_gate_command_load_no_inference(module, tmp_path):
+    """The chain above runs the local forge; the GitHub adapter the gate uses in production is
+    imported here, on its own, in a fresh process."""
+    code = (
+        f"import json, sys, {module}; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('bot.'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = json.loads(done.stdout)
+    assert module in loaded
+    assert _within(loaded, (*INFERENCE, "bot.propose", "bot.provenance.signing")) == []

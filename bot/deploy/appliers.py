@@ -1,8 +1,9 @@
 """Every applier the deploy job can use, by desired-state kind, one line each.
 
 Adding an applier is a module in :mod:`bot.deploy` implementing
-:class:`~bot.deploy.applier.Applier`, one line here, and its desired-state schema in
-``docs/deploy.md``. A kind with no applier is refused (never skipped silently).
+:class:`~bot.deploy.applier.Applier`, one line here, and its desired-state schema in the deploy
+documentation (``docs/contributing.md`` lists the steps). A kind with no applier is refused,
+never skipped silently.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ class Outcome(StrEnum):
     DRIFT = "drift"
     """The live state is not what the analysis saw: nothing was applied."""
     FAILED = "failed"
-    """The live state could not be read: nothing was applied."""
+    """The live state could not be read or checked: nothing was applied."""
     COMPENSATED = "compensated"
     """Applying or validating failed and the snapshot was restored."""
     COMPENSATION_FAILED = "compensation-failed"
@@ -47,7 +47,10 @@ def deploy_change(applier: Applier, target: Target) -> Step:
         before = applier.snapshot(target)
     except Exception as exc:  # NOTE(deploy): any read failure applies nothing (fail closed).
         return Step(Outcome.FAILED, None, reasons=(f"cannot read the live state: {_why(exc)}",))
-    drift = applier.precheck(target, before)
+    try:
+        drift = applier.precheck(target, before)
+    except Exception as exc:  # NOTE(deploy): a precheck that cannot decide applies nothing.
+        return Step(Outcome.FAILED, before, reasons=(f"the precheck failed: {_why(exc)}",))
     if drift:
         return Step(Outcome.DRIFT, before, reasons=tuple(drift))
     try:

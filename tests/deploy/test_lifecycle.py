@@ -144,3 +144,15 @@ def test_nothing_observable_is_recorded_as_such_and_kept():
 def test_a_kind_without_an_applier_is_refused_by_name():
     with pytest.raises(UnknownKindError, match="'aws-iam-access-key'"):
         applier_for("aws-iam-access-key")
+
+
+def test_a_precheck_that_cannot_decide_applies_nothing():
+    class Undecided(Switches):
+        def precheck(self, target: Target, live: State) -> list[str]:
+            self.calls.append("precheck")
+            raise ValueError("the owner tag is unreadable")
+
+    system = Undecided(live={"a": True})
+    step = deploy_change(system, _target(a=False))
+    assert (step.outcome, system.calls) == (Outcome.FAILED, ["snapshot", "precheck"])
+    assert system.live == {"a": True}

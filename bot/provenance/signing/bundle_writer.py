@@ -82,7 +82,7 @@ def write_bundle(
     """Make, sign and write the bundle of ``request`` under ``out``.
 
     ``signer`` must already be entered. Raises :class:`~bot.provenance.errors.ChangeError`,
-    :class:`~bot.provenance.errors.GitError`, :class:`~bot.provenance.errors.SigningError` or
+    :class:`~bot.git.GitError`, :class:`~bot.provenance.errors.SigningError` or
     :class:`~bot.provenance.errors.BundleError`.
     """
     patch = make_patch(repo, base, request.files)
