@@ -13,7 +13,7 @@ from bot.risk import Disposition
 from bot.workflow.dependabot import dependabot_updates
 from bot.workflow.model import Workflow
 from bot.yamledit.document import Route
-from bot.yamledit.ops import MergeInto, Replace
+from bot.yamledit.ops import MergeInto
 
 
 class CooldownOptions(BaseModel):
@@ -41,13 +41,13 @@ class DependabotCooldown(WorkflowRule):
         "Without `cooldown`, Dependabot proposes a release minutes after it is published: "
         "exactly the window in which compromised packages are caught and yanked. A cooldown "
         "of a week lets the ecosystem notice first. The fix adds `cooldown: default-days: 7` "
-        "to each `updates` entry (or raises a shorter one); set `options.days` to choose "
-        "another minimum. **Safe**: only when updates are proposed changes. "
-        "`semver-major-days`, `semver-minor-days` and `semver-patch-days` count: an entry "
-        "that sets all three to at least the minimum needs no `default-days`; when some are "
-        "missing the fix adds `default-days` for the update types they leave without a "
-        "cooldown; one shorter than the minimum is reported, never changed (a person chose "
-        "it for those updates)."
+        "to each `updates` entry that has none; set `options.days` to choose another "
+        "minimum. **Safe**: only when updates are proposed changes. `semver-major-days`, "
+        "`semver-minor-days` and `semver-patch-days` count: an entry that sets all three to "
+        "at least the minimum needs no `default-days`; when some are missing the fix adds "
+        "`default-days` for the update types they leave without a cooldown. A cooldown "
+        "written shorter than the minimum (`default-days` or `semver-*-days`) is reported, "
+        "never changed: a person chose it for those updates."
     )
     default_severity: ClassVar[Severity] = Severity.LOW
     fix_disposition: ClassVar[Disposition | None] = Disposition.SAFE
@@ -97,8 +97,7 @@ updates:
             current = written["default-days"]
             message = f"updates for {ecosystem} wait {current} day(s), less than {days}"
             finding = self.finding(workflow, where, message, evidence=f"{ecosystem}")
-            patch = Replace(route=where, value=days)
-            yield Detection(finding, self.fix(finding, f"cooldown of {days} days", [patch]))
+            yield Detection(finding, None, _chosen("default-days", current))
             return
         if "default-days" not in written:
             # Update types without their own semver-*-days fall back to default-days: none.
@@ -120,8 +119,12 @@ updates:
             where = (*route, "cooldown", key)
             message = f"updates for {ecosystem} wait {value} day(s) with `{key}`, less than {days}"
             finding = self.finding(workflow, where, message, evidence=f"{ecosystem}")
-            why = (
-                f"`{key}: {value}` is written explicitly: a person chose a shorter cooldown for "
-                "those updates, so mendbot reports it and never changes it"
-            )
-            yield Detection(finding, None, why)
+            yield Detection(finding, None, _chosen(key, value))
+
+
+def _chosen(key: str, value: int) -> str:
+    """Why a shorter cooldown someone wrote is reported and left as it is."""
+    return (
+        f"`{key}: {value}` is written explicitly: a person chose a shorter cooldown for those "
+        "updates, so mendbot reports it and never changes it"
+    )
