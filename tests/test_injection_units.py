@@ -145,9 +145,10 @@ def test_spliced_variables_are_the_ones_pasted_into_code() -> None:
 @pytest.mark.parametrize(
     ("script", "expected"),
     [
-        ("X merge --no-ff", "& $env:N"),
-        ("git fetch\nX merge", "& $env:N"),
-        ("if ($a) { X }", "& $env:N"),
+        # The value names the command: whoever sets it chooses what runs, so report only.
+        ("X merge --no-ff", None),
+        ("git fetch\nX merge", None),
+        ("if ($a) { X }", None),
         ("Write-Host X", "$env:N"),
         ('Write-Host "a X b"', "$env:N"),
         ('Write-Host "X_suffix"', "${env:N}"),
@@ -161,6 +162,16 @@ def test_spliced_variables_are_the_ones_pasted_into_code() -> None:
 def test_powershell_references(script: str, expected: str | None) -> None:
     start = script.index("X")
     assert shell_reference("pwsh", script, start, start + 1, "N").text == expected
+
+
+@pytest.mark.parametrize(
+    "script", ["X", "X --version", "make\nX && make", "(X)", "if true; then X; fi", "a=1 X"]
+)
+def test_posix_command_position_is_never_rewritten(script: str) -> None:
+    start = script.index("X")
+    ref = shell_reference("bash", script, start, start + 1, "N")
+    assert ref.text is None
+    assert ref.why is not None and "chooses what runs" in ref.why
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,14 @@ from bot.workflow.posix_shell import (
 )
 from bot.workflow.pwsh_shell import pwsh_place
 
+#: Why an expression that names the command is reported, never rewritten.
+COMMAND_POSITION = (
+    "the value is the command itself (the program, or the program and its arguments): "
+    "whoever sets it chooses what runs, and no variable can change that while keeping the "
+    "step working. Choose the command from a fixed list in the script and pass only data "
+    "through env:, by hand"
+)
+
 
 def shell_name(shell: str | None, runs_on: list[str]) -> str:
     """The program a ``run:`` step uses: its ``shell:`` (first word, basename), else the
@@ -63,6 +71,8 @@ def posix_reference(script: str, start: int, end: int, name: str) -> Reference:
             f"({_READ_ENV.get(language, 'from the environment')}) by hand",
             code=where.code,
         )
+    if where.quote is Quote.NONE and where.command_position:
+        return Reference(None, COMMAND_POSITION)
     if where.quote is Quote.SINGLE:
         return Reference(f"'\"${{{name}}}\"'")  # close ', expand in "", reopen '
     if where.quote in (Quote.DOUBLE, Quote.HEREDOC):
@@ -98,7 +108,7 @@ def pwsh_reference(script: str, start: int, end: int, name: str) -> Reference:
         braced = following.isalnum() or following in "_:?"
         return Reference(f"${{env:{name}}}" if braced else f"$env:{name}")
     if where.command_position:
-        return Reference(f"& $env:{name}")  # a variable alone is not a command name
+        return Reference(None, COMMAND_POSITION)
     if where.glued or (following and not following.isspace() and following not in ");,|"):
         return Reference(None, "the expression is glued to other text in a PowerShell bareword")
     return Reference(f"$env:{name}")

@@ -173,13 +173,6 @@ _JS_NO_FIX = (
 )
 
 
-_LEADING_AMPERSAND = (
-    "the value is the command name at the very start of the script: PowerShell needs "
-    "`& $env:NAME` there, and a value starting with `&` reads as a YAML anchor unless the "
-    "script is a block scalar (`run: |`); fix by hand"
-)
-
-
 def read_env_hint(language: str, name: str) -> str:
     """How ``language`` code reads environment variable ``name``."""
     return {
@@ -235,8 +228,8 @@ class TemplateInjection(WorkflowRule):
         "shell splits it on blanks and expands globs as it did the pasted text, but never "
         "parses it as code (no `$(…)`, `;` or quotes); `set -f` is not added, since it would "
         "change every other glob of the script. PowerShell gets `$env:ISSUE_TITLE` "
-        "(`${env:ISSUE_TITLE}` before a letter inside a string, `& $env:TOOL` where the "
-        "value is the command name), github-script `process.env.ISSUE_TITLE` for a whole "
+        "(`${env:ISSUE_TITLE}` before a letter inside a string), github-script "
+        "`process.env.ISSUE_TITLE` for a whole "
         "string literal and `${process.env.ISSUE_TITLE}` in a template literal. Contexts the "
         "runner already exports are reused without a new `env:` entry (`github.head_ref` → "
         "`GITHUB_HEAD_REF`), `env.X` becomes `$X`, and names never clash with existing "
@@ -252,6 +245,9 @@ class TemplateInjection(WorkflowRule):
         "`ENV[\"X\"]` or `$ENV{X}`, and in `bash -c '…'`/`eval '…'` (single quotes, so the "
         "inner shell gets the text as written) the inner shell's own reference is used.\n\n"
         "Reported without a fix, because no environment variable would make the value data: "
+        "a value that is the command itself (`${{ matrix.cmd }}` or `${{ env.TOOL }} merge` "
+        "where a command starts: whoever sets it chooses what runs, and a quoted variable "
+        "would run one program named by the whole value), "
         "any other place in such a code string (text around the expression in the literal, "
         "f-strings, a code string in double quotes), PowerShell's `Invoke-Expression`, a pipe "
         "into an interpreter such as `| sh` or an unquoted heredoc it reads (`python3 - <<PY`), "
@@ -422,8 +418,6 @@ jobs:
             ref = _one_reference(site, occurrence, name)
             if ref.text is None:
                 return Detection(finding, None, ref.why)
-            if ref.text.startswith("&") and occurrence.start == 0:
-                return Detection(finding, None, _LEADING_AMPERSAND)
             start, end = ref.span or (occurrence.start, occurrence.end)
             patches.append(
                 RewriteFragment(
