@@ -246,3 +246,52 @@ def test_a_write_the_only_job_never_uses_stays_reported_and_is_moved_down(workfl
     written = (root / ".github/workflows/label.yml").read_text()
     assert "permissions: {}\njobs:" in written
     assert "issues: write" not in written
+
+
+CALLER = """\
+on: push
+permissions: {}
+jobs:
+  publish:
+    permissions:
+      id-token: write
+      packages: write
+    uses: ./.github/workflows/publish.yml
+"""
+
+CALLEE = """\
+on: workflow_call
+permissions: {}
+jobs:
+  upload:
+    permissions:
+      id-token: write
+    runs-on: ubuntu-latest
+    steps:
+      - run: uv publish
+"""
+
+
+def test_a_local_reusable_workflow_resolves_in_a_checkout_inside_another_repository(
+    tmp_path: Path,
+) -> None:
+    outer = tmp_path / "corpus"
+    (outer / ".git").mkdir(parents=True)
+    checkout = outer / "owner--repo"
+    folder = checkout / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    (folder / "release.yml").write_text(CALLER)
+    (folder / "publish.yml").write_text(CALLEE)
+    done = run_mendbot(
+        "analyze",
+        ".github/workflows/release.yml",
+        "--offline",
+        "--format",
+        "json",
+        "--rule",
+        "gha-excessive-permissions",
+        cwd=checkout,
+    )
+    [finding] = json.loads(done.stdout)["findings"]
+    assert finding["line"] == 7
+    assert "grants packages: write, but its steps need only id-token: write" in finding["message"]

@@ -519,11 +519,16 @@ def _caller_needs(job: Job, depth: int, seen: frozenset[str]) -> Needs:
 def load_local_workflow(workflow: Workflow, reference: str) -> Workflow | None:
     """Parse the local reusable workflow ``./path`` (or ``$/path``) of the repository, or None.
 
-    Only files inside the repository root are read, and only when the root is known.
+    ``./`` is the repository the calling workflow lives in, the folder holding its
+    ``.github`` (as GitHub resolves it), which is the analysed root unless the workflow sits
+    in a checkout below it (a corpus of repositories). Only files inside the analysed root are
+    read, and only when the root is known.
     """
     if workflow.root is None or not reference.startswith(("./", "$/")):
         return None
-    relative = reference[2:].split("@", 1)[0]
+    parts = Path(workflow.path).parts
+    top = len(parts) - 1 - parts[::-1].index(".github") if ".github" in parts else 0
+    relative = Path(*parts[:top], reference[2:].split("@", 1)[0]).as_posix()
     root = workflow.root.resolve()
     path = (root / relative).resolve()
     try:
