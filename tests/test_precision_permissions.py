@@ -295,3 +295,17 @@ def test_a_local_reusable_workflow_resolves_in_a_checkout_inside_another_reposit
     [finding] = json.loads(done.stdout)["findings"]
     assert finding["line"] == 7
     assert "grants packages: write, but its steps need only id-token: write" in finding["message"]
+
+
+def test_no_top_level_block_takes_the_defaults_from_a_job_a_person_exempted(workflows) -> None:
+    text = ONE_JOB_UNDECLARED.replace(
+        "  lint:\n    permissions:\n      contents: read\n",
+        "  lint:  # mendbot: ignore[gha-job-permissions]\n",
+    )
+    root = workflows({"ci.yml": text})
+    code, findings = _analyze(root, ".", "--fix=all", *_rules(*PERMISSION_RULES))
+    assert (code, [f["fix"]["applied"] for f in findings]) == (0, [True])
+    written = (root / ".github/workflows/ci.yml").read_text()
+    assert "permissions: {}" not in written
+    assert written.startswith("on: push\njobs:\n  lint:  # mendbot: ignore[gha-job-permissions]\n")
+    assert "  test:\n    permissions:\n      contents: read" in written

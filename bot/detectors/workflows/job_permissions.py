@@ -21,6 +21,14 @@ def _disposition(needs: Needs) -> Disposition:
     return Disposition.UNSAFE if risky else Disposition.SAFE
 
 
+def _marked(job: Job) -> bool:
+    """Whether the job's line carries an ``ignore[…]`` comment: a person may want it to keep
+    the defaults, so no fix may add the ``permissions: {}`` that would take them away."""
+    doc = job.workflow.doc
+    comment = doc.comment_on_line(job.workflow.location(job.route).line - 1)
+    return comment is not None and "ignore[" in comment
+
+
 class JobPermissions(WorkflowRule):
     """Give each undeclared job exactly the token permissions its steps need, with reasons."""
 
@@ -82,10 +90,11 @@ jobs:
         """
         if workflow.kind != "workflow" or "permissions" in workflow.data:
             return
-        assessed = [(job, job_needs(job)) for job in undeclared_jobs(workflow)]
+        undeclared = list(undeclared_jobs(workflow))
+        assessed = [(job, job_needs(job)) for job in undeclared]
         known = [(job, needs) for job, needs in assessed if needs.known]
         completer: tuple[Job, Needs] | None = None
-        if known and len(known) == len(assessed):
+        if known and len(known) == len(assessed) and not any(_marked(job) for job in undeclared):
             # Unsafe sorts after safe; among equals the last job completes.
             completer = max(
                 reversed(known), key=lambda pair: _disposition(pair[1]) is Disposition.UNSAFE
