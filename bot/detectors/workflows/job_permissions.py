@@ -53,7 +53,8 @@ class JobPermissions(WorkflowRule):
         "job that completes the workflow (the last one reported, the one with the riskiest "
         "block) gives every job still without a block its own and adds a top-level "
         "`permissions: {}`, so that a job added later starts with no permissions instead of "
-        "the defaults; it is never added while a job still relies on the defaults."
+        "the defaults; it is never added while a job still relies on the defaults, nor while "
+        "a job's line carries an ignore comment (a person may want that job to keep them)."
     )
     default_severity: ClassVar[Severity] = Severity.MEDIUM
     fix_disposition: ClassVar[Disposition | None] = Disposition.SAFE
