@@ -309,3 +309,30 @@ def test_no_top_level_block_takes_the_defaults_from_a_job_a_person_exempted(work
     assert "permissions: {}" not in written
     assert written.startswith("on: push\njobs:\n  lint:  # mendbot: ignore[gha-job-permissions]\n")
     assert "  test:\n    permissions:\n      contents: read" in written
+
+
+MANIFEST_PUSH = """\
+on: push
+permissions: {}
+jobs:
+  publish:
+    permissions:
+      packages: write
+    runs-on: ubuntu-latest
+    env:
+      IMAGE: ghcr.io/${{ github.repository_owner }}/tool
+    steps:
+      - uses: docker/login-action@v3
+        with:
+          registry: ghcr.io
+          username: ${{ github.actor }}
+          password: ${{ secrets.GITHUB_TOKEN }}
+      - run: docker buildx imagetools create -t "$IMAGE:latest" "$IMAGE@sha256:$DIGEST"
+"""
+
+
+def test_a_manifest_push_keeps_its_packages_write(workflows) -> None:
+    # `docker buildx imagetools create` pushes with the credentials docker/login-action stored.
+    root = workflows({"publish.yml": MANIFEST_PUSH})
+    assert _analyze(root, ".", "--fix=all", *_rules(*PERMISSION_RULES)) == (0, [])
+    assert (root / ".github/workflows/publish.yml").read_text() == MANIFEST_PUSH
