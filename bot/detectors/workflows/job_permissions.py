@@ -133,4 +133,4 @@ jobs:
         title = f"give job {job.id} only {describe(needs)}"
         if others:
             title = "give every job without a block its own"
-        return self._detection(job, needs, operations, title + ", and the workflow `{}`")
+        return self._detection(job, needs, operations, title + "; the workflow `permissions: {}`")
