@@ -76,9 +76,9 @@ jobs:
 
 
 def test_hitting_the_round_limit_is_reported_per_file(tmp_path: Path, monkeypatch) -> None:
-    """Three rules with fixes need three rounds; with a limit of two the last rule's fixes
-    are not tried, and every output says so."""
-    monkeypatch.setattr(bot.analyze.pipeline, "MAX_FIX_ROUNDS", 2)
+    """Two rules with fixes need two rounds; with a limit of one the last rule's fixes are
+    not tried, and every output says so."""
+    monkeypatch.setattr(bot.analyze.pipeline, "MAX_FIX_ROUNDS", 1)
     repo = _repo(tmp_path, LIMITED)
     result = CliRunner().invoke(
         cli, ["analyze", str(repo), "--offline", "--fix=all", "--format", "json"]
@@ -92,11 +92,11 @@ def test_hitting_the_round_limit_is_reported_per_file(tmp_path: Path, monkeypatc
     assert not_tried, report
     assert all(not f["fix"]["applied"] for f in not_tried)
     assert report["fix_limits"] == [
-        {"path": ".github/workflows/ci.yml", "rounds": 2, "unfixed": len(not_tried)}
+        {"path": ".github/workflows/ci.yml", "rounds": 1, "unfixed": len(not_tried)}
     ]
     assert result.exit_code == 1  # findings remain
     assert (
-        f"warning: .github/workflows/ci.yml: fixing stopped after 2 rounds; {len(not_tried)} "
+        f"warning: .github/workflows/ci.yml: fixing stopped after 1 rounds; {len(not_tried)} "
         "finding(s) left unfixed (their fixes were not tried); run the fix again to continue\n"
     ) in result.stderr
     assert "Traceback" not in result.stderr
@@ -114,7 +114,7 @@ def test_the_round_limit_shows_in_the_text_report(tmp_path: Path, monkeypatch) -
     result = CliRunner().invoke(cli, ["analyze", str(repo), "--offline", "--fix=all"])
     assert result.exit_code == 1
     assert result.stderr.startswith(
-        "warning: .github/workflows/ci.yml: fixing stopped after 1 rounds; 4 finding(s) left "
+        "warning: .github/workflows/ci.yml: fixing stopped after 1 rounds; 3 finding(s) left "
         "unfixed (their fixes were not tried); run the fix again to continue\n"
     )
     assert "unfixable: not tried" in result.stdout

@@ -27,6 +27,11 @@ def _needs(text: str, root: Path | None = None, job: int = 0):
         ("${{ env.TOKEN }}", "job"),
         ("${{ env.PAT }}", "other"),
         ("ghp_literal", "other"),
+        ("${{ github.repository }}", "other"),  # names no token
+        ("${{ github.event.issue.user.login }}", "other"),
+        ("${{ vars.OWNER }}/${{ runner.temp }}", "other"),
+        ("${{ toJSON(github) }}", "job"),  # the whole github context holds the token
+        ("${{ github.event.number || inputs.token }}", "job"),
         ("", "none"),
         (None, "none"),
     ],

@@ -127,6 +127,7 @@ jobs:
 """
 PUBLISH_FIXED = """\
 on: push
+permissions: {}
 jobs:
   crates-with-token:
     permissions: {}
@@ -201,6 +202,8 @@ def test_crates_io_trusted_publishing_gets_id_token_for_the_auth_action(tmp_path
     workflow.write_text(CRATES_TRUSTED)
     done = _mendbot("analyze", "--rule", "gha-job-permissions", "--fix=all", ".", cwd=tmp_path)
     assert workflow.read_text() == CRATES_TRUSTED.replace(
+        "jobs:", "permissions: {}\njobs:"
+    ).replace(
         "  release:\n",
         "  release:\n    permissions:\n      id-token: write  # for "
         "rust-lang/crates-io-auth-action to exchange an OIDC token for a temporary crates.io "

@@ -35,6 +35,7 @@ from bot.knowledge.permissions import (
     knowledge_base,
 )
 from bot.knowledge.run_commands import RunRule, api_call, run_table, split_commands
+from bot.workflow import expression_tree as expr
 from bot.workflow.model import Job, Step, Workflow
 from bot.yamledit.document import SourceText, YamlDocument, YamlParseError
 
@@ -44,6 +45,9 @@ _OTHER_TOKEN = re.compile(
     r"^\s*\$\{\{\s*(?:secrets\.\w+|steps\.[\w-]+\.outputs\.[\w-]+)\s*\}\}\s*$"
 )
 _ENV_REF = re.compile(r"\benv\.([A-Za-z_][A-Za-z0-9_]*)")
+_FENCE = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
+#: Contexts that never hold the job token (``github.token`` aside, handled first).
+_NEVER_TOKEN = ("vars", "runner", "job", "strategy")
 #: Words that suggest an opaque command publishes or pushes (with persisted git credentials).
 _PUSH_HINT = re.compile(r"push|publish|release|deploy|gh-pages", re.IGNORECASE)
 _OPAQUE_SHELLS = ("python", "node", "ruby", "perl")
@@ -156,12 +160,30 @@ def token_kind(value: Any, env: dict[str, Any], depth: int = 0) -> TokenKind:
         return "none"
     if JOB_TOKEN.search(text):
         return "job"
-    if "${{" not in text or _OTHER_TOKEN.match(text):
+    if "${{" not in text or _OTHER_TOKEN.match(text) or _names_no_token(text):
         return "other"
     ref = _ENV_REF.search(text)
     if ref and depth < 3 and ref.group(1) in env:
         return token_kind(env[ref.group(1)], env, depth + 1)
     return "job"
+
+
+def _names_no_token(text: str) -> bool:
+    """Whether every expression in ``text`` reads only contexts that never hold the job
+    token: ``github.repository``, ``github.event.issue.number``, ``vars.X``, ``runner.temp``.
+    The whole ``github`` context (``toJSON(github)``) holds it, so it does not count."""
+    for inner in _FENCE.findall(text):
+        try:
+            tree = expr.parse(inner)
+        except expr.ExpressionError:
+            return False
+        for ctx in expr.contexts(tree):
+            head = ctx.parts[0]
+            if head == "github" and len(ctx.parts) > 1 and ctx.parts[1] not in ("token", "*", "?"):
+                continue
+            if head not in _NEVER_TOKEN:
+                return False
+    return True
 
 
 def _env_tokens(step: Step) -> set[str]:
@@ -497,11 +519,16 @@ def _caller_needs(job: Job, depth: int, seen: frozenset[str]) -> Needs:
 def load_local_workflow(workflow: Workflow, reference: str) -> Workflow | None:
     """Parse the local reusable workflow ``./path`` (or ``$/path``) of the repository, or None.
 
-    Only files inside the repository root are read, and only when the root is known.
+    ``./`` is the repository the calling workflow lives in, the folder holding its
+    ``.github`` (as GitHub resolves it), which is the analysed root unless the workflow sits
+    in a checkout below it (a corpus of repositories). Only files inside the analysed root are
+    read, and only when the root is known.
     """
     if workflow.root is None or not reference.startswith(("./", "$/")):
         return None
-    relative = reference[2:].split("@", 1)[0]
+    parts = Path(workflow.path).parts
+    top = len(parts) - 1 - parts[::-1].index(".github") if ".github" in parts else 0
+    relative = Path(*parts[:top], reference[2:].split("@", 1)[0]).as_posix()
     root = workflow.root.resolve()
     path = (root / relative).resolve()
     try:

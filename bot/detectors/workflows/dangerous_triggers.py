@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from bot.detectors.agent_steps import AGENTS, open_agent
 from bot.detectors.interface import Detection, WorkflowRule
+from bot.detectors.untrusted_artifacts import runs_from, triggering_run_downloads
 from bot.models import Confidence, Severity
 from bot.workflow import expression_tree as expr
 from bot.workflow.model import Job, Step, Workflow
@@ -19,11 +21,27 @@ NO_FIX = (
     "privileged workflow"
 )
 
+AGENT_NO_FIX = (
+    "turn the agent's own check back on (only users who can write to the repository start it), "
+    "or give the agent no secrets and treat its output as untrusted"
+)
+
 #: Triggers that run with the base repository's secrets and a write token while outsiders
 #: control (part of) the input.
 PRIVILEGED = ("pull_request_target", "workflow_run")
 #: Triggers under which a checkout of pull-request code is just as privileged.
 CHECKOUT_PRIVILEGED = (*PRIVILEGED, "issue_comment")
+#: Triggers whose event carries text anyone can write (a title, a body, a comment), and what
+#: the author of that text did.
+OUTSIDER_TEXT = {
+    "issue_comment": "comment on an issue or pull request",
+    "issues": "open an issue",
+    "discussion": "start a discussion",
+    "discussion_comment": "comment on a discussion",
+    "pull_request_target": "open a pull request",
+    "pull_request_review": "review a pull request",
+    "pull_request_review_comment": "comment on a pull request's code",
+}
 
 #: Context paths that name code an outsider controls (prefix match, lower-case).
 UNTRUSTED_CONTEXTS = (
@@ -196,16 +214,6 @@ def _trigger_route(workflow: Workflow, trigger: str) -> Route:
     return ("on",)
 
 
-def _labeler_only(workflow: Workflow) -> bool:
-    """A single job whose single step is ``actions/labeler``: the blessed use of
-    ``pull_request_target`` (it reads no code from the pull request)."""
-    jobs = workflow.jobs
-    if len(jobs) != 1 or len(jobs[0].steps) != 1:
-        return False
-    uses = jobs[0].steps[0].uses
-    return uses is not None and uses.is_action("actions/labeler")
-
-
 class DangerousTriggers(WorkflowRule):
     """Report privileged triggers, and above all the untrusted checkouts they run."""
 
@@ -227,9 +235,27 @@ class DangerousTriggers(WorkflowRule):
         "approval; low when the job only runs for pull requests from the same repository);\n"
         "- **untrusted checkout** with no step recognised as running it: high, medium "
         "confidence (build tools read configuration from the tree too);\n"
-        "- **the trigger alone**: medium severity, low confidence: a reminder that every "
-        "expression and action in the workflow handles attacker-controlled input (a workflow "
-        "whose only step is `actions/labeler` is exempt).\n\n"
+        "- a `workflow_run` step that downloads the **artifacts of the triggering run** (which "
+        "a pull request's code produced: `actions/download-artifact` with `run-id: ${{ "
+        "github.event.workflow_run.id }}`, `dawidd6/action-download-artifact`, `gh run "
+        "download`) followed by a step that **runs them** (a file from the artifact as a "
+        "command, `bash`/`python`/`node`… given a script from it, a build in its folder, a "
+        "local action in it): high; reading the artifact as data (publishing a report, posting "
+        "a diff) is not reported.\n\n"
+        "The trigger alone is not reported: a `pull_request_target` or `workflow_run` workflow "
+        "that never checks out, downloads or runs the outsider's code runs only the default "
+        "branch's code (expressions that splice the event into a script are "
+        "`gha-template-injection`'s job).\n\n"
+        "**A coding agent started by anyone.** When an event whose text anyone can write "
+        "(`issue_comment`, `issues`, `discussion`, `discussion_comment`, "
+        "`pull_request_target`, `pull_request_review`, `pull_request_review_comment`) starts a "
+        "job that runs a coding agent (`openai/codex-action`, `anthropics/claude-code-action`) "
+        "with a secret among its inputs or environment and the agent's own check of who "
+        'triggered it is switched off (`allow-users: "*"`, `allowed_non_write_users: '
+        '"*"`), the trigger is reported (high, medium confidence; low when the job checks '
+        "`author_association`): text written in the issue or comment steers an agent that "
+        "holds those secrets (prompt injection). With the check on, only people who can write "
+        "to the repository start it, and nothing is reported.\n\n"
         "A checkout of pull-request code under `issue_comment` (e.g. `refs/pull/${{ "
         "github.event.issue.number }}/head`) is reported like the first two cases. Report "
         "only: the fix is a redesign (run the untrusted part under `pull_request` and pass "
@@ -237,8 +263,9 @@ class DangerousTriggers(WorkflowRule):
         "Compared with zizmor's `dangerous-triggers`: zizmor reports the trigger only (every "
         "`pull_request_target`, `workflow_run` and `issue_comment` workflow, high severity, "
         "medium confidence) and does not look at what the workflow checks out; mendbot does "
-        "not report `issue_comment` by itself (a comment-triggered workflow runs the default "
-        "branch's code; injection through the comment is `gha-template-injection`'s job). "
+        "not report a trigger by itself (a workflow that takes no code from the outsider runs "
+        "the default branch's code; injection through the event is "
+        "`gha-template-injection`'s job), only the cases above. "
         "Compared with Scorecard's Dangerous-Workflow untrusted-checkout check: Scorecard "
         "flags any `actions/checkout` whose `ref` mentions `github.event.pull_request` or "
         "`github.event.workflow_run`, including the trusted `…pull_request.base.sha`; "
@@ -260,32 +287,79 @@ jobs:
     example_after: ClassVar[str] = example_before
 
     def visit_workflow(self, workflow: Workflow) -> Iterator[Detection]:
-        """Check the triggers, then every job of a privileged workflow."""
+        """Check every job of a workflow with a privileged trigger, then its agents."""
         triggers = workflow.triggers
         privileged = [t for t in CHECKOUT_PRIVILEGED if t in triggers]
-        if not privileged:
-            return
-        found = False
-        for job in workflow.jobs:
-            for detection in self._check_job(job, privileged):
-                found = True
-                yield detection
-        if found or _labeler_only(workflow):
-            return
-        for trigger in PRIVILEGED:
-            if trigger not in triggers:
+        for job in workflow.jobs if privileged else ():
+            yield from self._check_job(job, privileged)
+            if "workflow_run" in triggers:
+                yield from self._check_artifacts(job)
+        yield from self._check_agents(workflow)
+
+    def _check_artifacts(self, job: Job) -> Iterator[Detection]:
+        for download in triggering_run_downloads(job):
+            runner = next(
+                (
+                    (later, how)
+                    for later in download.step.later_steps()
+                    if (how := runs_from(later, download.folder, _executes)) is not None
+                ),
+                None,
+            )
+            if runner is None:
                 continue
+            later, how = runner
+            confidence, gate = _gate(job)
+            where = f"`{download.folder}`" if download.folder else "the workspace"
+            message = (
+                "`workflow_run` runs with this repository's secrets and a write token; this step "
+                f"downloads the artifacts of the run that triggered it (a pull request's code may "
+                f"have made them) into {where} and `{later.name}` {how}: anyone who opens a pull "
+                f"request can run code with those privileges{gate}"
+            )
+            finding = self.finding(
+                job.workflow,
+                download.step.route,
+                message,
+                evidence=f"{later.name}: {how}",
+                confidence=confidence,
+                severity=Severity.HIGH,
+            )
+            yield Detection(finding, None, NO_FIX)
+
+    def _check_agents(self, workflow: Workflow) -> Iterator[Detection]:
+        trigger = next((t for t in OUTSIDER_TEXT if t in workflow.triggers), None)
+        if trigger is None:
+            return
+        for job in workflow.jobs:
+            agent = next((a for s in job.steps if (a := open_agent(s)) is not None), None)
+            if agent is None:
+                continue
+            condition = job.data.get("if")
+            gated = isinstance(condition, str) and "author_association" in condition
+            held = ", ".join(f"secrets.{name}" for name in agent.secrets)
+            message = (
+                f"`{trigger}` lets anyone who can {OUTSIDER_TEXT[trigger]} start this workflow; "
+                f"step `{agent.step.name}` of job `{job.id}` runs the coding agent "
+                f'{agent.action} for every user (`{AGENTS[agent.action]}: "*"`) with {held}: '
+                "text written in the event can steer the agent and what it does with them "
+                "(prompt injection)"
+                + (
+                    "; the job checks `author_association`, which may keep outsiders out"
+                    if gated
+                    else ""
+                )
+            )
             finding = self.finding(
                 workflow,
                 _trigger_route(workflow, trigger),
-                f"`{trigger}` runs with this repository's secrets and a write token on events "
-                "an outsider can cause; no untrusted checkout was found, but every expression "
-                "and action here handles attacker-controlled input",
-                evidence=f"on: {trigger}",
-                confidence=Confidence.LOW,
-                severity=Severity.MEDIUM,
+                message,
+                evidence=f"{agent.step.name}: {agent.action}",
+                confidence=Confidence.LOW if gated else Confidence.MEDIUM,
+                severity=Severity.HIGH,
             )
-            yield Detection(finding, None, NO_FIX)
+            yield Detection(finding, None, AGENT_NO_FIX)
+            return
 
     def _check_job(self, job: Job, privileged: list[str]) -> Iterator[Detection]:
         for step in job.steps:

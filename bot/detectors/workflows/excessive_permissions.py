@@ -44,6 +44,12 @@ class ExcessivePermissions(WorkflowRule):
         "only when every step is known with high confidence, never removing a write an ignore "
         "comment marks as intended (`# zizmor: ignore[excessive-permissions]`), nor an "
         "explicit `id-token: write` a command mendbot cannot see inside may use.\n\n"
+        "A top-level grant is not reported when it reaches no job more than mendbot can show "
+        "it needs: every job declares its own block (the grant reaches none), or a single "
+        "job inherits it and needs every scope written, or a single job inherits a list of "
+        "scopes and its needs are unknown (mendbot cannot show a scope is unneeded, and the "
+        "block is that job's own in all but name). `write-all` and `read-all` are always "
+        "reported, and a grant two jobs or more inherit is the excess this rule is for.\n\n"
         "`read-all` is treated like `write-all`, at medium severity: it lets every job read "
         "every scope (Actions artifacts and logs, security alerts, packages, deployments), "
         "which in a private repository is more than most jobs need. A top-level `read-all` "
@@ -102,19 +108,18 @@ jobs:
             f"the workflow grants {_named(writes)} at the top level, to every job "
             "without its own block"
         )
+        inheriting = [(job, job_needs(job)) for job in undeclared_jobs(workflow)]
+        if "id-token" in writes:  # asked for by name: an opaque command may rely on it
+            for _, needs in inheriting:
+                needs.keep_oidc()
+        if _reaches_no_excess(workflow, block, inheriting):
+            return
         intended = [w for w in writes if _has_directive(workflow, _scope_route(route, block, w))]
         if intended:
             why = f"{_named(intended)} is marked as intended by an ignore comment"
             finding = self.finding(workflow, route, f"{message}; {why}", severity=severity)
             yield Detection(finding, None, why)
             return
-        inheriting = [(job, job_needs(job)) for job in undeclared_jobs(workflow)]
-        if "id-token" in writes:  # asked for by name: an opaque command may rely on it
-            for _, needs in inheriting:
-                needs.keep_oidc()
-        inert = _inert_grant(workflow, writes, inheriting)
-        if inert is not None:
-            message, severity = f"{message}; {inert}", Severity.LOW
         unknown = [(job, needs) for job, needs in inheriting if not needs.known]
         if unknown:
             job, needs = unknown[0]
@@ -203,31 +208,25 @@ jobs:
         yield Detection(finding, self.fix(finding, f"narrow job {job.id}", operations))
 
 
-def _inert_grant(
-    workflow: Workflow, writes: list[str], inheriting: list[tuple[Job, Needs]]
-) -> str | None:
-    """Why top-level ``writes`` give no job more than it needs, or None when they do.
+def _reaches_no_excess(
+    workflow: Workflow, block: dict[str, str] | str | None, inheriting: list[tuple[Job, Needs]]
+) -> bool:
+    """Whether the top-level grant gives no job more than mendbot can show it needs.
 
-    When every job declares its own block, the top-level one reaches no job; when the only
-    job needs every scope written, moving the grant to it changes nothing for that job. Either
-    way the grant only matters for jobs added later: worth a low finding, not a high one.
+    Three shapes, none of them an excess today: every job declares its own block (the grant
+    reaches no job); one job inherits it and needs every scope written (moving the grant down
+    changes nothing for it); one job inherits a list of scopes and its needs are unknown
+    (mendbot cannot show a scope is unneeded, and the block is that job's own in all but
+    name). ``write-all`` and ``read-all`` stay excessive: no job needs every scope. When two
+    jobs or more inherit the grant, it reaches jobs that do not need it: the excess this rule
+    exists for.
     """
-    if not workflow.jobs:
-        return None
     if not inheriting:
-        return (
-            "no job inherits them (every job declares its own block), so they only reach jobs "
-            "added later without one"
-        )
-    if len(workflow.jobs) != 1 or len(inheriting) != 1:
-        return None
-    job, needs = inheriting[0]
-    if not needs.known or not all(_needs_write(needs, scope) for scope in writes):
-        return None
-    return (
-        f"the only job, `{job.id}`, needs them, so moving them to it changes nothing today "
-        "but keeps jobs added later from inheriting them"
-    )
+        return bool(workflow.jobs)
+    if len(inheriting) != 1 or not isinstance(block, dict):
+        return False
+    needs = inheriting[0][1]
+    return not needs.known or all(_needs_write(needs, scope) for scope in _writes(block))
 
 
 def _block_style(workflow: Workflow, route: Route) -> bool:

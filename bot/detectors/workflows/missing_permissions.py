@@ -1,4 +1,4 @@
-"""``gha-missing-permissions``: the workflow has no top-level ``permissions:`` block."""
+"""``gha-missing-permissions``: jobs mendbot cannot size run with the default token."""
 
 from __future__ import annotations
 
@@ -6,18 +6,18 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.detectors.permission_fixes import describe, unknown_summary
+from bot.detectors.permission_fixes import block_operations, unknown_summary
 from bot.models import Confidence, Severity
 from bot.risk import Disposition
 from bot.workflow.model import Workflow
 from bot.workflow.permission_needs import job_needs, undeclared_jobs
-from bot.yamledit.ops import Add
+from bot.yamledit.ops import Add, Operation
 
 _READ_ONLY = {"contents": "read"}
 
 
 class MissingPermissions(WorkflowRule):
-    """Add a top-level ``permissions:`` block: ``{}`` or ``contents: read``."""
+    """Add a top-level ``contents: read`` for the jobs whose needs are unknown."""
 
     id: ClassVar[str] = "gha-missing-permissions"
     remediation_group: ClassVar[str | None] = "gha-permissions"
@@ -25,82 +25,60 @@ class MissingPermissions(WorkflowRule):
     description: ClassVar[str] = (
         "Without a top-level `permissions:` block every job that does not declare its own runs "
         "with the repository's default `GITHUB_TOKEN` permissions, which are read-write on "
-        "older repositories and organisations. OpenSSF Scorecard's Token-Permissions check "
-        "scores such a workflow 0 when it also has an undeclared job; when every job declares "
-        "its own block the finding is low (only jobs added later would get the defaults). "
-        "The fix adds "
-        "`permissions: {}` when every job declares its own block (mendbot's "
-        "`gha-job-permissions` adds them first), and `contents: read` otherwise. It is "
-        "**safe** when every job without a block is known to need no more "
-        "than `contents: read`, and **unsafe** otherwise (the finding names the jobs that may "
-        "need more). The block is inserted above `jobs:`."
+        "older repositories and organisations. One problem, one finding: a job without a "
+        "block whose needs mendbot can compute is reported by `gha-job-permissions`, whose "
+        "fix gives it its own block (and, once every job has one, adds `permissions: {}` at "
+        "the top). This rule reports the workflow when some job without a block has needs "
+        "mendbot cannot explain (an action missing from its knowledge base, a script using "
+        "the token for something unknown, a remote reusable workflow), naming those jobs. A "
+        "workflow whose jobs all declare their own block is not reported: no job runs with "
+        "the defaults (OpenSSF Scorecard still asks for a top-level block; that is posture, "
+        "not a risk today). The fix adds `permissions: contents: read` above `jobs:` and "
+        "gives the other jobs without a block their computed blocks. It is always **unsafe**: "
+        "a job whose needs are unknown may need more than `contents: read`, and the finding "
+        "says why each is unknown."
     )
     default_severity: ClassVar[Severity] = Severity.MEDIUM
-    fix_disposition: ClassVar[Disposition | None] = Disposition.SAFE
+    default_confidence: ClassVar[Confidence] = Confidence.HIGH
+    fix_disposition: ClassVar[Disposition | None] = Disposition.UNSAFE
     example_before: ClassVar[str] = """\
 on: push
 jobs:
-  test:
+  publish:
     runs-on: ubuntu-latest
     steps:
-      - uses: actions/checkout@v4
-      - run: make test
+      - uses: example-org/publish-action@v1
 """
     example_after: ClassVar[str] = """\
 on: push
 permissions:
   contents: read
 jobs:
-  test:
+  publish:
     runs-on: ubuntu-latest
     steps:
-      - uses: actions/checkout@v4
-      - run: make test
+      - uses: example-org/publish-action@v1
 """
 
     def visit_workflow(self, workflow: Workflow) -> Iterator[Detection]:
-        """Check the workflow's top level."""
+        """Report a workflow without a top-level block whose undeclared jobs include one
+        whose needs are unknown."""
         if workflow.kind != "workflow" or "permissions" in workflow.data:
             return
-        undeclared = list(undeclared_jobs(workflow))
-        route = ("jobs",)
-        message = (
-            "the workflow has no top-level `permissions:`, so jobs without their own block get "
-            "the repository's default token permissions"
-        )
-        if not undeclared:
-            # No job runs with the defaults: the block only protects jobs added later.
-            finding = self.finding(
-                workflow, route, message + "; every job declares its own", severity=Severity.LOW
-            )
-            fix = self.fix(
-                finding,
-                "add `permissions: {}`",
-                [Add(route=(), key="permissions", value={}, before="jobs")],
-            )
-            yield Detection(finding, fix)
+        assessed = [(job, job_needs(job)) for job in undeclared_jobs(workflow)]
+        unknown = [(job, needs) for job, needs in assessed if not needs.known]
+        if not unknown:
             return
-        risks: list[str] = []
-        for job in undeclared:
-            needs = job_needs(job)
-            if not needs.known:
-                risks.append(f"job `{job.id}` may need more ({unknown_summary(needs)})")
-            elif needs.permissions().items() - _READ_ONLY.items():
-                risks.append(f"job `{job.id}` needs {describe(needs)}")
-        if risks:
-            message += "; adding `contents: read` changes what some jobs may do: " + "; ".join(
-                risks
-            )
-        finding = self.finding(
-            workflow,
-            route,
-            message,
-            confidence=Confidence.HIGH,
+        named = "; ".join(f"job `{job.id}`: {unknown_summary(needs)}" for job, needs in unknown)
+        message = (
+            "the workflow has no top-level `permissions:`, so jobs without their own block run "
+            "with the repository's default token permissions, and mendbot cannot tell what "
+            f"these need ({named}); `contents: read` may be too little for them"
         )
-        fix = self.fix(
-            finding,
-            "add `permissions: contents: read`",
-            [Add(route=(), key="permissions", value=dict(_READ_ONLY), before="jobs")],
-            disposition=Disposition.UNSAFE if risks else Disposition.SAFE,
-        )
+        finding = self.finding(workflow, ("jobs",), message)
+        operations: list[Operation] = [
+            op for job, needs in assessed if needs.known for op in block_operations(job, needs)
+        ]
+        operations.append(Add(route=(), key="permissions", value=dict(_READ_ONLY), before="jobs"))
+        fix = self.fix(finding, "add `permissions: contents: read`", operations)
         yield Detection(finding, fix)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -70,8 +71,12 @@ class PersistCredentials(WorkflowRule):
         "`ghp-import -p`, `semantic-release`, `changeset publish`, `gh-pages`, `lerna "
         "publish`, `cargo release`, `gh pr checkout`, `gh` without `GH_TOKEN`, a pushing "
         "action) the fix is withheld (report only). An explicit `persist-credentials: true` "
-        "is a person's decision: it is reported (unless a later step needs the token) and "
-        "never changed, not even by `--fix=all`.\n\n"
+        "is a person's decision: it is never changed, not even by `--fix=all`, and it is not "
+        "reported when a later step needs the token, or when a later program mendbot cannot "
+        "read is handed a GitHub token (a secret, `github.token`, a `*TOKEN*` variable): such a "
+        "program works with the repository, and the person's choice is the best evidence that "
+        "it pushes. Otherwise it is reported, low when a later program mendbot cannot read "
+        "might still push, medium when no later step can use git.\n\n"
         "Compared with zizmor's `artipacked`: `persist-credentials: ${{ … }}` and a `with:` "
         "that is one expression (`with: ${{ fromJSON(…) }}`) are decided at run time, so "
         "mendbot reports neither (zizmor reports the first with its pedantic persona). "
@@ -115,10 +120,15 @@ jobs:
             return
         if isinstance(current, str) and "${{" in current:
             return
-        uses = [use for s in step.later_steps() if (use := credential_use(s)) is not None]
-        needs = [why for kind, why in uses if kind == "needs"]
-        might = [why for kind, why in uses if kind == "might"]
+        uses = [(s, use) for s in step.later_steps() if (use := credential_use(s)) is not None]
+        needs = [why for _, (kind, why) in uses if kind == "needs"]
+        might = [why for _, (kind, why) in uses if kind == "might"]
         explicit = current is not None
+        if explicit and any(kind == "might" and _talks_to_github(s) for s, (kind, _) in uses):
+            # The person kept the token and a program mendbot cannot read is handed a GitHub
+            # token: it works with the repository, quite possibly pushing with the persisted
+            # credential (release scripts, sync bots). Their decision is the best evidence.
+            return
         route = (*step.route, "with", "persist-credentials") if explicit else (*step.route, "uses")
         workflow = step.workflow
         evidence = f"uses: {step.uses.raw}"
@@ -150,6 +160,8 @@ jobs:
                 + "; set it to false by hand if nothing needs the token",
                 evidence=evidence,
                 confidence=Confidence.MEDIUM,
+                # A later program mendbot cannot read might push: less sure, lower.
+                severity=Severity.LOW if might else None,
             )
             yield Detection(finding, None, why)
             return
@@ -167,6 +179,21 @@ jobs:
                 disposition=Disposition.UNSAFE if might else Disposition.SAFE,
             ),
         )
+
+
+_TOKEN_VALUE = re.compile(r"\$\{\{[^}]*\b(?:secrets\.\w+|github\.token|inputs\.\w*token\w*)", re.I)
+
+
+def _talks_to_github(step: Step) -> bool:
+    """Whether ``step`` is handed a token: a secret, the job token or a ``*token*`` input in
+    its script, its inputs or its environment (a variable named ``*TOKEN*`` counts too)."""
+    env = {**step.workflow.env, **step.job.env, **step.env}
+    values = [str(v) for v in (*env.values(), *step.with_.values())]
+    if step.run is not None:
+        values.append(step.run)
+    if any("TOKEN" in str(name).upper() and value for name, value in env.items()):
+        return True
+    return any(_TOKEN_VALUE.search(value) for value in values)
 
 
 def _listed(reasons: list[str]) -> str:

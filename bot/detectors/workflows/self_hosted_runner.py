@@ -20,6 +20,24 @@ NO_FIX = (
 
 #: Triggers through which people without write access start runs.
 _OUTSIDE_TRIGGERS = frozenset({"pull_request", "pull_request_target", "issue_comment", "fork"})
+#: Triggers only people (or tokens) with write access to the repository can cause: pushing,
+#: scheduling, dispatching, releasing, creating or deleting refs, deploying, merge queues.
+WRITERS_ONLY = frozenset(
+    {
+        "push",
+        "schedule",
+        "workflow_dispatch",
+        "repository_dispatch",
+        "merge_group",
+        "release",
+        "create",
+        "delete",
+        "deployment",
+        "deployment_status",
+        "registry_package",
+        "page_build",
+    }
+)
 
 
 class SelfHostedRunnerOptions(BaseModel):
@@ -51,7 +69,13 @@ class SelfHostedRunner(WorkflowRule):
         "is reported when `runs-on` includes the `self-hosted` label or a label from the "
         "`labels` option, when a matrix used in `runs-on` can expand to one, and (with low "
         "confidence) when it names a runner `group` (groups usually hold self-hosted runners, "
-        "but also larger GitHub-hosted ones). Whether the repository is public cannot be known "
+        "but also larger GitHub-hosted ones). A workflow whose every trigger only people with "
+        "write access can cause (`push`, `schedule`, `workflow_dispatch`, "
+        "`repository_dispatch`, `merge_group`, `release`, `create`, `delete`, `deployment`, "
+        "`deployment_status`, `registry_package`, `page_build`) is not reported: whoever can "
+        "start it can already push code that runs on the runner. `workflow_call` counts as "
+        "unknown (the caller decides), so a reusable workflow stays reported. "
+        "Whether the repository is public cannot be known "
         "offline: set `visibility`. Findings are **high** for `public`, **low** for `private` "
         "and **medium** for `unknown` (the default). Report only.\n\n"
         "```yaml\n"
@@ -99,6 +123,9 @@ jobs:
         how, confidence = self._classify(job, raw)
         if how is None:
             return
+        triggers = job.workflow.triggers
+        if triggers and triggers <= WRITERS_ONLY:
+            return  # whoever can start it can already push code that runs there
         visibility = self._options.visibility
         outside = sorted(job.workflow.triggers & _OUTSIDE_TRIGGERS)
         if visibility == "unknown":
