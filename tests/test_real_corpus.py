@@ -438,12 +438,6 @@ def _with_inputs(data: Any) -> dict[Route, Any]:
     return found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="--fix=all rewrites inputs a person wrote: `persist-credentials: true` that a later "
-    "script pushes with (pytest, mypy, pydantic, fastapi) and explicit cache inputs "
-    "(`cache: npm`, `enable-cache: true`, `bundler-cache: true`); issue 11",
-)
 def test_inputs_a_person_wrote_are_never_rewritten(tmp_path: Path) -> None:
     """An explicit ``with:`` value is a decision: ``--fix=all`` may add inputs, never change one
     (``script`` is code, which the injection fix rewrites like ``run``)."""

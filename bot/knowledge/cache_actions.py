@@ -35,7 +35,8 @@ class CacheControl:
     requires: str | None = None
     """Another input that must be non-empty for this control to matter."""
     fix: Literal["remove"] | bool = "remove"
-    """How to turn caching off: remove the input, or set it to this value."""
+    """How to turn caching off: ``remove`` the input (only a person does that: the input is
+    then written in the workflow), or add it with this value when it is absent."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from bot.risk import Disposition
 from bot.workflow import expression_tree as expr
 from bot.workflow.model import Job, Step, Workflow
 from bot.workflow.versions import step_version
-from bot.yamledit.ops import MergeInto, Operation, Remove
+from bot.yamledit.ops import MergeInto
 
 State = Literal["on", "off", "maybe"]
 
@@ -225,17 +225,20 @@ class CachePoisoning(WorkflowRule):
         ", `goreleaser/goreleaser-action`, `docker/build-push-action` with `push: true`, or a "
         "`run:` with `npm publish`, `twine upload`, `cargo publish`, `docker push`, `gh release "
         "create`, …) — and then also every job it `needs` (low confidence: their outputs feed "
-        "the publisher). The fix turns caching off: `astral-sh/setup-uv` → `enable-cache: "
-        "false`; `Swatinem/rust-cache` → `lookup-only: true`; `actions/setup-node` → the "
-        "`cache` input removed and, from v5 on (or when the version is unknown), "
-        "`package-manager-cache: false`; `actions/setup-go` → `cache: false` (it caches by "
-        "default since v4, so removing the input would not help); `setup-python`, "
-        "`setup-java`, `setup-dotnet`, `setup-ruby` (`bundler-cache`), `maturin-action` "
-        "(`sccache`), `setup-graalvm` → the input removed; and the other known cache toggles "
-        "(`setup-gradle`, `setup-buildx-action`, `setup-zig`, `setup-bun`, `mise-action`, "
+        "the publisher). The fix turns a cache that is on *by default* off, by adding the "
+        "absent input: `astral-sh/setup-uv` → `enable-cache: false`; `Swatinem/rust-cache` → "
+        "`lookup-only: true`; `actions/setup-node` from v5 on (or when the version is "
+        "unknown) → `package-manager-cache: false`; `actions/setup-go` → `cache: false` (it "
+        "caches by default since v4); and the other default-on toggles (`setup-gradle`, "
+        "`setup-buildx-action`, `setup-zig`, `setup-bun`, `mise-action`, "
         "`magic-nix-cache-action`, `setup-rust-toolchain`, `composer-install`) set to off. "
-        "`actions/cache`, `actions/cache/restore` and actions without a switch are reported "
-        "only: remove them from the release job by hand. Unsafe: release builds get slower. "
+        "A cache input a person wrote (`cache: npm`, `enable-cache: true`, `bundler-cache: "
+        "true`, `sccache: ${{ … }}`, `setup-python`'s `cache: pip`) is a decision: it is "
+        "reported, the message names it and what to consider, and it is never changed or "
+        "removed, not even by `--fix=all`; nor is anything added to that step, since caching "
+        "would stay on. `actions/cache`, `actions/cache/restore` and actions without a switch "
+        "are reported only: remove them from the release job by hand. Unsafe: release builds "
+        "get slower. "
         "Versions come from the ref or the pin's `# vX.Y.Z` comment (`setup-uv` v10+ no longer "
         "caches by default in release contexts). An `${{ … }}` toggle is evaluated for tag "
         "pushes and release events when those are the only release triggers.\n\n"
@@ -253,8 +256,8 @@ class CachePoisoning(WorkflowRule):
         "events, so `${{ github.ref == 'refs/heads/main' }}` is off (zizmor reports it) and "
         "`${{ !(github.event_name == 'push' && github.ref_type == 'tag') }}` is *on* for "
         "`release` events (zizmor takes it as off);\n"
-        "- zizmor offers no fix for string inputs (`cache: npm`) nor for `composer-install`; "
-        "mendbot removes or sets them."
+        "- zizmor rewrites explicit boolean inputs (`enable-cache: true` → `false`); mendbot "
+        "reports every input a person wrote and only adds absent ones."
     )
     default_severity: ClassVar[Severity] = Severity.HIGH
     default_confidence: ClassVar[Confidence] = Confidence.MEDIUM
@@ -337,39 +340,38 @@ jobs:
         definite = any(state == "on" for _, state, _ in active)
         confidence = release.confidence if definite else Confidence.LOW
         how = ", ".join(_describe(c, state, key) for c, state, key in active)
-        finding = self.finding(
-            step.workflow,
-            route,
+        message = (
             f"{release.reason}, and `{uses.slug}` restores a cache ({how}): a poisoned cache "
-            "entry would flow into what is released",
-            evidence=f"uses: {uses.raw}",
-            confidence=confidence,
+            "entry would flow into what is released"
         )
-        merges: dict[str, Any] = {}
-        removals: list[Operation] = []
-        for control, _, key in active:
-            if control.fix == "remove":
-                if key is not None:
-                    removals.append(Remove(route=(*step.route, "with", key)))
-                continue
-            merges[key or control.input] = control.fix
-        patches: list[Operation] = []
-        if merges:
-            patches.append(MergeInto(route=step.route, key="with", value=merges))
-        removed = {str(p.route[-1]) for p in removals}
-        if removals and not merges and set(map(str, step.with_)) <= removed:
-            # Removing every input would leave `with: {}` behind: drop the key instead.
-            patches.append(Remove(route=(*step.route, "with")))
-        else:
-            patches.extend(removals)
-        if not patches:
+        written = [f"`{key}: {_written(step, key)}`" for _, _, key in active if key is not None]
+        if written:
+            message += (
+                f"; {' and '.join(written)} {'is' if len(written) == 1 else 'are'} written "
+                "explicitly, so mendbot leaves the step as it is: consider whether the release "
+                "really needs this cache, and turn it off by hand (or build the release in a "
+                "job without it) if not"
+            )
+        finding = self.finding(
+            step.workflow, route, message, evidence=f"uses: {uses.raw}", confidence=confidence
+        )
+        if written:
+            yield Detection(
+                finding,
+                None,
+                f"{' and '.join(written)} {'is a value' if len(written) == 1 else 'are values'} "
+                "a person wrote: mendbot reports it and never changes it, not even with --fix=all",
+            )
+            return
+        merges = {c.input: c.fix for c, _, _ in active if c.fix != "remove"}
+        if not merges:
             yield Detection(finding, None, "caching is on by a default mendbot cannot switch off")
             return
         title = "turn caching off in the release job: " + ", ".join(
-            [f"{k}: {str(v).lower()}" for k, v in merges.items()]
-            + [f"remove {name}" for name in sorted(removed)]
+            f"{k}: {str(v).lower()}" for k, v in merges.items()
         )
-        yield Detection(finding, self.fix(finding, title, patches))
+        patch = MergeInto(route=step.route, key="with", value=merges)
+        yield Detection(finding, self.fix(finding, title, [patch]))
 
     def _buildkit_cache(self, step: Step, release: _Release) -> Iterator[Detection]:
         found = _lookup(step.with_, "cache-from")
@@ -388,6 +390,14 @@ jobs:
             None,
             "`cache-from` may also list registry caches; drop the `type=gha` entry by hand",
         )
+
+
+def _written(step: Step, key: str) -> str:
+    """The input's value as the file spells it (``npm``, ``true``, ``${{ … }}``)."""
+    node = step.workflow.doc.lookup((*step.route, "with", key))
+    if node is None:
+        return str(step.with_.get(key))
+    return step.workflow.doc.text[node.start : node.end].strip()
 
 
 def _describe(control: kb.CacheControl, state: State, key: str | None) -> str:

@@ -244,7 +244,11 @@ class StaticCloudCredentials(WorkflowRule):
         "job block with `id-token: write` (a job block replaces the workflow's); when neither "
         "has one, the job gets `contents: read` and `id-token: write` (a block with only "
         "`id-token` would drop the default scopes). `read-all` permissions are left for you. "
-        "Afterwards, delete the old key in the cloud.\n\n"
+        "Afterwards, delete the old key in the cloud. The mapping replaces the identity inputs "
+        "(`role-to-assume`, …), but a setting the workflow already gives another value "
+        "(`aws-region: us-east-1` where the mapping says `eu-west-1`, `subscription-id`) is a "
+        "person's decision about where the job works: the finding names both values and "
+        "nothing is changed until they agree.\n\n"
         "zizmor has no equivalent audit."
     )
     default_severity: ClassVar[Severity] = Severity.HIGH
@@ -360,6 +364,25 @@ jobs:
             return
         permission_ops, note = permissions
         adds = _identity_inputs(provider.name, identity)
+        conflicts = _overridden(inputs, adds)
+        if conflicts:
+            finding = self.finding(
+                step.workflow,
+                route,
+                message + f"; the job is mapped to an OIDC identity, but {conflicts} written in "
+                "the workflow differs from the mapping, so mendbot changes nothing",
+                evidence=evidence,
+                confidence=confidence,
+                severity=severity,
+            )
+            yield Detection(
+                finding,
+                None,
+                f"{conflicts} is a value a person wrote and the mapping in .github/mendbot.yml "
+                "says otherwise: mendbot never overwrites it; make the two agree, then run "
+                "mendbot again",
+            )
+            return
         patches: list[Operation] = [MergeInto(route=step.route, key="with", value=adds)]
         removed = [
             *present,
@@ -379,6 +402,29 @@ jobs:
             finding,
             self.fix(finding, f"log in to {provider.name.upper()} with OIDC", patches),
         )
+
+
+#: Identity inputs say *where* the job works, not who it is: the mapping may add them but
+#: never replace a value the workflow sets (the identity inputs themselves, such as
+#: ``role-to-assume``, are what the mapping exists to replace).
+_SETTING_INPUTS = frozenset({"aws-region", "subscription-id"})
+
+
+def _overridden(inputs: dict[str, Any], adds: dict[str, str | bool]) -> str:
+    """The settings the workflow already gives another value than the mapping's (``aws-region:
+    us-east-1`` vs ``eu-west-1``), as a readable list; empty when none would be overwritten."""
+    clashes = []
+    for name, wanted in adds.items():
+        if name not in _SETTING_INPUTS:
+            continue
+        key = _lookup(inputs, name)
+        if key is None:
+            continue
+        written = inputs[key]
+        same = written == wanted or str(written).strip().lower() == str(wanted).strip().lower()
+        if not same:
+            clashes.append(f"`{key}: {written}` (mapping: `{wanted}`)")
+    return ", ".join(clashes)
 
 
 def _identity_inputs(provider: str, identity: Any) -> dict[str, str | bool]:
