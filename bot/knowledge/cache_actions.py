@@ -7,7 +7,6 @@ default since v4, ``actions/setup-node`` since v5 via ``package-manager-cache``)
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -177,17 +176,3 @@ CONDITIONAL_PUBLISHERS: dict[str, tuple[str, str]] = {
     "docker/build-push-action": ("push", "pushes an image"),
     "docker/bake-action": ("push", "pushes images"),
 }
-
-#: ``run:`` commands (at a command position) that publish artifacts.
-PUBLISH_COMMAND = re.compile(
-    r"""(?:^|[;&|`(]|\$\()\s*(?:sudo\s+|npx\s+|exec\s+)?(?:
-        (?:npm|pnpm|bun|yarn(?:\s+npm)?)\s+publish
-      | twine\s+upload | uv\s+publish | poetry\s+publish | hatch\s+publish | flit\s+publish
-      | pdm\s+publish | cargo\s+publish | gem\s+push | (?:docker|podman)\s+push
-      | docker\s+buildx\s+build\b[^\n]*--push | gh\s+release\s+(?:create|upload)
-      | goreleaser\s+release | mvn\b[^\n]*\bdeploy\b | gradlew?\b[^\n]*\bpublish
-      | (?:dotnet\s+)?nuget\s+push | helm\s+push | vsce\s+publish | ovsx\s+publish
-      | semantic-release
-    )""",
-    re.VERBOSE | re.MULTILINE,
-)

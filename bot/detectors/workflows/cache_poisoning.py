@@ -3,121 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from bot.detectors.interface import Detection, WorkflowRule
+from bot.detectors.workflows.release_jobs import RELEASE_SCENARIOS, Release, releasing_jobs
 from bot.knowledge import cache_actions as kb
 from bot.models import Confidence, Severity
 from bot.risk import Disposition
 from bot.workflow import expression_tree as expr
-from bot.workflow.model import Job, Step, Workflow
+from bot.workflow.model import Step, Workflow
 from bot.workflow.versions import step_version
 from bot.yamledit.ops import MergeInto
 
 State = Literal["on", "off", "maybe"]
-
-#: How a tag push and a release event look to an expression.
-_RELEASE_SCENARIOS: dict[str, tuple[dict[str, expr.Value], dict[str, str]]] = {
-    "tag": ({"github.event_name": "push", "github.ref_type": "tag"}, {"github.ref": "refs/tags/"}),
-    "release": (
-        {"github.event_name": "release", "github.ref_type": "tag"},
-        {"github.ref": "refs/tags/"},
-    ),
-}
-
-
-@dataclass(frozen=True)
-class _Release:
-    """Why a job counts as publishing: the workflow's triggers, or a publishing step."""
-
-    reason: str
-    scenarios: tuple[str, ...]
-    """Release scenarios (``tag``, ``release``) when *every* release trigger is one of them;
-    empty when some other trigger also releases (a release branch, a publishing step)."""
-    confidence: Confidence
-
-
-def _release_triggers(workflow: Workflow) -> tuple[list[str], bool]:
-    """Descriptions of the workflow's release triggers, and whether all are tag/release."""
-    raw = workflow.data.get("on")
-    found: list[str] = []
-    exact = True
-    events = raw if isinstance(raw, dict) else {}
-    if "release" in workflow.triggers:
-        found.append("`release`")
-    push = events.get("push")
-    if isinstance(push, dict):
-        if push.get("tags") is not None or push.get("tags-ignore") is not None:
-            found.append("pushes of tags")
-        branches = push.get("branches")
-        if isinstance(branches, str):
-            branches = [branches]
-        if isinstance(branches, list) and any("release" in str(b).lower() for b in branches):
-            found.append("pushes to release branches")
-            exact = False
-    return found, exact
-
-
-def _publisher(step: Step) -> str | None:
-    uses = step.uses
-    if uses is not None:
-        if uses.slug in kb.PUBLISHER_ACTIONS:
-            return f"`{step.name}` {kb.PUBLISHER_ACTIONS[uses.slug]}"
-        if uses.slug in kb.CONDITIONAL_PUBLISHERS:
-            key, what = kb.CONDITIONAL_PUBLISHERS[uses.slug]
-            value = step.with_.get(key)
-            if value is True or (isinstance(value, str) and value.strip().lower() != "false"):
-                return f"`{step.name}` {what}"
-        return None
-    script = step.run or ""
-    match = kb.PUBLISH_COMMAND.search(script)
-    return f"`{step.name}` runs `{match.group()}`" if match else None
-
-
-def _needs(job: Job) -> list[str]:
-    raw = job.data.get("needs")
-    if isinstance(raw, str):
-        return [raw]
-    if isinstance(raw, list):
-        return [str(n) for n in raw]
-    return []
-
-
-def releasing_jobs(workflow: Workflow) -> dict[str, _Release]:
-    """The jobs whose caches end up in published artifacts, each with the reason."""
-    triggers, exact = _release_triggers(workflow)
-    jobs = {job.id: job for job in workflow.jobs}
-    if triggers:
-        scenarios: list[str] = []
-        if exact and "`release`" in triggers:
-            scenarios.append("release")
-        if exact and "pushes of tags" in triggers:
-            scenarios.append("tag")
-        release = _Release(
-            f"this workflow runs on {' and '.join(triggers)}",
-            tuple(scenarios),
-            Confidence.MEDIUM,
-        )
-        return dict.fromkeys(jobs, release)
-    found: dict[str, _Release] = {}
-    for job in workflow.jobs:
-        publisher = next((p for p in map(_publisher, job.steps) if p), None)
-        if publisher is None:
-            continue
-        found[job.id] = _Release(f"this job publishes: {publisher}", (), Confidence.MEDIUM)
-        todo = list(_needs(job))
-        while todo:
-            upstream = todo.pop()
-            if upstream in found or upstream not in jobs:
-                continue
-            found[upstream] = _Release(
-                f"job `{job.id}` publishes ({publisher}) and needs this job's results",
-                (),
-                Confidence.LOW,
-            )
-            todo.extend(_needs(jobs[upstream]))
-    return found
 
 
 def _lookup(inputs: dict[str, Any], name: str) -> tuple[str, Any] | None:
@@ -137,7 +35,7 @@ def _truthy_text(value: Any) -> bool | None:
     return text.lower() not in ("false", "")
 
 
-def _scenario_values(value: str, release: _Release) -> list[expr.Value] | None:
+def _scenario_values(value: str, release: Release) -> list[expr.Value] | None:
     """The value of an expression input in each release scenario; None when any is unknown."""
     bare = expr.fenced(value)
     if bare is None or not release.scenarios:
@@ -146,7 +44,7 @@ def _scenario_values(value: str, release: _Release) -> list[expr.Value] | None:
         tree = expr.parse(bare)
     except expr.ExpressionError:
         return None
-    values = [expr.evaluate(tree, *_RELEASE_SCENARIOS[s]) for s in release.scenarios]
+    values = [expr.evaluate(tree, *RELEASE_SCENARIOS[s]) for s in release.scenarios]
     known = [v for v in values if not isinstance(v, expr.Unknown)]
     return known if len(known) == len(values) else None
 
@@ -168,7 +66,7 @@ def _enabled(control: kb.CacheControl, value: Any, major: int | None) -> State:
 
 
 def control_state(
-    control: kb.CacheControl, step: Step, release: _Release
+    control: kb.CacheControl, step: Step, release: Release
 ) -> tuple[State, str | None]:
     """Whether ``control`` makes the step cache, and the input key as written (if present).
 
@@ -303,7 +201,7 @@ jobs:
             for step in job.steps:
                 yield from self._check(step, release)
 
-    def _check(self, step: Step, release: _Release) -> Iterator[Detection]:
+    def _check(self, step: Step, release: Release) -> Iterator[Detection]:
         uses = step.uses
         if uses is None:
             return
@@ -373,7 +271,7 @@ jobs:
         patch = MergeInto(route=step.route, key="with", value=merges)
         yield Detection(finding, self.fix(finding, title, [patch]))
 
-    def _buildkit_cache(self, step: Step, release: _Release) -> Iterator[Detection]:
+    def _buildkit_cache(self, step: Step, release: Release) -> Iterator[Detection]:
         found = _lookup(step.with_, "cache-from")
         if found is None or "type=gha" not in str(found[1]):
             return
