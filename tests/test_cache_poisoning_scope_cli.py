@@ -214,3 +214,29 @@ def test_tag_workflow_without_a_known_publisher_still_reports_what_it_uploads(
     [finding] = json.loads(done.stdout)["findings"]
     assert finding["line"] == 10
     assert "no job in it is recognised as publishing" in finding["message"]
+
+
+def test_tag_workflow_reports_the_site_build_a_pages_deploy_publishes(tmp_path: Path) -> None:
+    text = (
+        "on:\n  push:\n    tags: ['v*']\npermissions:\n  contents: read\njobs:\n"
+        "  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: actions/setup-node@v5\n      - run: npm ci && npm run docs\n"
+        "      - uses: actions/upload-pages-artifact@v3\n        with:\n          path: site\n"
+        "  deploy:\n    needs: build\n    runs-on: ubuntu-latest\n"
+        "    permissions:\n      pages: write\n      id-token: write\n    steps:\n"
+        "      - uses: actions/deploy-pages@v4\n"
+    )
+    path = _write(tmp_path, text, "\r\n")
+    code, findings = _fix_all(tmp_path)
+    [finding] = findings
+    assert finding["line"] == 10
+    assert "job `deploy` releases and downloads artifacts this job uploads" in str(
+        finding["message"]
+    )
+    assert code == 0
+    fixed = text.replace(
+        "      - uses: actions/setup-node@v5\n",
+        "      - uses: actions/setup-node@v5\n"
+        "        with:\n          package-manager-cache: false\n",
+    )
+    assert path.read_bytes() == fixed.replace("\n", "\r\n").encode("utf-8")

@@ -166,6 +166,7 @@ PUBLISHER_ACTIONS: dict[str, str] = {
     "azure/sql-action": "deploys to Azure",
     "azure/webapps-deploy": "deploys to Azure",
     "cloudflare/wrangler-action": "deploys to Cloudflare",
+    "actions/deploy-pages": "deploys a GitHub Pages site",
     "google-github-actions/deploy-appengine": "deploys to Google Cloud",
     "google-github-actions/deploy-cloudrun": "deploys to Google Cloud",
     "google-github-actions/deploy-cloud-functions": "deploys to Google Cloud",

@@ -146,22 +146,37 @@ def _glob(value: Any) -> str:
     return _FENCE.sub("*", str(value)).strip().lower() or "*"
 
 
+#: Actions that upload an artifact → (input naming it, its default).
+_UPLOADERS = {
+    "actions/upload-artifact": ("name", "artifact"),
+    "actions/upload-pages-artifact": ("name", "github-pages"),
+}
+#: Actions that take an artifact of the run → (input naming it, default; None: all of them).
+_DOWNLOADERS: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "actions/download-artifact": (("name", "pattern"), None),
+    "actions/deploy-pages": (("artifact_name",), "github-pages"),
+}
+
+
 def _uploads(job: Job) -> list[str]:
     """Name globs of the artifacts ``job`` uploads."""
-    return [
-        _glob(step.with_.get("name", "artifact"))
-        for step in job.steps
-        if step.uses is not None and step.uses.slug == "actions/upload-artifact"
-    ]
+    found: list[str] = []
+    for step in job.steps:
+        known = _UPLOADERS.get(step.uses.slug) if step.uses is not None else None
+        if known is not None:
+            found.append(_glob(step.with_.get(known[0], known[1])))
+    return found
 
 
 def _downloads(job: Job) -> list[str]:
-    """Name globs of the artifacts ``job`` downloads (``*``: all of them)."""
+    """Name globs of the artifacts ``job`` takes (``*``: all of them)."""
     found: list[str] = []
     for step in job.steps:
-        if step.uses is None or step.uses.slug != "actions/download-artifact":
+        known = _DOWNLOADERS.get(step.uses.slug) if step.uses is not None else None
+        if known is None:
             continue
-        name = step.with_.get("name") or step.with_.get("pattern")
+        inputs, default = known
+        name = next((step.with_[i] for i in inputs if step.with_.get(i)), default)
         found.append(_glob(name) if name else "*")
     return found
 
