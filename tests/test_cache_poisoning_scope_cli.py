@@ -176,6 +176,8 @@ FEEDS_OR_HOLDS = {
         "reads `secrets.REGISTRY_TOKEN`",
     ),
     "may-write-packages": ("    permissions:\n      packages: write\n", "holds `packages: write`"),
+    "passes-every-secret": ("    env:\n      ALL: ${{ toJSON(secrets) }}\n", "reads its secrets"),
+    "write-all-token": ("    permissions: write-all\n", "holds a `write-all` token"),
 }
 
 
@@ -240,3 +242,15 @@ def test_tag_workflow_reports_the_site_build_a_pages_deploy_publishes(tmp_path: 
         "        with:\n          package-manager-cache: false\n",
     )
     assert path.read_bytes() == fixed.replace("\n", "\r\n").encode("utf-8")
+
+
+def test_tag_workflow_job_with_only_the_read_only_job_token_is_left_alone(tmp_path: Path) -> None:
+    text = _with_build(
+        "    permissions:\n      contents: read\n"
+        "    env:\n      GH_TOKEN: ${{ secrets.GITHUB_TOKEN }}\n"
+    )
+    path = _write(tmp_path, text, "\n")
+    code, findings = _fix_all(tmp_path)
+    assert findings == []
+    assert code == 0
+    assert path.read_text() == text

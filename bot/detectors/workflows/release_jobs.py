@@ -39,7 +39,8 @@ RELEASE_SCENARIOS: dict[str, tuple[dict[str, expr.Value], dict[str, str]]] = {
 #: OIDC token for a registry or a cloud).
 PUBLISHING_SCOPES = ("contents", "packages", "id-token", "deployments", "pages", "attestations")
 
-_SECRET = re.compile(r"\bsecrets\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)|\bsecrets\s*\[")
+#: A use of the ``secrets`` context: ``secrets.NAME``, ``secrets['NAME']``, ``toJSON(secrets)``.
+_SECRET = re.compile(r"\bsecrets\b(?:\s*\.\s*([A-Za-z_][A-Za-z0-9_]*))?")
 _FENCE = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
 
 
@@ -125,9 +126,10 @@ def _credentials(job: Job) -> str | None:
         return f"runs in the `{name}` environment"
     # Workflow-level `env:` reaches every job.
     text = json.dumps([job.data, job.workflow.env], default=str)
-    secrets = sorted({m.group(1) or "[…]" for m in _SECRET.finditer(text)} - {"GITHUB_TOKEN"})
+    uses = {m.group(1) or "" for f in _FENCE.findall(text) for m in _SECRET.finditer(f)}
+    secrets = sorted(name or "*" for name in uses if name.upper() != "GITHUB_TOKEN")
     if secrets:
-        return f"reads `secrets.{secrets[0]}`"
+        return f"reads `secrets.{secrets[0]}`" if secrets[0] != "*" else "reads its secrets"
     raw = job.permissions if job.permissions is not None else job.workflow.permissions
     permissions = parse_permissions(raw)
     if permissions is None:
