@@ -85,6 +85,7 @@ PUBLISHES = {
     "twine-upload-via-uv-run": "uv run twine upload dist/*",
     "semantic-release": "npx semantic-release",
     "gradle-publish-task": "./gradlew :lib:publishAllPublicationsToSonatypeRepository",
+    "behind-a-guard-variable": "ls dist/* | xargs $guard gh release create v1.2.3 --",
 }
 
 
@@ -254,3 +255,28 @@ def test_tag_workflow_job_with_only_the_read_only_job_token_is_left_alone(tmp_pa
     assert findings == []
     assert code == 0
     assert path.read_text() == text
+
+
+GORELEASER = {
+    "install-only": ("install-only: true", False),
+    "snapshot-build": ("args: release --snapshot --clean", False),
+    "build-command": ("args: build --single-target", False),
+    "release": ("args: release --clean", True),
+    "no-args": ("version: latest", True),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GORELEASER))
+def test_goreleaser_action_publishes_only_when_it_releases(tmp_path: Path, case: str) -> None:
+    given, publishes = GORELEASER[case]
+    text = (
+        "on:\n  push:\n    branches: [main]\npermissions:\n  contents: read\njobs:\n"
+        "  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: actions/setup-go@v5\n"
+        f"      - uses: goreleaser/goreleaser-action@v6\n        with:\n          {given}\n"
+    )
+    _write(tmp_path, text, "\n")
+    done = run_mendbot("analyze", ".", "--rule", RULE, "--format", "json", cwd=tmp_path)
+    findings = json.loads(done.stdout)["findings"]
+    assert done.returncode == (1 if publishes else 0), done.stderr
+    assert len(findings) == (1 if publishes else 0)

@@ -89,6 +89,9 @@ def publishing(argv: list[str]) -> str | None:
     nothing (another program, another subcommand, or a dry run)."""
     if not argv:
         return None
+    if argv[0].startswith("$") and len(argv) > 1:
+        # `$guard gh release create …`: the variable may be `echo` (a dry run) or empty.
+        return publishing(argv[1:])
     program = argv[0].rsplit("/", 1)[-1]
     words = argv[1:]
     if program in ("gradle", "gradlew"):
@@ -119,3 +122,19 @@ def publishing_command(script: str) -> str | None:
     """The first command of a ``run:`` script that publishes, or None."""
     commands, _ = split_commands(script)
     return next((label for argv in commands if (label := publishing(argv))), None)
+
+
+def goreleaser_action_publishes(inputs: dict[str, object]) -> bool:
+    """Whether ``goreleaser/goreleaser-action`` with these ``with:`` inputs publishes.
+
+    ``install-only: true`` only installs goreleaser; ``args`` naming another command
+    (``build``, ``check``) or a snapshot/skip-publish release publish nothing. Without ``args``
+    it runs ``goreleaser`` alone, which is ``goreleaser release``.
+    """
+    install_only = inputs.get("install-only")
+    if install_only is True or str(install_only).strip().lower() == "true":
+        return False
+    args = str(inputs.get("args") or "").strip()
+    if not args or "${{" in args:
+        return True
+    return publishing(["goreleaser", *args.split()]) is not None

@@ -20,7 +20,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from bot.knowledge import cache_actions as kb
-from bot.knowledge.publish_commands import publishing_command
+from bot.knowledge.publish_commands import goreleaser_action_publishes, publishing_command
 from bot.models import Confidence
 from bot.workflow import expression_tree as expr
 from bot.workflow.model import Job, Step, Workflow
@@ -80,6 +80,10 @@ def publisher(step: Step) -> str | None:
     """How ``step`` publishes (``\\`Upload\\` publishes to PyPI``), or None."""
     uses = step.uses
     if uses is not None:
+        if uses.slug == "goreleaser/goreleaser-action" and not goreleaser_action_publishes(
+            step.with_
+        ):
+            return None
         if uses.slug in kb.PUBLISHER_ACTIONS:
             return f"`{step.name}` {kb.PUBLISHER_ACTIONS[uses.slug]}"
         if uses.slug in kb.CONDITIONAL_PUBLISHERS:
