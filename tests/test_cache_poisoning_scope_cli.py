@@ -280,3 +280,28 @@ def test_goreleaser_action_publishes_only_when_it_releases(tmp_path: Path, case:
     findings = json.loads(done.stdout)["findings"]
     assert done.returncode == (1 if publishes else 0), done.stderr
     assert len(findings) == (1 if publishes else 0)
+
+
+@pytest.mark.parametrize(
+    ("uploaded", "reported"),
+    [("wheels-${{ matrix.os }}", True), ("coverage-${{ matrix.os }}", False)],
+)
+def test_artifact_names_decide_whether_a_build_feeds_the_release(
+    tmp_path: Path, uploaded: str, reported: bool
+) -> None:
+    text = (
+        "on:\n  release:\n    types: [published]\npermissions:\n  contents: read\njobs:\n"
+        "  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: actions/setup-go@v5\n      - run: go build -o dist/ ./...\n"
+        f"      - uses: actions/upload-artifact@v4\n        with:\n          name: {uploaded}\n"
+        "          path: dist\n"
+        "  publish:\n    needs: build\n    runs-on: ubuntu-latest\n"
+        "    permissions:\n      contents: write\n    steps:\n"
+        "      - uses: actions/download-artifact@v4\n        with:\n          pattern: wheels-*\n"
+        "      - run: gh release upload ${{ github.event.release.tag_name }} wheels-*/*\n"
+    )
+    _write(tmp_path, text, "\n")
+    done = run_mendbot("analyze", ".", "--rule", RULE, "--format", "json", cwd=tmp_path)
+    findings = json.loads(done.stdout)["findings"]
+    assert done.returncode == (1 if reported else 0), done.stderr
+    assert [f["line"] for f in findings] == ([10] if reported else [])

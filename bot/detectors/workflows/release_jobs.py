@@ -42,6 +42,7 @@ PUBLISHING_SCOPES = ("contents", "packages", "id-token", "deployments", "pages",
 #: A use of the ``secrets`` context: ``secrets.NAME``, ``secrets['NAME']``, ``toJSON(secrets)``.
 _SECRET = re.compile(r"\bsecrets\b(?:\s*\.\s*([A-Za-z_][A-Za-z0-9_]*))?")
 _FENCE = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
+_WILD = re.compile(r"[*?\[]")
 
 
 @dataclass(frozen=True)
@@ -188,16 +189,17 @@ def _downloads(job: Job) -> list[str]:
 
 
 def _literal_ends(glob: str) -> tuple[str, str]:
-    parts = re.split(r"[*?\[]", glob)
+    """The literal text before the first and after the last wildcard of ``glob``."""
+    parts = _WILD.split(glob)
     return parts[0], parts[-1]
 
 
 def _may_match(upload: str, download: str) -> bool:
-    """Whether an artifact named by ``upload`` could be one ``download`` fetches."""
-    wild = re.compile(r"[*?\[]")
-    if not wild.search(upload):
+    """Whether an artifact named by ``upload`` could be one ``download`` fetches (two globs:
+    an over-approximation, so an unclear pair counts as a match)."""
+    if not _WILD.search(upload):
         return fnmatchcase(upload, download)
-    if not wild.search(download):
+    if not _WILD.search(download):
         return fnmatchcase(download, upload)
     (up_start, up_end), (down_start, down_end) = _literal_ends(upload), _literal_ends(download)
     starts = up_start.startswith(down_start) or down_start.startswith(up_start)
