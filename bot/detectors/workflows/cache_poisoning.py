@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar, Literal
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.detectors.workflows.release_jobs import RELEASE_SCENARIOS, Release, releasing_jobs
+from bot.detectors.release_jobs import RELEASE_SCENARIOS, Release, releasing_jobs
 from bot.knowledge import cache_actions as kb
 from bot.models import Confidence, Severity
 from bot.risk import Disposition
