@@ -1,10 +1,24 @@
 """Where the value of an expression comes from, looked up in the workflow itself.
 
 :func:`origin` refines :func:`bot.knowledge.contexts.provenance` for the contexts whose origin
-the file can tell: ``matrix.<key>`` when the matrix writes every value out as a plain string,
-``env.<NAME>`` when the workflow, job or step declares it (a literal, or expressions whose own
-origin is then looked up). A value an earlier step may have changed through ``$GITHUB_ENV``
-stays unknown.
+the file can tell, and reports a value as trusted only when no one without write access can
+have chosen it (or gain anything from it):
+
+* ``matrix.<path>`` when the matrix writes every value out (else the origin of the
+  expressions it is computed from);
+* ``env.<NAME>`` from its ``env:`` declaration and the earlier steps that may write it
+  through ``$GITHUB_ENV``;
+* ``inputs.<name>``: a ``workflow_dispatch`` input (only writers dispatch a workflow), unless
+  ``workflow_call`` declares it too with a free-text type;
+* ``steps.<id>.outputs.<name>`` and ``needs.<job>.outputs.<name>``: outputs of well-known
+  actions whose values are constrained, and outputs the repository's own code computes (a
+  ``run:``, a local action or reusable workflow) from trusted values, in a run only writers
+  or a pull request's author can start (see :mod:`run_starters`), unless the script reads
+  the network, the event payload, artifacts or commit history;
+* ``github.ref``/``github.ref_name`` in such a run.
+
+Whatever else mendbot cannot trace stays unknown (reported at medium severity), except in a
+workflow only pull-request events start, where the author already owns the run.
 """
 
 from __future__ import annotations
@@ -13,18 +27,33 @@ import re
 from typing import Any
 
 from bot.knowledge.contexts import Provenance, context_of_variable, provenance
+from bot.knowledge.events import CONSTRAINED_INPUT_TYPES, TRUSTED_ACTION_OUTPUTS
 from bot.workflow.expression_tree import ExpressionError, parse
 from bot.workflow.expression_tree import contexts as tree_contexts
-from bot.workflow.matrix import matrix_texts
-from bot.workflow.model import Step
+from bot.workflow.matrix import matrix_is_static
+from bot.workflow.model import Job, Step, Workflow
+from bot.workflow.run_starters import Starters, starters
 from bot.workflow.template_scan import Expression, expressions
 
-#: Literal text no shell, PowerShell or JavaScript string gives a meaning to: letters, digits,
-#: blanks and ``._+,:/=@-``.
-_PLAIN_TEXT = re.compile(r"^[A-Za-z0-9 ._+,:/=@-]*$")
 _ENV_CONTEXT = re.compile(r"^env\.(?P<name>[A-Za-z_][A-Za-z0-9_]*)$", re.IGNORECASE)
+_INPUT = re.compile(r"^(?P<event>github\.event\.)?inputs\.(?P<name>[\w-]+)$", re.IGNORECASE)
+_STEP_OUTPUT = re.compile(r"^steps\.(?P<id>[\w-]+)\.outputs\.(?P<name>[\w-]+)$", re.IGNORECASE)
+_JOB_OUTPUT = re.compile(r"^needs\.(?P<job>[\w-]+)\.outputs\.(?P<name>[\w-]+)$", re.IGNORECASE)
+_RUN_REFS = ("github.ref", "github.ref_name")
+#: What a script may read that an outsider wrote even in a run a writer started: web and API
+#: reads, the event payload, downloaded artifacts, commit messages and other history.
+_READS_OUTSIDE = re.compile(
+    r"\b(?:curl|wget|Invoke-WebRequest|Invoke-RestMethod|iwr|irm)\b"
+    r"|\bgh\s+(?:api|issue|search|gist|run|release\s+(?:view|list|download)"
+    r"|pr\s+(?:view|list|diff|checks|status))\b"
+    r"|\bgit\s+(?:log|show|shortlog|notes|cat-file|format-patch|rev-list)\b"
+    r"|GITHUB_EVENT_PATH|artifact",
+    re.IGNORECASE,
+)
 _RANK = {Provenance.ATTACKER: 0, Provenance.UNKNOWN: 1, Provenance.TRUSTED: 2}
-_MAX_DEPTH = 4
+_MAX_DEPTH = 8
+#: Index past every step: job outputs are evaluated after the job's last step.
+_AFTER_ALL_STEPS = 1 << 30
 
 
 def contexts_of(expression: Expression) -> list[str]:
@@ -55,12 +84,6 @@ def declared_env(step: Step, name: str) -> Any:
     return None
 
 
-def _github_env_written_before(step: Step) -> bool:
-    """Whether an earlier ``run:`` of the job may set variables through ``$GITHUB_ENV``."""
-    earlier = [s for s in step.job.steps if s.index < step.index]
-    return any(s.run is not None and "GITHUB_ENV" in s.run for s in earlier)
-
-
 def worst(origins: list[Provenance]) -> Provenance:
     """The least trusted of ``origins`` (trusted when empty)."""
     return min(origins, key=_RANK.__getitem__, default=Provenance.TRUSTED)
@@ -70,7 +93,7 @@ def text_origin(text: str, step: Step, depth: int = 0) -> Provenance:
     """The origin of a value written as ``text`` (a literal, or text with expressions)."""
     found = list(expressions(text))
     if not found:
-        return Provenance.TRUSTED if _PLAIN_TEXT.match(text) else Provenance.UNKNOWN
+        return Provenance.TRUSTED  # written in the file by whoever owns the run
     return worst([origin(c, step, depth + 1) for e in found for c in contexts_of(e)])
 
 
@@ -79,21 +102,160 @@ def origin(context: str, step: Step, depth: int = 0) -> Provenance:
     base = provenance(context)
     if base is not Provenance.UNKNOWN or depth > _MAX_DEPTH:
         return base
-    if context.lower().startswith("matrix"):
-        texts = matrix_texts(step.job, context)
-        if texts is not None and all(_PLAIN_TEXT.match(t) for t in texts):
-            return Provenance.TRUSTED
-        return base
-    match = _ENV_CONTEXT.match(context)
-    if match is None:
-        return base
-    value = declared_env(step, match["name"])
-    if value is None or isinstance(value, (dict, list)):
-        return base
-    declared = text_origin(str(value), step, depth)
-    if declared is Provenance.TRUSTED and _github_env_written_before(step):
-        return base
-    return declared
+    traced = _traced(context, step, depth)
+    if traced is Provenance.UNKNOWN and starters(step.workflow) is Starters.PR_AUTHOR:
+        return Provenance.TRUSTED
+    return traced
+
+
+def _traced(context: str, step: Step, depth: int) -> Provenance:
+    """The origin of a context :func:`provenance` cannot tell, from the workflow's text."""
+    lower = context.lower()
+    if lower.startswith("matrix"):
+        return _matrix_origin(context, step, depth)
+    if lower in _RUN_REFS:
+        # A ref a writer pushed, or one GitHub names (refs/pull/N/merge, the base branch).
+        writers = starters(step.workflow) is not Starters.ANYONE
+        return Provenance.TRUSTED if writers else Provenance.UNKNOWN
+    if found := _INPUT.match(context):
+        return _input_origin(step.workflow, found["name"], dispatch_payload=bool(found["event"]))
+    if found := _STEP_OUTPUT.match(context):
+        return _step_output_origin(step.job, found["id"], found["name"], step.index, depth)
+    if found := _JOB_OUTPUT.match(context):
+        return _job_output_origin(step.workflow, found["job"], found["name"], depth)
+    if found := _ENV_CONTEXT.match(context):
+        return _env_origin(step, found["name"], depth)
+    return Provenance.UNKNOWN
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string inside ``value`` (a scalar, list or mapping)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [t for v in value for t in _strings(v)]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in (*_strings(k), *_strings(v))]
+    return []
+
+
+def _matrix_origin(context: str, step: Step, depth: int) -> Provenance:
+    """Trusted when the matrix writes the value out; else the origin of every expression the
+    matrix is computed from (``${{ fromJSON(needs.setup.outputs.names) }}``)."""
+    if matrix_is_static(step.job, context):
+        return Provenance.TRUSTED
+    strategy = step.job.data.get("strategy")
+    matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
+    computed = [t for t in _strings(matrix) if "${{" in t]
+    if not computed:
+        return Provenance.UNKNOWN
+    return worst([text_origin(t, step, depth) for t in computed])
+
+
+def _input_origin(workflow: Workflow, name: str, *, dispatch_payload: bool) -> Provenance:
+    """``inputs.<name>``: set by whoever dispatches the workflow (a writer), or by a caller
+    (``workflow_call``) whose values only a boolean or number type constrains; an action's
+    inputs come from callers mendbot cannot see."""
+    if workflow.kind != "workflow" or not workflow.triggers:
+        return Provenance.UNKNOWN
+    if dispatch_payload:
+        return Provenance.TRUSTED  # only a workflow_dispatch payload has `inputs`
+    if "workflow_call" not in workflow.triggers:
+        return Provenance.TRUSTED
+    on = workflow.data.get("on")
+    call = on.get("workflow_call") if isinstance(on, dict) else None
+    declared = call.get("inputs") if isinstance(call, dict) else None
+    if declared is None:
+        return Provenance.TRUSTED  # no input declared: a caller cannot pass any
+    if not isinstance(declared, dict):
+        return Provenance.UNKNOWN
+    spec = next((v for k, v in declared.items() if str(k).lower() == name.lower()), None)
+    if spec is None:
+        return Provenance.TRUSTED  # not declared for callers: empty when called
+    kind = spec.get("type") if isinstance(spec, dict) else None
+    return Provenance.TRUSTED if kind in CONSTRAINED_INPUT_TYPES else Provenance.UNKNOWN
+
+
+def _step_output_origin(job: Job, step_id: str, name: str, before: int, depth: int) -> Provenance:
+    """``steps.<id>.outputs.<name>`` read by a step at index ``before``."""
+    producer = next(
+        (
+            s
+            for s in job.steps
+            if s.index < before and str(s.data.get("id", "")).lower() == step_id.lower()
+        ),
+        None,
+    )
+    if producer is None:
+        return Provenance.UNKNOWN
+    uses = producer.uses
+    if uses is not None and uses.owner:
+        known = TRUSTED_ACTION_OUTPUTS.get(uses.slug, {})
+        if name.lower() not in known:
+            return Provenance.UNKNOWN
+        repeated = known[name.lower()]
+        value = producer.with_.get(repeated) if repeated else None
+        return Provenance.TRUSTED if value is None else text_origin(str(value), producer, depth)
+    return _own_code_origin(producer, depth)
+
+
+def _own_code_origin(producer: Step, depth: int) -> Provenance:
+    """What the repository's own code (a ``run:`` or a local action) computes: trusted when
+    only writers or a pull request's author start the run, every value the step reads is
+    trusted, and a script reads nothing an outsider may have written elsewhere."""
+    if starters(producer.workflow) is Starters.ANYONE:
+        return Provenance.UNKNOWN
+    if producer.run is not None:
+        if _READS_OUTSIDE.search(producer.run):
+            return Provenance.UNKNOWN
+        read = [producer.run]
+    elif producer.uses is not None and producer.uses.local:
+        read = _strings(producer.with_)
+    else:
+        return Provenance.UNKNOWN
+    for scope in (producer.env, producer.job.env, producer.workflow.env):
+        read.extend(_strings(scope))
+    return worst([text_origin(t, producer, depth) for t in read])
+
+
+def _job_output_origin(workflow: Workflow, job_id: str, name: str, depth: int) -> Provenance:
+    """``needs.<job>.outputs.<name>``: the job's ``outputs:`` text, evaluated after its last
+    step; for a job calling a local reusable workflow, the repository's own code fed with
+    the job's ``with:`` values."""
+    job = next((j for j in workflow.jobs if j.id.lower() == job_id.lower()), None)
+    if job is None:
+        return Provenance.UNKNOWN
+    after = Step(job, _AFTER_ALL_STEPS, {})
+    if job.uses is not None:
+        if not job.uses.local or starters(workflow) is Starters.ANYONE:
+            return Provenance.UNKNOWN
+        return worst([text_origin(t, after, depth) for t in _strings(job.data.get("with"))])
+    outputs = job.data.get("outputs")
+    value = (
+        next((v for k, v in outputs.items() if str(k).lower() == name.lower()), None)
+        if isinstance(outputs, dict)
+        else None
+    )
+    if not isinstance(value, str):
+        return Provenance.UNKNOWN
+    return text_origin(value, after, depth)
+
+
+def _env_origin(step: Step, name: str, depth: int) -> Provenance:
+    """``env.<name>``: its ``env:`` declaration, and every earlier ``run:`` of the job that
+    writes ``$GITHUB_ENV`` (any of them may set it)."""
+    value = declared_env(step, name)
+    if isinstance(value, (dict, list)):
+        return Provenance.UNKNOWN
+    writers = [
+        s for s in step.job.steps if s.index < step.index and s.run and "GITHUB_ENV" in s.run
+    ]
+    if value is None and not any(name.lower() in (s.run or "").lower() for s in writers):
+        return Provenance.UNKNOWN  # set by an action, or not at all
+    origins = [_own_code_origin(s, depth) for s in writers]
+    if value is not None:
+        origins.append(text_origin(str(value), step, depth))
+    return worst(origins)
 
 
 def variable_origin(step: Step, name: str) -> tuple[str, Provenance] | None:
@@ -105,5 +267,5 @@ def variable_origin(step: Step, name: str) -> tuple[str, Provenance] | None:
         return str(value), text_origin(str(value), step)
     context = context_of_variable(name)
     if context is not None:
-        return "${{ " + context + " }}", provenance(context)
+        return "${{ " + context + " }}", origin(context, step)
     return None

@@ -138,6 +138,44 @@ def matrix_texts(job: Job, context: str) -> list[str] | None:
     return texts
 
 
+def _written_out(value: Any) -> bool:
+    """Whether ``value`` (any matrix entry: scalar, list or mapping) holds no expression."""
+    if isinstance(value, str):
+        return "${{" not in value
+    if isinstance(value, list):
+        return all(_written_out(v) for v in value)
+    if isinstance(value, dict):
+        return all(_written_out(k) and _written_out(v) for k, v in value.items())
+    return True
+
+
+def _walk(value: Any, path: list[str]) -> Any:
+    """What ``value`` gives after walking ``path``: a missing key, or a property of a scalar
+    or list, expands to null (GitHub's own rule), which is as static as the data it left."""
+    for part in path:
+        if not isinstance(value, dict):
+            return None
+        value = next((v for k, v in value.items() if str(k).lower() == part.lower()), None)
+    return value
+
+
+def matrix_is_static(job: Job, context: str) -> bool:
+    """Whether every value ``matrix.<path>`` (or the whole ``matrix``) can take in ``job`` is
+    written out in the file, whatever its text or shape (lists and mappings for ``toJSON``
+    included): then the workflow's author chose it, and no event can change it."""
+    if context.strip().lower() == "matrix":
+        strategy = job.data.get("strategy")
+        matrix = strategy.get("matrix") if isinstance(strategy, dict) else None
+        return isinstance(matrix, dict) and _written_out(matrix)
+    path = matrix_path(context)
+    if path is None:
+        return False
+    values = matrix_values(job, _declared_key(job, path[0]))
+    if values is None:
+        return False
+    return all(_written_out(_walk(entry.value, path[1:])) for entry in values)
+
+
 _LABEL_EXPRESSION = re.compile(r"\$\{\{\s*(?P<inner>[^}]*?)\s*\}\}")
 
 

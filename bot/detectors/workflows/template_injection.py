@@ -362,7 +362,11 @@ jobs:
             yield Detection(finding, None, advice)
 
     def _check(self, site: _Site) -> Iterator[Detection]:
+        reported: set[str] = set()
         for expression in expressions(site.script):
+            # One finding per distinct expression: its fix moves every occurrence at once.
+            if expression.text in reported:
+                continue
             worst = self._worst(expression, site.step)
             if worst is None:
                 continue
@@ -382,6 +386,7 @@ jobs:
                 evidence=expression.text,
                 confidence=Confidence.HIGH if source is Provenance.ATTACKER else Confidence.MEDIUM,
             ).model_copy(update={"severity": severity})
+            reported.add(expression.text)
             yield self._fixed(finding, site, expression)
 
     @staticmethod

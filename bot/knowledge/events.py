@@ -1,0 +1,50 @@
+"""Who can start a workflow run, by event, and action outputs whose values are constrained.
+
+Sources: GitHub's "Events that trigger workflows" (who can cause each event, which copy of the
+workflow a run uses, and the token a run from a fork gets) and each listed action's own
+``action.yml``.
+"""
+
+from __future__ import annotations
+
+#: Events only people with write access to the repository (or GitHub itself, on their
+#: behalf) can cause: a push, a dispatch, a schedule, a release, a merge queue.
+WRITER_EVENTS: frozenset[str] = frozenset(
+    {
+        "push",
+        "schedule",
+        "workflow_dispatch",
+        "release",
+        "create",
+        "delete",
+        "merge_group",
+        "deployment",
+        "deployment_status",
+        "page_build",
+        "registry_package",
+    }
+)
+
+#: Events whose run uses the pull request's own copy of the workflow, with a read-only token
+#: and no secrets when the pull request comes from a fork: its author already decides what
+#: the run executes, so pasting one of their values into a script gains them nothing.
+AUTHOR_OWNED_EVENTS: frozenset[str] = frozenset(
+    {"pull_request", "pull_request_review", "pull_request_review_comment"}
+)
+
+#: ``workflow_dispatch`` and ``workflow_call`` input types whose value GitHub checks before the
+#: run starts: a boolean, a number, one of the listed options, an environment's name.
+CONSTRAINED_INPUT_TYPES: frozenset[str] = frozenset({"boolean", "number", "choice", "environment"})
+
+#: Outputs of well-known actions, by lower-cased ``owner/repo[/path]``: output name → None
+#: when the action always writes a constrained value (a commit SHA, ``true``/``false``, a
+#: token), or the name of the input whose value the output repeats (its default is trusted).
+TRUSTED_ACTION_OUTPUTS: dict[str, dict[str, str | None]] = {
+    "actions/checkout": {"commit": None, "ref": "ref"},
+    "actions/cache": {"cache-hit": None},
+    "actions/cache/restore": {"cache-hit": None},
+    "actions/create-github-app-token": {"token": None, "installation-id": None},
+    # `changes` lists the names of the matching filters, which the workflow's filters define
+    # (the `<filter>_files` outputs list file names a pull request chooses: not trusted).
+    "dorny/paths-filter": {"changes": None},
+}
