@@ -200,14 +200,11 @@ def _step_output_origin(job: Job, step_id: str, name: str, before: int, depth: i
 
 
 def _own_code_origin(producer: Step, depth: int) -> Provenance:
-    """What the repository's own code (a ``run:`` or a local action) computes: trusted when
-    only writers or a pull request's author start the run, every value the step reads is
-    trusted, and a script reads nothing an outsider may have written elsewhere."""
-    if starters(producer.workflow) is Starters.ANYONE:
-        return Provenance.UNKNOWN
+    """What the repository's own code (a ``run:`` or a local action) computes: an outsider's
+    when the step reads an outsider's value; trusted when only writers or a pull request's
+    author start the run, every value the step reads is trusted, and a script reads nothing
+    an outsider may have written elsewhere; else unknown."""
     if producer.run is not None:
-        if _READS_OUTSIDE.search(producer.run):
-            return Provenance.UNKNOWN
         read = [producer.run]
     elif producer.uses is not None and producer.uses.local:
         read = _strings(producer.with_)
@@ -215,7 +212,14 @@ def _own_code_origin(producer: Step, depth: int) -> Provenance:
         return Provenance.UNKNOWN
     for scope in (producer.env, producer.job.env, producer.workflow.env):
         read.extend(_strings(scope))
-    return worst([text_origin(t, producer, depth) for t in read])
+    found = worst([text_origin(t, producer, depth) for t in read])
+    if found is Provenance.ATTACKER:
+        return found
+    if starters(producer.workflow) is Starters.ANYONE:
+        return Provenance.UNKNOWN
+    if producer.run is not None and _READS_OUTSIDE.search(producer.run):
+        return Provenance.UNKNOWN
+    return found
 
 
 def _job_output_origin(workflow: Workflow, job_id: str, name: str, depth: int) -> Provenance:

@@ -1,0 +1,344 @@
+"""``gha-template-injection`` through the real command: values nobody without write access can
+choose are not reported, and the same shapes fed by an outsider (or by something mendbot cannot
+trace) still are. Each workflow holds both: the trusted jobs and the attack next to them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from clirun import run_mendbot
+
+RULE = ("--rule", "gha-template-injection")
+
+
+def _analyze(root: Path, *extra: str) -> tuple[int, list[dict[str, Any]]]:
+    result = run_mendbot("analyze", ".", "--offline", "--format", "json", *RULE, *extra, cwd=root)
+    assert result.returncode in (0, 1), result.stderr
+    return result.returncode, json.loads(result.stdout)["findings"]
+
+
+def _reported(findings: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    """(job, evidence, severity) of every finding."""
+    return {(f["route"][1], f["evidence"], f["severity"]) for f in findings}
+
+
+STATIC_MATRIX = """\
+on:
+  pull_request_target:
+  workflow_call:
+    inputs:
+      targets: {type: string}
+jobs:
+  static:
+    strategy:
+      matrix:
+        platform:
+          - {target: x86_64-unknown-linux-gnu, args: "--features 'a b'"}
+          - {target: aarch64-apple-darwin}
+        python: ["3.12", {key: pypy3.10}]
+        include:
+          - platform: {target: wasm32-wasip1}
+            extra: "$(written by the author)"
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          cargo build --target ${{ matrix.platform.target }} ${{ matrix.platform.args }}
+          echo ${{ matrix.python.key || matrix.python }} ${{ matrix.extra }}
+          echo '${{ toJSON(matrix.platform) }}' '${{ toJSON(matrix) }}'
+  from-input:
+    strategy:
+      matrix:
+        target: ${{ fromJSON(inputs.targets) }}
+    runs-on: ubuntu-latest
+    steps:
+      - run: cargo build --target ${{ matrix.target }}
+  from-event:
+    strategy:
+      matrix:
+        os: [ubuntu-latest]
+        include:
+          - os: ubuntu-latest
+            label: ${{ github.event.pull_request.title }}
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo ${{ matrix.label }}
+"""
+
+
+def test_a_matrix_written_out_in_the_workflow_is_not_reported(workflows) -> None:
+    root = workflows({"build.yml": STATIC_MATRIX})
+    code, findings = _analyze(root)
+    assert code == 1
+    assert _reported(findings) == {
+        ("from-input", "${{ matrix.target }}", "medium"),
+        ("from-event", "${{ matrix.label }}", "high"),
+    }
+
+
+LITERAL_ENV = """\
+on: issues
+env:
+  MODE: 'release "candidate" $(date +%Y)'
+jobs:
+  check:
+    runs-on: ubuntu-latest
+    env:
+      CHECK_SCRIPT: |
+        const labels = context.payload.issue.labels.map(l => l.name);
+        if (!labels.includes("triage")) core.setFailed("no triage label");
+    steps:
+      - uses: actions/github-script@v7
+        with:
+          script: ${{ env.CHECK_SCRIPT }}
+      - run: echo "${{ env.MODE }}"
+  tainted:
+    runs-on: ubuntu-latest
+    env:
+      TITLE: ${{ github.event.issue.title }}
+    steps:
+      - run: echo "${{ env.TITLE }}"
+  overwritten:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "MODE=$(jq -r .issue.title "$GITHUB_EVENT_PATH")" >> "$GITHUB_ENV"
+      - run: echo "${{ env.MODE }}"
+"""
+
+
+def test_a_literal_env_value_is_not_reported_unless_a_step_may_overwrite_it(workflows) -> None:
+    root = workflows({"triage.yml": LITERAL_ENV})
+    code, findings = _analyze(root)
+    assert code == 1
+    assert _reported(findings) == {
+        ("tainted", "${{ env.TITLE }}", "high"),
+        ("overwritten", "${{ env.MODE }}", "medium"),
+    }
+
+
+DISPATCH = """\
+on:
+  workflow_dispatch:
+    inputs:
+      version_type: {type: choice, options: [minor, patch], default: minor}
+      pr: {type: number}
+      dry-run: {type: boolean}
+      target: {type: string, description: the tag to move}
+jobs:
+  bump:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          bin/bump ${{ inputs.version_type || 'minor' }} ${{ inputs.pr }} ${{ inputs.dry-run }}
+          git tag -f v1 ${{ github.event.inputs.target }} ${{ inputs.target }}
+"""
+
+#: The same inputs, but a caller can also pass ``version_type`` as free text.
+CALLED_TOO = DISPATCH.replace(
+    "jobs:",
+    "  workflow_call:\n    inputs:\n      version_type: {type: string}\n"
+    "      pr: {type: number}\njobs:",
+)
+
+
+def test_workflow_dispatch_inputs_are_not_reported(workflows) -> None:
+    root = workflows({"bump.yml": DISPATCH})
+    code, findings = _analyze(root)
+    assert (code, findings) == (0, [])
+
+
+def test_an_input_a_caller_may_pass_as_free_text_stays_reported(workflows) -> None:
+    root = workflows({"bump.yml": CALLED_TOO})
+    code, findings = _analyze(root)
+    assert code == 1
+    assert _reported(findings) == {
+        ("bump", "${{ inputs.version_type || 'minor' }}", "medium"),
+        # `target` is not declared for callers: they cannot pass it, and a dispatch is a writer.
+    }
+
+
+TRUSTED_OUTPUTS = """\
+on:
+  push:
+  pull_request:
+  workflow_dispatch:
+jobs:
+  prepare:
+    runs-on: ubuntu-latest
+    outputs:
+      version: ${{ steps.version.outputs.version }}
+    steps:
+      - uses: actions/checkout@v4
+        id: checkout
+      - id: version
+        run: |
+          VERSION="v$(jq -r .version package.json)"
+          echo "version=${VERSION}" >> "$GITHUB_OUTPUT"
+      - id: db
+        uses: ./.github/actions/analyze
+        with:
+          upload: false
+      - id: changes
+        uses: dorny/paths-filter@v3
+        with:
+          filters: .github/filters.yml
+      - run: |
+          echo "${{ steps.checkout.outputs.commit }} ${{ steps.version.outputs.version }}"
+          test -d "${{ fromJson(steps.db.outputs.db-locations).ruby }}"
+          echo '${{ toJson(steps.changes.outputs.changes) }}'
+      - run: echo "NEW_VERSION=$(bin/bump-version.rb minor)" >> "$GITHUB_ENV"
+      - run: git commit -m "v${{ env.NEW_VERSION }} on ${{ github.ref_name }}"
+  release:
+    needs: prepare
+    runs-on: ubuntu-latest
+    steps:
+      - run: gh release create "${{ needs.prepare.outputs.version }}"
+"""
+
+
+def test_outputs_of_trusted_steps_are_not_reported(workflows) -> None:
+    root = workflows({"release.yml": TRUSTED_OUTPUTS})
+    code, findings = _analyze(root)
+    assert (code, findings) == (0, [])
+
+
+#: Step outputs that carry (or may carry) an outsider's text: each stays reported.
+TAINTED_OUTPUTS = {
+    # The output is computed from the issue title: high, like the title itself.
+    "issue-title.yml": """\
+on: issues
+jobs:
+  triage:
+    runs-on: ubuntu-latest
+    steps:
+      - id: title
+        env:
+          TITLE: ${{ github.event.issue.title }}
+        run: echo "title=$TITLE" >> "$GITHUB_OUTPUT"
+      - run: echo "${{ steps.title.outputs.title }}"
+""",
+    # A scheduled run is started by GitHub, but the script reads issue titles with gh.
+    "fetched.yml": """\
+on: schedule
+jobs:
+  triage:
+    runs-on: ubuntu-latest
+    steps:
+      - id: issue
+        run: echo "title=$(gh issue view 1 --json title -q .title)" >> "$GITHUB_OUTPUT"
+      - run: echo "${{ steps.issue.outputs.title }}"
+""",
+    # The event payload of a push holds commit messages anyone can write and a writer merges.
+    "commit-message.yml": """\
+on: push
+jobs:
+  notes:
+    runs-on: ubuntu-latest
+    steps:
+      - id: notes
+        run: echo "subject=$(jq -r .head_commit.message "$GITHUB_EVENT_PATH")" >> "$GITHUB_OUTPUT"
+      - run: echo "${{ steps.notes.outputs.subject }}"
+""",
+    # A third-party action whose output lists the file names a pull request chooses.
+    "changed-files.yml": """\
+on: push
+jobs:
+  lint:
+    runs-on: ubuntu-latest
+    steps:
+      - id: changed
+        uses: tj-actions/changed-files@v46
+      - run: rubocop ${{ steps.changed.outputs.all_changed_files }}
+""",
+    # Anyone can start a pull_request_target run, and the local action may read the event.
+    "target.yml": """\
+on: pull_request_target
+jobs:
+  label:
+    runs-on: ubuntu-latest
+    steps:
+      - id: meta
+        uses: ./.github/actions/meta
+      - run: echo "${{ steps.meta.outputs.label }}"
+""",
+}
+
+
+def test_step_outputs_an_outsider_may_fill_stay_reported(workflows) -> None:
+    root = workflows(TAINTED_OUTPUTS)
+    code, findings = _analyze(root)
+    assert code == 1
+    consumers = {
+        (Path(f["path"]).name, f["evidence"], f["severity"])
+        for f in findings
+        if "outputs" in f["evidence"]
+    }
+    assert consumers == {
+        ("issue-title.yml", "${{ steps.title.outputs.title }}", "high"),
+        ("fetched.yml", "${{ steps.issue.outputs.title }}", "medium"),
+        ("commit-message.yml", "${{ steps.notes.outputs.subject }}", "medium"),
+        ("changed-files.yml", "${{ steps.changed.outputs.all_changed_files }}", "medium"),
+        ("target.yml", "${{ steps.meta.outputs.label }}", "medium"),
+    }
+
+
+PULL_REQUEST_FILES = """\
+on: {trigger}
+jobs:
+  typing:
+    runs-on: ubuntu-latest
+    steps:
+      - id: changed
+        uses: tj-actions/changed-files@v46
+      - run: bin/check-typing ${{{{ steps.changed.outputs.all_changed_files }}}}
+      - run: echo "${{{{ github.event.pull_request.title }}}}"
+"""
+
+
+def test_a_pull_request_run_reports_only_the_outsider_contexts(workflows) -> None:
+    """The author of a pull request already decides what a ``pull_request`` run executes (it
+    uses their copy of the workflow): a value mendbot cannot trace gains them nothing there,
+    but does in a ``pull_request_target`` run, which holds the base repository's token."""
+    root = workflows(
+        {
+            "pr.yml": PULL_REQUEST_FILES.format(trigger="pull_request"),
+            "target.yml": PULL_REQUEST_FILES.format(trigger="pull_request_target"),
+        }
+    )
+    code, findings = _analyze(root)
+    assert code == 1
+    reported = {(Path(f["path"]).name, f["evidence"]) for f in findings}
+    assert reported == {
+        ("pr.yml", "${{ github.event.pull_request.title }}"),
+        ("target.yml", "${{ steps.changed.outputs.all_changed_files }}"),
+        ("target.yml", "${{ github.event.pull_request.title }}"),
+    }
+
+
+REPEATED = """\
+on: issues
+jobs:
+  triage:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          echo "New: ${{ github.event.issue.title }}"
+          gh issue comment 1 --body "Thanks for: ${{ github.event.issue.title }}"
+          echo "${{ github.event.issue.title }}" >> titles.txt
+"""
+
+
+def test_one_expression_repeated_in_a_script_is_one_finding_and_one_fix(workflows) -> None:
+    root = workflows({"triage.yml": REPEATED})
+    path = root / ".github/workflows/triage.yml"
+    code, findings = _analyze(root)
+    assert code == 1
+    [finding] = findings
+    assert finding["evidence"] == "${{ github.event.issue.title }}"
+    code, findings = _analyze(root, "--fix=all")
+    assert (code, findings[0]["fix"]["applied"]) == (0, True)
+    written = path.read_text()
+    assert written.count("${{ github.event.issue.title }}") == 1  # in env: only
+    assert written.count('"${ISSUE_TITLE}"') == 1 and written.count("${ISSUE_TITLE}") == 3
+    assert _analyze(root) == (0, [])
