@@ -63,7 +63,7 @@ jobs:
             label: ${{ github.event.pull_request.title }}
     runs-on: ubuntu-latest
     steps:
-      - run: echo ${{ matrix.label }}
+      - run: echo ${{ matrix.label }} '${{ toJSON(matrix) }}'
 """
 
 
@@ -74,6 +74,7 @@ def test_a_matrix_written_out_in_the_workflow_is_not_reported(workflows) -> None
     assert _reported(findings) == {
         ("from-input", "${{ matrix.target }}", "medium"),
         ("from-event", "${{ matrix.label }}", "high"),
+        ("from-event", "${{ toJSON(matrix) }}", "high"),
     }
 
 

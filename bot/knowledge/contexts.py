@@ -63,6 +63,7 @@ UNKNOWN_PROVENANCE: tuple[str, ...] = (
     "needs.*.outputs.*",
     "jobs.*.outputs.*",
     "env.*",
+    "matrix",
     "matrix.*",
     "github.ref_name",
     "github.ref",
