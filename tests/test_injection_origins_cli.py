@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from clirun import run_mendbot
 
 RULE = ("--rule", "gha-template-injection")
@@ -343,3 +345,53 @@ def test_one_expression_repeated_in_a_script_is_one_finding_and_one_fix(workflow
     assert written.count("${{ github.event.issue.title }}") == 1  # in env: only
     assert written.count('"${ISSUE_TITLE}"') == 1 and written.count("${ISSUE_TITLE}") == 3
     assert _analyze(root) == (0, [])
+
+
+REUSABLE = """\
+on:
+  workflow_call:
+  push:
+    paths: [.github/workflows/prepare.yml]
+jobs:
+  prepare:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - id: versions
+        run: echo "version=v$(jq -r .version package.json)" >> "$GITHUB_OUTPUT"
+      - run: echo "releasing ${{ steps.versions.outputs.version }} from ${{ github.ref_name }}"
+"""
+
+CALLER = """\
+on: {trigger}
+jobs:
+  prepare:
+    uses: ./.github/workflows/prepare.yml
+"""
+
+
+@pytest.mark.parametrize(
+    ("trigger", "reported"),
+    [("workflow_dispatch", False), ("issue_comment", True), (None, True)],
+    ids=["called-on-dispatch", "called-on-a-comment", "no-caller-in-the-repository"],
+)
+def test_a_reusable_workflow_is_started_by_its_callers(
+    workflows, trigger: str | None, reported: bool
+) -> None:
+    """A value the repository's own code computes in a reusable workflow is trusted only when
+    every workflow of the repository that calls it is started by writers; a caller mendbot
+    cannot see (another repository's) may be started by anyone."""
+    files = {"prepare.yml": REUSABLE}
+    if trigger is not None:
+        files["release.yml"] = CALLER.format(trigger=trigger)
+    root = workflows(files)
+    code, findings = _analyze(root)
+    evidence = {f["evidence"] for f in findings}
+    if reported:
+        assert code == 1
+        assert evidence == {
+            "${{ steps.versions.outputs.version }}",
+            "${{ github.ref_name }}",
+        }
+    else:
+        assert (code, findings) == (0, [])

@@ -529,10 +529,16 @@ def load_local_workflow(workflow: Workflow, reference: str) -> Workflow | None:
     parts = Path(workflow.path).parts
     top = len(parts) - 1 - parts[::-1].index(".github") if ".github" in parts else 0
     relative = Path(*parts[:top], reference[2:].split("@", 1)[0]).as_posix()
-    root = workflow.root.resolve()
-    path = (root / relative).resolve()
+    return load_repository_workflow(workflow.root, relative)
+
+
+def load_repository_workflow(root: Path, relative: str) -> Workflow | None:
+    """Parse the workflow at ``relative`` under the analysed ``root``, or None when it is
+    outside the root, too large, unreadable or not a workflow."""
+    resolved = root.resolve()
+    path = (resolved / relative).resolve()
     try:
-        path.relative_to(root)
+        path.relative_to(resolved)
         if not path.is_file() or path.stat().st_size > MAX_CALLEE_BYTES:
             return None
         text = path.read_text(encoding="utf-8")
@@ -542,7 +548,7 @@ def load_local_workflow(workflow: Workflow, reference: str) -> Workflow | None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("jobs"), dict):
         return None
-    return Workflow(Path(relative).as_posix(), doc, data, workflow.root)
+    return Workflow(Path(relative).as_posix(), doc, data, root)
 
 
 def undeclared_jobs(workflow: Workflow) -> Iterable[Job]:

@@ -2,15 +2,23 @@
 
 A value mendbot cannot trace (a step's output, an environment variable a step writes) is
 computed by the repository's own code at run time. Whether an outsider can be behind it
-depends on who starts the run: see :class:`Starters`.
+depends on who starts the run: see :class:`Starters`. A reusable workflow
+(``on: workflow_call``) is started by the workflows that call it: the repository's own
+callers are read from disk.
 """
 
 from __future__ import annotations
 
 from enum import Enum
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
 
 from bot.knowledge.events import AUTHOR_OWNED_EVENTS, WRITER_EVENTS
 from bot.workflow.model import Workflow
+from bot.workflow.permission_needs import load_repository_workflow
+
+#: More calling workflows than this and mendbot stops looking: the callers stay unknown.
+_MAX_WORKFLOW_FILES = 500
 
 
 class Starters(Enum):
@@ -24,18 +32,85 @@ class Starters(Enum):
     with pull-request events too: the repository's code runs on their data."""
     ANYONE = "anyone"
     """An event an outsider causes (an issue, a comment, ``pull_request_target``,
-    ``workflow_run``), a caller mendbot cannot see (``workflow_call``, a composite action),
-    or an ``on:`` mendbot cannot read."""
+    ``workflow_run``), a caller mendbot cannot see (a reusable workflow no workflow of the
+    repository calls, a composite action), or an ``on:`` mendbot cannot read."""
 
 
 def starters(workflow: Workflow) -> Starters:
     """Who can start a run of ``workflow`` (:attr:`Starters.ANYONE` for a composite action:
     its callers are unknown)."""
-    events = workflow.triggers if workflow.kind == "workflow" else frozenset()
+    if workflow.kind != "workflow":
+        return Starters.ANYONE
+    return _starters(workflow, frozenset())
+
+
+def _starters(workflow: Workflow, seen: frozenset[str]) -> Starters:
+    events = workflow.triggers
     if not events:
         return Starters.ANYONE
+    found = [_by_events(events - {"workflow_call"})] if events - {"workflow_call"} else []
+    if "workflow_call" in events:
+        callers = _callers(workflow) if workflow.path not in seen else ()
+        if not callers:
+            return Starters.ANYONE
+        found.extend(_starters(caller, seen | {workflow.path}) for caller in callers)
+    if Starters.ANYONE in found:
+        return Starters.ANYONE
+    if all(s is Starters.PR_AUTHOR for s in found):
+        return Starters.PR_AUTHOR
+    return Starters.WRITERS
+
+
+def _by_events(events: frozenset[str]) -> Starters:
     if events <= AUTHOR_OWNED_EVENTS:
         return Starters.PR_AUTHOR
     if events <= WRITER_EVENTS | AUTHOR_OWNED_EVENTS:
         return Starters.WRITERS
     return Starters.ANYONE
+
+
+def _callers(workflow: Workflow) -> tuple[Workflow, ...]:
+    """The workflows of ``workflow``'s repository with a job that calls it; none when the
+    root is unknown, the file is not under ``.github/workflows`` or the folder is too large."""
+    parts = PurePosixPath(workflow.path).parts
+    if workflow.root is None or len(parts) < 3 or parts[-3:-1] != (".github", "workflows"):
+        return ()
+    # The analysed root may hold several checkouts: the repository is the folder above
+    # `.github`, and callers name the workflow relative to it.
+    root = workflow.root.joinpath(*parts[:-3])
+    path = "/".join(parts[-3:])
+    try:
+        files = sorted(
+            (p.name, p.stat().st_mtime_ns, p.stat().st_size)
+            for p in (root / ".github" / "workflows").iterdir()
+            if p.suffix in (".yml", ".yaml")
+        )
+    except OSError:
+        return ()
+    if len(files) > _MAX_WORKFLOW_FILES:
+        return ()
+    # The listing (names, times, sizes) is part of the key: an edited folder is read again.
+    return _read_callers(root, path, tuple(files))
+
+
+@lru_cache(maxsize=64)
+def _read_callers(
+    root: Path, path: str, listing: tuple[tuple[str, int, int], ...]
+) -> tuple[Workflow, ...]:
+    found: list[Workflow] = []
+    for name, _, _ in listing:
+        relative = f".github/workflows/{name}"
+        if relative == path:
+            continue
+        caller = load_repository_workflow(root, relative)
+        if caller is not None and any(
+            job.uses is not None and job.uses.local and _called_path(job.uses.raw) == path
+            for job in caller.jobs
+        ):
+            found.append(caller)
+    return tuple(found)
+
+
+def _called_path(raw: str) -> str:
+    """``.github/workflows/x.yml`` for ``./.github/workflows/x.yml`` (a ref, if any, dropped)."""
+    return raw.strip()[2:].split("@", 1)[0].lstrip("/")
