@@ -350,16 +350,24 @@ def test_one_expression_repeated_in_a_script_is_one_finding_and_one_fix(workflow
 REUSABLE = """\
 on:
   workflow_call:
+    outputs:
+      version: {value: "${{ jobs.prepare.outputs.version }}"}
+      title: {value: "${{ jobs.prepare.outputs.title }}"}
   push:
     paths: [.github/workflows/prepare.yml]
 jobs:
   prepare:
     runs-on: ubuntu-latest
+    outputs:
+      version: ${{ steps.versions.outputs.version }}
+      title: ${{ steps.issue.outputs.title }}
     steps:
       - uses: actions/checkout@v4
       - id: versions
         run: echo "version=v$(jq -r .version package.json)" >> "$GITHUB_OUTPUT"
       - run: echo "releasing ${{ steps.versions.outputs.version }} from ${{ github.ref_name }}"
+      - id: issue
+        run: echo "title=$(gh issue view 1 --json title -q .title)" >> "$GITHUB_OUTPUT"
 """
 
 CALLER = """\
@@ -367,31 +375,44 @@ on: {trigger}
 jobs:
   prepare:
     uses: ./.github/workflows/prepare.yml
+  publish:
+    needs: prepare
+    runs-on: ubuntu-latest
+    steps:
+      - run: gh release create "${{{{ needs.prepare.outputs.version }}}}"
+      - run: echo "${{{{ needs.prepare.outputs.title }}}}"
 """
 
 
 @pytest.mark.parametrize(
-    ("trigger", "reported"),
-    [("workflow_dispatch", False), ("issue_comment", True), (None, True)],
+    ("trigger", "expected"),
+    [
+        ("workflow_dispatch", set()),
+        ("issue_comment", {"version", "ref_name", "caller version"}),
+        (None, {"version", "ref_name"}),
+    ],
     ids=["called-on-dispatch", "called-on-a-comment", "no-caller-in-the-repository"],
 )
 def test_a_reusable_workflow_is_started_by_its_callers(
-    workflows, trigger: str | None, reported: bool
+    workflows, trigger: str | None, expected: set[str]
 ) -> None:
     """A value the repository's own code computes in a reusable workflow is trusted only when
     every workflow of the repository that calls it is started by writers; a caller mendbot
-    cannot see (another repository's) may be started by anyone."""
+    cannot see (another repository's) may be started by anyone. The caller reads the
+    callee's outputs as the callee computes them: an issue title fetched with gh stays
+    reported whoever starts the run."""
     files = {"prepare.yml": REUSABLE}
     if trigger is not None:
         files["release.yml"] = CALLER.format(trigger=trigger)
     root = workflows(files)
     code, findings = _analyze(root)
-    evidence = {f["evidence"] for f in findings}
-    if reported:
-        assert code == 1
-        assert evidence == {
-            "${{ steps.versions.outputs.version }}",
-            "${{ github.ref_name }}",
-        }
-    else:
-        assert (code, findings) == (0, [])
+    names = {
+        "${{ steps.versions.outputs.version }}": "version",
+        "${{ github.ref_name }}": "ref_name",
+        "${{ needs.prepare.outputs.version }}": "caller version",
+        "${{ needs.prepare.outputs.title }}": "caller title",
+    }
+    assert code == 1
+    assert {names[f["evidence"]] for f in findings} == expected | (
+        {"caller title"} if trigger else set()
+    )

@@ -32,13 +32,16 @@ from bot.workflow.expression_tree import ExpressionError, parse
 from bot.workflow.expression_tree import contexts as tree_contexts
 from bot.workflow.matrix import matrix_is_static
 from bot.workflow.model import Job, Step, Workflow
-from bot.workflow.run_starters import Starters, starters
+from bot.workflow.permission_needs import load_repository_workflow
+from bot.workflow.run_starters import Starters, repository_of, starters
 from bot.workflow.template_scan import Expression, expressions
 
 _ENV_CONTEXT = re.compile(r"^env\.(?P<name>[A-Za-z_][A-Za-z0-9_]*)$", re.IGNORECASE)
 _INPUT = re.compile(r"^(?P<event>github\.event\.)?inputs\.(?P<name>[\w-]+)$", re.IGNORECASE)
 _STEP_OUTPUT = re.compile(r"^steps\.(?P<id>[\w-]+)\.outputs\.(?P<name>[\w-]+)$", re.IGNORECASE)
-_JOB_OUTPUT = re.compile(r"^needs\.(?P<job>[\w-]+)\.outputs\.(?P<name>[\w-]+)$", re.IGNORECASE)
+_JOB_OUTPUT = re.compile(
+    r"^(?:needs|jobs)\.(?P<job>[\w-]+)\.outputs\.(?P<name>[\w-]+)$", re.IGNORECASE
+)
 _RUN_REFS = ("github.ref", "github.ref_name")
 #: What a script may read that an outsider wrote even in a run a writer started: web and API
 #: reads, the event payload, downloaded artifacts, commit messages and other history.
@@ -223,26 +226,42 @@ def _own_code_origin(producer: Step, depth: int) -> Provenance:
 
 
 def _job_output_origin(workflow: Workflow, job_id: str, name: str, depth: int) -> Provenance:
-    """``needs.<job>.outputs.<name>``: the job's ``outputs:`` text, evaluated after its last
-    step; for a job calling a local reusable workflow, the repository's own code fed with
-    the job's ``with:`` values."""
+    """``needs.<job>.outputs.<name>`` (``jobs.<job>.outputs.<name>`` in a reusable workflow's
+    outputs): the job's ``outputs:`` text, evaluated after its last step; for a job calling a
+    local reusable workflow, that workflow's own output."""
     job = next((j for j in workflow.jobs if j.id.lower() == job_id.lower()), None)
     if job is None:
         return Provenance.UNKNOWN
-    after = Step(job, _AFTER_ALL_STEPS, {})
     if job.uses is not None:
-        if not job.uses.local or starters(workflow) is Starters.ANYONE:
-            return Provenance.UNKNOWN
-        return worst([text_origin(t, after, depth) for t in _strings(job.data.get("with"))])
-    outputs = job.data.get("outputs")
-    value = (
-        next((v for k, v in outputs.items() if str(k).lower() == name.lower()), None)
-        if isinstance(outputs, dict)
-        else None
-    )
+        return _called_output_origin(workflow, job.uses.raw, name, depth)
+    value = _named(job.data.get("outputs"), name)
     if not isinstance(value, str):
         return Provenance.UNKNOWN
-    return text_origin(value, after, depth)
+    return text_origin(value, Step(job, _AFTER_ALL_STEPS, {}), depth)
+
+
+def _called_output_origin(workflow: Workflow, uses: str, name: str, depth: int) -> Provenance:
+    """Output ``name`` of the local reusable workflow ``uses`` (``./.github/workflows/x.yml``)
+    as its ``on.workflow_call.outputs`` computes it; unknown for another repository's."""
+    found = repository_of(workflow)
+    if found is None or not uses.strip().startswith("./"):
+        return Provenance.UNKNOWN
+    callee = load_repository_workflow(found[0], uses.strip()[2:].split("@", 1)[0])
+    on = callee.data.get("on") if callee is not None else None
+    call = on.get("workflow_call") if isinstance(on, dict) else None
+    output = _named(call.get("outputs") if isinstance(call, dict) else None, name)
+    value = output.get("value") if isinstance(output, dict) else None
+    if callee is None or not callee.jobs or not isinstance(value, str):
+        return Provenance.UNKNOWN
+    # `jobs.<id>.outputs.<name>` is all the value can read: any job of the callee anchors it.
+    return text_origin(value, Step(callee.jobs[0], _AFTER_ALL_STEPS, {}), depth)
+
+
+def _named(mapping: Any, name: str) -> Any:
+    """The value of key ``name`` in ``mapping``, compared case-insensitively; None if absent."""
+    if not isinstance(mapping, dict):
+        return None
+    return next((v for k, v in mapping.items() if str(k).lower() == name.lower()), None)
 
 
 def _env_origin(step: Step, name: str, depth: int) -> Provenance:

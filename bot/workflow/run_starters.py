@@ -69,16 +69,23 @@ def _by_events(events: frozenset[str]) -> Starters:
     return Starters.ANYONE
 
 
-def _callers(workflow: Workflow) -> tuple[Workflow, ...]:
-    """The workflows of ``workflow``'s repository with a job that calls it; none when the
-    root is unknown, the file is not under ``.github/workflows`` or the folder is too large."""
+def repository_of(workflow: Workflow) -> tuple[Path, str] | None:
+    """The folder of ``workflow``'s repository and its path in it (``.github/workflows/x.yml``);
+    None when the root is unknown or the file is not under ``.github/workflows``. The analysed
+    root may hold several checkouts: the repository is the folder above ``.github``."""
     parts = PurePosixPath(workflow.path).parts
     if workflow.root is None or len(parts) < 3 or parts[-3:-1] != (".github", "workflows"):
+        return None
+    return workflow.root.joinpath(*parts[:-3]), "/".join(parts[-3:])
+
+
+def _callers(workflow: Workflow) -> tuple[Workflow, ...]:
+    """The workflows of ``workflow``'s repository with a job that calls it; none when the
+    repository is unknown or its workflow folder too large."""
+    found = repository_of(workflow)
+    if found is None:
         return ()
-    # The analysed root may hold several checkouts: the repository is the folder above
-    # `.github`, and callers name the workflow relative to it.
-    root = workflow.root.joinpath(*parts[:-3])
-    path = "/".join(parts[-3:])
+    root, path = found
     try:
         files = sorted(
             (p.name, p.stat().st_mtime_ns, p.stat().st_size)
