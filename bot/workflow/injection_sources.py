@@ -32,8 +32,8 @@ from bot.workflow.expression_tree import ExpressionError, parse
 from bot.workflow.expression_tree import contexts as tree_contexts
 from bot.workflow.matrix import matrix_is_static
 from bot.workflow.model import Job, Step, Workflow
-from bot.workflow.permission_needs import load_repository_workflow
-from bot.workflow.run_starters import Starters, repository_of, starters
+from bot.workflow.permission_needs import load_local_workflow
+from bot.workflow.run_starters import Starters, starters
 from bot.workflow.template_scan import Expression, expressions
 
 _ENV_CONTEXT = re.compile(r"^env\.(?P<name>[A-Za-z_][A-Za-z0-9_]*)$", re.IGNORECASE)
@@ -243,10 +243,7 @@ def _job_output_origin(workflow: Workflow, job_id: str, name: str, depth: int) -
 def _called_output_origin(workflow: Workflow, uses: str, name: str, depth: int) -> Provenance:
     """Output ``name`` of the local reusable workflow ``uses`` (``./.github/workflows/x.yml``)
     as its ``on.workflow_call.outputs`` computes it; unknown for another repository's."""
-    found = repository_of(workflow)
-    if found is None or not uses.strip().startswith("./"):
-        return Provenance.UNKNOWN
-    callee = load_repository_workflow(found[0], uses.strip()[2:].split("@", 1)[0])
+    callee = load_local_workflow(workflow, uses.strip())
     on = callee.data.get("on") if callee is not None else None
     call = on.get("workflow_call") if isinstance(on, dict) else None
     output = _named(call.get("outputs") if isinstance(call, dict) else None, name)

@@ -69,7 +69,7 @@ def _by_events(events: frozenset[str]) -> Starters:
     return Starters.ANYONE
 
 
-def repository_of(workflow: Workflow) -> tuple[Path, str] | None:
+def _repository_of(workflow: Workflow) -> tuple[Path, str] | None:
     """The folder of ``workflow``'s repository and its path in it (``.github/workflows/x.yml``);
     None when the root is unknown or the file is not under ``.github/workflows``. The analysed
     root may hold several checkouts: the repository is the folder above ``.github``."""
@@ -82,7 +82,7 @@ def repository_of(workflow: Workflow) -> tuple[Path, str] | None:
 def _callers(workflow: Workflow) -> tuple[Workflow, ...]:
     """The workflows of ``workflow``'s repository with a job that calls it; none when the
     repository is unknown or its workflow folder too large."""
-    found = repository_of(workflow)
+    found = _repository_of(workflow)
     if found is None:
         return ()
     root, path = found
