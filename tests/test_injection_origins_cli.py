@@ -416,3 +416,63 @@ def test_a_reusable_workflow_is_started_by_its_callers(
     assert {names[f["evidence"]] for f in findings} == expected | (
         {"caller title"} if trigger else set()
     )
+
+
+REVIEW_EVENTS = """\
+on: {event}
+jobs:
+  review:
+    runs-on: ubuntu-latest
+    steps:
+      - id: r
+        run: echo "body=$(jq -r .review.body "$GITHUB_EVENT_PATH" | head -1)" >> "$GITHUB_OUTPUT"
+      - run: echo "${{{{ steps.r.outputs.body }}}}"
+"""
+
+
+@pytest.mark.parametrize("event", ["pull_request_review", "pull_request_review_comment"])
+def test_a_review_event_is_not_owned_by_the_pull_requests_author(tmp_path: Path, event: str):
+    """On a pull request from a branch of the repository, a review run has secrets and a write
+    token, and anyone may write the review: an untraced value there stays reported."""
+    folder = tmp_path / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    (folder / "review.yml").write_text(REVIEW_EVENTS.format(event=event), encoding="utf-8")
+    code, findings = _analyze(tmp_path)
+    assert code == 1
+    assert [f["evidence"] for f in findings] == ["${{ steps.r.outputs.body }}"]
+
+
+MATRIX_OF_COMPUTED_ENTRIES = """\
+on: issue_comment
+jobs:
+  setup:
+    runs-on: ubuntu-latest
+    outputs:
+      cfg: ${{ steps.s.outputs.cfg }}
+    steps:
+      - id: s
+        env:
+          BODY: ${{ github.event.comment.body }}
+        run: echo "cfg=$(jq -cn --arg t "$BODY" '{title:$t}')" >> "$GITHUB_OUTPUT"
+  entries:
+    needs: setup
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        config:
+          - ${{ fromJSON(needs.setup.outputs.cfg) }}
+        include:
+          - cfg: ${{ fromJSON(needs.setup.outputs.cfg) }}
+    steps:
+      - run: echo "${{ matrix.config.title }}" "${{ matrix.cfg.title }}"
+"""
+
+
+def test_a_property_of_a_computed_matrix_entry_is_not_written_out(tmp_path: Path):
+    """``matrix.config.title`` of an entry ``${{ fromJSON(…) }}`` is as computed as the entry."""
+    folder = tmp_path / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    (folder / "matrix.yml").write_text(MATRIX_OF_COMPUTED_ENTRIES, encoding="utf-8")
+    _, findings = _analyze(tmp_path)
+    evidence = {f["evidence"] for f in findings}
+    assert evidence >= {"${{ matrix.config.title }}", "${{ matrix.cfg.title }}"}

@@ -28,9 +28,10 @@ WRITER_EVENTS: frozenset[str] = frozenset(
 #: Events whose run uses the pull request's own copy of the workflow, with a read-only token
 #: and no secrets when the pull request comes from a fork: its author already decides what
 #: the run executes, so pasting one of their values into a script gains them nothing.
-AUTHOR_OWNED_EVENTS: frozenset[str] = frozenset(
-    {"pull_request", "pull_request_review", "pull_request_review_comment"}
-)
+#: Not ``pull_request_review`` or ``pull_request_review_comment``: on a pull request from a
+#: branch of the repository itself those runs have secrets and a write token, and anyone may
+#: write the review.
+AUTHOR_OWNED_EVENTS: frozenset[str] = frozenset({"pull_request"})
 
 #: ``workflow_dispatch`` and ``workflow_call`` input types whose value GitHub checks before the
 #: run starts: a boolean, a number, one of the listed options, an environment's name.

@@ -92,6 +92,8 @@ def _scalar(value: Any, path: list[str]) -> str | None:
     """The text ``value`` (a matrix entry) gives after walking ``path``; None when it is a
     list or mapping (``toJSON`` territory) or the walk leaves the data."""
     for part in path:
+        if isinstance(value, str) and "${{" in value:
+            return value  # computed at run time (``${{ fromJSON(…) }}``): so are its properties
         if not isinstance(value, dict):
             return None
         value = value.get(part, "")
@@ -153,6 +155,8 @@ def _walk(value: Any, path: list[str]) -> Any:
     """What ``value`` gives after walking ``path``: a missing key, or a property of a scalar
     or list, expands to null (GitHub's own rule), which is as static as the data it left."""
     for part in path:
+        if isinstance(value, str) and "${{" in value:
+            return value  # computed at run time (``${{ fromJSON(…) }}``): so are its properties
         if not isinstance(value, dict):
             return None
         value = next((v for k, v in value.items() if str(k).lower() == part.lower()), None)
