@@ -221,3 +221,215 @@ def test_a_self_hosted_runner_pull_requests_start_stays_reported(workflows) -> N
     assert code == 1
     assert [f["line"] for f in findings] == [7]
     assert "`pull_request`, which outside contributors trigger" in findings[0]["message"]
+
+
+# ---- false negatives an attack review found after the precision pass: each stays reported ----
+
+UNTRACED_PR_CHECKOUT = """\
+on: pull_request_target
+permissions: {}
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+    steps:
+      - uses: actions/checkout@v4
+      - env:
+          GH_TOKEN: ${{ github.token }}
+          PR: ${{ github.event.pull_request.number }}
+        run: |
+          sha=$(gh api "repos/$GITHUB_REPOSITORY/pulls/$PR" --jq .head.sha)
+          git fetch origin "$sha"
+          git checkout "$sha"
+          npm install
+"""
+
+UNTRACED_RUN_ARTIFACTS = """\
+on:
+  workflow_run:
+    workflows: [ci]
+    types: [completed]
+permissions: {}
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: write
+      actions: read
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/download-artifact@v4
+        with:
+          name: build
+          run-id: ${{ github.event.workflow_run.id }}
+          github-token: ${{ github.token }}
+      - run: npm install
+"""
+
+COMMIT_MESSAGE_OUTPUT = """\
+on:
+  push:
+    branches: [main]
+permissions: {}
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    permissions: {}
+    steps:
+      - uses: actions/checkout@v4
+      - id: m
+        run: echo "msg=$(git --no-pager log -1 --format=%s)" >> "$GITHUB_OUTPUT"
+      - run: echo "${{ steps.m.outputs.msg }}"
+"""
+
+VENDOR_TOKEN_ONLY = """\
+on: push
+permissions: {}
+env:
+  SONAR_TOKEN: ${{ secrets.SONAR_TOKEN }}
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: write
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          persist-credentials: true
+      - uses: some-vendor/scan-action@v1
+"""
+
+DRY_RUN_FROM_A_VARIABLE = """\
+on:
+  push:
+    branches: [main]
+permissions: {}
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-node@v4
+        with:
+          node-version: 20
+          cache: npm
+      - run: npm ci
+      - run: npm publish --dry-run=${DRY:-false}
+        env:
+          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}
+"""
+
+ARTIFACTS_BY_GH_RUN_DOWNLOAD = """\
+on:
+  push:
+    tags: ['v*']
+permissions: {}
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-go@v5
+        with:
+          go-version: stable
+      - uses: goreleaser/goreleaser-action@v6
+        with:
+          args: release --snapshot --clean
+      - uses: actions/upload-artifact@v4
+        with:
+          name: binaries-${{ runner.os }}
+          path: dist/
+  release:
+    needs: build
+    runs-on: ubuntu-latest
+    permissions:
+      contents: write
+    steps:
+      - env:
+          GH_TOKEN: ${{ github.token }}
+        run: |
+          gh run download ${{ github.run_id }} -R "$GITHUB_REPOSITORY" -p 'binaries-*' -D dist
+          gh release create "$GITHUB_REF_NAME" dist/**/* -R "$GITHUB_REPOSITORY"
+"""
+
+
+def test_a_pull_request_head_fetched_through_a_computed_ref_and_run_is_reported(workflows):
+    root = workflows({"prt.yml": UNTRACED_PR_CHECKOUT})
+    code, findings = _analyze(root, "gha-dangerous-triggers")
+    assert code == 1
+    assert [(f["severity"], f["evidence"]) for f in findings] == [("medium", "git fetch")]
+    assert "then runs `npm` in the same step" in findings[0]["message"]
+
+
+def test_another_runs_artifacts_in_the_workspace_then_npm_install_is_reported(workflows):
+    root = workflows({"wr.yml": UNTRACED_RUN_ARTIFACTS})
+    code, findings = _analyze(root, "gha-dangerous-triggers")
+    assert code == 1
+    assert [f["severity"] for f in findings] == ["medium"]
+
+
+def test_a_commit_message_read_with_git_options_is_not_trusted(workflows):
+    root = workflows({"push.yml": COMMIT_MESSAGE_OUTPUT})
+    code, findings = _analyze(root, "gha-template-injection")
+    assert code == 1
+    assert [f["evidence"] for f in findings] == ["${{ steps.m.outputs.msg }}"]
+
+
+def test_another_services_token_does_not_excuse_an_explicit_persisted_credential(workflows):
+    root = workflows({"push.yml": VENDOR_TOKEN_ONLY})
+    code, findings = _analyze(root, "gha-persist-credentials")
+    assert code == 1
+    assert len(findings) == 1
+
+
+def test_a_dry_run_flag_from_a_variable_still_publishes(workflows):
+    root = workflows({"publish.yml": DRY_RUN_FROM_A_VARIABLE})
+    code, findings = _analyze(root, "gha-cache-poisoning")
+    assert code == 1
+    assert [f["severity"] for f in findings] == ["high"]
+
+
+def test_artifacts_a_release_job_fetches_with_gh_run_download_feed_the_release(workflows):
+    root = workflows({"release.yml": ARTIFACTS_BY_GH_RUN_DOWNLOAD})
+    code, findings = _analyze(root, "gha-cache-poisoning")
+    assert code == 1
+    assert [f["route"][1] for f in findings] == ["build"]
+
+
+BASE_CHECKOUT_AND_OWN_FOLDER = """\
+on:
+  pull_request_target:
+    types: [labeled]
+  workflow_run:
+    workflows: [Build Docs]
+    types: [completed]
+permissions: {}
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          ref: ${{ github.event.repository.default_branch }}
+          persist-credentials: false
+      - uses: actions/download-artifact@v4
+        with:
+          path: ./site/
+          run-id: ${{ github.event.workflow_run.id }}
+          github-token: ${{ github.token }}
+      - run: uv run ./scripts/deploy_docs_status.py
+"""
+
+
+def test_the_base_branch_and_an_artifact_kept_in_its_own_folder_are_not_reported(workflows):
+    """The counter-case of the two above (fastapi's docs deploy): the checkout names the default
+    branch, and the other run's artifact lands in ./site/, which nothing runs from."""
+    root = workflows({"deploy.yml": BASE_CHECKOUT_AND_OWN_FOLDER})
+    assert _analyze(root, "gha-dangerous-triggers") == (0, [])

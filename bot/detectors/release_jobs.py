@@ -175,10 +175,18 @@ def _uploads(job: Job) -> list[str]:
     return found
 
 
+#: A script that downloads a run's artifacts itself (taken as all of them: names in it may be
+#: computed).
+_SCRIPT_DOWNLOAD = re.compile(r"\bgh\b[^\n]*\brun\s+download\b|/actions/artifacts\b|/artifacts/")
+
+
 def _downloads(job: Job) -> list[str]:
     """Name globs of the artifacts ``job`` takes (``*``: all of them)."""
     found: list[str] = []
     for step in job.steps:
+        if step.run is not None and _SCRIPT_DOWNLOAD.search(step.run):
+            found.append("*")
+            continue
         known = _DOWNLOADERS.get(step.uses.slug) if step.uses is not None else None
         if known is None:
             continue

@@ -41,7 +41,8 @@ class Download:
     """Where they land, relative to the workspace, without ``./``; ``""`` for its root."""
 
 
-def _folder(raw: object) -> str:
+def artifact_folder(raw: object) -> str:
+    """The folder a download lands in, relative to the workspace ("" for the workspace)."""
     text = str(raw or "").strip()
     while text.startswith("./"):
         text = text[2:]
@@ -59,17 +60,17 @@ def triggering_run_downloads(job: Job) -> list[Download]:
                 str(step.with_.get(run_input, ""))
             ):
                 continue  # this run's own artifacts, uploaded by an earlier job
-            found.append(Download(step, _folder(step.with_.get("path"))))
+            found.append(Download(step, artifact_folder(step.with_.get("path"))))
         elif step.run is not None and _GH_RUN_DOWNLOAD.search(step.run):
             if _TRIGGERING_RUN.search(step.run):
                 match = re.search(r"(?:-D|--dir)[ =](\S+)", step.run)
-                found.append(Download(step, _folder(match.group(1) if match else "")))
+                found.append(Download(step, artifact_folder(match.group(1) if match else "")))
     return found
 
 
 def _inside(word: str, folder: str) -> bool:
     """Whether the path ``word`` names a file in ``folder`` (the workspace root when empty)."""
-    path = _folder(word)
+    path = artifact_folder(word)
     if not path or path.startswith(("/", "$", "~", "-")):
         return False
     if not folder:

@@ -62,12 +62,15 @@ def _positional(words: list[str]) -> list[str]:
 
 
 def _has(words: list[str], option: str) -> bool:
-    """Whether ``option`` is given literally and not turned off (``--dry-run=false``)."""
+    """Whether ``option`` is given literally and turned on: ``--dry-run`` or ``--dry-run=true``,
+    never ``--dry-run=false`` nor a value from a variable or expression (``--dry-run=$DRY``,
+    which may be off at run time)."""
     for word in words:
         if word == option:
             return True
         if word.startswith(option + "="):
-            return word.split("=", 1)[1].strip().lower() not in ("false", "0", "no")
+            value = word.split("=", 1)[1].strip().strip("'\"").lower()
+            return value in ("", "true", "1", "yes")
     return False
 
 

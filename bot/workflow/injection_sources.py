@@ -44,12 +44,15 @@ _JOB_OUTPUT = re.compile(
 )
 _RUN_REFS = ("github.ref", "github.ref_name")
 #: What a script may read that an outsider wrote even in a run a writer started: web and API
-#: reads, the event payload, downloaded artifacts, commit messages and other history.
+#: reads, the event payload, downloaded artifacts, commit messages and other history, and
+#: another branch's files (a pull request checked out with ``gh pr checkout`` or ``git fetch``).
+#: Global options git and gh take before their command (``git --no-pager -C dir log``).
+_GIT_OPTIONS = r"(?:\s+--?[\w-]+(?:[=\s]\S+)?)*"
 _READS_OUTSIDE = re.compile(
     r"\b(?:curl|wget|Invoke-WebRequest|Invoke-RestMethod|iwr|irm)\b"
-    r"|\bgh\s+(?:api|issue|search|gist|run|release\s+(?:view|list|download)"
-    r"|pr\s+(?:view|list|diff|checks|status))\b"
-    r"|\bgit\s+(?:log|show|shortlog|notes|cat-file|format-patch|rev-list)\b"
+    rf"|\bgh{_GIT_OPTIONS}\s+(?:api|issue|pr|search|gist|run|repo|release\s+(?:view|list|download))\b"
+    rf"|\bgit{_GIT_OPTIONS}\s+(?:log|show|shortlog|notes|cat-file|format-patch|rev-list|fetch"
+    r"|pull|checkout|switch|merge|cherry-pick|am|apply|for-each-ref|blame|diff)\b"
     r"|GITHUB_EVENT_PATH|artifact",
     re.IGNORECASE,
 )

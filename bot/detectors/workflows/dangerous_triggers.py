@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from bot.detectors.agent_steps import AGENTS, open_agent
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.detectors.untrusted_artifacts import runs_from, triggering_run_downloads
+from bot.detectors.untrusted_artifacts import artifact_folder, runs_from, triggering_run_downloads
 from bot.models import Confidence, Severity
 from bot.workflow import expression_tree as expr
 from bot.workflow.model import Job, Step, Workflow
@@ -174,6 +174,49 @@ def _untrusted_checkout(step: Step) -> _Checkout | None:
     return None
 
 
+#: A checkout ref that names the base repository's own code, never a pull request's.
+_BASE_REF = re.compile(
+    r"\$\{\{\s*github\.(?:event\.repository\.default_branch|base_ref|sha|ref|ref_name"
+    r"|event\.pull_request\.base\.(?:ref|sha))\s*\}\}"
+)
+#: Scripts that bring code or files in from elsewhere in ways mendbot cannot trace to their
+#: source: a fetch or checkout of a ref a command computed, a patch, a run's artifacts.
+_OPAQUE_FETCH = re.compile(
+    r"\bgit\b[^\n;&|]*\b(?:fetch|pull|checkout|switch|clone|reset|worktree|apply|am)\b"
+    r"|\bgh\b[^\n;&|]*\b(?:pr\s+(?:checkout|diff)|run\s+download)\b"
+    r"|\bunzip\b|\btar\b[^\n;&|]*\s-?x|\bdownloadArtifact\b|/actions/artifacts/"
+)
+
+
+def _opaque_fetch(step: Step) -> str | None:
+    """What ``step`` brings into the job from a source mendbot cannot trace, or None: a
+    checkout of a computed ref, artifacts of another run, or a script that fetches, applies a
+    patch or unpacks an archive."""
+    uses = step.uses
+    if uses is not None:
+        if uses.is_action("actions/checkout"):
+            ref = step.with_.get("ref")
+            if isinstance(ref, str) and "${{" in ref and not _BASE_REF.fullmatch(ref.strip()):
+                return f"ref: {ref}"
+            return None
+        if uses.slug in ("actions/download-artifact", "dawidd6/action-download-artifact"):
+            other_run = step.with_.get("run-id") or step.with_.get("run_id")
+            if other_run or step.with_.get("workflow"):
+                if artifact_folder(step.with_.get("path")):
+                    return None  # into a folder of its own: the artifact rule reads what runs it
+                return f"uses: {uses.raw} (artifacts of another run, into the workspace)"
+            return None
+        script = step.with_.get("script")
+        if uses.is_action("actions/github-script") and isinstance(script, str):
+            match = _OPAQUE_FETCH.search(script)
+            return f"script: {match.group()}" if match else None
+        return None
+    if step.run is None:
+        return None
+    match = _OPAQUE_FETCH.search(_FENCE.sub("", step.run))
+    return match.group().strip() if match else None
+
+
 def _untrusted_env_reference(line: str, env: dict[str, Any]) -> bool:
     for match in _ENV_REF.finditer(line):
         value = _lookup(env, match.group(1) or match.group(2))
@@ -241,7 +284,13 @@ class DangerousTriggers(WorkflowRule):
         "download`) followed by a step that **runs them** (a file from the artifact as a "
         "command, `bash`/`python`/`node`… given a script from it, a build in its folder, a "
         "local action in it): high; reading the artifact as data (publishing a report, posting "
-        "a diff) is not reported.\n\n"
+        "a diff) is not reported;\n"
+        "- a step that brings in files from a source mendbot **cannot trace** (a `git "
+        "fetch`/`checkout`/`apply` of a ref a command computed, `gh pr diff`, `gh run "
+        "download`, a checkout whose `ref:` is an expression other than the base branch, "
+        "another run's artifacts downloaded into the workspace, `unzip`/`tar x`, "
+        "`downloadArtifact` in github-script) followed by a step that runs code: medium, "
+        "because the files may be the pull request's.\n\n"
         "The trigger alone is not reported: a `pull_request_target` or `workflow_run` workflow "
         "that never checks out, downloads or runs the outsider's code runs only the default "
         "branch's code (expressions that splice the event into a script are "
@@ -361,7 +410,51 @@ jobs:
             yield Detection(finding, None, AGENT_NO_FIX)
             return
 
+    def _check_untraced(self, job: Job, trigger: str) -> Iterator[Detection]:
+        """A job of a privileged run that brings in code from a source mendbot cannot trace
+        and then runs code: reported at medium, since the source may be the pull request."""
+        for step in job.steps:
+            fetched = _opaque_fetch(step)
+            if fetched is None:
+                continue
+            same = _executes(step) if step.run is not None else None
+            runner = next(
+                (
+                    f"`{later.name}` {how}"
+                    for later in step.later_steps()
+                    if (how := _executes(later)) is not None
+                ),
+                f"then {same} in the same step" if same else None,
+            )
+            if runner is None:
+                continue
+            confidence, gate = _gate(job)
+            message = (
+                f"`{trigger}` runs with this repository's secrets and a write token; this step "
+                f"brings in files from a source mendbot cannot trace (`{fetched}`) and {runner}: "
+                "if they can come from a pull request, anyone who opens one runs code with "
+                f"those privileges{gate}"
+            )
+            finding = self.finding(
+                job.workflow,
+                step.route,
+                message,
+                evidence=fetched,
+                confidence=Confidence.LOW if confidence is not Confidence.HIGH else confidence,
+                severity=Severity.MEDIUM,
+            )
+            yield Detection(finding, None, NO_FIX)
+            return
+
     def _check_job(self, job: Job, privileged: list[str]) -> Iterator[Detection]:
+        found = list(self._check_checkouts(job, privileged))
+        yield from found
+        runs_artifacts = "workflow_run" in privileged and any(self._check_artifacts(job))
+        untraced_triggers = [t for t in privileged if t in PRIVILEGED]
+        if not found and not runs_artifacts and untraced_triggers:
+            yield from self._check_untraced(job, untraced_triggers[0])
+
+    def _check_checkouts(self, job: Job, privileged: list[str]) -> Iterator[Detection]:
         for step in job.steps:
             checkout = _untrusted_checkout(step)
             if checkout is None:

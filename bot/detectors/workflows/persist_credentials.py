@@ -181,19 +181,30 @@ jobs:
         )
 
 
-_TOKEN_VALUE = re.compile(r"\$\{\{[^}]*\b(?:secrets\.\w+|github\.token|inputs\.\w*token\w*)", re.I)
+#: A GitHub token handed to a step: the job token, a secret named like one (``GITHUB``,
+#: ``GH``, ``PAT``, ``BOT``: ``RELEASE_PAT``, ``GH_BOT_TOKEN``), an App token a step made, or
+#: a ``*token*`` input. Other services' tokens (``SONAR_TOKEN``, ``NPM_TOKEN``) do not count.
+_GITHUB_TOKEN_VALUE = re.compile(
+    r"\$\{\{[^}]*\b(?:github\.token|secrets\.\w*(?:GITHUB|GH|PAT|BOT)\w*"
+    r"|steps\.[\w-]+\.outputs\.token|inputs\.\w*token\w*)",
+    re.IGNORECASE,
+)
+#: Environment variables the GitHub CLI and most tools read a GitHub token from.
+_GITHUB_TOKEN_NAMES = frozenset(
+    {"GH_TOKEN", "GITHUB_TOKEN", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN", "GITHUB_PAT"}
+)
 
 
 def _talks_to_github(step: Step) -> bool:
-    """Whether ``step`` is handed a token: a secret, the job token or a ``*token*`` input in
-    its script, its inputs or its environment (a variable named ``*TOKEN*`` counts too)."""
+    """Whether ``step`` is handed a GitHub token (see :data:`_GITHUB_TOKEN_VALUE`) in its
+    script, its inputs or its environment, or a variable GitHub tools read one from."""
     env = {**step.workflow.env, **step.job.env, **step.env}
     values = [str(v) for v in (*env.values(), *step.with_.values())]
     if step.run is not None:
         values.append(step.run)
-    if any("TOKEN" in str(name).upper() and value for name, value in env.items()):
+    if any(str(name).upper() in _GITHUB_TOKEN_NAMES and value for name, value in env.items()):
         return True
-    return any(_TOKEN_VALUE.search(value) for value in values)
+    return any(_GITHUB_TOKEN_VALUE.search(value) for value in values)
 
 
 def _listed(reasons: list[str]) -> str:
