@@ -476,3 +476,42 @@ def test_a_property_of_a_computed_matrix_entry_is_not_written_out(tmp_path: Path
     _, findings = _analyze(tmp_path)
     evidence = {f["evidence"] for f in findings}
     assert evidence >= {"${{ matrix.config.title }}", "${{ matrix.cfg.title }}"}
+
+
+DISPATCHED_BUILD = """\
+on:
+  workflow_dispatch:
+    inputs:
+      title: {type: string}
+      count: {type: number}
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "${{ inputs.title }}" "${{ inputs.count }}"
+"""
+
+TRIAGE_DISPATCHES_IT = """\
+on: issues
+jobs:
+  triage:
+    runs-on: ubuntu-latest
+    steps:
+      - env:
+          GH_TOKEN: ${{ github.token }}
+          TITLE: ${{ github.event.issue.title }}
+        run: gh workflow run build.yml -f title="$TITLE"
+"""
+
+
+def test_a_dispatch_input_a_workflow_may_fill_from_an_issue_stays_reported(tmp_path: Path):
+    """``gh workflow run`` in another workflow passes an issue title: the free-text input is no
+    longer only a writer's choice, the number input still is."""
+    folder = tmp_path / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    (folder / "build.yml").write_text(DISPATCHED_BUILD, encoding="utf-8")
+    assert _analyze(tmp_path) == (0, [])
+    (folder / "triage.yml").write_text(TRIAGE_DISPATCHES_IT, encoding="utf-8")
+    code, findings = _analyze(tmp_path)
+    assert code == 1
+    assert [(f["evidence"], f["severity"]) for f in findings] == [("${{ inputs.title }}", "medium")]

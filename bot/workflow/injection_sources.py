@@ -33,7 +33,7 @@ from bot.workflow.expression_tree import contexts as tree_contexts
 from bot.workflow.matrix import matrix_is_static
 from bot.workflow.model import Job, Step, Workflow
 from bot.workflow.permission_needs import load_local_workflow
-from bot.workflow.run_starters import Starters, starters
+from bot.workflow.run_starters import Starters, dispatched_by_workflows, starters
 from bot.workflow.template_scan import Expression, expressions
 
 _ENV_CONTEXT = re.compile(r"^env\.(?P<name>[A-Za-z_][A-Za-z0-9_]*)$", re.IGNORECASE)
@@ -164,10 +164,8 @@ def _input_origin(workflow: Workflow, name: str, *, dispatch_payload: bool) -> P
     inputs come from callers mendbot cannot see."""
     if workflow.kind != "workflow" or not workflow.triggers:
         return Provenance.UNKNOWN
-    if dispatch_payload:
-        return Provenance.TRUSTED  # only a workflow_dispatch payload has `inputs`
-    if "workflow_call" not in workflow.triggers:
-        return Provenance.TRUSTED
+    if dispatch_payload or "workflow_call" not in workflow.triggers:
+        return _dispatch_input_origin(workflow, name)
     on = workflow.data.get("on")
     call = on.get("workflow_call") if isinstance(on, dict) else None
     declared = call.get("inputs") if isinstance(call, dict) else None
@@ -179,6 +177,23 @@ def _input_origin(workflow: Workflow, name: str, *, dispatch_payload: bool) -> P
     if spec is None:
         return Provenance.TRUSTED  # not declared for callers: empty when called
     kind = spec.get("type") if isinstance(spec, dict) else None
+    return Provenance.TRUSTED if kind in CONSTRAINED_INPUT_TYPES else Provenance.UNKNOWN
+
+
+def _dispatch_input_origin(workflow: Workflow, name: str) -> Provenance:
+    """A ``workflow_dispatch`` input: chosen by a writer, unless a workflow of the repository
+    dispatches runs itself and the input is free text (it may carry what started that one)."""
+    if not dispatched_by_workflows(workflow):
+        return Provenance.TRUSTED
+    on = workflow.data.get("on")
+    dispatch = on.get("workflow_dispatch") if isinstance(on, dict) else None
+    declared = dispatch.get("inputs") if isinstance(dispatch, dict) else None
+    spec = (
+        next((v for k, v in declared.items() if str(k).lower() == name.lower()), None)
+        if isinstance(declared, dict)
+        else None
+    )
+    kind = spec.get("type", "string") if isinstance(spec, dict) else "string"
     return Provenance.TRUSTED if kind in CONSTRAINED_INPUT_TYPES else Provenance.UNKNOWN
 
 

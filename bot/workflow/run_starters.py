@@ -9,6 +9,7 @@ callers are read from disk.
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
@@ -121,3 +122,44 @@ def _read_callers(
 def _called_path(raw: str) -> str:
     """``.github/workflows/x.yml`` for ``./.github/workflows/x.yml`` (a ref, if any, dropped)."""
     return raw.strip()[2:].split("@", 1)[0].lstrip("/")
+
+
+#: A workflow step that starts ``workflow_dispatch`` runs itself (with inputs it chooses).
+_DISPATCHES = re.compile(
+    r"\bgh\b[^\n]*\bworkflow\s+run\b|createWorkflowDispatch|/dispatches\b|workflow-dispatch@",
+    re.IGNORECASE,
+)
+
+
+def dispatched_by_workflows(workflow: Workflow) -> bool:
+    """Whether a workflow of ``workflow``'s repository starts ``workflow_dispatch`` runs
+    itself (``gh workflow run``, ``createWorkflowDispatch``, a dispatch action): then a dispatch
+    input may carry whatever started that workflow, an issue title for instance. True when the
+    repository cannot be read (unknown is not trusted)."""
+    found = _repository_of(workflow)
+    if found is None:
+        return True
+    root, _ = found
+    try:
+        files = sorted(
+            (p.name, p.stat().st_mtime_ns, p.stat().st_size)
+            for p in (root / ".github" / "workflows").iterdir()
+            if p.suffix in (".yml", ".yaml")
+        )
+    except OSError:
+        return True
+    if len(files) > _MAX_WORKFLOW_FILES:
+        return True
+    return _any_dispatch(root, tuple(files))
+
+
+@lru_cache(maxsize=64)
+def _any_dispatch(root: Path, listing: tuple[tuple[str, int, int], ...]) -> bool:
+    for name, _, _ in listing:
+        try:
+            text = (root / ".github" / "workflows" / name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return True
+        if _DISPATCHES.search(text):
+            return True
+    return False
