@@ -59,6 +59,8 @@ PUBLISHES_NOTHING = {
     "goreleaser-skip-publish": "goreleaser release --clean --skip=announce,publish",
     "semantic-release-dry-run": "npx semantic-release --dry-run",
     "gradle-local-maven": "./gradlew publishToMavenLocal",
+    "npm-run-script-named-publish": "npm run publish-docs",
+    "twine-check-via-python-m": "python -m twine check dist/*",
     "only-in-a-string": 'echo "run cargo publish after the release"',
     "only-in-a-heredoc": "cat <<EOF\nnpm publish\nEOF",
 }
@@ -86,6 +88,12 @@ PUBLISHES = {
     "semantic-release": "npx semantic-release",
     "gradle-publish-task": "./gradlew :lib:publishAllPublicationsToSonatypeRepository",
     "behind-a-guard-variable": "ls dist/* | xargs $guard gh release create v1.2.3 --",
+    "npm-workspace-option-first": "npm -w packages/core publish",
+    "pnpm-filter-first": "pnpm --filter @acme/core publish --no-git-checks",
+    "twine-via-python-m": "python -m twine upload dist/*",
+    "changesets-via-npx": "npx changeset publish",
+    "lerna-via-npx-with-options": "npx -y lerna publish from-git",
+    "dry-run-from-a-variable": "npm publish --dry-run=${DRY:-false}",
 }
 
 

@@ -515,3 +515,17 @@ def test_a_dispatch_input_a_workflow_may_fill_from_an_issue_stays_reported(tmp_p
     code, findings = _analyze(tmp_path)
     assert code == 1
     assert [(f["evidence"], f["severity"]) for f in findings] == [("${{ inputs.title }}", "medium")]
+
+
+def test_a_merge_queue_commit_message_is_an_outsiders_text(tmp_path: Path):
+    """A merge queue commit carries the pull request's title: anyone's, once a writer queues."""
+    folder = tmp_path / ".github" / "workflows"
+    folder.mkdir(parents=True)
+    (folder / "queue.yml").write_text(
+        "on: merge_group\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        '      - run: echo "${{ github.event.merge_group.head_commit.message }}"\n',
+        encoding="utf-8",
+    )
+    code, findings = _analyze(tmp_path)
+    assert code == 1
+    assert [f["severity"] for f in findings] == ["high"]

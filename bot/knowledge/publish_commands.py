@@ -54,7 +54,17 @@ PUBLISH_COMMANDS: tuple[PublishCommand, ...] = (
     PublishCommand(("helm",), ("push",)),
     PublishCommand(("vsce", "ovsx"), ("publish",)),
     PublishCommand(("semantic-release",), (), ("--dry-run", "-d")),
+    PublishCommand(("changeset",), ("publish",)),
+    PublishCommand(("lerna",), ("publish",)),
 )
+
+#: Package managers whose options may come before the subcommand (``npm -w pkg publish``,
+#: ``pnpm --filter pkg publish``, ``yarn workspaces foreach npm publish``).
+_PACKAGE_MANAGERS = ("npm", "pnpm", "bun", "yarn")
+#: Their subcommands that run something else rather than publish themselves.
+_RUNNERS = ("run", "run-script", "exec", "dlx", "x", "help", "create", "init")
+#: Programs that run another program given after their own options.
+_LAUNCHERS = ("npx", "pnpx", "bunx")
 
 
 def _positional(words: list[str]) -> list[str]:
@@ -97,6 +107,9 @@ def publishing(argv: list[str]) -> str | None:
         return publishing(argv[1:])
     program = argv[0].rsplit("/", 1)[-1]
     words = argv[1:]
+    launched = _launched(program, words)
+    if launched is not None:
+        return publishing(launched)
     if program in ("gradle", "gradlew"):
         return f"{program} publish" if _gradle_publishes(words) else None
     positional = _positional(words)
@@ -109,6 +122,10 @@ def publishing(argv: list[str]) -> str | None:
             ):
                 continue
             label = f"{program} {command.any_word}"
+        elif program in _PACKAGE_MANAGERS and command.words == ("publish",):
+            if "publish" not in positional or (positional and positional[0] in _RUNNERS):
+                continue
+            label = f"{program} publish"
         else:
             if tuple(positional[: len(command.words)]) != command.words:
                 continue
@@ -118,6 +135,20 @@ def publishing(argv: list[str]) -> str | None:
         if any(_has(words, option) for option in command.dry_run) or _skips_publishing(words):
             return None
         return label
+    return None
+
+
+def _launched(program: str, words: list[str]) -> list[str] | None:
+    """The command a launcher runs: ``npx changeset publish``, ``pnpm exec lerna publish``,
+    ``yarn dlx …``, ``python -m twine upload``; None when ``program`` launches nothing."""
+    if program in _LAUNCHERS or (
+        program in ("pnpm", "yarn", "bun") and words[:1] in (["exec"], ["dlx"], ["x"])
+    ):
+        rest = words if program in _LAUNCHERS else words[1:]
+        start = next((i for i, w in enumerate(rest) if not w.startswith("-")), len(rest))
+        return rest[start:] or None  # past the launcher's own options (`npx -y`)
+    if program.startswith("python") and words[:1] == ["-m"] and len(words) > 1:
+        return words[1:]
     return None
 
 
