@@ -80,12 +80,18 @@ def _repository_of(workflow: Workflow) -> tuple[Path, str] | None:
     return workflow.root.joinpath(*parts[:-3]), "/".join(parts[-3:])
 
 
-def _callers(workflow: Workflow) -> tuple[Workflow, ...]:
-    """The workflows of ``workflow``'s repository with a job that calls it; none when the
-    repository is unknown or its workflow folder too large."""
+#: A repository's workflow folder as read: its root, the workflow's path in it, and the
+#: folder's listing (names, times, sizes), which keys the caches so an edited folder is read
+#: again.
+_Listing = tuple[Path, str, tuple[tuple[str, int, int], ...]]
+
+
+def _workflow_listing(workflow: Workflow) -> _Listing | None:
+    """The workflow folder of ``workflow``'s repository; None when the repository is unknown,
+    the folder unreadable or larger than :data:`_MAX_WORKFLOW_FILES`."""
     found = _repository_of(workflow)
     if found is None:
-        return ()
+        return None
     root, path = found
     try:
         files = sorted(
@@ -94,11 +100,17 @@ def _callers(workflow: Workflow) -> tuple[Workflow, ...]:
             if p.suffix in (".yml", ".yaml")
         )
     except OSError:
-        return ()
+        return None
     if len(files) > _MAX_WORKFLOW_FILES:
-        return ()
-    # The listing (names, times, sizes) is part of the key: an edited folder is read again.
-    return _read_callers(root, path, tuple(files))
+        return None
+    return root, path, tuple(files)
+
+
+def _callers(workflow: Workflow) -> tuple[Workflow, ...]:
+    """The workflows of ``workflow``'s repository with a job that calls it; none when the
+    repository's workflow folder cannot be read (see :func:`_workflow_listing`)."""
+    listing = _workflow_listing(workflow)
+    return () if listing is None else _read_callers(*listing)
 
 
 @lru_cache(maxsize=64)
@@ -135,22 +147,9 @@ def dispatched_by_workflows(workflow: Workflow) -> bool:
     """Whether a workflow of ``workflow``'s repository starts ``workflow_dispatch`` runs
     itself (``gh workflow run``, ``createWorkflowDispatch``, a dispatch action): then a dispatch
     input may carry whatever started that workflow, an issue title for instance. True when the
-    repository cannot be read (unknown is not trusted)."""
-    found = _repository_of(workflow)
-    if found is None:
-        return True
-    root, _ = found
-    try:
-        files = sorted(
-            (p.name, p.stat().st_mtime_ns, p.stat().st_size)
-            for p in (root / ".github" / "workflows").iterdir()
-            if p.suffix in (".yml", ".yaml")
-        )
-    except OSError:
-        return True
-    if len(files) > _MAX_WORKFLOW_FILES:
-        return True
-    return _any_dispatch(root, tuple(files))
+    repository's workflow folder cannot be read (unknown is not trusted)."""
+    listing = _workflow_listing(workflow)
+    return True if listing is None else _any_dispatch(listing[0], listing[2])
 
 
 @lru_cache(maxsize=64)

@@ -182,7 +182,7 @@ _BASE_REF = re.compile(
 #: Scripts that bring code or files in from elsewhere in ways mendbot cannot trace to their
 #: source: a fetch or checkout of a ref a command computed, a patch, a run's artifacts.
 _OPAQUE_FETCH = re.compile(
-    r"\bgit\b[^\n;&|]*\b(?:fetch|pull|checkout|switch|clone|reset|worktree|apply|am)\b"
+    rf"{_GIT_FETCH.pattern}|\bgit\b[^\n;&|]*\b(?:apply|am)\b"
     r"|\bgh\b[^\n;&|]*\b(?:pr\s+(?:checkout|diff)|run\s+download)\b"
     r"|\bunzip\b|\btar\b[^\n;&|]*\s-?x|\bdownloadArtifact\b|/actions/artifacts/"
 )
@@ -339,10 +339,14 @@ jobs:
         """Check every job of a workflow with a privileged trigger, then its agents."""
         triggers = workflow.triggers
         privileged = [t for t in CHECKOUT_PRIVILEGED if t in triggers]
+        untraced = [name for name in privileged if name in PRIVILEGED]
         for job in workflow.jobs if privileged else ():
-            yield from self._check_job(job, privileged)
-            if "workflow_run" in triggers:
-                yield from self._check_artifacts(job)
+            checkouts = list(self._check_checkouts(job, privileged))
+            artifacts = list(self._check_artifacts(job)) if "workflow_run" in triggers else []
+            yield from checkouts
+            yield from artifacts
+            if untraced and not checkouts and not artifacts:
+                yield from self._check_untraced(job, untraced[0])
         yield from self._check_agents(workflow)
 
     def _check_artifacts(self, job: Job) -> Iterator[Detection]:
@@ -445,14 +449,6 @@ jobs:
             )
             yield Detection(finding, None, NO_FIX)
             return
-
-    def _check_job(self, job: Job, privileged: list[str]) -> Iterator[Detection]:
-        found = list(self._check_checkouts(job, privileged))
-        yield from found
-        runs_artifacts = "workflow_run" in privileged and any(self._check_artifacts(job))
-        untraced_triggers = [t for t in privileged if t in PRIVILEGED]
-        if not found and not runs_artifacts and untraced_triggers:
-            yield from self._check_untraced(job, untraced_triggers[0])
 
     def _check_checkouts(self, job: Job, privileged: list[str]) -> Iterator[Detection]:
         for step in job.steps:
