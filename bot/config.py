@@ -68,6 +68,43 @@ class GateSettings(_Schema):
     per commit, so a laxer branch must never be able to pass a commit."""
 
 
+class DeployEnvironment(_Schema):
+    """Where and as whom ``mendbot deploy`` acts in one environment, under
+    ``deploy.environments.<name>`` (read from the merge commit's first parent, like policies)."""
+
+    aws_role_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@/_-]+$"
+    )
+    """The IAM role the deploy job's OIDC token is exchanged for
+    (``AssumeRoleWithWebIdentity``); its trust policy must pin this environment's ``sub`` and
+    the deploy workflow (docs/deploy.md)."""
+    aws_region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
+    """Region of the STS and IAM endpoints (IAM is global; STS is regional)."""
+    github_app_id: int | None = Field(default=None, ge=1)
+    """The deployer GitHub App whose installation token, narrowed to one repository and one
+    permission, applies repository settings (its private key comes from the
+    ``MENDBOT_DEPLOY_APP_KEY`` environment variable, never from a file in the repository)."""
+    github_installation_id: int | None = Field(default=None, ge=1)
+    """That App's installation on the repository's owner."""
+
+
+class DeploySettings(_Schema):
+    """How ``mendbot deploy`` applies merged remediations, under ``deploy``."""
+
+    allow_irreversible: bool = False
+    """Allow changes that cannot be undone (deleting a key) when, and only when, the gate's
+    decision on the merge also came from a policy demanding the stronger approvals."""
+    session_minutes: int = Field(default=15, ge=15, le=60)
+    """Lifetime of the credentials obtained for one change (AWS's minimum is 15 minutes)."""
+    run_timeout_minutes: int = Field(default=30, ge=1, le=360)
+    """How long validation waits for the runs of touched workflows on the merge commit."""
+    observation_hours: int = Field(default=72, ge=0, le=24 * 30)
+    """How long a deactivated key is watched for use before its deactivation counts as
+    validated (re-checked by scheduled runs)."""
+    environments: dict[str, DeployEnvironment] = Field(default_factory=dict)
+    """Environment name (as in ``environments``) -> where and as whom to deploy there."""
+
+
 class Config(_Schema):
     """The whole configuration file."""
 
@@ -84,6 +121,8 @@ class Config(_Schema):
     environments: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     """Environment name -> path globs (``fnmatch``), most sensitive first: the policy gate's
     ``change.environment`` is the first environment a touched path matches."""
+    deploy: DeploySettings = Field(default_factory=DeploySettings)
+    """Credentials and limits of ``mendbot deploy``, per environment."""
 
     def settings(self, rule: str) -> RuleSettings:
         """The settings of ``rule`` (defaults when the file does not mention it)."""

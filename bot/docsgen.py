@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.config import json_schema
+from bot.deploy.desired import DESIRED_MODELS, json_schemas
 from bot.detectors.aliases import ZIZMOR_AUDITS, audits_for_rule
 from bot.detectors.interface import WorkflowRule
 from bot.detectors.rule_registry import RULES
@@ -186,10 +187,16 @@ def render_context_schema() -> str:
     return json.dumps(context_schema(), indent=2) + "\n"
 
 
+def _render_desired(kind: str) -> Callable[[], str]:
+    """The JSON Schema of one desired-state kind, as committed in ``docs/schemas/``."""
+    return lambda: json.dumps(json_schemas()[kind], indent=2) + "\n"
+
+
 GENERATED: dict[str, Callable[[], str]] = {
     "rules.md": render,
     "mendbot.schema.json": render_schema,
     "policy-context.schema.json": render_context_schema,
+    **{f"schemas/desired-{kind}.json": _render_desired(kind) for kind in sorted(DESIRED_MODELS)},
 }
 
 

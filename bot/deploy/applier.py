@@ -16,12 +16,17 @@ reads anything but its target's objects.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum, unique
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
+from bot.config import DeployEnvironment, DeploySettings
+from bot.forge.interface import DeployForge
 from bot.risk import Reversibility
 
 #: A JSON-compatible view of live state (what a deploy record stores as before/after).
@@ -38,6 +43,63 @@ class Target:
     objects: tuple[str, ...]
     pre_image: State
     desired: State
+
+
+@dataclass(frozen=True)
+class Authority:
+    """The credentials one change was applied with, as the deploy record shows them: everything
+    needed to audit the scope, nothing that could be used (no token, no secret key)."""
+
+    credential_type: str
+    """``aws-sts-web-identity``, ``github-installation-token`` or ``forge-read``."""
+    principal: str
+    """The role ARN, the App installation, or the forge repository acted as."""
+    session_name: str
+    """The session name (visible in CloudTrail) or the token's description."""
+    expires_at: str
+    """ISO-8601 UTC expiry of the credentials."""
+    scope: Mapping[str, Any]
+    """The exact scope: the session policy document, or the token's repositories and
+    permissions."""
+
+    @property
+    def scope_digest(self) -> str:
+        """``sha256:<hex>`` of the canonical JSON of :attr:`scope`."""
+        canonical = json.dumps(self.scope, sort_keys=True, separators=(",", ":")).encode()
+        return "sha256:" + hashlib.sha256(canonical).hexdigest()
+
+
+class Grant(ABC):
+    """Credentials obtained for one change, revoked (or left to expire) when it is done."""
+
+    authority: Authority
+
+    @abstractmethod
+    def revoke(self) -> None:
+        """End the credentials early where the issuer allows it; never raises."""
+
+
+@dataclass(frozen=True)
+class DeployContext:
+    """What an applier may know while it connects: the one change, the environment's settings,
+    a way to get the job's OIDC token, and the forge (for workflow runs)."""
+
+    change_id: str
+    """The remediation's id (short, for session names)."""
+    environment: str
+    repository: str
+    """``owner/name`` of the repository deployed from (GitHub), or its URL (local forge)."""
+    merge_sha: str
+    parent_sha: str
+    """The merge commit's first parent: the state before the change."""
+    deploy: DeploySettings
+    settings: DeployEnvironment
+    """``deploy.environments.<environment>`` (empty defaults when not configured)."""
+    oidc_token: Callable[[str], str]
+    """``audience -> JWT`` of this job; raises :class:`~bot.errors.MendbotError` when none can be
+    had. The token is passed on to the issuer of credentials and never logged or stored."""
+    forge: DeployForge | None
+    now: Callable[[], datetime]
 
 
 @unique
@@ -67,6 +129,13 @@ class Applier(ABC):
     reversibility: ClassVar[Reversibility]
     """The most this applier's changes can be undone; irreversible ones are never applied
     unless configuration and the gate's decision both allow it."""
+
+    @classmethod
+    @abstractmethod
+    def connect(cls, target: Target, context: DeployContext) -> tuple[Self, Grant]:
+        """Obtain credentials scoped to exactly ``target.objects`` in ``context.environment``
+        and return an applier holding them, with the grant (for the record and revocation);
+        raises :class:`~bot.errors.MendbotError` when none can be had (nothing is applied)."""
 
     @abstractmethod
     def snapshot(self, target: Target) -> State:

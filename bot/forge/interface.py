@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum, unique
 from pathlib import Path
+from typing import Any
 
 from bot.errors import MendbotError
 from bot.protocol import BOT_EMAIL, BOT_LOGIN
@@ -212,7 +213,103 @@ class Review:
     """ISO-8601 UTC."""
 
 
-class GateForge(ABC):
+# -- deployments: what the deploy job writes and the gate reads -----------------------------------
+
+#: The ``task`` of every deployment the deploy job records (GitHub Deployments API).
+DEPLOY_TASK = "mendbot:apply"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One deploy attempt as the forge stores it (a GitHub Deployment and its latest status; a
+    JSON file under ``<git-common-dir>/mendbot/deployments/`` on the local forge)."""
+
+    id: int
+    sha: str
+    """The merge commit deployed."""
+    environment: str
+    payload: dict[str, Any]
+    """What the deploy job wrote: ``change``, ``target``, ``outcome``, ``record`` (the signed
+    record's sha256), ``resolves`` (the id of the failed deployment a revert's deploy resolves)."""
+    state: str
+    """The latest status: ``in_progress``, ``success``, ``failure``, ``error`` or ``inactive``."""
+    created_at: str
+    """ISO-8601 UTC."""
+
+
+@dataclass(frozen=True)
+class WorkflowRun:
+    """One workflow run on a commit (what validation of a workflow change watches)."""
+
+    id: int
+    path: str
+    """The workflow file, ``.github/workflows/<name>.yml``."""
+    head_sha: str
+    event: str
+    status: str
+    """``queued``, ``in_progress`` or ``completed``."""
+    conclusion: str | None
+    """``success``, ``failure``, ``cancelled``… once completed."""
+    url: str = ""
+
+
+class DeploymentReader(ABC):
+    """Reading deployments: the deploy job (idempotency) and the gate (a failed, unresolved
+    deployment freezes its environment) both need it."""
+
+    @abstractmethod
+    def deployments(self, environment: str | None = None) -> list[Deployment]:
+        """Every deployment of task :data:`DEPLOY_TASK` (in ``environment``, when given), oldest
+        first; raises :class:`ForgeError` when they cannot be read (callers fail closed)."""
+
+
+class DeployForge(DeploymentReader, ABC):
+    """What the deploy job needs from a forge: workflow runs to validate against, and somewhere
+    to record deployments and ask the propose identity for a revert. It never pushes."""
+
+    @property
+    @abstractmethod
+    def workdir(self) -> Path:
+        """A local git repository holding the default branch's history."""
+
+    @property
+    @abstractmethod
+    def repository_uri(self) -> str:
+        """The URL of the repository deployed from (attestations must name it)."""
+
+    @abstractmethod
+    def default_tip(self) -> tuple[str, str]:
+        """The default branch and its commit now."""
+
+    @abstractmethod
+    def workflow_runs(self, head_sha: str) -> list[WorkflowRun]:
+        """Every workflow run on commit ``head_sha``, newest first."""
+
+    @abstractmethod
+    def create_deployment(self, sha: str, environment: str, payload: dict[str, Any]) -> int:
+        """Create a deployment of ``sha`` to ``environment`` (task :data:`DEPLOY_TASK`, never
+        auto-merging, requiring the :data:`STATUS_CONTEXT` status to be ``success`` on ``sha``)
+        and return its id; raises :class:`ForgeError` when the forge refuses."""
+
+    @abstractmethod
+    def set_deployment_status(
+        self, deployment: int, state: str, description: str, payload: dict[str, Any] | None = None
+    ) -> None:
+        """Add a status to ``deployment``; ``payload`` (local forge) or the status description
+        (GitHub) carries the outcome for readers."""
+
+    @abstractmethod
+    def dispatch(self, event_type: str, payload: dict[str, Any]) -> None:
+        """Ask another workflow to act (GitHub ``repository_dispatch``; a request file on the
+        local forge): how the deploy job, which cannot push, gets a revert pull request."""
+
+    @abstractmethod
+    def dispatches(self) -> list[dict[str, Any]]:
+        """Dispatched requests not yet handled (local forge; empty on GitHub, where the event
+        starts a workflow)."""
+
+
+class GateForge(DeploymentReader, ABC):
     """What the policy gate needs from a forge: read a pull request, report one decision.
 
     The gate never checks out or runs pull request code: :meth:`fetch` only makes the commits'
@@ -306,6 +403,6 @@ class GateForge(ABC):
         base branch, auto-merge disabled in the repository)."""
 
 
-class ForgeHost(Forge, GateForge, ABC):
+class ForgeHost(Forge, GateForge, DeployForge, ABC):
     """A forge adapter both the propose job and the gate can use (each sees only its own
     interface); what ``--forge NAME`` builds (:data:`bot.cli.forges.FORGE_KINDS`)."""

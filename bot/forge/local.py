@@ -31,13 +31,14 @@ from bot.forge.interface import (
     Review,
     UnknownBranchError,
 )
+from bot.forge.local_deployments import LocalDeployments
 from bot.git import GitError
 from bot.protocol import BOT_EMAIL, BOT_NAME, GATE_LABELS, STATUS_CONTEXT
 from bot.provenance.run_context import local_uri
 from bot.safe_files import write_text_atomically
 
 
-class LocalForge(ForgeHost):
+class LocalForge(LocalDeployments, ForgeHost):
     """Pull requests as branches plus JSON records inside a local repository's git directory."""
 
     name = "local"
@@ -360,14 +361,6 @@ class LocalForge(ForgeHost):
             self._root / "statuses" / f"{sha}.json",
             json.dumps(statuses, indent=2, sort_keys=True),
         )
-
-    def statuses(self, sha: str) -> dict[str, dict[str, str]]:
-        """The commit statuses of ``sha`` by context."""
-        path = self._root / "statuses" / f"{sha}.json"
-        if not path.is_file():
-            return {}
-        data: dict[str, dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
-        return data
 
     def set_gate_label(self, number: int, label: str) -> None:
         """Replace the gate label, keeping the others."""

@@ -13,12 +13,28 @@ from typing import Any, ClassVar
 
 import pytest
 
-from bot.deploy.applier import Applier, State, Target, Validation, Verdict
+from bot.deploy.applier import (
+    Applier,
+    Authority,
+    DeployContext,
+    Grant,
+    State,
+    Target,
+    Validation,
+    Verdict,
+)
 from bot.deploy.appliers import UnknownKindError, applier_for
 from bot.deploy.lifecycle import Outcome, deploy_change
 from bot.risk import Reversibility
 
 SECRET = "ghs_live_token_value"
+
+
+class _Unrevocable(Grant):
+    authority = Authority("none", "switches", "test", "2099-01-01T00:00:00Z", {})
+
+    def revoke(self) -> None:
+        return None
 
 
 @dataclass
@@ -35,6 +51,10 @@ class Switches(Applier):
     sticky: bool = False
     observable: bool = True
     calls: list[str] = field(default_factory=list)
+
+    @classmethod
+    def connect(cls, target: Target, context: DeployContext) -> tuple[Switches, Grant]:
+        return cls(live=dict(target.pre_image)), _Unrevocable()
 
     def snapshot(self, target: Target) -> State:
         self.calls.append("snapshot")
