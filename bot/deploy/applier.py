@@ -41,8 +41,17 @@ class Target:
     kind: str
     environment: str
     objects: tuple[str, ...]
+    """The exact objects the change touches (key ids, setting names, workflow paths): the only
+    ones the credentials are scoped to and the applier may write."""
     pre_image: State
+    """``object -> state`` the analysis saw (the desired-state file at the merge's parent)."""
     desired: State
+    """``object -> state`` git now asks for (the file at the merge commit)."""
+    location: State = field(default_factory=dict)
+    """Where the objects live, from the desired-state file: ``{"account": "123456789012"}``,
+    ``{"repository": "owner/name"}``; for ``git-workflow`` empty (the context has the commits)."""
+    source: str = ""
+    """The desired-state file (or, for ``git-workflow``, empty)."""
 
 
 @dataclass(frozen=True)
