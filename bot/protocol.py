@@ -34,6 +34,12 @@ RISK_LABEL_PREFIX = "risk:"
 #: are for people and searches only: the gate derives environments from paths, never labels.
 ENVIRONMENT_LABEL_PREFIX = "env:"
 
+#: Deploy outcomes that freeze their environment until resolved: something was applied and did
+#: not hold (the deploy job writes them into its deployments; the gate reads them).
+DEPLOY_FREEZING_OUTCOMES = frozenset({"compensated", "compensation-failed"})
+#: The ``repository_dispatch`` event the deploy job sends to get a revert pull request opened.
+ROLLBACK_EVENT = "mendbot-rollback"
+
 #: Where a merged remediation's attestation is committed: ``<dir>/<bundle-name>.sigstore.json``.
 ATTESTATIONS_DIR = ".mendbot/attestations"
 

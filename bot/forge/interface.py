@@ -70,6 +70,8 @@ class PullRequest:
     """Local forge only: submitted reviews (user, state, commit_id, submitted_at)."""
     auto_merge: dict[str, str] | None = None
     """Local forge only: the auto-merge request (``method``, ``expected_head``), if enabled."""
+    merge_sha: str = ""
+    """Local forge only: the commit on the base branch that merged it (once merged)."""
 
 
 @dataclass(frozen=True)
@@ -341,6 +343,12 @@ class GateForge(DeploymentReader, ABC):
     @abstractmethod
     def open_pulls_at_head(self, sha: str) -> list[tuple[int, str]]:
         """``(number, base branch)`` of every open pull request whose head is commit ``sha``."""
+
+    @abstractmethod
+    def merged_pull(self, sha: str) -> PullInfo | None:
+        """The pull request that commit ``sha`` merged (any merge method), with ``head_sha`` the
+        head it merged and ``base_sha`` the commit's first parent; None when no pull request
+        merged it (a direct push: nothing was reviewed)."""
 
     @abstractmethod
     def open_pull_numbers(self) -> list[int]:

@@ -194,7 +194,58 @@ class LocalForge(LocalDeployments, ForgeHost):
         self._write(pull)
         return pull
 
+    def merge(self, number: int, method: str = "squash", author: str = "Ada") -> str:
+        """Merge pull request ``number`` into its base as a reviewer's merge button does
+        (``squash``: one commit with the merged tree; ``merge``: a two-parent commit), mark it
+        merged and return the new commit. Refuses a conflicting merge; moves the base branch
+        with compare-and-swap, so a concurrent push loses nothing."""
+        pull = self.get(number)
+        info = self.pull_info(number)
+        tree = git.merged_tree(self._repo, info.base_sha, info.head_sha)
+        if tree is None:
+            raise ForgeError(f"#{number} conflicts with {pull.base}: resolve it first")
+        parents = ["-p", info.base_sha] + (["-p", info.head_sha] if method == "merge" else [])
+        email = f"{author.lower()}@users.noreply.local"
+        env = {
+            "GIT_AUTHOR_NAME": author,
+            "GIT_AUTHOR_EMAIL": email,
+            "GIT_COMMITTER_NAME": author,
+            "GIT_COMMITTER_EMAIL": email,
+        }
+        message = f"{pull.title} (#{number})\n"
+        sha = (
+            git.run(self._repo, "commit-tree", tree, *parents, "-m", message, env=env)
+            .decode()
+            .strip()
+        )
+        self.push(pull.base, sha, info.base_sha)
+        pull.state = PullState.MERGED
+        pull.head_sha = info.head_sha
+        pull.merge_sha = sha
+        self._write(pull)
+        return sha
+
     # -- the gate's view ---------------------------------------------------------------------
+    def merged_pull(self, sha: str) -> PullInfo | None:
+        """The merged record whose ``merge_sha`` is ``sha``."""
+        for pull in self.pulls(PullState.MERGED):
+            if pull.merge_sha and pull.merge_sha == sha:
+                parent = git.rev_parse(self._repo, f"{sha}^1")
+                return PullInfo(
+                    number=pull.number,
+                    title=pull.title,
+                    body=pull.body,
+                    author=pull.author,
+                    state=pull.state,
+                    draft=pull.draft,
+                    head_ref=pull.branch,
+                    head_sha=pull.head_sha,
+                    base_ref=pull.base,
+                    base_sha=parent,
+                    labels=tuple(pull.labels),
+                )
+        return None
+
     def pull_info(self, number: int) -> PullInfo:
         """The record, with the head and base read from the branches as they are now."""
         pull = self.get(number)

@@ -20,6 +20,7 @@ from bot.forge.interface import GateForge, PullInfo, Review
 from bot.gate import base_branch
 from bot.gate.attestation import AttestationFacts, examine, signed_by_trust
 from bot.gate.contributors import head_attested, who_contributed
+from bot.gate.deploy_freeze import frozen_by_deployments
 from bot.gate.owners import LOCATIONS as CODEOWNERS_LOCATIONS
 from bot.gate.owners import code_owners
 from bot.gate.reverts import RevertFacts, find_revert
@@ -274,7 +275,10 @@ def gather(
         attested=(pull.head_sha,) if head_is_bot else (),
     )
     last_push_required = forge.last_push_approval_required(pull.base_ref)
-    frozen = frozen_environments(forge, rolled_back) & set(change.environments)
+    frozen_now = frozen_environments(forge, rolled_back) | frozen_by_deployments(
+        forge.deployments()
+    )
+    frozen = frozen_now & set(change.environments)
     windows = compute_windows(
         [window.compiled() for window in base.policies.windows], change.environments, now
     )

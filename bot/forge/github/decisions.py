@@ -329,6 +329,25 @@ class GitHubDecisions(GitHubClient):
             if pr.state == "open" and pr.head.sha == sha
         ]
 
+    def merged_pull(self, sha: str) -> PullInfo | None:
+        """``GET /commits/{sha}/pulls``, kept to the one GitHub merged as ``sha``
+        (``merge_commit_sha``); its base is the commit's first parent (fetched)."""
+        commit = self._repo.get_commit(sha)  # lazy: no request
+        pulls = self._call(
+            f"list the pull requests of {sha[:12]}",
+            lambda: list(commit.get_pulls()),
+            advice=READ_ADVICE,
+        )
+        for pr in pulls:
+            if pr.merged_at is None or pr.merge_commit_sha != sha:
+                continue
+            parent = self._git("rev-parse", "--verify", f"{sha}^1")
+            info: PullInfo = self._call(
+                f"read pull request #{pr.number}", self._info, pr, {}, advice=READ_ADVICE
+            )
+            return replace(info, base_sha=parent)
+        return None
+
     def open_pull_numbers(self) -> list[int]:
         """``GET /pulls?state=open`` (every author), by number."""
         numbers: list[int] = self._call(

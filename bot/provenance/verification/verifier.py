@@ -112,6 +112,19 @@ def verify_bundle(
     return result
 
 
+def authenticate(raw: bytes, trust: Trust) -> tuple[bytes | None, VerificationResult]:
+    """Check only the envelope of ``raw`` (a bundle over any in-toto statement, e.g. a deploy
+    record): its format, its signature and that the signer is ``trust``. Returns the signed
+    payload (None when any check failed) and the checks. Unsigned envelopes never pass, even
+    under ``--allow-unsigned``: that option is for reviewing remediations by hand."""
+    result = VerificationResult()
+    if isinstance(trust, UnsafeAcceptUnsigned):
+        result.fail("signature", "a signature is required", "verify with --verify-key or identity")
+        return None, result
+    authenticated = _authenticate(raw, None, trust, result)
+    return (authenticated.payload if authenticated else None), result
+
+
 def _verify_into(
     result: VerificationResult,
     attestation: bytes | None,

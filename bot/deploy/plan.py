@@ -1,0 +1,411 @@
+"""``mendbot deploy plan``: what a merge commit would deploy, per environment, and why not.
+
+No credentials are held here. For the merge commit the plan checks, failing closed, that:
+
+1. it adds exactly one committed attestation (a remediation) or is the exact revert of a merged
+   bot change (the gate found which; its attestation is re-verified here);
+2. the attestation verifies against the **analysis** identity, has not expired, names this
+   repository, and the merge's first-parent change is exactly the attested one;
+3. the gate, decided again on the merge commit now, allows it (:class:`GateVerdict`);
+4. no successful deployment exists for the same change, target and environment;
+5. the risk may be deployed: safe, reversible and at most service-wide changes automatically,
+   anything else only under a policy that demanded the stronger approvals; deletions only when
+   ``deploy.allow_irreversible`` is also set;
+
+and lists every target (:mod:`bot.deploy.targets`) with ``apply``, ``skip`` or ``refuse`` and
+the reasons. The live precondition (drift) is checked by the apply step, with credentials.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from bot import git as gitcmd
+from bot.config import DEFAULT_LOCATIONS, Config, parse_config
+from bot.deploy.applier import Target
+from bot.deploy.appliers import APPLIERS
+from bot.deploy.desired import DesiredStateError
+from bot.deploy.targets import Deletion, Planned, Refusal, targets_of
+from bot.errors import MendbotError
+from bot.forge.interface import Deployment
+from bot.protocol import ATTESTATIONS_DIR, DEPLOY_FREEZING_OUTCOMES
+from bot.provenance.changes import RawEntry, parse_raw, raw_diff
+from bot.provenance.statement import Statement
+from bot.provenance.verification.trust import Trust
+from bot.provenance.verification.verifier import verify_attestation
+from bot.risk import BlastRadius, Disposition, Reversibility
+
+#: Version of the plan file's JSON shape.
+PLAN_VERSION = 1
+#: Blast radii a change may have and still deploy without the stronger approvals.
+_AUTOMATIC_RADII = frozenset({BlastRadius.FILE, BlastRadius.SERVICE})
+#: Checks of a reverted change's attestation that do not say who signed it.
+_NOT_IDENTITY = frozenset(
+    {"head", "base", "base-commit", "change-set", "merge-result", "attestation-path", "expiry"}
+)
+
+Action = Literal["apply", "skip", "refuse"]
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """The gate's decision on the merge commit, decided again at deploy time."""
+
+    outcome: str
+    """``allow``, ``require_approval`` or ``deny``."""
+    summary: str
+    """The status description."""
+    policies_digest: str | None
+    record_digest: str
+    """sha256 of the decision record."""
+    evaluated_at: str
+    strong_approvals: tuple[str, ...] = ()
+    """Matched policies that demanded two or more approvals (and got them, if allowed)."""
+    pull: int | None = None
+    approved_head: str | None = None
+    revert_of: str | None = None
+    """The merged bot change this commit exactly reverts, when it does."""
+
+
+@dataclass(frozen=True)
+class PlannedChange:
+    """One target of the merge commit, and what the deploy job will do with it."""
+
+    change: str
+    """The remediation id (``revert:<id>`` for the exact revert of one)."""
+    environment: str
+    kind: str
+    action: Action
+    reasons: tuple[str, ...]
+    target: Target | None
+    """None for a refused deletion or change the appliers cannot make."""
+    source: str
+    why: dict[str, Any] = field(default_factory=dict)
+    """Rules, findings and risk, from the verified statement."""
+    resolves: tuple[int, ...] = ()
+    """Failed deployments a successful deploy of this revert resolves (unfreezing)."""
+
+    @property
+    def key(self) -> str:
+        """``change|kind|source|environment``: what idempotency is keyed by."""
+        return f"{self.change}|{self.kind}|{self.source}|{self.environment}"
+
+
+@dataclass(frozen=True)
+class DeployPlan:
+    """The plan of one merge commit."""
+
+    repository: str
+    sha: str
+    parent: str
+    created: str
+    gate: GateVerdict
+    attestation: dict[str, str]
+    """``path`` and ``sha256`` of the attestation the change is deployed under."""
+    changes: tuple[PlannedChange, ...]
+    problems: tuple[str, ...] = ()
+    """Why nothing at all is deployed (empty when the checks passed)."""
+
+    def matrix(self) -> list[dict[str, str]]:
+        """``{"change", "environment"}`` of each change to apply (a workflow matrix)."""
+        seen: list[dict[str, str]] = []
+        for change in self.changes:
+            entry = {"change": change.change, "environment": change.environment}
+            if change.action == "apply" and entry not in seen:
+                seen.append(entry)
+        return seen
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan file's content."""
+        return {
+            "version": PLAN_VERSION,
+            "repository": self.repository,
+            "sha": self.sha,
+            "parent": self.parent,
+            "created": self.created,
+            "gate": asdict(self.gate),
+            "attestation": self.attestation,
+            "problems": list(self.problems),
+            "changes": [_change_json(change) for change in self.changes],
+            "matrix": self.matrix(),
+        }
+
+
+def _change_json(change: PlannedChange) -> dict[str, Any]:
+    data = asdict(change)
+    data["key"] = change.key
+    return data
+
+
+def config_at(repo: Path, commit: str) -> Config:
+    """``.github/mendbot.yml`` as committed at ``commit`` (defaults when absent); raises
+    :class:`~bot.errors.ConfigError` naming ``<sha12>:<path>`` when it is unusable."""
+    for location in DEFAULT_LOCATIONS:
+        blob = gitcmd.blob_at(repo, commit, location)
+        if blob is None:
+            continue
+        raw = gitcmd.read_blobs(repo, [blob[1]])[blob[1]]
+        return parse_config(raw.decode("utf-8", "replace"), f"{commit[:12]}:{location}", None)
+    return Config()
+
+
+def plan_merge(
+    repo: Path,
+    sha: str,
+    *,
+    repository: str,
+    trust: Trust,
+    now: datetime,
+    gate: GateVerdict,
+    deployments: list[Deployment],
+) -> DeployPlan:
+    """The plan of merge commit ``sha`` (see the module docstring); never raises for a failed
+    check, which becomes a problem or a refused change. Raises :class:`MendbotError` only when
+    git cannot be read."""
+    sha = gitcmd.rev_parse(repo, sha)
+    parent = gitcmd.rev_parse(repo, f"{sha}^1")
+    created = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    entries = parse_raw(raw_diff(repo, parent, sha))
+    empty = DeployPlan(repository, sha, parent, created, gate, {}, ())
+    try:
+        config = config_at(repo, parent)
+    except MendbotError as exc:
+        return _nothing(empty, f"the configuration cannot be read: {exc}")
+    added = [e for e in entries if _is_attestation(e) and e.status == "A"]
+    removed = [e for e in entries if _is_attestation(e) and e.status == "D"]
+    statement: Statement | None = None
+    attestation: dict[str, str] = {}
+    if len(added) == 1 and not removed:
+        raw = gitcmd.read_blobs(repo, [added[0].dst_id])[added[0].dst_id]
+        result = verify_attestation(
+            raw, repo=repo, head=sha, base=parent, trust=trust, now=now, repository=repository
+        )
+        if not result.ok or result.statement is None:
+            failed = "; ".join(f"{c.id}: {c.message}" for c in result.failures)
+            return _nothing(empty, f"the attestation {added[0].path} does not hold: {failed}")
+        statement = result.statement
+        attestation = {"path": added[0].path, "sha256": hashlib.sha256(raw).hexdigest()}
+        change_id = statement.predicate.remediation.id
+    elif not added and removed and gate.revert_of:
+        found = _reverted_statement(repo, gate.revert_of, removed, trust, now, repository)
+        if isinstance(found, str):
+            return _nothing(empty, found)
+        statement, attestation = found
+        change_id = "revert:" + statement.predicate.remediation.id
+    else:
+        return _nothing(
+            empty,
+            f"the commit adds {len(added)} and removes {len(removed)} attestation(s): it is "
+            "neither one remediation nor the exact revert of one",
+        )
+    plan = DeployPlan(repository, sha, parent, created, gate, attestation, ())
+    others = [e for e in entries if not _is_attestation(e)]
+    read = _contents(repo, parent, sha, others)
+    try:
+        planned = targets_of(others, read, config.environments)
+    except DesiredStateError as exc:
+        return _nothing(plan, str(exc))
+    resolves = _resolved_by(gate.revert_of, deployments) if gate.revert_of else ()
+    changes = tuple(
+        _decide(
+            item,
+            change_id=change_id,
+            statement=statement,
+            revert=gate.revert_of is not None,
+            gate=gate,
+            config=config,
+            deployments=deployments,
+            resolves=resolves,
+        )
+        for item in planned
+    )
+    return DeployPlan(repository, sha, parent, created, gate, attestation, changes)
+
+
+def _nothing(plan: DeployPlan, problem: str) -> DeployPlan:
+    return DeployPlan(
+        plan.repository,
+        plan.sha,
+        plan.parent,
+        plan.created,
+        plan.gate,
+        plan.attestation,
+        (),
+        (problem,),
+    )
+
+
+def _is_attestation(entry: RawEntry) -> bool:
+    return entry.path.startswith(ATTESTATIONS_DIR + "/") and entry.path.endswith(".sigstore.json")
+
+
+def _contents(
+    repo: Path, parent: str, sha: str, entries: list[RawEntry]
+) -> dict[str, tuple[bytes | None, bytes | None]]:
+    ids = [i for e in entries for i in (e.src_id, e.dst_id) if set(i) != {"0"}]
+    blobs = gitcmd.read_blobs(repo, ids) if ids else {}
+    return {
+        e.path: (
+            blobs.get(e.src_id) if set(e.src_id) != {"0"} else None,
+            blobs.get(e.dst_id) if set(e.dst_id) != {"0"} else None,
+        )
+        for e in entries
+    }
+
+
+def _reverted_statement(
+    repo: Path,
+    reverted: str,
+    removed: list[RawEntry],
+    trust: Trust,
+    now: datetime,
+    repository: str,
+) -> tuple[Statement, dict[str, str]] | str:
+    """The statement of the bot change ``reverted`` (signed by ``trust``; it may have expired,
+    since a revert restores the reviewed state before it), or why there is none."""
+    if len(removed) != 1:
+        return f"the revert removes {len(removed)} attestations; a remediation has one"
+    raw = gitcmd.read_blobs(repo, [removed[0].src_id])[removed[0].src_id]
+    result = verify_attestation(
+        raw,
+        repo=repo,
+        head=reverted,
+        base=f"{reverted}^1",
+        trust=trust,
+        now=now,
+        repository=repository,
+    )
+    failed = [c for c in result.failures if c.id not in _NOT_IDENTITY]
+    if result.statement is None or failed:
+        why = "; ".join(f"{c.id}: {c.message}" for c in failed) or "no verified statement"
+        return f"the reverted change's attestation {removed[0].path} does not hold: {why}"
+    return result.statement, {"path": removed[0].path, "sha256": hashlib.sha256(raw).hexdigest()}
+
+
+def _resolved_by(reverted: str | None, deployments: list[Deployment]) -> tuple[int, ...]:
+    """Failed deployments of the reverted commit: deploying its revert resolves them."""
+    return tuple(
+        d.id
+        for d in deployments
+        if d.sha == reverted
+        and (d.payload.get("outcome") in DEPLOY_FREEZING_OUTCOMES or d.state == "failure")
+    )
+
+
+def _decide(
+    item: Planned,
+    *,
+    change_id: str,
+    statement: Statement,
+    revert: bool,
+    gate: GateVerdict,
+    config: Config,
+    deployments: list[Deployment],
+    resolves: tuple[int, ...],
+) -> PlannedChange:
+    remediation = statement.predicate.remediation
+    risk = remediation.risk
+    risk_json = {
+        "disposition": str(Disposition.SAFE if revert else risk.disposition),
+        "reversibility": str(Reversibility.REVERSIBLE if revert else risk.reversibility),
+        "blastRadius": str(BlastRadius.FILE if revert else risk.blast_radius),
+    }
+    why: dict[str, Any] = {
+        "rules": list(remediation.rules),
+        "findings": [finding.id for finding in statement.predicate.findings],
+        "risk": risk_json,
+        "title": remediation.title,
+    }
+    kind = item.kind if not isinstance(item, Refusal) else "desired-state"
+    target = item if isinstance(item, Target) else None
+    base = PlannedChange(
+        change=change_id,
+        environment=item.environment,
+        kind=kind,
+        action="refuse",
+        reasons=(),
+        target=target,
+        source=item.source,
+        why=why,
+        resolves=resolves,
+    )
+    reasons = _refusals(item, revert=revert, gate=gate, config=config, risk=risk_json)
+    if reasons:
+        return _with(base, "refuse", reasons)
+    done = [
+        d
+        for d in deployments
+        if d.state == "success"
+        and d.environment == base.environment
+        and d.payload.get("key") == base.key
+    ]
+    if done:
+        return _with(base, "skip", (f"already applied by deployment {done[-1].id}",))
+    return _with(base, "apply", (f"gate: {gate.outcome} ({gate.summary})",))
+
+
+def _refusals(
+    item: Planned,
+    *,
+    revert: bool,
+    gate: GateVerdict,
+    config: Config,
+    risk: dict[str, str],
+) -> tuple[str, ...]:
+    if isinstance(item, Refusal):
+        return (item.reason,)
+    if gate.outcome != "allow":
+        return (f"the gate does not allow the merge commit now: {gate.outcome}: {gate.summary}",)
+    if isinstance(item, Deletion):
+        if not config.deploy.allow_irreversible:
+            return (
+                f"deleting {', '.join(item.objects)} is irreversible and "
+                "deploy.allow_irreversible is not set",
+            )
+        if not gate.strong_approvals:
+            return (
+                f"deleting {', '.join(item.objects)} is irreversible and the gate's decision "
+                "came from no policy demanding the stronger approvals",
+            )
+        return (f"no applier deletes {item.kind} objects",)
+    if item.kind not in APPLIERS:
+        return (f"no applier for {item.kind!r} (known: {', '.join(sorted(APPLIERS))})",)
+    automatic = (
+        risk["disposition"] == Disposition.SAFE
+        and risk["reversibility"] != Reversibility.IRREVERSIBLE
+        and BlastRadius(risk["blastRadius"]) in _AUTOMATIC_RADII
+    )
+    if not revert and not automatic and not gate.strong_approvals:
+        return (
+            f"risk {risk['disposition']}/{risk['reversibility']}/{risk['blastRadius']} is "
+            "deployed only under a policy demanding the stronger approvals",
+        )
+    if risk["reversibility"] == Reversibility.IRREVERSIBLE and not (
+        config.deploy.allow_irreversible and gate.strong_approvals
+    ):
+        return ("an irreversible change needs deploy.allow_irreversible and stronger approvals",)
+    return ()
+
+
+def _with(change: PlannedChange, action: Action, reasons: tuple[str, ...]) -> PlannedChange:
+    return PlannedChange(
+        change.change,
+        change.environment,
+        change.kind,
+        action,
+        reasons,
+        change.target,
+        change.source,
+        change.why,
+        change.resolves,
+    )
+
+
+def plan_json_bytes(plan: DeployPlan) -> bytes:
+    """The plan file's bytes (sorted keys, so two equal plans are equal bytes)."""
+    return (json.dumps(plan.to_json(), indent=2, sort_keys=True) + "\n").encode()
