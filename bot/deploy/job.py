@@ -1,0 +1,342 @@
+"""``mendbot deploy apply``: each planned change, once, with its own credentials, recorded.
+
+The plan file comes from another job; it is never trusted alone. The caller plans the merge
+commit again now (:func:`bot.deploy.plan.plan_merge`, with the gate decided again), and only a
+change that both plans say ``apply``, with the same target, is applied. For each one, in order:
+
+1. a deployment is created on the forge (GitHub refuses unless ``mendbot/policy`` is
+   ``success`` on the merge commit; the local forge also refuses a second concurrent attempt);
+2. the applier connects: credentials scoped to exactly the target's objects, for minutes;
+3. :func:`~bot.deploy.lifecycle.deploy_change` runs snapshot → precheck → apply → validate →
+   compensate, failing closed; the credentials are revoked at once after;
+4. a failure that was applied (compensated or not) dispatches a rollback request to the
+   propose identity (the deploy identity cannot push) — and, until it is resolved, the failed
+   deployment itself freezes the environment in the gate;
+5. the signed deploy record is written and the deployment's status set.
+
+Every attempt, refused and skipped ones included, gets a signed record. No credential is ever
+logged, recorded or put in an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.config import Config, DeployEnvironment
+from bot.deploy.applier import DeployContext, Grant, Target
+from bot.deploy.appliers import APPLIERS
+from bot.deploy.lifecycle import Outcome, Step, deploy_change
+from bot.deploy.plan import DeployPlan, PlannedChange
+from bot.deploy.record import SECRET_SHAPES, sign_record, statement_for
+from bot.forge.interface import DeployForge, ForgeError
+from bot.protocol import DEPLOY_FREEZING_OUTCOMES, ROLLBACK_EVENT
+from bot.provenance.signing.signers import Signer
+from bot.safe_files import write_text_atomically
+
+#: Deployment state for each outcome.
+_STATES = {
+    "applied": "success",
+    "drift": "error",
+    "failed": "error",
+    "compensated": "failure",
+    "compensation-failed": "failure",
+}
+
+
+@dataclass(frozen=True)
+class Authorship:
+    """Who is deploying, for the record (from the Actions environment and the OIDC token's
+    claims; None outside Actions)."""
+
+    workflow_ref: str | None = None
+    run_url: str | None = None
+    oidc_subject: str | None = None
+
+
+@dataclass
+class Attempt:
+    """What happened to one planned change."""
+
+    change: PlannedChange
+    outcome: str
+    reasons: tuple[str, ...]
+    record: Path | None = None
+    deployment: int | None = None
+    rollback: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """How to apply."""
+
+    forge: DeployForge
+    config: Config
+    """``.github/mendbot.yml`` of the merge's first parent."""
+    signer: Signer
+    record_out: Path
+    oidc_token: Callable[[str], str]
+    now: Callable[[], datetime]
+    authorship: Authorship = Authorship()
+
+
+def selected(
+    fresh: DeployPlan, requested: dict[str, Any], change: str | None, environment: str | None
+) -> list[tuple[PlannedChange, tuple[str, ...]]]:
+    """The changes to attempt, each with the reasons it must be refused (empty: apply).
+
+    A change is attempted when the plan file asks to apply it (optionally only ``change`` /
+    ``environment``); it is refused unless the fresh plan also says ``apply`` for the same
+    target. A fresh ``skip`` (already applied) is reported, never applied again."""
+    wanted = {
+        item["key"]: item
+        for item in requested.get("changes", [])
+        if isinstance(item, dict) and item.get("action") == "apply"
+    }
+    chosen: list[tuple[PlannedChange, tuple[str, ...]]] = []
+    for planned in fresh.changes:
+        if change is not None and planned.change != change:
+            continue
+        if environment is not None and planned.environment != environment:
+            continue
+        asked = wanted.get(planned.key)
+        if asked is None:
+            continue
+        if planned.action != "apply":
+            chosen.append((planned, planned.reasons))
+            continue
+        if _target_json(planned.target) != asked.get("target"):
+            chosen.append((planned, ("the plan file's target differs from the plan now",)))
+            continue
+        chosen.append((planned, ()))
+    return chosen
+
+
+def _target_json(target: Target | None) -> dict[str, Any] | None:
+    if target is None:
+        return None
+    data: dict[str, Any] = json.loads(json.dumps(target.__dict__, default=list))
+    return data
+
+
+def apply_changes(
+    plan: DeployPlan,
+    chosen: list[tuple[PlannedChange, tuple[str, ...]]],
+    options: ApplyOptions,
+) -> list[Attempt]:
+    """Attempt each chosen change (see the module docstring) and return what happened."""
+    return [_attempt(plan, planned, refusals, options) for planned, refusals in chosen]
+
+
+def _attempt(
+    plan: DeployPlan, planned: PlannedChange, refusals: tuple[str, ...], options: ApplyOptions
+) -> Attempt:
+    started = options.now()
+    if refusals:
+        outcome = "skipped" if planned.action == "skip" else "refused"
+        attempt = Attempt(planned, outcome, refusals)
+        _record(plan, planned, attempt, None, None, None, started, options)
+        return attempt
+    target = planned.target
+    if target is None:  # NOTE(deploy): "apply" is only ever planned for a target.
+        attempt = Attempt(planned, "refused", ("nothing to apply: the change has no target",))
+        _record(plan, planned, attempt, None, None, None, started, options)
+        return attempt
+    payload = {
+        "change": planned.change,
+        "key": planned.key,
+        "kind": planned.kind,
+        "target": target.source or ",".join(target.objects),
+        "resolves": list(planned.resolves),
+    }
+    try:
+        deployment = options.forge.create_deployment(plan.sha, planned.environment, payload)
+        options.forge.set_deployment_status(deployment, "in_progress", "applying")
+    except ForgeError as exc:
+        attempt = Attempt(planned, "refused", (f"the forge refused the deployment: {exc}",))
+        _record(plan, planned, attempt, None, None, None, started, options)
+        return attempt
+    step, grant, after = _run(plan, planned, target, options)
+    attempt = Attempt(planned, str(step.outcome), step.reasons, deployment=deployment)
+    if attempt.outcome in DEPLOY_FREEZING_OUTCOMES:
+        attempt.rollback = _ask_for_rollback(plan, planned, deployment, options)
+    written = _record(plan, planned, attempt, step, grant, after, started, options)
+    state = _STATES.get(attempt.outcome, "error")
+    status_payload = {"outcome": attempt.outcome, "record": written}
+    if written is None:
+        attempt.reasons += ("the deploy record could not be written",)
+        state = "error" if state == "success" else state
+    try:
+        options.forge.set_deployment_status(deployment, state, _describe(attempt), status_payload)
+    except ForgeError as exc:
+        attempt.reasons += (f"the deployment status could not be set: {exc}",)
+    return attempt
+
+
+def _run(
+    plan: DeployPlan, planned: PlannedChange, target: Target, options: ApplyOptions
+) -> tuple[Step, Grant | None, dict[str, Any] | None]:
+    """Connect, deploy, read the state after, revoke; never raises."""
+    context = DeployContext(
+        change_id=planned.change,
+        environment=planned.environment,
+        repository=plan.repository,
+        merge_sha=plan.sha,
+        parent_sha=plan.parent,
+        deploy=options.config.deploy,
+        settings=options.config.deploy.environments.get(planned.environment, DeployEnvironment()),
+        oidc_token=options.oidc_token,
+        forge=options.forge,
+        now=options.now,
+    )
+    try:
+        applier, grant = APPLIERS[target.kind].connect(target, context)
+    except Exception as exc:  # NOTE(deploy): no credentials, nothing applied (fail closed).
+        return Step(Outcome.FAILED, None, reasons=(f"no credentials: {_why(exc)}",)), None, None
+    try:
+        step = deploy_change(applier, target)
+        after: dict[str, Any] | None = None
+        if step.outcome is not Outcome.FAILED:
+            try:
+                after = dict(applier.snapshot(target))
+            except Exception:  # NOTE(deploy): the record then says "after" is unknown.
+                after = None
+        return step, grant, after
+    finally:
+        grant.revoke()
+
+
+def _ask_for_rollback(
+    plan: DeployPlan, planned: PlannedChange, deployment: int, options: ApplyOptions
+) -> dict[str, Any]:
+    request = {
+        "sha": plan.sha,
+        "environment": planned.environment,
+        "deployment": deployment,
+        "change": planned.change,
+    }
+    try:
+        options.forge.dispatch(ROLLBACK_EVENT, request)
+    except ForgeError as exc:
+        return {
+            "dispatched": False,
+            "error": str(exc),
+            "frozen": [planned.environment],
+            "note": "the failed deployment keeps the environment frozen; open the revert "
+            "pull request with `mendbot propose --rollback`",
+        }
+    return {"dispatched": True, "event": ROLLBACK_EVENT, "frozen": [planned.environment]}
+
+
+def _record(
+    plan: DeployPlan,
+    planned: PlannedChange,
+    attempt: Attempt,
+    step: Step | None,
+    grant: Grant | None,
+    after: dict[str, Any] | None,
+    started: datetime,
+    options: ApplyOptions,
+) -> str | None:
+    """Sign and write the record; its sha256, or None when it could not be written."""
+    target = planned.target
+    authority = grant.authority if grant is not None else None
+    validation = step.validation if step is not None else None
+    predicate = {
+        "change": planned.change,
+        "environment": planned.environment,
+        "repository": plan.repository,
+        "mergeSha": plan.sha,
+        "target": {
+            "kind": planned.kind,
+            "source": planned.source,
+            "location": dict(target.location) if target else {},
+            "objects": list(target.objects) if target else [],
+        },
+        "before": dict(step.before) if step is not None and step.before is not None else None,
+        "after": after,
+        "desired": dict(target.desired) if target else {},
+        "why": planned.why,
+        "gate": {
+            "decision": plan.gate.outcome,
+            "summary": plan.gate.summary,
+            "policiesDigest": plan.gate.policies_digest,
+            "decisionRecordSha256": plan.gate.record_digest,
+            "evaluatedAt": plan.gate.evaluated_at,
+            "pull": plan.gate.pull,
+            "approvedHead": plan.gate.approved_head,
+        },
+        "authority": {
+            "workflowRef": options.authorship.workflow_ref,
+            "runUrl": options.authorship.run_url,
+            "oidcSubject": options.authorship.oidc_subject,
+            "credential": None
+            if authority is None
+            else {
+                "type": authority.credential_type,
+                "principal": authority.principal,
+                "sessionName": authority.session_name,
+                "expiresAt": authority.expires_at,
+                "scopeSha256": authority.scope_digest,
+                "scope": dict(authority.scope),
+            },
+        },
+        "validation": {
+            "result": str(validation.verdict) if validation else "not-run",
+            "checks": list(validation.checks) if validation else [],
+        },
+        "outcome": attempt.outcome,
+        "reasons": [_scrub(reason) for reason in attempt.reasons],
+        "resolves": list(planned.resolves),
+        "rollback": attempt.rollback,
+        "timeStarted": _time(started),
+        "timeFinished": _time(options.now()),
+    }
+    try:
+        statement = statement_for(predicate, plan.attestation)
+        bundle = sign_record(statement, options.signer)
+        name = _file_name(planned)
+        path = options.record_out / name
+        options.record_out.mkdir(parents=True, exist_ok=True)
+        write_text_atomically(path, bundle.decode())
+    except Exception as exc:  # NOTE(deploy): reported on the deployment; never a traceback.
+        attempt.reasons += (f"record not written: {_why(exc)}",)
+        return None
+    attempt.record = path
+    return hashlib.sha256(bundle).hexdigest()
+
+
+def _file_name(planned: PlannedChange) -> str:
+    slug = re.sub(
+        r"[^A-Za-z0-9._-]+", "-", f"{planned.change}-{planned.environment}-{planned.kind}"
+    )
+    digest = hashlib.sha256(planned.key.encode()).hexdigest()[:8]
+    return f"{slug.strip('-')[:120]}-{digest}.deploy.sigstore.json"
+
+
+def _describe(attempt: Attempt) -> str:
+    return (attempt.reasons[0] if attempt.reasons else attempt.outcome)[:120]
+
+
+def _time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _scrub(text: str) -> str:
+    return SECRET_SHAPES.sub("***", text)
+
+
+def _why(exc: Exception) -> str:
+    return _scrub(f"{type(exc).__name__}: {exc}")
+
+
+def exit_code(attempts: list[Attempt]) -> int:
+    """0 when everything was applied or skipped (or nothing was asked), 1 when any change
+    failed, drifted or was refused."""
+    return 0 if all(a.outcome in ("applied", "skipped") for a in attempts) else 1
