@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "propose": "bot.cli.propose:propose_command",
     "policy": "bot.cli.policy:policy_group",
     "gate": "bot.cli.gate:gate_command",
+    "deploy": "bot.cli.deploy:deploy_group",
     "demo": "bot.cli.demo:demo_command",
 }
 

@@ -30,6 +30,8 @@ from bot.policy.decide import Decision, decide, denial
 from bot.policy.engine import DEFAULT_ENGINE
 from bot.provenance.verification.trust import Trust
 
+#: Approvals a policy must demand to count as "the stronger approvals".
+STRONG_APPROVALS = 2
 #: How far back the default branch's first-parent history is searched for the merge commit.
 HISTORY_LIMIT = 1000
 
@@ -52,6 +54,26 @@ class MergeDecision:
     def allowed(self) -> bool:
         """Whether the decision is ``allow``."""
         return self.decision.outcome == "allow"
+
+    @property
+    def strong_approvals(self) -> tuple[str, ...]:
+        """The matched policies that demand two or more approvals (the stronger approvals an
+        unsafe or irreversible change needs to be deployed), when the decision is ``allow``
+        (so those approvals were given)."""
+        if not self.allowed or self.gathered is None:
+            return ()
+        matched = {report.name for report in self.decision.policies if report.matched}
+        return tuple(
+            sorted(
+                policy.metadata.name
+                for policy in self.gathered.base.policies.policies
+                if policy.metadata.name in matched
+                and any(
+                    v.approvals is not None and v.approvals.count >= STRONG_APPROVALS
+                    for v in policy.spec.validations
+                )
+            )
+        )
 
 
 def on_first_parent_history(repo: Path, tip: str, sha: str) -> bool:
