@@ -37,6 +37,9 @@ ENVIRONMENT_LABEL_PREFIX = "env:"
 #: Deploy outcomes that freeze their environment until resolved: something was applied and did
 #: not hold (the deploy job writes them into its deployments; the gate reads them).
 DEPLOY_FREEZING_OUTCOMES = frozenset({"compensated", "compensation-failed"})
+#: The label of a rollback pull request: an open one that exactly reverts a merged bot change
+#: freezes the environments that change touched.
+ROLLBACK_LABEL = "mendbot:rollback"
 #: The ``repository_dispatch`` event the deploy job sends to get a revert pull request opened.
 ROLLBACK_EVENT = "mendbot-rollback"
 

@@ -307,8 +307,12 @@ class DeployForge(DeploymentReader, ABC):
 
     @abstractmethod
     def dispatches(self) -> list[dict[str, Any]]:
-        """Dispatched requests not yet handled (local forge; empty on GitHub, where the event
-        starts a workflow)."""
+        """Dispatched requests not yet handled, each ``{"id", "event_type", "client_payload"}``
+        (local forge; empty on GitHub, where the event starts a workflow)."""
+
+    @abstractmethod
+    def handled(self, dispatch_id: int) -> None:
+        """Mark a request of :meth:`dispatches` handled."""
 
 
 class GateForge(DeploymentReader, ABC):

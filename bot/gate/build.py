@@ -35,15 +35,10 @@ from bot.policy.gate_context import (
 )
 from bot.policy.schema import PolicySet, load_sources
 from bot.policy.windows import compute_windows
-from bot.protocol import GATE_LABELS
+from bot.protocol import GATE_LABELS, ROLLBACK_LABEL
 from bot.provenance.changes import RawEntry, parse_raw, raw_diff
 from bot.provenance.verification.trust import Trust
 from bot.risk import BlastRadius, Disposition, Reversibility
-
-#: An open pull request with this label that exactly reverts a merged bot change freezes the
-#: environments that change touched (the deploy job opens its revert pull request so after a
-#: failed deploy); the freeze ends when that pull request merges or closes.
-ROLLBACK_LABEL = "mendbot:rollback"
 
 _COUNTED_STATES = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")
 

@@ -126,6 +126,10 @@ class GitHubDeployments(GitHubClient):
         """Nothing to list: on GitHub a dispatch starts a workflow at once."""
         return []
 
+    def handled(self, dispatch_id: int) -> None:
+        """Nothing to mark: GitHub delivered the event to a workflow run."""
+        del dispatch_id
+
 
 def _outcome(description: str) -> str | None:
     if not description.startswith(OUTCOME_PREFIX):

@@ -1,0 +1,132 @@
+"""``mendbot propose --rollback``: the exact revert pull request after a failed deployment.
+
+The deploy identity cannot push; when a change it applied did not hold, it dispatches a
+rollback request (merge commit, environment) to this identity, which opens one pull request
+that turns the merged change around exactly — every path it touched back to its first parent,
+nothing else — labelled ``mendbot:rollback`` and ``env:<name>``. The gate recognises such a pull
+request as an exact revert of a bot change (by its content, never its labels): it freezes the
+environment while open, and the ``freeze`` policy still lets it through.
+
+Refused, with the reason, when the commit is not on the default branch or when later commits
+changed the same files (the revert would not be exact: a person must decide).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot import git as gitcmd
+from bot.errors import MendbotError
+from bot.forge.interface import Forge, PullRequest, PullState
+from bot.git import GitError
+from bot.protocol import (
+    BOT_EMAIL,
+    BOT_LABEL,
+    BOT_NAME,
+    ENVIRONMENT_LABEL_PREFIX,
+    ROLLBACK_LABEL,
+    encode_metadata,
+)
+
+
+class RollbackError(MendbotError):
+    """No exact revert can be proposed: a person must decide."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """The rollback pull request (new or already open)."""
+
+    number: int
+    branch: str
+    created: bool
+    """False when it was already open (a rerun creates nothing)."""
+
+
+def propose_rollback(forge: Forge, sha: str, environment: str, reason: str) -> Rollback:
+    """Open (or find) the exact revert of merge commit ``sha`` for ``environment``."""
+    repo = forge.workdir
+    branch_name = forge.default_branch()
+    tip = forge.branch_head(branch_name)
+    try:
+        sha = gitcmd.rev_parse(repo, sha)
+        parent = gitcmd.rev_parse(repo, f"{sha}^1")
+    except GitError as exc:
+        raise RollbackError(f"cannot read {sha}: {exc}") from None
+    if tip is None or not gitcmd.is_ancestor(repo, sha, tip):
+        raise RollbackError(f"{sha[:12]} is not on {branch_name}: nothing to roll back")
+    fingerprint = hashlib.sha256(f"rollback:{sha}:{environment}".encode()).hexdigest()
+    branch = f"mendbot/rollback/{sha[:12]}-{_slug(environment)}"
+    existing = forge.find(fingerprint, branch)
+    if existing is not None and existing.state is PullState.OPEN:
+        return Rollback(existing.number, branch, created=False)
+    commit = _revert_commit(repo, sha, parent, tip)
+    forge.push(branch, commit, forge.branch_head(branch))
+    subject = gitcmd.run(repo, "log", "-1", "--format=%s", sha).decode().strip()
+    body = (
+        f"The deployment of {sha} to `{environment}` did not hold: {reason}\n\n"
+        "This pull request reverts that change exactly (every path it touched back to the "
+        f"commit before it, nothing else). While it is open, `{environment}` is frozen: the "
+        "gate lets only exact reverts of bot changes through.\n\n"
+        + encode_metadata({"rollback": sha, "environment": environment})
+    )
+    pull = forge.open(
+        PullRequest(
+            number=0,
+            title=f'Revert "{subject}"'[:250],
+            body=body,
+            branch=branch,
+            base=branch_name,
+            head_sha=commit,
+            base_sha=tip,
+            fingerprint=fingerprint,
+            labels=[BOT_LABEL, ROLLBACK_LABEL, f"{ENVIRONMENT_LABEL_PREFIX}{environment}"],
+        )
+    )
+    return Rollback(pull.number, branch, created=True)
+
+
+def _revert_commit(repo: Path, sha: str, parent: str, tip: str) -> str:
+    """A bot commit on ``tip`` whose change is ``sha``'s first-parent change turned around."""
+    reverse = gitcmd.run(repo, "diff", "--binary", "--no-renames", sha, parent)
+    with tempfile.TemporaryDirectory(prefix="mendbot-rollback-") as scratch:
+        env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        patch = Path(scratch) / "revert.diff"
+        patch.write_bytes(reverse)
+        try:
+            gitcmd.run(repo, "read-tree", tip, env=env)
+            if reverse.strip():
+                gitcmd.run(repo, "apply", "--cached", str(patch), env=env)
+            tree = gitcmd.run(repo, "write-tree", env=env).decode().strip()
+        except GitError:
+            raise RollbackError(
+                f"later commits changed the files of {sha[:12]}: an exact revert is not possible",
+                advice="revert by hand; the environment stays frozen until it is resolved",
+            ) from None
+    date = gitcmd.run(repo, "log", "-1", "--format=%cI", sha).decode().strip()
+    identity = {
+        "GIT_AUTHOR_NAME": BOT_NAME,
+        "GIT_AUTHOR_EMAIL": BOT_EMAIL,
+        "GIT_COMMITTER_NAME": BOT_NAME,
+        "GIT_COMMITTER_EMAIL": BOT_EMAIL,
+        # Deterministic: a rerun builds the same commit.
+        "GIT_AUTHOR_DATE": date,
+        "GIT_COMMITTER_DATE": date,
+    }
+    message = f"Revert {sha[:12]}\n\nThis reverts commit {sha}.\n"
+    return (
+        gitcmd.run(
+            repo, "commit-tree", tree, "-p", tip, "-F", "-", stdin=message.encode(), env=identity
+        )
+        .decode()
+        .strip()
+    )
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in text)[:40] or "env"

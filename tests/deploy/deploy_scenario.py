@@ -1,0 +1,113 @@
+"""A merged remediation on the local forge, ready for ``mendbot deploy``.
+
+Builds on :mod:`gate_scenario`: the two persist-credentials remediations are proposed, the
+staging one (safe, allowed by the shipped policies) is merged with the forge's merge button, and
+the keys are on disk: the analysis identity's public key (whom attestations must be signed by)
+and the deploy identity's own signing key (for deploy records), never the same key.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from gate_scenario import NOW, Scenario, local_scenario
+
+from bot.forge.local import LocalForge
+from bot.gate.run import GateOptions, evaluate
+
+#: When the deploy job runs: an hour after the gate allowed the merge.
+DEPLOY_NOW = NOW + timedelta(hours=1)
+DEPLOY_TIME = DEPLOY_NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Deployable:
+    """The scenario, its forge, the merge commit and the key files."""
+
+    scenario: Scenario
+    forge: LocalForge
+    merge_sha: str
+    analysis_pub: Path
+    deploy_key: Path
+    deploy_pub: Path
+
+    @property
+    def path(self) -> Path:
+        return self.scenario.path
+
+    def trust_args(self) -> list[str]:
+        return ["--repo", str(self.path), "--base", "main", "--verify-key", str(self.analysis_pub)]
+
+    def plan_args(self, out: Path, sha: str | None = None) -> list[str]:
+        return [
+            "deploy",
+            "plan",
+            "--sha",
+            sha or self.merge_sha,
+            *self.trust_args(),
+            "--now",
+            DEPLOY_TIME,
+            "--out",
+            str(out),
+        ]
+
+    def apply_args(self, plan: Path, records: Path, *extra: str) -> list[str]:
+        return [
+            "deploy",
+            "apply",
+            "--plan",
+            str(plan),
+            *self.trust_args(),
+            "--sign",
+            "key",
+            "--signing-key",
+            str(self.deploy_key),
+            "--record-out",
+            str(records),
+            "--now",
+            DEPLOY_TIME,
+            *extra,
+        ]
+
+
+def write_keys(folder: Path, name: str, key: ec.EllipticCurvePrivateKey) -> tuple[Path, Path]:
+    """``name.key`` and ``name.pub`` PEM files of ``key``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    private = folder / f"{name}.key"
+    public = folder / f"{name}.pub"
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return private, public
+
+
+def merged_staging(bench, signing_key, tmp_path: Path) -> Deployable:
+    """Propose both remediations, let the gate allow the staging one, merge it (squash)."""
+    scenario, forge = local_scenario(bench, signing_key)
+    number = scenario.pulls["staging"]
+    run = evaluate(forge, number, GateOptions(trust=scenario.trust, now=NOW))
+    assert run.decision.outcome == "allow", run.decision
+    merge_sha = forge.merge(number, "squash")
+    _, analysis_pub = write_keys(tmp_path / "keys", "analysis", signing_key)
+    deploy_key, deploy_pub = write_keys(
+        tmp_path / "keys", "deploy", ec.generate_private_key(ec.SECP256R1())
+    )
+    return Deployable(scenario, forge, merge_sha, analysis_pub, deploy_key, deploy_pub)
+
+
+def read_plan(path: Path) -> dict:
+    return json.loads(path.read_text())
