@@ -9,9 +9,11 @@ and the deploy identity's own signing key (for deploy records), never the same k
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -95,9 +97,15 @@ def write_keys(folder: Path, name: str, key: ec.EllipticCurvePrivateKey) -> tupl
     return private, public
 
 
-def merged_staging(bench, signing_key, tmp_path: Path) -> Deployable:
-    """Propose both remediations, let the gate allow the staging one, merge it (squash)."""
+def merged_staging(
+    bench, signing_key, tmp_path: Path, before_merge: Callable[[Any], None] | None = None
+) -> Deployable:
+    """Propose both remediations, let the gate allow the staging one, merge it (squash);
+    ``before_merge(repo)`` runs on main first (e.g. to commit a policy)."""
     scenario, forge = local_scenario(bench, signing_key)
+    if before_merge is not None:
+        scenario.repo.git("checkout", "-q", "main")
+        before_merge(scenario.repo)
     number = scenario.pulls["staging"]
     run = evaluate(forge, number, GateOptions(trust=scenario.trust, now=NOW))
     assert run.decision.outcome == "allow", run.decision
