@@ -371,11 +371,7 @@ class DeployRoutes:
         contexts = list(latest) if required is None else required
         failing = [c for c in contexts if latest.get(c, {}).get("state") != "success"]
         if failing:
-            raise HttpError(
-                409,
-                f"Conflict: Commit status checks failed for {payload['ref']}. "
-                f"Failing contexts: {', '.join(failing)}",
-            )
+            raise HttpError(409, f"Conflict: Commit status checks failed for {payload['ref']}.")
         deployment = {
             "id": self.next_id(),  # type: ignore[attr-defined]
             "sha": sha,
