@@ -340,3 +340,18 @@ def test_an_unknown_setting_is_refused_before_any_token(github, app):
     with pytest.raises(SettingsError, match=r"cannot apply actions\.sha_pinning_required"):
         GithubSettingsApplier.connect(target, context())
     assert github.token_requests == []
+
+
+def test_the_documented_desired_state_is_valid_and_every_setting_has_an_endpoint():
+    from pathlib import Path
+
+    from bot.deploy.desired import parse_desired
+    from bot.deploy.github_settings import SETTINGS
+
+    page = (Path(__file__).parents[2] / "docs" / "deploy.md").read_text(encoding="utf-8")
+    example = page.split("```yaml\n", 1)[1].split("```", 1)[0]
+    parsed = parse_desired(SOURCE, example.encode())
+    managed = {f"actions.{name}" for name in as_state(parsed)["actions"]}
+    assert managed == set(SETTINGS)
+    for name in SETTINGS:
+        assert f"`{name}`" in page

@@ -211,5 +211,5 @@ def test_without_a_forge_or_with_other_files_nothing_connects(merged):
     with pytest.raises(WorkflowTargetError, match="needs the forge"):
         GitWorkflowApplier.connect(target, context())
     other = Target("git-workflow", "production", ("src/app.py",), {}, {})
-    with pytest.raises(WorkflowTargetError, match="workflow files only, not src/app.py"):
+    with pytest.raises(WorkflowTargetError, match=r"workflow files only, not src/app\.py"):
         GitWorkflowApplier.connect(other, context(forge=merged.forge))
