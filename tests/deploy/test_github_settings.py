@@ -5,6 +5,7 @@ drift, failures compensated with the snapshot, and no credential in any text."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,8 +28,8 @@ from fakegithub import FakeGitHub
 
 from bot.deploy.applier import Target, Verdict
 from bot.deploy.appliers import applier_for
-from bot.deploy.desired import SelectedActions, as_state
-from bot.deploy.github_settings import GithubSettingsApplier, SettingsError
+from bot.deploy.desired import SelectedActions, as_state, parse_desired
+from bot.deploy.github_settings import SETTINGS, GithubSettingsApplier, SettingsError
 from bot.deploy.github_token import GitHubCredentialError
 from bot.deploy.lifecycle import Outcome, Step, deploy_change
 
@@ -343,11 +344,6 @@ def test_an_unknown_setting_is_refused_before_any_token(github, app):
 
 
 def test_the_documented_desired_state_is_valid_and_every_setting_has_an_endpoint():
-    from pathlib import Path
-
-    from bot.deploy.desired import parse_desired
-    from bot.deploy.github_settings import SETTINGS
-
     page = (Path(__file__).parents[2] / "docs" / "deploy.md").read_text(encoding="utf-8")
     example = page.split("```yaml\n", 1)[1].split("```", 1)[0]
     parsed = parse_desired(SOURCE, example.encode())
