@@ -265,14 +265,16 @@ def test_a_value_that_does_not_read_back_is_compensated(github, app):
     assert state.selected_actions["patterns_allowed"] == []
 
 
-def test_a_compensation_that_fails_is_reported(github, app):
+def test_a_compensation_that_fails_is_reported(github, app, caplog):
     github.faults[WORKFLOW_PUT] = [500, 502]  # the apply and then the restore both fail
 
-    step, _ = _deploy(_read_only_token())
+    with caplog.at_level(logging.DEBUG):  # every library's log, urllib3 and PyGithub included
+        step, _ = _deploy(_read_only_token())
 
     assert step.outcome is Outcome.COMPENSATION_FAILED
     assert "HTTP 502" in step.reasons[1]
-    assert_no_secret(secrets_of(github, app), step)
+    assert caplog.records, "nothing was logged: the check below would prove nothing"
+    assert_no_secret(secrets_of(github, app), step, caplog.text)
 
 
 def test_github_down_reads_nothing_and_applies_nothing(github, app):
