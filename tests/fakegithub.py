@@ -24,7 +24,6 @@ import functools
 import gzip
 import json
 import re
-import secrets
 import subprocess
 import threading
 import time
@@ -38,6 +37,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import graphql
 import jwt
+from fakegithub_deploy import APP_PERMISSIONS, DeployRoutes, DeployState
 from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
@@ -253,6 +253,8 @@ class FakeApp:
     installations: dict[int, set[str]] = field(default_factory=dict)
     issued: list[str] = field(default_factory=list)
     jwts: list[dict[str, Any]] = field(default_factory=list)
+    permissions: dict[str, str] = field(default_factory=lambda: dict(APP_PERMISSIONS))
+    """What the App was granted on its installations (a token may ask a subset)."""
 
 
 @dataclass
@@ -266,9 +268,11 @@ class FakeRepo:
     """Commit statuses by commit SHA, newest last."""
     allow_auto_merge: bool = True
     """The repository setting "Allow auto-merge"."""
+    deploy: DeployState = field(default_factory=DeployState)
+    """Actions settings, deployments, workflow runs and dispatches (fakegithub_deploy)."""
 
 
-class FakeGitHub:
+class FakeGitHub(DeployRoutes):
     """The server state and WSGI application."""
 
     def __init__(self, root: Path) -> None:
@@ -304,6 +308,7 @@ class FakeGitHub:
         self._local = threading.local()
         self.token_users: dict[str, str] = {}
         """The account of each non-installation token (``GET /user``)."""
+        self.deploy_init()
 
     # -- set-up -----------------------------------------------------------------------
     @property
@@ -412,6 +417,8 @@ class FakeGitHub:
         if re.match(r"^/[^/]+/[^/]+\.git/", path):
             return self._git_http(environ, start)
         self.requests.append(f"{method} {path}")
+        if self.down:
+            return self._json(start, 503, {"message": "Service Unavailable"}, raw=True)
         app_route = re.match(
             rf"^{re.escape(self.prefix)}(/app/|/repos/[^/]+/[^/]+/installation$)", path
         )
@@ -458,6 +465,8 @@ class FakeGitHub:
             payload = json.loads(raw) if raw else None
             headers: dict[str, str] = {}
             try:
+                self.check_scope(op_id, params)
+                self.check_request(route.operation, payload)
                 status, body, *extra = handler(params, query, payload)
                 if extra:
                     headers = extra[0]
@@ -533,8 +542,11 @@ class FakeGitHub:
             201: "Created",
             204: "No Content",
             401: "Unauthorized",
+            403: "Forbidden",
             404: "Not Found",
+            409: "Conflict",
             422: "Unprocessable Entity",
+            503: "Service Unavailable",
         }.get(status, "Status")
         data = b"" if body is None else json.dumps(body).encode()
         header_list = [
@@ -1220,22 +1232,6 @@ class FakeGitHub:
             if full_name in repos:
                 return 200, self.render_installation(number, repo.owner)
         raise HttpError(404, "Not Found")
-
-    def op_apps_create_installation_access_token(self, params, query, payload):
-        assert self.app is not None
-        number = int(params["installation_id"])
-        if number not in self.app.installations:
-            raise HttpError(404, "Not Found")
-        token = f"ghs_{secrets.token_hex(16)}"
-        self.app.issued.append(token)
-        self.tokens.add(token)
-        expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
-        return 201, {
-            "token": token,
-            "expires_at": expires,
-            "permissions": {"contents": "write", "pull_requests": "write"},
-            "repository_selection": "selected",
-        }
 
     def render_installation(self, number: int, owner: str) -> dict[str, Any]:
         assert self.app is not None

@@ -138,6 +138,8 @@ class Applier(ABC):
     reversibility: ClassVar[Reversibility]
     """The most this applier's changes can be undone; irreversible ones are never applied
     unless configuration and the gate's decision both allow it."""
+    compensation: ClassVar[str] = "the snapshot was restored"
+    """What a successful :meth:`compensate` did, as the deploy record says it."""
 
     @classmethod
     @abstractmethod

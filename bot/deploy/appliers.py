@@ -9,9 +9,14 @@ never skipped silently.
 from __future__ import annotations
 
 from bot.deploy.applier import Applier
+from bot.deploy.git_workflow import GitWorkflowApplier
+from bot.deploy.github_settings import GithubSettingsApplier
 from bot.errors import MendbotError
 
-APPLIERS: dict[str, type[Applier]] = {}
+APPLIERS: dict[str, type[Applier]] = {
+    GitWorkflowApplier.kind: GitWorkflowApplier,
+    GithubSettingsApplier.kind: GithubSettingsApplier,
+}
 
 
 class UnknownKindError(MendbotError):

@@ -75,7 +75,7 @@ def _compensate(
             validation,
             (reason, f"restoring the snapshot failed: {_why(exc)}"),
         )
-    return Step(Outcome.COMPENSATED, before, validation, (reason, "the snapshot was restored"))
+    return Step(Outcome.COMPENSATED, before, validation, (reason, applier.compensation))
 
 
 def _why(exc: Exception) -> str:

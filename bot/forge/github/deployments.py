@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.forge.github.client import READ_ADVICE, GitHubClient
-from bot.forge.interface import DEPLOY_TASK, Deployment, WorkflowRun
+import requests
+from github import GithubException
+
+from bot.forge.github.client import READ_ADVICE, GitHubClient, wrap_error
+from bot.forge.interface import DEPLOY_TASK, Deployment, ForgeError, WorkflowRun
 from bot.protocol import STATUS_CONTEXT
 
 #: GitHub's limit on a deployment status description.
@@ -79,21 +82,33 @@ class GitHubDeployments(GitHubClient):
     def create_deployment(self, sha: str, environment: str, payload: dict[str, Any]) -> int:
         """``POST /deployments`` with ``auto_merge: false`` and ``required_contexts:
         ["mendbot/policy"]``: GitHub itself refuses (409) unless the gate's status on ``sha``
-        is ``success``."""
-        created = self._call(
-            f"create a deployment of {sha[:12]} to {environment}",
-            self._repo.create_deployment,
-            ref=sha,
-            task=DEPLOY_TASK,
-            auto_merge=False,
-            required_contexts=[STATUS_CONTEXT],
-            payload=payload,
-            environment=environment,
-            description=f"mendbot {payload.get('change', '')}"[:_DESCRIPTION_MAX],
-            production_environment=False,
-            advice="the deploy job needs deployments: write, and the gate's status must be "
-            "success on the merge commit",
-        )
+        is ``success``, and that refusal is reported as such."""
+        try:
+            created = self._repo.create_deployment(
+                ref=sha,
+                task=DEPLOY_TASK,
+                auto_merge=False,
+                required_contexts=[STATUS_CONTEXT],
+                payload=payload,
+                environment=environment,
+                description=f"mendbot {payload.get('change', '')}"[:_DESCRIPTION_MAX],
+                production_environment=False,
+            )
+        except GithubException as exc:
+            if exc.status == 409:
+                raise ForgeError(
+                    f"cannot deploy {sha[:12]} to {environment}: GitHub refused the deployment "
+                    f"(HTTP 409) because the required status {STATUS_CONTEXT} is not success "
+                    "on that commit",
+                    advice="the gate must allow the merge commit before it is deployed",
+                ) from None
+            raise wrap_error(
+                f"create a deployment of {sha[:12]} to {environment}",
+                exc,
+                "the deploy job needs `deployments: write`",
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            raise wrap_error(f"create a deployment of {sha[:12]} to {environment}", exc) from None
         return int(created.id)
 
     def set_deployment_status(
@@ -114,12 +129,15 @@ class GitHubDeployments(GitHubClient):
     def dispatch(self, event_type: str, payload: dict[str, Any]) -> None:
         """``POST /dispatches`` (``repository_dispatch``): starts the workflow that handles
         ``event_type`` (the propose identity's revert)."""
+        # NOTE(deploy): PyGithub's create_repository_dispatch returns False on a refusal instead
+        # of raising; a lost revert request must fail the job, so the checked call is used.
         self._call(
             f"dispatch {event_type}",
-            self._repo.create_repository_dispatch,
-            event_type,
-            json.loads(json.dumps(payload)),
-            advice="the deploy job needs contents: read and a token allowed to dispatch",
+            self._github.requester.requestJsonAndCheck,
+            "POST",
+            f"/repos/{self._full_name}/dispatches",
+            input={"event_type": event_type, "client_payload": json.loads(json.dumps(payload))},
+            advice="the deploy job's token needs `contents: write` to dispatch",
         )
 
     def dispatches(self) -> list[dict[str, Any]]:

@@ -81,6 +81,20 @@ OPERATIONS: list[tuple[str, str]] = [
     ("get", "/rate_limit"),
     ("get", "/user"),
     ("get", "/meta"),
+    ("delete", "/installation/token"),
+    ("get", "/repos/{owner}/{repo}/actions/permissions"),
+    ("put", "/repos/{owner}/{repo}/actions/permissions"),
+    ("get", "/repos/{owner}/{repo}/actions/permissions/workflow"),
+    ("put", "/repos/{owner}/{repo}/actions/permissions/workflow"),
+    ("get", "/repos/{owner}/{repo}/actions/permissions/selected-actions"),
+    ("put", "/repos/{owner}/{repo}/actions/permissions/selected-actions"),
+    ("get", "/repos/{owner}/{repo}/deployments"),
+    ("post", "/repos/{owner}/{repo}/deployments"),
+    ("get", "/repos/{owner}/{repo}/deployments/{deployment_id}"),
+    ("get", "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses"),
+    ("post", "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses"),
+    ("get", "/repos/{owner}/{repo}/actions/runs"),
+    ("post", "/repos/{owner}/{repo}/dispatches"),
 ]
 """(HTTP method, path template) pairs to keep, as spelled in the description's ``paths``."""
 
