@@ -53,6 +53,16 @@ def _clock(now: str | None) -> datetime:
     return moment.astimezone(UTC)
 
 
+def _running_clock(start: datetime) -> Callable[[], datetime]:
+    """A clock that starts at ``start`` (``--now``, or the real time) and advances with real
+    time, so waits for workflow runs end even in a replay."""
+    import time
+    from datetime import timedelta
+
+    origin = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - origin)
+
+
 def _run_url() -> str | None:
     server, repository, run = (
         os.environ.get(name) for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
@@ -210,7 +220,7 @@ def apply_command(
             signer=signer,
             record_out=record_out,
             oidc_token=_oidc_tokens(oidc_token_file),
-            now=lambda: datetime.now(UTC) if now is None else clock,
+            now=_running_clock(clock),
             authorship=Authorship(
                 workflow_ref=os.environ.get("GITHUB_WORKFLOW_REF"),
                 run_url=_run_url(),

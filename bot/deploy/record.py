@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.provenance.signing.signers import Signer
 from bot.provenance.statement import PAYLOAD_TYPE
-from bot.provenance.verification.result import VerificationResult
+from bot.provenance.verification.result import Check, VerificationResult
 from bot.provenance.verification.trust import Trust
 from bot.provenance.verification.verifier import authenticate
 
@@ -173,11 +174,30 @@ def sign_record(statement: dict[str, Any], signer: Signer) -> bytes:
     return bundle
 
 
-def verify_record(raw: bytes, trust: Trust) -> VerificationResult:
+@dataclass
+class RecordVerification:
+    """The checks of one deploy record, and the record once they all passed."""
+
+    result: VerificationResult
+    record: DeployStatement | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True only when the record parsed and no check failed."""
+        return self.record is not None and not self.result.failures
+
+    @property
+    def checks(self) -> list[Check]:
+        """Every check, in the order it ran."""
+        return self.result.checks
+
+
+def verify_record(raw: bytes, trust: Trust) -> RecordVerification:
     """Verify a record's envelope (signature by ``trust``, in-toto payload) and every field."""
     payload, result = authenticate(raw, trust)
+    verification = RecordVerification(result)
     if payload is None:
-        return result
+        return verification
     try:
         document = json.loads(raw)
         payload_type = document["dsseEnvelope"]["payloadType"]
@@ -187,21 +207,22 @@ def verify_record(raw: bytes, trust: Trust) -> VerificationResult:
         result.fail(
             "payload-type", f"not an in-toto payload ({payload_type!r})", "not a mendbot record"
         )
-        return result
+        return verification
     try:
         statement = DeployStatement.model_validate_json(payload)
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"]) or "<root>"
         result.fail("record", f"{where}: {error['msg']}", "the record was not made by mendbot")
-        return result
+        return verification
     result.passed("record", f"valid deploy record v1 ({statement.predicate.outcome})")
     problems = _consistency(statement, payload)
     for problem in problems:
         result.fail("consistency", problem, "treat the record as forged")
     if not problems:
         result.passed("consistency", "subjects, times and outcome agree")
-    return result
+        verification.record = statement
+    return verification
 
 
 def _consistency(statement: DeployStatement, payload: bytes) -> list[str]:

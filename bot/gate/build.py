@@ -142,6 +142,13 @@ def frozen_environments(
     return frozen
 
 
+def _single_commit(repo: Path, merge_base: str, head: str) -> bool:
+    """Whether ``merge_base..head`` is exactly one commit, whose only parent is ``merge_base``."""
+    commits = gitcmd.run(repo, "rev-list", "--parents", f"{merge_base}..{head}").decode()
+    lines = commits.split("\n")
+    return len([line for line in lines if line]) == 1 and lines[0].split()[1:] == [merge_base]
+
+
 def _changes(repo: Path, pull: PullInfo) -> tuple[str, list[RawEntry]]:
     """The merge base of ``pull`` and its change set from there to its head."""
     merge_base = gitcmd.run(repo, "merge-base", pull.base_sha, pull.head_sha).decode().strip()
@@ -259,6 +266,10 @@ def gather(
     head_is_bot = head_attested(
         repo, pull.head_sha, facts.provenance.matches_pr, attested_base, trust
     )
+    # The exact revert of a bot change, in one commit claiming the bot's identity (what
+    # `mendbot propose --rollback` pushes), holds nobody's content: every byte of it is the
+    # reviewed state before that change. Whoever pushed it, it adds no contributor.
+    bot_revert = revert.reverts_bot_change and _single_commit(repo, merge_base, pull.head_sha)
     people = who_contributed(
         repo,
         forge.commit_people(pull, merge_base),
@@ -267,7 +278,7 @@ def gather(
         trust=trust,
         now=now,
         repository=forge.repository_uri,
-        attested=(pull.head_sha,) if head_is_bot else (),
+        attested=(pull.head_sha,) if head_is_bot or bot_revert else (),
     )
     last_push_required = forge.last_push_approval_required(pull.base_ref)
     frozen_now = frozen_environments(forge, rolled_back) | frozen_by_deployments(

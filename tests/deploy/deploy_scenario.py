@@ -89,6 +89,7 @@ def write_keys(folder: Path, name: str, key: ec.EllipticCurvePrivateKey) -> tupl
             serialization.NoEncryption(),
         )
     )
+    private.chmod(0o600)
     public.write_bytes(
         key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
