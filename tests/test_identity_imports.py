@@ -109,6 +109,9 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
     repo = tmp_path / "repo"
     (repo / ".github" / "workflows").mkdir(parents=True)
     (repo / ".github" / "workflows" / "ci.yml").write_text(WORKFLOW, encoding="utf-8")
+    (repo / ".github" / "mendbot.yml").write_text(
+        "environments:\n  staging: ['.github/workflows/*']\n", encoding="utf-8"
+    )
     _git(repo, env, "init", "-q", "-b", "main")
     loaded: dict[str, list[str]] = {}
     loaded["policy init"] = _mendbot(["policy", "init", "policies"], repo, env, expect=0)
@@ -145,14 +148,52 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
         ["gate", "--forge", "local", "--pr", "1", "--record", str(record), *trust],
         repo,
         env,
-        expect=1,  # the default policies want a human approval for a workflow change
+        expect=0,  # staging-auto-merge allows a safe remediation in staging
     )
     context = tmp_path / "context.json"
     context.write_text(json.dumps(json.loads(record.read_text())["context"]), encoding="utf-8")
     loaded["policy eval"] = _mendbot(
-        ["policy", "eval", "--context", str(context), "policies"], repo, env, expect=1
+        ["policy", "eval", "--context", str(context), "policies"], repo, env, expect=0
     )
     loaded["--version"] = _mendbot(["--version"], repo, env, expect=0)
+    # A reviewer approves and merges (in this process: set-up, not a measured command), then
+    # the deploy identity plans and applies the merge commit.
+    from bot.forge.local import LocalForge
+
+    forge = LocalForge(repo, base="main")
+    merged = forge.merge(1)
+    loaded["key generate (deploy)"] = _mendbot(
+        ["key", "generate", "--out", "../deploy-keys"], repo, env, 0
+    )
+    plan = str(tmp_path / "plan.json")
+    loaded["deploy plan"] = _mendbot(
+        ["deploy", "plan", "--sha", merged, "--out", plan, *trust], repo, env, expect=0
+    )
+    loaded["deploy apply"] = _mendbot(
+        [
+            "deploy",
+            "apply",
+            "--plan",
+            plan,
+            *trust,
+            "--sign",
+            "key",
+            "--signing-key",
+            "../deploy-keys/mendbot.key",
+            "--record-out",
+            "../records",
+        ],
+        repo,
+        env,
+        expect=0,
+    )
+    record = next((tmp_path / "records").iterdir())
+    loaded["deploy verify-record"] = _mendbot(
+        ["deploy", "verify-record", str(record), "--verify-key", "../deploy-keys/mendbot.pub"],
+        repo,
+        env,
+        expect=0,
+    )
     return loaded
 
 
@@ -185,6 +226,22 @@ def test_the_gate_loads_no_inference_and_no_propose_job(chain):
     loaded = chain["gate"]
     assert "bot.gate.run" in loaded and "bot.provenance.verification.verifier" in loaded
     assert _within(loaded, (*INFERENCE, "bot.propose", "bot.provenance.signing")) == []
+
+
+def test_the_deploy_job_loads_no_inference_no_analysis_and_no_propose_job(chain):
+    """Deployment authority never sits with the code that inferred the fix: a real
+    ``mendbot deploy`` process loads no detector, workflow model, knowledge, resolver, analysis
+    (bundles included) or propose module."""
+    for command in ("deploy plan", "deploy apply", "deploy verify-record"):
+        loaded = chain[command]
+        assert _within(loaded, (*INFERENCE, "bot.propose")) == [], command
+    assert "bot.deploy.job" in chain["deploy apply"]
+    assert "bot.deploy.git_workflow" in chain["deploy apply"]
+    assert "bot.gate.merged" in chain["deploy plan"]
+    # Checking a record needs no forge adapter and no gate (the forge *interface* comes with
+    # the command group's options).
+    unexpected = ("bot.forge.local", "bot.forge.github", "bot.gate")
+    assert _within(chain["deploy verify-record"], unexpected) == []
 
 
 def test_version_loads_only_the_command_group(chain):
