@@ -337,6 +337,7 @@ def _why(exc: Exception) -> str:
 
 
 def exit_code(attempts: list[Attempt]) -> int:
-    """0 when everything was applied or skipped (or nothing was asked), 1 when any change
-    failed, drifted or was refused."""
-    return 0 if all(a.outcome in ("applied", "skipped") for a in attempts) else 1
+    """0 when everything was applied or skipped, and recorded (or nothing was asked), 1 when any
+    change failed, drifted or was refused, or its record could not be written."""
+    fine = all(a.outcome in ("applied", "skipped") and a.record is not None for a in attempts)
+    return 0 if fine else 1

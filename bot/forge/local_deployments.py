@@ -99,10 +99,15 @@ class LocalDeployments:
                 advice="the gate must allow the merge commit before it is deployed",
             )
         folder = self._root / "deployments"
-        folder.mkdir(parents=True, exist_ok=True)
-        key = f"{payload.get('change')}|{payload.get('target')}|{environment}"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ForgeError(f"cannot record the deployment ({exc.strerror})") from None
+        key = payload.get("key") or f"{payload.get('change')}|{payload.get('target')}"
         for other in self.deployments(environment):
-            same = f"{other.payload.get('change')}|{other.payload.get('target')}|{environment}"
+            same = other.payload.get("key") or (
+                f"{other.payload.get('change')}|{other.payload.get('target')}"
+            )
             if same == key and other.state not in FINAL_STATES:
                 raise ForgeError(
                     f"deployment {other.id} of the same change to {environment} is still "
@@ -127,6 +132,8 @@ class LocalDeployments:
             except FileExistsError:
                 number += 1
                 continue
+            except OSError as exc:
+                raise ForgeError(f"cannot record the deployment ({exc.strerror})") from None
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(json.dumps(record, indent=2, sort_keys=True) + "\n")
             return number
@@ -138,27 +145,30 @@ class LocalDeployments:
         path = self._root / "deployments" / f"{deployment}.json"
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
+            record["statuses"].append({"state": state, "description": description, "at": _now()})
+            if payload:
+                record["payload"].update(payload)
+            write_text_atomically(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
         except (OSError, ValueError) as exc:
-            raise ForgeError(f"no deployment {deployment} ({exc})") from None
-        record["statuses"].append({"state": state, "description": description, "at": _now()})
-        if payload:
-            record["payload"].update(payload)
-        write_text_atomically(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
+            raise ForgeError(f"cannot update deployment {deployment} ({exc})") from None
 
     def dispatch(self, event_type: str, payload: dict[str, Any]) -> None:
         """Write ``mendbot/dispatches/<n>.json`` for the identity that handles ``event_type``."""
         folder = self._root / "dispatches"
-        folder.mkdir(parents=True, exist_ok=True)
-        number = len(list(folder.glob("*.json"))) + 1
-        while True:
-            try:
-                fd = os.open(folder / f"{number}.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL)
-            except FileExistsError:
-                number += 1
-                continue
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"event_type": event_type, "client_payload": payload}, handle)
-            return
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            number = len(list(folder.glob("*.json"))) + 1
+            while True:
+                try:
+                    fd = os.open(folder / f"{number}.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+                except FileExistsError:
+                    number += 1
+                    continue
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump({"event_type": event_type, "client_payload": payload}, handle)
+                return
+        except OSError as exc:
+            raise ForgeError(f"cannot write the {event_type} request ({exc.strerror})") from None
 
     def dispatches(self) -> list[dict[str, Any]]:
         """Every dispatched request not yet handled, oldest first."""
