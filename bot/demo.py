@@ -270,6 +270,9 @@ def _attest_propose_gate(
         raise DemoError("a hand edit was not detected; this is a bug")
     show_propose(console, target, [bundle.path for bundle in bundles], trust)
     show_gate(console, repo, target, trust)
+    from bot.demo_deploy import show_deploy
+
+    show_deploy(console, target, trust, side)
     repo.git("checkout", "-q", DEMO_BRANCH)
 
 

@@ -212,6 +212,7 @@ def _sync(target: Path, wanted: str, *, check: bool) -> bool:
     current = target.read_text(encoding="utf-8") if target.exists() else ""
     if not check:
         if current != wanted:
+            target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(wanted, encoding="utf-8")
         return False
     if current == wanted:

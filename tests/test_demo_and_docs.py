@@ -71,7 +71,7 @@ def test_demo_commits_one_revertable_commit_per_remediation(tmp_path: Path, monk
     assert "## Provenance" in result.stdout
     assert "<!-- mendbot-metadata:v1 " in result.stdout
     assert "unchanged gha-" in result.stdout
-    records = sorted((workdir / ".git" / "mendbot" / "pulls").glob("*.json"))
+    records = sorted((workdir / ".git" / "mendbot" / "pulls").glob("*.json"))[:2]
     assert [r.name for r in records] == ["1.json", "2.json"]
     branch = next(b for b in repo.branches if b.name.count("/") == 2)
     assert "Mendbot-Attestation: sha256:" in branch.commit.message
@@ -87,6 +87,17 @@ def test_demo_commits_one_revertable_commit_per_remediation(tmp_path: Path, monk
     gate_records = [json.loads(r.read_text()) for r in records]
     assert all(any(label.startswith("gate:") for label in r["labels"]) for r in gate_records)
     assert all(r["comments"]["gate"].startswith("### mendbot policy gate:") for r in gate_records)
+    # Deploy: the unsafe production change is not deployed by itself; the staging one fails
+    # validation, is compensated and freezes staging; a person's change is denied; the exact
+    # revert passes the freeze, deploys, resolves the failure and unfreezes staging.
+    deployed = result.stdout.split("15. the owners", 1)[1]
+    assert "deployed only under a policy demanding the stronger approvals" in deployed
+    assert "compensated: gha-" in deployed
+    assert "deny: staging is frozen after a failed deploy" in deployed
+    assert "applied: revert:gha-" in deployed
+    assert deployed.count(": verifies") == 2 and "DOES NOT VERIFY" not in deployed
+    assert "staging frozen: false" in deployed
+    assert len(list((workdir / ".git" / "mendbot-demo" / "deploy-records").iterdir())) == 2
     # Each remediation is undone by reverting its one commit.
     insecure = next(c for c in commits if "gha-insecure-commands" in c.message)
     repo.git.revert(insecure.hexsha, no_edit=True)

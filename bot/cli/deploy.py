@@ -70,8 +70,10 @@ def _run_url() -> str | None:
     return f"{server}/{repository}/actions/runs/{run}" if server and repository and run else None
 
 
-def _plan(host: ForgeHost, trust: Trust, sha: str, now: datetime) -> DeployPlan:
-    """Decide the gate again on ``sha`` (posting ``mendbot/policy`` there), then plan."""
+def plan_deployment(host: ForgeHost, trust: Trust, sha: str, now: datetime) -> DeployPlan:
+    """Decide the gate again on merge commit ``sha`` (posting ``mendbot/policy`` there), then
+    plan it: the composition of the gate identity's decision and the deploy identity's plan
+    (neither package imports the other)."""
     import hashlib
 
     from bot.deploy.plan import GateVerdict, plan_merge
@@ -144,7 +146,7 @@ def plan_command(
     clock = _clock(now)
     try:
         host = forge.build()
-        plan = _plan(host, trust.build(), sha, clock)
+        plan = plan_deployment(host, trust.build(), sha, clock)
         write_text_atomically(out, plan_json_bytes(plan).decode())
     except MendbotError as exc:
         report_error(exc)
@@ -212,7 +214,7 @@ def apply_command(
         requested = _read_plan(plan_file)
         signer = _signer(sign_kind, signing_key)
         host = forge.build()
-        fresh = _plan(host, trust.build(), str(requested["sha"]), clock)
+        fresh = plan_deployment(host, trust.build(), str(requested["sha"]), clock)
         chosen = selected(fresh, requested, change, environment)
         options = ApplyOptions(
             forge=host,

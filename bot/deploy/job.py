@@ -111,18 +111,20 @@ def selected(
         if planned.action != "apply":
             chosen.append((planned, planned.reasons))
             continue
-        if _target_json(planned.target) != asked.get("target"):
+        if _target_json(planned.target) != _canonical(asked.get("target")):
             chosen.append((planned, ("the plan file's target differs from the plan now",)))
             continue
         chosen.append((planned, ()))
     return chosen
 
 
-def _target_json(target: Target | None) -> dict[str, Any] | None:
-    if target is None:
-        return None
-    data: dict[str, Any] = json.loads(json.dumps(target.__dict__, default=list))
-    return data
+def _target_json(target: Target | None) -> Any:
+    return None if target is None else _canonical(target.__dict__)
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` as JSON reads it back (tuples become lists), for comparing plans."""
+    return json.loads(json.dumps(value, sort_keys=True, default=list))
 
 
 def apply_changes(

@@ -128,7 +128,7 @@ def test_a_forge_that_fails_while_recording_leaves_no_success(
 
     forge = FlakyForge(deployable.path, base="main")
     requested = json.loads(plan.read_text())
-    from bot.cli.deploy import _plan as fresh_plan
+    from bot.cli.deploy import plan_deployment as fresh_plan
 
     now = datetime.fromisoformat(requested["created"].replace("Z", "+00:00")).astimezone(UTC)
     fresh = fresh_plan(forge, deployable.scenario.trust, requested["sha"], now)
