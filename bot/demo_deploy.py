@@ -31,11 +31,10 @@ class DemoDeployError(MendbotError):
 
 def show_deploy(console: Console, target: Path, trust: KeyTrust, side: Path) -> None:
     """Stages 15 to 23 on the demo repository (after the gate stages)."""
+    from bot import git
     from bot.cli.deploy import plan_deployment
     from bot.gate.run import GateOptions, evaluate
     from bot.propose.rollback import propose_rollback
-
-    from bot import git
 
     # Merges move main; with main checked out the work tree would look edited.
     git.run(target, "checkout", "-q", "--detach")
