@@ -12,6 +12,8 @@ the same workflow and event:
   NOT_OBSERVABLE (the clock and the sleep are injectable, so tests never wait);
 * a workflow with no run on the merge commit (no push trigger, path filters) is NOT_OBSERVABLE,
   recorded with a line saying so, and never waited for;
+* runs that cannot be read (the forge is down) are NOT_OBSERVABLE too: they say nothing about
+  the change, and a failure would revert a merged fix for a hiccup;
 * PASSED only when every touched workflow was observed and none regressed.
 
 ``compensate`` cannot undo a merge and changes nothing: the compensation of a workflow change is
@@ -38,7 +40,7 @@ from bot.deploy.applier import (
     Verdict,
 )
 from bot.errors import MendbotError
-from bot.forge.interface import DeployForge, WorkflowRun
+from bot.forge.interface import DeployForge, ForgeError, WorkflowRun
 from bot.risk import Reversibility
 
 #: Conclusions that count as the workflow working.
@@ -153,17 +155,24 @@ class GitWorkflowApplier(Applier):
     def validate(self, target: Target) -> Validation:
         """Compare the runs on the merge commit with the parent's (see the module docstring)."""
         deadline = self._context.now() + timedelta(minutes=self._context.deploy.run_timeout_minutes)
-        while True:
-            runs = self._forge.workflow_runs(self._context.merge_sha)
-            pending = [
-                path
-                for path in target.objects
-                if any(r.path == path and r.status != "completed" for r in runs)
-            ]
-            if not pending or self._context.now() >= deadline:
-                break
-            self.sleep(self.poll_seconds)
-        parent_runs = self._forge.workflow_runs(self._context.parent_sha)
+        try:
+            while True:
+                runs = self._forge.workflow_runs(self._context.merge_sha)
+                pending = [
+                    path
+                    for path in target.objects
+                    if any(r.path == path and r.status != "completed" for r in runs)
+                ]
+                if not pending or self._context.now() >= deadline:
+                    break
+                self.sleep(self.poll_seconds)
+            parent_runs = self._forge.workflow_runs(self._context.parent_sha)
+        except ForgeError as exc:
+            # NOTE(deploy): runs that cannot be read say nothing about the change; failing here
+            # would revert a merged fix because the forge hiccuped.
+            return Validation(
+                Verdict.NOT_OBSERVABLE, (f"the workflow runs could not be read: {exc}",)
+            )
         verdicts = [
             self._judge(path, [r for r in runs if r.path == path], parent_runs, pending)
             for path in target.objects

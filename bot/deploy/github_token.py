@@ -147,8 +147,11 @@ class InstallationToken(Grant):
         self._revoked = True
         try:
             self._api.request("DELETE", "/installation/token", "revoke the installation token")
-        except MendbotError as exc:
-            _log.warning("the installation token was not revoked (it expires by itself): %s", exc)
+        except Exception as exc:  # NOTE(deploy): revocation is best effort, the token expires.
+            _log.warning(
+                "the installation token was not revoked (it expires by itself): %s",
+                exc if isinstance(exc, MendbotError) else type(exc).__name__,
+            )
         finally:
             self._api.close()
 

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import requests
 from fakegithub import TOKEN, FakeGitHub
 
 from bot.forge.github.forge import GitHubForge
@@ -93,6 +94,12 @@ def test_deployments_carry_their_newest_status_and_outcome(github, forge):
     assert everything[0].sha == sha
     production = forge.deployments("production")
     assert [d.id for d in production] == [first]
+    one = requests.get(
+        f"{github.base_url}/repos/{REPO}/deployments/{first}",
+        headers={"Authorization": f"token {TOKEN}"},
+        timeout=10,
+    )
+    assert (one.status_code, one.json()["sha"], one.json()["task"]) == (200, sha, DEPLOY_TASK)
 
 
 def test_a_deployment_without_status_is_queued_and_long_descriptions_are_cut(github, forge):

@@ -213,3 +213,18 @@ def test_without_a_forge_or_with_other_files_nothing_connects(merged):
     other = Target("git-workflow", "production", ("src/app.py",), {}, {})
     with pytest.raises(WorkflowTargetError, match=r"workflow files only, not src/app\.py"):
         GitWorkflowApplier.connect(other, context(forge=merged.forge))
+
+
+def test_runs_that_cannot_be_read_are_not_observable_not_a_failure(merged):
+    merged.run(merged.parent, conclusion="success")
+    merged.run(merged.merge, conclusion="success")
+    target = merged.target()
+    applier = merged.connect(target)
+    merged.github.faults["actions/list-workflow-runs-for-repo"] = [503]
+
+    step = deploy_change(applier, target)
+
+    assert step.outcome is Outcome.APPLIED  # not reverted for a hiccup
+    assert step.validation is not None and step.validation.verdict is Verdict.NOT_OBSERVABLE
+    assert step.validation.checks[0].startswith("the workflow runs could not be read: ")
+    assert "HTTP 503" in step.validation.checks[0]
