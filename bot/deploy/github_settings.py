@@ -12,6 +12,7 @@ reverse order, so the allow list is only ever written while ``allowed_actions`` 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
@@ -47,6 +48,8 @@ _ENDPOINTS = (_PERMISSIONS, _SELECTED, _WORKFLOW)
 SETTINGS: dict[str, _Endpoint] = {
     f"actions.{name}": endpoint for endpoint in _ENDPOINTS for name in endpoint.fields
 }
+#: ``owner/name`` as GitHub spells them: nothing that could step out of ``/repos/{o}/{r}``.
+_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _SELECTED_FIELDS = ("github_owned_allowed", "verified_allowed", "patterns_allowed")
 
 
@@ -71,7 +74,7 @@ class GithubSettingsApplier(Applier):
         """Check the target names only known settings of one repository, then mint a token for
         that repository with ``administration: write`` alone."""
         repository = str(target.location.get("repository", ""))
-        if repository.count("/") != 1 or not all(repository.split("/")):
+        if not _REPOSITORY.match(repository) or {".", ".."} & set(repository.split("/")):
             raise SettingsError(
                 f"{target.source or 'github-settings target'}: no repository (owner/name) to "
                 "apply the settings to",

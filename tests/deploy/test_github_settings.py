@@ -353,3 +353,20 @@ def test_the_documented_desired_state_is_valid_and_every_setting_has_an_endpoint
     assert managed == set(SETTINGS)
     for name in SETTINGS:
         assert f"`{name}`" in page
+
+
+@pytest.mark.parametrize("repository", ["../..", "acme/..", "acme", "acme/app/../other", ""])
+def test_a_repository_that_is_not_owner_name_is_refused_before_any_token(github, app, repository):
+    honest = _read_only_token()
+    target = Target(
+        kind=honest.kind,
+        environment=honest.environment,
+        objects=honest.objects,
+        pre_image=honest.pre_image,
+        desired=honest.desired,
+        location={"repository": repository},
+        source=SOURCE,
+    )
+    with pytest.raises(SettingsError, match="no repository"):
+        GithubSettingsApplier.connect(target, context())
+    assert github.token_requests == []
