@@ -5,9 +5,9 @@ Mixed into :class:`fakegithub.FakeGitHub`: handlers are found by operation id li
 and their responses are validated against the OpenAPI subset the same way. What GitHub enforces
 and the deploy job relies on is enforced here too:
 
-* a token minted with ``repositories``/``permissions`` works only on those repositories and
-  with those permissions on the routes below (403 ``Resource not accessible by integration``
-  otherwise), and stops working once ``DELETE /installation/token`` revoked it;
+* an installation token works only on its repositories (every ``/repos/{owner}/{repo}`` route)
+  and, on the routes below, only with the permission each needs (403 ``Resource not accessible
+  by integration`` otherwise), and stops working once ``DELETE /installation/token`` revoked it;
 * ``POST /deployments`` answers 409 unless every required context's latest commit status on the
   ref is ``success``;
 * every request body of these routes is validated against the operation's request schema (an
@@ -164,17 +164,16 @@ class DeployRoutes:
         """403 when the request's token is narrowed and this route is outside its scope."""
         from fakegithub import HttpError
 
-        need = SCOPED_OPERATIONS.get(operation_id)
         scope = self.token_scopes.get(self._local.token)
-        if need is None or scope is None:
+        if scope is None:
             return
         full_name = f"{params.get('owner')}/{params.get('repo')}"
-        permission, level = need
-        granted = scope.permissions.get(permission)
-        if full_name not in scope.repositories:
+        need = SCOPED_OPERATIONS.get(operation_id)
+        granted = scope.permissions.get(need[0]) if need else None
+        if "owner" in params and full_name not in scope.repositories:
             why = "repository outside the token"
-        elif granted is None or _LEVELS[granted] < _LEVELS[level]:
-            why = f"needs {permission}: {level}, the token has {granted or 'none'}"
+        elif need is not None and (granted is None or _LEVELS[granted] < _LEVELS[need[1]]):
+            why = f"needs {need[0]}: {need[1]}, the token has {granted or 'none'}"
         else:
             return
         self.refused.append(f"{operation_id} {full_name}: {why}")

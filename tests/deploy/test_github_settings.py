@@ -142,15 +142,18 @@ def test_the_token_is_refused_outside_its_repository_and_permission(github, app)
         headers=headers,
         timeout=10,
     )
+    repository = requests.get(f"{api}/repos/{OTHER}", headers=headers, timeout=10)
     own = requests.get(
         f"{api}/repos/{REPO}/actions/permissions/workflow", headers=headers, timeout=10
     )
 
-    assert (other.status_code, deployment.status_code, own.status_code) == (403, 403, 200)
+    assert (other.status_code, deployment.status_code, repository.status_code) == (403, 403, 403)
+    assert own.status_code == 200
     assert other.json()["message"] == "Resource not accessible by integration"
     assert github.refused == [
         f"{WORKFLOW_PUT} {OTHER}: repository outside the token",
         f"repos/create-deployment {REPO}: needs deployments: write, the token has none",
+        f"repos/get {OTHER}: repository outside the token",
     ]
     assert github.deploy_state(OTHER).workflow["default_workflow_permissions"] == "write"
     assert github.deploy_state(REPO).deployments == []
@@ -347,7 +350,8 @@ def test_an_unknown_setting_is_refused_before_any_token(github, app):
 
 def test_the_documented_desired_state_is_valid_and_every_setting_has_an_endpoint():
     page = (Path(__file__).parents[2] / "docs" / "deploy.md").read_text(encoding="utf-8")
-    example = page.split("```yaml\n", 1)[1].split("```", 1)[0]
+    blocks = [block.split("```", 1)[0] for block in page.split("```yaml\n")[1:]]
+    [example] = [block for block in blocks if block.startswith("kind: github-settings")]
     parsed = parse_desired(SOURCE, example.encode())
     managed = {f"actions.{name}" for name in as_state(parsed)["actions"]}
     assert managed == set(SETTINGS)
