@@ -36,7 +36,9 @@ class GitHubDeployments(GitHubClient):
             kwargs: dict[str, Any] = {"environment": environment} if environment else {}
             for item in self._repo.get_deployments(task=DEPLOY_TASK, **kwargs):
                 statuses = list(item.get_statuses())
-                payload: dict[str, Any] = dict(item.payload or {})
+                raw = item.payload
+                # A deployment someone else made may carry any JSON: only an object is read.
+                payload: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
                 state = statuses[0].state if statuses else "queued"
                 if statuses:
                     outcome = _outcome(statuses[0].description or "")
