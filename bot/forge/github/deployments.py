@@ -36,7 +36,7 @@ class GitHubDeployments(GitHubClient):
             kwargs: dict[str, Any] = {"environment": environment} if environment else {}
             for item in self._repo.get_deployments(task=DEPLOY_TASK, **kwargs):
                 statuses = list(item.get_statuses())
-                raw = item.payload
+                raw: object = item.payload  # PyGithub types it dict; GitHub sends any JSON
                 # A deployment someone else made may carry any JSON: only an object is read.
                 payload: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
                 state = statuses[0].state if statuses else "queued"
