@@ -33,7 +33,7 @@ import socket
 import threading
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -52,7 +52,9 @@ from moto import settings as moto_settings
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.server import ThreadedMotoServer
 
-logging.getLogger("werkzeug").setLevel(logging.ERROR)
+for _name in ("werkzeug", "moto"):
+    # NOTE(tests): AWS's side of the wire; moto logs request headers (session tokens) at DEBUG.
+    logging.getLogger(_name).setLevel(logging.ERROR)
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -121,7 +123,6 @@ class LocalSts:
     """moto on loopback plus the checking front; :attr:`url` is the endpoint to give boto3."""
 
     def __init__(self) -> None:
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         self.moto_url = ""
@@ -138,17 +139,18 @@ class LocalSts:
     def start(self) -> LocalSts:
         """Start moto and the front; create the administrator the tests set things up with,
         then turn on moto's IAM enforcement (every later call must be signed by a known key)."""
-        self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        self.moto_url = f"http://{host}:{port}"
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        self.moto_url = _shared_moto()
+        threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
+        _post(f"{self.moto_url}/moto-api/reset")
         iam = boto3.client(
             "iam",
             endpoint_url=self.moto_url,
             region_name=REGION,
             aws_access_key_id="bootstrap",
-            aws_secret_access_key="bootstrap",  # noqa: S106 - moto's unauthenticated setup phase
+            aws_secret_access_key="bootstrap",
         )
         iam.create_user(UserName="moto-admin")
         iam.put_user_policy(
@@ -163,14 +165,11 @@ class LocalSts:
         return self
 
     def stop(self) -> None:
-        """Stop both servers and give moto back its defaults (no enforcement, no state)."""
+        """Stop the front and give moto back its defaults (no enforcement, no state)."""
         self._httpd.shutdown()
         self._httpd.server_close()
         moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
-        self._moto.stop()
-        from moto.core.models import reset_model_data
-
-        reset_model_data()
+        _post(f"{self.moto_url}/moto-api/reset")
 
     # --- what tests use ------------------------------------------------------------------
 
@@ -241,7 +240,7 @@ class LocalSts:
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                headers = {name: value for name, value in self.headers.items()}
+                headers = dict(self.headers.items())
                 answer = front._handle(self.command, self.path, headers, body)
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
@@ -630,6 +629,27 @@ def _jwks_uri(issuer: str) -> str:
         return str(json.load(r)["jwks_uri"])
 
 
+_MOTO: list[str] = []
+
+
+def _shared_moto() -> str:
+    """The URL of moto's server, started once per test process (its state is reset by every
+    :class:`LocalSts`; starting and stopping one per test costs a second each)."""
+    if not _MOTO:
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        _MOTO.append(f"http://{host}:{port}")
+    return _MOTO[0]
+
+
+def _post(url: str) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=10):  # noqa: S310 - loopback moto
+        pass
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -649,5 +669,3 @@ def running() -> Iterator[LocalSts]:
         yield sts
     finally:
         sts.stop()
-
-

@@ -48,7 +48,9 @@ class OidcIssuer:
         """The ``iss`` of every token."""
         self.host = f"127.0.0.1:{self.port}"
         """The issuer without its scheme: the IAM OIDC provider name and condition-key prefix."""
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def start(self) -> OidcIssuer:
         """Serve in a background thread."""

@@ -9,11 +9,13 @@ never skipped silently.
 from __future__ import annotations
 
 from bot.deploy.applier import Applier
+from bot.deploy.aws_access_keys import AwsAccessKeys
 from bot.deploy.git_workflow import GitWorkflowApplier
 from bot.deploy.github_settings import GithubSettingsApplier
 from bot.errors import MendbotError
 
 APPLIERS: dict[str, type[Applier]] = {
+    AwsAccessKeys.kind: AwsAccessKeys,
     GitWorkflowApplier.kind: GitWorkflowApplier,
     GithubSettingsApplier.kind: GithubSettingsApplier,
 }
