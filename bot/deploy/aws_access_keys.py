@@ -46,6 +46,17 @@ from bot.risk import Reversibility
 
 KIND = "aws-iam-access-key"
 STATUSES = ("Active", "Inactive")
+#: Errors AWS answers before a request is acted on (authentication, authorization): a write
+#: refused with one of these changed nothing, so there is nothing to restore.
+REFUSED_UNACTED = frozenset(
+    {
+        "AccessDenied",
+        "ExpiredToken",
+        "InvalidClientTokenId",
+        "SignatureDoesNotMatch",
+        "UnrecognizedClientException",
+    }
+)
 
 
 class AccessKeyTargetError(MendbotError):
@@ -59,6 +70,11 @@ class AwsCallError(MendbotError):
 
     exit_code = 1
 
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        """AWS's error code, None when no answer came back (the call may have acted)."""
+
 
 class AwsAccessKeys(Applier):
     """Flips IAM access keys between ``Active`` and ``Inactive`` with a change-scoped session."""
@@ -70,6 +86,8 @@ class AwsAccessKeys(Applier):
         self._iam = iam
         self._observation_hours = observation_hours
         self._secrets = secrets
+        self._sent: list[str] | None = None
+        """Keys ``apply`` sent an update for that may have acted (None before ``apply``)."""
 
     @classmethod
     def connect(cls, target: Target, context: DeployContext) -> tuple[Self, Grant]:
@@ -147,9 +165,17 @@ class AwsAccessKeys(Applier):
         return drift
 
     def apply(self, target: Target) -> None:
-        """``UpdateAccessKey`` each key to its desired status; raises :class:`AwsCallError`."""
+        """``UpdateAccessKey`` each key to its desired status, in order, stopping at the first
+        failure; raises :class:`AwsCallError`."""
+        self._sent = []
         for key_id in target.objects:
-            self._update(_user(target, key_id), key_id, target.desired[key_id]["status"])
+            self._sent.append(key_id)
+            try:
+                self._update(_user(target, key_id), key_id, target.desired[key_id]["status"])
+            except AwsCallError as exc:
+                if exc.code in REFUSED_UNACTED:
+                    self._sent.remove(key_id)
+                raise
 
     def validate(self, target: Target) -> Validation:
         """Whether every key reads back with its desired status (FAILED otherwise), with the
@@ -163,7 +189,7 @@ class AwsAccessKeys(Applier):
                 checks.append(f"{key_id} of {user} reads back {status}, {wanted} was asked")
                 continue
             checks.append(f"{key_id} of {user} reads back {status}")
-            if wanted == "Inactive":
+            if wanted == "Inactive" and self._observation_hours:
                 checks.append(
                     f"any use of {key_id} is watched for {self._observation_hours} hours "
                     "(deploy.observation_hours) by later scheduled runs; a use means the "
@@ -172,9 +198,10 @@ class AwsAccessKeys(Applier):
         return Validation(Verdict.FAILED if failed else Verdict.PASSED, tuple(checks))
 
     def compensate(self, target: Target, snapshot: State) -> None:
-        """Set each key back to its snapshot status and read it back; raises
-        :class:`AwsCallError` when a key cannot be restored."""
-        for key_id in target.objects:
+        """Set each key ``apply`` may have changed back to its snapshot status and read it
+        back (keys it never reached, or whose update AWS refused unread, are left alone);
+        raises :class:`AwsCallError` when a key cannot be restored."""
+        for key_id in target.objects if self._sent is None else self._sent:
             before = snapshot[key_id]
             if before["status"] is None:
                 continue
@@ -203,10 +230,12 @@ class AwsAccessKeys(Applier):
             return method(**parameters)
         except ClientError as exc:
             error = exc.response.get("Error", {})
-            message = f"iam:{operation} failed: {error.get('Code')}: {error.get('Message')}"
+            code = str(error.get("Code"))
+            message = f"iam:{operation} failed: {code}: {error.get('Message')}"
+            raise AwsCallError(scrub(message, *self._secrets), code=code) from None
         except BotoCoreError as exc:
             message = f"iam:{operation} could not be sent: {exc}"
-        raise AwsCallError(scrub(message, *self._secrets))
+            raise AwsCallError(scrub(message, *self._secrets)) from None
 
 
 def check_target(target: Target) -> None:

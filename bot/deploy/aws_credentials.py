@@ -195,7 +195,7 @@ def _boto() -> tuple[Any, Any]:
             "deploying to AWS needs boto3, which is not installed",
             advice="install mendbot with the aws extra: pip install 'mendbot[aws]'",
         ) from None
-    for name in ("botocore", "boto3", "urllib3"):
+    for name in ("botocore", "boto3"):
         logger = logging.getLogger(name)
         if logger.getEffectiveLevel() < logging.INFO:
             logger.setLevel(logging.INFO)

@@ -272,7 +272,7 @@ def test_a_failed_restore_is_reported(world: AwsWorld, caplog: pytest.LogCapture
     _assert_no_secret(world, caplog, _texts(step))
 
 
-def test_credentials_expiring_mid_apply_write_nothing(
+def test_credentials_expiring_before_the_write_change_nothing(
     world: AwsWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
     victim = world.user_with_key("victim")
@@ -281,14 +281,72 @@ def test_credentials_expiring_mid_apply_write_nothing(
 
     step, _ = _deploy(world, target)
 
+    assert step.outcome is Outcome.COMPENSATED
+    assert "iam:UpdateAccessKey failed: ExpiredToken" in step.reasons[0]
+    assert world.status("victim", victim) == "Active"
+    # AWS refused the write unread, so there was nothing to restore and nothing is sent.
+    assert _session_writes(world) == ["victim:ExpiredToken"]
+    _assert_no_secret(world, caplog, _texts(step))
+
+
+def test_credentials_expiring_mid_apply_are_reported_with_the_key_left_off(
+    world: AwsWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = world.user_with_key("victim")
+    second = world.user_with_key("build-bot")
+    target = world.target({first: ("victim", "Inactive"), second: ("build-bot", "Inactive")})
+    world.sts.fail("UpdateAccessKey", mode="expire", skip=1)
+
+    step, _ = _deploy(world, target)
+
     assert step.outcome is Outcome.COMPENSATION_FAILED
     assert "ExpiredToken" in step.reasons[0] and "ExpiredToken" in step.reasons[1]
-    assert world.status("victim", victim) == "Active"
-    assert [c.outcome for c in world.sts.session_actions("UpdateAccessKey")] == [
-        "ExpiredToken",
-        "ExpiredToken",
+    assert world.status("victim", first) == "Inactive"
+    assert world.status("build-bot", second) == "Active"
+    assert _session_writes(world) == [
+        "victim:forwarded",
+        "build-bot:ExpiredToken",
+        "victim:ExpiredToken",
     ]
     _assert_no_secret(world, caplog, _texts(step))
+
+
+def test_keys_of_two_users_are_deactivated_in_one_session(world: AwsWorld) -> None:
+    first = world.user_with_key("victim")
+    second = world.user_with_key("build-bot")
+    target = world.target({first: ("victim", "Inactive"), second: ("build-bot", "Inactive")})
+
+    step, grant = _deploy(world, target)
+
+    assert step.outcome is Outcome.APPLIED, step.reasons
+    assert (world.status("victim", first), world.status("build-bot", second)) == (
+        "Inactive",
+        "Inactive",
+    )
+    assert grant.authority.scope["Statement"][0]["Resource"] == [
+        f"arn:aws:iam::{ACCOUNT}:user/build-bot",
+        f"arn:aws:iam::{ACCOUNT}:user/victim",
+    ]
+    assert len(world.sts.sessions) == 1
+
+
+def test_reactivating_a_key_restores_it(world: AwsWorld) -> None:
+    """A revert of a deactivation is a change like any other: Inactive back to Active."""
+    victim = world.user_with_key("victim")
+    world.set_status("victim", victim, "Inactive")
+    pre = world.pre_image("victim", victim, status="Inactive")
+    target = world.target(
+        {victim: ("victim", "Active")},
+        pre_image={victim: pre},
+        desired={victim: {**pre, "status": "Active"}},
+    )
+
+    step, _ = _deploy(world, target)
+
+    assert step.outcome is Outcome.APPLIED, step.reasons
+    assert step.validation is not None
+    assert step.validation.checks == (f"{victim} of victim reads back Active",)
+    assert world.status("victim", victim) == "Active"
 
 
 def test_sts_refusing_fails_before_any_iam_call(

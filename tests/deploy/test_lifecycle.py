@@ -162,8 +162,8 @@ def test_nothing_observable_is_recorded_as_such_and_kept():
 
 
 def test_a_kind_without_an_applier_is_refused_by_name():
-    with pytest.raises(UnknownKindError, match="'aws-iam-access-key'"):
-        applier_for("aws-iam-access-key")
+    with pytest.raises(UnknownKindError, match="'kubernetes-secret'"):
+        applier_for("kubernetes-secret")
 
 
 def test_a_precheck_that_cannot_decide_applies_nothing():
