@@ -149,7 +149,7 @@ class AwsWorld:
         token: Callable[[str], str] | None = None,
         role_arn: str | None = ROLE_ARN,
         session_minutes: int = 15,
-        change_id: str = "rem-7f3a9c21d4e8",
+        change_id: str = "nhi-aws-unused-access-key/victim-7f3a9c21",
     ) -> DeployContext:
         """The deploy job's context: its OIDC token minted by the issuer for the audience asked."""
 

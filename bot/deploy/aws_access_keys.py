@@ -33,7 +33,7 @@ from bot.deploy.applier import (
     Validation,
     Verdict,
 )
-from bot.deploy.aws_credentials import AwsGrant, assume_role, scrub
+from bot.deploy.aws_credentials import AwsGrant, assume_role, scrub, short_change
 from bot.deploy.session_policy import (
     check_session_policy,
     session_end,
@@ -99,7 +99,10 @@ class AwsAccessKeys(Applier):
         partition = role_arn.split(":")[1] if role_arn.count(":") >= 5 else "aws"
         not_after = session_end(context.now(), context.deploy.session_minutes)
         policy = session_policy(
-            target, partition=partition, not_after=not_after, sid=f"Chg{context.change_id}"
+            target,
+            partition=partition,
+            not_after=not_after,
+            sid=f"Chg{short_change(context.change_id)}",
         )
         account = str(target.location["account"])
         check_session_policy(

@@ -32,6 +32,7 @@ STS_AUDIENCE = "sts.amazonaws.com"
 CONFIG_FILE = ".github/mendbot.yml"
 _SESSION_NAME_CHARS = re.compile(r"[^\w+=,.@-]")
 _MAX_SESSION_NAME = 64
+_FINGERPRINT = re.compile(r"-([0-9a-f]{8,})$")
 
 
 class AwsCredentialError(MendbotError):
@@ -94,11 +95,23 @@ class AwsGrant(Grant):
         self._session = None
 
 
+def short_change(change_id: str) -> str:
+    """The part of a change id that tells changes apart, for names AWS shows (CloudTrail):
+    the remediation's fingerprint at the end of its id
+    (``nhi-aws-unused-access-key/build-bot-1a2b3c4d`` gives ``1a2b3c4d``), else the id's last
+    12 characters; ``revert-`` first for a revert."""
+    revert = change_id.startswith("revert:")
+    slug = change_id.removeprefix("revert:").rsplit("/", 1)[-1]
+    fingerprint = _FINGERPRINT.search(slug)
+    short = fingerprint.group(1)[-12:] if fingerprint else slug[-12:]
+    short = _SESSION_NAME_CHARS.sub("-", short).strip("-") or "change"
+    return f"revert-{short}" if revert else short
+
+
 def session_name(change_id: str, environment: str) -> str:
     """``mendbot-<change id short>-<env>``, as STS allows it: 2 to 64 of ``[\\w+=,.@-]``."""
-    short = _SESSION_NAME_CHARS.sub("-", change_id)[:12].strip("-") or "change"
     env = _SESSION_NAME_CHARS.sub("-", environment) or "env"
-    return f"mendbot-{short}-{env}"[:_MAX_SESSION_NAME]
+    return f"mendbot-{short_change(change_id)}-{env}"[:_MAX_SESSION_NAME]
 
 
 def assume_role(context: DeployContext, policy: str, *, name: str | None = None) -> AwsGrant:

@@ -91,7 +91,8 @@ def test_an_unused_key_is_deactivated_and_nothing_else_changes(
     authority = grant.authority
     assert authority.credential_type == "aws-sts-web-identity"
     assert authority.principal == ROLE_ARN
-    assert authority.session_name == "mendbot-rem-7f3a9c21-production"
+    assert authority.session_name == "mendbot-7f3a9c21-production"
+    assert authority.scope["Statement"][0]["Sid"] == "Chg7f3a9c21"
     expires = datetime.fromisoformat(authority.expires_at.replace("Z", "+00:00"))
     assert timedelta(minutes=14) < expires - datetime.now(UTC) <= timedelta(minutes=15)
     statement = authority.scope["Statement"][0]

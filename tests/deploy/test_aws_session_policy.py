@@ -5,12 +5,18 @@ and the generated policy passes it (a checker rejecting everything would fail he
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from ruamel.yaml import YAML
 
+from bot.config import DeploySettings
 from bot.deploy.applier import Target
+from bot.deploy.aws_credentials import session_name
+from bot.deploy.desired import as_state, parse_desired
 from bot.deploy.session_policy import (
     APPLIER_ACTIONS,
     MAX_POLICY_CHARS,
@@ -246,3 +252,50 @@ def test_actions_are_compared_as_iam_does_without_case() -> None:
 def test_the_session_end_is_whole_seconds_after_the_session_length() -> None:
     assert session_end(START, 15) == datetime(2026, 12, 7, 10, 15, 7, tzinfo=UTC)
     assert session_end(START, 60) - session_end(START, 15) == timedelta(minutes=45)
+
+
+@pytest.mark.parametrize(
+    ("change", "environment", "name"),
+    [
+        (
+            "nhi-aws-unused-access-key/build-bot-1a2b3c4d",
+            "production",
+            "mendbot-1a2b3c4d-production",
+        ),
+        (
+            "revert:nhi-aws-unused-access-key/build-bot-1a2b3c4d",
+            "production",
+            "mendbot-revert-1a2b3c4d-production",
+        ),
+        ("hand made change!", "prod env", "mendbot-made-change-prod-env"),
+        ("x/y-1a2b3c4d", "e" * 80, "mendbot-1a2b3c4d-" + "e" * 47),
+    ],
+)
+def test_session_names_name_the_change_as_sts_allows(
+    change: str, environment: str, name: str
+) -> None:
+    made = session_name(change, environment)
+    assert made == name
+    assert re.fullmatch(r"[\w+=,.@-]{2,64}", made)
+
+
+def _block(page: str, language: str, containing: str) -> str:
+    blocks = page.split(f"```{language}\n")[1:]
+    return next(b.split("```", 1)[0] for b in blocks if containing in b)
+
+
+def test_the_documented_desired_state_and_session_policy_are_what_the_code_accepts() -> None:
+    page = (Path(__file__).parents[2] / "docs" / "deploy.md").read_text(encoding="utf-8")
+    section = page.split("## AWS: IAM access keys", 1)[1]
+    desired = _block(section, "yaml", "kind: aws-iam-access-key")
+    parsed = parse_desired(f".mendbot/desired/aws-iam-access-key/{ACCOUNT}.yml", desired.encode())
+    assert as_state(parsed)["keys"][0]["status"] == "Inactive"
+    example = _block(section, "json", '"Version"')
+    check_session_policy(
+        example.replace("\n", ""),
+        resources={f"arn:aws:iam::{ACCOUNT}:user/build-bot"},
+        not_after=datetime(2026, 12, 7, 10, 15, tzinfo=UTC),
+    )
+    config = _block(section, "yaml", "aws_role_arn")
+    settings = DeploySettings.model_validate(YAML(typ="safe").load(config)["deploy"])
+    assert settings.environments["production"].aws_role_arn is not None
