@@ -97,6 +97,14 @@ class AwsAccessKeys(Applier):
         check_target(target)
         role_arn = context.settings.aws_role_arn or ""
         partition = role_arn.split(":")[1] if role_arn.count(":") >= 5 else "aws"
+        role_account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else None
+        if role_account and role_account != str(target.location["account"]):
+            raise AccessKeyTargetError(
+                f"{target.source or KIND}: the keys are in account {target.location['account']}, "
+                f"deploy.environments.{context.environment}.aws_role_arn is a role of account "
+                f"{role_account}",
+                advice="configure the deploy role of the keys' account for this environment",
+            )
         not_after = session_end(context.now(), context.deploy.session_minutes)
         policy = session_policy(
             target,

@@ -446,6 +446,17 @@ def test_anything_but_a_status_change_is_refused_before_any_call(
     assert world.tokens == []
 
 
+def test_keys_of_another_account_than_the_roles_are_refused_before_any_call(
+    world: AwsWorld,
+) -> None:
+    victim = world.user_with_key("victim")
+    target = world.target({victim: ("victim", "Inactive")}, location={"account": "999999999999"})
+    with pytest.raises(AccessKeyTargetError, match="in account 999999999999") as refused:
+        AwsAccessKeys.connect(target, world.context())
+    assert f"is a role of account {ACCOUNT}" in str(refused.value)
+    assert world.tokens == []
+
+
 def test_boto3_is_loaded_only_by_the_aws_modules() -> None:
     code = (
         "import sys, bot.deploy.appliers, bot.deploy.lifecycle, bot.cli.app\n"
