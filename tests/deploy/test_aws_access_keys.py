@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aws_world import ENVIRONMENT, ROLE_ARN, AwsWorld, aws_world
+from aws_world import ENVIRONMENT, ROLE_ARN, SOURCE, AwsWorld, aws_world
 from botocore.exceptions import ClientError
 
 from bot.deploy.applier import Target, Verdict
@@ -24,7 +24,9 @@ from bot.deploy.aws_access_keys import AccessKeyTargetError, AwsAccessKeys
 from bot.deploy.aws_credentials import AwsCredentialError, AwsGrant
 from bot.deploy.lifecycle import Outcome, Step, deploy_change
 from bot.deploy.session_policy import SessionPolicyError
+from bot.deploy.targets import targets_of
 from bot.errors import MendbotError
+from bot.provenance.changes import RawEntry
 from bot.risk import Reversibility
 from local_sts import ACCOUNT
 
@@ -111,6 +113,44 @@ def test_an_unused_key_is_deactivated_and_nothing_else_changes(
         caplog,
         _texts(step, repr(grant), repr(grant.session), json.dumps(authority.scope), authority),
     )
+
+
+def _inventory(statuses: dict[str, tuple[str, str]]) -> bytes:
+    """The desired-state file the analysis writes: every key of the account as IAM lists it."""
+    lines = ["kind: aws-iam-access-key", "version: 1", f'account: "{ACCOUNT}"', "keys:"]
+    for key_id, (user, status) in statuses.items():
+        lines += [f"  - id: {key_id}", f"    user: {user}", f"    status: {status}"]
+        lines += ["    last_used: {date: null, service: null, region: null}"]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_a_planned_change_of_real_desired_state_files_is_deployed(
+    world: AwsWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The deploy plan's own target for a merge that sets one key Inactive in the file."""
+    victim = world.user_with_key("victim")
+    bystander = world.user_with_key("bystander")
+    before = _inventory({victim: ("victim", "Active"), bystander: ("bystander", "Active")})
+    after = _inventory({victim: ("victim", "Inactive"), bystander: ("bystander", "Active")})
+    entry = RawEntry(
+        src_mode="100644",
+        dst_mode="100644",
+        src_id="1" * 40,
+        dst_id="2" * 40,
+        status="M",
+        path=SOURCE,
+    )
+    [target] = targets_of(
+        [entry], {SOURCE: (before, after)}, {ENVIRONMENT: [".mendbot/desired/**"]}
+    )
+    assert isinstance(target, Target) and target.objects == (victim,)
+
+    step, _ = _deploy(world, target)
+
+    assert step.outcome is Outcome.APPLIED, step.reasons
+    assert world.status("victim", victim) == "Inactive"
+    assert world.status("bystander", bystander) == "Active"
+    _assert_no_secret(world, caplog, _texts(step))
 
 
 def test_the_session_policy_denies_a_bystander_with_the_granted_credentials(
