@@ -191,3 +191,65 @@ def test_the_role_template_is_a_ceiling_without_delete() -> None:
     ]
     assert all(s["Effect"] == "Allow" for s in role["Statement"])
     assert [s["Resource"] for s in role["Statement"]] == ["arn:aws:iam::<ACCOUNT_ID>:user/*"]
+
+
+def _session_iam(world: AwsWorld, policy: dict[str, Any]) -> Any:
+    answer = _assume(world, world.issuer.deploy_token(), Policy=json.dumps(policy))
+    credentials = answer["Credentials"]
+    return boto3.client(
+        "iam",
+        endpoint_url=world.sts.url,
+        region_name=REGION,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+def test_the_front_enforces_the_session_policys_time_bound_and_the_expiry(
+    world: AwsWorld,
+) -> None:
+    """What moto ignores: a session policy's aws:CurrentTime bound, then the session's end."""
+    world.user_with_key("victim")
+    bound = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 120))
+    iam = _session_iam(
+        world,
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "iam:ListAccessKeys",
+                    "Resource": f"arn:aws:iam::{ACCOUNT}:user/victim",
+                    "Condition": {"DateLessThan": {"aws:CurrentTime": bound}},
+                }
+            ],
+        },
+    )
+    assert len(iam.list_access_keys(UserName="victim")["AccessKeyMetadata"]) == 1
+    world.sts.advance(180)
+    with pytest.raises(ClientError, match="AccessDenied"):
+        iam.list_access_keys(UserName="victim")
+    world.sts.advance(3600)
+    with pytest.raises(ClientError, match="ExpiredToken"):
+        iam.list_access_keys(UserName="victim")
+
+
+def test_the_front_applies_deny_statements_and_needs_an_allow(world: AwsWorld) -> None:
+    world.user_with_key("victim")
+    victim = f"arn:aws:iam::{ACCOUNT}:user/victim"
+    iam = _session_iam(
+        world,
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "iam:*", "Resource": "*"},
+                {"Effect": "Deny", "Action": "iam:ListAccessKeys", "Resource": victim},
+            ],
+        },
+    )
+    with pytest.raises(ClientError, match="AccessDenied"):
+        iam.list_access_keys(UserName="victim")
+    calls = [c.outcome for c in world.sts.calls if c.caller == "session"]
+    assert calls == ["AccessDenied"]
