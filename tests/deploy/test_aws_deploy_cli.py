@@ -1,0 +1,265 @@
+"""``mendbot deploy`` of an IAM access key remediation, as users meet it: a signed remediation
+sets one key ``Inactive`` in ``.mendbot/desired/aws-iam-access-key/<account>.yml``, is proposed,
+allowed by the shipped policies and merged on the local forge; ``mendbot deploy plan`` and
+``mendbot deploy apply`` (real processes) exchange the deploy job's OIDC token through the
+LocalSTS front and change moto's live state. The records are read back from disk."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_world import SOURCE, AwsWorld, aws_world, create_role, template
+from deploy_scenario import DEPLOY_NOW, DEPLOY_TIME, write_keys
+from gate_scenario import CODEOWNERS, NOW, SHIPPED_POLICIES, SIGNED, TEAMS
+
+from bot.config import ProposeSettings
+from bot.forge.local import LocalForge
+from bot.gate.run import GateOptions, evaluate
+from bot.models import Confidence, Finding, Fix, Location, Remediation, Severity
+from bot.propose.job import propose
+from bot.provenance import run_context
+from bot.provenance.signing.bundle_writer import BundleRequest, write_bundle
+from bot.provenance.signing.signers import KeySigner
+from bot.provenance.verification.trust import KeyTrust
+from bot.risk import BlastRadius, Disposition, Reversibility
+from clirun import run_mendbot
+from local_sts import ACCOUNT
+
+RULE = "nhi-aws-unused-access-key"
+ROLE_NAME = "mendbot-deploy-staging-iam-keys"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{ROLE_NAME}"
+MENDBOT_YML = f"""\
+environments:
+  staging: [".mendbot/desired/aws-iam-access-key/*"]
+deploy:
+  environments:
+    staging:
+      aws_role_arn: {ROLE_ARN}
+      aws_region: us-east-1
+"""
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsWorld]:
+    with aws_world(monkeypatch) as made:
+        trust = template(
+            "mendbot-deploy-trust-policy.json", made.issuer.host, ENVIRONMENT="staging"
+        )
+        create_role(made.sts, made.issuer, trust, ROLE_NAME)
+        # The deploy job runs an hour after the gate allowed the merge (--now): so does AWS.
+        made.sts.offset = DEPLOY_NOW - datetime.now(UTC)
+        yield made
+
+
+def _inventory(keys: dict[str, tuple[str, str]]) -> bytes:
+    lines = ["kind: aws-iam-access-key", "version: 1", f'account: "{ACCOUNT}"', "keys:"]
+    for key_id, (user, status) in keys.items():
+        lines += [f"  - id: {key_id}", f"    user: {user}", f"    status: {status}"]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _remediation(key_id: str) -> tuple[Remediation, Finding]:
+    finding = Finding(
+        rule=RULE,
+        title="Unused IAM access key",
+        severity=Severity.MEDIUM,
+        confidence=Confidence.HIGH,
+        location=Location(path=SOURCE, line=5, column=5),
+        message=f"{key_id} of victim was never used",
+        evidence=key_id,
+    )
+    fix = Fix(
+        finding=finding.id,
+        rule=RULE,
+        path=SOURCE,
+        title=f"Deactivate {key_id}",
+        disposition=Disposition.SAFE,
+        reversibility=Reversibility.REVERSIBLE,
+        blast_radius=BlastRadius.SERVICE,
+        patches=(),
+    )
+    fingerprint = hashlib.sha256(key_id.encode()).hexdigest()
+    remediation = Remediation(
+        id=f"{RULE}/victim-{fingerprint[:8]}",
+        fingerprint=fingerprint,
+        title=f"Deactivate the unused access key {key_id}",
+        rules=(RULE,),
+        paths=(SOURCE,),
+        fixes=(fix,),
+        disposition=Disposition.SAFE,
+        reversibility=Reversibility.REVERSIBLE,
+        blast_radius=BlastRadius.SERVICE,
+    )
+    return remediation, finding
+
+
+def _merged(world: AwsWorld, make_repo: Any, signing_key: Any, tmp_path: Path) -> dict[str, Any]:
+    """The inventory on main, the signed remediation proposed, allowed and merged."""
+    victim = world.user_with_key("victim")
+    bystander = world.user_with_key("bystander")
+    repo = make_repo("keys")
+    shutil.copytree(SHIPPED_POLICIES, repo.path / "policies")
+    repo.write(".github/mendbot.yml", MENDBOT_YML)
+    repo.write(".github/CODEOWNERS", CODEOWNERS)
+    repo.write(
+        SOURCE, _inventory({victim: ("victim", "Active"), bystander: ("bystander", "Active")})
+    )
+    repo.commit("inventory of the account's keys")
+    forge = LocalForge(repo.path, base="main")
+    forge.set_teams(TEAMS)
+    repo.git("remote", "add", "origin", forge.repository_uri)
+    remediation, finding = _remediation(victim)
+    fixed = _inventory({victim: ("victim", "Inactive"), bystander: ("bystander", "Active")})
+    with KeySigner(signing_key) as signer:
+        written = write_bundle(
+            BundleRequest(remediation=remediation, findings=[finding], files={SOURCE: fixed}),
+            repo=repo.path,
+            base=repo.head(),
+            out=tmp_path / "bundles",
+            signer=signer,
+            context=run_context.detect(repo.path, {}, signer.claims),
+            config=None,
+            created=SIGNED,
+        )
+    trust = KeyTrust(signing_key.public_key())
+    [outcome] = propose(
+        [written.path], forge, trust, ProposeSettings(), now=SIGNED + timedelta(minutes=5)
+    )
+    assert outcome.number is not None, outcome.message
+    decided = evaluate(forge, outcome.number, GateOptions(trust=trust, now=NOW))
+    assert decided.decision.outcome == "allow", decided.decision
+    merge_sha = forge.merge(outcome.number, "squash")
+    _, analysis_pub = write_keys(tmp_path / "keys", "analysis", signing_key)
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    deploy_key, deploy_pub = write_keys(
+        tmp_path / "keys", "deploy", ec.generate_private_key(ec.SECP256R1())
+    )
+    token = tmp_path / "oidc-token"
+    token.write_text(world.issuer.deploy_token(environment="staging"))
+    world.tokens.append(token.read_text())
+    return {
+        "repo": repo,
+        "forge": forge,
+        "sha": merge_sha,
+        "victim": victim,
+        "bystander": bystander,
+        "trust": ["--repo", str(repo.path), "--base", "main", "--verify-key", str(analysis_pub)],
+        "deploy_key": deploy_key,
+        "deploy_pub": deploy_pub,
+        "token": token,
+    }
+
+
+def _plan_and_apply(merged: dict[str, Any], tmp_path: Path) -> tuple[Any, Any, Path]:
+    plan = tmp_path / "plan.json"
+    planned = run_mendbot(
+        "deploy", "plan", "--sha", merged["sha"], *merged["trust"], "--now", DEPLOY_TIME,
+        "--out", str(plan),
+    )  # fmt: skip
+    records = tmp_path / "records"
+    applied = run_mendbot(
+        "deploy", "apply", "--plan", str(plan), *merged["trust"],
+        "--sign", "key", "--signing-key", str(merged["deploy_key"]),
+        "--oidc-token-file", str(merged["token"]),
+        "--record-out", str(records), "--now", DEPLOY_TIME,
+    )  # fmt: skip
+    return planned, applied, records
+
+
+def _predicate(record: Path) -> dict[str, Any]:
+    payload = json.loads(record.read_text())["dsseEnvelope"]["payload"]
+    predicate: dict[str, Any] = json.loads(base64.b64decode(payload))["predicate"]
+    return predicate
+
+
+def _assert_no_secret(world: AwsWorld, *texts: str) -> None:
+    everything = "\n".join(texts)
+    assert world.tokens and world.sts.sessions
+    for secret in world.secrets():
+        assert secret not in everything
+
+
+def test_a_merged_key_deactivation_is_applied_with_a_change_scoped_session(
+    world: AwsWorld, make_repo: Any, signing_key: Any, tmp_path: Path
+) -> None:
+    merged = _merged(world, make_repo, signing_key, tmp_path)
+
+    planned, applied, records = _plan_and_apply(merged, tmp_path)
+
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    [change] = plan["changes"]
+    assert (change["kind"], change["environment"]) == ("aws-iam-access-key", "staging")
+    assert change["target"]["objects"] == [merged["victim"]]
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert applied.stdout.startswith("applied")
+    assert world.status("victim", merged["victim"]) == "Inactive"
+    assert world.status("bystander", merged["bystander"]) == "Active"
+
+    [record] = sorted(records.iterdir())
+    predicate = _predicate(record)
+    assert predicate["outcome"] == "applied"
+    credential = predicate["authority"]["credential"]
+    assert credential["type"] == "aws-sts-web-identity"
+    assert credential["principal"] == ROLE_ARN
+    assert credential["sessionName"] == f"mendbot-{change['change'][-8:]}-staging"
+    verified = run_mendbot(
+        "deploy", "verify-record", str(record), "--verify-key", str(merged["deploy_pub"])
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    [session] = world.sts.sessions.values()
+    assert session.subject == "repo:octo-org/octo-repo:environment:staging"
+    assert session.policy is not None
+    assert session.policy["Statement"][0]["Resource"] == [f"arn:aws:iam::{ACCOUNT}:user/victim"]
+    _assert_no_secret(
+        world, applied.stdout, applied.stderr, planned.stdout, record.read_text(), str(plan)
+    )
+
+
+def test_a_deactivation_that_does_not_hold_is_restored_and_rolled_back(
+    world: AwsWorld, make_repo: Any, signing_key: Any, tmp_path: Path
+) -> None:
+    merged = _merged(world, make_repo, signing_key, tmp_path)
+    world.sts.fail("UpdateAccessKey", mode="swallow")
+
+    _, applied, records = _plan_and_apply(merged, tmp_path)
+
+    assert applied.returncode == 1, applied.stdout + applied.stderr
+    assert world.status("victim", merged["victim"]) == "Active"
+    [record] = sorted(records.iterdir())
+    predicate = _predicate(record)
+    assert predicate["outcome"] == "compensated"
+    assert f"{merged['victim']} of victim reads back Active, Inactive was asked" in json.dumps(
+        predicate["validation"]
+    )
+    _assert_no_secret(world, applied.stdout, applied.stderr, record.read_text())
+
+
+def test_sts_refusing_the_token_fails_before_anything_is_written(
+    world: AwsWorld, make_repo: Any, signing_key: Any, tmp_path: Path
+) -> None:
+    merged = _merged(world, make_repo, signing_key, tmp_path)
+    merged["token"].write_text(world.issuer.analysis_token())
+    world.tokens.append(merged["token"].read_text())
+
+    _, applied, records = _plan_and_apply(merged, tmp_path)
+
+    assert applied.returncode != 0
+    assert "AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity" in (
+        applied.stdout + applied.stderr
+    )
+    assert world.sts.sessions == {}
+    assert world.sts.session_actions("UpdateAccessKey") == []
+    assert world.status("victim", merged["victim"]) == "Active"
+    texts = [applied.stdout, applied.stderr, *(p.read_text() for p in records.glob("*"))]
+    for token in world.tokens:
+        assert token not in "\n".join(texts)
