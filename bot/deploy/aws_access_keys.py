@@ -95,12 +95,14 @@ class AwsAccessKeys(Applier):
         environment's role with it; raises :class:`~bot.errors.MendbotError` (nothing applied)
         when the target is not a status change or no credentials can be had."""
         check_target(target)
-        role_arn = context.settings.aws_role_arn or ""
-        partition = role_arn.split(":")[1] if role_arn.count(":") >= 5 else "aws"
-        role_account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else None
-        if role_account and role_account != str(target.location["account"]):
+        account = str(target.location["account"])
+        # The config schema guarantees the ARN's shape, arn:<partition>:iam::<account>:role/…;
+        # a missing role is refused by assume_role, naming the setting.
+        role = (context.settings.aws_role_arn or "arn:aws:iam::" + account).split(":")
+        partition, role_account = role[1], role[4]
+        if role_account != account:
             raise AccessKeyTargetError(
-                f"{target.source or KIND}: the keys are in account {target.location['account']}, "
+                f"{target.source or KIND}: the keys are in account {account}, "
                 f"deploy.environments.{context.environment}.aws_role_arn is a role of account "
                 f"{role_account}",
                 advice="configure the deploy role of the keys' account for this environment",
@@ -112,7 +114,6 @@ class AwsAccessKeys(Applier):
             not_after=not_after,
             sid=f"Chg{short_change(context.change_id)}",
         )
-        account = str(target.location["account"])
         check_session_policy(
             policy,
             resources={user_arn(partition, account, user) for user in target_users(target)},
