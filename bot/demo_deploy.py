@@ -120,8 +120,38 @@ def show_deploy(console: Console, target: Path, trust: KeyTrust, side: Path) -> 
         run = evaluate(forge, human, GateOptions(trust=trust, now=datetime.now(UTC)))
         frozen = run.record["context"]["environment"]["frozen"]
         console.print(f"staging frozen: {str(frozen).lower()}", markup=False)
+        show_aws_scope(console, datetime.now(UTC))
     finally:
         keys.private.unlink(missing_ok=True)
+
+
+def show_aws_scope(console: Console, now: datetime) -> None:
+    """Stage 24: the credentials an IAM key deactivation would be granted (the demo has no AWS
+    account: this is the session policy ``deploy apply`` sends with AssumeRoleWithWebIdentity,
+    generated and checked by the same code)."""
+    from bot.config import DeploySettings
+    from bot.deploy.applier import Target
+    from bot.deploy.session_policy import check_session_policy, session_end, session_policy
+
+    console.rule("24. an IAM key deactivation would get: one user, three actions, 15 minutes")
+    key = {"user": "ci-publisher", "status": "Active", "last_used": {"date": "2026-05-02"}}
+    target = Target(
+        kind="aws-iam-access-key",
+        environment="production",
+        objects=("AKIAIOSFODNN7EXAMPLE",),
+        pre_image={"AKIAIOSFODNN7EXAMPLE": key},
+        desired={"AKIAIOSFODNN7EXAMPLE": {**key, "status": "Inactive"}},
+        location={"account": "123456789012"},
+        source=".mendbot/desired/aws-iam-access-key/123456789012.yml",
+    )
+    minutes = DeploySettings().session_minutes
+    ends = session_end(now, minutes)
+    policy = session_policy(target, partition="aws", not_after=ends)
+    check_session_policy(
+        policy, resources=["arn:aws:iam::123456789012:user/ci-publisher"], not_after=ends
+    )
+    console.print(f"DurationSeconds={minutes * 60} (ends {ends:%H:%M:%SZ})", markup=False)
+    console.print(f"Policy ({len(policy)} of 2048 characters): {policy}", markup=False)
 
 
 def _no_token(audience: str) -> str:
