@@ -186,3 +186,25 @@ def test_a_broken_plan_target_is_a_clear_error(bench, signing_key, tmp_path: Pat
     assert "Traceback" not in done.stderr
     assert "no-such-commit" in done.stderr
     assert not (tmp_path / "p.json").exists()
+
+
+def test_policies_loosened_after_the_merge_do_not_decide_its_deployment(
+    bench, signing_key, tmp_path: Path
+) -> None:
+    """The production change is merged without the approval its policies want; afterwards
+    someone replaces every policy on main with one that allows everything. The deploy job
+    judges the merge by the policies of its first parent, so nothing is deployed."""
+    from gate_scenario import loosen_policies
+
+    deployable = merged_staging(bench, signing_key, tmp_path)
+    forge, repo = deployable.forge, deployable.scenario.repo
+    production = forge.merge(deployable.scenario.pulls["production"], "squash")
+    repo.git("checkout", "-q", "-f", "main")
+    loosen_policies(repo, "loose", start="main")
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--ff-only", "loose")
+    done, plan = _plan(deployable, tmp_path, sha=production)
+    assert done.returncode == 1
+    assert plan["gate"]["outcome"] == "require_approval"
+    assert [c["action"] for c in plan["changes"]] == ["refuse"]
+    assert deployable.forge.statuses(production)["mendbot/policy"]["state"] == "pending"
