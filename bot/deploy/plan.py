@@ -192,6 +192,13 @@ def plan_merge(
         attestation = {"path": added[0].path, "sha256": hashlib.sha256(raw).hexdigest()}
         change_id = statement.predicate.remediation.id
     elif not added and removed and gate.revert_of:
+        if not _turns_around(repo, entries, gate.revert_of):
+            return _nothing(
+                empty,
+                f"the merge commit is not the exact revert of {gate.revert_of[:12]}: it changes "
+                "more or other than the reverted change, so part of it was never reviewed as "
+                "a revert",
+            )
         found = _reverted_statement(repo, gate.revert_of, removed, trust, now, repository)
         if isinstance(found, str):
             return _nothing(empty, found)
@@ -256,6 +263,16 @@ def _contents(
         )
         for e in entries
     }
+
+
+def _turns_around(repo: Path, entries: list[RawEntry], reverted: str) -> bool:
+    """Whether the merge's change (``entries``, first parent → merge) is exactly ``reverted``'s
+    change turned around, path for path (modes and blobs). The gate judged the pull request's
+    head; a merge commit that carries more than that head (an evil merge) is not the revert."""
+    change = parse_raw(raw_diff(repo, gitcmd.rev_parse(repo, f"{reverted}^1"), reverted))
+    turned = {e.path: ((e.dst_mode, e.dst_id), (e.src_mode, e.src_id)) for e in change}
+    mine = {e.path: ((e.src_mode, e.src_id), (e.dst_mode, e.dst_id)) for e in entries}
+    return bool(entries) and mine == turned
 
 
 def _reverted_statement(

@@ -1,0 +1,111 @@
+"""Attacks on the deploy identity, each performed end to end on the local forge through the real
+``mendbot deploy`` / gate code: what an attacker (or an unlucky user) would try to get something
+deployed that nobody reviewed, to escape a freeze, or to break the run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deploy_scenario import DEPLOY_NOW, Deployable, merged_staging, read_plan
+
+from bot.forge.interface import PullRequest, PullState, WorkflowRun
+from bot.gate.run import GateOptions, evaluate
+from bot.protocol import ROLLBACK_LABEL
+from clirun import run_mendbot
+
+CI = ".github/workflows/ci.yml"
+DEPLOY = ".github/workflows/deploy.yml"
+
+
+def _runs(deployable: Deployable, sha: str, conclusion: str, run_id: int) -> None:
+    forge = deployable.forge
+    parent = deployable.scenario.repo.git("rev-parse", f"{sha}^1").strip()
+    forge.record_run(WorkflowRun(run_id, CI, parent, "push", "completed", "success"))
+    forge.record_run(WorkflowRun(run_id + 1, CI, sha, "push", "completed", conclusion))
+
+
+def _plan(deployable: Deployable, tmp_path: Path, sha: str, name: str = "plan"):
+    out = tmp_path / f"{name}.json"
+    done = run_mendbot(*deployable.plan_args(out, sha))
+    assert "Traceback" not in done.stderr, done.stderr
+    return done, out
+
+
+def _failed_staging(deployable: Deployable, tmp_path: Path) -> int:
+    """Deploy the staging remediation, let its validation fail: staging freezes; the id of the
+    failed deployment."""
+    _runs(deployable, deployable.merge_sha, "failure", 10)
+    _, plan = _plan(deployable, tmp_path, deployable.merge_sha, "plan-failed")
+    applied = run_mendbot(*deployable.apply_args(plan, tmp_path / "records"))
+    assert applied.stdout.startswith("compensated"), applied.stdout + applied.stderr
+    failed = [d for d in deployable.forge.deployments("staging") if d.state == "failure"]
+    return failed[-1].id
+
+
+def _approved_rollback(deployable: Deployable) -> int:
+    """The propose identity opens the exact revert of the failed change; a code owner approves."""
+    opened = run_mendbot(
+        "propose",
+        "--rollback-requests",
+        "--repo",
+        str(deployable.path),
+        "--base",
+        "main",
+        "--verify-key",
+        str(deployable.analysis_pub),
+    )
+    assert opened.returncode == 0, opened.stdout + opened.stderr
+    forge = deployable.forge
+    [rollback] = [p for p in forge.pulls(PullState.OPEN) if ROLLBACK_LABEL in p.labels]
+    forge.review(rollback.number, "paula", "APPROVED")
+    return rollback.number
+
+
+def _human_pull(deployable: Deployable, path: str) -> int:
+    """A person's pull request changing ``path``."""
+    repo = deployable.scenario.repo
+    repo.git("checkout", "-q", "-f", "-B", f"human-{path.rsplit('/', 1)[-1]}", "main")
+    with (repo.path / path).open("a") as handle:
+        handle.write("# a person's change\n")
+    head = repo.commit("a person's change")
+    pull = deployable.forge.open(
+        PullRequest(0, "change", "", f"human-{path.rsplit('/', 1)[-1]}", "main", head, "", "0" * 64)
+    )
+    return pull.number
+
+
+def _frozen(deployable: Deployable, number: int) -> bool:
+    options = GateOptions(trust=deployable.scenario.trust, now=DEPLOY_NOW)
+    run = evaluate(deployable.forge, number, options)
+    return bool(run.record["context"]["environment"]["frozen"])
+
+
+def test_an_evil_merge_of_an_exact_revert_deploys_nothing_unreviewed(
+    bench, signing_key, tmp_path: Path
+) -> None:
+    """The approved exact revert is merged by hand with a merge commit that also changes the
+    production workflow (GitHub marks the pull request merged by that commit). The gate judged
+    the pull request's head, an exact revert; the deploy job must not deploy the merge's extra
+    change as part of the "revert"."""
+    deployable = merged_staging(bench, signing_key, tmp_path)
+    forge, repo = deployable.forge, deployable.scenario.repo
+    _failed_staging(deployable, tmp_path)
+    number = _approved_rollback(deployable)
+    head = forge.pull_info(number).head_sha
+    main = forge.branch_head("main")
+    repo.git("checkout", "-q", "-f", "-B", "evil", head)
+    repo.write(DEPLOY, "name: deploy\non: push\njobs: {}\n")
+    extra = repo.commit("and one more thing")
+    tree = repo.git("rev-parse", f"{extra}^{{tree}}").strip()
+    evil = repo.git("commit-tree", tree, "-p", main, "-p", head, "-m", "Merge rollback").strip()
+    forge.push("main", evil, main)
+    record = forge.get(number)
+    record.state, record.head_sha, record.merge_sha = PullState.MERGED, head, evil
+    forge.update(record)
+
+    done, out = _plan(deployable, tmp_path, evil)
+    plan = read_plan(out)
+    applied = [c for c in plan["changes"] if c["action"] == "apply"]
+    assert applied == [], applied
+    assert done.returncode == 1
+    assert plan["problems"] and "exact revert" in plan["problems"][0]
