@@ -217,7 +217,6 @@ def plan_merge(
         planned = targets_of(others, read, config.environments)
     except DesiredStateError as exc:
         return _nothing(plan, str(exc))
-    resolves = _resolved_by(gate.revert_of, deployments) if gate.revert_of else ()
     changes = tuple(
         _decide(
             item,
@@ -227,7 +226,9 @@ def plan_merge(
             gate=gate,
             config=config,
             deployments=deployments,
-            resolves=resolves,
+            resolves=_resolved_by(gate.revert_of, deployments, item.environment)
+            if gate.revert_of
+            else (),
         )
         for item in planned
     )
@@ -304,12 +305,16 @@ def _reverted_statement(
     return result.statement, {"path": removed[0].path, "sha256": hashlib.sha256(raw).hexdigest()}
 
 
-def _resolved_by(reverted: str | None, deployments: list[Deployment]) -> tuple[int, ...]:
-    """Failed deployments of the reverted commit: deploying its revert resolves them."""
+def _resolved_by(
+    reverted: str | None, deployments: list[Deployment], environment: str
+) -> tuple[int, ...]:
+    """Failed deployments of the reverted commit in ``environment``: deploying its revert
+    there resolves them (a deployment elsewhere resolves nothing here)."""
     return tuple(
         d.id
         for d in deployments
         if d.sha == reverted
+        and d.environment == environment
         and (d.payload.get("outcome") in DEPLOY_FREEZING_OUTCOMES or d.state == "failure")
     )
 

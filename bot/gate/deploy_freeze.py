@@ -18,18 +18,26 @@ from bot.protocol import DEPLOY_FREEZING_OUTCOMES as FREEZING_OUTCOMES
 
 def unresolved_failures(deployments: Iterable[Deployment]) -> list[Deployment]:
     """The failed deployments (by :data:`FREEZING_OUTCOMES`, or a ``failure`` state) that no
-    later successful deployment in their environment resolves, oldest first."""
+    later successful deployment in their environment resolves, oldest first.
+
+    A success resolves only failures of its own environment that happened before it: a
+    deployment elsewhere, or one naming ids that did not exist yet, unfreezes nothing."""
     ordered = sorted(deployments, key=lambda d: d.id)
+    failed = [
+        d for d in ordered if d.payload.get("outcome") in FREEZING_OUTCOMES or d.state == "failure"
+    ]
     resolved: set[int] = set()
     for deployment in ordered:
         if deployment.state == "success":
-            resolved.update(_ids(deployment.payload.get("resolves")))
-    return [
-        d
-        for d in ordered
-        if (d.payload.get("outcome") in FREEZING_OUTCOMES or d.state == "failure")
-        and d.id not in resolved
-    ]
+            named = _ids(deployment.payload.get("resolves"))
+            resolved.update(
+                d.id
+                for d in failed
+                if d.id in named
+                and d.id < deployment.id
+                and d.environment == deployment.environment
+            )
+    return [d for d in failed if d.id not in resolved]
 
 
 def frozen_by_deployments(deployments: Iterable[Deployment]) -> set[str]:

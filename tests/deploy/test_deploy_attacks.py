@@ -109,3 +109,39 @@ def test_an_evil_merge_of_an_exact_revert_deploys_nothing_unreviewed(
     assert applied == [], applied
     assert done.returncode == 1
     assert plan["problems"] and "exact revert" in plan["problems"][0]
+
+
+def test_a_success_in_another_environment_does_not_unfreeze_this_one(
+    bench, signing_key, tmp_path: Path
+) -> None:
+    """A successful deployment to production (forged, or the revert's production leg of a
+    multi-environment change) names the failed staging deployment in ``resolves``: staging must
+    stay frozen until a deployment *to staging* resolves it."""
+    deployable = merged_staging(bench, signing_key, tmp_path)
+    forge = deployable.forge
+    failed = _failed_staging(deployable, tmp_path)
+    human = _human_pull(deployable, CI)
+    assert _frozen(deployable, human)
+    other = forge.create_deployment(
+        deployable.merge_sha, "production", {"change": "elsewhere", "resolves": [failed]}
+    )
+    forge.set_deployment_status(other, "success", "applied", {"outcome": "applied"})
+    assert _frozen(deployable, human), "a production deployment resolved staging's failure"
+
+
+def test_a_success_recorded_before_a_failure_does_not_resolve_it(
+    bench, signing_key, tmp_path: Path
+) -> None:
+    """A successful deployment names, in advance, the ids the next failures will get: a later
+    failure must still freeze its environment (a resolution comes after the failure)."""
+    deployable = merged_staging(bench, signing_key, tmp_path)
+    forge = deployable.forge
+    forge.set_status(deployable.merge_sha, "success", "earlier decision")
+    ahead = forge.create_deployment(
+        deployable.merge_sha, "staging", {"change": "other", "resolves": list(range(2, 50))}
+    )
+    forge.set_deployment_status(ahead, "success", "applied", {"outcome": "applied"})
+    failed = _failed_staging(deployable, tmp_path)
+    assert failed > ahead
+    human = _human_pull(deployable, CI)
+    assert _frozen(deployable, human), "a failure was resolved before it happened"
