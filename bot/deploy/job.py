@@ -40,6 +40,8 @@ from bot.protocol import DEPLOY_FREEZING_OUTCOMES, ROLLBACK_EVENT
 from bot.provenance.signing.signers import Signer
 from bot.safe_files import write_text_atomically
 
+#: How a deploy record's file name ends.
+_RECORD_SUFFIX = ".deploy.sigstore.json"
 #: Deployment state for each outcome.
 _STATES = {
     "applied": "success",
@@ -303,9 +305,8 @@ def _record(
     try:
         statement = statement_for(predicate, plan.attestation)
         bundle = sign_record(statement, options.signer)
-        name = _file_name(planned)
-        path = options.record_out / name
         options.record_out.mkdir(parents=True, exist_ok=True)
+        path = _unused_path(options.record_out, _file_name(planned))
         write_text_atomically(path, bundle.decode())
     except Exception as exc:  # NOTE(deploy): reported on the deployment; never a traceback.
         attempt.reasons += (f"record not written: {_why(exc)}",)
@@ -319,7 +320,18 @@ def _file_name(planned: PlannedChange) -> str:
         r"[^A-Za-z0-9._-]+", "-", f"{planned.change}-{planned.environment}-{planned.kind}"
     )
     digest = hashlib.sha256(planned.key.encode()).hexdigest()[:8]
-    return f"{slug.strip('-')[:120]}-{digest}.deploy.sigstore.json"
+    return f"{slug.strip('-')[:120]}-{digest}{_RECORD_SUFFIX}"
+
+
+def _unused_path(folder: Path, name: str) -> Path:
+    """``folder/name``, or ``name`` numbered ``-2``, ``-3``… when taken: a rerun into the same
+    folder (its attempt skipped or refused) never replaces the record of an earlier attempt."""
+    stem = name.removesuffix(_RECORD_SUFFIX)
+    path, number = folder / name, 1
+    while path.exists():
+        number += 1
+        path = folder / f"{stem}-{number}{_RECORD_SUFFIX}"
+    return path
 
 
 def _describe(attempt: Attempt) -> str:

@@ -145,3 +145,23 @@ def test_a_success_recorded_before_a_failure_does_not_resolve_it(
     assert failed > ahead
     human = _human_pull(deployable, CI)
     assert _frozen(deployable, human), "a failure was resolved before it happened"
+
+
+def test_a_rerun_into_the_same_folder_keeps_the_record_of_what_was_applied(
+    bench, signing_key, tmp_path: Path
+) -> None:
+    """The deploy job is run again with the same --record-out (a retried job, a person running
+    it twice): the second run is skipped and recorded, and the signed record of the attempt that
+    actually changed the target must still be there."""
+    deployable = merged_staging(bench, signing_key, tmp_path)
+    _runs(deployable, deployable.merge_sha, "success", 10)
+    _, plan = _plan(deployable, tmp_path, deployable.merge_sha)
+    records = tmp_path / "records"
+    first = run_mendbot(*deployable.apply_args(plan, records))
+    assert first.stdout.startswith("applied"), first.stdout + first.stderr
+    [applied] = sorted(records.iterdir())
+    applied_bytes = applied.read_bytes()
+    again = run_mendbot(*deployable.apply_args(plan, records))
+    assert again.stdout.startswith("skipped"), again.stdout + again.stderr
+    assert applied.read_bytes() == applied_bytes, "the applied record was overwritten"
+    assert len(list(records.iterdir())) == 2
