@@ -284,6 +284,14 @@ def _read_plan(path: Path) -> dict[str, Any]:
         )
     if not isinstance(data.get("sha"), str) or not isinstance(data.get("changes"), list):
         raise DeployUsageError(f"{path}: the plan has no sha or changes")
+    for index, item in enumerate(data["changes"]):
+        if not isinstance(item, dict) or not all(
+            isinstance(item.get(name), str) for name in ("key", "action")
+        ):
+            raise DeployUsageError(
+                f"{path}: changes[{index}] has no text key and action",
+                advice="write the plan again with `mendbot deploy plan`; never edit a plan file",
+            )
     return data
 
 

@@ -4,6 +4,7 @@ deployed that nobody reviewed, to escape a freeze, or to break the run."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from deploy_scenario import DEPLOY_NOW, Deployable, merged_staging, read_plan
@@ -165,3 +166,21 @@ def test_a_rerun_into_the_same_folder_keeps_the_record_of_what_was_applied(
     assert again.stdout.startswith("skipped"), again.stdout + again.stderr
     assert applied.read_bytes() == applied_bytes, "the applied record was overwritten"
     assert len(list(records.iterdir())) == 2
+
+
+def test_a_plan_file_with_a_broken_change_is_a_clear_error(
+    bench, signing_key, tmp_path: Path
+) -> None:
+    """A plan file edited by hand (or truncated by another tool) whose change has no ``key``,
+    or a key that is not text: a clear error naming the file, no traceback, nothing deployed."""
+    deployable = merged_staging(bench, signing_key, tmp_path)
+    _, plan = _plan(deployable, tmp_path, deployable.merge_sha)
+    data = read_plan(plan)
+    for broken in ({"action": "apply"}, {**data["changes"][0], "key": ["not", "text"]}):
+        edited = tmp_path / "edited.json"
+        edited.write_text(json.dumps({**data, "changes": [broken]}))
+        done = run_mendbot(*deployable.apply_args(edited, tmp_path / "records"))
+        assert "Traceback" not in done.stderr, done.stderr
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "edited.json" in done.stderr
+        assert deployable.forge.deployments() == []
