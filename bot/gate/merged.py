@@ -10,7 +10,8 @@ to the head that merged, at the time of deployment. The decision is posted as th
 unless it is ``success``).
 
 Fails closed: a commit that is not on the default branch's first-parent history, that no pull
-request merged, or whose base files are unusable is denied, naming why.
+request merged, whose content is not exactly what that pull request merges (an evil merge
+pushed by hand), or whose base files are unusable is denied, naming why.
 """
 
 from __future__ import annotations
@@ -82,6 +83,15 @@ def on_first_parent_history(repo: Path, tip: str, sha: str) -> bool:
     return sha in out.decode().split()
 
 
+def carries_exactly(repo: Path, sha: str, parent: str, head: str) -> bool:
+    """Whether commit ``sha``'s tree is what merging ``head`` into ``parent`` (its first parent)
+    gives: what the forge's merge, squash or rebase button commits. A commit pushed by hand
+    that a forge records as merging a pull request may hold anything else (an evil merge)."""
+    merged = gitcmd.merged_tree(repo, parent, head)
+    tree = gitcmd.run(repo, "rev-parse", "--verify", f"{sha}^{{tree}}").decode().strip()
+    return merged is not None and merged == tree
+
+
 def decide_merged(
     forge: GateForge,
     sha: str,
@@ -118,6 +128,13 @@ def decide_merged(
                 advice="changes reach deployment only through a gated pull request",
             )
         forge.fetch(pull)
+        if not carries_exactly(repo, sha, parent, pull.head_sha):
+            raise PolicyError(
+                f"{sha[:12]} does not hold what pull request #{pull.number} merges (its head "
+                f"{pull.head_sha[:12]} onto {parent[:12]}): the decision on that pull request "
+                "says nothing about this commit's content",
+                advice="deploy only commits made by the forge's merge, squash or rebase button",
+            )
         gathered = gather(forge, pull, base, trust=trust, now=now)
     except ForgeError:
         raise

@@ -184,3 +184,40 @@ def test_a_plan_file_with_a_broken_change_is_a_clear_error(
         assert done.returncode == 2, done.stdout + done.stderr
         assert "edited.json" in done.stderr
         assert deployable.forge.deployments() == []
+
+
+def test_a_merge_commit_claimed_by_another_pull_request_is_not_deployed(
+    bench, signing_key, tmp_path: Path
+) -> None:
+    """Someone who may push to main "merges" an approved, harmless documentation pull request
+    with a merge commit whose content is instead the production remediation, which nobody
+    approved (GitHub records the documentation pull request as merged by that commit). The
+    attestation matches the merge's change, but the gate judged the documentation pull
+    request: the production change must not be deployed."""
+    deployable = merged_staging(bench, signing_key, tmp_path)
+    forge, repo = deployable.forge, deployable.scenario.repo
+    production = forge.pull_info(deployable.scenario.pulls["production"]).head_sha
+    main = forge.branch_head("main")
+    repo.git("checkout", "-q", "-f", "-B", "docs", main)
+    repo.write("README.md", "How to build.\n")
+    docs = repo.commit("docs")
+    pull = forge.open(PullRequest(0, "docs", "", "docs", "main", docs, "", "0" * 64))
+    forge.review(pull.number, "paula", "APPROVED")
+    options = GateOptions(trust=deployable.scenario.trust, now=DEPLOY_NOW)
+    assert evaluate(forge, pull.number, options).decision.outcome == "allow"
+    repo.git("checkout", "-q", "-f", "-B", "smuggled", main)
+    repo.git("merge", "-q", "--no-commit", "--squash", production)
+    smuggled = repo.commit("the remediation content")
+    tree = repo.git("rev-parse", f"{smuggled}^{{tree}}").strip()
+    evil = repo.git("commit-tree", tree, "-p", main, "-p", docs, "-m", "Merge docs").strip()
+    forge.push("main", evil, main)
+    record = forge.get(pull.number)
+    record.state, record.head_sha, record.merge_sha = PullState.MERGED, docs, evil
+    forge.update(record)
+
+    done, out = _plan(deployable, tmp_path, evil)
+    plan = read_plan(out)
+    assert [c for c in plan["changes"] if c["action"] == "apply"] == [], done.stdout
+    assert done.returncode == 1
+    assert plan["gate"]["outcome"] == "deny", plan["gate"]["summary"]
+    assert "does not hold what pull request" in plan["gate"]["summary"]
