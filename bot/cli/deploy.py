@@ -147,7 +147,13 @@ def plan_command(
     try:
         host = forge.build()
         plan = plan_deployment(host, trust.build(), sha, clock)
-        write_text_atomically(out, plan_json_bytes(plan).decode())
+        try:
+            write_text_atomically(out, plan_json_bytes(plan).decode())
+        except OSError as exc:
+            raise DeployUsageError(
+                f"{out}: cannot write the plan ({exc.strerror or exc})",
+                advice="give --out a file in a folder that exists and can be written",
+            ) from None
     except MendbotError as exc:
         report_error(exc)
         sys.exit(EXIT_USAGE)

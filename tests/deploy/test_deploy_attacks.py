@@ -221,3 +221,16 @@ def test_a_merge_commit_claimed_by_another_pull_request_is_not_deployed(
     assert done.returncode == 1
     assert plan["gate"]["outcome"] == "deny", plan["gate"]["summary"]
     assert "does not hold what pull request" in plan["gate"]["summary"]
+
+
+def test_a_plan_that_cannot_be_written_is_a_clear_error(bench, signing_key, tmp_path: Path) -> None:
+    """--out names a file inside something that is not a folder: a clear error naming the
+    path, no traceback, and nothing left behind."""
+    deployable = merged_staging(bench, signing_key, tmp_path)
+    blocker = tmp_path / "plans"
+    blocker.write_text("a file, not a folder\n")
+    done = run_mendbot(*deployable.plan_args(blocker / "plan.json"))
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert str(blocker) in done.stderr
+    assert blocker.read_text() == "a file, not a folder\n"
