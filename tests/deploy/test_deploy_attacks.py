@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from deploy_scenario import DEPLOY_NOW, Deployable, merged_staging, read_plan
 
 from bot.forge.interface import PullRequest, PullState, WorkflowRun
@@ -234,3 +235,28 @@ def test_a_plan_that_cannot_be_written_is_a_clear_error(bench, signing_key, tmp_
     assert done.returncode == 2, done.stdout + done.stderr
     assert str(blocker) in done.stderr
     assert blocker.read_text() == "a file, not a folder\n"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the gate trusts every deployment on the forge: a success in the frozen environment "
+    "that names the failure in `resolves` unfreezes it, whether or not its commit reverts the "
+    "failed change (binding it needs the resolving commit checked as the exact revert of the "
+    "failed one, with both commits readable in the gate's checkout)",
+)
+def test_a_forged_success_in_the_same_environment_does_not_unfreeze_it(
+    bench, signing_key, tmp_path: Path
+) -> None:
+    """A person with deployments write access creates a successful deployment, of a commit that
+    reverts nothing (the failed change itself), in the frozen environment and names the failure
+    in `resolves`."""
+    deployable = merged_staging(bench, signing_key, tmp_path)
+    forge = deployable.forge
+    failed = _failed_staging(deployable, tmp_path)
+    human = _human_pull(deployable, CI)
+    assert _frozen(deployable, human)
+    forged = forge.create_deployment(
+        deployable.merge_sha, "staging", {"change": "nothing", "resolves": [failed]}
+    )
+    forge.set_deployment_status(forged, "success", "applied", {"outcome": "applied"})
+    assert _frozen(deployable, human), "a deployment that reverts nothing unfroze staging"
