@@ -44,9 +44,11 @@ from bot.risk import BlastRadius, Disposition, Reversibility
 PLAN_VERSION = 1
 #: Blast radii a change may have and still deploy without the stronger approvals.
 _AUTOMATIC_RADII = frozenset({BlastRadius.FILE, BlastRadius.SERVICE})
-#: Checks of a reverted change's attestation that do not say who signed it.
+#: Checks of a reverted change's attestation that may fail: they bind it to the pull request
+#: it came from, or its time. ``change-set`` (the reverted commit's own change is the attested
+#: one) must hold: a genuine attestation copied into a person's commit makes no bot change.
 _NOT_IDENTITY = frozenset(
-    {"head", "base", "base-commit", "change-set", "merge-result", "attestation-path", "expiry"}
+    {"head", "base", "base-commit", "merge-result", "attestation-path", "expiry"}
 )
 
 Action = Literal["apply", "skip", "refuse"]

@@ -15,7 +15,7 @@ from bot import git as gitcmd
 from bot.policy.gate_context import Provenance
 from bot.protocol import ATTESTATIONS_DIR
 from bot.provenance.statement import Statement
-from bot.provenance.verification.result import Check
+from bot.provenance.verification.result import Check, Status
 from bot.provenance.verification.trust import Trust
 from bot.provenance.verification.verifier import verify_attestation
 
@@ -113,10 +113,15 @@ _NOT_IDENTITY = BINDING_CHECKS | {"expiry"}
 
 def signed_by_trust(repo: Path, raw: bytes, commit: str, trust: Trust, now: datetime) -> bool:
     """Whether ``raw`` (an attestation committed by ``commit``) is a well-formed remediation
-    statement signed by ``trust`` — used to recognise merged bot changes in history."""
+    statement signed by ``trust`` *of ``commit``'s own change* — used to recognise merged bot
+    changes in history. The change must be the attested one (``change-set``: first parent →
+    ``commit``): a genuine attestation copied into a person's commit makes no bot change."""
     result = verify_attestation(
         raw, repo=repo, head=commit, base=f"{commit}^1", trust=trust, now=now
     )
-    return result.statement is not None and not any(
-        c.failed and c.id not in _NOT_IDENTITY for c in result.checks
+    own_change = any(c.id == "change-set" and c.status is Status.PASSED for c in result.checks)
+    return (
+        result.statement is not None
+        and own_change
+        and not any(c.failed and c.id not in _NOT_IDENTITY for c in result.checks)
     )

@@ -260,3 +260,34 @@ def test_a_forged_success_in_the_same_environment_does_not_unfreeze_it(
     )
     forge.set_deployment_status(forged, "success", "applied", {"outcome": "applied"})
     assert _frozen(deployable, human), "a deployment that reverts nothing unfroze staging"
+
+
+def test_a_replayed_bot_attestation_does_not_make_a_human_change_a_bot_change(
+    bench, signing_key, tmp_path: Path
+) -> None:
+    """A person's change to the staging workflow also commits a copy of a genuine bot
+    attestation (of another change). Once merged, its exact revert must not count as the
+    revert of a bot change: not safe by fiat, not through the freeze, not "no contributor"."""
+    deployable = merged_staging(bench, signing_key, tmp_path)
+    forge, repo = deployable.forge, deployable.scenario.repo
+    changed = repo.git("diff", "--name-only", f"{deployable.merge_sha}^1", deployable.merge_sha)
+    [genuine] = [p for p in changed.split() if p.startswith(".mendbot/attestations/")]
+    number = _human_pull(deployable, CI)
+    repo.write(".mendbot/attestations/replayed.sigstore.json", (repo.path / genuine).read_bytes())
+    head = repo.commit("a person's change, with a bot attestation copied in")
+    record = forge.get(number)
+    record.head_sha = head
+    forge.update(record)
+    human_merge = forge.merge(number, "squash")
+
+    repo.git("checkout", "-q", "-f", "-B", "revert-it", "main")
+    repo.git("revert", "--no-edit", human_merge)
+    revert_head = repo.git("rev-parse", "HEAD").strip()
+    revert = forge.open(
+        PullRequest(0, "revert", "", "revert-it", "main", revert_head, "", "0" * 64, author="mal")
+    )
+    options = GateOptions(trust=deployable.scenario.trust, now=DEPLOY_NOW)
+    context = evaluate(forge, revert.number, options).record["context"]
+    assert context["pr"]["is_revert"] is True
+    assert context["pr"]["reverts_bot_change"] is False, "a human change counted as the bot's"
+    assert context["change"]["disposition"] != "safe"
