@@ -9,8 +9,9 @@ revert branched from before a later change to the same files is not exact: mergi
 leave a state nobody reviewed.
 
 C is a *bot change* when it adds a committed mendbot attestation signed by the trusted
-identity: every remediation the propose job builds does, whatever merge method brought it onto
-the base branch, and a person cannot make one without the signing key.
+identity that attests C's own change (first parent → C): every remediation the propose job
+builds does, whatever merge method brought it onto the base branch, and a person cannot make one
+without the signing key (copying a genuine attestation into another change does not).
 """
 
 from __future__ import annotations
