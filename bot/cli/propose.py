@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli.console import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT_ERRORS, fail
+from bot.cli.console import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT_ERRORS, fail, report_error
 from bot.cli.options import ForgeOptions, TrustOptions, forge_options, trust_options
 from bot.errors import MendbotError
 
@@ -79,8 +79,9 @@ def _rollback(
     reason: str,
     from_requests: bool,
 ) -> None:
-    from bot.propose.rollback import propose_rollback
+    from bot.propose.rollback import RollbackError, propose_rollback
 
+    unserved: list[RollbackError] = []
     try:
         host = forge.build()
         if from_requests:
@@ -90,14 +91,23 @@ def _rollback(
                 raise click.UsageError("--rollback SHA needs --env NAME")
             requests = [{"client_payload": {"sha": sha, "environment": environment}}]
         for request in requests:
-            payload = request.get("client_payload", {})
-            done = propose_rollback(
-                host, str(payload.get("sha")), str(payload.get("environment")), reason
-            )
+            payload = request.get("client_payload")
+            if not isinstance(payload, dict):
+                payload = {}
+            try:
+                done = propose_rollback(
+                    host, str(payload.get("sha")), str(payload.get("environment")), reason
+                )
+            except RollbackError as exc:
+                # One request that cannot be served (kept for a person) must not hold back
+                # the rollbacks of other failed deployments.
+                report_error(exc)
+                unserved.append(exc)
+                continue
             verb = "opened" if done.created else "already open:"
             click.echo(f"{verb} #{done.number} ({done.branch})")
             if "id" in request:
                 host.handled(int(request["id"]))
     except MendbotError as exc:
         fail(exc)
-    sys.exit(EXIT_CLEAN)
+    sys.exit(unserved[0].exit_code if unserved else EXIT_CLEAN)

@@ -12,7 +12,7 @@ from deploy_scenario import DEPLOY_NOW, Deployable, merged_staging, read_plan
 
 from bot.forge.interface import PullRequest, PullState, WorkflowRun
 from bot.gate.run import GateOptions, evaluate
-from bot.protocol import ROLLBACK_LABEL
+from bot.protocol import ROLLBACK_EVENT, ROLLBACK_LABEL
 from clirun import run_mendbot
 
 CI = ".github/workflows/ci.yml"
@@ -291,3 +291,33 @@ def test_a_replayed_bot_attestation_does_not_make_a_human_change_a_bot_change(
     assert context["pr"]["is_revert"] is True
     assert context["pr"]["reverts_bot_change"] is False, "a human change counted as the bot's"
     assert context["change"]["disposition"] != "safe"
+
+
+def test_one_unusable_rollback_request_does_not_block_the_others(
+    bench, signing_key, tmp_path: Path
+) -> None:
+    """A rollback request that cannot be served (a commit not on main: forged, or from a
+    rewritten history) sits before a genuine one. The genuine revert pull request must still be
+    opened; the bad request is reported and kept for a person."""
+    deployable = merged_staging(bench, signing_key, tmp_path)
+    forge = deployable.forge
+    forge.dispatch(ROLLBACK_EVENT, {"sha": "0" * 40, "environment": "staging"})
+    _failed_staging(deployable, tmp_path)
+    assert len(forge.dispatches()) == 2
+    done = run_mendbot(
+        "propose",
+        "--rollback-requests",
+        "--repo",
+        str(deployable.path),
+        "--base",
+        "main",
+        "--verify-key",
+        str(deployable.analysis_pub),
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    rollbacks = [p for p in forge.pulls(PullState.OPEN) if ROLLBACK_LABEL in p.labels]
+    assert len(rollbacks) == 1, done.stdout + done.stderr
+    assert done.returncode != 0, "an unserved rollback request must not look like success"
+    assert "0000000000" in done.stderr
+    [kept] = forge.dispatches()
+    assert kept["client_payload"]["sha"] == "0" * 40
