@@ -310,14 +310,17 @@ def _reverted_statement(
 def _resolved_by(
     reverted: str | None, deployments: list[Deployment], environment: str
 ) -> tuple[int, ...]:
-    """Failed deployments of the reverted commit in ``environment``: deploying its revert
-    there resolves them (a deployment elsewhere resolves nothing here)."""
+    """Failed or unfinished deployments of the reverted commit in ``environment``: deploying
+    its revert there resolves them (a deployment elsewhere resolves nothing here)."""
     return tuple(
         d.id
         for d in deployments
         if d.sha == reverted
         and d.environment == environment
-        and (d.payload.get("outcome") in DEPLOY_FREEZING_OUTCOMES or d.state == "failure")
+        and (
+            d.payload.get("outcome") in DEPLOY_FREEZING_OUTCOMES
+            or d.state not in ("success", "error", "inactive")
+        )
     )
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot import git as gitcmd
 from bot.config import DEFAULT_LOCATIONS, Config, parse_config
-from bot.errors import PolicyError
+from bot.errors import MendbotError, PolicyError
 from bot.forge.interface import GateForge, PullInfo, Review
 from bot.gate import base_branch
 from bot.gate.attestation import AttestationFacts, examine, signed_by_trust
@@ -23,7 +23,7 @@ from bot.gate.contributors import head_attested, who_contributed
 from bot.gate.deploy_freeze import frozen_by_deployments
 from bot.gate.owners import LOCATIONS as CODEOWNERS_LOCATIONS
 from bot.gate.owners import code_owners
-from bot.gate.reverts import RevertFacts, find_revert
+from bot.gate.reverts import RevertFacts, find_revert, undoes
 from bot.policy.gate_context import (
     UNMAPPED_ENVIRONMENT,
     Approval,
@@ -140,6 +140,24 @@ def frozen_environments(
     for pull in forge.open_pulls_with_label(ROLLBACK_LABEL):
         frozen.update(rolled_back(pull))
     return frozen
+
+
+def deploy_time_bound(config: Config) -> timedelta:
+    """How long a deployment may stay unfinished before it counts as failed: its credentials'
+    lifetime plus the wait for workflow runs, plus a quarter of an hour for the rest."""
+    deploy = config.deploy
+    return timedelta(minutes=deploy.session_minutes + deploy.run_timeout_minutes + 15)
+
+
+def commit_reverts(repo: Path, resolver: str, failed: str) -> bool:
+    """Whether commit ``resolver``'s first-parent change is exactly commit ``failed``'s turned
+    around; False when either cannot be read (fail closed: the freeze stays)."""
+    try:
+        mine = parse_raw(raw_diff(repo, f"{resolver}^1", resolver))
+        theirs = parse_raw(raw_diff(repo, f"{failed}^1", failed))
+    except MendbotError:
+        return False
+    return undoes(mine, theirs)
 
 
 def _single_commit(repo: Path, merge_base: str, head: str) -> bool:
@@ -282,7 +300,10 @@ def gather(
     )
     last_push_required = forge.last_push_approval_required(pull.base_ref)
     frozen_now = frozen_environments(forge, rolled_back) | frozen_by_deployments(
-        forge.deployments()
+        forge.deployments(),
+        reverts=lambda resolver, failed: commit_reverts(repo, resolver, failed),
+        now=now,
+        stale_after=deploy_time_bound(base.config),
     )
     frozen = frozen_now & set(change.environments)
     windows = compute_windows(

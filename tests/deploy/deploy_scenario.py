@@ -120,3 +120,17 @@ def merged_staging(
 
 def read_plan(path: Path) -> dict:
     return json.loads(path.read_text())
+
+
+def frozen(path: Path, deployments, now=DEPLOY_NOW) -> set[str]:
+    """The environments the gate sees frozen by ``deployments`` of the repository at ``path``."""
+    from bot.config import Config
+    from bot.gate.build import commit_reverts, deploy_time_bound
+    from bot.gate.deploy_freeze import frozen_by_deployments
+
+    return frozen_by_deployments(
+        deployments,
+        reverts=lambda resolver, failed: commit_reverts(path, resolver, failed),
+        now=now,
+        stale_after=deploy_time_bound(Config()),
+    )

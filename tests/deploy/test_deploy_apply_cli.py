@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from deploy_scenario import DEPLOY_NOW, Deployable, merged_staging, read_plan
+from deploy_scenario import DEPLOY_NOW, Deployable, frozen, merged_staging, read_plan
 
 from bot.forge.interface import PullRequest, PullState, WorkflowRun
 from bot.gate.run import GateOptions, evaluate
@@ -205,6 +205,5 @@ def test_a_revert_that_fails_in_turn_leaves_the_environment_frozen(
     assert reverted.stdout.startswith("compensated")
     states = [(d.state, d.payload.get("outcome")) for d in forge.deployments("staging")]
     assert states == [("failure", "compensated"), ("failure", "compensated")]
-    from bot.gate.deploy_freeze import frozen_by_deployments
 
-    assert frozen_by_deployments(forge.deployments()) == {"staging"}
+    assert frozen(deployable.path, forge.deployments()) == {"staging"}

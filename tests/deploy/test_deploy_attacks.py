@@ -8,7 +8,6 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from deploy_scenario import DEPLOY_NOW, Deployable, merged_staging, read_plan
 
 from bot.forge.interface import PullRequest, PullState, WorkflowRun
@@ -238,13 +237,6 @@ def test_a_plan_that_cannot_be_written_is_a_clear_error(bench, signing_key, tmp_
     assert blocker.read_text() == "a file, not a folder\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the gate trusts every deployment on the forge: a success in the frozen environment "
-    "that names the failure in `resolves` unfreezes it, whether or not its commit reverts the "
-    "failed change (binding it needs the resolving commit checked as the exact revert of the "
-    "failed one, with both commits readable in the gate's checkout)",
-)
 def test_a_forged_success_in_the_same_environment_does_not_unfreeze_it(
     bench, signing_key, tmp_path: Path
 ) -> None:
@@ -324,14 +316,6 @@ def test_one_unusable_rollback_request_does_not_block_the_others(
     assert kept["client_payload"]["sha"] == "0" * 40
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a deploy job killed between applying and recording (runner lost, timeout, "
-    "cancelled) leaves its deployment in_progress for ever: nothing compensates it, no rollback "
-    "is asked for, and the environment is not frozen, so the next change deploys on top of a "
-    "possibly half-applied one. Needs a bound (e.g. credentials' and the job's lifetime) after "
-    "which an unfinished deployment freezes its environment like a failed one",
-)
 def test_a_deployment_left_unfinished_freezes_its_environment(
     bench, signing_key, tmp_path: Path
 ) -> None:

@@ -8,10 +8,9 @@ import base64
 import json
 from pathlib import Path
 
-from deploy_scenario import Deployable, merged_staging
+from deploy_scenario import Deployable, frozen, merged_staging
 
 from bot.forge.interface import WorkflowRun
-from bot.gate.deploy_freeze import frozen_by_deployments
 from clirun import run_mendbot
 
 CI = ".github/workflows/ci.yml"
@@ -90,7 +89,7 @@ def test_a_rollback_request_that_cannot_be_sent_still_freezes(
     [record] = (tmp_path / "records").iterdir()
     rollback = _predicate(record)["rollback"]
     assert rollback["dispatched"] is False and rollback["frozen"] == ["staging"]
-    assert frozen_by_deployments(deployable.forge.deployments()) == {"staging"}
+    assert frozen(deployable.path, deployable.forge.deployments()) == {"staging"}
 
 
 def test_a_forge_that_fails_while_recording_leaves_no_success(
