@@ -33,6 +33,7 @@ from bot.deploy.desired import DesiredStateError
 from bot.deploy.targets import Deletion, Planned, Refusal, targets_of
 from bot.errors import MendbotError
 from bot.forge.interface import Deployment
+from bot.policy.gate_context import UNMAPPED_ENVIRONMENT
 from bot.protocol import ATTESTATIONS_DIR, DEPLOY_FREEZING_OUTCOMES
 from bot.provenance.changes import RawEntry, parse_raw, raw_diff
 from bot.provenance.statement import Statement
@@ -388,6 +389,13 @@ def _refusals(
         return (item.reason,)
     if gate.outcome != "allow":
         return (f"the gate does not allow the merge commit now: {gate.outcome}: {gate.summary}",)
+    if item.environment == UNMAPPED_ENVIRONMENT:
+        # The apply job runs under `environment: <name>`: an unmapped path would deploy from an
+        # environment GitHub creates on the fly, with no protection rule and no pinned role.
+        return (
+            f"{item.source or 'the change'} maps to no environment: map it under environments "
+            "in .github/mendbot.yml",
+        )
     if isinstance(item, Deletion):
         if not config.deploy.allow_irreversible:
             return (

@@ -208,3 +208,27 @@ def test_policies_loosened_after_the_merge_do_not_decide_its_deployment(
     assert plan["gate"]["outcome"] == "require_approval"
     assert [c["action"] for c in plan["changes"]] == ["refuse"]
     assert deployable.forge.statuses(production)["mendbot/policy"]["state"] == "pending"
+
+
+def test_a_change_to_paths_no_environment_maps_is_not_deployed(
+    bench, signing_key, tmp_path: Path
+) -> None:
+    """Policies that allow everything and a configuration that maps no environment: the change
+    is allowed, but the apply job would run in an environment nobody protects, so nothing is
+    deployed."""
+    from gate_scenario import ALLOW_ALL
+
+    def unmapped(repo) -> None:
+        for path in (repo.path / "policies").iterdir():
+            path.unlink()
+        repo.write("policies/allow-all.yaml", ALLOW_ALL)
+        repo.write(".github/mendbot.yml", "gate: {auto_merge: false}\n")
+        repo.commit("allow everything, map nothing")
+
+    deployable = merged_staging(bench, signing_key, tmp_path, before_merge=unmapped)
+    done, plan = _plan(deployable, tmp_path)
+    assert plan["gate"]["outcome"] == "allow"
+    [change] = plan["changes"]
+    assert (change["environment"], change["action"]) == ("unmapped", "refuse")
+    assert "maps to no environment" in change["reasons"][0]
+    assert done.returncode == 1
