@@ -23,6 +23,7 @@ import base64
 import functools
 import gzip
 import json
+import os
 import re
 import subprocess
 import threading
@@ -238,6 +239,8 @@ class FakePull:
     (and ``id``, assigned by :meth:`FakeGitHub.add_review`)."""
     auto_merge: dict[str, Any] | None = None
     """``{"merge_method", "expected_head", "enabled_by"}`` once auto-merge is enabled."""
+    merge_commit_sha: str | None = None
+    """The commit the merge button made on the base branch (:meth:`FakeGitHub.merge_pull`)."""
 
     @property
     def node_id(self) -> str:
@@ -409,6 +412,57 @@ class FakeGitHub(DeployRoutes):
             sha = self.sha(repo, f"refs/heads/{pull.head}")
             if sha is not None and current != sha:
                 self.git(repo, "update-ref", ref, sha)
+
+    def merge_pull(self, full_name: str, number: int, method: str = "squash") -> str:
+        """What GitHub's merge button does: the merge of the head into the base tip as one new
+        commit (``squash``: the base tip its only parent; ``merge``: the head its second), the
+        base branch moved to it, the pull request closed as merged. Returns the new commit;
+        refuses (``ValueError``) a closed pull request or a conflict, moving nothing."""
+        if method not in ("squash", "merge"):
+            raise ValueError(f"unsupported merge method {method!r}")
+        repo = self.repos[full_name]
+        pull = repo.pulls[number]
+        if pull.state != "open":
+            raise ValueError(f"#{number} is {pull.state}")
+        self.sync_pull_refs(repo)
+        base_ref = f"refs/heads/{pull.base}"
+        base, head = self.sha(repo, base_ref), self.sha(repo, f"refs/pull/{number}/head")
+        if base is None or head is None:
+            raise ValueError(f"#{number}: its base or head branch is gone")
+        merged = subprocess.run(
+            ["git", "merge-tree", "--write-tree", base, head],
+            cwd=repo.bare,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if merged.returncode != 0:
+            raise ValueError(f"#{number} does not merge cleanly into {pull.base}")
+        tree = merged.stdout.splitlines()[0]
+        if method == "squash":
+            parents, message = ["-p", base], f"{pull.title} (#{number})\n\n{pull.body}"
+        else:
+            parents = ["-p", base, "-p", head]
+            message = f"Merge pull request #{number} from {repo.owner}/{pull.head}\n\n{pull.title}"
+        author = f"{pull.author}@users.noreply.github.com"
+        people = {
+            "GIT_AUTHOR_NAME": pull.author,
+            "GIT_AUTHOR_EMAIL": author,
+            "GIT_COMMITTER_NAME": "GitHub",
+            "GIT_COMMITTER_EMAIL": "noreply@github.com",
+        }
+        commit = subprocess.run(
+            ["git", "commit-tree", tree, *parents, "-m", message.rstrip() + "\n"],
+            cwd=repo.bare,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, **people},
+        ).stdout.strip()
+        self.git(repo, "update-ref", base_ref, commit, base)
+        pull.state, pull.merged, pull.merge_commit_sha = "closed", True, commit
+        pull.auto_merge = None
+        return commit
 
     # -- WSGI -------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start: Callable[..., Any]) -> list[bytes]:
@@ -685,7 +739,12 @@ class FakeGitHub(DeployRoutes):
         repo_json = _merge(
             skeleton({"$ref": "#/components/schemas/repository"}), self.render_repo(repo, "")
         )
-        head_sha = self.sha(repo, f"refs/heads/{pull.head}") or "0" * 40
+        # A closed pull request shows its last head, even once its branch moved or is gone.
+        head_sha = (
+            self.sha(repo, f"refs/heads/{pull.head}")
+            if pull.state == "open"
+            else self.sha(repo, f"refs/pull/{pull.number}/head")
+        ) or "0" * 40
         base_sha = self.sha(repo, f"refs/heads/{pull.base}") or "0" * 40
         url = f"{self._repo_url(repo)}/pulls/{pull.number}"
         over = {
@@ -703,6 +762,7 @@ class FakeGitHub(DeployRoutes):
             "auto_merge": self.render_auto_merge(pull),
             "created_at": pull.created_at,
             "merged_at": NOW if pull.merged else None,
+            "merge_commit_sha": pull.merge_commit_sha,
             "closed_at": NOW if pull.state == "closed" else None,
             "labels": [self.render_label(repo, n) for n in pull.labels],
             "head": {
@@ -823,7 +883,8 @@ class FakeGitHub(DeployRoutes):
         found = [
             self.render_pull(repo, pull, "pull-request-simple")
             for pull in sorted(repo.pulls.values(), key=lambda p: p.number)
-            if self.sha(repo, f"refs/heads/{pull.head}") == sha
+            # GitHub lists the pull requests whose head is the commit and the one that merged it.
+            if self.sha(repo, f"refs/heads/{pull.head}") == sha or pull.merge_commit_sha == sha
         ]
         return 200, found
 
