@@ -19,7 +19,7 @@ from subprocess import CompletedProcess
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from deploy_scenario import DEPLOY_NOW, DEPLOY_TIME, write_keys
+from deploy_scenario import DEPLOY_TIME, write_keys
 from fakegithub import TOKEN, FakeGitHub
 from gate_scenario import NOW, SIGNED, Scenario, prepare_base, propose_all
 
@@ -171,26 +171,44 @@ def _statement(record: Path) -> dict:
     return json.loads(base64.b64decode(payload))
 
 
+@pytest.mark.parametrize("method", ["squash", "merge"])
 def test_the_merge_button_makes_the_commit_github_lists_for_its_pull_request(
-    on_github: OnGitHub,
+    on_github: OnGitHub, method: str
 ) -> None:
+    github, repo = on_github.github, on_github.scenario.repo
     number = on_github.scenario.pulls["staging"]
-    pull = on_github.github.repos[REPO].pulls[number]
-    head = on_github.github.sha(on_github.github.repos[REPO], f"refs/pull/{number}/head")
-    merge_sha = _merge_staging(on_github)
-    parents = on_github.scenario.repo.git("rev-list", "--parents", "-n", "1", merge_sha).split()
-    assert len(parents) == 2, "a squash merge has the base tip as its only parent"
-    changed = on_github.scenario.repo.git("diff", "--name-only", f"{merge_sha}^1", merge_sha)
-    assert CI in changed.split(), "the squash carries the pull request's change"
-    assert changed == on_github.scenario.repo.git("diff", "--name-only", parents[1], head)
+    pull = github.repos[REPO].pulls[number]
+    base = github.sha(github.repos[REPO], "refs/heads/main")
+    head = github.sha(github.repos[REPO], f"refs/pull/{number}/head")
+    merge_sha = github.merge_pull(REPO, number, method)
+    assert on_github.checkout_main() == merge_sha
+    parents = repo.git("rev-list", "--parents", "-n", "1", merge_sha).split()[1:]
+    assert parents == ([base] if method == "squash" else [base, head])
+    assert repo.git("rev-parse", f"{merge_sha}^{{tree}}") == repo.git(
+        "rev-parse", f"{head}^{{tree}}"
+    )
     assert (pull.state, pull.merged, pull.merge_commit_sha) == ("closed", True, merge_sha)
     found = on_github.forge.merged_pull(merge_sha)
     assert found is not None
-    assert (found.number, found.head_sha) == (number, head)
-    assert found.base_sha == parents[1]
-    assert on_github.forge.merged_pull(parents[1]) is None
+    assert (found.number, found.head_sha, found.base_sha) == (number, head, base)
+    assert on_github.forge.merged_pull(base) is None
     with pytest.raises(ValueError, match="closed"):
-        on_github.github.merge_pull(REPO, number)
+        github.merge_pull(REPO, number, method)
+
+
+def test_the_merge_button_refuses_a_conflict_and_moves_nothing(on_github: OnGitHub) -> None:
+    github, repo = on_github.github, on_github.scenario.repo
+    number = on_github.scenario.pulls["staging"]
+    repo.git("checkout", "-q", "main")
+    repo.write(CI, "name: ci\non: push\njobs: {}\n")
+    repo.commit("rewrite ci")
+    repo.git("push", "-q", str(on_github.bare), "main:refs/heads/main")
+    before = github.sha(github.repos[REPO], "refs/heads/main")
+    with pytest.raises(ValueError, match="does not merge cleanly"):
+        github.merge_pull(REPO, number)
+    assert github.sha(github.repos[REPO], "refs/heads/main") == before
+    pull = github.repos[REPO].pulls[number]
+    assert (pull.state, pull.merged, pull.merge_commit_sha) == ("open", False, None)
 
 
 def test_a_merged_remediation_is_deployed_on_github_once_and_recorded(
@@ -271,9 +289,12 @@ def test_a_regression_on_github_is_compensated_dispatched_and_freezes_staging(
     repo.commit("more tests")
     repo.git("push", "-q", str(on.bare), "more-tests:refs/heads/more-tests")
     human = on.github.add_pull(REPO, "more-tests", title="More tests", author="ada").number
-    frozen = evaluate(on.forge, human, GateOptions(trust=on.scenario.trust, now=DEPLOY_NOW))
-    assert frozen.record["context"]["environment"]["frozen"] is True
-    assert frozen.decision.outcome == "deny"
+    decision = tmp_path / "gate.json"
+    gated = on.mendbot("gate", "--pr", str(human), *on.forge_args(), "--record", str(decision))
+    assert gated.returncode == 1, gated.stdout + gated.stderr
+    assert json.loads(decision.read_text())["context"]["environment"]["frozen"] is True
+    head = on.github.sha(on.github.repos[REPO], "refs/heads/more-tests")
+    assert on.policy_states(head)[-1] == "failure"
     on.assert_no_token()
 
 
@@ -285,7 +306,11 @@ def test_a_direct_push_to_main_is_denied_and_nothing_is_deployed(
     repo.git("checkout", "-q", "main")
     repo.write(CI, (repo.path / CI).read_text().replace("npm test", "npm test --silent"))
     pushed = repo.commit("quiet tests, straight to main")
-    repo.git("push", "-q", str(on.bare), "main:refs/heads/main")
+    repo.git("push", "-q", str(on.bare), "main:refs/heads/main", "main:refs/heads/quiet")
+    # The same commit is the head of an approved, still open pull request: GitHub lists it for
+    # the commit, but it merged nothing.
+    decoy = on.github.add_pull(REPO, "quiet", title="Quiet tests", author="ada").number
+    on.github.add_review(REPO, decoy, "paula", "APPROVED")
     on.seed_runs(pushed, "success")
     plan = tmp_path / "plan.json"
     planned = on.plan(pushed, plan)
