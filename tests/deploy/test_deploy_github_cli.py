@@ -160,8 +160,8 @@ def on_github(github: FakeGitHub, bench, signing_key, tmp_path: Path) -> OnGitHu
     return OnGitHub(github, scenario, forge, analysis_pub, deploy_key, deploy_pub, [])
 
 
-def _merge_staging(on: OnGitHub) -> str:
-    merge_sha = on.github.merge_pull(REPO, on.scenario.pulls["staging"], "squash")
+def _merge_staging(on: OnGitHub, method: str = "squash") -> str:
+    merge_sha = on.github.merge_pull(REPO, on.scenario.pulls["staging"], method)
     assert on.checkout_main() == merge_sha
     return merge_sha
 
@@ -211,11 +211,12 @@ def test_the_merge_button_refuses_a_conflict_and_moves_nothing(on_github: OnGitH
     assert (pull.state, pull.merged, pull.merge_commit_sha) == ("open", False, None)
 
 
+@pytest.mark.parametrize("method", ["squash", "merge"])
 def test_a_merged_remediation_is_deployed_on_github_once_and_recorded(
-    on_github: OnGitHub, tmp_path: Path
+    on_github: OnGitHub, tmp_path: Path, method: str
 ) -> None:
     on = on_github
-    merge_sha = _merge_staging(on)
+    merge_sha = _merge_staging(on, method)
     on.seed_runs(merge_sha, "success")
     plan = tmp_path / "plan.json"
     planned = on.plan(merge_sha, plan)
