@@ -25,7 +25,7 @@ from gate_scenario import NOW, SIGNED, Scenario, prepare_base, propose_all
 
 from bot.forge.github.forge import GitHubForge
 from bot.gate.run import GateOptions, evaluate
-from bot.protocol import ROLLBACK_EVENT
+from bot.protocol import ROLLBACK_EVENT, ROLLBACK_LABEL
 from clirun import run_mendbot
 
 REPO = "acme/app"
@@ -166,6 +166,24 @@ def _merge_staging(on: OnGitHub, method: str = "squash") -> str:
     return merge_sha
 
 
+def _open_human_pull(on: OnGitHub) -> int:
+    """Ada's pull request adding a step to staging's workflow, pushed and opened on the fake."""
+    repo = on.scenario.repo
+    repo.git("checkout", "-q", "-B", "more-tests", "main")
+    with (repo.path / CI).open("a") as handle:
+        handle.write("      - run: echo more tests\n")
+    repo.commit("more tests")
+    repo.git("checkout", "-q", "main")
+    repo.git("push", "-q", str(on.bare), "more-tests:refs/heads/more-tests")
+    return on.github.add_pull(REPO, "more-tests", title="More tests", author="ada").number
+
+
+def _gate(on: OnGitHub, number: int, record: Path) -> tuple[CompletedProcess[str], dict]:
+    """``mendbot gate --pr number`` on the fake, and its decision record."""
+    done = on.mendbot("gate", "--pr", str(number), *on.forge_args(), "--record", str(record))
+    return done, json.loads(record.read_text())
+
+
 def _statement(record: Path) -> dict:
     payload = json.loads(record.read_text())["dsseEnvelope"]["payload"]
     return json.loads(base64.b64decode(payload))
@@ -283,17 +301,10 @@ def test_a_regression_on_github_is_compensated_dispatched_and_freezes_staging(
 
     # Someone opens another pull request into staging's workflow: the gate, reading the failed
     # deployment back from GitHub, sees staging frozen and denies it.
-    repo = on.scenario.repo
-    repo.git("checkout", "-q", "-B", "more-tests", "main")
-    with (repo.path / CI).open("a") as handle:
-        handle.write("      - run: echo more tests\n")
-    repo.commit("more tests")
-    repo.git("push", "-q", str(on.bare), "more-tests:refs/heads/more-tests")
-    human = on.github.add_pull(REPO, "more-tests", title="More tests", author="ada").number
-    decision = tmp_path / "gate.json"
-    gated = on.mendbot("gate", "--pr", str(human), *on.forge_args(), "--record", str(decision))
+    human = _open_human_pull(on)
+    gated, record = _gate(on, human, tmp_path / "gate.json")
     assert gated.returncode == 1, gated.stdout + gated.stderr
-    assert json.loads(decision.read_text())["context"]["environment"]["frozen"] is True
+    assert (record["decision"], record["context"]["environment"]["frozen"]) == ("deny", True)
     head = on.github.sha(on.github.repos[REPO], "refs/heads/more-tests")
     assert on.policy_states(head)[-1] == "failure"
     on.assert_no_token()
@@ -323,4 +334,61 @@ def test_a_direct_push_to_main_is_denied_and_nothing_is_deployed(
     assert "nothing is deployed" in applied.stdout
     assert on.deployments() == []
     assert not (tmp_path / "records").exists() or not any((tmp_path / "records").iterdir())
+    on.assert_no_token()
+
+
+def test_the_revert_is_proposed_gated_and_deployed_on_github_and_unfreezes_staging(
+    on_github: OnGitHub, tmp_path: Path
+) -> None:
+    on = on_github
+    merge_sha = _merge_staging(on)
+    on.seed_runs(merge_sha, "failure")
+    assert on.plan(merge_sha, tmp_path / "plan.json").returncode == 0
+    records = tmp_path / "records"
+    assert on.apply(tmp_path / "plan.json", records).returncode == 1
+    [failed] = on.deployments()
+    [request] = on.github.deploy_state(REPO).dispatches
+
+    # The workflow the dispatch starts: the propose identity opens the exact revert.
+    payload = request["client_payload"]
+    trust = ["--repo", str(on.path), "--base", "main", "--verify-key", str(on.analysis_pub)]
+    forge = ["--forge", "github", "--repository", REPO, "--api-url", on.github.base_url]
+    opened = on.mendbot(
+        "propose", "--rollback", payload["sha"], "--env", payload["environment"], *forge, *trust
+    )
+    assert opened.returncode == 0, opened.stdout + opened.stderr
+    proposed = set(on.scenario.pulls.values())
+    [revert] = [
+        p
+        for p in on.github.repos[REPO].pulls.values()
+        if p.state == "open" and p.number not in proposed
+    ]
+    assert {ROLLBACK_LABEL, "env:staging"} <= set(revert.labels)
+
+    # The gate lets the revert through the freeze once a code owner approved it.
+    waiting, record = _gate(on, revert.number, tmp_path / "gate.json")
+    assert waiting.returncode == 1, waiting.stdout + waiting.stderr
+    assert record["decision"] == "require_approval", "the freeze must not deny a rollback"
+    assert record["context"]["environment"]["frozen"] is True
+    assert record["context"]["pr"]["reverts_bot_change"] is True
+    on.github.add_review(REPO, revert.number, "paula", "APPROVED")
+    allowed, _ = _gate(on, revert.number, tmp_path / "gate.json")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+
+    # It merges and deploys: its deployment resolves the failed one and staging unfreezes.
+    revert_sha = on.github.merge_pull(REPO, revert.number, "squash")
+    assert on.checkout_main() == revert_sha
+    on.seed_runs(revert_sha, "success")
+    plan = tmp_path / "revert-plan.json"
+    planned = on.plan(revert_sha, plan)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert json.loads(plan.read_text())["changes"][0]["resolves"] == [failed["id"]]
+    applied = on.apply(plan, records)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert [d["statuses"][-1]["state"] for d in on.deployments()] == ["failure", "success"]
+    for record in sorted(records.iterdir()):
+        assert on.verify(record).returncode == 0
+    assert len(on.github.deploy_state(REPO).dispatches) == 1
+    _, after = _gate(on, _open_human_pull(on), tmp_path / "after.json")
+    assert after["context"]["environment"]["frozen"] is False
     on.assert_no_token()
