@@ -392,3 +392,39 @@ def test_the_revert_is_proposed_gated_and_deployed_on_github_and_unfreezes_stagi
     _, after = _gate(on, _open_human_pull(on), tmp_path / "after.json")
     assert after["context"]["environment"]["frozen"] is False
     on.assert_no_token()
+
+
+def test_a_pull_request_merged_into_another_branch_is_not_deployed(
+    on_github: OnGitHub, tmp_path: Path
+) -> None:
+    """The bot's approved change merged into ``release`` (not the default branch): GitHub lists
+    the pull request as having merged that commit, but it never reached main."""
+    on = on_github
+    staging = on.github.repos[REPO].pulls[on.scenario.pulls["staging"]]
+    on.scenario.repo.git("push", "-q", str(on.bare), "main:refs/heads/release")
+    side = on.github.add_pull(REPO, staging.head, base="release", title=staging.title).number
+    on.github.add_review(REPO, side, "paula", "APPROVED")
+    merged = on.github.merge_pull(REPO, side, "merge")
+    on.scenario.repo.git("fetch", "-q", str(on.bare), "+refs/heads/release:refs/heads/release")
+    assert on.forge.merged_pull(merged) is not None
+    on.seed_runs(merged, "success")
+    planned = on.plan(merged, tmp_path / "plan.json")
+    assert planned.returncode == 1, planned.stdout + planned.stderr
+    assert "is not on the first-parent history of the default branch main" in planned.stdout
+    assert on.policy_states(merged) == ["pending", "failure"]
+    [change] = json.loads((tmp_path / "plan.json").read_text())["changes"]
+    assert change["action"] == "refuse"
+    applied = on.apply(tmp_path / "plan.json", tmp_path / "records")
+    assert (applied.returncode, applied.stdout) == (0, "nothing to apply\n")
+    # A plan file edited to say `apply` is planned again, refused, and recorded as refused.
+    forged = json.loads((tmp_path / "plan.json").read_text())
+    forged["changes"][0]["action"] = "apply"
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    applied = on.apply(tmp_path / "forged.json", tmp_path / "records")
+    assert applied.returncode == 1, applied.stdout + applied.stderr
+    assert applied.stdout.startswith("refused")
+    [record] = sorted((tmp_path / "records").iterdir())
+    assert on.verify(record).returncode == 0
+    assert _statement(record)["predicate"]["outcome"] == "refused"
+    assert on.deployments() == []
+    on.assert_no_token()
