@@ -237,7 +237,18 @@ def _independent_run(
         for primitive, _ in planned:
             routes.add((primitive.document, primitive.route))
         runs.append(planned)
+        if any(_changes_style(doc.text, edit) for _, edit in planned):
+            return runs
     return runs
+
+
+def _changes_style(text: str, edit: splice.Splice) -> bool:
+    """Whether ``edit`` removes a comment or a line break: the file's style (the gap before
+    trailing comments, the indentation step) is read from what is there, so a later group
+    applied on its own might render differently; the run ends after this group. Inserting
+    never changes the style: what is inserted is rendered in the style already read."""
+    removed = text[edit.start : edit.end]
+    return "#" in removed or "\n" in removed
 
 
 def _renumbers(operation: Primitive) -> bool:
