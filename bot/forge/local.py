@@ -230,20 +230,7 @@ class LocalForge(LocalDeployments, ForgeHost):
         """The merged record whose ``merge_sha`` is ``sha``."""
         for pull in self.pulls(PullState.MERGED):
             if pull.merge_sha and pull.merge_sha == sha:
-                parent = git.rev_parse(self._repo, f"{sha}^1")
-                return PullInfo(
-                    number=pull.number,
-                    title=pull.title,
-                    body=pull.body,
-                    author=pull.author,
-                    state=pull.state,
-                    draft=pull.draft,
-                    head_ref=pull.branch,
-                    head_sha=pull.head_sha,
-                    base_ref=pull.base,
-                    base_sha=parent,
-                    labels=tuple(pull.labels),
-                )
+                return _info(pull, pull.head_sha, git.rev_parse(self._repo, f"{sha}^1"))
         return None
 
     def pull_info(self, number: int) -> PullInfo:
@@ -253,19 +240,7 @@ class LocalForge(LocalDeployments, ForgeHost):
         base = self.branch_head(pull.base)
         if base is None:
             raise ForgeError(f"#{number}: the base branch {pull.base} does not exist")
-        return PullInfo(
-            number=pull.number,
-            title=pull.title,
-            body=pull.body,
-            author=pull.author,
-            state=pull.state,
-            draft=pull.draft,
-            head_ref=pull.branch,
-            head_sha=head,
-            base_ref=pull.base,
-            base_sha=base,
-            labels=tuple(pull.labels),
-        )
+        return _info(pull, head, base)
 
     def default_tip(self) -> tuple[str, str]:
         """:meth:`default_branch` and its commit."""
@@ -441,6 +416,23 @@ class LocalForge(LocalDeployments, ForgeHost):
 
     def _atomic(self, target: Path, text: str) -> None:
         write_text_atomically(target, text + "\n")
+
+
+def _info(pull: PullRequest, head: str, base: str) -> PullInfo:
+    """The gate's view of record ``pull`` with ``head`` and ``base`` as the commits."""
+    return PullInfo(
+        number=pull.number,
+        title=pull.title,
+        body=pull.body,
+        author=pull.author,
+        state=pull.state,
+        draft=pull.draft,
+        head_ref=pull.branch,
+        head_sha=head,
+        base_ref=pull.base,
+        base_sha=base,
+        labels=tuple(pull.labels),
+    )
 
 
 def _person(name: str, email: str, accounts: list[str] | None) -> str | None:
