@@ -45,6 +45,11 @@ class Deployable:
     def trust_args(self) -> list[str]:
         return ["--repo", str(self.path), "--base", "main", "--verify-key", str(self.analysis_pub)]
 
+    def rollback_args(self, *which: str) -> list[str]:
+        """``mendbot propose`` opening rollbacks: ``--rollback-requests`` (default) or ``which``
+        (``--rollback SHA --env NAME``)."""
+        return ["propose", *(which or ("--rollback-requests",)), *self.trust_args()]
+
     def plan_args(self, out: Path, sha: str | None = None) -> list[str]:
         return [
             "deploy",

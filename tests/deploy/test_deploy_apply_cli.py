@@ -126,16 +126,7 @@ def test_a_regression_is_compensated_frozen_reverted_and_unfrozen(
     assert frozen.decision.outcome == "deny"
 
     # The propose identity opens the exact revert; the gate lets it through the freeze.
-    opened = run_mendbot(
-        "propose",
-        "--rollback-requests",
-        "--repo",
-        str(deployable.path),
-        "--base",
-        "main",
-        "--verify-key",
-        str(deployable.analysis_pub),
-    )
+    opened = run_mendbot(*deployable.rollback_args())
     assert opened.returncode == 0, opened.stdout + opened.stderr
     assert forge.dispatches() == []
     [rollback] = [p for p in forge.pulls(PullState.OPEN) if ROLLBACK_LABEL in p.labels]
@@ -148,17 +139,7 @@ def test_a_regression_is_compensated_frozen_reverted_and_unfrozen(
     assert decided.decision.outcome == "allow", decided.decision.missing_approvals
     assert decided.record["context"]["pr"]["reverts_bot_change"] is True
     again = run_mendbot(
-        "propose",
-        "--rollback",
-        deployable.merge_sha,
-        "--env",
-        "staging",
-        "--repo",
-        str(deployable.path),
-        "--base",
-        "main",
-        "--verify-key",
-        str(deployable.analysis_pub),
+        *deployable.rollback_args("--rollback", deployable.merge_sha, "--env", "staging")
     )
     assert again.stdout.startswith("already open:")
 
@@ -186,16 +167,7 @@ def test_a_revert_that_fails_in_turn_leaves_the_environment_frozen(
     forge = deployable.forge
     _runs(deployable, deployable.merge_sha, "failure", 10)
     _plan_and_apply(deployable, tmp_path)
-    run_mendbot(
-        "propose",
-        "--rollback-requests",
-        "--repo",
-        str(deployable.path),
-        "--base",
-        "main",
-        "--verify-key",
-        str(deployable.analysis_pub),
-    )
+    run_mendbot(*deployable.rollback_args())
     [rollback] = [p for p in forge.pulls(PullState.OPEN) if ROLLBACK_LABEL in p.labels]
     forge.review(rollback.number, "paula", "APPROVED")
     revert_sha = forge.merge(rollback.number, "squash")

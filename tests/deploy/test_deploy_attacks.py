@@ -46,16 +46,7 @@ def _failed_staging(deployable: Deployable, tmp_path: Path) -> int:
 
 def _approved_rollback(deployable: Deployable) -> int:
     """The propose identity opens the exact revert of the failed change; a code owner approves."""
-    opened = run_mendbot(
-        "propose",
-        "--rollback-requests",
-        "--repo",
-        str(deployable.path),
-        "--base",
-        "main",
-        "--verify-key",
-        str(deployable.analysis_pub),
-    )
+    opened = run_mendbot(*deployable.rollback_args())
     assert opened.returncode == 0, opened.stdout + opened.stderr
     forge = deployable.forge
     [rollback] = [p for p in forge.pulls(PullState.OPEN) if ROLLBACK_LABEL in p.labels]
@@ -297,16 +288,7 @@ def test_one_unusable_rollback_request_does_not_block_the_others(
     forge.dispatch(ROLLBACK_EVENT, {"sha": "0" * 40, "environment": "staging"})
     _failed_staging(deployable, tmp_path)
     assert len(forge.dispatches()) == 2
-    done = run_mendbot(
-        "propose",
-        "--rollback-requests",
-        "--repo",
-        str(deployable.path),
-        "--base",
-        "main",
-        "--verify-key",
-        str(deployable.analysis_pub),
-    )
+    done = run_mendbot(*deployable.rollback_args())
     assert "Traceback" not in done.stderr, done.stderr
     rollbacks = [p for p in forge.pulls(PullState.OPEN) if ROLLBACK_LABEL in p.labels]
     assert len(rollbacks) == 1, done.stdout + done.stderr
