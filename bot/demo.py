@@ -27,12 +27,11 @@ from bot.git import GitError
 from bot.models import FixMode, Remediation
 from bot.policy.defaults import shipped_policies
 from bot.protocol import (
-    BOT_EMAIL,
-    BOT_NAME,
     TRAILER_ATTESTATION,
     TRAILER_FINGERPRINT,
     TRAILER_REMEDIATION,
     TRAILER_RULE,
+    bot_commit_env,
 )
 from bot.provenance.verification.render import render_text
 from bot.provenance.verification.trust import KeyTrust
@@ -41,12 +40,7 @@ if TYPE_CHECKING:
     from bot.provenance.keys import GeneratedKeys
 
 DEMO_BRANCH = "mendbot/demo"
-_BOT_IDENTITY = {
-    "GIT_AUTHOR_NAME": BOT_NAME,
-    "GIT_AUTHOR_EMAIL": BOT_EMAIL,
-    "GIT_COMMITTER_NAME": BOT_NAME,
-    "GIT_COMMITTER_EMAIL": BOT_EMAIL,
-}
+_BOT_IDENTITY = bot_commit_env()
 
 
 class DemoError(MendbotError):

@@ -19,6 +19,21 @@ BOT_EMAIL = "mendbot@users.noreply.local"
 #: The forge login of the bot (a GitHub App's bot user) on the local forge.
 BOT_LOGIN = "mendbot[bot]"
 
+
+def bot_commit_env(date: str | None = None) -> dict[str, str]:
+    """The git environment of a commit the bot makes: its name and e-mail as author and
+    committer, and, when given, a fixed ``date`` for both (so a rerun builds the same commit)."""
+    env = {
+        "GIT_AUTHOR_NAME": BOT_NAME,
+        "GIT_AUTHOR_EMAIL": BOT_EMAIL,
+        "GIT_COMMITTER_NAME": BOT_NAME,
+        "GIT_COMMITTER_EMAIL": BOT_EMAIL,
+    }
+    if date is not None:
+        env.update(GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
+    return env
+
+
 #: The commit status (or check run) the gate reports; branch protection requires it.
 STATUS_CONTEXT = "mendbot/policy"
 #: Labels the gate sets: exactly one of them is on a pull request the gate has decided on.

@@ -25,7 +25,7 @@ from bot.errors import MendbotError
 from bot.forge.interface import CommitAuthor, Forge, ForgeError, PullRequest, PullState
 from bot.git import GitError
 from bot.propose import pr_body as body
-from bot.protocol import BOT_EMAIL, BOT_NAME, decode_metadata
+from bot.protocol import bot_commit_env, decode_metadata
 from bot.provenance.layout import PATCH, STATEMENT, committed_attestation_path, read
 from bot.provenance.statement import Statement, StatementError, parse_statement
 from bot.provenance.verification.bot_commits import attested_bot_commit
@@ -317,15 +317,8 @@ def _build_and_verify(
     # unless the verifier accepts the same bytes below.
     statement = _parse_unverified(files.statement, path)
     draft = body.Proposal(statement, None, digest, signed, attestation_path, name)
-    identity = {
-        "GIT_AUTHOR_NAME": BOT_NAME,
-        "GIT_AUTHOR_EMAIL": BOT_EMAIL,
-        "GIT_COMMITTER_NAME": BOT_NAME,
-        "GIT_COMMITTER_EMAIL": BOT_EMAIL,
-        # A fixed date makes the commit id a function of the bundle: reruns create nothing new.
-        "GIT_AUTHOR_DATE": created,
-        "GIT_COMMITTER_DATE": created,
-    }
+    # A fixed date makes the commit id a function of the bundle: reruns create nothing new.
+    identity = bot_commit_env(created)
     try:
         candidate = (
             gitcmd.run(

@@ -23,11 +23,10 @@ from bot.errors import MendbotError
 from bot.forge.interface import Forge, PullRequest, PullState
 from bot.git import GitError
 from bot.protocol import (
-    BOT_EMAIL,
     BOT_LABEL,
-    BOT_NAME,
     ENVIRONMENT_LABEL_PREFIX,
     ROLLBACK_LABEL,
+    bot_commit_env,
     encode_metadata,
 )
 
@@ -109,15 +108,7 @@ def _revert_commit(repo: Path, sha: str, parent: str, tip: str) -> str:
                 advice="revert by hand; the environment stays frozen until it is resolved",
             ) from None
     date = gitcmd.run(repo, "log", "-1", "--format=%cI", sha).decode().strip()
-    identity = {
-        "GIT_AUTHOR_NAME": BOT_NAME,
-        "GIT_AUTHOR_EMAIL": BOT_EMAIL,
-        "GIT_COMMITTER_NAME": BOT_NAME,
-        "GIT_COMMITTER_EMAIL": BOT_EMAIL,
-        # Deterministic: a rerun builds the same commit.
-        "GIT_AUTHOR_DATE": date,
-        "GIT_COMMITTER_DATE": date,
-    }
+    identity = bot_commit_env(date)  # deterministic: a rerun builds the same commit
     message = f"Revert {sha[:12]}\n\nThis reverts commit {sha}.\n"
     return (
         gitcmd.run(
