@@ -42,6 +42,12 @@ class Deployable:
     def path(self) -> Path:
         return self.scenario.path
 
+    @property
+    def forge_dir(self) -> Path:
+        """Where the local forge keeps its records (``<git-common-dir>/mendbot``)."""
+        common = self.scenario.repo.git("rev-parse", "--path-format=absolute", "--git-common-dir")
+        return Path(common.strip()) / "mendbot"
+
     def trust_args(self) -> list[str]:
         return ["--repo", str(self.path), "--base", "main", "--verify-key", str(self.analysis_pub)]
 

@@ -302,14 +302,13 @@ def test_a_deployment_left_unfinished_freezes_its_environment(
     bench, signing_key, tmp_path: Path
 ) -> None:
     deployable = merged_staging(bench, signing_key, tmp_path)
-    forge, repo = deployable.forge, deployable.scenario.repo
+    forge = deployable.forge
     forge.set_status(deployable.merge_sha, "success", "decided")
     started = forge.create_deployment(
         deployable.merge_sha, "staging", {"change": "interrupted", "key": "interrupted"}
     )
     forge.set_deployment_status(started, "in_progress", "applying")
-    common = Path(repo.git("rev-parse", "--path-format=absolute", "--git-common-dir").strip())
-    stored = common / "mendbot" / "deployments" / f"{started}.json"
+    stored = deployable.forge_dir / "deployments" / f"{started}.json"
     data = json.loads(stored.read_text())
     data["created_at"] = (DEPLOY_NOW - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     stored.write_text(json.dumps(data))

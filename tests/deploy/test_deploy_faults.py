@@ -78,10 +78,7 @@ def test_a_rollback_request_that_cannot_be_sent_still_freezes(
     deployable = merged_staging(bench, signing_key, tmp_path)
     _ran(deployable, "failure")
     plan = _plan(deployable, tmp_path)
-    git_dir = Path(deployable.scenario.repo.git("rev-parse", "--git-common-dir").strip())
-    if not git_dir.is_absolute():
-        git_dir = deployable.path / git_dir
-    (git_dir / "mendbot" / "dispatches").write_text("not a folder")
+    (deployable.forge_dir / "dispatches").write_text("not a folder")
     done = run_mendbot(*deployable.apply_args(plan, tmp_path / "records"))
     assert done.returncode == 1
     assert done.stdout.startswith("compensated")
@@ -100,11 +97,6 @@ def test_a_forge_that_fails_while_recording_leaves_no_success(
     deployable = merged_staging(bench, signing_key, tmp_path)
     _ran(deployable, "success")
     plan = _plan(deployable, tmp_path)
-    git_dir = Path(deployable.scenario.repo.git("rev-parse", "--git-common-dir").strip())
-    if not git_dir.is_absolute():
-        git_dir = deployable.path / git_dir
-    folder = git_dir / "mendbot" / "deployments"
-    folder.mkdir(parents=True, exist_ok=True)
     # The deployment file is created and updated once, then the forge stops accepting writes.
     from bot.forge.local import LocalForge
 
