@@ -208,20 +208,13 @@ def _write_bundles(
     registry: RegistryResolver | None,
 ) -> None:
     from bot.analyze.bundles import Skipped, bundle_remediations
+    from bot.cli.options import make_signer
     from bot.provenance.run_context import in_github_actions
-    from bot.provenance.signing.signers import KeySigner, NoSigner, Signer, SigstoreSigner
-    from bot.provenance.sigstore_config import client_trust_config
 
     kind = sign_kind or (
         "sigstore" if in_github_actions(os.environ) else "key" if signing_key else "none"
     )
-    signer: Signer
-    if kind == "key" and signing_key is not None:
-        signer = KeySigner.from_file(signing_key)
-    elif kind == "sigstore":
-        signer = SigstoreSigner(client_trust_config(os.environ))
-    else:
-        signer = NoSigner()
+    signer = make_signer(kind, signing_key)
     err = make_console(stderr=True)
     for outcome in bundle_remediations(
         result, root, config, out, signer, config_path=config_path, refs=refs, registry=registry

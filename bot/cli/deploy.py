@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bot.cli.console import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, report_error
-from bot.cli.options import ForgeOptions, TrustOptions, forge_options, trust_options
+from bot.cli.options import (
+    ForgeOptions,
+    TrustOptions,
+    forge_options,
+    make_signer,
+    trust_options,
+)
 from bot.errors import MendbotError
 
 if TYPE_CHECKING:
@@ -303,17 +309,13 @@ def _read_plan(path: Path) -> dict[str, Any]:
 
 def _signer(kind: str | None, key: Path | None) -> Signer:
     from bot.provenance.run_context import in_github_actions
-    from bot.provenance.signing.signers import KeySigner, SigstoreSigner
-    from bot.provenance.sigstore_config import client_trust_config
 
     kind = kind or ("sigstore" if in_github_actions(os.environ) and key is None else "key")
-    if kind == "key":
-        if key is None:
-            raise DeployUsageError(
-                "deploy records are always signed: give --signing-key FILE (or --sign sigstore)"
-            )
-        return KeySigner.from_file(key)
-    return SigstoreSigner(client_trust_config(os.environ))
+    if kind == "key" and key is None:
+        raise DeployUsageError(
+            "deploy records are always signed: give --signing-key FILE (or --sign sigstore)"
+        )
+    return make_signer(kind, key)
 
 
 def _oidc_tokens(path: Path | None) -> Callable[[str], str]:

@@ -17,6 +17,7 @@ import click
 
 if TYPE_CHECKING:
     from bot.forge.interface import ForgeHost
+    from bot.provenance.signing.signers import Signer
     from bot.provenance.verification.trust import Trust
 
 Command = Callable[..., None]
@@ -92,6 +93,19 @@ class ForgeOptions:
         from bot.cli.forges import FORGE_KINDS
 
         return FORGE_KINDS[self.forge_name].build(self.settings, self.repo, self.base)
+
+
+def make_signer(kind: str, key: Path | None) -> Signer:
+    """The signer ``--sign KIND`` names: ``sigstore`` (the ambient OIDC identity), ``key``
+    (the PEM private key file ``key``), anything else (or ``key`` without a file) none."""
+    from bot.provenance.signing.signers import KeySigner, NoSigner, SigstoreSigner
+    from bot.provenance.sigstore_config import client_trust_config
+
+    if kind == "key" and key is not None:
+        return KeySigner.from_file(key)
+    if kind == "sigstore":
+        return SigstoreSigner(client_trust_config(os.environ))
+    return NoSigner()
 
 
 def _grouped(
