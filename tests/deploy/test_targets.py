@@ -130,3 +130,16 @@ def test_workflows_give_one_target_per_environment_and_other_files_none() -> Non
         ("git-workflow", "production", (".github/workflows/deploy.yml",)),
         ("git-workflow", "unmapped", (".github/workflows/ci.yml",)),
     ]
+
+
+def test_crlf_and_bom_desired_state_files_read_as_their_lf_twins() -> None:
+    after = KEYS_BEFORE.replace(b"user: ci, status: Active", b"user: ci, status: Inactive")
+    crlf = _plan(KEYS, KEYS_BEFORE.replace(b"\n", b"\r\n"), after.replace(b"\n", b"\r\n"))
+    bom = _plan(KEYS, b"\xef\xbb\xbf" + KEYS_BEFORE, b"\xef\xbb\xbf" + after)
+    assert crlf == bom == _plan(KEYS, KEYS_BEFORE, after)
+
+
+def test_a_symlinked_desired_state_file_is_refused() -> None:
+    """git stores a symlink as a blob holding the target's path: that is no desired state."""
+    with pytest.raises(DesiredStateError, match=r"123456789012\.yml"):
+        _plan(KEYS, b"../../../etc/keys.yml", b"../../../etc/other.yml")
