@@ -128,10 +128,17 @@ def live(rewrite: Rewrite) -> Rewrite:
 
 @functools.cache
 def _reported_after_fix(case: Path) -> frozenset[tuple[str, int]]:
-    """(job, step index) of every finding ``mendbot analyze`` reports on the fixed file."""
+    """(job, step index) of every finding ``mendbot analyze`` reports on the fixed file, in the
+    auditor's view (``untraced: everywhere``): the test pastes a hostile value into every
+    expression, so every value mendbot cannot trace must count as one an attacker may set."""
     fixed = _fixed_by_cli(case)
+    auditor = fixed.parent / "auditor.yml"
+    auditor.write_text(f"rules:\n  {RULE}:\n    options:\n      untraced: everywhere\n")
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "analyze", "--rule", RULE, "--format", "json", fixed.name],
+        [
+            *(sys.executable, "-m", "bot", "analyze", "--rule", RULE, "--format", "json"),
+            *("--config", auditor.name, fixed.name),
+        ],
         cwd=fixed.parent,
         capture_output=True,
         text=True,

@@ -385,37 +385,50 @@ jobs:
 
 
 @pytest.mark.parametrize(
-    ("trigger", "expected"),
+    ("trigger", "expected", "audited"),
     [
-        ("workflow_dispatch", set()),
-        ("issue_comment", {"version", "ref_name", "caller version"}),
-        (None, {"version", "ref_name"}),
+        ("workflow_dispatch", set(), set()),
+        ("issue_comment", {"version", "ref_name", "caller version"}, set()),
+        (None, set(), {"version", "ref_name"}),
     ],
     ids=["called-on-dispatch", "called-on-a-comment", "no-caller-in-the-repository"],
 )
 def test_a_reusable_workflow_is_started_by_its_callers(
-    workflows, trigger: str | None, expected: set[str]
+    workflows, tmp_path: Path, trigger: str | None, expected: set[str], audited: set[str]
 ) -> None:
     """A value the repository's own code computes in a reusable workflow is trusted only when
-    every workflow of the repository that calls it is started by writers; a caller mendbot
-    cannot see (another repository's) may be started by anyone. The caller reads the
-    callee's outputs as the callee computes them: an issue title fetched with gh stays
-    reported whoever starts the run."""
+    every workflow of the repository that calls it is started by writers. A caller mendbot
+    cannot see (another repository's) brings in what it passes as inputs (reported on their
+    own) and its event, which the code could read without mendbot seeing it: values computed
+    there are untraced, reported only in the auditor's view (``untraced: everywhere``). The
+    caller reads the callee's outputs as the callee computes them: an issue title fetched
+    with gh stays reported whoever starts the run."""
     files = {"prepare.yml": REUSABLE}
     if trigger is not None:
         files["release.yml"] = CALLER.format(trigger=trigger)
     root = workflows(files)
-    code, findings = _analyze(root)
     names = {
         "${{ steps.versions.outputs.version }}": "version",
         "${{ github.ref_name }}": "ref_name",
         "${{ needs.prepare.outputs.version }}": "caller version",
         "${{ needs.prepare.outputs.title }}": "caller title",
     }
-    assert code == 1
-    assert {names[f["evidence"]] for f in findings} == expected | (
-        {"caller title"} if trigger else set()
-    )
+    caller_title = {"caller title"} if trigger else set()
+    code, findings = _analyze(root)
+    assert {names[f["evidence"]] for f in findings} == expected | caller_title
+    assert code == (1 if expected | caller_title else 0)
+    auditor = tmp_path / "auditor.yml"
+    auditor.write_text(AUDITOR, encoding="utf-8")
+    _, findings = _analyze(root, "--config", str(auditor))
+    assert {names[f["evidence"]] for f in findings} == expected | audited | caller_title
+
+
+AUDITOR = """\
+rules:
+  gha-template-injection:
+    options:
+      untraced: everywhere
+"""
 
 
 REVIEW_EVENTS = """\

@@ -32,14 +32,14 @@ def test_fix_all_writes_the_golden_bytes_and_exits_by_what_remains(
     case: Path, tmp_path: Path
 ) -> None:
     workflow = _repository(tmp_path, case / "input.yml")
-    done = _mendbot("analyze", "--rule", "gha-template-injection", "--fix=all", ".", cwd=tmp_path)
+    config = ("--config", str(case / "mendbot.yml")) if (case / "mendbot.yml").exists() else ()
+    rule = ("--rule", "gha-template-injection", *config)
+    done = _mendbot("analyze", *rule, "--fix=all", ".", cwd=tmp_path)
     assert workflow.read_bytes() == (case / "expected.yml").read_bytes(), done.stdout
     rows = json.loads((case / "findings.json").read_text())
     left = any(fix in (None, "unfixable") for *_, fix in rows)
     assert done.returncode == (1 if left else 0), done.stdout + done.stderr
-    again = _mendbot(
-        "analyze", "--rule", "gha-template-injection", "--format", "json", ".", cwd=tmp_path
-    )
+    again = _mendbot("analyze", *rule, "--format", "json", ".", cwd=tmp_path)
     remaining = json.loads(again.stdout)["findings"]
     assert len(remaining) == sum(fix in (None, "unfixable") for *_, fix in rows)
 

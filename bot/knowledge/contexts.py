@@ -102,8 +102,17 @@ class Provenance(Enum):
     """Who can influence the value of a context."""
 
     ATTACKER = "attacker"
+    """An outsider (anyone who can open an issue or a pull request) can set it."""
+    CALLER = "caller"
+    """A caller mendbot cannot see chooses it: a free-text input of a reusable workflow or a
+    composite action that no workflow of its repository calls, or a published action."""
+    OUTSIDE_TEXT = "outside-text"
+    """Read by the repository's code from where outsiders write (issues, pull requests,
+    commit messages, the event payload, artifacts, the file names an action lists)."""
     UNKNOWN = "unknown"
+    """Computed at run time from something mendbot cannot trace."""
     TRUSTED = "trusted"
+    """Only people with write access choose it, or nobody gains anything by choosing it."""
 
 
 def _normalise(path: str) -> str:

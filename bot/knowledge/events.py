@@ -49,3 +49,18 @@ TRUSTED_ACTION_OUTPUTS: dict[str, dict[str, str | None]] = {
     # (the `<filter>_files` outputs list file names a pull request chooses: not trusted).
     "dorny/paths-filter": {"changes": None},
 }
+
+#: Outputs of well-known actions that carry text an outsider may have written (file names a
+#: pull request chose, a comment's body, a branch name), by lower-cased ``owner/repo[/path]``:
+#: ``fnmatch`` patterns of the output names. Each was checked against the action's README.
+OUTSIDER_ACTION_OUTPUTS: dict[str, tuple[str, ...]] = {
+    "tj-actions/changed-files": ("*",),
+    "tj-actions/changed-files/diff": ("*",),
+    "dorny/paths-filter": ("*_files",),
+    "jitterbit/get-changed-files": ("*",),
+    "ana06/get-changed-files": ("*",),
+    "trilom/file-changes-action": ("*",),
+    "peter-evans/find-comment": ("comment-body", "comment-author"),
+    "xt0rted/pull-request-comment-branch": ("head_ref", "base_ref"),
+    "octokit/request-action": ("data",),
+}

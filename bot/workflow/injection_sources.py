@@ -23,17 +23,28 @@ workflow only pull-request events start, where the author already owns the run.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from typing import Any
 
 from bot.knowledge.contexts import Provenance, context_of_variable, provenance
-from bot.knowledge.events import CONSTRAINED_INPUT_TYPES, TRUSTED_ACTION_OUTPUTS
+from bot.knowledge.events import (
+    CONSTRAINED_INPUT_TYPES,
+    OUTSIDER_ACTION_OUTPUTS,
+    TRUSTED_ACTION_OUTPUTS,
+)
 from bot.workflow.expression_tree import ExpressionError, parse
 from bot.workflow.expression_tree import contexts as tree_contexts
 from bot.workflow.matrix import matrix_is_static
 from bot.workflow.model import Job, Step, Workflow
 from bot.workflow.permission_needs import load_local_workflow
-from bot.workflow.run_starters import Starters, dispatched_by_workflows, starters
+from bot.workflow.run_starters import (
+    Starters,
+    calling_jobs,
+    calling_steps,
+    dispatched_by_workflows,
+    starters,
+)
 from bot.workflow.template_scan import Expression, expressions
 
 _ENV_CONTEXT = re.compile(r"^env\.(?P<name>[A-Za-z_][A-Za-z0-9_]*)$", re.IGNORECASE)
@@ -43,20 +54,37 @@ _JOB_OUTPUT = re.compile(
     r"^(?:needs|jobs)\.(?P<job>[\w-]+)\.outputs\.(?P<name>[\w-]+)$", re.IGNORECASE
 )
 _RUN_REFS = ("github.ref", "github.ref_name")
-#: What a script may read that an outsider wrote even in a run a writer started: web and API
-#: reads, the event payload, downloaded artifacts, commit messages and other history, and
-#: another branch's files (a pull request checked out with ``gh pr checkout`` or ``git fetch``).
+#: What a script may read that an outsider wrote even in a run a writer started: the issues,
+#: pull requests and runs gh reads, the event payload, downloaded artifacts, commit messages
+#: and other history, a pull request's files (``gh pr checkout``). Only gh's reading
+#: commands count: ``gh pr create`` prints the URL GitHub gives the new pull request.
 #: Global options git and gh take before their command (``git --no-pager -C dir log``).
 _GIT_OPTIONS = r"(?:\s+--?[\w-]+(?:[=\s]\S+)?)*"
-_READS_OUTSIDE = re.compile(
-    r"\b(?:curl|wget|Invoke-WebRequest|Invoke-RestMethod|iwr|irm)\b"
-    rf"|\bgh{_GIT_OPTIONS}\s+(?:api|issue|pr|search|gist|run|repo|release\s+(?:view|list|download))\b"
-    rf"|\bgit{_GIT_OPTIONS}\s+(?:log|show|shortlog|notes|cat-file|format-patch|rev-list|fetch"
-    r"|pull|checkout|switch|merge|cherry-pick|am|apply|for-each-ref|blame|diff)\b"
+_READS_OUTSIDER_TEXT = re.compile(
+    rf"\bgh{_GIT_OPTIONS}\s+(?:api|search|issue\s+(?:view|list|status)"
+    r"|pr\s+(?:view|list|diff|checks|status|checkout)|gist\s+(?:view|list|clone)"
+    r"|run\s+(?:view|list|download|watch)|release\s+(?:view|list|download))\b"
+    rf"|\bgit{_GIT_OPTIONS}\s+(?:log|show|shortlog|notes|cat-file|format-patch|rev-list"
+    r"|blame)\b"
     r"|GITHUB_EVENT_PATH|artifact",
     re.IGNORECASE,
 )
-_RANK = {Provenance.ATTACKER: 0, Provenance.UNKNOWN: 1, Provenance.TRUSTED: 2}
+#: What a script may read whose author mendbot cannot tell: the network, another branch or
+#: repository fetched with git.
+_READS_ELSEWHERE = re.compile(
+    r"\b(?:curl|wget|Invoke-WebRequest|Invoke-RestMethod|iwr|irm)\b"
+    rf"|\bgh{_GIT_OPTIONS}\s+repo\s+(?:view|clone)\b"
+    rf"|\bgit{_GIT_OPTIONS}\s+(?:fetch|pull|clone|checkout|switch|merge|cherry-pick|am|apply"
+    r"|for-each-ref|diff)\b",
+    re.IGNORECASE,
+)
+_RANK = {
+    Provenance.ATTACKER: 0,
+    Provenance.CALLER: 1,
+    Provenance.OUTSIDE_TEXT: 2,
+    Provenance.UNKNOWN: 3,
+    Provenance.TRUSTED: 4,
+}
 _MAX_DEPTH = 8
 #: Index past every step: job outputs are evaluated after the job's last step.
 _AFTER_ALL_STEPS = 1 << 30
@@ -109,7 +137,8 @@ def origin(context: str, step: Step, depth: int = 0) -> Provenance:
     if base is not Provenance.UNKNOWN or depth > _MAX_DEPTH:
         return base
     traced = _traced(context, step, depth)
-    if traced is Provenance.UNKNOWN and starters(step.workflow) is Starters.PR_AUTHOR:
+    untraced = (Provenance.UNKNOWN, Provenance.OUTSIDE_TEXT)
+    if traced in untraced and starters(step.workflow) is Starters.PR_AUTHOR:
         return Provenance.TRUSTED
     return traced
 
@@ -124,7 +153,9 @@ def _traced(context: str, step: Step, depth: int) -> Provenance:
         writers = starters(step.workflow) is not Starters.ANYONE
         return Provenance.TRUSTED if writers else Provenance.UNKNOWN
     if found := _INPUT.match(context):
-        return _input_origin(step.workflow, found["name"], dispatch_payload=bool(found["event"]))
+        return _input_origin(
+            step.workflow, found["name"], depth, dispatch_payload=bool(found["event"])
+        )
     if found := _STEP_OUTPUT.match(context):
         return _step_output_origin(step.job, found["id"], found["name"], step.index, depth)
     if found := _JOB_OUTPUT.match(context):
@@ -158,10 +189,15 @@ def _matrix_origin(context: str, step: Step, depth: int) -> Provenance:
     return worst([text_origin(t, step, depth) for t in computed])
 
 
-def _input_origin(workflow: Workflow, name: str, *, dispatch_payload: bool) -> Provenance:
-    """``inputs.<name>``: set by whoever dispatches the workflow (a writer), or by a caller
-    (``workflow_call``) whose values only a boolean or number type constrains; an action's
-    inputs come from callers mendbot cannot see."""
+def _input_origin(
+    workflow: Workflow, name: str, depth: int, *, dispatch_payload: bool
+) -> Provenance:
+    """``inputs.<name>``: set by whoever dispatches the workflow (a writer), or by a caller:
+    the repository's own callers are read (the value each passes, where it passes it); a
+    caller mendbot cannot see chooses any free text (only a boolean or number type
+    constrains it)."""
+    if workflow.kind == "action":
+        return _action_input_origin(workflow, name, depth)
     if workflow.kind != "workflow" or not workflow.triggers:
         return Provenance.UNKNOWN
     if dispatch_payload or "workflow_call" not in workflow.triggers:
@@ -173,28 +209,63 @@ def _input_origin(workflow: Workflow, name: str, *, dispatch_payload: bool) -> P
         return Provenance.TRUSTED  # no input declared: a caller cannot pass any
     if not isinstance(declared, dict):
         return Provenance.UNKNOWN
-    spec = next((v for k, v in declared.items() if str(k).lower() == name.lower()), None)
+    spec = _named(declared, name)
     if spec is None:
         return Provenance.TRUSTED  # not declared for callers: empty when called
     kind = spec.get("type") if isinstance(spec, dict) else None
-    return Provenance.TRUSTED if kind in CONSTRAINED_INPUT_TYPES else Provenance.UNKNOWN
+    if kind in CONSTRAINED_INPUT_TYPES:
+        return Provenance.TRUSTED
+    jobs = calling_jobs(workflow)
+    if not jobs:
+        called = Provenance.CALLER
+    else:
+        default = spec.get("default") if isinstance(spec, dict) else None
+        called = worst(
+            [
+                _passed_origin(_named(job.data.get("with"), name), default, Step(job, 0, {}), depth)
+                for job in jobs
+            ]
+        )
+    if "workflow_dispatch" in workflow.triggers:
+        return worst([called, _dispatch_input_origin(workflow, name)])
+    return called
+
+
+def _action_input_origin(action: Workflow, name: str, depth: int) -> Provenance:
+    """An input of a composite action: what each step of the repository's workflows that uses
+    it passes; a caller mendbot cannot see chooses it when no workflow of the repository uses
+    the action (or it is published: its users are other repositories)."""
+    steps = calling_steps(action)
+    if not steps:
+        return Provenance.CALLER
+    spec = _named(action.data.get("inputs"), name)
+    default = spec.get("default") if isinstance(spec, dict) else None
+    return worst([_passed_origin(_named(s.with_, name), default, s, depth) for s in steps])
+
+
+def _passed_origin(value: Any, default: Any, caller: Step, depth: int) -> Provenance:
+    """The origin of the value a caller passes for an input (``with:``), or of the input's
+    declared default when it passes none, evaluated where the caller evaluates it."""
+    chosen = value if value is not None else default
+    if chosen is None or isinstance(chosen, (dict, list)):
+        return Provenance.TRUSTED if chosen is None else Provenance.UNKNOWN
+    return text_origin(str(chosen), caller, depth)
 
 
 def _dispatch_input_origin(workflow: Workflow, name: str) -> Provenance:
     """A ``workflow_dispatch`` input: chosen by a writer, unless a workflow of the repository
-    dispatches runs itself and the input is free text (it may carry what started that one)."""
+    dispatches runs itself and the input is free text: it may carry the text of whatever
+    started that one (an issue title), so it counts as outsiders' text."""
     if not dispatched_by_workflows(workflow):
         return Provenance.TRUSTED
     on = workflow.data.get("on")
     dispatch = on.get("workflow_dispatch") if isinstance(on, dict) else None
     declared = dispatch.get("inputs") if isinstance(dispatch, dict) else None
-    spec = (
-        next((v for k, v in declared.items() if str(k).lower() == name.lower()), None)
-        if isinstance(declared, dict)
-        else None
-    )
+    spec = _named(declared, name)
+    if spec is None:
+        return Provenance.TRUSTED  # GitHub refuses a dispatch with an undeclared input
     kind = spec.get("type", "string") if isinstance(spec, dict) else "string"
-    return Provenance.TRUSTED if kind in CONSTRAINED_INPUT_TYPES else Provenance.UNKNOWN
+    return Provenance.TRUSTED if kind in CONSTRAINED_INPUT_TYPES else Provenance.OUTSIDE_TEXT
 
 
 def _step_output_origin(job: Job, step_id: str, name: str, before: int, depth: int) -> Provenance:
@@ -211,6 +282,9 @@ def _step_output_origin(job: Job, step_id: str, name: str, before: int, depth: i
         return Provenance.UNKNOWN
     uses = producer.uses
     if uses is not None and uses.owner:
+        outsider = OUTSIDER_ACTION_OUTPUTS.get(uses.slug, ())
+        if any(fnmatch.fnmatchcase(name.lower(), pattern) for pattern in outsider):
+            return Provenance.OUTSIDE_TEXT
         known = TRUSTED_ACTION_OUTPUTS.get(uses.slug, {})
         if name.lower() not in known:
             return Provenance.UNKNOWN
@@ -234,11 +308,13 @@ def _own_code_origin(producer: Step, depth: int) -> Provenance:
     for scope in (producer.env, producer.job.env, producer.workflow.env):
         read.extend(_strings(scope))
     found = worst([text_origin(t, producer, depth) for t in read])
-    if found is Provenance.ATTACKER:
+    if found in (Provenance.ATTACKER, Provenance.CALLER):
         return found
+    if producer.run is not None and _READS_OUTSIDER_TEXT.search(producer.run):
+        return Provenance.OUTSIDE_TEXT
     if starters(producer.workflow) is Starters.ANYONE:
         return Provenance.UNKNOWN
-    if producer.run is not None and _READS_OUTSIDE.search(producer.run):
+    if producer.run is not None and _READS_ELSEWHERE.search(producer.run):
         return Provenance.UNKNOWN
     return found
 

@@ -531,7 +531,9 @@ def spliced_variables(script: str) -> list[SplicedVariable]:
             continue
         name = match["braced"] or match["bare"]
         text = match.group() + ("}" if match["braced"] else "")
-        target = environment_file(script, match.start())
+        # A `$GITHUB_ENV` inside single quotes belongs to the text another shell runs
+        # (`bash -c '… >> "$GITHUB_ENV"'`), not to the command this variable is expanded in.
+        target = environment_file(script, match.start(), unquoted=True)
         if where.code is not None:
             found.append(SplicedVariable(name, text, *where.code))
         elif target is not None and name != target.strip("$"):
@@ -544,17 +546,22 @@ ENVIRONMENT_FILE = "environment file"
 _ENVIRONMENT_FILE = re.compile(r"\bGITHUB_(?:ENV|PATH)\b")
 
 
-def environment_file(script: str, offset: int) -> str | None:
+def environment_file(script: str, offset: int, *, unquoted: bool = False) -> str | None:
     """``$GITHUB_ENV`` (or ``$GITHUB_PATH``) when the line at ``offset`` writes to it: a
     newline in a value written there adds any variable (``BASH_ENV``, ``NODE_OPTIONS``) or
-    path for the later steps, whether the value came through ``env:`` or not."""
+    path for the later steps, whether the value came through ``env:`` or not. With
+    ``unquoted``, a name inside single quotes does not count: the shell does not expand it
+    there, so only the text another program runs can write to the file."""
     start = script.rfind("\n", 0, offset) + 1
     end = script.find("\n", offset)
     line = script[start : len(script) if end < 0 else end]
     for expression in expressions(line):
-        line = line.replace(expression.text, " ")
-    match = _ENVIRONMENT_FILE.search(line)
-    return f"${match.group()}" if match else None
+        line = line.replace(expression.text, " " * len(expression.text))
+    for match in _ENVIRONMENT_FILE.finditer(line):
+        if unquoted and posix_place(script, start + match.start()).quote is Quote.SINGLE:
+            continue
+        return f"${match.group()}"
+    return None
 
 
 def environment_file_advice(target: str) -> str:

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from bot.knowledge.events import AUTHOR_OWNED_EVENTS, WRITER_EVENTS
-from bot.workflow.model import Workflow
+from bot.workflow.model import Job, Step, Workflow
 from bot.workflow.permission_needs import load_repository_workflow
 
 #: More calling workflows than this and mendbot stops looking: the callers stay unknown.
@@ -42,10 +42,22 @@ def starters(workflow: Workflow) -> Starters:
     its callers are unknown)."""
     if workflow.kind != "workflow":
         return Starters.ANYONE
-    return _starters(workflow, frozenset())
+    return _starters(workflow, frozenset(), unseen_callers=Starters.ANYONE)
 
 
-def _starters(workflow: Workflow, seen: frozenset[str]) -> Starters:
+def exposed(workflow: Workflow) -> bool:
+    """Whether an outsider's event (an issue, a comment, ``pull_request_target``,
+    ``workflow_run``) can start a run of ``workflow`` through its own ``on:`` or through the
+    repository's workflows that call it; for a composite action, through the workflows whose
+    steps use it. Callers mendbot cannot see (another repository calling a reusable workflow,
+    users of a published action) do not count here: what they bring in is their inputs,
+    which :class:`~bot.knowledge.contexts.Provenance` ``CALLER`` covers."""
+    if workflow.kind == "workflow":
+        return _starters(workflow, frozenset(), unseen_callers=Starters.WRITERS) is Starters.ANYONE
+    return any(exposed(step.workflow) for step in calling_steps(workflow))
+
+
+def _starters(workflow: Workflow, seen: frozenset[str], *, unseen_callers: Starters) -> Starters:
     events = workflow.triggers
     if not events:
         return Starters.ANYONE
@@ -53,8 +65,11 @@ def _starters(workflow: Workflow, seen: frozenset[str]) -> Starters:
     if "workflow_call" in events:
         callers = _callers(workflow) if workflow.path not in seen else ()
         if not callers:
-            return Starters.ANYONE
-        found.extend(_starters(caller, seen | {workflow.path}) for caller in callers)
+            found.append(unseen_callers)
+        found.extend(
+            _starters(caller, seen | {workflow.path}, unseen_callers=unseen_callers)
+            for caller in callers
+        )
     if Starters.ANYONE in found:
         return Starters.ANYONE
     if all(s is Starters.PR_AUTHOR for s in found):
@@ -90,9 +105,11 @@ def _workflow_listing(workflow: Workflow) -> _Listing | None:
     """The workflow folder of ``workflow``'s repository; None when the repository is unknown,
     the folder unreadable or larger than :data:`_MAX_WORKFLOW_FILES`."""
     found = _repository_of(workflow)
-    if found is None:
-        return None
-    root, path = found
+    return None if found is None else _listing_of(*found)
+
+
+def _listing_of(root: Path, path: str) -> _Listing | None:
+    """The workflow folder of the repository at ``root``, read for the file at ``path``."""
     try:
         files = sorted(
             (p.name, p.stat().st_mtime_ns, p.stat().st_size)
@@ -106,11 +123,58 @@ def _workflow_listing(workflow: Workflow) -> _Listing | None:
     return root, path, tuple(files)
 
 
+def calling_jobs(workflow: Workflow) -> tuple[Job, ...]:
+    """The jobs of ``workflow``'s repository that call the reusable ``workflow``
+    (``uses: ./.github/workflows/x.yml`` or ``$/…``); none when no workflow of the repository
+    calls it or its workflow folder cannot be read."""
+    found = _repository_of(workflow)
+    if found is None:
+        return ()
+    path = found[1]
+    return tuple(
+        job
+        for caller in _callers(workflow)
+        for job in caller.jobs
+        if job.uses is not None and job.uses.local and _called_path(job.uses.raw) == path
+    )
+
+
+def calling_steps(action: Workflow) -> tuple[Step, ...]:
+    """The steps of the repository's workflows that use the composite ``action`` when it lives
+    under the repository's ``.github`` folder (``uses: ./.github/actions/x``); none for an
+    action elsewhere (a published action: its users are other repositories), or when no
+    workflow uses it."""
+    parts = PurePosixPath(action.path).parts
+    if action.kind != "action" or action.root is None or ".github" not in parts[:-1]:
+        return ()
+    top = parts.index(".github")
+    folder = "/".join(parts[top:-1])
+    listing = _listing_of(action.root.joinpath(*parts[:top]), f"{folder}/{parts[-1]}")
+    if listing is None:
+        return ()
+    return tuple(
+        step
+        for caller in _read_workflows(listing[0], listing[2])
+        for job in caller.jobs
+        for step in job.steps
+        if step.uses is not None
+        and step.uses.local
+        and _called_path(step.uses.raw).rstrip("/") == folder
+    )
+
+
 def _callers(workflow: Workflow) -> tuple[Workflow, ...]:
     """The workflows of ``workflow``'s repository with a job that calls it; none when the
     repository's workflow folder cannot be read (see :func:`_workflow_listing`)."""
     listing = _workflow_listing(workflow)
     return () if listing is None else _read_callers(*listing)
+
+
+@lru_cache(maxsize=64)
+def _read_workflows(root: Path, listing: tuple[tuple[str, int, int], ...]) -> tuple[Workflow, ...]:
+    """Every workflow of the folder ``listing`` names that parses."""
+    loaded = (load_repository_workflow(root, f".github/workflows/{name}") for name, _, _ in listing)
+    return tuple(w for w in loaded if w is not None)
 
 
 @lru_cache(maxsize=64)
@@ -144,21 +208,45 @@ _DISPATCHES = re.compile(
 
 
 def dispatched_by_workflows(workflow: Workflow) -> bool:
-    """Whether a workflow of ``workflow``'s repository starts ``workflow_dispatch`` runs
-    itself (``gh workflow run``, ``createWorkflowDispatch``, a dispatch action): then a dispatch
-    input may carry whatever started that workflow, an issue title for instance. True when the
-    repository's workflow folder cannot be read (unknown is not trusted)."""
+    """Whether a workflow of ``workflow``'s repository starts ``workflow_dispatch`` runs of it
+    (``gh workflow run``, ``createWorkflowDispatch``, a dispatch action): then a dispatch
+    input may carry whatever started that workflow, an issue title for instance. A dispatch
+    that names other workflow files only (``gh workflow run other.yml``, ``workflow_id:
+    'main.yml'``) does not count; one whose target mendbot cannot read (a variable) does.
+    True when the repository's workflow folder cannot be read (unknown is not trusted)."""
     listing = _workflow_listing(workflow)
-    return True if listing is None else _any_dispatch(listing[0], listing[2])
+    if listing is None:
+        return True
+    targets = _dispatch_targets(listing[0], listing[2])
+    return targets is None or PurePosixPath(listing[1]).name.lower() in targets
+
+
+#: A workflow file named in a dispatch (``build.yml``).
+_WORKFLOW_FILE = re.compile(r"[\w.-]+\.ya?ml\b", re.IGNORECASE)
+#: How far past a ``createWorkflowDispatch(`` or a dispatch action the target is looked for.
+_CALL_WINDOW = 300
 
 
 @lru_cache(maxsize=64)
-def _any_dispatch(root: Path, listing: tuple[tuple[str, int, int], ...]) -> bool:
+def _dispatch_targets(
+    root: Path, listing: tuple[tuple[str, int, int], ...]
+) -> frozenset[str] | None:
+    """The workflow files the repository's workflows dispatch; None when one of them
+    dispatches a workflow it does not name (or a file cannot be read)."""
+    named: set[str] = set()
     for name, _, _ in listing:
         try:
             text = (root / ".github" / "workflows" / name).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
-            return True
-        if _DISPATCHES.search(text):
-            return True
-    return False
+            return None
+        for match in _DISPATCHES.finditer(text):
+            line_start = text.rfind("\n", 0, match.start()) + 1
+            line_end = text.find("\n", match.end())
+            window = text[line_start : len(text) if line_end < 0 else line_end]
+            if match.group().lower().startswith(("createworkflowdispatch", "workflow-dispatch@")):
+                window = text[match.start() : match.end() + _CALL_WINDOW]
+            files = _WORKFLOW_FILE.findall(window)
+            if not files:
+                return None
+            named.update(f.lower() for f in files)
+    return frozenset(named)

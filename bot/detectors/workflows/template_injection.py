@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from bot.detectors.interface import Detection, WorkflowRule
 from bot.knowledge.contexts import Provenance, built_in_variable
@@ -26,6 +28,7 @@ from bot.workflow.posix_shell import (
     environment_file_advice,
     spliced_variables,
 )
+from bot.workflow.run_starters import exposed
 from bot.workflow.shell_quoting import Reference, javascript_reference, shell_name, shell_reference
 from bot.workflow.template_scan import Expression, expressions
 from bot.yamledit.document import Route
@@ -128,6 +131,27 @@ def run_shells(step: Step) -> tuple[tuple[str, ...], str | None]:
             "shell is bash or pwsh; set `shell:` on the step and run mendbot again"
         )
     return tuple(sorted({shell_name(None, labels) for labels in choices})), None
+
+
+#: How a finding's message names where the value comes from.
+_WHO = {
+    Provenance.ATTACKER: "an outsider can set",
+    Provenance.CALLER: "a caller mendbot cannot see chooses",
+    Provenance.OUTSIDE_TEXT: "a step reads from where outsiders write",
+    Provenance.UNKNOWN: "mendbot cannot see the origin of",
+}
+
+
+class InjectionOptions(BaseModel):
+    """``rules.gha-template-injection.options``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    untraced: Literal["exposed-runs", "everywhere"] = "exposed-runs"
+    """Where values mendbot cannot trace (an action's output, a script's result that read the
+    network) are reported: only in runs an outsider's event can start (`exposed-runs`), or
+    also in runs only writers, pull-request authors or unseen callers start (``everywhere``,
+    the auditor's view)."""
 
 
 def _sites(step: Step) -> Iterator[_Site]:
@@ -263,53 +287,70 @@ class TemplateInjection(WorkflowRule):
         "close: `python3 -c \"print('$TITLE')\"` with `TITLE: ${{ github.event.issue.title }}` "
         "pastes the title into Python source all the same, and is reported, as is such a "
         "variable written to `$GITHUB_ENV`.\n\n"
-        "Severity is high for contexts an outsider controls (issue, pull request, comment, "
-        "commit and release texts, branch names, and values computed from one of them: an "
-        "`env.X`, a step output, a matrix) and medium for values whose origin mendbot cannot "
-        "see. Each distinct expression is reported once per script (the fix moves every "
-        "occurrence). The fix is **unsafe**: quoting changes how a value with spaces is "
-        "split, which is the point, but may surprise a script.\n\n"
+        "Severity is high for contexts an outsider controls (issue, pull request, "
+        "comment, commit and release texts, branch names, and values computed from one "
+        "of them: an `env.X`, a step output, a matrix, an input a caller of the "
+        "repository fills with one), and medium for the rest that is reported: an input "
+        "chosen by a caller mendbot cannot see (a free-text input of a reusable workflow "
+        "no workflow of the repository calls, of a composite action no workflow uses, or "
+        "of a published action at a repository's root), a value a step reads from where "
+        "outsiders write (`gh issue view`, `gh pr list`, `gh api`, the event payload, "
+        "commit messages with `git log`, artifacts, the file names "
+        "`tj-actions/changed-files` or `dorny/paths-filter`'s `<filter>_files` list, a "
+        "dispatch input another workflow fills), and, in a run an outsider's event can "
+        "start (`pull_request_target`, `issues`, `issue_comment`, `workflow_run`, … "
+        "through the workflow's own `on:` or a workflow of the repository that calls "
+        "it), any value mendbot cannot trace (an unknown action's output, a script's "
+        "result that read the network). In other runs such an untraced value is reported "
+        "only in the auditor's view, `options.untraced: everywhere`: nothing says an "
+        "outsider wrote it, and zizmor does not report it either. Each distinct "
+        "expression is reported once per script (the fix moves every occurrence). The "
+        "fix is **unsafe**: quoting changes how a value with spaces is split, which is "
+        "the point, but may surprise a script.\n"
+        "\n"
         "Not reported, because no one without write access can choose the value, or gain "
         "anything by choosing it (mendbot looks up where each value comes from in the "
-        "workflow):\n\n"
+        "workflow, and across calls):\n"
+        "\n"
         "- values written in the workflow: literal-only expressions (`${{ 'text' }}`), a "
-        "matrix whose values for the key are all written out (its lists, `include:` entries "
-        "and nested keys such as `matrix.platform.target`, whatever their text, `toJSON` of "
-        "them included), an `env.X` declared with a literal (unless an earlier `run:` may "
-        "overwrite it through `$GITHUB_ENV` with a value the next items do not trust);\n"
+        "matrix whose values for the key are all written out (its lists, `include:` "
+        "entries and nested keys such as `matrix.platform.target`, whatever their text, "
+        "`toJSON` of them included), an `env.X` declared with a literal (unless an "
+        "earlier `run:` may overwrite it through `$GITHUB_ENV` with a value the next "
+        "items do not trust);\n"
         "- `workflow_dispatch` inputs (`inputs.x`, `github.event.inputs.x`): only people "
-        "with write access can dispatch a workflow, and a `choice`, `number` or `boolean` "
-        "input is checked by GitHub too. An input that `workflow_call` also declares as "
-        "free text stays reported, as do a composite action's inputs (their callers are "
-        "unknown), and a free-text dispatch input when a workflow of the repository starts "
-        "dispatch runs itself (`gh workflow run`, `createWorkflowDispatch`): it may pass "
-        "along an issue title;\n"
-        "- outputs of well-known actions whose values are constrained (`actions/checkout`'s "
-        "`commit`, and its `ref` unless its `ref:` input is untrusted; `cache-hit`; "
-        "`dorny/paths-filter`'s `changes`, the filter names);\n"
-        "- values the repository's own code computes (a `run:` writing `$GITHUB_OUTPUT` or "
-        "`$GITHUB_ENV`, a local action, `github.ref`; a local reusable workflow's outputs are "
-        "traced to the step that computes them) from trusted values, in a workflow only "
-        "writers' events start (`push`, `schedule`, `workflow_dispatch`, `release`, "
-        "`merge_group`, …) or those plus pull-request events. Such a value stays reported "
-        "when the producing script "
-        "reads the network, the API, the event payload, artifacts or commit history "
-        "(`curl`, `gh issue view`, `$GITHUB_EVENT_PATH`, `git log`): an outsider may have "
-        "written what it read. A reusable workflow (`workflow_call`) is started by the "
-        "repository's workflows that call it, which mendbot reads from disk. In a workflow "
-        "an outsider's event can start (`pull_request_target`, `issues`, `issue_comment`, "
-        "`workflow_run`, or through a caller), or that no workflow of the repository calls, "
-        "such a value stays reported at medium;\n"
-        "- in a workflow only `pull_request` events start, any value mendbot cannot trace: "
-        "the run uses the pull request's own copy of the workflow with a read-only token, "
-        "so its author already decides what it executes. The texts an outsider controls "
-        "(the pull request's title, body, branch) are still reported there.\n\n"
-        "Known limits: a local action, or a script a `run:` calls (`bin/bump-version.rb`), is "
-        "not read, so one that fetches an outsider's text and outputs it in a `push` or "
-        "`schedule` run is not reported; a reusable workflow "
-        "the repository calls is not reported either when another repository also calls it "
-        "from an outsider's event; a repository that gives fork pull requests secrets or a "
-        "write token loses the `pull_request` argument.\n\n"
+        "with write access can dispatch a workflow, and a `choice`, `number` or "
+        "`boolean` input is checked by GitHub too. A free-text dispatch input stays "
+        "reported when a workflow of the repository starts dispatch runs itself (`gh "
+        "workflow run`, `createWorkflowDispatch`): it may pass along an issue title;\n"
+        "- inputs of a reusable workflow (`workflow_call`) or of a composite action "
+        "under `.github/` that the repository's own workflows call (`uses: ./…` or the "
+        "self-repository `uses: $/…`) with values nobody else chooses: each caller's "
+        "`with:` (or the input's default) is traced where the caller evaluates it;\n"
+        "- outputs of well-known actions whose values are constrained "
+        "(`actions/checkout`'s `commit`, and its `ref` unless its `ref:` input is "
+        "untrusted; `cache-hit`; `dorny/paths-filter`'s `changes`, the filter names);\n"
+        "- values the repository's own code computes (a `run:` writing `$GITHUB_OUTPUT` "
+        "or `$GITHUB_ENV`, a local action, `github.ref`; a local reusable workflow's "
+        "outputs are traced to the step that computes them) from trusted values, in a "
+        "workflow only writers' events start (`push`, `schedule`, `workflow_dispatch`, "
+        "`release`, `merge_group`, …) or those plus pull-request events, unless the "
+        "script reads what outsiders write (above). `gh pr create`, `gh issue create` "
+        "and other gh commands that write print only the URL GitHub gives;\n"
+        "- in a workflow only `pull_request` events start, any value mendbot cannot "
+        "trace: the run uses the pull request's own copy of the workflow with a "
+        "read-only token, so its author already decides what it executes. The texts an "
+        "outsider controls (the pull request's title, body, branch) are still reported "
+        "there.\n"
+        "\n"
+        "Known limits: a local action, or a script a `run:` calls "
+        "(`bin/bump-version.rb`), is not read, so one that fetches an outsider's text "
+        "and outputs it in a `push` or `schedule` run is not reported; a reusable "
+        "workflow or composite action the repository calls is not reported either when "
+        "another repository also calls it with an outsider's text; a repository that "
+        "gives fork pull requests secrets or a write token loses the `pull_request` "
+        "argument.\n"
+        "\n"
         "Besides `run:`, the inputs of actions that run their text as code are checked: "
         "`actions/github-script` `script`, `Amadevus/pwsh-script` `script` and "
         "`azure/powershell` `inlineScript` (fixed like `run:`: the step's `env:` reaches "
@@ -319,8 +360,9 @@ class TemplateInjection(WorkflowRule):
         "(lodash templates) and `appleboy/ssh-action` `script`.\n\n"
         "Compared with zizmor's `template-injection`: zizmor's pedantic persona reports every "
         "expression in a script, including trusted ones (`github.sha`, `secrets.*`, "
-        "`steps.x.outcome`, `needs.x.result`, literals); mendbot reports only contexts an "
-        "outsider controls or whose origin it cannot see. zizmor also reports, at low "
+        "`steps.x.outcome`, `needs.x.result`, literals); mendbot reports only values an "
+        "outsider or an unseen caller may choose, and (by default) untraced ones only where "
+        "an outsider can start the run. zizmor also reports, at low "
         "confidence, names that are not contexts at all (`${{ foo.bar }}`) and numbers reached "
         "through a compound (`(github.event.pull_request || github.event.issue).number`), and, "
         "at high severity, logins (`github.event.pull_request.user.login`: letters, digits "
@@ -330,6 +372,7 @@ class TemplateInjection(WorkflowRule):
     )
     default_severity: ClassVar[Severity] = Severity.HIGH
     fix_disposition: ClassVar[Disposition | None] = Disposition.UNSAFE
+    options_model: ClassVar[type[BaseModel] | None] = InjectionOptions
     example_before: ClassVar[str] = """\
 on: issues
 jobs:
@@ -369,11 +412,11 @@ jobs:
             if source is None or "${{" not in source[0] or variable.text in seen:
                 continue
             value, origin_ = source
-            if origin_ is Provenance.TRUSTED:
+            if not self._reported(origin_, site.step):
                 continue
             seen.add(variable.text)
             attacker = origin_ is Provenance.ATTACKER
-            who = "an outsider can set" if attacker else "mendbot cannot see the origin of"
+            who = _WHO[origin_]
             if variable.language == ENVIRONMENT_FILE:
                 sink = (
                     f"writes it to `{variable.program}`, where a newline in it sets any "
@@ -399,6 +442,18 @@ jobs:
             )
             yield Detection(finding, None, advice)
 
+    def _reported(self, source: Provenance, step: Step) -> bool:
+        """Whether a value of ``source`` is reported where ``step`` reads it: an outsider's or
+        an unseen caller's always; one mendbot cannot trace when an outsider's event can start
+        the run (or when ``options.untraced`` is ``everywhere``)."""
+        if source in (Provenance.ATTACKER, Provenance.CALLER, Provenance.OUTSIDE_TEXT):
+            return True
+        if source is not Provenance.UNKNOWN:
+            return False
+        options = self.options
+        everywhere = isinstance(options, InjectionOptions) and options.untraced == "everywhere"
+        return everywhere or exposed(step.workflow)
+
     def _check(self, site: _Site) -> Iterator[Detection]:
         reported: set[str] = set()
         for expression in expressions(site.script):
@@ -406,15 +461,11 @@ jobs:
             if expression.text in reported:
                 continue
             worst = self._worst(expression, site.step)
-            if worst is None:
+            if worst is None or not self._reported(worst[1], site.step):
                 continue
             context, source = worst
             severity = self.severity if source is Provenance.ATTACKER else Severity.MEDIUM
-            who = (
-                "an outsider can set"
-                if source is Provenance.ATTACKER
-                else "mendbot cannot see the origin of"
-            )
+            who = _WHO[source]
             into = "the script" if site.action_input is None else site.action_input
             finding = self.finding(
                 site.step.workflow,
@@ -430,7 +481,12 @@ jobs:
     @staticmethod
     def _worst(expression: Expression, step: Step) -> tuple[str, Provenance] | None:
         ranked = [(c, origin(c, step)) for c in contexts_of(expression)]
-        for wanted in (Provenance.ATTACKER, Provenance.UNKNOWN):
+        for wanted in (
+            Provenance.ATTACKER,
+            Provenance.CALLER,
+            Provenance.OUTSIDE_TEXT,
+            Provenance.UNKNOWN,
+        ):
             for context, found in ranked:
                 if found is wanted:
                     return context, found
