@@ -83,6 +83,15 @@ PROGRESS_THRESHOLD = 50
     help="Write the report to this file instead of standard output.",
 )
 @click.option(
+    "--extra-report",
+    "extra_reports",
+    multiple=True,
+    metavar="FORMAT=FILE",
+    callback=lambda _ctx, _param, values: [_extra_report(v) for v in values],
+    help="Also write the report in FORMAT to FILE (repeatable), e.g. `sarif=results.sarif`: one "
+    "analysis, several reports (the GitHub Action writes SARIF and JSON beside its annotations).",
+)
+@click.option(
     "--bundle-out",
     type=click.Path(path_type=Path, file_okay=False),
     help="Write one signed remediation bundle per remediation under this folder "
@@ -109,6 +118,7 @@ def analyze_command(
     rules: tuple[str, ...],
     offline: bool,
     output: Path | None,
+    extra_reports: list[tuple[str, Path]],
     bundle_out: Path | None,
     sign_kind: str | None,
     signing_key: Path | None,
@@ -134,6 +144,8 @@ def analyze_command(
         raise click.UsageError("--sign key needs --signing-key FILE")
     if output is not None:
         _check_report_target(output)
+    for _, extra_path in extra_reports:
+        _check_report_target(extra_path, "'--extra-report'")
     targets = list(paths) or [Path(".")]
     enclosing = enclosing_repository(targets)
     if enclosing is not None:
@@ -178,6 +190,8 @@ def analyze_command(
         if mode is not None:
             _apply(result, root, dry_run=dry_run)
         _report(result, output_format, output)
+        for extra_format, extra_path in extra_reports:
+            _report(result, extra_format, extra_path)
         _warn_fix_limits(result)
         if bundle_out is not None:
             _write_bundles(
@@ -305,20 +319,30 @@ def unified_diff(name: str, before: str, after: str) -> str:
     return "".join(lines)
 
 
-def _check_report_target(output: Path) -> None:
-    """Refuse an ``--output`` that cannot be written before anything is analysed or fixed."""
+def _extra_report(value: str) -> tuple[str, Path]:
+    """``FORMAT=FILE`` of ``--extra-report``, checked."""
+    kind, sep, path = value.partition("=")
+    if not sep or not path or kind not in REPORT_FORMATS:
+        raise click.BadParameter(
+            f"{value!r}: expected FORMAT=FILE with FORMAT one of {', '.join(REPORT_FORMATS)}",
+            param_hint="'--extra-report'",
+        )
+    return kind, Path(path)
+
+
+def _check_report_target(output: Path, option: str = "'-o' / '--output'") -> None:
+    """Refuse a report file (of ``option``) that cannot be written before anything is
+    analysed or fixed."""
     folder = output.parent
     if not folder.is_dir():
         raise click.BadParameter(
             f"the folder {str(folder)!r} does not exist; create it or choose another file",
-            param_hint="'-o' / '--output'",
+            param_hint=option,
         )
     if output.is_dir():
-        raise click.BadParameter(f"{str(output)!r} is a folder", param_hint="'-o' / '--output'")
+        raise click.BadParameter(f"{str(output)!r} is a folder", param_hint=option)
     if not os.access(folder, os.W_OK):
-        raise click.BadParameter(
-            f"the folder {str(folder)!r} is not writable", param_hint="'-o' / '--output'"
-        )
+        raise click.BadParameter(f"the folder {str(folder)!r} is not writable", param_hint=option)
 
 
 def _report(result: Analysis, output_format: str, output: Path | None) -> None:

@@ -27,6 +27,15 @@ from bot.errors import MendbotError
     "--reason", default="its validation failed", help="With --rollback: why, for the body."
 )
 @click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="How the outcome of each bundle is printed: a line each, or JSON (`outcomes`: status, "
+    "remediation_id, bundle, message, pull_request, branch, failed_checks).",
+)
+@click.option(
     "--rollback-requests",
     is_flag=True,
     help="Local forge: open the revert pull request of every rollback the deploy job asked for.",
@@ -38,6 +47,7 @@ def propose_command(
     rollback_sha: str | None,
     environment: str | None,
     reason: str,
+    output_format: str,
     rollback_requests: bool,
 ) -> None:
     """Verify remediation bundles and open or update one pull request per remediation (exit 1
@@ -45,7 +55,7 @@ def propose_command(
     proposed; held-back ones are listed). With --rollback or --rollback-requests: open the
     exact revert pull request of a failed deployment instead (exit 1 if it cannot be exact)."""
     from bot.config import find_config, load_config
-    from bot.propose.job import Status, propose, render_outcomes
+    from bot.propose.job import Status, outcomes_json, propose, render_outcomes
 
     if rollback_sha or rollback_requests:
         if bundle_dirs:
@@ -65,7 +75,8 @@ def propose_command(
         )
     except MendbotError as exc:
         fail(exc)
-    click.echo(render_outcomes(outcomes), nl=False)
+    render = outcomes_json if output_format == "json" else render_outcomes
+    click.echo(render(outcomes), nl=False)
     statuses = {o.status for o in outcomes}
     if Status.FAILED in statuses:
         sys.exit(EXIT_INPUT_ERRORS)

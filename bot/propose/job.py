@@ -401,6 +401,24 @@ def render_outcomes(outcomes: list[Outcome]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def outcomes_json(outcomes: list[Outcome]) -> str:
+    """The outcomes as a JSON document ``{"outcomes": [...]}``, one entry per bundle, for
+    scripts (the GitHub Action reads the pull request numbers from it)."""
+    entries = [
+        {
+            "status": o.status.value,
+            "remediation_id": o.remediation_id,
+            "bundle": str(o.bundle),
+            "message": o.message,
+            "pull_request": o.number,
+            "branch": o.branch,
+            "failed_checks": o.failed_checks,
+        }
+        for o in outcomes
+    ]
+    return json.dumps({"outcomes": entries}, indent=2) + "\n"
+
+
 def render_pulls(pulls: list[PullRequest]) -> str:
     """``#N [state] title (branch, labels)`` per pull request."""
     lines = [

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Step 3 of the mendbot action (action.yml): run one identity with the inputs (INPUT_*), and
+# write the step outputs, the job summary and, for analyze, the annotations and SARIF.
+# Input values are passed as separate words and never evaluated by the shell.
+set -euo pipefail
+
+mendbot="$VENV/bin/mendbot"
+outputs="${GITHUB_OUTPUT:?}"
+summary="${GITHUB_STEP_SUMMARY:-/dev/null}"
+temp="${RUNNER_TEMP:?}"
+read -ra extra <<<"$INPUT_ARGS"
+
+trust=()
+if [[ -n "$INPUT_VERIFY_KEY" ]]; then
+  trust+=(--verify-key "$INPUT_VERIFY_KEY")
+fi
+if [[ -n "$INPUT_IDENTITY" ]]; then
+  trust+=(--identity "$INPUT_IDENTITY" --issuer "$INPUT_ISSUER")
+  trust+=(--repository-id "${INPUT_REPOSITORY_ID:-$EVENT_REPOSITORY_ID}")
+fi
+
+# Runs "$@" and keeps its exit code in $code without stopping the script.
+code=0
+run() {
+  set +e
+  "$@"
+  code=$?
+  set -e
+}
+
+# Writes mendbot's exit code as the output `exit-code` and ends the step: with that code, or
+# with $step_code when it is set (analyze's findings do not fail the step by default).
+step_code=""
+finish() {
+  echo "exit-code=$code" >>"$outputs"
+  if ((code > 1)); then
+    echo "::error title=mendbot $COMMAND::mendbot exited with $code; its message is above"
+  fi
+  exit "${step_code:-$code}"
+}
+
+case "$COMMAND" in
+  analyze)
+    read -ra paths <<<"$INPUT_PATHS"
+    sarif="${INPUT_SARIF:-$temp/mendbot.sarif}"
+    args=("${paths[@]}" --extra-report "json=$temp/mendbot-report.json")
+    args+=(--extra-report "sarif=$sarif" --extra-report "text=$temp/mendbot-report.txt")
+    if [[ -n "$INPUT_CONFIG" ]]; then
+      args+=(--config "$INPUT_CONFIG")
+    fi
+    if [[ -n "$INPUT_BUNDLE_OUT" ]]; then
+      args+=(--bundle-out "$INPUT_BUNDLE_OUT")
+      echo "bundles=$INPUT_BUNDLE_OUT" >>"$outputs"
+    fi
+    if [[ -n "$INPUT_SIGN" ]]; then
+      args+=(--sign "$INPUT_SIGN")
+    fi
+    format=text
+    if [[ "$INPUT_ANNOTATIONS" == true ]]; then
+      format=github
+    fi
+    run "$mendbot" analyze "${args[@]}" --format "$format" "${extra[@]}"
+    if ((code > 1)); then
+      finish
+    fi
+    findings="$("$VENV/bin/python" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["findings"]))' "$temp/mendbot-report.json")"
+    {
+      echo "findings=$findings"
+      echo "sarif=$sarif"
+    } >>"$outputs"
+    {
+      echo "### mendbot analyze: $findings finding(s)"
+      echo
+      echo '```text'
+      cat "$temp/mendbot-report.txt"
+      echo '```'
+    } >>"$summary"
+    if [[ "$INPUT_FAIL_ON_FINDINGS" != true ]]; then
+      step_code=0
+    fi
+    ;;
+  propose)
+    shopt -s nullglob
+    bundles=("$INPUT_BUNDLES"/*/)
+    if ((${#bundles[@]} == 0)); then
+      echo "No bundle under $INPUT_BUNDLES: nothing to propose."
+      echo "pull-requests=" >>"$outputs"
+      finish
+    fi
+    run "$mendbot" propose "${bundles[@]}" --forge github "${trust[@]}" --format json "${extra[@]}" >"$temp/mendbot-propose.json"
+    if ((code <= 1 || code == 3)); then
+      numbers="$("$VENV/bin/python" -c 'import json, sys; print(" ".join(str(o["pull_request"]) for o in json.load(open(sys.argv[1]))["outcomes"] if o["pull_request"] is not None))' "$temp/mendbot-propose.json")"
+      echo "pull-requests=$numbers" >>"$outputs"
+      {
+        echo "### mendbot propose"
+        echo
+        "$VENV/bin/python" -c 'import json, sys
+for o in json.load(open(sys.argv[1]))["outcomes"]:
+    print("- %s %s: %s" % (o["status"], o["remediation_id"] or o["bundle"], o["message"]))' "$temp/mendbot-propose.json"
+      } >>"$summary"
+    fi
+    ;;
+  gate)
+    args=(--forge github "${trust[@]}" --format json)
+    if [[ "$INPUT_ALL_OPEN" == true ]]; then
+      args+=(--all-open)
+    else
+      pr="${INPUT_PR:-$EVENT_PR}"
+      if [[ -z "$pr" ]]; then
+        echo "::error title=mendbot gate::no pull request: set input 'pr', or 'all-open: true'"
+        code=2
+        finish
+      fi
+      args+=(--pr "$pr")
+    fi
+    if [[ -n "$INPUT_MERGE_GROUP_SHA" ]]; then
+      args+=(--merge-group-sha "$INPUT_MERGE_GROUP_SHA")
+    fi
+    run "$mendbot" gate "${args[@]}" "${extra[@]}" >"$temp/mendbot-gate.json"
+    cat "$temp/mendbot-gate.json"
+    if [[ "$INPUT_ALL_OPEN" != true ]] && ((code <= 1)); then
+      decision="$("$VENV/bin/python" -c 'import json, sys; print(json.load(open(sys.argv[1])).get("decision", ""))' "$temp/mendbot-gate.json")"
+      echo "decision=$decision" >>"$outputs"
+    fi
+    ;;
+  deploy)
+    case "$INPUT_DEPLOY_COMMAND" in
+      plan) run "$mendbot" deploy plan --forge github "${trust[@]}" --out "$INPUT_PLAN" "${extra[@]}" ;;
+      apply)
+        args=(--plan "$INPUT_PLAN" --forge github "${trust[@]}" --record-out "$INPUT_RECORD_OUT")
+        if [[ -n "$INPUT_SIGN" ]]; then
+          args+=(--sign "$INPUT_SIGN")
+        fi
+        run "$mendbot" deploy apply "${args[@]}" "${extra[@]}"
+        ;;
+      verify-record) run "$mendbot" deploy verify-record "${extra[@]}" ;;
+      *)
+        echo "::error title=mendbot deploy::input 'deploy-command' must be plan, apply or verify-record"
+        code=2
+        ;;
+    esac
+    ;;
+esac
+finish
