@@ -125,7 +125,10 @@ for o in json.load(open(sys.argv[1]))["outcomes"]:
     ;;
   deploy)
     case "$INPUT_DEPLOY_COMMAND" in
-      plan) run "$mendbot" deploy plan --forge github "${trust[@]}" --out "$INPUT_PLAN" "${extra[@]}" ;;
+      plan)
+        args=(--sha "$INPUT_SHA" --forge github "${trust[@]}" --out "$INPUT_PLAN")
+        run "$mendbot" deploy plan "${args[@]}" "${extra[@]}"
+        ;;
       apply)
         args=(--plan "$INPUT_PLAN" --forge github "${trust[@]}" --record-out "$INPUT_RECORD_OUT")
         if [[ -n "$INPUT_SIGN" ]]; then

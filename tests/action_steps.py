@@ -70,7 +70,13 @@ def run_action(
     declared = action["inputs"]
     unknown = set(inputs) - set(declared)
     assert not unknown, f"not inputs of action.yml: {unknown}"
-    context = {"token": "", "repository_id": "", "event.pull_request.number": "", **(github or {})}
+    context = {
+        "token": "",
+        "sha": "",
+        "repository_id": "",
+        "event.pull_request.number": "",
+        **(github or {}),
+    }
     step_outputs: dict[str, dict[str, str]] = {}
     runner_temp.mkdir(parents=True, exist_ok=True)
     summary = runner_temp / "step-summary.md"

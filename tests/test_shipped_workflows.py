@@ -1,0 +1,146 @@
+"""The workflows users copy (``docs/examples/``), the project's own (``.github/workflows/``) and
+``action.yml``: valid for GitHub, clean for mendbot, and split by identity.
+
+Each identity runs in its own job with the least it needs: the analysis never holds a write
+scope (only ``id-token`` to sign), no job holds ``id-token: write`` together with a write scope
+on contents or pull requests, and only the deploy workflow has an ``environment:``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from clirun import run_mendbot
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "docs" / "examples").glob("*.yml"))
+OWN = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+WORKFLOWS = EXAMPLES + OWN
+_SHA = re.compile(r"^[^@\s]+@[0-9a-f]{40}$")
+_WRITE_SCOPES = ("contents", "pull-requests")
+
+
+def _load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict), path
+    return data
+
+
+def _check_schema(schema: str, files: list[Path]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_there_is_a_workflow_per_identity() -> None:
+    names = {p.name for p in EXAMPLES}
+    assert {
+        "mendbot-analyze.yml",
+        "mendbot-propose.yml",
+        "mendbot-gate.yml",
+        "mendbot-deploy.yml",
+    } <= names
+
+
+def test_workflows_and_the_action_are_valid_for_github() -> None:
+    workflows = _check_schema("vendor.github-workflows", WORKFLOWS)
+    assert workflows.returncode == 0, workflows.stdout + workflows.stderr
+    action = _check_schema("vendor.github-actions", [ROOT / "action.yml"])
+    assert action.returncode == 0, action.stdout + action.stderr
+
+
+def test_the_schema_check_can_fail(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    stepz: []\n")
+    assert _check_schema("vendor.github-workflows", [broken]).returncode != 0
+
+
+def test_mendbot_finds_nothing_in_them() -> None:
+    result = run_mendbot(
+        "analyze", *map(str, [*WORKFLOWS, ROOT / "action.yml"]), "--offline", "--format", "json"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["findings"] == []
+
+
+def _jobs(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    return [(name, job) for name, job in _load(path)["jobs"].items()]
+
+
+def _steps_using(job: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    return [s for s in job.get("steps", []) if str(s.get("uses", "")).startswith(prefix)]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_least_privilege_and_separation(path: Path) -> None:
+    data = _load(path)
+    assert data.get("permissions") == {}, f"{path.name}: `permissions: {{}}` at the top"
+    for name, job in _jobs(path):
+        granted = job.get("permissions")
+        assert isinstance(granted, dict), f"{path.name}: job {name} declares its permissions"
+        writes = {k for k, v in granted.items() if v == "write"}
+        assert not ("id-token" in writes and writes & set(_WRITE_SCOPES)), (
+            f"{path.name}: job {name} holds id-token: write and a write scope on "
+            "contents or pull requests"
+        )
+        if "environment" in job:
+            assert path.name == "mendbot-deploy.yml", f"{path.name}: job {name} has an environment"
+        for step in _steps_using(job, "mendbot/mendbot@"):
+            if step.get("with", {}).get("command") == "analyze":
+                assert writes <= {"id-token"}, f"{path.name}: the analysis job {name} writes"
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, ROOT / "action.yml"], ids=lambda p: p.name)
+def test_every_action_is_pinned_to_a_commit(path: Path) -> None:
+    data = _load(path)
+    steps = [s for _, job in data.get("jobs", {}).items() for s in job.get("steps", [])]
+    steps += data.get("runs", {}).get("steps", [])
+    for step in steps:
+        uses = step.get("uses")
+        if uses is not None and not uses.startswith(("./", "$/", "docker://")):
+            assert _SHA.match(uses), f"{path.name}: {uses} is not pinned to a commit"
+
+
+def _git(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_the_examples_pin_a_commit_of_this_repository_that_has_the_action() -> None:
+    if _git("rev-parse", "--is-shallow-repository").stdout.strip() != "false":
+        pytest.skip("needs the repository's history (not a shallow clone)")
+    pinned = {
+        step["uses"].split("@", 1)[1]
+        for path in EXAMPLES
+        for _, job in _jobs(path)
+        for step in _steps_using(job, "mendbot/mendbot@")
+    }
+    assert pinned, "the examples use the action"
+    for sha in pinned:
+        assert _git("cat-file", "-e", f"{sha}:action.yml").returncode == 0, sha
+
+
+def test_every_input_and_output_is_documented() -> None:
+    action = _load(ROOT / "action.yml")
+    docs = (ROOT / "docs" / "action.md").read_text(encoding="utf-8")
+    docs = docs[docs.index("## Inputs and outputs") :]
+    for name, spec in action["inputs"].items():
+        row = re.search(rf"^\| `{re.escape(name)}` \| (?P<default>[^|]*) \|", docs, re.M)
+        assert row, f"input {name} is not in docs/action.md"
+        default = str(spec.get("default", ""))
+        shown = row["default"].strip()
+        assert shown == (f"`{default}`" if default else "(empty)"), (name, shown)
+    for name in action["outputs"]:
+        assert re.search(rf"^\| `{re.escape(name)}` \|", docs, re.M), f"output {name}"
