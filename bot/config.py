@@ -48,6 +48,10 @@ class ProposeSettings(_Schema):
     """At most this many new mendbot pull requests per hour; the rest are held back."""
     branch_prefix: str = Field(default="mendbot", pattern=r"^[a-z0-9][a-z0-9._-]*$")
     """First component of bot branch names: ``<prefix>/<rule-or-group>/<slug>-<fp8>``."""
+    allow_reverted: tuple[str, ...] = ()
+    """Remediation ids (``group/slug``) to propose again although they were merged and then
+    reverted on the default branch (``mendbot revert`` or a ``git revert``); every other
+    reverted remediation is skipped and reported as ``reverted``."""
 
 
 class GateSettings(_Schema):

@@ -55,6 +55,9 @@ DEPLOY_FREEZING_OUTCOMES = frozenset({"compensated", "compensation-failed"})
 #: The label of a rollback pull request: an open one that exactly reverts a merged bot change
 #: freezes the environments that change touched.
 ROLLBACK_LABEL = "mendbot:rollback"
+#: The label of the exact revert of a merged remediation that a person asked for
+#: (``mendbot revert``); like every label, informative only: the gate reads the content.
+REVERT_LABEL = "mendbot:revert"
 #: The ``repository_dispatch`` event the deploy job sends to get a revert pull request opened.
 ROLLBACK_EVENT = "mendbot-rollback"
 

@@ -27,6 +27,7 @@ from bot.git import GitError
 from bot.propose import pr_body as body
 from bot.protocol import bot_commit_env, decode_metadata
 from bot.provenance.layout import PATCH, STATEMENT, committed_attestation_path, read
+from bot.provenance.reverted import RemediationCommits, reverted_remediations
 from bot.provenance.statement import Statement, StatementError, parse_statement
 from bot.provenance.verification.bot_commits import attested_bot_commit
 from bot.provenance.verification.trust import Trust, UnsafeAcceptUnsigned
@@ -42,6 +43,7 @@ class Status(StrEnum):
     UNCHANGED = "unchanged"
     IGNORED = "ignored"
     MERGED = "merged"
+    REVERTED = "reverted"
     BLOCKED = "blocked"
     HELD = "held"
     REFUSED = "refused"
@@ -99,7 +101,8 @@ def propose(
     """
     settings = settings or ProposeSettings()
     clock = now or datetime.now(UTC)
-    forge.default_branch()  # a base branch that does not exist stops the run before any push
+    base = forge.default_branch()  # a base that does not exist stops the run before any push
+    reverted = _reverted(forge, base)
     # Only the bot's own pull requests on its own branches count against the limits.
     prefix = f"{settings.branch_prefix}/"
     budget = _Budget(
@@ -124,7 +127,7 @@ def propose(
                     proposal,
                     branch,
                     forge,
-                    _Run(settings, budget, clock, trust),
+                    _Run(settings, budget, clock, trust, reverted),
                     environments,
                 )
             )
@@ -144,6 +147,22 @@ class _Run:
     budget: _Budget
     clock: datetime
     trust: Trust
+    reverted: Mapping[str, RemediationCommits]
+    """Remediations merged on the base branch and reverted since, by id."""
+
+
+def _reverted(forge: Forge, base: str) -> dict[str, RemediationCommits]:
+    """The remediations reverted on ``base``, read from its history in the checkout; raises
+    :class:`~bot.forge.interface.ForgeError` when that history is not there (a shallow clone):
+    proposing without it could bring back what a person reverted."""
+    tip = forge.branch_head(base)
+    try:
+        return reverted_remediations(forge.workdir, tip or base)
+    except GitError as exc:
+        raise ForgeError(
+            f"cannot read the history of {base} in {forge.workdir}: {exc}",
+            advice="fetch the whole history (actions/checkout with fetch-depth: 0)",
+        ) from None
 
 
 def _made_by_bot(repo: Path, commit: CommitAuthor, run: _Run) -> bool:
@@ -176,6 +195,13 @@ def _propose_one(
     def outcome(status: Status, message: str, number: int | None = None) -> Outcome:
         return Outcome(path, status, message, rid, number, branch)
 
+    undone = run.reverted.get(rid)
+    if undone is not None and rid not in settings.allow_reverted:
+        return outcome(
+            Status.REVERTED,
+            f"reverted in {(undone.reverted_in or '')[:12]} by {undone.reverted_by}: not "
+            f"proposed again (list {rid} under propose.allow_reverted to propose it)",
+        )
     existing = forge.find(proposal.fingerprint, branch)
     if existing is not None and existing.state is PullState.CLOSED:
         forge.comment(existing.number, body.TOPIC_IGNORED, body.ignored_comment(proposal))
@@ -185,7 +211,9 @@ def _propose_one(
             existing.number,
         )
     if existing is not None and existing.state is PullState.MERGED:
-        return outcome(Status.MERGED, f"#{existing.number} is already merged", existing.number)
+        if undone is None:
+            return outcome(Status.MERGED, f"#{existing.number} is already merged", existing.number)
+        existing = None  # merged, reverted, and allowed again: a new pull request
     head = forge.branch_head(branch)
     if head is not None:
         foreign = [

@@ -14,21 +14,14 @@ changed the same files (the revert would not be exact: a person must decide).
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 from bot import git as gitcmd
 from bot.errors import MendbotError
 from bot.forge.interface import Forge, PullRequest, PullState
 from bot.git import GitError
-from bot.protocol import (
-    BOT_LABEL,
-    ENVIRONMENT_LABEL_PREFIX,
-    ROLLBACK_LABEL,
-    bot_commit_env,
-    encode_metadata,
-)
+from bot.propose.exact_revert import RevertError, exact_revert_commit
+from bot.protocol import BOT_LABEL, ENVIRONMENT_LABEL_PREFIX, ROLLBACK_LABEL, encode_metadata
 
 
 class RollbackError(MendbotError):
@@ -54,7 +47,7 @@ def propose_rollback(forge: Forge, sha: str, environment: str, reason: str) -> R
     tip = forge.branch_head(branch_name)
     try:
         sha = gitcmd.rev_parse(repo, sha)
-        parent = gitcmd.rev_parse(repo, f"{sha}^1")
+        gitcmd.rev_parse(repo, f"{sha}^1")  # a root commit has nothing to go back to
     except GitError as exc:
         raise RollbackError(f"cannot read {sha}: {exc}") from None
     if tip is None or not gitcmd.is_ancestor(repo, sha, tip):
@@ -64,7 +57,13 @@ def propose_rollback(forge: Forge, sha: str, environment: str, reason: str) -> R
     existing = forge.find(fingerprint, branch)
     if existing is not None and existing.state is PullState.OPEN:
         return Rollback(existing.number, branch, created=False)
-    commit = _revert_commit(repo, sha, parent, tip)
+    message = f"Revert {sha[:12]}\n\nThis reverts commit {sha}.\n"
+    try:
+        commit = exact_revert_commit(repo, sha, tip, message)
+    except RevertError as exc:
+        raise RollbackError(
+            str(exc), advice="revert by hand; the environment stays frozen until it is resolved"
+        ) from None
     forge.push(branch, commit, forge.branch_head(branch))
     subject = gitcmd.run(repo, "log", "-1", "--format=%s", sha).decode().strip()
     body = (
@@ -88,35 +87,6 @@ def propose_rollback(forge: Forge, sha: str, environment: str, reason: str) -> R
         )
     )
     return Rollback(pull.number, branch, created=True)
-
-
-def _revert_commit(repo: Path, sha: str, parent: str, tip: str) -> str:
-    """A bot commit on ``tip`` whose change is ``sha``'s first-parent change turned around."""
-    reverse = gitcmd.run(repo, "diff", "--binary", "--no-renames", sha, parent)
-    with tempfile.TemporaryDirectory(prefix="mendbot-rollback-") as scratch:
-        env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
-        patch = Path(scratch) / "revert.diff"
-        patch.write_bytes(reverse)
-        try:
-            gitcmd.run(repo, "read-tree", tip, env=env)
-            if reverse.strip():
-                gitcmd.run(repo, "apply", "--cached", str(patch), env=env)
-            tree = gitcmd.run(repo, "write-tree", env=env).decode().strip()
-        except GitError:
-            raise RollbackError(
-                f"later commits changed the files of {sha[:12]}: an exact revert is not possible",
-                advice="revert by hand; the environment stays frozen until it is resolved",
-            ) from None
-    date = gitcmd.run(repo, "log", "-1", "--format=%cI", sha).decode().strip()
-    identity = bot_commit_env(date)  # deterministic: a rerun builds the same commit
-    message = f"Revert {sha[:12]}\n\nThis reverts commit {sha}.\n"
-    return (
-        gitcmd.run(
-            repo, "commit-tree", tree, "-p", tip, "-F", "-", stdin=message.encode(), env=identity
-        )
-        .decode()
-        .strip()
-    )
 
 
 def _slug(text: str) -> str:

@@ -1,0 +1,207 @@
+"""``mendbot revert`` and the memory of reverts, through the real commands on the local forge.
+
+A remediation is proposed, merged with the forge's merge button, then reverted — by
+``mendbot revert`` or by a release engineer's own ``git revert`` — and the next analysis and
+propose run must not bring it back, and must say why.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from bot.forge.interface import PullState
+from bot.forge.local import LocalForge
+from bot.protocol import REVERT_LABEL
+from bot.provenance.layout import committed_attestation_path
+from clirun import run_mendbot
+
+CI = "gha-persist-credentials/ci"
+
+
+@pytest.fixture
+def keys(signing_key, tmp_path: Path) -> tuple[Path, Path]:
+    """The analysis' private key file and its public key file."""
+    private, public = tmp_path / "analysis.pem", tmp_path / "analysis.pub"
+    private.write_bytes(
+        signing_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    private.chmod(0o600)
+    public.write_bytes(
+        signing_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return private, public
+
+
+def _analyze_and_propose(repo, keys: tuple[Path, Path], out: Path):
+    """``mendbot analyze --bundle-out`` then ``mendbot propose`` of every bundle, as CI runs."""
+    private, public = keys
+    _sync(repo)
+    analysed = run_mendbot(
+        "analyze", str(repo.path), "--offline", "--rule", "gha-persist-credentials",
+        "--bundle-out", str(out), "--sign", "key", "--signing-key", str(private),
+    )  # fmt: skip
+    assert analysed.returncode in (0, 1), analysed.stderr
+    bundles = sorted(str(p) for p in out.iterdir() if p.is_dir())
+    return run_mendbot(
+        "propose", *bundles, "--forge", "local", "--repo", str(repo.path),
+        "--verify-key", str(public),
+    )  # fmt: skip
+
+
+def _sync(repo) -> None:
+    """The merge button moved main on the forge: the checkout follows, as `git pull` would."""
+    repo.git("checkout", "-q", "main")
+    repo.git("reset", "-q", "--hard", "main")
+
+
+def _branches(repo) -> set[str]:
+    return set(repo.git("for-each-ref", "--format=%(refname:short)", "refs/heads").split())
+
+
+def _merged(repo, keys, tmp_path: Path) -> tuple[LocalForge, dict[str, int]]:
+    """Both remediations proposed and merged (squash, like GitHub's default button)."""
+    first = _analyze_and_propose(repo, keys, tmp_path / "bundles-1")
+    assert first.returncode == 0, first.stdout + first.stderr
+    forge = LocalForge(repo.path)
+    numbers = {}
+    for pull in forge.pulls(PullState.OPEN):
+        rid = pull.branch.removeprefix("mendbot/")
+        numbers[rid] = pull.number
+        forge.merge(pull.number)
+    return forge, numbers
+
+
+def _exact_inverse(repo, merged: str, revert: str) -> bool:
+    """Whether ``revert``'s change is ``merged``'s first-parent change turned around."""
+    forward = repo.git("diff", "--binary", f"{merged}^1", merged)
+    backward = repo.git("diff", "--binary", revert, f"{revert}^1")
+    return forward == backward
+
+
+def test_a_reverted_remediation_is_not_proposed_again(workflow_repo, keys, tmp_path: Path) -> None:
+    repo = workflow_repo
+    forge, numbers = _merged(repo, keys, tmp_path)
+    rid = next(r for r in numbers if r.startswith(CI))
+    merged = next(p.merge_sha for p in forge.pulls(PullState.MERGED) if p.number == numbers[rid])
+
+    done = run_mendbot(
+        "revert",
+        rid,
+        "--forge",
+        "local",
+        "--repo",
+        str(repo.path),
+        "--requested-by",
+        "Grace",
+        "--reason",
+        "the deploy job needs the token",
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"reverts {rid}, merged in {merged[:12]}" in done.stdout
+    [revert] = [p for p in forge.pulls(PullState.OPEN) if REVERT_LABEL in p.labels]
+    head = repo.git("rev-parse", revert.branch)
+    assert repo.git("rev-parse", f"{head}^1") == repo.git("rev-parse", "main")
+    assert _exact_inverse(repo, merged, head)
+    assert "Requested by Grace: the deploy job needs the token" in revert.body
+    # Asking again opens nothing new.
+    again = run_mendbot("revert", rid, "--forge", "local", "--repo", str(repo.path))
+    assert (again.returncode, again.stdout.split(" ")[0:2]) == (0, ["already", "open:"])
+
+    forge.merge(revert.number)
+    branches = _branches(repo)
+    rerun = _analyze_and_propose(repo, keys, tmp_path / "bundles-2")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    [line] = [line for line in rerun.stdout.splitlines() if rid in line]
+    assert line.startswith(f"reverted  {rid}: reverted in ")
+    assert "by Ada: not proposed again (list" in line
+    assert _branches(repo) == branches  # no new branch for it
+
+    # A person may still want it back.
+    _sync(repo)
+    repo.write(
+        ".github/mendbot.yml", f"propose:\n  allow_reverted: [{rid}]\n  max_new_per_hour: 10\n"
+    )
+    repo.commit("propose the reverted remediation again")
+    allowed = _analyze_and_propose(repo, keys, tmp_path / "bundles-3")
+    assert allowed.returncode == 0, allowed.stderr
+    assert any(
+        line.startswith(("opened", "updated")) and rid in line
+        for line in allowed.stdout.splitlines()
+    ), allowed.stdout
+
+
+def test_a_release_engineers_git_revert_is_remembered_too(
+    workflow_repo, keys, tmp_path: Path
+) -> None:
+    repo = workflow_repo
+    forge, numbers = _merged(repo, keys, tmp_path)
+    rid = next(r for r in numbers if not r.startswith(CI))
+    merged = next(p.merge_sha for p in forge.pulls(PullState.MERGED) if p.number == numbers[rid])
+    _sync(repo)
+    repo.git("revert", "--no-edit", merged)
+    rerun = _analyze_and_propose(repo, keys, tmp_path / "bundles-2")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    [line] = [line for line in rerun.stdout.splitlines() if rid in line]
+    assert line.startswith(f"reverted  {rid}: reverted in {repo.head()[:12]}")
+    # Already reverted: nothing to revert.
+    done = run_mendbot("revert", rid, "--forge", "local", "--repo", str(repo.path))
+    assert done.returncode == 2
+    assert f"{rid} was already reverted in {repo.head()[:12]}" in done.stderr
+
+
+def test_one_remediation_out_of_several_by_pull_request_number(
+    workflow_repo, keys, tmp_path: Path
+) -> None:
+    repo = workflow_repo
+    forge, numbers = _merged(repo, keys, tmp_path)
+    rid = next(r for r in numbers if r.startswith(CI))
+    other = next(r for r in numbers if r != rid)
+    _sync(repo)
+    repo.write("CHANGELOG.md", "unrelated\n")
+    later = repo.commit("an unrelated later change")
+    done = run_mendbot("revert", f"#{numbers[rid]}", "--forge", "local", "--repo", str(repo.path))
+    assert done.returncode == 0, done.stderr
+    [revert] = [p for p in forge.pulls(PullState.OPEN) if REVERT_LABEL in p.labels]
+    head = repo.git("rev-parse", revert.branch)
+    changed = repo.git("diff", "--name-only", later, head).split()
+    assert committed_attestation_path(rid) in changed
+    assert committed_attestation_path(other) not in changed
+    assert "CHANGELOG.md" not in changed
+
+
+def test_a_revert_that_cannot_be_exact_is_refused_naming_the_later_commits(
+    workflow_repo, keys, tmp_path: Path
+) -> None:
+    repo = workflow_repo
+    _, numbers = _merged(repo, keys, tmp_path)
+    rid = next(r for r in numbers if r.startswith(CI))
+    _sync(repo)
+    workflow = repo.path / ".github" / "workflows" / "ci.yml"
+    workflow.write_text(
+        workflow.read_text().replace("persist-credentials: false", "persist-credentials: 'false'")
+    )
+    later = repo.commit("quote the value")
+    branches = _branches(repo)
+    done = run_mendbot("revert", rid, "--forge", "local", "--repo", str(repo.path))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "an exact revert is not possible" in done.stderr
+    assert f"{later[:7]} " in done.stderr and "quote the value" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert _branches(repo) == branches
+
+
+@pytest.mark.parametrize("target", ["#99", "nope/never-merged-12345678", "../../etc"])
+def test_an_unknown_target_is_a_clear_error(workflow_repo, target: str) -> None:
+    done = run_mendbot("revert", target, "--forge", "local", "--repo", str(workflow_repo.path))
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert target.lstrip("#") in done.stderr
