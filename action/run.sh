@@ -123,6 +123,17 @@ for o in json.load(open(sys.argv[1]))["outcomes"]:
       echo "decision=$decision" >>"$outputs"
     fi
     ;;
+  revert)
+    if [[ -z "$INPUT_TARGET" ]]; then
+      echo "::error title=mendbot revert::input 'target' names the remediation to revert"
+      code=2
+      finish
+    fi
+    run "$mendbot" revert "$INPUT_TARGET" --reason "$INPUT_REASON" --forge github "${extra[@]}" >"$temp/mendbot-revert.txt"
+    cat "$temp/mendbot-revert.txt"
+    number="$(sed -n 's/^\(opened\|already open:\) #\([0-9]*\).*/\2/p' "$temp/mendbot-revert.txt")"
+    echo "pull-requests=$number" >>"$outputs"
+    ;;
   deploy)
     case "$INPUT_DEPLOY_COMMAND" in
       plan)

@@ -10,8 +10,8 @@ fail() {
 }
 
 case "$COMMAND" in
-  analyze | propose | gate | deploy) ;;
-  *) fail "input 'command' must be analyze, propose, gate or deploy" ;;
+  analyze | propose | gate | deploy | revert) ;;
+  *) fail "input 'command' must be analyze, propose, gate, deploy or revert" ;;
 esac
 case "$CACHE" in
   auto | false) ;;

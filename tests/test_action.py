@@ -100,7 +100,7 @@ def test_fail_on_findings_fails_the_step(tmp_path: Path, runner: Path) -> None:
 @pytest.mark.parametrize(
     ("inputs", "message"),
     [
-        ({"command": "fix"}, "input 'command' must be analyze, propose, gate or deploy"),
+        ({"command": "fix"}, "input 'command' must be analyze, propose, gate, deploy or revert"),
         ({"command": "analyze", "cache": "yes"}, "input 'cache' must be auto or false"),
         ({"command": "analyze", "version": "--index-url=x"}, "input 'version' must be a release"),
         ({"command": "analyze", "python": "no-such-python"}, "input 'python': no interpreter"),
@@ -185,3 +185,39 @@ def test_gate_without_a_pull_request_is_refused(tmp_path: Path, runner: Path) ->
     run = run_action({"command": "gate"}, workspace=workspace, runner_temp=runner)
     assert (run.returncode, run.outputs["exit-code"]) == (2, "2")
     assert "no pull request: set input 'pr', or 'all-open: true'" in run.stdout
+
+
+def test_revert_needs_a_target(tmp_path: Path, runner: Path) -> None:
+    workspace = _workspace(tmp_path, {"ci.yml": CLEAN})
+    run = run_action({"command": "revert"}, workspace=workspace, runner_temp=runner)
+    assert (run.returncode, run.outputs["exit-code"]) == (2, "2")
+    assert "input 'target' names the remediation to revert" in run.stdout
+
+
+def test_revert_on_github_opens_the_exact_revert(
+    github: FakeGitHub, bench, signing_key, tmp_path: Path, runner: Path
+) -> None:
+    """Propose, merge with GitHub's button, then revert through the action: the revert
+    pull request turns the merged change around exactly."""
+    proposed = _propose(github, bench, signing_key, tmp_path, runner)
+    assert proposed.outputs["pull-requests"] == "1 2", proposed.stdout + proposed.stderr
+    merged = github.merge_pull(REPO, 1)
+    workspace = bench.repo.path
+    bench.repo.git("fetch", "-q", str(github.repos[REPO].bare), "main")
+    bench.repo.git("checkout", "-q", "-B", "main", "FETCH_HEAD")  # what actions/checkout does
+    run = run_action(
+        {"command": "revert", "target": "#1", "reason": "it broke the release"},
+        workspace=workspace,
+        runner_temp=runner,
+        github={"token": TOKEN},
+        env={"GITHUB_API_URL": github.base_url, "GITHUB_REPOSITORY": REPO, "GITHUB_ACTOR": "grace"},
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.outputs["pull-requests"] == "3"
+    pull = github.repos[REPO].pulls[3]
+    assert "mendbot:revert" in pull.labels
+    assert "Requested by grace: it broke the release" in pull.body
+    head = github.sha(github.repos[REPO], f"refs/heads/{pull.head}")
+    forward = github.git(github.repos[REPO], "diff", f"{merged}^1", merged)
+    backward = github.git(github.repos[REPO], "diff", str(head), f"{head}^1")
+    assert forward == backward
