@@ -267,6 +267,9 @@ def _attest_propose_gate(
     from bot.demo_deploy import show_deploy
 
     show_deploy(console, target, trust, side)
+    from bot.demo_revert import show_revert
+
+    show_revert(console, target, side, keys.private, trust)
     repo.git("checkout", "-q", DEMO_BRANCH)
 
 

@@ -99,6 +99,12 @@ def test_demo_commits_one_revertable_commit_per_remediation(tmp_path: Path, monk
     assert "staging frozen: false" in deployed
     assert "DurationSeconds=900" in deployed and "of 2048 characters" in deployed
     assert len(list((workdir / ".git" / "mendbot-demo" / "deploy-records").iterdir())) == 2
+    # A release engineer reverts the production remediation; neither it nor the one the deploy
+    # job rolled back is proposed again, and propose says why.
+    reverted = result.stdout.split("25. a release engineer reverts", 1)[1]
+    assert "opened #5 (mendbot/revert/" in reverted
+    assert reverted.count(": not proposed again (list") == 2
+    assert "by grace: not proposed again" in reverted
     # Each remediation is undone by reverting its one commit.
     insecure = next(c for c in commits if "gha-insecure-commands" in c.message)
     repo.git.revert(insecure.hexsha, no_edit=True)
