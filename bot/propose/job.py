@@ -152,17 +152,24 @@ class _Run:
 
 
 def _reverted(forge: Forge, base: str) -> dict[str, RemediationCommits]:
-    """The remediations reverted on ``base``, read from its history in the checkout; raises
-    :class:`~bot.forge.interface.ForgeError` when that history is not there (a shallow clone):
-    proposing without it could bring back what a person reverted."""
+    """The remediations reverted on ``base``, read from its history in the checkout: from the
+    forge's tip of ``base`` when the checkout has that commit, else from the checkout's own
+    copy of the branch (``origin/<base>``, then ``HEAD``: a merge may land between checkout
+    and propose). Raises :class:`~bot.forge.interface.ForgeError` when no history is there
+    (a shallow clone): proposing without it could bring back what a person reverted."""
     tip = forge.branch_head(base)
-    try:
-        return reverted_remediations(forge.workdir, tip or base)
-    except GitError as exc:
-        raise ForgeError(
-            f"cannot read the history of {base} in {forge.workdir}: {exc}",
-            advice="fetch the whole history (actions/checkout with fetch-depth: 0)",
-        ) from None
+    candidates = [c for c in (tip, f"refs/remotes/origin/{base}", base, "HEAD") if c]
+    for candidate in candidates:
+        try:
+            if gitcmd.run(forge.workdir, "rev-parse", "--is-shallow-repository").strip() == b"true":
+                break
+            return reverted_remediations(forge.workdir, candidate)
+        except GitError:
+            continue
+    raise ForgeError(
+        f"cannot read the history of {base} in {forge.workdir}",
+        advice="check out the whole history (actions/checkout with fetch-depth: 0)",
+    )
 
 
 def _made_by_bot(repo: Path, commit: CommitAuthor, run: _Run) -> bool:

@@ -7,6 +7,7 @@ propose run must not bring it back, and must say why.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,32 @@ def test_an_unknown_target_is_a_clear_error(workflow_repo, target: str) -> None:
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     assert target.lstrip("#") in done.stderr
+
+
+def test_propose_refuses_a_shallow_clone_rather_than_forget_reverts(
+    workflow_repo, keys, tmp_path: Path
+) -> None:
+    """Without the branch's history propose cannot know what was reverted: it stops, and
+    pushes nothing, instead of bringing a reverted remediation back."""
+    shallow = tmp_path / "shallow"
+    clone = ["git", "clone", "-q", "--depth", "1", f"file://{workflow_repo.path}", str(shallow)]
+    subprocess.run(clone, check=True)
+    bundles = tmp_path / "bundles"
+    analysed = run_mendbot(
+        "analyze", str(workflow_repo.path), "--offline", "--rule", "gha-persist-credentials",
+        "--bundle-out", str(bundles), "--sign", "key", "--signing-key", str(keys[0]),
+    )  # fmt: skip
+    assert analysed.returncode in (0, 1), analysed.stderr
+    before = subprocess.run(
+        ["git", "-C", str(shallow), "for-each-ref"], capture_output=True, text=True, check=True
+    ).stdout
+    done = run_mendbot(
+        "propose", *map(str, bundles.iterdir()), "--forge", "local", "--repo", str(shallow),
+        "--verify-key", str(keys[1]),
+    )  # fmt: skip
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "cannot read the history of" in done.stderr and "fetch-depth: 0" in done.stderr
+    after = subprocess.run(
+        ["git", "-C", str(shallow), "for-each-ref"], capture_output=True, text=True, check=True
+    ).stdout
+    assert after == before
