@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot import git as gitcmd
 from bot.errors import MendbotError
+from bot.forge.interface import Forge, PullRequest
 from bot.git import GitError
 from bot.protocol import bot_commit_env
 
@@ -62,3 +63,37 @@ def _later_commits(repo: Path, sha: str, parent: str, tip: str) -> str:
     )
     log = gitcmd.run(repo, "log", "--format=%h %an: %s", f"{sha}..{tip}", "--", *paths).decode()
     return "; ".join(line for line in log.splitlines() if line) or "(none found)"
+
+
+def subject_of(repo: Path, sha: str) -> str:
+    """The first line of ``sha``'s message."""
+    return gitcmd.run(repo, "log", "-1", "--format=%s", sha).decode().strip()
+
+
+def open_revert_pull(
+    forge: Forge,
+    *,
+    sha: str,
+    commit: str,
+    tip: str,
+    branch: str,
+    fingerprint: str,
+    body: str,
+    labels: list[str],
+) -> PullRequest:
+    """Push the revert ``commit`` of ``sha`` to ``branch`` and open its pull request into the
+    default branch at ``tip``, titled ``Revert "<subject of sha>"``."""
+    forge.push(branch, commit, forge.branch_head(branch))
+    return forge.open(
+        PullRequest(
+            number=0,
+            title=f'Revert "{subject_of(forge.workdir, sha)}"'[:250],
+            body=body,
+            branch=branch,
+            base=forge.default_branch(),
+            head_sha=commit,
+            base_sha=tip,
+            fingerprint=fingerprint,
+            labels=labels,
+        )
+    )

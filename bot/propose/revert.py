@@ -15,10 +15,15 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from bot import git as gitcmd
 from bot.errors import MendbotError
-from bot.forge.interface import Forge, PullRequest, PullState
-from bot.propose.exact_revert import RevertError, exact_revert_commit
+from bot.forge.interface import Forge, PullState
+from bot.propose.exact_revert import (
+    RevertError,
+    exact_revert_commit,
+    open_revert_pull,
+    subject_of,
+)
+from bot.propose.rollback import Rollback
 from bot.protocol import BOT_LABEL, REVERT_LABEL, decode_metadata, encode_metadata
 from bot.provenance.errors import BundleError
 from bot.provenance.layout import bundle_name, committed_attestation_path
@@ -32,13 +37,9 @@ class RevertTargetError(MendbotError):
 
 
 @dataclass(frozen=True)
-class Revert:
-    """The revert pull request (new or already open)."""
+class Revert(Rollback):
+    """The revert pull request (new or already open), and what it turns around."""
 
-    number: int
-    branch: str
-    created: bool
-    """False when it was already open (a rerun creates nothing)."""
     remediation_id: str
     merged_in: str
     """The commit on the default branch whose change it turns around."""
@@ -72,12 +73,11 @@ def propose_revert(forge: Forge, target: str, requested_by: str, reason: str) ->
     existing = forge.find(fingerprint, branch)
     if existing is not None and existing.state is PullState.OPEN:
         return Revert(existing.number, branch, False, rid, sha)
-    subject = gitcmd.run(repo, "log", "-1", "--format=%s", sha).decode().strip()
     message = (
-        f'Revert "{subject}"\n\nThis reverts commit {sha},\nwhich merged the remediation {rid}.\n'
+        f'Revert "{subject_of(repo, sha)}"\n\n'
+        f"This reverts commit {sha},\nwhich merged the remediation {rid}.\n"
     )
     commit = exact_revert_commit(repo, sha, tip, message)
-    forge.push(branch, commit, forge.branch_head(branch))
     merged_by = f" (#{pull_number})" if pull_number is not None else ""
     body = (
         f"Reverts the remediation `{rid}`, merged in {sha}{merged_by}, exactly: every path that "
@@ -88,18 +88,15 @@ def propose_revert(forge: Forge, target: str, requested_by: str, reason: str) ->
         f"again (list `{rid}` under `propose.allow_reverted` in `.github/mendbot.yml` to allow "
         "it).\n\n" + encode_metadata({"revert": sha, "remediation": rid})
     )
-    pull = forge.open(
-        PullRequest(
-            number=0,
-            title=f'Revert "{subject}"'[:250],
-            body=body,
-            branch=branch,
-            base=base,
-            head_sha=commit,
-            base_sha=tip,
-            fingerprint=fingerprint,
-            labels=[BOT_LABEL, REVERT_LABEL],
-        )
+    pull = open_revert_pull(
+        forge,
+        sha=sha,
+        commit=commit,
+        tip=tip,
+        branch=branch,
+        fingerprint=fingerprint,
+        body=body,
+        labels=[BOT_LABEL, REVERT_LABEL],
     )
     return Revert(pull.number, branch, True, rid, sha)
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from bot import git as gitcmd
 from bot.errors import MendbotError
-from bot.forge.interface import Forge, PullRequest, PullState
+from bot.forge.interface import Forge, PullState
 from bot.git import GitError
-from bot.propose.exact_revert import RevertError, exact_revert_commit
+from bot.propose.exact_revert import RevertError, exact_revert_commit, open_revert_pull
 from bot.protocol import BOT_LABEL, ENVIRONMENT_LABEL_PREFIX, ROLLBACK_LABEL, encode_metadata
 
 
@@ -64,8 +64,6 @@ def propose_rollback(forge: Forge, sha: str, environment: str, reason: str) -> R
         raise RollbackError(
             str(exc), advice="revert by hand; the environment stays frozen until it is resolved"
         ) from None
-    forge.push(branch, commit, forge.branch_head(branch))
-    subject = gitcmd.run(repo, "log", "-1", "--format=%s", sha).decode().strip()
     body = (
         f"The deployment of {sha} to `{environment}` did not hold: {reason}\n\n"
         "This pull request reverts that change exactly (every path it touched back to the "
@@ -73,18 +71,15 @@ def propose_rollback(forge: Forge, sha: str, environment: str, reason: str) -> R
         "gate lets only exact reverts of bot changes through.\n\n"
         + encode_metadata({"rollback": sha, "environment": environment})
     )
-    pull = forge.open(
-        PullRequest(
-            number=0,
-            title=f'Revert "{subject}"'[:250],
-            body=body,
-            branch=branch,
-            base=branch_name,
-            head_sha=commit,
-            base_sha=tip,
-            fingerprint=fingerprint,
-            labels=[BOT_LABEL, ROLLBACK_LABEL, f"{ENVIRONMENT_LABEL_PREFIX}{environment}"],
-        )
+    pull = open_revert_pull(
+        forge,
+        sha=sha,
+        commit=commit,
+        tip=tip,
+        branch=branch,
+        fingerprint=fingerprint,
+        body=body,
+        labels=[BOT_LABEL, ROLLBACK_LABEL, f"{ENVIRONMENT_LABEL_PREFIX}{environment}"],
     )
     return Rollback(pull.number, branch, created=True)
 

@@ -15,12 +15,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from gate_scenario import NOW, Scenario, local_scenario
 
 from bot.forge.local import LocalForge
 from bot.gate.run import GateOptions, evaluate
+from keyfiles import write_keys
 
 #: When the deploy job runs: an hour after the gate allowed the merge.
 DEPLOY_NOW = NOW + timedelta(hours=1)
@@ -86,27 +86,6 @@ class Deployable:
             DEPLOY_TIME,
             *extra,
         ]
-
-
-def write_keys(folder: Path, name: str, key: ec.EllipticCurvePrivateKey) -> tuple[Path, Path]:
-    """``name.key`` and ``name.pub`` PEM files of ``key``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    private = folder / f"{name}.key"
-    public = folder / f"{name}.pub"
-    private.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    private.chmod(0o600)
-    public.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return private, public
 
 
 def merged_staging(

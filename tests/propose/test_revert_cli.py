@@ -11,13 +11,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 from bot.forge.interface import PullState
 from bot.forge.local import LocalForge
 from bot.protocol import REVERT_LABEL
 from bot.provenance.layout import committed_attestation_path
 from clirun import run_mendbot
+from keyfiles import write_keys
 
 CI = "gha-persist-credentials/ci"
 
@@ -25,21 +25,7 @@ CI = "gha-persist-credentials/ci"
 @pytest.fixture
 def keys(signing_key, tmp_path: Path) -> tuple[Path, Path]:
     """The analysis' private key file and its public key file."""
-    private, public = tmp_path / "analysis.pem", tmp_path / "analysis.pub"
-    private.write_bytes(
-        signing_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    private.chmod(0o600)
-    public.write_bytes(
-        signing_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return private, public
+    return write_keys(tmp_path, "analysis", signing_key)
 
 
 def _analyze_and_propose(repo, keys: tuple[Path, Path], out: Path):
