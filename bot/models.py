@@ -149,6 +149,17 @@ class FixLimit(Model):
     """Findings whose fix was still to be tried when fixing stopped."""
 
 
+class RevertedRemediation(Model):
+    """A remediation of this analysis that was merged and then reverted on the analysed
+    branch: a person's decision, so mendbot does not propose it again."""
+
+    remediation: str
+    reverted_in: str
+    """The commit that removed its attestation again."""
+    reverted_by: str
+    """That commit's author."""
+
+
 class Remediation(Model):
     """A group of fixes that becomes one pull request."""
 
@@ -177,6 +188,8 @@ class AnalysisResult(Model):
     files_analysed: int = 0
     fix_limits: tuple[FixLimit, ...] = ()
     """Files where fixing stopped at the round limit (their unfixed findings say so too)."""
+    reverted: tuple[RevertedRemediation, ...] = ()
+    """Remediations of this analysis that were reverted on the analysed branch."""
 
     def fix_for(self, finding: Finding) -> Fix | None:
         """The fix proposed for ``finding``, if any."""

@@ -21,6 +21,7 @@ from bot.analyze.checkouts import analyze_named, enclosing_repository, scopes
 from bot.analyze.fix_writer import write_all
 from bot.analyze.pipeline import Analysis, analyze
 from bot.analyze.report.formats import REPORT_FORMATS, render_report
+from bot.analyze.reverted import note_reverted
 from bot.cli.console import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT_ERRORS, fail, make_console
 from bot.config import Config, find_config, json_schema, load_config
 from bot.detectors.rule_registry import RULES, rule_ids, rule_options
@@ -189,6 +190,7 @@ def analyze_command(
         )
         if mode is not None:
             _apply(result, root, dry_run=dry_run)
+        note_reverted(result, root)
         _report(result, output_format, output)
         for extra_format, extra_path in extra_reports:
             _report(result, extra_format, extra_path)

@@ -7,6 +7,7 @@ propose run must not bring it back, and must say why.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -112,6 +113,17 @@ def test_a_reverted_remediation_is_not_proposed_again(workflow_repo, keys, tmp_p
     assert "by Ada: not proposed again (list" in line
     assert _branches(repo) == branches  # no new branch for it
 
+    # The analysis says so too, with how to undo it.
+    _sync(repo)
+    report = run_mendbot("analyze", str(repo.path), "--offline", "--format", "json")
+    [entry] = json.loads(report.stdout)["reverted"]
+    assert entry == {
+        "remediation": rid,
+        "reverted_in": repo.head(),
+        "reverted_by": "Ada",
+    }
+    text = run_mendbot("analyze", str(repo.path), "--offline")
+    assert f"reverted: {rid} was reverted in {repo.head()[:12]} by Ada" in text.stdout
     # A person may still want it back.
     _sync(repo)
     repo.write(

@@ -56,5 +56,6 @@ def render(analysis: Analysis) -> str:
         "findings": findings,
         "errors": [e.model_dump(mode="json") for e in result.errors],
         "fix_limits": [limit.model_dump(mode="json") for limit in result.fix_limits],
+        "reverted": [entry.model_dump(mode="json") for entry in result.reverted],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

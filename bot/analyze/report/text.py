@@ -57,6 +57,14 @@ def render(analysis: Analysis, console: Console) -> None:
         where = error.path + (f":{error.line}:{error.column}" if error.line else "")
         label = "skipped" if error.skipped else "error"
         console.print(Text(f"{label}: {where}: {error.message}", style="yellow"))
+    for entry in analysis.result.reverted:
+        console.print(
+            f"reverted: {entry.remediation} was reverted in {entry.reverted_in[:12]} by "
+            f"{entry.reverted_by}; mendbot does not propose it again (list it under "
+            "propose.allow_reverted in .github/mendbot.yml to propose it)",
+            markup=False,
+            highlight=False,
+        )
     console.print(summary(analysis), markup=False, highlight=False)
 
 
