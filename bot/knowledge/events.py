@@ -7,6 +7,8 @@ workflow a run uses, and the token a run from a fork gets) and each listed actio
 
 from __future__ import annotations
 
+import re
+
 #: Events only people with write access to the repository (or GitHub itself, on their
 #: behalf) can cause: a push, a dispatch, a schedule, a release, a merge queue.
 WRITER_EVENTS: frozenset[str] = frozenset(
@@ -63,4 +65,15 @@ OUTSIDER_ACTION_OUTPUTS: dict[str, tuple[str, ...]] = {
     "peter-evans/find-comment": ("comment-body", "comment-author"),
     "xt0rted/pull-request-comment-branch": ("head_ref", "base_ref"),
     "octokit/request-action": ("data",),
+    "octokit/graphql-action": ("data",),
+    "8bitjonny/gh-get-current-pr": ("pr", "pr_title", "pr_body"),
+    "jwalton/gh-find-current-pr": ("title", "body"),
 }
+
+#: What an ``actions/github-script`` script reads that outsiders write: GitHub's API (a
+#: ``get``/``list``/``search`` call, a query, a raw request) or the event payload.
+GITHUB_SCRIPT_READS_OUTSIDER_TEXT = re.compile(
+    r"\bgithub\.(?:graphql|request|paginate)\b"
+    r"|\bgithub\.rest\.(?:search\.\w+|\w+\.(?:get|list)\w*)"
+    r"|\bcontext\.payload\b",
+)

@@ -30,6 +30,7 @@ from typing import Any
 from bot.knowledge.contexts import Provenance, context_of_variable, provenance
 from bot.knowledge.events import (
     CONSTRAINED_INPUT_TYPES,
+    GITHUB_SCRIPT_READS_OUTSIDER_TEXT,
     OUTSIDER_ACTION_OUTPUTS,
     TRUSTED_ACTION_OUTPUTS,
 )
@@ -60,10 +61,26 @@ _RUN_REFS = ("github.ref", "github.ref_name")
 #: commands count: ``gh pr create`` prints the URL GitHub gives the new pull request.
 #: Global options git and gh take before their command (``git --no-pager -C dir log``).
 _GIT_OPTIONS = r"(?:\s+--?[\w-]+(?:[=\s]\S+)?)*"
+#: gh's command groups and the verbs of each that print what others wrote (options may stand
+#: before the group and between it and the verb: ``gh pr --repo o/r view 1``).
+_GH_READS = (
+    r"api|search"
+    rf"|issue{_GIT_OPTIONS}\s+(?:view|list|status)"
+    rf"|pr{_GIT_OPTIONS}\s+(?:view|list|diff|checks|status|checkout)"
+    rf"|gist{_GIT_OPTIONS}\s+(?:view|list|clone)"
+    rf"|run{_GIT_OPTIONS}\s+(?:view|list|download|watch)"
+    rf"|release{_GIT_OPTIONS}\s+(?:view|list|download)"
+)
+#: GitHub's REST or GraphQL endpoints that return issues, pull requests, comments or
+#: commits, read without gh (``curl "$GITHUB_API_URL/repos/o/r/pulls/1"``).
+_GITHUB_API_READS = (
+    r"(?:api\.github\.com|\bGITHUB_API_URL\b\}?)/\S*?"
+    r"\b(?:issues|pulls|comments|commits|search|discussions)\b"
+    r"|api\.github\.com/graphql|\bGITHUB_GRAPHQL_URL\b"
+)
 _READS_OUTSIDER_TEXT = re.compile(
-    rf"\bgh{_GIT_OPTIONS}\s+(?:api|search|issue\s+(?:view|list|status)"
-    r"|pr\s+(?:view|list|diff|checks|status|checkout)|gist\s+(?:view|list|clone)"
-    r"|run\s+(?:view|list|download|watch)|release\s+(?:view|list|download))\b"
+    rf"\bgh{_GIT_OPTIONS}\s+(?:{_GH_READS})\b"
+    rf"|{_GITHUB_API_READS}"
     rf"|\bgit{_GIT_OPTIONS}\s+(?:log|show|shortlog|notes|cat-file|format-patch|rev-list"
     r"|blame)\b"
     r"|GITHUB_EVENT_PATH|artifact",
@@ -284,6 +301,9 @@ def _step_output_origin(job: Job, step_id: str, name: str, before: int, depth: i
     if uses is not None and uses.owner:
         outsider = OUTSIDER_ACTION_OUTPUTS.get(uses.slug, ())
         if any(fnmatch.fnmatchcase(name.lower(), pattern) for pattern in outsider):
+            return Provenance.OUTSIDE_TEXT
+        script = producer.with_.get("script") if uses.is_action("actions/github-script") else None
+        if isinstance(script, str) and GITHUB_SCRIPT_READS_OUTSIDER_TEXT.search(script):
             return Provenance.OUTSIDE_TEXT
         known = TRUSTED_ACTION_OUTPUTS.get(uses.slug, {})
         if name.lower() not in known:
