@@ -8,6 +8,8 @@ rule must still follow, runs ``mendbot analyze`` on it and asserts the finding (
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -354,3 +356,30 @@ def test_a_value_traced_past_the_depth_limit_is_still_reported(tmp_path: Path):
     assert code == 1
     assert ("chain.yml", "${{ needs.j6.outputs.t }}", "medium") in findings
     assert len(findings) == 7
+
+
+def test_a_command_with_many_options_is_read_in_linear_time(tmp_path: Path):
+    """`git` or `gh` followed by dozens of options once made the pattern that finds their
+    reading commands try every way of splitting them (hours for 40 options): a workflow in a
+    pull request could stall the analysis. The bound is minutes for what takes a second."""
+    options = " ".join(f"--opt{i}" for i in range(40))
+    workflow = f"""\
+on: schedule
+jobs:
+  tag:
+    runs-on: ubuntu-latest
+    steps:
+      - id: tag
+        run: echo "tag=$(git {options} describe)" >> "$GITHUB_OUTPUT"
+      - run: echo "${{{{ steps.tag.outputs.tag }}}}"
+"""
+    _write(tmp_path, {".github/workflows/tag.yml": workflow})
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "analyze", ".", "--offline", *RULE],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr

@@ -59,8 +59,11 @@ _RUN_REFS = ("github.ref", "github.ref_name")
 #: pull requests and runs gh reads, the event payload, downloaded artifacts, commit messages
 #: and other history, a pull request's files (``gh pr checkout``). Only gh's reading
 #: commands count: ``gh pr create`` prints the URL GitHub gives the new pull request.
-#: Global options git and gh take before their command (``git --no-pager -C dir log``).
-_GIT_OPTIONS = r"(?:\s+--?[\w-]+(?:[=\s]\S+)?)*"
+#: Global options git and gh take before their command (``git --no-pager -C dir log``). An
+#: option's name starts with a letter or digit and its value never with ``-``, so each word
+#: is read one way only: a line of many options is matched in linear time, not tried in
+#: every way of splitting it.
+_GIT_OPTIONS = r"(?:\s+--?\w[\w-]*(?:=\S*|\s+(?!-)\S+)?)*"
 #: gh's command groups and the verbs of each that print what others wrote (options may stand
 #: before the group and between it and the verb: ``gh pr --repo o/r view 1``).
 _GH_READS = (
