@@ -214,7 +214,6 @@ jobs:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="single-quoted $GITHUB_ENV never counts")
 def test_an_inner_shell_that_writes_its_argument_or_input_to_github_env_is_reported(
     tmp_path: Path,
 ):

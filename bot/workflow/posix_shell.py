@@ -550,18 +550,32 @@ def environment_file(script: str, offset: int, *, unquoted: bool = False) -> str
     """``$GITHUB_ENV`` (or ``$GITHUB_PATH``) when the line at ``offset`` writes to it: a
     newline in a value written there adds any variable (``BASH_ENV``, ``NODE_OPTIONS``) or
     path for the later steps, whether the value came through ``env:`` or not. With
-    ``unquoted``, a name inside single quotes does not count: the shell does not expand it
-    there, so only the text another program runs can write to the file."""
+    ``unquoted``, a name inside single quotes counts only when the text another program runs
+    (``bash -c '… >> "$GITHUB_ENV"'``) receives the value at ``offset``: as an argument after
+    it, or on its standard input through a pipe; an argument of the command before it
+    (``rustup run "$T" bash -c '…'``) is not written there."""
     start = script.rfind("\n", 0, offset) + 1
     end = script.find("\n", offset)
     line = script[start : len(script) if end < 0 else end]
     for expression in expressions(line):
         line = line.replace(expression.text, " " * len(expression.text))
     for match in _ENVIRONMENT_FILE.finditer(line):
-        if unquoted and posix_place(script, start + match.start()).quote is Quote.SINGLE:
+        if (
+            unquoted
+            and posix_place(script, start + match.start()).quote is Quote.SINGLE
+            and not _feeds_inner_program(line, offset - start, match.start())
+        ):
             continue
         return f"${match.group()}"
     return None
+
+
+def _feeds_inner_program(line: str, value: int, inner: int) -> bool:
+    """Whether the value at ``value`` in ``line`` reaches the program whose single-quoted code
+    holds ``inner``: an argument after that code, or a command piped into it."""
+    if value > inner:
+        return True
+    return re.search(r"(?<!\|)\|(?!\|)", line[value:inner]) is not None
 
 
 def environment_file_advice(target: str) -> str:
