@@ -286,7 +286,9 @@ class TemplateInjection(WorkflowRule):
         "context (`format(...)`, `a || b`). The rule also finds the hole a variable does not "
         "close: `python3 -c \"print('$TITLE')\"` with `TITLE: ${{ github.event.issue.title }}` "
         "pastes the title into Python source all the same, and is reported, as is such a "
-        "variable written to `$GITHUB_ENV`.\n\n"
+        "variable written to `$GITHUB_ENV`, also by an inner shell it is handed to as an "
+        'argument or through a pipe (`bash -c \'echo "T=$1" >> "$GITHUB_ENV"\' _ "$TITLE"`); '
+        "an argument of the command before such an inner shell is not written there.\n\n"
         "Severity is high for contexts an outsider controls (issue, pull request, "
         "comment, commit and release texts, branch names, and values computed from one "
         "of them: an `env.X`, a step output, a matrix, an input a caller of the "
