@@ -10,6 +10,7 @@ callers are read from disk.
 from __future__ import annotations
 
 import re
+import shlex
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
@@ -212,7 +213,8 @@ def dispatched_by_workflows(workflow: Workflow) -> bool:
     (``gh workflow run``, ``createWorkflowDispatch``, a dispatch action): then a dispatch
     input may carry whatever started that workflow, an issue title for instance. A dispatch
     that names other workflow files only (``gh workflow run other.yml``, ``workflow_id:
-    'main.yml'``) does not count; one whose target mendbot cannot read (a variable) does.
+    'main.yml'``) does not count; one that names its target otherwise (the workflow's
+    ``name:``, its id, a variable) does.
     True when the repository's workflow folder cannot be read (unknown is not trusted)."""
     listing = _workflow_listing(workflow)
     if listing is None:
@@ -221,10 +223,67 @@ def dispatched_by_workflows(workflow: Workflow) -> bool:
     return targets is None or PurePosixPath(listing[1]).name.lower() in targets
 
 
-#: A workflow file named in a dispatch (``build.yml``).
-_WORKFLOW_FILE = re.compile(r"[\w.-]+\.ya?ml\b", re.IGNORECASE)
-#: How far past a ``createWorkflowDispatch(`` or a dispatch action the target is looked for.
+#: A workflow file a dispatch names as its target (``build.yml``, ``.github/workflows/b.yaml``).
+_WORKFLOW_FILE = re.compile(r"(?:[\w.-]+/)*(?P<name>[\w.-]+\.ya?ml)", re.IGNORECASE)
+#: How far past a ``createWorkflowDispatch(`` or a dispatch action its target is looked for.
 _CALL_WINDOW = 300
+#: The target of a ``createWorkflowDispatch`` call or of a dispatch action: its
+#: ``workflow_id:`` or ``workflow:`` value.
+_TARGET_KEY = re.compile(
+    r"\bworkflow(?:_id)?\s*:\s*(?P<quote>['\"`]?)(?P<target>[^'\"`\s,}#]+)(?P=quote)"
+)
+#: The target of a REST dispatch: ``…/actions/workflows/<id>/dispatches``.
+_REST_TARGET = re.compile(r"/workflows/(?P<target>[^/\s'\"]+)/dispatches\b", re.IGNORECASE)
+#: ``gh workflow run``'s options that take a value (``--json`` reads inputs from stdin).
+_GH_RUN_VALUE_OPTIONS = frozenset(
+    {"-f", "-F", "-r", "-R", "--ref", "--repo", "--raw-field", "--field"}
+)
+
+
+def _file_name(target: str) -> str | None:
+    """``build.yml`` when ``target`` is a workflow file name (or path); None for a workflow's
+    ``name:``, its numeric id or a variable, which may be any workflow of the repository."""
+    found = _WORKFLOW_FILE.fullmatch(target)
+    return None if found is None else found["name"].lower()
+
+
+def _gh_run_target(arguments: str) -> str | None:
+    """The workflow file ``gh workflow run`` is given in ``arguments`` (the rest of its line):
+    the first word that is not an option or an option's value."""
+    try:
+        words = shlex.split(arguments, comments=True)
+    except ValueError:
+        return None
+    expects_value = False
+    for word in words:
+        if expects_value:
+            expects_value = False
+        elif word == "--json":
+            continue
+        elif word in _GH_RUN_VALUE_OPTIONS:
+            expects_value = True
+        elif word.startswith("-"):
+            if "=" not in word and not (word[:2] in _GH_RUN_VALUE_OPTIONS and len(word) > 2):
+                return None  # an option mendbot does not know may take the next word
+        else:
+            return _file_name(word)
+    return None
+
+
+def _dispatch_target(text: str, match: re.Match[str]) -> str | None:
+    """The workflow file the dispatch at ``match`` starts; None when it names its target any
+    other way (or not at all on its line)."""
+    line_end = text.find("\n", match.end())
+    rest_of_line = text[match.end() : len(text) if line_end < 0 else line_end]
+    kind = match.group().lower()
+    if kind.startswith("createworkflowdispatch") or kind.startswith("workflow-dispatch@"):
+        key = _TARGET_KEY.search(text, match.end(), match.end() + _CALL_WINDOW)
+        return None if key is None else _file_name(key["target"])
+    if kind.startswith("/dispatches"):
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        rest = _REST_TARGET.search(text, line_start, match.end())
+        return None if rest is None else _file_name(rest["target"])
+    return _gh_run_target(rest_of_line)
 
 
 @lru_cache(maxsize=64)
@@ -232,7 +291,7 @@ def _dispatch_targets(
     root: Path, listing: tuple[tuple[str, int, int], ...]
 ) -> frozenset[str] | None:
     """The workflow files the repository's workflows dispatch; None when one of them
-    dispatches a workflow it does not name (or a file cannot be read)."""
+    dispatches a workflow it does not name by its file (or a file cannot be read)."""
     named: set[str] = set()
     for name, _, _ in listing:
         try:
@@ -240,13 +299,8 @@ def _dispatch_targets(
         except (OSError, UnicodeDecodeError):
             return None
         for match in _DISPATCHES.finditer(text):
-            line_start = text.rfind("\n", 0, match.start()) + 1
-            line_end = text.find("\n", match.end())
-            window = text[line_start : len(text) if line_end < 0 else line_end]
-            if match.group().lower().startswith(("createworkflowdispatch", "workflow-dispatch@")):
-                window = text[match.start() : match.end() + _CALL_WINDOW]
-            files = _WORKFLOW_FILE.findall(window)
-            if not files:
+            target = _dispatch_target(text, match)
+            if target is None:
                 return None
-            named.update(f.lower() for f in files)
+            named.add(target)
     return frozenset(named)
