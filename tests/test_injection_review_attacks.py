@@ -88,7 +88,6 @@ jobs:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="composite callers of composite actions are not read")
 @pytest.mark.parametrize(
     "uses",
     ["./.github/actions/inner", "./.github/actions/./inner", "./.github/actions//inner/"],

@@ -532,9 +532,11 @@ def load_local_workflow(workflow: Workflow, reference: str) -> Workflow | None:
     return load_repository_workflow(workflow.root, relative)
 
 
-def load_repository_workflow(root: Path, relative: str) -> Workflow | None:
-    """Parse the workflow at ``relative`` under the analysed ``root``, or None when it is
-    outside the root, too large, unreadable or not a workflow."""
+def load_repository_workflow(
+    root: Path, relative: str, kind: Literal["workflow", "action"] = "workflow"
+) -> Workflow | None:
+    """Parse the workflow (or, with ``kind="action"``, the action) at ``relative`` under the
+    analysed ``root``, or None when it is outside the root, too large, unreadable or not one."""
     resolved = root.resolve()
     path = (resolved / relative).resolve()
     try:
@@ -546,9 +548,10 @@ def load_repository_workflow(root: Path, relative: str) -> Workflow | None:
         data = doc.data()
     except (OSError, ValueError, YamlParseError):
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("jobs"), dict):
+    body = "jobs" if kind == "workflow" else "runs"
+    if not isinstance(data, dict) or not isinstance(data.get(body), dict):
         return None
-    return Workflow(Path(relative).as_posix(), doc, data, root)
+    return Workflow(Path(relative).as_posix(), doc, data, root, kind=kind)
 
 
 def undeclared_jobs(workflow: Workflow) -> Iterable[Job]:

@@ -9,6 +9,8 @@ callers are read from disk.
 
 from __future__ import annotations
 
+import os
+import posixpath
 import re
 import shlex
 from enum import Enum
@@ -53,9 +55,15 @@ def exposed(workflow: Workflow) -> bool:
     steps use it. Callers mendbot cannot see (another repository calling a reusable workflow,
     users of a published action) do not count here: what they bring in is their inputs,
     which :class:`~bot.knowledge.contexts.Provenance` ``CALLER`` covers."""
+    return _exposed(workflow, frozenset())
+
+
+def _exposed(workflow: Workflow, seen: frozenset[str]) -> bool:
     if workflow.kind == "workflow":
         return _starters(workflow, frozenset(), unseen_callers=Starters.WRITERS) is Starters.ANYONE
-    return any(exposed(step.workflow) for step in calling_steps(workflow))
+    if workflow.path in seen:
+        return False  # actions that use each other: the loop starts no run of its own
+    return any(_exposed(step.workflow, seen | {workflow.path}) for step in calling_steps(workflow))
 
 
 def _starters(workflow: Workflow, seen: frozenset[str], *, unseen_callers: Starters) -> Starters:
@@ -141,27 +149,77 @@ def calling_jobs(workflow: Workflow) -> tuple[Job, ...]:
 
 
 def calling_steps(action: Workflow) -> tuple[Step, ...]:
-    """The steps of the repository's workflows that use the composite ``action`` when it lives
-    under the repository's ``.github`` folder (``uses: ./.github/actions/x``); none for an
-    action elsewhere (a published action: its users are other repositories), or when no
-    workflow uses it."""
+    """The steps of the repository's workflows, and of its composite actions under ``.github``
+    or at its root, that use the composite ``action`` when it lives under the repository's
+    ``.github`` folder (``uses: ./.github/actions/x``); none for an action elsewhere (a
+    published action: its users are other repositories), or when nothing uses it."""
     parts = PurePosixPath(action.path).parts
     if action.kind != "action" or action.root is None or ".github" not in parts[:-1]:
         return ()
     top = parts.index(".github")
     folder = "/".join(parts[top:-1])
-    listing = _listing_of(action.root.joinpath(*parts[:top]), f"{folder}/{parts[-1]}")
-    if listing is None:
+    repository = action.root.joinpath(*parts[:top])
+    listing = _listing_of(repository, f"{folder}/{parts[-1]}")
+    actions = _action_listing(repository)
+    if listing is None or actions is None:
         return ()
-    return tuple(
+    workflow_steps = (
         step
         for caller in _read_workflows(listing[0], listing[2])
         for job in caller.jobs
         for step in job.steps
-        if step.uses is not None
-        and step.uses.local
-        and _called_path(step.uses.raw).rstrip("/") == folder
     )
+    action_steps = (
+        step for user in _read_actions(repository, actions) for step in user.action_steps
+    )
+    return tuple(
+        step
+        for step in (*workflow_steps, *action_steps)
+        if step.uses is not None and step.uses.local and _called_path(step.uses.raw) == folder
+    )
+
+
+#: The composite actions of a repository that may use another (``.github/**/action.yml``
+#: and ``action.yml`` at its root), as read: paths, times and sizes.
+_ActionListing = tuple[tuple[str, int, int], ...]
+_ACTION_FILES = ("action.yml", "action.yaml")
+
+
+def _action_listing(repository: Path) -> _ActionListing | None:
+    """The action files of ``repository``; None when a folder cannot be read or there are more
+    than :data:`_MAX_WORKFLOW_FILES`."""
+    try:
+        found = [
+            (name, *_stamp(repository / name))
+            for name in _ACTION_FILES
+            if (repository / name).is_file()
+        ]
+        for folder, _, files in os.walk(repository / ".github", onerror=_raise):
+            for name in files:
+                if name in _ACTION_FILES:
+                    path = Path(folder, name)
+                    found.append((path.relative_to(repository).as_posix(), *_stamp(path)))
+                    if len(found) > _MAX_WORKFLOW_FILES:
+                        return None
+    except OSError:
+        return None
+    return tuple(sorted(found))
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_mtime_ns, status.st_size
+
+
+def _raise(error: OSError) -> None:
+    raise error
+
+
+@lru_cache(maxsize=64)
+def _read_actions(repository: Path, listing: _ActionListing) -> tuple[Workflow, ...]:
+    """Every composite action of the ``listing`` that parses."""
+    loaded = (load_repository_workflow(repository, name, "action") for name, _, _ in listing)
+    return tuple(a for a in loaded if a is not None)
 
 
 def _callers(workflow: Workflow) -> tuple[Workflow, ...]:
@@ -197,8 +255,9 @@ def _read_callers(
 
 
 def _called_path(raw: str) -> str:
-    """``.github/workflows/x.yml`` for ``./.github/workflows/x.yml`` (a ref, if any, dropped)."""
-    return raw.strip()[2:].split("@", 1)[0].lstrip("/")
+    """``.github/workflows/x.yml`` for ``./.github/workflows/x.yml`` (a ref, if any, dropped;
+    ``.``, empty and trailing parts folded as the runner's file system reads them)."""
+    return posixpath.normpath(raw.strip()[2:].split("@", 1)[0]).lstrip("/")
 
 
 #: A workflow step that starts ``workflow_dispatch`` runs itself (with inputs it chooses).
