@@ -384,3 +384,48 @@ jobs:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
+
+
+def _calling_each_other(count: int) -> dict[str, str]:
+    """``count`` reusable workflows, each calling every other one with its own input."""
+    files = {}
+    for i in range(count):
+        calls = "".join(
+            f"  call-{j}:\n    uses: ./.github/workflows/w{j}.yml\n"
+            "    with:\n      msg: ${{ inputs.msg }}\n"
+            for j in range(count)
+            if j != i
+        )
+        files[f".github/workflows/w{i}.yml"] = (
+            "on:\n  workflow_call:\n    inputs:\n      msg: {type: string}\njobs:\n"
+            f"{calls}  say:\n    runs-on: ubuntu-latest\n"
+            '    steps:\n      - run: echo "${{ inputs.msg }}"\n'
+        )
+    return files
+
+
+def test_reusable_workflows_that_call_each_other_are_traced_in_polynomial_time(tmp_path: Path):
+    """Seven workflows calling each other (a pull request can add them) once made the caller
+    tracing walk every path through the calls, more than five minutes for six: each
+    workflow's callers and each input are now read once per look-up. With a caller passing a
+    comment's body, every workflow's input is the outsider's. The bound is minutes for what
+    takes seconds."""
+    files = _calling_each_other(7)
+    files[".github/workflows/comment.yml"] = (
+        "on: issue_comment\njobs:\n  call:\n    uses: ./.github/workflows/w0.yml\n"
+        "    with:\n      msg: ${{ github.event.comment.body }}\n"
+    )
+    _write(tmp_path, files)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "analyze", ".", "--offline", "--format", "json", *RULE],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert {(Path(f["path"]).name, f["severity"]) for f in findings} == {
+        (f"w{i}.yml", "high") for i in range(7)
+    }

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from contextvars import ContextVar
 from typing import Any
 
 from bot.knowledge.contexts import Provenance, context_of_variable, provenance
@@ -209,13 +210,40 @@ def _matrix_origin(context: str, step: Step, depth: int) -> Provenance:
     return worst([text_origin(t, step, depth) for t in computed])
 
 
+#: The inputs traced during one look-up, by workflow, input and depth: workflows that call
+#: each other would otherwise be walked once per path through their calls (exponential).
+_TRACED_INPUTS: ContextVar[dict[tuple[object, ...], Provenance] | None] = ContextVar(
+    "_TRACED_INPUTS", default=None
+)
+
+
 def _input_origin(
     workflow: Workflow, name: str, depth: int, *, dispatch_payload: bool
 ) -> Provenance:
     """``inputs.<name>``: set by whoever dispatches the workflow (a writer), or by a caller:
     the repository's own callers are read (the value each passes, where it passes it); a
     caller mendbot cannot see chooses any free text (only a boolean or number type
-    constrains it)."""
+    constrains it). Each input is traced once per depth within one look-up."""
+    memo = _TRACED_INPUTS.get()
+    token = None
+    if memo is None:
+        memo = {}
+        token = _TRACED_INPUTS.set(memo)
+    key = (workflow.root, workflow.path, name.lower(), dispatch_payload, depth)
+    try:
+        if key not in memo:
+            memo[key] = _traced_input_origin(
+                workflow, name, depth, dispatch_payload=dispatch_payload
+            )
+        return memo[key]
+    finally:
+        if token is not None:
+            _TRACED_INPUTS.reset(token)
+
+
+def _traced_input_origin(
+    workflow: Workflow, name: str, depth: int, *, dispatch_payload: bool
+) -> Provenance:
     if workflow.kind == "action":
         return _action_input_origin(workflow, name, depth)
     if workflow.kind != "workflow" or not workflow.triggers:

@@ -45,7 +45,7 @@ def starters(workflow: Workflow) -> Starters:
     its callers are unknown)."""
     if workflow.kind != "workflow":
         return Starters.ANYONE
-    return _starters(workflow, frozenset(), unseen_callers=Starters.ANYONE)
+    return _starters(workflow, unseen_callers=Starters.ANYONE)
 
 
 def exposed(workflow: Workflow) -> bool:
@@ -60,25 +60,34 @@ def exposed(workflow: Workflow) -> bool:
 
 def _exposed(workflow: Workflow, seen: frozenset[str]) -> bool:
     if workflow.kind == "workflow":
-        return _starters(workflow, frozenset(), unseen_callers=Starters.WRITERS) is Starters.ANYONE
+        return _starters(workflow, unseen_callers=Starters.WRITERS) is Starters.ANYONE
     if workflow.path in seen:
         return False  # actions that use each other: the loop starts no run of its own
     return any(_exposed(step.workflow, seen | {workflow.path}) for step in calling_steps(workflow))
 
 
-def _starters(workflow: Workflow, seen: frozenset[str], *, unseen_callers: Starters) -> Starters:
-    events = workflow.triggers
-    if not events:
-        return Starters.ANYONE
-    found = [_by_events(events - {"workflow_call"})] if events - {"workflow_call"} else []
-    if "workflow_call" in events:
-        callers = _callers(workflow) if workflow.path not in seen else ()
-        if not callers:
-            found.append(unseen_callers)
-        found.extend(
-            _starters(caller, seen | {workflow.path}, unseen_callers=unseen_callers)
-            for caller in callers
-        )
+def _starters(workflow: Workflow, *, unseen_callers: Starters) -> Starters:
+    """Who starts ``workflow``: its own events, and those of every workflow of the repository
+    that calls it, directly or through others, each read once (workflows calling each other
+    in a loop, which GitHub refuses to run, add nobody)."""
+    found: list[Starters] = []
+    visited: set[str] = set()
+    pending = [workflow]
+    while pending:
+        current = pending.pop()
+        if current.path in visited:
+            continue
+        visited.add(current.path)
+        events = current.triggers
+        if not events:
+            return Starters.ANYONE
+        if events - {"workflow_call"}:
+            found.append(_by_events(events - {"workflow_call"}))
+        if "workflow_call" in events:
+            callers = _callers(current)
+            if not callers:
+                found.append(unseen_callers)
+            pending.extend(callers)
     if Starters.ANYONE in found:
         return Starters.ANYONE
     if all(s is Starters.PR_AUTHOR for s in found):
