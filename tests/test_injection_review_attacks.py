@@ -429,3 +429,38 @@ def test_reusable_workflows_that_call_each_other_are_traced_in_polynomial_time(t
     assert {(Path(f["path"]).name, f["severity"]) for f in findings} == {
         (f"w{i}.yml", "high") for i in range(7)
     }
+
+
+def test_composite_actions_that_use_each_other_are_traced_in_polynomial_time(tmp_path: Path):
+    """Seven composite actions each using every other one, the first used by an
+    `issue_comment` workflow with the comment's body: each action's input is the outsider's,
+    and each unknown action's output runs in a run an outsider starts; every action is read
+    once per look-up (the bound is minutes for what takes seconds)."""
+    files = {}
+    for i in range(7):
+        uses = "".join(
+            f"    - uses: ./.github/actions/a{j}\n"
+            "      with:\n        text: ${{ inputs.text }}\n"
+            for j in range(7)
+            if j != i
+        )
+        files[f".github/actions/a{i}/action.yml"] = (
+            f"name: a{i}\ninputs:\n  text: {{required: true}}\nruns:\n  using: composite\n"
+            f"  steps:\n{uses}    - id: tool\n      uses: example/unknown@v1\n"
+            '    - shell: bash\n      run: echo "${{ inputs.text }} ${{ steps.tool.outputs.x }}"\n'
+        )
+    files[".github/workflows/comment.yml"] = COMMENT_USES_OUTER.replace("outer", "a0")
+    _write(tmp_path, files)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "analyze", ".", "--offline", "--format", "json", *RULE],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    assert sorted((Path(f["path"]).parent.name, f["severity"]) for f in findings) == sorted(
+        [(f"a{i}", "high") for i in range(7)] + [(f"a{i}", "medium") for i in range(7)]
+    )

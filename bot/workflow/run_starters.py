@@ -55,15 +55,18 @@ def exposed(workflow: Workflow) -> bool:
     steps use it. Callers mendbot cannot see (another repository calling a reusable workflow,
     users of a published action) do not count here: what they bring in is their inputs,
     which :class:`~bot.knowledge.contexts.Provenance` ``CALLER`` covers."""
-    return _exposed(workflow, frozenset())
-
-
-def _exposed(workflow: Workflow, seen: frozenset[str]) -> bool:
-    if workflow.kind == "workflow":
-        return _starters(workflow, unseen_callers=Starters.WRITERS) is Starters.ANYONE
-    if workflow.path in seen:
-        return False  # actions that use each other: the loop starts no run of its own
-    return any(_exposed(step.workflow, seen | {workflow.path}) for step in calling_steps(workflow))
+    visited: set[str] = set()
+    pending = [workflow]
+    while pending:
+        current = pending.pop()
+        if current.path in visited:  # actions using each other in a loop: each read once
+            continue
+        visited.add(current.path)
+        if current.kind != "workflow":
+            pending.extend(step.workflow for step in calling_steps(current))
+        elif _starters(current, unseen_callers=Starters.WRITERS) is Starters.ANYONE:
+            return True
+    return False
 
 
 def _starters(workflow: Workflow, *, unseen_callers: Starters) -> Starters:
