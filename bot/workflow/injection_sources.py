@@ -106,7 +106,7 @@ _RANK = {
     Provenance.UNKNOWN: 3,
     Provenance.TRUSTED: 4,
 }
-_MAX_DEPTH = 8
+_MAX_DEPTH = 16
 #: Index past every step: job outputs are evaluated after the job's last step.
 _AFTER_ALL_STEPS = 1 << 30
 
@@ -152,11 +152,47 @@ def text_origin(text: str, step: Step, depth: int = 0) -> Provenance:
     return worst([origin(c, step, depth + 1) for e in found for c in contexts_of(e)])
 
 
+#: The contexts traced during one look-up, by context, the step reading it and depth: the
+#: steps that may write an ``env.X`` (each reading ``env.X``) and workflows calling each
+#: other would otherwise be walked once per path through them (exponential).
+_TRACED: ContextVar[dict[tuple[object, ...], Provenance] | None] = ContextVar(
+    "_TRACED", default=None
+)
+
+
 def origin(context: str, step: Step, depth: int = 0) -> Provenance:
-    """How far the value of ``context`` can be trusted where ``step`` reads it."""
+    """How far the value of ``context`` can be trusted where ``step`` reads it (each context
+    is traced once per reading step and depth within one look-up)."""
     base = provenance(context)
     if base is not Provenance.UNKNOWN or depth > _MAX_DEPTH:
         return base
+    memo = _TRACED.get()
+    token = None
+    if memo is None:
+        memo = {}
+        token = _TRACED.set(memo)
+    # A step the tracing builds to stand for "after the job" or "where a caller passes its
+    # inputs" has no data of its own: the index and the empty data tell it from a real one.
+    workflow = step.workflow
+    key = (
+        context.lower(),
+        workflow.root,
+        workflow.path,
+        step.job.id,
+        step.index,
+        bool(step.data),
+        depth,
+    )
+    try:
+        if key not in memo:
+            memo[key] = _traced_where_read(context, step, depth)
+        return memo[key]
+    finally:
+        if token is not None:
+            _TRACED.reset(token)
+
+
+def _traced_where_read(context: str, step: Step, depth: int) -> Provenance:
     traced = _traced(context, step, depth)
     untraced = (Provenance.UNKNOWN, Provenance.OUTSIDE_TEXT)
     if traced in untraced and starters(step.workflow) is Starters.PR_AUTHOR:
@@ -210,40 +246,13 @@ def _matrix_origin(context: str, step: Step, depth: int) -> Provenance:
     return worst([text_origin(t, step, depth) for t in computed])
 
 
-#: The inputs traced during one look-up, by workflow, input and depth: workflows that call
-#: each other would otherwise be walked once per path through their calls (exponential).
-_TRACED_INPUTS: ContextVar[dict[tuple[object, ...], Provenance] | None] = ContextVar(
-    "_TRACED_INPUTS", default=None
-)
-
-
 def _input_origin(
     workflow: Workflow, name: str, depth: int, *, dispatch_payload: bool
 ) -> Provenance:
     """``inputs.<name>``: set by whoever dispatches the workflow (a writer), or by a caller:
     the repository's own callers are read (the value each passes, where it passes it); a
     caller mendbot cannot see chooses any free text (only a boolean or number type
-    constrains it). Each input is traced once per depth within one look-up."""
-    memo = _TRACED_INPUTS.get()
-    token = None
-    if memo is None:
-        memo = {}
-        token = _TRACED_INPUTS.set(memo)
-    key = (workflow.root, workflow.path, name.lower(), dispatch_payload, depth)
-    try:
-        if key not in memo:
-            memo[key] = _traced_input_origin(
-                workflow, name, depth, dispatch_payload=dispatch_payload
-            )
-        return memo[key]
-    finally:
-        if token is not None:
-            _TRACED_INPUTS.reset(token)
-
-
-def _traced_input_origin(
-    workflow: Workflow, name: str, depth: int, *, dispatch_payload: bool
-) -> Provenance:
+    constrains it)."""
     if workflow.kind == "action":
         return _action_input_origin(workflow, name, depth)
     if workflow.kind != "workflow" or not workflow.triggers:
