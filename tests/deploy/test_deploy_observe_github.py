@@ -6,10 +6,12 @@ runner would report them."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from deploy_github import APP_ID, INSTALLATION, REPO, install_deployer_app, secrets_of
 from deploy_scenario import frozen, merged_staging
 from fakegithub import FakeGitHub
@@ -184,3 +186,29 @@ def test_a_workflow_run_that_finished_after_the_deploy_is_judged_then(
         "deploy", "verify-record", str(follow_ups[-1]), "--verify-key", str(staged.deploy_pub)
     )
     assert verified.returncode == 0, verified.stdout
+
+
+def test_the_example_workflow_observes_hourly_in_each_environment_with_known_options() -> None:
+    workflow = Path(__file__).resolve().parents[2] / "docs" / "examples" / "mendbot-deploy.yml"
+    document = yaml.safe_load(workflow.read_text())
+    triggers = document[True]  # YAML 1.1 reads the key `on` as true
+    assert triggers["schedule"] == [{"cron": "17 * * * *"}]
+    assert document["permissions"] == {}
+    jobs = document["jobs"]
+    assert jobs["plan"]["if"] == "github.event_name != 'schedule'"
+    observe = jobs["observe"]
+    assert observe["if"] == "github.event_name == 'schedule'"
+    assert observe["environment"] == "${{ matrix.environment }}"
+    assert observe["permissions"] == {
+        "id-token": "write",
+        "contents": "read",
+        "actions": "read",
+        "deployments": "write",
+    }
+    [command] = [
+        step["run"] for step in observe["steps"] if "deploy observe" in step.get("run", "")
+    ]
+    used = set(re.findall(r"(--[a-z-]+)", command))
+    helped = run_mendbot("deploy", "observe", "--help")
+    assert helped.returncode == 0
+    assert used and used <= set(re.findall(r"(--[a-z-]+)", helped.stdout))
