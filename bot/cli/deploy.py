@@ -334,7 +334,6 @@ def observe_command(
         verified, refused = read_records([records, record_out], verifier)
         options = ObserveOptions(
             forge=host,
-            trust=verifier,
             signer=signer,
             record_out=record_out,
             oidc_token=_oidc_tokens(oidc_token_file),

@@ -2,9 +2,9 @@
 
 Some changes cannot be judged when they are applied: a deactivated access key is watched for
 use, a repository setting for workflows it newly breaks, a workflow change whose run had not
-finished for that run's conclusion. The deploy records say which (``validation`` ``passed`` or
-``not-observable`` of an ``applied`` change its applier :meth:`~bot.deploy.applier.Applier.
-watches`), and this job, run on a schedule, re-checks each of them until a verdict is final:
+finished for that run's conclusion. The deploy records say which (an ``applied`` change with
+validation ``passed`` or ``not-observable`` that its applier ``watches``), and this job, run on
+a schedule, re-checks each of them until a verdict is final:
 
 1. every record under the given folders is verified (signature by the deploy identity, every
    field); one that does not verify is refused, named, and never acted on;
@@ -116,8 +116,6 @@ class ObserveOptions:
     """How to observe."""
 
     forge: DeployForge
-    trust: Trust
-    """Whose deploy records to believe (the deploy identity)."""
     signer: Signer
     record_out: Path
     oidc_token: Callable[[str], str]
@@ -231,7 +229,8 @@ def _observe(chain: Watched, deployments: list[Deployment], options: ObserveOpti
         parent = git.rev_parse(options.forge.workdir, f"{first.merge_sha}^1")
         config = options.config_at(parent)
     except (GitError, MendbotError) as exc:
-        step = Step(Outcome.FAILED, first.before, reasons=(f"cannot read {error_text(exc)}",))
+        why = f"cannot read the merge's parent or its configuration: {error_text(exc)}"
+        step = Step(Outcome.FAILED, first.before, reasons=(why,))
         return _finish(chain, step, None, None, None, started, deployment, options)
     applied_at = _parse_time(first.time_started)
     watch = Watch(
@@ -295,7 +294,9 @@ def _finish(
     the follow-up record."""
     final = watch is not None and is_final(step, watch)
     validation = step.validation
-    lines = tuple(validation.checks if validation else ()) + step.reasons
+    lines = tuple(
+        scrub(line) for line in (*(validation.checks if validation else ()), *step.reasons)
+    )
     status = str(step.outcome)
     if step.outcome is Outcome.APPLIED:
         status = (
