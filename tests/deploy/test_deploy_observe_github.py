@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives.asymmetric import ec
 from deploy_github import APP_ID, INSTALLATION, REPO, install_deployer_app, secrets_of
-from deploy_scenario import frozen, merged_staging
+from deploy_scenario import frozen, merged_staging, write_keys
 from fakegithub import FakeGitHub
 from observe_scenario import Deployed, at, merge_desired_change, predicate
 
@@ -212,3 +213,21 @@ def test_the_example_workflow_observes_hourly_in_each_environment_with_known_opt
     helped = run_mendbot("deploy", "observe", "--help")
     assert helped.returncode == 0
     assert used and used <= set(re.findall(r"(--[a-z-]+)", helped.stdout))
+
+
+def test_a_records_folder_that_does_not_exist_is_a_clear_error(make_repo: Any, tmp_path: Path):
+    repo = make_repo("empty")
+    repo.commit("initial")
+    key, pub = write_keys(tmp_path / "keys", "deploy", ec.generate_private_key(ec.SECP256R1()))
+    missing = tmp_path / "no-records"
+
+    done = run_mendbot(
+        "deploy", "observe", "--records", str(missing), "--repo", str(repo.path),
+        "--base", "main", "--verify-key", str(pub), "--sign", "key", "--signing-key", str(key),
+        "--record-out", str(tmp_path / "out"),
+    )  # fmt: skip
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"{missing}: not a folder of deploy records" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
