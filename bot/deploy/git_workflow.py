@@ -45,14 +45,10 @@ from bot.deploy.applier import (
     Verdict,
     Watch,
 )
+from bot.deploy.run_history import GOOD, SILENT
 from bot.errors import MendbotError
 from bot.forge.interface import DeployForge, ForgeError, WorkflowRun
 from bot.risk import Reversibility
-
-#: Conclusions that count as the workflow working.
-_GOOD = frozenset({"success", "neutral", "skipped"})
-#: Conclusions that tell nothing about the change (a person or a newer run stopped it).
-_SILENT = frozenset({"cancelled", "stale"})
 
 
 class WorkflowTargetError(MendbotError):
@@ -246,9 +242,9 @@ class GitWorkflowApplier(Applier):
         self, path: str, event: str, now: WorkflowRun, before: WorkflowRun | None
     ) -> _Verdict:
         where = f"{path} ({event}) run {now.id}"
-        if now.conclusion in _GOOD:
+        if now.conclusion in GOOD:
             return _Verdict(Verdict.PASSED, f"{where}: {now.conclusion}")
-        if now.conclusion in _SILENT:
+        if now.conclusion in SILENT:
             return _Verdict(Verdict.NOT_OBSERVABLE, f"{where}: {now.conclusion}: not observable")
         if before is None:
             return _Verdict(
