@@ -17,8 +17,10 @@ from deploy_github import APP_ID, INSTALLATION, REPO, install_deployer_app, secr
 from deploy_scenario import frozen, merged_staging, write_keys
 from fakegithub import FakeGitHub
 from observe_scenario import Deployed, at, merge_desired_change, predicate
+from test_deploy_github_cli import OnGitHub, on_github  # noqa: F401 - the fixture
 
 from bot.forge.interface import WorkflowRun
+from bot.protocol import ROLLBACK_EVENT
 from clirun import run_mendbot
 
 SOURCE = ".mendbot/desired/github-settings/acme--app.yml"
@@ -231,3 +233,39 @@ def test_a_records_folder_that_does_not_exist_is_a_clear_error(make_repo: Any, t
     assert f"{missing}: not a folder of deploy records" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_on_github_a_run_that_failed_after_the_deploy_fails_the_deployment_and_dispatches(
+    on_github: OnGitHub,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+) -> None:
+    on = on_github
+    merge_sha = on.github.merge_pull(REPO, on.scenario.pulls["staging"], "squash")
+    assert on.checkout_main() == merge_sha
+    on.github.add_run(REPO, CI, on.parent_of(merge_sha), conclusion="success")
+    plan, records = tmp_path / "plan.json", tmp_path / "records"
+    assert on.plan(merge_sha, plan).returncode == 0
+    applied = on.apply(plan, records)  # no run on the merge commit yet: not observable
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    on.github.add_run(REPO, CI, merge_sha, conclusion="failure")
+
+    observed = on.mendbot(
+        "deploy", "observe", "--records", str(records), "--forge", "github",
+        "--repository", REPO, "--api-url", on.github.base_url, "--repo", str(on.path),
+        "--base", "main", "--verify-key", str(on.deploy_pub),
+        "--sign", "key", "--signing-key", str(on.deploy_key),
+        "--record-out", str(records), "--now", at(1),
+    )  # fmt: skip
+
+    assert observed.returncode == 1, observed.stdout + observed.stderr
+    assert observed.stdout.startswith("compensated")
+    [deployment] = on.deployments()
+    assert [s["state"] for s in deployment["statuses"]][-2:] == ["success", "failure"]
+    [request] = on.github.deploy_state(REPO).dispatches
+    assert request["event_type"] == ROLLBACK_EVENT
+    assert request["client_payload"]["sha"] == merge_sha
+    assert frozen(on.path, on.forge.deployments()) == {"staging"}
+    [follow_up] = [path for path in records.iterdir() if "-observed" in path.name]
+    assert on.verify(follow_up).returncode == 0
+    on.outputs.append(follow_up.read_text())
+    on.assert_no_token()
