@@ -19,7 +19,9 @@ from botocore.exceptions import ClientError
 from deploy_scenario import DEPLOY_NOW, frozen
 from observe_scenario import SUFFIX, Deployed, at, merge_desired_change, predicate
 
+from bot.deploy.record import sign_record
 from bot.protocol import ROLLBACK_EVENT
+from bot.provenance.signing.signers import KeySigner
 from local_sts import ACCOUNT
 
 ROLE_NAME = "mendbot-deploy-staging-iam-keys"
@@ -172,6 +174,11 @@ def test_no_use_until_the_window_closes_passes_once(
     assert found["observes"]["final"] is True
     assert "to the end of the observation window" in found["validation"]["checks"][0]
     assert deployed.verify(record).returncode == 0
+    inconsistent = _resigned(deployed, record, windowEndsAt="2026-11-01T00:00:00Z")
+    refused = deployed.verify(inconsistent)
+    assert refused.returncode == 1
+    assert "the observation window ends before the change was applied" in refused.stdout
+    inconsistent.unlink()
     assert world.status("victim", victim) == "Inactive"
 
     sessions = len(world.sts.sessions)
@@ -219,6 +226,20 @@ def _assert_scoped_to_victim(world: AwsWorld, before: set[str], bystander: str) 
     with pytest.raises(ClientError, match="AccessDenied"):
         client.get_access_key_last_used(AccessKeyId=bystander)
     assert world.status("bystander", bystander) == "Active"
+
+
+def _resigned(deployed: Deployed, record: Path, **observes: Any) -> Path:
+    """A copy of ``record`` with ``observes`` fields changed, signed again by the deploy key:
+    what only a faulty deploy job could write."""
+    statement = json.loads(
+        base64.b64decode(json.loads(record.read_text())["dsseEnvelope"]["payload"])
+    )
+    statement["predicate"]["observes"].update(observes)
+    with KeySigner.from_file(deployed.deploy_key) as signer:
+        bundle = sign_record(statement, signer)
+    copy = record.with_name("resigned" + SUFFIX)
+    copy.write_bytes(bundle)
+    return copy
 
 
 def _tamper(record: Path) -> None:
