@@ -17,7 +17,7 @@ from subprocess import CompletedProcess
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
-from deploy_scenario import DEPLOY_NOW, DEPLOY_TIME, write_keys
+from deploy_scenario import DEPLOY_NOW, DEPLOY_TIME
 from gate_scenario import CODEOWNERS, NOW, SHIPPED_POLICIES, SIGNED, TEAMS
 
 from bot.config import ProposeSettings
@@ -31,6 +31,7 @@ from bot.provenance.signing.signers import KeySigner
 from bot.provenance.verification.trust import KeyTrust
 from bot.risk import BlastRadius, Disposition, Reversibility
 from clirun import run_mendbot
+from keyfiles import write_keys
 
 SUFFIX = ".deploy.sigstore.json"
 

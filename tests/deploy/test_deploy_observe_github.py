@@ -14,7 +14,7 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives.asymmetric import ec
 from deploy_github import APP_ID, INSTALLATION, REPO, install_deployer_app, secrets_of
-from deploy_scenario import frozen, merged_staging, write_keys
+from deploy_scenario import frozen, merged_staging
 from fakegithub import FakeGitHub
 from observe_scenario import Deployed, at, merge_desired_change, predicate
 from test_deploy_github_cli import OnGitHub, on_github  # noqa: F401 - the fixture
@@ -22,6 +22,7 @@ from test_deploy_github_cli import OnGitHub, on_github  # noqa: F401 - the fixtu
 from bot.forge.interface import WorkflowRun
 from bot.protocol import ROLLBACK_EVENT
 from clirun import run_mendbot
+from keyfiles import write_keys
 
 SOURCE = ".mendbot/desired/github-settings/acme--app.yml"
 CI = ".github/workflows/ci.yml"
