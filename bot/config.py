@@ -103,8 +103,9 @@ class DeploySettings(_Schema):
     run_timeout_minutes: int = Field(default=30, ge=1, le=360)
     """How long validation waits for the runs of touched workflows on the merge commit."""
     observation_hours: int = Field(default=72, ge=0, le=24 * 30)
-    """How long a deactivated key is watched for use before its deactivation counts as
-    validated (re-checked by scheduled runs)."""
+    """How long ``mendbot deploy observe`` (scheduled) watches a deployed change after it was
+    applied: a deactivated key for use, a settings change for newly failing workflows, a
+    workflow change for a run that had not finished; its verdict is final once it closes."""
     environments: dict[str, DeployEnvironment] = Field(default_factory=dict)
     """Environment name (as in ``environments``) -> where and as whom to deploy there."""
 

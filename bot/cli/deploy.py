@@ -1,10 +1,11 @@
-"""``mendbot deploy``: the deploy identity's commands (plan, apply, verify-record).
+"""``mendbot deploy``: the deploy identity's commands (plan, apply, observe, verify-record).
 
 ``plan`` holds no credentials: it decides the gate again on the merge commit, verifies the
 attestation and writes what would be applied. ``apply`` plans again (never trusting the plan
 file alone), then applies each change with credentials scoped to it. ``verify-record`` checks a
-signed deploy record. Exit codes: 0 applied, skipped or nothing to do; 1 a change failed,
-drifted or was refused; 2 an error before anything was applied.
+signed deploy record. ``observe`` re-checks, on a schedule, the changes whose validation needs
+time. Exit codes: 0 applied, skipped or nothing to do; 1 a change failed, drifted or was
+refused; 2 an error before anything was applied.
 """
 
 from __future__ import annotations
@@ -263,6 +264,111 @@ def apply_command(
         if attempt.record is not None:
             click.echo(f"           record: {attempt.record}")
     sys.exit(EXIT_FINDINGS if fresh.problems else exit_code(attempts))
+
+
+@deploy_group.command("observe")
+@click.option(
+    "--records",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Folder of earlier deploy records (searched recursively; each one is verified).",
+)
+@click.option("--env", "environment", help="Observe only changes deployed to this environment.")
+@forge_options
+@trust_options
+@click.option(
+    "--oidc-token-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="This job's OIDC token (outside GitHub Actions), exchanged exactly as by apply.",
+)
+@click.option(
+    "--sign",
+    "sign_kind",
+    type=click.Choice(["sigstore", "key"]),
+    help="How follow-up records are signed (default: sigstore in GitHub Actions, else key).",
+)
+@click.option(
+    "--signing-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="ECDSA P-256 PEM private key for --sign key (the deploy identity's).",
+)
+@click.option(
+    "--record-out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Folder for the signed follow-up records (may be --records itself).",
+)
+@click.option("--now", help="Observe as of this RFC 3339 time instead of the clock (replays).")
+def observe_command(
+    records: Path,
+    environment: str | None,
+    forge: ForgeOptions,
+    trust: TrustOptions,
+    oidc_token_file: Path | None,
+    sign_kind: str | None,
+    signing_key: Path | None,
+    record_out: Path,
+    now: str | None,
+) -> None:
+    """Re-check the changes of --records whose validation needs time (a deactivated key
+    watched for use, settings for newly failing runs, a workflow run that had not finished),
+    with fresh credentials of the same scope; compensate and ask for the rollback on a
+    regression; write one signed follow-up record per new finding. The trust options name
+    the deploy identity (whose records are believed). Exit 0 fine or still watching, 1 a
+    regression (handled), drift or failure, 2 a record refused or bad input."""
+    from bot.deploy.job import Authorship
+    from bot.deploy.observe import (
+        ObserveOptions,
+        exit_code,
+        observe_all,
+        read_records,
+        watched_changes,
+    )
+    from bot.deploy.plan import config_at
+
+    clock = _clock(now)
+    try:
+        verifier = trust.build()
+        signer = _signer(sign_kind, signing_key)
+        host = forge.build()
+        verified, refused = read_records([records, record_out], verifier)
+        options = ObserveOptions(
+            forge=host,
+            signer=signer,
+            record_out=record_out,
+            oidc_token=_oidc_tokens(oidc_token_file),
+            now=_running_clock(clock),
+            config_at=lambda commit: config_at(host.workdir, commit),
+            environment=environment,
+            authorship=Authorship(
+                workflow_ref=os.environ.get("GITHUB_WORKFLOW_REF"),
+                run_url=_run_url(),
+                oidc_subject=None,
+            ),
+        )
+        watched = watched_changes(verified, options)
+        with signer:
+            observed = observe_all(watched, options)
+    except MendbotError as exc:
+        report_error(exc)
+        sys.exit(EXIT_USAGE)
+    for bad in refused:
+        click.echo(
+            f"refused    {bad.path}: not a verified deploy record ({bad.reason}); not acted on"
+        )
+    if not observed:
+        click.echo("nothing to observe")
+    for item in observed:
+        first = item.watched.first.statement.predicate
+        click.echo(f"{item.status:10} {first.environment:12} {first.target.kind:20} {first.change}")
+        for line in item.lines:
+            click.echo(f"           {line}")
+        if item.rollback:
+            state = "dispatched" if item.rollback.get("dispatched") else "NOT dispatched"
+            click.echo(f"           rollback request {state}; {first.environment} is frozen")
+        if item.record is not None:
+            click.echo(f"           record: {item.record}")
+    sys.exit(exit_code(observed, refused))
 
 
 @deploy_group.command("verify-record")

@@ -10,6 +10,11 @@ analysis saw (a difference is drift: nothing is applied); ``apply`` makes the ch
 ``validate`` says whether it holds (or that nothing can be observed yet); ``compensate``
 restores the snapshot at once, with the credentials still valid.
 
+Some validations need time: ``watches`` says whether a change applied earlier is re-checked
+by ``mendbot deploy observe`` during its observation window, and ``observe`` re-checks it then,
+with fresh credentials obtained through ``connect`` exactly as for applying
+(:mod:`bot.deploy.observation`).
+
 An applier holds only the credentials the deploy job obtained for this one change, and never
 reads anything but its target's objects.
 """
@@ -130,6 +135,34 @@ class Validation:
     checks: tuple[str, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class Watch:
+    """When a change applied earlier is re-checked: what ``observe`` may compare with."""
+
+    applied_at: datetime
+    """When the deployment started (its record's ``timeStarted``): any effect after it is the
+    change's."""
+    window_ends_at: datetime
+    """``applied_at`` plus ``deploy.observation_hours``: no verdict is final before it unless
+    the change is seen to fail or to pass for good."""
+    now: datetime
+
+    @property
+    def open(self) -> bool:
+        """Whether the observation window is still open."""
+        return self.now < self.window_ends_at
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a later re-check found: the validation, and the drift that stopped it (the live
+    objects are no longer what the change set: someone changed them since; reported, never
+    overwritten)."""
+
+    validation: Validation
+    drift: tuple[str, ...] = field(default_factory=tuple)
+
+
 class Applier(ABC):
     """One kind of desired state (``kind``), applied to one target at a time."""
 
@@ -169,3 +202,17 @@ class Applier(ABC):
     def compensate(self, target: Target, snapshot: State) -> None:
         """Restore ``snapshot`` (what :meth:`snapshot` returned before applying); raises when it
         cannot, and the deploy job then freezes the environment and asks for a person."""
+
+    @classmethod
+    def watches(cls, target: Target, verdict: Verdict) -> bool:
+        """Whether a change applied with validation ``verdict`` is re-checked later by
+        ``mendbot deploy observe``; by default only one that could not be observed yet."""
+        del target
+        return verdict is Verdict.NOT_OBSERVABLE
+
+    def observe(self, target: Target, watch: Watch) -> Observation:
+        """Re-check a change applied earlier (see :class:`Watch`): FAILED is a regression (the
+        caller compensates with the first snapshot), PASSED is final, NOT_OBSERVABLE keeps it
+        watched while the window is open. By default: :meth:`validate` again."""
+        del watch
+        return Observation(self.validate(target))

@@ -15,6 +15,10 @@ key added or removed, or moved to another user, is refused before any credential
 * ``apply``: ``UpdateAccessKey`` to the desired status.
 * ``validate``: the status reads back; a deactivated key is then watched for
   ``deploy.observation_hours`` by later scheduled runs.
+* ``observe`` (``mendbot deploy observe``, with a fresh session of the same scope): a
+  deactivated key used after the deployment started (``GetAccessKeyLastUsed``) is a regression;
+  a key no longer as the change set it is drift (reported, never set again); no use is
+  ``not-observable`` while the window is open and ``passed`` once it has closed.
 * ``compensate``: ``UpdateAccessKey`` back to the snapshot's status, read back.
 """
 
@@ -28,10 +32,12 @@ from bot.deploy.applier import (
     Applier,
     DeployContext,
     Grant,
+    Observation,
     State,
     Target,
     Validation,
     Verdict,
+    Watch,
 )
 from bot.deploy.aws_credentials import AwsGrant, assume_role, scrub, short_change
 from bot.deploy.session_policy import (
@@ -208,6 +214,61 @@ class AwsAccessKeys(Applier):
                     "deactivation broke something and is reverted"
                 )
         return Validation(Verdict.FAILED if failed else Verdict.PASSED, tuple(checks))
+
+    @classmethod
+    def watches(cls, target: Target, verdict: Verdict) -> bool:
+        """A change that deactivated a key and held is watched for the key's use."""
+        return verdict is not Verdict.FAILED and any(
+            target.desired[key_id]["status"] == "Inactive" for key_id in target.objects
+        )
+
+    def observe(self, target: Target, watch: Watch) -> Observation:
+        """Read each deactivated key's status and last use: a use after ``watch.applied_at``
+        is a regression (FAILED); a status that is not the desired one is drift; otherwise
+        NOT_OBSERVABLE while the window is open, PASSED once it has closed."""
+        live = self.snapshot(target)
+        since, until = _iso(watch.applied_at), _iso(watch.window_ends_at)
+        checks: list[str] = []
+        drift: list[str] = []
+        used = False
+        for key_id in target.objects:
+            now, wanted = live[key_id], target.desired[key_id]["status"]
+            user = now["user"]
+            if wanted != "Inactive":
+                checks.append(f"{key_id} of {user} was set {wanted}: nothing to watch")
+                continue
+            last = now.get("last_used") or {}
+            used_at = _parse(last.get("date"))
+            if used_at is not None and used_at > watch.applied_at.replace(microsecond=0):
+                used = True
+                checks.append(
+                    f"{key_id} of {user} was used at {_iso(used_at)} "
+                    f"({last.get('service') or 'unknown service'}, "
+                    f"{last.get('region') or 'unknown region'}) after its deactivation at "
+                    f"{since}: something still needs it, regression"
+                )
+            elif now["status"] != wanted:
+                drift.append(
+                    f"{key_id} of {user} is {now['status'] or 'deleted'}, the change set it "
+                    f"{wanted} at {since}: changed outside mendbot since, not set again"
+                )
+            elif watch.open:
+                checks.append(
+                    f"{key_id} of {user}: no use since its deactivation at {since}; watched "
+                    f"until {until}"
+                )
+            else:
+                checks.append(
+                    f"{key_id} of {user}: no use from its deactivation at {since} to the end "
+                    f"of the observation window at {until}"
+                )
+        if used:
+            verdict = Verdict.FAILED
+        elif drift or watch.open:
+            verdict = Verdict.NOT_OBSERVABLE
+        else:
+            verdict = Verdict.PASSED
+        return Observation(Validation(verdict, tuple(checks + drift)), tuple(drift))
 
     def compensate(self, target: Target, snapshot: State) -> None:
         """Set each key ``apply`` may have changed back to its snapshot status and read it

@@ -16,6 +16,10 @@ the same workflow and event:
   the change, and a failure would revert a merged fix for a hiccup;
 * PASSED only when every touched workflow was observed and none regressed.
 
+``observe`` (``mendbot deploy observe``, for a change recorded ``not-observable``) reads the runs
+once, without waiting: a run that has finished since is judged as above; one still running, or
+no run at all, stays ``not-observable`` until the observation window closes.
+
 ``compensate`` cannot undo a merge and changes nothing: the compensation of a workflow change is
 the revert pull request the deploy job has the propose identity open.
 """
@@ -34,19 +38,17 @@ from bot.deploy.applier import (
     Authority,
     DeployContext,
     Grant,
+    Observation,
     State,
     Target,
     Validation,
     Verdict,
+    Watch,
 )
+from bot.deploy.run_history import GOOD, SILENT
 from bot.errors import MendbotError
 from bot.forge.interface import DeployForge, ForgeError, WorkflowRun
 from bot.risk import Reversibility
-
-#: Conclusions that count as the workflow working.
-_GOOD = frozenset({"success", "neutral", "skipped"})
-#: Conclusions that tell nothing about the change (a person or a newer run stopped it).
-_SILENT = frozenset({"cancelled", "stale"})
 
 
 class WorkflowTargetError(MendbotError):
@@ -154,7 +156,15 @@ class GitWorkflowApplier(Applier):
 
     def validate(self, target: Target) -> Validation:
         """Compare the runs on the merge commit with the parent's (see the module docstring)."""
-        deadline = self._context.now() + timedelta(minutes=self._context.deploy.run_timeout_minutes)
+        minutes = self._context.deploy.run_timeout_minutes
+        return self._watch(target, self._context.now() + timedelta(minutes=minutes))
+
+    def observe(self, target: Target, watch: Watch) -> Observation:
+        """Read the runs once (no waiting) and judge them as :meth:`validate` does."""
+        return Observation(self._watch(target, deadline=None))
+
+    def _watch(self, target: Target, deadline: datetime | None) -> Validation:
+        """Read the runs, polling until none is pending or ``deadline`` (None: read once)."""
         try:
             while True:
                 runs = self._forge.workflow_runs(self._context.merge_sha)
@@ -163,7 +173,7 @@ class GitWorkflowApplier(Applier):
                     for path in target.objects
                     if any(r.path == path and r.status != "completed" for r in runs)
                 ]
-                if not pending or self._context.now() >= deadline:
+                if not pending or deadline is None or self._context.now() >= deadline:
                     break
                 self.sleep(self.poll_seconds)
             parent_runs = self._forge.workflow_runs(self._context.parent_sha)
@@ -174,7 +184,7 @@ class GitWorkflowApplier(Applier):
                 Verdict.NOT_OBSERVABLE, (f"the workflow runs could not be read: {exc}",)
             )
         verdicts = [
-            self._judge(path, [r for r in runs if r.path == path], parent_runs, pending)
+            self._judge(path, [r for r in runs if r.path == path], parent_runs, pending, deadline)
             for path in target.objects
         ]
         if any(v.verdict is Verdict.FAILED for v in verdicts):
@@ -195,6 +205,7 @@ class GitWorkflowApplier(Applier):
         runs: list[WorkflowRun],
         parent_runs: list[WorkflowRun],
         pending: list[str],
+        deadline: datetime | None,
     ) -> _Verdict:
         merge = self._context.merge_sha[:12]
         if not runs:
@@ -204,9 +215,10 @@ class GitWorkflowApplier(Applier):
             )
         if path in pending:
             minutes = self._context.deploy.run_timeout_minutes
+            waited = f"after {minutes} minutes" if deadline is not None else "now"
             return _Verdict(
                 Verdict.NOT_OBSERVABLE,
-                f"{path}: still running on {merge} after {minutes} minutes: not observable",
+                f"{path}: still running on {merge} {waited}: not observable",
             )
         results = []
         for event in sorted({r.event for r in runs}):
@@ -230,9 +242,9 @@ class GitWorkflowApplier(Applier):
         self, path: str, event: str, now: WorkflowRun, before: WorkflowRun | None
     ) -> _Verdict:
         where = f"{path} ({event}) run {now.id}"
-        if now.conclusion in _GOOD:
+        if now.conclusion in GOOD:
             return _Verdict(Verdict.PASSED, f"{where}: {now.conclusion}")
-        if now.conclusion in _SILENT:
+        if now.conclusion in SILENT:
             return _Verdict(Verdict.NOT_OBSERVABLE, f"{where}: {now.conclusion}: not observable")
         if before is None:
             return _Verdict(

@@ -8,6 +8,11 @@ the pre-image; ``apply`` PUTs only the changed fields; ``validate`` GETs them ag
 ``allowed_actions`` → ``selected_actions`` → workflow token settings, and compensation in the
 reverse order, so the allow list is only ever written while ``allowed_actions`` is
 ``selected``, whichever way the change goes.
+
+``observe`` (``mendbot deploy observe``, with a freshly minted token of the same scope) GETs the
+settings again — a value changed since is drift, reported and never written back — and reads
+the workflow runs on the default branch since the deploy (:mod:`bot.deploy.run_history`): a
+workflow newly failing is a regression, compensated with the first snapshot.
 """
 
 from __future__ import annotations
@@ -17,9 +22,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
-from bot.deploy.applier import Applier, DeployContext, Grant, State, Target, Validation, Verdict
+from bot.deploy.applier import (
+    Applier,
+    DeployContext,
+    Grant,
+    Observation,
+    State,
+    Target,
+    Validation,
+    Verdict,
+    Watch,
+)
 from bot.deploy.github_token import GitHubApi, InstallationToken, mint_installation_token
+from bot.deploy.run_history import newly_failing, read_history
 from bot.errors import MendbotError
+from bot.forge.interface import DeployForge, ForgeError
 from bot.risk import Reversibility
 
 #: The one permission this applier's token carries.
@@ -65,9 +82,18 @@ class GithubSettingsApplier(Applier):
     kind: ClassVar[str] = "github-settings"
     reversibility: ClassVar[Reversibility] = Reversibility.REVERSIBLE
 
-    def __init__(self, repository: str, api: GitHubApi) -> None:
+    def __init__(
+        self,
+        repository: str,
+        api: GitHubApi,
+        forge: DeployForge | None = None,
+        merge_sha: str = "",
+    ) -> None:
         self._repository = repository
         self._api = api
+        self._forge = forge
+        """Where the workflow runs are read (``observe``); None: not observable."""
+        self._merge_sha = merge_sha
 
     @classmethod
     def connect(cls, target: Target, context: DeployContext) -> tuple[Self, Grant]:
@@ -88,7 +114,7 @@ class GithubSettingsApplier(Applier):
                 advice="only the Actions settings listed in docs/deploy.md are deployed",
             )
         grant: InstallationToken = mint_installation_token(context, repository, PERMISSIONS)
-        return cls(repository, grant.api()), grant
+        return cls(repository, grant.api(), context.forge, context.merge_sha), grant
 
     # -- the five steps ----------------------------------------------------------------------
     def snapshot(self, target: Target) -> State:
@@ -121,6 +147,48 @@ class GithubSettingsApplier(Applier):
                 held = False
                 checks.append(f"{name} reads back {_show(live.get(name))}, not {_show(wanted)}")
         return Validation(Verdict.PASSED if held else Verdict.FAILED, tuple(checks))
+
+    @classmethod
+    def watches(cls, target: Target, verdict: Verdict) -> bool:
+        """Every settings change that held is watched: its effect shows on later runs."""
+        del target
+        return verdict is not Verdict.FAILED
+
+    def observe(self, target: Target, watch: Watch) -> Observation:
+        """GET the settings (a value not the desired one is drift) and judge the runs since
+        the deploy: newly failing is FAILED; otherwise NOT_OBSERVABLE while the window is
+        open, PASSED once it has closed."""
+        live = self._read(target.objects)
+        drift = tuple(
+            f"{name} is {_show(live.get(name))} on {self._repository}, the change set "
+            f"{_show(target.desired.get(name))}: changed outside mendbot since, not set again"
+            for name in target.objects
+            if _normal(live.get(name)) != _normal(target.desired.get(name))
+        )
+        if self._forge is None:
+            runs = Validation(Verdict.NOT_OBSERVABLE, ("no forge to read workflow runs from",))
+        else:
+            try:
+                runs = newly_failing(read_history(self._forge, self._merge_sha))
+            except ForgeError as exc:
+                runs = Validation(
+                    Verdict.NOT_OBSERVABLE, (f"the workflow runs could not be read: {exc}",)
+                )
+        until = watch.window_ends_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if runs.verdict is Verdict.FAILED:
+            return Observation(Validation(Verdict.FAILED, runs.checks + drift), drift)
+        if drift:
+            return Observation(Validation(Verdict.NOT_OBSERVABLE, drift), drift)
+        if watch.open:
+            # NOTE(deploy): passing runs are summed up without their ids, so a scheduled run
+            # that finds the same picture has nothing new to record.
+            held = f"{', '.join(target.objects)} read back as set; watched until {until}"
+            found: tuple[str, ...] = ("no workflow newly failing since the change",)
+            if runs.verdict is not Verdict.PASSED:
+                found = runs.checks
+            return Observation(Validation(Verdict.NOT_OBSERVABLE, (held, *found)))
+        verdict = Verdict.PASSED if runs.verdict is Verdict.PASSED else Verdict.NOT_OBSERVABLE
+        return Observation(Validation(verdict, runs.checks))
 
     def compensate(self, target: Target, snapshot: State) -> None:
         """PUT the snapshot's values back (reverse order), then read them back; raises when

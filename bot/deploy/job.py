@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config, DeployEnvironment
-from bot.deploy.applier import DeployContext, Grant, Target
+from bot.deploy.applier import Authority, DeployContext, Grant, Target
 from bot.deploy.appliers import APPLIERS
 from bot.deploy.lifecycle import Outcome, Step, deploy_change
 from bot.deploy.plan import DeployPlan, PlannedChange
@@ -41,9 +41,9 @@ from bot.provenance.signing.signers import Signer
 from bot.safe_files import write_text_atomically
 
 #: How a deploy record's file name ends.
-_RECORD_SUFFIX = ".deploy.sigstore.json"
+RECORD_SUFFIX = ".deploy.sigstore.json"
 #: Deployment state for each outcome.
-_STATES = {
+STATES = {
     "applied": "success",
     "drift": "error",
     "failed": "error",
@@ -171,7 +171,7 @@ def _attempt(
     if attempt.outcome in DEPLOY_FREEZING_OUTCOMES:
         attempt.rollback = _ask_for_rollback(plan, planned, deployment, options)
     written = _record(plan, planned, attempt, step, grant, after, started, options)
-    state = _STATES.get(attempt.outcome, "error")
+    state = STATES.get(attempt.outcome, "error")
     status_payload = {"outcome": attempt.outcome, "record": written}
     if written is None:
         attempt.reasons += ("the deploy record could not be written",)
@@ -219,23 +219,34 @@ def _run(
 def _ask_for_rollback(
     plan: DeployPlan, planned: PlannedChange, deployment: int, options: ApplyOptions
 ) -> dict[str, Any]:
+    return dispatch_rollback(
+        options.forge, plan.sha, planned.environment, deployment, planned.change
+    )
+
+
+def dispatch_rollback(
+    forge: DeployForge, sha: str, environment: str, deployment: int | None, change: str
+) -> dict[str, Any]:
+    """Ask the propose identity for the exact revert of ``sha`` (event
+    :data:`~bot.protocol.ROLLBACK_EVENT`); what the record's ``rollback`` says. Never raises:
+    a lost request is recorded, and the failed deployment keeps the environment frozen."""
     request = {
-        "sha": plan.sha,
-        "environment": planned.environment,
+        "sha": sha,
+        "environment": environment,
         "deployment": deployment,
-        "change": planned.change,
+        "change": change,
     }
     try:
-        options.forge.dispatch(ROLLBACK_EVENT, request)
+        forge.dispatch(ROLLBACK_EVENT, request)
     except ForgeError as exc:
         return {
             "dispatched": False,
             "error": str(exc),
-            "frozen": [planned.environment],
+            "frozen": [environment],
             "note": "the failed deployment keeps the environment frozen; open the revert "
             "pull request with `mendbot propose --rollback`",
         }
-    return {"dispatched": True, "event": ROLLBACK_EVENT, "frozen": [planned.environment]}
+    return {"dispatched": True, "event": ROLLBACK_EVENT, "frozen": [environment]}
 
 
 def _record(
@@ -280,33 +291,24 @@ def _record(
             "workflowRef": options.authorship.workflow_ref,
             "runUrl": options.authorship.run_url,
             "oidcSubject": options.authorship.oidc_subject,
-            "credential": None
-            if authority is None
-            else {
-                "type": authority.credential_type,
-                "principal": authority.principal,
-                "sessionName": authority.session_name,
-                "expiresAt": authority.expires_at,
-                "scopeSha256": authority.scope_digest,
-                "scope": dict(authority.scope),
-            },
+            "credential": credential_json(authority),
         },
         "validation": {
             "result": str(validation.verdict) if validation else "not-run",
             "checks": list(validation.checks) if validation else [],
         },
         "outcome": attempt.outcome,
-        "reasons": [_scrub(reason) for reason in attempt.reasons],
+        "reasons": [scrub(reason) for reason in attempt.reasons],
         "resolves": list(planned.resolves),
         "rollback": attempt.rollback,
-        "timeStarted": _time(started),
-        "timeFinished": _time(options.now()),
+        "timeStarted": record_time(started),
+        "timeFinished": record_time(options.now()),
     }
     try:
         statement = statement_for(predicate, plan.attestation)
         bundle = sign_record(statement, options.signer)
         options.record_out.mkdir(parents=True, exist_ok=True)
-        path = _unused_path(options.record_out, _file_name(planned))
+        path = unused_path(options.record_out, _file_name(planned))
         write_text_atomically(path, bundle.decode())
     except Exception as exc:  # NOTE(deploy): reported on the deployment; never a traceback.
         attempt.reasons += (f"record not written: {_why(exc)}",)
@@ -315,22 +317,36 @@ def _record(
     return hashlib.sha256(bundle).hexdigest()
 
 
+def credential_json(authority: Authority | None) -> dict[str, Any] | None:
+    """The record's ``authority.credential``: what the credentials could reach, never them."""
+    if authority is None:
+        return None
+    return {
+        "type": authority.credential_type,
+        "principal": authority.principal,
+        "sessionName": authority.session_name,
+        "expiresAt": authority.expires_at,
+        "scopeSha256": authority.scope_digest,
+        "scope": dict(authority.scope),
+    }
+
+
 def _file_name(planned: PlannedChange) -> str:
     slug = re.sub(
         r"[^A-Za-z0-9._-]+", "-", f"{planned.change}-{planned.environment}-{planned.kind}"
     )
     digest = hashlib.sha256(planned.key.encode()).hexdigest()[:8]
-    return f"{slug.strip('-')[:120]}-{digest}{_RECORD_SUFFIX}"
+    return f"{slug.strip('-')[:120]}-{digest}{RECORD_SUFFIX}"
 
 
-def _unused_path(folder: Path, name: str) -> Path:
+def unused_path(folder: Path, name: str) -> Path:
     """``folder/name``, or ``name`` numbered ``-2``, ``-3``… when taken: a rerun into the same
     folder (its attempt skipped or refused) never replaces the record of an earlier attempt."""
-    stem = name.removesuffix(_RECORD_SUFFIX)
+    stem = name.removesuffix(RECORD_SUFFIX)
     path, number = folder / name, 1
     while path.exists():
         number += 1
-        path = folder / f"{stem}-{number}{_RECORD_SUFFIX}"
+        path = folder / f"{stem}-{number}{RECORD_SUFFIX}"
     return path
 
 
@@ -338,16 +354,18 @@ def _describe(attempt: Attempt) -> str:
     return (attempt.reasons[0] if attempt.reasons else attempt.outcome)[:120]
 
 
-def _time(moment: datetime) -> str:
+def record_time(moment: datetime) -> str:
+    """``moment`` as records write times (RFC 3339, whole seconds, UTC)."""
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _scrub(text: str) -> str:
+def scrub(text: str) -> str:
+    """``text`` with anything shaped like a credential replaced by ``***``."""
     return SECRET_SHAPES.sub("***", text)
 
 
 def _why(exc: Exception) -> str:
-    return _scrub(f"{type(exc).__name__}: {exc}")
+    return scrub(f"{type(exc).__name__}: {exc}")
 
 
 def exit_code(attempts: list[Attempt]) -> int:

@@ -46,26 +46,30 @@ def deploy_change(applier: Applier, target: Target) -> Step:
     try:
         before = applier.snapshot(target)
     except Exception as exc:  # NOTE(deploy): any read failure applies nothing (fail closed).
-        return Step(Outcome.FAILED, None, reasons=(f"cannot read the live state: {_why(exc)}",))
+        return Step(
+            Outcome.FAILED, None, reasons=(f"cannot read the live state: {error_text(exc)}",)
+        )
     try:
         drift = applier.precheck(target, before)
     except Exception as exc:  # NOTE(deploy): a precheck that cannot decide applies nothing.
-        return Step(Outcome.FAILED, before, reasons=(f"the precheck failed: {_why(exc)}",))
+        return Step(Outcome.FAILED, before, reasons=(f"the precheck failed: {error_text(exc)}",))
     if drift:
         return Step(Outcome.DRIFT, before, reasons=tuple(drift))
     try:
         applier.apply(target)
         validation = applier.validate(target)
     except Exception as exc:  # NOTE(deploy): a half-applied change is compensated, never left.
-        return _compensate(applier, target, before, None, f"apply failed: {_why(exc)}")
+        return compensate_step(applier, target, before, None, f"apply failed: {error_text(exc)}")
     if validation.verdict is Verdict.FAILED:
-        return _compensate(applier, target, before, validation, "validation failed")
+        return compensate_step(applier, target, before, validation, "validation failed")
     return Step(Outcome.APPLIED, before, validation)
 
 
-def _compensate(
+def compensate_step(
     applier: Applier, target: Target, before: State, validation: Validation | None, reason: str
 ) -> Step:
+    """Restore ``before`` after a failure (``reason``): COMPENSATED, or COMPENSATION_FAILED
+    with why; never raises."""
     try:
         applier.compensate(target, before)
     except Exception as exc:  # NOTE(deploy): reported, so the job freezes and calls a person.
@@ -73,11 +77,11 @@ def _compensate(
             Outcome.COMPENSATION_FAILED,
             before,
             validation,
-            (reason, f"restoring the snapshot failed: {_why(exc)}"),
+            (reason, f"restoring the snapshot failed: {error_text(exc)}"),
         )
     return Step(Outcome.COMPENSATED, before, validation, (reason, applier.compensation))
 
 
-def _why(exc: Exception) -> str:
+def error_text(exc: Exception) -> str:
     """The exception's own message, never its arguments' reprs (which may hold credentials)."""
     return f"{type(exc).__name__}: {exc}"

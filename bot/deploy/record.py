@@ -36,6 +36,9 @@ OUTCOMES = (
     "compensated",
     "compensation-failed",
 )
+#: The outcomes of a follow-up record (``observes``): still holding, drifted, not readable,
+#: or a regression compensated (or not).
+OBSERVATION_OUTCOMES = ("applied", "drift", "failed", "compensated", "compensation-failed")
 _TIME = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
 _SHA1 = r"^[0-9a-f]{40}$"
 _SHA256 = r"^[0-9a-f]{64}$"
@@ -86,6 +89,16 @@ class ValidationInfo(_Schema):
     checks: tuple[str, ...]
 
 
+class ObservesInfo(_Schema):
+    """What a follow-up record of ``mendbot deploy observe`` re-checked: the first record of the
+    deployment (by digest) and its observation window."""
+
+    record_sha256: str = Field(alias="recordSha256", pattern=_SHA256)
+    applied_at: str = Field(alias="appliedAt", pattern=_TIME)
+    window_ends_at: str = Field(alias="windowEndsAt", pattern=_TIME)
+    final: bool
+
+
 class TargetInfo(_Schema):
     kind: str
     source: str
@@ -116,6 +129,8 @@ class DeployPredicate(_Schema):
     rollback: dict[str, Any]
     time_started: str = Field(alias="timeStarted", pattern=_TIME)
     time_finished: str = Field(alias="timeFinished", pattern=_TIME)
+    observes: ObservesInfo | None = None
+    """Absent on the record of an apply; on a follow-up record, the apply record it observes."""
 
 
 class Digest(_Schema):
@@ -241,4 +256,12 @@ def _consistency(statement: DeployStatement, payload: bytes) -> list[str]:
         problems.append("applied although validation failed")
     if SECRET_SHAPES.search(payload.decode("utf-8", "replace")):
         problems.append("the record holds a credential-shaped value")
+    observes = predicate.observes
+    if observes is not None:
+        if predicate.outcome not in OBSERVATION_OUTCOMES:
+            problems.append(f"an observation cannot end {predicate.outcome}")
+        if observes.window_ends_at < observes.applied_at:
+            problems.append("the observation window ends before the change was applied")
+        if predicate.time_started < observes.applied_at:
+            problems.append("observed before the change was applied")
     return problems
