@@ -80,6 +80,18 @@ case "$COMMAND" in
     fi
     ;;
   propose)
+    if [[ -n "$INPUT_ROLLBACK_SHA" ]]; then
+      if [[ -z "$INPUT_ENVIRONMENT" ]]; then
+        echo "::error title=mendbot propose::input 'rollback-sha' needs input 'environment'"
+        code=2
+        finish
+      fi
+      run "$mendbot" propose --rollback "$INPUT_ROLLBACK_SHA" --env "$INPUT_ENVIRONMENT" --forge github "${extra[@]}" >"$temp/mendbot-rollback.txt"
+      cat "$temp/mendbot-rollback.txt"
+      number="$(sed -n 's/^\(opened\|already open:\) #\([0-9]*\).*/\2/p' "$temp/mendbot-rollback.txt")"
+      echo "pull-requests=$number" >>"$outputs"
+      finish
+    fi
     shopt -s nullglob
     bundles=("$INPUT_BUNDLES"/*/)
     if ((${#bundles[@]} == 0)); then

@@ -221,3 +221,12 @@ def test_revert_on_github_opens_the_exact_revert(
     forward = github.git(github.repos[REPO], "diff", f"{merged}^1", merged)
     backward = github.git(github.repos[REPO], "diff", str(head), f"{head}^1")
     assert forward == backward
+
+
+def test_a_rollback_needs_its_environment(tmp_path: Path, runner: Path) -> None:
+    workspace = _workspace(tmp_path, {"ci.yml": CLEAN})
+    run = run_action(
+        {"command": "propose", "rollback-sha": "0" * 40}, workspace=workspace, runner_temp=runner
+    )
+    assert (run.returncode, run.outputs["exit-code"]) == (2, "2")
+    assert "input 'rollback-sha' needs input 'environment'" in run.stdout
