@@ -131,15 +131,20 @@ def _git(*args: str) -> subprocess.CompletedProcess[str]:
 def test_the_examples_pin_a_commit_of_this_repository_that_has_the_action() -> None:
     if _git("rev-parse", "--is-shallow-repository").stdout.strip() != "false":
         pytest.skip("needs the repository's history (not a shallow clone)")
-    pinned = {
-        step["uses"].split("@", 1)[1]
+    steps = [
+        step
         for path in EXAMPLES
         for _, job in _jobs(path)
         for step in _steps_using(job, "mendbot/mendbot@")
-    }
-    assert pinned, "the examples use the action"
-    for sha in pinned:
-        assert _git("cat-file", "-e", f"{sha}:action.yml").returncode == 0, sha
+    ]
+    assert steps, "the examples use the action"
+    for step in steps:
+        sha = step["uses"].split("@", 1)[1]
+        pinned = _git("show", f"{sha}:action.yml")
+        assert pinned.returncode == 0, f"{sha} has no action.yml"
+        inputs = yaml.safe_load(pinned.stdout)["inputs"]
+        unknown = set(step.get("with", {})) - set(inputs)
+        assert not unknown, f"the action at {sha[:12]} has no input {unknown}"
 
 
 def test_every_input_and_output_is_documented() -> None:
