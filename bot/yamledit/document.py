@@ -589,7 +589,14 @@ class YamlDocument:
         return max(counts, key=lambda g: (counts[g], len(g))) if counts else "  "
 
     def indent_step(self) -> int:
-        """The indentation step this file uses for nested block mappings (default 2)."""
+        """The indentation step this file uses for nested block mappings (default 2).
+
+        Measured from each key to the first key of the block mapping nested under it, the
+        way the engine writes a nested mapping (the key's column plus the step): an explicit
+        key (``? k``) sits right of its mapping's column, and measuring from there keeps
+        what the engine inserts reading back as the step it was written with, so an edit
+        never changes the step a later edit is written with.
+        """
         if "indent_step" not in self._style:
             self._style["indent_step"] = self._indent_step()
         step: int = self._style["indent_step"]
@@ -599,9 +606,9 @@ class YamlDocument:
         counts: dict[int, int] = {}
         for node in self._walk_all():
             if isinstance(node, Mapping) and not node.flow:
-                for _, value in node.pairs:
+                for key, value in node.pairs:
                     if isinstance(value, Mapping) and not value.flow and value.pairs:
-                        step = value.pairs[0][0].column - node.pairs[0][0].column
+                        step = value.pairs[0][0].column - key.column
                         if step > 0:
                             counts[step] = counts.get(step, 0) + 1
         return max(counts, key=lambda s: counts[s]) if counts else 2

@@ -178,8 +178,9 @@ def apply_together(text: str, groups: Sequence[Sequence[Operation]]) -> Together
 
     The union of the splices is then guarded like a single splice: the text must re-parse to
     exactly the data every operation means (applied in order to plain data), keep every
-    comment outside the spliced ranges, and put each comment where it was asked for. When
-    that check fails, the first half of the run is tried, and so on down to two groups.
+    comment outside the spliced ranges, put each comment where it was asked for, and read in
+    the style the splices were written in (:func:`splice.written_style`). When that check
+    fails, the first half of the run is tried, and so on down to two groups.
 
     Returns None when fewer than two leading groups can be applied together: the caller then
     applies the first group alone with :func:`apply_operations`. The result is the same text
@@ -246,7 +247,8 @@ def _changes_style(text: str, edit: splice.Splice) -> bool:
     """Whether ``edit`` removes a comment or a line break: the file's style (the gap before
     trailing comments, the indentation step) is read from what is there, so a later group
     applied on its own might render differently; the run ends after this group. Inserting
-    never changes the style: what is inserted is rendered in the style already read."""
+    never changes the style: what is inserted is rendered in the style already read, and
+    reads back as that style (the step is measured from each key, as it is written)."""
     removed = text[edit.start : edit.end]
     return "#" in removed or "\n" in removed
 
@@ -272,6 +274,12 @@ def _guarded_union(doc: YamlDocument, planned: Sequence[_Planned]) -> str | None
         after = YamlDocument.parse(new_body)
         guard.check_together(doc, after, expected, operations, edits)
     except (YamlParseError, guard.GuardError):
+        return None
+    if splice.written_style(after) != splice.written_style(doc):
+        # Applied in turn, a later group would be written in the style an earlier one left.
+        # What the engine writes reads back in the style it was written in, so this is a net
+        # for a rendering that does not (it also declines a run whose last group changes the
+        # style, which would be harmless).
         return None
     return new_body
 

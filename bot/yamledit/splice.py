@@ -203,6 +203,13 @@ def _seq_offset(doc: YamlDocument) -> int:
     return doc.indent_step() if offset is None else offset
 
 
+def written_style(doc: YamlDocument) -> tuple[int, int, str]:
+    """The style the splices of ``doc`` write new text in, as read from ``doc``: the
+    indentation step of nested mappings, the offset of block sequences under their key and
+    the gap before a trailing comment."""
+    return doc.indent_step(), _seq_offset(doc), doc.comment_gap()
+
+
 def add(doc: YamlDocument, op: Add) -> Splice | None:
     """Splice for :class:`Add`."""
     node = doc.resolve(op.route, op.document)

@@ -1270,6 +1270,39 @@ def test_a_removed_comment_does_not_change_how_a_later_group_renders() -> None:
     assert text.endswith('"env": hello  # 0')
 
 
+@pytest.mark.parametrize(
+    ("later", "written"),
+    [
+        (Add(route=("b",), key="y", value=1), "b:\n  y: 1\n"),
+        (Replace(route=("b",), value=["y"]), "b:\n  - y\n"),  # sequences: offset = step
+    ],
+)
+def test_a_mapping_under_an_explicit_key_does_not_change_how_a_later_group_renders(
+    later: Any, written: str
+) -> None:
+    """Found by the property above (with explicit keys drawn more often): a mapping written
+    under ``? k`` starts at the key's column plus the step, two columns right of its parent
+    mapping's keys. The step used to be measured from the parent's first key, so that one
+    insertion read as a step of 4 in a file that had none (default 2), and the later group
+    applied in turn was indented by 4, applied together by 2. The step is now measured from
+    each key, as it is written, so the insertion reads back as the step it was written with."""
+    raw = "a: 1\n? k\n:\nb:\n"
+    groups = [[Add(route=("k",), key="x", value=1)], [later]]
+    together = apply_together(raw, groups)
+    assert together is not None and together.count == 2
+    _same_as_in_turn(raw, groups, together)
+    assert together.text == "a: 1\n? k\n:\n    x: 1\n" + written
+
+
+def test_a_run_whose_text_reads_in_another_style_is_not_applied_together() -> None:
+    """The net behind the rendering: a union that reads in another style than the input
+    (here removing ``d`` leaves one mapping indented by 4 and one by 2, and the first wins)
+    is declined, so the caller applies the groups in turn, each in the style it finds."""
+    raw = "a:\n    x: 1\nb: 1\nc:\n  y: 1\nd:\n  z: 1\n"
+    groups = [[Replace(route=("b",), value=2)], [Remove(route=("d",))]]
+    assert apply_together(raw, groups) is None
+
+
 def _same_as_in_turn(raw: str, groups: list[list[Any]], together: Any) -> None:
     """``together`` is the text of applying its groups one after the other."""
     text = raw
