@@ -173,8 +173,13 @@ def apply_together(text: str, groups: Sequence[Sequence[Operation]]) -> Together
     * no route of it is a prefix of, or equal to, a route of another group of the run (and
       it removes no sequence item, which would renumber the items after it), so the order of
       the groups cannot matter to the data;
+    * no operation decides on a value (whether it already holds, what to write) that an
+      earlier operation of the run changes, at, above or below its route: applied in turn
+      it would decide on the changed value, planned together on the original one;
     * its splices neither overlap nor touch a splice of the run, so their order in the text
-      is fixed.
+      is fixed;
+    * only its last splice may remove a comment or a line break (the run ends after it):
+      the style new text is written in is read from what is there.
 
     The union of the splices is then guarded like a single splice: the text must re-parse to
     exactly the data every operation means (applied in order to plain data), keep every
@@ -214,21 +219,28 @@ def _independent_run(
 ) -> list[list[_Planned]]:
     """The planned splices of the leading groups that are independent (see apply_together)."""
     routes = _RouteSet()
+    changed = _RouteSet()  # the values the run's operations change, in order
     spans = splice.SpanSet()
     runs: list[list[_Planned]] = []
     for operations in groups:
         planned: list[_Planned] = []
+        restyled = False
         try:
             for operation in operations:
+                # A MergeInto that already holds plans no splice, yet decides all the same.
+                if changed.clashes((operation.document, _decided_at(operation))):
+                    return runs
                 for primitive in _expand(doc, operation):
                     where = (primitive.document, primitive.route)
-                    if _renumbers(primitive) or routes.clashes(where):
+                    if restyled or _renumbers(primitive) or routes.clashes(where):
                         return runs
                     edit = _plan(doc, primitive)
                     if edit is None or spans.touches(edit):
                         return runs
                     spans.add(edit)
                     planned.append((primitive, edit))
+                    changed.add((primitive.document, _decided_at(primitive)))
+                    restyled = _changes_style(doc.text, edit)
         except (splice.EditError, RouteError, RenderError, YamlParseError):
             return runs
         if not planned:
@@ -238,16 +250,24 @@ def _independent_run(
         for primitive, _ in planned:
             routes.add((primitive.document, primitive.route))
         runs.append(planned)
-        if any(_changes_style(doc.text, edit) for _, edit in planned):
+        if restyled:
             return runs
     return runs
 
 
+def _decided_at(operation: Operation) -> Route:
+    """The route of the value ``operation`` decides on and changes: the added key's for Add
+    and MergeInto, the operation's own route for the others."""
+    if isinstance(operation, Add | MergeInto):
+        return (*operation.route, operation.key)
+    return operation.route
+
+
 def _changes_style(text: str, edit: splice.Splice) -> bool:
     """Whether ``edit`` removes a comment or a line break: the file's style (the gap before
-    trailing comments, the indentation step) is read from what is there, so a later group
-    applied on its own might render differently; the run ends after this group. Inserting
-    never changes the style: what is inserted is rendered in the style already read, and
+    trailing comments, the indentation step) is read from what is there, so a later
+    operation applied in turn might render differently: no splice may follow it in the run.
+    Inserting never changes the style: what is inserted is rendered in the style already read, and
     reads back as that style (the step is measured from each key, as it is written)."""
     removed = text[edit.start : edit.end]
     return "#" in removed or "\n" in removed

@@ -1294,6 +1294,61 @@ def test_a_mapping_under_an_explicit_key_does_not_change_how_a_later_group_rende
     assert together.text == "a: 1\n? k\n:\n    x: 1\n" + written
 
 
+#: Groups whose later operation decides on a value an earlier operation of the run changes,
+#: or renders after an earlier one removed a comment: planned together on the original text
+#: they differed from the groups applied in turn, so the run stops before that group.
+DECIDED_ON_A_CHANGED_VALUE = {
+    # Found by the property above: the group's Replace writes null into l[0], so applied in
+    # turn its Append of null already holds; planned on the original text it appended.
+    "append after a replace in its sequence": (
+        "l:\n- a\n- b\nx: 1\n",
+        [
+            [Replace(route=("l", 0), value=None), Append(route=("l",), value=None)],
+            [Replace(route=("x",), value=2)],
+        ],
+        "l:\n- null\n- b\nx: 2\n",
+    ),
+    # A MergeInto that holds on the original text plans no splice, so no route of it was
+    # checked: applied after the first group it puts `p` back.
+    "merge into a mapping an earlier group changed": (
+        "j:\n  s:\n    p: true\nx: 1\n",
+        [
+            [Replace(route=("j", "s", "p"), value=False)],
+            [MergeInto(route=("j",), key="s", value={"p": True}), Replace(route=("x",), value=2)],
+        ],
+        "j:\n  s:\n    p: true\nx: 2\n",
+    ),
+    # The removed-comment counterexample inside one group: its SetComment, applied in turn,
+    # is written after the Remove took the file's only one-space gap away.
+    "a comment set after its group removed one": (
+        'name: hello #\non: hello\nruns-on: hello\n"env": hello\n',
+        [
+            [Replace(route=("on",), value="x")],
+            [Remove(route=("name",)), SetComment(route=("env",), comment="0")],
+        ],
+        'on: x\nruns-on: hello\n"env": hello  # 0\n',
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("raw", "groups", "in_turn"),
+    DECIDED_ON_A_CHANGED_VALUE.values(),
+    ids=DECIDED_ON_A_CHANGED_VALUE.keys(),
+)
+def test_groups_deciding_on_a_value_the_run_changed_give_the_in_turn_text(
+    raw: str, groups: list[list[Any]], in_turn: str
+) -> None:
+    text = raw
+    for group in groups:
+        step = apply_operations(text, group)
+        assert isinstance(step, Edited)
+        text = step.text
+    assert text == in_turn
+    together = apply_together(raw, groups)
+    assert together is None or together.text == in_turn, together
+
+
 def test_a_run_whose_text_reads_in_another_style_is_not_applied_together() -> None:
     """The net behind the rendering: a union that reads in another style than the input
     (here removing ``d`` leaves one mapping indented by 4 and one by 2, and the first wins)
