@@ -267,8 +267,8 @@ def _changes_style(text: str, edit: splice.Splice) -> bool:
     """Whether ``edit`` removes a comment or a line break: the file's style (the gap before
     trailing comments, the indentation step) is read from what is there, so a later
     operation applied in turn might render differently: no splice may follow it in the run.
-    Inserting never changes the style: what is inserted is rendered in the style already read, and
-    reads back as that style (the step is measured from each key, as it is written)."""
+    Inserting never changes the style: what is inserted is rendered in the style already
+    read, and reads back as that style (the step is measured from each key, as written)."""
     removed = text[edit.start : edit.end]
     return "#" in removed or "\n" in removed
 
