@@ -1280,12 +1280,12 @@ def test_a_removed_comment_does_not_change_how_a_later_group_renders() -> None:
 def test_a_mapping_under_an_explicit_key_does_not_change_how_a_later_group_renders(
     later: Any, written: str
 ) -> None:
-    """Found by the property above (with explicit keys drawn more often): a mapping written
-    under ``? k`` starts at the key's column plus the step, two columns right of its parent
-    mapping's keys. The step used to be measured from the parent's first key, so that one
-    insertion read as a step of 4 in a file that had none (default 2), and the later group
-    applied in turn was indented by 4, applied together by 2. The step is now measured from
-    each key, as it is written, so the insertion reads back as the step it was written with."""
+    """Found while hunting a failure of the property above: a mapping written under ``? k``
+    starts at the key's column plus the step, two columns right of its parent mapping's keys.
+    The step used to be measured from the parent's first key, so that one insertion read as
+    a step of 4 in a file that had none (default 2), and the later group applied in turn was
+    indented by 4, applied together by 2. The step is now measured from each key, as it is
+    written, so the insertion reads back as the step it was written with."""
     raw = "a: 1\n? k\n:\nb:\n"
     groups = [[Add(route=("k",), key="x", value=1)], [later]]
     together = apply_together(raw, groups)
