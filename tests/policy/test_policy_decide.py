@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 import rfc8785
 
-from bot.policy.decide import CONTEXT, decide
+from bot.policy.decide import CONTEXT, MissingApproval, decide
 from bot.policy.engine import PolicyEngine
 from bot.policy.schema import Action, GatePolicy, PolicySet, parse_documents
 from bot.policy.testing import BASE_CONTEXT, merged
@@ -350,3 +351,69 @@ def test_who_may_approve_follows_prevent_self_approval(engine: PolicyEngine) -> 
     guarded_push = {"contributors_known": False, "last_push_approval_required": True}
     assert outcome(guarded, "carol", **guarded_push) == "allow"
     assert outcome(guarded, "bob", **guarded_push) == "require_approval"
+
+
+_NOBODY = MissingApproval(
+    policy="p",
+    validation="v",
+    needed=1,
+    have=0,
+    users=(),
+    teams=(),
+    code_owners=False,
+    no_code_owners=False,
+    uncovered=(),
+    not_user=None,
+    sha="a" * 40,
+)
+
+
+@pytest.mark.parametrize(
+    ("fields", "line"),
+    [
+        ({}, "1 more approval (have 0) on aaaaaaaaaaaa from any reviewer"),
+        ({"code_owners": True}, "1 more approval (have 0) on aaaaaaaaaaaa from a code owner"),
+        (
+            {"code_owners": True, "no_code_owners": True, "uncovered": ("a",)},
+            "1 more approval (have 0) on aaaaaaaaaaaa from a code owner (no CODEOWNERS line "
+            "covers these paths yet: add one)",
+        ),
+        (
+            {"code_owners": True, "uncovered": ("a", "b", "c", "d", "e")},
+            "1 more approval (have 0) on aaaaaaaaaaaa from a code owner of each of a, b, c, d, e",
+        ),
+        (
+            {
+                "needed": 2,
+                "have": 1,
+                "users": ("ann",),
+                "teams": ("security",),
+                "code_owners": True,
+                "uncovered": ("a", "b", "c", "d", "e", "f"),
+                "not_user": "bob",
+                "contributors_unknown": True,
+            },
+            "2 more approvals (have 1) on aaaaaaaaaaaa from user ann or team security or a code "
+            "owner of each of a, b, c, d, e, ..., not bob; none counts while the pull request "
+            "has commits tied to no account (any reviewer may have pushed them)",
+        ),
+    ],
+    ids=["anyone", "code owners", "no owners line", "five owned paths", "everything"],
+)
+def test_a_missing_approval_says_who_may_give_it_in_one_line(
+    fields: dict[str, Any], line: str
+) -> None:
+    """The line the gate posts on the pull request (status, comment, text report)."""
+    assert replace(_NOBODY, **fields).describe() == line
+
+
+def test_an_invalid_context_is_denied_under_the_documented_policy_name(
+    engine: PolicyEngine,
+) -> None:
+    """docs/policies.md: an invalid context is a ``deny`` from policy ``<context>``."""
+    decision = decide([one("true")], merged(BASE_CONTEXT, {"approvals": 3}), engine=engine)
+    assert decision.outcome == "deny"
+    assert [(r.policy, r.validation, r.error) for r in decision.results] == [
+        ("<context>", "approvals", True)
+    ]
+    assert decision.to_json()["decision"] == "deny"
