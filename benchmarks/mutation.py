@@ -13,8 +13,10 @@ Contract
   (``==``/``!=``, ``<``/``>=``, ``in``/``not in``, ``is``/``is not``), an ``if``/``while``
   condition negated, a ``not`` dropped, ``and``/``or`` swapped, a constant replaced (``True`` and
   ``False`` swapped, a number plus one, a string changed, ``None`` for a value), or a ``raise``,
-  ``continue``/``break`` or call statement dropped. Docstrings, imports, type annotations and
-  the wording of messages (f-string text, strings in a ``raise``) are never mutated.
+  ``continue``/``break`` or call statement dropped. Docstrings, imports, decorators (such as
+  ``@dataclass(frozen=True)``), type annotations and ``Literal[...]`` types, and
+  the wording of messages (f-string text, strings in a ``raise``, any string of two or more
+  words) are never mutated.
 * Each mutant is written into a private copy of ``bot/`` put first on ``PYTHONPATH``, so the
   tests' child processes (``python -m bot``, the way the tests run the real command) load it
   too. Then the module's test selection (``MODULES``) runs with ``pytest -x`` under
@@ -38,6 +40,7 @@ import argparse
 import ast
 import copy
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -79,6 +82,9 @@ MODULES: dict[str, tuple[str, ...]] = {
     "bot/provenance/verification/trust.py": _VERIFIER_TESTS,
     "bot/provenance/verification/verifier.py": _VERIFIER_TESTS,
 }
+
+#: Two words with a space between: a message or advice, whose wording is not mutated.
+_PROSE = re.compile(r"\w\s+\w")
 
 _FLIPPED_COMPARISON: dict[type[ast.cmpop], type[ast.cmpop]] = {
     ast.Eq: ast.NotEq,
@@ -126,6 +132,11 @@ class _Mutator(ast.NodeTransformer):
     def visit_ImportFrom(self, node: ast.ImportFrom) -> ast.AST:
         return node
 
+    def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
+        if isinstance(node.value, ast.Name) and node.value.id == "Literal":
+            return node  # a type, wherever it is written
+        return self.generic_visit(node)
+
     def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
         if node.value is not None:
             node.value = self.visit(node.value)
@@ -138,12 +149,10 @@ class _Mutator(ast.NodeTransformer):
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
         node.args = self.visit(node.args)
-        node.decorator_list = [self.visit(d) for d in node.decorator_list]
         node.body = self._statements(node.body)
         return node
 
     def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
-        node.decorator_list = [self.visit(d) for d in node.decorator_list]
         node.body = self._statements(node.body)
         return node
 
@@ -268,8 +277,13 @@ class _Mutator(ast.NodeTransformer):
             if self._site(node, f"{value!r} became {value + 1!r}"):
                 return ast.copy_location(ast.Constant(value + 1), node)
         elif isinstance(value, str):
-            # An error's wording is not a decision; which error is raised is (mutated above).
-            if not self._in_raise and self._site(node, f"string {_short(value)} changed"):
+            # Wording (prose, or an exception's text) is not a decision; which error is raised
+            # and which check fails are (those are mutated elsewhere).
+            if (
+                not self._in_raise
+                and not _PROSE.search(value)
+                and self._site(node, f"string {_short(value)} changed")
+            ):
                 return ast.copy_location(ast.Constant(f"XX{value}XX"), node)
         elif isinstance(value, bytes) and self._site(node, f"bytes {_short(value)} changed"):
             return ast.copy_location(ast.Constant(b"XX" + value + b"XX"), node)
