@@ -53,12 +53,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-_VERIFIER_TESTS = (
-    "tests/provenance",
-    "tests/gate/test_gate_attested_change.py",
-)
+_MERGE = "tests/provenance/test_verify_merge.py"
+_TAMPER = "tests/provenance/test_tamper_matrix.py"
+_PRODUCTION = "tests/provenance/test_production_bundles.py"
+_BOT_COMMITS = "tests/provenance/test_bot_commits.py"
 
-#: module -> the tests that drive it (narrow, so one mutant runs in seconds, not minutes).
+#: module -> the tests that drive it (narrow, so one mutant runs in seconds, not minutes), the
+#: fastest first (``pytest -x`` stops at the first failure).
 MODULES: dict[str, tuple[str, ...]] = {
     "bot/analyze/fix_writer.py": ("tests/test_disk_io.py",),
     "bot/gate/reverts.py": (
@@ -73,14 +74,18 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/yamledit/test_guard.py",
         "tests/yamledit/test_engine_regressions.py",
     ),
-    "bot/provenance/verification/bot_commits.py": _VERIFIER_TESTS,
-    "bot/provenance/verification/compare.py": _VERIFIER_TESTS,
-    "bot/provenance/verification/keyless.py": _VERIFIER_TESTS,
-    "bot/provenance/verification/render.py": _VERIFIER_TESTS,
-    "bot/provenance/verification/repository.py": _VERIFIER_TESTS,
-    "bot/provenance/verification/result.py": _VERIFIER_TESTS,
-    "bot/provenance/verification/trust.py": _VERIFIER_TESTS,
-    "bot/provenance/verification/verifier.py": _VERIFIER_TESTS,
+    "bot/provenance/verification/bot_commits.py": (_BOT_COMMITS,),
+    "bot/provenance/verification/compare.py": (
+        "tests/provenance/test_change_comparison.py",
+        _MERGE,
+        _TAMPER,
+    ),
+    "bot/provenance/verification/keyless.py": (_PRODUCTION, _TAMPER),
+    "bot/provenance/verification/render.py": ("tests/provenance/test_cli_provenance.py", _TAMPER),
+    "bot/provenance/verification/repository.py": (_MERGE, _TAMPER),
+    "bot/provenance/verification/result.py": (_TAMPER, _PRODUCTION),
+    "bot/provenance/verification/trust.py": (_BOT_COMMITS, "tests/provenance/test_statement.py"),
+    "bot/provenance/verification/verifier.py": (_TAMPER, _PRODUCTION, _MERGE),
 }
 
 #: Two words with a space between: a message or advice, whose wording is not mutated.

@@ -11,7 +11,7 @@ import pytest
 import rfc8785
 
 from bot.policy.decide import CONTEXT, MissingApproval, decide
-from bot.policy.engine import PolicyEngine
+from bot.policy.engine import DEFAULT_ENGINE, CelError, PolicyEngine
 from bot.policy.schema import Action, GatePolicy, PolicySet, parse_documents
 from bot.policy.testing import BASE_CONTEXT, merged
 
@@ -417,3 +417,36 @@ def test_an_invalid_context_is_denied_under_the_documented_policy_name(
         ("<context>", "approvals", True)
     ]
     assert decision.to_json()["decision"] == "deny"
+
+
+class _UnbindableEngine:
+    """The default engine, except that it cannot hold the context (as when a value has no CEL
+    representation): a protocol fake at the edge, the engine being a third-party library."""
+
+    name = "unbindable"
+
+    def compile(self, expression: str) -> Any:
+        return DEFAULT_ENGINE.compile(expression)
+
+    def bind(self, activation: Any) -> Any:
+        raise CelError("cannot bind the context: value out of range")
+
+    def evaluate(self, program: Any, bound: Any, variables: Any) -> Any:
+        return DEFAULT_ENGINE.evaluate(program, bound, variables)
+
+
+def test_a_context_the_engine_cannot_hold_is_denied() -> None:
+    decision = decide([one("true", action="audit")], BASE_CONTEXT, engine=_UnbindableEngine())
+    assert decision.outcome == "deny"
+    assert [(r.policy, r.validation, r.error, r.message) for r in decision.results] == [
+        ("<context>", "engine", True, "cannot bind the context: value out of range")
+    ]
+
+
+def test_a_nested_invalid_field_is_named_by_its_path_in_the_json_record(
+    engine: PolicyEngine,
+) -> None:
+    decision = decide([one("true")], merged(BASE_CONTEXT, {"pr": {"author": 3}}), engine=engine)
+    [result] = decision.to_json()["results"]
+    assert (result["policy"], result["validation"]) == ("<context>", "pr.author")
+    assert result["action"] == "deny" and type(result["action"]) is str
