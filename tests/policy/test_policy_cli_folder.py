@@ -89,7 +89,8 @@ def test_eval_denies_a_context_number_beyond_canonical_json(tmp_path: Path) -> N
     assert "Traceback" not in result.stderr
     assert result.returncode == 1
     decision = json.loads(result.stdout)
-    assert decision["decision"] == "deny"
+    assert (decision["decision"], decision["auto_merge"]) == ("deny", False)
+    assert decision["context_digest"] == "sha256:" + "0" * 64
     [denied] = decision["results"]
     assert (denied["policy"], denied["validation"], denied["action"]) == (
         "<context>",

@@ -412,7 +412,7 @@ def test_an_invalid_context_is_denied_under_the_documented_policy_name(
 ) -> None:
     """docs/policies.md: an invalid context is a ``deny`` from policy ``<context>``."""
     decision = decide([one("true")], merged(BASE_CONTEXT, {"approvals": 3}), engine=engine)
-    assert decision.outcome == "deny"
+    assert (decision.outcome, decision.auto_merge) == ("deny", False)
     assert [(r.policy, r.validation, r.error) for r in decision.results] == [
         ("<context>", "approvals", True)
     ]
@@ -450,3 +450,10 @@ def test_a_nested_invalid_field_is_named_by_its_path_in_the_json_record(
     [result] = decision.to_json()["results"]
     assert (result["policy"], result["validation"]) == ("<context>", "pr.author")
     assert result["action"] == "deny" and type(result["action"]) is str
+
+
+def test_an_invalid_context_that_is_not_even_json_gets_a_decision(engine: PolicyEngine) -> None:
+    context = merged(BASE_CONTEXT, {"pr": {"author": {1, 2}}})
+    decision = decide([one("true")], context, engine=engine)
+    assert (decision.outcome, decision.auto_merge) == ("deny", False)
+    assert decision.context_digest == "sha256:" + "0" * 64
