@@ -437,7 +437,7 @@ class _UnbindableEngine:
 
 def test_a_context_the_engine_cannot_hold_is_denied() -> None:
     decision = decide([one("true", action="audit")], BASE_CONTEXT, engine=_UnbindableEngine())
-    assert decision.outcome == "deny"
+    assert (decision.outcome, decision.auto_merge) == ("deny", False)
     assert [(r.policy, r.validation, r.error, r.message) for r in decision.results] == [
         ("<context>", "engine", True, "cannot bind the context: value out of range")
     ]
@@ -457,3 +457,12 @@ def test_an_invalid_context_that_is_not_even_json_gets_a_decision(engine: Policy
     decision = decide([one("true")], context, engine=engine)
     assert (decision.outcome, decision.auto_merge) == ("deny", False)
     assert decision.context_digest == "sha256:" + "0" * 64
+
+
+@pytest.mark.parametrize("action", ["warn", "audit"])
+def test_each_policy_reports_its_own_outcome(engine: PolicyEngine, action: str) -> None:
+    """A failed ``warn`` or ``audit`` validation lets the change through; the record still
+    says which policy warned or audited."""
+    decision = decide([one("false", action=action)], BASE_CONTEXT, engine=engine)
+    assert decision.outcome == "allow"
+    assert [(p.name, p.outcome) for p in decision.policies] == [("p", action)]
