@@ -142,6 +142,14 @@ def test_an_unknown_base_is_a_failed_check_not_a_traceback(setup) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_an_unknown_head_is_a_failed_check_not_a_traceback(setup) -> None:
+    done = setup.verify("--head", "no-such-head", "--base", "main")
+    assert done.returncode == 1
+    assert "FAIL  head" in done.stdout
+    assert "no-such-head is not a commit" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
 def test_the_default_base_falls_back_to_origins_branch(setup) -> None:
     """A CI checkout often has refs/remotes/origin/main and no local main."""
     repo = setup.repo
