@@ -466,3 +466,34 @@ def test_each_policy_reports_its_own_outcome(engine: PolicyEngine, action: str) 
     decision = decide([one("false", action=action)], BASE_CONTEXT, engine=engine)
     assert decision.outcome == "allow"
     assert [(p.name, p.outcome) for p in decision.policies] == [("p", action)]
+
+
+_VALID = '  validations:\n    - expression: "true"\n      message: m\n'
+_BROKEN = '    - name: broken\n      expression: "change.environment =="\n'
+
+
+@pytest.mark.parametrize(
+    ("body", "label"),
+    [
+        (
+            '  matchConditions:\n    - name: first\n      expression: "true"\n' + _BROKEN + _VALID,
+            "matchConditions[broken]",
+        ),
+        (
+            '  variables:\n    - name: ok\n      expression: "1"\n' + _BROKEN + _VALID,
+            "variables[broken]",
+        ),
+        (_VALID + _BROKEN + "      message: m\n", "broken"),
+    ],
+    ids=["match condition", "variable", "validation"],
+)
+def test_a_broken_expression_is_denied_pointing_at_its_line(
+    engine: PolicyEngine, body: str, label: str
+) -> None:
+    """The second entry's expression (line 9 of the file) is the broken one: the deny names
+    that line, not the policy's first line."""
+    decision = decide([policy("p", body)], BASE_CONTEXT, engine=engine)
+    assert decision.outcome == "deny"
+    [result] = decision.results
+    assert result.validation == label
+    assert result.message.startswith(f"policy 'p' (p.yaml:9:7) {label}: compile error")
