@@ -76,7 +76,8 @@ def test_the_fix_verifies_against_main_by_default_and_after_main_moves_on(setup)
     done = setup.verify("--head", setup.fix, "--format", "json")
     assert done.returncode == 0, done.stdout
     statuses = {c["id"]: c["status"] for c in json.loads(done.stdout)["checks"]}
-    assert statuses["change-set"] == statuses["merge-result"] == "passed"
+    checks = ["head", "base", "base-commit", "attestation-path", "change-set", "merge-result"]
+    assert {name: statuses[name] for name in checks} == dict.fromkeys(checks, "passed")
 
 
 def test_the_attestation_reused_on_a_later_main_fails_by_default(setup) -> None:
