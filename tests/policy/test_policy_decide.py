@@ -497,3 +497,15 @@ def test_a_broken_expression_is_denied_pointing_at_its_line(
     [result] = decision.results
     assert result.validation == label
     assert result.message.startswith(f"policy 'p' (p.yaml:9:7) {label}: compile error")
+
+
+def test_nobody_who_pushed_to_the_pull_request_may_approve_it(engine: PolicyEngine) -> None:
+    item = policy(
+        "one",
+        "  validations:\n    - message: needs one\n      action: require_approval\n"
+        "      approvals: {count: 1, from: {teams: [security]}}\n",
+    )
+    context = merged(BASE_CONTEXT, {"pr": {"contributors": ["carol", "mendbot[bot]", "dave"]}})
+    decision = decide([item], context, engine=engine)
+    [missing] = decision.missing_approvals
+    assert missing.not_user == "mendbot[bot] or carol or dave"
