@@ -509,3 +509,18 @@ def test_nobody_who_pushed_to_the_pull_request_may_approve_it(engine: PolicyEngi
     decision = decide([item], context, engine=engine)
     [missing] = decision.missing_approvals
     assert missing.not_user == "mendbot[bot] or carol or dave"
+    assert missing.uncovered == ()  # no code owners asked for: an empty list in the record
+
+
+def test_an_exception_waives_only_the_policies_it_names(engine: PolicyEngine) -> None:
+    """The attack: a live, matching exception for ``p-deny`` must not also waive another
+    policy that denies the same change."""
+    items = _with_exception("2026-03-05T00:00:00Z")
+    items.add(policy("other-deny", _fails("deny")))
+    decision = decide(items, BASE_CONTEXT, engine=engine)
+    assert decision.outcome == "deny"
+    assert decision.exceptions_applied == ("hotfix",)
+    assert {(r.policy, r.action, r.excepted_by) for r in decision.results} == {
+        ("p-deny", Action.AUDIT, "hotfix"),
+        ("other-deny", Action.DENY, None),
+    }
