@@ -524,3 +524,14 @@ def test_an_exception_waives_only_the_policies_it_names(engine: PolicyEngine) ->
         ("p-deny", Action.AUDIT, "hotfix"),
         ("other-deny", Action.DENY, None),
     }
+
+
+def test_an_exception_whose_condition_is_not_a_bool_is_not_applied(engine: PolicyEngine) -> None:
+    """``pr.author`` is a non-empty string: truthy in Python, yet not a condition that holds."""
+    items = _with_exception("2027-01-01T00:00:00Z", "pr.author")
+    decision = decide(items, BASE_CONTEXT, engine=engine)
+    assert decision.outcome == "deny"
+    assert decision.exceptions_applied == ()
+    assert decision.notes == (
+        "exception 'hotfix' not applied: matchConditions[this-pr] is not a bool",
+    )
