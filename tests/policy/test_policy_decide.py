@@ -314,6 +314,13 @@ def test_code_owners_must_cover_every_owned_path(engine: PolicyEngine) -> None:
     )
     assert decision.outcome == "require_approval"
     assert "no CODEOWNERS line covers these paths" in decision.missing_approvals[0].describe()
+    # Owners that are users only (no team) are owners all the same.
+    users_only = {"users": ["olivia"], "teams": [], "by_path": code_owners["by_path"][:1]}
+    decision = decide(
+        [owners], merged(base, {"change": {"code_owners": users_only}}), engine=engine
+    )
+    [missing] = decision.missing_approvals
+    assert (missing.no_code_owners, missing.uncovered) == (False, ("deploy.yml",))
 
 
 def test_who_may_approve_follows_prevent_self_approval(engine: PolicyEngine) -> None:
