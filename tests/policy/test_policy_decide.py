@@ -542,3 +542,12 @@ def test_an_exception_whose_condition_is_not_a_bool_is_not_applied(engine: Polic
     assert decision.notes == (
         "exception 'hotfix' not applied: matchConditions[this-pr] is not a bool",
     )
+
+
+def test_a_number_past_canonical_json_is_denied_not_raised(engine: PolicyEngine) -> None:
+    context = merged(BASE_CONTEXT, {"pr": {"number": 2**60}})
+    decision = decide([one("true")], context, engine=engine)
+    assert (decision.outcome, decision.auto_merge) == ("deny", False)
+    assert [(r.policy, r.validation, r.error) for r in decision.results] == [
+        ("<context>", "canonical-json", True)
+    ]

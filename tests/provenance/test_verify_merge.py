@@ -72,6 +72,7 @@ def test_the_fix_verifies_against_main_by_default_and_after_main_moves_on(setup)
     done = setup.verify("--head", setup.fix)
     assert done.returncode == 0, done.stdout
     assert "ok    base              merging into refs/heads/main = " in done.stdout
+    assert "skip  merge-result" in done.stdout  # main has not moved: change-set says it all
     setup.advance_main()
     done = setup.verify("--head", setup.fix, "--format", "json")
     assert done.returncode == 0, done.stdout
@@ -149,6 +150,19 @@ def test_an_unknown_head_is_a_failed_check_not_a_traceback(setup) -> None:
     assert "FAIL  head" in done.stdout
     assert "no-such-head is not a commit" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_a_submodule_added_next_to_the_fix_fails_the_change_set(setup) -> None:
+    """A gitlink cannot be attested or compared: the change set fails, it is never skipped."""
+    repo = setup.repo
+    repo.git("checkout", "-q", "--detach", setup.fix)
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{setup.fix},vendored")
+    repo.git("commit", "-q", "-m", "vendor a submodule")  # not commit(): add -A drops it
+    head = repo.head()
+    repo.git("checkout", "-q", "main")
+    done = setup.verify("--head", head, "--base", "main", "--format", "json")
+    assert done.returncode == 1
+    assert "vendored is a submodule" in "".join(_failed(done)["change-set"])
 
 
 def test_the_default_base_falls_back_to_origins_branch(setup) -> None:
