@@ -551,3 +551,13 @@ def test_a_number_past_canonical_json_is_denied_not_raised(engine: PolicyEngine)
     assert [(r.policy, r.validation, r.error) for r in decision.results] == [
         ("<context>", "canonical-json", True)
     ]
+
+
+def test_an_exception_with_a_misspelt_name_is_not_applied(engine: PolicyEngine) -> None:
+    """``prr`` is never evaluated (``||`` stops at the first true operand), so only the
+    identifier check can refuse it: a typo must not leave a waiver that always applies."""
+    items = _with_exception("2027-01-01T00:00:00Z", "pr.number == 7 || prr.number == 8")
+    decision = decide(items, BASE_CONTEXT, engine=engine)
+    assert decision.outcome == "deny"
+    assert decision.exceptions_applied == ()
+    assert decision.notes == ("exception 'hotfix' not applied: unknown identifier 'prr'",)
