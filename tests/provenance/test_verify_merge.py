@@ -165,6 +165,18 @@ def test_a_submodule_added_next_to_the_fix_fails_the_change_set(setup) -> None:
     assert "vendored is a submodule" in "".join(_failed(done)["change-set"])
 
 
+def test_a_bundle_made_on_a_detached_head_verifies_only_against_a_named_base(
+    bench, signing_key, tmp_path
+) -> None:
+    """The attestation names no branch, so there is nothing to merge into by default."""
+    bench.repo.git("checkout", "-q", "--detach", "main")
+    detached = Setup(bench, signing_key, tmp_path)
+    done = detached.verify("--head", detached.fix, "--format", "json")
+    assert done.returncode == 1
+    assert "the attestation names no branch" in "".join(_failed(done)["base"])
+    assert detached.verify("--head", detached.fix, "--base", "main").returncode == 0
+
+
 def test_the_default_base_falls_back_to_origins_branch(setup) -> None:
     """A CI checkout often has refs/remotes/origin/main and no local main."""
     repo = setup.repo
