@@ -322,8 +322,7 @@ def test_an_empty_pull_request_is_not_a_revert(staged, tmp_path) -> None:
     merge_staging(scenario, forge)
     scenario.repo.git("branch", "nothing", "main")
     number = open_human_pull(forge, "nothing", "Revert #1", "mallory", ["mendbot:rollback"])
-    code, record, _ = mendbot_gate(scenario, number, tmp_path)
-    pr = record["context"]["pr"]
+    pr = mendbot_gate(scenario, number, tmp_path)[1]["context"]["pr"]
     assert (pr["is_revert"], pr["reverts_bot_change"]) == (False, False)
 
 
