@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -218,6 +219,47 @@ def test_writer_never_writes_through_a_link_planted_at_its_temporary_name(
         write_all({target: (INSECURE, INSECURE_FIXED)}, repo)
     assert outside.read_text() == "untouched\n"
     assert target.read_text() == INSECURE
+
+
+def test_a_write_cut_short_by_a_full_disk_leaves_no_temporary_file(tmp_path: Path) -> None:
+    """The disk fills while the second fixed file is written (a file-size limit on the real
+    command makes the write fail with EFBIG): mendbot exits 3 naming that file, the first file
+    is restored, the second is untouched, and no temporary file is left beside them."""
+    workflows = tmp_path / "repo" / ".github" / "workflows"
+    first = write(workflows / "a.yml", INSECURE)
+    long_text = INSECURE + "".join(f"      - run: echo {n}\n" for n in range(400))
+    second = write(workflows / "b.yml", long_text)
+    limit = 4096
+    assert len(INSECURE) < limit < len(long_text)
+
+    def full_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "analyze",
+            "repo",
+            "--fix=all",
+            "--offline",
+            *BASE_RULE_FLAGS,
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=GUARD_SECONDS,
+        preexec_fn=full_disk,
+    )
+
+    assert done.returncode == 3, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "could not write" in done.stderr and "b.yml" in done.stderr
+    assert first.read_text() == INSECURE
+    assert second.read_text() == long_text
+    assert sorted(p.name for p in workflows.iterdir()) == ["a.yml", "b.yml"]
 
 
 def test_writer_keeps_the_mode_of_the_file_it_replaces(tmp_path: Path) -> None:

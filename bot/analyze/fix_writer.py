@@ -35,10 +35,13 @@ def write_all(changes: Mapping[Path, tuple[str, str]], root: Path | None = None)
             _replace(path, root, expected=original.encode("utf-8"), data=new.encode("utf-8"))
             written.append(path)
     except (OSError, WriteError) as exc:
-        for path in written:
-            original, new = changes[path]
+        # ``path`` stays the file that failed: the error names it, not the last one restored.
+        for restored in written:
+            original, new = changes[restored]
             try:
-                _replace(path, root, expected=new.encode("utf-8"), data=original.encode("utf-8"))
+                _replace(
+                    restored, root, expected=new.encode("utf-8"), data=original.encode("utf-8")
+                )
             except (OSError, WriteError):
                 continue
         if isinstance(exc, WriteError):

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+import rfc8785
 from pydantic import ValidationError
 
 from bot.policy.engine import DEFAULT_ENGINE, CelError, PolicyEngine, unknown_identifiers
@@ -28,6 +29,8 @@ Outcome = Literal["allow", "require_approval", "deny"]
 
 #: Policy name used for problems that belong to no policy (an invalid context).
 CONTEXT = "<context>"
+#: The digest recorded for a context that has no canonical JSON form.
+_NO_DIGEST = "sha256:" + "0" * 64
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,11 @@ def decide(
     except ValidationError as exc:
         return _invalid_context(exc, context, engine)
     data = model.to_json()
-    digest = context_digest(data)
+    try:
+        digest = context_digest(data)
+    except rfc8785.CanonicalizationError as exc:
+        problem = f"invalid context: {exc}; numbers must lie within ±(2**53 - 1)"
+        return denial(CONTEXT, "canonical-json", problem, _NO_DIGEST, engine)
     activation: dict[str, Any] = dict(data)
     activation["now"] = model.now
     try:
@@ -220,7 +227,7 @@ def _invalid_context(
     try:
         digest = context_digest(context)
     except Exception:  # NOTE(policy): a context that is not JSON still gets a decision.
-        digest = "sha256:" + "0" * 64
+        digest = _NO_DIGEST
     return Decision("deny", False, tuple(problems), (), (), (), (), digest, engine.name)
 
 

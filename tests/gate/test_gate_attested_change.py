@@ -316,6 +316,16 @@ def test_a_revert_that_conflicts_with_main_is_not_exact(staged, tmp_path) -> Non
     assert (pr["is_revert"], pr["reverts_bot_change"]) == (False, False)
 
 
+def test_an_empty_pull_request_is_not_a_revert(staged, tmp_path) -> None:
+    """A pull request that changes nothing reverts nothing, whatever its title and labels."""
+    scenario, forge = staged
+    merge_staging(scenario, forge)
+    scenario.repo.git("branch", "nothing", "main")
+    number = open_human_pull(forge, "nothing", "Revert #1", "mallory", ["mendbot:rollback"])
+    pr = mendbot_gate(scenario, number, tmp_path)[1]["context"]["pr"]
+    assert (pr["is_revert"], pr["reverts_bot_change"]) == (False, False)
+
+
 def test_reverting_the_removal_of_an_attestation_is_not_a_bot_revert(staged, tmp_path) -> None:
     scenario, forge = staged
     merge = merge_staging(scenario, forge)

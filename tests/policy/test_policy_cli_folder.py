@@ -3,10 +3,12 @@ user runs them: the real command on real files, checking bytes and exit codes.""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from bot.policy.testing import BASE_CONTEXT, merged
 from clirun import run_mendbot as mendbot
 from testpaths import REPO
 
@@ -73,3 +75,26 @@ def test_eval_with_a_missing_context_says_what_a_context_is(tmp_path: Path) -> N
     )
     assert result.returncode == 2
     assert "bad.json: the context is not valid JSON" in result.stderr
+
+
+def test_eval_denies_a_context_number_beyond_canonical_json(tmp_path: Path) -> None:
+    """A pull request number past 2**53 has no canonical JSON (RFC 8785), so the context has no
+    digest: the decision is a deny naming the number, never a traceback."""
+    context = merged(BASE_CONTEXT, {"pr": {"number": 2**60}})
+    (tmp_path / "context.json").write_text(json.dumps(context))
+    result = mendbot(
+        "policy", "eval", "--context", "context.json", "--format", "json",
+        str(REPO / "policies"), cwd=tmp_path,
+    )  # fmt: skip
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 1
+    decision = json.loads(result.stdout)
+    assert (decision["decision"], decision["auto_merge"]) == ("deny", False)
+    assert decision["context_digest"] == "sha256:" + "0" * 64
+    [denied] = decision["results"]
+    assert (denied["policy"], denied["validation"], denied["action"]) == (
+        "<context>",
+        "canonical-json",
+        "deny",
+    )
+    assert str(2**60) in denied["message"]

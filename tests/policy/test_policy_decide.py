@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 import rfc8785
 
-from bot.policy.decide import CONTEXT, decide
-from bot.policy.engine import PolicyEngine
+from bot.policy.decide import CONTEXT, MissingApproval, decide
+from bot.policy.engine import DEFAULT_ENGINE, CelError, PolicyEngine
 from bot.policy.schema import Action, GatePolicy, PolicySet, parse_documents
 from bot.policy.testing import BASE_CONTEXT, merged
 
@@ -313,6 +314,13 @@ def test_code_owners_must_cover_every_owned_path(engine: PolicyEngine) -> None:
     )
     assert decision.outcome == "require_approval"
     assert "no CODEOWNERS line covers these paths" in decision.missing_approvals[0].describe()
+    # Owners that are users only (no team) are owners all the same.
+    users_only = {"users": ["olivia"], "teams": [], "by_path": code_owners["by_path"][:1]}
+    decision = decide(
+        [owners], merged(base, {"change": {"code_owners": users_only}}), engine=engine
+    )
+    [missing] = decision.missing_approvals
+    assert (missing.no_code_owners, missing.uncovered) == (False, ("deploy.yml",))
 
 
 def test_who_may_approve_follows_prevent_self_approval(engine: PolicyEngine) -> None:
@@ -350,3 +358,206 @@ def test_who_may_approve_follows_prevent_self_approval(engine: PolicyEngine) -> 
     guarded_push = {"contributors_known": False, "last_push_approval_required": True}
     assert outcome(guarded, "carol", **guarded_push) == "allow"
     assert outcome(guarded, "bob", **guarded_push) == "require_approval"
+
+
+_NOBODY = MissingApproval(
+    policy="p",
+    validation="v",
+    needed=1,
+    have=0,
+    users=(),
+    teams=(),
+    code_owners=False,
+    no_code_owners=False,
+    uncovered=(),
+    not_user=None,
+    sha="a" * 40,
+)
+
+
+@pytest.mark.parametrize(
+    ("fields", "line"),
+    [
+        ({}, "1 more approval (have 0) on aaaaaaaaaaaa from any reviewer"),
+        ({"code_owners": True}, "1 more approval (have 0) on aaaaaaaaaaaa from a code owner"),
+        (
+            {"code_owners": True, "no_code_owners": True, "uncovered": ("a",)},
+            "1 more approval (have 0) on aaaaaaaaaaaa from a code owner (no CODEOWNERS line "
+            "covers these paths yet: add one)",
+        ),
+        (
+            {"code_owners": True, "uncovered": ("a", "b", "c", "d", "e")},
+            "1 more approval (have 0) on aaaaaaaaaaaa from a code owner of each of a, b, c, d, e",
+        ),
+        (
+            {
+                "needed": 2,
+                "have": 1,
+                "users": ("ann",),
+                "teams": ("security",),
+                "code_owners": True,
+                "uncovered": ("a", "b", "c", "d", "e", "f"),
+                "not_user": "bob",
+                "contributors_unknown": True,
+            },
+            "2 more approvals (have 1) on aaaaaaaaaaaa from user ann or team security or a code "
+            "owner of each of a, b, c, d, e, ..., not bob; none counts while the pull request "
+            "has commits tied to no account (any reviewer may have pushed them)",
+        ),
+    ],
+    ids=["anyone", "code owners", "no owners line", "five owned paths", "everything"],
+)
+def test_a_missing_approval_says_who_may_give_it_in_one_line(
+    fields: dict[str, Any], line: str
+) -> None:
+    """The line the gate posts on the pull request (status, comment, text report)."""
+    assert replace(_NOBODY, **fields).describe() == line
+
+
+def test_an_invalid_context_is_denied_under_the_documented_policy_name(
+    engine: PolicyEngine,
+) -> None:
+    """docs/policies.md: an invalid context is a ``deny`` from policy ``<context>``."""
+    decision = decide([one("true")], merged(BASE_CONTEXT, {"approvals": 3}), engine=engine)
+    assert (decision.outcome, decision.auto_merge) == ("deny", False)
+    assert [(r.policy, r.validation, r.error) for r in decision.results] == [
+        ("<context>", "approvals", True)
+    ]
+    assert decision.to_json()["decision"] == "deny"
+
+
+class _UnbindableEngine:
+    """The default engine, except that it cannot hold the context (as when a value has no CEL
+    representation): a protocol fake at the edge, the engine being a third-party library."""
+
+    name = "unbindable"
+
+    def compile(self, expression: str) -> Any:
+        return DEFAULT_ENGINE.compile(expression)
+
+    def bind(self, activation: Any) -> Any:
+        raise CelError("cannot bind the context: value out of range")
+
+    def evaluate(self, program: Any, bound: Any, variables: Any) -> Any:
+        return DEFAULT_ENGINE.evaluate(program, bound, variables)
+
+
+def test_a_context_the_engine_cannot_hold_is_denied() -> None:
+    decision = decide([one("true", action="audit")], BASE_CONTEXT, engine=_UnbindableEngine())
+    assert (decision.outcome, decision.auto_merge) == ("deny", False)
+    assert [(r.policy, r.validation, r.error, r.message) for r in decision.results] == [
+        ("<context>", "engine", True, "cannot bind the context: value out of range")
+    ]
+
+
+def test_a_nested_invalid_field_is_named_by_its_path_in_the_json_record(
+    engine: PolicyEngine,
+) -> None:
+    decision = decide([one("true")], merged(BASE_CONTEXT, {"pr": {"author": 3}}), engine=engine)
+    [result] = decision.to_json()["results"]
+    assert (result["policy"], result["validation"]) == ("<context>", "pr.author")
+    assert result["action"] == "deny" and type(result["action"]) is str
+
+
+def test_an_invalid_context_that_is_not_even_json_gets_a_decision(engine: PolicyEngine) -> None:
+    context = merged(BASE_CONTEXT, {"pr": {"author": {1, 2}}})
+    decision = decide([one("true")], context, engine=engine)
+    assert (decision.outcome, decision.auto_merge) == ("deny", False)
+    assert decision.context_digest == "sha256:" + "0" * 64
+
+
+@pytest.mark.parametrize("action", ["warn", "audit"])
+def test_each_policy_reports_its_own_outcome(engine: PolicyEngine, action: str) -> None:
+    """A failed ``warn`` or ``audit`` validation lets the change through; the record still
+    says which policy warned or audited."""
+    decision = decide([one("false", action=action)], BASE_CONTEXT, engine=engine)
+    assert decision.outcome == "allow"
+    assert [(p.name, p.outcome) for p in decision.policies] == [("p", action)]
+
+
+_VALID = '  validations:\n    - expression: "true"\n      message: m\n'
+_BROKEN = '    - name: broken\n      expression: "change.environment =="\n'
+
+
+@pytest.mark.parametrize(
+    ("body", "label"),
+    [
+        (
+            '  matchConditions:\n    - name: first\n      expression: "true"\n' + _BROKEN + _VALID,
+            "matchConditions[broken]",
+        ),
+        (
+            '  variables:\n    - name: ok\n      expression: "1"\n' + _BROKEN + _VALID,
+            "variables[broken]",
+        ),
+        (_VALID + _BROKEN + "      message: m\n", "broken"),
+    ],
+    ids=["match condition", "variable", "validation"],
+)
+def test_a_broken_expression_is_denied_pointing_at_its_line(
+    engine: PolicyEngine, body: str, label: str
+) -> None:
+    """The second entry's expression (line 9 of the file) is the broken one: the deny names
+    that line, not the policy's first line."""
+    decision = decide([policy("p", body)], BASE_CONTEXT, engine=engine)
+    assert decision.outcome == "deny"
+    [result] = decision.results
+    assert result.validation == label
+    assert result.message.startswith(f"policy 'p' (p.yaml:9:7) {label}: compile error")
+
+
+def test_nobody_who_pushed_to_the_pull_request_may_approve_it(engine: PolicyEngine) -> None:
+    item = policy(
+        "one",
+        "  validations:\n    - message: needs one\n      action: require_approval\n"
+        "      approvals: {count: 1, from: {teams: [security]}}\n",
+    )
+    context = merged(BASE_CONTEXT, {"pr": {"contributors": ["carol", "mendbot[bot]", "dave"]}})
+    decision = decide([item], context, engine=engine)
+    [missing] = decision.missing_approvals
+    assert missing.not_user == "mendbot[bot] or carol or dave"
+    assert missing.uncovered == ()  # no code owners asked for: an empty list in the record
+
+
+def test_an_exception_waives_only_the_policies_it_names(engine: PolicyEngine) -> None:
+    """The attack: a live, matching exception for ``p-deny`` must not also waive another
+    policy that denies the same change."""
+    items = _with_exception("2026-03-05T00:00:00Z")
+    items.add(policy("other-deny", _fails("deny")))
+    decision = decide(items, BASE_CONTEXT, engine=engine)
+    assert decision.outcome == "deny"
+    assert decision.exceptions_applied == ("hotfix",)
+    assert {(r.policy, r.action, r.excepted_by) for r in decision.results} == {
+        ("p-deny", Action.AUDIT, "hotfix"),
+        ("other-deny", Action.DENY, None),
+    }
+
+
+def test_an_exception_whose_condition_is_not_a_bool_is_not_applied(engine: PolicyEngine) -> None:
+    """``pr.author`` is a non-empty string: truthy in Python, yet not a condition that holds."""
+    items = _with_exception("2027-01-01T00:00:00Z", "pr.author")
+    decision = decide(items, BASE_CONTEXT, engine=engine)
+    assert decision.outcome == "deny"
+    assert decision.exceptions_applied == ()
+    assert decision.notes == (
+        "exception 'hotfix' not applied: matchConditions[this-pr] is not a bool",
+    )
+
+
+def test_a_number_past_canonical_json_is_denied_not_raised(engine: PolicyEngine) -> None:
+    context = merged(BASE_CONTEXT, {"pr": {"number": 2**60}})
+    decision = decide([one("true")], context, engine=engine)
+    assert (decision.outcome, decision.auto_merge) == ("deny", False)
+    assert [(r.policy, r.validation, r.error) for r in decision.results] == [
+        ("<context>", "canonical-json", True)
+    ]
+
+
+def test_an_exception_with_a_misspelt_name_is_not_applied(engine: PolicyEngine) -> None:
+    """``prr`` is never evaluated (``||`` stops at the first true operand), so only the
+    identifier check can refuse it: a typo must not leave a waiver that always applies."""
+    items = _with_exception("2027-01-01T00:00:00Z", "pr.number == 7 || prr.number == 8")
+    decision = decide(items, BASE_CONTEXT, engine=engine)
+    assert decision.outcome == "deny"
+    assert decision.exceptions_applied == ()
+    assert decision.notes == ("exception 'hotfix' not applied: unknown identifier 'prr'",)

@@ -72,11 +72,13 @@ def test_the_fix_verifies_against_main_by_default_and_after_main_moves_on(setup)
     done = setup.verify("--head", setup.fix)
     assert done.returncode == 0, done.stdout
     assert "ok    base              merging into refs/heads/main = " in done.stdout
+    assert "skip  merge-result" in done.stdout  # main has not moved: change-set says it all
     setup.advance_main()
     done = setup.verify("--head", setup.fix, "--format", "json")
     assert done.returncode == 0, done.stdout
     statuses = {c["id"]: c["status"] for c in json.loads(done.stdout)["checks"]}
-    assert statuses["change-set"] == statuses["merge-result"] == "passed"
+    checks = ["head", "base", "base-commit", "attestation-path", "change-set", "merge-result"]
+    assert {name: statuses[name] for name in checks} == dict.fromkeys(checks, "passed")
 
 
 def test_the_attestation_reused_on_a_later_main_fails_by_default(setup) -> None:
@@ -140,6 +142,39 @@ def test_an_unknown_base_is_a_failed_check_not_a_traceback(setup) -> None:
     assert "FAIL  base" in done.stdout
     assert "no-such-branch is not a commit" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_an_unknown_head_is_a_failed_check_not_a_traceback(setup) -> None:
+    done = setup.verify("--head", "no-such-head", "--base", "main")
+    assert done.returncode == 1
+    assert "FAIL  head" in done.stdout
+    assert "no-such-head is not a commit" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_a_submodule_added_next_to_the_fix_fails_the_change_set(setup) -> None:
+    """A gitlink cannot be attested or compared: the change set fails, it is never skipped."""
+    repo = setup.repo
+    repo.git("checkout", "-q", "--detach", setup.fix)
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{setup.fix},vendored")
+    repo.git("commit", "-q", "-m", "vendor a submodule")  # not commit(): add -A drops it
+    head = repo.head()
+    repo.git("checkout", "-q", "main")
+    done = setup.verify("--head", head, "--base", "main", "--format", "json")
+    assert done.returncode == 1
+    assert "vendored is a submodule" in "".join(_failed(done)["change-set"])
+
+
+def test_a_bundle_made_on_a_detached_head_verifies_only_against_a_named_base(
+    bench, signing_key, tmp_path
+) -> None:
+    """The attestation names no branch, so there is nothing to merge into by default."""
+    bench.repo.git("checkout", "-q", "--detach", "main")
+    detached = Setup(bench, signing_key, tmp_path)
+    done = detached.verify("--head", detached.fix, "--format", "json")
+    assert done.returncode == 1
+    assert "the attestation names no branch" in "".join(_failed(done)["base"])
+    assert detached.verify("--head", detached.fix, "--base", "main").returncode == 0
 
 
 def test_the_default_base_falls_back_to_origins_branch(setup) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from bot.yamledit.document import YamlDocument, to_data
 from bot.yamledit.engine import Edited, apply_operations
-from bot.yamledit.guard import GuardError, check, expected_after
+from bot.yamledit.guard import GuardError, check, check_together, expected_after
 from bot.yamledit.ops import Add, Replace, RewriteFragment, SetComment
 from bot.yamledit.splice import Splice
 
@@ -117,3 +117,40 @@ def test_add_under_an_empty_value_creates_the_mapping() -> None:
         "permissions:\non: push\n", [Add(route=("permissions",), key="contents", value="read")]
     )
     assert result == Edited("permissions:\n  contents: read\non: push\n", True)
+
+
+def test_expected_data_follows_a_nested_route() -> None:
+    """A rewrite and an add two levels deep land in their own mapping, not in a grandparent."""
+    documents = [{"jobs": {"build": {"run": "echo a; echo a", "env": None}}}]
+    rewrite = RewriteFragment(route=("jobs", "build", "run"), fragment="echo", replacement="printf")
+    add = Add(route=("jobs", "build", "env"), key="TITLE", value="x")
+
+    assert expected_after(documents, rewrite) == [
+        {"jobs": {"build": {"run": "printf a; echo a", "env": None}}}
+    ]
+    assert expected_after(documents, add) == [
+        {"jobs": {"build": {"run": "echo a; echo a", "env": {"TITLE": "x"}}}}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("keys", "named"),
+    [("a", "a"), ("abcd", "a, b, c and 1 more")],
+    ids=["one operation", "four operations"],
+)
+def test_the_refusal_names_the_first_three_routes_and_counts_the_rest(
+    keys: str, named: str
+) -> None:
+    """Several splices checked together: the refusal names what they were meant to change."""
+    text = "".join(f"{key}: 1\n" for key in keys) + "z: 1\n"
+    operations = [Replace(route=(key,), value=2) for key in keys]
+    edits = [Splice(text.index(f"{key}: 1") + 3, text.index(f"{key}: 1") + 4, "2") for key in keys]
+    faulty = text.replace("1", "2")  # also changes z, which no operation names
+    before = YamlDocument.parse(text)
+    expected = [to_data(root) for root in YamlDocument.parse(text.replace("1", "2")).roots]
+    expected[0]["z"] = 1
+
+    with pytest.raises(GuardError) as refused:
+        check_together(before, YamlDocument.parse(faulty), expected, operations, edits)
+
+    assert str(refused.value) == f"the edit would change more than {named}; refused"
