@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.config import json_schema
-from bot.deploy.desired import DESIRED_MODELS, json_schemas
+from bot.desired import DESIRED_MODELS, json_schemas
 from bot.detectors.aliases import ZIZMOR_AUDITS, audits_for_rule
 from bot.detectors.interface import WorkflowRule
 from bot.detectors.rule_registry import RULES
