@@ -32,6 +32,8 @@ READ_ACTIONS = (
     "iam:GetAccessKeyLastUsed",
     "iam:ListUserTags",
 )
+#: STS calls the standard credential chain makes by itself (web identity, assumed roles).
+_CREDENTIAL_OPERATIONS = frozenset({"AssumeRoleWithWebIdentity", "AssumeRole"})
 #: Items asked for per page (IAM's default and maximum for these lists is 100 and 1000).
 PAGE_SIZE = 100
 #: IAM's marker for "no value" in GetAccessKeyLastUsed (a key never used).
@@ -138,6 +140,13 @@ def _call(action: str, request: Callable[[], _T]) -> _T:
         error = exc.response.get("Error", {})
         code = str(error.get("Code", "Unknown"))
         message = str(error.get("Message", ""))
+        if exc.operation_name in _CREDENTIAL_OPERATIONS:
+            # The standard chain's role exchange failed before the read itself was sent.
+            raise InventoryError(
+                f"AWS refused the credentials' sts:{exc.operation_name} ({code}): {message}",
+                advice="the role's trust policy must allow this job (docs/inventory.md: the "
+                "analysis workflow on the default branch, no environment); nothing was written",
+            ) from None
         if code in {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}:
             raise InventoryError(
                 f"AWS refused {action} (AccessDenied): {message}",

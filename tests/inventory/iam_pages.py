@@ -73,7 +73,9 @@ def paging_front(upstream: str) -> Iterator[PagingFront]:
             finally:
                 connection.close()
             if status == 200 and action in _LISTS and "MaxItems" in params:
-                answer = _page(answer, action, int(params["MaxItems"]), int(params.get("Marker", 0)))
+                answer = _page(
+                    answer, action, int(params["MaxItems"]), int(params.get("Marker", 0))
+                )
                 front.pages[action] = front.pages.get(action, 0) + 1
             self.send_response(status)
             for name, value in headers:
@@ -88,7 +90,9 @@ def paging_front(upstream: str) -> Iterator[PagingFront]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     front.url = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     try:
         yield front
     finally:
