@@ -32,6 +32,7 @@ from bot.provenance.statement import (
     DigestSet,
     FindingRef,
     Generator,
+    InputRef,
     RemediationInfo,
     Risk,
     Source,
@@ -51,6 +52,8 @@ class BundleRequest:
     files: Mapping[str, bytes | None]
     """Repository path → post-image bytes (None deletes the path)."""
     source: Source = "detector"
+    inputs: Sequence[InputRef] = ()
+    """Telemetry the findings were judged on (inventory files), by digest."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ def write_bundle(
             name="mendbot", version=__version__, id=context.generator_id, config=config
         ),
         invocation=context.invocation,
+        inputs=request.inputs,
         created=created,
         validity=validity,
     )
