@@ -115,8 +115,8 @@ class NhiSettings(_Schema):
 
     unused_after_days: int = Field(default=90, ge=0, le=3650)
     """An Active access key unused this many days (never used and created longer ago than
-    that counts) is reported by ``nhi-aws-unused-access-key``; 0 makes every never-used key
-    count."""
+    that counts) is reported by ``nhi-aws-unused-access-key``; 0 reports every never-used key
+    (and no key that was ever used)."""
     delete_after_days: int = Field(default=30, ge=0, le=3650)
     """An Inactive access key with no use for this many days since it was deactivated is
     reported by ``nhi-aws-inactive-access-key`` (its fix deletes it: irreversible)."""

@@ -24,6 +24,7 @@ def render(analysis: Analysis) -> str:
                 "blast_radius": status.fix.blast_radius.value,
                 "applied": status.applied,
                 "unfixable": status.unfixable,
+                "patches": [patch.model_dump(mode="json") for patch in status.fix.patches],
             }
         findings.append(
             {

@@ -50,7 +50,8 @@ class UnusedAccessKey(DesiredStateRule):
         "Secrets; CIS AWS 1.12). A key counts as unused when IAM's last use "
         "(`last_used.date`) is at least `nhi.unused_after_days` (default 90) days old, or "
         "when it was never used and was created at least that long ago; "
-        "`nhi.unused_after_days: 0` makes every never-used key count. The fix sets that key's "
+        "`nhi.unused_after_days: 0` reports every never-used key (and no key that was ever "
+        "used). The fix sets that key's "
         "`status: Inactive` and nothing else: the deploy job then calls `UpdateAccessKey` with "
         "credentials scoped to that user, and reactivating is one revert away (AWS's own "
         "rotation runbook: deactivate, observe, delete later). The finding names the "
@@ -97,7 +98,8 @@ def _unused_evidence(key: AccessKey, keys: AccessKeysFile, threshold: int) -> st
     created = parse_time(key.created)
     if used is not None:
         idle = keys.now - used
-        if idle < limit:
+        # 0 asks for "every never-used key": a key that was ever used is not one of them.
+        if threshold == 0 or idle < limit:
             return None
         return f"last used {day(used)} ({idle.days} days ago{_where(key)})"
     if created is None:

@@ -25,7 +25,7 @@ from iam_pages import PagingFront, paging_front
 from local_sts import ACCOUNT, REGION, LocalSts
 from local_sts import running as sts_running
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "aws"
+EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples" / "aws"
 #: The analysis' "now" in every inventory test.
 NOW = datetime(2026, 12, 7, 12, 0, 0, tzinfo=UTC)
 READER = "mendbot-inventory"
