@@ -6,7 +6,13 @@ import re
 from collections.abc import Iterable
 
 from bot.models import Fix, Remediation, digest
-from bot.risk import WORST_BLAST_RADIUS, WORST_DISPOSITION, WORST_REVERSIBILITY, worst
+from bot.risk import (
+    WORST_BLAST_RADIUS,
+    WORST_DISPOSITION,
+    WORST_REVERSIBILITY,
+    Ownership,
+    worst,
+)
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -62,6 +68,13 @@ def group(fixes: Iterable[Fix]) -> list[Remediation]:
                     (f.reversibility for f in members), default=WORST_REVERSIBILITY
                 ),
                 blast_radius=worst((f.blast_radius for f in members), default=WORST_BLAST_RADIUS),
+                ownership=_ownership(members),
             )
         )
     return sorted(remediations, key=lambda r: r.id)
+
+
+def _ownership(fixes: list[Fix]) -> Ownership | None:
+    """``unknown`` when any fix changes an identity without owner; None when none changes one."""
+    known = [fix.ownership for fix in fixes if fix.ownership is not None]
+    return worst(known, default=Ownership.UNKNOWN) if known else None

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from bot.models import Confidence, Finding, Fix, Location, Severity
 from bot.resolvers.action_refs import RefResolver
 from bot.resolvers.image_registries import RegistryResolver
-from bot.risk import BlastRadius, Disposition, Reversibility
+from bot.risk import BlastRadius, Disposition, Ownership, Reversibility
 from bot.workflow.model import Job, Step, Workflow
 from bot.yamledit.document import Route
 from bot.yamledit.ops import Operation
@@ -150,9 +150,10 @@ class Rule:
         patches: Sequence[Operation],
         *,
         disposition: Disposition | None = None,
+        ownership: Ownership | None = None,
     ) -> Fix:
         """A :class:`Fix` for ``finding``; a fix may be riskier than the rule's default, never
-        safer."""
+        safer. ``ownership`` says whether someone answers for the identity it changes."""
         declared = self.fix_disposition
         if declared is None:
             raise TypeError(f"{self.id} is report-only and cannot propose fixes")
@@ -169,6 +170,7 @@ class Rule:
             blast_radius=self.blast_radius,
             patches=tuple(patches),
             group=self.remediation_group or self.id,
+            ownership=ownership,
         )
 
 

@@ -81,6 +81,7 @@ def test_an_inventoried_abandoned_key_plans_as_a_deploy_target_for_that_key_only
         )  # fmt: skip
     statement = written.statement  # type: ignore[union-attr]
     assert statement.predicate.remediation.rules == ("nhi-aws-unused-access-key",)
+    assert statement.predicate.remediation.risk.ownership == "known"  # tagged owner=…
     assert [i.model_dump(mode="json") for i in statement.predicate.inputs] == [
         {
             "name": f"inventory:{RELATIVE}",

@@ -4,6 +4,7 @@ the JSON report and the bytes on disk are checked."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -293,3 +294,37 @@ def test_documented_example_is_what_the_rule_does(rule: Any, tmp_path: Path) -> 
     assert done.returncode in (0, 1), done.stderr
     assert rule.id in done.stdout
     assert path.read_text(encoding="utf-8") == rule.example_after
+
+
+def test_a_remediation_of_a_key_without_owner_carries_ownership_unknown(
+    make_repo: Any, tmp_path: Path
+) -> None:
+    repo = make_repo("account")
+    orphaned = DESIRED_STATE_RULES[0].example_before.replace(
+        '    owner: "storage-team"\n', "    owner: null\n"
+    )
+    repo.write(RELATIVE, orphaned)
+    repo.write("README.md", "# account\n")
+    repo.commit("inventory")
+    inventory = (repo.path / RELATIVE).read_bytes()
+    out = tmp_path / "bundles"
+    done = run_mendbot(
+        "analyze", str(repo.path), "--bundle-out", str(out), "--sign", "none", *NOW_ARG
+    )
+    assert done.returncode == 1, done.stderr
+    [bundle] = list(out.rglob("plan.json"))
+    plan = json.loads(bundle.read_text())
+    assert plan["remediation"]["rules"] == [UNUSED]
+    assert plan["remediation"]["risk"]["ownership"] == "unknown"
+    assert plan["fixes"][0]["ownership"] == "unknown"
+    statement = json.loads((bundle.parent / "statement.json").read_text())
+    predicate = statement["predicate"]
+    assert predicate["remediation"]["risk"]["ownership"] == "unknown"
+    assert predicate["inputs"] == [
+        {
+            "name": f"inventory:{RELATIVE}",
+            "uri": None,
+            "digest": {"sha256": hashlib.sha256(inventory).hexdigest()},
+        }
+    ]
+    assert (repo.path / RELATIVE).read_bytes() == inventory  # the checkout is never modified

@@ -26,6 +26,8 @@ def render(analysis: Analysis) -> str:
                 "unfixable": status.unfixable,
                 "patches": [patch.model_dump(mode="json") for patch in status.fix.patches],
             }
+            if status.fix.ownership is not None:
+                fix["ownership"] = status.fix.ownership.value
         findings.append(
             {
                 "id": finding.id,

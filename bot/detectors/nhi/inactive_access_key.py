@@ -9,7 +9,7 @@ from typing import ClassVar
 from bot.detectors.desired_rule import AccessKeysFile, DesiredStateRule, day, parse_time
 from bot.detectors.interface import Detection
 from bot.models import Severity
-from bot.risk import BlastRadius, Disposition, Reversibility
+from bot.risk import BlastRadius, Disposition, Ownership, Reversibility
 from bot.yamledit.ops import Remove
 
 _KEEP = """\
@@ -91,5 +91,6 @@ class InactiveAccessKey(DesiredStateRule):
                 finding,
                 f"Delete inactive access key {key.id} of {key.user} (irreversible)",
                 [Remove(route=("keys", index))],
+                ownership=Ownership.KNOWN if key.owner else Ownership.UNKNOWN,
             )
             yield Detection(finding, fix)

@@ -10,7 +10,7 @@ from bot.desired import AccessKey
 from bot.detectors.desired_rule import AccessKeysFile, DesiredStateRule, day, parse_time
 from bot.detectors.interface import Detection
 from bot.models import Severity
-from bot.risk import BlastRadius, Disposition, Reversibility
+from bot.risk import BlastRadius, Disposition, Ownership, Reversibility
 from bot.yamledit.ops import Replace
 
 _BEFORE = """\
@@ -87,6 +87,7 @@ class UnusedAccessKey(DesiredStateRule):
                 finding,
                 f"Deactivate unused access key {key.id} of {key.user}",
                 [Replace(route=("keys", index, "status"), value="Inactive")],
+                ownership=Ownership.KNOWN if key.owner else Ownership.UNKNOWN,
             )
             yield Detection(finding, fix)
 

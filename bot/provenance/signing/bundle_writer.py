@@ -139,6 +139,7 @@ def plan_bytes(request: BundleRequest, base: str, ref: str | None, signing: Sign
                 "disposition": remediation.disposition.value,
                 "reversibility": remediation.reversibility.value,
                 "blastRadius": remediation.blast_radius.value,
+                **({"ownership": remediation.ownership.value} if remediation.ownership else {}),
             },
         },
         "findings": [
@@ -164,6 +165,7 @@ def remediation_info(remediation: Remediation, source: Source = "detector") -> R
             disposition=remediation.disposition,
             reversibility=remediation.reversibility,
             blast_radius=remediation.blast_radius,
+            ownership=remediation.ownership,
         ),
     )
 
