@@ -226,6 +226,22 @@ def test_an_unreachable_endpoint_is_a_clear_error(account: Account, tmp_path: Pa
     assert not (tmp_path / ".mendbot").exists()
 
 
+def test_service_endpoint_variables_are_honoured(account: Account, tmp_path: Path) -> None:
+    _three_users(account)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    done = _inventory(
+        account,
+        tmp_path,
+        AWS_ENDPOINT_URL=closed,
+        AWS_ENDPOINT_URL_IAM=account.front.url,
+        AWS_ENDPOINT_URL_STS=account.front.url,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / RELATIVE).is_file()
+
+
 def test_out_must_be_an_existing_folder(account: Account, tmp_path: Path) -> None:
     account.reader()
     afile = tmp_path / "file"

@@ -240,6 +240,15 @@ def test_schema_errors_name_the_file_field_and_line(tmp_path: Path) -> None:
     assert report["errors"][0]["path"] == RELATIVE
 
 
+def test_a_file_named_explicitly_is_reported_from_its_repository(tmp_path: Path) -> None:
+    path = tmp_path / "repo" / RELATIVE
+    path.parent.mkdir(parents=True)
+    path.write_text(DESIRED_STATE_RULES[0].example_before, encoding="utf-8")
+    code, report = _report(path, *NOW_ARG)
+    assert code == 1
+    assert {f["path"] for f in report["findings"]} == {RELATIVE}
+
+
 def test_a_folder_of_repositories_and_a_plain_folder(tmp_path: Path) -> None:
     example = DESIRED_STATE_RULES[0].example_before
     for repo in ("r1", "r2"):
