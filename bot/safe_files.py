@@ -194,7 +194,8 @@ def make_folders(root: Path, relative: str) -> Iterator[int]:
 def replace_in_folder(folder: int, name: str, data: bytes, limit: int) -> bool:
     """Make the file ``name`` in the open ``folder`` hold ``data``; False when it already
     did (nothing is written, not even its time). The new bytes go to a complete temporary file
-    renamed over ``name``; an existing ``name`` must be a regular file (never a link).
+    renamed over ``name``, with the old file's permissions (0644 for a new one); an existing
+    ``name`` must be a regular file (never a link).
     Raises :class:`UnsafeFileError` or :class:`OSError`."""
     try:
         info = os.lstat(name, dir_fd=folder)
@@ -209,12 +210,13 @@ def replace_in_folder(folder: int, name: str, data: bytes, limit: int) -> bool:
     fd = os.open(
         temporary,
         os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-        0o644,
+        0o600,
         dir_fd=folder,
     )
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            os.fchmod(handle.fileno(), stat.S_IMODE(info.st_mode) if info else 0o644)
         os.replace(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from bot.config import Config
 from bot.desired import DESIRED_MODELS, MAX_DESIRED_BYTES, AwsIamAccessKeys, kind_of
-from bot.detectors.desired_rule import AccessKeysFile, DesiredStateRule
+from bot.detectors.desired_rule import AccessKeysFile, DesiredStateRule, locate
 from bot.detectors.interface import Detection
 from bot.detectors.suppression import comment_suppresses, span_lines
 from bot.models import FileError, FixMode
@@ -127,8 +127,7 @@ def _parse(relative: str, text: str, config: Config, now: datetime) -> AccessKey
         error = exc.errors()[0]
         route = tuple(error["loc"])
         name = ".".join(str(part) for part in route) or "<root>"
-        where = AccessKeysFile(relative, doc, config.nhi, now, AwsIamAccessKeys(account="0" * 12))
-        location = where.location(route)
+        location = locate(doc, relative, route)
         raise _Invalid(
             FileError(
                 path=relative,

@@ -64,11 +64,16 @@ def inventory_aws_command(
         )
     try:
         now = _parse_now(now_text)
-        written, relative, count = _inventory_aws(repository, account_file_name, region, now)
+        written, relative, count, pending = _inventory_aws(
+            repository, account_file_name, region, now
+        )
     except MendbotError as exc:
         fail(exc)
+    err = make_console(stderr=True)
+    for line in pending:
+        err.print(f"warning: {line}")
     state = "wrote" if written else "unchanged:"
-    make_console(stderr=True).print(f"{state} {relative} ({count} access keys)")
+    err.print(f"{state} {relative} ({count} access keys)")
 
 
 def _parse_now(text: str | None) -> datetime:
@@ -83,7 +88,7 @@ def _parse_now(text: str | None) -> datetime:
 
 def _inventory_aws(
     repository: Path, file_name: str | None, region: str | None, now: datetime
-) -> tuple[bool, str, int]:
+) -> tuple[bool, str, int, list[str]]:
     from bot.inventory.aws import collect
     from bot.inventory.aws_reader import connect
     from bot.inventory.owners import codeowners_of
@@ -107,7 +112,22 @@ def _inventory_aws(
     # job read it with the same parser).
     if parse_desired(relative, text.encode("utf-8")) != inventory:
         raise InventoryError(f"{relative}: the rendered inventory does not read back; not written")
-    return write_file(repository, relative, text.encode("utf-8")), relative, len(inventory.keys)
+    written = write_file(repository, relative, text.encode("utf-8"))
+    return written, relative, len(inventory.keys), _undeployed(previous, inventory)
+
+
+def _undeployed(previous: AwsIamAccessKeys | None, observed: AwsIamAccessKeys) -> list[str]:
+    """Keys whose status the replaced file asked for and IAM does not show: a merged change not
+    deployed yet, or undone by someone. The file now says what IAM says; the user is told."""
+    if previous is None:
+        return []
+    now = {key.id: key.status for key in observed.keys}
+    return [
+        f"{key.id} of {key.user} is {now[key.id]} in IAM, the file said {key.status}: a merged "
+        "change not deployed yet, or undone since; check before committing this inventory"
+        for key in previous.keys
+        if key.id in now and now[key.id] != key.status
+    ]
 
 
 def _previous(relative: str, raw: bytes | None, account: str) -> AwsIamAccessKeys | None:

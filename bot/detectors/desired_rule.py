@@ -36,13 +36,7 @@ class DesiredFile:
 
     def location(self, route: Route) -> Location:
         """Location of the key (or item) at ``route``, else of its nearest ancestor."""
-        for depth in range(len(route), -1, -1):
-            node = self.doc.key_node(route[:depth]) or self.doc.lookup(route[:depth])
-            if node is not None:
-                return Location(
-                    path=self.path, line=node.line + 1, column=node.column + 1, route=route
-                )
-        return Location(path=self.path, line=1, column=1, route=route)
+        return locate(self.doc, self.path, route)
 
 
 @dataclass(frozen=True)
@@ -62,6 +56,16 @@ class DesiredStateRule(Rule):
     def visit_access_keys(self, keys: AccessKeysFile) -> Iterator[Detection]:
         """Check the access keys of one AWS account."""
         return iter(())
+
+
+def locate(doc: YamlDocument, path: str, route: Route) -> Location:
+    """Location in ``doc`` (the file ``path``) of the key (or item) at ``route``, else of its
+    nearest ancestor that exists."""
+    for depth in range(len(route), -1, -1):
+        node = doc.key_node(route[:depth]) or doc.lookup(route[:depth])
+        if node is not None:
+            return Location(path=path, line=node.line + 1, column=node.column + 1, route=route)
+    return Location(path=path, line=1, column=1, route=route)
 
 
 def parse_time(text: str | None) -> datetime | None:

@@ -11,9 +11,13 @@ time a key was seen ``Inactive`` (the clock of ``nhi-aws-inactive-access-key``).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
 
 from bot.desired import AccessKey, AwsIamAccessKeys, KeyLastUsed
 from bot.inventory.aws_reader import IamReader, iso
+from bot.inventory.errors import InventoryError
 from bot.inventory.owners import owner_from_tags
 
 
@@ -40,10 +44,10 @@ def collect(
             earlier = before.get(meta.id)
             owner = tagged or fallback or (earlier.owner if earlier is not None else None)
             keys.append(
-                AccessKey(
+                _key(
                     id=meta.id,
                     user=meta.user,
-                    status=meta.status,  # validated by the model (Active or Inactive)
+                    status=meta.status,
                     created=iso(meta.created),
                     last_used=KeyLastUsed(
                         date=iso(use.date), service=use.service, region=use.region
@@ -54,6 +58,21 @@ def collect(
             )
     keys.sort(key=lambda k: (k.user, k.id))
     return AwsIamAccessKeys(account=account, keys=tuple(keys))
+
+
+def _key(**fields: Any) -> AccessKey:
+    """An :class:`AccessKey` from IAM's answer; raises :class:`InventoryError` for a value the
+    format cannot hold (nothing is written then)."""
+    try:
+        return AccessKey(**fields)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = ".".join(str(part) for part in error["loc"])
+        raise InventoryError(
+            f"IAM returned a value the inventory format cannot hold for access key "
+            f"{fields.get('id')!r}: {name}: {error['msg']}",
+            advice="nothing was written; report this to mendbot with the field above",
+        ) from None
 
 
 def _inactive_since(status: str, earlier: AccessKey | None, now: datetime) -> str | None:

@@ -315,3 +315,31 @@ def test_the_inventory_loads_only_the_analysis_side_and_others_never_load_boto3(
     assert "boto3" in loaded
     for args in (["--version"], ["rules"]):
         assert not [m for m in _modules(args, account.env(), tmp_path / "n.json") if "boto" in m]
+
+
+def test_a_status_iam_does_not_show_is_reported(account: Account, tmp_path: Path) -> None:
+    keys = _three_users(account)
+    assert _inventory(account, tmp_path).returncode == 0
+    path = tmp_path / RELATIVE
+    text = path.read_text(encoding="utf-8")
+    marker = f"  - id: {keys['abandoned']}\n"
+    head, tail = text.split(marker, 1)
+    path.write_text(head + marker + tail.replace("status: Active", "status: Inactive", 1))
+    done = _inventory(account, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith(
+        f"warning: {keys['abandoned']} of legacy-backup is Active in IAM, the file said Inactive"
+    )
+    assert path.read_text(encoding="utf-8") == text  # the file says what IAM says
+
+
+def test_an_existing_files_permissions_are_kept(account: Account, tmp_path: Path) -> None:
+    keys = _three_users(account)
+    assert _inventory(account, tmp_path).returncode == 0
+    path = tmp_path / RELATIVE
+    assert path.stat().st_mode & 0o777 == 0o644
+    path.chmod(0o640)
+    account.use(keys["abandoned"], at=days_ago(1))
+    assert _inventory(account, tmp_path).returncode == 0
+    assert "2026-12-06T12:00:00Z" in path.read_text(encoding="utf-8")
+    assert path.stat().st_mode & 0o777 == 0o640
