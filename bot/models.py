@@ -115,10 +115,14 @@ class Fix(Model):
     ownership: Ownership | None = None
     """Whether someone answers for the identity the fix changes (None: not an identity).
     Serialised only when set."""
+    target: str | None = None
+    """The object outside git the fix changes (an access key id), when its place in the file
+    can move (a key listed before it appears): the fingerprint names it instead of the
+    patches' routes, so the same change keeps its fingerprint. Serialised only when set."""
 
     @model_serializer(mode="wrap")
-    def _omit_no_ownership(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return omit_none(handler(self), "ownership")
+    def _omit_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return omit_none(handler(self), "ownership", "target")
 
     @property
     def group_key(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from bot.models import Fix, Remediation, digest
 from bot.risk import (
@@ -18,19 +19,29 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def fingerprint(fixes: Iterable[Fix]) -> str:
-    """sha256 over the canonical fixes (rule, path, patches), independent of their order."""
+    """sha256 over the canonical fixes (rule, path, patches), independent of their order. A
+    fix with a :attr:`~bot.models.Fix.target` counts by its target and its operations without
+    their routes: the same change of the same object keeps its fingerprint when the object
+    moves in the file (a closed proposal stays closed after an inventory refresh)."""
     canonical = sorted(
-        (
-            {
-                "rule": fix.rule,
-                "path": fix.path,
-                "patches": [patch.model_dump(mode="json") for patch in fix.patches],
-            }
-            for fix in fixes
+        (_canonical(fix) for fix in fixes),
+        key=lambda item: (
+            item["rule"],
+            item["path"],
+            str(item.get("target")),
+            str(item["patches"]),
         ),
-        key=lambda item: (item["rule"], item["path"], str(item["patches"])),
     )
     return digest(canonical)
+
+
+def _canonical(fix: Fix) -> dict[str, Any]:
+    patches = [patch.model_dump(mode="json") for patch in fix.patches]
+    if fix.target is None:
+        return {"rule": fix.rule, "path": fix.path, "patches": patches}
+    for patch in patches:
+        patch.pop("route", None)
+    return {"rule": fix.rule, "path": fix.path, "target": fix.target, "patches": patches}
 
 
 def slug(text: str) -> str:

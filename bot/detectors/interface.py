@@ -151,9 +151,11 @@ class Rule:
         *,
         disposition: Disposition | None = None,
         ownership: Ownership | None = None,
+        target: str | None = None,
     ) -> Fix:
         """A :class:`Fix` for ``finding``; a fix may be riskier than the rule's default, never
-        safer. ``ownership`` says whether someone answers for the identity it changes."""
+        safer. ``ownership`` says whether someone answers for the identity it changes,
+        ``target`` names that identity when its place in the file can move."""
         declared = self.fix_disposition
         if declared is None:
             raise TypeError(f"{self.id} is report-only and cannot propose fixes")
@@ -171,6 +173,7 @@ class Rule:
             patches=tuple(patches),
             group=self.remediation_group or self.id,
             ownership=ownership,
+            target=target,
         )
 
 

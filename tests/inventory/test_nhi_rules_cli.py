@@ -337,3 +337,40 @@ def test_a_remediation_of_a_key_without_owner_carries_ownership_unknown(
         }
     ]
     assert (repo.path / RELATIVE).read_bytes() == inventory  # the checkout is never modified
+
+
+def _bundled(repo: Any, out: Path) -> dict[str, Any]:
+    done = run_mendbot(
+        "analyze", str(repo.path), "--bundle-out", str(out), "--sign", "none", *NOW_ARG
+    )
+    assert done.returncode == 1, done.stderr
+    [plan] = list(out.rglob("plan.json"))
+    loaded: dict[str, Any] = json.loads(plan.read_text())
+    return loaded
+
+
+def test_a_deactivation_keeps_its_fingerprint_when_the_key_moves_in_the_file(
+    account: Account, make_repo: Any, tmp_path: Path
+) -> None:
+    account.user("legacy-backup", tags={"owner": "storage"})
+    victim = account.key("legacy-backup", created=days_ago(200))
+    account.reader()
+    repo = make_repo("account")
+    repo.write("README.md", "# account\n")
+    assert (
+        run_mendbot("inventory", "aws", "--out", str(repo.path), env=account.env()).returncode == 0
+    )
+    repo.commit("inventory")
+    first = _bundled(repo, tmp_path / "first")
+    # A user listed before it appears: the key's entry moves down the file.
+    account.user("aaa-new-service", tags={"owner": "web"})
+    account.key("aaa-new-service", created=days_ago(1))
+    assert (
+        run_mendbot("inventory", "aws", "--out", str(repo.path), env=account.env()).returncode == 0
+    )
+    repo.commit("inventory refresh")
+    second = _bundled(repo, tmp_path / "second")
+    [before], [after] = first["fixes"], second["fixes"]
+    assert before["target"] == after["target"] == f"aws-iam-access-key:{ACCOUNT}:{victim}"
+    assert before["patches"][0]["route"] != after["patches"][0]["route"]
+    assert first["remediation"]["fingerprint"] == second["remediation"]["fingerprint"]

@@ -92,5 +92,6 @@ class InactiveAccessKey(DesiredStateRule):
                 f"Delete inactive access key {key.id} of {key.user} (irreversible)",
                 [Remove(route=("keys", index))],
                 ownership=Ownership.KNOWN if key.owner else Ownership.UNKNOWN,
+                target=f"aws-iam-access-key:{keys.model.account}:{key.id}",
             )
             yield Detection(finding, fix)

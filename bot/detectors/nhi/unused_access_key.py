@@ -88,6 +88,7 @@ class UnusedAccessKey(DesiredStateRule):
                 f"Deactivate unused access key {key.id} of {key.user}",
                 [Replace(route=("keys", index, "status"), value="Inactive")],
                 ownership=Ownership.KNOWN if key.owner else Ownership.UNKNOWN,
+                target=f"aws-iam-access-key:{keys.model.account}:{key.id}",
             )
             yield Detection(finding, fix)
 
