@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -24,6 +24,7 @@ from bot.analyze.pipeline import Analysis, analyze
 from bot.analyze.report.formats import REPORT_FORMATS, render_report
 from bot.analyze.reverted import note_reverted
 from bot.cli.console import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT_ERRORS, fail, make_console
+from bot.cli.times import parse_now
 from bot.config import Config, find_config, json_schema, load_config
 from bot.detectors.rule_registry import ALL_RULES, rule_ids, rule_options
 from bot.errors import MendbotError, WriteError
@@ -157,7 +158,7 @@ def analyze_command(
         _check_report_target(output)
     for _, extra_path in extra_reports:
         _check_report_target(extra_path, "'--extra-report'")
-    now = _parse_now(now_text)
+    now = parse_now(now_text)
     targets = list(paths) or [Path(".")]
     enclosing = enclosing_repository(targets)
     if enclosing is not None:
@@ -262,18 +263,6 @@ def _write_bundles(
         else:
             state = f"signed ({kind})" if outcome.signed else "UNSIGNED (dry run)"
             err.print(f"bundle: {outcome.path} [{state}]")
-
-
-def _parse_now(text: str | None) -> datetime:
-    if text is None:
-        return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is not an RFC 3339 time (2026-12-07T12:00:00Z)", param_hint="--now"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _warn_fix_limits(result: Analysis) -> None:
