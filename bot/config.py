@@ -110,6 +110,18 @@ class DeploySettings(_Schema):
     """Environment name (as in ``environments``) -> where and as whom to deploy there."""
 
 
+class NhiSettings(_Schema):
+    """Thresholds of the non-human identity rules (``nhi-*``), under ``nhi``."""
+
+    unused_after_days: int = Field(default=90, ge=0, le=3650)
+    """An Active access key unused this many days (never used and created longer ago than
+    that counts) is reported by ``nhi-aws-unused-access-key``; 0 reports every never-used key
+    (and no key that was ever used)."""
+    delete_after_days: int = Field(default=30, ge=0, le=3650)
+    """An Inactive access key with no use for this many days since it was deactivated is
+    reported by ``nhi-aws-inactive-access-key`` (its fix deletes it: irreversible)."""
+
+
 class Config(_Schema):
     """The whole configuration file."""
 
@@ -128,6 +140,8 @@ class Config(_Schema):
     ``change.environment`` is the first environment a touched path matches."""
     deploy: DeploySettings = Field(default_factory=DeploySettings)
     """Credentials and limits of ``mendbot deploy``, per environment."""
+    nhi: NhiSettings = Field(default_factory=NhiSettings)
+    """Thresholds of the non-human identity rules (unused and inactive access keys)."""
 
     def settings(self, rule: str) -> RuleSettings:
         """The settings of ``rule`` (defaults when the file does not mention it)."""

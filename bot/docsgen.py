@@ -16,23 +16,24 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.config import json_schema
-from bot.deploy.desired import DESIRED_MODELS, json_schemas
+from bot.desired import DESIRED_MODELS, json_schemas
 from bot.detectors.aliases import ZIZMOR_AUDITS, audits_for_rule
-from bot.detectors.interface import WorkflowRule
-from bot.detectors.rule_registry import RULES
+from bot.detectors.desired_rule import DesiredStateRule
+from bot.detectors.interface import Rule
+from bot.detectors.rule_registry import ALL_RULES
 from bot.doc_examples import MARKER, render_file
 from bot.policy.gate_context import context_schema
 
 DEFAULT_DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
-def _fix_label(rule: type[WorkflowRule]) -> str:
+def _fix_label(rule: type[Rule]) -> str:
     if rule.fix_disposition is None:
         return "report only"
     return rule.fix_disposition.value
 
 
-def _options_example(rule: type[WorkflowRule]) -> list[str]:
+def _options_example(rule: type[Rule]) -> list[str]:
     if rule.options_model is None:
         return []
     lines = ["    options:"]
@@ -42,7 +43,7 @@ def _options_example(rule: type[WorkflowRule]) -> list[str]:
     return lines
 
 
-def _options_table(rule: type[WorkflowRule]) -> list[str]:
+def _options_table(rule: type[Rule]) -> list[str]:
     """``rules.<id>.options`` fields with their defaults and meaning."""
     if rule.options_model is None:
         return []
@@ -56,7 +57,7 @@ def _options_table(rule: type[WorkflowRule]) -> list[str]:
     return [*lines, ""]
 
 
-def _section(rule: type[WorkflowRule]) -> str:
+def _section(rule: type[Rule]) -> str:
     lines = [
         f"## {rule.id}",
         "",
@@ -73,7 +74,7 @@ def _section(rule: type[WorkflowRule]) -> str:
     ]
     if rule.example_before and rule.example_after == rule.example_before:
         lines += [
-            "Reported, and left unchanged by `mendbot analyze --fix=all`:",
+            f"Reported, and left unchanged by `mendbot analyze --fix=all{_now_flag(rule)}`:",
             "",
             "```yaml",
             rule.example_before.rstrip("\n"),
@@ -88,7 +89,9 @@ def _section(rule: type[WorkflowRule]) -> str:
             rule.example_before.rstrip("\n"),
             "```",
             "",
-            "After `mendbot analyze --fix=all`:" if rule.fix_disposition else "Unchanged:",
+            f"After `mendbot analyze --fix=all{_now_flag(rule)}`:"
+            if rule.fix_disposition
+            else "Unchanged:",
             "",
             "```yaml",
             rule.example_after.rstrip("\n"),
@@ -103,18 +106,35 @@ def _section(rule: type[WorkflowRule]) -> str:
         f"  {rule.id}:",
         "    enabled: true            # false turns the rule off",
         f"    severity: {rule.default_severity.value}         # override the default",
-        '    ignore: [".github/workflows/legacy-*.yml"]',
+        f'    ignore: ["{rule.ignore_example}"]',
         *_options_example(rule),
         "```",
         "",
         *_options_table(rule),
-        f"Suppress one finding with a comment on its line (or any line of its step): "
-        f"`# mendbot: ignore[{rule.id}]`"
-        + "".join(f" or `# zizmor: ignore[{audit}]`" for audit in audits_for_rule(rule.id))
-        + ".",
+        _suppression_line(rule),
         "",
     ]
     return "\n".join(lines)
+
+
+def _now_flag(rule: type[Rule]) -> str:
+    """The ``--now`` a desired-state rule's example was analysed at (its ages depend on it)."""
+    return f" --now {rule.example_now}" if issubclass(rule, DesiredStateRule) else ""
+
+
+def _suppression_line(rule: type[Rule]) -> str:
+    if issubclass(rule, DesiredStateRule):
+        return (
+            f"Thresholds: the `nhi` section of `.github/mendbot.yml` (see "
+            f"[configuration.md](configuration.md)). Suppress one finding with "
+            f"`# mendbot: ignore[{rule.id}]` on any line of the key's entry."
+        )
+    return (
+        f"Suppress one finding with a comment on its line (or any line of its step): "
+        f"`# mendbot: ignore[{rule.id}]`"
+        + "".join(f" or `# zizmor: ignore[{audit}]`" for audit in audits_for_rule(rule.id))
+        + "."
+    )
 
 
 def _suppressions() -> list[str]:
@@ -169,11 +189,11 @@ def render() -> str:
     out.extend(
         f"| [`{rule.id}`](#{rule.id}) | {rule.title} | {rule.default_severity.value} "
         f"| {_fix_label(rule)} |"
-        for rule in RULES
+        for rule in ALL_RULES
     )
     out.append("")
     out.extend(_suppressions())
-    out.extend(_section(rule) for rule in RULES)
+    out.extend(_section(rule) for rule in ALL_RULES)
     return "\n".join(out).rstrip("\n") + "\n"
 
 

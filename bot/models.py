@@ -12,9 +12,9 @@ from enum import StrEnum, unique
 from functools import cached_property
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
-from bot.risk import BlastRadius, Disposition, Reversibility
+from bot.risk import BlastRadius, Disposition, Ownership, Reversibility
 from bot.yamledit.document import Route
 from bot.yamledit.ops import Operation
 
@@ -112,6 +112,17 @@ class Fix(Model):
     patches: tuple[Operation, ...]
     group: str = ""
     """Remediation group: fixes of one group and file are proposed together (default: rule)."""
+    ownership: Ownership | None = None
+    """Whether someone answers for the identity the fix changes (None: not an identity).
+    Serialised only when set."""
+    target: str | None = None
+    """The object outside git the fix changes (an access key id), when its place in the file
+    can move (a key listed before it appears): the fingerprint names it instead of the
+    patches' routes, so the same change keeps its fingerprint. Serialised only when set."""
+
+    @model_serializer(mode="wrap")
+    def _omit_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return omit_none(handler(self), "ownership", "target")
 
     @property
     def group_key(self) -> str:
@@ -174,6 +185,12 @@ class Remediation(Model):
     disposition: Disposition
     reversibility: Reversibility
     blast_radius: BlastRadius
+    ownership: Ownership | None = None
+    """``unknown`` when any fix changes an identity nobody answers for."""
+
+    @model_serializer(mode="wrap")
+    def _omit_no_ownership(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return omit_none(handler(self), "ownership")
 
 
 class AnalysisResult(Model):
@@ -220,3 +237,12 @@ def digest(value: Any) -> str:
     """sha256 hex of the canonical JSON form of ``value`` (sorted keys, no whitespace)."""
     canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def omit_none(data: dict[str, Any], *names: str) -> dict[str, Any]:
+    """``data`` without the ``names`` whose value is None: optional fields added to a
+    serialised shape stay out of it when unset, so what was written before is unchanged."""
+    for name in names:
+        if data.get(name, "") is None:
+            del data[name]
+    return data

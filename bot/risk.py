@@ -1,4 +1,5 @@
-"""The risk vocabulary every identity shares: disposition, reversibility and blast radius.
+"""The risk vocabulary every identity shares: disposition, reversibility, blast radius and the
+ownership of what a change touches.
 
 One home, no dependencies: the analysis classifies fixes with it, the plan and the attestation
 record it, the gate's policy context and the deploy job read it. Each enum lists its values from
@@ -40,7 +41,16 @@ class BlastRadius(StrEnum):
     ORGANIZATION = "organization"
 
 
-Risk = TypeVar("Risk", Disposition, Reversibility, BlastRadius)
+@unique
+class Ownership(StrEnum):
+    """Whether someone answers for the object a change touches (a non-human identity's
+    owner); a fix that touches no such object has none."""
+
+    KNOWN = "known"
+    UNKNOWN = "unknown"
+
+
+Risk = TypeVar("Risk", Disposition, Reversibility, BlastRadius, Ownership)
 
 
 def worst(values: Iterable[Risk], *, default: Risk) -> Risk:

@@ -8,6 +8,7 @@ is then refused), accepts only regular files and reads at most a bounded number 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
@@ -164,3 +165,61 @@ def write_text_atomically(path: Path, text: str, *, mode: int | None = None) -> 
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def make_folders(root: Path, relative: str) -> Iterator[int]:
+    """A descriptor of the folder ``root/relative``, creating the missing folders on the way,
+    each opened with ``O_NOFOLLOW`` from its parent: a symlinked folder anywhere below
+    ``root`` raises :class:`UnsafeFileError` (a write is never redirected through a link)."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for part in Path(relative).parts:
+            try:
+                child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            except FileNotFoundError:
+                os.mkdir(part, 0o755, dir_fd=fd)
+                child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(part, fd):
+                    raise UnsafeFileError(f"is inside the symlinked folder {part}") from None
+                raise
+            os.close(fd)
+            fd = child
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def replace_in_folder(folder: int, name: str, data: bytes, limit: int) -> bool:
+    """Make the file ``name`` in the open ``folder`` hold ``data``; False when it already
+    did (nothing is written, not even its time). The new bytes go to a complete temporary file
+    renamed over ``name``, with the old file's permissions (0644 for a new one); an existing
+    ``name`` must be a regular file (never a link).
+    Raises :class:`UnsafeFileError` or :class:`OSError`."""
+    try:
+        info = os.lstat(name, dir_fd=folder)
+    except FileNotFoundError:
+        info = None
+    if info is not None:
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafeFileError(f"is {kind_of(info.st_mode)}, not a regular file")
+        if read_regular(name, limit, dir_fd=folder) == data:
+            return False
+    temporary = f".{name}.{os.urandom(8).hex()}.mendbot"
+    fd = os.open(
+        temporary,
+        os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+        0o600,
+        dir_fd=folder,
+    )
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            os.fchmod(handle.fileno(), stat.S_IMODE(info.st_mode) if info else 0o644)
+        os.replace(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary, dir_fd=folder)
+        raise
+    return True

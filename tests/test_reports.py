@@ -92,6 +92,13 @@ def test_json_report_shape(workflows) -> None:
         "blast_radius": "file",
         "applied": False,
         "unfixable": None,
+        "patches": [
+            {
+                "op": "remove",
+                "route": ["env", "ACTIONS_ALLOW_UNSECURE_COMMANDS"],
+                "document": 0,
+            }
+        ],
     }
     assert by_rule["gha-persist-credentials"]["fix"] is None
     assert "needs the credentials" in by_rule["gha-persist-credentials"]["no_fix_reason"]

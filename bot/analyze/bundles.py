@@ -8,6 +8,7 @@ the post-images to :func:`bot.provenance.write_bundle`. Nothing is written to th
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot import git
+from bot.analyze.desired_state import is_desired_state
 from bot.analyze.pipeline import Analysis, analyze
 from bot.analyze.plan import group
 from bot.config import Config
@@ -28,7 +30,7 @@ from bot.provenance.signing.bundle_writer import (
     write_bundle,
 )
 from bot.provenance.signing.signers import Signer
-from bot.provenance.statement import ConfigRef
+from bot.provenance.statement import ConfigRef, DigestSet, InputRef
 from bot.resolvers.action_refs import RefResolver
 from bot.resolvers.image_registries import RegistryResolver
 
@@ -53,12 +55,15 @@ def bundle_remediations(
     registry: RegistryResolver | None = None,
     env: Mapping[str, str] | None = None,
     now: datetime | None = None,
+    rules_now: datetime | None = None,
 ) -> list[WrittenBundle | Skipped]:
     """Write a bundle under ``out`` for every remediation of ``analysis`` (of ``root``).
 
-    Raises :class:`~bot.provenance.errors.BaseMismatchError` when an analysed file differs from
-    its blob at ``HEAD`` (or ``HEAD`` is not the commit the GitHub run was started for), and the
-    provenance errors of :func:`bot.provenance.write_bundle`.
+    ``now`` is when the statements are made; ``rules_now`` the time the desired-state rules
+    measured ages to in ``analysis`` (default: ``now``), so each remediation is regenerated
+    as it was found. Raises :class:`~bot.provenance.errors.BaseMismatchError` when an analysed
+    file differs from its blob at ``HEAD`` (or ``HEAD`` is not the commit the GitHub run was
+    started for), and the provenance errors of :func:`bot.provenance.write_bundle`.
     """
     environment = os.environ if env is None else env
     repo = git.toplevel(root)
@@ -85,6 +90,7 @@ def bundle_remediations(
             config_digest=_config_ref(config_path, repo),
             out=out,
             created=now or datetime.now(UTC),
+            rules_now=rules_now or now or datetime.now(UTC),
         )
         return [run.bundle(remediation) for remediation in group(analysis.result.fixes)]
 
@@ -106,6 +112,7 @@ class _Run:
     config_digest: ConfigRef | None
     out: Path
     created: datetime
+    rules_now: datetime
 
     def bundle(self, remediation: Remediation) -> WrittenBundle | Skipped:
         """Regenerate ``remediation`` alone on the committed text and write its bundle."""
@@ -118,6 +125,7 @@ class _Run:
             fix_mode=FixMode.ALL,
             refs=self.refs,
             registry=self.registry,
+            now=self.rules_now,
         )
         if fresh.result.fix_limits:
             limit = fresh.result.fix_limits[0]
@@ -141,7 +149,12 @@ class _Run:
         fixed_ids = {fix.finding for fix in remediation.fixes}
         findings = [f for f in self.analysis.result.findings if f.id in fixed_ids]
         return write_bundle(
-            BundleRequest(remediation=remediation, findings=findings, files=files),
+            BundleRequest(
+                remediation=remediation,
+                findings=findings,
+                files=files,
+                inputs=self._telemetry(remediation),
+            ),
             repo=self.repo,
             base=self.base,
             out=self.out,
@@ -150,6 +163,23 @@ class _Run:
             config=self.config_digest,
             created=self.created,
         )
+
+    def _telemetry(self, remediation: Remediation) -> tuple[InputRef, ...]:
+        """The inventory files (desired state observed by ``mendbot inventory``) the
+        remediation's findings were judged on, by their committed digest: what the analysis
+        saw, for a reviewer to compare with the account."""
+        inputs = []
+        for path in sorted(remediation.paths):
+            committed = self._committed(self.prefix + path)
+            if is_desired_state(path) and committed is not None:
+                inputs.append(
+                    InputRef(
+                        name=f"inventory:{self.prefix + path}",
+                        uri=None,
+                        digest=DigestSet(sha256=hashlib.sha256(committed).hexdigest()),
+                    )
+                )
+        return tuple(inputs)
 
     def _committed(self, path: str) -> bytes | None:
         found = git.blob_at(self.repo, self.base, path)

@@ -143,8 +143,8 @@ def analyze_named(
 def _nothing_message(target: Path) -> str:
     if target.is_dir():
         return (
-            "nothing analysed: no workflow (.github/workflows/*.yml), composite action or "
-            "Dependabot configuration was found here"
+            "nothing analysed: no workflow (.github/workflows/*.yml), composite action, "
+            "Dependabot configuration or desired-state file (.mendbot/desired/) was found here"
         )
     return "nothing analysed: the file was skipped (see above) or excluded by the configuration"
 

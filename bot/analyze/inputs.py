@@ -19,6 +19,8 @@ from bot.safe_files import TooLargeError, UnsafeFileError, linked_folder, open_f
 MAX_BYTES = 5 * 1024 * 1024
 _YAML_SUFFIXES = (".yml", ".yaml")
 _ACTION_NAMES = ("action.yml", "action.yaml")
+#: Folders from a repository's root to its desired-state kinds.
+_DESIRED_PARTS = (".mendbot", "desired")
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,11 @@ def _inside(path: Path, root: Path) -> bool:
 
 
 def is_repository(folder: Path) -> bool:
-    """A folder holding a ``.github`` folder (or a link named so) is a repository checkout."""
+    """A folder holding a ``.github`` folder or desired state (``.mendbot/desired``), or a link
+    named so, is a repository checkout."""
     github = folder / ".github"
-    return github.is_symlink() or github.is_dir()
+    mendbot = folder / ".mendbot"
+    return github.is_symlink() or github.is_dir() or mendbot.is_symlink() or mendbot.is_dir()
 
 
 def _linked_folder_error(link: Path, root: Path) -> FileError:
@@ -83,9 +87,10 @@ def _linked_folder_error(link: Path, root: Path) -> FileError:
 def discover(targets: Iterable[Path], root: Path) -> tuple[list[Input], list[FileError]]:
     """The inputs named by ``targets`` (files or directories), and the ones refused.
 
-    A directory holding ``.github`` is a repository: it contributes its
+    A directory holding ``.github`` (or ``.mendbot``) is a repository: it contributes its
     ``.github/workflows/*.y{a,}ml`` files, its composite actions (``action.yml`` at the root and
-    under ``.github/actions/``) and ``.github/dependabot.yml``. Any other directory contributes
+    under ``.github/actions/``), ``.github/dependabot.yml`` and its desired-state files
+    (``.mendbot/desired/<kind>/*.y{a,}ml``). Any other directory contributes
     every YAML file below it (non-workflows among those are skipped quietly), except those in
     repositories below it, which are analysed on their own (see :mod:`bot.analyze.checkouts`).
 
@@ -221,6 +226,29 @@ def _repository(folder: Path, add: Callable[[Path, bool], None]) -> list[FileErr
     for name in ("dependabot.yml", "dependabot.yaml"):
         if (github / name).is_file() or (github / name).is_symlink():
             add(github / name, True)
+    return errors + _desired_state(folder, add)
+
+
+def _desired_state(folder: Path, add: Callable[[Path, bool], None]) -> list[FileError]:
+    """Add ``.mendbot/desired/<kind>/*.y{a,}ml``; errors for the symlinked folders on the way
+    (never followed: a link must not bring outside files in as the repository's state)."""
+    errors: list[FileError] = []
+    current = folder
+    for part in _DESIRED_PARTS:
+        current = current / part
+        if current.is_symlink():
+            return [_linked_folder_error(current, folder)]
+        if not current.is_dir():
+            return []
+    for kind in sorted(current.iterdir()):
+        if kind.is_symlink() and not kind.is_file():
+            errors.append(_linked_folder_error(kind, folder))
+            continue
+        if not kind.is_dir():
+            continue
+        for path in sorted(kind.iterdir()):
+            if path.suffix in _YAML_SUFFIXES and not path.is_dir():
+                add(path, True)
     return errors
 
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.analyze.desired_state import DesiredRun, analyse_desired, is_desired_state
 from bot.analyze.inputs import Input, discover, read_text
 from bot.config import Config, find_zizmor_config, load_zizmor_config
+from bot.detectors.desired_rule import DesiredStateRule
 from bot.detectors.interface import Detection, RuleServices, WorkflowRule
-from bot.detectors.rule_registry import RULES
+from bot.detectors.rule_registry import DESIRED_STATE_RULES, RULES
 from bot.detectors.suppression import ExternalIgnores, external_ignores, is_suppressed, protected_by
 from bot.models import AnalysisResult, FileError, Finding, Fix, FixLimit, FixMode, Unfixed
 from bot.resolvers.action_refs import RefResolver
@@ -63,6 +66,17 @@ def select_rules(
         if not settings.enabled:
             continue
         rules.append(rule_cls(settings.severity, settings.options, services))
+    return rules
+
+
+def select_desired_rules(config: Config, only: Sequence[str] = ()) -> list[DesiredStateRule]:
+    """Instantiate the enabled desired-state rules (all, or just ``only``)."""
+    rules = []
+    for rule_cls in DESIRED_STATE_RULES:
+        settings = config.settings(rule_cls.id)
+        if (only and rule_cls.id not in only) or not settings.enabled:
+            continue
+        rules.append(rule_cls(settings.severity, settings.options))
     return rules
 
 
@@ -322,12 +336,14 @@ def analyze(
     progress: Callable[[int, int], None] | None = None,
     refs: RefResolver | None = None,
     registry: RegistryResolver | None = None,
+    now: datetime | None = None,
 ) -> Analysis:
     """Analyse ``targets`` (files or directories below ``root``).
 
     With ``fix_mode``, also compute the fixed text of every file (nothing is written).
     ``refs`` resolves action refs for pinning and ``registry`` image digests; without them
-    the analysis is offline.
+    the analysis is offline. ``now`` is the time desired-state rules measure ages to (default:
+    the clock).
     Unreadable or invalid inputs become errors in the result; the others are analysed.
     """
     services = RuleServices(refs=refs, registry=registry, repository_root=root)
@@ -337,6 +353,7 @@ def analyze(
         for rule in select_rules(config, only_rules, services)
         if external is None or rule.id not in external.disabled
     ]
+    kit = _DesiredKit(select_desired_rules(config, only_rules), now or datetime.now(UTC))
     inputs, errors = discover(targets, root)
     inputs = [item for item in inputs if not config.excluded(item.relative)]
     findings: list[Finding] = []
@@ -349,7 +366,7 @@ def analyze(
     for number, item in enumerate(inputs, 1):
         if progress is not None:
             progress(number, len(inputs))
-        outcome = _analyse_guarded(item, rules, config, fix_mode, root, external)
+        outcome = _analyse_guarded(item, rules, config, fix_mode, root, external, kit)
         if outcome is None:
             continue
         if isinstance(outcome, FileError):
@@ -401,6 +418,14 @@ def _unfixed(fix: Fix, reason: str) -> Unfixed:
 _Outcome = tuple[list[Detection], str, FixRun | None]
 
 
+@dataclass(frozen=True)
+class _DesiredKit:
+    """What desired-state files are analysed with: their rules and the analysis' "now"."""
+
+    rules: Sequence[DesiredStateRule]
+    now: datetime
+
+
 def _analyse_guarded(
     item: Input,
     rules: Sequence[WorkflowRule],
@@ -408,6 +433,7 @@ def _analyse_guarded(
     fix_mode: FixMode | None,
     root: Path | None = None,
     external: ExternalIgnores | None = None,
+    kit: _DesiredKit | None = None,
 ) -> _Outcome | FileError | None:
     """:func:`_analyse_one`, with any failure on this file turned into this file's error.
 
@@ -416,7 +442,7 @@ def _analyse_guarded(
     """
     try:
         outcome = _analyse_one(
-            item, rules, config, None if item.link_target else fix_mode, root, external
+            item, rules, config, None if item.link_target else fix_mode, root, external, kit
         )
     except RecursionError:
         return FileError(
@@ -450,10 +476,17 @@ def _analyse_one(
     fix_mode: FixMode | None,
     root: Path | None = None,
     external: ExternalIgnores | None = None,
+    kit: _DesiredKit | None = None,
 ) -> _Outcome | FileError | None:
     text = read_text(item)
     if text is None or isinstance(text, FileError):
         return text
+    if is_desired_state(item.relative):
+        kit = kit or _DesiredKit((), datetime.now(UTC))
+        desired = analyse_desired(item.relative, text, kit.rules, config, fix_mode, kit.now)
+        if isinstance(desired, FileError):
+            return desired
+        return _desired_outcome(desired, text, fix_mode)
     try:
         workflow = parse_workflow(item.relative, text, root)
     except YamlParseError as exc:
@@ -474,3 +507,9 @@ def _analyse_one(
     except (YamlParseError, NotAWorkflow) as exc:
         return FileError(path=item.relative, message=f"a fix produced invalid YAML: {exc}")
     return detections, text, run
+
+
+def _desired_outcome(run: DesiredRun, original: str, fix_mode: FixMode | None) -> _Outcome:
+    if fix_mode is None:
+        return run.detections, original, None
+    return run.detections, original, FixRun(run.text, applied=run.applied, refused=run.refused)

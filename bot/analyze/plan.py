@@ -4,27 +4,44 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from bot.models import Fix, Remediation, digest
-from bot.risk import WORST_BLAST_RADIUS, WORST_DISPOSITION, WORST_REVERSIBILITY, worst
+from bot.risk import (
+    WORST_BLAST_RADIUS,
+    WORST_DISPOSITION,
+    WORST_REVERSIBILITY,
+    Ownership,
+    worst,
+)
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def fingerprint(fixes: Iterable[Fix]) -> str:
-    """sha256 over the canonical fixes (rule, path, patches), independent of their order."""
+    """sha256 over the canonical fixes (rule, path, patches), independent of their order. A
+    fix with a :attr:`~bot.models.Fix.target` counts by its target and its operations without
+    their routes: the same change of the same object keeps its fingerprint when the object
+    moves in the file (a closed proposal stays closed after an inventory refresh)."""
     canonical = sorted(
-        (
-            {
-                "rule": fix.rule,
-                "path": fix.path,
-                "patches": [patch.model_dump(mode="json") for patch in fix.patches],
-            }
-            for fix in fixes
+        (_canonical(fix) for fix in fixes),
+        key=lambda item: (
+            item["rule"],
+            item["path"],
+            str(item.get("target")),
+            str(item["patches"]),
         ),
-        key=lambda item: (item["rule"], item["path"], str(item["patches"])),
     )
     return digest(canonical)
+
+
+def _canonical(fix: Fix) -> dict[str, Any]:
+    patches = [patch.model_dump(mode="json") for patch in fix.patches]
+    if fix.target is None:
+        return {"rule": fix.rule, "path": fix.path, "patches": patches}
+    for patch in patches:
+        patch.pop("route", None)
+    return {"rule": fix.rule, "path": fix.path, "target": fix.target, "patches": patches}
 
 
 def slug(text: str) -> str:
@@ -62,6 +79,13 @@ def group(fixes: Iterable[Fix]) -> list[Remediation]:
                     (f.reversibility for f in members), default=WORST_REVERSIBILITY
                 ),
                 blast_radius=worst((f.blast_radius for f in members), default=WORST_BLAST_RADIUS),
+                ownership=_ownership(members),
             )
         )
     return sorted(remediations, key=lambda r: r.id)
+
+
+def _ownership(fixes: list[Fix]) -> Ownership | None:
+    """``unknown`` when any fix changes an identity without owner; None when none changes one."""
+    known = [fix.ownership for fix in fixes if fix.ownership is not None]
+    return worst(known, default=Ownership.UNKNOWN) if known else None

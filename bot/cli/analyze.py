@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -23,8 +24,9 @@ from bot.analyze.pipeline import Analysis, analyze
 from bot.analyze.report.formats import REPORT_FORMATS, render_report
 from bot.analyze.reverted import note_reverted
 from bot.cli.console import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT_ERRORS, fail, make_console
+from bot.cli.times import parse_now
 from bot.config import Config, find_config, json_schema, load_config
-from bot.detectors.rule_registry import RULES, rule_ids, rule_options
+from bot.detectors.rule_registry import ALL_RULES, rule_ids, rule_options
 from bot.errors import MendbotError, WriteError
 from bot.models import FixMode
 from bot.resolvers.action_refs import RefResolver, default_cache_dir, timeout_from_environment
@@ -110,6 +112,13 @@ PROGRESS_THRESHOLD = 50
     type=click.Path(path_type=Path, dir_okay=False),
     help="ECDSA P-256 PEM private key for --sign key (`mendbot key generate`).",
 )
+@click.option(
+    "--now",
+    "now_text",
+    metavar="TIME",
+    help="The time the inventory rules measure ages to (`nhi.unused_after_days`, …), "
+    "RFC 3339 (default: the clock).",
+)
 def analyze_command(
     paths: tuple[Path, ...],
     output_format: str,
@@ -123,11 +132,13 @@ def analyze_command(
     bundle_out: Path | None,
     sign_kind: str | None,
     signing_key: Path | None,
+    now_text: str | None,
 ) -> None:
     """Analyse workflows under PATHS (default: the current directory) and report findings.
 
-    A directory contributes its .github/workflows/*.yml files (or, without that folder, every
-    YAML file below it); files are analysed as workflows.
+    A directory contributes its .github/workflows/*.yml files and its desired-state files
+    (.mendbot/desired/<kind>/*.yml, the inventory of `mendbot inventory`), or, without those
+    folders, every YAML file below it.
     """
     unknown = [r for r in rules if r not in rule_ids()]
     if unknown:
@@ -147,6 +158,7 @@ def analyze_command(
         _check_report_target(output)
     for _, extra_path in extra_reports:
         _check_report_target(extra_path, "'--extra-report'")
+    now = parse_now(now_text)
     targets = list(paths) or [Path(".")]
     enclosing = enclosing_repository(targets)
     if enclosing is not None:
@@ -183,6 +195,7 @@ def analyze_command(
                     progress=progress,
                     refs=refs,
                     registry=registry,
+                    now=now,
                 ),
                 implicit=not paths,
             ),
@@ -206,6 +219,7 @@ def analyze_command(
                 signing_key,
                 refs,
                 registry,
+                now,
             )
     except MendbotError as exc:
         fail(exc)
@@ -222,6 +236,7 @@ def _write_bundles(
     signing_key: Path | None,
     refs: RefResolver | None,
     registry: RegistryResolver | None,
+    now: datetime,
 ) -> None:
     from bot.analyze.bundles import Skipped, bundle_remediations
     from bot.cli.options import make_signer
@@ -233,7 +248,15 @@ def _write_bundles(
     signer = make_signer(kind, signing_key)
     err = make_console(stderr=True)
     for outcome in bundle_remediations(
-        result, root, config, out, signer, config_path=config_path, refs=refs, registry=registry
+        result,
+        root,
+        config,
+        out,
+        signer,
+        config_path=config_path,
+        refs=refs,
+        registry=registry,
+        rules_now=now,
     ):
         if isinstance(outcome, Skipped):
             err.print(f"no bundle for {outcome.remediation.id}: {outcome.reason}")
@@ -377,7 +400,7 @@ def rules_command(output_format: str) -> None:
             "fix": rule.fix_disposition.value if rule.fix_disposition else "report only",
             "docs": rule.docs_url(),
         }
-        for rule in RULES
+        for rule in ALL_RULES
     ]
     if output_format == "json":
         click.echo(json.dumps(rows, indent=2))

@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "rules": "bot.cli.analyze:rules_command",
     "config": "bot.cli.analyze:config_group",
     "key": "bot.cli.keys:key_group",
+    "inventory": "bot.cli.inventory:inventory_group",
     "verify": "bot.cli.verify:verify_command",
     "propose": "bot.cli.propose:propose_command",
     "revert": "bot.cli.propose:revert_command",

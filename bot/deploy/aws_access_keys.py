@@ -1,7 +1,7 @@
 """The ``aws-iam-access-key`` applier: sets IAM access keys ``Active`` or ``Inactive``.
 
 Desired state: ``.mendbot/desired/aws-iam-access-key/<account>.yml``
-(:class:`~bot.deploy.desired.AwsIamAccessKeys`). A change may only flip a key's ``status``; a
+(:class:`~bot.desired.AwsIamAccessKeys`). A change may only flip a key's ``status``; a
 key added or removed, or moved to another user, is refused before any credentials are asked for
 (deleting a key is irreversible and is not this applier's to do).
 

@@ -29,8 +29,8 @@ from bot import git as gitcmd
 from bot.config import DEFAULT_LOCATIONS, Config, parse_config
 from bot.deploy.applier import Target
 from bot.deploy.appliers import APPLIERS
-from bot.deploy.desired import DesiredStateError
 from bot.deploy.targets import Deletion, Planned, Refusal, targets_of
+from bot.desired import DesiredStateError
 from bot.errors import MendbotError
 from bot.forge.interface import Deployment
 from bot.policy.gate_context import UNMAPPED_ENVIRONMENT

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.deploy.applier import State, Target
-from bot.deploy.desired import (
+from bot.desired import (
     GIT_WORKFLOW,
     AwsIamAccessKeys,
     DesiredStateError,

@@ -1,9 +1,10 @@
 """The rule interface: identity declared once, visitor hooks, findings and fixes as data.
 
-A rule subclasses :class:`WorkflowRule`, declares its class attributes, and overrides only the
-most specific hook it needs (``visit_workflow`` → ``visit_job`` → ``visit_step``); the defaults
-traverse. Rules never write files: they yield :class:`Detection` values whose fix is a list of
-YAML operations the engine applies later.
+A rule subclasses :class:`WorkflowRule` (or, for desired-state files,
+:class:`~bot.detectors.desired_rule.DesiredStateRule`), declares its class attributes, and
+overrides only the most specific hook it needs (``visit_workflow`` → ``visit_job`` →
+``visit_step``); the defaults traverse. Rules never write files: they yield
+:class:`Detection` values whose fix is a list of YAML operations the engine applies later.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from bot.models import Confidence, Finding, Fix, Severity
+from bot.models import Confidence, Finding, Fix, Location, Severity
 from bot.resolvers.action_refs import RefResolver
 from bot.resolvers.image_registries import RegistryResolver
-from bot.risk import BlastRadius, Disposition, Reversibility
+from bot.risk import BlastRadius, Disposition, Ownership, Reversibility
 from bot.workflow.model import Job, Step, Workflow
 from bot.yamledit.document import Route
 from bot.yamledit.ops import Operation
@@ -51,8 +52,11 @@ class Detection:
     no_fix_reason: str | None = None
 
 
-class WorkflowRule:
-    """Base class of GitHub Actions workflow rules.
+class Rule:
+    """What every rule declares once, whatever it reads: identity, documentation, risk of its
+    fixes, options. :class:`WorkflowRule` reads workflows; rules of desired-state files (the
+    inventory of non-human identities) subclass
+    :class:`~bot.detectors.desired_rule.DesiredStateRule`.
 
     Subclasses must set :attr:`id`, :attr:`title`, :attr:`description` and
     :attr:`default_severity`; :attr:`fix_disposition` is None for report-only rules. The
@@ -72,6 +76,8 @@ class WorkflowRule:
     blast_radius: ClassVar[BlastRadius] = BlastRadius.FILE
     example_before: ClassVar[str] = ""
     example_after: ClassVar[str] = ""
+    ignore_example: ClassVar[str] = ".github/workflows/legacy-*.yml"
+    """A path glob shown in the docs' ``rules.<id>.ignore`` example."""
     remediation_group: ClassVar[str | None] = None
     """Rules whose fixes depend on each other share a group: their fixes to one file become
     one remediation (one PR, one commit), so reverting it can never leave half a change."""
@@ -111,6 +117,70 @@ class WorkflowRule:
         """The id's family prefix, e.g. ``gha``."""
         return cls.id.split("-", 1)[0]
 
+    def located_finding(
+        self,
+        location: Location,
+        message: str,
+        *,
+        evidence: str = "",
+        confidence: Confidence | None = None,
+        severity: Severity | None = None,
+    ) -> Finding:
+        """A :class:`Finding` pre-filled with this rule's identity at ``location``.
+
+        ``severity`` is this finding's own severity (a rule may grade its findings); a severity
+        configured in ``rules.<id>.severity`` still wins.
+        """
+        return Finding(
+            rule=self.id,
+            title=self.title,
+            severity=(
+                severity if severity is not None and not self.severity_configured else self.severity
+            ),
+            confidence=confidence or self.default_confidence,
+            location=location,
+            message=message,
+            evidence=evidence,
+        )
+
+    def fix(
+        self,
+        finding: Finding,
+        title: str,
+        patches: Sequence[Operation],
+        *,
+        disposition: Disposition | None = None,
+        ownership: Ownership | None = None,
+        target: str | None = None,
+    ) -> Fix:
+        """A :class:`Fix` for ``finding``; a fix may be riskier than the rule's default, never
+        safer. ``ownership`` says whether someone answers for the identity it changes,
+        ``target`` names that identity when its place in the file can move."""
+        declared = self.fix_disposition
+        if declared is None:
+            raise TypeError(f"{self.id} is report-only and cannot propose fixes")
+        chosen = disposition or declared
+        if declared is Disposition.UNSAFE:
+            chosen = Disposition.UNSAFE
+        return Fix(
+            finding=finding.id,
+            rule=self.id,
+            path=finding.location.path,
+            title=title,
+            disposition=chosen,
+            reversibility=self.reversibility,
+            blast_radius=self.blast_radius,
+            patches=tuple(patches),
+            group=self.remediation_group or self.id,
+            ownership=ownership,
+            target=target,
+        )
+
+
+class WorkflowRule(Rule):
+    """Base class of GitHub Actions workflow rules: override the most specific visitor hook
+    (``visit_workflow`` → ``visit_job`` → ``visit_step``); the defaults traverse."""
+
     # -- hooks -------------------------------------------------------------------------------
 
     def visit_workflow(self, workflow: Workflow) -> Iterator[Detection]:
@@ -142,47 +212,12 @@ class WorkflowRule:
         confidence: Confidence | None = None,
         severity: Severity | None = None,
     ) -> Finding:
-        """A :class:`Finding` pre-filled with this rule's identity and the route's location.
-
-        ``severity`` is this finding's own severity (a rule may grade its findings); a severity
-        configured in ``rules.<id>.severity`` still wins.
-        """
-        return Finding(
-            rule=self.id,
-            title=self.title,
-            severity=(
-                severity if severity is not None and not self.severity_configured else self.severity
-            ),
-            confidence=confidence or self.default_confidence,
-            location=workflow.location(route),
-            message=message,
+        """A :class:`Finding` pre-filled with this rule's identity and the route's location
+        (see :meth:`Rule.located_finding`)."""
+        return self.located_finding(
+            workflow.location(route),
+            message,
             evidence=evidence,
-        )
-
-    def fix(
-        self,
-        finding: Finding,
-        title: str,
-        patches: Sequence[Operation],
-        *,
-        disposition: Disposition | None = None,
-    ) -> Fix:
-        """A :class:`Fix` for ``finding``; a fix may be riskier than the rule's default, never
-        safer."""
-        declared = self.fix_disposition
-        if declared is None:
-            raise TypeError(f"{self.id} is report-only and cannot propose fixes")
-        chosen = disposition or declared
-        if declared is Disposition.UNSAFE:
-            chosen = Disposition.UNSAFE
-        return Fix(
-            finding=finding.id,
-            rule=self.id,
-            path=finding.location.path,
-            title=title,
-            disposition=chosen,
-            reversibility=self.reversibility,
-            blast_radius=self.blast_radius,
-            patches=tuple(patches),
-            group=self.remediation_group or self.id,
+            confidence=confidence,
+            severity=severity,
         )

@@ -1,10 +1,14 @@
-"""Every rule mendbot ships, one line each."""
+"""Every rule mendbot ships, one line each: workflow rules, then desired-state rules."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel
 
-from bot.detectors.interface import WorkflowRule
+from bot.detectors.desired_rule import DesiredStateRule
+from bot.detectors.interface import Rule, WorkflowRule
+from bot.detectors.nhi.inactive_access_key import InactiveAccessKey
+from bot.detectors.nhi.key_without_owner import KeyWithoutOwner
+from bot.detectors.nhi.unused_access_key import UnusedAccessKey
 from bot.detectors.workflows.cache_poisoning import CachePoisoning
 from bot.detectors.workflows.dangerous_triggers import DangerousTriggers
 from bot.detectors.workflows.dependabot_actions import DependabotActions
@@ -51,17 +55,26 @@ RULES: tuple[type[WorkflowRule], ...] = (
     UnknownSuppression,
 )
 
+#: Rules of desired-state files (the inventory of non-human identities).
+DESIRED_STATE_RULES: tuple[type[DesiredStateRule], ...] = (
+    UnusedAccessKey,
+    InactiveAccessKey,
+    KeyWithoutOwner,
+)
+#: Every rule, workflow rules first: what ``mendbot rules``, the docs and reports list.
+ALL_RULES: tuple[type[Rule], ...] = (*RULES, *DESIRED_STATE_RULES)
+
 
 def rule_options() -> dict[str, type[BaseModel] | None]:
     """Each rule id mapped to the pydantic model of its options (for the config loader)."""
-    return {rule.id: rule.options_model for rule in RULES}
+    return {rule.id: rule.options_model for rule in ALL_RULES}
 
 
 def rule_ids() -> list[str]:
     """The ids of every shipped rule, in registry order."""
-    return [rule.id for rule in RULES]
+    return [rule.id for rule in ALL_RULES]
 
 
-def get_rule(rule_id: str) -> type[WorkflowRule] | None:
+def get_rule(rule_id: str) -> type[Rule] | None:
     """The rule class with ``rule_id``, if one exists."""
-    return next((rule for rule in RULES if rule.id == rule_id), None)
+    return next((rule for rule in ALL_RULES if rule.id == rule_id), None)

@@ -13,9 +13,9 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from bot.provenance.changes import (
     CHANGESET_SUBJECT,
@@ -27,7 +27,7 @@ from bot.provenance.changes import (
 )
 from bot.provenance.errors import ProvenanceError
 from bot.provenance.schema import Schema
-from bot.risk import BlastRadius, Disposition, Reversibility
+from bot.risk import BlastRadius, Disposition, Ownership, Reversibility
 
 STATEMENT_TYPE: Final = "https://in-toto.io/Statement/v1"
 #: mendbot's remediation predicate, version 1. Fixed forever; a new schema gets ``v2``.
@@ -95,6 +95,16 @@ class Risk(Schema):
     disposition: Disposition
     reversibility: Reversibility
     blast_radius: BlastRadius
+    ownership: Ownership | None = None
+    """``unknown`` when the remediation changes a non-human identity nobody answers for,
+    ``known`` when every one it changes has an owner; absent for other changes."""
+
+    @model_serializer(mode="wrap")
+    def _omit_no_ownership(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("ownership", "") is None:
+            del data["ownership"]
+        return data
 
 
 class RemediationInfo(Schema):

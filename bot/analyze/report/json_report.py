@@ -24,7 +24,10 @@ def render(analysis: Analysis) -> str:
                 "blast_radius": status.fix.blast_radius.value,
                 "applied": status.applied,
                 "unfixable": status.unfixable,
+                "patches": [patch.model_dump(mode="json") for patch in status.fix.patches],
             }
+            if status.fix.ownership is not None:
+                fix["ownership"] = status.fix.ownership.value
         findings.append(
             {
                 "id": finding.id,

@@ -8,7 +8,7 @@ from typing import Any
 from bot import __version__
 from bot.analyze.pipeline import Analysis
 from bot.analyze.report.common import fix_status, preview, sorted_findings
-from bot.detectors.rule_registry import RULES
+from bot.detectors.rule_registry import ALL_RULES
 from bot.models import Severity
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -44,13 +44,13 @@ def _rules() -> list[dict[str, Any]]:
                 "tags": ["security", f"family:{rule.family()}"],
             },
         }
-        for rule in RULES
+        for rule in ALL_RULES
     ]
 
 
 def render(analysis: Analysis) -> str:
     """The report as a SARIF 2.1.0 log (JSON text)."""
-    index = {rule.id: i for i, rule in enumerate(RULES)}
+    index = {rule.id: i for i, rule in enumerate(ALL_RULES)}
     results: list[dict[str, Any]] = []
     for finding in sorted_findings(analysis):
         loc = finding.location

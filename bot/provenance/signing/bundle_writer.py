@@ -32,6 +32,7 @@ from bot.provenance.statement import (
     DigestSet,
     FindingRef,
     Generator,
+    InputRef,
     RemediationInfo,
     Risk,
     Source,
@@ -51,6 +52,8 @@ class BundleRequest:
     files: Mapping[str, bytes | None]
     """Repository path → post-image bytes (None deletes the path)."""
     source: Source = "detector"
+    inputs: Sequence[InputRef] = ()
+    """Telemetry the findings were judged on (inventory files), by digest."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ def write_bundle(
             name="mendbot", version=__version__, id=context.generator_id, config=config
         ),
         invocation=context.invocation,
+        inputs=request.inputs,
         created=created,
         validity=validity,
     )
@@ -135,6 +139,7 @@ def plan_bytes(request: BundleRequest, base: str, ref: str | None, signing: Sign
                 "disposition": remediation.disposition.value,
                 "reversibility": remediation.reversibility.value,
                 "blastRadius": remediation.blast_radius.value,
+                **({"ownership": remediation.ownership.value} if remediation.ownership else {}),
             },
         },
         "findings": [
@@ -160,6 +165,7 @@ def remediation_info(remediation: Remediation, source: Source = "detector") -> R
             disposition=remediation.disposition,
             reversibility=remediation.reversibility,
             blast_radius=remediation.blast_radius,
+            ownership=remediation.ownership,
         ),
     )
 

@@ -1,0 +1,81 @@
+"""Rules of desired-state files (``.mendbot/desired/<kind>/…``): the inventory of systems outside
+git, read like any other input by ``mendbot analyze``.
+
+A :class:`DesiredStateRule` overrides the hook of the kind it reads (today
+:meth:`~DesiredStateRule.visit_access_keys`); it gets the parsed model, the YAML document (for
+locations and for fixes routed into it), the configured thresholds and the analysis' "now".
+Fixes are YAML operations on the file, applied and re-checked by the same engine as workflow
+fixes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from bot.config import NhiSettings
+from bot.desired import AwsIamAccessKeys
+from bot.detectors.interface import Detection, Rule
+from bot.models import Location
+from bot.yamledit.document import Route, YamlDocument
+
+
+@dataclass(frozen=True)
+class DesiredFile:
+    """One parsed desired-state file, and what its rules may judge it by."""
+
+    path: str
+    """Repository-relative path, as reports name it."""
+    doc: YamlDocument
+    nhi: NhiSettings
+    """The ``nhi`` thresholds of the configuration."""
+    now: datetime
+    """The analysis' "now" (``--now`` or the clock): ages are measured to it."""
+
+    def location(self, route: Route) -> Location:
+        """Location of the key (or item) at ``route``, else of its nearest ancestor."""
+        return locate(self.doc, self.path, route)
+
+
+@dataclass(frozen=True)
+class AccessKeysFile(DesiredFile):
+    """An ``aws-iam-access-key`` file."""
+
+    model: AwsIamAccessKeys
+
+
+class DesiredStateRule(Rule):
+    """Base class of the rules of desired-state files; the default hooks find nothing."""
+
+    ignore_example = ".mendbot/desired/aws-iam-access-key/sandbox-*.yml"
+    example_now: ClassVar[str] = "2026-12-07T12:00:00Z"
+    """The ``--now`` the documented example is analysed at (its ages are measured to it)."""
+
+    def visit_access_keys(self, keys: AccessKeysFile) -> Iterator[Detection]:
+        """Check the access keys of one AWS account."""
+        return iter(())
+
+
+def locate(doc: YamlDocument, path: str, route: Route) -> Location:
+    """Location in ``doc`` (the file ``path``) of the key (or item) at ``route``, else of its
+    nearest ancestor that exists."""
+    for depth in range(len(route), -1, -1):
+        node = doc.key_node(route[:depth]) or doc.lookup(route[:depth])
+        if node is not None:
+            return Location(path=path, line=node.line + 1, column=node.column + 1, route=route)
+    return Location(path=path, line=1, column=1, route=route)
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """The aware UTC time of an ISO-8601 value of a desired-state file (None stays None)."""
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def day(moment: datetime) -> str:
+    """``YYYY-MM-DD`` of a time, for messages."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d")
