@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,12 +26,14 @@ from bot.cli.options import (
     ForgeOptions,
     TrustOptions,
     forge_options,
+    grouped,
     make_signer,
     trust_options,
 )
 from bot.errors import MendbotError
 
 if TYPE_CHECKING:
+    from bot.deploy.job import Authorship
     from bot.deploy.plan import DeployPlan
     from bot.forge.interface import ForgeHost
     from bot.provenance.signing.signers import Signer
@@ -41,6 +44,77 @@ class DeployUsageError(MendbotError):
     """A deploy command given something it cannot use: nothing was applied."""
 
     exit_code = 2
+
+
+@dataclass(frozen=True)
+class DeployIdentityOptions:
+    """How the deploy identity acts, shared by ``apply`` and ``observe``: its OIDC token, how
+    its records are signed and where they go, and the time it decides as of."""
+
+    oidc_token_file: Path | None
+    sign_kind: str | None
+    signing_key: Path | None
+    record_out: Path
+    now: str | None
+
+    def clock(self) -> datetime:
+        """``--now``, else the clock (UTC)."""
+        return _clock(self.now)
+
+    def signer(self) -> Signer:
+        """The record signer (records are always signed); raises :class:`DeployUsageError`."""
+        return _signer(self.sign_kind, self.signing_key)
+
+    def oidc_tokens(self) -> Callable[[str], str]:
+        """``audience -> token`` for the credential exchanges."""
+        return _oidc_tokens(self.oidc_token_file)
+
+    def authorship(self) -> Authorship:
+        """Which workflow run acts, as the records name it."""
+        from bot.deploy.job import Authorship
+
+        return Authorship(
+            workflow_ref=os.environ.get("GITHUB_WORKFLOW_REF"),
+            run_url=_run_url(),
+            oidc_subject=None,
+        )
+
+
+deploy_identity_options = grouped(
+    "deployer",
+    DeployIdentityOptions,
+    [
+        click.option(
+            "--oidc-token-file",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="This job's OIDC token (outside GitHub Actions; in Actions it is requested for "
+            "the audience each applier needs).",
+        ),
+        click.option(
+            "--sign",
+            "sign_kind",
+            type=click.Choice(["sigstore", "key"]),
+            help="How deploy records are signed (default: sigstore in GitHub Actions, else key).",
+        ),
+        click.option(
+            "--signing-key",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="ECDSA P-256 PEM private key for --sign key (the deploy identity's, not the "
+            "analysis').",
+        ),
+        click.option(
+            "--record-out",
+            type=click.Path(path_type=Path, file_okay=False),
+            required=True,
+            help="Folder for the signed deploy records (one per attempt or follow-up; observe "
+            "may write into --records itself).",
+        ),
+        click.option(
+            "--now", help="Decide as of this RFC 3339 time instead of the clock (replays)."
+        ),
+    ],
+)
+"""Adds the deploy identity's options and passes ``deployer: DeployIdentityOptions``."""
 
 
 @click.group("deploy")
@@ -181,51 +255,24 @@ def plan_command(
 @click.option("--env", "environment", help="Apply only in this environment.")
 @forge_options
 @trust_options
-@click.option(
-    "--oidc-token-file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="This job's OIDC token (outside GitHub Actions; in Actions it is requested for the "
-    "audience each applier needs).",
-)
-@click.option(
-    "--sign",
-    "sign_kind",
-    type=click.Choice(["sigstore", "key"]),
-    help="How deploy records are signed (default: sigstore in GitHub Actions, else key).",
-)
-@click.option(
-    "--signing-key",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="ECDSA P-256 PEM private key for --sign key (the deploy identity's, not the analysis').",
-)
-@click.option(
-    "--record-out",
-    type=click.Path(path_type=Path, file_okay=False),
-    required=True,
-    help="Folder for the signed deploy records (one per attempt).",
-)
-@click.option("--now", help="Decide as of this RFC 3339 time instead of the clock (replays).")
+@deploy_identity_options
 def apply_command(
     plan_file: Path,
     change: str | None,
     environment: str | None,
     forge: ForgeOptions,
     trust: TrustOptions,
-    oidc_token_file: Path | None,
-    sign_kind: str | None,
-    signing_key: Path | None,
-    record_out: Path,
-    now: str | None,
+    deployer: DeployIdentityOptions,
 ) -> None:
     """Apply the changes of --plan (all, or --change / --env), each with credentials scoped to
     it, validate, compensate on failure, and write one signed record per attempt."""
-    from bot.deploy.job import ApplyOptions, Authorship, apply_changes, exit_code, selected
+    from bot.deploy.job import ApplyOptions, apply_changes, exit_code, selected
     from bot.deploy.plan import config_at
 
-    clock = _clock(now)
+    clock = deployer.clock()
     try:
         requested = _read_plan(plan_file)
-        signer = _signer(sign_kind, signing_key)
+        signer = deployer.signer()
         host = forge.build()
         fresh = plan_deployment(host, trust.build(), str(requested["sha"]), clock)
         chosen = selected(fresh, requested, change, environment)
@@ -233,14 +280,10 @@ def apply_command(
             forge=host,
             config=config_at(host.workdir, fresh.parent),
             signer=signer,
-            record_out=record_out,
-            oidc_token=_oidc_tokens(oidc_token_file),
+            record_out=deployer.record_out,
+            oidc_token=deployer.oidc_tokens(),
             now=_running_clock(clock),
-            authorship=Authorship(
-                workflow_ref=os.environ.get("GITHUB_WORKFLOW_REF"),
-                run_url=_run_url(),
-                oidc_subject=None,
-            ),
+            authorship=deployer.authorship(),
         )
         with signer:
             attempts = apply_changes(fresh, chosen, options)
@@ -276,39 +319,13 @@ def apply_command(
 @click.option("--env", "environment", help="Observe only changes deployed to this environment.")
 @forge_options
 @trust_options
-@click.option(
-    "--oidc-token-file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="This job's OIDC token (outside GitHub Actions), exchanged exactly as by apply.",
-)
-@click.option(
-    "--sign",
-    "sign_kind",
-    type=click.Choice(["sigstore", "key"]),
-    help="How follow-up records are signed (default: sigstore in GitHub Actions, else key).",
-)
-@click.option(
-    "--signing-key",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="ECDSA P-256 PEM private key for --sign key (the deploy identity's).",
-)
-@click.option(
-    "--record-out",
-    type=click.Path(path_type=Path, file_okay=False),
-    required=True,
-    help="Folder for the signed follow-up records (may be --records itself).",
-)
-@click.option("--now", help="Observe as of this RFC 3339 time instead of the clock (replays).")
+@deploy_identity_options
 def observe_command(
     records: Path,
     environment: str | None,
     forge: ForgeOptions,
     trust: TrustOptions,
-    oidc_token_file: Path | None,
-    sign_kind: str | None,
-    signing_key: Path | None,
-    record_out: Path,
-    now: str | None,
+    deployer: DeployIdentityOptions,
 ) -> None:
     """Re-check the changes of --records whose validation needs time (a deactivated key
     watched for use, settings for newly failing runs, a workflow run that had not finished),
@@ -316,7 +333,6 @@ def observe_command(
     regression; write one signed follow-up record per new finding. The trust options name
     the deploy identity (whose records are believed). Exit 0 fine or still watching, 1 a
     regression (handled), drift or failure, 2 a record refused or bad input."""
-    from bot.deploy.job import Authorship
     from bot.deploy.observe import (
         ObserveOptions,
         exit_code,
@@ -326,25 +342,21 @@ def observe_command(
     )
     from bot.deploy.plan import config_at
 
-    clock = _clock(now)
+    clock = deployer.clock()
     try:
         verifier = trust.build()
-        signer = _signer(sign_kind, signing_key)
+        signer = deployer.signer()
         host = forge.build()
-        verified, refused = read_records([records, record_out], verifier)
+        verified, refused = read_records([records, deployer.record_out], verifier)
         options = ObserveOptions(
             forge=host,
             signer=signer,
-            record_out=record_out,
-            oidc_token=_oidc_tokens(oidc_token_file),
+            record_out=deployer.record_out,
+            oidc_token=deployer.oidc_tokens(),
             now=_running_clock(clock),
             config_at=lambda commit: config_at(host.workdir, commit),
             environment=environment,
-            authorship=Authorship(
-                workflow_ref=os.environ.get("GITHUB_WORKFLOW_REF"),
-                run_url=_run_url(),
-                oidc_subject=None,
-            ),
+            authorship=deployer.authorship(),
         )
         watched = watched_changes(verified, options)
         with signer:

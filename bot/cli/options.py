@@ -108,10 +108,9 @@ def make_signer(kind: str, key: Path | None) -> Signer:
     return NoSigner()
 
 
-def _grouped(
-    name: str, model: type[TrustOptions], options: list[Any]
-) -> Callable[[Command], Command]:
-    """A decorator adding ``options`` and passing their values as one ``model`` named ``name``."""
+def grouped(name: str, model: type[Any], options: list[Any]) -> Callable[[Command], Command]:
+    """A decorator adding ``options`` and passing their values as one ``model`` named ``name``
+    (a dataclass whose fields are the options' parameter names)."""
     names = [f.name for f in fields(model)]
 
     def decorate(command: Command) -> Command:
@@ -127,7 +126,7 @@ def _grouped(
     return decorate
 
 
-trust_options = _grouped(
+trust_options = grouped(
     "trust",
     TrustOptions,
     [

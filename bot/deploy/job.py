@@ -31,10 +31,10 @@ from typing import Any
 
 from bot.config import Config, DeployEnvironment
 from bot.deploy.applier import Authority, DeployContext, Grant, Target
-from bot.deploy.appliers import APPLIERS
-from bot.deploy.lifecycle import Outcome, Step, deploy_change
+from bot.deploy.lifecycle import Step, deploy_change
 from bot.deploy.plan import DeployPlan, PlannedChange
-from bot.deploy.record import SECRET_SHAPES, sign_record, statement_for
+from bot.deploy.record import sign_record, statement_for
+from bot.deploy.session import run_with_credentials, scrub, why
 from bot.forge.interface import DeployForge, ForgeError
 from bot.protocol import DEPLOY_FREEZING_OUTCOMES, ROLLBACK_EVENT
 from bot.provenance.signing.signers import Signer
@@ -186,7 +186,7 @@ def _attempt(
 def _run(
     plan: DeployPlan, planned: PlannedChange, target: Target, options: ApplyOptions
 ) -> tuple[Step, Grant | None, dict[str, Any] | None]:
-    """Connect, deploy, read the state after, revoke; never raises."""
+    """The change applied under credentials scoped to it (:func:`run_with_credentials`)."""
     context = DeployContext(
         change_id=planned.change,
         environment=planned.environment,
@@ -199,21 +199,9 @@ def _run(
         forge=options.forge,
         now=options.now,
     )
-    try:
-        applier, grant = APPLIERS[target.kind].connect(target, context)
-    except Exception as exc:  # NOTE(deploy): no credentials, nothing applied (fail closed).
-        return Step(Outcome.FAILED, None, reasons=(f"no credentials: {_why(exc)}",)), None, None
-    try:
-        step = deploy_change(applier, target)
-        after: dict[str, Any] | None = None
-        if step.outcome is not Outcome.FAILED:
-            try:
-                after = dict(applier.snapshot(target))
-            except Exception:  # NOTE(deploy): the record then says "after" is unknown.
-                after = None
-        return step, grant, after
-    finally:
-        grant.revoke()
+    return run_with_credentials(
+        target, context, lambda applier: deploy_change(applier, target), known_before=None
+    )
 
 
 def _ask_for_rollback(
@@ -311,7 +299,7 @@ def _record(
         path = unused_path(options.record_out, _file_name(planned))
         write_text_atomically(path, bundle.decode())
     except Exception as exc:  # NOTE(deploy): reported on the deployment; never a traceback.
-        attempt.reasons += (f"record not written: {_why(exc)}",)
+        attempt.reasons += (f"record not written: {why(exc)}",)
         return None
     attempt.record = path
     return hashlib.sha256(bundle).hexdigest()
@@ -357,15 +345,6 @@ def _describe(attempt: Attempt) -> str:
 def record_time(moment: datetime) -> str:
     """``moment`` as records write times (RFC 3339, whole seconds, UTC)."""
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def scrub(text: str) -> str:
-    """``text`` with anything shaped like a credential replaced by ``***``."""
-    return SECRET_SHAPES.sub("***", text)
-
-
-def _why(exc: Exception) -> str:
-    return scrub(f"{type(exc).__name__}: {exc}")
 
 
 def exit_code(attempts: list[Attempt]) -> int:

@@ -41,12 +41,12 @@ from bot.deploy.job import (
     credential_json,
     dispatch_rollback,
     record_time,
-    scrub,
     unused_path,
 )
 from bot.deploy.lifecycle import Outcome, Step, error_text
 from bot.deploy.observation import is_final, observe_change
 from bot.deploy.record import DeployStatement, sign_record, statement_for, verify_record
+from bot.deploy.session import run_with_credentials, scrub
 from bot.errors import MendbotError
 from bot.forge.interface import DeployForge, Deployment, ForgeError
 from bot.git import GitError
@@ -257,27 +257,13 @@ def _observe(chain: Watched, deployments: list[Deployment], options: ObserveOpti
 def _run(
     target: Target, context: DeployContext, watch: Watch, snapshot: dict[str, Any]
 ) -> tuple[Step, Grant | None, dict[str, Any] | None]:
-    """Connect exactly as applying does, observe, read the state after, revoke; never
-    raises."""
-    try:
-        applier, grant = APPLIERS[target.kind].connect(target, context)
-    except Exception as exc:  # NOTE(deploy): no credentials, nothing observed (fail closed).
-        return (
-            Step(Outcome.FAILED, snapshot, reasons=(f"no credentials: {error_text(exc)}",)),
-            None,
-            None,
-        )
-    try:
-        step = observe_change(applier, target, watch, snapshot)
-        after: dict[str, Any] | None = None
-        if step.outcome is not Outcome.FAILED:
-            try:
-                after = dict(applier.snapshot(target))
-            except Exception:  # NOTE(deploy): the record then says "after" is unknown.
-                after = None
-        return step, grant, after
-    finally:
-        grant.revoke()
+    """The change observed under credentials scoped exactly as when it was applied."""
+    return run_with_credentials(
+        target,
+        context,
+        lambda applier: observe_change(applier, target, watch, snapshot),
+        known_before=snapshot,
+    )
 
 
 def _finish(
