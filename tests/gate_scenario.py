@@ -12,11 +12,15 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.config import ProposeSettings
 from bot.forge.interface import Forge
 from bot.forge.local import LocalForge
+from bot.gate.run import GateOptions, evaluate
 from bot.propose.job import propose
+from bot.provenance import run_context
+from bot.provenance.signing.bundle_writer import BundleRequest, write_bundle
 from bot.provenance.signing.signers import KeySigner
 from bot.provenance.verification.trust import KeyTrust
 
@@ -130,3 +134,32 @@ def loosen_policies(repo, branch: str, start: str = "main") -> None:
         path.unlink()
     repo.write("policies/allow-all.yaml", ALLOW_ALL)
     repo.commit("allow everything")
+
+
+def sign_bundle(repo: Any, signing_key: Any, request: BundleRequest, out: Path) -> Path:
+    """``request`` signed with ``signing_key`` as the analysis would sign it; the bundle folder."""
+    with KeySigner(signing_key) as signer:
+        written = write_bundle(
+            request,
+            repo=repo.path,
+            base=repo.head(),
+            out=out,
+            signer=signer,
+            context=run_context.detect(repo.path, {}, signer.claims),
+            config=None,
+            created=SIGNED,
+        )
+    return written.path
+
+
+def propose_allow_merge(forge: LocalForge, bundle: Path, signing_key: Any) -> str:
+    """``bundle`` proposed, allowed by the base branch's policies and merged with the forge's
+    squash button; the merge commit."""
+    trust = KeyTrust(signing_key.public_key())
+    [outcome] = propose(
+        [bundle], forge, trust, ProposeSettings(), now=SIGNED + timedelta(minutes=5)
+    )
+    assert outcome.number is not None, outcome.message
+    decided = evaluate(forge, outcome.number, GateOptions(trust=trust, now=NOW))
+    assert decided.decision.outcome == "allow", decided.decision
+    return forge.merge(outcome.number, "squash")

@@ -18,17 +18,17 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from deploy_scenario import DEPLOY_NOW, DEPLOY_TIME
-from gate_scenario import CODEOWNERS, NOW, SHIPPED_POLICIES, SIGNED, TEAMS
+from gate_scenario import (
+    CODEOWNERS,
+    SHIPPED_POLICIES,
+    TEAMS,
+    propose_allow_merge,
+    sign_bundle,
+)
 
-from bot.config import ProposeSettings
 from bot.forge.local import LocalForge
-from bot.gate.run import GateOptions, evaluate
 from bot.models import Confidence, Finding, Fix, Location, Remediation, Severity
-from bot.propose.job import propose
-from bot.provenance import run_context
-from bot.provenance.signing.bundle_writer import BundleRequest, write_bundle
-from bot.provenance.signing.signers import KeySigner
-from bot.provenance.verification.trust import KeyTrust
+from bot.provenance.signing.bundle_writer import BundleRequest
 from bot.risk import BlastRadius, Disposition, Reversibility
 from clirun import run_mendbot
 from keyfiles import write_keys
@@ -168,25 +168,9 @@ def merge_desired_change(
         reversibility=Reversibility.REVERSIBLE,
         blast_radius=BlastRadius.SERVICE,
     )
-    with KeySigner(signing_key) as signer:
-        written = write_bundle(
-            BundleRequest(remediation=remediation, findings=[finding], files={source: after}),
-            repo=repo.path,
-            base=repo.head(),
-            out=tmp_path / "bundles",
-            signer=signer,
-            context=run_context.detect(repo.path, {}, signer.claims),
-            config=None,
-            created=SIGNED,
-        )
-    trust = KeyTrust(signing_key.public_key())
-    [outcome] = propose(
-        [written.path], forge, trust, ProposeSettings(), now=SIGNED + timedelta(minutes=5)
-    )
-    assert outcome.number is not None, outcome.message
-    decided = evaluate(forge, outcome.number, GateOptions(trust=trust, now=NOW))
-    assert decided.decision.outcome == "allow", decided.decision
-    merge_sha = forge.merge(outcome.number, "squash")
+    request = BundleRequest(remediation=remediation, findings=[finding], files={source: after})
+    bundle = sign_bundle(repo, signing_key, request, tmp_path / "bundles")
+    merge_sha = propose_allow_merge(forge, bundle, signing_key)
     _, analysis_pub = write_keys(tmp_path / "keys", "analysis", signing_key)
     deploy_key, deploy_pub = write_keys(
         tmp_path / "keys", "deploy", ec.generate_private_key(ec.SECP256R1())

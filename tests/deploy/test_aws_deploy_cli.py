@@ -11,24 +11,24 @@ import hashlib
 import json
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_world import SOURCE, AwsWorld, aws_world, create_role, template
 from deploy_scenario import DEPLOY_NOW, DEPLOY_TIME, write_keys
-from gate_scenario import CODEOWNERS, NOW, SHIPPED_POLICIES, SIGNED, TEAMS
+from gate_scenario import (
+    CODEOWNERS,
+    SHIPPED_POLICIES,
+    TEAMS,
+    propose_allow_merge,
+    sign_bundle,
+)
 
-from bot.config import ProposeSettings
 from bot.forge.local import LocalForge
-from bot.gate.run import GateOptions, evaluate
 from bot.models import Confidence, Finding, Fix, Location, Remediation, Severity
-from bot.propose.job import propose
-from bot.provenance import run_context
-from bot.provenance.signing.bundle_writer import BundleRequest, write_bundle
-from bot.provenance.signing.signers import KeySigner
-from bot.provenance.verification.trust import KeyTrust
+from bot.provenance.signing.bundle_writer import BundleRequest
 from bot.risk import BlastRadius, Disposition, Reversibility
 from clirun import run_mendbot
 from local_sts import ACCOUNT
@@ -118,25 +118,9 @@ def _merged(world: AwsWorld, make_repo: Any, signing_key: Any, tmp_path: Path) -
     repo.git("remote", "add", "origin", forge.repository_uri)
     remediation, finding = _remediation(victim)
     fixed = _inventory({victim: ("victim", "Inactive"), bystander: ("bystander", "Active")})
-    with KeySigner(signing_key) as signer:
-        written = write_bundle(
-            BundleRequest(remediation=remediation, findings=[finding], files={SOURCE: fixed}),
-            repo=repo.path,
-            base=repo.head(),
-            out=tmp_path / "bundles",
-            signer=signer,
-            context=run_context.detect(repo.path, {}, signer.claims),
-            config=None,
-            created=SIGNED,
-        )
-    trust = KeyTrust(signing_key.public_key())
-    [outcome] = propose(
-        [written.path], forge, trust, ProposeSettings(), now=SIGNED + timedelta(minutes=5)
-    )
-    assert outcome.number is not None, outcome.message
-    decided = evaluate(forge, outcome.number, GateOptions(trust=trust, now=NOW))
-    assert decided.decision.outcome == "allow", decided.decision
-    merge_sha = forge.merge(outcome.number, "squash")
+    request = BundleRequest(remediation=remediation, findings=[finding], files={SOURCE: fixed})
+    bundle = sign_bundle(repo, signing_key, request, tmp_path / "bundles")
+    merge_sha = propose_allow_merge(forge, bundle, signing_key)
     _, analysis_pub = write_keys(tmp_path / "keys", "analysis", signing_key)
     from cryptography.hazmat.primitives.asymmetric import ec
 

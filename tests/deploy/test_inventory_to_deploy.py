@@ -17,18 +17,15 @@ from typing import Any
 import pytest
 from aws_account import ACCOUNT, Account, aws_account, days_ago
 from deploy_scenario import DEPLOY_TIME, write_keys
-from gate_scenario import CODEOWNERS, NOW, SHIPPED_POLICIES, SIGNED, TEAMS
+from gate_scenario import CODEOWNERS, SHIPPED_POLICIES, SIGNED, TEAMS, propose_allow_merge
 
 from bot.analyze.bundles import bundle_remediations
 from bot.analyze.pipeline import analyze
-from bot.config import ProposeSettings, load_config
+from bot.config import load_config
 from bot.desired import parse_desired
 from bot.detectors.rule_registry import rule_options
 from bot.forge.local import LocalForge
-from bot.gate.run import GateOptions, evaluate
-from bot.propose.job import propose
 from bot.provenance.signing.signers import KeySigner
-from bot.provenance.verification.trust import KeyTrust
 from clirun import run_mendbot
 
 RELATIVE = f".mendbot/desired/aws-iam-access-key/{ACCOUNT}.yml"
@@ -93,18 +90,7 @@ def test_an_inventoried_abandoned_key_plans_as_a_deploy_target_for_that_key_only
     forge = LocalForge(repo.path, base="main")
     forge.set_teams(TEAMS)
     repo.git("remote", "add", "origin", forge.repository_uri)
-    trust = KeyTrust(signing_key.public_key())
-    [outcome] = propose(
-        [written.path],  # type: ignore[union-attr]
-        forge,
-        trust,
-        ProposeSettings(),
-        now=SIGNED + timedelta(minutes=5),
-    )
-    assert outcome.number is not None, outcome.message
-    decided = evaluate(forge, outcome.number, GateOptions(trust=trust, now=NOW))
-    assert decided.decision.outcome == "allow", decided.decision
-    merge_sha = forge.merge(outcome.number, "squash")
+    merge_sha = propose_allow_merge(forge, written.path, signing_key)  # type: ignore[union-attr]
     merged = parse_desired(RELATIVE, repo.git("show", f"{merge_sha}:{RELATIVE}").encode())
     statuses = {key.id: key.status for key in merged.keys}  # type: ignore[attr-defined]
     assert statuses[victim] == "Inactive"
