@@ -84,15 +84,23 @@ class Finding(Model):
     """What is wrong here, and why it matters, in one or two sentences."""
     evidence: str = ""
     """The offending text, as found; part of :attr:`id`, so it must not hold positions."""
+    subject: str | None = None
+    """The object outside git the finding is about (an access key), when its place in the file
+    can move (a key listed before it appears): :attr:`id` names it instead of the YAML route,
+    so a refreshed inventory keeps the finding's id. Serialised only when set."""
+
+    @model_serializer(mode="wrap")
+    def _omit_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return omit_none(handler(self), "subject")
 
     @cached_property
     def id(self) -> str:
-        """Stable identifier from rule, path, YAML route and evidence: independent of line
-        numbers, so it survives unrelated edits."""
+        """Stable identifier from rule, path, YAML route (or :attr:`subject`) and evidence:
+        independent of line numbers, so it survives unrelated edits."""
         identity = {
             "rule": self.rule,
             "path": self.location.path,
-            "route": self.location.route,
+            "route": self.location.route if self.subject is None else self.subject,
             "evidence": self.evidence,
         }
         return digest(identity)[:16]

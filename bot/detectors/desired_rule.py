@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import ClassVar
 
 from bot.config import NhiSettings
-from bot.desired import AwsIamAccessKeys
+from bot.desired import AccessKey, AwsIamAccessKeys
 from bot.detectors.interface import Detection, Rule
 from bot.models import Location
 from bot.yamledit.document import Route, YamlDocument
@@ -44,6 +44,10 @@ class AccessKeysFile(DesiredFile):
     """An ``aws-iam-access-key`` file."""
 
     model: AwsIamAccessKeys
+
+    def subject(self, key: AccessKey) -> str:
+        """The key as findings and fixes name it, wherever it is listed in the file."""
+        return f"aws-iam-access-key:{self.model.account}:{key.id}"
 
 
 class DesiredStateRule(Rule):

@@ -125,8 +125,10 @@ class Rule:
         evidence: str = "",
         confidence: Confidence | None = None,
         severity: Severity | None = None,
+        subject: str | None = None,
     ) -> Finding:
-        """A :class:`Finding` pre-filled with this rule's identity at ``location``.
+        """A :class:`Finding` pre-filled with this rule's identity at ``location``
+        (``subject``: see :attr:`Finding.subject`).
 
         ``severity`` is this finding's own severity (a rule may grade its findings); a severity
         configured in ``rules.<id>.severity`` still wins.
@@ -141,6 +143,7 @@ class Rule:
             location=location,
             message=message,
             evidence=evidence,
+            subject=subject,
         )
 
     def fix(

@@ -374,3 +374,26 @@ def test_a_deactivation_keeps_its_fingerprint_when_the_key_moves_in_the_file(
     assert before["target"] == after["target"] == f"aws-iam-access-key:{ACCOUNT}:{victim}"
     assert before["patches"][0]["route"] != after["patches"][0]["route"]
     assert first["remediation"]["fingerprint"] == second["remediation"]["fingerprint"]
+
+
+def test_finding_ids_survive_a_refresh_that_moves_the_keys(
+    account: Account, tmp_path: Path
+) -> None:
+    account.user("legacy-backup")  # no owner: reported by the ownership rule too
+    victim = account.key("legacy-backup", created=days_ago(200))
+    account.reader()
+    assert (
+        run_mendbot("inventory", "aws", "--out", str(tmp_path), env=account.env()).returncode == 0
+    )
+    _, first = _report(tmp_path, *NOW_ARG)
+    # A user listed before it appears: every entry of the victim moves down the file.
+    account.user("aaa-new-service", tags={"owner": "web"})
+    account.key("aaa-new-service", created=days_ago(1))
+    assert (
+        run_mendbot("inventory", "aws", "--out", str(tmp_path), env=account.env()).returncode == 0
+    )
+    _, second = _report(tmp_path, *NOW_ARG)
+    for rule in (UNUSED, NO_OWNER):
+        before, after = _by_rule(first, rule)[victim], _by_rule(second, rule)[victim]
+        assert before["line"] != after["line"]
+        assert before["id"] == after["id"], rule

@@ -86,12 +86,13 @@ class InactiveAccessKey(DesiredStateRule):
                 f"has been Inactive since {day(since)} ({inactive.days} days), {last}, at or "
                 f"over nhi.delete_after_days: {threshold}; deleting it is irreversible",
                 evidence=key.id,
+                subject=keys.subject(key),
             )
             fix = self.fix(
                 finding,
                 f"Delete inactive access key {key.id} of {key.user} (irreversible)",
                 [Remove(route=("keys", index))],
                 ownership=Ownership.KNOWN if key.owner else Ownership.UNKNOWN,
-                target=f"aws-iam-access-key:{keys.model.account}:{key.id}",
+                target=keys.subject(key),
             )
             yield Detection(finding, fix)

@@ -54,6 +54,7 @@ class KeyWithoutOwner(DesiredStateRule):
                 "no known owner (no owner/team tag on the user, no CODEOWNERS line for this "
                 "file, no owner written here): nobody can confirm it is still needed",
                 evidence=key.id,
+                subject=keys.subject(key),
             )
             yield Detection(
                 finding,

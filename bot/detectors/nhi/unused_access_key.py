@@ -82,13 +82,14 @@ class UnusedAccessKey(DesiredStateRule):
                 f"Active and {evidence}, at or over nhi.unused_after_days: {threshold}; "
                 "deactivate it (reversible: set it Active again if something breaks)",
                 evidence=key.id,
+                subject=keys.subject(key),
             )
             fix = self.fix(
                 finding,
                 f"Deactivate unused access key {key.id} of {key.user}",
                 [Replace(route=("keys", index, "status"), value="Inactive")],
                 ownership=Ownership.KNOWN if key.owner else Ownership.UNKNOWN,
-                target=f"aws-iam-access-key:{keys.model.account}:{key.id}",
+                target=keys.subject(key),
             )
             yield Detection(finding, fix)
 
