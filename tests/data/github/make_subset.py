@@ -95,6 +95,11 @@ OPERATIONS: list[tuple[str, str]] = [
     ("post", "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses"),
     ("get", "/repos/{owner}/{repo}/actions/runs"),
     ("post", "/repos/{owner}/{repo}/dispatches"),
+    ("get", "/repos/{owner}/{repo}/actions/secrets"),
+    ("get", "/repos/{owner}/{repo}/actions/variables"),
+    ("get", "/repos/{owner}/{repo}/keys"),
+    ("get", "/repos/{owner}/{repo}/environments"),
+    ("get", "/repos/{owner}/{repo}/environments/{environment_name}/secrets"),
 ]
 """(HTTP method, path template) pairs to keep, as spelled in the description's ``paths``."""
 
