@@ -123,9 +123,108 @@ class GithubSettings(_Schema):
     """Its Actions settings."""
 
 
+_TIME = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
+#: A secret's or variable's name as GitHub allows it (letters, digits, ``_``; no digit first).
+_ENTRY_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class ActionsSecret(_Schema):
+    """One Actions secret: its name and dates; GitHub never returns a secret's value."""
+
+    name: Annotated[str, Field(pattern=_ENTRY_NAME, max_length=255)]
+    """The name workflows read it by (``secrets.<name>``), as GitHub spells it (upper case)."""
+    created_at: str | None = Field(default=None, pattern=_TIME)
+    """ISO-8601 UTC creation time."""
+    updated_at: str | None = Field(default=None, pattern=_TIME)
+    """ISO-8601 UTC time the value was last set."""
+
+
+class ActionsVariable(_Schema):
+    """One Actions configuration variable: its name and dates (the value is not recorded)."""
+
+    name: Annotated[str, Field(pattern=_ENTRY_NAME, max_length=255)]
+    """The name workflows read it by (``vars.<name>``)."""
+    created_at: str | None = Field(default=None, pattern=_TIME)
+    """ISO-8601 UTC creation time."""
+    updated_at: str | None = Field(default=None, pattern=_TIME)
+    """ISO-8601 UTC time the value was last set."""
+
+
+class DeployKey(_Schema):
+    """One deploy key: an SSH key with access to this repository alone."""
+
+    id: Annotated[int, Field(ge=1)]
+    """GitHub's id of the key."""
+    title: str
+    """The title it was added with."""
+    read_only: bool
+    """False: the key can push."""
+    created_at: str | None = Field(default=None, pattern=_TIME)
+    """ISO-8601 UTC creation time."""
+    last_used: str | None = Field(default=None, pattern=_TIME)
+    """ISO-8601 UTC time of its last use, when GitHub says."""
+
+
+class ProtectionRule(_Schema):
+    """One protection rule of an environment."""
+
+    type: Annotated[str, Field(min_length=1)]
+    """``required_reviewers``, ``wait_timer``, ``branch_policy`` (or a custom rule's type)."""
+    wait_timer: int | None = None
+    """Minutes a job waits (``wait_timer``)."""
+    prevent_self_review: bool | None = None
+    """Whether the one who triggered the job may approve it (``required_reviewers``)."""
+    reviewers: tuple[str, ...] = ()
+    """``User:<login>`` or ``Team:<slug>`` (``required_reviewers``), sorted."""
+
+
+class BranchPolicy(_Schema):
+    """Which branches may deploy to an environment."""
+
+    protected_branches: bool
+    """Only branches with branch protection."""
+    custom_branch_policies: bool
+    """Only branches matching the environment's name patterns."""
+
+
+class GithubEnvironment(_Schema):
+    """One deployment environment: its protection and its secrets."""
+
+    name: Annotated[str, Field(min_length=1, max_length=255)]
+    """The name jobs use (``jobs.<id>.environment``)."""
+    protection_rules: tuple[ProtectionRule, ...] = ()
+    """Its protection rules, by type."""
+    deployment_branch_policy: BranchPolicy | None = None
+    """None: any branch may deploy."""
+    secrets: tuple[ActionsSecret, ...] = ()
+    """Its secrets (released to a job only after the protection rules pass), by name."""
+
+
+class GithubNhi(_Schema):
+    """``.mendbot/desired/github-nhi/<owner>--<name>.yml``: the non-human identities of one
+    repository as ``mendbot inventory github`` observed them: Actions secrets and variables,
+    deploy keys, environments."""
+
+    kind: Literal["github-nhi"] = "github-nhi"
+    """Always ``github-nhi``."""
+    version: Literal[1] = 1
+    """Schema version; only 1 exists."""
+    repository: Annotated[str, Field(pattern=r"^[\w.-]+/[\w.-]+$")]
+    """``owner/name`` of the repository."""
+    secrets: tuple[ActionsSecret, ...] = ()
+    """Repository Actions secrets, by name (organisation secrets are not listed)."""
+    variables: tuple[ActionsVariable, ...] = ()
+    """Repository Actions variables, by name."""
+    deploy_keys: tuple[DeployKey, ...] = ()
+    """Deploy keys, by id."""
+    environments: tuple[GithubEnvironment, ...] = ()
+    """Deployment environments, by name."""
+
+
 #: Every kind with a desired-state file, by kind name.
 DESIRED_MODELS: dict[str, type[_Schema]] = {
     "aws-iam-access-key": AwsIamAccessKeys,
+    "github-nhi": GithubNhi,
     "github-settings": GithubSettings,
 }
 

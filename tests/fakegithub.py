@@ -39,6 +39,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import graphql
 import jwt
 from fakegithub_deploy import APP_PERMISSIONS, DeployRoutes, DeployState
+from fakegithub_nhi import NhiRoutes, NhiState
 from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
@@ -273,9 +274,11 @@ class FakeRepo:
     """The repository setting "Allow auto-merge"."""
     deploy: DeployState = field(default_factory=DeployState)
     """Actions settings, deployments, workflow runs and dispatches (fakegithub_deploy)."""
+    nhi: NhiState = field(default_factory=NhiState)
+    """Secrets, variables, deploy keys and environments (fakegithub_nhi)."""
 
 
-class FakeGitHub(DeployRoutes):
+class FakeGitHub(DeployRoutes, NhiRoutes):
     """The server state and WSGI application."""
 
     def __init__(self, root: Path) -> None:

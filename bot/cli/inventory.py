@@ -1,5 +1,8 @@
 """``mendbot inventory``: the analysis identity's read-only telemetry, written into a checkout.
 
+``inventory aws`` reads IAM access keys; ``inventory github`` reads one repository's Actions
+settings, secrets, variables, deploy keys and environments (GET requests only).
+
 Exit codes: 0 the inventory file is written (or already up to date), 2 it could not be taken
 (credentials, permissions, endpoint, output folder); nothing is written then.
 """
@@ -14,9 +17,11 @@ import click
 from bot.cli.console import fail, make_console
 from bot.cli.times import parse_now
 from bot.errors import MendbotError
-from bot.inventory.run import inventory_aws
+from bot.inventory.run import inventory_aws, inventory_github
 
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}\.ya?ml$")
+#: ``owner/name`` as GitHub spells them (no ``.``/``..`` part: nothing steps out of /repos).
+_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
 
 
 @click.group("inventory")
@@ -70,3 +75,44 @@ def inventory_aws_command(
         err.print(f"warning: {line}")
     state = "wrote" if run.written else "unchanged:"
     err.print(f"{state} {run.path} ({run.keys} access keys)")
+
+
+@inventory_group.command("github")
+@click.option(
+    "--repository",
+    required=True,
+    metavar="OWNER/NAME",
+    help="The GitHub repository to read.",
+)
+@click.option(
+    "--out",
+    "repository_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The checkout to write .mendbot/desired/github-settings/<owner>--<name>.yml and "
+    ".mendbot/desired/github-nhi/<owner>--<name>.yml into.",
+)
+@click.option(
+    "--api-url",
+    metavar="URL",
+    help="GitHub's REST API root (default: $GITHUB_API_URL, else https://api.github.com).",
+)
+def inventory_github_command(repository: str, repository_dir: Path, api_url: str | None) -> None:
+    """Read a repository's Actions settings (default token permissions, whether Actions may
+    approve pull requests, allowed actions), Actions secrets and variables (names and dates:
+    values are never readable), deploy keys and environments with their protection rules and
+    secrets, with the read-only token of $GITHUB_TOKEN or $GH_TOKEN (never an argument; GET
+    requests only), and write them to REPO's inventory files, deterministically: a rerun on an
+    unchanged repository changes no byte."""
+    if not _REPOSITORY.match(repository) or {".", ".."} & set(repository.split("/")):
+        raise click.BadParameter(f"{repository!r} is not OWNER/NAME", param_hint="--repository")
+    try:
+        run = inventory_github(repository_dir, repository, api_url)
+    except MendbotError as exc:
+        fail(exc)
+    err = make_console(stderr=True)
+    for line in run.warnings:
+        err.print(f"warning: {line}")
+    for path, written in run.files:
+        err.print(f"{'wrote' if written else 'unchanged:'} {path}")
+    err.print(f"{repository}: {run.counts}")

@@ -1,18 +1,30 @@
-"""One ``mendbot inventory aws`` run: read the account, merge what the replaced file knew,
-render, check that it reads back, and write it only when a byte changed."""
+"""One ``mendbot inventory aws`` or ``mendbot inventory github`` run: read the account (the
+repository), merge what the replaced file knew, render, check that it reads back, and write it
+only when a byte changed."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bot.desired import DESIRED_DIR, AwsIamAccessKeys, DesiredStateError, parse_desired
+from bot.desired import (
+    DESIRED_DIR,
+    AwsIamAccessKeys,
+    DesiredStateError,
+    GithubNhi,
+    GithubSettings,
+    parse_desired,
+)
 from bot.inventory.aws import collect
 from bot.inventory.aws_reader import connect
 from bot.inventory.errors import InventoryError
+from bot.inventory.github import collect_nhi, collect_settings
+from bot.inventory.github_reader import GithubReader, api_root, token_from_environment
 from bot.inventory.owners import codeowners_of
 from bot.inventory.render import render_access_keys
+from bot.inventory.render_github import render_nhi, render_settings
 from bot.inventory.write import check_repository, read_existing, write_file
 
 AWS_KIND = "aws-iam-access-key"
@@ -89,3 +101,114 @@ def _previous(relative: str, raw: bytes | None, account: str) -> AwsIamAccessKey
             advice="use --account-file-name to give each account its own file",
         )
     return parsed
+
+
+GITHUB_SETTINGS_KIND = "github-settings"
+GITHUB_NHI_KIND = "github-nhi"
+
+
+@dataclass(frozen=True)
+class GithubInventoryRun:
+    """What one ``mendbot inventory github`` run did."""
+
+    files: tuple[tuple[str, bool], ...]
+    """Each inventory file (relative to the repository) and whether it was written (False:
+    it already held exactly these bytes)."""
+    counts: str
+    """What was found, for the summary line."""
+    warnings: tuple[str, ...]
+    """Settings the replaced file asked for and GitHub does not show."""
+
+
+def github_file_name(repository: str) -> str:
+    """``<owner>--<name>.yml``: the file of ``repository`` under each GitHub kind's folder."""
+    owner, _, name = repository.partition("/")
+    return f"{owner}--{name}.yml"
+
+
+def inventory_github(
+    repository_dir: Path, repository: str, api_url: str | None
+) -> GithubInventoryRun:
+    """Inventory the Actions settings and non-human identities of ``repository`` (``owner/name``)
+    into ``repository_dir``, with the token of ``$GITHUB_TOKEN``/``$GH_TOKEN``; raises
+    :class:`InventoryError` with nothing written (both files are rendered and checked before
+    either is written)."""
+    check_repository(repository_dir)
+    root = api_root(api_url)
+    reader = GithubReader(root, token_from_environment(), repository)
+    try:
+        settings = collect_settings(reader, repository)
+        nhi = collect_nhi(reader, repository)
+    finally:
+        reader.close()
+    name = github_file_name(repository)
+    settings_path = f"{DESIRED_DIR}/{GITHUB_SETTINGS_KIND}/{name}"
+    nhi_path = f"{DESIRED_DIR}/{GITHUB_NHI_KIND}/{name}"
+    previous = _previous_settings(settings_path, read_existing(repository_dir, settings_path))
+    _previous_nhi(nhi_path, read_existing(repository_dir, nhi_path), repository)
+    if previous is not None and previous.repository != repository:
+        raise InventoryError(
+            f"{settings_path} holds repository {previous.repository}, not {repository}",
+            advice="fix or remove the file, then rerun; it was left unchanged",
+        )
+    rendered = (
+        (settings_path, render_settings(settings).encode("utf-8"), settings),
+        (nhi_path, render_nhi(nhi).encode("utf-8"), nhi),
+    )
+    for relative, data, model in rendered:
+        # What is written must read back as the model it came from (the rules and the deploy
+        # job read it with the same parser).
+        if parse_desired(relative, data) != model:
+            raise InventoryError(f"{relative}: the rendered inventory does not read back")
+    files = tuple(
+        (relative, write_file(repository_dir, relative, data)) for relative, data, _ in rendered
+    )
+    environment_secrets = sum(len(e.secrets) for e in nhi.environments)
+    counts = (
+        f"{len(nhi.secrets)} secrets, {len(nhi.variables)} variables, "
+        f"{len(nhi.deploy_keys)} deploy keys, {len(nhi.environments)} environments "
+        f"({environment_secrets} environment secrets)"
+    )
+    return GithubInventoryRun(files, counts, _settings_drift(previous, settings))
+
+
+def _settings_drift(previous: GithubSettings | None, observed: GithubSettings) -> tuple[str, ...]:
+    """Settings the replaced file asked for and GitHub does not show: a merged change not
+    deployed yet, or undone by someone. The file now says what GitHub says; the user is told."""
+    if previous is None:
+        return ()
+    was = previous.actions.model_dump(mode="json")
+    now = observed.actions.model_dump(mode="json")
+    return tuple(
+        f"actions.{name} is {json.dumps(now[name])} on GitHub, the file said "
+        f"{json.dumps(was[name])}: a merged change not deployed yet, or undone since; check "
+        "before committing this inventory"
+        for name in sorted(was)
+        if was[name] is not None and was[name] != now[name]
+    )
+
+
+def _previous_settings(relative: str, raw: bytes | None) -> GithubSettings | None:
+    parsed = _parsed(relative, raw)
+    return parsed if isinstance(parsed, GithubSettings) else None
+
+
+def _previous_nhi(relative: str, raw: bytes | None, repository: str) -> None:
+    parsed = _parsed(relative, raw)
+    if isinstance(parsed, GithubNhi) and parsed.repository != repository:
+        raise InventoryError(
+            f"{relative} holds repository {parsed.repository}, not {repository}",
+            advice="fix or remove the file, then rerun; it was left unchanged",
+        )
+
+
+def _parsed(relative: str, raw: bytes | None) -> object:
+    if raw is None:
+        return None
+    try:
+        return parse_desired(relative, raw)
+    except DesiredStateError as exc:
+        raise InventoryError(
+            f"the existing inventory is not valid: {exc}",
+            advice="fix or remove the file, then rerun; it was left unchanged",
+        ) from None
