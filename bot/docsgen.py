@@ -72,6 +72,8 @@ def _section(rule: type[Rule]) -> str:
         rule.description,
         "",
     ]
+    for name, text in _example_workflows(rule).items():
+        lines += [f"In a repository with `{name}`:", "", "```yaml", text.rstrip("\n"), "```", ""]
     if rule.example_before and rule.example_after == rule.example_before:
         lines += [
             f"Reported, and left unchanged by `mendbot analyze --fix=all{_now_flag(rule)}`:",
@@ -115,6 +117,11 @@ def _section(rule: type[Rule]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _example_workflows(rule: type[Rule]) -> dict[str, str]:
+    """The other files of a desired-state rule's example repository (the workflows it reads)."""
+    return dict(rule.example_workflows) if issubclass(rule, DesiredStateRule) else {}
 
 
 def _now_flag(rule: type[Rule]) -> str:

@@ -13,13 +13,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.analyze.inputs import discover, read_text
 from bot.config import Config
-from bot.desired import DESIRED_MODELS, MAX_DESIRED_BYTES, AwsIamAccessKeys, kind_of
-from bot.detectors.desired_rule import AccessKeysFile, DesiredStateRule, locate
+from bot.desired import (
+    DESIRED_MODELS,
+    MAX_DESIRED_BYTES,
+    AwsIamAccessKeys,
+    GithubNhi,
+    GithubSettings,
+    kind_of,
+)
+from bot.detectors.desired_rule import (
+    AccessKeysFile,
+    DesiredFile,
+    DesiredStateRule,
+    GithubNhiFile,
+    GithubSettingsFile,
+    locate,
+)
 from bot.detectors.interface import Detection
+from bot.detectors.nhi.workflow_usage import WorkflowUsage, workflow_usage
 from bot.detectors.suppression import comment_suppresses, span_lines
 from bot.models import FileError, FixMode
 from bot.yamledit.document import SourceText, YamlDocument, YamlParseError
@@ -48,6 +65,31 @@ def is_desired_state(relative: str) -> bool:
     return kind_of(relative) is not None and relative.endswith((".yml", ".yaml"))
 
 
+#: Kinds whose rules judge the file by the repository's workflows.
+GITHUB_KINDS = frozenset({"github-settings", "github-nhi"})
+
+
+def needs_workflows(relative: str) -> bool:
+    """Whether the rules of this desired-state file read the repository's workflows."""
+    return kind_of(relative) in GITHUB_KINDS
+
+
+def repository_usage(root: Path) -> WorkflowUsage:
+    """What the workflows and composite actions of the repository at ``root`` read (its
+    ``.github/workflows`` files, ``action.yml`` at the root and under ``.github/actions``), read
+    as the analysis reads them: never through a link, a file that cannot be read counted as
+    unknown."""
+    inputs, errors = discover([root], root)
+    files: list[tuple[str, str | None]] = []
+    for item in inputs:
+        if is_desired_state(item.relative) or item.relative.endswith("dependabot.yml"):
+            continue
+        text = read_text(item)
+        files.append((item.relative, text if isinstance(text, str) else None))
+    files += [(error.path, None) for error in errors if not error.skipped]
+    return workflow_usage(files)
+
+
 def analyse_desired(
     relative: str,
     text: str,
@@ -55,9 +97,11 @@ def analyse_desired(
     config: Config,
     fix_mode: FixMode | None,
     now: datetime,
+    usage: WorkflowUsage | None = None,
 ) -> DesiredRun | FileError:
     """Validate ``text`` (the file ``relative``), run ``rules`` on it, and with ``fix_mode``
-    apply the allowed fixes; a :class:`FileError` when the file is not valid desired state."""
+    apply the allowed fixes; a :class:`FileError` when the file is not valid desired state.
+    ``usage`` is what the repository's workflows read (for the GitHub kinds' rules)."""
     if len(text.encode("utf-8")) > MAX_DESIRED_BYTES:
         return FileError(
             path=relative,
@@ -65,7 +109,7 @@ def analyse_desired(
             skipped=True,
         )
     try:
-        parsed = _parse(relative, text, config, now)
+        parsed = _parse(relative, text, config, now, usage)
     except _Invalid as invalid:
         return invalid.error
     if parsed is None:
@@ -87,7 +131,7 @@ def analyse_desired(
             run.refused[detection.finding.id] = outcome.reason
             continue
         try:
-            after = _parse(relative, outcome.text, config, now)
+            after = _parse(relative, outcome.text, config, now, usage)
         except _Invalid as invalid:
             run.refused[detection.finding.id] = (
                 f"the fix would leave an invalid file ({invalid.error.message}); rolled back"
@@ -102,7 +146,9 @@ def analyse_desired(
     return run
 
 
-def _parse(relative: str, text: str, config: Config, now: datetime) -> AccessKeysFile | None:
+def _parse(
+    relative: str, text: str, config: Config, now: datetime, usage: WorkflowUsage | None
+) -> DesiredFile | None:
     """The file as its rules see it; None for a valid kind no rule reads yet. Raises
     :class:`_Invalid` with the file's error."""
     kind = kind_of(relative) or ""
@@ -146,11 +192,25 @@ def _parse(relative: str, text: str, config: Config, now: datetime) -> AccessKey
         )
     if isinstance(value, AwsIamAccessKeys):
         return AccessKeysFile(relative, doc, config.nhi, now, value)
+    if isinstance(value, GithubSettings):
+        return GithubSettingsFile(relative, doc, config.nhi, now, value, usage)
+    if isinstance(value, GithubNhi):
+        return GithubNhiFile(relative, doc, config.nhi, now, value, usage)
     return None
 
 
+def _visit(rule: DesiredStateRule, parsed: DesiredFile) -> list[Detection]:
+    if isinstance(parsed, AccessKeysFile):
+        return list(rule.visit_access_keys(parsed))
+    if isinstance(parsed, GithubSettingsFile):
+        return list(rule.visit_github_settings(parsed))
+    if isinstance(parsed, GithubNhiFile):
+        return list(rule.visit_github_nhi(parsed))
+    return []
+
+
 def _detect(
-    keys: AccessKeysFile, rules: Sequence[DesiredStateRule], config: Config
+    keys: DesiredFile, rules: Sequence[DesiredStateRule], config: Config
 ) -> list[Detection]:
     """The rules' detections, without those a person suppressed: ``rules.<id>.ignore`` globs,
     or ``# mendbot: ignore[<id>]`` on any line of the key's entry."""
@@ -158,7 +218,7 @@ def _detect(
     for rule in rules:
         if rule.id in config.rules and config.ignored(rule.id, keys.path):
             continue
-        for detection in rule.visit_access_keys(keys):
+        for detection in _visit(rule, keys):
             route = detection.finding.location.route
             entry = route[:2] if len(route) >= 2 else route
             lines = span_lines(keys.doc, entry) | {detection.finding.location.line - 1}

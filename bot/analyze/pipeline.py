@@ -12,11 +12,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.analyze.desired_state import DesiredRun, analyse_desired, is_desired_state
+from bot.analyze.desired_state import (
+    DesiredRun,
+    analyse_desired,
+    is_desired_state,
+    needs_workflows,
+    repository_usage,
+)
 from bot.analyze.inputs import Input, discover, read_text
 from bot.config import Config, find_zizmor_config, load_zizmor_config
 from bot.detectors.desired_rule import DesiredStateRule
 from bot.detectors.interface import Detection, RuleServices, WorkflowRule
+from bot.detectors.nhi.workflow_usage import WorkflowUsage
 from bot.detectors.rule_registry import DESIRED_STATE_RULES, RULES
 from bot.detectors.suppression import ExternalIgnores, external_ignores, is_suppressed, protected_by
 from bot.models import AnalysisResult, FileError, Finding, Fix, FixLimit, FixMode, Unfixed
@@ -353,9 +360,12 @@ def analyze(
         for rule in select_rules(config, only_rules, services)
         if external is None or rule.id not in external.disabled
     ]
-    kit = _DesiredKit(select_desired_rules(config, only_rules), now or datetime.now(UTC))
     inputs, errors = discover(targets, root)
     inputs = [item for item in inputs if not config.excluded(item.relative)]
+    usage = (
+        repository_usage(root) if any(needs_workflows(item.relative) for item in inputs) else None
+    )
+    kit = _DesiredKit(select_desired_rules(config, only_rules), now or datetime.now(UTC), usage)
     findings: list[Finding] = []
     fixes: list[Fix] = []
     applied: list[str] = []
@@ -424,6 +434,8 @@ class _DesiredKit:
 
     rules: Sequence[DesiredStateRule]
     now: datetime
+    usage: WorkflowUsage | None = None
+    """What the repository's workflows read, when a GitHub inventory file is analysed."""
 
 
 def _analyse_guarded(
@@ -483,7 +495,9 @@ def _analyse_one(
         return text
     if is_desired_state(item.relative):
         kit = kit or _DesiredKit((), datetime.now(UTC))
-        desired = analyse_desired(item.relative, text, kit.rules, config, fix_mode, kit.now)
+        desired = analyse_desired(
+            item.relative, text, kit.rules, config, fix_mode, kit.now, kit.usage
+        )
         if isinstance(desired, FileError):
             return desired
         return _desired_outcome(desired, text, fix_mode)

@@ -8,7 +8,12 @@ from bot.detectors.desired_rule import DesiredStateRule
 from bot.detectors.interface import Rule, WorkflowRule
 from bot.detectors.nhi.inactive_access_key import InactiveAccessKey
 from bot.detectors.nhi.key_without_owner import KeyWithoutOwner
+from bot.detectors.nhi.undefined_secret import UndefinedSecret
 from bot.detectors.nhi.unused_access_key import UnusedAccessKey
+from bot.detectors.nhi.unused_secret import UnusedSecret
+from bot.detectors.nhi.write_deploy_key import WriteDeployKey
+from bot.detectors.settings.actions_can_approve_prs import ActionsCanApprovePrs
+from bot.detectors.settings.default_token_write import DefaultTokenWrite
 from bot.detectors.workflows.cache_poisoning import CachePoisoning
 from bot.detectors.workflows.dangerous_triggers import DangerousTriggers
 from bot.detectors.workflows.dependabot_actions import DependabotActions
@@ -60,6 +65,11 @@ DESIRED_STATE_RULES: tuple[type[DesiredStateRule], ...] = (
     UnusedAccessKey,
     InactiveAccessKey,
     KeyWithoutOwner,
+    UnusedSecret,
+    UndefinedSecret,
+    WriteDeployKey,
+    DefaultTokenWrite,
+    ActionsCanApprovePrs,
 )
 #: Every rule, workflow rules first: what ``mendbot rules``, the docs and reports list.
 ALL_RULES: tuple[type[Rule], ...] = (*RULES, *DESIRED_STATE_RULES)

@@ -294,9 +294,12 @@ def test_mendbot_rules_lists_the_nhi_rules() -> None:
 
 @pytest.mark.parametrize("rule", DESIRED_STATE_RULES, ids=lambda r: r.id)
 def test_documented_example_is_what_the_rule_does(rule: Any, tmp_path: Path) -> None:
-    path = tmp_path / RELATIVE
+    path = tmp_path / rule.example_path
     path.parent.mkdir(parents=True)
     path.write_text(rule.example_before, encoding="utf-8")
+    for name, text in rule.example_workflows.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
     done = run_mendbot(
         "analyze", str(tmp_path), "--rule", rule.id, "--fix=all", "--now", rule.example_now
     )

@@ -1,0 +1,98 @@
+"""``nhi-github-unused-secret``: an Actions secret no workflow or action reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+from bot.detectors.desired_rule import DesiredStateRule, GithubNhiFile
+from bot.detectors.interface import Detection
+from bot.models import Confidence, Severity
+from bot.risk import BlastRadius, Disposition, Reversibility
+from bot.yamledit.ops import Remove
+
+_HEAD = """\
+kind: github-nhi
+version: 1
+repository: "acme/app"
+secrets:
+"""
+_GONE = """\
+  - name: OLD_DEPLOY_TOKEN
+    created_at: "2021-03-02T09:14:00Z"
+    updated_at: "2021-03-02T09:14:00Z"
+"""
+_KEEP = """\
+  - name: NPM_TOKEN
+    created_at: "2024-02-01T10:00:00Z"
+    updated_at: "2024-06-01T10:00:00Z"
+"""
+_RELEASE = """\
+on: push
+permissions: {}
+jobs:
+  publish:
+    runs-on: ubuntu-latest
+    steps:
+      - run: npm publish
+        env:
+          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}
+"""
+
+
+class UnusedSecret(DesiredStateRule):
+    """A repository secret nothing in the repository reads: delete it (irreversible)."""
+
+    id = "nhi-github-unused-secret"
+    title = "Actions secret referenced by no workflow"
+    description = (
+        "A repository Actions secret that no workflow, composite action or reusable-workflow "
+        "call of the analysed checkout references is a credential kept for nothing: if it "
+        "leaks it still works upstream, and nobody would notice it gone (OWASP NHI1 Improper "
+        "Offboarding). References are read from every expression (`secrets.X`, "
+        "`secrets['X']`), case-insensitively. mendbot is conservative: it reports nothing "
+        "when a workflow passes every secret to a workflow outside the repository "
+        "(`secrets: inherit`), reads the whole `secrets` context (`toJSON(secrets)`) or a "
+        "computed name, or when a workflow file could not be read. Workflows that exist only "
+        "on other branches are not seen. The fix removes the secret's entry from the "
+        "`github-nhi` inventory file, which asks the deploy job to delete it: **irreversible** "
+        "(secret values are write-only, nobody can restore one), so the fix is unsafe and the "
+        "deploy plan refuses it unless `deploy.allow_irreversible` and the gate's stronger "
+        "approvals allow it. Prefer deactivating the upstream credential first."
+    )
+    default_severity = Severity.LOW
+    default_confidence = Confidence.MEDIUM
+    fix_disposition = Disposition.UNSAFE
+    reversibility = Reversibility.IRREVERSIBLE
+    blast_radius = BlastRadius.SERVICE
+    ignore_example = ".mendbot/desired/github-nhi/acme--sandbox.yml"
+    example_path: ClassVar[str] = ".mendbot/desired/github-nhi/acme--app.yml"
+    example_workflows: ClassVar[dict[str, str]] = {".github/workflows/release.yml": _RELEASE}
+    example_before: ClassVar[str] = _HEAD + _GONE + _KEEP
+    example_after: ClassVar[str] = _HEAD + _KEEP
+
+    def visit_github_nhi(self, nhi: GithubNhiFile) -> Iterator[Detection]:
+        """One detection per repository secret nothing reads, fixed by removing its entry."""
+        usage = nhi.usage
+        if usage is None or usage.all_secrets_reasons:
+            # Unknowable: any secret may be read (or no repository was analysed).
+            return
+        for index, secret in enumerate(nhi.model.secrets):
+            if usage.is_referenced(secret.name):
+                continue
+            finding = self.located_finding(
+                nhi.location(("secrets", index)),
+                f"Actions secret {secret.name} of {nhi.model.repository} (set "
+                f"{secret.updated_at or 'at an unknown time'}) is referenced by none of the "
+                f"{usage.files} workflow and action files of this checkout; deleting it is "
+                "irreversible (secret values are write-only)",
+                evidence=f"secrets[{secret.name}]",
+            )
+            fix = self.fix(
+                finding,
+                f"Delete unused Actions secret {secret.name} of {nhi.model.repository} "
+                "(irreversible)",
+                [Remove(route=("secrets", index))],
+                target=f"github-nhi:{nhi.model.repository}:secret:{secret.name}",
+            )
+            yield Detection(finding, fix)
