@@ -49,7 +49,7 @@ class DefaultTokenWrite(DesiredStateRule):
         "`write`. **Unsafe**: a job that relied on the implicit write access starts failing "
         "with 403s, so the finding lists, as evidence, every job of the analysed checkout "
         "that runs on the default (no `permissions:` in the job or its workflow). Merge the "
-        "`gha-missing-permissions` fixes for those jobs first, then flip the default; "
+        "`gha-job-permissions` fixes for those jobs first, then flip the default; "
         "`mendbot deploy observe` watches the next runs and restores the old value when a "
         "workflow starts failing."
     )
