@@ -23,6 +23,7 @@ from bot.desired import (
     GIT_WORKFLOW,
     AwsIamAccessKeys,
     DesiredStateError,
+    GithubNhi,
     GithubSettings,
     kind_of,
     parse_desired,
@@ -112,6 +113,8 @@ def _desired_targets(
         return _access_keys(path, environment, before, after)
     if isinstance(before, GithubSettings) and isinstance(after, GithubSettings):
         return _settings(path, environment, before, after)
+    if isinstance(before, GithubNhi) and isinstance(after, GithubNhi):
+        return _github_nhi(path, environment, before, after)
     raise DesiredStateError(f"{path}: the kind changed between the parent and the merge")
 
 
@@ -180,3 +183,31 @@ def _settings(
             source=path,
         )
     ]
+
+
+def _github_nhi(path: str, environment: str, before: GithubNhi, after: GithubNhi) -> list[Planned]:
+    """A ``github-nhi`` change: removing repository secrets is a :class:`Deletion` (irreversible:
+    secret values are write-only); any other change is observed state, never deployed."""
+    if before.repository != after.repository:
+        return [Refusal(path, environment, "the repository changed")]
+    old = {secret.name: secret for secret in before.secrets}
+    new = {secret.name: secret for secret in after.secrets}
+    planned: list[Planned] = []
+    removed = tuple(f"secret:{name}" for name in sorted(set(old) - set(new)))
+    if removed:
+        planned.append(Deletion("github-nhi", environment, path, removed))
+    kept_before = before.model_copy(
+        update={"secrets": tuple(v for k, v in old.items() if k in new)}
+    )
+    if kept_before != after:
+        was, now = kept_before.model_dump(mode="json"), after.model_dump(mode="json")
+        fields = sorted(name for name in now if was[name] != now[name])
+        planned.append(
+            Refusal(
+                path,
+                environment,
+                f"{', '.join(fields)} changed: github-nhi files are observed state (rerun "
+                "`mendbot inventory github`); only removing a secret is a deployable change",
+            )
+        )
+    return planned

@@ -143,3 +143,31 @@ def test_a_symlinked_desired_state_file_is_refused() -> None:
     """git stores a symlink as a blob holding the target's path: that is no desired state."""
     with pytest.raises(DesiredStateError, match=r"123456789012\.yml"):
         _plan(KEYS, b"../../../etc/keys.yml", b"../../../etc/other.yml")
+
+
+GITHUB_NHI = ".mendbot/desired/github-nhi/acme--app.yml"
+NHI_BEFORE = b"""\
+kind: github-nhi
+repository: acme/app
+secrets:
+  - {name: NPM_TOKEN, updated_at: "2024-06-01T10:00:00Z"}
+  - {name: OLD_DEPLOY_TOKEN}
+deploy_keys:
+  - {id: 71, title: pusher, read_only: false}
+"""
+
+
+def test_a_removed_github_secret_is_a_deletion_of_that_secret_only() -> None:
+    after = NHI_BEFORE.replace(b"  - {name: OLD_DEPLOY_TOKEN}\n", b"")
+    [deletion] = _plan(GITHUB_NHI, NHI_BEFORE, after)
+    assert isinstance(deletion, Deletion)
+    assert (deletion.kind, deletion.objects) == ("github-nhi", ("secret:OLD_DEPLOY_TOKEN",))
+
+
+def test_any_other_github_nhi_change_is_observed_state_and_refused() -> None:
+    after = NHI_BEFORE.replace(b"read_only: false", b"read_only: true").replace(
+        b"2024-06-01", b"2025-06-01"
+    )
+    [refusal] = _plan(GITHUB_NHI, NHI_BEFORE, after)
+    assert isinstance(refusal, Refusal)
+    assert refusal.reason.startswith("deploy_keys, secrets changed: github-nhi files are observed")

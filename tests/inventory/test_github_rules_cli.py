@@ -161,7 +161,7 @@ def test_inventory_then_analyze_reports_each_rule_with_its_evidence(
         "    secrets: inherit\n",
         # The whole secrets context.
         "on: push\njobs:\n  dump:\n    runs-on: ubuntu-latest\n    steps:\n"
-        "      - run: echo \"$S\" | ./consume\n        env:\n          S: ${{ toJSON(secrets) }}\n",
+        '      - run: echo "$S" | ./consume\n        env:\n          S: ${{ toJSON(secrets) }}\n',
         # A computed name.
         "on: push\njobs:\n  pick:\n    runs-on: ubuntu-latest\n    steps:\n"
         "      - run: ./use\n        env:\n"
@@ -268,7 +268,7 @@ def test_safe_fixes_alone_touch_only_the_approval_setting_keeping_crlf_and_comme
     repo = _repo(tmp_path, {".github/workflows/ci.yml": CI})
     (repo / SETTINGS).write_bytes(settings.encode())
     nhi_before = (repo / NHI).read_bytes()
-    code, report = _report(repo, "--fix")
+    code, _ = _report(repo, "--fix")
     assert code == 1
     approved_off = settings.replace("reviews: true", "reviews: false")
     assert approved_off != settings
