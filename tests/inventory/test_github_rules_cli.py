@@ -246,6 +246,17 @@ jobs:
     assert "job `outside`" in finding["message"]
 
 
+def test_no_secret_is_unused_in_a_checkout_without_workflows(tmp_path: Path) -> None:
+    """An inventory kept in a repository apart from the code must not make every secret look
+    unused (and so be proposed for an irreversible deletion)."""
+    repo = _repo(tmp_path, {})
+    _, report = _report(repo, "--fix=all")
+    assert _by_rule(report, UNUSED) == []
+    [token] = _by_rule(report, TOKEN_WRITE)
+    assert "no workflow was analysed" in token["message"]
+    assert (repo / NHI).read_text() == NHI_TEXT
+
+
 def test_no_undefined_secret_without_the_inventory(tmp_path: Path) -> None:
     (tmp_path / ".github/workflows").mkdir(parents=True)
     (tmp_path / ".github/workflows/release.yml").write_text(RELEASE)

@@ -53,7 +53,8 @@ class UnusedSecret(DesiredStateRule):
         "`secrets['X']`), case-insensitively. mendbot is conservative: it reports nothing "
         "when a workflow passes every secret to a workflow outside the repository "
         "(`secrets: inherit`), reads the whole `secrets` context (`toJSON(secrets)`) or a "
-        "computed name, or when a workflow file could not be read. Workflows that exist only "
+        "computed name, when a workflow file could not be read, or when the checkout has no "
+        "workflow at all (an inventory kept apart from the code). Workflows that exist only "
         "on other branches are not seen. The fix removes the secret's entry from the "
         "`github-nhi` inventory file, which asks the deploy job to delete it: **irreversible** "
         "(secret values are write-only, nobody can restore one), so the fix is unsafe and the "
@@ -74,8 +75,9 @@ class UnusedSecret(DesiredStateRule):
     def visit_github_nhi(self, nhi: GithubNhiFile) -> Iterator[Detection]:
         """One detection per repository secret nothing reads, fixed by removing its entry."""
         usage = nhi.usage
-        if usage is None or usage.all_secrets_reasons:
-            # Unknowable: any secret may be read (or no repository was analysed).
+        if usage is None or usage.files == 0 or usage.all_secrets_reasons:
+            # Unknowable: any secret may be read, or the workflows are not in this checkout (an
+            # inventory kept apart from the code would otherwise make every secret "unused").
             return
         for index, secret in enumerate(nhi.model.secrets):
             if usage.is_referenced(secret.name):

@@ -87,8 +87,8 @@ class DefaultTokenWrite(DesiredStateRule):
 
 def _evidence(settings: GithubSettingsFile) -> str:
     """Which jobs run on the default, for the reviewer of the change."""
-    if settings.usage is None:
-        return "no repository was analysed with this file, so the jobs relying on it are unknown"
+    if settings.usage is None or settings.usage.files == 0:
+        return "no workflow was analysed with this file, so the jobs relying on it are unknown"
     jobs = settings.usage.default_token_jobs
     if not jobs:
         return (
