@@ -257,6 +257,15 @@ def test_no_secret_is_unused_in_a_checkout_without_workflows(tmp_path: Path) -> 
     assert (repo / NHI).read_text() == NHI_TEXT
 
 
+def test_an_organisation_secret_a_person_listed_is_not_reported(tmp_path: Path) -> None:
+    repo = _repo(tmp_path, {".github/workflows/release.yml": RELEASE})
+    (repo / ".github/mendbot.yml").write_text(
+        f"rules:\n  {UNDEFINED}:\n    options:\n      organization_secrets: [pypi_token]\n"
+    )
+    _, report = _report(repo)
+    assert _by_rule(report, UNDEFINED) == []
+
+
 def test_no_undefined_secret_without_the_inventory(tmp_path: Path) -> None:
     (tmp_path / ".github/workflows").mkdir(parents=True)
     (tmp_path / ".github/workflows/release.yml").write_text(RELEASE)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar
+from typing import Annotated, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.desired import GithubNhi
 from bot.detectors.desired_rule import DesiredStateRule, GithubNhiFile
@@ -37,6 +39,18 @@ jobs:
 """
 
 
+class UndefinedSecretOptions(BaseModel):
+    """``rules.nhi-github-undefined-secret.options``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    organization_secrets: tuple[
+        Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], ...
+    ] = ()
+    """Names of organisation secrets shared with the repository (a repository token cannot
+    list them): never reported (compared case-insensitively)."""
+
+
 class UndefinedSecret(DesiredStateRule):
     """A ``secrets.X`` read by a job and defined nowhere the inventory can see: reported."""
 
@@ -47,14 +61,15 @@ class UndefinedSecret(DesiredStateRule):
         "environment the job runs in, according to the `github-nhi` inventory. Either the "
         "step runs with an empty value (a silently skipped signature, an anonymous upload), "
         "or the secret comes from the organisation, which a repository token cannot list: "
-        "the finding says so, and an organisation secret is suppressed with "
-        "`rules.nhi-github-undefined-secret.ignore` or an `ignore` comment. Reported only when "
+        "the finding says so; list the organisation's secrets under "
+        "`options.organization_secrets` and they are never reported. Reported only when "
         "the inventory file is present; `GITHUB_TOKEN` is never reported, and reusable "
         "workflows (`on: workflow_call`) are left out (their secrets come from the caller). "
         "Report only."
     )
     default_severity = Severity.LOW
     default_confidence = Confidence.MEDIUM
+    options_model: ClassVar[type[BaseModel] | None] = UndefinedSecretOptions
     ignore_example = ".mendbot/desired/github-nhi/acme--app.yml"
     example_path: ClassVar[str] = ".mendbot/desired/github-nhi/acme--app.yml"
     example_workflows: ClassVar[dict[str, str]] = {".github/workflows/release.yml": _RELEASE}
@@ -65,7 +80,13 @@ class UndefinedSecret(DesiredStateRule):
         """One report per secret name a workflow reads that nothing visible defines."""
         if nhi.usage is None:
             return
-        reported: set[str] = set()
+        options = self.options
+        known = (
+            {name.upper() for name in options.organization_secrets}
+            if isinstance(options, UndefinedSecretOptions)
+            else set()
+        )
+        reported: set[str] = set(known)
         for use in nhi.usage.uses:
             if use.from_caller or use.name in reported or _defined(nhi.model, use):
                 continue
@@ -75,8 +96,8 @@ class UndefinedSecret(DesiredStateRule):
                 nhi.location(("secrets",)),
                 f"{where} reads secrets.{use.name}, which is not a secret of {nhi.model.repository}"
                 f"{_scope(nhi.model, use)} in this inventory; organisation secrets are not "
-                "visible to the inventory: if it is one, ignore this finding, otherwise the "
-                "step runs with an empty value",
+                "visible to the inventory: if it is one, list it under the rule's "
+                "options.organization_secrets, otherwise the step runs with an empty value",
                 evidence=f"secrets.{use.name}",
             )
             yield Detection(
