@@ -152,14 +152,18 @@ def sign_bundle(repo: Any, signing_key: Any, request: BundleRequest, out: Path) 
     return written.path
 
 
-def propose_allow_merge(forge: LocalForge, bundle: Path, signing_key: Any) -> str:
-    """``bundle`` proposed, allowed by the base branch's policies and merged with the forge's
-    squash button; the merge commit."""
+def propose_allow_merge(
+    forge: LocalForge, bundle: Path, signing_key: Any, approvers: tuple[str, ...] = ()
+) -> str:
+    """``bundle`` proposed, approved on its head by ``approvers``, allowed by the base branch's
+    policies and merged with the forge's squash button; the merge commit."""
     trust = KeyTrust(signing_key.public_key())
     [outcome] = propose(
         [bundle], forge, trust, ProposeSettings(), now=SIGNED + timedelta(minutes=5)
     )
     assert outcome.number is not None, outcome.message
+    for approver in approvers:
+        forge.review(outcome.number, approver, "APPROVED")
     decided = evaluate(forge, outcome.number, GateOptions(trust=trust, now=NOW))
     assert decided.decision.outcome == "allow", decided.decision
     return forge.merge(outcome.number, "squash")

@@ -17,18 +17,15 @@ from typing import Any
 import pytest
 from deploy_scenario import DEPLOY_TIME, write_keys
 from fakegithub import FakeGitHub
-from gate_scenario import CODEOWNERS, NOW, SHIPPED_POLICIES, SIGNED, TEAMS
+from gate_scenario import CODEOWNERS, SHIPPED_POLICIES, SIGNED, TEAMS, propose_allow_merge
 from github_inventory import NHI, REPOSITORY, SETTINGS, inventory_env, seed
 
 from bot.analyze.bundles import bundle_remediations
 from bot.analyze.pipeline import analyze
-from bot.config import ProposeSettings, load_config
+from bot.config import load_config
 from bot.detectors.rule_registry import rule_options
 from bot.forge.local import LocalForge
-from bot.gate.run import GateOptions, evaluate
-from bot.propose.job import propose
 from bot.provenance.signing.signers import KeySigner
-from bot.provenance.verification.trust import KeyTrust
 from clirun import run_mendbot
 
 OBSERVED = SIGNED - timedelta(minutes=30)
@@ -69,9 +66,11 @@ def inventoried(github: FakeGitHub, make_repo: Any) -> Any:
     return repo
 
 
-def _merged(repo: Any, signing_key: Any, tmp_path: Path, rule: str, reviewers=()) -> tuple:
-    """Bundle the remediation of ``rule``, propose it, let ``reviewers`` approve it, decide and
-    merge it; the merge commit and the committed inventory it was judged on."""
+def _merged(
+    repo: Any, signing_key: Any, tmp_path: Path, rule: str, approvers: tuple[str, ...] = ()
+) -> tuple[str, Any]:
+    """Bundle the remediation of ``rule``, propose it, let ``approvers`` approve it, decide and
+    merge it; the merge commit and the bundle's statement."""
     config = load_config(repo.path / ".github/mendbot.yml", rule_options())
     analysis = analyze([repo.path], repo.path, config, now=OBSERVED)
     with KeySigner(signing_key) as signer:
@@ -79,24 +78,16 @@ def _merged(repo: Any, signing_key: Any, tmp_path: Path, rule: str, reviewers=()
             analysis, repo.path, config, tmp_path / "bundles", signer, env={}, now=SIGNED,
             rules_now=OBSERVED,
         )  # fmt: skip
-    [bundle] = [b for b in written if b.statement.predicate.remediation.rules == (rule,)]  # type: ignore[union-attr]
+    [bundle] = [
+        b
+        for b in written
+        if b.statement.predicate.remediation.rules == (rule,)  # type: ignore[union-attr]
+    ]
     forge = LocalForge(repo.path, base="main")
     forge.set_teams(TEAMS)
     repo.git("remote", "add", "origin", forge.repository_uri)
-    trust = KeyTrust(signing_key.public_key())
-    [outcome] = propose(
-        [bundle.path],  # type: ignore[union-attr]
-        forge,
-        trust,
-        ProposeSettings(),
-        now=SIGNED + timedelta(minutes=5),
-    )
-    assert outcome.number is not None, outcome.message
-    for reviewer in reviewers:
-        forge.review(outcome.number, reviewer, "APPROVED")
-    decided = evaluate(forge, outcome.number, GateOptions(trust=trust, now=NOW))
-    assert decided.decision.outcome == "allow", decided.decision
-    return forge.merge(outcome.number, "squash"), bundle.statement  # type: ignore[union-attr]
+    merge_sha = propose_allow_merge(forge, bundle.path, signing_key, approvers)  # type: ignore[union-attr]
+    return merge_sha, bundle.statement  # type: ignore[union-attr]
 
 
 def _plan(repo: Any, signing_key: Any, tmp_path: Path, merge_sha: str) -> dict[str, Any]:
@@ -144,7 +135,7 @@ def test_a_merged_secret_deletion_is_refused_by_the_plan_naming_the_secret(
     inventoried: Any, signing_key: Any, tmp_path: Path
 ) -> None:
     merge_sha, statement = _merged(
-        inventoried, signing_key, tmp_path, "nhi-github-unused-secret", reviewers=("sam", "sue")
+        inventoried, signing_key, tmp_path, "nhi-github-unused-secret", approvers=("sam", "sue")
     )
     assert statement.predicate.remediation.risk.reversibility == "irreversible"
     assert [i.name for i in statement.predicate.inputs] == [f"inventory:{NHI}"]
