@@ -248,3 +248,57 @@ def test_a_bad_repository_argument_is_refused_before_any_request(
     assert done.returncode == 2
     assert "OWNER/NAME" in done.stderr
     assert hub.requests == []
+
+
+def test_selected_actions_are_read_only_while_they_apply(hub: FakeGitHub, tmp_path: Path) -> None:
+    state = hub.deploy_state(REPOSITORY)
+    state.actions = {"enabled": True, "allowed_actions": "selected"}
+    state.selected_actions = {
+        "github_owned_allowed": True,
+        "verified_allowed": False,
+        "patterns_allowed": ["octo/zeta@*", "acme/alpha@v1"],
+    }
+    assert _inventory(hub, tmp_path).returncode == 0
+    text = (tmp_path / SETTINGS).read_text()
+    assert text.endswith(
+        "  allowed_actions: selected\n"
+        "  selected_actions:\n"
+        "    github_owned_allowed: true\n"
+        "    verified_allowed: false\n"
+        "    patterns_allowed:\n"
+        '      - "acme/alpha@v1"\n'
+        '      - "octo/zeta@*"\n'
+    )
+    state.actions = {"enabled": True, "allowed_actions": "all"}
+    hub.requests.clear()
+    assert _inventory(hub, tmp_path).returncode == 0
+    assert "selected_actions" not in (tmp_path / SETTINGS).read_text()
+    assert not any(r.endswith("/selected-actions") for r in hub.requests)
+
+
+def test_a_setting_the_file_asked_for_and_github_does_not_show_is_warned_about(
+    hub: FakeGitHub, tmp_path: Path
+) -> None:
+    assert _inventory(hub, tmp_path).returncode == 0
+    asked = (tmp_path / SETTINGS).read_text().replace("reviews: true", "reviews: false")
+    (tmp_path / SETTINGS).write_text(asked)
+    done = _inventory(hub, tmp_path)
+    assert done.returncode == 0
+    assert (
+        "warning: actions.can_approve_pull_request_reviews is true on GitHub, the file said "
+        "false" in " ".join(done.stderr.split())
+    )
+    assert (tmp_path / SETTINGS).read_text() == EXPECTED_SETTINGS
+
+
+def test_an_existing_file_of_another_repository_is_left_unchanged(
+    hub: FakeGitHub, tmp_path: Path
+) -> None:
+    other = EXPECTED_NHI.replace('repository: "acme/app"', 'repository: "acme/other"')
+    (tmp_path / NHI).parent.mkdir(parents=True)
+    (tmp_path / NHI).write_text(other)
+    done = _inventory(hub, tmp_path)
+    assert done.returncode == 2
+    assert "acme/other" in done.stderr
+    assert (tmp_path / NHI).read_text() == other
+    assert not (tmp_path / SETTINGS).exists()
