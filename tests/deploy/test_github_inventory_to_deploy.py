@@ -131,9 +131,25 @@ def test_an_inventoried_approval_setting_plans_as_that_setting_only(
     assert target["desired"] == {"actions.can_approve_pull_request_reviews": False}
 
 
+@pytest.mark.parametrize(
+    ("allowed", "reason"),
+    [
+        (
+            False,
+            "deleting secret:OLD_DEPLOY_TOKEN is irreversible and deploy.allow_irreversible "
+            "is not set",
+        ),
+        (True, "no applier deletes github-nhi objects"),
+    ],
+)
 def test_a_merged_secret_deletion_is_refused_by_the_plan_naming_the_secret(
-    inventoried: Any, signing_key: Any, tmp_path: Path
+    inventoried: Any, signing_key: Any, tmp_path: Path, allowed: bool, reason: str
 ) -> None:
+    if allowed:
+        inventoried.write(
+            ".github/mendbot.yml", MENDBOT_YML + "deploy:\n  allow_irreversible: true\n"
+        )
+        inventoried.commit("allow irreversible deployments")
     merge_sha, statement = _merged(
         inventoried, signing_key, tmp_path, "nhi-github-unused-secret", approvers=("sam", "sue")
     )
@@ -142,6 +158,4 @@ def test_a_merged_secret_deletion_is_refused_by_the_plan_naming_the_secret(
     plan = _plan(inventoried, signing_key, tmp_path, merge_sha)
     [change] = plan["changes"]
     assert (change["kind"], change["action"]) == ("github-nhi", "refuse")
-    assert change["reasons"] == [
-        "deleting secret:OLD_DEPLOY_TOKEN is irreversible and deploy.allow_irreversible is not set"
-    ]
+    assert change["reasons"] == [reason]
