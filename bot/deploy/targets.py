@@ -186,21 +186,19 @@ def _settings(
 
 
 def _github_nhi(path: str, environment: str, before: GithubNhi, after: GithubNhi) -> list[Planned]:
-    """A ``github-nhi`` change: removing repository secrets is a :class:`Deletion` (irreversible:
-    secret values are write-only); any other change is observed state, never deployed."""
+    """A ``github-nhi`` change: removing repository or environment secrets is a
+    :class:`Deletion` (irreversible: secret values are write-only); any other change is
+    observed state, never deployed."""
     if before.repository != after.repository:
         return [Refusal(path, environment, "the repository changed")]
-    old = {secret.name: secret for secret in before.secrets}
-    new = {secret.name: secret for secret in after.secrets}
+    old, new = _secrets_of(before), _secrets_of(after)
     planned: list[Planned] = []
-    removed = tuple(f"secret:{name}" for name in sorted(set(old) - set(new)))
+    removed = tuple(sorted(set(old) - set(new)))
     if removed:
         planned.append(Deletion("github-nhi", environment, path, removed))
-    kept_before = before.model_copy(
-        update={"secrets": tuple(v for k, v in old.items() if k in new)}
-    )
-    if kept_before != after:
-        was, now = kept_before.model_dump(mode="json"), after.model_dump(mode="json")
+    if _without_secrets(before, set(new)) != _without_secrets(after, set(new)):
+        was = _without_secrets(before, set(new)).model_dump(mode="json")
+        now = _without_secrets(after, set(new)).model_dump(mode="json")
         fields = sorted(name for name in now if was[name] != now[name])
         planned.append(
             Refusal(
@@ -211,3 +209,32 @@ def _github_nhi(path: str, environment: str, before: GithubNhi, after: GithubNhi
             )
         )
     return planned
+
+
+def _secrets_of(inventory: GithubNhi) -> dict[str, Any]:
+    """Every secret by object name: ``secret:<NAME>``, ``environment:<env>/secret:<NAME>``."""
+    found: dict[str, Any] = {f"secret:{s.name}": s for s in inventory.secrets}
+    for env in inventory.environments:
+        found.update({f"environment:{env.name}/secret:{s.name}": s for s in env.secrets})
+    return found
+
+
+def _without_secrets(inventory: GithubNhi, kept: set[str]) -> GithubNhi:
+    """``inventory`` holding only the secrets named in ``kept``."""
+    return inventory.model_copy(
+        update={
+            "secrets": tuple(s for s in inventory.secrets if f"secret:{s.name}" in kept),
+            "environments": tuple(
+                env.model_copy(
+                    update={
+                        "secrets": tuple(
+                            s
+                            for s in env.secrets
+                            if f"environment:{env.name}/secret:{s.name}" in kept
+                        )
+                    }
+                )
+                for env in inventory.environments
+            ),
+        }
+    )

@@ -154,6 +154,9 @@ secrets:
   - {name: OLD_DEPLOY_TOKEN}
 deploy_keys:
   - {id: 71, title: pusher, read_only: false}
+environments:
+  - name: production
+    secrets: [{name: DB}]
 """
 
 
@@ -162,6 +165,13 @@ def test_a_removed_github_secret_is_a_deletion_of_that_secret_only() -> None:
     [deletion] = _plan(GITHUB_NHI, NHI_BEFORE, after)
     assert isinstance(deletion, Deletion)
     assert (deletion.kind, deletion.objects) == ("github-nhi", ("secret:OLD_DEPLOY_TOKEN",))
+
+
+def test_a_removed_environment_secret_is_a_deletion_naming_its_environment() -> None:
+    after = NHI_BEFORE.replace(b"secrets: [{name: DB}]", b"secrets: []")
+    [deletion] = _plan(GITHUB_NHI, NHI_BEFORE, after)
+    assert isinstance(deletion, Deletion)
+    assert deletion.objects == ("environment:production/secret:DB",)
 
 
 def test_any_other_github_nhi_change_is_observed_state_and_refused() -> None:

@@ -125,7 +125,7 @@ def test_inventory_then_analyze_reports_each_rule_with_its_evidence(
     code, report = _report(repo)
     assert code == 1
     [unused] = _by_rule(report, UNUSED)
-    assert unused["evidence"] == "secrets[OLD_DEPLOY_TOKEN]"
+    assert unused["evidence"] == "secret:OLD_DEPLOY_TOKEN"
     assert unused["path"] == NHI and "irreversible" in unused["message"]
     [undefined] = _by_rule(report, UNDEFINED)
     assert undefined["evidence"] == "secrets.PYPI_TOKEN"
@@ -200,6 +200,20 @@ def test_a_secret_referenced_in_any_form_is_not_unused(
     repo = _repo(tmp_path, {".github/workflows/release.yml": RELEASE, name: text})
     _, report = _report(repo)
     assert [f["evidence"] for f in _by_rule(report, UNUSED)] == []
+
+
+def test_an_unused_environment_secret_is_removed_from_its_environment_only(
+    tmp_path: Path,
+) -> None:
+    workflow = RELEASE.replace("secrets.PROD_DB_PASSWORD", "secrets.OLD_DEPLOY_TOKEN")
+    repo = _repo(tmp_path, {".github/workflows/release.yml": workflow})
+    _, report = _report(repo, "--fix=all", "--rule", UNUSED)
+    [finding] = _by_rule(report, UNUSED)
+    assert finding["evidence"] == "environment:production/secret:PROD_DB_PASSWORD"
+    assert "of environment 'production'" in finding["message"]
+    assert (repo / NHI).read_text() == NHI_TEXT.replace(
+        "    secrets:\n      - name: PROD_DB_PASSWORD\n", "    secrets: []\n"
+    )
 
 
 def test_undefined_secret_follows_the_job_environment(tmp_path: Path) -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
+from bot.desired import ActionsSecret
 from bot.detectors.desired_rule import DesiredStateRule, GithubNhiFile
 from bot.detectors.interface import Detection
 from bot.models import Confidence, Severity
 from bot.risk import BlastRadius, Disposition, Reversibility
+from bot.yamledit.document import Route
 from bot.yamledit.ops import Remove
 
 _HEAD = """\
@@ -46,20 +48,20 @@ class UnusedSecret(DesiredStateRule):
     id = "nhi-github-unused-secret"
     title = "Actions secret referenced by no workflow"
     description = (
-        "A repository Actions secret that no workflow, composite action or reusable-workflow "
-        "call of the analysed checkout references is a credential kept for nothing: if it "
-        "leaks it still works upstream, and nobody would notice it gone (OWASP NHI1 Improper "
-        "Offboarding). References are read from every expression (`secrets.X`, "
-        "`secrets['X']`), case-insensitively. mendbot is conservative: it reports nothing "
-        "when a workflow passes every secret to a workflow outside the repository "
-        "(`secrets: inherit`), reads the whole `secrets` context (`toJSON(secrets)`) or a "
-        "computed name, when a workflow file could not be read, or when the checkout has no "
-        "workflow at all (an inventory kept apart from the code). Workflows that exist only "
-        "on other branches are not seen. The fix removes the secret's entry from the "
-        "`github-nhi` inventory file, which asks the deploy job to delete it: **irreversible** "
-        "(secret values are write-only, nobody can restore one), so the fix is unsafe and the "
-        "deploy plan refuses it unless `deploy.allow_irreversible` and the gate's stronger "
-        "approvals allow it. Prefer deactivating the upstream credential first."
+        "A repository or environment Actions secret that no workflow, composite action or "
+        "reusable-workflow call of the analysed checkout references is a credential kept for "
+        "nothing: if it leaks it still works upstream, and nobody would notice it gone (OWASP "
+        "NHI1 Improper Offboarding). References are read from every expression (`secrets.X`, "
+        "`secrets['X']`), case-insensitively. mendbot is conservative: it reports nothing when "
+        "a workflow passes every secret to a workflow outside the repository (`secrets: "
+        "inherit`), reads the whole `secrets` context (`toJSON(secrets)`) or a computed name, "
+        "when a workflow file could not be read, or when the checkout has no workflow at all "
+        "(an inventory kept apart from the code). Workflows that exist only on other branches "
+        "are not seen. The fix removes the secret's entry from the `github-nhi` inventory file, "
+        "which asks the deploy job to delete it: **irreversible** (secret values are "
+        "write-only, nobody can restore one), so the fix is unsafe and the deploy plan refuses "
+        "it unless `deploy.allow_irreversible` and the gate's stronger approvals allow it. "
+        "Prefer deactivating the upstream credential first."
     )
     default_severity = Severity.LOW
     default_confidence = Confidence.MEDIUM
@@ -73,28 +75,43 @@ class UnusedSecret(DesiredStateRule):
     example_after: ClassVar[str] = _HEAD + _KEEP
 
     def visit_github_nhi(self, nhi: GithubNhiFile) -> Iterator[Detection]:
-        """One detection per repository secret nothing reads, fixed by removing its entry."""
+        """One detection per repository or environment secret nothing reads, fixed by
+        removing its entry."""
         usage = nhi.usage
         if usage is None or usage.files == 0 or usage.all_secrets_reasons:
             # Unknowable: any secret may be read, or the workflows are not in this checkout (an
             # inventory kept apart from the code would otherwise make every secret "unused").
             return
-        for index, secret in enumerate(nhi.model.secrets):
+        repository = nhi.model.repository
+        places: list[tuple[Route, str, str, ActionsSecret]] = [
+            (("secrets", index), "", "secret", secret)
+            for index, secret in enumerate(nhi.model.secrets)
+        ]
+        for number, environment in enumerate(nhi.model.environments):
+            places += [
+                (
+                    ("environments", number, "secrets", index),
+                    f" of environment {environment.name!r}",
+                    f"environment:{environment.name}/secret",
+                    secret,
+                )
+                for index, secret in enumerate(environment.secrets)
+            ]
+        for route, scope, kind, secret in places:
             if usage.is_referenced(secret.name):
                 continue
             finding = self.located_finding(
-                nhi.location(("secrets", index)),
-                f"Actions secret {secret.name} of {nhi.model.repository} (set "
+                nhi.location(route),
+                f"Actions secret {secret.name}{scope} of {repository} (set "
                 f"{secret.updated_at or 'at an unknown time'}) is referenced by none of the "
                 f"{usage.files} workflow and action files of this checkout; deleting it is "
                 "irreversible (secret values are write-only)",
-                evidence=f"secrets[{secret.name}]",
+                evidence=f"{kind}:{secret.name}",
             )
             fix = self.fix(
                 finding,
-                f"Delete unused Actions secret {secret.name} of {nhi.model.repository} "
-                "(irreversible)",
-                [Remove(route=("secrets", index))],
-                target=f"github-nhi:{nhi.model.repository}:secret:{secret.name}",
+                f"Delete unused Actions secret {secret.name}{scope} of {repository} (irreversible)",
+                [Remove(route=route)],
+                target=f"github-nhi:{repository}:{kind}:{secret.name}",
             )
             yield Detection(finding, fix)
