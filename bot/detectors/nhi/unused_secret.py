@@ -59,9 +59,10 @@ class UnusedSecret(DesiredStateRule):
         "(an inventory kept apart from the code). Workflows that exist only on other branches "
         "are not seen. The fix removes the secret's entry from the `github-nhi` inventory file, "
         "which asks the deploy job to delete it: **irreversible** (secret values are "
-        "write-only, nobody can restore one), so the fix is unsafe and the deploy plan refuses "
-        "it unless `deploy.allow_irreversible` and the gate's stronger approvals allow it. "
-        "Prefer deactivating the upstream credential first."
+        "write-only, nobody can restore one), so the fix is unsafe and `mendbot deploy plan` "
+        "refuses it: without `deploy.allow_irreversible` and the gate's stronger approvals, "
+        "and with them too as long as no applier deletes secrets (delete it by hand once the "
+        "change is merged). Prefer deactivating the upstream credential first."
     )
     default_severity = Severity.LOW
     default_confidence = Confidence.MEDIUM
