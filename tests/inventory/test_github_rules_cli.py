@@ -202,6 +202,19 @@ def test_a_secret_referenced_in_any_form_is_not_unused(
     assert [f["evidence"] for f in _by_rule(report, UNUSED)] == []
 
 
+def test_a_finding_keeps_its_id_when_a_refreshed_inventory_moves_the_secret(
+    tmp_path: Path,
+) -> None:
+    repo = _repo(tmp_path, {".github/workflows/release.yml": RELEASE})
+    _, first = _report(repo)
+    moved = NHI_TEXT.replace("secrets:\n", "secrets:\n  - name: AAA_FIRST\n", 1)
+    (repo / NHI).write_text(moved)
+    _, second = _report(repo)
+    ids = {f["evidence"]: f["id"] for f in _by_rule(second, UNUSED)}
+    [before] = _by_rule(first, UNUSED)
+    assert ids["secret:OLD_DEPLOY_TOKEN"] == before["id"]
+
+
 def test_an_unused_environment_secret_is_removed_from_its_environment_only(
     tmp_path: Path,
 ) -> None:

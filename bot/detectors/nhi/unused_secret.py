@@ -108,11 +108,12 @@ class UnusedSecret(DesiredStateRule):
                 f"{usage.files} workflow and action files of this checkout; deleting it is "
                 "irreversible (secret values are write-only)",
                 evidence=f"{kind}:{secret.name}",
+                subject=f"github-nhi:{repository}:{kind}:{secret.name}",
             )
             fix = self.fix(
                 finding,
                 f"Delete unused Actions secret {secret.name}{scope} of {repository} (irreversible)",
                 [Remove(route=route)],
-                target=f"github-nhi:{repository}:{kind}:{secret.name}",
+                target=finding.subject,
             )
             yield Detection(finding, fix)

@@ -54,6 +54,7 @@ class WriteDeployKey(DesiredStateRule):
                 f"(read_only: false; created {key.created_at or 'at an unknown time'}, {used}); "
                 "make it read-only unless it must push",
                 evidence=f"deploy_keys[{key.id}].read_only: false",
+                subject=f"github-nhi:{nhi.model.repository}:deploy-key:{key.id}",
             )
             yield Detection(
                 finding,
