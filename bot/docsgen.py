@@ -131,10 +131,15 @@ def _now_flag(rule: type[Rule]) -> str:
 
 def _suppression_line(rule: type[Rule]) -> str:
     if issubclass(rule, DesiredStateRule):
+        thresholds = (
+            "Thresholds: the `nhi` section of `.github/mendbot.yml` (see "
+            "[configuration.md](configuration.md)). "
+            if rule.nhi_thresholds
+            else ""
+        )
         return (
-            f"Thresholds: the `nhi` section of `.github/mendbot.yml` (see "
-            f"[configuration.md](configuration.md)). Suppress one finding with "
-            f"`# mendbot: ignore[{rule.id}]` on any line of the key's entry."
+            f"{thresholds}Suppress one finding with `# mendbot: ignore[{rule.id}]` on any line "
+            f"of {rule.suppression_entry}."
         )
     return (
         f"Suppress one finding with a comment on its line (or any line of its step): "

@@ -83,6 +83,10 @@ class DesiredStateRule(Rule):
     """Where the documented example lives in its repository (its kind's folder)."""
     example_workflows: ClassVar[dict[str, str]] = {}
     """Other files of the example's repository (workflows the rule judges the file by)."""
+    nhi_thresholds: ClassVar[bool] = True
+    """Whether the ``nhi`` thresholds of the configuration apply (the docs say so)."""
+    suppression_entry: ClassVar[str] = "the key's entry"
+    """Where an ``ignore`` comment suppresses one finding, as the docs name it."""
 
     def visit_access_keys(self, keys: AccessKeysFile) -> Iterator[Detection]:
         """Check the access keys of one AWS account."""

@@ -71,6 +71,10 @@ class UndefinedSecret(DesiredStateRule):
     default_confidence = Confidence.MEDIUM
     options_model: ClassVar[type[BaseModel] | None] = UndefinedSecretOptions
     ignore_example = ".mendbot/desired/github-nhi/acme--app.yml"
+    nhi_thresholds: ClassVar[bool] = False
+    suppression_entry: ClassVar[str] = (
+        "the `secrets:` list (which suppresses them all: prefer `options.organization_secrets`)"
+    )
     example_path: ClassVar[str] = ".mendbot/desired/github-nhi/acme--app.yml"
     example_workflows: ClassVar[dict[str, str]] = {".github/workflows/release.yml": _RELEASE}
     example_before: ClassVar[str] = _EXAMPLE

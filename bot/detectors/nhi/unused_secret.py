@@ -70,6 +70,8 @@ class UnusedSecret(DesiredStateRule):
     reversibility = Reversibility.IRREVERSIBLE
     blast_radius = BlastRadius.SERVICE
     ignore_example = ".mendbot/desired/github-nhi/acme--sandbox.yml"
+    nhi_thresholds: ClassVar[bool] = False
+    suppression_entry: ClassVar[str] = "the secret's entry"
     example_path: ClassVar[str] = ".mendbot/desired/github-nhi/acme--app.yml"
     example_workflows: ClassVar[dict[str, str]] = {".github/workflows/release.yml": _RELEASE}
     example_before: ClassVar[str] = _HEAD + _GONE + _KEEP

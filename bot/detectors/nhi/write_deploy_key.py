@@ -38,6 +38,8 @@ class WriteDeployKey(DesiredStateRule):
     )
     default_severity = Severity.MEDIUM
     ignore_example = ".mendbot/desired/github-nhi/acme--sandbox.yml"
+    nhi_thresholds: ClassVar[bool] = False
+    suppression_entry: ClassVar[str] = "the deploy key's entry"
     example_path: ClassVar[str] = ".mendbot/desired/github-nhi/acme--app.yml"
     example_before: ClassVar[str] = _EXAMPLE
     example_after: ClassVar[str] = _EXAMPLE

@@ -43,6 +43,8 @@ class ActionsCanApprovePrs(DesiredStateRule):
     reversibility = Reversibility.REVERSIBLE
     blast_radius = BlastRadius.SERVICE
     ignore_example = ".mendbot/desired/github-settings/acme--sandbox.yml"
+    nhi_thresholds: ClassVar[bool] = False
+    suppression_entry: ClassVar[str] = "the setting"
     example_path: ClassVar[str] = ".mendbot/desired/github-settings/acme--app.yml"
     example_before: ClassVar[str] = _BEFORE
     example_after: ClassVar[str] = _BEFORE.replace(

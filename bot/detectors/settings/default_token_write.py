@@ -58,6 +58,8 @@ class DefaultTokenWrite(DesiredStateRule):
     reversibility = Reversibility.REVERSIBLE
     blast_radius = BlastRadius.SERVICE
     ignore_example = ".mendbot/desired/github-settings/acme--sandbox.yml"
+    nhi_thresholds: ClassVar[bool] = False
+    suppression_entry: ClassVar[str] = "the setting"
     example_path: ClassVar[str] = ".mendbot/desired/github-settings/acme--app.yml"
     example_workflows: ClassVar[dict[str, str]] = {".github/workflows/ci.yml": _CI}
     example_before: ClassVar[str] = _BEFORE
