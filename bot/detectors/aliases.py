@@ -18,8 +18,10 @@ ZIZMOR_AUDITS: dict[str, tuple[str, ...]] = {
         "gha-job-permissions",
         "gha-missing-permissions",
     ),
+    "github-env": ("gha-github-env",),
     "hardcoded-container-credentials": ("gha-hardcoded-container-credentials",),
     "insecure-commands": ("gha-insecure-commands",),
+    "overprovisioned-secrets": ("gha-overprovisioned-secrets",),
     "ref-confusion": ("gha-ref-confusion",),
     "ref-version-mismatch": ("gha-ref-version-mismatch",),
     "secrets-inherit": ("gha-secrets-inherit",),
@@ -27,7 +29,9 @@ ZIZMOR_AUDITS: dict[str, tuple[str, ...]] = {
     "template-injection": ("gha-template-injection",),
     "unpinned-images": ("gha-unpinned-images",),
     "unpinned-uses": ("gha-unpinned-uses",),
+    "unredacted-secrets": ("gha-unredacted-secrets",),
     "unsound-condition": ("gha-unsound-condition",),
+    "unsound-contains": ("gha-unsound-contains",),
 }
 
 

@@ -19,10 +19,12 @@ from bot.detectors.workflows.dangerous_triggers import DangerousTriggers
 from bot.detectors.workflows.dependabot_actions import DependabotActions
 from bot.detectors.workflows.dependabot_cooldown import DependabotCooldown
 from bot.detectors.workflows.excessive_permissions import ExcessivePermissions
+from bot.detectors.workflows.github_env import GithubEnv
 from bot.detectors.workflows.hardcoded_container_credentials import HardcodedContainerCredentials
 from bot.detectors.workflows.insecure_commands import InsecureCommands
 from bot.detectors.workflows.job_permissions import JobPermissions
 from bot.detectors.workflows.missing_permissions import MissingPermissions
+from bot.detectors.workflows.overprovisioned_secrets import OverprovisionedSecrets
 from bot.detectors.workflows.persist_credentials import PersistCredentials
 from bot.detectors.workflows.ref_confusion import RefConfusion
 from bot.detectors.workflows.ref_version_mismatch import RefVersionMismatch
@@ -34,7 +36,9 @@ from bot.detectors.workflows.template_injection import TemplateInjection
 from bot.detectors.workflows.unknown_suppression import UnknownSuppression
 from bot.detectors.workflows.unpinned_images import UnpinnedImages
 from bot.detectors.workflows.unpinned_uses import UnpinnedUses
+from bot.detectors.workflows.unredacted_secrets import UnredactedSecrets
 from bot.detectors.workflows.unsound_condition import UnsoundCondition
+from bot.detectors.workflows.unsound_contains import UnsoundContains
 
 RULES: tuple[type[WorkflowRule], ...] = (
     PersistCredentials,
@@ -57,6 +61,10 @@ RULES: tuple[type[WorkflowRule], ...] = (
     SpoofableBotCheck,
     CachePoisoning,
     StaticCloudCredentials,
+    GithubEnv,
+    UnsoundContains,
+    OverprovisionedSecrets,
+    UnredactedSecrets,
     UnknownSuppression,
 )
 

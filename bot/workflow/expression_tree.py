@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _TOKEN = re.compile(
     r"""
@@ -55,6 +55,9 @@ class Context(Node):
     """
 
     parts: tuple[str, ...]
+    base: Call | None = field(default=None, compare=False)
+    """The call whose result is indexed (``fromJSON(x)`` of ``fromJSON(x).key``, whose
+    ``parts`` are ``("<call>", "key")``); None for a plain context."""
 
     @property
     def path(self) -> str:
@@ -221,9 +224,10 @@ class _Parser:
 
 def _extend(node: Node, part: str, end: int) -> Node:
     if isinstance(node, Context):
-        return Context(node.start, end, (*node.parts, part))
-    # Member access on a call result (``fromJSON(x).key``): an opaque context.
-    return Context(node.start, end, ("<call>", part))
+        return Context(node.start, end, (*node.parts, part), node.base)
+    # Member access on a call result (``fromJSON(x).key``): an opaque context that keeps the
+    # call for the rules that look inside it.
+    return Context(node.start, end, ("<call>", part), node if isinstance(node, Call) else None)
 
 
 def _with_span(node: Node, start: int, end: int) -> Node:
@@ -235,7 +239,7 @@ def _with_span(node: Node, start: int, end: int) -> Node:
     if isinstance(node, Call):
         return Call(start, end, node.name, node.args)
     if isinstance(node, Context):
-        return Context(start, end, node.parts)
+        return Context(start, end, node.parts, node.base)
     if isinstance(node, Literal):
         return Literal(start, end, node.value)
     return node

@@ -126,6 +126,18 @@ def contexts_of(expression: Expression) -> list[str]:
     return [spelled.get(p, p) for p in paths]
 
 
+def command_origin(command: str) -> Provenance:
+    """What the output of a shell ``command`` (a ``$( … )``) can hold: outsiders' text when
+    it reads issues, pull requests, the event payload, artifacts or history; unknown when it
+    reads the network or other branches; trusted otherwise (only the variables it expands
+    can bring more, and callers trace those)."""
+    if _READS_OUTSIDER_TEXT.search(command):
+        return Provenance.OUTSIDE_TEXT
+    if _READS_ELSEWHERE.search(command):
+        return Provenance.UNKNOWN
+    return Provenance.TRUSTED
+
+
 def declared_env(step: Step, name: str) -> Any:
     """The value ``env.<name>`` is declared with for ``step`` (step, then job, then workflow
     ``env:``); None when not declared."""
