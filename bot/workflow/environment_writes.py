@@ -142,8 +142,9 @@ class _Tracer:
             found.append((command, f"$({inner.strip()})"))
             found.append(self.origin_of_text(inner, before, depth + 1))
         outside = _SUBSTITUTION.sub(" ", text)
-        for name in self._variables(outside):
-            found.append((self.variable(name, before, depth), f"${name}"))
+        found.extend(
+            (self.variable(name, before, depth), f"${name}") for name in self._variables(outside)
+        )
         if _POSITIONAL.search(outside):
             found.append((Provenance.UNKNOWN, "a script argument"))
         if not found:
@@ -241,10 +242,11 @@ def environment_writes(step: Step, script: str, shell: str) -> list[EnvironmentW
             closes = re.search(rf"echo\s+\"?\$\{{?{header}\}}?\"?\s*[;}}]", written)
             delimiter = None if closes else header
             continue
+        variable: str | None = f"the output of `{written.strip()}`"
         if not re.search(r"[$`%]", _blank_expressions(written)):
             if _PRINTERS.match(written) or not written.strip():
                 continue
-            origin_, variable = Provenance.UNKNOWN, f"the output of `{written.strip()}`"
+            origin_ = Provenance.UNKNOWN
         else:
             origin_, variable = tracer.origin_of_text(written, index, 0)
             if origin_ is Provenance.TRUSTED and not _PRINTERS.match(written.strip() or "echo"):
