@@ -91,6 +91,11 @@ MAPPINGS: dict[str, tuple[str, ...]] = {
     "cache-poisoning": ("gha-cache-poisoning",),
     "dependabot-cooldown": ("gha-dependabot-cooldown",),
     "unsound-condition": ("gha-unsound-condition",),
+    "github-env": ("gha-github-env",),
+    "unsound-contains": ("gha-unsound-contains",),
+    "overprovisioned-secrets": ("gha-overprovisioned-secrets",),
+    "unredacted-secrets": ("gha-unredacted-secrets",),
+    "use-trusted-publishing": ("gha-use-trusted-publishing",),
 }
 #: Mapped audits that need the network in both tools: skipped, and said so.
 ONLINE_ONLY: dict[str, str] = {

@@ -32,6 +32,7 @@ ZIZMOR_AUDITS: dict[str, tuple[str, ...]] = {
     "unredacted-secrets": ("gha-unredacted-secrets",),
     "unsound-condition": ("gha-unsound-condition",),
     "unsound-contains": ("gha-unsound-contains",),
+    "use-trusted-publishing": ("gha-use-trusted-publishing",),
 }
 
 
