@@ -90,6 +90,13 @@ ALLOWED: dict[str, tuple[Route, ...]] = {
     ),
     "gha-dependabot-cooldown": (("updates", "*", "cooldown", "**"),),
     "gha-dependabot-actions": (("updates", "*"),),
+    "gha-github-env": ((*_STEP, "run"), (*_ACTION_STEP, "run")),
+    "gha-unsound-contains": (("jobs", "*", "if"), (*_STEP, "if"), (*_ACTION_STEP, "if")),
+    "gha-use-trusted-publishing": (
+        (*_STEP, "with"),
+        (*_STEP, "with", "*"),
+        ("jobs", "*", "permissions", "**"),
+    ),
 }
 WORKFLOW_WIDE = frozenset(
     {

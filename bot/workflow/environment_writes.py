@@ -193,6 +193,16 @@ class _Tracer:
         return name if value and _RANDOM_SOURCE.search(value) else None
 
 
+def _heredoc(command: str) -> re.Match[str] | None:
+    """The heredoc ``command`` starts (``<<EOF``, ``<<'EOF'``), not a ``<<`` inside quotes
+    (``echo "NAME<<EOF"`` writes a header, it reads no body)."""
+    for match in _HEREDOC.finditer(command):
+        before = command[: match.start()]
+        if before.count('"') % 2 == 0 and before.count("'") % 2 == 0:
+            return match
+    return None
+
+
 def _pattern(shell: str) -> re.Pattern[str]:
     return {"pwsh": _PWSH_WRITE, "cmd": _CMD_WRITE}.get(shell, _POSIX_WRITE)
 
@@ -213,7 +223,7 @@ def environment_writes(step: Step, script: str, shell: str) -> list[EnvironmentW
             continue
         command = line[: match.start()]
         written = command
-        heredoc = _HEREDOC.search(command) if shell not in ("pwsh", "cmd") else None
+        heredoc = _heredoc(command) if shell not in ("pwsh", "cmd") else None
         if heredoc:
             body: list[str] = []
             for _, text in tracer.lines[index + 1 :]:
@@ -249,6 +259,8 @@ def environment_writes(step: Step, script: str, shell: str) -> list[EnvironmentW
             origin_ = Provenance.UNKNOWN
         else:
             origin_, variable = tracer.origin_of_text(written, index, 0)
+            if not _PRINTERS.match(written) and command_origin(written) is Provenance.OUTSIDE_TEXT:
+                origin_, variable = Provenance.OUTSIDE_TEXT, f"the output of `{written.strip()}`"
             if origin_ is Provenance.TRUSTED and not _PRINTERS.match(written.strip() or "echo"):
                 if not _FIXED_OUTPUT.match(written):
                     origin_, variable = Provenance.UNKNOWN, f"the output of `{written.strip()}`"

@@ -22,7 +22,7 @@ from bot.workflow.model import Step
 from bot.workflow.posix_shell import POSIX_SHELLS, Quote, posix_place
 from bot.workflow.run_starters import exposed
 from bot.workflow.shell_quoting import shell_name
-from bot.yamledit.ops import RewriteFragment
+from bot.yamledit.ops import Operation, Replace, RewriteFragment
 
 #: ``echo "NAME=value" >> "$GITHUB_ENV"`` alone on its line: the one form the fix rewrites.
 _SIMPLE_WRITE = re.compile(
@@ -173,8 +173,13 @@ jobs:
         rewritten = heredoc_rewrite(script, write) if family == "posix" else None
         if rewritten is None:
             return Detection(finding, None, self._advice(write))
-        patch = RewriteFragment(
-            route=(*step.route, "run"), fragment=write.line, replacement=rewritten
+        route = (*step.route, "run")
+        # A one-line script is a plain or quoted scalar: replace it whole, so the engine
+        # can choose a quoting that holds `{`, quotes and `#`.
+        patch: Operation = (
+            Replace(route=route, value=rewritten.strip())
+            if script.strip() == write.line.strip()
+            else RewriteFragment(route=route, fragment=write.line, replacement=rewritten)
         )
         fix = self.fix(
             finding, "write the value with a random heredoc delimiter: " + FIX_REASON, [patch]

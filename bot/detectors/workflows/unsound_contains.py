@@ -66,7 +66,7 @@ def as_list(text: str) -> str | None:
     items = [item for item in _SEPARATORS.split(text) if item]
     if not items or not all(_PLAIN_ITEM.match(item) for item in items):
         return None
-    return "fromJSON('" + json.dumps(items) + "')"
+    return "fromJSON('" + json.dumps(items, ensure_ascii=False) + "')"
 
 
 class UnsoundContains(WorkflowRule):

@@ -246,10 +246,14 @@ jobs:
         if permission is None:
             yield Detection(finding, None, why)
             return
-        patches: list[Operation] = [Remove(route=(*step.route, "with", key))]
-        user = _text(inputs.get("user"))
-        if key == "password" and user == "__token__":
-            patches.append(Remove(route=(*step.route, "with", "user")))
+        removed = [key]
+        if key == "password" and _text(inputs.get("user")) == "__token__":
+            removed.append("user")
+        patches: list[Operation] = (
+            [Remove(route=(*step.route, "with"))]
+            if set(inputs) <= set(removed)
+            else [Remove(route=(*step.route, "with", name)) for name in removed]
+        )
         patches.append(permission)
         fix = self.fix(
             finding,
