@@ -22,6 +22,7 @@ from bot.workflow.model import Step
 from bot.workflow.posix_shell import POSIX_SHELLS, Quote, posix_place
 from bot.workflow.run_starters import exposed
 from bot.workflow.shell_quoting import shell_name
+from bot.yamledit.document import Scalar
 from bot.yamledit.ops import Operation, Replace, RewriteFragment
 
 #: ``echo "NAME=value" >> "$GITHUB_ENV"`` alone on its line: the one form the fix rewrites.
@@ -64,6 +65,10 @@ def _shells(step: Step) -> set[str]:
         elif name == "cmd":
             families.add("cmd")
     return families
+
+
+def _block_scalar(node: object) -> bool:
+    return isinstance(node, Scalar) and node.style in ("|", ">")
 
 
 def heredoc_rewrite(script: str, write: EnvironmentWrite) -> str | None:
@@ -174,11 +179,11 @@ jobs:
         if rewritten is None:
             return Detection(finding, None, self._advice(write))
         route = (*step.route, "run")
-        # A one-line script is a plain or quoted scalar: replace it whole, so the engine
-        # can choose a quoting that holds `{`, quotes and `#`.
+        # A plain or quoted scalar is replaced whole, so the engine can choose a quoting
+        # that holds `{`, quotes and `#`; a block scalar is edited in place.
         patch: Operation = (
             Replace(route=route, value=rewritten.strip())
-            if script.strip() == write.line.strip()
+            if not _block_scalar(step.workflow.doc.lookup(route))
             else RewriteFragment(route=route, fragment=write.line, replacement=rewritten)
         )
         fix = self.fix(
