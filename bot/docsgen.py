@@ -1,4 +1,5 @@
-"""Generate ``docs/rules.md``, the JSON Schemas and the console examples from the code.
+"""Generate ``docs/rules.md``, ``docs/zizmor-mapping.md``, the JSON Schemas and the console
+examples from the code.
 
 Run ``python -m bot.docsgen`` to rewrite them, ``python -m bot.docsgen --check`` in CI: it fails
 when a file has drifted from the rule metadata or a schema, or when a console example marked
@@ -23,6 +24,7 @@ from bot.detectors.interface import Rule
 from bot.detectors.rule_registry import ALL_RULES
 from bot.doc_examples import MARKER, render_file
 from bot.policy.gate_context import context_schema
+from bot.zizmor_mapping import render_zizmor_mapping
 
 DEFAULT_DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -226,6 +228,7 @@ def _render_desired(kind: str) -> Callable[[], str]:
 
 GENERATED: dict[str, Callable[[], str]] = {
     "rules.md": render,
+    "zizmor-mapping.md": render_zizmor_mapping,
     "mendbot.schema.json": render_schema,
     "policy-context.schema.json": render_context_schema,
     **{f"schemas/desired-{kind}.json": _render_desired(kind) for kind in sorted(DESIRED_MODELS)},
