@@ -1,0 +1,185 @@
+"""gha-unsound-contains, gha-use-trusted-publishing, gha-overprovisioned-secrets and
+gha-unredacted-secrets through the command line, on files on disk.
+
+* unsound-contains: the condition mendbot writes is evaluated with GitHub's own semantics
+  (``contains(string, string)`` is a case-insensitive substring test, ``contains(array, x)`` a
+  case-insensitive membership test): the branch names an attacker picks to pass the old check
+  (``mai``, ``heads/dev``, ``main refs/heads/develop``) fail the new one, and every branch the
+  list names still passes.
+* use-trusted-publishing: after ``--fix=all`` the job no longer hands the token to the action
+  and holds ``id-token: write``; other jobs are untouched; ``--fix`` (safe only) writes nothing.
+* the secrets rules report and never write.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from clirun import run_mendbot
+
+CONTAINS = """\
+on: push
+permissions: {}
+jobs:
+  deploy:
+    if: contains('refs/heads/main refs/heads/develop', github.ref)  # long-lived branches
+    runs-on: ubuntu-latest
+    steps:
+      - run: ./deploy.sh
+"""
+LISTED = ["refs/heads/main", "refs/heads/develop", "REFS/HEADS/MAIN"]
+PICKED_BY_ATTACKER = ["refs/heads/mai", "heads/dev", "refs/heads/main refs/heads/develop", "s"]
+
+
+def _load(path: Path) -> dict:
+    data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def _github_contains(condition: str, ref: str) -> bool:
+    """``contains(<string or fromJSON list>, github.ref)`` as GitHub evaluates it."""
+    listed = re.fullmatch(r"contains\(fromJSON\('(?P<json>\[.*\])'\), github\.ref\)", condition)
+    if listed is not None:
+        return any(item.lower() == ref.lower() for item in json.loads(listed["json"]))
+    text = re.fullmatch(r"contains\('(?P<text>[^']*)', github\.ref\)", condition)
+    assert text is not None, condition
+    return ref.lower() in text["text"].lower()
+
+
+def _analyze(path: Path, *args: str):
+    return run_mendbot("analyze", "--offline", "--format", "json", *args, str(path))
+
+
+def test_unsound_contains_fix_rejects_partial_names_and_keeps_listed_ones(tmp_path) -> None:
+    workflow = tmp_path / "deploy.yml"
+    workflow.write_text(CONTAINS, encoding="utf-8")
+    done = _analyze(workflow, "--fix=all", "--rule", "gha-unsound-contains")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "# long-lived branches" in workflow.read_text(encoding="utf-8")
+    condition = _load(workflow)["jobs"]["deploy"]["if"]
+    assert condition == (
+        'contains(fromJSON(\'["refs/heads/main", "refs/heads/develop"]\'), github.ref)'
+    )
+    old = CONTAINS.split("if: ")[1].split("  #")[0]
+    for ref in PICKED_BY_ATTACKER:
+        assert _github_contains(old, ref)  # the bypass is real
+        assert not _github_contains(condition, ref)
+    for ref in LISTED:
+        assert _github_contains(old, ref) and _github_contains(condition, ref)
+
+
+def test_unsound_contains_is_unsafe_so_safe_mode_writes_nothing(tmp_path) -> None:
+    workflow = tmp_path / "deploy.yml"
+    workflow.write_text(CONTAINS, encoding="utf-8")
+    done = _analyze(workflow, "--fix", "--rule", "gha-unsound-contains")
+    assert done.returncode == 1
+    finding = json.loads(done.stdout)["findings"][0]
+    assert (finding["line"], finding["severity"], finding["fix"]["disposition"]) == (
+        5,
+        "high",
+        "unsafe",
+    )
+    assert workflow.read_text(encoding="utf-8") == CONTAINS
+
+
+PUBLISH = """\
+on:
+  release:
+    types: [published]
+permissions:
+  contents: read
+jobs:
+  pypi:
+    runs-on: ubuntu-latest
+    environment: pypi
+    steps:
+      - uses: actions/download-artifact@v4
+      - uses: pypa/gh-action-pypi-publish@release/v1
+        with:
+          password: ${{ secrets.PYPI_TOKEN }}
+          packages-dir: dist/
+  docs:
+    runs-on: ubuntu-latest
+    steps:
+      - run: ./publish-docs.sh
+        env:
+          DOCS_TOKEN: ${{ secrets.DOCS_TOKEN }}
+"""
+
+
+def test_trusted_publishing_fix_drops_the_token_and_grants_id_token_to_that_job(
+    tmp_path,
+) -> None:
+    workflow = tmp_path / "release.yml"
+    workflow.write_text(PUBLISH, encoding="utf-8")
+    done = _analyze(workflow, "--fix", "--rule", "gha-use-trusted-publishing")
+    assert done.returncode == 1
+    assert workflow.read_text(encoding="utf-8") == PUBLISH
+    [finding] = json.loads(done.stdout)["findings"]
+    assert "trusted publisher" in finding["fix"]["title"]
+
+    done = _analyze(workflow, "--fix=all", "--rule", "gha-use-trusted-publishing")
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = _load(workflow)
+    job = data["jobs"]["pypi"]
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    assert job["steps"][1]["with"] == {"packages-dir": "dist/"}
+    assert "PYPI_TOKEN" not in json.dumps(job)
+    assert data["jobs"]["docs"] == _load_text(PUBLISH)["jobs"]["docs"]
+    assert "permissions" not in data["jobs"]["docs"]
+    assert data["permissions"] == {"contents": "read"}
+
+
+def _load_text(text: str) -> dict:
+    data = YAML(typ="safe", pure=True).load(text)
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("rule", "value"),
+    [
+        ("gha-overprovisioned-secrets", "${{ toJSON(secrets) }}"),
+        ("gha-overprovisioned-secrets", "${{ secrets[format('TOKEN_{0}', matrix.env)] }}"),
+        ("gha-unredacted-secrets", "${{ fromJSON(secrets.DATABASE).password }}"),
+    ],
+)
+def test_secrets_rules_report_and_never_write(tmp_path, rule: str, value: str) -> None:
+    workflow = tmp_path / "deploy.yml"
+    text = (
+        "on: push\r\npermissions: {}\r\njobs:\r\n  deploy:\r\n    runs-on: ubuntu-latest\r\n"
+        f"    steps:\r\n      - run: ./deploy.sh\r\n        env:\r\n          VALUE: {value}\r\n"
+    )
+    workflow.write_bytes(text.encode())
+    done = _analyze(workflow, "--fix=all", "--rule", rule)
+    assert done.returncode == 1
+    [finding] = json.loads(done.stdout)["findings"]
+    assert (finding["rule"], finding["line"], finding["fix"]) == (rule, 9, None)
+    assert finding["no_fix_reason"]
+    assert workflow.read_bytes() == text.encode()
+
+
+def test_zizmor_ignore_comments_suppress_the_new_rules(tmp_path) -> None:
+    workflow = tmp_path / "deploy.yml"
+    workflow.write_text(
+        "on: push\npermissions: {}\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: ./deploy.sh\n        env:\n"
+        "          A: ${{ toJSON(secrets) }}  # zizmor: ignore[overprovisioned-secrets]\n"
+        "          B: ${{ fromJSON(secrets.X).y }}  # zizmor: ignore[unredacted-secrets]\n"
+        "        if: contains('a b', github.ref_name)  # zizmor: ignore[unsound-contains]\n",
+        encoding="utf-8",
+    )
+    done = _analyze(workflow)
+    rules = {f["rule"] for f in json.loads(done.stdout)["findings"]}
+    assert not rules & {
+        "gha-overprovisioned-secrets",
+        "gha-unredacted-secrets",
+        "gha-unsound-contains",
+        "gha-unknown-suppression",
+    }
