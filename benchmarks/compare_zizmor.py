@@ -96,6 +96,7 @@ MAPPINGS: dict[str, tuple[str, ...]] = {
     "overprovisioned-secrets": ("gha-overprovisioned-secrets",),
     "unredacted-secrets": ("gha-unredacted-secrets",),
     "use-trusted-publishing": ("gha-use-trusted-publishing",),
+    "unsound-ternary": ("gha-unsound-ternary",),
 }
 #: Mapped audits that need the network in both tools: skipped, and said so.
 ONLINE_ONLY: dict[str, str] = {

@@ -92,6 +92,12 @@ ALLOWED: dict[str, tuple[Route, ...]] = {
     "gha-dependabot-actions": (("updates", "*"),),
     "gha-github-env": ((*_STEP, "run"), (*_ACTION_STEP, "run")),
     "gha-unsound-contains": (("jobs", "*", "if"), (*_STEP, "if"), (*_ACTION_STEP, "if")),
+    "gha-unsound-ternary": tuple(
+        (*s, *rest)
+        for s in (_STEP, _ACTION_STEP)
+        for rest in (("run",), ("if",), ("env", "*"), ("with", "*"))
+    )
+    + (("jobs", "*", "if"), ("jobs", "*", "env", "*"), ("env", "*")),
     "gha-use-trusted-publishing": (
         (*_STEP, "with"),
         (*_STEP, "with", "*"),

@@ -34,6 +34,7 @@ ZIZMOR_AUDITS: dict[str, tuple[str, ...]] = {
     "unredacted-secrets": ("gha-unredacted-secrets",),
     "unsound-condition": ("gha-unsound-condition",),
     "unsound-contains": ("gha-unsound-contains",),
+    "unsound-ternary": ("gha-unsound-ternary",),
     "use-trusted-publishing": ("gha-use-trusted-publishing",),
 }
 

@@ -39,6 +39,7 @@ from bot.detectors.workflows.unpinned_uses import UnpinnedUses
 from bot.detectors.workflows.unredacted_secrets import UnredactedSecrets
 from bot.detectors.workflows.unsound_condition import UnsoundCondition
 from bot.detectors.workflows.unsound_contains import UnsoundContains
+from bot.detectors.workflows.unsound_ternary import UnsoundTernary
 from bot.detectors.workflows.use_trusted_publishing import UseTrustedPublishing
 
 RULES: tuple[type[WorkflowRule], ...] = (
@@ -67,6 +68,7 @@ RULES: tuple[type[WorkflowRule], ...] = (
     OverprovisionedSecrets,
     UnredactedSecrets,
     UseTrustedPublishing,
+    UnsoundTernary,
     UnknownSuppression,
 )
 
