@@ -165,21 +165,39 @@ def test_secrets_rules_report_and_never_write(tmp_path, rule: str, value: str) -
     assert workflow.read_bytes() == text.encode()
 
 
+IGNORED = """\
+on: push
+permissions: {}
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - run: ./deploy.sh
+        env:
+          A: ${{ toJSON(secrets) }}  # zizmor: ignore[overprovisioned-secrets]
+      - run: ./migrate.sh
+        env:
+          B: ${{ fromJSON(secrets.X).y }}  # zizmor: ignore[unredacted-secrets]
+      - run: ./release.sh
+        if: contains('a b', github.ref_name)  # zizmor: ignore[unsound-contains]
+      - run: ./test.sh
+        env:
+          C: ${{ inputs.x && '' || 'y' }}  # zizmor: ignore[unsound-ternary]
+"""
+NEW_RULES = {
+    "gha-overprovisioned-secrets",
+    "gha-unredacted-secrets",
+    "gha-unsound-contains",
+    "gha-unsound-ternary",
+}
+
+
 def test_zizmor_ignore_comments_suppress_the_new_rules(tmp_path) -> None:
-    workflow = tmp_path / "deploy.yml"
-    workflow.write_text(
-        "on: push\npermissions: {}\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    steps:\n"
-        "      - run: ./deploy.sh\n        env:\n"
-        "          A: ${{ toJSON(secrets) }}  # zizmor: ignore[overprovisioned-secrets]\n"
-        "          B: ${{ fromJSON(secrets.X).y }}  # zizmor: ignore[unredacted-secrets]\n"
-        "        if: contains('a b', github.ref_name)  # zizmor: ignore[unsound-contains]\n",
-        encoding="utf-8",
-    )
-    done = _analyze(workflow)
-    rules = {f["rule"] for f in json.loads(done.stdout)["findings"]}
-    assert not rules & {
-        "gha-overprovisioned-secrets",
-        "gha-unredacted-secrets",
-        "gha-unsound-contains",
-        "gha-unknown-suppression",
-    }
+    ignored = tmp_path / "ignored.yml"
+    ignored.write_text(IGNORED, encoding="utf-8")
+    plain = tmp_path / "plain.yml"
+    plain.write_text(re.sub(r"  # zizmor: ignore\[[a-z-]+\]", "", IGNORED), encoding="utf-8")
+    reported = {f["rule"] for f in json.loads(_analyze(plain).stdout)["findings"]}
+    assert reported >= NEW_RULES
+    reported = {f["rule"] for f in json.loads(_analyze(ignored).stdout)["findings"]}
+    assert not reported & (NEW_RULES | {"gha-unknown-suppression"})
