@@ -139,10 +139,13 @@ class UseTrustedPublishing(WorkflowRule):
         "(a maintainer adds it as a trusted publisher); until then publishing fails. Severity "
         "**medium** for a token given to a publishing action, **low** for a command (the "
         "token's source is not visible).\n\n"
-        "Compared with zizmor's `use-trusted-publishing`: the same actions and commands "
-        "(zizmor also reads composite actions' steps; mendbot too); zizmor grades all "
-        "informational and proposes no fix; mendbot skips a command whose `--registry`/"
-        "`--repository-url` names another registry."
+        "Compared with zizmor's `use-trusted-publishing`: the same actions and commands, in "
+        "workflows and composite actions (commands only in workflows, where `id-token` is "
+        "visible); zizmor grades all informational and proposes no fix. mendbot skips a "
+        "command whose `--registry`/`--repository-url` names another registry, "
+        "`uv build publish` (which builds a folder named `publish`; zizmor reports it), and "
+        "`actions/setup-node` with `always-auth` but no `registry-url` (no token is written "
+        "for npmjs.org; zizmor reports it)."
     )
     default_severity: ClassVar[Severity] = Severity.MEDIUM
     fix_disposition: ClassVar[Disposition | None] = Disposition.UNSAFE
@@ -178,8 +181,10 @@ jobs:
         """Check a publishing action's inputs or a ``run:`` script."""
         if step.uses is not None:
             yield from self._action(step)
-        elif step.run is not None and (
-            step.workflow.kind == "action" or not _has_id_token(step.job)
+        elif (
+            step.run is not None
+            and step.workflow.kind == "workflow"
+            and not _has_id_token(step.job)
         ):
             windows = any("windows" in label.lower() for label in step.job.runs_on)
             shell = step.shell or ("pwsh" if windows else None)
