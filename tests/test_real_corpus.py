@@ -91,6 +91,7 @@ ALLOWED: dict[str, tuple[Route, ...]] = {
     "gha-dependabot-cooldown": (("updates", "*", "cooldown", "**"),),
     "gha-dependabot-actions": (("updates", "*"),),
     "gha-github-env": ((*_STEP, "run"), (*_ACTION_STEP, "run")),
+    "gha-overprovisioned-secrets": ((*_STEP, "env", "*"), (*_ACTION_STEP, "env", "*")),
     "gha-unsound-contains": (("jobs", "*", "if"), (*_STEP, "if"), (*_ACTION_STEP, "if")),
     "gha-unsound-ternary": tuple(
         (*s, *rest)

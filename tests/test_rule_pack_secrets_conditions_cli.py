@@ -14,7 +14,10 @@ gha-unredacted-secrets through the command line, on files on disk.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -201,3 +204,58 @@ def test_zizmor_ignore_comments_suppress_the_new_rules(tmp_path) -> None:
     assert reported >= NEW_RULES
     reported = {f["rule"] for f in json.loads(_analyze(ignored).stdout)["findings"]}
     assert not reported & (NEW_RULES | {"gha-unknown-suppression"})
+
+
+JQ_SECRETS = """\
+on: push
+permissions: {}
+jobs:
+  release:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          npm_token=$(echo "$ALL_SECRETS" | jq -r '.NPM_TOKEN')
+          pypi=$(jq -r .PYPI_TOKEN <<< "${ALL_SECRETS}")
+          echo "publishing with $npm_token and $pypi"
+        env:
+          ALL_SECRETS: ${{ toJSON(secrets) }}
+"""
+SECRETS = {"github_token": "ghs_x", "NPM_TOKEN": "npm_1", "PYPI_TOKEN": "pypi-2", "AWS_KEY": "k3"}
+
+
+def _github_value(expression: str) -> str:
+    """``${{ toJSON(secrets) }}`` or ``${{ format('…', toJSON(secrets.X), …) }}`` evaluated as
+    GitHub does (``{{``/``}}`` are braces, ``{n}`` the n-th argument; toJSON pretty-prints)."""
+    if expression == "${{ toJSON(secrets) }}":
+        return json.dumps(SECRETS, indent=2)
+    call = re.fullmatch(r"\$\{\{ format\('(?P<template>.*)', (?P<args>.*)\) \}\}", expression)
+    assert call is not None, expression
+    names = re.findall(r"toJSON\(secrets\.(\w+)\)", call["args"])
+    arguments = [json.dumps(SECRETS.get(name, "")) for name in names]
+    return re.sub(
+        r"\{\{|\}\}|\{(\d+)\}",
+        lambda m: arguments[int(m[1])] if m[1] else m[0][0],
+        call["template"],
+    )
+
+
+@pytest.mark.skipif(shutil.which("jq") is None or shutil.which("bash") is None, reason="jq")
+def test_overprovisioned_fix_hands_the_script_only_what_it_reads(tmp_path) -> None:
+    workflow = tmp_path / "release.yml"
+    workflow.write_text(JQ_SECRETS, encoding="utf-8")
+    done = _analyze(workflow, "--fix=all", "--rule", "gha-overprovisioned-secrets")
+    assert done.returncode == 0, done.stdout + done.stderr
+    step = _load(workflow)["jobs"]["release"]["steps"][0]
+    runs = {}
+    for label, expression in (
+        ("before", "${{ toJSON(secrets) }}"),
+        ("after", step["env"]["ALL_SECRETS"]),
+    ):
+        value = _github_value(expression)
+        environment = {"PATH": os.environ["PATH"], "ALL_SECRETS": value}
+        runs[label] = subprocess.run(
+            ["bash", "-e", "-c", step["run"]], env=environment, capture_output=True, text=True
+        )
+        assert runs[label].returncode == 0, runs[label].stderr
+        assert ("k3" in value) == (label == "before")  # the AWS key no longer reaches it
+    assert runs["after"].stdout == runs["before"].stdout == "publishing with npm_1 and pypi-2\n"

@@ -3,19 +3,62 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.models import Severity
-from bot.workflow.expression_sites import expression_sites
+from bot.models import Finding, Severity
+from bot.risk import Disposition
+from bot.workflow.expression_sites import ExpressionSite, expression_sites
 from bot.workflow.expression_tree import Call, Context, Node, walk
-from bot.workflow.model import Workflow
+from bot.workflow.model import Step, Workflow
+from bot.workflow.posix_shell import POSIX_SHELLS
+from bot.workflow.shell_quoting import shell_name
+from bot.yamledit.ops import Replace
 
 NO_FIX = (
     "which secrets the receiving script or action reads is not written in the workflow; "
     "pass each one it needs by name (`${{ secrets.NAME }}`) by hand"
 )
+FIX_REASON = (
+    "the variable then holds a JSON object of only the secrets the script reads with `jq`; "
+    'a secret that is not set becomes `""` where `jq -r` printed `null` before: review it'
+)
+_JQ_OPTIONS = r"(?:\s+(?:-r|--raw-output|-e|--exit-status|-c))*"
+_JQ_KEY = r"(?P<q>['\"]?)\.(?P<key>[A-Za-z_][A-Za-z0-9_]*)(?P=q)"
+
+
+def _jq_reads(script: str, variable: str) -> list[str] | None:
+    """The top-level keys ``script`` reads from ``$variable`` with ``jq``, when every use of
+    the variable is ``echo "$V" | jq -r .KEY`` or ``jq -r .KEY <<< "$V"``; None otherwise."""
+    reference = rf"\"?\$(?:{variable}\b|\{{{variable}\}})\"?"
+    uses = len(re.findall(rf"\$(?:{variable}\b|\{{{variable}[}}:#%/])", script))
+    reads = [
+        *re.finditer(
+            rf"\b(?:echo|printf\s+'%s')\s+{reference}\s*\|\s*jq{_JQ_OPTIONS}\s+{_JQ_KEY}", script
+        ),
+        *re.finditer(rf"\bjq{_JQ_OPTIONS}\s+{_JQ_KEY}\s*<<<\s*{reference}", script),
+    ]
+    if not uses or len(reads) != uses:
+        return None
+    return sorted({match["key"] for match in reads})
+
+
+def explicit_secrets(step: Step, name: str) -> str | None:
+    """The value replacing ``${{ toJSON(secrets) }}`` in ``step``'s ``env.<name>``: a JSON
+    object of the secrets its POSIX script reads with ``jq``; None when that is not known."""
+    script = step.run
+    if script is None or re.search(rf"\benv\.{re.escape(name)}\b", str(step.data), re.I):
+        return None
+    if shell_name(step.shell, step.job.runs_on) not in POSIX_SHELLS:
+        return None
+    keys = _jq_reads(script, re.escape(name))
+    if not keys:
+        return None
+    template = ", ".join(f'"{key}": {{{index}}}' for index, key in enumerate(keys))
+    arguments = ", ".join(f"toJSON(secrets.{key})" for key in keys)
+    return f"${{{{ format('{{{{{template}}}}}', {arguments}) }}}}"
 
 
 def overprovisioning(tree: Node) -> list[str]:
@@ -42,12 +85,18 @@ class OverprovisionedSecrets(WorkflowRule):
         "of a script or an input of an action: anything running there, and anything it "
         "logs or uploads, holds all of them. `secrets[format('TOKEN_{0}', matrix.env)]` is the "
         "same in a smaller way: the computed name can pick any secret. Pass each secret the "
-        "step needs by name. Report only: which secrets the receiving code reads is not in "
-        "the workflow.\n\n"
+        "step needs by name. When a step's `env:` holds `${{ toJSON(secrets) }}` and its "
+        'script reads that variable only with `jq` (`echo "$SECRETS" | jq -r .NPM_TOKEN`, '
+        '`jq -r .X <<< "$SECRETS"`), the fix writes a JSON object of just those secrets '
+        "(`${{ format('{{\"NPM_TOKEN\": {0}}}', toJSON(secrets.NPM_TOKEN)) }}`). **Unsafe**: "
+        'a secret that is not set reads as `""` instead of `null`. Anywhere else which '
+        "secrets the receiving code reads is not in the workflow, and the finding is reported "
+        "only.\n\n"
         "Compared with zizmor's `overprovisioned-secrets`: the same expressions (in every "
-        "value of the file, `if:` included), one finding per value."
+        "value of the file, `if:` included), one finding per value; zizmor proposes no fix."
     )
     default_severity: ClassVar[Severity] = Severity.MEDIUM
+    fix_disposition: ClassVar[Disposition | None] = Disposition.UNSAFE
     example_before: ClassVar[str] = """\
 on: push
 jobs:
@@ -74,4 +123,37 @@ jobs:
                 f"{found[0]}: whatever receives this value holds secrets it may not need",
                 evidence="${{ " + site.text + " }}",
             )
-            yield Detection(finding, None, NO_FIX)
+            yield self._detection(workflow, site, finding)
+
+    def _detection(self, workflow: Workflow, site: ExpressionSite, finding: Finding) -> Detection:
+        route = site.route
+        step = _step_of(workflow, route)
+        value = _value_at(workflow, route)
+        if (
+            step is None
+            or route[:-1] != (*step.route, "env")
+            or value.strip() != "${{ " + site.text + " }}"
+            or site.text.replace(" ", "").lower() != "tojson(secrets)"
+        ):
+            return Detection(finding, None, NO_FIX)
+        replacement = explicit_secrets(step, str(route[-1]))
+        if replacement is None:
+            return Detection(finding, None, NO_FIX)
+        fix = self.fix(
+            finding,
+            "pass only the secrets the script reads: " + FIX_REASON,
+            [Replace(route=route, value=replacement)],
+        )
+        return Detection(finding, fix)
+
+
+def _step_of(workflow: Workflow, route: tuple[str | int, ...]) -> Step | None:
+    steps = [step for job in workflow.jobs for step in job.steps] + workflow.action_steps
+    return next((s for s in steps if route[: len(s.route)] == s.route), None)
+
+
+def _value_at(workflow: Workflow, route: tuple[str | int, ...]) -> str:
+    value: object = workflow.data
+    for key in route:
+        value = value[key]  # type: ignore[index]
+    return value if isinstance(value, str) else ""
