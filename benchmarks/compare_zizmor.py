@@ -31,7 +31,8 @@ Contract
   mendbot's ``["jobs", "build", "steps", 0, "uses"]``) or when mendbot's line falls inside one of
   the zizmor finding's location spans.
 * Hand labels (``--labels FILE``; by default ``benchmarks/labels/<corpus>.yml`` when it exists,
-  e.g. ``real-corpus.yml`` for ``tests/corpus/real``): a mapping ``labels:`` of
+  e.g. ``real-corpus.yml`` for ``tests/corpus/real``, ``zizmor-corpus.yml`` for
+  ``tests/corpus/zizmor``): a mapping ``labels:`` of
   ``"<path>:<line>:<rule or audit>"`` → ``{label: tp | fp, reason: one line}``, the path
   relative to ``--source``. A zizmor entry may add ``matches: <mendbot key>`` when mendbot
   reports the same problem at a place the line/route matching does not pair. A label on a
@@ -106,7 +107,10 @@ ONLINE_ONLY: dict[str, str] = {
 PERSONA_RANK = {"regular": 0, "pedantic": 1, "auditor": 2}
 LABELS_DIR = REPO_ROOT / "benchmarks" / "labels"
 #: Corpus → its labels file, used when ``--labels`` is not given.
-DEFAULT_LABELS = {REPO_ROOT / "tests" / "corpus" / "real": LABELS_DIR / "real-corpus.yml"}
+DEFAULT_LABELS = {
+    REPO_ROOT / "tests" / "corpus" / "real": LABELS_DIR / "real-corpus.yml",
+    REPO_ROOT / "tests" / "corpus" / "zizmor": LABELS_DIR / "zizmor-corpus.yml",
+}
 VERDICTS = ("tp", "fp")
 
 
@@ -638,7 +642,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--labels",
         type=Path,
-        help="hand labels (default: benchmarks/labels/real-corpus.yml for tests/corpus/real)",
+        help="hand labels (default: benchmarks/labels/<corpus>.yml for the real or zizmor corpus)",
     )
     args = parser.parse_args(argv)
     source = find_source(args.source)
