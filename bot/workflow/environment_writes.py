@@ -207,6 +207,56 @@ def _pattern(shell: str) -> re.Pattern[str]:
     return {"pwsh": _PWSH_WRITE, "cmd": _CMD_WRITE}.get(shell, _POSIX_WRITE)
 
 
+def _written(tracer: _Tracer, index: int, command: str) -> tuple[str | None, int]:
+    """What the write at line ``index`` writes (the command, a heredoc body, the lines of the
+    block it closes), and the last line it reads; None for a quoted heredoc of literal text."""
+    posix = tracer.shell not in ("pwsh", "cmd")
+    heredoc = _heredoc(command) if posix else None
+    if heredoc:
+        body: list[str] = []
+        last = index
+        for _, text in tracer.lines[index + 1 :]:
+            last = index + 1 + len(body)
+            if text.strip() == heredoc.group(2):
+                break
+            body.append(text)
+        if heredoc.group(1):  # a quoted delimiter: the body is literal
+            head = command[: heredoc.start()]
+            return (head if re.search(r"[$`]", head) else None), last
+        return command[: heredoc.start()] + "\n".join(body), last
+    if posix and _BLOCK_CLOSE.match(command):
+        indent = len(command) - len(command.lstrip())
+        block: list[str] = []
+        for _, text in reversed(tracer.lines[:index]):
+            block.insert(0, text)
+            if text.strip() and len(text) - len(text.lstrip()) <= indent:
+                break
+        return "\n".join(block), index
+    return command, index
+
+
+def _origin(tracer: _Tracer, written: str, index: int) -> tuple[Provenance, str | None]:
+    """The least trusted origin of ``written`` and what it comes from."""
+    output = f"the output of `{written.strip()}`"
+    printer = _PRINTERS.match(written) is not None
+    if not re.search(r"[$`%]", _blank_expressions(written)):
+        # Literal text: an `echo` of it is data; another program's output is not known.
+        return (
+            (Provenance.TRUSTED, None)
+            if printer or not written.strip()
+            else (
+                Provenance.UNKNOWN,
+                output,
+            )
+        )
+    found, variable = tracer.origin_of_text(written, index, 0)
+    if not printer and command_origin(written) is Provenance.OUTSIDE_TEXT:
+        return Provenance.OUTSIDE_TEXT, output
+    if found is Provenance.TRUSTED and not printer and not _FIXED_OUTPUT.match(written):
+        return Provenance.UNKNOWN, output
+    return found, variable
+
+
 def environment_writes(step: Step, script: str, shell: str) -> list[EnvironmentWrite]:
     """The lines of ``script`` (run by ``shell``: ``bash``-like, ``pwsh`` or ``cmd``) that
     write an environment file with something that is not a literal or a random delimiter."""
@@ -222,28 +272,11 @@ def environment_writes(step: Step, script: str, shell: str) -> list[EnvironmentW
         if match is None or line.lstrip().startswith("#"):
             continue
         command = line[: match.start()]
-        written = command
-        heredoc = _heredoc(command) if shell not in ("pwsh", "cmd") else None
-        if heredoc:
-            body: list[str] = []
-            for _, text in tracer.lines[index + 1 :]:
-                skip_until = index + 1 + len(body)
-                if text.strip() == heredoc.group(2):
-                    break
-                body.append(text)
-            quoted = bool(heredoc.group(1))
-            written = command[: heredoc.start()] + ("" if quoted else "\n".join(body))
-            if quoted and not re.search(r"[$`]", command[: heredoc.start()]):
-                continue
-        elif _BLOCK_CLOSE.match(command) and shell not in ("pwsh", "cmd"):
-            indent = len(command) - len(command.lstrip())
-            block: list[str] = []
-            for _, text in reversed(tracer.lines[:index]):
-                block.insert(0, text)
-                if text.strip() and len(text) - len(text.lstrip()) <= indent:
-                    break
-            written = "\n".join(block)
+        written, skip_until = _written(tracer, index, command)
+        if written is None:
+            continue
         if delimiter is not None:
+            # Inside a random-delimiter heredoc: values are data until the delimiter.
             if re.fullmatch(rf"\s*echo\s+\"?\$\{{?{delimiter}\}}?\"?\s*", command):
                 delimiter = None
             continue
@@ -252,19 +285,7 @@ def environment_writes(step: Step, script: str, shell: str) -> list[EnvironmentW
             closes = re.search(rf"echo\s+\"?\$\{{?{header}\}}?\"?\s*[;}}]", written)
             delimiter = None if closes else header
             continue
-        variable: str | None = f"the output of `{written.strip()}`"
-        if not re.search(r"[$`%]", _blank_expressions(written)):
-            if _PRINTERS.match(written) or not written.strip():
-                continue
-            origin_ = Provenance.UNKNOWN
-        else:
-            origin_, variable = tracer.origin_of_text(written, index, 0)
-            if not _PRINTERS.match(written) and command_origin(written) is Provenance.OUTSIDE_TEXT:
-                origin_, variable = Provenance.OUTSIDE_TEXT, f"the output of `{written.strip()}`"
-            if origin_ is Provenance.TRUSTED and not _PRINTERS.match(written.strip() or "echo"):
-                if not _FIXED_OUTPUT.match(written):
-                    origin_, variable = Provenance.UNKNOWN, f"the output of `{written.strip()}`"
-        if origin_ is Provenance.TRUSTED:
-            continue
-        writes.append(EnvironmentWrite(line, offset, match["file"], written, origin_, variable))
+        found, variable = _origin(tracer, written, index)
+        if found is not Provenance.TRUSTED:
+            writes.append(EnvironmentWrite(line, offset, match["file"], written, found, variable))
     return writes
