@@ -44,6 +44,7 @@ Route = tuple[Any, ...]
 _STEP = ("jobs", "*", "steps", "*")
 _ACTION_STEP = ("runs", "steps", "*")
 _PERMISSIONS = (("permissions", "**"), ("jobs", "*", "permissions", "**"))
+_TERNARY_PLACES = (("run",), ("if",), ("env", "*"), ("with", "*"))
 
 #: What each rule's fix may change, as route patterns (``*`` = one key or index, a trailing
 #: ``**`` = anything below). A rule in :data:`WORKFLOW_WIDE` may change its routes anywhere in
@@ -93,12 +94,12 @@ ALLOWED: dict[str, tuple[Route, ...]] = {
     "gha-github-env": ((*_STEP, "run"), (*_ACTION_STEP, "run")),
     "gha-overprovisioned-secrets": ((*_STEP, "env", "*"), (*_ACTION_STEP, "env", "*")),
     "gha-unsound-contains": (("jobs", "*", "if"), (*_STEP, "if"), (*_ACTION_STEP, "if")),
-    "gha-unsound-ternary": tuple(
-        (*s, *rest)
-        for s in (_STEP, _ACTION_STEP)
-        for rest in (("run",), ("if",), ("env", "*"), ("with", "*"))
-    )
-    + (("jobs", "*", "if"), ("jobs", "*", "env", "*"), ("env", "*")),
+    "gha-unsound-ternary": (
+        *((*s, *rest) for s in (_STEP, _ACTION_STEP) for rest in _TERNARY_PLACES),
+        ("jobs", "*", "if"),
+        ("jobs", "*", "env", "*"),
+        ("env", "*"),
+    ),
     "gha-use-trusted-publishing": (
         (*_STEP, "with"),
         (*_STEP, "with", "*"),
