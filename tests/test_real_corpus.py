@@ -100,11 +100,6 @@ ALLOWED: dict[str, tuple[Route, ...]] = {
         ("jobs", "*", "env", "*"),
         ("env", "*"),
     ),
-    "gha-use-trusted-publishing": (
-        (*_STEP, "with"),
-        (*_STEP, "with", "*"),
-        ("jobs", "*", "permissions", "**"),
-    ),
 }
 WORKFLOW_WIDE = frozenset(
     {

@@ -11,9 +11,7 @@ from bot.detectors.interface import Detection, WorkflowRule
 from bot.knowledge.publish_commands import publishing
 from bot.knowledge.run_commands import split_commands
 from bot.models import Confidence, Severity
-from bot.risk import Disposition
 from bot.workflow.model import Job, Step
-from bot.yamledit.ops import MergeInto, Operation, Remove
 
 _PYPI = ("https://upload.pypi.org/legacy/", "https://test.pypi.org/legacy/")
 _NPMJS = ("https://registry.npmjs.org", "https://registry.npmjs.org/")
@@ -132,13 +130,13 @@ class UseTrustedPublishing(WorkflowRule):
         "publish`, `twine upload`, `uv`/`hatch`/`pdm publish`, `cargo publish`, `gem push`, "
         "`nuget push`, not `--dry-run`, not to another registry) in a job without "
         "`id-token: write` (with it, those tools use trusted publishing themselves).\n\n"
-        "The fix, for the two actions that support it, removes the token input and gives "
-        "`id-token: write` to that job only (added to its `permissions:`, or to a copy of the "
-        "workflow's; a job on the default permissions is left alone, since any `permissions:` "
-        "would take the others away). **Unsafe**: the registry must trust this workflow first "
-        "(a maintainer adds it as a trusted publisher); until then publishing fails. Severity "
-        "**medium** for a token given to a publishing action, **low** for a command (the "
-        "token's source is not visible).\n\n"
+        "Report only: the token input is a credential a person chose, which mendbot never "
+        "removes (an explicit value is a decision). The finding says the edit that switches "
+        "the step: delete the input (and `user: __token__`), give `id-token: write` to that "
+        "job only (a job on the default permissions needs its permissions written out "
+        "first), and register the workflow as a trusted publisher on the registry, without "
+        "which publishing fails. Severity **medium** for a token given to a publishing "
+        "action, **low** for a command (the token's source is not visible).\n\n"
         "Compared with zizmor's `use-trusted-publishing`: the same actions and commands, in "
         "workflows and composite actions (commands only in workflows, where `id-token` is "
         "visible); zizmor grades all informational and proposes no fix. mendbot skips a "
@@ -148,7 +146,6 @@ class UseTrustedPublishing(WorkflowRule):
         "for npmjs.org; zizmor reports it)."
     )
     default_severity: ClassVar[Severity] = Severity.MEDIUM
-    fix_disposition: ClassVar[Disposition | None] = Disposition.UNSAFE
     example_before: ClassVar[str] = """\
 on:
   release:
@@ -163,19 +160,7 @@ jobs:
         with:
           password: ${{ secrets.PYPI_TOKEN }}
 """
-    example_after: ClassVar[str] = """\
-on:
-  release:
-    types: [published]
-jobs:
-  pypi:
-    runs-on: ubuntu-latest
-    permissions:
-      contents: read
-      id-token: write
-    steps:
-      - uses: pypa/gh-action-pypi-publish@release/v1
-"""
+    example_after: ClassVar[str] = example_before
 
     def visit_step(self, step: Step) -> Iterator[Detection]:
         """Check a publishing action's inputs or a ``run:`` script."""
@@ -210,15 +195,15 @@ jobs:
         uses, inputs = step.uses, step.with_
         assert uses is not None  # noqa: S101 - visit_step checked
         key: str | None = None
-        fixable = False
+        switchable = False
         if uses.is_action("pypa/gh-action-pypi-publish") and _text(inputs.get("password")):
             url = _text(inputs.get("repository-url")) or _text(inputs.get("repository_url"))
             if url is None or url in _PYPI:
-                key, fixable = "password", True
+                key, switchable = "password", True
         elif uses.is_action("rubygems/release-gem"):
             flag = inputs.get("setup-trusted-publisher")
             if flag is False or (_text(flag) or "").lower() == "false":
-                key, fixable = "setup-trusted-publisher", True
+                key, switchable = "setup-trusted-publisher", True
         elif uses.is_action("rubygems/configure-rubygems-credentials") and _text(
             inputs.get("api-token")
         ):
@@ -239,7 +224,7 @@ jobs:
             "the registry accepts trusted publishing (OIDC), whose credentials live minutes",
             evidence=f"{key}: {inputs.get(key)}",
         )
-        if not fixable:
+        if not switchable:
             yield Detection(
                 finding,
                 None,
@@ -247,51 +232,35 @@ jobs:
                 "(`role-to-assume` of the registry's trusted publisher); " + SETUP_REASON,
             )
             return
-        permission, why = self._id_token_patch(step)
-        if permission is None:
-            yield Detection(finding, None, why)
-            return
         removed = [key]
         if key == "password" and _text(inputs.get("user")) == "__token__":
             removed.append("user")
-        patches: list[Operation] = (
-            [Remove(route=(*step.route, "with"))]
-            if set(inputs) <= set(removed)
-            else [Remove(route=(*step.route, "with", name)) for name in removed]
-        )
-        patches.append(permission)
-        fix = self.fix(
-            finding,
-            "publish with trusted publishing (OIDC, `id-token: write` on this job): "
-            + SETUP_REASON,
-            patches,
-        )
-        yield Detection(finding, fix)
+        yield Detection(finding, None, _switch_advice(step, removed))
 
-    @staticmethod
-    def _id_token_patch(step: Step) -> tuple[MergeInto | None, str]:
-        """The patch giving the step's job ``id-token: write``, or None and why not."""
-        job = step.job
-        if job.workflow.kind != "workflow":
-            return None, (
-                "a composite action cannot grant `id-token: write`; the workflows using it "
-                "must, and " + SETUP_REASON
-            )
-        own = job.permissions
-        if isinstance(own, dict):
-            return MergeInto(route=job.route, key="permissions", value={"id-token": "write"}), ""
-        inherited = job.workflow.permissions
-        if own is None and isinstance(inherited, dict):
-            merged = {str(k): str(v) for k, v in inherited.items()} | {"id-token": "write"}
-            before = "steps" if "steps" in job.data else None
-            return MergeInto(route=job.route, key="permissions", value=merged, before=before), ""
-        return None, (
-            "the job runs with "
+
+def _switch_advice(step: Step, removed: list[str]) -> str:
+    """Why there is no fix (the inputs are a person's decision), and the edit that switches
+    the step to trusted publishing."""
+    inputs = " and ".join(f"`{name}:`" for name in removed)
+    job = step.job
+    permissions = job.permissions
+    inherited = job.workflow.permissions if job.workflow.kind == "workflow" else None
+    if job.workflow.kind != "workflow":
+        grant = "have every workflow using this action grant `id-token: write`"
+    elif isinstance(permissions, dict) or (permissions is None and isinstance(inherited, dict)):
+        grant = f"add `id-token: write` to the `permissions:` of job `{job.id}` only"
+    else:
+        grant = (
+            f"write out job `{job.id}`'s permissions (it runs with "
             + (
                 "the default token permissions"
-                if own is None and inherited is None
-                else f"`permissions: {own if own is not None else inherited}`"
+                if permissions is None and inherited is None
+                else f"`permissions: {permissions if permissions is not None else inherited}`"
             )
-            + "; giving it `id-token: write` means writing all of its permissions out (add a "
-            "`permissions:` block, then run mendbot again), and " + SETUP_REASON
+            + ") and add `id-token: write` to them"
         )
+    return (
+        f"{inputs} is a credential a person chose, which mendbot does not remove; to switch, "
+        f"delete {inputs}, {grant}, and register this workflow as a trusted publisher on the "
+        "registry first: " + SETUP_REASON
+    )
