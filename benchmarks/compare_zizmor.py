@@ -98,6 +98,7 @@ MAPPINGS: dict[str, tuple[str, ...]] = {
     "unredacted-secrets": ("gha-unredacted-secrets",),
     "use-trusted-publishing": ("gha-use-trusted-publishing",),
     "unsound-ternary": ("gha-unsound-ternary",),
+    "secrets-outside-env": ("gha-secrets-outside-env",),
 }
 #: Mapped audits that need the network in both tools: skipped, and said so.
 ONLINE_ONLY: dict[str, str] = {

@@ -29,8 +29,9 @@ class _Schema(BaseModel):
 class RuleSettings(_Schema):
     """Settings for one rule, under ``rules.<rule-id>``."""
 
-    enabled: bool = True
-    """Set to false to turn the rule off everywhere."""
+    enabled: bool | None = None
+    """``false`` turns the rule off everywhere, ``true`` turns on a rule that is off by
+    default; unset, the rule's own default applies."""
     severity: Severity | None = None
     """Override the rule's default severity."""
     ignore: tuple[str, ...] = ()

@@ -108,7 +108,11 @@ def _section(rule: type[Rule]) -> str:
         "```yaml",
         "rules:",
         f"  {rule.id}:",
-        "    enabled: true            # false turns the rule off",
+        (
+            "    enabled: true            # false turns the rule off"
+            if rule.enabled_by_default
+            else "    enabled: true            # off by default: true turns it on"
+        ),
         f"    severity: {rule.default_severity.value}         # override the default",
         f'    ignore: ["{rule.ignore_example}"]',
         *_options_example(rule),

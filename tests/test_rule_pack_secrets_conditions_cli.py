@@ -246,3 +246,38 @@ def test_overprovisioned_fix_hands_the_script_only_what_it_reads(tmp_path) -> No
         assert runs[label].returncode == 0, runs[label].stderr
         assert ("k3" in value) == (label == "before")  # the AWS key no longer reaches it
     assert runs["after"].stdout == runs["before"].stdout == "publishing with npm_1 and pypi-2\n"
+
+
+OUTSIDE_ENV = """\
+on: push
+permissions: {}
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - run: ./deploy.sh
+        env:
+          DEPLOY_KEY: ${{ secrets.DEPLOY_KEY }}
+"""
+
+
+def _rules_reported(done: subprocess.CompletedProcess[str]) -> set[str]:
+    return {f["rule"] for f in json.loads(done.stdout)["findings"]}
+
+
+def test_secrets_outside_env_runs_only_when_asked(tmp_path) -> None:
+    workflow = tmp_path / "deploy.yml"
+    workflow.write_text(OUTSIDE_ENV, encoding="utf-8")
+    assert "gha-secrets-outside-env" not in _rules_reported(_analyze(workflow))
+    asked = _analyze(workflow, "--rule", "gha-secrets-outside-env")
+    assert asked.returncode == 1
+    assert _rules_reported(asked) == {"gha-secrets-outside-env"}
+    config = tmp_path / "mendbot.yml"
+    config.write_text("rules:\n  gha-secrets-outside-env:\n    enabled: true\n", "utf-8")
+    configured = _analyze(workflow, "--config", str(config))
+    assert "gha-secrets-outside-env" in _rules_reported(configured)
+    config.write_text("rules:\n  gha-secrets-outside-env:\n    enabled: false\n", "utf-8")
+    refused = _analyze(workflow, "--config", str(config), "--rule", "gha-secrets-outside-env")
+    assert refused.returncode == 0
+    assert _rules_reported(refused) == set()
+    assert workflow.read_text(encoding="utf-8") == OUTSIDE_ENV

@@ -22,7 +22,7 @@ from bot.analyze.desired_state import (
 from bot.analyze.inputs import Input, discover, read_text
 from bot.config import Config, find_zizmor_config, load_zizmor_config
 from bot.detectors.desired_rule import DesiredStateRule
-from bot.detectors.interface import Detection, RuleServices, WorkflowRule
+from bot.detectors.interface import Detection, Rule, RuleServices, WorkflowRule
 from bot.detectors.nhi.workflow_usage import WorkflowUsage
 from bot.detectors.rule_registry import DESIRED_STATE_RULES, RULES
 from bot.detectors.suppression import ExternalIgnores, external_ignores, is_suppressed, protected_by
@@ -61,6 +61,14 @@ class NotAWorkflow(Exception):
     """The document parses but is not a workflow (empty, a list, a scalar, no ``jobs``)."""
 
 
+def _enabled(rule: type[Rule], configured: bool | None, *, asked: bool) -> bool:
+    """Whether ``rule`` runs: as configured, else when named with ``--rule``, else its
+    default."""
+    if configured is not None:
+        return configured
+    return asked or rule.enabled_by_default
+
+
 def select_rules(
     config: Config, only: Sequence[str] = (), services: RuleServices | None = None
 ) -> list[WorkflowRule]:
@@ -70,7 +78,7 @@ def select_rules(
         settings = config.settings(rule_cls.id)
         if only and rule_cls.id not in only:
             continue
-        if not settings.enabled:
+        if not _enabled(rule_cls, settings.enabled, asked=rule_cls.id in only):
             continue
         rules.append(rule_cls(settings.severity, settings.options, services))
     return rules
@@ -81,7 +89,9 @@ def select_desired_rules(config: Config, only: Sequence[str] = ()) -> list[Desir
     rules = []
     for rule_cls in DESIRED_STATE_RULES:
         settings = config.settings(rule_cls.id)
-        if (only and rule_cls.id not in only) or not settings.enabled:
+        if (only and rule_cls.id not in only) or not _enabled(
+            rule_cls, settings.enabled, asked=rule_cls.id in only
+        ):
             continue
         rules.append(rule_cls(settings.severity, settings.options))
     return rules

@@ -27,6 +27,7 @@ ZIZMOR_AUDITS: dict[str, tuple[str, ...]] = {
     "ref-confusion": ("gha-ref-confusion",),
     "ref-version-mismatch": ("gha-ref-version-mismatch",),
     "secrets-inherit": ("gha-secrets-inherit",),
+    "secrets-outside-env": ("gha-secrets-outside-env",),
     "self-hosted-runner": ("gha-self-hosted-runner",),
     "template-injection": ("gha-template-injection",),
     "unpinned-images": ("gha-unpinned-images",),

@@ -81,6 +81,9 @@ class Rule:
     remediation_group: ClassVar[str | None] = None
     """Rules whose fixes depend on each other share a group: their fixes to one file become
     one remediation (one PR, one commit), so reverting it can never leave half a change."""
+    enabled_by_default: ClassVar[bool] = True
+    """False for an auditor's rule that reports a hardening opportunity rather than a flaw:
+    it runs only when ``rules.<id>.enabled: true`` or ``--rule <id>`` asks for it."""
     works_offline: ClassVar[bool] = True
     """False when the rule needs the network (action refs) to decide or to fix."""
     options_model: ClassVar[type[BaseModel] | None] = None

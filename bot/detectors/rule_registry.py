@@ -29,6 +29,7 @@ from bot.detectors.workflows.persist_credentials import PersistCredentials
 from bot.detectors.workflows.ref_confusion import RefConfusion
 from bot.detectors.workflows.ref_version_mismatch import RefVersionMismatch
 from bot.detectors.workflows.secrets_inherit import SecretsInherit
+from bot.detectors.workflows.secrets_outside_env import SecretsOutsideEnv
 from bot.detectors.workflows.self_hosted_runner import SelfHostedRunner
 from bot.detectors.workflows.spoofable_bot_check import SpoofableBotCheck
 from bot.detectors.workflows.static_cloud_credentials import StaticCloudCredentials
@@ -69,6 +70,7 @@ RULES: tuple[type[WorkflowRule], ...] = (
     UnredactedSecrets,
     UseTrustedPublishing,
     UnsoundTernary,
+    SecretsOutsideEnv,
     UnknownSuppression,
 )
 
