@@ -99,6 +99,7 @@ MAPPINGS: dict[str, tuple[str, ...]] = {
     "use-trusted-publishing": ("gha-use-trusted-publishing",),
     "unsound-ternary": ("gha-unsound-ternary",),
     "secrets-outside-env": ("gha-secrets-outside-env",),
+    "self-repository": ("gha-self-repository",),
 }
 #: Mapped audits that need the network in both tools: skipped, and said so.
 ONLINE_ONLY: dict[str, str] = {

@@ -29,6 +29,7 @@ ZIZMOR_AUDITS: dict[str, tuple[str, ...]] = {
     "secrets-inherit": ("gha-secrets-inherit",),
     "secrets-outside-env": ("gha-secrets-outside-env",),
     "self-hosted-runner": ("gha-self-hosted-runner",),
+    "self-repository": ("gha-self-repository",),
     "template-injection": ("gha-template-injection",),
     "unpinned-images": ("gha-unpinned-images",),
     "unpinned-uses": ("gha-unpinned-uses",),

@@ -31,6 +31,7 @@ from bot.detectors.workflows.ref_version_mismatch import RefVersionMismatch
 from bot.detectors.workflows.secrets_inherit import SecretsInherit
 from bot.detectors.workflows.secrets_outside_env import SecretsOutsideEnv
 from bot.detectors.workflows.self_hosted_runner import SelfHostedRunner
+from bot.detectors.workflows.self_repository import SelfRepository
 from bot.detectors.workflows.spoofable_bot_check import SpoofableBotCheck
 from bot.detectors.workflows.static_cloud_credentials import StaticCloudCredentials
 from bot.detectors.workflows.template_injection import TemplateInjection
@@ -71,6 +72,7 @@ RULES: tuple[type[WorkflowRule], ...] = (
     UseTrustedPublishing,
     UnsoundTernary,
     SecretsOutsideEnv,
+    SelfRepository,
     UnknownSuppression,
 )
 
