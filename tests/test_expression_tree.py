@@ -62,3 +62,14 @@ TAG = ({"github.event_name": "push", "github.ref_type": "tag"}, {"github.ref": "
 )
 def test_three_valued_evaluation(text: str, expected: object) -> None:
     assert expr.evaluate(expr.parse(text), *TAG) == expected
+
+
+def test_a_member_of_a_call_result_keeps_the_call() -> None:
+    node = expr.parse("fromJSON(secrets.CREDS).db.password")
+    assert isinstance(node, expr.Context)
+    assert node.parts == ("<call>", "db", "password")
+    assert isinstance(node.base, expr.Call)
+    assert node.base.name == "fromjson"
+    args = [a.parts for a in node.base.args if isinstance(a, expr.Context)]
+    assert args == [("secrets", "creds")]
+    assert expr.parse("secrets.CREDS") == expr.Context(0, 13, ("secrets", "creds"))
