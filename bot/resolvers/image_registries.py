@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 
+from bot import outside_reads
 from bot.errors import ConfigError
 from bot.resolvers import disk_cache
 
@@ -331,6 +332,7 @@ class RegistryResolver:
 
     def resolve(self, image: ImageRef) -> ImageDigest:
         """The digest ``image``'s tag points at; raises :class:`RegistryError`."""
+        outside_reads.note(outside_reads.NETWORK, f"image {image.registry}/{image.name}")
         endpoint = self.endpoint(image.registry)
         if endpoint is None:
             raise RegistryError(
