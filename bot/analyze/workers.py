@@ -23,7 +23,7 @@ from bot.analyze.inputs import Input
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 
-#: Tests only: a worker analysing a file whose name ends with this value kills itself, as the
+#: Tests only: a worker analysing a file whose path ends with this value kills itself, as the
 #: kernel's out-of-memory killer would.
 CRASH_HOOK = "MENDBOT_TEST_KILL_WORKER_ON"
 
@@ -78,7 +78,7 @@ def _work(connection: Connection, job: FileJob[object]) -> None:
         if message is None:
             return
         index, item = message
-        if crash_on and item.relative.endswith(crash_on):
+        if crash_on and item.path.as_posix().endswith(crash_on):
             os.kill(os.getpid(), signal.SIGKILL)
         connection.send((index, job(item)))
 
