@@ -179,10 +179,10 @@ def test_a_truncated_or_corrupt_entry_is_never_served(tmp_path: Path) -> None:
         entry.write_bytes(data[: len(data) // 2])
     assert _publish_findings(root, "--cache-dir", str(cache)) == expected
     for entry in sorted(cache.rglob("*.json")):
-        json.loads(entry.read_bytes())  # rewritten whole
-        tampered = json.loads(entry.read_bytes())
-        tampered["body"]["outcome"] = {"kind": "none"}  # hide the file's findings
-        entry.write_text(json.dumps(tampered), encoding="utf-8")
+        check, _, body = entry.read_bytes().partition(b"\n")
+        tampered = json.loads(body)  # rewritten whole
+        tampered["outcome"] = {"kind": "none"}  # hide the file's findings
+        entry.write_bytes(check + b"\n" + json.dumps(tampered).encode())
     assert _publish_findings(root, "--cache-dir", str(cache)) == expected
     assert not list(cache.rglob(".tmp-*"))
 

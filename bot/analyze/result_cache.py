@@ -8,7 +8,8 @@ a digest of each of them, and is served only while they all still match. A resul
 the network is never stored: its answers may change between runs.
 
 Entries are written atomically (a temporary file renamed into place) and carry a checksum of
-their content: a corrupt, truncated or foreign entry is ignored and rewritten, never served.
+their content (the first line): a corrupt, truncated or foreign entry is ignored and
+rewritten, never served.
 """
 
 from __future__ import annotations
@@ -73,14 +74,21 @@ class ResultCache:
         canonical = json.dumps([code_digest(), settings], sort_keys=True, default=str)
         self._run = hashlib.sha256(canonical.encode()).hexdigest()
         self._digests: dict[outside_reads.Read, str] = {}
+        self._roots: dict[Path, str] = {}
 
     def key(self, item: Input, root: Path, text: str) -> str:
         """The key of ``item`` (read as ``text``) in this run's configuration."""
         hasher = hashlib.sha256()
-        for part in (self._run, str(root.resolve()), item.relative, str(item.explicit)):
+        for part in (self._run, self._resolved(root), item.relative, str(item.explicit)):
             hasher.update(part.encode("utf-8", "surrogatepass") + b"\0")
         hasher.update(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
         return hasher.hexdigest()
+
+    def _resolved(self, root: Path) -> str:
+        found = self._roots.get(root)
+        if found is None:
+            found = self._roots[root] = str(root.resolve())
+        return found
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.json"
@@ -89,10 +97,11 @@ class ResultCache:
         """The outcome stored under ``key``, or :data:`MISS` when there is none, it is
         unreadable, corrupt, or a file it depends on changed."""
         try:
-            raw = self._path(key).read_bytes()
-            entry = json.loads(raw)
-            body = entry["body"]
-            if entry["check"] != _checksum(body) or body["key"] != key:
+            check, _, raw = self._path(key).read_bytes().partition(b"\n")
+            if check.decode() != hashlib.sha256(raw).hexdigest():
+                return MISS
+            body = json.loads(raw)
+            if body["key"] != key:
                 return MISS
             reads = [tuple(read) for read in body["reads"]]
             if any(self.digest((kind, where)) != digest for kind, where, digest in reads):
@@ -111,7 +120,8 @@ class ResultCache:
             "reads": [[*read, self.digest(read)] for read in sorted(result.reads)],
             "outcome": _encode(result.outcome),
         }
-        data = json.dumps({"check": _checksum(body), "body": body}).encode()
+        raw = json.dumps(body).encode()
+        data = hashlib.sha256(raw).hexdigest().encode() + b"\n" + raw
         target = self._path(key)
         with contextlib.suppress(OSError):
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -149,10 +159,6 @@ def run_settings(
         None if fix_mode is None else fix_mode.value,
         online,
     ]
-
-
-def _checksum(body: Any) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def _file_digest(path: Path) -> str:

@@ -134,11 +134,14 @@ def _listing_of(root: Path, path: str) -> _Listing | None:
     """The workflow folder of the repository at ``root``, read for the file at ``path``."""
     outside_reads.note(outside_reads.WORKFLOW_FOLDER, str(root))
     try:
-        files = sorted(
-            (p.name, p.stat().st_mtime_ns, p.stat().st_size)
-            for p in (root / ".github" / "workflows").iterdir()
-            if p.suffix in (".yml", ".yaml")
-        )
+        with os.scandir(root / ".github" / "workflows") as entries:
+            # One stat per file: a folder of thousands of workflows is listed once per file
+            # that traces its callers.
+            files = sorted(
+                (entry.name, status.st_mtime_ns, status.st_size)
+                for entry in entries
+                if os.path.splitext(entry.name)[1] in (".yml", ".yaml") and (status := entry.stat())
+            )
     except OSError:
         return None
     if len(files) > _MAX_WORKFLOW_FILES:
