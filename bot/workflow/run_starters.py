@@ -135,16 +135,14 @@ def _listing_of(root: Path, path: str) -> _Listing | None:
     outside_reads.note(outside_reads.WORKFLOW_FOLDER, str(root))
     try:
         with os.scandir(root / ".github" / "workflows") as entries:
-            # One stat per file: a folder of thousands of workflows is listed once per file
-            # that traces its callers.
-            files = sorted(
-                (entry.name, status.st_mtime_ns, status.st_size)
-                for entry in entries
-                if os.path.splitext(entry.name)[1] in (".yml", ".yaml") and (status := entry.stat())
-            )
+            found = [e for e in entries if os.path.splitext(e.name)[1] in (".yml", ".yaml")]
+        # The folder is listed once per file that traces its callers: a folder over the
+        # limit is known without a stat of each of its files.
+        if len(found) > _MAX_WORKFLOW_FILES:
+            return None
+        stats = [(entry.name, entry.stat()) for entry in found]
+        files = sorted((name, status.st_mtime_ns, status.st_size) for name, status in stats)
     except OSError:
-        return None
-    if len(files) > _MAX_WORKFLOW_FILES:
         return None
     return root, path, tuple(files)
 
