@@ -290,7 +290,7 @@ def mendbot_tool(env: dict[str, str]) -> Tool:
     return Tool(
         name="mendbot",
         base=base,
-        argv=lambda d: [*base, "analyze", "--offline", str(d), "--format", "json"],
+        argv=lambda d: [*base, "analyze", "--offline", str(d), "--format", "json", "--no-cache"],
         findings=_mendbot_findings,
         version=_version(base, env),
     )

@@ -452,7 +452,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     mendbot_bin = _beside_python("mendbot")
     launcher = [mendbot_bin] if mendbot_bin else [sys.executable, "-m", "bot"]
     tools = {
-        "mendbot": [*launcher, "analyze", "--offline", "--fix=all", "--format", "json"],
+        "mendbot": [
+            *launcher,
+            "analyze",
+            "--offline",
+            "--fix=all",
+            "--format",
+            "json",
+            "--no-cache",
+        ],
         "zizmor": [
             *zizmor_argv(zizmor_bin, env, persona=False),
             "--fix=all",

@@ -118,7 +118,16 @@ def best(
         work = Path(tempfile.mkdtemp(prefix="mendbot-scaling-"))
         try:
             make_repo(work / "repo", text)
-            argv = [sys.executable, "-m", "bot", "analyze", "--offline", "--format", "json"]
+            argv = [
+                sys.executable,
+                "-m",
+                "bot",
+                "analyze",
+                "--offline",
+                "--format",
+                "json",
+                "--no-cache",
+            ]
             extra_args = [a.replace("{work}", str(work)) for a in extra]
             timing = run_once([*argv, *extra_args], work / "repo", env, timeout)
         finally:

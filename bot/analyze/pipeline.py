@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from bot import outside_reads
 from bot.analyze.desired_state import (
     DesiredRun,
     analyse_desired,
@@ -20,6 +22,8 @@ from bot.analyze.desired_state import (
     repository_usage,
 )
 from bot.analyze.inputs import Input, discover, read_text
+from bot.analyze.result_cache import MISS, FileResult, ResultCache
+from bot.analyze.workers import run_files
 from bot.config import Config, find_zizmor_config, load_zizmor_config
 from bot.detectors.desired_rule import DesiredStateRule
 from bot.detectors.interface import Detection, Rule, RuleServices, WorkflowRule
@@ -354,13 +358,17 @@ def analyze(
     refs: RefResolver | None = None,
     registry: RegistryResolver | None = None,
     now: datetime | None = None,
+    jobs: int = 1,
+    cache: ResultCache | None = None,
 ) -> Analysis:
     """Analyse ``targets`` (files or directories below ``root``).
 
     With ``fix_mode``, also compute the fixed text of every file (nothing is written).
     ``refs`` resolves action refs for pinning and ``registry`` image digests; without them
     the analysis is offline. ``now`` is the time desired-state rules measure ages to (default:
-    the clock).
+    the clock). ``jobs`` worker processes analyse the files (1: this process); ``cache``
+    serves the results of files analysed before with the same inputs (see
+    :mod:`bot.analyze.result_cache`). Neither changes the result.
     Unreadable or invalid inputs become errors in the result; the others are analysed.
     """
     services = RuleServices(refs=refs, registry=registry, repository_root=root)
@@ -383,10 +391,9 @@ def analyze(
     limits: list[FixLimit] = []
     analysis = Analysis(result=AnalysisResult())
     analysed = 0
-    for number, item in enumerate(inputs, 1):
-        if progress is not None:
-            progress(number, len(inputs))
-        outcome = _analyse_guarded(item, rules, config, fix_mode, root, external, kit)
+    job = _FileJob(rules, config, fix_mode, root, external, kit)
+    outcomes = _outcomes(job, inputs, root, jobs, cache, progress)
+    for item, outcome in zip(inputs, outcomes, strict=True):
         if outcome is None:
             continue
         if isinstance(outcome, FileError):
@@ -429,6 +436,77 @@ def analyze(
         fix_limits=tuple(limits),
     )
     return analysis
+
+
+@dataclass(frozen=True)
+class _FileJob:
+    """Analyse one file with the run's rules, noting what it read besides the file; pickled
+    into worker processes."""
+
+    rules: Sequence[WorkflowRule]
+    config: Config
+    fix_mode: FixMode | None
+    root: Path
+    external: ExternalIgnores | None
+    kit: _DesiredKit
+
+    def __call__(self, item: Input) -> FileResult:
+        with outside_reads.recording() as reads:
+            outcome = _analyse_guarded(
+                item, self.rules, self.config, self.fix_mode, self.root, self.external, self.kit
+            )
+        return FileResult(outcome, frozenset(reads))
+
+
+def _lost(item: Input, why: str) -> FileResult:
+    return FileResult(FileError(path=item.relative, message=f"not analysed: {why}"))
+
+
+def _outcomes(
+    job: _FileJob,
+    inputs: Sequence[Input],
+    root: Path,
+    jobs: int,
+    cache: ResultCache | None,
+    progress: Callable[[int, int], None] | None,
+) -> list[_Outcome | FileError | None]:
+    """Every input's outcome, in order: from the cache when it holds one, else analysed."""
+    found: dict[int, _Outcome | FileError | None] = {}
+    keys: dict[int, tuple[str, str]] = {}
+    if cache is not None:
+        for index, item in enumerate(inputs):
+            if item.link_target or is_desired_state(item.relative):
+                continue  # links are fixed through their target; inventories age with "now"
+            text = read_text(item)
+            if not isinstance(text, str):
+                continue
+            key = cache.key(item, root, text)
+            keys[index] = (key, text)
+            cached = cache.load(key)
+            if cached is not MISS:
+                found[index] = _restored(cached, text)
+    missing = [index for index in range(len(inputs)) if index not in found]
+    results = run_files(job, [inputs[i] for i in missing], jobs, _lost, progress)
+    for index, result in zip(missing, results, strict=True):
+        found[index] = result.outcome
+        if cache is not None and index in keys and not isinstance(result.outcome, FileError):
+            key, text = keys[index]
+            if result.outcome is None or result.outcome[1] == text:
+                cache.store(key, result)
+    return [found[index] for index in range(len(inputs))]
+
+
+def _restored(cached: Any, text: str) -> _Outcome | FileError | None:
+    if cached is None or isinstance(cached, FileError):
+        return cached
+    detections, run = cached
+    if run is None:
+        return detections, text, None
+    return (
+        detections,
+        text,
+        FixRun(run["text"], set(run["applied"]), dict(run["refused"]), run["left"]),
+    )
 
 
 def _unfixed(fix: Fix, reason: str) -> Unfixed:

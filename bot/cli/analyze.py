@@ -22,7 +22,9 @@ from bot.analyze.checkouts import analyze_named, enclosing_repository, scopes
 from bot.analyze.fix_writer import write_all
 from bot.analyze.pipeline import Analysis, analyze
 from bot.analyze.report.formats import REPORT_FORMATS, render_report
+from bot.analyze.result_cache import ResultCache, run_settings
 from bot.analyze.reverted import note_reverted
+from bot.analyze.workers import usable_cpus
 from bot.cli.console import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT_ERRORS, fail, make_console
 from bot.cli.times import parse_now
 from bot.config import Config, find_config, json_schema, load_config
@@ -119,6 +121,22 @@ PROGRESS_THRESHOLD = 50
     help="The time the inventory rules measure ages to (`nhi.unused_after_days`, …), "
     "RFC 3339 (default: the clock).",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Analyse files in this many worker processes (default: the usable CPUs; 1: in "
+    "this process). The report is the same whatever the number.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="MENDBOT_CACHE_DIR",
+    help="Where results of unchanged files are kept between runs (also MENDBOT_CACHE_DIR; "
+    "default: $XDG_CACHE_HOME/mendbot, else ~/.cache/mendbot).",
+)
+@click.option("--no-cache", is_flag=True, help="Analyse every file again; read and write no cache.")
 def analyze_command(
     paths: tuple[Path, ...],
     output_format: str,
@@ -133,6 +151,9 @@ def analyze_command(
     sign_kind: str | None,
     signing_key: Path | None,
     now_text: str | None,
+    jobs: int | None,
+    cache_dir: Path | None,
+    no_cache: bool,
 ) -> None:
     """Analyse workflows under PATHS (default: the current directory) and report findings.
 
@@ -196,6 +217,13 @@ def analyze_command(
                     refs=refs,
                     registry=registry,
                     now=now,
+                    jobs=jobs or usable_cpus(),
+                    cache=None
+                    if no_cache
+                    else ResultCache(
+                        cache_dir or default_cache_dir(),
+                        run_settings(scope_config, scope_root, rules, mode, not offline),
+                    ),
                 ),
                 implicit=not paths,
             ),

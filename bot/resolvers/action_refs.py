@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot import outside_reads
 from bot.git import with_git_config
 from bot.resolvers import disk_cache
 
@@ -120,6 +121,7 @@ class RefResolver:
     def refs(self, owner: str, repo: str) -> RemoteRefs:
         """Every branch and tag of ``owner/repo``; raises :class:`RefResolutionError`."""
         key = f"{owner}/{repo}".lower()
+        outside_reads.note(outside_reads.NETWORK, f"refs {key}")
         if key not in self._memo:
             try:
                 self._memo[key] = self._load(owner, repo)

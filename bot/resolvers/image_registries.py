@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 
+from bot import outside_reads
 from bot.errors import ConfigError
 from bot.resolvers import disk_cache
 
@@ -314,8 +315,21 @@ class RegistryResolver:
         """Endpoint base → why it could not be reached: later lookups fail fast."""
         self.requests = 0
         """How many HTTP requests were sent (for tests and benchmarks)."""
+        self._open_openers()
+
+    def _open_openers(self) -> None:
         self._opener = urllib.request.build_opener(_Redirects())
         self._direct = urllib.request.build_opener(urllib.request.ProxyHandler({}), _Redirects())
+
+    def __getstate__(self) -> dict[str, object]:
+        """What a worker process receives: everything but the URL openers, which it opens."""
+        state = dict(self.__dict__)
+        del state["_opener"], state["_direct"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._open_openers()
 
     def endpoint(self, registry: str) -> Endpoint | None:
         """Where ``registry`` is reached; None when lookups for it are turned off."""
@@ -331,6 +345,7 @@ class RegistryResolver:
 
     def resolve(self, image: ImageRef) -> ImageDigest:
         """The digest ``image``'s tag points at; raises :class:`RegistryError`."""
+        outside_reads.note(outside_reads.NETWORK, f"image {image.registry}/{image.name}")
         endpoint = self.endpoint(image.registry)
         if endpoint is None:
             raise RegistryError(

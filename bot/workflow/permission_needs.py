@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from bot import outside_reads
 from bot.knowledge.permissions import (
     SCOPES,
     ActionEntry,
@@ -539,6 +540,7 @@ def load_repository_workflow(
     analysed ``root``, or None when it is outside the root, too large, unreadable or not one."""
     resolved = root.resolve()
     path = (resolved / relative).resolve()
+    outside_reads.note(outside_reads.FILE, str(path))
     try:
         path.relative_to(resolved)
         if not path.is_file() or path.stat().st_size > MAX_CALLEE_BYTES:

@@ -17,6 +17,7 @@ from enum import Enum
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
+from bot import outside_reads
 from bot.knowledge.events import AUTHOR_OWNED_EVENTS, WRITER_EVENTS
 from bot.workflow.model import Job, Step, Workflow
 from bot.workflow.permission_needs import load_repository_workflow
@@ -131,15 +132,17 @@ def _workflow_listing(workflow: Workflow) -> _Listing | None:
 
 def _listing_of(root: Path, path: str) -> _Listing | None:
     """The workflow folder of the repository at ``root``, read for the file at ``path``."""
+    outside_reads.note(outside_reads.WORKFLOW_FOLDER, str(root))
     try:
-        files = sorted(
-            (p.name, p.stat().st_mtime_ns, p.stat().st_size)
-            for p in (root / ".github" / "workflows").iterdir()
-            if p.suffix in (".yml", ".yaml")
-        )
+        with os.scandir(root / ".github" / "workflows") as entries:
+            found = [e for e in entries if os.path.splitext(e.name)[1] in (".yml", ".yaml")]
+        # The folder is listed once per file that traces its callers: a folder over the
+        # limit is known without a stat of each of its files.
+        if len(found) > _MAX_WORKFLOW_FILES:
+            return None
+        stats = [(entry.name, entry.stat()) for entry in found]
+        files = sorted((name, status.st_mtime_ns, status.st_size) for name, status in stats)
     except OSError:
-        return None
-    if len(files) > _MAX_WORKFLOW_FILES:
         return None
     return root, path, tuple(files)
 
@@ -200,6 +203,7 @@ _ACTION_FILES = ("action.yml", "action.yaml")
 def _action_listing(repository: Path) -> _ActionListing | None:
     """The action files of ``repository``; None when a folder cannot be read or there are more
     than :data:`_MAX_WORKFLOW_FILES`."""
+    outside_reads.note(outside_reads.ACTION_FILES, str(repository))
     try:
         found = [
             (name, *_stamp(repository / name))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -320,6 +321,11 @@ _NEWLINE = re.compile("\n")
 _COMMENT_START = re.compile(r"(?:^|(?<=[ \t]))#", re.MULTILINE)
 
 
+#: How many recently parsed texts :meth:`YamlDocument.parse` remembers.
+_RECENT_PARSE_LIMIT = 8
+_RECENT_PARSES: OrderedDict[tuple[type[YamlDocument], str], YamlDocument] = OrderedDict()
+
+
 class YamlDocument:
     """A parsed YAML stream over normalised text, with positions, comments and plain data.
 
@@ -372,7 +378,25 @@ class YamlDocument:
 
     @classmethod
     def parse(cls, text: str) -> YamlDocument:
-        """Parse normalised ``text`` (see :class:`SourceText`)."""
+        """Parse normalised ``text`` (see :class:`SourceText`).
+
+        The last few texts parsed are remembered: fixing a file parses each intermediate text
+        in turn as the edit's result, as the workflow the rules re-check and as the next edit's
+        input. A document is never changed after parsing, so sharing it is safe.
+        """
+        key = (cls, text)
+        found = _RECENT_PARSES.get(key)
+        if found is not None:
+            _RECENT_PARSES.move_to_end(key)
+            return found
+        doc = cls._parse(text)
+        _RECENT_PARSES[key] = doc
+        if len(_RECENT_PARSES) > _RECENT_PARSE_LIMIT:
+            _RECENT_PARSES.popitem(last=False)
+        return doc
+
+    @classmethod
+    def _parse(cls, text: str) -> YamlDocument:
         try:
             # Materialised at once so the shared parser is never re-entered mid-stream.
             events = _events(text)

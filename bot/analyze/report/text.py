@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.padding import Padding
+from rich.segment import Segment, Segments
 from rich.table import Table
 from rich.text import Text
 
 from bot.analyze.pipeline import Analysis
 from bot.analyze.report.common import fix_status, no_fix_reason, remaining, sorted_findings
+from bot.analyze.report.plain_table import render_plain
 from bot.models import Finding, Severity
 
 _STYLE = {
@@ -69,20 +71,36 @@ def render(analysis: Analysis, console: Console) -> None:
 
 
 def _render_table(analysis: Analysis, findings: list[Finding], console: Console) -> None:
+    rows = [
+        (
+            Text(finding.severity.value, style=_STYLE[finding.severity]),
+            Text(
+                f"{finding.rule}\n{finding.location.path}:{finding.location.line}:"
+                f"{finding.location.column}"
+            ),
+            _finding_cell(analysis, finding),
+            _fix_cell(analysis, finding),
+        )
+        for finding in findings
+    ]
+    plain = render_plain(_empty_table(), rows, console)
+    if plain is not None:
+        # The same bytes Rich prints, in time linear in the rows (see plain_table).
+        console.print(Segments([Segment(plain)]), crop=False)
+        return
+    table = _empty_table()
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def _empty_table() -> Table:
     table = Table(show_lines=True, expand=True)
     table.add_column("Severity", no_wrap=True)
     table.add_column("Rule and location", no_wrap=True)
     table.add_column("Finding", overflow="fold", ratio=3)
     table.add_column("Fix", overflow="fold", ratio=1)
-    for finding in findings:
-        loc = finding.location
-        table.add_row(
-            Text(finding.severity.value, style=_STYLE[finding.severity]),
-            Text(f"{finding.rule}\n{loc.path}:{loc.line}:{loc.column}"),
-            _finding_cell(analysis, finding),
-            _fix_cell(analysis, finding),
-        )
-    console.print(table)
+    return table
 
 
 def _render_blocks(analysis: Analysis, findings: list[Finding], console: Console) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
+from bot import outside_reads
 from bot.detectors.interface import Detection, WorkflowRule
 from bot.models import Severity
 from bot.risk import Disposition
@@ -55,6 +56,8 @@ updates:
             return
         root = workflow.root
         in_repository = root is not None and workflow.path.startswith(".github/")
+        if root is not None and in_repository:
+            outside_reads.note(outside_reads.WORKFLOW_FOLDER, str(root))
         if root is not None and in_repository and not (root / ".github" / "workflows").is_dir():
             return
         entries = dependabot_updates(workflow)

@@ -1,0 +1,163 @@
+"""Scan scale: workers, text vs JSON, a large text run's memory, and rescans with the result cache.
+
+Every figure is printed beside zizmor's (``zizmor --offline``) or mendbot's own cold run,
+measured in the same invocation on the same corpus:
+
+1. cold JSON scans (``--no-cache``) with ``--jobs`` 1, 2, 4 and 8 against zizmor's JSON scan;
+2. the text report against the JSON report (both ``--jobs 1 --no-cache``), and zizmor's;
+3. peak memory of the text run against zizmor's (``--count 50000`` for the 50,000-file figure);
+4. rescans with the cache: the replicated corpus (every copy has its own path, so replication
+   cannot flatter the cache) and a corpus of distinct real workflows (``tests/corpus/real`` and
+   ``tests/corpus/zizmor``): cold with an empty cache, warm, and after editing one file.
+
+Wall time is what a user waits; CPU is the timed child's, which does not include worker
+processes (they are children of multiprocessing's fork server), so runs with more than one
+worker report wall time only. Peak RSS is the timed process's. Nothing is asserted: this
+prints tables. Usage: ``python benchmarks/bench_scan.py [--count 5000] [--repeat 2]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_analyze import (
+    REPO_ROOT,
+    Run,
+    build_corpus,
+    child_env,
+    find_source,
+    gnu_time,
+    run_child,
+    zizmor_tool,
+)
+
+MIB = 1024 * 1024
+
+
+def _mendbot() -> list[str]:
+    script = Path(sys.executable).with_name("mendbot")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
+
+
+class Bench:
+    """Runs children on one corpus and keeps the best run per label."""
+
+    def __init__(self, repeat: int, scratch: Path) -> None:
+        self.repeat = repeat
+        self.scratch = scratch
+        self.env = child_env()
+        self.timer = gnu_time()
+        self.best: dict[str, Run] = {}
+
+    def time(self, label: str, argv: Sequence[str], *, repeat: int | None = None) -> Run:
+        runs = []
+        for _ in range(repeat or self.repeat):
+            out = self.scratch / label.replace(" ", "_")
+            out.mkdir(parents=True, exist_ok=True)
+            runs.append(run_child(argv, self.env, out, self.timer))
+        run = min(runs, key=lambda r: r.wall)
+        self.best[label] = run
+        cpu = "n/a" if run.cpu is None else f"{run.cpu:.2f}"
+        rss = "n/a" if run.max_rss is None else f"{run.max_rss / MIB:.0f}"
+        print(
+            f"  {label:<34} wall {run.wall:7.2f} s  cpu {cpu:>6} s  peak RSS {rss:>5} MiB  "
+            f"exit {run.exit_code}",
+            flush=True,
+        )
+        return run
+
+    def ratio(self, label: str, a: str, b: str, *, cpu: bool = False) -> None:
+        x, y = self.best.get(a), self.best.get(b)
+        if x is None or y is None:
+            return
+        walls = f"wall {x.wall / y.wall:.2f}x"
+        cpus = f", cpu {x.cpu / y.cpu:.2f}x" if cpu and x.cpu is not None and y.cpu else ""
+        print(f"  {label:<44} {walls}{cpus}")
+
+
+def _scan(corpus: Path, fmt: str, *extra: str) -> list[str]:
+    return [*_mendbot(), "analyze", str(corpus), "--offline", "--format", fmt, *extra]
+
+
+def cold_and_text(bench: Bench, corpus: Path, zizmor: list[str] | None) -> None:
+    print("\n== cold scans (--no-cache)")
+    if zizmor is not None:
+        bench.time("zizmor json", [*zizmor, str(corpus)])
+    for jobs in (1, 2, 4, 8):
+        bench.time(f"mendbot json -j{jobs}", _scan(corpus, "json", "--no-cache", "-j", str(jobs)))
+    bench.time("mendbot text -j1", _scan(corpus, "text", "--no-cache", "-j", "1"))
+    print("\n== ratios")
+    for jobs in (1, 2, 4, 8):
+        bench.ratio(f"json -j{jobs} / zizmor json", f"mendbot json -j{jobs}", "zizmor json")
+    bench.ratio("json -j1 / zizmor json (cpu)", "mendbot json -j1", "zizmor json", cpu=True)
+    bench.ratio("text -j1 / json -j1", "mendbot text -j1", "mendbot json -j1", cpu=True)
+    bench.ratio("text -j1 / zizmor json", "mendbot text -j1", "zizmor json", cpu=True)
+    text, zizmor_run = bench.best.get("mendbot text -j1"), bench.best.get("zizmor json")
+    if text and zizmor_run and text.max_rss and zizmor_run.max_rss:
+        print(f"  {'peak RSS text -j1 / zizmor':<44} {text.max_rss / zizmor_run.max_rss:.2f}x")
+
+
+def rescans(bench: Bench, name: str, corpus: Path, edited: Path) -> None:
+    """Cold with an empty cache, warm, then after appending a comment to ``edited``."""
+    cache = bench.scratch / f"cache-{name}"
+    shutil.rmtree(cache, ignore_errors=True)
+    cached = ("--cache-dir", str(cache), "-j", "1")
+    print(f"\n== rescans with the cache: {name}")
+    bench.time(f"{name} no cache", _scan(corpus, "json", "--no-cache", "-j", "1"))
+    bench.time(f"{name} cold cache", _scan(corpus, "json", *cached), repeat=1)
+    bench.time(f"{name} warm", _scan(corpus, "json", *cached))
+    with edited.open("a", encoding="utf-8") as handle:
+        handle.write("# edited by bench_scan\n")
+    bench.time(f"{name} 1 file edited", _scan(corpus, "json", *cached), repeat=1)
+    bench.ratio("warm / no cache", f"{name} warm", f"{name} no cache", cpu=True)
+    bench.ratio("1 file edited / no cache", f"{name} 1 file edited", f"{name} no cache", cpu=True)
+
+
+def distinct_corpus(destination: Path) -> tuple[Path, Path]:
+    """``tests/corpus/real`` and ``tests/corpus/zizmor`` copied side by side; the file to edit."""
+    for part in ("real", "zizmor"):
+        shutil.copytree(REPO_ROOT / "tests" / "corpus" / part, destination / part)
+    edited = sorted((destination / "real").rglob("*.yml"))[0]
+    return destination, edited
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=5000, help="replicated workflows")
+    parser.add_argument("--repeat", type=int, default=2, help="timed runs per figure (best)")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="mendbot-bench-scan-") as tmp:
+        work = Path(tmp)
+        corpus = build_corpus(find_source(None), work / "repo", args.count)
+        print(f"corpus: {corpus.files} workflows, {corpus.total_bytes / MIB:.1f} MiB")
+        print("machine: " + _machine())
+        bench = Bench(args.repeat, work / "out")
+        zizmor = zizmor_tool(bench.env)
+        zizmor_argv = None if zizmor is None else zizmor.argv(Path("."))[:-1]
+        cold_and_text(bench, corpus.directory, zizmor_argv)
+        first = sorted((corpus.directory / ".github" / "workflows").iterdir())[0]
+        rescans(bench, "replicated", corpus.directory, first)
+        real, edited = distinct_corpus(work / "distinct")
+        rescans(bench, "distinct", real, edited)
+    return 0
+
+
+def _machine() -> str:
+    import os
+
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count() or 1
+    return f"{usable} usable CPUs, Python {sys.version.split()[0]}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
