@@ -229,3 +229,14 @@ def test_the_cache_serves_only_the_same_bytes_path_settings_and_version(
         served = later.load(later.key(Input(root / other_path, other_path, True), root, other_text))
     same = (text, path, run, False) == (other_text, other_path, other_run, version_changed)
     assert (served is not MISS) == same
+
+
+def test_the_automatic_worker_count_keeps_small_repositories_in_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.analyze import workers
+
+    monkeypatch.setattr(workers, "usable_cpus", lambda: 4)
+    assert [workers.auto_jobs(n) for n in (0, 1, 99, 100, 250, 399, 400, 5000)] == [
+        1, 1, 1, 1, 2, 3, 4, 4,
+    ]  # fmt: skip

@@ -358,7 +358,7 @@ def analyze(
     refs: RefResolver | None = None,
     registry: RegistryResolver | None = None,
     now: datetime | None = None,
-    jobs: int = 1,
+    jobs: int | None = 1,
     cache: ResultCache | None = None,
 ) -> Analysis:
     """Analyse ``targets`` (files or directories below ``root``).
@@ -366,7 +366,8 @@ def analyze(
     With ``fix_mode``, also compute the fixed text of every file (nothing is written).
     ``refs`` resolves action refs for pinning and ``registry`` image digests; without them
     the analysis is offline. ``now`` is the time desired-state rules measure ages to (default:
-    the clock). ``jobs`` worker processes analyse the files (1: this process); ``cache``
+    the clock). ``jobs`` worker processes analyse the files (1: this process; None: as many as
+    pays, :func:`~bot.analyze.workers.auto_jobs`); ``cache``
     serves the results of files analysed before with the same inputs (see
     :mod:`bot.analyze.result_cache`). Neither changes the result.
     Unreadable or invalid inputs become errors in the result; the others are analysed.
@@ -466,7 +467,7 @@ def _outcomes(
     job: _FileJob,
     inputs: Sequence[Input],
     root: Path,
-    jobs: int,
+    jobs: int | None,
     cache: ResultCache | None,
     progress: Callable[[int, int], None] | None,
 ) -> list[_Outcome | FileError | None]:

@@ -42,16 +42,30 @@ def usable_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: Files each worker must have before the automatic choice starts one: a worker costs about
+#: as much to start (a fresh interpreter importing mendbot) as analysing tens of files, so a
+#: small repository is analysed in this process.
+FILES_PER_AUTO_WORKER = 100
+
+
+def auto_jobs(files: int) -> int:
+    """The worker count when none was asked for: one per usable CPU, but never more than one
+    per :data:`FILES_PER_AUTO_WORKER` files (1: this process)."""
+    return max(1, min(usable_cpus(), files // FILES_PER_AUTO_WORKER))
+
+
 def run_files(
     job: FileJob[T],
     items: Sequence[Input],
-    jobs: int,
+    jobs: int | None,
     lost: Callable[[Input, str], T],
     progress: Callable[[int, int], None] | None = None,
 ) -> list[T]:
-    """``job(item)`` for every item, in order, in up to ``jobs`` worker processes (in this
-    process when ``jobs`` is 1 or there is a single item). ``lost(item, why)`` stands for the
-    result of an item whose worker died."""
+    """``job(item)`` for every item, in order, in up to ``jobs`` worker processes (``None``:
+    :func:`auto_jobs`; in this process when that is 1 or there is a single item).
+    ``lost(item, why)`` stands for the result of an item whose worker died."""
+    if jobs is None:
+        jobs = auto_jobs(len(items))
     if jobs <= 1 or len(items) <= 1:
         results = []
         for number, item in enumerate(items, 1):

@@ -24,7 +24,6 @@ from bot.analyze.pipeline import Analysis, analyze
 from bot.analyze.report.formats import REPORT_FORMATS, render_report
 from bot.analyze.result_cache import ResultCache, run_settings
 from bot.analyze.reverted import note_reverted
-from bot.analyze.workers import usable_cpus
 from bot.cli.console import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT_ERRORS, fail, make_console
 from bot.cli.times import parse_now
 from bot.config import Config, find_config, json_schema, load_config
@@ -126,8 +125,9 @@ PROGRESS_THRESHOLD = 50
     "-j",
     type=click.IntRange(min=1),
     default=None,
-    help="Analyse files in this many worker processes (default: the usable CPUs; 1: in "
-    "this process). The report is the same whatever the number.",
+    help="Analyse files in this many worker processes (1: in this process; default: one per "
+    "usable CPU, at most one per 100 files to analyse). The report is the same whatever the "
+    "number.",
 )
 @click.option(
     "--cache-dir",
@@ -217,7 +217,7 @@ def analyze_command(
                     refs=refs,
                     registry=registry,
                     now=now,
-                    jobs=jobs or usable_cpus(),
+                    jobs=jobs,
                     cache=None
                     if no_cache
                     else ResultCache(
