@@ -1,0 +1,142 @@
+"""Attacks on ``nhi-github-unused-secret``, whose fix deletes a secret for good: every way a
+workflow on disk can read a secret must keep that secret out of the report. Each test writes a
+checkout, runs ``mendbot analyze CHECKOUT --format json`` (a real process) and reads the report
+and the exit code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from clirun import run_mendbot
+
+UNUSED = "nhi-github-unused-secret"
+
+
+def _nhi(repository: str, *names: str) -> str:
+    lines = ["kind: github-nhi", "version: 1", f'repository: "{repository}"', "secrets:"]
+    lines += [f"  - name: {name}" for name in names]
+    return "\n".join(lines) + "\n"
+
+
+def _checkout(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(text.encode())
+    return root
+
+
+def _unused(target: Path) -> list[str]:
+    done = run_mendbot("analyze", str(target), "--format", "json")
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode in (0, 1), done.stderr
+    report: dict[str, Any] = json.loads(done.stdout)
+    names = [f["evidence"] for f in report["findings"] if f["rule"] == UNUSED]
+    assert (done.returncode == 1) == bool(report["findings"])
+    return sorted(names)
+
+
+def _workflow(step_env: str) -> str:
+    return (
+        "on: push\npermissions: {}\njobs:\n  call:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: ./call.sh\n        env:\n"
+        f"          VALUE: {step_env}\n"
+    )
+
+
+NHI = ".mendbot/desired/github-nhi/acme--app.yml"
+
+
+def test_a_reference_after_escaped_braces_in_a_format_string_keeps_the_secret(
+    tmp_path: Path,
+) -> None:
+    # `}}` inside a format() string is GitHub's escape for `}`: the expression does not end there.
+    repo = _checkout(
+        tmp_path,
+        {
+            ".github/workflows/call.yml": _workflow(
+                """${{ format('{{"token":"{0}"}}', secrets.API_TOKEN) }}"""
+            ),
+            NHI: _nhi("acme/app", "API_TOKEN", "OLD_TOKEN"),
+        },
+    )
+    assert _unused(repo) == ["secret:OLD_TOKEN"]
+
+
+def test_the_whole_context_after_escaped_braces_reports_no_secret(tmp_path: Path) -> None:
+    repo = _checkout(
+        tmp_path,
+        {
+            ".github/workflows/call.yml": _workflow("${{ format('{{{0}}}', toJSON(secrets)) }}"),
+            NHI: _nhi("acme/app", "API_TOKEN", "OLD_TOKEN"),
+        },
+    )
+    assert _unused(repo) == []
+
+
+def test_a_name_spelt_with_a_yaml_escape_keeps_the_secret(tmp_path: Path) -> None:
+    # What GitHub evaluates is the parsed value: "API\u005FTOKEN" is API_TOKEN.
+    repo = _checkout(
+        tmp_path,
+        {
+            ".github/workflows/call.yml": _workflow('"${{ secrets.API\\u005FTOKEN }}"'),
+            NHI: _nhi("acme/app", "API_TOKEN", "OLD_TOKEN"),
+        },
+    )
+    assert _unused(repo) == ["secret:OLD_TOKEN"]
+
+
+def _git_checkout(root: Path, origin: str | None) -> None:
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    if origin is not None:
+        subprocess.run(["git", "-C", str(root), "remote", "add", "origin", origin], check=True)
+
+
+def test_an_inventory_of_another_repository_is_not_judged_by_this_checkouts_workflows(
+    tmp_path: Path,
+) -> None:
+    # A central repository keeps the inventory of acme/lib next to its own CI: acme/lib's
+    # workflows are not here, so none of its secrets may be called unused.
+    repo = _checkout(
+        tmp_path / "central",
+        {
+            ".github/workflows/ci.yml": _workflow("${{ secrets.CENTRAL_TOKEN }}"),
+            ".mendbot/desired/github-nhi/acme--lib.yml": _nhi("acme/lib", "LIB_TOKEN"),
+            ".mendbot/desired/github-nhi/acme--central.yml": _nhi(
+                "acme/central", "CENTRAL_TOKEN", "OLD_TOKEN"
+            ),
+        },
+    )
+    _git_checkout(repo, "https://github.com/acme/central.git")
+    assert _unused(repo) == ["secret:OLD_TOKEN"]
+
+
+def test_inventories_of_several_repositories_without_an_origin_report_no_secret(
+    tmp_path: Path,
+) -> None:
+    repo = _checkout(
+        tmp_path / "central",
+        {
+            ".github/workflows/ci.yml": _workflow("${{ secrets.CENTRAL_TOKEN }}"),
+            ".mendbot/desired/github-nhi/acme--lib.yml": _nhi("acme/lib", "LIB_TOKEN"),
+            ".mendbot/desired/github-nhi/acme--central.yml": _nhi(
+                "acme/central", "CENTRAL_TOKEN", "OLD_TOKEN"
+            ),
+        },
+    )
+    _git_checkout(repo, None)
+    assert _unused(repo) == []
+
+
+def test_an_ssh_origin_names_the_checkout_too(tmp_path: Path) -> None:
+    repo = _checkout(
+        tmp_path / "app",
+        {
+            ".github/workflows/ci.yml": _workflow("${{ secrets.API_TOKEN }}"),
+            NHI: _nhi("acme/app", "API_TOKEN", "OLD_TOKEN"),
+        },
+    )
+    _git_checkout(repo, "git@github.com:Acme/App")
+    assert _unused(repo) == ["secret:OLD_TOKEN"]
