@@ -140,3 +140,16 @@ def test_an_ssh_origin_names_the_checkout_too(tmp_path: Path) -> None:
     )
     _git_checkout(repo, "git@github.com:Acme/App")
     assert _unused(repo) == ["secret:OLD_TOKEN"]
+
+
+def test_secrets_of_the_copilot_environment_are_never_called_unused(tmp_path: Path) -> None:
+    # GitHub hands the `copilot` environment's secrets to the Copilot coding agent as
+    # environment variables: no workflow names them, yet they are in use.
+    inventory = _nhi("acme/app", "OLD_TOKEN") + (
+        'environments:\n  - name: "copilot"\n    secrets:\n      - name: AGENT_API_KEY\n'
+    )
+    repo = _checkout(
+        tmp_path,
+        {".github/workflows/ci.yml": _workflow("${{ secrets.CI_TOKEN }}"), NHI: inventory},
+    )
+    assert _unused(repo) == ["secret:OLD_TOKEN"]

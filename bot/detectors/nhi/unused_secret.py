@@ -42,6 +42,11 @@ jobs:
 """
 
 
+#: Environments whose secrets GitHub hands to something other than a workflow expression: the
+#: Copilot coding agent receives the ``copilot`` environment's as environment variables.
+AGENT_ENVIRONMENTS = frozenset({"copilot"})
+
+
 class UnusedSecret(DesiredStateRule):
     """A repository secret nothing in the repository reads: delete it (irreversible)."""
 
@@ -59,7 +64,9 @@ class UnusedSecret(DesiredStateRule):
         "when a workflow file could not be read, or when the checkout has no workflow at all "
         "(an inventory kept apart from the code), nor for an inventory of another repository "
         "than the checkout's: the one its `origin` remote names, or, without such a remote, "
-        "the only repository the checkout holds GitHub inventories of. Workflows that exist only on other branches "
+        "the only repository the checkout holds GitHub inventories of. Secrets of the `copilot` "
+        "environment are never reported: the Copilot coding agent receives them without any "
+        "workflow naming them. Workflows that exist only on other branches "
         "are not seen. The fix removes the secret's entry from the `github-nhi` inventory file, "
         "which asks the deploy job to delete it: **irreversible** (secret values are "
         "write-only, nobody can restore one), so the fix is unsafe and `mendbot deploy plan` "
@@ -97,6 +104,8 @@ class UnusedSecret(DesiredStateRule):
             for index, secret in enumerate(nhi.model.secrets)
         ]
         for number, environment in enumerate(nhi.model.environments):
+            if environment.name.lower() in AGENT_ENVIRONMENTS:
+                continue
             places += [
                 (
                     ("environments", number, "secrets", index),

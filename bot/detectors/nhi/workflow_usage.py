@@ -6,10 +6,10 @@ Built once per analysis from the texts of the repository's workflow and action f
 (:func:`workflow_usage`). Secret references are read from the whole text (a ``secrets.X`` in a
 comment counts too), from every expression (``${{ … }}``, ending at the first ``}}`` outside a
 string literal, and ``if:`` values) and from the parsed values (YAML escapes resolved); names
-compare case-insensitively, as GitHub's do. What makes "which secrets are used" unknowable is recorded
-with the reason (:attr:`WorkflowUsage.all_secrets_reasons`): a ``secrets: inherit`` call to a
-workflow outside the repository, the whole ``secrets`` context (``toJSON(secrets)``), a computed
-name (``secrets[format(…)]``), or a file that could not be read or parsed.
+compare case-insensitively, as GitHub's do. What makes "which secrets are used" unknowable is
+recorded with the reason (:attr:`WorkflowUsage.all_secrets_reasons`): a ``secrets: inherit``
+call to a workflow outside the repository, the whole ``secrets`` context (``toJSON(secrets)``),
+a computed name (``secrets[format(…)]``), or a file that could not be read or parsed.
 """
 
 from __future__ import annotations
