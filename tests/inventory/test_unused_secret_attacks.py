@@ -111,6 +111,14 @@ def test_an_inventory_of_another_repository_is_not_judged_by_this_checkouts_work
     )
     _git_checkout(repo, "https://github.com/acme/central.git")
     assert _unused(repo) == ["secret:OLD_TOKEN"]
+    # Nor does acme/lib's inventory lack CENTRAL_TOKEN: this checkout's jobs are not acme/lib's.
+    done = run_mendbot("analyze", str(repo), "--format", "json")
+    undefined = [
+        f["path"]
+        for f in json.loads(done.stdout)["findings"]
+        if f["rule"] == "nhi-github-undefined-secret"
+    ]
+    assert undefined == []
 
 
 def test_inventories_of_several_repositories_without_an_origin_report_no_secret(
@@ -153,3 +161,31 @@ def test_secrets_of_the_copilot_environment_are_never_called_unused(tmp_path: Pa
         {".github/workflows/ci.yml": _workflow("${{ secrets.CI_TOKEN }}"), NHI: inventory},
     )
     assert _unused(repo) == ["secret:OLD_TOKEN"]
+
+
+def test_settings_of_another_repository_are_not_vouched_for_by_this_checkouts_jobs(
+    tmp_path: Path,
+) -> None:
+    # Every job here sets its permissions; that says nothing about acme/lib's jobs.
+    settings = (
+        'kind: github-settings\nversion: 1\nrepository: "acme/lib"\n'
+        "actions:\n  default_workflow_permissions: write\n"
+    )
+    repo = _checkout(
+        tmp_path / "central",
+        {
+            ".github/workflows/ci.yml": _workflow("${{ secrets.CENTRAL_TOKEN }}"),
+            ".mendbot/desired/github-settings/acme--lib.yml": settings,
+        },
+    )
+    _git_checkout(repo, "https://github.com/acme/central")
+    done = run_mendbot("analyze", str(repo), "--format", "json")
+    assert done.returncode == 1, done.stderr
+    [finding] = [
+        f
+        for f in json.loads(done.stdout)["findings"]
+        if f["rule"] == "gh-settings-default-token-write"
+    ]
+    assert "none relies" not in finding["message"]
+    assert "this checkout is acme/central" in finding["message"]
+    assert "the jobs relying on it are unknown" in finding["message"]
