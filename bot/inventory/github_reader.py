@@ -90,14 +90,23 @@ def api_root(option: str | None, environ: dict[str, str] | None = None) -> str:
     :class:`InventoryError` unless it is an http(s) URL."""
     source = os.environ if environ is None else environ
     root = (option or source.get(API_URL_VARIABLE) or DEFAULT_API_URL).strip().rstrip("/")
-    scheme = urlsplit(root).scheme.lower()
+    parts = urlsplit(root)
+    scheme = parts.scheme.lower()
     if scheme not in ("https", "http") or not root.lower().startswith(scheme + "://"):
+        # Not echoed: a value that is no URL may be a token pasted in the wrong place.
         raise InventoryError(
-            f"--api-url {root!r} is not an http(s) URL",
+            "--api-url (or GITHUB_API_URL) is not an http(s) URL; its value is not shown",
             advice="give the REST API root, e.g. https://api.github.com or "
             "https://HOST/api/v3 for GitHub Enterprise Server",
         )
-    host = urlsplit(root).hostname or ""
+    if parts.username is not None or parts.password is not None:
+        raise InventoryError(
+            f"--api-url (or GITHUB_API_URL) for {parts.hostname} carries credentials; the URL "
+            "is not shown and nothing was sent",
+            advice="remove the user name and password from the URL: the token goes in "
+            "GITHUB_TOKEN (or GH_TOKEN) only",
+        )
+    host = parts.hostname or ""
     if scheme == "http" and not _is_loopback(host):
         # The token travels in a header: over plain http anyone on the path could read it.
         raise InventoryError(

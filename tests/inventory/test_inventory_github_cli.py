@@ -320,3 +320,21 @@ def test_plain_http_to_another_machine_is_refused_before_the_token_is_sent(
     assert "plain http" in done.stderr and "https://" in done.stderr
     assert "Traceback" not in done.stderr and secret not in done.stdout + done.stderr
     assert not (tmp_path / ".mendbot").exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://x-access-token:ghp_pasted_into_the_url_0123456789@ghe.example/api/v3",
+        "ghp_pasted_into_the_url_0123456789",
+    ],
+)
+def test_an_api_url_holding_a_token_is_refused_without_printing_it(
+    hub: FakeGitHub, tmp_path: Path, url: str
+) -> None:
+    """A token pasted into the API URL (or instead of it) is never echoed in the error."""
+    done = _inventory(hub, tmp_path, "--api-url", url)
+    assert done.returncode == 2, done.stderr
+    assert "ghp_pasted_into_the_url" not in done.stdout + done.stderr
+    assert "GITHUB_API_URL" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / ".mendbot").exists()
