@@ -77,6 +77,10 @@ def needs_workflows(relative: str) -> bool:
     return kind_of(relative) in GITHUB_KINDS
 
 
+#: Dependabot's configuration: its ``${{secrets.X}}`` are Dependabot secrets, another store.
+DEPENDABOT_FILES = frozenset({".github/dependabot.yml", ".github/dependabot.yaml"})
+
+
 def repository_usage(root: Path) -> WorkflowUsage:
     """What the workflows and composite actions of the repository at ``root`` read (its
     ``.github/workflows`` files, ``action.yml`` at the root and under ``.github/actions``), read
@@ -91,7 +95,7 @@ def repository_usage(root: Path) -> WorkflowUsage:
             named = _inventoried_repository(text) if isinstance(text, str) else None
             inventoried |= {named} if named else set()
             continue
-        if is_desired_state(item.relative) or item.relative.endswith("dependabot.yml"):
+        if is_desired_state(item.relative) or item.relative in DEPENDABOT_FILES:
             continue
         text = read_text(item)
         files.append((item.relative, text if isinstance(text, str) else None))

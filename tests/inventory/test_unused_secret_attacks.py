@@ -189,3 +189,20 @@ def test_settings_of_another_repository_are_not_vouched_for_by_this_checkouts_jo
     assert "none relies" not in finding["message"]
     assert "this checkout is acme/central" in finding["message"]
     assert "the jobs relying on it are unknown" in finding["message"]
+
+
+def test_a_workflow_named_dependabot_yml_is_read_like_any_other(tmp_path: Path) -> None:
+    # A common name for a Dependabot auto-merge workflow; only .github/dependabot.yml is
+    # Dependabot's own configuration (whose secrets live in another store).
+    repo = _checkout(
+        tmp_path,
+        {
+            ".github/workflows/dependabot.yml": _workflow("${{ secrets.AUTOMERGE_PAT }}"),
+            ".github/dependabot.yml": (
+                "version: 2\nregistries:\n  npm:\n    type: npm-registry\n"
+                "    url: https://npm.example\n    token: ${{secrets.NPM_READ}}\nupdates: []\n"
+            ),
+            NHI: _nhi("acme/app", "AUTOMERGE_PAT", "OLD_TOKEN"),
+        },
+    )
+    assert _unused(repo) == ["secret:OLD_TOKEN"]
