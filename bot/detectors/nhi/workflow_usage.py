@@ -132,8 +132,7 @@ def workflow_usage(files: Iterable[tuple[str, str | None]]) -> WorkflowUsage:
             referenced |= parsed
             reasons += [f"{path}: {reason}" for reason in parsed_whole if reason not in whole]
         if workflow is None:
-            if re.search(r"\bsecrets\s*:\s*inherit\b", text):
-                reasons.append(f"{path}: `secrets: inherit` in a file that does not parse")
+            reasons.append(f"{path} does not parse as a workflow or action")
             continue
         reasons += _remote_inherits(workflow)
         uses += _job_uses(workflow)
