@@ -10,13 +10,15 @@ rolled back with the reason.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot import git
 from bot.analyze.inputs import discover, read_text
 from bot.config import Config
 from bot.desired import (
@@ -38,6 +40,7 @@ from bot.detectors.desired_rule import (
 from bot.detectors.interface import Detection
 from bot.detectors.nhi.workflow_usage import WorkflowUsage, workflow_usage
 from bot.detectors.suppression import comment_suppresses, span_lines
+from bot.git import GitError
 from bot.models import FileError, FixMode
 from bot.yamledit.document import SourceText, YamlDocument, YamlParseError
 from bot.yamledit.engine import Edited, apply_operations
@@ -74,6 +77,10 @@ def needs_workflows(relative: str) -> bool:
     return kind_of(relative) in GITHUB_KINDS
 
 
+#: Dependabot's configuration: its ``${{secrets.X}}`` are Dependabot secrets, another store.
+DEPENDABOT_FILES = frozenset({".github/dependabot.yml", ".github/dependabot.yaml"})
+
+
 def repository_usage(root: Path) -> WorkflowUsage:
     """What the workflows and composite actions of the repository at ``root`` read (its
     ``.github/workflows`` files, ``action.yml`` at the root and under ``.github/actions``), read
@@ -81,13 +88,48 @@ def repository_usage(root: Path) -> WorkflowUsage:
     unknown."""
     inputs, errors = discover([root], root)
     files: list[tuple[str, str | None]] = []
+    inventoried: set[str] = set()
     for item in inputs:
-        if is_desired_state(item.relative) or item.relative.endswith("dependabot.yml"):
+        if needs_workflows(item.relative):
+            text = read_text(item)
+            named = _inventoried_repository(text) if isinstance(text, str) else None
+            inventoried |= {named} if named else set()
+            continue
+        if is_desired_state(item.relative) or item.relative in DEPENDABOT_FILES:
             continue
         text = read_text(item)
         files.append((item.relative, text if isinstance(text, str) else None))
     files += [(error.path, None) for error in errors if not error.skipped]
-    return workflow_usage(files)
+    return replace(
+        workflow_usage(files),
+        checkout_repository=checkout_repository(root),
+        inventoried=frozenset(inventoried),
+    )
+
+
+#: ``https://host/owner/name(.git)``, ``ssh://git@host/owner/name`` or ``git@host:owner/name``.
+_REMOTE_REPOSITORY = re.compile(r"[:/]([\w.-]+)/([\w.-]+?)(?:\.git)?/?$")
+
+
+def checkout_repository(root: Path) -> str | None:
+    """``owner/name`` (lower-cased) that the ``origin`` remote of the checkout at ``root``
+    names, or None (not a git checkout, no origin, or a URL that names no ``owner/name``)."""
+    try:
+        url = git.run(root, "remote", "get-url", "origin").decode().strip()
+    except GitError:
+        return None
+    match = _REMOTE_REPOSITORY.search(url)
+    return f"{match[1]}/{match[2]}".lower() if match else None
+
+
+def _inventoried_repository(text: str) -> str | None:
+    try:
+        doc = YamlDocument.parse(SourceText.from_text(text).body)
+    except (YamlParseError, ValueError):
+        return None
+    data = doc.data() if len(doc.roots) == 1 else None
+    repository = data.get("repository") if isinstance(data, dict) else None
+    return repository.lower() if isinstance(repository, str) else None
 
 
 def analyse_desired(

@@ -302,3 +302,39 @@ def test_an_existing_file_of_another_repository_is_left_unchanged(
     assert "acme/other" in done.stderr
     assert (tmp_path / NHI).read_text() == other
     assert not (tmp_path / SETTINGS).exists()
+
+
+@pytest.mark.parametrize(
+    "url", ["http://github.example.com/api/v3", "http://10.0.0.7/api/v3", "HTTP://api.github.com"]
+)
+def test_plain_http_to_another_machine_is_refused_before_the_token_is_sent(
+    hub: FakeGitHub, tmp_path: Path, url: str
+) -> None:
+    """Over plain http the token header could be read by anyone on the way: never sent."""
+    secret = "ghp_token_that_must_not_travel_in_clear_0123"
+    env = {**inventory_env(hub, secret), "GITHUB_API_URL": url}
+    done = run_mendbot(
+        "inventory", "github", "--repository", REPOSITORY, "--out", str(tmp_path), env=env
+    )
+    assert done.returncode == 2, done.stderr
+    assert "plain http" in done.stderr and "https://" in done.stderr
+    assert "Traceback" not in done.stderr and secret not in done.stdout + done.stderr
+    assert not (tmp_path / ".mendbot").exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://x-access-token:ghp_pasted_into_the_url_0123456789@ghe.example/api/v3",
+        "ghp_pasted_into_the_url_0123456789",
+    ],
+)
+def test_an_api_url_holding_a_token_is_refused_without_printing_it(
+    hub: FakeGitHub, tmp_path: Path, url: str
+) -> None:
+    """A token pasted into the API URL (or instead of it) is never echoed in the error."""
+    done = _inventory(hub, tmp_path, "--api-url", url)
+    assert done.returncode == 2, done.stderr
+    assert "ghp_pasted_into_the_url" not in done.stdout + done.stderr
+    assert "GITHUB_API_URL" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / ".mendbot").exists()

@@ -63,7 +63,8 @@ class UndefinedSecret(DesiredStateRule):
         "or the secret comes from the organisation, which a repository token cannot list: "
         "the finding says so; list the organisation's secrets under "
         "`options.organization_secrets` and they are never reported. Reported only when "
-        "the inventory file is present; `GITHUB_TOKEN` is never reported, and reusable "
+        "the inventory file is present and describes the checkout (as for "
+        "`nhi-github-unused-secret`); `GITHUB_TOKEN` is never reported, and reusable "
         "workflows (`on: workflow_call`) are left out (their secrets come from the caller). "
         "Report only."
     )
@@ -82,7 +83,8 @@ class UndefinedSecret(DesiredStateRule):
 
     def visit_github_nhi(self, nhi: GithubNhiFile) -> Iterator[Detection]:
         """One report per secret name a workflow reads that nothing visible defines."""
-        if nhi.usage is None:
+        if nhi.usage is None or nhi.usage.not_the_checkout(nhi.model.repository) is not None:
+            # Another repository's inventory: these workflows do not read its secrets.
             return
         options = self.options
         known = (

@@ -42,6 +42,11 @@ jobs:
 """
 
 
+#: Environments whose secrets GitHub hands to something other than a workflow expression: the
+#: Copilot coding agent receives the ``copilot`` environment's as environment variables.
+AGENT_ENVIRONMENTS = frozenset({"copilot"})
+
+
 class UnusedSecret(DesiredStateRule):
     """A repository secret nothing in the repository reads: delete it (irreversible)."""
 
@@ -52,11 +57,17 @@ class UnusedSecret(DesiredStateRule):
         "reusable-workflow call of the analysed checkout references is a credential kept for "
         "nothing: if it leaks it still works upstream, and nobody would notice it gone (OWASP "
         "NHI1 Improper Offboarding). References are read from every expression (`secrets.X`, "
-        "`secrets['X']`), case-insensitively. mendbot is conservative: it reports nothing when "
+        "`secrets['X']`, also after a `}}` inside a string literal and as YAML escapes resolve "
+        "them), case-insensitively. mendbot is conservative: it reports nothing when "
         "a workflow passes every secret to a workflow outside the repository (`secrets: "
         "inherit`), reads the whole `secrets` context (`toJSON(secrets)`) or a computed name, "
-        "when a workflow file could not be read, or when the checkout has no workflow at all "
-        "(an inventory kept apart from the code). Workflows that exist only on other branches "
+        "when a workflow or action file could not be read or parsed, or when the checkout "
+        "has no workflow at all "
+        "(an inventory kept apart from the code), nor for an inventory of another repository "
+        "than the checkout's: the one its `origin` remote names, or, without such a remote, "
+        "the only repository the checkout holds GitHub inventories of. Secrets of the `copilot` "
+        "environment are never reported: the Copilot coding agent receives them without any "
+        "workflow naming them. Workflows that exist only on other branches "
         "are not seen. The fix removes the secret's entry from the `github-nhi` inventory file, "
         "which asks the deploy job to delete it: **irreversible** (secret values are "
         "write-only, nobody can restore one), so the fix is unsafe and `mendbot deploy plan` "
@@ -81,16 +92,21 @@ class UnusedSecret(DesiredStateRule):
         """One detection per repository or environment secret nothing reads, fixed by
         removing its entry."""
         usage = nhi.usage
+        repository = nhi.model.repository
         if usage is None or usage.files == 0 or usage.all_secrets_reasons:
             # Unknowable: any secret may be read, or the workflows are not in this checkout (an
             # inventory kept apart from the code would otherwise make every secret "unused").
             return
-        repository = nhi.model.repository
+        if usage.not_the_checkout(repository) is not None:
+            # Another repository's workflows say nothing of which of its secrets are read.
+            return
         places: list[tuple[Route, str, str, ActionsSecret]] = [
             (("secrets", index), "", "secret", secret)
             for index, secret in enumerate(nhi.model.secrets)
         ]
         for number, environment in enumerate(nhi.model.environments):
+            if environment.name.lower() in AGENT_ENVIRONMENTS:
+                continue
             places += [
                 (
                     ("environments", number, "secrets", index),

@@ -3,12 +3,13 @@ default ``GITHUB_TOKEN``: the view the ``nhi-github-*`` and ``gh-settings-*`` ru
 inventory by.
 
 Built once per analysis from the texts of the repository's workflow and action files
-(:func:`workflow_usage`). Secret references are read from the text of every expression
-(``${{ … }}`` and ``if:`` values), so a reference anywhere counts, comments aside; names compare
-case-insensitively, as GitHub's do. What makes "which secrets are used" unknowable is recorded
-with the reason (:attr:`WorkflowUsage.all_secrets_reasons`): a ``secrets: inherit`` call to a
-workflow outside the repository, the whole ``secrets`` context (``toJSON(secrets)``), a computed
-name (``secrets[format(…)]``), or a file that could not be read or parsed.
+(:func:`workflow_usage`). Secret references are read from the whole text (a ``secrets.X`` in a
+comment counts too), from every expression (``${{ … }}``, ending at the first ``}}`` outside a
+string literal, and ``if:`` values) and from the parsed values (YAML escapes resolved); names
+compare case-insensitively, as GitHub's do. What makes "which secrets are used" unknowable is
+recorded with the reason (:attr:`WorkflowUsage.all_secrets_reasons`): a ``secrets: inherit``
+call to a workflow outside the repository, the whole ``secrets`` context (``toJSON(secrets)``),
+a computed name (``secrets[format(…)]``), or a file that could not be read or parsed.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from typing import Any
 from bot.workflow.model import Job, Workflow
 from bot.yamledit.document import SourceText, YamlDocument, YamlParseError
 
-#: ``${{ … }}`` (non-greedy, across lines).
-_EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
+#: Where an expression starts; it ends at the first ``}}`` outside a string literal.
+_EXPRESSION_START = "${{"
 #: An ``if:`` value (expressions there need no ``${{ }}``).
 _IF_VALUE = re.compile(r"^\s*-?\s*if\s*:(.*)$", re.MULTILINE)
 _DOTTED = re.compile(r"\bsecrets\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
@@ -75,10 +76,35 @@ class WorkflowUsage:
     default_token_jobs: tuple[DefaultTokenJob, ...]
     files: int
     """Workflow and action files read."""
+    checkout_repository: str | None = None
+    """``owner/name`` (lower-cased) of the analysed checkout, from its ``origin`` remote; None
+    when it has none that names one."""
+    inventoried: frozenset[str] = frozenset()
+    """The repositories (lower-cased) the checkout's GitHub inventory files describe."""
 
     def is_referenced(self, name: str) -> bool:
         """Whether ``name`` is referenced (case-insensitively)."""
         return name.upper() in self.referenced
+
+    def not_the_checkout(self, repository: str) -> str | None:
+        """Why these workflows may not be those of ``repository`` (then they say nothing about
+        which of its secrets are used), else None. A checkout whose ``origin`` names another
+        repository, or one without such a remote that holds inventories of several
+        repositories (at most one of them can be this checkout), is not trusted to be it."""
+        wanted = repository.lower()
+        if self.checkout_repository is not None:
+            if self.checkout_repository == wanted:
+                return None
+            return (
+                f"this checkout is {self.checkout_repository} (its origin remote), not {repository}"
+            )
+        others = sorted(self.inventoried - {wanted})
+        if others:
+            return (
+                f"this checkout has no origin remote naming it and also holds inventories of "
+                f"{', '.join(others)}"
+            )
+        return None
 
 
 def workflow_usage(files: Iterable[tuple[str, str | None]]) -> WorkflowUsage:
@@ -95,12 +121,18 @@ def workflow_usage(files: Iterable[tuple[str, str | None]]) -> WorkflowUsage:
             reasons.append(f"{path} could not be read")
             continue
         names, whole = _references(text)
-        referenced |= names
+        # Any `secrets.X` in the text keeps X, inside an expression or not: a deletion must
+        # not hinge on where an expression was thought to end.
+        referenced |= names | _loose_names(text)
         reasons += [f"{path}: {reason}" for reason in whole]
         workflow = _parse(path, text)
+        if workflow is not None:
+            # What GitHub evaluates is the parsed value (YAML escapes such as `\u005F` resolved).
+            parsed, parsed_whole = _parsed_references(workflow.data)
+            referenced |= parsed
+            reasons += [f"{path}: {reason}" for reason in parsed_whole if reason not in whole]
         if workflow is None:
-            if re.search(r"\bsecrets\s*:\s*inherit\b", text):
-                reasons.append(f"{path}: `secrets: inherit` in a file that does not parse")
+            reasons.append(f"{path} does not parse as a workflow or action")
             continue
         reasons += _remote_inherits(workflow)
         uses += _job_uses(workflow)
@@ -115,10 +147,35 @@ def workflow_usage(files: Iterable[tuple[str, str | None]]) -> WorkflowUsage:
 
 
 def _expressions(text: str) -> Iterator[str]:
-    for match in _EXPRESSION.finditer(text):
-        yield match[1]
+    start = text.find(_EXPRESSION_START)
+    while start != -1:
+        body, end = _expression_body(text, start + len(_EXPRESSION_START))
+        yield body
+        start = text.find(_EXPRESSION_START, end)
     for match in _IF_VALUE.finditer(text):
         yield match[1]
+
+
+def _expression_body(text: str, begin: int) -> tuple[str, int]:
+    """The expression starting at ``begin`` and the index after its ``}}``. A ``}}`` inside a
+    string literal (``format('{{"a":"{0}"}}', …)``, ``''`` escaping a quote) does not end it, as
+    it does not for GitHub; an unterminated one runs to the end of the text."""
+    index = begin
+    in_string = False
+    while index < len(text):
+        char = text[index]
+        if in_string:
+            if char == "'":
+                if text.startswith("''", index):
+                    index += 1
+                else:
+                    in_string = False
+        elif char == "'":
+            in_string = True
+        elif text.startswith("}}", index):
+            return text[begin:index], index + 2
+        index += 1
+    return text[begin:], len(text)
 
 
 def _references(text: str) -> tuple[set[str], list[str]]:
@@ -136,6 +193,23 @@ def _references(text: str) -> tuple[set[str], list[str]]:
                 continue
             shown = " ".join(expression.split())[:60]
             whole.append(f"`{shown}` reads the whole secrets context or a computed name")
+    return names, whole
+
+
+def _loose_names(text: str) -> set[str]:
+    return {m.upper() for m in _DOTTED.findall(text)} | {
+        m[1].upper() for m in _INDEXED.findall(text)
+    }
+
+
+def _parsed_references(data: Any) -> tuple[set[str], list[str]]:
+    names: set[str] = set()
+    whole: list[str] = []
+    for text in _strings(data):
+        if _EXPRESSION_START in text:
+            found, reasons = _references(text)
+            names |= found
+            whole += reasons
     return names, whole
 
 

@@ -91,6 +91,9 @@ def _evidence(settings: GithubSettingsFile) -> str:
     """Which jobs run on the default, for the reviewer of the change."""
     if settings.usage is None or settings.usage.files == 0:
         return "no workflow was analysed with this file, so the jobs relying on it are unknown"
+    elsewhere = settings.usage.not_the_checkout(settings.model.repository)
+    if elsewhere is not None:
+        return f"{elsewhere}: the jobs relying on it are unknown"
     jobs = settings.usage.default_token_jobs
     if not jobs:
         return (
