@@ -118,6 +118,22 @@ def has_commit(repo: Path, commit: str) -> bool:
     return True
 
 
+def missing_commits(repo: Path, commits: Iterable[str]) -> list[str]:
+    """Those of ``commits`` (full object ids) that do not name a commit present in ``repo``,
+    checked in one ``git cat-file --batch-check`` call."""
+    wanted = sorted(set(commits))
+    malformed = [commit for commit in wanted if not _OBJECT_ID.match(commit)]
+    valid = [commit for commit in wanted if _OBJECT_ID.match(commit)]
+    if not valid:
+        return malformed
+    request = "".join(f"{commit}^{{commit}}\n" for commit in valid).encode()
+    lines = run(repo, "cat-file", "--batch-check", stdin=request).decode().splitlines()
+    absent = [
+        commit for commit, line in zip(valid, lines, strict=True) if line.split()[1:2] != ["commit"]
+    ]
+    return sorted(malformed + absent)
+
+
 def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
     """Whether ``ancestor`` is ``descendant`` or one of its ancestors."""
     try:
