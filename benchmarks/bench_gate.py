@@ -431,7 +431,7 @@ def bench_all_open(counts: Sequence[int], repeat: int) -> None:
             assert not refused, refused[:3]
             options = GateOptions(trust=trust, now=NOW)
 
-            def all_open() -> None:
+            def all_open(forge: LocalForge = forge, options: GateOptions = options) -> None:
                 for number in forge.open_pull_numbers():
                     assert gate_one(forge, number, options) is not None
 
