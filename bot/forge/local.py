@@ -56,6 +56,7 @@ class LocalForge(LocalDeployments, ForgeHost):
         self._base = base
         self._records: dict[Path, tuple[tuple[int, int, int], bytes]] = {}
         self._uri: str | None = None
+        self._default: str | None = None
 
     @property
     def workdir(self) -> Path:
@@ -75,17 +76,26 @@ class LocalForge(LocalDeployments, ForgeHost):
         ``origin/HEAD`` names, else ``init.defaultBranch``, else ``main``, else ``master`` (the
         first that exists). Never the checked-out branch: a pull request's branch may be
         checked out, and its policies must not judge it. Raises :class:`ForgeError` when none
-        of them exists."""
+        of them exists.
+
+        Found once per forge (one command): a run does not change which branch is the default,
+        only where it points, which callers read each time.
+        """
+        if self._default is not None:
+            return self._default
+        heads = self.branch_heads()
         if self._base:
-            if self.branch_head(self._base) is None:
+            if self._base not in heads:
                 raise UnknownBranchError(
                     f"the base branch {self._base!r} does not exist in {self._repo}",
                     advice="pass --base with an existing branch (the one pull requests target)",
                 )
+            self._default = self._base
             return self._base
         candidates = [self._origin_head(), self._configured_default(), "main", "master"]
         for name in candidates:
-            if name and self.branch_head(name) is not None:
+            if name and name in heads:
+                self._default = name
                 return name
         raise ForgeError(
             f"cannot tell the default branch of {self._repo}: no origin/HEAD, "
