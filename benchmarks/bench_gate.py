@@ -23,6 +23,12 @@ Contract
   routes validated against GitHub's OpenAPI description, git over smart HTTP on loopback), pull
   requests opened by the propose job through PyGithub, and the gate run through
   ``GitHubForge`` (PyGithub with no request throttling); also the number of HTTP requests per run.
+* ``--all-open``, local forge: ``--all-open-counts`` (default 10 and 76) pull requests, each the
+  signed remediation of one workflow of its own, proposed on the local forge; then what
+  ``mendbot gate --all-open`` runs (every open pull request decided and reported, in one
+  process) timed ``--repeat-all-open`` times (default 3). Reported: milliseconds per pull
+  request (best run) and the number of git processes per pull request, which should stay flat
+  as the number of pull requests grows.
 * Times are wall-clock (``time.perf_counter``) in this process; machine noise is not removed.
 """
 
@@ -381,20 +387,87 @@ def bench_github(repeat: int) -> None:
             report_runs("mendbot gate (GitHub)", runs, requests)
 
 
+def _count_git_calls() -> Callable[[], int]:
+    """Count the git processes :mod:`bot.git` starts from now on (returns a reader)."""
+    from bot import git
+
+    calls = [0]
+    original = git.subprocess.run
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        command = args[0] if args else kwargs.get("args")
+        if isinstance(command, (list, tuple)) and command and command[0] == "git":
+            calls[0] += 1
+        return original(*args, **kwargs)
+
+    git.subprocess.run = counting  # type: ignore[attr-defined]
+    return lambda: calls[0]
+
+
+def bench_all_open(counts: Sequence[int], repeat: int) -> None:
+    from bot.cli.gate import gate_one
+    from bot.config import ProposeSettings
+    from bot.forge.local import LocalForge
+    from bot.gate.run import GateOptions
+    from bot.propose.job import propose
+
+    print(f"\nmendbot gate --all-open, local forge (best of {repeat} runs)")
+    git_calls = _count_git_calls()
+    for count in counts:
+        with tempfile.TemporaryDirectory(prefix="mendbot-bench-all-open-") as scratch:
+            root = Path(scratch)
+            repo = make_repository(root)
+            for index in range(count - 1):
+                workflow = PRODUCTION.replace("deploy", f"deploy{index:03}", 1)
+                (repo / ".github" / "workflows" / f"d{index:03}.yml").write_text(workflow)
+            _git(repo, "add", "-A")
+            _git(repo, "commit", "-q", "-m", "more workflows")
+            signed = NOW - timedelta(hours=1)
+            bundles, trust = make_bundles(repo, root / "bundles", signed)
+            forge = LocalForge(repo, base="main")
+            settings = ProposeSettings(max_new_per_hour=count + 1, max_open_prs=count + 1)
+            outcomes = propose(bundles[:count], forge, trust, settings, now=signed)
+            refused = [o.message for o in outcomes if o.number is None]
+            assert not refused, refused[:3]
+            options = GateOptions(trust=trust, now=NOW)
+
+            def all_open(forge: LocalForge = forge, options: GateOptions = options) -> None:
+                for number in forge.open_pull_numbers():
+                    assert gate_one(forge, number, options) is not None
+
+            before = git_calls()
+            all_open()
+            calls = git_calls() - before
+            best = min(timed(all_open, repeat))
+            pulls = len(forge.open_pull_numbers())
+            print(
+                f"{pulls:4} pull requests: {best * 1000 / pulls:7.1f} ms per pull request "
+                f"(best run {best:6.2f} s), {calls / pulls:5.1f} git processes per pull request"
+            )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--contexts", type=int, default=2000)
     parser.add_argument("--celpy-contexts", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--skip-github", action="store_true")
+    parser.add_argument("--all-open-counts", default="10,76", help="comma-separated")
+    parser.add_argument("--repeat-all-open", type=int, default=3)
+    parser.add_argument("--only-all-open", action="store_true")
     args = parser.parse_args(argv)
     for name in ("GITHUB_TOKEN", "GH_TOKEN", "GITHUB_ACTIONS"):
         os.environ.pop(name, None)
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+    counts = [int(count) for count in args.all_open_counts.split(",")]
+    if args.only_all_open:
+        bench_all_open(counts, args.repeat_all_open)
+        return 0
     bench_decisions(args.contexts, args.celpy_contexts)
     bench_local(args.repeat)
     if not args.skip_github:
         bench_github(args.repeat)
+    bench_all_open(counts, args.repeat_all_open)
     return 0
 
 

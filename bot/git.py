@@ -23,6 +23,7 @@ class GitError(MendbotError):
     advice = "check that the path is a git repository and the commits named exist in it"
 
 
+_BLANK = re.compile(r"\s")
 _OBJECT_ID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 
 #: Options that pin ``git diff`` output whatever the user's configuration says.
@@ -107,6 +108,11 @@ def rev_parse(repo: Path, ref: str) -> str:
     return out.decode().strip()
 
 
+def is_object_id(text: str) -> bool:
+    """Whether ``text`` is a full object id (SHA-1 or SHA-256, lower-case hex)."""
+    return _OBJECT_ID.match(text) is not None
+
+
 def has_commit(repo: Path, commit: str) -> bool:
     """Whether ``commit`` (a full object id) names a commit present in ``repo``."""
     if not _OBJECT_ID.match(commit):
@@ -116,6 +122,40 @@ def has_commit(repo: Path, commit: str) -> bool:
     except GitError:
         return False
     return True
+
+
+def resolve_commits(repo: Path, names: Iterable[str]) -> dict[str, str | None]:
+    """The commit each of ``names`` resolves to (as :func:`rev_parse` would), or None, all in
+    one ``git cat-file --batch-check`` call. A name that cannot go on one line of its request
+    (blank, whitespace, a leading ``-``) is None here: ask :func:`rev_parse` for its error."""
+    wanted = sorted(set(names))
+    askable = [n for n in wanted if n and not n.startswith("-") and not _BLANK.search(n)]
+    resolved: dict[str, str | None] = dict.fromkeys(wanted)
+    if not askable:
+        return resolved
+    request = "".join(f"{name}^{{commit}}\n" for name in askable).encode()
+    lines = run(repo, "cat-file", "--batch-check", stdin=request).decode().splitlines()
+    for name, line in zip(askable, lines, strict=True):
+        fields = line.split()
+        if len(fields) == 3 and fields[1] == "commit" and _OBJECT_ID.match(fields[0]):
+            resolved[name] = fields[0]
+    return resolved
+
+
+def missing_commits(repo: Path, commits: Iterable[str]) -> list[str]:
+    """Those of ``commits`` (full object ids) that do not name a commit present in ``repo``,
+    checked in one ``git cat-file --batch-check`` call."""
+    wanted = sorted(set(commits))
+    malformed = [commit for commit in wanted if not _OBJECT_ID.match(commit)]
+    valid = [commit for commit in wanted if _OBJECT_ID.match(commit)]
+    if not valid:
+        return malformed
+    request = "".join(f"{commit}^{{commit}}\n" for commit in valid).encode()
+    lines = run(repo, "cat-file", "--batch-check", stdin=request).decode().splitlines()
+    absent = [
+        commit for commit, line in zip(valid, lines, strict=True) if line.split()[1:2] != ["commit"]
+    ]
+    return sorted(malformed + absent)
 
 
 def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:

@@ -50,7 +50,25 @@ def test_there_is_a_workflow_per_identity() -> None:
         "mendbot-propose.yml",
         "mendbot-gate.yml",
         "mendbot-deploy.yml",
+        "mendbot-fleet.yml",
     } <= names
+
+
+def test_the_fleet_workflow_shards_read_only_and_merges_into_the_summary() -> None:
+    path = ROOT / "docs" / "examples" / "mendbot-fleet.yml"
+    jobs = dict(_jobs(path))
+    assert list(jobs) == ["plan", "analyze", "merge"]
+    assert all(job["permissions"] == {} for job in jobs.values()), "no GITHUB_TOKEN scope"
+    strategy = jobs["analyze"]["strategy"]
+    assert strategy["fail-fast"] is False and isinstance(strategy["max-parallel"], int)
+    assert strategy["matrix"] == "${{ fromJSON(needs.plan.outputs.matrix) }}"
+    tokens = [s["with"] for j in jobs.values() for s in _steps_using(j, "actions/create-github")]
+    scopes = [{v for k, v in t.items() if k.startswith("permission-")} for t in tokens]
+    assert tokens and all(granted == {"read"} for granted in scopes), "App tokens only read"
+    scripts = [s["run"] for j in jobs.values() for s in j["steps"] if "run" in s]
+    assert not any("${{" in script for script in scripts), "values reach scripts via env only"
+    assert any("fleet plan" in script for script in scripts)
+    assert any("fleet merge" in s and '--summary "$GITHUB_STEP_SUMMARY"' in s for s in scripts)
 
 
 def test_workflows_and_the_action_are_valid_for_github() -> None:

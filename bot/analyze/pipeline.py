@@ -28,10 +28,11 @@ from bot.config import Config, find_zizmor_config, load_zizmor_config
 from bot.detectors.desired_rule import DesiredStateRule
 from bot.detectors.interface import Detection, Rule, RuleServices, WorkflowRule
 from bot.detectors.nhi.workflow_usage import WorkflowUsage
+from bot.detectors.pinned_refs import RefRule
 from bot.detectors.rule_registry import DESIRED_STATE_RULES, RULES
 from bot.detectors.suppression import ExternalIgnores, external_ignores, is_suppressed, protected_by
 from bot.models import AnalysisResult, FileError, Finding, Fix, FixLimit, FixMode, Unfixed
-from bot.resolvers.action_refs import RefResolver
+from bot.resolvers.action_refs import RefResolver, action_repositories
 from bot.resolvers.image_registries import RegistryResolver
 from bot.workflow.model import Workflow
 from bot.yamledit.document import SourceText, YamlDocument, YamlParseError
@@ -385,6 +386,8 @@ def analyze(
         repository_usage(root) if any(needs_workflows(item.relative) for item in inputs) else None
     )
     kit = _DesiredKit(select_desired_rules(config, only_rules), now or datetime.now(UTC), usage)
+    if refs is not None and any(isinstance(rule, RefRule) for rule in rules):
+        refs.prefetch(action_repositories(_texts(inputs)))
     findings: list[Finding] = []
     fixes: list[Fix] = []
     applied: list[str] = []
@@ -508,6 +511,15 @@ def _restored(cached: Any, text: str) -> _Outcome | FileError | None:
         text,
         FixRun(run["text"], set(run["applied"]), dict(run["refused"]), run["left"]),
     )
+
+
+def _texts(inputs: Sequence[Input]) -> Iterable[str]:
+    """The readable inputs' texts (the same safe read as the analysis; the others are skipped
+    here and reported by it)."""
+    for item in inputs:
+        text = read_text(item)
+        if isinstance(text, str):
+            yield text
 
 
 def _unfixed(fix: Fix, reason: str) -> Unfixed:

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "policy": "bot.cli.policy:policy_group",
     "gate": "bot.cli.gate:gate_command",
     "deploy": "bot.cli.deploy:deploy_group",
+    "fleet": "bot.cli.fleet:fleet_group",
     "demo": "bot.cli.demo:demo_command",
 }
 

@@ -54,6 +54,9 @@ class LocalForge(LocalDeployments, ForgeHost):
         self._root = (self._repo / common).resolve() / "mendbot"
         self._store = self._root / "pulls"
         self._base = base
+        self._records: dict[Path, tuple[tuple[int, int, int], bytes]] = {}
+        self._uri: str | None = None
+        self._default: str | None = None
 
     @property
     def workdir(self) -> Path:
@@ -64,24 +67,35 @@ class LocalForge(LocalDeployments, ForgeHost):
     def repository_uri(self) -> str:
         """The ``origin`` remote (without credentials), else the repository's ``file://`` URL:
         what a local analysis of this repository records."""
-        return local_uri(self._repo)
+        if self._uri is None:
+            self._uri = local_uri(self._repo)
+        return self._uri
 
     def default_branch(self) -> str:
         """``base`` if given (it must exist), else the repository's own default branch: the branch
         ``origin/HEAD`` names, else ``init.defaultBranch``, else ``main``, else ``master`` (the
         first that exists). Never the checked-out branch: a pull request's branch may be
         checked out, and its policies must not judge it. Raises :class:`ForgeError` when none
-        of them exists."""
+        of them exists.
+
+        Found once per forge (one command): a run does not change which branch is the default,
+        only where it points, which callers read each time.
+        """
+        if self._default is not None:
+            return self._default
+        heads = self.branch_heads()
         if self._base:
-            if self.branch_head(self._base) is None:
+            if self._base not in heads:
                 raise UnknownBranchError(
                     f"the base branch {self._base!r} does not exist in {self._repo}",
                     advice="pass --base with an existing branch (the one pull requests target)",
                 )
+            self._default = self._base
             return self._base
         candidates = [self._origin_head(), self._configured_default(), "main", "master"]
         for name in candidates:
-            if name and self.branch_head(name) is not None:
+            if name and name in heads:
+                self._default = name
                 return name
         raise ForgeError(
             f"cannot tell the default branch of {self._repo}: no origin/HEAD, "
@@ -116,23 +130,36 @@ class LocalForge(LocalDeployments, ForgeHost):
         """Every record, by number."""
         if not self._store.is_dir():
             return []
-        found = []
-        for path in self._store.glob("*.json"):
-            try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                data["state"] = PullState(data["state"])
-                found.append(PullRequest(**data))
-            except (OSError, ValueError, TypeError, KeyError) as exc:
-                raise ForgeError(f"{path}: unreadable pull request record ({exc})") from None
+        found = [self._record(path) for path in self._store.glob("*.json")]
         found.sort(key=lambda p: p.number)
         return [p for p in found if state is None or p.state == state]
 
     def get(self, number: int) -> PullRequest:
         """The record of pull request ``number``; raises :class:`ForgeError` if unknown."""
-        for pull in self.pulls():
-            if pull.number == number:
-                return pull
-        raise ForgeError(f"no pull request #{number} in {self._repo}")
+        path = self._store / f"{number}.json"
+        if not path.is_file():
+            raise ForgeError(f"no pull request #{number} in {self._repo}")
+        pull = self._record(path)
+        if pull.number != number:
+            raise ForgeError(f"{path}: unreadable pull request record (it is #{pull.number})")
+        return pull
+
+    def _record(self, path: Path) -> PullRequest:
+        """The record in ``path``; the file is read again only when it changed (records are
+        replaced atomically, so a new version is a new file), and parsed every time (callers
+        may change what they get)."""
+        try:
+            meta = path.stat()
+            key = (meta.st_ino, meta.st_mtime_ns, meta.st_size)
+            cached = self._records.get(path)
+            if cached is None or cached[0] != key:
+                cached = (key, path.read_bytes())
+                self._records[path] = cached
+            data = json.loads(cached[1])
+            data["state"] = PullState(data["state"])
+            return PullRequest(**data)
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise ForgeError(f"{path}: unreadable pull request record ({exc})") from None
 
     def branch_head(self, branch: str) -> str | None:
         """The commit of ``refs/heads/<branch>``."""
@@ -141,6 +168,18 @@ class LocalForge(LocalDeployments, ForgeHost):
         except GitError:
             return None
         return out.decode().strip() or None
+
+    def branch_heads(self) -> dict[str, str]:
+        """Every branch's commit, by branch name, read at once (one git process, however many
+        pull requests there are)."""
+        out = git.run(
+            self._repo, "for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/"
+        ).decode()
+        heads = {}
+        for line in out.splitlines():
+            sha, _, ref = line.partition(" ")
+            heads[ref.removeprefix("refs/heads/")] = sha
+        return heads
 
     def branch_commits(self, branch: str, base: str) -> list[CommitAuthor]:
         """``git log base..branch`` with author and committer e-mails."""
@@ -236,8 +275,9 @@ class LocalForge(LocalDeployments, ForgeHost):
     def pull_info(self, number: int) -> PullInfo:
         """The record, with the head and base read from the branches as they are now."""
         pull = self.get(number)
-        head = self.branch_head(pull.branch) or pull.head_sha
-        base = self.branch_head(pull.base)
+        heads = self.branch_heads()
+        head = heads.get(pull.branch) or pull.head_sha
+        base = heads.get(pull.base)
         if base is None:
             raise ForgeError(f"#{number}: the base branch {pull.base} does not exist")
         return _info(pull, head, base)
@@ -245,7 +285,7 @@ class LocalForge(LocalDeployments, ForgeHost):
     def default_tip(self) -> tuple[str, str]:
         """:meth:`default_branch` and its commit."""
         name = self.default_branch()
-        sha = self.branch_head(name)
+        sha = self.branch_heads().get(name)
         if sha is None:
             raise ForgeError(
                 f"the default branch {name} does not exist in {self._repo}",
@@ -255,10 +295,11 @@ class LocalForge(LocalDeployments, ForgeHost):
 
     def open_pulls_at_head(self, sha: str) -> list[tuple[int, str]]:
         """Open records whose branch points at ``sha``."""
+        heads = self.branch_heads()
         return [
             (p.number, p.base)
             for p in self.pulls(PullState.OPEN)
-            if (self.branch_head(p.branch) or p.head_sha) == sha
+            if (heads.get(p.branch) or p.head_sha) == sha
         ]
 
     def open_pull_numbers(self) -> list[int]:
@@ -267,8 +308,9 @@ class LocalForge(LocalDeployments, ForgeHost):
 
     def fetch(self, pull: PullInfo) -> None:
         """Nothing to fetch: the commits are in this repository (checked)."""
+        missing = set(git.missing_commits(self._repo, (pull.base_sha, pull.head_sha)))
         for sha in (pull.base_sha, pull.head_sha):
-            if not git.has_commit(self._repo, sha):
+            if sha in missing:
                 raise ForgeError(f"#{pull.number}: commit {sha[:12]} is not in {self._repo}")
 
     def reviews(self, number: int) -> list[Review]:

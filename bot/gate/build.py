@@ -8,6 +8,7 @@ policies from the **default branch**; the change set from git; risk and rules on
 from __future__ import annotations
 
 import fnmatch
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -79,10 +80,16 @@ class Gathered:
     """Commits neither the bot's nor tied to accounts (``pr.contributors_known`` is false)."""
 
 
+@functools.lru_cache(maxsize=8)
 def load_base(repo: Path, base_sha: str, branch: str) -> BaseFiles:
     """Configuration, policies and CODEOWNERS from ``base_sha`` (the tip of ``branch``, the
     default branch); raises :class:`MendbotError` naming the file (``<sha12>:<path>``) and the
-    problem when any of them is unusable."""
+    problem when any of them is unusable.
+
+    Read and parsed once per commit: a commit's files never change, so every pull request of
+    one ``--all-open`` run shares one parse of the policies (an error is not remembered: each
+    pull request is denied with it again).
+    """
     short = base_sha[:12]
     found = base_branch.first_file(repo, base_sha, DEFAULT_LOCATIONS)
     if found is None:

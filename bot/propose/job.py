@@ -304,11 +304,12 @@ def _build_and_verify(
     except MendbotError as exc:
         raise _Refused(str(exc)) from None
     base, rid = _unverified_base(files.statement, path)
-    if not gitcmd.has_commit(repo, base):
-        raise _Refused(
-            f"the attested base commit {base[:12]} is not in {repo}: fetch it, or make a fresh "
-            "bundle on the current base"
-        )
+    missing_base = _Refused(
+        f"the attested base commit {base[:12]} is not in {repo}: fetch it, or make a fresh "
+        "bundle on the current base"
+    )
+    if not gitcmd.is_object_id(base):
+        raise missing_base
     # The verifier checks below that statement.json is the signed payload byte for byte.
     digest = hashlib.sha256(files.statement).hexdigest()
     signed = files.attestation is not None
@@ -322,7 +323,13 @@ def _build_and_verify(
     with tempfile.TemporaryDirectory(prefix="mendbot-propose-") as scratch:
         env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
         try:
-            gitcmd.run(repo, "read-tree", base, env=env)
+            gitcmd.run(repo, "read-tree", f"{base}^{{commit}}", env=env)
+        except GitError:
+            # Asked only now: a base that is there costs no git process of its own.
+            if not gitcmd.has_commit(repo, base):
+                raise missing_base from None
+            raise _Refused(f"cannot read the attested base {base[:12]}") from None
+        try:
             if files.patch.strip():
                 patch = Path(scratch) / PATCH
                 patch.write_bytes(files.patch)

@@ -1,7 +1,11 @@
 """Resolve an action repository's branches and tags the way ``git ls-remote`` does.
 
 One ``git ls-remote`` per repository returns every branch and tag (annotated tags peeled to
-their commits); results are memoised for the run and cached on disk. Repositories are looked up
+their commits); results are memoised for the run and cached on disk, failures too but briefly
+(:data:`NEGATIVE_TTL_SECONDS`: a repository that cannot be listed is not asked again by any run
+in that time). :meth:`RefResolver.prefetch` lists many repositories at once, a bounded number
+(:data:`CONCURRENCY`) at a time; the results do not depend on the order answers arrive in.
+Repositories are looked up
 under ``$GITHUB_SERVER_URL`` (default ``https://github.com``), which makes GitHub Enterprise work
 and lets tests use ``file://`` bare repositories.
 
@@ -17,7 +21,10 @@ import os
 import re
 import signal
 import subprocess
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,11 +34,20 @@ from bot.resolvers import disk_cache
 
 DEFAULT_SERVER = "https://github.com"
 DEFAULT_TTL_SECONDS = 3600
+#: Seconds a failed listing is remembered on disk (not retried by any run meanwhile).
+NEGATIVE_TTL_SECONDS = 600
+#: ``git ls-remote`` processes :meth:`RefResolver.prefetch` runs at once.
+CONCURRENCY = 8
 DEFAULT_TIMEOUT_SECONDS = 30.0
 #: Seconds one ``git ls-remote`` may take (``$MENDBOT_GIT_TIMEOUT`` overrides the default).
 TIMEOUT_ENV = "MENDBOT_GIT_TIMEOUT"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _VERSION = re.compile(r"^v?\d+(?:\.\d+)*$")
+#: ``uses: owner/repo[/path]@ref`` on a line of its own (a cheap over-approximation of the
+#: workflow model's ``uses:`` sites, only used to list repositories ahead of the rules).
+_USES = re.compile(
+    r"""^[ \t-]*uses:[ \t]*["']?([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)[^@\s"']*@""", re.MULTILINE
+)
 
 
 class RefResolutionError(Exception):
@@ -100,6 +116,7 @@ class RefResolver:
         *,
         cache_dir: Path | None = None,
         ttl_seconds: int = DEFAULT_TTL_SECONDS,
+        negative_ttl_seconds: float = NEGATIVE_TTL_SECONDS,
         token: str | None = None,
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
@@ -108,6 +125,8 @@ class RefResolver:
         ).rstrip("/")
         self.cache_dir = cache_dir
         self.ttl_seconds = ttl_seconds
+        self.negative_ttl_seconds = negative_ttl_seconds
+        self._count_lock = threading.Lock()
         self.token = token
         self.timeout_seconds = timeout_seconds
         self._memo: dict[str, RemoteRefs | RefResolutionError] = {}
@@ -123,14 +142,32 @@ class RefResolver:
         key = f"{owner}/{repo}".lower()
         outside_reads.note(outside_reads.NETWORK, f"refs {key}")
         if key not in self._memo:
-            try:
-                self._memo[key] = self._load(owner, repo)
-            except RefResolutionError as exc:
-                self._memo[key] = exc
+            self._memo[key] = self._load_or_error(owner, repo)
         result = self._memo[key]
         if isinstance(result, RefResolutionError):
             raise result
         return result
+
+    def prefetch(self, repositories: Iterable[tuple[str, str]]) -> None:
+        """List every ``(owner, repo)`` not known yet, :data:`CONCURRENCY` at a time, so that
+        :meth:`refs` answers from memory; each outcome is what :meth:`refs` would have had."""
+        pending: dict[str, tuple[str, str]] = {}
+        for owner, repo in repositories:
+            key = f"{owner}/{repo}".lower()
+            if key not in self._memo:
+                pending.setdefault(key, (owner, repo))
+        if not pending:
+            return
+        with ThreadPoolExecutor(max_workers=min(CONCURRENCY, len(pending))) as pool:
+            outcomes = list(pool.map(lambda slug: self._load_or_error(*slug), pending.values()))
+        for key, outcome in zip(pending, outcomes, strict=True):
+            self._memo[key] = outcome
+
+    def _load_or_error(self, owner: str, repo: str) -> RemoteRefs | RefResolutionError:
+        try:
+            return self._load(owner, repo)
+        except RefResolutionError as exc:
+            return exc
 
     def _cache_file(self, owner: str, repo: str) -> Path | None:
         if self.cache_dir is None:
@@ -145,7 +182,15 @@ class RefResolver:
             branches, tags = cached.get("branches"), cached.get("tags")
             if isinstance(branches, dict) and isinstance(tags, dict):
                 return RemoteRefs(branches=branches, tags=tags)
-        refs = self._ls_remote(owner, repo)
+            failure = cached.get("error")
+            age = time.time() - float(cached["fetched_at"])
+            if isinstance(failure, str) and age < self.negative_ttl_seconds:
+                raise RefResolutionError(failure)
+        try:
+            refs = self._ls_remote(owner, repo)
+        except RefResolutionError as exc:
+            disk_cache.write(cache, {"error": str(exc)})
+            raise
         disk_cache.write(cache, {"branches": refs.branches, "tags": refs.tags})
         return refs
 
@@ -155,7 +200,8 @@ class RefResolver:
         if self.token and url.startswith("https://"):
             credentials = base64.b64encode(f"x-access-token:{self.token}".encode()).decode()
             env = with_git_config(env, "http.extraHeader", f"Authorization: Basic {credentials}")
-        self.remote_calls += 1
+        with self._count_lock:
+            self.remote_calls += 1
         try:
             # A session of its own, so that a timeout kills git's remote helper as well.
             child = subprocess.Popen(
@@ -187,6 +233,18 @@ class RefResolver:
             )
             raise RefResolutionError(f"cannot list refs of {url}: {reason}")
         return parse_ls_remote(stdout)
+
+
+def action_repositories(texts: Iterable[str]) -> list[tuple[str, str]]:
+    """The ``(owner, repo)`` of every remote ``uses:`` line in ``texts``, once each (by their
+    case-insensitive name), sorted: what :meth:`RefResolver.prefetch` is given."""
+    found: dict[str, tuple[str, str]] = {}
+    for text in texts:
+        for match in _USES.finditer(text):
+            owner, repo = match[1], match[2]
+            if owner not in (".", "..") and repo not in (".", ".."):
+                found.setdefault(f"{owner}/{repo}".lower(), (owner, repo))
+    return [found[key] for key in sorted(found)]
 
 
 def timeout_from_environment(env: Mapping[str, str]) -> float:

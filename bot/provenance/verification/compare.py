@@ -65,17 +65,21 @@ def check_change_set(
     parent of its merge or squash commit); None means the branch the attestation names
     (``base.ref``, or ``origin``'s branch of that name), and fails when it names none.
     """
+    attested = statement.predicate.base.git_commit
+    # Every name this check resolves, in one git process; a name that does not resolve is
+    # asked again below the usual way, for its usual error.
+    known = git.resolve_commits(repo, [head, attested, *([base] if base is not None else [])])
     try:
-        head_commit = git.rev_parse(repo, head)
+        head_commit = known.get(head) or git.rev_parse(repo, head)
     except GitError as exc:
         result.fail("head", str(exc), exc.advice)
         return
     result.passed("head", head_commit if head == head_commit else f"{head} = {head_commit}")
-    base_tip = _base_tip(repo, statement, base, head_commit, result)
+    base_tip = _base_tip(repo, statement, base, head_commit, result, known)
     if base_tip is None:
         return
-    attested = statement.predicate.base.git_commit
-    if not _attested_base_holds(repo, attested, base_tip, head_commit, result):
+    present = git.is_object_id(attested) and known.get(attested) is not None
+    if not _attested_base_holds(repo, attested, base_tip, head_commit, result, present):
         return
     try:
         # Never None: the attested base is a common ancestor (checked above).
@@ -99,7 +103,12 @@ def check_change_set(
 
 
 def _base_tip(
-    repo: Path, statement: Statement, base: str | None, head: str, result: VerificationResult
+    repo: Path,
+    statement: Statement,
+    base: str | None,
+    head: str,
+    result: VerificationResult,
+    known: dict[str, str | None],
 ) -> str | None:
     """Resolve and record (``base``) the commit the change merges into; None when unusable."""
     if base is None:
@@ -123,7 +132,7 @@ def _base_tip(
         named, tip = found
     else:
         try:
-            tip = git.rev_parse(repo, base)
+            tip = known.get(base) or git.rev_parse(repo, base)
         except GitError as exc:
             result.fail("base", str(exc), exc.advice or _BASE_ADVICE)
             return None
@@ -157,11 +166,12 @@ def _branch_tip(repo: Path, ref: str) -> tuple[str, str] | None:
 
 
 def _attested_base_holds(
-    repo: Path, attested: str, base_tip: str, head: str, result: VerificationResult
+    repo: Path, attested: str, base_tip: str, head: str, result: VerificationResult, present: bool
 ) -> bool:
-    """Record ``base-commit``: the attested base exists and both head and the base tip descend
-    from it (else the attestation was made for other history)."""
-    if not git.has_commit(repo, attested):
+    """Record ``base-commit``: the attested base exists (``present``: a full object id naming a
+    commit in ``repo``) and both head and the base tip descend from it (else the attestation
+    was made for other history)."""
+    if not present:
         result.fail(
             "base-commit",
             f"the attested base commit {attested} is not in {repo}",

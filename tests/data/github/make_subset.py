@@ -31,6 +31,7 @@ from typing import Any
 OPERATIONS: list[tuple[str, str]] = [
     ("get", "/repos/{owner}/{repo}"),
     ("get", "/repos/{owner}/{repo}/contents/{path}"),
+    ("get", "/orgs/{org}/repos"),
     ("get", "/repos/{owner}/{repo}/git/ref/{ref}"),
     ("get", "/repos/{owner}/{repo}/git/matching-refs/{ref}"),
     ("post", "/repos/{owner}/{repo}/git/refs"),
