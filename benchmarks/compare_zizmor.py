@@ -100,6 +100,7 @@ MAPPINGS: dict[str, tuple[str, ...]] = {
     "unsound-ternary": ("gha-unsound-ternary",),
     "secrets-outside-env": ("gha-secrets-outside-env",),
     "self-repository": ("gha-self-repository",),
+    "unpinned-tools": ("gha-unpinned-tools",),
 }
 #: Mapped audits that need the network in both tools: skipped, and said so.
 ONLINE_ONLY: dict[str, str] = {

@@ -32,6 +32,7 @@ ZIZMOR_AUDITS: dict[str, tuple[str, ...]] = {
     "self-repository": ("gha-self-repository",),
     "template-injection": ("gha-template-injection",),
     "unpinned-images": ("gha-unpinned-images",),
+    "unpinned-tools": ("gha-unpinned-tools",),
     "unpinned-uses": ("gha-unpinned-uses",),
     "unredacted-secrets": ("gha-unredacted-secrets",),
     "unsound-condition": ("gha-unsound-condition",),

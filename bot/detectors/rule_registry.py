@@ -37,6 +37,7 @@ from bot.detectors.workflows.static_cloud_credentials import StaticCloudCredenti
 from bot.detectors.workflows.template_injection import TemplateInjection
 from bot.detectors.workflows.unknown_suppression import UnknownSuppression
 from bot.detectors.workflows.unpinned_images import UnpinnedImages
+from bot.detectors.workflows.unpinned_tools import UnpinnedTools
 from bot.detectors.workflows.unpinned_uses import UnpinnedUses
 from bot.detectors.workflows.unredacted_secrets import UnredactedSecrets
 from bot.detectors.workflows.unsound_condition import UnsoundCondition
@@ -73,6 +74,7 @@ RULES: tuple[type[WorkflowRule], ...] = (
     UnsoundTernary,
     SecretsOutsideEnv,
     SelfRepository,
+    UnpinnedTools,
     UnknownSuppression,
 )
 
