@@ -101,6 +101,7 @@ MAPPINGS: dict[str, tuple[str, ...]] = {
     "secrets-outside-env": ("gha-secrets-outside-env",),
     "self-repository": ("gha-self-repository",),
     "unpinned-tools": ("gha-unpinned-tools",),
+    "adhoc-packages": ("gha-adhoc-packages",),
 }
 #: Mapped audits that need the network in both tools: skipped, and said so.
 ONLINE_ONLY: dict[str, str] = {

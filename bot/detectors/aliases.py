@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 #: zizmor audit → the mendbot rules reporting the same problem.
 ZIZMOR_AUDITS: dict[str, tuple[str, ...]] = {
+    "adhoc-packages": ("gha-adhoc-packages",),
     "artipacked": ("gha-persist-credentials",),
     "bot-conditions": ("gha-spoofable-bot-check",),
     "cache-poisoning": ("gha-cache-poisoning",),

@@ -14,6 +14,7 @@ from bot.detectors.nhi.unused_secret import UnusedSecret
 from bot.detectors.nhi.write_deploy_key import WriteDeployKey
 from bot.detectors.settings.actions_can_approve_prs import ActionsCanApprovePrs
 from bot.detectors.settings.default_token_write import DefaultTokenWrite
+from bot.detectors.workflows.adhoc_packages import AdhocPackages
 from bot.detectors.workflows.cache_poisoning import CachePoisoning
 from bot.detectors.workflows.dangerous_triggers import DangerousTriggers
 from bot.detectors.workflows.dependabot_actions import DependabotActions
@@ -75,6 +76,7 @@ RULES: tuple[type[WorkflowRule], ...] = (
     SecretsOutsideEnv,
     SelfRepository,
     UnpinnedTools,
+    AdhocPackages,
     UnknownSuppression,
 )
 
