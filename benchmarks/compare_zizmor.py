@@ -102,6 +102,10 @@ MAPPINGS: dict[str, tuple[str, ...]] = {
     "self-repository": ("gha-self-repository",),
     "unpinned-tools": ("gha-unpinned-tools",),
     "adhoc-packages": ("gha-adhoc-packages",),
+    "misfeature": ("gha-misfeature",),
+    "dependabot-execution": ("gha-dependabot-execution",),
+    "anonymous-definition": ("gha-anonymous-definition",),
+    "concurrency-limits": ("gha-concurrency-limits",),
 }
 #: Mapped audits that need the network in both tools: skipped, and said so.
 ONLINE_ONLY: dict[str, str] = {

@@ -11,11 +11,14 @@ from dataclasses import dataclass
 #: zizmor audit → the mendbot rules reporting the same problem.
 ZIZMOR_AUDITS: dict[str, tuple[str, ...]] = {
     "adhoc-packages": ("gha-adhoc-packages",),
+    "anonymous-definition": ("gha-anonymous-definition",),
     "artipacked": ("gha-persist-credentials",),
     "bot-conditions": ("gha-spoofable-bot-check",),
     "cache-poisoning": ("gha-cache-poisoning",),
+    "concurrency-limits": ("gha-concurrency-limits",),
     "dangerous-triggers": ("gha-dangerous-triggers",),
     "dependabot-cooldown": ("gha-dependabot-cooldown",),
+    "dependabot-execution": ("gha-dependabot-execution",),
     "excessive-permissions": (
         "gha-excessive-permissions",
         "gha-job-permissions",
@@ -25,6 +28,7 @@ ZIZMOR_AUDITS: dict[str, tuple[str, ...]] = {
     "hardcoded-container-credentials": ("gha-hardcoded-container-credentials",),
     "insecure-commands": ("gha-insecure-commands",),
     "overprovisioned-secrets": ("gha-overprovisioned-secrets",),
+    "misfeature": ("gha-misfeature",),
     "ref-confusion": ("gha-ref-confusion",),
     "ref-version-mismatch": ("gha-ref-version-mismatch",),
     "secrets-inherit": ("gha-secrets-inherit",),

@@ -15,15 +15,19 @@ from bot.detectors.nhi.write_deploy_key import WriteDeployKey
 from bot.detectors.settings.actions_can_approve_prs import ActionsCanApprovePrs
 from bot.detectors.settings.default_token_write import DefaultTokenWrite
 from bot.detectors.workflows.adhoc_packages import AdhocPackages
+from bot.detectors.workflows.anonymous_definition import AnonymousDefinition
 from bot.detectors.workflows.cache_poisoning import CachePoisoning
+from bot.detectors.workflows.concurrency_limits import ConcurrencyLimits
 from bot.detectors.workflows.dangerous_triggers import DangerousTriggers
 from bot.detectors.workflows.dependabot_actions import DependabotActions
 from bot.detectors.workflows.dependabot_cooldown import DependabotCooldown
+from bot.detectors.workflows.dependabot_execution import DependabotExecution
 from bot.detectors.workflows.excessive_permissions import ExcessivePermissions
 from bot.detectors.workflows.github_env import GithubEnv
 from bot.detectors.workflows.hardcoded_container_credentials import HardcodedContainerCredentials
 from bot.detectors.workflows.insecure_commands import InsecureCommands
 from bot.detectors.workflows.job_permissions import JobPermissions
+from bot.detectors.workflows.misfeature import Misfeature
 from bot.detectors.workflows.missing_permissions import MissingPermissions
 from bot.detectors.workflows.overprovisioned_secrets import OverprovisionedSecrets
 from bot.detectors.workflows.persist_credentials import PersistCredentials
@@ -77,6 +81,10 @@ RULES: tuple[type[WorkflowRule], ...] = (
     SelfRepository,
     UnpinnedTools,
     AdhocPackages,
+    Misfeature,
+    DependabotExecution,
+    AnonymousDefinition,
+    ConcurrencyLimits,
     UnknownSuppression,
 )
 
