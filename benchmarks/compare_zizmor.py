@@ -106,6 +106,7 @@ MAPPINGS: dict[str, tuple[str, ...]] = {
     "dependabot-execution": ("gha-dependabot-execution",),
     "anonymous-definition": ("gha-anonymous-definition",),
     "concurrency-limits": ("gha-concurrency-limits",),
+    "obfuscation": ("gha-obfuscation",),
 }
 #: Mapped audits that need the network in both tools: skipped, and said so.
 ONLINE_ONLY: dict[str, str] = {

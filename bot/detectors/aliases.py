@@ -29,6 +29,7 @@ ZIZMOR_AUDITS: dict[str, tuple[str, ...]] = {
     "insecure-commands": ("gha-insecure-commands",),
     "overprovisioned-secrets": ("gha-overprovisioned-secrets",),
     "misfeature": ("gha-misfeature",),
+    "obfuscation": ("gha-obfuscation",),
     "ref-confusion": ("gha-ref-confusion",),
     "ref-version-mismatch": ("gha-ref-version-mismatch",),
     "secrets-inherit": ("gha-secrets-inherit",),

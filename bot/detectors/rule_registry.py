@@ -30,6 +30,7 @@ from bot.detectors.workflows.job_permissions import JobPermissions
 from bot.detectors.workflows.misfeature import Misfeature
 from bot.detectors.workflows.missing_permissions import MissingPermissions
 from bot.detectors.workflows.overprovisioned_secrets import OverprovisionedSecrets
+from bot.detectors.workflows.obfuscation import Obfuscation
 from bot.detectors.workflows.persist_credentials import PersistCredentials
 from bot.detectors.workflows.ref_confusion import RefConfusion
 from bot.detectors.workflows.ref_version_mismatch import RefVersionMismatch
@@ -82,6 +83,7 @@ RULES: tuple[type[WorkflowRule], ...] = (
     UnpinnedTools,
     AdhocPackages,
     Misfeature,
+    Obfuscation,
     DependabotExecution,
     AnonymousDefinition,
     ConcurrencyLimits,
