@@ -107,6 +107,9 @@ MAPPINGS: dict[str, tuple[str, ...]] = {
     "anonymous-definition": ("gha-anonymous-definition",),
     "concurrency-limits": ("gha-concurrency-limits",),
     "obfuscation": ("gha-obfuscation",),
+    "github-app": ("gha-github-app",),
+    "superfluous-actions": ("gha-superfluous-actions",),
+    "undocumented-permissions": ("gha-undocumented-permissions",),
 }
 #: Mapped audits that need the network in both tools: skipped, and said so.
 ONLINE_ONLY: dict[str, str] = {

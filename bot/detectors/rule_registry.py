@@ -24,6 +24,7 @@ from bot.detectors.workflows.dependabot_cooldown import DependabotCooldown
 from bot.detectors.workflows.dependabot_execution import DependabotExecution
 from bot.detectors.workflows.excessive_permissions import ExcessivePermissions
 from bot.detectors.workflows.github_env import GithubEnv
+from bot.detectors.workflows.github_app import GitHubApp
 from bot.detectors.workflows.hardcoded_container_credentials import HardcodedContainerCredentials
 from bot.detectors.workflows.insecure_commands import InsecureCommands
 from bot.detectors.workflows.job_permissions import JobPermissions
@@ -40,7 +41,9 @@ from bot.detectors.workflows.self_hosted_runner import SelfHostedRunner
 from bot.detectors.workflows.self_repository import SelfRepository
 from bot.detectors.workflows.spoofable_bot_check import SpoofableBotCheck
 from bot.detectors.workflows.static_cloud_credentials import StaticCloudCredentials
+from bot.detectors.workflows.superfluous_actions import SuperfluousActions
 from bot.detectors.workflows.template_injection import TemplateInjection
+from bot.detectors.workflows.undocumented_permissions import UndocumentedPermissions
 from bot.detectors.workflows.unknown_suppression import UnknownSuppression
 from bot.detectors.workflows.unpinned_images import UnpinnedImages
 from bot.detectors.workflows.unpinned_tools import UnpinnedTools
@@ -87,6 +90,9 @@ RULES: tuple[type[WorkflowRule], ...] = (
     DependabotExecution,
     AnonymousDefinition,
     ConcurrencyLimits,
+    GitHubApp,
+    SuperfluousActions,
+    UndocumentedPermissions,
     UnknownSuppression,
 )
 
