@@ -75,10 +75,11 @@ jobs:
   build:
     runs-on: ubuntu-latest
     permissions:
-      contents: read
+      contents: write
       issues: write
     steps:
       - uses: actions/checkout@v4
+      - run: git push origin HEAD:release
 """
     example_after: ClassVar[str] = """\
 on: push
@@ -86,10 +87,11 @@ jobs:
   build:
     runs-on: ubuntu-latest
     permissions:
-      contents: read  # for actions/checkout to fetch the repository
+      contents: write  # for git push to push commits and tags
       issues: write
     steps:
       - uses: actions/checkout@v4
+      - run: git push origin HEAD:release
 """
 
     def visit_workflow(self, workflow: Workflow) -> Iterator[Detection]:
