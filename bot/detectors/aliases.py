@@ -25,6 +25,7 @@ ZIZMOR_AUDITS: dict[str, tuple[str, ...]] = {
         "gha-missing-permissions",
     ),
     "github-env": ("gha-github-env",),
+    "forbidden-uses": ("gha-forbidden-uses",),
     "github-app": ("gha-github-app",),
     "hardcoded-container-credentials": ("gha-hardcoded-container-credentials",),
     "insecure-commands": ("gha-insecure-commands",),

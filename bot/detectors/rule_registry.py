@@ -24,6 +24,7 @@ from bot.detectors.workflows.dependabot_cooldown import DependabotCooldown
 from bot.detectors.workflows.dependabot_execution import DependabotExecution
 from bot.detectors.workflows.excessive_permissions import ExcessivePermissions
 from bot.detectors.workflows.github_env import GithubEnv
+from bot.detectors.workflows.forbidden_uses import ForbiddenUses
 from bot.detectors.workflows.github_app import GitHubApp
 from bot.detectors.workflows.hardcoded_container_credentials import HardcodedContainerCredentials
 from bot.detectors.workflows.insecure_commands import InsecureCommands
@@ -93,6 +94,7 @@ RULES: tuple[type[WorkflowRule], ...] = (
     GitHubApp,
     SuperfluousActions,
     UndocumentedPermissions,
+    ForbiddenUses,
     UnknownSuppression,
 )
 
