@@ -30,6 +30,7 @@ ZIZMOR_AUDITS: dict[str, tuple[str, ...]] = {
     "hardcoded-container-credentials": ("gha-hardcoded-container-credentials",),
     "insecure-commands": ("gha-insecure-commands",),
     "overprovisioned-secrets": ("gha-overprovisioned-secrets",),
+    "insecure-url-scheme": ("gha-insecure-url-scheme",),
     "misfeature": ("gha-misfeature",),
     "obfuscation": ("gha-obfuscation",),
     "ref-confusion": ("gha-ref-confusion",),

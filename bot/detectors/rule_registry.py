@@ -28,6 +28,7 @@ from bot.detectors.workflows.forbidden_uses import ForbiddenUses
 from bot.detectors.workflows.github_app import GitHubApp
 from bot.detectors.workflows.hardcoded_container_credentials import HardcodedContainerCredentials
 from bot.detectors.workflows.insecure_commands import InsecureCommands
+from bot.detectors.workflows.insecure_url_scheme import InsecureUrlScheme
 from bot.detectors.workflows.job_permissions import JobPermissions
 from bot.detectors.workflows.misfeature import Misfeature
 from bot.detectors.workflows.missing_permissions import MissingPermissions
@@ -95,6 +96,7 @@ RULES: tuple[type[WorkflowRule], ...] = (
     SuperfluousActions,
     UndocumentedPermissions,
     ForbiddenUses,
+    InsecureUrlScheme,
     UnknownSuppression,
 )
 

@@ -52,6 +52,17 @@ def _odd_components(raw: str) -> list[str]:
     return sorted(set(odd))
 
 
+def line_in_scalar(workflow: Workflow, route: Route, value: str, offset: int) -> Location:
+    """Where ``offset`` of the scalar at ``route`` is: its own line inside a literal block
+    scalar (whose lines are the value's lines), else the scalar's key."""
+    base = workflow.location(route)
+    node = workflow.doc.lookup(route)
+    if isinstance(node, Scalar) and node.style == "|":
+        line = node.line + 2 + value[:offset].count("\n")
+        return Location(path=base.path, line=line, column=base.column, route=route)
+    return base
+
+
 class Obfuscation(WorkflowRule):
     """Report ``uses:`` paths with ``.``/``..``/empty components, expressions that are
     constants, and ``with:`` computed by an expression; rewrite the first two plainly."""
@@ -153,7 +164,7 @@ jobs:
                 tree = expr.parse(found.inner)
             except expr.ExpressionError:
                 continue
-            location = self._location(workflow, route, value, found.start)
+            location = line_in_scalar(workflow, route, value, found.start)
             times = counts[found.text]
             suffix = f" ({times} times)" if times > 1 else ""
             try:
@@ -196,14 +207,3 @@ jobs:
         rewrite = RewriteFragment(route=route, fragment=fragment, replacement=replacement)
         title = f"replace `{fragment}` with `{replacement}`"
         return Detection(finding, self.fix(finding, title, [rewrite] * times))
-
-    @staticmethod
-    def _location(workflow: Workflow, route: Route, value: str, offset: int) -> Location:
-        """The line of ``offset`` inside the scalar at ``route`` (a block scalar's lines are
-        the value's lines), else the scalar's own position."""
-        base = workflow.location(route)
-        node = workflow.doc.lookup(route)
-        if isinstance(node, Scalar) and node.style == "|" and base.route == route:
-            line = node.line + 2 + value[:offset].count("\n")
-            return Location(path=base.path, line=line, column=base.column, route=route)
-        return base
