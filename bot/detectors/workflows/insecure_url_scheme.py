@@ -63,7 +63,8 @@ def _program(argv: list[str]) -> str:
 
 
 class InsecureUrlScheme(WorkflowRule):
-    """Report ``http://`` and ``git://`` URLs fetched by commands of ``run:`` scripts."""
+    """Report ``http://`` and ``git://`` URLs fetched by commands of ``run:`` scripts, one
+    finding per host."""
 
     id: ClassVar[str] = "gha-insecure-url-scheme"
     title: ClassVar[str] = "download over a plaintext URL"
@@ -74,11 +75,13 @@ class InsecureUrlScheme(WorkflowRule):
         "these schemes given to a command that fetches them in a `run:` script (POSIX shells "
         "and PowerShell): `curl`, `wget`, `git`, `pip`/`uv`/`pipx` (index URLs), `gem`, "
         "`npm`/`yarn`/`pnpm` (registries), `helm`, `svn`, `aria2c`, `Invoke-WebRequest`/`iwr`/"
-        "`irm`. Hosts that never leave the machine or its private network are not reported: "
+        "`irm`; one finding per host of a step. Hosts that never leave the machine or its "
+        "private network are not reported: "
         "`localhost`, loopback and private addresses, `*.local`, `*.internal`, and bare names "
         "such as a `postgres` service container; nor are computed hosts "
         "(`http://${HOST}`).\n\n"
-        "The fix writes `https://` instead. It is **unsafe**: the server may not answer "
+        "The fix writes `https://` instead, for every URL of that host in the script. It is "
+        "**unsafe**: the server may not answer "
         "HTTPS (or not with a valid certificate), and a `git://` remote may need another "
         "path over HTTPS; check the download still works.\n\n"
         "Compared with zizmor's `insecure-url-scheme`: zizmor checks the `repo:` URLs of "
@@ -109,7 +112,7 @@ jobs:
         script = step.run
         if script is None or script_shell(step) is None:
             return
-        urls: list[tuple[str, str, str]] = []
+        urls: list[tuple[str, str]] = []
         commands, _ = split_commands(script)
         for argv in commands:
             program = _program(argv)
@@ -119,23 +122,23 @@ jobs:
                 for match in _URL.finditer(word):
                     host = urlsplit(match.group()).hostname or ""
                     if not _local(host.lower()):
-                        urls.append((program, match.group(), match["scheme"].lower()))
-        reported: set[str] = set()
-        for program, url, scheme in urls:
-            if url in reported:
-                continue
-            reported.add(url)
-            message = f"`{program}` fetches `{url}` over plaintext {scheme}://"
+                        urls.append((program, match.group()))
+        by_origin: dict[str, list[tuple[str, str]]] = {}
+        for program, url in urls:
+            origin = f"{url.split('://', 1)[0]}://{urlsplit(url).netloc}"
+            by_origin.setdefault(origin, []).append((program, url))
+        for origin, fetched in by_origin.items():
+            program, url = fetched[0]
+            scheme = origin.split("://", 1)[0].lower()
+            others = len({u for _, u in fetched}) - 1
+            message = f"`{program}` fetches `{url}` over plaintext {scheme}://" + (
+                f" (and {others} more URL(s) of that host)" if others else ""
+            )
             route = (*step.route, "run")
             location = line_in_scalar(step.workflow, route, script, max(script.find(url), 0))
-            finding = self.located_finding(location, message, evidence=url)
-            secure = "https://" + url.split("://", 1)[1]
-            if url not in script:
-                yield Detection(finding, None, "the URL is spelled differently in the script")
-                continue
-            times = script.count(url)
-            rewrite = RewriteFragment(route=(*step.route, "run"), fragment=url, replacement=secure)
-            title = f"fetch `{secure}`; check that the server answers HTTPS" + (
-                f" ({times} occurrences)" if times > 1 else ""
-            )
+            finding = self.located_finding(location, message, evidence=origin)
+            secure = "https://" + origin.split("://", 1)[1]
+            times = script.count(origin)
+            rewrite = RewriteFragment(route=route, fragment=origin, replacement=secure)
+            title = f"fetch from `{secure}` ({times} place(s)); check that the server answers HTTPS"
             yield Detection(finding, self.fix(finding, title, [rewrite] * times))
