@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from bot.workflow import expression_tree as expr
+from bot.workflow.template_scan import expressions
 
 Value = str | float | bool | None
 
@@ -153,3 +154,19 @@ def _children(node: expr.Node) -> tuple[expr.Node, ...]:
     if isinstance(node, expr.Binary):
         return (node.left, node.right)
     return ()
+
+
+def substitute_constants(text: str) -> str:
+    """``text`` with every constant ``${{ … }}`` replaced by what the runner writes for it, so
+    that ``cu${{ '' }}rl`` reads as the ``curl`` it runs."""
+    pieces: list[str] = []
+    position = 0
+    for found in expressions(text):
+        try:
+            value = render(fold(expr.parse(found.inner)))
+        except (NotConstant, expr.ExpressionError):
+            continue
+        pieces.extend((text[position : found.start], value))
+        position = found.end
+    pieces.append(text[position:])
+    return "".join(pieces)

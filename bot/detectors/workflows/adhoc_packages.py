@@ -10,6 +10,7 @@ from bot.detectors.interface import Detection, WorkflowRule
 from bot.knowledge.package_installs import adhoc_install, piped_installers
 from bot.knowledge.run_commands import split_commands
 from bot.models import Confidence, Severity
+from bot.workflow.constant_fold import substitute_constants
 from bot.workflow.model import Step
 from bot.workflow.posix_shell import POSIX_SHELLS, PWSH_SHELLS
 
@@ -77,6 +78,7 @@ jobs:
         if script is None or script_shell(step) is None:
             return
         seen: Counter[str] = Counter()
+        script = substitute_constants(script)  # `cu${{ '' }}rl` runs curl
         commands, _ = split_commands(script)
         for argv in commands:
             install = adhoc_install(argv)

@@ -15,6 +15,7 @@ from bot.detectors.workflows.obfuscation import line_in_scalar
 from bot.knowledge.run_commands import split_commands
 from bot.models import Severity
 from bot.risk import Disposition
+from bot.workflow.constant_fold import substitute_constants
 from bot.workflow.model import Step
 from bot.yamledit.ops import RewriteFragment
 
@@ -113,7 +114,7 @@ jobs:
         if script is None or script_shell(step) is None:
             return
         urls: list[tuple[str, str]] = []
-        commands, _ = split_commands(script)
+        commands, _ = split_commands(substitute_constants(script))  # `cu${{ '' }}rl` is curl
         for argv in commands:
             program = _program(argv)
             if program not in _FETCHERS:
@@ -139,6 +140,12 @@ jobs:
             finding = self.located_finding(location, message, evidence=origin)
             secure = "https://" + origin.split("://", 1)[1]
             times = script.count(origin)
+            if not times:
+                reason = (
+                    "the URL is assembled by expressions: rewrite it by hand (or fix those first)"
+                )
+                yield Detection(finding, None, reason)
+                continue
             rewrite = RewriteFragment(route=route, fragment=origin, replacement=secure)
             title = f"fetch from `{secure}` ({times} place(s)); check that the server answers HTTPS"
             yield Detection(finding, self.fix(finding, title, [rewrite] * times))
