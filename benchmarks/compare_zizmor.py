@@ -110,6 +110,7 @@ MAPPINGS: dict[str, tuple[str, ...]] = {
     "github-app": ("gha-github-app",),
     "superfluous-actions": ("gha-superfluous-actions",),
     "undocumented-permissions": ("gha-undocumented-permissions",),
+    "insecure-url-scheme": ("gha-insecure-url-scheme",),
 }
 #: Mapped audits that need the network in both tools: skipped, and said so.
 ONLINE_ONLY: dict[str, str] = {
