@@ -2,11 +2,11 @@
 recognises in ``run:`` scripts.
 
 Each package manager's subcommands and options were read from its own documentation (``gem
-help install``, ``npm help install``, ``pip install --help``, ``cargo install --help``, ``go
-help install``). A command counts only when it names at least one package from a registry: a
-bare ``npm install`` or ``pip install -r requirements.txt`` installs what the project's own
-files say, and a local path (``pip install .``, ``npm install ./pkg.tgz``) is the project
-itself.
+help install``, ``bundle add --help``, ``npm help install``, ``pip install --help``, ``uv pip
+install --help``, ``cargo install --help``, ``go help install``). A command counts only when it
+names at least one package from a registry: a bare ``npm install`` or ``pip install -r
+requirements.txt`` installs what the project's own files say, and a local path (``pip install
+.``, ``npm install ./pkg.tgz``) or ``--no-index`` install is the project itself.
 """
 
 from __future__ import annotations
@@ -35,7 +35,19 @@ _NPM_INSTALL_ALL = _NPM_INSTALL | {"add"}
 #: Options whose next word is their value, per manager (so it is not taken for a package).
 _VALUE_OPTIONS = {
     "gem": frozenset(
-        {"-v", "--version", "-i", "--install-dir", "-n", "--bindir", "-s", "--source", "--platform"}
+        {
+            "-v",
+            "--version",
+            "-i",
+            "--install-dir",
+            "-n",
+            "--bindir",
+            "-s",
+            "--source",
+            "--platform",
+            "-g",
+            "--group",
+        }
     ),
     "npm": frozenset({"--prefix", "--registry", "--tag", "-w", "--workspace", "--omit"}),
     "pip": frozenset(
@@ -60,6 +72,21 @@ _VALUE_OPTIONS = {
             "--trusted-host",
             "--only-binary",
             "--no-binary",
+            "--group",
+            "-p",
+            "--python",
+            "--default-index",
+            "--index",
+            "--extra",
+            "--python-platform",
+            "--config-settings",
+            "-P",
+            "--upgrade-package",
+            "--exclude-newer",
+            "--index-strategy",
+            "--resolution",
+            "--prerelease",
+            "--keyring-provider",
         }
     ),
     "cargo": frozenset(
@@ -101,6 +128,14 @@ def _option(words: list[str], *names: str) -> bool:
     return any(w in names or any(w.startswith(f"{n}=") for n in names) for w in words)
 
 
+def _bundle(words: list[str]) -> AdhocInstall | None:
+    """``bundle add <gem>``: resolves the gem from the registry, outside the committed lock."""
+    positional = _positional(words, "gem")
+    if positional[:1] != ["add"] or len(positional) < 2:
+        return None
+    return AdhocInstall("bundle add", tuple(positional[1:]), _option(words, "--version", "-v"))
+
+
 def _gem(words: list[str]) -> AdhocInstall | None:
     positional = _positional(words, "gem")
     if positional[:1] not in (["install"], ["i"]):
@@ -134,7 +169,7 @@ def _npm(program: str, words: list[str]) -> AdhocInstall | None:
 
 def _pip(label: str, words: list[str]) -> AdhocInstall | None:
     positional = _positional(words, "pip")
-    if positional[:1] != ["install"] or _option(words, "--require-hashes"):
+    if positional[:1] != ["install"] or _option(words, "--require-hashes", "--no-index"):
         return None
     packages = tuple(p for p in positional[1:] if not _local(p))
     if not packages:
@@ -182,6 +217,8 @@ def adhoc_install(argv: list[str]) -> AdhocInstall | None:
         return None
     if program == "gem":
         return _gem(words)
+    if program == "bundle":
+        return _bundle(words)
     if program in ("npm", "pnpm", "yarn", "bun"):
         return _npm(program, words)
     if program == "cargo":
