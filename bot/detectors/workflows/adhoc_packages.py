@@ -6,6 +6,8 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import ClassVar
 
+from pydantic import BaseModel, ConfigDict
+
 from bot.detectors.interface import Detection, WorkflowRule
 from bot.knowledge.package_installs import adhoc_install, piped_installers
 from bot.knowledge.run_commands import split_commands
@@ -22,6 +24,17 @@ _NO_FIX_PIPED = (
     "the downloaded script is whatever the server sends: download a release with a checksum, "
     "or use a pinned setup action, by hand"
 )
+
+
+class AdhocOptions(BaseModel):
+    """``rules.gha-adhoc-packages.options``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+    pinned: bool = False
+    """Also report installs that pin every package to an exact version
+    (`pip install tox==4.53.1`, `gem install rake -v 13.0.6`): their own dependencies still
+    float and nothing checks a hash, but the package a reviewer sees is the one installed."""
 
 
 def script_shell(step: Step) -> str | None:
@@ -55,17 +68,23 @@ class AdhocPackages(WorkflowRule):
         "`pip install .`, `pip install --no-index --find-links dist <pkg>`, `cargo install "
         "--path .`, local archives) and `go install "
         "pkg@v1.2.3` (checked against the Go checksum database, dependencies pinned by its "
-        "`go.mod`). A package pinned to an exact version is still reported, with lower "
-        "confidence: its own dependencies float and nothing checks its hash.\n\n"
+        "`go.mod`). Installs that pin every package to an exact version are reported only "
+        "with the option `pinned: true` (with medium confidence): their dependencies still "
+        "float and nothing checks a hash, but the package a reviewer reads is the one "
+        "installed.\n\n"
+        "```yaml\nrules:\n  gha-adhoc-packages:\n    options:\n      pinned: true\n```\n\n"
         "Report only: the version and hash a job needs cannot be known offline.\n\n"
         "Compared with zizmor's `adhoc-packages` (regular persona): zizmor 1.32 reports "
         "`gem install`, `bundle add`, `npm install|i|add <pkg>`, `yarn add` and `pnpm add` in "
         "bash and "
         "PowerShell. mendbot also reports pip, pipx, cargo, `go install …@latest` and "
         "`curl | sh`, sees through `sudo`, `env` and `bash -c`, and does not report local "
-        "paths and archives (`npm install ./pkg.tgz`), which install the project itself."
+        "paths and archives (`npm install ./pkg.tgz`), which install the project itself. "
+        "zizmor also reports exact-version installs (`gem install rake -v 13.0.6`), which "
+        "mendbot reports with `pinned: true`."
     )
     default_severity: ClassVar[Severity] = Severity.LOW
+    options_model: ClassVar[type[BaseModel] | None] = AdhocOptions
     example_before: ClassVar[str] = """\
 on: push
 jobs:
@@ -82,6 +101,7 @@ jobs:
         if script is None or script_shell(step) is None:
             return
         seen: Counter[str] = Counter()
+        report_pinned = isinstance(self.options, AdhocOptions) and self.options.pinned
         script = substitute_constants(script)  # `cu${{ '' }}rl` runs curl
         commands, _ = split_commands(script)
         for argv in commands:
@@ -89,6 +109,8 @@ jobs:
             if install is None:
                 continue
             packages = " ".join(install.packages)
+            if install.versioned and not report_pinned:
+                continue
             if install.versioned:
                 message = (
                     f"`{install.manager}` installs {packages} outside a lockfile: the version "
