@@ -51,7 +51,8 @@ class GitHubApp(WorkflowRule):
         "`gha-obfuscation`.\n\n"
         "Report only: the permissions and repositories a job needs depend on what it does "
         "with the token, and `skip-token-revoke` is a person's explicit choice.\n\n"
-        "Compared with zizmor's `github-app` (regular persona): the same three findings."
+        "Compared with zizmor's `github-app` (regular persona): the same three findings, "
+        "the same organization-only permissions exempted from `repositories`."
     )
     default_severity: ClassVar[Severity] = Severity.HIGH
     example_before: ClassVar[str] = """\

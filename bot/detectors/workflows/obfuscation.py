@@ -90,7 +90,8 @@ class Obfuscation(WorkflowRule):
         "are structured.\n\n"
         "Compared with zizmor's `obfuscation` (regular persona): the same three kinds of "
         "findings; both fix paths and constants. mendbot locates an expression inside a "
-        "block scalar on its own line."
+        "block scalar on its own line. zizmor's pedantic persona also reports computed "
+        "indexes (`fromJSON(x)[matrix.target]`), which mendbot does not."
     )
     default_severity: ClassVar[Severity] = Severity.LOW
     fix_disposition: ClassVar[Disposition | None] = Disposition.SAFE
