@@ -100,6 +100,17 @@ MAPPINGS: dict[str, tuple[str, ...]] = {
     "unsound-ternary": ("gha-unsound-ternary",),
     "secrets-outside-env": ("gha-secrets-outside-env",),
     "self-repository": ("gha-self-repository",),
+    "unpinned-tools": ("gha-unpinned-tools",),
+    "adhoc-packages": ("gha-adhoc-packages",),
+    "misfeature": ("gha-misfeature",),
+    "dependabot-execution": ("gha-dependabot-execution",),
+    "anonymous-definition": ("gha-anonymous-definition",),
+    "concurrency-limits": ("gha-concurrency-limits",),
+    "obfuscation": ("gha-obfuscation",),
+    "github-app": ("gha-github-app",),
+    "superfluous-actions": ("gha-superfluous-actions",),
+    "undocumented-permissions": ("gha-undocumented-permissions",),
+    "insecure-url-scheme": ("gha-insecure-url-scheme",),
 }
 #: Mapped audits that need the network in both tools: skipped, and said so.
 ONLINE_ONLY: dict[str, str] = {

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -419,13 +420,14 @@ def _render_report(result: Analysis, output_format: str, output: Path | None) ->
 @click.command("rules")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 def rules_command(output_format: str) -> None:
-    """List every rule with its severity and fix disposition."""
-    rows = [
+    """List every rule with its severity, fix disposition and whether it runs by default."""
+    rows: list[dict[str, Any]] = [
         {
             "id": rule.id,
             "title": rule.title,
             "severity": rule.default_severity.value,
             "fix": rule.fix_disposition.value if rule.fix_disposition else "report only",
+            "enabled_by_default": rule.enabled_by_default,
             "docs": rule.docs_url(),
         }
         for rule in ALL_RULES
@@ -435,7 +437,10 @@ def rules_command(output_format: str) -> None:
         return
     width = max(len(row["id"]) for row in rows)
     for row in rows:
-        click.echo(f"{row['id']:<{width}}  {row['severity']:<8} {row['fix']:<12} {row['title']}")
+        off = "" if row["enabled_by_default"] else " (off by default)"
+        click.echo(
+            f"{row['id']:<{width}}  {row['severity']:<8} {row['fix']:<12} {row['title']}{off}"
+        )
 
 
 @click.group("config")

@@ -14,16 +14,25 @@ from bot.detectors.nhi.unused_secret import UnusedSecret
 from bot.detectors.nhi.write_deploy_key import WriteDeployKey
 from bot.detectors.settings.actions_can_approve_prs import ActionsCanApprovePrs
 from bot.detectors.settings.default_token_write import DefaultTokenWrite
+from bot.detectors.workflows.adhoc_packages import AdhocPackages
+from bot.detectors.workflows.anonymous_definition import AnonymousDefinition
 from bot.detectors.workflows.cache_poisoning import CachePoisoning
+from bot.detectors.workflows.concurrency_limits import ConcurrencyLimits
 from bot.detectors.workflows.dangerous_triggers import DangerousTriggers
 from bot.detectors.workflows.dependabot_actions import DependabotActions
 from bot.detectors.workflows.dependabot_cooldown import DependabotCooldown
+from bot.detectors.workflows.dependabot_execution import DependabotExecution
 from bot.detectors.workflows.excessive_permissions import ExcessivePermissions
+from bot.detectors.workflows.forbidden_uses import ForbiddenUses
+from bot.detectors.workflows.github_app import GitHubApp
 from bot.detectors.workflows.github_env import GithubEnv
 from bot.detectors.workflows.hardcoded_container_credentials import HardcodedContainerCredentials
 from bot.detectors.workflows.insecure_commands import InsecureCommands
+from bot.detectors.workflows.insecure_url_scheme import InsecureUrlScheme
 from bot.detectors.workflows.job_permissions import JobPermissions
+from bot.detectors.workflows.misfeature import Misfeature
 from bot.detectors.workflows.missing_permissions import MissingPermissions
+from bot.detectors.workflows.obfuscation import Obfuscation
 from bot.detectors.workflows.overprovisioned_secrets import OverprovisionedSecrets
 from bot.detectors.workflows.persist_credentials import PersistCredentials
 from bot.detectors.workflows.ref_confusion import RefConfusion
@@ -34,9 +43,12 @@ from bot.detectors.workflows.self_hosted_runner import SelfHostedRunner
 from bot.detectors.workflows.self_repository import SelfRepository
 from bot.detectors.workflows.spoofable_bot_check import SpoofableBotCheck
 from bot.detectors.workflows.static_cloud_credentials import StaticCloudCredentials
+from bot.detectors.workflows.superfluous_actions import SuperfluousActions
 from bot.detectors.workflows.template_injection import TemplateInjection
+from bot.detectors.workflows.undocumented_permissions import UndocumentedPermissions
 from bot.detectors.workflows.unknown_suppression import UnknownSuppression
 from bot.detectors.workflows.unpinned_images import UnpinnedImages
+from bot.detectors.workflows.unpinned_tools import UnpinnedTools
 from bot.detectors.workflows.unpinned_uses import UnpinnedUses
 from bot.detectors.workflows.unredacted_secrets import UnredactedSecrets
 from bot.detectors.workflows.unsound_condition import UnsoundCondition
@@ -73,6 +85,18 @@ RULES: tuple[type[WorkflowRule], ...] = (
     UnsoundTernary,
     SecretsOutsideEnv,
     SelfRepository,
+    UnpinnedTools,
+    AdhocPackages,
+    Misfeature,
+    Obfuscation,
+    DependabotExecution,
+    AnonymousDefinition,
+    ConcurrencyLimits,
+    GitHubApp,
+    SuperfluousActions,
+    UndocumentedPermissions,
+    ForbiddenUses,
+    InsecureUrlScheme,
     UnknownSuppression,
 )
 
