@@ -127,10 +127,14 @@ class Fix(Model):
     """The object outside git the fix changes (an access key id), when its place in the file
     can move (a key listed before it appears): the fingerprint names it instead of the
     patches' routes, so the same change keeps its fingerprint. Serialised only when set."""
+    second_order: bool = False
+    """The identity the fix changes is one an agentic workflow of the repository uses (see
+    :mod:`bot.analyze.second_order`): the change reaches what an AI agent can do. Serialised
+    only when true; not part of the fingerprint (it describes the repository, not the fix)."""
 
     @model_serializer(mode="wrap")
     def _omit_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return omit_none(handler(self), "ownership", "target")
+        return omit_false(omit_none(handler(self), "ownership", "target"), "second_order")
 
     @property
     def group_key(self) -> str:
@@ -195,10 +199,12 @@ class Remediation(Model):
     blast_radius: BlastRadius
     ownership: Ownership | None = None
     """``unknown`` when any fix changes an identity nobody answers for."""
+    second_order: bool = False
+    """True when any fix changes an identity an agentic workflow uses."""
 
     @model_serializer(mode="wrap")
     def _omit_no_ownership(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return omit_none(handler(self), "ownership")
+        return omit_false(omit_none(handler(self), "ownership"), "second_order")
 
 
 class AnalysisResult(Model):
@@ -252,5 +258,14 @@ def omit_none(data: dict[str, Any], *names: str) -> dict[str, Any]:
     serialised shape stay out of it when unset, so what was written before is unchanged."""
     for name in names:
         if data.get(name, "") is None:
+            del data[name]
+    return data
+
+
+def omit_false(data: dict[str, Any], *names: str) -> dict[str, Any]:
+    """``data`` without the ``names`` whose value is False (flags added to a serialised shape
+    stay out of it when off, so what was written before is unchanged)."""
+    for name in names:
+        if data.get(name) is False:
             del data[name]
     return data

@@ -23,6 +23,7 @@ from bot.analyze.desired_state import (
 )
 from bot.analyze.inputs import Input, discover, read_text
 from bot.analyze.result_cache import MISS, FileResult, ResultCache
+from bot.analyze.second_order import agentic_use, mark_second_order
 from bot.analyze.workers import run_files
 from bot.config import Config, find_zizmor_config, load_zizmor_config
 from bot.detectors.desired_rule import DesiredStateRule
@@ -430,6 +431,8 @@ def analyze(
                         reason=detection.no_fix_reason,
                     )
                 )
+    if any(is_desired_state(fix.path) for fix in fixes):
+        fixes = list(mark_second_order(fixes, agentic_use(root)))
     analysis.result = AnalysisResult(
         findings=tuple(findings),
         fixes=tuple(fixes),

@@ -80,6 +80,7 @@ def group(fixes: Iterable[Fix]) -> list[Remediation]:
                 ),
                 blast_radius=worst((f.blast_radius for f in members), default=WORST_BLAST_RADIUS),
                 ownership=_ownership(members),
+                second_order=any(fix.second_order for fix in members),
             )
         )
     return sorted(remediations, key=lambda r: r.id)

@@ -39,7 +39,7 @@ from bot.policy.windows import compute_windows
 from bot.protocol import GATE_LABELS, ROLLBACK_LABEL
 from bot.provenance.changes import RawEntry, parse_raw, raw_diff
 from bot.provenance.verification.trust import Trust
-from bot.risk import BlastRadius, Disposition, Reversibility
+from bot.risk import BlastRadius, Disposition, Ownership, Reversibility
 
 _COUNTED_STATES = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")
 
@@ -180,20 +180,34 @@ def _changes(repo: Path, pull: PullInfo) -> tuple[str, list[RawEntry]]:
     return merge_base, parse_raw(raw_diff(repo, merge_base, pull.head_sha))
 
 
-_Risk = tuple[list[Disposition], list[Reversibility], list[BlastRadius], list[str]]
-_WORST: _Risk = ([], [], [], [])
-"""No fixes: ``build_change`` makes the change unsafe, irreversible and organisation-wide."""
+@dataclass(frozen=True)
+class _Risk:
+    """What ``change`` says about risk, and which rules made the change."""
+
+    dispositions: tuple[Disposition, ...] = ()
+    reversibilities: tuple[Reversibility, ...] = ()
+    blast_radii: tuple[BlastRadius, ...] = ()
+    rules: tuple[str, ...] = ()
+    ownership: Ownership = Ownership.UNKNOWN
+    second_order: bool = True
+
+
+_WORST = _Risk()
+"""No fixes: ``build_change`` makes the change unsafe, irreversible and organisation-wide, of
+unknown ownership and second-order."""
 
 
 def _risk(facts: AttestationFacts, revert: RevertFacts) -> _Risk:
     """Risk and rules for ``change``, trusting the attestation only as far as it holds.
 
-    * verified and matching the PR: the attested risk and rules;
+    * verified and matching the PR: the attested risk and rules; an attestation without
+      ``ownership`` changes no non-human identity, so its owners are the repository's own
+      (``known``), and one without ``secondOrder`` has none;
     * verified but not matching (someone changed the PR after it was attested): the attested
       rules (so path policies still see a remediation) with the worst risk, as for any human
       change — the attested risk describes a change that is no longer the one under review;
-    * an exact revert of a merged, attested bot change: reversible, safe, one file each (it
-      restores the reviewed state before it);
+    * an exact revert of a merged, attested bot change: reversible, safe, one file each, owned
+      and without second-order effects (it restores the reviewed state before it);
     * anything else: no rules, the worst risk.
     """
     statement = facts.statement
@@ -201,15 +215,23 @@ def _risk(facts: AttestationFacts, revert: RevertFacts) -> _Risk:
         remediation = statement.predicate.remediation
         if facts.provenance.matches_pr:
             risk = remediation.risk
-            return (
-                [risk.disposition],
-                [risk.reversibility],
-                [risk.blast_radius],
-                list(remediation.rules),
+            return _Risk(
+                (risk.disposition,),
+                (risk.reversibility,),
+                (risk.blast_radius,),
+                remediation.rules,
+                risk.ownership or Ownership.KNOWN,
+                risk.second_order,
             )
-        return ([], [], [], list(remediation.rules))
+        return _Risk(rules=remediation.rules)
     if revert.reverts_bot_change:
-        return ([Disposition.SAFE], [Reversibility.REVERSIBLE], [BlastRadius.FILE], [])
+        return _Risk(
+            (Disposition.SAFE,),
+            (Reversibility.REVERSIBLE,),
+            (BlastRadius.FILE,),
+            ownership=Ownership.KNOWN,
+            second_order=False,
+        )
     return _WORST
 
 
@@ -263,15 +285,17 @@ def gather(
     bookkeeping = set(facts.paths) | set(revert.attestations)
     paths = sorted(set(changed) - bookkeeping)
     owners = code_owners(base.codeowners, paths)
-    disposition, reversibility, radius, rules = _risk(facts, revert)
+    risk = _risk(facts, revert)
     change = build_change(
         paths,
         environments=base.config.environments,
-        dispositions=disposition,
-        reversibilities=reversibility,
-        blast_radii=radius,
-        rules=rules,
+        dispositions=risk.dispositions,
+        reversibilities=risk.reversibilities,
+        blast_radii=risk.blast_radii,
+        rules=risk.rules,
         code_owners=owners,
+        ownership=risk.ownership,
+        second_order=risk.second_order,
     )
     reviewed = latest_reviews(forge.reviews(pull.number))
     writers = forge.write_access(sorted(reviewed)) if reviewed else set()

@@ -17,6 +17,7 @@ from bot.risk import (
     WORST_REVERSIBILITY,
     BlastRadius,
     Disposition,
+    Ownership,
     Reversibility,
     worst,
 )
@@ -70,6 +71,15 @@ class Change(_Part):
     """The widest blast radius of any fix in the change."""
     rules: tuple[str, ...]
     """Rule ids of the remediation; empty for a PR that is not a remediation."""
+    ownership: Ownership
+    """``unknown`` when the change touches a non-human identity nobody answers for (as
+    attested), or when nothing attested vouches for the change; ``known`` otherwise — for an
+    attested change that touches no such identity (a workflow edit) the owners are the
+    repository's own, listed in ``code_owners``."""
+    second_order: bool
+    """The change touches an identity an agentic workflow of the repository uses (an AI agent
+    or a token-minting step could act with it), as attested; true when nothing attested
+    vouches for the change."""
     code_owners: CodeOwners
     """Owners of the touched paths; approvals ``from.codeOwners`` match these."""
 
@@ -210,12 +220,16 @@ def build_change(
     blast_radii: Iterable[BlastRadius],
     rules: Iterable[str],
     code_owners: CodeOwners | None = None,
+    ownership: Ownership = Ownership.UNKNOWN,
+    second_order: bool = True,
 ) -> Change:
     """Build ``change`` from the touched paths and the risk of the remediation's fixes.
 
     The most sensitive value wins: any ``unsafe`` fix makes the change unsafe, the least
     reversible fix sets the reversibility and the widest blast radius the blast radius. With no
     fixes (not a remediation) the change counts as unsafe, irreversible and organisation-wide.
+    ``ownership`` and ``second_order`` default to the worst (``unknown``, true): give them only
+    from a verified attestation that matches the change.
     """
     sorted_paths = tuple(sorted(set(paths)))
     touched = environments_of(sorted_paths, environments) or (UNMAPPED_ENVIRONMENT,)
@@ -230,5 +244,7 @@ def build_change(
         reversibility=worst(revs, default=WORST_REVERSIBILITY),
         blast_radius=worst(radii, default=WORST_BLAST_RADIUS),
         rules=tuple(sorted(set(rules))),
+        ownership=ownership,
+        second_order=second_order,
         code_owners=code_owners or CodeOwners(users=(), teams=(), by_path=()),
     )

@@ -24,6 +24,8 @@ BASE_CONTEXT: dict[str, Any] = {
         "reversibility": "reversible",
         "blast_radius": "file",
         "rules": ["k8s-automount-token"],
+        "ownership": "known",
+        "second_order": False,
         "code_owners": {"users": ["olivia"], "teams": ["platform"], "by_path": []},
     },
     "provenance": {"verified": True, "source": "detector", "matches_pr": True},

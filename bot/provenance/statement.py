@@ -98,12 +98,19 @@ class Risk(Schema):
     ownership: Ownership | None = None
     """``unknown`` when the remediation changes a non-human identity nobody answers for,
     ``known`` when every one it changes has an owner; absent for other changes."""
+    second_order: bool = False
+    """``secondOrder: true`` when the remediation changes an identity an agentic workflow of
+    the repository uses (an AI agent, or a token-minting step, could act with it); absent
+    (false) otherwise."""
 
     @model_serializer(mode="wrap")
-    def _omit_no_ownership(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _omit_unset(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
         if data.get("ownership", "") is None:
             del data["ownership"]
+        for name in ("second_order", "secondOrder"):
+            if data.get(name) is False:
+                del data[name]
         return data
 
 

@@ -25,6 +25,9 @@ EXPECTED = {
     "irreversible-security-approval",
     "freeze",
     "protected-paths",
+    "nhi-unused-key-auto-merge",
+    "nhi-irreversible-security-approval",
+    "nhi-human-required",
 }
 
 

@@ -140,6 +140,7 @@ def plan_bytes(request: BundleRequest, base: str, ref: str | None, signing: Sign
                 "reversibility": remediation.reversibility.value,
                 "blastRadius": remediation.blast_radius.value,
                 **({"ownership": remediation.ownership.value} if remediation.ownership else {}),
+                **({"secondOrder": True} if remediation.second_order else {}),
             },
         },
         "findings": [
@@ -166,6 +167,7 @@ def remediation_info(remediation: Remediation, source: Source = "detector") -> R
             reversibility=remediation.reversibility,
             blast_radius=remediation.blast_radius,
             ownership=remediation.ownership,
+            second_order=remediation.second_order,
         ),
     )
 
