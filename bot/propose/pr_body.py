@@ -27,6 +27,7 @@ from bot.protocol import (
 )
 from bot.provenance.statement import Statement
 from bot.provenance.verification.result import Signer
+from bot.risk import Ownership
 
 #: Longest remediation title in a pull request title or commit subject.
 _TITLE_LIMIT = 200
@@ -179,6 +180,7 @@ def render_body(
         f"{risk.reversibility.value} | {risk.blast_radius.value} | "
         f"{environments_text(proposal, environments)} |",
         "",
+        *_identity_lines(risk.ownership, risk.second_order),
         "## Changes",
         "",
         "| path | change |",
@@ -251,3 +253,17 @@ def edited_comment(commits: list[str]) -> str:
         "updating it** and will never overwrite them. Close it and delete the branch to let "
         "mendbot propose the fix again."
     )
+
+
+def _identity_lines(ownership: Ownership | None, second_order: bool) -> list[str]:
+    """What the risk card says about the non-human identity the change touches, if any."""
+    lines = []
+    if ownership is not None:
+        owner = "known" if ownership is Ownership.KNOWN else "**unknown** (nobody answers for it)"
+        lines.append(f"- identity ownership: {owner}")
+    if second_order:
+        lines.append(
+            "- **second-order**: an agentic workflow of this repository uses the identity this "
+            "changes; a person must approve"
+        )
+    return [*lines, ""] if lines else []

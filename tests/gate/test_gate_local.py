@@ -287,9 +287,12 @@ def test_human_commit_on_the_bot_branch_needs_a_code_owner(staged) -> None:
     assert change["rules"] == ["gha-persist-credentials"]  # path policies still see a remediation
     assert {m.policy for m in run.decision.missing_approvals} == {
         "irreversible-security-approval",
+        "nhi-human-required",
         "staging-auto-merge",
         "untrusted-provenance",
     }
+    # Nothing attested vouches for ownership or second-order effects any more.
+    assert (change["ownership"], change["second_order"]) == ("unknown", True)
     # Bob is not a code owner; Paula is (team platform owns everything); the security team
     # must approve an irreversible change twice.
     forge.review(number, "bob", "APPROVED")

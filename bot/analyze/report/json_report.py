@@ -28,6 +28,8 @@ def render(analysis: Analysis) -> str:
             }
             if status.fix.ownership is not None:
                 fix["ownership"] = status.fix.ownership.value
+            if status.fix.second_order:
+                fix["second_order"] = True
         findings.append(
             {
                 "id": finding.id,
