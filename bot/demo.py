@@ -270,6 +270,9 @@ def _attest_propose_gate(
     from bot.demo_revert import show_revert
 
     show_revert(console, target, side, keys.private, trust)
+    from bot.demo_nhi import show_aws_account
+
+    show_aws_account(console, target, side, keys.private, trust)
     repo.git("checkout", "-q", DEMO_BRANCH)
 
 

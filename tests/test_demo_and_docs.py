@@ -105,6 +105,20 @@ def test_demo_commits_one_revertable_commit_per_remediation(tmp_path: Path, monk
     assert "opened #5 (mendbot/revert/" in reverted
     assert reverted.count(": not proposed again (list") == 2
     assert "by grace: not proposed again" in reverted
+    # The AWS account: the read-only inventory sees both keys, the abandoned one is attested,
+    # proposed, auto-merged by the staging account's policy and deployed with a session policy
+    # naming that user only; the live key stays Active.
+    aws = result.stdout.split("28. an AWS account (moto on loopback)", 1)[1]
+    abandoned = aws.split("legacy-backup: ", 1)[1].split(",", 1)[0]
+    assert "nhi-aws-unused-access-key: access key " + abandoned in aws
+    assert "ownership known, second-order false" in aws
+    assert "decision: allow (auto-merge eligible)" in aws
+    assert "nhi-unused-key-auto-merge=allow" in aws
+    assert f"apply staging aws-iam-access-key: {abandoned}\n" in aws
+    assert '"Resource":["arn:aws:iam::123456789012:user/legacy-backup"]' in aws
+    assert f"legacy-backup: {abandoned} Inactive" in aws
+    assert "ci-deployer: AKIA" in aws and aws.count(" Inactive") == 1
+    assert ".deploy.sigstore.json: verifies" in aws
     # Each remediation is undone by reverting its one commit.
     insecure = next(c for c in commits if "gha-insecure-commands" in c.message)
     repo.git.revert(insecure.hexsha, no_edit=True)
@@ -139,6 +153,30 @@ def test_the_users_git_hooks_and_line_ending_settings_do_not_touch_the_demo(
         check=True,
     ).stdout
     assert "Initial commit: example project" in log.splitlines()
+
+
+def test_without_moto_the_demo_says_what_to_install_and_finishes(tmp_path: Path) -> None:
+    """moto made unimportable (as on a machine where only ``pip install .`` ran): the demo
+    runs every other stage and names the extra to install instead of the AWS account."""
+    script = tmp_path / "no_moto.py"
+    script.write_text(
+        "import sys\nsys.modules['moto'] = None\nfrom bot.cli.app import main\nmain()\n",
+        encoding="utf-8",
+    )
+    workdir = tmp_path / "demo"
+    done = subprocess.run(
+        [sys.executable, str(script), "demo", "--workdir", str(workdir)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert (
+        "skipped: the AWS account stage needs moto, which is not installed; install the demo "
+        "extra (pip install 'mendbot[demo]') and run mendbot demo again"
+    ) in done.stdout
+    assert "27. the next analysis" in done.stdout
 
 
 def test_demo_refuses_a_non_empty_workdir(tmp_path: Path) -> None:
