@@ -204,7 +204,9 @@ def demo_oidc_token(audience: str) -> str:
         "iss": "https://token.actions.githubusercontent.com",
         "aud": audience,
         "sub": "repo:demo/insecure-repo:environment:staging",
-        "job_workflow_ref": "demo/insecure-repo/.github/workflows/mendbot-deploy.yml@refs/heads/main",
+        "job_workflow_ref": (
+            "demo/insecure-repo/.github/workflows/mendbot-deploy.yml@refs/heads/main"
+        ),
         "iat": now,
         "exp": now + 300,
     }
@@ -219,8 +221,9 @@ def _free_port() -> int:
 
 
 def _reset(url: str) -> None:
-    request = urllib.request.Request(f"{url}/moto-api/reset", data=b"", method="POST")
-    with urllib.request.urlopen(request, timeout=10):  # noqa: S310 (loopback, our server)
+    # NOTE(demo): ``url`` is the loopback server this module started, never user input.
+    request = urllib.request.Request(f"{url}/moto-api/reset", data=b"", method="POST")  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
         pass
 
 
@@ -237,10 +240,10 @@ def read_only_actions() -> tuple[str, ...]:
 def show_skipped(console: Console, missing: tuple[str, ...]) -> None:
     """The one line printed instead of the AWS stages when their packages are missing."""
     console.rule("28. an AWS account: skipped")
-    console.print(
+    console.out(
         f"skipped: the AWS account stage needs {' and '.join(missing)}, which is not "
         f"installed; install the demo extra ({INSTALL_HINT}) and run mendbot demo again",
-        markup=False,
+        highlight=False,
     )
 
 

@@ -39,7 +39,9 @@ from bot.provenance.verification.trust import KeyTrust
 _CONFIG = ".github/mendbot.yml"
 
 
-def show_aws_account(console: Console, target: Path, side: Path, key: Path, trust: KeyTrust) -> None:
+def show_aws_account(
+    console: Console, target: Path, side: Path, key: Path, trust: KeyTrust
+) -> None:
     """Stages 28 to 34 on the demo repository, signing with the analysis key ``key``; one
     line instead when moto or boto3 is not installed."""
     missing = missing_packages()
@@ -85,7 +87,7 @@ def _stages(
 
     bundle = _analyse_and_attest(console, target, side, key)
     number = _propose_and_gate(console, target, bundle, trust)
-    _deploy(console, account, admin, target, side, trust, number)
+    _deploy(console, account, target, side, trust, number)
     statuses = account.statuses(admin)
     console.rule("34. IAM after the deploy")
     for key_id, (user, status) in sorted(statuses.items(), key=lambda item: item[1]):
@@ -161,7 +163,6 @@ def _propose_and_gate(console: Console, target: Path, bundle: Path, trust: KeyTr
 def _deploy(
     console: Console,
     account: LoopbackAccount,
-    admin: object,
     target: Path,
     side: Path,
     trust: KeyTrust,
@@ -226,4 +227,3 @@ def _deploy(
         console.print(f"signed record {record.name}: verifies", markup=False)
     finally:
         keys.private.unlink(missing_ok=True)
-

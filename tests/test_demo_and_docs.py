@@ -90,7 +90,7 @@ def test_demo_commits_one_revertable_commit_per_remediation(tmp_path: Path, monk
     # Deploy: the unsafe production change is not deployed by itself; the staging one fails
     # validation, is compensated and freezes staging; a person's change is denied; the exact
     # revert passes the freeze, deploys, resolves the failure and unfreezes staging.
-    deployed = result.stdout.split("15. the owners", 1)[1]
+    deployed = result.stdout.split("15. the owners", 1)[1].split("25. a release engineer", 1)[0]
     assert "deployed only under a policy demanding the stronger approvals" in deployed
     assert "compensated: gha-" in deployed
     assert "deny: staging is frozen after a failed deploy" in deployed

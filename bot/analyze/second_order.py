@@ -139,8 +139,10 @@ def _static_aws(job: Job) -> bool:
     """The job configures AWS credentials from a static access key."""
     for step in job.steps:
         uses = step.uses
-        if uses is not None and uses.is_action(_AWS_CREDENTIALS) and step.with_.get(
-            _STATIC_KEY_INPUT
+        if (
+            uses is not None
+            and uses.is_action(_AWS_CREDENTIALS)
+            and step.with_.get(_STATIC_KEY_INPUT)
         ):
             return True
         if _STATIC_KEY_VARIABLE in step.env:

@@ -198,9 +198,9 @@ def test_a_second_order_deactivation_is_attested_and_waits_for_a_person(
     assert (change["ownership"], change["second_order"]) == ("known", True)
     assert run.decision.outcome == "require_approval"
     assert [m.policy for m in run.decision.missing_approvals] == ["nhi-human-required"]
-    assert "an agentic workflow uses the identity this changes" in forge.get(number).comments[
-        "gate"
-    ]
+    assert (
+        "an agentic workflow uses the identity this changes" in forge.get(number).comments["gate"]
+    )
     forge.review(number, "bob", "APPROVED")
     after = _gate(forge, trust, number)
     assert (after.decision.outcome, after.decision.auto_merge) == ("allow", True)
@@ -277,5 +277,3 @@ def test_context_fields_are_known_to_policy_lint(tmp_path: Path) -> None:
     done = run_mendbot("policy", "lint", str(tmp_path))
     assert done.returncode != 0
     assert "unknown context field 'change.second_ordr'" in done.stdout + done.stderr
-
-
