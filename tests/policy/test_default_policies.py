@@ -136,3 +136,56 @@ def test_cli_policy_eval_json(tmp_path: Path) -> None:
     assert data["policy_digest"] == POLICIES.digest
     text = CliRunner().invoke(cli, args)
     assert "missing: irreversible-security-approval: 2 more approvals (have 0)" in text.output
+
+
+_KEY_FILE = ".mendbot/desired/aws-iam-access-key/111122223333.yml"
+_DEACTIVATION = {
+    "paths": [_KEY_FILE],
+    "rules": ["nhi-aws-unused-access-key"],
+    "blast_radius": "service",
+}
+
+
+def test_an_owned_first_order_key_deactivation_in_staging_auto_merges(
+    engine: PolicyEngine,
+) -> None:
+    decision = decide(POLICIES, _ctx(change=_DEACTIVATION), engine=engine)
+    assert (decision.outcome, decision.auto_merge) == ("allow", True)
+    matched = {p.name for p in decision.policies if p.matched}
+    assert "nhi-unused-key-auto-merge" in matched
+
+
+@pytest.mark.parametrize(
+    "risk", [{"ownership": "unknown"}, {"second_order": True}], ids=["unknown-owner", "agentic"]
+)
+def test_unknown_owner_or_second_order_waits_for_a_person_then_merges(
+    engine: PolicyEngine, risk: dict[str, Any]
+) -> None:
+    change = {**_DEACTIVATION, **risk}
+    before = decide(POLICIES, _ctx(change=change), engine=engine)
+    assert before.outcome == "require_approval"
+    assert [m.policy for m in before.missing_approvals] == ["nhi-human-required"]
+    review = {"user": "bob", "teams": [], "at_sha": HEAD, "state": "APPROVED"}
+    after = decide(POLICIES, _ctx(change=change, approvals=[review]), engine=engine)
+    assert (after.outcome, after.auto_merge) == ("allow", True)
+
+
+def test_a_key_deletion_needs_two_security_approvals(engine: PolicyEngine) -> None:
+    deletion = {
+        "paths": [_KEY_FILE],
+        "rules": ["nhi-aws-inactive-access-key"],
+        "disposition": "unsafe",
+        "reversibility": "irreversible",
+    }
+    before = decide(POLICIES, _ctx(change=deletion), engine=engine)
+    assert {(m.policy, m.needed) for m in before.missing_approvals} == {
+        ("irreversible-security-approval", 2),
+        ("nhi-irreversible-security-approval", 2),
+        ("staging-auto-merge", 1),
+    }
+    reviews = [
+        {"user": name, "teams": ["security"], "at_sha": HEAD, "state": "APPROVED"}
+        for name in ("sam", "sue")
+    ]
+    after = decide(POLICIES, _ctx(change=deletion, approvals=reviews), engine=engine)
+    assert after.outcome == "allow"
