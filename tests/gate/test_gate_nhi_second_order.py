@@ -269,11 +269,13 @@ def test_an_attestation_edited_to_deny_second_order_fails_closed(
     assert run.decision.auto_merge is False
 
 
-def test_context_fields_are_known_to_policy_lint(tmp_path: Path) -> None:
+def test_context_fields_are_known_to_policy_lint_and_check(tmp_path: Path) -> None:
     policy = (SHIPPED_POLICIES / "nhi-human-required.yaml").read_text()
     (tmp_path / "ok.yaml").write_text(policy)
     assert run_mendbot("policy", "lint", str(tmp_path)).returncode == 0
     (tmp_path / "ok.yaml").write_text(policy.replace("change.second_order", "change.second_ordr"))
-    done = run_mendbot("policy", "lint", str(tmp_path))
-    assert done.returncode != 0
-    assert "unknown context field 'change.second_ordr'" in done.stdout + done.stderr
+    for command in ("lint", "check"):
+        target = tmp_path if command == "lint" else tmp_path / "ok.yaml"
+        done = run_mendbot("policy", command, str(target))
+        assert done.returncode == 1, command
+        assert "unknown context field 'change.second_ordr'" in done.stdout + done.stderr
