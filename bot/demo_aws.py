@@ -33,6 +33,7 @@ from typing import Any
 from rich.console import Console
 
 from bot.errors import MendbotError
+from bot.inventory.aws_reader import READ_ACTIONS
 
 #: What to install for this stage (named in the line printed when it is skipped).
 INSTALL_HINT = "pip install 'mendbot[demo]'"
@@ -67,19 +68,15 @@ nhi:
 propose:
   max_new_per_hour: 10  # the demo opened five pull requests minutes ago
 """
-#: The inventory's read-only policy (docs/inventory.md, docs/examples/aws/).
+#: The inventory's read-only policy (docs/inventory.md, docs/examples/aws/): exactly the reads
+#: the inventory makes.
 _READ_ONLY_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
         {
             "Sid": "MendbotInventoryReadsAccessKeysOnly",
             "Effect": "Allow",
-            "Action": [
-                "iam:ListUsers",
-                "iam:ListAccessKeys",
-                "iam:GetAccessKeyLastUsed",
-                "iam:ListUserTags",
-            ],
+            "Action": list(READ_ACTIONS),
             "Resource": "*",
         }
     ],
@@ -234,7 +231,7 @@ def read_only_policy() -> str:
 
 def read_only_actions() -> tuple[str, ...]:
     """The actions the inventory identity's policy allows."""
-    return tuple(_READ_ONLY_POLICY["Statement"][0]["Action"])  # type: ignore[index]
+    return READ_ACTIONS
 
 
 def show_skipped(console: Console, missing: tuple[str, ...]) -> None:
