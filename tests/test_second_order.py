@@ -60,7 +60,7 @@ def _fix(path: str, target: str | None = None) -> Fix:
 
 
 Workflows = Callable[[dict[str, str | bytes]], Path]
-SECRET_FILE = ".mendbot/desired/github-actions-secret/acme--app.yml"
+SECRET_FILE = ".mendbot/desired/github-nhi/acme--app.yml"
 SETTINGS_FILE = ".mendbot/desired/github-settings/acme--app.yml"
 
 
@@ -71,8 +71,12 @@ def test_a_secret_is_second_order_when_an_agentic_workflow_references_it(
     use = agentic_use(root)
     assert use.workflows == (".github/workflows/triage.yml",)
     assert use.secrets == {"GEMINI_KEY", "DEPLOY_TOKEN"}
-    assert use.uses(_fix(SECRET_FILE, "deploy_token"))
-    assert not use.uses(_fix(SECRET_FILE, "NPM_TOKEN"))  # only the plain CI job holds it
+    assert use.uses(_fix(SECRET_FILE, "github-nhi:acme/app:secret:DEPLOY_TOKEN"))
+    assert use.uses(_fix(SECRET_FILE, "github-nhi:acme/app:environment:prod/secret:GEMINI_KEY"))
+    # Only the plain CI job holds NPM_TOKEN.
+    assert not use.uses(_fix(SECRET_FILE, "github-nhi:acme/app:secret:NPM_TOKEN"))
+    # A deploy key is no secret: any agentic workflow makes its change second-order.
+    assert use.uses(_fix(SECRET_FILE, "github-nhi:acme/app:deploy-key:7"))
     assert use.uses(_fix(SETTINGS_FILE))  # a setting reaches every agentic workflow
     assert not use.uses(_fix(".github/workflows/ci.yml"))  # a workflow edit is no identity
 
@@ -83,13 +87,13 @@ def test_passing_every_secret_on_from_an_oidc_job_makes_every_secret_second_orde
     root = workflows({"release.yml": INHERIT, "ci.yml": CI})
     use = agentic_use(root)
     assert use.inherit_secrets == (".github/workflows/release.yml",)
-    assert use.uses(_fix(SECRET_FILE, "NPM_TOKEN"))
+    assert use.uses(_fix(SECRET_FILE, "github-nhi:acme/app:secret:NPM_TOKEN"))
 
 
 def test_without_agentic_workflows_nothing_is_second_order(workflows: Workflows) -> None:
     root = workflows({"ci.yml": CI, "broken.yml": "jobs: [\n", "notes.txt": "x"})
     use = agentic_use(root)
-    fixes = (_fix(SETTINGS_FILE), _fix(SECRET_FILE, "NPM_TOKEN"))
+    fixes = (_fix(SETTINGS_FILE), _fix(SECRET_FILE, "github-nhi:acme/app:secret:NPM_TOKEN"))
     assert mark_second_order(fixes, use) == fixes
     assert not any(fix.model_dump().get("second_order") for fix in fixes)
 

@@ -12,9 +12,9 @@ What "uses" means, per kind of identity (``docs/policies.md``, "Second-order eff
   with ``aws-access-key-id``, or ``AWS_ACCESS_KEY_ID`` in its environment) makes every access
   key remediation of the repository second-order — wrong toward asking a person, never toward
   auto-merging;
-* a kind holding Actions secrets (a kind name containing ``secret``) with a fix that names the
-  secret (:attr:`~bot.models.Fix.target`): an agentic workflow references ``secrets.<NAME>``,
-  or passes every secret on (``secrets: inherit``);
+* an Actions secret (a fix whose :attr:`~bot.models.Fix.target` names one, as
+  ``github-nhi:<repo>:secret:<NAME>`` or ``…:environment:<env>/secret:<NAME>``): an agentic
+  workflow references ``secrets.<NAME>``, or passes every secret on (``secrets: inherit``);
 * any other desired-state kind (repository settings such as the default token permissions):
   any agentic workflow in the repository.
 
@@ -66,9 +66,18 @@ class AgenticUse:
             return False
         if kind == _AWS_ACCESS_KEYS:
             return bool(self.static_aws)
-        if "secret" in kind and fix.target is not None:
-            return bool(self.inherit_secrets) or fix.target.upper() in self.secrets
+        secret = _secret_named(fix.target)
+        if secret is not None:
+            return bool(self.inherit_secrets) or secret.upper() in self.secrets
         return bool(self.workflows)
+
+
+def _secret_named(target: str | None) -> str | None:
+    """The secret a fix's target names (``…:secret:<NAME>``, ``…/secret:<NAME>``), else None."""
+    if target is None or ":" not in target:
+        return None
+    head, name = target.rsplit(":", 1)
+    return name if head.endswith("secret") and name else None
 
 
 def mark_second_order(fixes: Iterable[Fix], use: AgenticUse) -> tuple[Fix, ...]:
