@@ -23,7 +23,7 @@ COMMANDS: dict[str, str] = {
     "inventory": "bot.cli.inventory:inventory_group",
     "verify": "bot.cli.verify:verify_command",
     "propose": "bot.cli.propose:propose_command",
-    "revert": "bot.cli.propose:revert_command",
+    "revert": "bot.cli.revert:revert_command",
     "policy": "bot.cli.policy:policy_group",
     "gate": "bot.cli.gate:gate_command",
     "deploy": "bot.cli.deploy:deploy_group",

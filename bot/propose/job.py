@@ -34,6 +34,7 @@ from bot.provenance.layout import (
     read,
     remediation_id,
 )
+from bot.provenance.revert_statement import revert_of
 from bot.provenance.reverted import RemediationCommits, reverted_remediations
 from bot.provenance.statement import Statement, StatementError, parse_statement
 from bot.provenance.verification.bot_commits import attested_bot_commit
@@ -280,7 +281,13 @@ def _propose_one(
         # only in its signature bytes (re-signed, or malleated s -> n-s) changes nothing.
         candidate = head
     title, labels = body.title(proposal), body.labels(proposal, environments)
-    text = body.render_body(proposal, branch, environments)
+    revert = revert_of(proposal.statement)
+    text = body.render_body(
+        proposal,
+        branch,
+        environments,
+        _merged_by(forge, revert.remediation_id) if revert is not None else None,
+    )
     if existing is not None:
         if (
             head == candidate
@@ -294,13 +301,15 @@ def _propose_one(
         existing.head_sha, existing.base_sha = candidate, proposal.base_sha
         forge.update(existing)
         return outcome(Status.UPDATED, f"#{existing.number} updated", existing.number)
-    if budget.open_count >= settings.max_open_prs:
+    # A revert turns a merged change around on a person's or the deploy job's request: the
+    # limits on new proposals never hold it back.
+    if revert is None and budget.open_count >= settings.max_open_prs:
         return outcome(
             Status.HELD,
             f"held back: {budget.open_count} open pull request(s), limit "
             f"propose.max_open_prs = {settings.max_open_prs}",
         )
-    if budget.new_this_hour >= settings.max_new_per_hour:
+    if revert is None and budget.new_this_hour >= settings.max_new_per_hour:
         return outcome(
             Status.HELD,
             f"held back: {budget.new_this_hour} pull request(s) opened in the last hour, limit "
@@ -325,6 +334,15 @@ def _propose_one(
     budget.open_count += 1
     budget.new_this_hour += 1
     return outcome(Status.OPENED, f"opened #{pull.number}", pull.number)
+
+
+def _merged_by(forge: Forge, remediation: str) -> int | None:
+    """The merged mendbot pull request of ``remediation``, if the forge knows it."""
+    for pull in forge.pulls(PullState.MERGED):
+        meta = decode_metadata(pull.body)
+        if meta is not None and meta.get("remediation") == remediation:
+            return pull.number
+    return None
 
 
 def _build_and_verify(
