@@ -141,6 +141,16 @@ for o in json.load(open(sys.argv[1]))["outcomes"]:
       code=2
       finish
     fi
+    if [[ -n "$INPUT_BUNDLE_OUT" ]]; then
+      # The signing half: read-only, no forge; `command: propose` opens the pull request.
+      args=(--bundle-out "$INPUT_BUNDLE_OUT")
+      if [[ -n "$INPUT_SIGN" ]]; then
+        args+=(--sign "$INPUT_SIGN")
+      fi
+      run "$mendbot" revert "$INPUT_TARGET" --reason "$INPUT_REASON" "${args[@]}" "${extra[@]}"
+      echo "bundles=$INPUT_BUNDLE_OUT" >>"$outputs"
+      finish
+    fi
     run "$mendbot" revert "$INPUT_TARGET" --reason "$INPUT_REASON" --forge github "${extra[@]}" >"$temp/mendbot-revert.txt"
     cat "$temp/mendbot-revert.txt"
     number="$(sed -n 's/^\(opened\|already open:\) #\([0-9]*\).*/\2/p' "$temp/mendbot-revert.txt")"
