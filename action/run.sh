@@ -169,9 +169,16 @@ for o in json.load(open(sys.argv[1]))["outcomes"]:
         fi
         run "$mendbot" deploy apply "${args[@]}" "${extra[@]}"
         ;;
+      observe)
+        args=(--forge github "${trust[@]}" --record-out "$INPUT_RECORD_OUT")
+        if [[ -n "$INPUT_SIGN" ]]; then
+          args+=(--sign "$INPUT_SIGN")
+        fi
+        run "$mendbot" deploy observe "${args[@]}" "${extra[@]}"
+        ;;
       verify-record) run "$mendbot" deploy verify-record "${extra[@]}" ;;
       *)
-        echo "::error title=mendbot deploy::input 'deploy-command' must be plan, apply or verify-record"
+        echo "::error title=mendbot deploy::input 'deploy-command' must be plan, apply, observe or verify-record"
         code=2
         ;;
     esac

@@ -281,3 +281,13 @@ def test_a_rollback_needs_its_environment(tmp_path: Path, runner: Path) -> None:
     )
     assert (run.returncode, run.outputs["exit-code"]) == (2, "2")
     assert "input 'rollback-sha' needs input 'environment'" in run.stdout
+
+
+def test_deploy_observe_runs_mendbot_deploy_observe(tmp_path: Path, runner: Path) -> None:
+    """`deploy-command: observe` reaches `mendbot deploy observe` (which wants its records)."""
+    workspace = _workspace(tmp_path, {"ci.yml": CLEAN})
+    run = run_action(
+        {"command": "deploy", "deploy-command": "observe"}, workspace=workspace, runner_temp=runner
+    )
+    assert (run.returncode, run.outputs["exit-code"]) == (2, "2")
+    assert "Missing option '--records'" in run.stdout + run.stderr
