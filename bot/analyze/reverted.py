@@ -48,8 +48,9 @@ def note_reverted(analysis: Analysis, root: Path) -> None:
 def not_applied(entry: RevertedRemediation) -> str:
     """Why a reverted remediation is not applied, and how to apply it again."""
     return (
-        f"reverted in {entry.reverted_in[:12]} by {entry.reverted_by}: not applied; list it "
-        "under `propose.allow_reverted` in .github/mendbot.yml to apply it again"
+        f"reverted in {entry.reverted_in[:12]} by {entry.reverted_by}: not applied; "
+        f"`mendbot unignore {entry.remediation}` (it lists it under `propose.allow_reverted` "
+        "in .github/mendbot.yml) to apply it again"
     )
 
 

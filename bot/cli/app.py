@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "verify": "bot.cli.verify:verify_command",
     "propose": "bot.cli.propose:propose_command",
     "revert": "bot.cli.revert:revert_command",
+    "unignore": "bot.cli.unignore:unignore_command",
     "policy": "bot.cli.policy:policy_group",
     "gate": "bot.cli.gate:gate_command",
     "deploy": "bot.cli.deploy:deploy_group",

@@ -248,8 +248,9 @@ def test_analyze_fix_leaves_a_reverted_remediation_out_until_allowed_again(
     deploy = repo.path / ".github" / "workflows" / "deploy.yml"
     before = deploy.read_bytes()
     expected = (
-        f"{rid}: reverted in {reverted_in[:12]} by {engineer}: not applied; list it under "
-        "`propose.allow_reverted` in .github/mendbot.yml to apply it again"
+        f"{rid}: reverted in {reverted_in[:12]} by {engineer}: not applied; "
+        f"`mendbot unignore {rid}` (it lists it under `propose.allow_reverted` in "
+        ".github/mendbot.yml) to apply it again"
     )
 
     fixed = run_mendbot(
@@ -299,3 +300,58 @@ def test_analyze_fix_leaves_a_reverted_remediation_out_until_allowed_again(
         check=True,
     ).stdout
     assert deploy.read_bytes() == remediated
+
+
+def test_unignore_lists_the_reverted_remediation_keeping_the_file_as_written(
+    workflow_repo, keys, tmp_path: Path
+) -> None:
+    repo = workflow_repo
+    forge, numbers = _merged(repo, keys, tmp_path)
+    rid = next(r for r in numbers if not r.startswith(CI))
+    merged = next(p.merge_sha for p in forge.pulls(PullState.MERGED) if p.number == numbers[rid])
+    _sync(repo)
+    repo.git("revert", "--no-edit", merged)
+    config = repo.write(
+        ".github/mendbot.yml",
+        "# Our mendbot settings.\r\npropose:\r\n  max_open_prs: 3   # keep it small\r\n",
+    )
+    before = config.read_bytes()
+
+    wrong = run_mendbot(
+        "unignore", "gha-persist-credentials/nothing-12345678", "--repo", str(repo.path)
+    )
+    assert wrong.returncode == 2, wrong.stdout + wrong.stderr
+    assert f"reverted: {rid}" in wrong.stderr and "Traceback" not in wrong.stderr
+    assert config.read_bytes() == before
+
+    fingerprint = rid.rsplit("-", 1)[-1]
+    done = run_mendbot("unignore", fingerprint, "--repo", str(repo.path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{rid} listed under propose.allow_reverted" in done.stdout
+    assert config.read_bytes() == before + f"  allow_reverted:\r\n    - {rid}\r\n".encode()
+    again = run_mendbot("unignore", rid, "--repo", str(repo.path))
+    assert (again.returncode, "listed already" in again.stdout) == (0, True)
+    assert config.read_bytes() == before + f"  allow_reverted:\r\n    - {rid}\r\n".encode()
+
+    fixed = run_mendbot(
+        "analyze", str(repo.path), "--offline", "--fix=all", "--rule", "gha-persist-credentials"
+    )
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert (
+        b"persist-credentials: false" in (repo.path / ".github/workflows/deploy.yml").read_bytes()
+    )
+
+
+def test_unignore_creates_the_configuration_when_there_is_none(
+    workflow_repo, keys, tmp_path: Path
+) -> None:
+    repo = workflow_repo
+    forge, numbers = _merged(repo, keys, tmp_path)
+    rid = next(r for r in numbers if r.startswith(CI))
+    merged = next(p.merge_sha for p in forge.pulls(PullState.MERGED) if p.number == numbers[rid])
+    _sync(repo)
+    repo.git("revert", "--no-edit", merged)
+    done = run_mendbot("unignore", rid, "--repo", str(repo.path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    created = (repo.path / ".github/mendbot.yml").read_text()
+    assert created == f"propose:\n  allow_reverted:\n    - {rid}\n"
