@@ -141,6 +141,16 @@ for o in json.load(open(sys.argv[1]))["outcomes"]:
       code=2
       finish
     fi
+    if [[ -n "$INPUT_BUNDLE_OUT" ]]; then
+      # The signing half: read-only, no forge; `command: propose` opens the pull request.
+      args=(--bundle-out "$INPUT_BUNDLE_OUT")
+      if [[ -n "$INPUT_SIGN" ]]; then
+        args+=(--sign "$INPUT_SIGN")
+      fi
+      run "$mendbot" revert "$INPUT_TARGET" --reason "$INPUT_REASON" "${args[@]}" "${extra[@]}"
+      echo "bundles=$INPUT_BUNDLE_OUT" >>"$outputs"
+      finish
+    fi
     run "$mendbot" revert "$INPUT_TARGET" --reason "$INPUT_REASON" --forge github "${extra[@]}" >"$temp/mendbot-revert.txt"
     cat "$temp/mendbot-revert.txt"
     number="$(sed -n 's/^\(opened\|already open:\) #\([0-9]*\).*/\2/p' "$temp/mendbot-revert.txt")"
@@ -159,9 +169,16 @@ for o in json.load(open(sys.argv[1]))["outcomes"]:
         fi
         run "$mendbot" deploy apply "${args[@]}" "${extra[@]}"
         ;;
+      observe)
+        args=(--forge github "${trust[@]}" --record-out "$INPUT_RECORD_OUT")
+        if [[ -n "$INPUT_SIGN" ]]; then
+          args+=(--sign "$INPUT_SIGN")
+        fi
+        run "$mendbot" deploy observe "${args[@]}" "${extra[@]}"
+        ;;
       verify-record) run "$mendbot" deploy verify-record "${extra[@]}" ;;
       *)
-        echo "::error title=mendbot deploy::input 'deploy-command' must be plan, apply or verify-record"
+        echo "::error title=mendbot deploy::input 'deploy-command' must be plan, apply, observe or verify-record"
         code=2
         ;;
     esac

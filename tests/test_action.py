@@ -17,7 +17,9 @@ from action_steps import ActionRun, run_action
 from cryptography.hazmat.primitives import serialization
 from fakegithub import TOKEN, FakeGitHub
 
+from bot.protocol import decode_metadata
 from bot.provenance.signing.signers import KeySigner
+from keyfiles import write_keys
 
 INJECTABLE = """\
 on: issues
@@ -223,6 +225,55 @@ def test_revert_on_github_opens_the_exact_revert(
     assert forward == backward
 
 
+def test_signed_revert_through_the_action_sign_job_then_propose_job(
+    github: FakeGitHub, bench, signing_key, tmp_path: Path, runner: Path
+) -> None:
+    """The two jobs of docs/examples/mendbot-revert.yml: `revert` with `bundle-out` signs and
+    holds no token; `propose` opens the revert pull request from the verified bundle."""
+    proposed = _propose(github, bench, signing_key, tmp_path, runner)
+    assert proposed.outputs["pull-requests"] == "1 2", proposed.stdout + proposed.stderr
+    merged = github.merge_pull(REPO, 1)
+    rid = decode_metadata(github.repos[REPO].pulls[1].body)["remediation"]
+    bench.repo.git("fetch", "-q", str(github.repos[REPO].bare), "main")
+    bench.repo.git("checkout", "-q", "-B", "main", "FETCH_HEAD")
+    private, _ = write_keys(tmp_path, "revert", signing_key)
+    out = runner / "revert-bundle"
+    signed = run_action(
+        {
+            "command": "revert",
+            "target": rid,
+            "reason": "it broke the release",
+            "bundle-out": str(out),
+            "sign": "key",
+            "args": f"--signing-key {private}",
+        },
+        workspace=bench.repo.path,
+        runner_temp=runner,
+        env={
+            "GITHUB_ACTOR": "grace",
+            "GITHUB_SERVER_URL": github.origin,
+            "GITHUB_REPOSITORY": REPO,
+        },
+    )
+    assert signed.returncode == 0, signed.stdout + signed.stderr
+    assert signed.outputs["bundles"] == str(out)
+    assert sorted(github.repos[REPO].pulls) == [1, 2]  # signing opens nothing
+    key = tmp_path / "analysis.pub.pem"
+    opened = run_action(
+        {"command": "propose", "bundles": str(out), "verify-key": str(key)},
+        workspace=bench.repo.path,
+        runner_temp=runner,
+        github={"token": TOKEN},
+        env={"GITHUB_API_URL": github.base_url, "GITHUB_REPOSITORY": REPO},
+    )
+    assert opened.returncode == 0, opened.summary + opened.stdout + opened.stderr
+    assert opened.outputs["pull-requests"] == "3"
+    pull = github.repos[REPO].pulls[3]
+    assert "mendbot:revert" in pull.labels
+    assert "asked by grace: it broke the release" in pull.title
+    assert f"merged in `{merged}` (#1)" in pull.body
+
+
 def test_a_rollback_needs_its_environment(tmp_path: Path, runner: Path) -> None:
     workspace = _workspace(tmp_path, {"ci.yml": CLEAN})
     run = run_action(
@@ -230,3 +281,13 @@ def test_a_rollback_needs_its_environment(tmp_path: Path, runner: Path) -> None:
     )
     assert (run.returncode, run.outputs["exit-code"]) == (2, "2")
     assert "input 'rollback-sha' needs input 'environment'" in run.stdout
+
+
+def test_deploy_observe_runs_mendbot_deploy_observe(tmp_path: Path, runner: Path) -> None:
+    """`deploy-command: observe` reaches `mendbot deploy observe` (which wants its records)."""
+    workspace = _workspace(tmp_path, {"ci.yml": CLEAN})
+    run = run_action(
+        {"command": "deploy", "deploy-command": "observe"}, workspace=workspace, runner_temp=runner
+    )
+    assert (run.returncode, run.outputs["exit-code"]) == (2, "2")
+    assert "Missing option '--records'" in run.stdout + run.stderr

@@ -19,10 +19,12 @@ from bot import git
 from bot.analyze.desired_state import is_desired_state
 from bot.analyze.pipeline import Analysis, analyze
 from bot.analyze.plan import group
+from bot.analyze.reverted import RevertedHold
 from bot.config import Config
 from bot.models import FixMode, Remediation
 from bot.provenance import run_context
 from bot.provenance.errors import BaseMismatchError
+from bot.provenance.layout import write_reverted_note
 from bot.provenance.signing.bundle_writer import (
     BundleRequest,
     WrittenBundle,
@@ -56,8 +58,11 @@ def bundle_remediations(
     env: Mapping[str, str] | None = None,
     now: datetime | None = None,
     rules_now: datetime | None = None,
+    hold: RevertedHold | None = None,
 ) -> list[WrittenBundle | Skipped]:
-    """Write a bundle under ``out`` for every remediation of ``analysis`` (of ``root``).
+    """Write a bundle under ``out`` for every remediation of ``analysis`` (of ``root``) but
+    those ``hold`` holds back (reverted on the branch: skipped, their folder holding only the
+    reason, see :func:`~bot.provenance.layout.write_reverted_note`).
 
     ``now`` is when the statements are made; ``rules_now`` the time the desired-state rules
     measured ages to in ``analysis`` (default: ``now``), so each remediation is regenerated
@@ -91,6 +96,7 @@ def bundle_remediations(
             out=out,
             created=now or datetime.now(UTC),
             rules_now=rules_now or now or datetime.now(UTC),
+            hold=hold or RevertedHold(),
         )
         return [run.bundle(remediation) for remediation in group(analysis.result.fixes)]
 
@@ -113,9 +119,14 @@ class _Run:
     out: Path
     created: datetime
     rules_now: datetime
+    hold: RevertedHold
 
     def bundle(self, remediation: Remediation) -> WrittenBundle | Skipped:
         """Regenerate ``remediation`` alone on the committed text and write its bundle."""
+        held = self.hold.reasons().get(remediation.id)
+        if held is not None:
+            write_reverted_note(self.out, remediation.id, held)
+            return Skipped(remediation, held)
         targets = [self.root / path for path in remediation.paths]
         fresh = analyze(
             targets,
@@ -126,6 +137,7 @@ class _Run:
             refs=self.refs,
             registry=self.registry,
             now=self.rules_now,
+            hold=self.hold or None,
         )
         if fresh.result.fix_limits:
             limit = fresh.result.fix_limits[0]

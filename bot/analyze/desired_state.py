@@ -11,7 +11,7 @@ rolled back with the reason.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -41,7 +41,7 @@ from bot.detectors.interface import Detection
 from bot.detectors.nhi.workflow_usage import WorkflowUsage, workflow_usage
 from bot.detectors.suppression import comment_suppresses, span_lines
 from bot.git import GitError
-from bot.models import FileError, FixMode
+from bot.models import FileError, Fix, FixMode
 from bot.yamledit.document import SourceText, YamlDocument, YamlParseError
 from bot.yamledit.engine import Edited, apply_operations
 
@@ -140,10 +140,13 @@ def analyse_desired(
     fix_mode: FixMode | None,
     now: datetime,
     usage: WorkflowUsage | None = None,
+    *,
+    hold: Callable[[Fix], str | None] | None = None,
 ) -> DesiredRun | FileError:
     """Validate ``text`` (the file ``relative``), run ``rules`` on it, and with ``fix_mode``
-    apply the allowed fixes; a :class:`FileError` when the file is not valid desired state.
-    ``usage`` is what the repository's workflows read (for the GitHub kinds' rules)."""
+    apply the allowed fixes but those ``hold`` gives a reason for (refused with it); a
+    :class:`FileError` when the file is not valid desired state. ``usage`` is what the
+    repository's workflows read (for the GitHub kinds' rules)."""
     if len(text.encode("utf-8")) > MAX_DESIRED_BYTES:
         return FileError(
             path=relative,
@@ -168,6 +171,10 @@ def analyse_desired(
     )
     for detection in pending:
         assert detection.fix is not None  # noqa: S101 - filtered above
+        held = hold(detection.fix) if hold is not None else None
+        if held is not None:
+            run.refused[detection.finding.id] = held
+            continue
         outcome = apply_operations(run.text, detection.fix.patches)
         if not isinstance(outcome, Edited):
             run.refused[detection.finding.id] = outcome.reason

@@ -44,6 +44,9 @@ from bot.yamledit.engine import Edited, apply_operations, apply_together
 #: rest of its fixes unapplied and says so (:class:`~bot.models.FixLimit`), never silently.
 MAX_FIX_ROUNDS = 200
 
+#: Says why a fix must not be applied (a person's earlier decision), or None to let it be.
+FixHold = Callable[[Fix], str | None]
+
 
 @dataclass
 class FileOutcome:
@@ -219,6 +222,7 @@ def fix_to_fixpoint(
     external: ExternalIgnores | None = None,
     *,
     together: bool = True,
+    hold: FixHold | None = None,
 ) -> FixRun:
     """Apply allowed fixes round by round, re-running the rules after each round.
 
@@ -231,6 +235,7 @@ def fix_to_fixpoint(
 
     ``detections`` are the rules' results on ``text`` when the caller already has them;
     ``together=False`` applies every fix alone (the reference the rounds must agree with).
+    A fix ``hold`` gives a reason for is never applied: it is refused with that reason.
     A fix that does not make its own finding disappear is rolled back: a fix must resolve
     what it claims to. A fix that would rewrite a line carrying a suppression of its rule is
     refused: that place is a person's decision. The rules run once per text: a refused fix
@@ -245,7 +250,7 @@ def fix_to_fixpoint(
     # Rules whose fixes turned out not to be independent here (all of them without together).
     alone: set[str] = set() if together else {rule.id for rule in rules}
     for _ in range(MAX_FIX_ROUNDS):
-        pending = _pending(detections, mode, run)
+        pending = _pending(detections, mode, run, hold)
         if not pending:
             return run
         batch = _fix_together(
@@ -279,7 +284,7 @@ def fix_to_fixpoint(
             continue
         run.applied.add(candidate.finding.id)
         run.text, detections, current = outcome.text, after, updated
-    pending = _pending(detections, mode, run)
+    pending = _pending(detections, mode, run, hold)
     run.left = len(pending)
     for detection in pending:
         run.refused[detection.finding.id] = (
@@ -289,16 +294,26 @@ def fix_to_fixpoint(
     return run
 
 
-def _pending(detections: Sequence[Detection], mode: FixMode, run: FixRun) -> list[Detection]:
-    """The detections whose fix the mode allows and that were neither applied nor refused."""
-    return [
-        d
-        for d in detections
-        if d.fix is not None
-        and mode.allows(d.fix.disposition)
-        and d.finding.id not in run.refused
-        and d.finding.id not in run.applied
-    ]
+def _pending(
+    detections: Sequence[Detection], mode: FixMode, run: FixRun, hold: FixHold | None = None
+) -> list[Detection]:
+    """The detections whose fix the mode allows and that were neither applied nor refused;
+    those ``hold`` stops are recorded in ``run.refused`` with its reason instead."""
+    pending = []
+    for d in detections:
+        if (
+            d.fix is None
+            or not mode.allows(d.fix.disposition)
+            or d.finding.id in run.refused
+            or d.finding.id in run.applied
+        ):
+            continue
+        reason = hold(d.fix) if hold is not None else None
+        if reason is not None:
+            run.refused[d.finding.id] = reason
+            continue
+        pending.append(d)
+    return pending
 
 
 def _fix_together(
@@ -362,10 +377,12 @@ def analyze(
     now: datetime | None = None,
     jobs: int | None = 1,
     cache: ResultCache | None = None,
+    hold: FixHold | None = None,
 ) -> Analysis:
     """Analyse ``targets`` (files or directories below ``root``).
 
-    With ``fix_mode``, also compute the fixed text of every file (nothing is written).
+    With ``fix_mode``, also compute the fixed text of every file (nothing is written), leaving
+    out the fixes ``hold`` gives a reason for (reported unfixed with that reason).
     ``refs`` resolves action refs for pinning and ``registry`` image digests; without them
     the analysis is offline. ``now`` is the time desired-state rules measure ages to (default:
     the clock). ``jobs`` worker processes analyse the files (1: this process; None: as many as
@@ -386,7 +403,9 @@ def analyze(
     usage = (
         repository_usage(root) if any(needs_workflows(item.relative) for item in inputs) else None
     )
-    kit = _DesiredKit(select_desired_rules(config, only_rules), now or datetime.now(UTC), usage)
+    kit = _DesiredKit(
+        select_desired_rules(config, only_rules), now or datetime.now(UTC), usage, hold
+    )
     if refs is not None and any(isinstance(rule, RefRule) for rule in rules):
         refs.prefetch(action_repositories(_texts(inputs)))
     findings: list[Finding] = []
@@ -396,6 +415,10 @@ def analyze(
     limits: list[FixLimit] = []
     analysis = Analysis(result=AnalysisResult())
     analysed = 0
+    if hold is not None:
+        # What is held comes from the branch's history, which the result cache does not key
+        # on: a held run (only after a revert) is analysed in this process and never cached.
+        jobs, cache = 1, None
     job = _FileJob(rules, config, fix_mode, root, external, kit)
     outcomes = _outcomes(job, inputs, root, jobs, cache, progress)
     for item, outcome in zip(inputs, outcomes, strict=True):
@@ -534,12 +557,14 @@ _Outcome = tuple[list[Detection], str, FixRun | None]
 
 @dataclass(frozen=True)
 class _DesiredKit:
-    """What desired-state files are analysed with: their rules and the analysis' "now"."""
+    """What desired-state files are analysed with: their rules, the analysis' "now", and the
+    fixes held back (see :func:`analyze`)."""
 
     rules: Sequence[DesiredStateRule]
     now: datetime
     usage: WorkflowUsage | None = None
     """What the repository's workflows read, when a GitHub inventory file is analysed."""
+    hold: FixHold | None = None
 
 
 def _analyse_guarded(
@@ -600,7 +625,7 @@ def _analyse_one(
     if is_desired_state(item.relative):
         kit = kit or _DesiredKit((), datetime.now(UTC))
         desired = analyse_desired(
-            item.relative, text, kit.rules, config, fix_mode, kit.now, kit.usage
+            item.relative, text, kit.rules, config, fix_mode, kit.now, kit.usage, hold=kit.hold
         )
         if isinstance(desired, FileError):
             return desired
@@ -618,7 +643,14 @@ def _analyse_one(
         if fix_mode is None:
             return detections, text, None
         run = fix_to_fixpoint(
-            workflow, text, rules, config, fix_mode, detections, external=external
+            workflow,
+            text,
+            rules,
+            config,
+            fix_mode,
+            detections,
+            external=external,
+            hold=kit.hold if kit is not None else None,
         )
     except RuleCrash as exc:
         return FileError(path=item.relative, message=str(exc))

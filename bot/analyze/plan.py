@@ -17,6 +17,14 @@ from bot.risk import (
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 
+#: What puts fixes in one remediation: (remediation group, file, reversibility).
+RemediationKey = tuple[str, str, str]
+
+
+def remediation_key(fix: Fix) -> RemediationKey:
+    """The key of the remediation :func:`group` puts ``fix`` in."""
+    return (fix.group_key, fix.path, fix.reversibility.value)
+
 
 def fingerprint(fixes: Iterable[Fix]) -> str:
     """sha256 over the canonical fixes (rule, path, patches), independent of their order. A
@@ -56,10 +64,9 @@ def group(fixes: Iterable[Fix]) -> list[Remediation]:
     revert never leaves half of them; irreversible changes never share a PR with reversible
     ones.
     """
-    buckets: dict[tuple[str, str, str], list[Fix]] = {}
+    buckets: dict[RemediationKey, list[Fix]] = {}
     for fix in fixes:
-        key = (fix.group_key, fix.path, fix.reversibility.value)
-        buckets.setdefault(key, []).append(fix)
+        buckets.setdefault(remediation_key(fix), []).append(fix)
     remediations = []
     for (name, path, _), members in buckets.items():
         fp = fingerprint(members)

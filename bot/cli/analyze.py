@@ -21,16 +21,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from bot.analyze.checkouts import analyze_named, enclosing_repository, scopes
 from bot.analyze.fix_writer import write_all
-from bot.analyze.pipeline import Analysis, analyze
+from bot.analyze.pipeline import Analysis, FixHold, analyze
 from bot.analyze.report.formats import REPORT_FORMATS, render_report
 from bot.analyze.result_cache import ResultCache, run_settings
-from bot.analyze.reverted import note_reverted
+from bot.analyze.reverted import RevertedHold, note_reverted
 from bot.cli.console import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT_ERRORS, fail, make_console
 from bot.cli.times import parse_now
 from bot.config import Config, find_config, json_schema, load_config
 from bot.detectors.rule_registry import ALL_RULES, rule_ids, rule_options
 from bot.errors import MendbotError, WriteError
-from bot.models import FixMode
+from bot.models import Fix, FixMode
 from bot.resolvers.action_refs import RefResolver, default_cache_dir, timeout_from_environment
 from bot.resolvers.image_registries import RegistryResolver, default_registry
 
@@ -203,35 +203,45 @@ def analyze_command(
                 return config
             return load_config(find_config(scope_root), rule_options())
 
-        result = _run_with_progress(
-            lambda progress: analyze_named(
-                targets,
-                root,
-                config_for,
-                lambda scope_targets, scope_root, scope_config: analyze(
-                    scope_targets,
-                    scope_root,
-                    scope_config,
-                    only_rules=rules,
-                    fix_mode=mode,
-                    progress=progress,
-                    refs=refs,
-                    registry=registry,
-                    now=now,
-                    jobs=jobs,
-                    cache=None
-                    if no_cache
-                    else ResultCache(
-                        cache_dir or default_cache_dir(),
-                        run_settings(scope_config, scope_root, rules, mode, not offline),
+        def run(hold: FixHold | None) -> Analysis:
+            return _run_with_progress(
+                lambda progress: analyze_named(
+                    targets,
+                    root,
+                    config_for,
+                    lambda scope_targets, scope_root, scope_config: analyze(
+                        scope_targets,
+                        scope_root,
+                        scope_config,
+                        only_rules=rules,
+                        fix_mode=mode,
+                        progress=progress,
+                        refs=refs,
+                        registry=registry,
+                        now=now,
+                        jobs=jobs,
+                        cache=None
+                        if no_cache
+                        else ResultCache(
+                            cache_dir or default_cache_dir(),
+                            run_settings(scope_config, scope_root, rules, mode, not offline),
+                        ),
+                        hold=hold,
                     ),
+                    implicit=not paths,
                 ),
-                implicit=not paths,
-            ),
-            enabled=output_format == "text",
-        )
+                enabled=output_format == "text",
+            )
+
+        result = run(None)
+        held = RevertedHold.of(result, root, config.propose.allow_reverted)
+        if held and mode is not None:
+            # A reverted remediation is a person's decision: fix again without it.
+            result = run(held)
         if mode is not None:
             _apply(result, root, dry_run=dry_run)
+        if held and mode is not None:
+            _say_held_back(held, [f for f in result.result.fixes if mode.allows(f.disposition)])
         note_reverted(result, root)
         _report(result, output_format, output)
         for extra_format, extra_path in extra_reports:
@@ -249,6 +259,7 @@ def analyze_command(
                 refs,
                 registry,
                 now,
+                held,
             )
     except MendbotError as exc:
         fail(exc)
@@ -266,6 +277,7 @@ def _write_bundles(
     refs: RefResolver | None,
     registry: RegistryResolver | None,
     now: datetime,
+    held: RevertedHold,
 ) -> None:
     from bot.analyze.bundles import Skipped, bundle_remediations
     from bot.cli.options import make_signer
@@ -286,12 +298,21 @@ def _write_bundles(
         refs=refs,
         registry=registry,
         rules_now=now,
+        hold=held,
     ):
         if isinstance(outcome, Skipped):
             err.print(f"no bundle for {outcome.remediation.id}: {outcome.reason}")
         else:
             state = f"signed ({kind})" if outcome.signed else "UNSIGNED (dry run)"
             err.print(f"bundle: {outcome.path} [{state}]")
+
+
+def _say_held_back(held: RevertedHold, wanted: list[Fix]) -> None:
+    """One line per reverted remediation whose fixes (of ``wanted``, those the fix mode
+    applies) this run leaves out, and why."""
+    err = make_console(stderr=True)
+    for rid, reason in held.reasons(wanted).items():
+        err.print(f"{rid}: {reason}", markup=False, highlight=False)
 
 
 def _warn_fix_limits(result: Analysis) -> None:

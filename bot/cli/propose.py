@@ -122,39 +122,3 @@ def _rollback(
     except MendbotError as exc:
         fail(exc)
     sys.exit(unserved[0].exit_code if unserved else EXIT_CLEAN)
-
-
-@click.command("revert")
-@click.argument("target")
-@forge_options
-@click.option(
-    "--reason",
-    default="reverted by a release engineer",
-    show_default=True,
-    help="Why, for the pull request's body.",
-)
-@click.option(
-    "--requested-by",
-    envvar="GITHUB_ACTOR",
-    default="a maintainer",
-    show_default=True,
-    help="Who asked (default: $GITHUB_ACTOR in GitHub Actions).",
-)
-def revert_command(forge: ForgeOptions, target: str, reason: str, requested_by: str) -> None:
-    """Open the exact revert of the merged remediation TARGET (its id, or the number of the
-    pull request that merged it) as a pull request: every path that change touched back to the
-    commit before it, its attestation included. Once merged, mendbot does not propose that
-    remediation again. Exit 0, 1 when later commits changed the same lines (named), 2 when
-    TARGET was never merged or was reverted already."""
-    from bot.propose.revert import propose_revert
-
-    try:
-        done = propose_revert(forge.build(), target, requested_by, reason)
-    except MendbotError as exc:
-        fail(exc)
-    verb = "opened" if done.created else "already open:"
-    click.echo(
-        f"{verb} #{done.number} ({done.branch}): reverts {done.remediation_id}, "
-        f"merged in {done.merged_in[:12]}"
-    )
-    sys.exit(EXIT_CLEAN)

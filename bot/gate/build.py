@@ -38,6 +38,7 @@ from bot.policy.schema import PolicySet, load_sources
 from bot.policy.windows import compute_windows
 from bot.protocol import GATE_LABELS, ROLLBACK_LABEL
 from bot.provenance.changes import RawEntry, parse_raw, raw_diff
+from bot.provenance.revert_statement import revert_of as reverted_by_statement
 from bot.provenance.verification.trust import Trust
 from bot.risk import BlastRadius, Disposition, Ownership, Reversibility
 
@@ -235,6 +236,20 @@ def _risk(facts: AttestationFacts, revert: RevertFacts) -> _Risk:
     return _WORST
 
 
+def _changed(entries: list[RawEntry]) -> dict[str, str]:
+    """``path -> add | delete | modify`` of a pull request's change."""
+    ops = {"A": "add", "D": "delete"}
+    return {entry.path: ops.get(entry.status, "modify") for entry in entries}
+
+
+def _signed_revert_attestation(facts: AttestationFacts) -> str | None:
+    """The path of the attestation a pull request adds when it verified as a signed revert
+    (:mod:`bot.provenance.revert_statement`) and matches the pull request; None otherwise."""
+    if facts.statement is None or not facts.provenance.matches_pr or len(facts.paths) != 1:
+        return None
+    return facts.paths[0] if reverted_by_statement(facts.statement) is not None else None
+
+
 def gather(
     forge: GateForge, pull: PullInfo, base: BaseFiles, *, trust: Trust, now: datetime
 ) -> Gathered:
@@ -245,25 +260,31 @@ def gather(
     """
     repo = forge.workdir
     merge_base, entries = _changes(repo, pull)
-    ops = {"A": "add", "D": "delete"}
-    changed = {entry.path: ops.get(entry.status, "modify") for entry in entries}
-    facts = examine(
-        repo,
-        head=pull.head_sha,
-        base_tip=pull.base_sha,
-        changed=changed,
-        trust=trust,
-        now=now,
-        repository=forge.repository_uri,
-    )
+    changed = _changed(entries)
 
-    def revert_of(candidate: PullInfo, candidate_entries: list[RawEntry]) -> RevertFacts:
+    def attestation_of(candidate: PullInfo, candidate_entries: list[RawEntry]) -> AttestationFacts:
+        return examine(
+            repo,
+            head=candidate.head_sha,
+            base_tip=candidate.base_sha,
+            changed=_changed(candidate_entries),
+            trust=trust,
+            now=now,
+            repository=forge.repository_uri,
+        )
+
+    facts = attestation_of(pull, entries)
+
+    def revert_of(
+        candidate: PullInfo, candidate_entries: list[RawEntry], attested: AttestationFacts
+    ) -> RevertFacts:
         return find_revert(
             repo,
             base_tip=candidate.base_sha,
             head=candidate.head_sha,
             pr_entries=candidate_entries,
             is_attested=lambda raw, commit: signed_by_trust(repo, raw, commit, trust, now),
+            own_attestation=_signed_revert_attestation(attested),
         )
 
     def rolled_back(candidate: PullInfo) -> tuple[str, ...]:
@@ -273,12 +294,15 @@ def gather(
             facts = revert
         else:
             forge.fetch(candidate)
-            facts = revert_of(candidate, _changes(repo, candidate)[1])
+            candidate_entries = _changes(repo, candidate)[1]
+            facts = revert_of(
+                candidate, candidate_entries, attestation_of(candidate, candidate_entries)
+            )
         if not facts.reverts_bot_change:
             return ()
         return environments_of(facts.paths, base.config.environments) or (UNMAPPED_ENVIRONMENT,)
 
-    revert = revert_of(pull, entries)
+    revert = revert_of(pull, entries, facts)
     # The attestation the PR adds (and, for an exact revert of a bot change, the one it deletes)
     # is bookkeeping checked above, never behaviour: it decides no environment. Any other change
     # under .mendbot/attestations/ stays visible to policies.

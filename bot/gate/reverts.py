@@ -68,6 +68,7 @@ def find_revert(
     head: str,
     pr_entries: Sequence[RawEntry],
     is_attested: Callable[[bytes, str], bool],
+    own_attestation: str | None = None,
 ) -> RevertFacts:
     """Look for the commit the pull request (``pr_entries``: merge base → ``head``) exactly
     reverts among the last :data:`HISTORY_LIMIT` first-parent commits of the base branch
@@ -77,11 +78,17 @@ def find_revert(
     request titled ``Revert "..."`` that changes anything else is not a revert. Nor is one
     whose merge into ``base_tip`` would change anything else, or conflicts.
     ``is_attested(raw, commit)`` says whether an attestation added by ``commit`` was signed by
-    the trusted identity."""
+    the trusted identity. ``own_attestation`` is the path of the verified revert attestation
+    the pull request adds (:mod:`bot.provenance.revert_statement`): it is the revert's
+    provenance, not part of what it turns around, so both comparisons leave it out."""
+    pr_entries = [entry for entry in pr_entries if entry.path != own_attestation]
     if not pr_entries or len(pr_entries) > MAX_PATHS:
         return RevertFacts(False, False)
     tree = gitcmd.merged_tree(repo, base_tip, head)
-    if tree is None or _images(parse_raw(raw_diff(repo, base_tip, tree))) != _images(pr_entries):
+    if tree is None:
+        return RevertFacts(False, False)
+    merged = [e for e in parse_raw(raw_diff(repo, base_tip, tree)) if e.path != own_attestation]
+    if _images(merged) != _images(pr_entries):
         return RevertFacts(False, False)
     paths = sorted({entry.path for entry in pr_entries})
     log = gitcmd.run(

@@ -1,50 +1,27 @@
 """The commit that turns one merged change around exactly, built without a checkout.
 
 Shared by ``mendbot revert`` (a person asks) and ``mendbot propose --rollback`` (the deploy job
-asks): every path the change touched goes back to the change's first parent, nothing else, on
-top of the branch's tip. When later commits touched the same lines the inverse does not apply;
-then no revert is made and the error names those commits, for a person to decide.
+asks): the tree of :func:`bot.provenance.inverse.inverse_tree` on top of the branch's tip, as a
+bot commit.
 """
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from bot import git as gitcmd
-from bot.errors import MendbotError
 from bot.forge.interface import Forge, PullRequest
-from bot.git import GitError
 from bot.protocol import bot_commit_env
+from bot.provenance.inverse import RevertError, inverse_tree, subject_of
 
-
-class RevertError(MendbotError):
-    """No exact revert can be made: a person must decide."""
-
-    exit_code = 1
+__all__ = ["RevertError", "exact_revert_commit", "open_revert_pull", "subject_of"]
 
 
 def exact_revert_commit(repo: Path, sha: str, tip: str, message: str) -> str:
     """A bot commit on ``tip`` whose change is ``sha``'s first-parent change turned around,
     with ``message``; deterministic (the date is ``sha``'s), so a rerun builds the same
     commit. Raises :class:`RevertError` naming the later commits when it does not apply."""
-    parent = gitcmd.rev_parse(repo, f"{sha}^1")
-    reverse = gitcmd.run(repo, "diff", "--binary", "--no-renames", sha, parent)
-    with tempfile.TemporaryDirectory(prefix="mendbot-revert-") as scratch:
-        env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
-        patch = Path(scratch) / "revert.diff"
-        patch.write_bytes(reverse)
-        try:
-            gitcmd.run(repo, "read-tree", tip, env=env)
-            if reverse.strip():
-                gitcmd.run(repo, "apply", "--cached", str(patch), env=env)
-            tree = gitcmd.run(repo, "write-tree", env=env).decode().strip()
-        except GitError:
-            raise RevertError(
-                f"later commits changed the same lines as {sha[:12]}, so an exact revert is not "
-                f"possible: {_later_commits(repo, sha, parent, tip)}",
-                advice="revert by hand (and keep what the later commits need)",
-            ) from None
+    tree = inverse_tree(repo, sha, tip)
     date = gitcmd.run(repo, "log", "-1", "--format=%cI", sha).decode().strip()
     identity = bot_commit_env(date)
     return (
@@ -54,20 +31,6 @@ def exact_revert_commit(repo: Path, sha: str, tip: str, message: str) -> str:
         .decode()
         .strip()
     )
-
-
-def _later_commits(repo: Path, sha: str, parent: str, tip: str) -> str:
-    """``abc123 Ada: subject`` of each commit after ``sha`` on ``tip`` touching its paths."""
-    paths = (
-        gitcmd.run(repo, "diff", "--name-only", "--no-renames", parent, sha).decode().splitlines()
-    )
-    log = gitcmd.run(repo, "log", "--format=%h %an: %s", f"{sha}..{tip}", "--", *paths).decode()
-    return "; ".join(line for line in log.splitlines() if line) or "(none found)"
-
-
-def subject_of(repo: Path, sha: str) -> str:
-    """The first line of ``sha``'s message."""
-    return gitcmd.run(repo, "log", "-1", "--format=%s", sha).decode().strip()
 
 
 def open_revert_pull(

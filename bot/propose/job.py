@@ -26,7 +26,15 @@ from bot.forge.interface import CommitAuthor, Forge, ForgeError, PullRequest, Pu
 from bot.git import GitError
 from bot.propose import pr_body as body
 from bot.protocol import bot_commit_env, decode_metadata
-from bot.provenance.layout import PATCH, STATEMENT, committed_attestation_path, read
+from bot.provenance.layout import (
+    PATCH,
+    REVERTED_NOTE,
+    STATEMENT,
+    committed_attestation_path,
+    read,
+    remediation_id,
+)
+from bot.provenance.revert_statement import revert_of
 from bot.provenance.reverted import RemediationCommits, reverted_remediations
 from bot.provenance.statement import Statement, StatementError, parse_statement
 from bot.provenance.verification.bot_commits import attested_bot_commit
@@ -111,6 +119,9 @@ def propose(
     )
     outcomes = []
     for path in bundles:
+        if (path / REVERTED_NOTE).exists():
+            outcomes.append(_reverted_note(path, reverted, settings))
+            continue
         try:
             candidate, proposal = _build_and_verify(
                 path, forge.workdir, forge.repository_uri, trust, clock
@@ -149,6 +160,33 @@ class _Run:
     trust: Trust
     reverted: Mapping[str, RemediationCommits]
     """Remediations merged on the base branch and reverted since, by id."""
+
+
+def _reverted_note(
+    path: Path, reverted: Mapping[str, RemediationCommits], settings: ProposeSettings
+) -> Outcome:
+    """The outcome of a folder ``analyze --bundle-out`` wrote in place of the bundle of a
+    reverted remediation. The note proposes nothing, so it is never trusted to: the base
+    branch's history must show the revert, or the folder is refused."""
+    rid = remediation_id(path.resolve().name)
+    undone = reverted.get(rid) if rid is not None else None
+    if rid is None or undone is None or rid in settings.allow_reverted:
+        return Outcome(
+            path,
+            Status.REFUSED,
+            f"{path} holds no bundle, only {REVERTED_NOTE}, but the base branch does not show "
+            "that remediation as reverted (or it is allowed again): make a fresh bundle",
+            rid,
+        )
+    return Outcome(path, Status.REVERTED, _not_again(rid, undone), rid)
+
+
+def _not_again(rid: str, undone: RemediationCommits) -> str:
+    """Why a reverted remediation is not proposed, and how to propose it again."""
+    return (
+        f"reverted in {(undone.reverted_in or '')[:12]} by {undone.reverted_by}: not "
+        f"proposed again (list {rid} under propose.allow_reverted to propose it)"
+    )
 
 
 def _reverted(forge: Forge, base: str) -> dict[str, RemediationCommits]:
@@ -204,11 +242,7 @@ def _propose_one(
 
     undone = run.reverted.get(rid)
     if undone is not None and rid not in settings.allow_reverted:
-        return outcome(
-            Status.REVERTED,
-            f"reverted in {(undone.reverted_in or '')[:12]} by {undone.reverted_by}: not "
-            f"proposed again (list {rid} under propose.allow_reverted to propose it)",
-        )
+        return outcome(Status.REVERTED, _not_again(rid, undone))
     existing = forge.find(proposal.fingerprint, branch)
     if existing is not None and existing.state is PullState.CLOSED:
         forge.comment(existing.number, body.TOPIC_IGNORED, body.ignored_comment(proposal))
@@ -247,7 +281,13 @@ def _propose_one(
         # only in its signature bytes (re-signed, or malleated s -> n-s) changes nothing.
         candidate = head
     title, labels = body.title(proposal), body.labels(proposal, environments)
-    text = body.render_body(proposal, branch, environments)
+    revert = revert_of(proposal.statement)
+    text = body.render_body(
+        proposal,
+        branch,
+        environments,
+        _merged_by(forge, revert.remediation_id) if revert is not None else None,
+    )
     if existing is not None:
         if (
             head == candidate
@@ -261,13 +301,15 @@ def _propose_one(
         existing.head_sha, existing.base_sha = candidate, proposal.base_sha
         forge.update(existing)
         return outcome(Status.UPDATED, f"#{existing.number} updated", existing.number)
-    if budget.open_count >= settings.max_open_prs:
+    # A revert turns a merged change around on a person's or the deploy job's request: the
+    # limits on new proposals never hold it back.
+    if revert is None and budget.open_count >= settings.max_open_prs:
         return outcome(
             Status.HELD,
             f"held back: {budget.open_count} open pull request(s), limit "
             f"propose.max_open_prs = {settings.max_open_prs}",
         )
-    if budget.new_this_hour >= settings.max_new_per_hour:
+    if revert is None and budget.new_this_hour >= settings.max_new_per_hour:
         return outcome(
             Status.HELD,
             f"held back: {budget.new_this_hour} pull request(s) opened in the last hour, limit "
@@ -292,6 +334,15 @@ def _propose_one(
     budget.open_count += 1
     budget.new_this_hour += 1
     return outcome(Status.OPENED, f"opened #{pull.number}", pull.number)
+
+
+def _merged_by(forge: Forge, remediation: str) -> int | None:
+    """The merged mendbot pull request of ``remediation``, if the forge knows it."""
+    for pull in forge.pulls(PullState.MERGED):
+        meta = decode_metadata(pull.body)
+        if meta is not None and meta.get("remediation") == remediation:
+            return pull.number
+    return None
 
 
 def _build_and_verify(

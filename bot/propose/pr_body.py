@@ -18,13 +18,17 @@ from bot.policy.gate_context import UNMAPPED_ENVIRONMENT, environments_of
 from bot.protocol import (
     BOT_LABEL,
     ENVIRONMENT_LABEL_PREFIX,
+    REVERT_LABEL,
     RISK_LABEL_PREFIX,
+    ROLLBACK_LABEL,
     TRAILER_ATTESTATION,
     TRAILER_FINGERPRINT,
     TRAILER_REMEDIATION,
     TRAILER_RULE,
     encode_metadata,
 )
+from bot.provenance.layout import committed_attestation_path
+from bot.provenance.revert_statement import RevertOf, revert_of
 from bot.provenance.statement import Statement
 from bot.provenance.verification.result import Signer
 from bot.risk import Ownership
@@ -89,8 +93,11 @@ def risk_level(statement: Statement) -> str:
 
 
 def title(proposal: Proposal) -> str:
-    """``fix(security): <remediation title> [<fp8>]``, on one line."""
+    """``fix(security): <remediation title> [<fp8>]``, on one line; a revert's own title
+    (``Revert "<subject>" (asked by …)``)."""
     info = proposal.statement.predicate.remediation
+    if revert_of(proposal.statement) is not None:
+        return plain(info.title, _TITLE_LIMIT)
     return f"fix(security): {plain(info.title, _TITLE_LIMIT)} [{info.fingerprint[:8]}]"
 
 
@@ -98,11 +105,19 @@ def labels(
     proposal: Proposal, environments: Mapping[str, Sequence[str]] | None = None
 ) -> list[str]:
     """``mendbot``, ``risk:<level>`` and one ``env:<name>`` per environment of
-    ``.github/mendbot.yml`` the change touches (paths no environment maps get none)."""
+    ``.github/mendbot.yml`` the change touches (paths no environment maps get none); a revert
+    also gets ``mendbot:revert``, and ``mendbot:rollback`` when the deploy job asked for it
+    (source ``detector``)."""
     paths = [change.path for change in proposal.statement.predicate.changes]
     touched = environments_of(paths, environments or {})
+    kind: list[str] = []
+    if revert_of(proposal.statement) is not None:
+        kind.append(REVERT_LABEL)
+        if proposal.statement.predicate.remediation.source == "detector":
+            kind.append(ROLLBACK_LABEL)
     return [
         BOT_LABEL,
+        *kind,
         f"{RISK_LABEL_PREFIX}{risk_level(proposal.statement)}",
         *(f"{ENVIRONMENT_LABEL_PREFIX}{name}" for name in touched if name != UNMAPPED_ENVIRONMENT),
     ]
@@ -112,8 +127,13 @@ def commit_message(proposal: Proposal) -> str:
     """The commit message with the trailers that name the remediation; every value is on one
     line, so no text from the statement can add a trailer of its own."""
     info = proposal.statement.predicate.remediation
+    subject = (
+        plain(info.title, _TITLE_LIMIT)
+        if revert_of(proposal.statement) is not None
+        else f"fix({plain(info.rules[0])}): {plain(info.title, _TITLE_LIMIT)}"
+    )
     lines = [
-        f"fix({plain(info.rules[0])}): {plain(info.title, _TITLE_LIMIT)}",
+        subject,
         "",
         f"Applies the attested remediation {plain(info.id)} unchanged.",
         "",
@@ -150,14 +170,42 @@ def environments_text(proposal: Proposal, environments: Mapping[str, Sequence[st
     return ", ".join(environments_of(paths, environments or {})) or UNMAPPED_ENVIRONMENT
 
 
+def _revert_summary(revert: RevertOf, source: str, reverted_pull: int | None) -> list[str]:
+    """The summary of a revert: what it turns around, where that was merged, who asked."""
+    merged_by = f" (#{reverted_pull})" if reverted_pull is not None else ""
+    asked = (
+        "the deploy job (its deployment did not hold: a rollback)"
+        if source == "detector"
+        else "a person (source `human-override`)"
+    )
+    return [
+        f"Reverts the remediation {code(revert.remediation_id)}, merged in "
+        f"`{revert.merged_in}`{merged_by}, exactly: every path that change touched goes back to "
+        "the commit before it, nothing else, its attestation "
+        f"{code(committed_attestation_path(revert.remediation_id))} "
+        f"(`sha256:{revert.attestation_sha256}`) included. Asked by {asked}; the signed "
+        "statement below binds this inverse change to that merge and that attestation.",
+        "",
+        "Once this is merged the remediation counts as reverted: mendbot does not propose it "
+        f"again (list {code(revert.remediation_id)} under `propose.allow_reverted` in "
+        "`.github/mendbot.yml` to allow it).",
+        "",
+    ]
+
+
 def render_body(
-    proposal: Proposal, branch: str, environments: Mapping[str, Sequence[str]] | None = None
+    proposal: Proposal,
+    branch: str,
+    environments: Mapping[str, Sequence[str]] | None = None,
+    reverted_pull: int | None = None,
 ) -> str:
-    """The Markdown body: summary, risk card, changes, provenance, behaviour, metadata."""
+    """The Markdown body: summary, risk card, changes, provenance, behaviour, metadata.
+    ``reverted_pull`` is the pull request that merged what a revert turns around, if known."""
     predicate = proposal.statement.predicate
     info = predicate.remediation
     risk = info.risk
     base = proposal.base_sha
+    revert = revert_of(proposal.statement)
     lines = [
         "## Summary",
         "",
@@ -165,6 +213,8 @@ def render_body(
         f"(rules {', '.join(code(r) for r in info.rules)}) unchanged on base `{base[:12]}`.",
         "",
     ]
+    if revert is not None:
+        lines += _revert_summary(revert, info.source, reverted_pull)
     lines.extend(
         f"- {code(finding.rule_id)} ({code(finding.severity)}) {code(finding.title)} "
         f"— {code(f'{finding.path}:{finding.line}')}"
@@ -229,6 +279,7 @@ def render_body(
                 "baseSha": base,
                 "statementDigest": proposal.statement_digest,
                 "risk": risk_level(proposal.statement),
+                **({"revert": revert.merged_in} if revert is not None else {}),
             }
         ),
         "",

@@ -9,6 +9,8 @@ Files: ``patch.diff`` (``git apply`` at the base commit), ``plan.json`` (finding
 fingerprint), ``statement.json`` (the exact signed payload), ``attestation.sigstore.json`` (the
 signed bundle; absent for ``--sign none``) and, for keyless signing,
 ``provenance.slsa.sigstore.json`` (a standard SLSA v1 provenance statement, same subjects).
+A remediation reverted on the branch gets no bundle: its folder holds only ``reverted.txt``
+(why), so that ``mendbot propose OUT/*/`` can say so; it proposes nothing for it.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ PLAN = "plan.json"
 STATEMENT = "statement.json"
 ATTESTATION = "attestation.sigstore.json"
 SLSA = "provenance.slsa.sigstore.json"
-FILES = (PATCH, PLAN, STATEMENT, ATTESTATION, SLSA)
+#: In place of a bundle: the remediation was reverted on the branch, and why it has no bundle.
+REVERTED_NOTE = "reverted.txt"
+FILES = (PATCH, PLAN, STATEMENT, ATTESTATION, SLSA, REVERTED_NOTE)
 #: Bound on each bundle file; a patch of many large workflows stays far below it.
 MAX_FILE_BYTES = 64 * 1024 * 1024
 #: Where the propose job commits the attestation, next to the fix.
@@ -75,13 +79,29 @@ def write(out: Path, remediation_id: str, files: BundleFiles) -> Path:
     bundle files; raises :class:`BundleError` otherwise or when writing fails.
     """
     target = out / bundle_name(remediation_id)
-    contents = {
-        PATCH: files.patch,
-        PLAN: files.plan,
-        STATEMENT: files.statement,
-        ATTESTATION: files.attestation,
-        SLSA: files.slsa,
-    }
+    return _replace(
+        target,
+        {
+            PATCH: files.patch,
+            PLAN: files.plan,
+            STATEMENT: files.statement,
+            ATTESTATION: files.attestation,
+            SLSA: files.slsa,
+        },
+    )
+
+
+def write_reverted_note(out: Path, remediation_id: str, reason: str) -> Path:
+    """Write ``out/<bundle-name>/reverted.txt`` (and nothing else) for a remediation that gets
+    no bundle because it was reverted; replaces a bundle folder as :func:`write` does."""
+    note = f"{remediation_id}: {reason}\n".encode()
+    return _replace(out / bundle_name(remediation_id), {REVERTED_NOTE: note})
+
+
+def _replace(target: Path, contents: dict[str, bytes | None]) -> Path:
+    """Write ``contents`` as the folder ``target``, atomically, replacing a folder that holds
+    nothing but bundle files."""
+    out = target.parent
     try:
         out.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=out))

@@ -24,6 +24,7 @@ from bot.protocol import ROLLBACK_EVENT
 from clirun import run_mendbot
 from keyfiles import write_keys
 
+ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ".mendbot/desired/github-settings/acme--app.yml"
 CI = ".github/workflows/ci.yml"
 MENDBOT_YML = f"""\
@@ -193,7 +194,7 @@ def test_a_workflow_run_that_finished_after_the_deploy_is_judged_then(
 
 
 def test_the_example_workflow_observes_hourly_in_each_environment_with_known_options() -> None:
-    workflow = Path(__file__).resolve().parents[2] / "docs" / "examples" / "mendbot-deploy.yml"
+    workflow = ROOT / "docs" / "examples" / "mendbot-deploy.yml"
     document = yaml.safe_load(workflow.read_text())
     triggers = document[True]  # YAML 1.1 reads the key `on` as true
     assert triggers["schedule"] == [{"cron": "17 * * * *"}]
@@ -209,10 +210,13 @@ def test_the_example_workflow_observes_hourly_in_each_environment_with_known_opt
         "actions": "read",
         "deployments": "write",
     }
-    [command] = [
-        step["run"] for step in observe["steps"] if "deploy observe" in step.get("run", "")
-    ]
-    used = set(re.findall(r"(--[a-z-]+)", command))
+    # The job runs the action (deploy-command: observe), which adds the forge, trust, signing
+    # and record options to the step's `args`.
+    [step] = [s for s in observe["steps"] if s.get("with", {}).get("deploy-command") == "observe"]
+    script = (ROOT / "action" / "run.sh").read_text()
+    trust = script[script.index("trust=()") : script.index("# Runs")]
+    added = script[script.index("      observe)") :].split(";;", 1)[0]
+    used = set(re.findall(r"(--[a-z-]+)", step["with"]["args"] + trust + added))
     helped = run_mendbot("deploy", "observe", "--help")
     assert helped.returncode == 0
     assert used and used <= set(re.findall(r"(--[a-z-]+)", helped.stdout))

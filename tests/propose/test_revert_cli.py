@@ -16,7 +16,7 @@ import pytest
 from bot.forge.interface import PullState
 from bot.forge.local import LocalForge
 from bot.protocol import REVERT_LABEL
-from bot.provenance.layout import committed_attestation_path
+from bot.provenance.layout import bundle_name, committed_attestation_path
 from clirun import run_mendbot
 from keyfiles import write_keys
 
@@ -233,3 +233,125 @@ def test_propose_refuses_a_shallow_clone_rather_than_forget_reverts(
         ["git", "-C", str(shallow), "for-each-ref"], capture_output=True, text=True, check=True
     ).stdout
     assert after == before
+
+
+def test_analyze_fix_leaves_a_reverted_remediation_out_until_allowed_again(
+    workflow_repo, keys, tmp_path: Path
+) -> None:
+    repo = workflow_repo
+    forge, numbers = _merged(repo, keys, tmp_path)
+    rid = next(r for r in numbers if not r.startswith(CI))
+    merged = next(p.merge_sha for p in forge.pulls(PullState.MERGED) if p.number == numbers[rid])
+    _sync(repo)
+    repo.git("revert", "--no-edit", merged)
+    reverted_in, engineer = repo.head(), repo.git("log", "-1", "--format=%an")
+    deploy = repo.path / ".github" / "workflows" / "deploy.yml"
+    before = deploy.read_bytes()
+    expected = (
+        f"{rid}: reverted in {reverted_in[:12]} by {engineer}: not applied; "
+        f"`mendbot unignore {rid}` (it lists it under `propose.allow_reverted` in "
+        ".github/mendbot.yml) to apply it again"
+    )
+
+    fixed = run_mendbot(
+        "analyze", str(repo.path), "--offline", "--fix=all", "--rule", "gha-persist-credentials"
+    )
+    assert fixed.returncode == 1, fixed.stdout + fixed.stderr  # its finding remains
+    assert expected in fixed.stderr
+    assert deploy.read_bytes() == before
+    assert repo.git("status", "--porcelain") == ""
+    # The other remediations of the same file are still written.
+    everything = run_mendbot("analyze", str(repo.path), "--offline", "--fix=all")
+    assert expected in everything.stderr
+    assert deploy.read_bytes() != before
+    assert b"persist-credentials" not in deploy.read_bytes()
+    repo.git("checkout", "--", ".")
+    out = tmp_path / "bundles-after-revert"
+    private, _ = keys
+    bundled = run_mendbot(
+        "analyze", str(repo.path), "--offline", "--bundle-out", str(out),
+        "--sign", "key", "--signing-key", str(private),
+    )  # fmt: skip
+    assert bundled.returncode == 1, bundled.stderr
+    assert f"no bundle for {rid}: reverted in {reverted_in[:12]} by {engineer}" in bundled.stderr
+    # Its folder holds only the note saying why, which propose reports; the others are bundles.
+    folder = out / bundle_name(rid)
+    assert [p.name for p in folder.iterdir()] == ["reverted.txt"]
+    _, public = keys
+    proposed = run_mendbot(
+        "propose", str(folder), "--forge", "local", "--repo", str(repo.path),
+        "--verify-key", str(public),
+    )  # fmt: skip
+    assert proposed.returncode == 0, proposed.stdout + proposed.stderr
+    assert proposed.stdout.startswith(f"reverted  {rid}: reverted in {reverted_in[:12]}")
+
+    # A person lists it under propose.allow_reverted: --fix applies it again.
+    repo.write(".github/mendbot.yml", f"propose:\n  allow_reverted: [{rid}]\n")
+    repo.commit("apply the reverted remediation again")
+    again = run_mendbot(
+        "analyze", str(repo.path), "--offline", "--fix=all", "--rule", "gha-persist-credentials"
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "not applied" not in again.stderr
+    remediated = subprocess.run(
+        ["git", "show", f"{merged}:.github/workflows/deploy.yml"],
+        cwd=repo.path,
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert deploy.read_bytes() == remediated
+
+
+def test_unignore_lists_the_reverted_remediation_keeping_the_file_as_written(
+    workflow_repo, keys, tmp_path: Path
+) -> None:
+    repo = workflow_repo
+    forge, numbers = _merged(repo, keys, tmp_path)
+    rid = next(r for r in numbers if not r.startswith(CI))
+    merged = next(p.merge_sha for p in forge.pulls(PullState.MERGED) if p.number == numbers[rid])
+    _sync(repo)
+    repo.git("revert", "--no-edit", merged)
+    config = repo.write(
+        ".github/mendbot.yml",
+        "# Our mendbot settings.\r\npropose:\r\n  max_open_prs: 3   # keep it small\r\n",
+    )
+    before = config.read_bytes()
+
+    wrong = run_mendbot(
+        "unignore", "gha-persist-credentials/nothing-12345678", "--repo", str(repo.path)
+    )
+    assert wrong.returncode == 2, wrong.stdout + wrong.stderr
+    assert f"reverted: {rid}" in wrong.stderr and "Traceback" not in wrong.stderr
+    assert config.read_bytes() == before
+
+    fingerprint = rid.rsplit("-", 1)[-1]
+    done = run_mendbot("unignore", fingerprint, "--repo", str(repo.path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{rid} listed under propose.allow_reverted" in done.stdout
+    assert config.read_bytes() == before + f"  allow_reverted:\r\n    - {rid}\r\n".encode()
+    again = run_mendbot("unignore", rid, "--repo", str(repo.path))
+    assert (again.returncode, "listed already" in again.stdout) == (0, True)
+    assert config.read_bytes() == before + f"  allow_reverted:\r\n    - {rid}\r\n".encode()
+
+    fixed = run_mendbot(
+        "analyze", str(repo.path), "--offline", "--fix=all", "--rule", "gha-persist-credentials"
+    )
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert (
+        b"persist-credentials: false" in (repo.path / ".github/workflows/deploy.yml").read_bytes()
+    )
+
+
+def test_unignore_creates_the_configuration_when_there_is_none(
+    workflow_repo, keys, tmp_path: Path
+) -> None:
+    repo = workflow_repo
+    forge, numbers = _merged(repo, keys, tmp_path)
+    rid = next(r for r in numbers if r.startswith(CI))
+    merged = next(p.merge_sha for p in forge.pulls(PullState.MERGED) if p.number == numbers[rid])
+    _sync(repo)
+    repo.git("revert", "--no-edit", merged)
+    done = run_mendbot("unignore", rid, "--repo", str(repo.path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    created = (repo.path / ".github/mendbot.yml").read_text()
+    assert created == f"propose:\n  allow_reverted:\n    - {rid}\n"

@@ -62,8 +62,8 @@ def render(analysis: Analysis, console: Console) -> None:
     for entry in analysis.result.reverted:
         console.print(
             f"reverted: {entry.remediation} was reverted in {entry.reverted_in[:12]} by "
-            f"{entry.reverted_by}; mendbot does not propose it again (list it under "
-            "propose.allow_reverted in .github/mendbot.yml to propose it)",
+            f"{entry.reverted_by}; mendbot does not propose it again "
+            f"(`mendbot unignore {entry.remediation}` to propose it)",
             markup=False,
             highlight=False,
         )

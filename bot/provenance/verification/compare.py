@@ -16,7 +16,9 @@ change" from the attested base, but merging it reverts everything merged since.
 Change lists are rebuilt with the same code that built the attested one
 (:mod:`bot.provenance.changes`) and compared path by path: nothing extra, nothing missing, same
 operations, modes and digests. The only path allowed besides them is this remediation's
-attestation, added under ``.mendbot/attestations/``.
+attestation, added under ``.mendbot/attestations/``; there, a signed revert
+(:mod:`bot.provenance.revert_statement`) also attests deleting the attestation of the
+remediation it reverts.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from bot.protocol import ATTESTATIONS_DIR
 from bot.provenance.changes import Change, RawEntry, changes_from_raw, parse_raw, raw_diff
 from bot.provenance.errors import ChangeError
 from bot.provenance.layout import committed_attestation_path
+from bot.provenance.revert_statement import revert_of
 from bot.provenance.statement import Statement
 from bot.provenance.verification.result import VerificationResult
 
@@ -85,7 +88,13 @@ def check_change_set(
         # Never None: the attested base is a common ancestor (checked above).
         merge_base = git.merge_base(repo, base_tip, head_commit) or attested
         entries = parse_raw(raw_diff(repo, merge_base, head_commit))
-        own = [e for e in entries if e.path.startswith(f"{ATTESTATIONS_DIR}/")]
+        undone = _reverted_attestation(statement)
+        own = [
+            e
+            for e in entries
+            if e.path.startswith(f"{ATTESTATIONS_DIR}/")
+            and not (e.path == undone and e.status == "D")
+        ]
         _check_attestation_path(repo, statement, own, attestation, result)
         actual = changes_from_raw(repo, [e for e in entries if e not in own])
     except (ChangeError, GitError) as exc:
@@ -197,6 +206,13 @@ def _attested_base_holds(
         return False
     result.passed("base-commit", f"head and the base descend from the attested base {attested}")
     return True
+
+
+def _reverted_attestation(statement: Statement) -> str | None:
+    """The attestation a revert statement deletes (the reverted remediation's): the one change
+    under ``.mendbot/attestations/`` besides its own that a statement can attest."""
+    revert = revert_of(statement)
+    return None if revert is None else committed_attestation_path(revert.remediation_id)
 
 
 def _check_merge_result(
