@@ -177,3 +177,27 @@ def test_every_input_and_output_is_documented() -> None:
         assert shown == (f"`{default}`" if default else "(empty)"), (name, shown)
     for name in action["outputs"]:
         assert re.search(rf"^\| `{re.escape(name)}` \|", docs, re.M), f"output {name}"
+
+
+def test_examples_that_install_mendbot_from_source_pin_a_commit_with_their_commands() -> None:
+    if _git("rev-parse", "--is-shallow-repository").stdout.strip() != "false":
+        pytest.skip("needs the repository's history (not a shallow clone)")
+    checked = 0
+    for path in EXAMPLES:
+        for _, job in _jobs(path):
+            source = [
+                step
+                for step in _steps_using(job, "actions/checkout@")
+                if step.get("with", {}).get("repository") == "mendbot/mendbot"
+            ]
+            scripts = " ".join(str(step.get("run", "")) for step in job.get("steps", []))
+            for step in source:
+                sha = step["with"]["ref"]
+                assert re.fullmatch(r"[0-9a-f]{40}", sha), (
+                    f"{path.name}: mendbot at {sha}, not a commit"
+                )
+                for command in sorted(set(re.findall(r"/bin/mendbot\" (\w[\w-]*)", scripts))):
+                    module = _git("show", f"{sha}:bot/cli/{command}.py")
+                    assert module.returncode == 0, f"{path.name}: {sha[:12]} has no `{command}`"
+                    checked += 1
+    assert checked, "an example installs mendbot from its source"
