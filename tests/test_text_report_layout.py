@@ -62,7 +62,8 @@ def test_a_narrow_terminal_gets_one_readable_block_per_finding() -> None:
         "  fix: report only (refs are not resolved offline; run without --offline to pin)" in lines
     )
     findings = int(out.rsplit(" finding(s)", 1)[0].rsplit(", ", 1)[1])
-    blocks = [line for line in lines if line.startswith(("critical ", "high ", "medium ", "low ", "info "))]
+    severities = ("critical ", "high ", "medium ", "low ", "info ")
+    blocks = [line for line in lines if line.startswith(severities)]
     assert len(blocks) == findings
     assert len(lines) <= 6 * findings
 
