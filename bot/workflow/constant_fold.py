@@ -14,7 +14,7 @@ import re
 from bot.workflow import expression_tree as expr
 from bot.workflow.template_scan import expressions
 
-Value = str | float | bool | None
+Value = expr.Value
 
 
 class NotConstant(Exception):
@@ -42,38 +42,17 @@ def _binary(node: expr.Binary) -> Value:
         return left if expr.truthy(left) else fold(node.right)
     right = fold(node.right)
     if node.op in ("==", "!="):
-        equal = _equal(left, right)
+        equal = expr.loose_equal(left, right)
         return equal if node.op == "==" else not equal
     if isinstance(left, str) and isinstance(right, str):
         a: str | float = left.lower()
         b: str | float = right.lower()
     else:
-        a, b = _number(left), _number(right)
+        a, b = expr.to_number(left), expr.to_number(right)
     comparisons = {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}  # type: ignore[operator]
     if node.op not in comparisons:
         raise NotConstant(node.op)
     return comparisons[node.op]
-
-
-def _equal(a: Value, b: Value) -> bool:
-    if isinstance(a, str) and isinstance(b, str):
-        return a.lower() == b.lower()
-    if type(a) is type(b):
-        return a == b
-    return _number(a) == _number(b)
-
-
-def _number(value: Value) -> float:
-    if isinstance(value, bool):
-        return 1.0 if value else 0.0
-    if value is None:
-        return 0.0
-    if isinstance(value, float):
-        return value
-    try:
-        return float(value.strip() or "0")
-    except ValueError:
-        return float("nan")
 
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{(\d+)\}")

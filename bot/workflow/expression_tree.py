@@ -325,7 +325,8 @@ def truthy(value: Value) -> bool:
     return bool(value)
 
 
-def _number(value: Value) -> float:
+def to_number(value: Value) -> float:
+    """GitHub's conversion of a known value to a number (NaN when a string is not one)."""
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if value is None:
@@ -338,13 +339,13 @@ def _number(value: Value) -> float:
         return float("nan")
 
 
-def _equal(a: Value, b: Value) -> bool:
+def loose_equal(a: Value, b: Value) -> bool:
     """GitHub's loose equality: strings case-insensitively, mixed types as numbers."""
     if isinstance(a, str) and isinstance(b, str):
         return a.lower() == b.lower()
     if type(a) is type(b):
         return a == b
-    return _number(a) == _number(b)
+    return to_number(a) == to_number(b)
 
 
 def evaluate(
@@ -390,7 +391,7 @@ def _evaluate_binary(
             if not _prefix_mismatch(node, prefixes):
                 return UNKNOWN
             return node.op == "!="
-        equal = _equal(left, right)
+        equal = loose_equal(left, right)
         return equal if node.op == "==" else not equal
     return UNKNOWN
 
