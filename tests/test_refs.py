@@ -183,17 +183,19 @@ def stalled_https() -> Iterator[str]:
 
 
 def _recording_git(folder: Path) -> Path:
-    """A ``git`` for PATH that appends its argv (NUL-separated, one invocation per line) to
-    ``argv.log`` and its GIT_CONFIG_* environment to ``env.log``, then runs the real git."""
+    """A ``git`` for PATH that writes its argv (NUL-separated) to ``argv.<pid>`` and its
+    GIT_CONFIG_* environment to ``env.<pid>``, then runs the real git.
+
+    One file per invocation because lookups run concurrently: appends from two processes to
+    one log interleave."""
     real = shutil.which("git")
     assert real is not None
     folder.mkdir()
     wrapper = folder / "git"
     wrapper.write_text(
         "#!/bin/sh\n"
-        f'printf "%s\\0" "$@" >> "{folder}/argv.log"\n'
-        f'echo >> "{folder}/argv.log"\n'
-        f'env | grep "^GIT_CONFIG_" >> "{folder}/env.log"\n'
+        f'printf "%s\\0" "$@" > "{folder}/argv.$$"\n'
+        f'env | grep "^GIT_CONFIG_" > "{folder}/env.$$"\n'
         f'exec "{real}" "$@"\n'
     )
     wrapper.chmod(0o755)
@@ -235,13 +237,15 @@ def test_token_never_reaches_argv_nor_the_report_when_ls_remote_stalls(
         assert secret not in done.stdout
         assert secret not in done.stderr
     calls = [
-        line.split("\0")
-        for line in (bin_dir / "argv.log").read_text().splitlines()
-        if "ls-remote" in line
+        record.read_text().rstrip("\0").split("\0")
+        for record in sorted(bin_dir.glob("argv.*"))
+        if "ls-remote" in record.read_text()
     ]
     assert len(calls) == 2
     for argv in calls:
         assert not any(token in arg or encoded in arg for arg in argv), argv
         assert not any("extraHeader" in arg for arg in argv), argv
     # The token still authenticates the request, through the environment.
-    assert f"Authorization: Basic {encoded}" in (bin_dir / "env.log").read_text()
+    assert f"Authorization: Basic {encoded}" in "".join(
+        record.read_text() for record in bin_dir.glob("env.*")
+    )

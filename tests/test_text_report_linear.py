@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 from rich.text import Text
@@ -46,6 +46,10 @@ def _by_rich(rows: list[tuple[Text, ...]], width: int) -> str:
 
 
 @settings(max_examples=150, deadline=None)
+@example(  # no-wrap columns wide enough to squeeze the last two to nothing
+    rows=[("x" * 69, "y" * 62, "finding", "fix")],
+    width=140,
+)
 @given(
     rows=st.lists(st.tuples(_CELL, _CELL, _CELL, _CELL), min_size=1, max_size=6),
     width=st.integers(min_value=100, max_value=220),

@@ -12,7 +12,8 @@ work can be skipped:
   when every character is one cell wide, and with :meth:`rich.text.Text.wrap` otherwise.
 
 :func:`render_plain` returns None whenever the console would add anything (colour, a table
-wider than the console): the caller then prints the table with Rich.
+wider than the console, a column squeezed to no text): the caller then prints the table
+with Rich.
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ def render_plain(
     inner = options.update_width(options.max_width - len(columns) - 1)
     widths = header_table._calculate_column_widths(console, inner)  # private: see the module doc
     if sum(widths) + len(widths) + 1 > console.width:
+        return None
+    if min(widths) <= 2 * _PAD:
+        # Rich drops the padding of a column squeezed to nothing; such a table is rare
+        # enough to leave to Rich.
         return None
     box = header_table.box.substitute(options, safe=console.safe_box)
     with console.capture() as capture:
