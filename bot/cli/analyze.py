@@ -25,6 +25,7 @@ from bot.analyze.pipeline import Analysis, FixHold, analyze
 from bot.analyze.report.formats import REPORT_FORMATS, render_report
 from bot.analyze.result_cache import ResultCache, run_settings
 from bot.analyze.reverted import RevertedHold, note_reverted
+from bot.api_url import checked_root
 from bot.cli.console import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT_ERRORS, fail, make_console
 from bot.cli.times import parse_now
 from bot.config import Config, find_config, json_schema, load_config
@@ -328,9 +329,15 @@ def _warn_fix_limits(result: Analysis) -> None:
 
 def default_resolver() -> RefResolver:
     """A resolver for ``$GITHUB_SERVER_URL`` using ``$GITHUB_TOKEN``/``$GH_TOKEN`` if set and
-    ``$MENDBOT_GIT_TIMEOUT`` seconds per repository."""
+    ``$MENDBOT_GIT_TIMEOUT`` seconds per repository. Raises
+    :class:`~bot.api_url.UnsafeUrlError` when the server is plain http to another host: the
+    SHAs pinned from its answers could be changed on the way (a ``file://`` mirror is fine)."""
+    server = os.environ.get("GITHUB_SERVER_URL")
+    if server and not server.lower().startswith("file://"):
+        server = checked_root(server, name="GITHUB_SERVER_URL")
     token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
     return RefResolver(
+        server or None,
         cache_dir=default_cache_dir(),
         token=token,
         timeout_seconds=timeout_from_environment(os.environ),

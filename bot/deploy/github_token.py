@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from github import Auth
 
+from bot.api_url import checked_root
 from bot.deploy.applier import Authority, DeployContext, Grant
 from bot.errors import MendbotError
 
@@ -51,8 +52,10 @@ class GitHubApiError(MendbotError):
 
 
 def api_url() -> str:
-    """``$GITHUB_API_URL`` without a trailing slash, else ``https://api.github.com``."""
-    return (os.environ.get(API_URL_VARIABLE) or DEFAULT_API_URL).rstrip("/")
+    """``$GITHUB_API_URL`` without a trailing slash, else ``https://api.github.com``; raises
+    :class:`~bot.api_url.UnsafeUrlError` when it is plain http to another host (the App's JWT
+    and the narrowed token would travel unencrypted)."""
+    return checked_root(os.environ.get(API_URL_VARIABLE) or DEFAULT_API_URL, name=API_URL_VARIABLE)
 
 
 class GitHubApi:

@@ -19,6 +19,7 @@ from typing import Any
 import requests
 from github import Auth, Github, GithubException, GithubRetry, UnknownObjectException
 
+from bot.api_url import checked_root
 from bot.fleet.shards import Repository
 from bot.forge.github.client import wrap_error
 
@@ -59,11 +60,13 @@ def list_organisation(
 
     Archived repositories and forks are skipped unless included; a repository without a
     workflow file on its default branch is skipped too (there is nothing for the fleet to
-    analyse). Raises :class:`~bot.forge.interface.ForgeError` when GitHub refuses or fails.
+    analyse). Raises :class:`~bot.forge.interface.ForgeError` when GitHub refuses or fails, and
+    :class:`~bot.api_url.UnsafeUrlError` before sending the token when ``api_url`` is plain
+    http to another host.
     """
     github = Github(
         auth=Auth.Token(token),
-        base_url=api_url,
+        base_url=checked_root(api_url, name="--api-url (or GITHUB_API_URL)"),
         retry=GithubRetry(total=5, max_rate_limit_wait=120) if retry is None else retry,
         per_page=100,
         timeout=15,

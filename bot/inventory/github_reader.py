@@ -13,15 +13,15 @@ to do; the token never appears in one.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import requests
 
+from bot.api_url import UnsafeUrlError, checked_root
 from bot.inventory.errors import InventoryError
 
 #: Where the token is read from, first set wins.
@@ -89,42 +89,11 @@ def api_root(option: str | None, environ: dict[str, str] | None = None) -> str:
     """The REST API root: ``option``, else ``$GITHUB_API_URL``, else api.github.com; raises
     :class:`InventoryError` unless it is an http(s) URL."""
     source = os.environ if environ is None else environ
-    root = (option or source.get(API_URL_VARIABLE) or DEFAULT_API_URL).strip().rstrip("/")
-    parts = urlsplit(root)
-    scheme = parts.scheme.lower()
-    if scheme not in ("https", "http") or not root.lower().startswith(scheme + "://"):
-        # Not echoed: a value that is no URL may be a token pasted in the wrong place.
-        raise InventoryError(
-            "--api-url (or GITHUB_API_URL) is not an http(s) URL; its value is not shown",
-            advice="give the REST API root, e.g. https://api.github.com or "
-            "https://HOST/api/v3 for GitHub Enterprise Server",
-        )
-    if parts.username is not None or parts.password is not None:
-        raise InventoryError(
-            f"--api-url (or GITHUB_API_URL) for {parts.hostname} carries credentials; the URL "
-            "is not shown and nothing was sent",
-            advice="remove the user name and password from the URL: the token goes in "
-            "GITHUB_TOKEN (or GH_TOKEN) only",
-        )
-    host = parts.hostname or ""
-    if scheme == "http" and not _is_loopback(host):
-        # The token travels in a header: over plain http anyone on the path could read it.
-        raise InventoryError(
-            f"--api-url {root!r} is plain http to {host or 'no host'}: the token would be "
-            "sent unencrypted; nothing was sent",
-            advice="use the https:// address of the API (plain http only to this machine, "
-            "e.g. http://127.0.0.1:PORT for a local test server)",
-        )
-    return root
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+    value = option or source.get(API_URL_VARIABLE) or DEFAULT_API_URL
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        return checked_root(value, name="--api-url (or GITHUB_API_URL)")
+    except UnsafeUrlError as exc:
+        raise InventoryError(str(exc), advice=exc.advice) from None
 
 
 class GithubReader:

@@ -26,6 +26,7 @@ from deploy_github import (
 )
 from fakegithub import FakeGitHub
 
+from bot.api_url import UnsafeUrlError
 from bot.deploy.applier import Target, Verdict
 from bot.deploy.appliers import applier_for
 from bot.deploy.desired import SelectedActions, as_state, parse_desired
@@ -304,6 +305,15 @@ def test_no_app_key_is_a_clear_error_and_asks_for_nothing(github, app, monkeypat
     text = caught.value.diagnostics()
     assert "MENDBOT_DEPLOY_APP_KEY is not set" in text
     assert f"deploy.environments.{ENVIRONMENT}.github_app_id" in text
+    assert github.token_requests == []
+
+
+def test_a_plain_http_api_root_elsewhere_gets_no_jwt(github, app, monkeypatch):
+    """The App's JWT and the narrowed token never travel over plain http to another host."""
+    monkeypatch.setenv("GITHUB_API_URL", "http://github.example/api/v3")
+    with pytest.raises(UnsafeUrlError) as caught:
+        GithubSettingsApplier.connect(_read_only_token(), context())
+    assert "plain http to github.example" in caught.value.diagnostics()
     assert github.token_requests == []
 
 

@@ -27,6 +27,7 @@ from github import (
 )
 
 from bot import git
+from bot.api_url import checked_root
 from bot.forge.interface import (
     ForgeError,
 )
@@ -59,6 +60,10 @@ def wrap_error(action: str, exc: Exception, advice: str | None = None) -> ForgeE
         f"GitHub did not answer to {action} ({exc})",
         advice="GitHub kept failing after bounded retries; rerun later, nothing half-done was left",
     )
+
+
+#: How errors name the API root: the option and the variable it defaults from.
+API_URL_NAME = "--api-url (or GITHUB_API_URL)"
 
 
 def is_bot_account(login: str) -> bool:
@@ -126,8 +131,11 @@ def installation_token(
 
     The App authenticates with a short-lived RS256 JWT signed by its private key; the installation
     is ``installation_id`` or, when not given, the one ``GET /repos/{owner}/{repo}/installation``
-    names. The token lasts an hour, which is longer than a ``propose`` run.
+    names. The token lasts an hour, which is longer than a ``propose`` run. Raises
+    :class:`~bot.api_url.UnsafeUrlError` before sending anything when ``base_url`` is plain
+    http to another host.
     """
+    base_url = checked_root(base_url, name=API_URL_NAME)
     pem = _read_app_key(private_key_file)
     if retry is None:
         retry = GithubRetry(total=5, max_rate_limit_wait=120)
@@ -176,7 +184,9 @@ class GitHubClient:
 
     ``bot_login`` is the account the token acts as (for a GitHub App, ``<app-slug>[bot]``); when
     not given it is read from ``GET /user``, and when GitHub does not say (an installation
-    token), any bot account (``type: Bot``) counts as the bot for sticky comments.
+    token), any bot account (``type: Bot``) counts as the bot for sticky comments. A
+    ``base_url`` that is plain http to another host raises :class:`~bot.api_url.UnsafeUrlError`
+    before the token is used.
     """
 
     name = "github"
@@ -194,6 +204,7 @@ class GitHubClient:
         base: str | None = None,
         bot_login: str | None = None,
     ) -> None:
+        base_url = checked_root(base_url, name=API_URL_NAME)
         self._full_name = repository
         self._owner = repository.split("/")[0]
         self._workdir = workdir
