@@ -97,14 +97,24 @@ class GithubSettingsApplier(Applier):
 
     @classmethod
     def connect(cls, target: Target, context: DeployContext) -> tuple[Self, Grant]:
-        """Check the target names only known settings of one repository, then mint a token for
-        that repository with ``administration: write`` alone."""
+        """Check the target names only known settings of one repository, the one deployed from
+        (on GitHub; a local forge's repository is a URL and names no GitHub repository), then
+        mint a token for that repository with ``administration: write`` alone."""
         repository = str(target.location.get("repository", ""))
         if not _REPOSITORY.match(repository) or {".", ".."} & set(repository.split("/")):
             raise SettingsError(
                 f"{target.source or 'github-settings target'}: no repository (owner/name) to "
                 "apply the settings to",
                 advice="the desired-state file's `repository` names it",
+            )
+        deployed_from = context.repository
+        if _REPOSITORY.match(deployed_from) and deployed_from.lower() != repository.lower():
+            # The change was reviewed and gated in deployed_from: its reviewers are not the
+            # other repository's, even when one App is installed on both.
+            raise SettingsError(
+                f"{target.source or repository}: the settings are those of {repository}, and "
+                f"this deploy job deploys {deployed_from}; nothing was applied",
+                advice=f"change {repository}'s settings from {repository}'s own mendbot deploy job",
             )
         unknown = sorted(set(target.objects) - set(SETTINGS))
         if unknown or not target.objects:

@@ -4,6 +4,7 @@ drift, failures compensated with the snapshot, and no credential in any text."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -306,6 +307,18 @@ def test_no_app_key_is_a_clear_error_and_asks_for_nothing(github, app, monkeypat
     assert "MENDBOT_DEPLOY_APP_KEY is not set" in text
     assert f"deploy.environments.{ENVIRONMENT}.github_app_id" in text
     assert github.token_requests == []
+
+
+def test_a_change_reviewed_in_one_repository_never_sets_another_ones(github, app):
+    """The App is installed on both repositories; the change was reviewed in REPO's pull
+    request, so OTHER's settings are not this job's to change."""
+    target = _token_target(default_workflow_permissions=("write", "read"))
+    target = dataclasses.replace(target, location={"repository": OTHER})
+    with pytest.raises(SettingsError) as caught:
+        GithubSettingsApplier.connect(target, context())
+    assert f"the settings are those of {OTHER}" in caught.value.diagnostics()
+    assert github.token_requests == []
+    assert github.deploy_state(OTHER).workflow["default_workflow_permissions"] == "write"
 
 
 def test_a_plain_http_api_root_elsewhere_gets_no_jwt(github, app, monkeypatch):
