@@ -58,6 +58,14 @@ TAG = ({"github.event_name": "push", "github.ref_type": "tag"}, {"github.ref": "
         ("matrix.cache && false", False),
         ("matrix.cache || true", True),
         ("'1' == 1", True),
+        # GitHub's && and || give an operand, not a boolean.
+        ("github.event_name || 'none'", "push"),
+        ("inputs.sha || ''", expr.UNKNOWN),
+        ("inputs.sha || 'none'", True),  # truthy, whichever operand it is
+        ("github.event_name == 'schedule' && 'observe' || github.ref_type", "tag"),
+        ("github.ref_type == 'tag' && 'release' || 'build'", "release"),
+        ("'' || 0", 0),
+        ("0 && matrix.cache", 0),
     ],
 )
 def test_three_valued_evaluation(text: str, expected: object) -> None:

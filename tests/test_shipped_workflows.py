@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.workflow.expression_tree import Unknown, Value, evaluate, parse
 from clirun import run_mendbot
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,6 +70,41 @@ def test_the_fleet_workflow_shards_read_only_and_merges_into_the_summary() -> No
     assert not any("${{" in script for script in scripts), "values reach scripts via env only"
     assert any("fleet plan" in script for script in scripts)
     assert any("fleet merge" in s and '--summary "$GITHUB_STEP_SUMMARY"' in s for s in scripts)
+
+
+def _render(template: str, known: dict[str, Value]) -> str:
+    """A ``${{ }}`` template with every expression evaluated against ``known``."""
+
+    def value(match: re.Match[str]) -> str:
+        result = evaluate(parse(match.group(1)), known)
+        assert not isinstance(result, Unknown), (match.group(1), known)
+        return "" if result is None else str(result)
+
+    return re.sub(r"\$\{\{(.*?)\}\}", value, template)
+
+
+def test_no_merge_commit_waits_in_another_commits_deploy_group() -> None:
+    """GitHub keeps one pending run per concurrency group and cancels the rest: merges that
+    arrive while a deploy runs must not share a group, or all but the last are never
+    deployed. The same commit (push, then a manual re-run) shares one: never applied twice at
+    once. The hourly observe run never takes a deploy's place."""
+    workflow = _load(ROOT / "docs" / "examples" / "mendbot-deploy.yml")
+    group = workflow["concurrency"]["group"]
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+
+    def of(event: str, sha: str, dispatched: str | None = None) -> str:
+        known: dict[str, Value] = {
+            "github.event_name": event,
+            "github.sha": sha,
+            "inputs.sha": dispatched,
+        }
+        return _render(group, known)
+
+    first, second = "a" * 40, "b" * 40
+    assert of("push", first) != of("push", second)
+    assert of("push", first) == of("workflow_dispatch", "c" * 40, first)
+    assert of("schedule", first) not in {of("push", first), of("push", second)}
+    assert of("schedule", first) == of("schedule", second)
 
 
 def test_workflows_and_the_action_are_valid_for_github() -> None:

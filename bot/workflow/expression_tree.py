@@ -356,7 +356,9 @@ def evaluate(
     ``prefixes`` maps a context path to a lower-case prefix its value is known to start with
     (under a tag push ``github.ref`` starts with ``refs/tags/``), which decides ``startsWith``
     calls and equality with literals that lack the prefix. Anything else is :data:`UNKNOWN`,
-    and unknowns propagate with three-valued (Kleene) logic.
+    and unknowns propagate with three-valued (Kleene) logic. ``&&`` and ``||`` give the
+    operand GitHub gives (``a || b`` is ``a`` when truthy, else ``b``); when only the result's
+    truthiness is known (the left unknown, the right decisive) they give that boolean.
     """
     prefixes = prefixes or {}
     if isinstance(node, Literal):
@@ -379,13 +381,14 @@ def _evaluate_binary(
     left = evaluate(node.left, known, prefixes)
     right = evaluate(node.right, known, prefixes)
     if node.op in ("&&", "||"):
-        values = [v if isinstance(v, Unknown) else truthy(v) for v in (left, right)]
+        # GitHub returns an operand, not a boolean: `a || b` is a when a is truthy, else b
+        # (`inputs.sha || github.sha`). With the left unknown only the truthiness may be.
         decisive = node.op == "||"
-        if decisive in values:
+        if not isinstance(left, Unknown):
+            return left if truthy(left) == decisive else right
+        if not isinstance(right, Unknown) and truthy(right) == decisive:
             return decisive
-        if any(isinstance(v, Unknown) for v in values):
-            return UNKNOWN
-        return not decisive
+        return UNKNOWN
     if node.op in ("==", "!="):
         if isinstance(left, Unknown) or isinstance(right, Unknown):
             if not _prefix_mismatch(node, prefixes):
