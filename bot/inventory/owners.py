@@ -19,6 +19,8 @@ OWNER_TAGS = ("owner", "team")
 #: Where GitHub looks for CODEOWNERS, in its order.
 CODEOWNERS_LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 _MAX_CODEOWNERS_BYTES = 3 * 1024 * 1024
+#: Patterns that match every file (leading and trailing slashes aside).
+CATCH_ALL = frozenset({"*", "**", "**/*", "**/**", ""})
 
 
 def owner_from_tags(tags: Mapping[str, str]) -> str | None:
@@ -32,12 +34,19 @@ def owner_from_tags(tags: Mapping[str, str]) -> str | None:
 
 def codeowners_of(repository: Path, path: str) -> str | None:
     """The owners GitHub's CODEOWNERS (first location found, read without following links)
-    gives ``path``, space-separated as written, or None."""
+    gives ``path``, space-separated as written, or None — also when the line that decides is
+    a catch-all (``*``, ``**``, ``/**``): only a line naming the inventory's files names its
+    owners."""
     for location in CODEOWNERS_LOCATIONS:
         text = _read(repository, location)
         if text is None:
             continue
-        owners = [owner for _, owner in CodeOwners(text).of(path)]
+        matched, _, pattern, _ = CodeOwners(text).matching_line(path)
+        if pattern is None or pattern.strip("/") in CATCH_ALL:
+            # "* @org/maintainers" says who reviews code, not who answers for each key: an
+            # owner guessed from it would let the key's fixes pass as owned.
+            return None
+        owners = [owner for _, owner in matched]
         return " ".join(owners) if owners else None
     return None
 

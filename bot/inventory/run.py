@@ -19,6 +19,7 @@ from bot.desired import (
 )
 from bot.inventory.aws import collect
 from bot.inventory.aws_reader import connect
+from bot.inventory.comments import carry_comments
 from bot.inventory.errors import InventoryError
 from bot.inventory.github import collect_nhi, collect_settings
 from bot.inventory.github_reader import GithubReader, api_root, token_from_environment
@@ -40,7 +41,8 @@ class InventoryRun:
     """False when the file already held exactly these bytes (it was not touched)."""
     keys: int
     warnings: tuple[str, ...]
-    """Keys whose status the replaced file asked for and IAM does not show."""
+    """Keys whose status the replaced file asked for and IAM does not show, and comments of
+    the replaced file whose key is gone."""
 
 
 def inventory_aws(
@@ -53,7 +55,8 @@ def inventory_aws(
     reader = connect(region)
     account = reader.account_id()
     relative = f"{DESIRED_DIR}/{AWS_KIND}/{file_name or account + '.yml'}"
-    previous = _previous(relative, read_existing(repository, relative), account)
+    existing = read_existing(repository, relative)
+    previous = _previous(relative, existing, account)
     inventory = collect(
         reader,
         account,
@@ -61,13 +64,28 @@ def inventory_aws(
         file_owner=codeowners_of(repository, relative),
         now=now,
     )
-    data = render_access_keys(inventory).encode("utf-8")
+    data, lost = _with_comments(relative, existing, render_access_keys(inventory))
     # The written file must read back as the model it came from (the rules and the deploy
     # job read it with the same parser).
     if parse_desired(relative, data) != inventory:
         raise InventoryError(f"{relative}: the rendered inventory does not read back; not written")
     written = write_file(repository, relative, data)
-    return InventoryRun(relative, written, len(inventory.keys), _undeployed(previous, inventory))
+    warnings = _undeployed(previous, inventory) + lost
+    return InventoryRun(relative, written, len(inventory.keys), warnings)
+
+
+def _with_comments(
+    relative: str, existing: bytes | None, rendered: str
+) -> tuple[bytes, tuple[str, ...]]:
+    """``rendered`` with the comments people wrote in the replaced file (an inline
+    suppression is a decision: a refresh keeps it), and a warning per comment whose key is
+    gone."""
+    if existing is None:
+        return rendered.encode("utf-8"), ()
+    text, lost = carry_comments(existing.decode("utf-8", "replace"), rendered)
+    return text.encode("utf-8"), tuple(
+        f"{relative}: a comment was dropped, its entry is gone: {comment}" for comment in lost
+    )
 
 
 def _undeployed(previous: AwsIamAccessKeys | None, observed: AwsIamAccessKeys) -> tuple[str, ...]:
@@ -117,7 +135,8 @@ class GithubInventoryRun:
     counts: str
     """What was found, for the summary line."""
     warnings: tuple[str, ...]
-    """Settings the replaced file asked for and GitHub does not show."""
+    """Settings the replaced file asked for and GitHub does not show, and comments of the
+    replaced files whose entry is gone."""
 
 
 def github_file_name(repository: str) -> str:
@@ -144,17 +163,20 @@ def inventory_github(
     name = github_file_name(repository)
     settings_path = f"{DESIRED_DIR}/{GITHUB_SETTINGS_KIND}/{name}"
     nhi_path = f"{DESIRED_DIR}/{GITHUB_NHI_KIND}/{name}"
-    previous = _previous_settings(settings_path, read_existing(repository_dir, settings_path))
-    _previous_nhi(nhi_path, read_existing(repository_dir, nhi_path), repository)
+    settings_before = read_existing(repository_dir, settings_path)
+    nhi_before = read_existing(repository_dir, nhi_path)
+    previous = _previous_settings(settings_path, settings_before)
+    _previous_nhi(nhi_path, nhi_before, repository)
     if previous is not None and previous.repository != repository:
         raise InventoryError(
             f"{settings_path} holds repository {previous.repository}, not {repository}",
             advice="fix or remove the file, then rerun; it was left unchanged",
         )
-    rendered = (
-        (settings_path, render_settings(settings).encode("utf-8"), settings),
-        (nhi_path, render_nhi(nhi).encode("utf-8"), nhi),
+    settings_data, settings_lost = _with_comments(
+        settings_path, settings_before, render_settings(settings)
     )
+    nhi_data, nhi_lost = _with_comments(nhi_path, nhi_before, render_nhi(nhi))
+    rendered = ((settings_path, settings_data, settings), (nhi_path, nhi_data, nhi))
     for relative, data, model in rendered:
         # What is written must read back as the model it came from (the rules and the deploy
         # job read it with the same parser).
@@ -169,7 +191,8 @@ def inventory_github(
         f"{len(nhi.deploy_keys)} deploy keys, {len(nhi.environments)} environments "
         f"({environment_secrets} environment secrets)"
     )
-    return GithubInventoryRun(files, counts, _settings_drift(previous, settings))
+    warnings = _settings_drift(previous, settings) + settings_lost + nhi_lost
+    return GithubInventoryRun(files, counts, warnings)
 
 
 def _settings_drift(previous: GithubSettings | None, observed: GithubSettings) -> tuple[str, ...]:

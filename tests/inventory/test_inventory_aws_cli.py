@@ -164,6 +164,24 @@ def test_owner_from_a_codeowners_line_naming_the_inventory_file(
     assert by_id[keys["used"]].owner == "platform-team"  # a tag on the user wins
 
 
+@pytest.mark.parametrize("catch_all", ["*", "/**", "**"])
+def test_a_catch_all_codeowners_line_names_no_owner(
+    account: Account, tmp_path: Path, catch_all: str
+) -> None:
+    """``* @org/maintainers`` says who reviews code: it must not make every untagged key
+    owned (which would let its deactivation merge without the person an unowned key needs)."""
+    keys = _three_users(account)
+    (tmp_path / ".github").mkdir()
+    (tmp_path / ".github" / "CODEOWNERS").write_text(
+        f"/docs/ @org/writers\n{catch_all} @org/maintainers\n", encoding="utf-8"
+    )
+    assert _inventory(account, tmp_path).returncode == 0
+    parsed = parse_desired(RELATIVE, (tmp_path / RELATIVE).read_bytes())
+    by_id = {key.id: key for key in parsed.keys}  # type: ignore[attr-defined]
+    assert by_id[keys["abandoned"]].owner is None
+    assert by_id[keys["used"]].owner == "platform-team"
+
+
 def test_more_users_than_one_page(account: Account, tmp_path: Path) -> None:
     for number in range(PAGE_SIZE + 3):
         account.user(f"svc-{number:03d}")

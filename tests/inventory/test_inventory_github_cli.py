@@ -124,6 +124,47 @@ def test_a_rerun_on_an_unchanged_repository_changes_no_byte(
     assert f"unchanged: {NHI}" in again.stderr
 
 
+def test_a_rerun_keeps_the_suppressions_and_comments_people_wrote(
+    hub: FakeGitHub, tmp_path: Path
+) -> None:
+    """Settings and identities are refreshed from GitHub; a person's comments stay on their
+    entries, and one whose entry GitHub no longer lists is reported, not silently lost."""
+    assert _inventory(hub, tmp_path).returncode == 0
+    nhi, settings = tmp_path / NHI, tmp_path / SETTINGS
+    decided_nhi = nhi.read_text().replace(
+        "  - name: OLD_DEPLOY_TOKEN\n",
+        "  # still read by the yearly audit job in acme/compliance\n"
+        "  - name: OLD_DEPLOY_TOKEN  # mendbot: ignore[nhi-github-unused-secret]\n",
+    )
+    decided_nhi = decided_nhi.replace(
+        "  - name: NPM_TOKEN\n", "  - name: NPM_TOKEN  # rotated by the release team\n"
+    )
+    nhi.write_text(decided_nhi)
+    suppression = "# mendbot: ignore[gh-settings-default-token-write]"
+    decided_settings = settings.read_text().replace(
+        "  default_workflow_permissions: write\n",
+        f"  default_workflow_permissions: write  {suppression}\n",
+    )
+    settings.write_text(decided_settings)
+    hub.repos[REPOSITORY].nhi.secrets = hub.repos[REPOSITORY].nhi.secrets[1:]  # NPM_TOKEN gone
+
+    again = _inventory(hub, tmp_path)
+
+    assert again.returncode == 0, again.stderr
+    assert settings.read_text() == decided_settings
+    refreshed = nhi.read_text()
+    assert "NPM_TOKEN" not in refreshed
+    assert (
+        "  # still read by the yearly audit job in acme/compliance\n"
+        "  - name: OLD_DEPLOY_TOKEN  # mendbot: ignore[nhi-github-unused-secret]\n"
+    ) in refreshed
+    assert "a comment was dropped, its entry is gone" in again.stderr
+    assert "# rotated by the release team" in again.stderr
+    third = _inventory(hub, tmp_path)
+    assert third.returncode == 0, third.stderr
+    assert nhi.read_text() == refreshed and settings.read_text() == decided_settings
+
+
 def test_every_page_is_read(hub: FakeGitHub, tmp_path: Path) -> None:
     repo = hub.repos[REPOSITORY]
     repo.nhi.secrets = [{"name": f"TOKEN_{n:03d}"} for n in range(250, 0, -1)]

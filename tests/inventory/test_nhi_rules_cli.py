@@ -171,6 +171,40 @@ def test_a_suppression_on_the_key_is_a_decision(account: Account, tmp_path: Path
     assert before != path.read_bytes()  # the other key was still fixed
 
 
+def test_a_rerun_of_the_inventory_keeps_what_people_wrote_in_the_file(
+    account: Account, tmp_path: Path
+) -> None:
+    """A refresh rewrites the file from IAM, but a suppression (and any comment) a person
+    wrote stays where it was: the kept key is not proposed for deactivation again."""
+    keys = _inventoried(account, tmp_path)
+    path = tmp_path / RELATIVE
+    text = path.read_text(encoding="utf-8")
+    marker = f"  - id: {keys['abandoned']}\n"
+    decided = text.replace(
+        marker,
+        "  # kept on purpose: the nightly restore test uses it (ticket OPS-12)\n"
+        f"  - id: {keys['abandoned']}  # mendbot: ignore[{UNUSED}]\n",
+    )
+    path.write_text(decided, encoding="utf-8")
+    account.key("new-service", created=days_ago(1))  # the account changed meanwhile
+
+    done = run_mendbot("inventory", "aws", "--out", str(tmp_path), env=account.env())
+
+    assert done.returncode == 0, done.stderr
+    after = path.read_text(encoding="utf-8")
+    assert after != decided  # the new key was written
+    assert (
+        "  # kept on purpose: the nightly restore test uses it (ticket OPS-12)\n"
+        f"  - id: {keys['abandoned']}  # mendbot: ignore[{UNUSED}]\n"
+    ) in after
+    assert after.count("# mendbot: ignore") == 1
+    _, report = _report(tmp_path, *NOW_ARG)
+    assert keys["abandoned"] not in _by_rule(report, UNUSED)
+    again = run_mendbot("inventory", "aws", "--out", str(tmp_path), env=account.env())
+    assert again.returncode == 0, again.stderr
+    assert path.read_text(encoding="utf-8") == after  # nothing changed: not a byte
+
+
 def test_an_inactive_key_past_its_cooling_period_is_deleted_only_with_fix_all(
     account: Account, tmp_path: Path
 ) -> None:
