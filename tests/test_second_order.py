@@ -90,6 +90,58 @@ def test_passing_every_secret_on_from_an_oidc_job_makes_every_secret_second_orde
     assert use.uses(_fix(SECRET_FILE, "github-nhi:acme/app:secret:NPM_TOKEN"))
 
 
+AGENT_WITH = """\
+on: issue_comment
+jobs:
+  triage:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: anthropics/claude-code-action@v1
+        with:
+          anthropic_api_key: ${{ secrets.ANTHROPIC_KEY }}
+STEP
+"""
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        # an action input, in another case (input names are case-insensitive)
+        "      - uses: aws-actions/configure-aws-credentials@v4\n"
+        "        with:\n          AWS-ACCESS-KEY-ID: ${{ secrets.KEY_ID }}",
+        # written to the environment of the later steps
+        '      - run: echo "AWS_ACCESS_KEY_ID=${{ secrets.KEY_ID }}" >> "$GITHUB_ENV"',
+        "      - run: aws configure set aws_access_key_id ${{ secrets.KEY_ID }}",
+        # the agent's own environment input
+        "        env:\n          aws_access_key_id: ${{ secrets.KEY_ID }}",
+    ],
+)
+def test_a_static_aws_key_reaching_an_agent_any_way_makes_key_changes_second_order(
+    workflows: Workflows, step: str
+) -> None:
+    use = agentic_use(workflows({"triage.yml": AGENT_WITH.replace("STEP", step)}))
+    assert use.static_aws == (".github/workflows/triage.yml#triage",)
+    assert use.uses(_fix(".mendbot/desired/aws-iam-access-key/123456789012.yml"))
+
+
+def test_an_agent_reading_every_secret_makes_every_secret_second_order(
+    workflows: Workflows,
+) -> None:
+    step = "        env:\n          ALL: ${{ join(secrets.*, ' ') }}"
+    use = agentic_use(workflows({"triage.yml": AGENT_WITH.replace("STEP", step)}))
+    assert use.uses(_fix(SECRET_FILE, "github-nhi:acme/app:secret:ANY_OTHER"))
+
+
+def test_an_agent_assuming_a_role_holds_no_static_key(workflows: Workflows) -> None:
+    step = (
+        "      - uses: aws-actions/configure-aws-credentials@v4\n"
+        "        with:\n          role-to-assume: arn:aws:iam::123456789012:role/triage"
+    )
+    use = agentic_use(workflows({"triage.yml": AGENT_WITH.replace("STEP", step)}))
+    assert use.static_aws == ()
+    assert not use.uses(_fix(SECRET_FILE, "github-nhi:acme/app:secret:ANY_OTHER"))
+
+
 def test_without_agentic_workflows_nothing_is_second_order(workflows: Workflows) -> None:
     root = workflows({"ci.yml": CI, "broken.yml": "jobs: [\n", "notes.txt": "x"})
     use = agentic_use(root)

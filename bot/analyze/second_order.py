@@ -39,9 +39,12 @@ from bot.yamledit.document import YamlDocument, YamlParseError
 
 _SECRET = re.compile(r"\bsecrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
 _AWS_ACCESS_KEYS = "aws-iam-access-key"
-_AWS_CREDENTIALS = "aws-actions/configure-aws-credentials"
-_STATIC_KEY_INPUT = "aws-access-key-id"
-_STATIC_KEY_VARIABLE = "AWS_ACCESS_KEY_ID"
+#: An access key id named as an input, a variable or an ``aws configure`` key, in any case.
+_STATIC_KEY = re.compile(r"aws[-_]access[-_]key[-_]id", re.IGNORECASE)
+#: ``secrets`` not followed by ``.NAME`` or ``['NAME']``: every secret may be read.
+_WHOLE_SECRETS = re.compile(
+    r"\bsecrets\b(?!\s*(?:\.\s*[A-Za-z_]|\[\s*['\"][A-Za-z_][A-Za-z0-9_]*['\"]\s*\]))"
+)
 #: Bound on one workflow file read here (a hostile one must not exhaust memory).
 _MAX_WORKFLOW_BYTES = 1024 * 1024
 
@@ -55,7 +58,8 @@ class AgenticUse:
     secrets: frozenset[str] = frozenset()
     """Secret names (upper-case) referenced anywhere in an agentic workflow."""
     inherit_secrets: tuple[str, ...] = ()
-    """Agentic workflows that pass every secret to a reusable workflow (``secrets: inherit``)."""
+    """Agentic workflows that pass every secret on (``secrets: inherit``) or read them all in
+    an expression (``secrets.*``, ``toJSON(secrets)``, a computed name)."""
     static_aws: tuple[str, ...] = ()
     """``<workflow>#<job>`` of agentic jobs that configure static AWS credentials."""
 
@@ -105,7 +109,9 @@ def agentic_use(root: Path) -> AgenticUse:
             continue
         workflows.append(workflow.path)
         secrets.update(_secret_names(workflow.data))
-        if any(job.data.get("secrets") == "inherit" for job in workflow.jobs):
+        if any(job.data.get("secrets") == "inherit" for job in workflow.jobs) or (
+            _reads_every_secret(workflow.data)
+        ):
             inherit.append(workflow.path)
         static.extend(f"{workflow.path}#{job.id}" for job in jobs if _static_aws(job))
     return AgenticUse(tuple(workflows), frozenset(secrets), tuple(inherit), tuple(static))
@@ -145,18 +151,43 @@ def _grants_id_token(permissions: Any) -> bool:
 
 
 def _static_aws(job: Job) -> bool:
-    """The job configures AWS credentials from a static access key."""
-    for step in job.steps:
-        uses = step.uses
-        if (
-            uses is not None
-            and uses.is_action(_AWS_CREDENTIALS)
-            and step.with_.get(_STATIC_KEY_INPUT)
-        ):
-            return True
-        if _STATIC_KEY_VARIABLE in step.env:
-            return True
-    return _STATIC_KEY_VARIABLE in job.env or _STATIC_KEY_VARIABLE in job.workflow.env
+    """The job may hold a static AWS access key: its definition (or the workflow's ``env``)
+    names one anywhere — an action input in any case (``aws-access-key-id``), an environment
+    variable, a ``>> $GITHUB_ENV`` line, ``aws configure set aws_access_key_id``, an agent's
+    own environment input. Too wide rather than too narrow: a miss would let a change to a key
+    an agent holds merge as first-order."""
+    return _names_static_key(job.data) or _names_static_key(job.workflow.env)
+
+
+def _names_static_key(data: Any) -> bool:
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _STATIC_KEY.search(item):
+                return True
+        elif isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _reads_every_secret(data: Any) -> bool:
+    """An expression in ``data`` reads the whole secrets context (``secrets.*``,
+    ``toJSON(secrets)``, ``secrets[<computed>]``)."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "${{" in item and _WHOLE_SECRETS.search(item):
+                return True
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _secret_names(data: Any) -> set[str]:

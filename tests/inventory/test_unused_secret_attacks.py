@@ -10,6 +10,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from clirun import run_mendbot
 
 UNUSED = "nhi-github-unused-secret"
@@ -72,6 +74,22 @@ def test_the_whole_context_after_escaped_braces_reports_no_secret(tmp_path: Path
         {
             ".github/workflows/call.yml": _workflow("${{ format('{{{0}}}', toJSON(secrets)) }}"),
             NHI: _nhi("acme/app", "API_TOKEN", "OLD_TOKEN"),
+        },
+    )
+    assert _unused(repo) == []
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["${{ join(secrets.*, ' ') }}", "${{ toJSON(secrets . *) }}", "${{ secrets.*[0] }}"],
+)
+def test_the_object_filter_over_secrets_reads_every_secret(tmp_path: Path, expression: str) -> None:
+    """``secrets.*`` is GitHub's object filter: the value of every secret."""
+    repo = _checkout(
+        tmp_path,
+        {
+            ".github/workflows/call.yml": _workflow(f'"{expression}"'),
+            NHI: _nhi("acme/app", "DEPLOY_TOKEN"),
         },
     )
     assert _unused(repo) == []

@@ -60,7 +60,7 @@ class UnusedSecret(DesiredStateRule):
         "`secrets['X']`, also after a `}}` inside a string literal and as YAML escapes resolve "
         "them), case-insensitively. mendbot is conservative: it reports nothing when "
         "a workflow passes every secret to a workflow outside the repository (`secrets: "
-        "inherit`), reads the whole `secrets` context (`toJSON(secrets)`) or a computed name, "
+        "inherit`), reads the whole `secrets` context (`toJSON(secrets)`, `secrets.*`) or a computed name, "
         "when a workflow or action file could not be read or parsed, or when the checkout "
         "has no workflow at all "
         "(an inventory kept apart from the code), nor for an inventory of another repository "

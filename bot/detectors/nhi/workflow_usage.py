@@ -187,8 +187,8 @@ def _references(text: str) -> tuple[set[str], list[str]]:
         names |= {m[1].upper() for m in _INDEXED.findall(expression)}
         for match in _ANY.finditer(expression):
             rest = expression[match.end() :].lstrip()
-            if rest.startswith("."):
-                continue
+            if rest.startswith(".") and _DOTTED.match(expression, match.start()):
+                continue  # secrets.NAME; secrets.* is every secret's value
             if rest.startswith("[") and _INDEXED.match(expression, match.start()):
                 continue
             shown = " ".join(expression.split())[:60]
