@@ -41,10 +41,14 @@ class _Schema(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+#: A time as the inventory writes it: UTC, whole seconds (``2026-03-02T09:14:00Z``).
+UTC_SECONDS = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
+
+
 class KeyLastUsed(_Schema):
     """When, where and for what a key was last used, as IAM reports it."""
 
-    date: str | None = None
+    date: str | None = Field(default=None, pattern=UTC_SECONDS)
     """ISO-8601 UTC time of the last use; None when IAM has no record of any use."""
     service: str | None = None
     """Service of the last use (``s3``), when IAM says."""
@@ -61,13 +65,14 @@ class AccessKey(_Schema):
     """The IAM user that owns the key."""
     status: Literal["Active", "Inactive"]
     """``Active`` or ``Inactive``: the only field a remediation may change."""
-    created: str | None = None
+    created: str | None = Field(default=None, pattern=UTC_SECONDS)
     """ISO-8601 UTC creation time."""
     last_used: KeyLastUsed = Field(default_factory=KeyLastUsed)
     """IAM's last-used record."""
-    owner: str | None = None
-    """Who answers for the key (a tag or a CODEOWNERS line), when known."""
-    inactive_since: str | None = Field(default=None, pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+    owner: str | None = Field(default=None, pattern=r"\S")
+    """Who answers for the key (a tag or a CODEOWNERS line), when known; never blank (a blank
+    owner would pass for a known one)."""
+    inactive_since: str | None = Field(default=None, pattern=UTC_SECONDS)
     """ISO-8601 UTC time the inventory first saw the key ``Inactive`` (kept across reruns);
     None for an Active key or one never inventoried while Inactive."""
 

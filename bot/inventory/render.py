@@ -9,6 +9,7 @@ nothing.
 from __future__ import annotations
 
 import json
+import re
 
 from bot.desired import AccessKey, AwsIamAccessKeys
 
@@ -20,22 +21,33 @@ HEADER = (
 )
 
 
-def _text(value: str | None) -> str:
-    return "null" if value is None else json.dumps(value, ensure_ascii=False)
+#: Characters YAML reads differently than JSON writes them, or refuses, when left bare: C1
+#: controls (NEL is a line break to YAML), DEL, the Unicode line and paragraph separators,
+#: the byte order mark, and lone surrogates.
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
+
+
+def quoted(value: str | None) -> str:
+    """``value`` as a double-quoted YAML scalar that reads back as exactly ``value`` (a JSON
+    string, with the characters YAML treats apart escaped), or ``null``."""
+    if value is None:
+        return "null"
+    text = json.dumps(value, ensure_ascii=False)
+    return _YAML_UNSAFE.sub(lambda match: f"\\u{ord(match[0]):04x}", text)
 
 
 def _key(key: AccessKey) -> list[str]:
     return [
         f"  - id: {key.id}",
-        f"    user: {_text(key.user)}",
+        f"    user: {quoted(key.user)}",
         f"    status: {key.status}",
-        f"    created: {_text(key.created)}",
+        f"    created: {quoted(key.created)}",
         "    last_used:",
-        f"      date: {_text(key.last_used.date)}",
-        f"      service: {_text(key.last_used.service)}",
-        f"      region: {_text(key.last_used.region)}",
-        f"    owner: {_text(key.owner)}",
-        *([f"    inactive_since: {_text(key.inactive_since)}"] if key.inactive_since else []),
+        f"      date: {quoted(key.last_used.date)}",
+        f"      service: {quoted(key.last_used.service)}",
+        f"      region: {quoted(key.last_used.region)}",
+        f"    owner: {quoted(key.owner)}",
+        *([f"    inactive_since: {quoted(key.inactive_since)}"] if key.inactive_since else []),
     ]
 
 
@@ -45,7 +57,7 @@ def render_access_keys(inventory: AwsIamAccessKeys) -> str:
         HEADER.format(account=inventory.account).rstrip("\n"),
         f"kind: {inventory.kind}",
         f"version: {inventory.version}",
-        f"account: {_text(inventory.account)}",
+        f"account: {quoted(inventory.account)}",
     ]
     if not inventory.keys:
         lines.append("keys: []")

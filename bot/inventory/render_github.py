@@ -7,8 +7,6 @@ wrote the file without a date: a rerun on an unchanged repository rewrites nothi
 
 from __future__ import annotations
 
-import json
-
 from bot.desired import (
     ActionsSecret,
     ActionsVariable,
@@ -18,6 +16,7 @@ from bot.desired import (
     GithubSettings,
     ProtectionRule,
 )
+from bot.inventory.render import quoted
 
 SETTINGS_HEADER = (
     "# Actions settings of GitHub repository {repository}, as `mendbot inventory github`\n"
@@ -31,10 +30,6 @@ NHI_HEADER = (
 )
 
 
-def _text(value: str | None) -> str:
-    return "null" if value is None else json.dumps(value, ensure_ascii=False)
-
-
 def _flag(value: bool | None) -> str:
     return "null" if value is None else ("true" if value else "false")
 
@@ -46,7 +41,7 @@ def render_settings(settings: GithubSettings) -> str:
         SETTINGS_HEADER.format(repository=settings.repository).rstrip("\n"),
         f"kind: {settings.kind}",
         f"version: {settings.version}",
-        f"repository: {_text(settings.repository)}",
+        f"repository: {quoted(settings.repository)}",
         "actions:",
     ]
     if actions.default_workflow_permissions is not None:
@@ -64,7 +59,7 @@ def render_settings(settings: GithubSettings) -> str:
             f"    github_owned_allowed: {_flag(selected.github_owned_allowed)}",
             f"    verified_allowed: {_flag(selected.verified_allowed)}",
             "    patterns_allowed: " + ("[]" if not selected.patterns_allowed else ""),
-            *(f"      - {_text(pattern)}" for pattern in selected.patterns_allowed),
+            *(f"      - {quoted(pattern)}" for pattern in selected.patterns_allowed),
         ]
     if lines[-1] == "actions:":
         lines[-1] = "actions: {}"
@@ -74,8 +69,8 @@ def render_settings(settings: GithubSettings) -> str:
 def _dated(item: ActionsSecret | ActionsVariable, indent: str) -> list[str]:
     return [
         f"{indent}- name: {item.name}",
-        f"{indent}  created_at: {_text(item.created_at)}",
-        f"{indent}  updated_at: {_text(item.updated_at)}",
+        f"{indent}  created_at: {quoted(item.created_at)}",
+        f"{indent}  updated_at: {quoted(item.updated_at)}",
     ]
 
 
@@ -88,28 +83,28 @@ def _list(name: str, indent: str, entries: list[list[str]]) -> list[str]:
 def _key(key: DeployKey) -> list[str]:
     return [
         f"  - id: {key.id}",
-        f"    title: {_text(key.title)}",
+        f"    title: {quoted(key.title)}",
         f"    read_only: {_flag(key.read_only)}",
-        f"    created_at: {_text(key.created_at)}",
-        f"    last_used: {_text(key.last_used)}",
+        f"    created_at: {quoted(key.created_at)}",
+        f"    last_used: {quoted(key.last_used)}",
     ]
 
 
 def _rule(rule: ProtectionRule) -> list[str]:
-    lines = [f"      - type: {_text(rule.type)}"]
+    lines = [f"      - type: {quoted(rule.type)}"]
     if rule.wait_timer is not None:
         lines.append(f"        wait_timer: {rule.wait_timer}")
     if rule.prevent_self_review is not None:
         lines.append(f"        prevent_self_review: {_flag(rule.prevent_self_review)}")
     if rule.reviewers:
         lines.append("        reviewers:")
-        lines += [f"          - {_text(reviewer)}" for reviewer in rule.reviewers]
+        lines += [f"          - {quoted(reviewer)}" for reviewer in rule.reviewers]
     return lines
 
 
 def _environment(environment: GithubEnvironment) -> list[str]:
     policy = environment.deployment_branch_policy
-    lines = [f"  - name: {_text(environment.name)}"]
+    lines = [f"  - name: {quoted(environment.name)}"]
     lines += _list("protection_rules", "    ", [_rule(r) for r in environment.protection_rules])
     if policy is None:
         lines.append("    deployment_branch_policy: null")
@@ -129,7 +124,7 @@ def render_nhi(inventory: GithubNhi) -> str:
         NHI_HEADER.format(repository=inventory.repository).rstrip("\n"),
         f"kind: {inventory.kind}",
         f"version: {inventory.version}",
-        f"repository: {_text(inventory.repository)}",
+        f"repository: {quoted(inventory.repository)}",
     ]
     lines += _list("secrets", "", [_dated(s, "  ") for s in inventory.secrets])
     lines += _list("variables", "", [_dated(v, "  ") for v in inventory.variables])

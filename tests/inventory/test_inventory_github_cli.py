@@ -165,6 +165,23 @@ def test_a_rerun_keeps_the_suppressions_and_comments_people_wrote(
     assert nhi.read_text() == refreshed and settings.read_text() == decided_settings
 
 
+def test_titles_with_characters_yaml_reads_apart_are_written_and_read_back(
+    hub: FakeGitHub, tmp_path: Path
+) -> None:
+    """A deploy key title is anyone's text: NEL (a line break to YAML), C1 controls, the
+    Unicode separators and a byte order mark must not stop the inventory nor change on
+    the way."""
+    title = "mirror\x85reader \x9b\u2028\u2029\ufeff\x7f end"
+    hub.repos[REPOSITORY].nhi.deploy_keys[1]["title"] = title
+    done = _inventory(hub, tmp_path)
+    assert done.returncode == 0, done.stderr
+    parsed = parse_desired(NHI, (tmp_path / NHI).read_bytes())
+    assert isinstance(parsed, GithubNhi)
+    assert {key.title for key in parsed.deploy_keys} == {"release pusher", title}
+    written = (tmp_path / NHI).read_text(encoding="utf-8")
+    assert not any(char in written for char in "\x85\x9b\u2028\u2029\ufeff\x7f")  # escaped
+
+
 def test_every_page_is_read(hub: FakeGitHub, tmp_path: Path) -> None:
     repo = hub.repos[REPOSITORY]
     repo.nhi.secrets = [{"name": f"TOKEN_{n:03d}"} for n in range(250, 0, -1)]
