@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from bot.analyze.checkouts import analyze_named, enclosing_repository, scopes
 from bot.analyze.fix_writer import write_all
-from bot.analyze.pipeline import Analysis, FixHold, analyze
+from bot.analyze.pipeline import Analysis, FixHold, analyze, select_rules
 from bot.analyze.report.formats import REPORT_FORMATS, render_report
 from bot.analyze.result_cache import ResultCache, run_settings
 from bot.analyze.reverted import RevertedHold, note_reverted
@@ -29,9 +29,11 @@ from bot.api_url import checked_root
 from bot.cli.console import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT_ERRORS, fail, make_console
 from bot.cli.times import parse_now
 from bot.config import Config, find_config, json_schema, load_config
+from bot.detectors.online_uses import OnlineUsesRule, skipped_reason
 from bot.detectors.rule_registry import ALL_RULES, rule_ids, rule_options
 from bot.errors import MendbotError, WriteError
 from bot.models import Fix, FixMode
+from bot.resolvers.action_api import API_URL_VARIABLE, ActionApi, api_url_from_environment
 from bot.resolvers.action_refs import RefResolver, default_cache_dir, timeout_from_environment
 from bot.resolvers.image_registries import RegistryResolver, default_registry
 
@@ -248,6 +250,7 @@ def analyze_command(
         for extra_format, extra_path in extra_reports:
             _report(result, extra_format, extra_path)
         _warn_fix_limits(result)
+        _note_skipped_online_rules(config, rules, offline=offline, refs=refs)
         if bundle_out is not None:
             _write_bundles(
                 result,
@@ -327,21 +330,58 @@ def _warn_fix_limits(result: Analysis) -> None:
         )
 
 
+def _note_skipped_online_rules(
+    config: Config, only: tuple[str, ...], *, offline: bool, refs: RefResolver | None
+) -> None:
+    """One line on standard error per reason some enabled online rules checked nothing (or,
+    for a rule with an offline list, only that list): never a silent gap."""
+    has_api = refs is not None and refs.api is not None
+    skipped: dict[str, list[str]] = {}
+    for rule in select_rules(config, only):
+        if isinstance(rule, OnlineUsesRule):
+            reason = skipped_reason(rule, offline=offline, has_api=has_api)
+            if reason is not None:
+                coverage = rule.offline_coverage
+                label = f"{rule.id} (but for {coverage})" if coverage else rule.id
+                skipped.setdefault(reason, []).append(label)
+    err = make_console(stderr=True)
+    for reason, names in skipped.items():
+        err.print(f"note: {reason}: skipped {', '.join(names)}", markup=False, highlight=False)
+
+
 def default_resolver() -> RefResolver:
     """A resolver for ``$GITHUB_SERVER_URL`` using ``$GITHUB_TOKEN``/``$GH_TOKEN`` if set and
-    ``$MENDBOT_GIT_TIMEOUT`` seconds per repository. Raises
+    ``$MENDBOT_GIT_TIMEOUT`` seconds per repository; with a token, it also asks GitHub's API
+    (:func:`default_api`) about the same repositories. Raises
     :class:`~bot.api_url.UnsafeUrlError` when the server is plain http to another host: the
     SHAs pinned from its answers could be changed on the way (a ``file://`` mirror is fine)."""
     server = os.environ.get("GITHUB_SERVER_URL")
     if server and not server.lower().startswith("file://"):
         server = checked_root(server, name="GITHUB_SERVER_URL")
     token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
+    timeout = timeout_from_environment(os.environ)
     return RefResolver(
         server or None,
         cache_dir=default_cache_dir(),
         token=token,
-        timeout_seconds=timeout_from_environment(os.environ),
+        timeout_seconds=timeout,
+        api=default_api(token, timeout),
     )
+
+
+def default_api(token: str | None, timeout: float) -> ActionApi | None:
+    """GitHub's API at ``$GITHUB_API_URL`` (else derived from ``$GITHUB_SERVER_URL``) with
+    ``token``; None without a token or for a ``file://`` git mirror, which has no API. Raises
+    :class:`~bot.api_url.UnsafeUrlError` for plain http to another host: the token would
+    travel unencrypted."""
+    if not token:
+        return None
+    explicit = bool(os.environ.get(API_URL_VARIABLE))
+    root = api_url_from_environment(os.environ)
+    if not explicit and root.lower().startswith("file://"):
+        return None
+    root = checked_root(root, name=API_URL_VARIABLE if explicit else "GITHUB_SERVER_URL")
+    return ActionApi(root, token, cache_dir=default_cache_dir(), timeout_seconds=timeout)
 
 
 def exit_code(result: Analysis, *, wrote_fixes: bool) -> int:

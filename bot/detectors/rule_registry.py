@@ -16,6 +16,7 @@ from bot.detectors.settings.actions_can_approve_prs import ActionsCanApprovePrs
 from bot.detectors.settings.default_token_write import DefaultTokenWrite
 from bot.detectors.workflows.adhoc_packages import AdhocPackages
 from bot.detectors.workflows.anonymous_definition import AnonymousDefinition
+from bot.detectors.workflows.archived_uses import ArchivedUses
 from bot.detectors.workflows.cache_poisoning import CachePoisoning
 from bot.detectors.workflows.concurrency_limits import ConcurrencyLimits
 from bot.detectors.workflows.dangerous_triggers import DangerousTriggers
@@ -27,9 +28,11 @@ from bot.detectors.workflows.forbidden_uses import ForbiddenUses
 from bot.detectors.workflows.github_app import GitHubApp
 from bot.detectors.workflows.github_env import GithubEnv
 from bot.detectors.workflows.hardcoded_container_credentials import HardcodedContainerCredentials
+from bot.detectors.workflows.impostor_commit import ImpostorCommit
 from bot.detectors.workflows.insecure_commands import InsecureCommands
 from bot.detectors.workflows.insecure_url_scheme import InsecureUrlScheme
 from bot.detectors.workflows.job_permissions import JobPermissions
+from bot.detectors.workflows.known_vulnerable_actions import KnownVulnerableActions
 from bot.detectors.workflows.misfeature import Misfeature
 from bot.detectors.workflows.missing_permissions import MissingPermissions
 from bot.detectors.workflows.obfuscation import Obfuscation
@@ -42,6 +45,7 @@ from bot.detectors.workflows.secrets_outside_env import SecretsOutsideEnv
 from bot.detectors.workflows.self_hosted_runner import SelfHostedRunner
 from bot.detectors.workflows.self_repository import SelfRepository
 from bot.detectors.workflows.spoofable_bot_check import SpoofableBotCheck
+from bot.detectors.workflows.stale_action_refs import StaleActionRefs
 from bot.detectors.workflows.static_cloud_credentials import StaticCloudCredentials
 from bot.detectors.workflows.superfluous_actions import SuperfluousActions
 from bot.detectors.workflows.template_injection import TemplateInjection
@@ -65,6 +69,10 @@ RULES: tuple[type[WorkflowRule], ...] = (
     UnpinnedUses,
     RefConfusion,
     RefVersionMismatch,
+    ImpostorCommit,
+    StaleActionRefs,
+    ArchivedUses,
+    KnownVulnerableActions,
     UnpinnedImages,
     TemplateInjection,
     UnsoundCondition,

@@ -27,10 +27,14 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import outside_reads
 from bot.git import with_git_config
 from bot.resolvers import disk_cache
+
+if TYPE_CHECKING:
+    from bot.resolvers.action_api import ActionApi
 
 DEFAULT_SERVER = "https://github.com"
 DEFAULT_TTL_SECONDS = 3600
@@ -119,7 +123,11 @@ class RefResolver:
         negative_ttl_seconds: float = NEGATIVE_TTL_SECONDS,
         token: str | None = None,
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        api: ActionApi | None = None,
     ) -> None:
+        self.api = api
+        """GitHub's API about the same repositories (archived, commit history, advisories);
+        None when mendbot may not ask it (no token)."""
         self.server_url = (
             server_url or os.environ.get("GITHUB_SERVER_URL") or DEFAULT_SERVER
         ).rstrip("/")

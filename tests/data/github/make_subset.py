@@ -101,6 +101,7 @@ OPERATIONS: list[tuple[str, str]] = [
     ("get", "/repos/{owner}/{repo}/keys"),
     ("get", "/repos/{owner}/{repo}/environments"),
     ("get", "/repos/{owner}/{repo}/environments/{environment_name}/secrets"),
+    ("get", "/advisories"),
 ]
 """(HTTP method, path template) pairs to keep, as spelled in the description's ``paths``."""
 
