@@ -38,6 +38,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import graphql
 import jwt
+from fakegithub_actions import ActionRoutes
 from fakegithub_deploy import APP_PERMISSIONS, DeployRoutes, DeployState
 from fakegithub_nhi import NhiRoutes, NhiState
 from openapi_schema_validator import OAS30Validator
@@ -285,7 +286,7 @@ class FakeRepo:
     fork: bool = False
 
 
-class FakeGitHub(DeployRoutes, NhiRoutes):
+class FakeGitHub(DeployRoutes, NhiRoutes, ActionRoutes):
     """The server state and WSGI application."""
 
     def __init__(self, root: Path) -> None:
@@ -322,6 +323,7 @@ class FakeGitHub(DeployRoutes, NhiRoutes):
         self.token_users: dict[str, str] = {}
         """The account of each non-installation token (``GET /user``)."""
         self.deploy_init()
+        self.actions_init()
 
     # -- set-up -----------------------------------------------------------------------
     @property
@@ -847,7 +849,8 @@ class FakeGitHub(DeployRoutes, NhiRoutes):
         return 200, _merge(base, {**user, "user_view_type": "public"})
 
     def op_repos_get(self, params, query, payload):
-        return 200, self.render_repo(self._repo(params))
+        repo = self._repo(params)
+        return 200, {**self.render_repo(repo), "archived": repo.archived}
 
     def op_repos_list_for_org(self, params, query, payload):
         """The organisation's repositories in creation order, paginated; ``type`` filters

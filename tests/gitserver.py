@@ -10,6 +10,10 @@ A spec maps commit labels, in order, to what points at them::
     {"actions/checkout": {"c1": {"tags": ["v4.1.0"]},
                           "c2": {"tags": ["v4", "v4.2.2"], "annotated": ["v4.2.2"],
                                  "branches": ["main"]}}}
+
+A label with ``"fork": true`` is a commit on top of the previous one that no branch or tag of
+the repository reaches, yet whose objects the bare repository holds: a fork's commit, which
+GitHub serves through the parent repository (an impostor commit).
 """
 
 from __future__ import annotations
@@ -45,11 +49,19 @@ def make_repository(root: Path, slug: str, spec: dict[str, dict[str, Any]]) -> d
     work.mkdir(parents=True)
     _git(work, "init", "-q", "-b", "trunk")
     shas: dict[str, str] = {}
+    forks: list[str] = []
     for label, refs in spec.items():
+        if refs.get("fork"):
+            _git(work, "checkout", "-q", "--detach")
         (work / "action.yml").write_text(f"name: {slug}\n# {label}\nruns: {{using: node20}}\n")
         _git(work, "add", "action.yml")
         _git(work, "commit", "-q", "-m", label)
         shas[label] = _git(work, "rev-parse", "HEAD")
+        if refs.get("fork"):
+            _git(work, "update-ref", f"refs/fork/{label}", shas[label])
+            _git(work, "checkout", "-q", "trunk")
+            forks.append(label)
+            continue
         for tag in refs.get("tags", []):
             if tag in refs.get("annotated", []):
                 _git(work, "tag", "-a", "-m", f"release {tag}", tag)
@@ -60,6 +72,10 @@ def make_repository(root: Path, slug: str, spec: dict[str, dict[str, Any]]) -> d
     bare = root / slug
     bare.parent.mkdir(parents=True, exist_ok=True)
     _git(root, "clone", "-q", "--bare", str(work), str(bare))
+    for label in forks:
+        # The objects come over with a temporary ref, which is then deleted.
+        _git(bare, "fetch", "-q", str(work), f"refs/fork/{label}:refs/fork/{label}")
+        _git(bare, "update-ref", "-d", f"refs/fork/{label}")
     return shas
 
 

@@ -7,7 +7,10 @@ repositories (see ``gitserver.py``): they are built as real bare repositories an
 online against them; without it the case runs offline. An optional ``registry.json`` describes
 container images (``{"docker.io/library/node": {"20": {}}}``, see ``registryserver.py``): a
 loopback registry serves them, every other registry is turned off, and image digests resolve
-against it; without it image lookups are offline. An optional ``mendbot.yml`` is the case's
+against it; without it image lookups are offline. An optional ``api.json`` (with
+``remotes.json``) describes what GitHub's API says about those repositories (archived ones,
+advisories; see ``actions_api_world.py``): a fake GitHub serves it and the case runs with a
+token; without it the API is not asked. An optional ``mendbot.yml`` is the case's
 configuration (rule options); without it the defaults apply.
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -24,8 +28,11 @@ from bot.analyze.report.common import fix_status
 from bot.config import Config, load_config
 from bot.detectors.rule_registry import RULES, rule_options
 from bot.models import FixMode
+from bot.resolvers.action_api import ActionApi
 from bot.resolvers.action_refs import RefResolver
 from bot.resolvers.image_registries import RegistryResolver
+from actions_api_world import api_world
+from fakegithub import TOKEN
 from gitserver import serve
 from registryserver import LoopbackRegistry
 from testpaths import RULE_CASES
@@ -36,15 +43,29 @@ CASES = sorted(p.parent for p in RULE_CASES.glob("*/*/input.yml"))
 _SERVERS: dict[Path, RefResolver] = {}
 
 
-def _resolver(case: Path, tmp_root: Path) -> RefResolver | None:
-    """A resolver over real bare repositories built from the case's ``remotes.json``."""
+@pytest.fixture(scope="session")
+def api_worlds():
+    """Fake GitHubs started by :func:`_resolver`, stopped at the end of the session."""
+    with ExitStack() as stack:
+        yield stack
+
+
+def _resolver(case: Path, tmp_root: Path, worlds: ExitStack) -> RefResolver | None:
+    """A resolver over real bare repositories built from the case's ``remotes.json``, asking
+    a fake GitHub about them when the case has an ``api.json``."""
     spec = case / "remotes.json"
     if not spec.exists():
         return None
     if case not in _SERVERS:
         server = tmp_root / "server"
         serve(server, json.loads(spec.read_text()))
-        _SERVERS[case] = RefResolver(server_url=f"file://{server}")
+        api = None
+        if (case / "api.json").exists():
+            github = worlds.enter_context(
+                api_world(server, json.loads((case / "api.json").read_text()))
+            )
+            api = ActionApi(github.base_url, TOKEN)
+        _SERVERS[case] = RefResolver(server_url=f"file://{server}", api=api)
     return _SERVERS[case]
 
 
@@ -101,8 +122,8 @@ def _run(
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_fix_matches_golden_output(case: Path, tmp_path_factory, registry_servers) -> None:
-    refs = _resolver(case, tmp_path_factory.mktemp("git"))
+def test_fix_matches_golden_output(case: Path, tmp_path_factory, registry_servers, api_worlds) -> None:
+    refs = _resolver(case, tmp_path_factory.mktemp("git"), api_worlds)
     registry = _registry(case, registry_servers)
     analysis = _run(case, case.parent.name, refs=refs, config=_config(case), registry=registry)
     original = (case / "input.yml").read_bytes().decode("utf-8")
@@ -113,8 +134,8 @@ def test_fix_matches_golden_output(case: Path, tmp_path_factory, registry_server
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_findings_match_golden_list(case: Path, tmp_path_factory, registry_servers) -> None:
-    refs = _resolver(case, tmp_path_factory.mktemp("git"))
+def test_findings_match_golden_list(case: Path, tmp_path_factory, registry_servers, api_worlds) -> None:
+    refs = _resolver(case, tmp_path_factory.mktemp("git"), api_worlds)
     registry = _registry(case, registry_servers)
     analysis = _run(case, case.parent.name, refs=refs, config=_config(case), registry=registry)
     rows = []
@@ -130,9 +151,9 @@ def test_findings_match_golden_list(case: Path, tmp_path_factory, registry_serve
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_second_run_changes_nothing(
-    case: Path, tmp_path: Path, tmp_path_factory, registry_servers
+    case: Path, tmp_path: Path, tmp_path_factory, registry_servers, api_worlds
 ) -> None:
-    refs = _resolver(case, tmp_path_factory.mktemp("git"))
+    refs = _resolver(case, tmp_path_factory.mktemp("git"), api_worlds)
     registry = _registry(case, registry_servers)
     shutil.copy(case / "expected.yml", tmp_path / "input.yml")
     analysis = _run(tmp_path, case.parent.name, refs=refs, config=_config(case), registry=registry)

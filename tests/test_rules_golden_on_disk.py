@@ -5,19 +5,22 @@
 the command writes must be the case's ``expected.yml`` in the same variant, and the exit code
 must say whether findings remain. Cases with ``remotes.json``/``registry.json`` get their real
 bare repositories and loopback registry through the environment, as a user would configure
-them (``GITHUB_SERVER_URL``, ``MENDBOT_REGISTRY_MIRRORS``).
+them (``GITHUB_SERVER_URL``, ``MENDBOT_REGISTRY_MIRRORS``); cases with ``api.json`` also get a
+fake GitHub API over those repositories (``GITHUB_API_URL`` and a token in ``GITHUB_TOKEN``).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from bot.cli.app import cli
+from actions_api_world import api_environment, api_world
 from gitserver import serve
 from registryserver import LoopbackRegistry
 from testpaths import RULE_CASES
@@ -69,17 +72,24 @@ def test_cli_writes_the_golden_bytes_in_every_line_ending(
     args = ["analyze", "input.yml", "--fix=all", "--rule", case.parent.name, "--format", "json"]
     if (case / "mendbot.yml").exists():
         args += ["--config", str(case / "mendbot.yml")]
+    worlds = ExitStack()
     if (case / "remotes.json").exists():
         server = tmp_path / "server"
         serve(server, json.loads((case / "remotes.json").read_text()))
         monkeypatch.setenv("GITHUB_SERVER_URL", f"file://{server}")
+        if (case / "api.json").exists():
+            spec = json.loads((case / "api.json").read_text())
+            github = worlds.enter_context(api_world(server, spec))
+            for name, value in api_environment(server, github).items():
+                monkeypatch.setenv(name, value)
     if (case / "registry.json").exists():
         monkeypatch.setenv("MENDBOT_REGISTRY_MIRRORS", registries(case))
     if not (case / "remotes.json").exists() and not (case / "registry.json").exists():
         args.append("--offline")
     monkeypatch.chdir(work)
 
-    result = CliRunner().invoke(cli, args)
+    with worlds:
+        result = CliRunner().invoke(cli, args)
 
     assert target.read_bytes() == convert(_normalised(case / "expected.yml")).encode("utf-8")
     rows = json.loads((case / "findings.json").read_text())

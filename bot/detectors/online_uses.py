@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from bot.detectors.pinned_refs import RefRule
-from bot.resolvers.action_api import ActionApi
+from bot.resolvers.action_api import RepositoryApi
 
 #: Why a check that needs the network did not run under ``--offline``.
 OFFLINE = "needs network; run without --offline"
@@ -30,7 +30,7 @@ class OnlineUsesRule(RefRule):
     offline_coverage: ClassVar[str | None] = None
     """What the rule still checks without the network (None: nothing)."""
 
-    def api(self) -> ActionApi | str:
+    def api(self) -> RepositoryApi | str:
         """GitHub's API, or why it is not available."""
         refs = self.services.refs
         if refs is None:

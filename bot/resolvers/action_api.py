@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -70,6 +70,23 @@ class Advisory:
     severity: str
     summary: str
     ranges: tuple[AffectedRange, ...]
+
+
+class RepositoryApi(Protocol):
+    """The questions the online rules ask about action repositories; :class:`ActionApi` asks
+    GitHub. Each raises :class:`ApiLookupError` when it cannot answer."""
+
+    def repository(self, owner: str, repo: str) -> RepositoryFacts:
+        """Whether ``owner/repo`` is archived, and its default branch."""
+        ...
+
+    def contains(self, owner: str, repo: str, tip: str, commit: str) -> bool:
+        """Whether ``commit`` is ``tip`` or one of its ancestors in ``owner/repo``."""
+        ...
+
+    def advisories(self, owner: str, repo: str) -> tuple[Advisory, ...]:
+        """Reviewed advisories of the ``actions`` ecosystem affecting ``owner/repo``."""
+        ...
 
 
 def api_url_from_environment(env: dict[str, str] | os._Environ[str]) -> str:

@@ -34,7 +34,7 @@ from bot.git import with_git_config
 from bot.resolvers import disk_cache
 
 if TYPE_CHECKING:
-    from bot.resolvers.action_api import ActionApi
+    from bot.resolvers.action_api import RepositoryApi
 
 DEFAULT_SERVER = "https://github.com"
 DEFAULT_TTL_SECONDS = 3600
@@ -123,7 +123,7 @@ class RefResolver:
         negative_ttl_seconds: float = NEGATIVE_TTL_SECONDS,
         token: str | None = None,
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-        api: ActionApi | None = None,
+        api: RepositoryApi | None = None,
     ) -> None:
         self.api = api
         """GitHub's API about the same repositories (archived, commit history, advisories);

@@ -11,7 +11,7 @@ from bot.detectors.online_uses import OnlineUsesRule
 from bot.detectors.pinned_refs import VERSION_COMMENT, UsesSite, version_comment
 from bot.detectors.version_ranges import parse_version
 from bot.models import Severity
-from bot.resolvers.action_api import ActionApi, ApiLookupError
+from bot.resolvers.action_api import ApiLookupError, RepositoryApi
 from bot.resolvers.action_refs import RemoteRefs, is_sha
 from bot.workflow.model import Uses, Workflow
 
@@ -90,7 +90,7 @@ class ImpostorCommit(OnlineUsesRule):
             finding, None, "which commit was meant is for a person to decide; check it first"
         )
 
-    def _contained(self, api: ActionApi, uses: Uses, refs: RemoteRefs, sha: str) -> bool | None:
+    def _contained(self, api: RepositoryApi, uses: Uses, refs: RemoteRefs, sha: str) -> bool | None:
         """Whether a branch or tag contains ``sha``; None when that could not be decided."""
         try:
             facts = api.repository(uses.owner, uses.repo)
