@@ -8,7 +8,8 @@ and their responses are validated against the OpenAPI subset the same way.
 that is in the repository's objects but on no branch or tag (a fork's commit GitHub serves
 through the parent) compares like on GitHub: ``diverged`` or ``ahead``, never ``behind``. A test
 lists advisories in :attr:`ActionRoutes.advisories` (each a ``global-advisory``'s fields the
-test cares about) and reads the ``affects`` each request asked for in :attr:`affects_asked`.
+test cares about) and reads the ``affects`` each request asked for in :attr:`affects_asked`;
+:attr:`advisories_next_origin` makes the next-page link point at another server.
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ class ActionRoutes:
 
     advisories: list[dict[str, Any]]
     affects_asked: list[str]
+    advisories_next_origin: str | None
+    """A fault: the origin the advisories' ``Link: rel="next"`` points to instead of ours."""
 
     def actions_init(self) -> None:
         """Empty state; called by :class:`fakegithub.FakeGitHub`."""
         self.advisories = []
         self.affects_asked = []
+        self.advisories_next_origin = None
 
     def op_repos_compare_commits_with_basehead(self, params, query, payload):
         from fakegithub import HttpError, _merge, response_schema, skeleton
@@ -79,7 +83,13 @@ class ActionRoutes:
 
     def _render_sha(self, repo: Any, sha: str) -> dict[str, Any]:
         fields = subprocess.run(
-            ["git", "log", "-1", "--format=%H%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%s", sha],
+            [
+                "git",
+                "log",
+                "-1",
+                "--format=%H%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%s",
+                sha,
+            ],
             cwd=repo.bare,
             capture_output=True,
             text=True,
@@ -104,4 +114,7 @@ class ActionRoutes:
             if affects.lower() in names:
                 found.append(_merge(skeleton(item_schema), advisory))
         chunk, headers = self._paginate(found, query)  # type: ignore[attr-defined]
+        if self.advisories_next_origin is not None and "Link" in headers:
+            origin = self.origin  # type: ignore[attr-defined]
+            headers["Link"] = headers["Link"].replace(origin, self.advisories_next_origin)
         return 200, chunk, headers

@@ -122,7 +122,9 @@ def _run(
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_fix_matches_golden_output(case: Path, tmp_path_factory, registry_servers, api_worlds) -> None:
+def test_fix_matches_golden_output(
+    case: Path, tmp_path_factory, registry_servers, api_worlds
+) -> None:
     refs = _resolver(case, tmp_path_factory.mktemp("git"), api_worlds)
     registry = _registry(case, registry_servers)
     analysis = _run(case, case.parent.name, refs=refs, config=_config(case), registry=registry)
@@ -134,7 +136,9 @@ def test_fix_matches_golden_output(case: Path, tmp_path_factory, registry_server
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_findings_match_golden_list(case: Path, tmp_path_factory, registry_servers, api_worlds) -> None:
+def test_findings_match_golden_list(
+    case: Path, tmp_path_factory, registry_servers, api_worlds
+) -> None:
     refs = _resolver(case, tmp_path_factory.mktemp("git"), api_worlds)
     registry = _registry(case, registry_servers)
     analysis = _run(case, case.parent.name, refs=refs, config=_config(case), registry=registry)

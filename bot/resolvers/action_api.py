@@ -282,10 +282,16 @@ def _message(response: requests.Response) -> str:
 
 
 def _next_page(response: requests.Response, api_url: str) -> str | None:
-    """The ``rel="next"`` link, only when it stays under the API root (the token goes there)."""
+    """The ``rel="next"`` link (None on the last page); raises :class:`ApiLookupError` when it
+    leaves the API root, where the token must not go."""
     following = response.links.get("next", {}).get("url")
-    if not isinstance(following, str) or not following.startswith(api_url + "/"):
+    if following is None:
         return None
+    if not isinstance(following, str) or not following.startswith(api_url + "/"):
+        where = urlsplit(api_url).netloc
+        raise ApiLookupError(
+            f"GitHub API {where}/advisories: the next page is on another server; not followed"
+        )
     return following
 
 
