@@ -13,12 +13,12 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+from fakegithub import TOKEN, FakeGitHub
 
 from actions_api_world import api_environment, api_world
 from bot.detectors.version_ranges import in_range, parse_version
 from bot.resolvers.action_api import api_url_from_environment
 from clirun import run_mendbot
-from fakegithub import TOKEN, FakeGitHub
 from gitserver import serve
 
 REMOTES = {
@@ -216,7 +216,7 @@ def bystander() -> Iterator[list[str]]:
     seen: list[str] = []
 
     class Record(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             seen.append(self.headers.get("Authorization", ""))
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

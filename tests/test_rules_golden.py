@@ -22,7 +22,9 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from fakegithub import TOKEN
 
+from actions_api_world import api_world
 from bot.analyze.pipeline import analyze
 from bot.analyze.report.common import fix_status
 from bot.config import Config, load_config
@@ -31,8 +33,6 @@ from bot.models import FixMode
 from bot.resolvers.action_api import ActionApi
 from bot.resolvers.action_refs import RefResolver
 from bot.resolvers.image_registries import RegistryResolver
-from actions_api_world import api_world
-from fakegithub import TOKEN
 from gitserver import serve
 from registryserver import LoopbackRegistry
 from testpaths import RULE_CASES

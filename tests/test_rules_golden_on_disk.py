@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bot.cli.app import cli
 from actions_api_world import api_environment, api_world
+from bot.cli.app import cli
 from gitserver import serve
 from registryserver import LoopbackRegistry
 from testpaths import RULE_CASES

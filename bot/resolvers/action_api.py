@@ -284,7 +284,7 @@ def _message(response: requests.Response) -> str:
 def _next_page(response: requests.Response, api_url: str) -> str | None:
     """The ``rel="next"`` link (None on the last page); raises :class:`ApiLookupError` when it
     leaves the API root, where the token must not go."""
-    following = response.links.get("next", {}).get("url")
+    following: Any = response.links.get("next", {}).get("url")
     if following is None:
         return None
     if not isinstance(following, str) or not following.startswith(api_url + "/"):
