@@ -82,7 +82,8 @@ PROGRESS_THRESHOLD = 50
     is_flag=True,
     envvar="MENDBOT_OFFLINE",
     help="No network request of mendbot's own (also MENDBOT_OFFLINE=1): here, do not resolve "
-    "action refs or image digests (pinning rules then report only).",
+    "action refs or image digests nor ask GitHub's API (pinning rules then report only; the "
+    "online rules are skipped with a note).",
 )
 @click.option(
     "-o",
