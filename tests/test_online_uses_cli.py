@@ -304,3 +304,25 @@ def test_version_ranges(version: str, vulnerable: str, expected: bool | None) ->
     parsed = parse_version(version)
     assert parsed is not None
     assert in_range(parsed, vulnerable) is expected
+
+
+def test_worker_processes_get_the_resolver_and_report_the_same(world, tmp_path: Path) -> None:
+    server, shas, github = world
+    repo = _repository(
+        tmp_path,
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+        f"      - uses: actions/checkout@{shas['actions/checkout']['evil']} # v4.2.2\n",
+    )
+    (repo / ".github/workflows/other.yml").write_text(
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: actions/download-artifact@v4.1.0\n",
+        encoding="utf-8",
+    )
+    env = _env(server, github, tmp_path / "cache")
+    args = ("analyze", "--no-cache", "--format", "json")
+    alone = run_mendbot(*args, "--jobs", "1", cwd=repo, env=env)
+    workers = run_mendbot(*args, "--jobs", "2", cwd=repo, env=env)
+    assert workers.returncode == alone.returncode == 1, workers.stderr
+    assert workers.stdout == alone.stdout
+    rules = {f["rule"] for f in json.loads(workers.stdout)["findings"]}
+    assert {"gha-impostor-commit", "gha-known-vulnerable-actions"} <= rules

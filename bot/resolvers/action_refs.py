@@ -141,6 +141,16 @@ class RefResolver:
         self.remote_calls = 0
         """How many ``git ls-remote`` processes ran (for tests and benchmarks)."""
 
+    def __getstate__(self) -> dict[str, object]:
+        """What a worker process receives: everything but the lock, which it makes anew."""
+        state = dict(self.__dict__)
+        del state["_count_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._count_lock = threading.Lock()
+
     def url(self, owner: str, repo: str) -> str:
         """Where ``owner/repo`` lives on the server."""
         return f"{self.server_url}/{owner}/{repo}"
