@@ -326,3 +326,26 @@ def test_worker_processes_get_the_resolver_and_report_the_same(world, tmp_path: 
     assert workers.stdout == alone.stdout
     rules = {f["rule"] for f in json.loads(workers.stdout)["findings"]}
     assert {"gha-impostor-commit", "gha-known-vulnerable-actions"} <= rules
+
+
+def test_a_tokenless_result_is_not_served_from_the_cache_to_a_run_with_a_token(
+    tmp_path: Path,
+) -> None:
+    server = tmp_path / "actions"
+    serve(server, {"octo/old-action": {"c1": {"tags": ["v1", "v1.0.0"], "branches": ["main"]}}})
+    repo = _repository(
+        tmp_path,
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: octo/old-action@v1\n",
+    )
+    with api_world(server, {"archived": ["octo/old-action"]}) as github:
+        env = _env(server, github, tmp_path / "cache")
+        tokenless = {k: v for k, v in env.items() if k != "GITHUB_TOKEN"}
+        args = ("analyze", "--rule", "gha-archived-uses", "--format", "json")
+        before = run_mendbot(*args, cwd=repo, env=tokenless)
+        assert json.loads(before.stdout)["findings"] == []
+        after = run_mendbot(*args, cwd=repo, env=env)
+        assert after.returncode == 1, after.stderr
+        (finding,) = json.loads(after.stdout)["findings"]
+        assert finding["message"].startswith("octo/old-action is archived")
+        assert finding["no_fix_reason"] == "no maintained successor is recorded for it"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from bot import outside_reads
 from bot.detectors.pinned_refs import RefRule
 from bot.resolvers.action_api import RepositoryApi
 
@@ -36,6 +37,9 @@ class OnlineUsesRule(RefRule):
         if refs is None:
             return OFFLINE
         if refs.api is None:
+            # NOTE: the result depends on the token being absent; the result cache must not
+            # serve it to a run that has one, so it counts as asking the network.
+            outside_reads.note(outside_reads.NETWORK, "api unavailable")
             return WITHOUT_API
         return refs.api
 
