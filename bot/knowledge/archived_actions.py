@@ -1,7 +1,8 @@
 """Action repositories known to be archived, and the maintained successor where one exists.
 
 ``gha-archived-uses`` reads this table offline; online it also asks GitHub's API about every
-other action. A successor is recorded only with how its inputs differ: the rule's fix renames
+other action. A successor is recorded only where moving a step to it is a rename of inputs
+(other entries name a replacement in ``advice``); the rule's fix renames
 the inputs listed here and refuses (report only, naming the input) when the step passes one
 the successor has no counterpart for, or when a later step reads an output the successor does
 not set under the same name.
@@ -68,41 +69,13 @@ ARCHIVED_ACTIONS: tuple[ArchivedAction, ...] = (
     ),
     ArchivedAction(
         "actions/setup-ruby",
-        Successor(
-            "ruby/setup-ruby",
-            "v1",
-            inputs={"ruby-version": "ruby-version"},
-            differences="versions are written `3.3`, not `3.3.x`",
-        ),
+        advice="use `ruby/setup-ruby` (versions are written `3.3`, not `3.3.x`)",
     ),
     ArchivedAction(
         "actions/setup-elixir",
-        Successor(
-            "erlef/setup-beam",
-            "v1",
-            inputs={
-                "otp-version": "otp-version",
-                "elixir-version": "elixir-version",
-                "install-hex": "install-hex",
-                "install-rebar": "install-rebar",
-            },
-            outputs=frozenset({"otp-version", "elixir-version"}),
-        ),
+        advice="use `erlef/setup-beam` (check the version syntax of `otp-version`)",
     ),
-    ArchivedAction(
-        "actions/setup-haskell",
-        Successor(
-            "haskell-actions/setup",
-            "v2",
-            inputs={
-                "ghc-version": "ghc-version",
-                "cabal-version": "cabal-version",
-                "stack-version": "stack-version",
-                "enable-stack": "enable-stack",
-                "stack-no-global": "stack-no-global",
-            },
-        ),
-    ),
+    ArchivedAction("actions/setup-haskell", advice="use `haskell-actions/setup`"),
     ArchivedAction(
         "actions-rs/toolchain",
         advice="use `dtolnay/rust-toolchain` (its inputs differ: `targets`, toolchain by ref)",
