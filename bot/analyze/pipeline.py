@@ -29,6 +29,7 @@ from bot.config import Config, find_zizmor_config, load_zizmor_config
 from bot.detectors.desired_rule import DesiredStateRule
 from bot.detectors.interface import Detection, Rule, RuleServices, WorkflowRule
 from bot.detectors.nhi.workflow_usage import WorkflowUsage
+from bot.detectors.online_uses import OnlineUsesRule
 from bot.detectors.pinned_refs import RefRule
 from bot.detectors.rule_registry import DESIRED_STATE_RULES, RULES
 from bot.detectors.suppression import ExternalIgnores, external_ignores, is_suppressed, protected_by
@@ -407,7 +408,12 @@ def analyze(
         select_desired_rules(config, only_rules), now or datetime.now(UTC), usage, hold
     )
     if refs is not None and any(isinstance(rule, RefRule) for rule in rules):
-        refs.prefetch(action_repositories(_texts(inputs)))
+        repositories = action_repositories(_texts(inputs))
+        refs.prefetch(repositories)
+        if refs.api is not None and any(
+            isinstance(rule, OnlineUsesRule) and rule.needs_api for rule in rules
+        ):
+            refs.api.prefetch(repositories)
     findings: list[Finding] = []
     fixes: list[Fix] = []
     applied: list[str] = []

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +28,7 @@ import requests
 from bot import outside_reads
 from bot.resolvers import disk_cache
 from bot.resolvers.action_refs import (
+    CONCURRENCY,
     DEFAULT_SERVER,
     DEFAULT_TIMEOUT_SECONDS,
     DEFAULT_TTL_SECONDS,
@@ -86,6 +88,11 @@ class RepositoryApi(Protocol):
 
     def advisories(self, owner: str, repo: str) -> tuple[Advisory, ...]:
         """Reviewed advisories of the ``actions`` ecosystem affecting ``owner/repo``."""
+        ...
+
+    def prefetch(self, repositories: Iterable[tuple[str, str]]) -> None:
+        """Ask :meth:`repository` and :meth:`advisories` for every ``(owner, repo)`` ahead of
+        the rules, so that they answer from memory; never raises."""
         ...
 
 
@@ -160,6 +167,29 @@ class ActionApi:
             )
             for item in entry["advisories"]
         )
+
+    def prefetch(self, repositories: Iterable[tuple[str, str]]) -> None:
+        """Look up every repository's facts and advisories not known yet, :data:`CONCURRENCY`
+        at a time (like the refs); each outcome, failures included, is what the lookup
+        itself would have had."""
+        pending: dict[str, tuple[str, Callable[[], dict[str, Any]]]] = {}
+        for owner, repo in repositories:
+            path = f"/repos/{_segment(owner)}/{_segment(repo)}"
+            for key, fetch in (
+                (f"repos/{owner}/{repo}", lambda path=path: self._repository(path)),
+                (
+                    f"advisories/{owner}/{repo}",
+                    lambda slug=f"{owner}/{repo}": self._advisories(slug),
+                ),
+            ):
+                if key.lower() not in self._memo:
+                    pending.setdefault(key.lower(), (key, fetch))
+        if not pending:
+            return
+        with ThreadPoolExecutor(max_workers=min(CONCURRENCY, len(pending))) as pool:
+            outcomes = list(pool.map(lambda item: self._load(*item), pending.values()))
+        for memo_key, outcome in zip(pending, outcomes, strict=True):
+            self._memo[memo_key] = outcome
 
     # -- caching ------------------------------------------------------------------------------
 
