@@ -21,6 +21,7 @@ from bot.desired import DESIRED_MODELS, json_schemas
 from bot.detectors.aliases import ZIZMOR_AUDITS, audits_for_rule
 from bot.detectors.desired_rule import DesiredStateRule
 from bot.detectors.interface import Rule
+from bot.detectors.online_uses import OnlineUsesRule
 from bot.detectors.rule_registry import ALL_RULES
 from bot.doc_examples import MARKER, render_file
 from bot.policy.gate_context import context_schema
@@ -59,6 +60,14 @@ def _options_table(rule: type[Rule]) -> list[str]:
     return [*lines, ""]
 
 
+def _offline_label(rule: type[Rule]) -> str:
+    if rule.works_offline:
+        return "yes"
+    if issubclass(rule, OnlineUsesRule) and rule.needs_api:
+        return "no: needs the refs and GitHub's API (a token)"
+    return "no: needs the refs"
+
+
 def _section(rule: type[Rule]) -> str:
     lines = [
         f"## {rule.id}",
@@ -68,7 +77,7 @@ def _section(rule: type[Rule]) -> str:
         "| Severity | Fix | Reversibility | Blast radius | Works offline | Options |",
         "|---|---|---|---|---|---|",
         f"| {rule.default_severity.value} | {_fix_label(rule)} | {rule.reversibility.value} "
-        f"| {rule.blast_radius.value} | {'yes' if rule.works_offline else 'no: needs the refs'} "
+        f"| {rule.blast_radius.value} | {_offline_label(rule)} "
         f"| {'yes' if rule.options_model else 'no'} |",
         "",
         rule.description,
