@@ -349,3 +349,22 @@ def test_a_tokenless_result_is_not_served_from_the_cache_to_a_run_with_a_token(
         (finding,) = json.loads(after.stdout)["findings"]
         assert finding["message"].startswith("octo/old-action is archived")
         assert finding["no_fix_reason"] == "no maintained successor is recorded for it"
+
+
+def test_a_zizmor_ignore_comment_is_honoured_and_never_overwritten(world, tmp_path: Path) -> None:
+    server, shas, github = world
+    evil = shas["actions/checkout"]["evil"]
+    text = (
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+        f"      - uses: actions/checkout@{evil} # zizmor: ignore[impostor-commit]\n"
+        "      - uses: actions/download-artifact@v4.1.0"
+        "  # zizmor: ignore[known-vulnerable-actions]\n"
+    )
+    repo = _repository(tmp_path, text)
+    env = _env(server, github, tmp_path / "cache")
+    done = run_mendbot(
+        "analyze", "--rule", "gha-impostor-commit", "--rule", "gha-known-vulnerable-actions",
+        "--fix=all", cwd=repo, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (repo / ".github/workflows/ci.yml").read_text(encoding="utf-8") == text
