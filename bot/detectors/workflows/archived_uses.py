@@ -76,7 +76,12 @@ class ArchivedUses(OnlineUsesRule):
             evidence=f"uses: {uses.raw}",
         )
         if successor is None:
-            yield Detection(finding, None, "no maintained successor is recorded for it")
+            why = (
+                "the replacement is not a drop-in one: move the step by hand"
+                if known.advice
+                else "no maintained successor is recorded for it"
+            )
+            yield Detection(finding, None, why)
             return
         operations = self._move(workflow, site, successor)
         if isinstance(operations, str):
