@@ -77,6 +77,7 @@ def checkout(tmp_path: Path) -> Path:
 
 
 COMMANDS = {
+    "analyze (online rules)": ["analyze"],
     "gate": [
         "gate",
         "--pr",
