@@ -30,8 +30,9 @@ class RefVersionMismatch(RefRule):
         "version that runs. When that tag points at another commit, the comment lies: the "
         "update tools propose wrong upgrades and a reviewer cannot tell what runs. The fix "
         "(**safe**: the SHA is unchanged) rewrites the comment to the most specific tag at "
-        "the pinned commit. When no tag points at the commit, the pin may be stale or an "
-        "impostor commit: reported, never rewritten. Needs the refs (not offline)."
+        "the pinned commit. When no tag points at the commit, the pin may be stale "
+        "(`gha-stale-action-refs`) or an impostor commit (`gha-impostor-commit`): reported, "
+        "never rewritten. Needs the refs (not offline)."
     )
     default_severity: ClassVar[Severity] = Severity.LOW
     fix_disposition: ClassVar[Disposition | None] = Disposition.SAFE
@@ -64,7 +65,10 @@ class RefVersionMismatch(RefRule):
         finding = self.finding(workflow, site.route, message, evidence=f"uses: {uses.raw}")
         if actual is None:
             yield Detection(
-                finding, None, "no tag points at the pinned commit (stale or impostor pin?)"
+                finding,
+                None,
+                "no tag points at the pinned commit: see gha-stale-action-refs and "
+                "gha-impostor-commit",
             )
             return
         patch = SetComment(route=site.route, comment=pinned_comment(actual, existing))
