@@ -129,12 +129,13 @@ class UnsafeCheckout(WorkflowRule):
         "and neither is the opt-out in a workflow no privileged event starts.\n\n"
         "Report only: the fix is a redesign (run the untrusted part under `pull_request`, "
         "pass results as artifacts), and the opt-out is a person's decision.\n\n"
-        "Compared with zizmor's `unsafe-checkout` (zizmor 1.33; not in the zizmor 1.32 the "
-        "benchmark pins, so the two are not compared on findings): zizmor's audit reports "
-        "risky checkouts, `allow-unsafe-pr-checkout` among them, by workflow trigger; mendbot "
-        "splits the work with `gha-dangerous-triggers`, follows reusable workflows and "
-        "composite actions to the triggers of their callers, and does not report the "
-        "opt-out where no privileged event can start the workflow."
+        "Compared with zizmor's `unsafe-checkout`: an audit of zizmor 1.33, proposed in "
+        "zizmor's issue #2134 to flag `allow-unsafe-pr-checkout: true` and checkouts done "
+        "by hand with `git` or `gh pr checkout`. It is not in the zizmor 1.32 the benchmark "
+        "pins, so the two are not compared on findings. mendbot splits the work with "
+        "`gha-dangerous-triggers` (which reports the checkouts by hand), follows reusable "
+        "workflows and composite actions to the triggers of their callers, and does not "
+        "report the opt-out where no privileged event can start the workflow."
     )
     default_severity: ClassVar[Severity] = Severity.HIGH
     example_before: ClassVar[str] = """\
