@@ -742,6 +742,22 @@ def print_precision(
                 missed.append(key)
     for fate in per_audit_recall.values():
         recall.add(fate)
+    # Fixes of findings a person did not label as false positives (unlabelled ones count).
+    summary.fixable["mendbot not fp"] = sum(
+        h.fixable and getattr(labels.get(finding_key(p, h)), "verdict", "") != "fp"
+        for p, r in m_results.items()
+        for h in r.hits
+    )
+    summary.fixable["zizmor not fp"] = sum(
+        h.fixable
+        and h.persona == "regular"
+        and getattr(
+            labels.get(finding_key(p, h)) or inherited.get(finding_key(p, h)), "verdict", ""
+        )
+        != "fp"
+        for p, r in z_results.items()
+        for h in r.hits
+    )
 
     print(f"\n== precision (hand labels: {_relative_to_repo(labels_path)}, {len(labels)} labels)")
     print("   mendbot: every finding of every rule; zizmor: default-persona findings of the")
@@ -834,6 +850,11 @@ def print_summary(summaries: list[CorpusSummary]) -> None:
 
     rows = [
         (
+            "zizmor's findings mendbot matches (raw)",
+            [share(s.recall.matched, s.recall.findings) for s in summaries],
+            share(total_recall.matched, total_recall.findings),
+        ),
+        (
             "recall on zizmor's findings",
             [
                 share(s.recall.matched, s.recall.matched + s.recall.missed + s.recall.unlabelled)
@@ -869,12 +890,25 @@ def print_summary(summaries: list[CorpusSummary]) -> None:
             [str(s.fixable.get("zizmor auditor", 0)) for s in summaries],
             str(fixable["zizmor auditor"]),
         ),
+        (
+            "mendbot fixable, not labelled fp",
+            [str(s.fixable.get("mendbot not fp", "-")) for s in summaries],
+            str(fixable["mendbot not fp"]),
+        ),
+        (
+            "zizmor fixable (default), not labelled fp",
+            [str(s.fixable.get("zizmor not fp", "-")) for s in summaries],
+            str(fixable["zizmor not fp"]),
+        ),
     ]
     for name, cells, overall in rows:
         print(f"  {name:<40}" + "".join(f" {c:>22}" for c in cells) + f" {overall:>22}")
-    if fixable["zizmor auditor"]:
-        ratio = fixable["mendbot"] / fixable["zizmor auditor"]
-        print(f"  mendbot fixes / zizmor fixes (auditor): {ratio:.2f}x")
+    if fixable["zizmor"] and fixable["zizmor not fp"]:
+        print(
+            f"  mendbot fixes / zizmor fixes: {fixable['mendbot'] / fixable['zizmor']:.2f}x "
+            f"(default persona), {fixable['mendbot not fp'] / fixable['zizmor not fp']:.2f}x "
+            "(findings not labelled fp)"
+        )
 
 
 def _relative_to_repo(path: Path) -> str:
