@@ -17,8 +17,10 @@ jobs:
     runs-on: ubuntu-latest
     steps:
       - run: echo "${{ github.event.pull_request.title == 'release' }}"
-      - run: echo "${{ contains(github.event.pull_request.body, 'skip') && !startsWith(github.head_ref, 'x') }}"
-      - run: echo "${{ github.event.pull_request.head.sha }} ${{ github.event.pull_request.head.repo.fork }}"
+      - run: echo "${{ contains(github.event.pull_request.body, 'x') }}"
+      - run: echo "${{ contains(github.head_ref, 'x') && !contains(github.head_ref, 'y') }}"
+      - run: echo "${{ github.event.pull_request.head.sha }}"
+      - run: echo "${{ github.event.pull_request.head.repo.fork }}"
       - run: echo "${{ github.event.pull_request.title || 'none' }}"
       - run: echo "${{ github.event.pull_request.head.ref }}"
 """
@@ -40,4 +42,4 @@ def test_boolean_and_typed_values_are_not_reported_but_text_is(tmp_path: Path) -
     )
     assert result.returncode == 1, result.stderr
     lines = [f["line"] for f in json.loads(result.stdout)["findings"]]
-    assert lines == [10, 11]
+    assert lines == [12, 13]

@@ -26,9 +26,7 @@ def _write(root: Path, relative: str, text: str) -> Path:
     return path
 
 
-def _analyze(
-    root: Path, *args: str, target: str = "."
-) -> tuple[int, list[dict[str, Any]], str]:
+def _analyze(root: Path, *args: str, target: str = ".") -> tuple[int, list[dict[str, Any]], str]:
     result = run_mendbot("analyze", target, "--offline", "--format", "json", *args, cwd=root)
     assert "Traceback" not in result.stderr, result.stderr
     findings: list[dict[str, Any]] = (
@@ -84,7 +82,8 @@ def test_no_uses_of_the_real_world_corpus_is_taken_for_a_typosquat(tmp_path: Pat
 
 
 def test_zizmors_typosquat_cases_are_reported_and_its_non_squats_are_not() -> None:
-    code, findings, _ = _analyze(ZIZMOR, "--rule", "gha-typosquat-uses", target="typosquat-uses.yml")
+    rule = ("--rule", "gha-typosquat-uses")
+    code, findings, _ = _analyze(ZIZMOR, *rule, target="typosquat-uses.yml")
     assert code == 1
     assert [f["line"] for f in findings] == [17, 20, 23, 26, 29]
 
