@@ -1,12 +1,15 @@
-"""Compare mendbot's findings with zizmor's on the zizmor test corpus, audit by audit.
+"""Compare mendbot's findings with zizmor's on the zizmor test corpus and the real-world corpus,
+audit by audit: agreement, recall on zizmor's findings, precision, and findings each can fix.
 
 This is a benchmark-style report, not a test: it prints tables and asserts nothing. pytest does
 not collect it.
 
 Contract
 --------
-* Corpus: every workflow, composite action and Dependabot configuration under ``--source``
-  (default ``tests/corpus/zizmor/``, else ``/work/shared/reference/corpus/zizmor-test-data/``).
+* Corpus: every workflow, composite action and Dependabot configuration under each
+  ``--source`` (repeatable; default ``tests/corpus/zizmor/``, else
+  ``/work/shared/reference/corpus/zizmor-test-data/``, and ``tests/corpus/real/``), one report
+  per corpus and a summary of both at the end.
   A file is classified by its name and parsed content (ruamel ``YAML(typ="safe", pure=True)``):
   ``action.yml``/``action.yaml`` with a ``runs:`` mapping is an action; ``dependabot.yml`` /
   ``dependabot.yaml`` outside a ``workflows`` folder with ``version`` and an ``updates`` list is
@@ -24,7 +27,8 @@ Contract
   disagreements say when zizmor would only report it under ``--persona auditor``/``pedantic``.
   GitHub token variables and ``ZIZMOR_*`` variables are removed from the children's environment.
 * Mapping: each zizmor audit in :data:`MAPPINGS` is compared with the mendbot rules it maps to.
-  ``ref-confusion`` and ``ref-version-mismatch`` need the network in both tools and are skipped.
+  ``ref-confusion`` and ``ref-version-mismatch`` need the network in both tools and are skipped;
+  audits of a later zizmor (:data:`NEWER_ZIZMOR`) have nothing to compare with.
 * Granularity: per mapping, the files where both tools report, only zizmor, only mendbot; and
   per finding (cheap "line" granularity): a zizmor finding and a mendbot finding match when one
   symbolic route is a prefix of the other (zizmor's ``jobs → build → steps → 0`` against
@@ -42,6 +46,16 @@ Contract
   labelled tp that no mendbot finding matches are the true positives mendbot misses. Listed to
   label: mendbot findings that no default-persona zizmor finding matches (any rule) and
   zizmor-only default-persona findings; labels that match no finding are listed as stale.
+* Recall on zizmor's findings: over zizmor's default-persona findings of the mapped audits,
+  matched / (matched + missed + unlabelled), where a finding is matched when a mendbot finding
+  pairs with it (or its label's ``matches`` names one), not counted when labelled ``fp`` (zizmor
+  is wrong) or ``tp`` with ``deliberate: true`` (mendbot leaves it out on purpose, the reason
+  says why), missed when labelled ``tp`` otherwise, and unlabelled otherwise (counted as
+  missed). A labels file may also list ``deliberate_audits: {<audit>: <reason>}``: every
+  unlabelled, unmatched finding of that audit is deliberate (a mendbot rule off by default).
+* Fixes: findings each tool proposes a fix for, offline: mendbot's with a ``fix`` not marked
+  unfixable (its default rules), zizmor's with a non-empty ``fixes`` (default persona, and every
+  persona).
 * Output: plain text; every disagreement is listed with its lines. Exit status 0 when both tools
   produced valid JSON for every file, 1 otherwise, 2 when zizmor or the corpus is missing or the
   labels file is unreadable.
@@ -70,6 +84,7 @@ DEFAULT_SOURCES = (
     REPO_ROOT / "tests" / "corpus" / "zizmor",
     Path("/work/shared/reference/corpus/zizmor-test-data"),
 )
+REAL_CORPUS = REPO_ROOT / "tests" / "corpus" / "real"
 SCRUBBED_ENV = ("GH_TOKEN", "GITHUB_TOKEN", "GH_HOST")
 
 #: zizmor audit → the mendbot rules that cover the same problem.
@@ -111,6 +126,11 @@ MAPPINGS: dict[str, tuple[str, ...]] = {
     "superfluous-actions": ("gha-superfluous-actions",),
     "undocumented-permissions": ("gha-undocumented-permissions",),
     "insecure-url-scheme": ("gha-insecure-url-scheme",),
+    "typosquat-uses": ("gha-typosquat-uses",),
+}
+#: Mapped audits of a later zizmor than the pinned one: nothing to compare, and said so.
+NEWER_ZIZMOR: dict[str, str] = {
+    "unsafe-checkout": "gha-unsafe-checkout",
 }
 #: Mapped audits that need the network in both tools: skipped, and said so.
 ONLINE_ONLY: dict[str, str] = {
@@ -135,10 +155,13 @@ def _die(message: str) -> int:
     return 2
 
 
-def find_source(explicit: Path | None) -> Path | None:
-    if explicit is not None:
-        return explicit.resolve() if explicit.is_dir() else None
-    return next((c for c in DEFAULT_SOURCES if c.is_dir()), None)
+def find_sources(explicit: list[Path]) -> list[Path]:
+    """The corpora to compare on: those given (each must be a folder), else the zizmor corpus
+    (or the shared copy of it) and the real-world corpus, when present."""
+    if explicit:
+        return [p.resolve() for p in explicit] if all(p.is_dir() for p in explicit) else []
+    zizmor = next((c for c in DEFAULT_SOURCES if c.is_dir()), None)
+    return [c for c in (zizmor, REAL_CORPUS) if c is not None and c.is_dir()]
 
 
 def classify(path: Path, source: Path) -> str:
@@ -200,6 +223,9 @@ class Hit:
     spans: tuple[tuple[int, int], ...]
     """1-based inclusive line ranges (mendbot: its one line)."""
     persona: str = "regular"
+    fixable: bool = False
+    """Whether the tool proposes a fix for it (zizmor: a non-empty ``fixes``; mendbot: a
+    ``fix`` that is not marked unfixable)."""
 
     @property
     def line(self) -> int:
@@ -299,6 +325,7 @@ def parse_zizmor(document: Any) -> list[Hit]:
                 route=_zizmor_route(primary["symbolic"]) if primary else (),
                 spans=tuple(spans),
                 persona=str(finding.get("determinations", {}).get("persona", "Regular")).lower(),
+                fixable=bool(finding.get("fixes")),
             )
         )
     return hits
@@ -312,6 +339,7 @@ def parse_mendbot(document: Any) -> tuple[list[Hit], str | None]:
             rule=f["rule"],
             route=tuple(f.get("route") or ()),
             spans=((f["line"], f["line"]),),
+            fixable=isinstance(f.get("fix"), dict) and not f["fix"].get("unfixable"),
         )
         for f in document["findings"]
     ]
@@ -499,6 +527,10 @@ class Label:
     matches: str | None = None
     """On a zizmor finding: the key of the mendbot finding that reports the same problem
     where the line/route matching could not see it (then it is not a miss)."""
+    deliberate: bool = False
+    """On a zizmor finding labelled ``tp``: mendbot leaves it out on purpose (an inline
+    suppression it honours, an auditor's option off by default, a documented difference of
+    the rule); the reason says which. Not counted as a miss in the recall."""
 
 
 def finding_key(path: str, hit: Hit) -> str:
@@ -524,12 +556,34 @@ def load_labels(path: Path) -> dict[str, Label]:
         ):
             raise ValueError(f"{path}: {key}: needs `label: tp|fp` and a one-line `reason`")
         matches = entry.get("matches")
+        deliberate = entry.get("deliberate", False)
+        if not isinstance(deliberate, bool):
+            raise ValueError(f"{path}: {key}: `deliberate` is true or false")
         labels[str(key)] = Label(
             verdict=str(entry["label"]),
             reason=str(entry["reason"]).strip(),
             matches=str(matches) if matches else None,
+            deliberate=deliberate,
         )
     return labels
+
+
+def load_deliberate_audits(path: Path) -> dict[str, str]:
+    """The optional ``deliberate_audits:`` of a labels file: zizmor audit → why mendbot, as
+    configured by default, leaves all of that audit's unmatched findings out on purpose (a
+    rule off by default, a documented difference). Raises :class:`ValueError`."""
+    try:
+        document = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    except (OSError, YAMLError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read labels ({exc})") from None
+    entries = document.get("deliberate_audits") if isinstance(document, dict) else None
+    if entries is None:
+        return {}
+    if not isinstance(entries, dict) or not all(
+        isinstance(reason, str) and reason.strip() for reason in entries.values()
+    ):
+        raise ValueError(f"{path}: `deliberate_audits:` maps a zizmor audit to a one-line reason")
+    return {str(audit): reason.strip() for audit, reason in entries.items()}
 
 
 @dataclass
@@ -557,15 +611,77 @@ def _table(title: str, tallies: dict[str, Tally]) -> None:
         print(tally.row(name))
 
 
+@dataclass
+class Recall:
+    """What became of zizmor's default-persona findings of one audit (or of all)."""
+
+    findings: int = 0
+    matched: int = 0
+    """mendbot reports the same problem (same route or line, or a label's ``matches``)."""
+    zizmor_fp: int = 0
+    """Labelled fp: nothing to recall."""
+    deliberate: int = 0
+    """Labelled tp and ``deliberate``: left out on purpose, the reason documented."""
+    missed: int = 0
+    """Labelled tp, not deliberate: a real miss."""
+    unlabelled: int = 0
+    """Unmatched and not labelled yet: counted as missed."""
+
+    def add(self, other: Recall) -> None:
+        for name in ("findings", "matched", "zizmor_fp", "deliberate", "missed", "unlabelled"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def recall(self) -> float | None:
+        """matched / (matched + missed + unlabelled); None when there is nothing to recall."""
+        wanted = self.matched + self.missed + self.unlabelled
+        return self.matched / wanted if wanted else None
+
+    def row(self, name: str) -> str:
+        share = "-" if self.recall is None else f"{100 * self.recall:.1f} %"
+        return (
+            f"  {name:<32} {self.findings:>8} {self.matched:>7} {self.zizmor_fp:>6} "
+            f"{self.deliberate:>10} {self.missed:>6} {self.unlabelled:>10} {share:>8}"
+        )
+
+
+def _recall_table(per_audit: dict[str, Recall], total: Recall) -> None:
+    print(
+        f"  {'zizmor audit (default persona)':<32} {'findings':>8} {'matched':>7} "
+        f"{'z fp':>6} {'deliberate':>10} {'missed':>6} {'unlabelled':>10} {'recall':>8}"
+    )
+    for name, recall in sorted(per_audit.items()):
+        print(recall.row(name))
+    print(total.row("all mapped audits"))
+
+
+@dataclass
+class CorpusSummary:
+    """The headline figures of one corpus."""
+
+    name: str
+    results: list[MappingResult]
+    mendbot: Tally = field(default_factory=Tally)
+    zizmor: Tally = field(default_factory=Tally)
+    recall: Recall = field(default_factory=Recall)
+    fixable: dict[str, int] = field(default_factory=dict)
+    """``mendbot`` / ``zizmor`` (default persona) / ``zizmor auditor`` → findings with a fix."""
+    findings: dict[str, int] = field(default_factory=dict)
+    """The same keys → all findings."""
+
+
 def print_precision(
     results: list[MappingResult],
     z_results: dict[str, FileResult],
     m_results: dict[str, FileResult],
     labels: dict[str, Label],
     labels_path: Path,
+    summary: CorpusSummary,
+    deliberate_audits: dict[str, str],
 ) -> None:
-    """Precision of both tools over the labelled findings, what is left to label, and the
-    labels that match no finding any more."""
+    """Precision of both tools over the labelled findings, mendbot's recall on zizmor's
+    default-persona findings, what is left to label, and the labels that match no finding
+    any more. The totals go into ``summary``."""
     audits = {r.audit for r in results}
     agreed_m: dict[str, str] = {}
     """mendbot key → the lowest persona of a zizmor finding it matched."""
@@ -583,8 +699,9 @@ def print_precision(
                 inherited[z_key] = labels[m_key]  # a tp partner wins over an fp one
 
     m_keys = {finding_key(p, h) for p, r in m_results.items() for h in r.hits}
-    mendbot, per_rule = Tally(), defaultdict(Tally)
-    zizmor, per_audit = Tally(), defaultdict(Tally)
+    mendbot, per_rule = summary.mendbot, defaultdict(Tally)
+    zizmor, per_audit = summary.zizmor, defaultdict(Tally)
+    recall, per_audit_recall = summary.recall, defaultdict(Recall)
     seen: set[str] = set()
     todo_m: list[str] = []
     todo_z: list[str] = []
@@ -607,12 +724,40 @@ def print_precision(
             label = labels.get(key) or inherited.get(key)
             zizmor.add(label)
             per_audit[hit.rule].add(label)
-            if label is not None and label.matches in m_keys:
-                continue  # the same problem as a mendbot finding elsewhere in the file
-            if label is None and key not in matched_z:
+            fate = per_audit_recall[hit.rule]
+            fate.findings += 1
+            if key in matched_z or (label is not None and label.matches in m_keys):
+                fate.matched += 1  # also: the same problem as a mendbot finding elsewhere
+            elif label is None and hit.rule in deliberate_audits:
+                fate.deliberate += 1
+            elif label is None:
+                fate.unlabelled += 1
                 todo_z.append(key)
-            if label is not None and label.verdict == "tp" and key not in matched_z:
+            elif label.verdict == "fp":
+                fate.zizmor_fp += 1
+            elif label.deliberate:
+                fate.deliberate += 1
+            else:
+                fate.missed += 1
                 missed.append(key)
+    for fate in per_audit_recall.values():
+        recall.add(fate)
+    # Fixes of findings a person did not label as false positives (unlabelled ones count).
+    summary.fixable["mendbot not fp"] = sum(
+        h.fixable and getattr(labels.get(finding_key(p, h)), "verdict", "") != "fp"
+        for p, r in m_results.items()
+        for h in r.hits
+    )
+    summary.fixable["zizmor not fp"] = sum(
+        h.fixable
+        and h.persona == "regular"
+        and getattr(
+            labels.get(finding_key(p, h)) or inherited.get(finding_key(p, h)), "verdict", ""
+        )
+        != "fp"
+        for p, r in z_results.items()
+        for h in r.hits
+    )
 
     print(f"\n== precision (hand labels: {_relative_to_repo(labels_path)}, {len(labels)} labels)")
     print("   mendbot: every finding of every rule; zizmor: default-persona findings of the")
@@ -622,6 +767,14 @@ def print_precision(
     _table("mendbot rule", dict(per_rule))
     print()
     _table("zizmor audit (default persona)", dict(per_audit))
+    print(
+        "\n== recall on zizmor's findings (default persona, mapped audits): matched by a mendbot"
+        "\n   finding; z fp = labelled fp; deliberate = labelled tp and left out on purpose;"
+        "\n   recall = matched / (matched + missed + unlabelled)"
+    )
+    _recall_table(dict(per_audit_recall), recall)
+    for audit, reason in sorted(deliberate_audits.items()):
+        print(f"  deliberate, every unlabelled {audit} finding: {reason}")
     print(f"\n== true positives zizmor reports and mendbot misses ({len(missed)})")
     for key in missed:
         print(f"  {key}: {labels[key].reason}")
@@ -638,6 +791,126 @@ def print_precision(
         print(f'  "{key}": {{label: , reason: }}' + (f"  # {note}" if note else ""))
 
 
+def count_fixes(
+    z_results: dict[str, FileResult], m_results: dict[str, FileResult], summary: CorpusSummary
+) -> None:
+    """Findings each tool proposes a fix for: every mendbot finding (its default rules), and
+    zizmor's under its default persona and under ``auditor`` (all it can report)."""
+    m_hits = [h for r in m_results.values() for h in r.hits]
+    z_hits = [h for r in z_results.values() for h in r.hits]
+    z_regular = [h for h in z_hits if h.persona == "regular"]
+    for name, hits in (("mendbot", m_hits), ("zizmor", z_regular), ("zizmor auditor", z_hits)):
+        summary.findings[name] = len(hits)
+        summary.fixable[name] = sum(h.fixable for h in hits)
+    print("\n== findings each tool can fix (mendbot: a fix not marked unfixable, offline;")
+    print("   zizmor: a non-empty `fixes` in its JSON)")
+    print(f"  {'tool':<24} {'findings':>8} {'fixable':>8}")
+    for name in ("mendbot", "zizmor", "zizmor auditor"):
+        print(f"  {name:<24} {summary.findings[name]:>8} {summary.fixable[name]:>8}")
+    by_rule = Counter(h.rule for h in m_hits if h.fixable)
+    by_audit = Counter(h.rule for h in z_hits if h.fixable)
+    print("  mendbot by rule: " + ", ".join(f"{r} {n}" for r, n in sorted(by_rule.items())))
+    print(
+        "  zizmor by audit (any persona): "
+        + ", ".join(f"{a} {n}" for a, n in sorted(by_audit.items()))
+    )
+
+
+def print_summary(summaries: list[CorpusSummary]) -> None:
+    """Per audit, files both / only zizmor / only mendbot on every corpus; then recall,
+    precision and fixable findings per corpus and overall."""
+    print("\n\n== summary: files both / only zizmor / only mendbot, per audit and corpus")
+    audits = [r.audit for r in summaries[0].results] if summaries else []
+    header = f"  {'zizmor audit':<32}" + "".join(f" {s.name:>22}" for s in summaries)
+    print(header)
+    for audit in audits:
+        cells = []
+        for summary in summaries:
+            r = next((x for x in summary.results if x.audit == audit), None)
+            cell = (
+                "-"
+                if r is None
+                else f"{len(r.both)} / {len(r.only_zizmor)} / {len(r.only_mendbot)}"
+            )
+            cells.append(f" {cell:>22}")
+        print(f"  {audit:<32}" + "".join(cells))
+    print(f"\n  {'measure':<40}" + "".join(f" {s.name:>22}" for s in summaries) + f" {'all':>22}")
+    total_recall, total_m, total_z = Recall(), Tally(), Tally()
+    fixable: Counter[str] = Counter()
+    for summary in summaries:
+        total_recall.add(summary.recall)
+        for tally, part in ((total_m, summary.mendbot), (total_z, summary.zizmor)):
+            tally.findings += part.findings
+            tally.tp += part.tp
+            tally.fp += part.fp
+        fixable.update(summary.fixable)
+
+    def share(part: int, whole: int) -> str:
+        return f"{part}/{whole} = {100 * part / whole:.1f} %" if whole else "-"
+
+    rows = [
+        (
+            "zizmor's findings mendbot matches (raw)",
+            [share(s.recall.matched, s.recall.findings) for s in summaries],
+            share(total_recall.matched, total_recall.findings),
+        ),
+        (
+            "recall on zizmor's findings",
+            [
+                share(s.recall.matched, s.recall.matched + s.recall.missed + s.recall.unlabelled)
+                for s in [*summaries]
+            ],
+            share(
+                total_recall.matched,
+                total_recall.matched + total_recall.missed + total_recall.unlabelled,
+            ),
+        ),
+        (
+            "mendbot precision (labelled)",
+            [share(s.mendbot.tp, s.mendbot.tp + s.mendbot.fp) for s in summaries],
+            share(total_m.tp, total_m.tp + total_m.fp),
+        ),
+        (
+            "zizmor precision (labelled, default)",
+            [share(s.zizmor.tp, s.zizmor.tp + s.zizmor.fp) for s in summaries],
+            share(total_z.tp, total_z.tp + total_z.fp),
+        ),
+        (
+            "mendbot findings it can fix",
+            [str(s.fixable.get("mendbot", 0)) for s in summaries],
+            str(fixable["mendbot"]),
+        ),
+        (
+            "zizmor findings it can fix (default)",
+            [str(s.fixable.get("zizmor", 0)) for s in summaries],
+            str(fixable["zizmor"]),
+        ),
+        (
+            "zizmor findings it can fix (auditor)",
+            [str(s.fixable.get("zizmor auditor", 0)) for s in summaries],
+            str(fixable["zizmor auditor"]),
+        ),
+        (
+            "mendbot fixable, not labelled fp",
+            [str(s.fixable.get("mendbot not fp", "-")) for s in summaries],
+            str(fixable["mendbot not fp"]),
+        ),
+        (
+            "zizmor fixable (default), not labelled fp",
+            [str(s.fixable.get("zizmor not fp", "-")) for s in summaries],
+            str(fixable["zizmor not fp"]),
+        ),
+    ]
+    for name, cells, overall in rows:
+        print(f"  {name:<40}" + "".join(f" {c:>22}" for c in cells) + f" {overall:>22}")
+    if fixable["zizmor"] and fixable["zizmor not fp"]:
+        print(
+            f"  mendbot fixes / zizmor fixes: {fixable['mendbot'] / fixable['zizmor']:.2f}x "
+            f"(default persona), {fixable['mendbot not fp'] / fixable['zizmor not fp']:.2f}x "
+            "(findings not labelled fp)"
+        )
+
+
 def _relative_to_repo(path: Path) -> str:
     try:
         return path.resolve().relative_to(REPO_ROOT).as_posix()
@@ -645,42 +918,24 @@ def _relative_to_repo(path: Path) -> str:
         return str(path)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--source", type=Path, help="corpus directory (default: zizmor corpus)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="parallel children")
-    parser.add_argument(
-        "--audit", action="append", default=[], help="compare only this zizmor audit (repeatable)"
-    )
-    parser.add_argument(
-        "--labels",
-        type=Path,
-        help="hand labels (default: benchmarks/labels/<corpus>.yml for the real or zizmor corpus)",
-    )
-    args = parser.parse_args(argv)
-    source = find_source(args.source)
-    if source is None:
-        return _die("no corpus found; pass --source DIR")
-    labels_path = args.labels
-    if labels_path is None and DEFAULT_LABELS.get(source, Path("/nonexistent")).is_file():
-        labels_path = DEFAULT_LABELS[source]
-    labels: dict[str, Label] | None = None
-    if labels_path is not None:
-        try:
-            labels = load_labels(labels_path)
-        except ValueError as exc:
-            return _die(str(exc))
-    env = child_env()
-    zizmor_bin = _beside_python("zizmor")
-    mendbot_bin = _beside_python("mendbot")
-    if zizmor_bin is None:
-        return _die("zizmor not found: pip install -e '.[bench]'")
-    launcher = [mendbot_bin] if mendbot_bin else [sys.executable, "-m", "bot"]
+def compare_corpus(
+    source: Path,
+    labels_path: Path | None,
+    selected_audits: list[str],
+    jobs: int,
+    env: dict[str, str],
+    launcher: list[str],
+    zizmor: list[str],
+) -> tuple[CorpusSummary, bool]:
+    """Run both tools on every file of ``source`` and print the corpus's report. Returns its
+    summary and whether mendbot failed to answer in JSON for some file. Raises
+    :class:`ValueError` when the labels cannot be read."""
+    labels = load_labels(labels_path) if labels_path is not None else None
+    deliberate = load_deliberate_audits(labels_path) if labels_path is not None else {}
     mendbot = [*launcher, "analyze", "--offline", "--format", "json"]
-    zizmor = zizmor_argv(zizmor_bin, env)
-
     corpus = collect(source)
     kinds = Counter(corpus.files.values())
+    print(f"\n\n######## {_relative_to_repo(source)}")
     print("== corpus")
     print(f"source    {source}")
     print(
@@ -693,12 +948,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         + "; ".join(f"{n} {why}" for why, n in sorted(reasons.items()))
     )
     print("\n== tools (one child per file and tool, from the file's checkout)")
-    m_version = _version(mendbot[:1] if mendbot_bin else mendbot[:3], env)
+    m_version = _version(launcher[:1] if len(launcher) == 1 else launcher, env)
     print(f"mendbot   {m_version}: {_shown(mendbot)} FILE")
-    print(f"zizmor    {_version([zizmor_bin], env)}: {_shown(zizmor)} FILE")
+    print(f"zizmor    {_version([zizmor[0]], env)}: {_shown(zizmor)} FILE")
 
     paths = list(corpus.files)
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         z_futures = {p: pool.submit(run_one, "zizmor", zizmor, p, source, env) for p in paths}
         m_futures = {p: pool.submit(run_one, "mendbot", mendbot, p, source, env) for p in paths}
         z_results = {p: f.result() for p, f in z_futures.items()}
@@ -719,13 +974,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = any(name == "mendbot" and "no JSON" in error for name, _, error in errors)
 
     shipped = mendbot_rules(launcher, env)
-    selected = {a: r for a, r in MAPPINGS.items() if not args.audit or a in args.audit}
+    selected = {a: r for a, r in MAPPINGS.items() if not selected_audits or a in selected_audits}
     absent = {a: r for a, r in selected.items() if shipped is not None and not set(r) & shipped}
     results = [
         compare(audit, rules, z_results, m_results)
         for audit, rules in selected.items()
         if audit not in absent
     ]
+    summary = CorpusSummary(name=source.name, results=results)
     print(
         "\n== agreement per mapping (files: z = zizmor, z reg = files zizmor reports under its "
         "default persona;\n   findings │ matched = zizmor findings with a mendbot finding at the "
@@ -739,14 +995,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"{audit:<32} {rule.removeprefix('gha-'):<34} skipped: needs the network in both tools"
         )
+    for audit, rule in NEWER_ZIZMOR.items():
+        print(
+            f"{audit:<32} {rule.removeprefix('gha-'):<34} skipped: not in this zizmor (a later "
+            "release's audit)"
+        )
 
     print("\n== disagreements (L<line>; [persona] = zizmor reports it only with that persona)")
     print_disagreements(results)
 
-    mapped = set(MAPPINGS) | set(ONLINE_ONLY)
+    mapped = set(MAPPINGS) | set(ONLINE_ONLY) | set(NEWER_ZIZMOR)
     unmapped = Counter(h.rule for r in z_results.values() for h in r.hits if h.rule not in mapped)
     print("\n== zizmor audits without a mendbot counterpart (findings; not compared)")
-    print("  " + ", ".join(f"{a} {n}" for a, n in sorted(unmapped.items())))
+    print("  " + (", ".join(f"{a} {n}" for a, n in sorted(unmapped.items())) or "none"))
     own = Counter(
         h.rule
         for r in m_results.values()
@@ -756,7 +1017,57 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("== mendbot rules without a zizmor counterpart (findings; not compared)")
     print("  " + (", ".join(f"{a} {n}" for a, n in sorted(own.items())) or "none"))
     if labels is not None and labels_path is not None:
-        print_precision(results, z_results, m_results, labels, labels_path)
+        print_precision(results, z_results, m_results, labels, labels_path, summary, deliberate)
+    count_fixes(z_results, m_results, summary)
+    return summary, failed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--source",
+        type=Path,
+        action="append",
+        default=[],
+        help="corpus directory (repeatable; default: the zizmor corpus and the real-world one)",
+    )
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2, help="parallel children")
+    parser.add_argument(
+        "--audit", action="append", default=[], help="compare only this zizmor audit (repeatable)"
+    )
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        help="hand labels (only with one --source; default: benchmarks/labels/<corpus>.yml)",
+    )
+    args = parser.parse_args(argv)
+    sources = find_sources(args.source)
+    if not sources:
+        return _die("no corpus found; pass --source DIR")
+    if args.labels is not None and len(sources) > 1:
+        return _die("--labels names the labels of one corpus: pass one --source with it")
+    env = child_env()
+    zizmor_bin = _beside_python("zizmor")
+    mendbot_bin = _beside_python("mendbot")
+    if zizmor_bin is None:
+        return _die("zizmor not found: pip install -e '.[bench]'")
+    launcher = [mendbot_bin] if mendbot_bin else [sys.executable, "-m", "bot"]
+    zizmor = zizmor_argv(zizmor_bin, env)
+    summaries = []
+    failed = False
+    for source in sources:
+        labels_path = args.labels
+        if labels_path is None and DEFAULT_LABELS.get(source, Path("/nonexistent")).is_file():
+            labels_path = DEFAULT_LABELS[source]
+        try:
+            summary, corpus_failed = compare_corpus(
+                source, labels_path, args.audit, args.jobs, env, launcher, zizmor
+            )
+        except ValueError as exc:
+            return _die(str(exc))
+        summaries.append(summary)
+        failed = failed or corpus_failed
+    print_summary(summaries)
     return 1 if failed else 0
 
 

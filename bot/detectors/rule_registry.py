@@ -49,12 +49,14 @@ from bot.detectors.workflows.stale_action_refs import StaleActionRefs
 from bot.detectors.workflows.static_cloud_credentials import StaticCloudCredentials
 from bot.detectors.workflows.superfluous_actions import SuperfluousActions
 from bot.detectors.workflows.template_injection import TemplateInjection
+from bot.detectors.workflows.typosquat_uses import TyposquatUses
 from bot.detectors.workflows.undocumented_permissions import UndocumentedPermissions
 from bot.detectors.workflows.unknown_suppression import UnknownSuppression
 from bot.detectors.workflows.unpinned_images import UnpinnedImages
 from bot.detectors.workflows.unpinned_tools import UnpinnedTools
 from bot.detectors.workflows.unpinned_uses import UnpinnedUses
 from bot.detectors.workflows.unredacted_secrets import UnredactedSecrets
+from bot.detectors.workflows.unsafe_checkout import UnsafeCheckout
 from bot.detectors.workflows.unsound_condition import UnsoundCondition
 from bot.detectors.workflows.unsound_contains import UnsoundContains
 from bot.detectors.workflows.unsound_ternary import UnsoundTernary
@@ -105,6 +107,8 @@ RULES: tuple[type[WorkflowRule], ...] = (
     UndocumentedPermissions,
     ForbiddenUses,
     InsecureUrlScheme,
+    TyposquatUses,
+    UnsafeCheckout,
     UnknownSuppression,
 )
 

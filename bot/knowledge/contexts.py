@@ -59,6 +59,16 @@ ATTACKER_CONTROLLED: tuple[str, ...] = (
     "github.event.changes.new_discussion.body",
 )
 
+#: Fields of an outsider's pull request whose value is a commit hash, a number or a boolean:
+#: nothing an outsider writes can break out of the script they are expanded into.
+TYPED_FIELDS: tuple[str, ...] = (
+    "github.event.pull_request.head.sha",
+    "github.event.pull_request.head.repo.id",
+    "github.event.pull_request.head.repo.fork",
+    "github.event.pull_request.head.repo.private",
+    "github.event.pull_request.head.user.id",
+)
+
 #: Contexts whose provenance mendbot cannot see from the file (other steps, callers, vars).
 UNKNOWN_PROVENANCE: tuple[str, ...] = (
     "inputs.*",
@@ -134,6 +144,8 @@ def _matches(path: str, pattern: str) -> bool:
 def provenance(path: str) -> Provenance:
     """How far the context ``path`` (``github.event.issue.title``) can be trusted."""
     normal = _normalise(path)
+    if normal in TYPED_FIELDS:
+        return Provenance.TRUSTED
     if any(_matches(normal, p) for p in ATTACKER_CONTROLLED):
         return Provenance.ATTACKER
     if normal in ("github.event", "github") or normal.startswith("github.event.pull_request.head"):

@@ -35,7 +35,7 @@ from bot.knowledge.events import (
     OUTSIDER_ACTION_OUTPUTS,
     TRUSTED_ACTION_OUTPUTS,
 )
-from bot.workflow.expression_tree import ExpressionError, parse
+from bot.workflow.expression_tree import Binary, Call, ExpressionError, Node, Unary, parse
 from bot.workflow.expression_tree import contexts as tree_contexts
 from bot.workflow.matrix import matrix_is_static
 from bot.workflow.model import Job, Step, Workflow
@@ -119,11 +119,36 @@ def contexts_of(expression: Expression) -> list[str]:
         node = parse(expression.inner)
     except ExpressionError:
         return expression.contexts()
+    if _boolean_valued(node):
+        return []  # expands to `true` or `false`, whatever the contexts hold
     paths = [c.path for c in tree_contexts(node)]
     if any(p.startswith("<call>") for p in paths):
         return expression.contexts()
     spelled = {c.lower(): c for c in expression.contexts()}  # the text as written, for messages
     return [spelled.get(p, p) for p in paths]
+
+
+#: Operators and functions whose result is always ``true`` or ``false``.
+_COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
+_BOOLEAN_FUNCTIONS = frozenset(
+    {"contains", "startswith", "endswith", "success", "failure", "always", "cancelled"}
+)
+
+
+def _boolean_valued(node: Node) -> bool:
+    """Whether the expression ``node`` always evaluates to a boolean (a comparison, a ``!``,
+    ``contains()``…; ``&&`` and ``||`` return one of their operands, so only when both are)."""
+    if isinstance(node, Unary):
+        return True
+    if isinstance(node, Call):
+        return node.name in _BOOLEAN_FUNCTIONS
+    if isinstance(node, Binary):
+        if node.op in _COMPARISONS:
+            return True
+        return (
+            node.op in ("&&", "||") and _boolean_valued(node.left) and _boolean_valued(node.right)
+        )
+    return False
 
 
 def command_origin(command: str) -> Provenance:

@@ -109,7 +109,7 @@ _APPROVAL_GUARD = re.compile(r"labels|label\.name|author_association", re.IGNORE
 
 
 @dataclass(frozen=True)
-class _Checkout:
+class UntrustedCheckout:
     """A step that puts untrusted code in the workspace."""
 
     step: Step
@@ -150,7 +150,10 @@ def _env_of(step: Step) -> dict[str, Any]:
     return {**step.workflow.env, **step.job.env, **step.env}
 
 
-def _untrusted_checkout(step: Step) -> _Checkout | None:
+def untrusted_checkout(step: Step) -> UntrustedCheckout | None:
+    """How ``step`` puts a pull request's code in the workspace (an ``actions/checkout`` whose
+    ``ref``/``repository`` names the head, ``git fetch``/``checkout`` of it, ``gh pr
+    checkout``), or None."""
     env = _env_of(step)
     uses = step.uses
     if uses is not None:
@@ -159,18 +162,18 @@ def _untrusted_checkout(step: Step) -> _Checkout | None:
         for key in ("ref", "repository"):
             value = step.with_.get(key)
             if isinstance(value, str) and _untrusted_text(value, env):
-                return _Checkout(step, (*step.route, "with", key), f"{key}: {value}")
+                return UntrustedCheckout(step, (*step.route, "with", key), f"{key}: {value}")
         return None
     script = step.run
     if script is None:
         return None
     for line in script.splitlines():
         if _GH_PR_CHECKOUT.search(line):
-            return _Checkout(step, (*step.route, "run"), line.strip(), True)
+            return UntrustedCheckout(step, (*step.route, "run"), line.strip(), True)
         if _GIT_FETCH.search(line) and (
             _untrusted_text(line, env) or _untrusted_env_reference(line, env)
         ):
-            return _Checkout(step, (*step.route, "run"), line.strip(), True)
+            return UntrustedCheckout(step, (*step.route, "run"), line.strip(), True)
     return None
 
 
@@ -225,7 +228,7 @@ def _untrusted_env_reference(line: str, env: dict[str, Any]) -> bool:
     return False
 
 
-def _executes(step: Step) -> str | None:
+def executes(step: Step) -> str | None:
     """How ``step`` runs code from the working tree (``runs `make` ``), or None."""
     uses = step.uses
     if uses is not None:
@@ -355,14 +358,14 @@ jobs:
                 (
                     (later, how)
                     for later in download.step.later_steps()
-                    if (how := runs_from(later, download.folder, _executes)) is not None
+                    if (how := runs_from(later, download.folder, executes)) is not None
                 ),
                 None,
             )
             if runner is None:
                 continue
             later, how = runner
-            confidence, gate = _gate(job)
+            confidence, gate = job_gate(job)
             where = f"`{download.folder}`" if download.folder else "the workspace"
             message = (
                 "`workflow_run` runs with this repository's secrets and a write token; this step "
@@ -421,18 +424,18 @@ jobs:
             fetched = _opaque_fetch(step)
             if fetched is None:
                 continue
-            same = _executes(step) if step.run is not None else None
+            same = executes(step) if step.run is not None else None
             runner = next(
                 (
                     f"`{later.name}` {how}"
                     for later in step.later_steps()
-                    if (how := _executes(later)) is not None
+                    if (how := executes(later)) is not None
                 ),
                 f"then {same} in the same step" if same else None,
             )
             if runner is None:
                 continue
-            confidence, gate = _gate(job)
+            confidence, gate = job_gate(job)
             message = (
                 f"`{trigger}` runs with this repository's secrets and a write token; this step "
                 f"brings in files from a source mendbot cannot trace (`{fetched}`) and {runner}: "
@@ -452,15 +455,15 @@ jobs:
 
     def _check_checkouts(self, job: Job, privileged: list[str]) -> Iterator[Detection]:
         for step in job.steps:
-            checkout = _untrusted_checkout(step)
+            checkout = untrusted_checkout(step)
             if checkout is None:
                 continue
             later = step.later_steps()
             runner = None
-            if checkout.runs_in_same_step and (same := _executes(step)) is not None:
+            if checkout.runs_in_same_step and (same := executes(step)) is not None:
                 runner = f"then {same} in the same step"
             for candidate in later:
-                if runner is None and (found := _executes(candidate)) is not None:
+                if runner is None and (found := executes(candidate)) is not None:
                     runner = f"`{candidate.name}` {found}"
             trigger = privileged[0]
             what = (
@@ -469,7 +472,7 @@ jobs:
                 else f"fetches pull-request code (`{checkout.evidence}`)"
             )
             if runner is not None:
-                confidence, gate = _gate(job)
+                confidence, gate = job_gate(job)
                 path = step.with_.get("path") if step.uses is not None else None
                 if isinstance(path, str) and path.strip() and confidence is Confidence.HIGH:
                     # A side directory is often only read (diffed, linted as data); still risky.
@@ -501,7 +504,9 @@ jobs:
             yield Detection(finding, None, NO_FIX)
 
 
-def _gate(job: Job) -> tuple[Confidence, str]:
+def job_gate(job: Job) -> tuple[Confidence, str]:
+    """How far the job's ``if:`` or environment keeps outsiders' pull requests out: the
+    confidence a finding in it deserves and why (empty when nothing does)."""
     condition = job.data.get("if")
     text = condition if isinstance(condition, str) else ""
     if _SAME_REPO_GUARD.search(text):
