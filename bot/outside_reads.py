@@ -9,9 +9,12 @@ while each file was analysed (see :mod:`bot.analyze.result_cache`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 #: A repository's ``.github/workflows`` folder: which workflow files it holds and their bytes.
 WORKFLOW_FOLDER = "workflow-folder"
@@ -26,6 +29,7 @@ NETWORK = "network"
 Read = tuple[str, str]
 
 _NOTED: ContextVar[set[Read] | None] = ContextVar("mendbot_outside_reads", default=None)
+_SEEN: ContextVar[dict[Read, Any] | None] = ContextVar("mendbot_outside_seen", default=None)
 
 
 def note(kind: str, where: str) -> None:
@@ -45,3 +49,30 @@ def recording() -> Iterator[set[Read]]:
         yield noted
     finally:
         _NOTED.reset(token)
+
+
+@contextmanager
+def one_state(seen: dict[Read, Any]) -> Iterator[None]:
+    """Inside the ``with`` block, :func:`read_once` answers each read from ``seen`` once it was
+    read: pass the same dict for every file of one analysis run, and the run sees one state of
+    each outside thing (a folder of 5,000 workflows is listed once, not once per file that
+    traces its callers). Results cached between runs are keyed on that same state."""
+    token = _SEEN.set(seen)
+    try:
+        yield
+    finally:
+        _SEEN.reset(token)
+
+
+def read_once(kind: str, where: str, read: Callable[[], T]) -> T:
+    """Note the read of ``where`` (of ``kind``) and return ``read()``, or, inside
+    :func:`one_state`, what it returned the first time in that state."""
+    note(kind, where)
+    seen = _SEEN.get()
+    if seen is None:
+        return read()
+    key = (kind, where)
+    if key not in seen:
+        seen[key] = read()
+    found: T = seen[key]
+    return found

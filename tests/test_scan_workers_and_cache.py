@@ -93,10 +93,16 @@ def test_a_warm_cache_writes_the_same_reports(real_corpus: Path, tmp_path: Path)
     cache = tmp_path / "cache"
     reference = _reports(real_corpus, tmp_path / "plain", "--no-cache")
     cold = _reports(real_corpus, tmp_path / "cold", "--cache-dir", str(cache), "--jobs", "2")
-    assert list(cache.rglob("*.json")), "the cold run stored entries"
+    packs = sorted(cache.rglob("*.pack"))
+    assert packs, "the cold run stored its results"
+    stored = [(pack.stat().st_ino, pack.read_bytes()) for pack in packs]
     warm = _reports(real_corpus, tmp_path / "warm", "--cache-dir", str(cache))
     assert cold == reference
     assert warm == reference
+    # Every result was served: the warm run rewrote nothing and left no temporary file.
+    assert [(pack.stat().st_ino, pack.read_bytes()) for pack in packs] == stored
+    assert sorted(cache.rglob("*.pack")) == packs
+    assert not list(cache.rglob(".tmp-*"))
 
 
 def test_a_worker_that_dies_costs_one_file_reported_by_name(
@@ -173,22 +179,28 @@ def test_editing_a_caller_changes_the_callees_cached_result(tmp_path: Path) -> N
     ]
 
 
-def test_a_truncated_or_corrupt_entry_is_never_served(tmp_path: Path) -> None:
-    """An interrupted write (a truncated entry) or a tampered one is ignored and rewritten."""
+def test_a_truncated_or_corrupt_pack_is_never_served(tmp_path: Path) -> None:
+    """An interrupted write (a truncated pack) or a tampered one is ignored and rewritten."""
     cache = tmp_path / "cache"
     root = _repository(tmp_path / "repo", "issues")
     expected = _publish_findings(root, "--cache-dir", str(cache))
-    entries = sorted(cache.rglob("*.json"))
-    assert entries
-    for entry in entries:
-        data = entry.read_bytes()
-        entry.write_bytes(data[: len(data) // 2])
+    assert expected
+    packs = sorted(cache.rglob("*.pack"))
+    assert len(packs) == 1
+    for pack in packs:
+        data = pack.read_bytes()
+        pack.write_bytes(data[: len(data) // 2])
     assert _publish_findings(root, "--cache-dir", str(cache)) == expected
-    for entry in sorted(cache.rglob("*.json")):
-        check, _, body = entry.read_bytes().partition(b"\n")
-        tampered = json.loads(body)  # rewritten whole
-        tampered["outcome"] = {"kind": "none"}  # hide the file's findings
-        entry.write_bytes(check + b"\n" + json.dumps(tampered).encode())
+    for pack in sorted(cache.rglob("*.pack")):
+        check, _, content = pack.read_bytes().partition(b"\n")
+        lines = []
+        for line in content.splitlines():  # rewritten whole: every entry is there again
+            name, _, entry = line.partition(b"\t")
+            tampered = json.loads(entry)
+            tampered["outcome"] = {"kind": "none"}  # hide the file's findings
+            lines.append(name + b"\t" + json.dumps(tampered).encode() + b"\n")
+        assert len(lines) == 2
+        pack.write_bytes(check + b"\n" + b"".join(lines))
     assert _publish_findings(root, "--cache-dir", str(cache)) == expected
     assert not list(cache.rglob(".tmp-*"))
 
@@ -228,6 +240,7 @@ def test_the_cache_serves_only_the_same_bytes_path_settings_and_version(
     root = tmp_path_factory.mktemp("repo")
     first = ResultCache(folder, run)
     first.store(first.key(Input(root / path, path, True), root, text), FileResult(None))
+    first.save()
     with monkeypatch.context() as patch:
         if version_changed:
             patch.setattr("bot.__version__", "999.0.0")

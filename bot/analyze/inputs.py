@@ -8,8 +8,9 @@ over :data:`MAX_BYTES` are skipped, binary files are ignored.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,10 +101,14 @@ def discover(targets: Iterable[Path], root: Path) -> tuple[list[Input], list[Fil
     inputs: list[Input] = []
     errors: list[FileError] = []
     seen: set[Path] = set()
+    # Folder → its first symlinked folder below root: asked once per folder, not per file.
+    links: dict[Path, Path | None] = {}
 
     def add(path: Path, explicit: bool) -> None:
         relative = _relative(path, root)
-        linked = linked_folder(path, root)
+        if path.parent not in links:
+            links[path.parent] = linked_folder(path, root)
+        linked = links[path.parent]
         if linked is not None:
             errors.append(
                 FileError(
@@ -258,9 +263,36 @@ def read_text(item: Input) -> str | FileError | None:
     Only a regular file is read (a FIFO, device or socket is refused at once, never waited
     on), never through a link, and never more than :data:`MAX_BYTES`.
     """
+    return read_texts([item])[0]
+
+
+def read_texts(items: Sequence[Input]) -> list[str | FileError | None]:
+    """:func:`read_text` of every item, in order, opening each folder once for a run of
+    items in that folder rather than once per file (the folders on the way are still opened
+    one link-free step at a time, and each file with ``O_NOFOLLOW`` inside the folder held)."""
+    texts: list[str | FileError | None] = []
+    with contextlib.ExitStack() as stack:
+        held: tuple[Path, Path] | None = None
+        folder: int | UnsafeFileError | OSError = -1
+        for item in items:
+            where = (item.path.parent, item.root or item.path.parent)
+            if where != held:
+                stack.close()
+                held = where
+                try:
+                    folder = stack.enter_context(open_folder(*where))
+                except (UnsafeFileError, OSError) as exc:
+                    folder = exc
+            texts.append(_read_in(item, folder))
+    return texts
+
+
+def _read_in(item: Input, folder: int | UnsafeFileError | OSError) -> str | FileError | None:
+    """The text of ``item`` in the open ``folder`` (or the error opening that folder)."""
     try:
-        with open_folder(item.path.parent, item.root or item.path.parent) as folder:
-            raw = read_regular(item.path.name, MAX_BYTES, dir_fd=folder)
+        if isinstance(folder, Exception):
+            raise folder
+        raw = read_regular(item.path.name, MAX_BYTES, dir_fd=folder)
     except TooLargeError as exc:
         return FileError(
             path=item.relative,

@@ -21,10 +21,10 @@ from bot.analyze.desired_state import (
     needs_workflows,
     repository_usage,
 )
-from bot.analyze.inputs import Input, discover, read_text
-from bot.analyze.result_cache import MISS, FileResult, ResultCache
+from bot.analyze.inputs import Input, discover, read_texts
+from bot.analyze.result_cache import MISS, CacheKey, FileResult, ResultCache
 from bot.analyze.second_order import agentic_use, mark_second_order
-from bot.analyze.workers import run_files
+from bot.analyze.workers import FileTask, run_files
 from bot.config import Config, find_zizmor_config, load_zizmor_config
 from bot.detectors.desired_rule import DesiredStateRule
 from bot.detectors.interface import Detection, Rule, RuleServices, WorkflowRule
@@ -407,8 +407,10 @@ def analyze(
     kit = _DesiredKit(
         select_desired_rules(config, only_rules), now or datetime.now(UTC), usage, hold
     )
+    # Each file is read once: the cache keys, the prefetch and the analysis use this text.
+    texts = read_texts(inputs)
     if refs is not None and any(isinstance(rule, RefRule) for rule in rules):
-        repositories = action_repositories(_texts(inputs))
+        repositories = action_repositories(text for text in texts if isinstance(text, str))
         refs.prefetch(repositories)
         if refs.api is not None and any(
             isinstance(rule, OnlineUsesRule) and rule.needs_api for rule in rules
@@ -426,7 +428,8 @@ def analyze(
         # on: a held run (only after a revert) is analysed in this process and never cached.
         jobs, cache = 1, None
     job = _FileJob(rules, config, fix_mode, root, external, kit)
-    outcomes = _outcomes(job, inputs, root, jobs, cache, progress)
+    tasks = [FileTask(item, text) for item, text in zip(inputs, texts, strict=True)]
+    outcomes = _outcomes(job, tasks, root, jobs, cache, progress)
     for item, outcome in zip(inputs, outcomes, strict=True):
         if outcome is None:
             continue
@@ -485,22 +488,31 @@ class _FileJob:
     root: Path
     external: ExternalIgnores | None
     kit: _DesiredKit
+    seen: dict[outside_reads.Read, Any] = field(default_factory=dict, compare=False)
+    """What this run read outside its files: each read once per run (and per worker)."""
 
-    def __call__(self, item: Input) -> FileResult:
-        with outside_reads.recording() as reads:
+    def __call__(self, task: FileTask) -> FileResult:
+        with outside_reads.recording() as reads, outside_reads.one_state(self.seen):
             outcome = _analyse_guarded(
-                item, self.rules, self.config, self.fix_mode, self.root, self.external, self.kit
+                task.item,
+                task.text,
+                self.rules,
+                self.config,
+                self.fix_mode,
+                self.root,
+                self.external,
+                self.kit,
             )
         return FileResult(outcome, frozenset(reads))
 
 
-def _lost(item: Input, why: str) -> FileResult:
-    return FileResult(FileError(path=item.relative, message=f"not analysed: {why}"))
+def _lost(task: FileTask, why: str) -> FileResult:
+    return FileResult(FileError(path=task.item.relative, message=f"not analysed: {why}"))
 
 
 def _outcomes(
     job: _FileJob,
-    inputs: Sequence[Input],
+    tasks: Sequence[FileTask],
     root: Path,
     jobs: int | None,
     cache: ResultCache | None,
@@ -508,28 +520,30 @@ def _outcomes(
 ) -> list[_Outcome | FileError | None]:
     """Every input's outcome, in order: from the cache when it holds one, else analysed."""
     found: dict[int, _Outcome | FileError | None] = {}
-    keys: dict[int, tuple[str, str]] = {}
+    keys: dict[int, tuple[CacheKey, str]] = {}
     if cache is not None:
-        for index, item in enumerate(inputs):
+        for index, task in enumerate(tasks):
+            item, text = task.item, task.text
             if item.link_target or is_desired_state(item.relative):
                 continue  # links are fixed through their target; inventories age with "now"
-            text = read_text(item)
             if not isinstance(text, str):
                 continue
-            key = cache.key(item, root, text)
-            keys[index] = (key, text)
+            keys[index] = (cache.key(item, root, text), text)
+        # Every file is keyed before any entry is checked: an entry that depends on other
+        # files (the workflow folder) is checked against the texts just read, not read again.
+        for index, (key, text) in keys.items():
             cached = cache.load(key)
             if cached is not MISS:
                 found[index] = _restored(cached, text)
-    missing = [index for index in range(len(inputs)) if index not in found]
-    results = run_files(job, [inputs[i] for i in missing], jobs, _lost, progress)
+    missing = [index for index in range(len(tasks)) if index not in found]
+    results = run_files(job, [tasks[i] for i in missing], jobs, _lost, progress)
     for index, result in zip(missing, results, strict=True):
         found[index] = result.outcome
         if cache is not None and index in keys and not isinstance(result.outcome, FileError):
-            key, text = keys[index]
-            if result.outcome is None or result.outcome[1] == text:
-                cache.store(key, result)
-    return [found[index] for index in range(len(inputs))]
+            cache.store(keys[index][0], result)
+    if cache is not None:
+        cache.save()
+    return [found[index] for index in range(len(tasks))]
 
 
 def _restored(cached: Any, text: str) -> _Outcome | FileError | None:
@@ -543,15 +557,6 @@ def _restored(cached: Any, text: str) -> _Outcome | FileError | None:
         text,
         FixRun(run["text"], set(run["applied"]), dict(run["refused"]), run["left"]),
     )
-
-
-def _texts(inputs: Sequence[Input]) -> Iterable[str]:
-    """The readable inputs' texts (the same safe read as the analysis; the others are skipped
-    here and reported by it)."""
-    for item in inputs:
-        text = read_text(item)
-        if isinstance(text, str):
-            yield text
 
 
 def _unfixed(fix: Fix, reason: str) -> Unfixed:
@@ -575,6 +580,7 @@ class _DesiredKit:
 
 def _analyse_guarded(
     item: Input,
+    text: str | FileError | None,
     rules: Sequence[WorkflowRule],
     config: Config,
     fix_mode: FixMode | None,
@@ -589,7 +595,7 @@ def _analyse_guarded(
     """
     try:
         outcome = _analyse_one(
-            item, rules, config, None if item.link_target else fix_mode, root, external, kit
+            item, text, rules, config, None if item.link_target else fix_mode, root, external, kit
         )
     except RecursionError:
         return FileError(
@@ -618,6 +624,7 @@ def _analyse_guarded(
 
 def _analyse_one(
     item: Input,
+    text: str | FileError | None,
     rules: Sequence[WorkflowRule],
     config: Config,
     fix_mode: FixMode | None,
@@ -625,7 +632,6 @@ def _analyse_one(
     external: ExternalIgnores | None = None,
     kit: _DesiredKit | None = None,
 ) -> _Outcome | FileError | None:
-    text = read_text(item)
     if text is None or isinstance(text, FileError):
         return text
     if is_desired_state(item.relative):

@@ -7,9 +7,12 @@ a reusable workflow, the workflow folder, a local action: see :mod:`bot.outside_
 a digest of each of them, and is served only while they all still match. A result that asked
 the network is never stored: its answers may change between runs.
 
-Entries are written atomically (a temporary file renamed into place) and carry a checksum of
-their content (the first line): a corrupt, truncated or foreign entry is ignored and
-rewritten, never served.
+The entries of one repository analysed with one configuration live in one *pack* file, one
+entry per file path (a newer result for a path replaces the older one), read once per run and
+written once at its end, only when an entry changed. A pack is written atomically (a temporary
+file renamed into place) and carries a checksum of its content (the first line): a corrupt,
+truncated or foreign pack is ignored whole and rewritten, never served. Two runs writing the same
+pack at once leave one of the two, complete.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ import json
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import bot
 from bot import outside_reads
@@ -31,8 +34,8 @@ from bot.config import Config, find_zizmor_config
 from bot.detectors.interface import Detection
 from bot.models import FileError, Finding, Fix, FixMode
 
-#: The layout of entries; bump when it changes.
-_FORMAT = "1"
+#: The layout of packs; bump when it changes.
+_FORMAT = "2"
 _ACTION_FILES = ("action.yml", "action.yaml")
 
 
@@ -52,6 +55,25 @@ class FileResult:
     reads: frozenset[outside_reads.Read] = frozenset()
 
 
+class CacheKey(NamedTuple):
+    """Where an entry lives and what it must match."""
+
+    pack: str
+    """The pack: this run's configuration and the repository."""
+    name: str
+    """The file's repository-relative path: its entry in the pack."""
+    digest: str
+    """Everything the result is computed from; an entry is served only when it matches."""
+
+
+@dataclass
+class _Pack:
+    """The entries of one pack: path → the entry's JSON line, as read or newly stored."""
+
+    entries: dict[str, bytes] = field(default_factory=dict)
+    changed: bool = False
+
+
 def code_digest() -> str:
     """A digest of mendbot's version and of its installed code (names, sizes, times)."""
     package = Path(bot.__file__).parent
@@ -67,7 +89,8 @@ def code_digest() -> str:
 
 class ResultCache:
     """Entries under ``folder`` for one configuration of a run (``settings``: anything JSON
-    that changes results, the rules and configuration among them)."""
+    that changes results, the rules and configuration among them). Stored entries reach the
+    disk with :meth:`save`."""
 
     def __init__(self, folder: Path, settings: Any) -> None:
         self.folder = folder / "analysis" / f"v{_FORMAT}"
@@ -75,14 +98,25 @@ class ResultCache:
         self._run = hashlib.sha256(canonical.encode()).hexdigest()
         self._digests: dict[outside_reads.Read, str] = {}
         self._roots: dict[Path, str] = {}
+        self._packs: dict[str, _Pack] = {}
+        self._read: dict[str, str] = {}
+        """Absolute path → digest of the bytes this run read from it (see :meth:`key`)."""
 
-    def key(self, item: Input, root: Path, text: str) -> str:
-        """The key of ``item`` (read as ``text``) in this run's configuration."""
+    def key(self, item: Input, root: Path, text: str) -> CacheKey:
+        """The key of ``item`` (read as ``text``) in this run's configuration.
+
+        The digest of ``text`` also stands for the file's bytes when another file's entry
+        depends on this one (the workflow folder): what the analysis read is what is compared.
+        """
+        resolved = self._resolved(root)
+        content = hashlib.sha256(text.encode("utf-8", "surrogatepass"))
+        self._read[os.path.abspath(item.path)] = content.hexdigest()
         hasher = hashlib.sha256()
-        for part in (self._run, self._resolved(root), item.relative, str(item.explicit)):
+        for part in (self._run, resolved, item.relative, str(item.explicit)):
             hasher.update(part.encode("utf-8", "surrogatepass") + b"\0")
-        hasher.update(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
-        return hasher.hexdigest()
+        hasher.update(content.digest())
+        pack = hashlib.sha256(f"{self._run}\0{resolved}".encode("utf-8", "surrogatepass"))
+        return CacheKey(pack.hexdigest(), item.relative, hasher.hexdigest())
 
     def _resolved(self, root: Path) -> str:
         found = self._roots.get(root)
@@ -90,56 +124,97 @@ class ResultCache:
             found = self._roots[root] = str(root.resolve())
         return found
 
-    def _path(self, key: str) -> Path:
-        return self.folder / key[:2] / f"{key}.json"
+    def _path(self, pack: str) -> Path:
+        return self.folder / f"{pack}.pack"
 
-    def load(self, key: str) -> Any:
+    def _pack(self, name: str) -> _Pack:
+        found = self._packs.get(name)
+        if found is None:
+            found = self._packs[name] = _read_pack(self._path(name))
+        return found
+
+    def load(self, key: CacheKey) -> Any:
         """The outcome stored under ``key``, or :data:`MISS` when there is none, it is
         unreadable, corrupt, or a file it depends on changed."""
+        line = self._pack(key.pack).entries.get(key.name)
+        if line is None:
+            return MISS
         try:
-            check, _, raw = self._path(key).read_bytes().partition(b"\n")
-            if check.decode() != hashlib.sha256(raw).hexdigest():
-                return MISS
-            body = json.loads(raw)
-            if body["key"] != key:
+            body = json.loads(line)
+            if body["key"] != key.digest:
                 return MISS
             reads = [tuple(read) for read in body["reads"]]
             if any(self.digest((kind, where)) != digest for kind, where, digest in reads):
                 return MISS
             return _decode(body["outcome"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError):
             return MISS
 
-    def store(self, key: str, result: FileResult) -> None:
-        """Store ``result`` under ``key`` unless it depends on the network; errors writing
-        the cache never fail the analysis."""
+    def store(self, key: CacheKey, result: FileResult) -> None:
+        """Keep ``result`` under ``key`` unless it depends on the network."""
         if any(kind == outside_reads.NETWORK for kind, _ in result.reads):
             return
         body = {
-            "key": key,
+            "key": key.digest,
             "reads": [[*read, self.digest(read)] for read in sorted(result.reads)],
             "outcome": _encode(result.outcome),
         }
-        raw = json.dumps(body).encode()
-        data = hashlib.sha256(raw).hexdigest().encode() + b"\n" + raw
-        target = self._path(key)
-        with contextlib.suppress(OSError):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-            try:
-                with os.fdopen(handle, "wb") as out:
-                    out.write(data)
-                os.replace(temporary, target)
-            except OSError:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
+        pack = self._pack(key.pack)
+        pack.entries[key.name] = json.dumps(body, ensure_ascii=False).encode()
+        pack.changed = True
+
+    def save(self) -> None:
+        """Write the packs that changed; errors writing the cache never fail the analysis."""
+        for name, pack in self._packs.items():
+            if pack.changed:
+                _write_pack(self._path(name), pack)
+                pack.changed = False
 
     def digest(self, read: outside_reads.Read) -> str:
         """What ``read`` reads now (computed once per run)."""
         found = self._digests.get(read)
         if found is None:
-            found = self._digests[read] = _digest_of(read)
+            found = self._digests[read] = _digest_of(read, self._read)
         return found
+
+
+def _read_pack(path: Path) -> _Pack:
+    """The entries of the pack at ``path``; none when it is missing, truncated or altered."""
+    try:
+        check, _, content = path.read_bytes().partition(b"\n")
+    except OSError:
+        return _Pack()
+    if check.decode("ascii", "replace") != hashlib.sha256(content).hexdigest():
+        return _Pack()
+    entries: dict[str, bytes] = {}
+    try:
+        for line in content.splitlines():
+            name, _, entry = line.partition(b"\t")
+            entries[json.loads(name)] = entry
+    except ValueError:
+        return _Pack()
+    return _Pack(entries)
+
+
+def _write_pack(path: Path, pack: _Pack) -> None:
+    """Write ``pack`` whole to a temporary file renamed over ``path``: a reader sees the old
+    pack or the new one, never a part."""
+    # One line per entry: the path and the entry as JSON, which escapes tabs and line breaks.
+    content = b"".join(
+        json.dumps(name, ensure_ascii=False).encode() + b"\t" + pack.entries[name] + b"\n"
+        for name in sorted(pack.entries)
+    )
+    data = hashlib.sha256(content).hexdigest().encode() + b"\n" + content
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.replace(temporary, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
 
 
 def run_settings(
@@ -161,24 +236,29 @@ def run_settings(
     ]
 
 
-def _file_digest(path: Path) -> str:
+def _file_digest(path: Path, read: dict[str, str] | None = None) -> str:
+    """The digest of the file's bytes: as this run read them when it did (``read``)."""
+    known = None if read is None else read.get(os.path.abspath(path))
+    if known is not None:
+        return known
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError as exc:
         return f"unreadable:{exc.errno}"
 
 
-def _listed_digest(path: Path) -> str:
+def _listed_digest(path: Path, read: dict[str, str]) -> str:
     """A workflow folder entry: the bytes of a workflow file, nothing for anything else."""
-    return _file_digest(path) if path.suffix in (".yml", ".yaml") else ""
+    return _file_digest(path, read) if path.suffix in (".yml", ".yaml") else ""
 
 
-def _digest_of(read: outside_reads.Read) -> str:
+def _digest_of(read: outside_reads.Read, texts: dict[str, str]) -> str:
+    """The digest of what ``read`` reads now (``texts``: the files this run read)."""
     kind, where = read
     place = Path(where)
     parts: list[str] = []
     if kind == outside_reads.FILE:
-        parts.append(_file_digest(place) if place.is_file() else "absent")
+        parts.append(_file_digest(place, texts) if place.is_file() else "absent")
     elif kind == outside_reads.WORKFLOW_FOLDER:
         folder = place / ".github" / "workflows"
         try:
@@ -187,12 +267,12 @@ def _digest_of(read: outside_reads.Read) -> str:
             names = None
         if names is None:
             parts.append("absent")
-        parts.extend(f"{name}={_listed_digest(folder / name)}" for name in names or ())
+        parts.extend(f"{name}={_listed_digest(folder / name, texts)}" for name in names or ())
     elif kind == outside_reads.ACTION_FILES:
         found = [place / name for name in _ACTION_FILES if (place / name).is_file()]
         for walked, _, files in os.walk(place / ".github"):
             found.extend(Path(walked, name) for name in files if name in _ACTION_FILES)
-        parts.extend(f"{p.relative_to(place)}={_file_digest(p)}" for p in sorted(found))
+        parts.extend(f"{p.relative_to(place)}={_file_digest(p, texts)}" for p in sorted(found))
     else:
         return "never"  # the network: such results are not stored
     return hashlib.sha256("\n".join([kind, *parts]).encode()).hexdigest()

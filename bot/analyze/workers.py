@@ -13,12 +13,14 @@ import os
 import signal
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from typing import Generic, Protocol, TypeVar
 
 from bot.analyze.inputs import Input
+from bot.models import FileError
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -28,10 +30,20 @@ T_co = TypeVar("T_co", covariant=True)
 CRASH_HOOK = "MENDBOT_TEST_KILL_WORKER_ON"
 
 
+@dataclass(frozen=True)
+class FileTask:
+    """One file to analyse and its text as read once by the caller (see
+    :func:`~bot.analyze.inputs.read_texts`): the analysis works on the very text the result
+    cache keyed, and no file is read twice."""
+
+    item: Input
+    text: str | FileError | None
+
+
 class FileJob(Protocol[T_co]):
     """What workers do with one file; pickled once into each worker."""
 
-    def __call__(self, item: Input) -> T_co: ...
+    def __call__(self, task: FileTask) -> T_co: ...
 
 
 def usable_cpus() -> int:
@@ -56,12 +68,12 @@ def auto_jobs(files: int) -> int:
 
 def run_files(
     job: FileJob[T],
-    items: Sequence[Input],
+    items: Sequence[FileTask],
     jobs: int | None,
-    lost: Callable[[Input, str], T],
+    lost: Callable[[FileTask, str], T],
     progress: Callable[[int, int], None] | None = None,
 ) -> list[T]:
-    """``job(item)`` for every item, in order, in up to ``jobs`` worker processes (``None``:
+    """``job(task)`` for every task, in order, in up to ``jobs`` worker processes (``None``:
     :func:`auto_jobs`; in this process when that is 1 or there is a single item).
     ``lost(item, why)`` stands for the result of an item whose worker died."""
     if jobs is None:
@@ -91,10 +103,10 @@ def _work(connection: Connection, job: FileJob[object]) -> None:
         message = connection.recv()
         if message is None:
             return
-        index, item = message
-        if crash_on and item.path.as_posix().endswith(crash_on):
+        index, task = message
+        if crash_on and task.item.path.as_posix().endswith(crash_on):
             os.kill(os.getpid(), signal.SIGKILL)
-        connection.send((index, job(item)))
+        connection.send((index, job(task)))
 
 
 class _Pool(Generic[T]):
@@ -114,8 +126,8 @@ class _Pool(Generic[T]):
 
     def run(
         self,
-        items: Sequence[Input],
-        lost: Callable[[Input, str], T],
+        items: Sequence[FileTask],
+        lost: Callable[[FileTask, str], T],
         progress: Callable[[int, int], None] | None,
     ) -> list[T]:
         results: dict[int, T] = {}
@@ -148,7 +160,7 @@ class _Pool(Generic[T]):
             self._stop()
         return [results[index] for index in range(len(items))]
 
-    def _give(self, connection: Connection, items: Sequence[Input], waiting: deque[int]) -> None:
+    def _give(self, connection: Connection, items: Sequence[FileTask], waiting: deque[int]) -> None:
         if not waiting:
             return
         index = waiting.popleft()

@@ -132,19 +132,25 @@ def _workflow_listing(workflow: Workflow) -> _Listing | None:
 
 def _listing_of(root: Path, path: str) -> _Listing | None:
     """The workflow folder of the repository at ``root``, read for the file at ``path``."""
-    outside_reads.note(outside_reads.WORKFLOW_FOLDER, str(root))
+    files = outside_reads.read_once(
+        outside_reads.WORKFLOW_FOLDER, str(root), lambda: _workflow_files(root)
+    )
+    return None if files is None else (root, path, files)
+
+
+def _workflow_files(root: Path) -> tuple[tuple[str, int, int], ...] | None:
+    """The workflow files of the repository at ``root``: names, times and sizes; None when
+    the folder cannot be read or holds more than :data:`_MAX_WORKFLOW_FILES`."""
     try:
         with os.scandir(root / ".github" / "workflows") as entries:
             found = [e for e in entries if os.path.splitext(e.name)[1] in (".yml", ".yaml")]
-        # The folder is listed once per file that traces its callers: a folder over the
-        # limit is known without a stat of each of its files.
+        # A folder over the limit is known without a stat of each of its files.
         if len(found) > _MAX_WORKFLOW_FILES:
             return None
         stats = [(entry.name, entry.stat()) for entry in found]
-        files = sorted((name, status.st_mtime_ns, status.st_size) for name, status in stats)
+        return tuple(sorted((name, status.st_mtime_ns, status.st_size) for name, status in stats))
     except OSError:
         return None
-    return root, path, tuple(files)
 
 
 def calling_jobs(workflow: Workflow) -> tuple[Job, ...]:
