@@ -26,6 +26,8 @@ def reverted_in(analysis: Analysis, root: Path) -> tuple[RevertedRemediation, ..
         reverted = reverted_remediations(root, "HEAD")
     except GitError:
         return ()
+    if not reverted:  # grouping every fix into remediations costs more than git did
+        return ()
     return tuple(
         RevertedRemediation(
             remediation=remediation.id,
@@ -70,6 +72,8 @@ class RevertedHold:
         ``allowed`` (``propose.allow_reverted``)."""
         reverted = {entry.remediation: entry for entry in reverted_in(analysis, root)}
         held = {rid: entry for rid, entry in reverted.items() if rid not in allowed}
+        if not held:
+            return cls()
         keys = {
             remediation_key(remediation.fixes[0]): remediation.id
             for remediation in group(analysis.result.fixes)

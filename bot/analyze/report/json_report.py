@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from bot import __version__
 from bot.analyze.pipeline import Analysis
-from bot.analyze.report.common import fix_status, no_fix_reason, remaining, sorted_findings
+from bot.analyze.report.common import (
+    fix_status,
+    no_fix_reason,
+    pretty_json,
+    remaining,
+    sorted_findings,
+)
 
 
 def render(analysis: Analysis) -> str:
@@ -63,4 +68,4 @@ def render(analysis: Analysis) -> str:
         "fix_limits": [limit.model_dump(mode="json") for limit in result.fix_limits],
         "reverted": [entry.model_dump(mode="json") for entry in result.reverted],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return pretty_json(document)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from bot import __version__
 from bot.analyze.pipeline import Analysis
-from bot.analyze.report.common import fix_status, preview, sorted_findings
+from bot.analyze.report.common import fix_status, pretty_json, preview, sorted_findings
 from bot.detectors.rule_registry import ALL_RULES
 from bot.models import Severity
 
@@ -131,4 +130,4 @@ def render(analysis: Analysis) -> str:
             }
         ],
     }
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    return pretty_json(log)

@@ -1,0 +1,60 @@
+"""Reports are serialised in native code, and the bytes are those ``json.dumps`` writes.
+
+The JSON and SARIF reports used to be written by ``json.dumps(..., indent=2)``, whose indented
+form runs in Python; ``pretty_json`` writes the same bytes faster and falls back to
+``json.dumps`` for the values the two serialisers write differently (some floats) or one
+cannot write (a lone surrogate from a file name that is not UTF-8).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.analyze.report.common import pretty_json
+from clirun import run_mendbot
+
+_LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()
+    | st.sampled_from(["\udcff", "\x00\x1f\x7f", "\u2028", "é🎉", 'a"b\\c/d', "1e-07"])
+)
+_DOCUMENTS = st.recursive(
+    _LEAVES,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_DOCUMENTS)
+def test_pretty_json_writes_the_bytes_json_dumps_writes(document: object) -> None:
+    assert pretty_json(document) == json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_the_json_report_of_a_fix_carrying_a_small_float_is_json_dumps_bytes(
+    tmp_path: Path,
+) -> None:
+    """A value Python and Rust write differently (``1e-07`` against ``1e-7``) reaches the
+    report through a fix's patch: the report keeps Python's spelling."""
+    document = {"findings": [{"fix": {"patches": [{"value": 1e-7}, {"value": 2.5e-5}]}}]}
+    assert '"value": 1e-07' in pretty_json(document)
+    assert '"value": 2.5e-05' in pretty_json(document)
+    workflows = tmp_path / "repo" / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "ci.yml").write_text(
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: actions/checkout@v4\n",
+        encoding="utf-8",
+    )
+    done = run_mendbot("analyze", str(tmp_path / "repo"), "--offline", "--format", "json")
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert report["findings"]
+    assert done.stdout == json.dumps(report, indent=2, ensure_ascii=False) + "\n"
