@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from bot.models import FileError
 from bot.safe_files import TooLargeError, UnsafeFileError, linked_folder, open_folder, read_regular
@@ -100,15 +101,23 @@ def discover(targets: Iterable[Path], root: Path) -> tuple[list[Input], list[Fil
     """
     inputs: list[Input] = []
     errors: list[FileError] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
     # Folder → its first symlinked folder below root: asked once per folder, not per file.
     links: dict[Path, Path | None] = {}
 
-    def add(path: Path, explicit: bool) -> None:
-        relative = _relative(path, root)
-        if path.parent not in links:
-            links[path.parent] = linked_folder(path, root)
-        linked = links[path.parent]
+    # Folder → its name in reports, for the names of its files.
+    names: dict[Path, str] = {}
+    places: dict[Path, str] = {}
+
+    def add(path: Path, explicit: bool, link: bool | None = None) -> None:
+        """Add the file ``path``; ``link``: whether it is a symlink, when the caller knows."""
+        folder = path.parent
+        if folder not in links:
+            links[folder] = linked_folder(path, root)
+            names[folder] = _relative(folder, root)
+            places[folder] = str(folder.absolute())
+        relative = _child_name(names[folder], path.name)
+        linked = links[folder]
         if linked is not None:
             errors.append(
                 FileError(
@@ -119,7 +128,7 @@ def discover(targets: Iterable[Path], root: Path) -> tuple[list[Input], list[Fil
             )
             return
         link_target = None
-        if path.is_symlink():
+        if path.is_symlink() if link is None else link:
             if not _inside(path, root):
                 errors.append(
                     FileError(
@@ -132,7 +141,7 @@ def discover(targets: Iterable[Path], root: Path) -> tuple[list[Input], list[Fil
             resolved = path.resolve()
             link_target = _relative(resolved, root.resolve())
             path = resolved
-        key = path.absolute()
+        key = os.path.join(places[folder], path.name) if link_target is None else str(path)
         if key not in seen:
             seen.add(key)
             inputs.append(
@@ -178,6 +187,13 @@ def discover(targets: Iterable[Path], root: Path) -> tuple[list[Input], list[Fil
     return inputs, errors
 
 
+def _child_name(folder: str, name: str) -> str:
+    """The report name of the file ``name`` in the folder reports name ``folder``."""
+    if folder == ".":
+        return name
+    return f"{folder}{name}" if folder.endswith("/") else f"{folder}/{name}"
+
+
 def _named_through_link(target: Path) -> Path | None:
     """The symlink, if any, between the repository holding ``target`` and ``target`` itself.
 
@@ -199,7 +215,11 @@ def _named_through_link(target: Path) -> Path | None:
     return None
 
 
-def _repository(folder: Path, add: Callable[[Path, bool], None]) -> list[FileError]:
+class _Add(Protocol):
+    def __call__(self, path: Path, explicit: bool, link: bool | None = None) -> None: ...
+
+
+def _repository(folder: Path, add: _Add) -> list[FileError]:
     """Add the inputs of the repository ``folder``; the errors for its symlinked folders."""
     github = folder / ".github"
     if github.is_symlink():
@@ -209,9 +229,12 @@ def _repository(folder: Path, add: Callable[[Path, bool], None]) -> list[FileErr
     if workflows.is_symlink():
         errors.append(_linked_folder_error(workflows, folder))
     elif workflows.is_dir():
-        for path in sorted(workflows.iterdir()):
-            if path.suffix in _YAML_SUFFIXES and not path.is_dir():
-                add(path, True)
+        # One listing tells each entry's kind: no system call per file to ask it again.
+        with os.scandir(workflows) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+        for entry in entries:
+            if Path(entry.name).suffix in _YAML_SUFFIXES and not entry.is_dir():
+                add(workflows / entry.name, True, link=entry.is_symlink())
     for name in _ACTION_NAMES:
         if (folder / name).is_file() or (folder / name).is_symlink():
             add(folder / name, True)

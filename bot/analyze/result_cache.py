@@ -289,6 +289,7 @@ def _encode(outcome: Any) -> dict[str, Any]:
         "detections": [
             {
                 "finding": d.finding.model_dump(mode="json"),
+                "id": d.finding.id,
                 "fix": None if d.fix is None else d.fix.model_dump(mode="json"),
                 "no_fix_reason": d.no_fix_reason,
             }
@@ -314,10 +315,19 @@ def _decode(data: dict[str, Any]) -> Any:
         return FileError.model_validate(data["error"])
     detections: Sequence[Detection] = [
         Detection(
-            finding=Finding.model_validate(d["finding"]),
+            finding=_finding(d["finding"], d["id"]),
             fix=None if d["fix"] is None else Fix.model_validate(d["fix"]),
             no_fix_reason=d["no_fix_reason"],
         )
         for d in data["detections"]
     ]
     return list(detections), data["run"]
+
+
+def _finding(data: dict[str, Any], found_id: str) -> Finding:
+    """The stored finding with the id it had when stored: the id is a digest of the finding's
+    fields computed by this same code (the code is part of every key), so it is not computed
+    again for each finding served."""
+    finding = Finding.model_validate(data)
+    finding.__dict__["id"] = found_id  # what the cached property would compute and keep
+    return finding
