@@ -88,11 +88,17 @@ def run_files(
     return _Pool(job, min(jobs, len(items))).run(items, lost, progress)
 
 
-def _context() -> ForkServerContext | SpawnContext:
+def _context(preload: str) -> ForkServerContext | SpawnContext:
+    """How workers start: forked from a server process that imported ``preload`` (the job's
+    module, with every rule) once, so a worker starts with the rules loaded instead of
+    importing them itself; a fresh interpreter each where there is no fork server."""
     # Never fork this process: it may run threads (a progress bar) holding locks.
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" in methods:
-        return multiprocessing.get_context("forkserver")
+        context = multiprocessing.get_context("forkserver")
+        # Read when the server starts (once per process); later calls change nothing.
+        context.set_forkserver_preload([preload])
+        return context
     return multiprocessing.get_context("spawn")
 
 
@@ -113,7 +119,7 @@ class _Pool(Generic[T]):
     def __init__(self, job: FileJob[T], size: int) -> None:
         self.job = job
         self.size = size
-        self.context = _context()
+        self.context = _context(type(job).__module__)
         self.holding: dict[Connection, tuple[BaseProcess, int | None]] = {}
 
     def _start(self) -> Connection:
