@@ -13,7 +13,7 @@ import re
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Literal
 
@@ -346,6 +346,20 @@ def split_commands(script: str, depth: int = 0) -> tuple[list[list[str]], bool]:
     Returns the commands (each an argv with wrappers and assignments removed) and whether
     the whole script could be tokenised (False means some text was only split on spaces).
     """
+    commands, complete = _split_once(script, depth)
+    return [list(argv) for argv in commands], complete
+
+
+@lru_cache(maxsize=4096)
+def _split_once(script: str, depth: int) -> tuple[tuple[tuple[str, ...], ...], bool]:
+    """:func:`split_commands`, computed once per script: several rules read the commands of
+    each ``run:`` script, and fixing reads them again after every round (the lexer is the
+    costliest part of detection)."""
+    commands, complete = _split(script, depth)
+    return tuple(tuple(argv) for argv in commands), complete
+
+
+def _split(script: str, depth: int) -> tuple[list[list[str]], bool]:
     commands: list[list[str]] = []
     complete = True
     pending = ""
