@@ -13,7 +13,8 @@ measured in the same invocation on the same corpus:
 Wall time is what a user waits; CPU is the timed child's, which does not include worker
 processes (they are children of multiprocessing's fork server), so runs with more than one
 worker report wall time only. Peak RSS is the timed process's. Nothing is asserted: this
-prints tables. Usage: ``python benchmarks/bench_scan.py [--count 5000] [--repeat 2]``.
+prints tables. Usage: ``python benchmarks/bench_scan.py [--count 5000] [--repeat 2]
+[--text-only]`` (``--text-only``: the text report against zizmor alone, for ``--count 50000``).
 """
 
 from __future__ import annotations
@@ -104,6 +105,23 @@ def cold_and_text(bench: Bench, corpus: Path, zizmor: list[str] | None) -> None:
         print(f"  {'peak RSS text -j1 / zizmor':<44} {text.max_rss / zizmor_run.max_rss:.2f}x")
 
 
+def large_text(bench: Bench, corpus: Path, zizmor: list[str] | None) -> None:
+    """The large-corpus figures alone: zizmor's JSON scan against mendbot's text report, in
+    this process's worker count (``-j1``, whose peak RSS is the whole run's) and with the
+    automatic one (wall time; workers' memory is not counted)."""
+    print("\n== text report against zizmor (--no-cache)")
+    if zizmor is not None:
+        bench.time("zizmor json", [*zizmor, str(corpus)])
+    bench.time("mendbot text -j1", _scan(corpus, "text", "--no-cache", "-j", "1"))
+    bench.time("mendbot text", _scan(corpus, "text", "--no-cache"))
+    print("\n== ratios")
+    bench.ratio("text -j1 / zizmor json", "mendbot text -j1", "zizmor json", cpu=True)
+    bench.ratio("text (workers) / zizmor json", "mendbot text", "zizmor json")
+    text, zizmor_run = bench.best.get("mendbot text -j1"), bench.best.get("zizmor json")
+    if text and zizmor_run and text.max_rss and zizmor_run.max_rss:
+        print(f"  {'peak RSS text -j1 / zizmor':<44} {text.max_rss / zizmor_run.max_rss:.2f}x")
+
+
 def rescans(bench: Bench, name: str, corpus: Path, edited: Path) -> None:
     """Cold with an empty cache, warm, then after appending a comment to ``edited``."""
     cache = bench.scratch / f"cache-{name}"
@@ -132,6 +150,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=5000, help="replicated workflows")
     parser.add_argument("--repeat", type=int, default=2, help="timed runs per figure (best)")
+    parser.add_argument(
+        "--text-only",
+        action="store_true",
+        help="only zizmor's JSON scan against mendbot's text report (-j1 and workers)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="mendbot-bench-scan-") as tmp:
         work = Path(tmp)
@@ -141,6 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench = Bench(args.repeat, work / "out")
         zizmor = zizmor_tool(bench.env)
         zizmor_argv = None if zizmor is None else zizmor.argv(Path("."))[:-1]
+        if args.text_only:
+            large_text(bench, corpus.directory, zizmor_argv)
+            return 0
         cold_and_text(bench, corpus.directory, zizmor_argv)
         first = sorted((corpus.directory / ".github" / "workflows").iterdir())[0]
         rescans(bench, "replicated", corpus.directory, first)
