@@ -19,7 +19,7 @@ with Rich.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from rich._wrap import divide_line
 from rich.box import Box
@@ -32,6 +32,11 @@ from rich.text import Text
 _PAD = 1
 
 
+#: Lines written at a time by :func:`plain_chunks`: a report of 70,000 findings is never held
+#: whole as one string (nor copied on its way out).
+CHUNK_LINES = 500
+
+
 def render_plain(
     header_table: Table,
     rows: Sequence[Sequence[Text]],
@@ -42,6 +47,17 @@ def render_plain(
     ``header_table`` is the table with its columns and no rows yet (this fills it with the
     representative rows); its columns justify left and align to the top.
     """
+    chunks = plain_chunks(header_table, rows, console)
+    return None if chunks is None else "".join(chunks)
+
+
+def plain_chunks(
+    header_table: Table,
+    rows: Sequence[Sequence[Text]],
+    console: Console,
+    lines: int = CHUNK_LINES,
+) -> Iterator[str] | None:
+    """:func:`render_plain` in pieces of about :data:`CHUNK_LINES` lines, or None when Rich must."""
     if console.color_system is not None or not rows:
         return None
     for row in _representatives(rows):
@@ -66,16 +82,30 @@ def render_plain(
     head_rule = box.get_row(widths, "head", edge=True)
     if head_rule not in frame:
         return None
-    out = frame[: frame.index(head_rule) + 1]
+    head = frame[: frame.index(head_rule) + 1]
+    return _chunks(head, _Rows(columns, widths, box, console), rows, box, widths, lines)
+
+
+def _chunks(
+    head: list[str],
+    body: _Rows,
+    rows: Sequence[Sequence[Text]],
+    box: Box,
+    widths: list[int],
+    lines: int,
+) -> Iterator[str]:
     separator = box.get_row(widths, "row", edge=True)
-    body = _Rows(columns, widths, box, console)
+    out = head
     for index, row in enumerate(rows):
         last = index == len(rows) - 1
         out.extend(body.lines(row, last=last))
         if not last:
             out.append(separator)
+        if len(out) >= lines:
+            yield "\n".join(out) + "\n"
+            out = []
     out.append(box.get_bottom(widths))
-    return "\n".join(out) + "\n"
+    yield "\n".join(out) + "\n"
 
 
 def _representatives(rows: Sequence[Sequence[Text]]) -> list[Sequence[Text]]:

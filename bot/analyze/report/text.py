@@ -10,7 +10,7 @@ from rich.text import Text
 
 from bot.analyze.pipeline import Analysis
 from bot.analyze.report.common import fix_status, no_fix_reason, remaining, sorted_findings
-from bot.analyze.report.plain_table import render_plain
+from bot.analyze.report.plain_table import plain_chunks
 from bot.models import Finding, Severity
 
 _STYLE = {
@@ -83,10 +83,11 @@ def _render_table(analysis: Analysis, findings: list[Finding], console: Console)
         )
         for finding in findings
     ]
-    plain = render_plain(_empty_table(), rows, console)
+    plain = plain_chunks(_empty_table(), rows, console)
     if plain is not None:
         # The same bytes Rich prints, in time linear in the rows (see plain_table).
-        console.print(Segments([Segment(plain)]), crop=False)
+        for chunk in plain:
+            console.print(Segments([Segment(chunk)]), crop=False)
         return
     table = _empty_table()
     for row in rows:
