@@ -160,7 +160,7 @@ class ResultCache:
             "outcome": _encode(result.outcome),
         }
         pack = self._pack(key.pack)
-        pack.entries[key.name] = json.dumps(body, ensure_ascii=False).encode()
+        pack.entries[key.name] = json.dumps(body).encode()
         pack.changed = True
 
     def save(self) -> None:
@@ -201,7 +201,7 @@ def _write_pack(path: Path, pack: _Pack) -> None:
     pack or the new one, never a part."""
     # One line per entry: the path and the entry as JSON, which escapes tabs and line breaks.
     content = b"".join(
-        json.dumps(name, ensure_ascii=False).encode() + b"\t" + pack.entries[name] + b"\n"
+        json.dumps(name).encode() + b"\t" + pack.entries[name] + b"\n"
         for name in sorted(pack.entries)
     )
     data = hashlib.sha256(content).hexdigest().encode() + b"\n" + content
