@@ -130,6 +130,7 @@ def gate_command(
     forge: commit status mendbot/policy, one sticky comment, a gate:* label (exit 0 allowed,
     1 not allowed, 2 usage or configuration error, 3 a pull request could not be decided)."""
     from bot.gate.run import write_record
+    from bot.git import batched
     from bot.policy.render import render_decision
 
     if (number is None) == (not all_open):
@@ -149,20 +150,23 @@ def gate_command(
             sys.exit(EXIT_INPUT_ERRORS)
     runs: list[GateRun] = []
     failed = False
-    for each in numbers:
-        run = gate_one(host, each, options)
-        if run is None:
-            failed = True
-            continue
-        runs.append(run)
-        if record is not None:
-            write_record(record / f"pr-{each}.json" if all_open else record, run.record)
-        if output_format == "text":
-            if all_open:
-                click.echo(f"#{each}: ", nl=False)
-            click.echo(render_decision(run.decision), nl=False)
-            for line in run.reported:
-                click.echo(f"reported: {line}")
+    # One batched git session for the whole run: what one pull request's decision read about
+    # commits and trees (the base branch's history, say) serves the next.
+    with batched():
+        for each in numbers:
+            run = gate_one(host, each, options)
+            if run is None:
+                failed = True
+                continue
+            runs.append(run)
+            if record is not None:
+                write_record(record / f"pr-{each}.json" if all_open else record, run.record)
+            if output_format == "text":
+                if all_open:
+                    click.echo(f"#{each}: ", nl=False)
+                click.echo(render_decision(run.decision), nl=False)
+                for line in run.reported:
+                    click.echo(f"reported: {line}")
     if output_format == "json":
         records = [run.record for run in runs]
         click.echo(

@@ -14,7 +14,7 @@ common directory.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,7 +54,7 @@ class LocalForge(LocalDeployments, ForgeHost):
         self._root = (self._repo / common).resolve() / "mendbot"
         self._store = self._root / "pulls"
         self._base = base
-        self._records: dict[Path, tuple[tuple[int, int, int], bytes]] = {}
+        self._records: dict[Path, tuple[tuple[int, int, int], PullRequest]] = {}
         self._uri: str | None = None
         self._default: str | None = None
 
@@ -145,24 +145,27 @@ class LocalForge(LocalDeployments, ForgeHost):
         return pull
 
     def _record(self, path: Path) -> PullRequest:
-        """The record in ``path``; the file is read again only when it changed (records are
-        replaced atomically, so a new version is a new file), and parsed every time (callers
-        may change what they get)."""
+        """The record in ``path``; the file is read and parsed again only when it changed
+        (records are replaced atomically, so a new version is a new file). Every call returns
+        a copy of its own: callers may change what they get."""
         try:
             meta = path.stat()
             key = (meta.st_ino, meta.st_mtime_ns, meta.st_size)
             cached = self._records.get(path)
             if cached is None or cached[0] != key:
-                cached = (key, path.read_bytes())
+                data = json.loads(path.read_bytes())
+                data["state"] = PullState(data["state"])
+                cached = (key, PullRequest(**data))
                 self._records[path] = cached
-            data = json.loads(cached[1])
-            data["state"] = PullState(data["state"])
-            return PullRequest(**data)
         except (OSError, ValueError, TypeError, KeyError) as exc:
             raise ForgeError(f"{path}: unreadable pull request record ({exc})") from None
+        return _copy(cached[1])
 
     def branch_head(self, branch: str) -> str | None:
         """The commit of ``refs/heads/<branch>``."""
+        tips = git.branch_tips(self._repo, [branch])
+        if tips is not None:
+            return tips.get(branch)
         try:
             out = git.run(self._repo, "rev-parse", "--verify", "-q", f"refs/heads/{branch}")
         except GitError:
@@ -180,6 +183,13 @@ class LocalForge(LocalDeployments, ForgeHost):
             sha, _, ref = line.partition(" ")
             heads[ref.removeprefix("refs/heads/")] = sha
         return heads
+
+    def _tips(self, branches: list[str]) -> dict[str, str]:
+        """The commits of ``branches`` as they are now (missing ones left out): through the
+        batched reader when it can answer exactly, else :meth:`branch_heads`."""
+        # Each branch costs a few reads (see git.branch_tips); many are cheaper listed at once.
+        tips = git.branch_tips(self._repo, branches) if len(branches) <= 4 else None
+        return tips if tips is not None else self.branch_heads()
 
     def branch_commits(self, branch: str, base: str) -> list[CommitAuthor]:
         """``git log base..branch`` with author and committer e-mails."""
@@ -275,7 +285,7 @@ class LocalForge(LocalDeployments, ForgeHost):
     def pull_info(self, number: int) -> PullInfo:
         """The record, with the head and base read from the branches as they are now."""
         pull = self.get(number)
-        heads = self.branch_heads()
+        heads = self._tips([pull.branch, pull.base])
         head = heads.get(pull.branch) or pull.head_sha
         base = heads.get(pull.base)
         if base is None:
@@ -285,7 +295,7 @@ class LocalForge(LocalDeployments, ForgeHost):
     def default_tip(self) -> tuple[str, str]:
         """:meth:`default_branch` and its commit."""
         name = self.default_branch()
-        sha = self.branch_heads().get(name)
+        sha = self._tips([name]).get(name)
         if sha is None:
             raise ForgeError(
                 f"the default branch {name} does not exist in {self._repo}",
@@ -295,12 +305,9 @@ class LocalForge(LocalDeployments, ForgeHost):
 
     def open_pulls_at_head(self, sha: str) -> list[tuple[int, str]]:
         """Open records whose branch points at ``sha``."""
-        heads = self.branch_heads()
-        return [
-            (p.number, p.base)
-            for p in self.pulls(PullState.OPEN)
-            if (heads.get(p.branch) or p.head_sha) == sha
-        ]
+        pulls = self.pulls(PullState.OPEN)
+        heads = self._tips([p.branch for p in pulls])
+        return [(p.number, p.base) for p in pulls if (heads.get(p.branch) or p.head_sha) == sha]
 
     def open_pull_numbers(self) -> list[int]:
         """Open records, by number."""
@@ -337,17 +344,11 @@ class LocalForge(LocalDeployments, ForgeHost):
         to a stranger whose approval would then count. A name or e-mail of the bot's ties the
         commit to no one: anybody can write it, and only the bot's attestation (checked by the
         gate) proves the bot made the commit."""
-        out = git.run(
-            self._repo,
-            "log",
-            "--reverse",
-            "--format=%H%x00%an%x00%ae%x00%cn%x00%ce",
-            f"{merge_base}..{pull.head_sha}",
-        )
         accounts = self._collaborators()
         commits = []
-        for line in out.decode("utf-8", "replace").splitlines():
-            sha, author, author_email, committer, committer_email = line.split("\0")
+        for sha, author, author_email, committer, committer_email in self._idents(
+            merge_base, pull.head_sha
+        ):
             commits.append(
                 CommitPeople(
                     sha,
@@ -358,6 +359,23 @@ class LocalForge(LocalDeployments, ForgeHost):
                 )
             )
         return commits
+
+    def _idents(self, base: str, head: str) -> list[tuple[str, str, str, str, str]]:
+        """``(commit, author name, author e-mail, committer name, committer e-mail)`` of each
+        commit of ``base..head``, oldest first, as ``git log`` prints them."""
+        chain = git.linear_history(self._repo, base, head) or []
+        idents = [(c.object_id, *c.author, *c.committer) for c in chain if c.author and c.committer]
+        if chain and len(idents) == len(chain):
+            return idents
+        out = git.run(
+            self._repo,
+            "log",
+            "--reverse",
+            "--format=%H%x00%an%x00%ae%x00%cn%x00%ce",
+            f"{base}..{head}",
+        )
+        lines = out.decode("utf-8", "replace").splitlines()
+        return [(sha, an, ae, cn, ce) for sha, an, ae, cn, ce in (s.split("\0") for s in lines)]
 
     def last_push_approval_required(self, base_ref: str) -> bool:
         """Never: a local repository enforces nothing when merging."""
@@ -458,6 +476,17 @@ class LocalForge(LocalDeployments, ForgeHost):
 
     def _atomic(self, target: Path, text: str) -> None:
         write_text_atomically(target, text + "\n")
+
+
+def _copy(pull: PullRequest) -> PullRequest:
+    """A copy of ``pull`` that shares nothing a caller can change with it."""
+    return replace(
+        pull,
+        labels=list(pull.labels),
+        comments=dict(pull.comments),
+        reviews=[dict(review) for review in pull.reviews],
+        auto_merge=dict(pull.auto_merge) if pull.auto_merge is not None else None,
+    )
 
 
 def _info(pull: PullRequest, head: str, base: str) -> PullInfo:

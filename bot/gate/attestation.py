@@ -86,7 +86,7 @@ def examine(
             paths,
             notes=(f"the pull request commits {len(paths)} attestations; a remediation has one",),
         )
-    raw = gitcmd.run(repo, "cat-file", "blob", f"{head}:{paths[0]}")
+    raw = gitcmd.read_blob(repo, f"{head}:{paths[0]}")
     result = verify_attestation(
         raw, repo=repo, head=head, base=base_tip, trust=trust, now=now, repository=repository
     )

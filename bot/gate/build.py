@@ -170,6 +170,9 @@ def commit_reverts(repo: Path, resolver: str, failed: str) -> bool:
 
 def _single_commit(repo: Path, merge_base: str, head: str) -> bool:
     """Whether ``merge_base..head`` is exactly one commit, whose only parent is ``merge_base``."""
+    chain = gitcmd.linear_history(repo, merge_base, head)
+    if chain is not None:
+        return len(chain) == 1 and chain[0].parents == (merge_base,)
     commits = gitcmd.run(repo, "rev-list", "--parents", f"{merge_base}..{head}").decode()
     lines = commits.split("\n")
     return len([line for line in lines if line]) == 1 and lines[0].split()[1:] == [merge_base]
@@ -177,7 +180,13 @@ def _single_commit(repo: Path, merge_base: str, head: str) -> bool:
 
 def _changes(repo: Path, pull: PullInfo) -> tuple[str, list[RawEntry]]:
     """The merge base of ``pull`` and its change set from there to its head."""
-    merge_base = gitcmd.run(repo, "merge-base", pull.base_sha, pull.head_sha).decode().strip()
+    merge_base = gitcmd.merge_base(repo, pull.base_sha, pull.head_sha)
+    if merge_base is None:
+        raise gitcmd.GitError(
+            f"#{pull.number}: {pull.head_sha[:12]} shares no history with the base "
+            f"{pull.base_sha[:12]}",
+            advice="open the pull request from a branch of this repository's history",
+        )
     return merge_base, parse_raw(raw_diff(repo, merge_base, pull.head_sha))
 
 

@@ -64,7 +64,12 @@ def who_contributed(
     repository's URL, as for :func:`attested_bot_commit`; ``attested`` names commits already
     shown to pass it (see :func:`head_attested`), so their attestation is not verified twice."""
     listed = {commit.sha: commit for commit in commits}
-    in_range = gitcmd.run(repo, "rev-list", "--reverse", f"{merge_base}..{head}").decode().split()
+    chain = gitcmd.linear_history(repo, merge_base, head)
+    in_range = (
+        [commit.object_id for commit in chain]
+        if chain is not None
+        else gitcmd.run(repo, "rev-list", "--reverse", f"{merge_base}..{head}").decode().split()
+    )
     logins: set[str] = set()
     unidentified: list[str] = []
     for sha in in_range:
@@ -93,7 +98,7 @@ def head_attested(
     if isinstance(trust, UnsafeAcceptUnsigned) or not matches or attested_base is None:
         return False
     try:
-        parents = gitcmd.run(repo, "rev-list", "--parents", "-n", "1", head).decode().split()[1:]
+        parents = gitcmd.parents(repo, head)
     except GitError:
         return False
     return parents == [attested_base]

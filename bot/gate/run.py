@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot import git as gitcmd
 from bot.errors import MendbotError, PolicyError
 from bot.forge.interface import ForgeError, GateForge, PullInfo, PullState
 from bot.gate import publish as report
@@ -83,6 +84,11 @@ def evaluate(forge: GateForge, number: int, options: GateOptions) -> GateRun:
     fails half-way; a forge failure after that is reported as an ``error`` status (best effort)
     and raised as :class:`ForgeError`.
     """
+    with gitcmd.batched():
+        return _evaluate_open(forge, number, options)
+
+
+def _evaluate_open(forge: GateForge, number: int, options: GateOptions) -> GateRun:
     pull = forge.pull_info(number)
     if pull.state is not PullState.OPEN:
         raise ForgeError(

@@ -107,6 +107,18 @@ def propose(
     :class:`~bot.forge.interface.ForgeError` only when the forge cannot even list the bot's
     pull requests or name the base branch (then nothing is proposed or pushed).
     """
+    with gitcmd.batched():
+        return _propose_all(bundles, forge, trust, settings, now, environments)
+
+
+def _propose_all(
+    bundles: list[Path],
+    forge: Forge,
+    trust: Trust,
+    settings: ProposeSettings | None,
+    now: datetime | None,
+    environments: Mapping[str, Sequence[str]] | None,
+) -> list[Outcome]:
     settings = settings or ProposeSettings()
     clock = now or datetime.now(UTC)
     base = forge.default_branch()  # a base that does not exist stops the run before any push

@@ -34,7 +34,7 @@ def attested_bot_commit(
     if isinstance(trust, UnsafeAcceptUnsigned):
         return False
     try:
-        parents = gitcmd.run(repo, "rev-list", "--parents", "-n", "1", sha).decode().split()[1:]
+        parents = gitcmd.parents(repo, sha)
         if len(parents) != 1:
             return False
         added = [
@@ -44,7 +44,7 @@ def attested_bot_commit(
         ]
         if len(added) != 1 or added[0].status != "A":
             return False
-        raw = gitcmd.run(repo, "cat-file", "blob", f"{sha}:{added[0].path}")
+        raw = gitcmd.read_blob(repo, f"{sha}:{added[0].path}")
     except (GitError, ChangeError):
         return False
     result = verify_attestation(

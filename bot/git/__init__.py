@@ -7,23 +7,56 @@ raise :class:`~bot.git.GitError` carrying git's own message.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from bot.errors import MendbotError
+from bot.git.graph import (
+    Commit,
+    diff_raw,
+    is_ancestor,
+    linear_history,
+    merge_base,
+    merged_tree,
+    parents,
+    read_commit,
+)
+from bot.git.process import GitError, run
+from bot.git.reader import GitObject
+from bot.git.session import active, batched
 
-
-class GitError(MendbotError):
-    """A git command failed or returned something mendbot cannot read."""
-
-    exit_code = 3
-    advice = "check that the path is a git repository and the commits named exist in it"
-
+__all__ = [
+    "DIFF_OPTIONS",
+    "Commit",
+    "GitError",
+    "GitObject",
+    "batched",
+    "blob_at",
+    "branch_tips",
+    "current_ref",
+    "diff_raw",
+    "has_commit",
+    "is_ancestor",
+    "is_object_id",
+    "linear_history",
+    "merge_base",
+    "merged_tree",
+    "missing_commits",
+    "parents",
+    "prefix",
+    "read_blob",
+    "read_blobs",
+    "read_commit",
+    "resolve_commits",
+    "rev_parse",
+    "run",
+    "toplevel",
+    "with_git_config",
+]
 
 _BLANK = re.compile(r"\s")
+#: Branch names :func:`branch_tips` asks the reader about (git refuses spaces in ref names).
+_BRANCH = re.compile(r"^[A-Za-z0-9._/-]+$")
 _OBJECT_ID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 
 #: Options that pin ``git diff`` output whatever the user's configuration says.
@@ -35,63 +68,6 @@ DIFF_OPTIONS = (
     "--src-prefix=a/",
     "--dst-prefix=b/",
 )
-
-
-def run(
-    repo: Path,
-    *args: str,
-    stdin: bytes | None = None,
-    env: Mapping[str, str] | None = None,
-) -> bytes:
-    """Run ``git args`` in ``repo`` and return its standard output.
-
-    Raises :class:`GitError` when git is missing or exits non-zero.
-    """
-    done = _completed(repo, args, stdin, env)
-    if done.returncode != 0:
-        raise _failure(repo, args, done)
-    return done.stdout
-
-
-def _completed(
-    repo: Path,
-    args: tuple[str, ...],
-    stdin: bytes | None = None,
-    env: Mapping[str, str] | None = None,
-) -> subprocess.CompletedProcess[bytes]:
-    full_env = {**os.environ, **(env or {})}
-    # The terminal prompt would hang a non-interactive run; nothing here needs credentials.
-    full_env["GIT_TERMINAL_PROMPT"] = "0"
-    try:
-        return subprocess.run(
-            ["git", *args],
-            cwd=repo,
-            input=stdin,
-            env=full_env,
-            capture_output=True,
-            check=False,
-        )
-    except FileNotFoundError:
-        if not repo.exists():
-            raise GitError(f"{repo} does not exist") from None
-        raise GitError("git is not installed or not on PATH") from None
-    except NotADirectoryError:
-        raise GitError(f"{repo} is not a directory") from None
-
-
-def _failure(
-    repo: Path, args: tuple[str, ...], done: subprocess.CompletedProcess[bytes]
-) -> GitError:
-    message = done.stderr.decode("utf-8", "replace").strip() or f"exit {done.returncode}"
-    return GitError(f"git {_subcommand(args)} failed in {repo}: {message}")
-
-
-def _subcommand(args: tuple[str, ...]) -> str:
-    """The git command of ``args``, past global options such as ``-c key=value``."""
-    rest = list(args)
-    while rest and rest[0].startswith("-"):
-        rest = rest[2:] if rest[0] in ("-c", "-C") else rest[1:]
-    return rest[0] if rest else "(no command)"
 
 
 def rev_parse(repo: Path, ref: str) -> str:
@@ -117,6 +93,8 @@ def has_commit(repo: Path, commit: str) -> bool:
     """Whether ``commit`` (a full object id) names a commit present in ``repo``."""
     if not _OBJECT_ID.match(commit):
         return False
+    if read_commit(repo, commit) is not None:
+        return True
     try:
         run(repo, "cat-file", "-e", f"{commit}^{{commit}}")
     except GitError:
@@ -132,6 +110,12 @@ def resolve_commits(repo: Path, names: Iterable[str]) -> dict[str, str | None]:
     askable = [n for n in wanted if n and not n.startswith("-") and not _BLANK.search(n)]
     resolved: dict[str, str | None] = dict.fromkeys(wanted)
     if not askable:
+        return resolved
+    batched_reads = _read_each(repo, [f"{name}^{{commit}}" for name in askable])
+    if batched_reads is not None:
+        for name, found in zip(askable, batched_reads, strict=True):
+            if found is not None and found.kind == "commit":
+                resolved[name] = found.object_id
         return resolved
     request = "".join(f"{name}^{{commit}}\n" for name in askable).encode()
     lines = run(repo, "cat-file", "--batch-check", stdin=request).decode().splitlines()
@@ -150,43 +134,16 @@ def missing_commits(repo: Path, commits: Iterable[str]) -> list[str]:
     valid = [commit for commit in wanted if _OBJECT_ID.match(commit)]
     if not valid:
         return malformed
+    found = _read_each(repo, [f"{commit}^{{commit}}" for commit in valid])
+    if found is not None:
+        absent = [c for c, o in zip(valid, found, strict=True) if o is None or o.kind != "commit"]
+        return sorted(malformed + absent)
     request = "".join(f"{commit}^{{commit}}\n" for commit in valid).encode()
     lines = run(repo, "cat-file", "--batch-check", stdin=request).decode().splitlines()
     absent = [
         commit for commit, line in zip(valid, lines, strict=True) if line.split()[1:2] != ["commit"]
     ]
     return sorted(malformed + absent)
-
-
-def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
-    """Whether ``ancestor`` is ``descendant`` or one of its ancestors."""
-    try:
-        run(repo, "merge-base", "--is-ancestor", ancestor, descendant)
-    except GitError:
-        return False
-    return True
-
-
-def merge_base(repo: Path, one: str, other: str) -> str | None:
-    """The best common ancestor of two commits (``git merge-base``), None when they share none."""
-    done = _completed(repo, ("merge-base", one, other))
-    if done.returncode == 1:
-        return None
-    if done.returncode != 0:
-        raise _failure(repo, ("merge-base",), done)
-    return done.stdout.decode().strip()
-
-
-def merged_tree(repo: Path, base_tip: str, head: str) -> str | None:
-    """The tree that merging ``head`` into ``base_tip`` gives (``git merge-tree --write-tree``,
-    the three-way merge GitHub's merge and squash buttons make), or None when it conflicts."""
-    args = ("merge-tree", "--write-tree", "--no-messages", base_tip, head)
-    done = _completed(repo, args)
-    if done.returncode == 1:
-        return None
-    if done.returncode != 0:
-        raise _failure(repo, args, done)
-    return done.stdout.decode().split("\n", 1)[0].strip()
 
 
 def toplevel(path: Path) -> Path:
@@ -210,13 +167,23 @@ def current_ref(repo: Path) -> str | None:
 def read_blobs(
     repo: Path, object_ids: Iterable[str], env: Mapping[str, str] | None = None
 ) -> dict[str, bytes]:
-    """The content of each blob, read in one ``git cat-file --batch`` call."""
+    """The content of each blob, read in one ``git cat-file --batch`` call (the session's,
+    inside :func:`batched`)."""
     wanted = sorted(set(object_ids))
     if not wanted:
         return {}
+    found = _read_each(repo, wanted) if env is None else None
+    if found is not None:
+        blobs: dict[str, bytes] = {}
+        for object_id, item in zip(wanted, found, strict=True):
+            if item is None or item.kind != "blob":
+                what = "missing" if item is None else item.kind
+                raise GitError(f"object {object_id} is not a blob: {object_id} {what}")
+            blobs[item.object_id] = item.content
+        return blobs
     request = "".join(f"{i}\n" for i in wanted).encode()
     out = run(repo, "cat-file", "--batch", stdin=request, env=env)
-    blobs: dict[str, bytes] = {}
+    blobs = {}
     position = 0
     for object_id in wanted:
         end = out.index(b"\n", position)
@@ -257,3 +224,66 @@ def with_git_config(env: Mapping[str, str], key: str, value: str) -> dict[str, s
         f"GIT_CONFIG_KEY_{count}": key,
         f"GIT_CONFIG_VALUE_{count}": value,
     }
+
+
+def read_blob(repo: Path, name: str) -> bytes:
+    """The content of the blob ``name`` names (e.g. ``<commit>:<path>``), as ``git cat-file
+    blob`` prints it; raises :class:`GitError` when it names no blob."""
+    found = _read_each(repo, [name])
+    if found is not None and found[0] is not None and found[0].kind == "blob":
+        return found[0].content
+    return run(repo, "cat-file", "blob", name)
+
+
+def branch_tips(repo: Path, branches: Iterable[str]) -> dict[str, str] | None:
+    """What each of ``branches`` points at now (``refs/heads/<branch>``; a branch that does
+    not exist is left out), read through the session's reader; None outside a session, for a
+    name the reader cannot be asked exactly, or when the reader fails: read the branches with
+    ``git for-each-ref`` instead.
+
+    The reader resolves names as ``git rev-parse`` does: when ``refs/heads/x`` does not exist
+    it would try ``refs/tags/refs/heads/x`` and the like, so the answer counts only when none
+    of those exists either.
+    """
+    wanted = sorted(set(branches))
+    if any(not _BRANCH.match(branch) or ".." in branch for branch in wanted):
+        return None
+    names = [
+        pattern.format(branch) for branch in wanted for pattern in ("refs/heads/{}", *_SHADOWS)
+    ]
+    found = _read_each(repo, names)
+    if found is None:
+        return None
+    tips = {}
+    step = 1 + len(_SHADOWS)
+    for index, branch in enumerate(wanted):
+        tip, *shadows = found[index * step : (index + 1) * step]
+        if any(shadow is not None for shadow in shadows):
+            return None
+        if tip is not None:
+            tips[branch] = tip.object_id
+    return tips
+
+
+#: What ``git rev-parse refs/heads/x`` falls back to when the branch does not exist.
+_SHADOWS = (
+    "refs/refs/heads/{}",
+    "refs/tags/refs/heads/{}",
+    "refs/heads/refs/heads/{}",
+    "refs/remotes/refs/heads/{}",
+    "refs/remotes/refs/heads/{}/HEAD",
+)
+
+
+def _read_each(repo: Path, names: list[str]) -> list[GitObject | None] | None:
+    """Each of ``names`` read through the session's reader (None for a name that names
+    nothing); None outside a session or when the reader fails (ask git the usual way, which
+    says why)."""
+    session = active()
+    if session is None:
+        return None
+    reader = session.reader(repo)
+    try:
+        return [reader.read(name) for name in names]
+    except GitError:
+        return None

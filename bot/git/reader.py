@@ -1,0 +1,130 @@
+"""One long-lived ``git cat-file --batch`` process that answers object reads one at a time.
+
+Starting git costs milliseconds; a request to a running ``cat-file --batch`` costs
+microseconds. The reader asks one object name per request and reads the whole answer before
+the next, so neither side can block on a full pipe. Anything unexpected (the process exits, an
+unreadable header, a short read) stops the reader and raises :class:`GitError` with git's own
+message: the caller fails closed for what it was reading, and the next request starts a new
+process.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from bot.git.process import GitError, git_env, start_failure
+
+
+@dataclass(frozen=True)
+class GitObject:
+    """One object read from the repository."""
+
+    object_id: str
+    kind: str
+    """``blob``, ``tree``, ``commit`` or ``tag``."""
+    content: bytes
+
+
+def askable(name: str) -> bool:
+    """Whether ``name`` fits on one request line (no line break, not empty, not an option)."""
+    return bool(name) and not name.startswith("-") and "\n" not in name and "\r" not in name
+
+
+class ObjectReader:
+    """``git cat-file --batch`` in ``repo``, started on the first request."""
+
+    def __init__(self, repo: Path) -> None:
+        self._repo = repo
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def read(self, name: str) -> GitObject | None:
+        """The object ``name`` names (any revision syntax ``git cat-file`` accepts, e.g.
+        ``<commit>:<path>`` or ``<rev>^{tree}``), or None when it names none.
+
+        Raises :class:`GitError` when the name cannot be asked (see :func:`askable`) or the
+        process fails; the process is then stopped, and the next call starts another.
+        """
+        if not askable(name):
+            raise GitError(f"{name!r} cannot be read through git cat-file --batch")
+        process = self._started()
+        assert process.stdin is not None and process.stdout is not None  # noqa: S101 (pipes)
+        try:
+            process.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
+            process.stdin.flush()
+            header = process.stdout.readline()
+            if header.rstrip(b"\n").endswith((b" missing", b" ambiguous")):
+                return None
+            fields = header.decode("utf-8", "replace").split()
+            if len(fields) != 3 or not fields[2].isdigit():
+                raise self._broken(f"unexpected answer {header[:80]!r}")
+            content = _read_exactly(process.stdout, int(fields[2]) + 1)
+        except (OSError, ValueError) as exc:
+            raise self._broken(str(exc)) from None
+        if content is None or not content.endswith(b"\n"):
+            raise self._broken("the answer stopped short")
+        return GitObject(fields[0], fields[1], content[:-1])
+
+    def close(self) -> None:
+        """Stop the process (the next request starts a new one)."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        for stream in (process.stdin, process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def _started(self) -> subprocess.Popen[bytes]:
+        if self._process is None:
+            try:
+                self._process = subprocess.Popen(
+                    ["git", "cat-file", "--batch"],
+                    cwd=self._repo,
+                    env=git_env(),
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                )
+            except OSError as exc:
+                raise start_failure(self._repo, exc) from None
+        return self._process
+
+    def _broken(self, what: str) -> GitError:
+        """Stop the process and say why, with what git printed."""
+        process = self._process
+        said = ""
+        if process is not None:
+            if process.stdin is not None:
+                try:
+                    process.stdin.close()
+                except OSError:
+                    pass  # NOTE(git): the process is gone; its message is what matters.
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if process.stderr is not None:
+                said = process.stderr.read().decode("utf-8", "replace").strip()
+        self.close()
+        return GitError(f"git cat-file --batch failed in {self._repo}: {said or what}")
+
+
+def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
+    """``size`` bytes from ``stream``; None when it ends first."""
+    chunks = []
+    left = size
+    while left:
+        chunk = stream.read(left)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
