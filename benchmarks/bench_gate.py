@@ -35,6 +35,7 @@ Contract
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import random
 import shutil
@@ -44,7 +45,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -387,32 +388,38 @@ def bench_github(repeat: int) -> None:
             report_runs("mendbot gate (GitHub)", runs, requests)
 
 
-def _count_git_calls() -> Callable[[], int]:
-    """Count the git processes :mod:`bot.git` starts from now on (returns a reader)."""
-    from bot import git
+@contextmanager
+def counting_git(calls: collections.Counter[str]) -> Iterator[None]:
+    """Count the git processes started in this process while the block runs, by subcommand
+    (``cat-file --batch`` apart from the one-shot ``cat-file`` calls)."""
+    original = subprocess.Popen
 
-    calls = [0]
-    original = git.subprocess.run
+    class Counting(original):  # type: ignore[valid-type,misc]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            command = args[0] if args else kwargs.get("args")
+            if isinstance(command, (list, tuple)) and command and command[0] == "git":
+                name = str(command[1])
+                calls[f"{name} {command[2]}" if name == "cat-file" else name] += 1
+            super().__init__(*args, **kwargs)
 
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        command = args[0] if args else kwargs.get("args")
-        if isinstance(command, (list, tuple)) and command and command[0] == "git":
-            calls[0] += 1
-        return original(*args, **kwargs)
-
-    git.subprocess.run = counting  # type: ignore[attr-defined]
-    return lambda: calls[0]
+    subprocess.Popen = Counting  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        subprocess.Popen = original  # type: ignore[misc]
 
 
 def bench_all_open(counts: Sequence[int], repeat: int) -> None:
+    from bot import git
     from bot.cli.gate import gate_one
     from bot.config import ProposeSettings
     from bot.forge.local import LocalForge
     from bot.gate.run import GateOptions
     from bot.propose.job import propose
 
+    # What `mendbot gate --all-open` wraps its loop in (revisions before it had none).
+    session = getattr(git, "batched", nullcontext)
     print(f"\nmendbot gate --all-open, local forge (best of {repeat} runs)")
-    git_calls = _count_git_calls()
     for count in counts:
         with tempfile.TemporaryDirectory(prefix="mendbot-bench-all-open-") as scratch:
             root = Path(scratch)
@@ -432,18 +439,48 @@ def bench_all_open(counts: Sequence[int], repeat: int) -> None:
             options = GateOptions(trust=trust, now=NOW)
 
             def all_open(forge: LocalForge = forge, options: GateOptions = options) -> None:
-                for number in forge.open_pull_numbers():
-                    assert gate_one(forge, number, options) is not None
+                with session():
+                    for number in forge.open_pull_numbers():
+                        assert gate_one(forge, number, options) is not None
 
-            before = git_calls()
-            all_open()
-            calls = git_calls() - before
+            calls: collections.Counter[str] = collections.Counter()
+            with counting_git(calls):
+                all_open()
             best = min(timed(all_open, repeat))
             pulls = len(forge.open_pull_numbers())
+            per_pull = sum(calls.values()) / pulls
             print(
                 f"{pulls:4} pull requests: {best * 1000 / pulls:7.1f} ms per pull request "
-                f"(best run {best:6.2f} s), {calls / pulls:5.1f} git processes per pull request"
+                f"(best run {best:6.2f} s), {per_pull:5.1f} git processes per pull request"
             )
+            print("     " + ", ".join(f"{name} {n / pulls:.2f}" for name, n in calls.most_common()))
+
+
+@contextmanager
+def baseline_checkout(revision: str) -> Iterator[Path]:
+    """The ``bot`` package of ``revision`` (``git archive``, the repository is not touched),
+    in a temporary folder to put first on ``PYTHONPATH``."""
+    with tempfile.TemporaryDirectory(prefix="mendbot-bench-baseline-") as scratch:
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", "--format=tar", revision, "bot"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", scratch], input=archive, check=True)
+        yield Path(scratch)
+
+
+def run_baseline(revision: str, script: Path, argv: Sequence[str]) -> None:
+    """Run ``script argv`` in a child process on the ``bot`` package of ``revision`` (the same
+    benchmark code, the earlier product), printing its output indented."""
+    print(f"\n== the same on {revision} (the previous figures, measured now)")
+    with baseline_checkout(revision) as root:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(REPO / "tests")])}
+        done = subprocess.run(
+            [sys.executable, str(script), *argv], env=env, capture_output=True, text=True
+        )
+    for line in (done.stdout + done.stderr).splitlines():
+        print(f"  {line}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -455,6 +492,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--all-open-counts", default="10,76", help="comma-separated")
     parser.add_argument("--repeat-all-open", type=int, default=3)
     parser.add_argument("--only-all-open", action="store_true")
+    parser.add_argument(
+        "--baseline-ref",
+        metavar="REV",
+        help="also run the --all-open part on this earlier revision's bot package, same run",
+    )
     args = parser.parse_args(argv)
     for name in ("GITHUB_TOKEN", "GH_TOKEN", "GITHUB_ACTIONS"):
         os.environ.pop(name, None)
@@ -462,6 +504,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     counts = [int(count) for count in args.all_open_counts.split(",")]
     if args.only_all_open:
         bench_all_open(counts, args.repeat_all_open)
+        if args.baseline_ref:
+            run_baseline(
+                args.baseline_ref,
+                Path(__file__),
+                ["--only-all-open", "--all-open-counts", args.all_open_counts,
+                 "--repeat-all-open", str(args.repeat_all_open)],
+            )  # fmt: skip
         return 0
     bench_decisions(args.contexts, args.celpy_contexts)
     bench_local(args.repeat)

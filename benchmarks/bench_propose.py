@@ -18,35 +18,27 @@ import argparse
 import collections
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_gate import NOW, PRODUCTION, _git, make_bundles, make_repository
-
-
-def _counting(calls: collections.Counter[str]) -> Any:
-    """Wrap ``subprocess.run`` (which :mod:`bot.git` uses) to count git subcommands."""
-    original = subprocess.run
-
-    def run(*args: Any, **kwargs: Any) -> Any:
-        command = args[0] if args else kwargs.get("args")
-        if isinstance(command, (list, tuple)) and command and command[0] == "git":
-            calls[str(command[1])] += 1
-        return original(*args, **kwargs)
-
-    return run
+from bench_gate import (
+    NOW,
+    PRODUCTION,
+    _git,
+    counting_git,
+    make_bundles,
+    make_repository,
+    run_baseline,
+)
 
 
 def bench(bundles_wanted: int, repeat: int) -> None:
-    from bot import git
     from bot.config import ProposeSettings
     from bot.forge.local import LocalForge
     from bot.propose.job import propose
@@ -71,14 +63,10 @@ def bench(bundles_wanted: int, repeat: int) -> None:
             shutil.copytree(repo, copy, symlinks=True)
             forge = LocalForge(copy, base="main")
             counted: collections.Counter[str] = collections.Counter()
-            original = git.subprocess.run
-            git.subprocess.run = _counting(counted)  # type: ignore[attr-defined]
-            try:
+            with counting_git(counted):
                 start = time.perf_counter()
                 outcomes = propose(bundles, forge, trust, settings, now=signed)
                 walls.append(time.perf_counter() - start)
-            finally:
-                git.subprocess.run = original  # type: ignore[attr-defined]
             opened = [o for o in outcomes if o.number is not None]
             assert len(opened) == len(bundles), [o.message for o in outcomes][:3]
             calls = counted
@@ -97,8 +85,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--bundles", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--baseline-ref", metavar="REV", help="also run on this earlier revision's bot package"
+    )
     args = parser.parse_args(argv)
     bench(args.bundles, args.repeat)
+    if args.baseline_ref:
+        run_baseline(
+            args.baseline_ref,
+            Path(__file__),
+            ["--bundles", str(args.bundles), "--repeat", str(args.repeat)],
+        )
     return 0
 
 

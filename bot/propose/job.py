@@ -25,6 +25,7 @@ from bot.errors import MendbotError
 from bot.forge.interface import CommitAuthor, Forge, ForgeError, PullRequest, PullState
 from bot.git import GitError
 from bot.propose import pr_body as body
+from bot.propose.candidate import BaseUnreadable, CandidateTrees, PatchRefused
 from bot.protocol import bot_commit_env, decode_metadata
 from bot.provenance.layout import (
     PATCH,
@@ -107,14 +108,16 @@ def propose(
     :class:`~bot.forge.interface.ForgeError` only when the forge cannot even list the bot's
     pull requests or name the base branch (then nothing is proposed or pushed).
     """
-    with gitcmd.batched():
-        return _propose_all(bundles, forge, trust, settings, now, environments)
+    with gitcmd.batched(), tempfile.TemporaryDirectory(prefix="mendbot-propose-") as scratch:
+        trees = CandidateTrees(forge.workdir, Path(scratch))
+        return _propose_all(bundles, forge, trust, trees, settings, now, environments)
 
 
 def _propose_all(
     bundles: list[Path],
     forge: Forge,
     trust: Trust,
+    trees: CandidateTrees,
     settings: ProposeSettings | None,
     now: datetime | None,
     environments: Mapping[str, Sequence[str]] | None,
@@ -136,7 +139,7 @@ def _propose_all(
             continue
         try:
             candidate, proposal = _build_and_verify(
-                path, forge.workdir, forge.repository_uri, trust, clock
+                path, trees, forge.workdir, forge.repository_uri, trust, clock
             )
         except _Refused as exc:
             outcomes.append(Outcome(path, Status.REFUSED, str(exc), failed_checks=exc.checks))
@@ -358,7 +361,7 @@ def _merged_by(forge: Forge, remediation: str) -> int | None:
 
 
 def _build_and_verify(
-    path: Path, repo: Path, repository: str, trust: Trust, clock: datetime
+    path: Path, trees: CandidateTrees, repo: Path, repository: str, trust: Trust, clock: datetime
 ) -> tuple[str, body.Proposal]:
     """Build the candidate commit (dangling until pushed) and verify the bundle against it,
     and that it was made for ``repository``."""
@@ -383,41 +386,25 @@ def _build_and_verify(
     except MendbotError as exc:
         raise _Refused(str(exc), ["statement"]) from None
     created = _unverified_created(files.statement)
-    with tempfile.TemporaryDirectory(prefix="mendbot-propose-") as scratch:
-        env = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
-        try:
-            gitcmd.run(repo, "read-tree", f"{base}^{{commit}}", env=env)
-        except GitError:
-            # Asked only now: a base that is there costs no git process of its own.
-            if not gitcmd.has_commit(repo, base):
-                raise missing_base from None
-            raise _Refused(f"cannot read the attested base {base[:12]}") from None
-        try:
-            if files.patch.strip():
-                patch = Path(scratch) / PATCH
-                patch.write_bytes(files.patch)
-                gitcmd.run(repo, "apply", "--cached", "--whitespace=nowarn", str(patch), env=env)
-        except GitError as exc:
-            raise _Refused(
-                f"{PATCH} no longer applies on the attested base {base[:12]} ({exc}); the "
-                "finding may be stale: make a fresh bundle"
-            ) from None
-        try:
-            if files.attestation is not None and attestation_path is not None:
-                blob = gitcmd.run(
-                    repo, "hash-object", "-w", "--stdin", stdin=files.attestation
-                ).decode()
-                gitcmd.run(
-                    repo,
-                    "update-index",
-                    "--add",
-                    "--cacheinfo",
-                    f"100644,{blob.strip()},{attestation_path}",
-                    env=env,
-                )
-            tree = gitcmd.run(repo, "write-tree", env=env).decode().strip()
-        except GitError as exc:
-            raise _Refused(f"cannot build the commit: {exc}") from None
+    committed = (
+        (attestation_path, files.attestation)
+        if files.attestation is not None and attestation_path is not None
+        else None
+    )
+    try:
+        tree = trees.build(base, files.patch, committed)
+    except BaseUnreadable:
+        # Asked only now: a base that is there costs no git process of its own.
+        if not gitcmd.has_commit(repo, base):
+            raise missing_base from None
+        raise _Refused(f"cannot read the attested base {base[:12]}") from None
+    except PatchRefused as exc:
+        raise _Refused(
+            f"{PATCH} no longer applies on the attested base {base[:12]} ({exc}); the "
+            "finding may be stale: make a fresh bundle"
+        ) from None
+    except GitError as exc:
+        raise _Refused(f"cannot build the commit: {exc}") from None
     # The message is rendered from the unverified statement here; the commit is discarded
     # unless the verifier accepts the same bytes below.
     statement = _parse_unverified(files.statement, path)
