@@ -236,14 +236,15 @@ def read_blob(repo: Path, name: str) -> bytes:
 
 
 def branch_tips(repo: Path, branches: Iterable[str]) -> dict[str, str] | None:
-    """What each of ``branches`` points at now (``refs/heads/<branch>``; a branch that does
-    not exist is left out), read through the session's reader; None outside a session, for a
-    name the reader cannot be asked exactly, or when the reader fails: read the branches with
-    ``git for-each-ref`` instead.
+    """What each of ``branches`` points at now (``refs/heads/<branch>``), read through the
+    session's reader; None outside a session, for a name the reader cannot be asked exactly,
+    for a branch it does not find, or when it fails: read the branches with ``git for-each-ref``
+    instead.
 
     The reader resolves names as ``git rev-parse`` does: when ``refs/heads/x`` does not exist
     it would try ``refs/tags/refs/heads/x`` and the like, so the answer counts only when none
-    of those exists either.
+    of those exists. A branch the reader does not find is asked again the same way: git says
+    "missing" both for a ref that is not there and for one whose commit is unreadable.
     """
     wanted = sorted(set(branches))
     if any(not _BRANCH.match(branch) or ".." in branch for branch in wanted):
@@ -258,10 +259,9 @@ def branch_tips(repo: Path, branches: Iterable[str]) -> dict[str, str] | None:
     step = 1 + len(_SHADOWS)
     for index, branch in enumerate(wanted):
         tip, *shadows = found[index * step : (index + 1) * step]
-        if any(shadow is not None for shadow in shadows):
+        if tip is None or any(shadow is not None for shadow in shadows):
             return None
-        if tip is not None:
-            tips[branch] = tip.object_id
+        tips[branch] = tip.object_id
     return tips
 
 

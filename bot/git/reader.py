@@ -42,7 +42,8 @@ class ObjectReader:
 
     def read(self, name: str) -> GitObject | None:
         """The object ``name`` names (any revision syntax ``git cat-file`` accepts, e.g.
-        ``<commit>:<path>`` or ``<rev>^{tree}``), or None when it names none.
+        ``<commit>:<path>`` or ``<rev>^{tree}``), or None when git says it is missing (which it
+        also says of an object it cannot unpack: ask a one-off git command for the reason).
 
         Raises :class:`GitError` when the name cannot be asked (see :func:`askable`) or the
         process fails; the process is then stopped, and the next call starts another.
