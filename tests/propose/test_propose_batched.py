@@ -23,8 +23,10 @@ from bot.propose.job import Status, propose
 from bot.provenance.signing.signers import KeySigner
 from bot.provenance.verification.trust import KeyTrust
 
-#: Git processes ``mendbot propose`` may start for one more bundle (20 before batching).
-GIT_PER_BUNDLE = 18
+#: Git processes ``mendbot propose`` may start for one more bundle (20 before batching, 16
+#: before the batched session; now apply, write-tree, commit-tree, the verifier's diff and the
+#: branch update).
+GIT_PER_BUNDLE = 6
 
 
 @pytest.fixture
