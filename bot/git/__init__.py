@@ -282,8 +282,7 @@ def _read_each(repo: Path, names: list[str]) -> list[GitObject | None] | None:
     session = active()
     if session is None:
         return None
-    reader = session.reader(repo)
     try:
-        return [reader.read(name) for name in names]
+        return session.reader(repo).read_many(names)
     except GitError:
         return None

@@ -28,6 +28,11 @@ class GitObject:
     content: bytes
 
 
+#: Request bytes sent before reading the answers: a pipe holds 64 KiB on Linux (4 KiB at the
+#: least POSIX allows), so the requests always fit while git writes its answers.
+_REQUEST_BYTES = 4096
+
+
 def askable(name: str) -> bool:
     """Whether ``name`` fits on one request line (no line break, not empty, not an option)."""
     return bool(name) and not name.startswith("-") and "\n" not in name and "\r" not in name
@@ -48,22 +53,41 @@ class ObjectReader:
         Raises :class:`GitError` when the name cannot be asked (see :func:`askable`) or the
         process fails; the process is then stopped, and the next call starts another.
         """
-        if not askable(name):
-            raise GitError(f"{name!r} cannot be read through git cat-file --batch")
+        return self.read_many([name])[0]
+
+    def read_many(self, names: list[str]) -> list[GitObject | None]:
+        """:meth:`read` of each name, the requests sent together (a few kilobytes at a time,
+        far below what a pipe holds, so writing never waits for git to be read)."""
+        for name in names:
+            if not askable(name):
+                raise GitError(f"{name!r} cannot be read through git cat-file --batch")
+        found: list[GitObject | None] = []
+        chunk: list[bytes] = []
+        for name in names:
+            chunk.append(name.encode("utf-8", "surrogateescape") + b"\n")
+            if sum(map(len, chunk)) >= _REQUEST_BYTES:
+                found += self._answers(chunk)
+                chunk = []
+        return found + self._answers(chunk) if chunk else found
+
+    def _answers(self, requests: list[bytes]) -> list[GitObject | None]:
         process = self._started()
         assert process.stdin is not None and process.stdout is not None  # noqa: S101 (pipes)
         try:
-            process.stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
+            process.stdin.write(b"".join(requests))
             process.stdin.flush()
-            header = process.stdout.readline()
-            if header.rstrip(b"\n").endswith((b" missing", b" ambiguous")):
-                return None
-            fields = header.decode("utf-8", "replace").split()
-            if len(fields) != 3 or not fields[2].isdigit():
-                raise self._broken(f"unexpected answer {header[:80]!r}")
-            content = _read_exactly(process.stdout, int(fields[2]) + 1)
+            return [self._answer(process.stdout) for _ in requests]
         except (OSError, ValueError) as exc:
             raise self._broken(str(exc)) from None
+
+    def _answer(self, stdout: IO[bytes]) -> GitObject | None:
+        header = stdout.readline()
+        if header.rstrip(b"\n").endswith((b" missing", b" ambiguous")):
+            return None
+        fields = header.decode("utf-8", "replace").split()
+        if len(fields) != 3 or not fields[2].isdigit():
+            raise self._broken(f"unexpected answer {header[:80]!r}")
+        content = _read_exactly(stdout, int(fields[2]) + 1)
         if content is None or not content.endswith(b"\n"):
             raise self._broken("the answer stopped short")
         return GitObject(fields[0], fields[1], content[:-1])
