@@ -121,18 +121,23 @@ class LocalForge(LocalDeployments, ForgeHost):
         """The newest record of ``fingerprint`` (on ``branch``, when given)."""
         matches = [
             p
-            for p in self.pulls()
+            for p in self._stored()
             if p.fingerprint == fingerprint and (branch is None or p.branch == branch)
         ]
-        return matches[-1] if matches else None
+        return _copy(matches[-1]) if matches else None
 
     def pulls(self, state: PullState | None = None) -> list[PullRequest]:
         """Every record, by number."""
+        return [_copy(p) for p in self._stored() if state is None or p.state == state]
+
+    def _stored(self) -> list[PullRequest]:
+        """Every record as read, by number: shared with the cache, never to be changed (the
+        public methods hand out copies)."""
         if not self._store.is_dir():
             return []
-        found = [self._record(path) for path in self._store.glob("*.json")]
+        found = [self._stored_record(path) for path in self._store.glob("*.json")]
         found.sort(key=lambda p: p.number)
-        return [p for p in found if state is None or p.state == state]
+        return found
 
     def get(self, number: int) -> PullRequest:
         """The record of pull request ``number``; raises :class:`ForgeError` if unknown."""
@@ -145,9 +150,12 @@ class LocalForge(LocalDeployments, ForgeHost):
         return pull
 
     def _record(self, path: Path) -> PullRequest:
-        """The record in ``path``; the file is read and parsed again only when it changed
-        (records are replaced atomically, so a new version is a new file). Every call returns
-        a copy of its own: callers may change what they get."""
+        """The record in ``path``, a copy of its own: callers may change what they get."""
+        return _copy(self._stored_record(path))
+
+    def _stored_record(self, path: Path) -> PullRequest:
+        """The record in ``path``, read and parsed again only when the file changed (records
+        are replaced atomically, so a new version is a new file); shared with the cache."""
         try:
             meta = path.stat()
             key = (meta.st_ino, meta.st_mtime_ns, meta.st_size)
@@ -159,7 +167,7 @@ class LocalForge(LocalDeployments, ForgeHost):
                 self._records[path] = cached
         except (OSError, ValueError, TypeError, KeyError) as exc:
             raise ForgeError(f"{path}: unreadable pull request record ({exc})") from None
-        return _copy(cached[1])
+        return cached[1]
 
     def branch_head(self, branch: str) -> str | None:
         """The commit of ``refs/heads/<branch>``."""
@@ -213,7 +221,7 @@ class LocalForge(LocalDeployments, ForgeHost):
 
     def open(self, pull: PullRequest) -> PullRequest:
         """Assign the next number and a creation time, and store the record."""
-        numbers = [p.number for p in self.pulls()]
+        numbers = [p.number for p in self._stored()]
         pull.number = max(numbers, default=0) + 1
         pull.created_at = pull.created_at or _now()
         self._write(pull)
@@ -234,7 +242,7 @@ class LocalForge(LocalDeployments, ForgeHost):
 
     def created_since(self, since: datetime) -> int:
         """Records created at or after ``since``."""
-        return sum(1 for p in self.pulls() if p.created_at and _parse(p.created_at) >= since)
+        return sum(1 for p in self._stored() if p.created_at and _parse(p.created_at) >= since)
 
     def set_state(self, number: int, state: PullState) -> PullRequest:
         """Close, reopen or mark a pull request merged (what a reviewer does on a real forge)."""
@@ -305,13 +313,13 @@ class LocalForge(LocalDeployments, ForgeHost):
 
     def open_pulls_at_head(self, sha: str) -> list[tuple[int, str]]:
         """Open records whose branch points at ``sha``."""
-        pulls = self.pulls(PullState.OPEN)
+        pulls = [p for p in self._stored() if p.state is PullState.OPEN]
         heads = self._tips([p.branch for p in pulls])
         return [(p.number, p.base) for p in pulls if (heads.get(p.branch) or p.head_sha) == sha]
 
     def open_pull_numbers(self) -> list[int]:
         """Open records, by number."""
-        return [p.number for p in self.pulls(PullState.OPEN)]
+        return [p.number for p in self._stored() if p.state is PullState.OPEN]
 
     def fetch(self, pull: PullInfo) -> None:
         """Nothing to fetch: the commits are in this repository (checked)."""
@@ -431,7 +439,11 @@ class LocalForge(LocalDeployments, ForgeHost):
 
     def open_pulls_with_label(self, label: str) -> list[PullInfo]:
         """Open records carrying ``label``."""
-        return [self.pull_info(p.number) for p in self.pulls(PullState.OPEN) if label in p.labels]
+        return [
+            self.pull_info(p.number)
+            for p in self._stored()
+            if p.state is PullState.OPEN and label in p.labels
+        ]
 
     def set_status(
         self, sha: str, state: CommitState, description: str, target_url: str | None = None
