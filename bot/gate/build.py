@@ -302,11 +302,17 @@ def gather(
         if candidate.number == pull.number:
             facts = revert
         else:
-            forge.fetch(candidate)
-            candidate_entries = _changes(repo, candidate)[1]
-            facts = revert_of(
-                candidate, candidate_entries, attestation_of(candidate, candidate_entries)
-            )
+
+            def examined() -> RevertFacts:
+                forge.fetch(candidate)
+                candidate_entries = _changes(repo, candidate)[1]
+                attested = attestation_of(candidate, candidate_entries)
+                return revert_of(candidate, candidate_entries, attested)
+
+            # Every decision of an --all-open run asks this of each open rollback: verify its
+            # attestation once per run (the answer depends on commits, trust and time only).
+            key = ("rollback", repo, candidate.head_sha, candidate.base_sha, id(trust), now)
+            facts = gitcmd.remembered((*key, forge.repository_uri), examined)
         if not facts.reverts_bot_change:
             return ()
         return environments_of(facts.paths, base.config.environments) or (UNMAPPED_ENVIRONMENT,)

@@ -8,8 +8,9 @@ raise :class:`~bot.git.GitError` carrying git's own message.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 from bot.git.graph import (
     Commit,
@@ -24,6 +25,8 @@ from bot.git.graph import (
 from bot.git.process import GitError, run
 from bot.git.reader import GitObject
 from bot.git.session import active, batched
+
+T = TypeVar("T")
 
 __all__ = [
     "DIFF_OPTIONS",
@@ -47,6 +50,7 @@ __all__ = [
     "read_blob",
     "read_blobs",
     "read_commit",
+    "remembered",
     "resolve_commits",
     "rev_parse",
     "run",
@@ -273,6 +277,14 @@ _SHADOWS = (
     "refs/remotes/refs/heads/{}",
     "refs/remotes/refs/heads/{}/HEAD",
 )
+
+
+def remembered(key: tuple[Hashable, ...], compute: Callable[[], T]) -> T:
+    """``compute()``, asked once per batched session for ``key``; every call outside a session.
+    ``key`` must name everything the answer depends on, and nothing in it may move (object
+    ids, never branch names)."""
+    session = active()
+    return compute() if session is None else session.answer(key, compute)
 
 
 def _read_each(repo: Path, names: list[str]) -> list[GitObject | None] | None:

@@ -15,9 +15,11 @@ import sys
 
 import pytest
 from gate_scenario import NOW, local_scenario
-from test_gate_local import _pub, gate, human_commit, status
+from test_gate_all_open_scaling import _git_shim
+from test_gate_local import _pub, gate, human_branch, human_commit, open_human_pull, status
 
 from bot import git
+from bot.forge.interface import PullState
 from bot.gate.run import GateOptions, evaluate
 
 
@@ -96,3 +98,40 @@ def test_a_base_branch_moved_under_the_attestation_is_seen_within_one_session(st
     assert not again.gathered.context.provenance.matches_pr
     assert again.decision.outcome != "allow"
     assert again.decision.outcome == gate(forge, scenario, number).decision.outcome
+
+
+def test_an_open_rollback_is_verified_once_per_run_not_once_per_decision(staged, tmp_path) -> None:
+    scenario, forge = staged
+    repo = scenario.repo
+    staging = scenario.pulls["staging"]
+    pull = forge.pull_info(staging)
+    repo.git("merge", "-q", "--no-ff", "-m", f"Merge #{staging}", pull.head_ref)
+    merge = repo.head()
+    forge.set_state(staging, PullState.MERGED)
+    repo.git("checkout", "-q", "-b", "rollback", "main")
+    repo.git("revert", "--no-edit", "-m", "1", merge)
+    repo.git("checkout", "-q", "main")
+    open_human_pull(forge, "rollback", f"Revert #{staging}", "release-eng", ["mendbot:rollback"])
+    features = []
+    for index in range(4):
+        ci = f"name: ci{index}\non: push\njobs: {{}}\n"
+        human_branch(repo, f"feature-{index}", {".github/workflows/ci.yml": ci}, "rewrite ci")
+        features.append(open_human_pull(forge, f"feature-{index}", "Rewrite CI", "alice"))
+    log = tmp_path / "git.log"
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "gate", "--all-open", "--repo", str(scenario.path),
+         "--base", "main", "--verify-key", str(_pub(scenario, tmp_path)),
+         "--now", NOW.strftime("%Y-%m-%dT%H:%M:%SZ"), "--format", "json"],
+        capture_output=True, text=True, check=False, env=_git_shim(tmp_path / "shim", log),
+    )  # fmt: skip
+
+    assert done.returncode == 1, done.stderr
+    decided = {record["pr"]: record for record in json.loads(done.stdout)}
+    for number in features:  # staging is frozen by the rollback for every one of them
+        assert decided[number]["decision"] == "deny"
+        assert decided[number]["context"]["environment"] == {"frozen": True}
+    # Each decision searches the history for what its own pull request reverts; the rollback's
+    # search (and the verification of what it reverts) happens once, not once per decision.
+    searches = log.read_text().split().count("log")
+    assert searches <= len(decided) + 1, (searches, len(decided))
