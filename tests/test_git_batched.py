@@ -210,3 +210,21 @@ def test_a_corrupt_object_fails_the_read_with_gits_message(history) -> None:
         with pytest.raises(git.GitError, match=f"loose object {broken} .* is corrupt"):
             git.read_blob(repo, f"{commits[1]}:a.txt")
         assert git.read_blob(repo, f"{commits[0]}:a.txt") == b"a\n"
+
+
+def test_a_commit_fetched_during_the_session_is_found_not_remembered_missing(
+    history, tmp_path
+) -> None:
+    repo, commits = history
+    other = tmp_path / "other"
+    _git(tmp_path, "clone", "-q", str(repo), str(other))
+    newer = _commit(other, {"e.txt": "e\n"}, "elsewhere")
+    tip = commits[4]
+    with git.batched():
+        assert not git.is_ancestor(repo, tip, newer)
+        assert git.read_commit(repo, newer) is None
+        _git(repo, "fetch", "-q", str(other), "main:refs/heads/fetched")
+        assert git.is_ancestor(repo, tip, newer)
+        found = git.read_commit(repo, newer)
+        assert found is not None and found.parents == (tip,)
+        assert git.linear_history(repo, tip, newer) == [found]

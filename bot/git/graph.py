@@ -52,10 +52,16 @@ def read_commit(repo: Path, name: str) -> Commit | None:
     session = active()
     if session is None or not _FIXED_NAME.match(name):
         return None
+    key = (repo, "commit", name)
+    remembered = session.known(key)
+    if isinstance(remembered, Commit):
+        return remembered
     try:
-        return session.answer((repo, "commit", name), lambda: _read_commit(session, repo, name))
+        found = _read_commit(session, repo, name)
     except GitError:
         return None
+    # "Not there" is never remembered: a fetch during the run may bring the commit.
+    return session.remember(key, found) if found is not None else None
 
 
 def _read_commit(session: Session, repo: Path, name: str) -> Commit | None:
@@ -158,15 +164,18 @@ def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
     if session is None or not _ids(ancestor, descendant):
         return _is_ancestor(repo, ancestor, descendant)
 
-    def ask() -> bool:
-        older = read_commit(repo, ancestor)
-        known = _known_merge_base(session, repo, ancestor, descendant)
-        if older is None or known is None:
-            return _is_ancestor(repo, ancestor, descendant)
-        # An ancestor (or the commit itself) is the merge base, and the only one.
-        return known == older.object_id
-
-    return session.answer((repo, "is-ancestor", ancestor, descendant), ask)
+    key = (repo, "is-ancestor", ancestor, descendant)
+    remembered = session.known(key)
+    if isinstance(remembered, bool):
+        return remembered
+    older, newer = read_commit(repo, ancestor), read_commit(repo, descendant)
+    if older is None or newer is None:
+        return _is_ancestor(repo, ancestor, descendant)  # not remembered: see read_commit
+    known = _known_merge_base(session, repo, ancestor, descendant)
+    if known is None:
+        return session.remember(key, _is_ancestor(repo, ancestor, descendant))
+    # An ancestor (or the commit itself) is the merge base, and the only one.
+    return session.remember(key, known == older.object_id)
 
 
 def _is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
@@ -229,13 +238,17 @@ def diff_raw(
 def _tree(session: Session, repo: Path, name: str) -> str | None:
     """The tree ``name`` (a fixed name) peels to; None when it names none, or the reader
     fails."""
+    key = (repo, "tree", name)
+    remembered = session.known(key)
+    if isinstance(remembered, str):
+        return remembered
     try:
-        found = session.answer(
-            (repo, "tree", name), lambda: session.reader(repo).read(f"{name}^{{tree}}")
-        )
+        found = session.reader(repo).read(f"{name}^{{tree}}")
     except GitError:
         return None
-    return found.object_id if found is not None and found.kind == "tree" else None
+    if found is None or found.kind != "tree":
+        return None  # not remembered: see read_commit
+    return session.remember(key, found.object_id)
 
 
 def linear_history(repo: Path, base: str, head: str) -> list[Commit] | None:
