@@ -13,11 +13,13 @@ import itertools
 import os
 import signal
 import subprocess
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 
 from bot import git
+from bot.forge.local import LocalForge
 from bot.git.reader import ObjectReader
 from bot.provenance.changes import raw_diff
 
@@ -228,3 +230,20 @@ def test_a_commit_fetched_during_the_session_is_found_not_remembered_missing(
         found = git.read_commit(repo, newer)
         assert found is not None and found.parents == (tip,)
         assert git.linear_history(repo, tip, newer) == [found]
+
+
+def test_the_local_forge_finds_loose_and_packed_branches_and_no_others(history) -> None:
+    repo, commits = history
+    forge = LocalForge(repo, base="main")
+    _git(repo, "branch", "mendbot/loose", commits[1])
+    _git(repo, "branch", "mendbot/packed", commits[2])
+    _git(repo, "pack-refs", "--all")
+    _git(repo, "branch", "mendbot/late", commits[3])  # loose, beside packed-refs
+    assert (repo / ".git" / "packed-refs").is_file()
+    for session in (nullcontext(), git.batched()):
+        with session:
+            assert forge.branch_head("mendbot/packed") == commits[2]
+            assert forge.branch_head("mendbot/loose") == commits[1]
+            assert forge.branch_head("mendbot/late") == commits[3]
+            assert forge.branch_head("mendbot") is None  # a folder of branches, not one
+            assert forge.branch_head("mendbot/none") is None

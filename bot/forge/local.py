@@ -14,6 +14,7 @@ common directory.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -171,6 +172,8 @@ class LocalForge(LocalDeployments, ForgeHost):
 
     def branch_head(self, branch: str) -> str | None:
         """The commit of ``refs/heads/<branch>``."""
+        if self._surely_absent(branch):
+            return None
         tips = git.branch_tips(self._repo, [branch])
         if tips is not None:
             return tips.get(branch)
@@ -179,6 +182,24 @@ class LocalForge(LocalDeployments, ForgeHost):
         except GitError:
             return None
         return out.decode().strip() or None
+
+    def _surely_absent(self, branch: str) -> bool:
+        """Whether the repository's ref files show no ``refs/heads/<branch>`` (no loose ref,
+        no ``packed-refs`` line), so no git process needs to be asked; False whenever unsure
+        (another ref storage, an unusual name, an unreadable file)."""
+        common = self._root.parent
+        if ".." in branch or branch.startswith("/") or (common / "reftable").exists():
+            return False
+        ref = f"refs/heads/{branch}"
+        if os.path.lexists(common / ref):
+            return False
+        try:
+            packed = (common / "packed-refs").read_bytes()
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        return f" {ref}\n".encode() not in packed
 
     def branch_heads(self) -> dict[str, str]:
         """Every branch's commit, by branch name, read at once (one git process, however many
