@@ -83,6 +83,12 @@ class DeployEnvironment(_Schema):
     """The IAM role the deploy job's OIDC token is exchanged for
     (``AssumeRoleWithWebIdentity``); its trust policy must pin this environment's ``sub`` and
     the deploy workflow (docs/deploy.md)."""
+    aws_deletion_role_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@/_-]+$"
+    )
+    """The IAM role deleting access keys is done with (``iam:DeleteAccessKey``), apart from
+    ``aws_role_arn`` so that the role every other change uses can never delete; unset: no key
+    is ever deleted in this environment."""
     aws_region: str = Field(default="us-east-1", pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
     """Region of the STS and IAM endpoints (IAM is global; STS is regional)."""
     github_app_id: int | None = Field(default=None, ge=1)

@@ -48,6 +48,10 @@ SCOPED_OPERATIONS: dict[str, tuple[str, str]] = {
     "repos/create-deployment-status": ("deployments", "write"),
     "actions/list-workflow-runs-for-repo": ("actions", "read"),
     "repos/create-dispatch-event": ("contents", "write"),
+    "actions/get-repo-secret": ("secrets", "read"),
+    "actions/delete-repo-secret": ("secrets", "write"),
+    "actions/get-environment-secret": ("environments", "read"),
+    "actions/delete-environment-secret": ("environments", "write"),
 }
 
 #: The permissions the test App was granted (what a narrowed token may ask a subset of).
@@ -56,9 +60,11 @@ APP_PERMISSIONS = {
     "actions": "read",
     "contents": "write",
     "deployments": "write",
+    "environments": "write",
     "issues": "write",
     "metadata": "read",
     "pull_requests": "write",
+    "secrets": "write",
     "statuses": "write",
 }
 

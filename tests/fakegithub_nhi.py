@@ -1,5 +1,7 @@
 """The inventory side of the fake GitHub: a repository's Actions secrets and variables, deploy
-keys and environments (with their secrets), read-only.
+keys and environments (with their secrets), read-only except for deleting a secret (what the
+deploy job's secret deletion does: ``DELETE …/actions/secrets/{name}`` and its environment
+counterpart, recorded in :attr:`NhiState.deleted`).
 
 Mixed into :class:`fakegithub.FakeGitHub`: handlers are found by operation id like the others,
 and their responses are validated against the OpenAPI subset the same way. Lists are paginated
@@ -41,6 +43,10 @@ class NhiState:
     """Operation ids the token may not call (403)."""
     next_origin: str | None = None
     """A fault: the origin ``Link: rel="next"`` points to instead of the server's own."""
+    deleted: list[str] = field(default_factory=list)
+    """``secret:<NAME>`` / ``environment:<env>/secret:<NAME>`` of each secret deleted."""
+    undeletable: set[str] = field(default_factory=set)
+    """A fault: secrets whose DELETE answers 204 but that stay (the next GET finds them)."""
 
 
 class NhiRoutes:
@@ -144,6 +150,53 @@ class NhiRoutes:
         secrets = found[0].get("secrets", [])
         chunk, headers = self._page(state, secrets, query)
         return 200, {"total_count": len(secrets), "secrets": [_secret(s) for s in chunk]}, headers
+
+    # -- one secret: read and delete (the deploy job) ----------------------------------------
+    def _one(self, secrets: list[dict[str, Any]], name: str) -> dict[str, Any]:
+        from fakegithub import HttpError
+
+        found = [s for s in secrets if s["name"].upper() == name.upper()]
+        if not found:
+            raise HttpError(404, "Not Found")
+        return found[0]
+
+    def _environment_secrets(self, state: NhiState, environment: str) -> list[dict[str, Any]]:
+        from fakegithub import HttpError
+
+        found = [e for e in state.environments if e["name"] == environment]
+        if not found:
+            raise HttpError(404, "Not Found")
+        secrets: list[dict[str, Any]] = found[0].setdefault("secrets", [])
+        return secrets
+
+    def _delete(self, state: NhiState, secrets: list[dict[str, Any]], name: str, key: str) -> None:
+        secret = self._one(secrets, name)
+        if key in state.undeletable:
+            return
+        secrets.remove(secret)
+        state.deleted.append(key)
+
+    def op_actions_get_repo_secret(self, params, query, payload):
+        state = self._nhi(params, "actions/get-repo-secret")
+        return 200, _secret(self._one(state.secrets, params["secret_name"]))
+
+    def op_actions_delete_repo_secret(self, params, query, payload):
+        state = self._nhi(params, "actions/delete-repo-secret")
+        name = params["secret_name"]
+        self._delete(state, state.secrets, name, f"secret:{name}")
+        return 204, None
+
+    def op_actions_get_environment_secret(self, params, query, payload):
+        state = self._nhi(params, "actions/get-environment-secret")
+        secrets = self._environment_secrets(state, params["environment_name"])
+        return 200, _secret(self._one(secrets, params["secret_name"]))
+
+    def op_actions_delete_environment_secret(self, params, query, payload):
+        state = self._nhi(params, "actions/delete-environment-secret")
+        environment, name = params["environment_name"], params["secret_name"]
+        secrets = self._environment_secrets(state, environment)
+        self._delete(state, secrets, name, f"environment:{environment}/secret:{name}")
+        return 204, None
 
 
 def _secret(secret: dict[str, Any]) -> dict[str, Any]:

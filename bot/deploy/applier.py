@@ -57,6 +57,10 @@ class Target:
     ``{"repository": "owner/name"}``; for ``git-workflow`` empty (the context has the commits)."""
     source: str = ""
     """The desired-state file (or, for ``git-workflow``, empty)."""
+    deletion: bool = False
+    """True when git no longer lists ``objects`` (``desired`` maps each to None): the change
+    deletes them, which cannot be undone; only a deleting applier
+    (:data:`~bot.deploy.appliers.DELETERS`) takes such a target."""
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,19 @@ Adding an applier is a module in :mod:`bot.deploy` implementing
 :class:`~bot.deploy.applier.Applier`, one line here, and its desired-state schema in the deploy
 documentation (``docs/contributing.md`` lists the steps). A kind with no applier is refused,
 never skipped silently.
+
+Deleting objects (a target with ``deletion`` set) is irreversible and kept apart: its appliers
+are in :data:`DELETERS`, never in :data:`APPLIERS`, so an applier that changes objects can never
+be handed a deletion, nor a deleting one a change.
 """
 
 from __future__ import annotations
 
-from bot.deploy.applier import Applier
+from bot.deploy.applier import Applier, Target
 from bot.deploy.aws_access_keys import AwsAccessKeys
+from bot.deploy.aws_key_deletion import AwsAccessKeyDeletion
 from bot.deploy.git_workflow import GitWorkflowApplier
+from bot.deploy.github_secret_deletion import GithubSecretDeletion
 from bot.deploy.github_settings import GithubSettingsApplier
 from bot.errors import MendbotError
 
@@ -18,6 +24,11 @@ APPLIERS: dict[str, type[Applier]] = {
     AwsAccessKeys.kind: AwsAccessKeys,
     GitWorkflowApplier.kind: GitWorkflowApplier,
     GithubSettingsApplier.kind: GithubSettingsApplier,
+}
+#: The appliers that delete objects of their kind (irreversible), by kind.
+DELETERS: dict[str, type[Applier]] = {
+    AwsAccessKeyDeletion.kind: AwsAccessKeyDeletion,
+    GithubSecretDeletion.kind: GithubSecretDeletion,
 }
 
 
@@ -36,4 +47,18 @@ def applier_for(kind: str) -> type[Applier]:
         raise UnknownKindError(
             f"no applier for the desired-state kind {kind!r} (known: {known})",
             advice="only kinds with an applier can be deployed; see docs/contributing.md",
+        ) from None
+
+
+def applier_of(target: Target) -> type[Applier]:
+    """The applier class that takes ``target``: a deleting one for a deletion; raises
+    :class:`UnknownKindError` when there is none."""
+    registry = DELETERS if target.deletion else APPLIERS
+    try:
+        return registry[target.kind]
+    except KeyError:
+        verb = "deletes" if target.deletion else "applies"
+        raise UnknownKindError(
+            f"no applier {verb} the desired-state kind {target.kind!r}",
+            advice="only kinds with an applier can be deployed; see docs/deploy.md",
         ) from None

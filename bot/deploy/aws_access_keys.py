@@ -41,6 +41,7 @@ from bot.deploy.applier import (
 )
 from bot.deploy.aws_credentials import AwsGrant, assume_role, scrub, short_change
 from bot.deploy.session_policy import (
+    APPLIER_ACTIONS,
     check_session_policy,
     session_end,
     session_policy,
@@ -101,16 +102,29 @@ class AwsAccessKeys(Applier):
         environment's role with it; raises :class:`~bot.errors.MendbotError` (nothing applied)
         when the target is not a status change or no credentials can be had."""
         check_target(target)
+        return cls.with_session(target, context, APPLIER_ACTIONS, "aws_role_arn")
+
+    @classmethod
+    def with_session(
+        cls,
+        target: Target,
+        context: DeployContext,
+        actions: tuple[str, ...],
+        role_setting: str,
+    ) -> tuple[Self, Grant]:
+        """An applier holding a session of the role ``deploy.environments.<env>.<role_setting>``
+        narrowed to ``actions`` on the target's users until the session ends (the policy is
+        checked before STS is asked); raises :class:`~bot.errors.MendbotError` otherwise."""
         account = str(target.location["account"])
+        setting = f"deploy.environments.{context.environment}.{role_setting}"
         # The config schema guarantees the ARN's shape, arn:<partition>:iam::<account>:role/…;
         # a missing role is refused by assume_role, naming the setting.
-        role = (context.settings.aws_role_arn or "arn:aws:iam::" + account).split(":")
+        role = (getattr(context.settings, role_setting) or "arn:aws:iam::" + account).split(":")
         partition, role_account = role[1], role[4]
         if role_account != account:
             raise AccessKeyTargetError(
                 f"{target.source or KIND}: the keys are in account {account}, "
-                f"deploy.environments.{context.environment}.aws_role_arn is a role of account "
-                f"{role_account}",
+                f"{setting} is a role of account {role_account}",
                 advice="configure the deploy role of the keys' account for this environment",
             )
         not_after = session_end(context.now(), context.deploy.session_minutes)
@@ -119,13 +133,15 @@ class AwsAccessKeys(Applier):
             partition=partition,
             not_after=not_after,
             sid=f"Chg{short_change(context.change_id)}",
+            actions=actions,
         )
         check_session_policy(
             policy,
             resources={user_arn(partition, account, user) for user in target_users(target)},
             not_after=not_after,
+            actions=actions,
         )
-        grant: AwsGrant = assume_role(context, policy)
+        grant: AwsGrant = assume_role(context, policy, role_setting=role_setting)
         session = grant.session
         applier = cls(session.client("iam"), context.deploy.observation_hours, session.secrets())
         return applier, grant
@@ -219,7 +235,9 @@ class AwsAccessKeys(Applier):
     def watches(cls, target: Target, verdict: Verdict) -> bool:
         """A change that deactivated a key and held is watched for the key's use."""
         return verdict is not Verdict.FAILED and any(
-            target.desired[key_id]["status"] == "Inactive" for key_id in target.objects
+            isinstance(wanted := target.desired.get(key_id), Mapping)
+            and wanted.get("status") == "Inactive"
+            for key_id in target.objects
         )
 
     def observe(self, target: Target, watch: Watch) -> Observation:
@@ -289,6 +307,14 @@ class AwsAccessKeys(Applier):
     def _update(self, user: str, key_id: str, status: str) -> None:
         self._call("UpdateAccessKey", UserName=user, AccessKeyId=key_id, Status=status)
 
+    def status(self, user: str, key_id: str) -> str | None:
+        """The key's status under ``user`` (``ListAccessKeys``), None when not listed there."""
+        return self._status(user, key_id)
+
+    def call(self, operation: str, **parameters: str) -> Any:
+        """One IAM call with this session (see :meth:`_call`)."""
+        return self._call(operation, **parameters)
+
     def _status(self, user: str, key_id: str) -> str | None:
         listed = self._call("ListAccessKeys", UserName=user)["AccessKeyMetadata"]
         return next((str(k["Status"]) for k in listed if k["AccessKeyId"] == key_id), None)
@@ -355,6 +381,16 @@ def _last_used(reported: Mapping[str, Any]) -> dict[str, str | None]:
         "service": known(reported.get("ServiceName")),
         "region": known(reported.get("Region")),
     }
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO-8601 time as IAM or the desired-state file writes it, in whole seconds, UTC."""
+    return _parse(value)
+
+
+def iso_time(value: Any) -> str | None:
+    """``value`` (a time or its text) as records write times; None for None."""
+    return _iso(value)
 
 
 def _parse(value: Any) -> datetime | None:

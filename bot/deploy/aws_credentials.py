@@ -114,15 +114,22 @@ def session_name(change_id: str, environment: str) -> str:
     return f"mendbot-{short_change(change_id)}-{env}"[:_MAX_SESSION_NAME]
 
 
-def assume_role(context: DeployContext, policy: str, *, name: str | None = None) -> AwsGrant:
-    """Exchange the job's OIDC token for a session of the environment's role narrowed by the
-    session policy ``policy``; raises :class:`AwsCredentialError` (with STS's error code and
-    message, secrets scrubbed) when the role is not configured or STS refuses."""
-    role_arn = context.settings.aws_role_arn
+def assume_role(
+    context: DeployContext,
+    policy: str,
+    *,
+    name: str | None = None,
+    role_setting: str = "aws_role_arn",
+) -> AwsGrant:
+    """Exchange the job's OIDC token for a session of the environment's role (the setting
+    ``role_setting`` of ``deploy.environments.<env>``) narrowed by the session policy
+    ``policy``; raises :class:`AwsCredentialError` (with STS's error code and message, secrets
+    scrubbed) when the role is not configured or STS refuses."""
+    role_arn = getattr(context.settings, role_setting)
     if not role_arn:
         raise AwsCredentialError(
-            f"{CONFIG_FILE}: deploy.environments.{context.environment}.aws_role_arn is not set, "
-            f"so no AWS credentials can be had for environment {context.environment!r}",
+            f"{CONFIG_FILE}: deploy.environments.{context.environment}.{role_setting} is not "
+            f"set, so no AWS credentials can be had for environment {context.environment!r}",
             advice=(
                 "set it to the ARN of the deploy role whose trust policy pins this environment "
                 "(docs/deploy.md, section AWS: IAM access keys)"

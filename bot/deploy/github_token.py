@@ -49,6 +49,8 @@ class GitHubApiError(MendbotError):
     """GitHub refused or did not answer a request made with the narrowed token."""
 
     exit_code = 1
+    status: int | None = None
+    """The HTTP status GitHub answered (None when it did not answer)."""
 
 
 def api_url() -> str:
@@ -90,10 +92,12 @@ class GitHubApi:
                 advice="nothing was changed by this request; rerun the deploy job later",
             ) from None
         if response.status_code >= 400:
-            raise GitHubApiError(
+            refused = GitHubApiError(
                 f"GitHub refused to {action}: HTTP {response.status_code} {_message(response)}",
                 advice=_advice(response.status_code),
             )
+            refused.status = response.status_code
+            raise refused
         if not response.content:
             return None
         try:

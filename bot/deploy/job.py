@@ -31,6 +31,7 @@ from typing import Any
 
 from bot.config import Config, DeployEnvironment
 from bot.deploy.applier import Authority, DeployContext, Grant, Target
+from bot.deploy.appliers import applier_of
 from bot.deploy.lifecycle import Step, deploy_change
 from bot.deploy.plan import DeployPlan, PlannedChange
 from bot.deploy.record import sign_record, statement_for
@@ -292,6 +293,12 @@ def _record(
         "timeStarted": record_time(started),
         "timeFinished": record_time(options.now()),
     }
+    if target is not None and target.deletion:
+        predicate["deletion"] = {
+            "objects": list(target.objects),
+            "reversibility": "irreversible",
+            "compensation": applier_of(target).compensation,
+        }
     try:
         statement = statement_for(predicate, plan.attestation)
         bundle = sign_record(statement, options.signer)

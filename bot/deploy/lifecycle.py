@@ -24,7 +24,8 @@ class Outcome(StrEnum):
     DRIFT = "drift"
     """The live state is not what the analysis saw: nothing was applied."""
     FAILED = "failed"
-    """The live state could not be read or checked: nothing was applied."""
+    """The live state could not be read or checked (nothing was applied), or a deletion did
+    not complete (nothing can be restored)."""
     COMPENSATED = "compensated"
     """Applying or validating failed and the snapshot was restored."""
     COMPENSATION_FAILED = "compensation-failed"
@@ -59,10 +60,32 @@ def deploy_change(applier: Applier, target: Target) -> Step:
         applier.apply(target)
         validation = applier.validate(target)
     except Exception as exc:  # NOTE(deploy): a half-applied change is compensated, never left.
-        return compensate_step(applier, target, before, None, f"apply failed: {error_text(exc)}")
+        reason = f"apply failed: {error_text(exc)}"
+        if target.deletion:
+            return not_compensable(applier, target, before, None, reason)
+        return compensate_step(applier, target, before, None, reason)
     if validation.verdict is Verdict.FAILED:
+        if target.deletion:
+            return not_compensable(applier, target, before, validation, "validation failed")
         return compensate_step(applier, target, before, validation, "validation failed")
     return Step(Outcome.APPLIED, before, validation)
+
+
+def not_compensable(
+    applier: Applier, target: Target, before: State, validation: Validation | None, reason: str
+) -> Step:
+    """A deletion that failed (``reason``): FAILED, saying why nothing is restored or
+    reverted and what a person must look at."""
+    return Step(
+        Outcome.FAILED,
+        before,
+        validation,
+        (
+            reason,
+            f"compensation: {applier.compensation}",
+            f"check {', '.join(target.objects)} by hand: the deletion may have happened in part",
+        ),
+    )
 
 
 def compensate_step(

@@ -28,7 +28,7 @@ from typing import Any, Literal
 from bot import git as gitcmd
 from bot.config import DEFAULT_LOCATIONS, Config, parse_config
 from bot.deploy.applier import Target
-from bot.deploy.appliers import APPLIERS
+from bot.deploy.appliers import APPLIERS, DELETERS
 from bot.deploy.targets import Deletion, Planned, Refusal, targets_of
 from bot.desired import DesiredStateError
 from bot.errors import MendbotError
@@ -338,10 +338,14 @@ def _decide(
 ) -> PlannedChange:
     remediation = statement.predicate.remediation
     risk = remediation.risk
-    risk_json = {
+    risk_json: dict[str, Any] = {
         "disposition": str(Disposition.SAFE if revert else risk.disposition),
         "reversibility": str(Reversibility.REVERSIBLE if revert else risk.reversibility),
         "blastRadius": str(BlastRadius.FILE if revert else risk.blast_radius),
+        # What a reviewer of the deployment must see too (the gate's change.ownership and
+        # change.second_order): who answers for the identity, and whether an agent holds it.
+        "ownership": str(risk.ownership) if risk.ownership is not None else None,
+        "secondOrder": risk.second_order,
     }
     why: dict[str, Any] = {
         "rules": list(remediation.rules),
@@ -351,6 +355,8 @@ def _decide(
     }
     kind = item.kind if not isinstance(item, Refusal) else "desired-state"
     target = item if isinstance(item, Target) else None
+    if isinstance(item, Deletion):
+        target = item.target()
     base = PlannedChange(
         change=change_id,
         environment=item.environment,
@@ -364,7 +370,9 @@ def _decide(
     )
     reasons = _refusals(item, revert=revert, gate=gate, config=config, risk=risk_json)
     if reasons:
-        return _with(base, "refuse", reasons)
+        # A refused deletion names no target: nothing may be read or written for it.
+        refused = _with(base, "refuse", reasons)
+        return refused if not isinstance(item, Deletion) else _without_target(refused)
     done = [
         d
         for d in deployments
@@ -383,7 +391,7 @@ def _refusals(
     revert: bool,
     gate: GateVerdict,
     config: Config,
-    risk: dict[str, str],
+    risk: dict[str, Any],
 ) -> tuple[str, ...]:
     if isinstance(item, Refusal):
         return (item.reason,)
@@ -397,17 +405,7 @@ def _refusals(
             "in .github/mendbot.yml",
         )
     if isinstance(item, Deletion):
-        if not config.deploy.allow_irreversible:
-            return (
-                f"deleting {', '.join(item.objects)} is irreversible and "
-                "deploy.allow_irreversible is not set",
-            )
-        if not gate.strong_approvals:
-            return (
-                f"deleting {', '.join(item.objects)} is irreversible and the gate's decision "
-                "came from no policy demanding the stronger approvals",
-            )
-        return (f"no applier deletes {item.kind} objects",)
+        return _deletion_refusals(item, revert=revert, gate=gate, config=config)
     if item.kind not in APPLIERS:
         return (f"no applier for {item.kind!r} (known: {', '.join(sorted(APPLIERS))})",)
     automatic = (
@@ -425,6 +423,44 @@ def _refusals(
     ):
         return ("an irreversible change needs deploy.allow_irreversible and stronger approvals",)
     return ()
+
+
+def _deletion_refusals(
+    item: Deletion, *, revert: bool, gate: GateVerdict, config: Config
+) -> tuple[str, ...]:
+    """Why ``item`` may not be deleted: a deletion deploys only with
+    ``deploy.allow_irreversible``, a gate decision from a policy demanding the stronger
+    approvals, and an applier that deletes its kind; never as part of a revert."""
+    objects = ", ".join(item.objects)
+    if revert:
+        return (
+            f"deleting {objects}: a revert restores the state before a change, it never "
+            "deletes anything",
+        )
+    if not config.deploy.allow_irreversible:
+        return (f"deleting {objects} is irreversible and deploy.allow_irreversible is not set",)
+    if not gate.strong_approvals:
+        return (
+            f"deleting {objects} is irreversible and the gate's decision came from no policy "
+            "demanding the stronger approvals",
+        )
+    if item.kind not in DELETERS:
+        return (f"no applier deletes {item.kind} objects",)
+    return ()
+
+
+def _without_target(change: PlannedChange) -> PlannedChange:
+    return PlannedChange(
+        change.change,
+        change.environment,
+        change.kind,
+        change.action,
+        change.reasons,
+        None,
+        change.source,
+        change.why,
+        change.resolves,
+    )
 
 
 def _with(change: PlannedChange, action: Action, reasons: tuple[str, ...]) -> PlannedChange:

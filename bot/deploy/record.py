@@ -99,6 +99,15 @@ class ObservesInfo(_Schema):
     final: bool
 
 
+class DeletionInfo(_Schema):
+    """On the record of a deletion: what it removes, and that nothing can bring it back."""
+
+    objects: tuple[str, ...]
+    reversibility: Literal["irreversible"]
+    compensation: str
+    """Why no compensation is possible (and no revert is asked for)."""
+
+
 class TargetInfo(_Schema):
     kind: str
     source: str
@@ -131,6 +140,8 @@ class DeployPredicate(_Schema):
     time_finished: str = Field(alias="timeFinished", pattern=_TIME)
     observes: ObservesInfo | None = None
     """Absent on the record of an apply; on a follow-up record, the apply record it observes."""
+    deletion: DeletionInfo | None = None
+    """Present when the change deletes objects (whatever the outcome): irreversible."""
 
 
 class Digest(_Schema):

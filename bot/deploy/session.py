@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.deploy.applier import Applier, DeployContext, Grant, State, Target
-from bot.deploy.appliers import APPLIERS
+from bot.deploy.appliers import applier_of
 from bot.deploy.lifecycle import Outcome, Step, error_text
 from bot.deploy.record import SECRET_SHAPES
 
@@ -42,7 +42,7 @@ def run_with_credentials(
     the last recorded state when observing).
     """
     try:
-        applier, grant = APPLIERS[target.kind].connect(target, context)
+        applier, grant = applier_of(target).connect(target, context)
     except Exception as exc:  # NOTE(deploy): no credentials, nothing runs (fail closed).
         refused = Step(Outcome.FAILED, known_before, reasons=(f"no credentials: {why(exc)}",))
         return refused, None, None

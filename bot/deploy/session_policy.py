@@ -26,6 +26,8 @@ from bot.errors import MendbotError
 
 #: What the ``aws-iam-access-key`` applier calls, and all a session may be allowed.
 APPLIER_ACTIONS = ("iam:UpdateAccessKey", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed")
+#: What the deleting applier calls: the delete and the reads of its precheck and validation.
+DELETION_ACTIONS = ("iam:DeleteAccessKey", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed")
 #: AWS's limit on the plaintext of a session policy.
 MAX_POLICY_CHARS = 2048
 POLICY_VERSION = "2012-10-17"
@@ -55,7 +57,12 @@ def target_users(target: Target) -> tuple[str, ...]:
 
 
 def session_policy(
-    target: Target, *, partition: str, not_after: datetime, sid: str = "MendbotChange"
+    target: Target,
+    *,
+    partition: str,
+    not_after: datetime,
+    sid: str = "MendbotChange",
+    actions: tuple[str, ...] = APPLIER_ACTIONS,
 ) -> str:
     """The compact JSON session policy for ``target`` valid until ``not_after``; raises
     :class:`SessionPolicyError` when the target names no user or no account."""
@@ -69,7 +76,7 @@ def session_policy(
     statement = {
         "Sid": "".join(ch for ch in sid if ch.isalnum()) or "MendbotChange",
         "Effect": "Allow",
-        "Action": list(APPLIER_ACTIONS),
+        "Action": list(actions),
         "Resource": [user_arn(partition, account, user) for user in users],
         "Condition": {"DateLessThan": {"aws:CurrentTime": _iso(not_after)}},
     }
@@ -81,17 +88,25 @@ def render(policy: Mapping[str, Any]) -> str:
     return json.dumps(policy, separators=(",", ":"))
 
 
-def check_session_policy(text: str, *, resources: Iterable[str], not_after: datetime) -> None:
-    """Check that ``text`` grants exactly the applier's actions on exactly ``resources`` and
-    no later than ``not_after``; raises :class:`SessionPolicyError` saying what is wrong."""
-    problems = _problems(text, frozenset(resources), not_after)
+def check_session_policy(
+    text: str,
+    *,
+    resources: Iterable[str],
+    not_after: datetime,
+    actions: tuple[str, ...] = APPLIER_ACTIONS,
+) -> None:
+    """Check that ``text`` grants exactly ``actions`` (the applier's) on exactly ``resources``
+    and no later than ``not_after``; raises :class:`SessionPolicyError` saying what is wrong."""
+    problems = _problems(text, frozenset(resources), not_after, actions)
     if problems:
         raise SessionPolicyError(
             "the generated session policy is not exactly the change's scope: " + "; ".join(problems)
         )
 
 
-def _problems(text: str, resources: frozenset[str], not_after: datetime) -> list[str]:
+def _problems(
+    text: str, resources: frozenset[str], not_after: datetime, actions: tuple[str, ...]
+) -> list[str]:
     if len(text) > MAX_POLICY_CHARS:
         return [f"{len(text)} characters, AWS allows {MAX_POLICY_CHARS}"]
     try:
@@ -112,7 +127,7 @@ def _problems(text: str, resources: frozenset[str], not_after: datetime) -> list
         if not isinstance(statement, dict):
             problems.append(f"{where} is not an object")
             continue
-        problems.extend(f"{where}: {p}" for p in _statement_problems(statement, resources))
+        problems.extend(f"{where}: {p}" for p in _statement_problems(statement, resources, actions))
         problems.extend(f"{where}: {p}" for p in _time_problems(statement, not_after))
         granted.update(r for r in _strings(statement.get("Resource")) if r in resources)
     missing = sorted(resources - granted)
@@ -121,7 +136,9 @@ def _problems(text: str, resources: frozenset[str], not_after: datetime) -> list
     return problems
 
 
-def _statement_problems(statement: dict[str, Any], resources: frozenset[str]) -> list[str]:
+def _statement_problems(
+    statement: dict[str, Any], resources: frozenset[str], applier_actions: tuple[str, ...]
+) -> list[str]:
     problems = []
     extra = sorted(set(statement) - _STATEMENT_KEYS)
     if extra:
@@ -131,7 +148,7 @@ def _statement_problems(statement: dict[str, Any], resources: frozenset[str]) ->
     actions = _strings(statement.get("Action"))
     if not actions:
         problems.append("no Action")
-    allowed = {action.lower() for action in APPLIER_ACTIONS}
+    allowed = {action.lower() for action in applier_actions}
     for action in actions:
         if "*" in action or "?" in action:
             problems.append(f"wildcard action {action}")

@@ -15,7 +15,7 @@ a finding; deleting is irreversible and handled by the plan's rules).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.deploy.applier import State, Target
@@ -43,6 +43,24 @@ class Deletion:
     environment: str
     source: str
     objects: tuple[str, ...]
+    pre_image: State = field(default_factory=dict)
+    """``object -> state`` the analysis saw (the file at the merge's parent)."""
+    location: State = field(default_factory=dict)
+    """Where the objects live (``{"account": …}``, ``{"repository": …}``)."""
+
+    def target(self) -> Target:
+        """The deletion as a target for a deleting applier: ``desired`` maps every object to
+        None (absent)."""
+        return Target(
+            kind=self.kind,
+            environment=self.environment,
+            objects=self.objects,
+            pre_image=dict(self.pre_image),
+            desired=dict.fromkeys(self.objects),
+            location=dict(self.location),
+            source=self.source,
+            deletion=True,
+        )
 
 
 @dataclass(frozen=True)
@@ -131,7 +149,16 @@ def _access_keys(
         planned.append(Refusal(path, environment, f"keys added: {', '.join(added)}"))
     removed = tuple(sorted(set(old) - set(new)))
     if removed:
-        planned.append(Deletion("aws-iam-access-key", environment, path, removed))
+        planned.append(
+            Deletion(
+                "aws-iam-access-key",
+                environment,
+                path,
+                removed,
+                pre_image={k: old[k].model_dump(mode="json") for k in removed},
+                location={"account": before.account},
+            )
+        )
     changed: list[str] = []
     for key_id in sorted(set(old) & set(new)):
         was, now = old[key_id].model_dump(mode="json"), new[key_id].model_dump(mode="json")
@@ -195,7 +222,16 @@ def _github_nhi(path: str, environment: str, before: GithubNhi, after: GithubNhi
     planned: list[Planned] = []
     removed = tuple(sorted(set(old) - set(new)))
     if removed:
-        planned.append(Deletion("github-nhi", environment, path, removed))
+        planned.append(
+            Deletion(
+                "github-nhi",
+                environment,
+                path,
+                removed,
+                pre_image={k: old[k].model_dump(mode="json") for k in removed},
+                location={"repository": before.repository},
+            )
+        )
     if _without_secrets(before, set(new)) != _without_secrets(after, set(new)):
         was = _without_secrets(before, set(new)).model_dump(mode="json")
         now = _without_secrets(after, set(new)).model_dump(mode="json")

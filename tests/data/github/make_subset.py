@@ -97,10 +97,14 @@ OPERATIONS: list[tuple[str, str]] = [
     ("get", "/repos/{owner}/{repo}/actions/runs"),
     ("post", "/repos/{owner}/{repo}/dispatches"),
     ("get", "/repos/{owner}/{repo}/actions/secrets"),
+    ("get", "/repos/{owner}/{repo}/actions/secrets/{secret_name}"),
+    ("delete", "/repos/{owner}/{repo}/actions/secrets/{secret_name}"),
     ("get", "/repos/{owner}/{repo}/actions/variables"),
     ("get", "/repos/{owner}/{repo}/keys"),
     ("get", "/repos/{owner}/{repo}/environments"),
     ("get", "/repos/{owner}/{repo}/environments/{environment_name}/secrets"),
+    ("get", "/repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"),
+    ("delete", "/repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}"),
     ("get", "/advisories"),
 ]
 """(HTTP method, path template) pairs to keep, as spelled in the description's ``paths``."""
