@@ -3,7 +3,8 @@ writes the repository's settings and identities into its checkout, the analysis 
 remediation per finding (each attestation records the inventory file's digest), the proposal
 is decided by the shipped policies and merged on the local forge, and ``mendbot deploy plan``
 (a real process) plans exactly that setting as a ``github-settings`` target, which the existing
-applier applies; a merged secret deletion is refused with the reason."""
+applier applies; a merged secret deletion is refused with the reason unless
+``deploy.allow_irreversible`` is set, and then planned as that secret alone."""
 
 from __future__ import annotations
 
@@ -138,25 +139,9 @@ def test_an_inventoried_approval_setting_plans_as_that_setting_only(
     assert target["desired"] == {"actions.can_approve_pull_request_reviews": False}
 
 
-@pytest.mark.parametrize(
-    ("allowed", "reason"),
-    [
-        (
-            False,
-            "deleting secret:OLD_DEPLOY_TOKEN is irreversible and deploy.allow_irreversible "
-            "is not set",
-        ),
-        (True, "no applier deletes github-nhi objects"),
-    ],
-)
 def test_a_merged_secret_deletion_is_refused_by_the_plan_naming_the_secret(
-    inventoried: Any, signing_key: Any, tmp_path: Path, allowed: bool, reason: str
+    inventoried: Any, signing_key: Any, tmp_path: Path
 ) -> None:
-    if allowed:
-        inventoried.write(
-            ".github/mendbot.yml", MENDBOT_YML + "deploy:\n  allow_irreversible: true\n"
-        )
-        inventoried.commit("allow irreversible deployments")
     merge_sha, statement = _merged(
         inventoried, signing_key, tmp_path, "nhi-github-unused-secret", approvers=("sam", "sue")
     )
@@ -164,5 +149,25 @@ def test_a_merged_secret_deletion_is_refused_by_the_plan_naming_the_secret(
     assert [i.name for i in statement.predicate.inputs] == [f"inventory:{NHI}"]
     plan = _plan(inventoried, signing_key, tmp_path, merge_sha)
     [change] = plan["changes"]
-    assert (change["kind"], change["action"]) == ("github-nhi", "refuse")
-    assert change["reasons"] == [reason]
+    assert (change["kind"], change["action"], change["target"]) == ("github-nhi", "refuse", None)
+    assert change["reasons"] == [
+        "deleting secret:OLD_DEPLOY_TOKEN is irreversible and deploy.allow_irreversible is not set"
+    ]
+
+
+def test_a_merged_secret_deletion_plans_as_that_secret_when_irreversible_is_allowed(
+    inventoried: Any, signing_key: Any, tmp_path: Path
+) -> None:
+    inventoried.write(".github/mendbot.yml", MENDBOT_YML + "deploy:\n  allow_irreversible: true\n")
+    inventoried.commit("allow irreversible deployments")
+    merge_sha, _ = _merged(
+        inventoried, signing_key, tmp_path, "nhi-github-unused-secret", approvers=("sam", "sue")
+    )
+    plan = _plan(inventoried, signing_key, tmp_path, merge_sha)
+    [change] = plan["changes"]
+    assert (change["kind"], change["action"]) == ("github-nhi", "apply"), change["reasons"]
+    target = change["target"]
+    assert (target["objects"], target["deletion"]) == (["secret:OLD_DEPLOY_TOKEN"], True)
+    assert target["desired"] == {"secret:OLD_DEPLOY_TOKEN": None}
+    assert target["pre_image"]["secret:OLD_DEPLOY_TOKEN"]["updated_at"] == "2021-03-02T09:14:00Z"
+    assert target["location"] == {"repository": REPOSITORY}
