@@ -24,6 +24,7 @@ from bot.policy.schema import (
     PolicySet,
     Validation,
 )
+from bot.risk import Reversibility
 
 Outcome = Literal["allow", "require_approval", "deny"]
 
@@ -111,7 +112,8 @@ class Decision:
 
     outcome: Outcome
     auto_merge: bool
-    """Allowed, and a matched policy marks the change eligible for auto-merge."""
+    """Allowed, a matched policy marks the change eligible for auto-merge, and the change is
+    not irreversible (a deletion is merged by a person, whatever a policy says)."""
     results: tuple[Result, ...]
     """Every contributing validation (deny, require_approval, warn, audit), strongest first."""
     missing_approvals: tuple[MissingApproval, ...]
@@ -201,9 +203,15 @@ def decide(
             )
         )
     ordered = sorted(results, key=lambda r: (-r.action.rank, r.policy, r.validation))
+    eligible = outcome == "allow" and any(r.matched and r.auto_merge for r in reports)
+    if eligible and model.change.reversibility is Reversibility.IRREVERSIBLE:
+        # NOTE(gate): nothing can undo an irreversible change (a deleted key or secret), so no
+        # policy, shipped or written by a user, can let it merge without a person pressing merge.
+        eligible = False
+        notes.append("not eligible for auto-merge: the change is irreversible")
     return Decision(
         outcome=outcome,
-        auto_merge=outcome == "allow" and any(r.matched and r.auto_merge for r in reports),
+        auto_merge=eligible,
         results=tuple(ordered),
         missing_approvals=tuple(missing),
         policies=tuple(reports),

@@ -181,11 +181,67 @@ def test_a_key_deletion_needs_two_security_approvals(engine: PolicyEngine) -> No
     assert {(m.policy, m.needed) for m in before.missing_approvals} == {
         ("irreversible-security-approval", 2),
         ("nhi-irreversible-security-approval", 2),
-        ("staging-auto-merge", 1),
     }
     reviews = [
         {"user": name, "teams": ["security"], "at_sha": HEAD, "state": "APPROVED"}
         for name in ("sam", "sue")
     ]
     after = decide(POLICIES, _ctx(change=deletion, approvals=reviews), engine=engine)
-    assert after.outcome == "allow"
+    assert (after.outcome, after.auto_merge) == ("allow", False)
+
+
+@pytest.mark.parametrize(
+    ("rule", "path"),
+    [
+        ("nhi-aws-inactive-access-key", ".mendbot/desired/aws-iam-access-key/123456789012.yml"),
+        ("nhi-github-unused-secret", ".mendbot/desired/github-nhi/acme--app.yml"),
+    ],
+)
+def test_an_approved_irreversible_deletion_in_staging_is_never_auto_merged(
+    tmp_path: Path, rule: str, path: str
+) -> None:
+    import json
+
+    security = [
+        {"user": user, "teams": ["security"], "at_sha": HEAD, "state": "APPROVED"}
+        for user in ("sam", "sue")
+    ]
+    deletion = {
+        "rules": [rule],
+        "paths": [path],
+        "disposition": "unsafe",
+        "reversibility": "irreversible",
+        "blast_radius": "service",
+    }
+    context = tmp_path / "context.json"
+    context.write_text(json.dumps(_ctx(change=deletion, approvals=security)))
+    args = ["policy", "eval", "--context", str(context), "--policies", str(REPO / "policies")]
+
+    result = CliRunner().invoke(cli, [*args, "--format", "json"])
+
+    data = json.loads(result.output)
+    assert (result.exit_code, data["decision"]) == (0, "allow"), result.output
+    assert data["auto_merge"] is False
+
+
+def test_no_policy_can_make_an_irreversible_change_auto_merge(
+    tmp_path: Path, engine: PolicyEngine
+) -> None:
+    # A user's own policy that marks every approved change eligible for auto-merge.
+    (tmp_path / "lax.yaml").write_text(
+        "apiVersion: mendbot/v1\nkind: GatePolicy\nmetadata:\n  name: lax\n"
+        "  description: Anything approved merges itself.\n  owners: {teams: [platform]}\n"
+        "spec:\n  autoMerge: true\n  matchConditions:\n    - name: any\n"
+        "      expression: 'true'\n  validations:\n    - name: approved\n"
+        "      expression: 'false'\n      message: one approval\n"
+        "      action: require_approval\n      approvals: {count: 1}\n"
+    )
+    change = {"reversibility": "irreversible", "disposition": "unsafe"}
+    review = {"user": "bob", "teams": [], "at_sha": HEAD, "state": "APPROVED"}
+
+    decision = decide(
+        load_directory(tmp_path), _ctx(change=change, approvals=[review]), engine=engine
+    )
+
+    assert (decision.outcome, decision.auto_merge) == ("allow", False)
+    assert "not eligible for auto-merge: the change is irreversible" in decision.notes
