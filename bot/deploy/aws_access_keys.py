@@ -3,7 +3,7 @@
 Desired state: ``.mendbot/desired/aws-iam-access-key/<account>.yml``
 (:class:`~bot.desired.AwsIamAccessKeys`). A change may only flip a key's ``status``; a
 key added or removed, or moved to another user, is refused before any credentials are asked for
-(deleting a key is irreversible and is not this applier's to do).
+(deleting a key is irreversible: :mod:`bot.deploy.aws_key_deletion` does it, with its own role).
 
 * ``connect``: a session policy for exactly the target's users (checked), then
   ``AssumeRoleWithWebIdentity`` (:mod:`bot.deploy.aws_credentials`).

@@ -7,9 +7,10 @@ when none). A desired-state file gives one target: the objects whose state diffe
 merge's first parent (what the analysis saw) and the merge (what git asks for). Workflow files
 give one target per environment: the workflows touched there.
 
-Only status changes are deployable; a change that would create or delete an object, or change
-a field no applier writes, is a :class:`Refusal` with the reason (creating is never the fix of
-a finding; deleting is irreversible and handled by the plan's rules).
+Status changes are targets; removing objects is a :class:`Deletion` (irreversible: the plan
+deploys it only under its stronger rules, as a target with ``deletion`` set); a change that
+would create an object, or change a field no applier writes, is a :class:`Refusal` with the
+reason (creating is never the fix of a finding).
 """
 
 from __future__ import annotations

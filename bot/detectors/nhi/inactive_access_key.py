@@ -55,9 +55,14 @@ class InactiveAccessKey(DesiredStateRule):
         "someone could reactivate. The fix removes the key's entry, which the deploy job "
         "turns into `DeleteAccessKey`. **Deleting is irreversible** (the secret cannot be "
         "recovered), so the fix is unsafe, is never proposed together with reversible "
-        "fixes, and is deployed only where `deploy.allow_irreversible` and the gate's "
-        "stronger approvals allow it. A key without `inactive_since` is not judged: nobody "
-        "knows for how long it has been inactive."
+        "fixes, and `mendbot deploy` deletes the key only when `deploy.allow_irreversible` "
+        "is set, the gate's decision on the merge came from a policy demanding the stronger "
+        "approvals (the shipped ones: two of the security team), "
+        "`deploy.environments.<env>.aws_deletion_role_arn` names the deletion role, and, "
+        "re-read with the deploy credentials, the key still belongs to the same user, is still "
+        "`Inactive` and has not been used since the analysis saw it; otherwise nothing is "
+        "deleted and the record says why. A key without `inactive_since` is not judged: "
+        "nobody knows for how long it has been inactive."
     )
     default_severity = Severity.LOW
     fix_disposition = Disposition.UNSAFE

@@ -71,10 +71,14 @@ class UnusedSecret(DesiredStateRule):
         "workflow naming them. Workflows that exist only on other branches "
         "are not seen. The fix removes the secret's entry from the `github-nhi` inventory file, "
         "which asks the deploy job to delete it: **irreversible** (secret values are "
-        "write-only, nobody can restore one), so the fix is unsafe and `mendbot deploy plan` "
-        "refuses it: without `deploy.allow_irreversible` and the gate's stronger approvals, "
-        "and with them too as long as no applier deletes secrets (delete it by hand once the "
-        "change is merged). Prefer deactivating the upstream credential first."
+        "write-only, nobody can restore one), so the fix is unsafe and `mendbot deploy` "
+        "deletes the secret only when `deploy.allow_irreversible` is set and the gate's "
+        "decision on the merge came from a policy demanding the stronger approvals, with the "
+        "deployer App's token narrowed to the repository and `secrets: write`, and only if, "
+        "at apply time, the secret's `updated_at` is still the one the analysis saw (a "
+        "rotated secret is in use) and this same reference scan finds no reference in the "
+        "merge commit's workflows and actions. Prefer deactivating the upstream credential "
+        "first."
     )
     default_severity = Severity.LOW
     default_confidence = Confidence.MEDIUM
