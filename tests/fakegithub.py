@@ -698,7 +698,11 @@ class FakeGitHub(DeployRoutes, NhiRoutes, ActionRoutes):
 
     # -- rendering --------------------------------------------------------------------
     def _repo(self, params: dict[str, str]) -> FakeRepo:
-        repo = self.repos.get(f"{params['owner']}/{params['repo']}")
+        wanted = f"{params['owner']}/{params['repo']}"
+        repo = self.repos.get(wanted)
+        if repo is None:
+            # GitHub resolves owner and repository names case-insensitively.
+            repo = next((r for n, r in self.repos.items() if n.lower() == wanted.lower()), None)
         if repo is None:
             raise HttpError(404, "Not Found")
         return repo

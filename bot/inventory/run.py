@@ -5,6 +5,7 @@ only when a byte changed."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -139,10 +140,24 @@ class GithubInventoryRun:
     replaced files whose entry is gone."""
 
 
-def github_file_name(repository: str) -> str:
-    """``<owner>--<name>.yml``: the file of ``repository`` under each GitHub kind's folder."""
+def github_file_name(repository: str, existing: Iterable[str] = ()) -> str:
+    """``<owner>--<name>.yml``, lower-cased: the file of ``repository`` under each GitHub kind's
+    folder. GitHub's names are case-insensitive (``Acme/App`` is ``acme/app``), so a file of
+    ``existing`` (names already in those folders) spelled the same but for case is the one,
+    and no second file is made for the same repository."""
     owner, _, name = repository.partition("/")
-    return f"{owner}--{name}.yml"
+    wanted = f"{owner}--{name}.yml".lower()
+    return next((found for found in sorted(existing) if found.lower() == wanted), wanted)
+
+
+def _existing_names(repository_dir: Path, kinds: Iterable[str]) -> list[str]:
+    """The file names already in the folders of ``kinds`` (settings first)."""
+    names: list[str] = []
+    for kind in kinds:
+        folder = repository_dir / DESIRED_DIR / kind
+        if folder.is_dir() and not folder.is_symlink():
+            names += sorted(p.name for p in folder.iterdir() if p.suffix == ".yml")
+    return names
 
 
 def inventory_github(
@@ -160,18 +175,24 @@ def inventory_github(
         nhi = collect_nhi(reader, repository)
     finally:
         reader.close()
-    name = github_file_name(repository)
+    name = github_file_name(
+        repository, _existing_names(repository_dir, (GITHUB_SETTINGS_KIND, GITHUB_NHI_KIND))
+    )
     settings_path = f"{DESIRED_DIR}/{GITHUB_SETTINGS_KIND}/{name}"
     nhi_path = f"{DESIRED_DIR}/{GITHUB_NHI_KIND}/{name}"
     settings_before = read_existing(repository_dir, settings_path)
     nhi_before = read_existing(repository_dir, nhi_path)
     previous = _previous_settings(settings_path, settings_before)
-    _previous_nhi(nhi_path, nhi_before, repository)
-    if previous is not None and previous.repository != repository:
+    spelled = _previous_nhi(nhi_path, nhi_before, repository)
+    if previous is not None and previous.repository.lower() != repository.lower():
         raise InventoryError(
             f"{settings_path} holds repository {previous.repository}, not {repository}",
             advice="fix or remove the file, then rerun; it was left unchanged",
         )
+    # The spelling the files already use is kept: a rerun with other case changes no byte.
+    spelled = previous.repository if previous is not None else spelled or repository
+    settings = settings.model_copy(update={"repository": spelled})
+    nhi = nhi.model_copy(update={"repository": spelled})
     settings_data, settings_lost = _with_comments(
         settings_path, settings_before, render_settings(settings)
     )
@@ -216,13 +237,18 @@ def _previous_settings(relative: str, raw: bytes | None) -> GithubSettings | Non
     return parsed if isinstance(parsed, GithubSettings) else None
 
 
-def _previous_nhi(relative: str, raw: bytes | None, repository: str) -> None:
+def _previous_nhi(relative: str, raw: bytes | None, repository: str) -> str | None:
+    """The repository the existing file names (None without one); raises
+    :class:`InventoryError` when it is another repository (case aside)."""
     parsed = _parsed(relative, raw)
-    if isinstance(parsed, GithubNhi) and parsed.repository != repository:
+    if not isinstance(parsed, GithubNhi):
+        return None
+    if parsed.repository.lower() != repository.lower():
         raise InventoryError(
             f"{relative} holds repository {parsed.repository}, not {repository}",
             advice="fix or remove the file, then rerun; it was left unchanged",
         )
+    return parsed.repository
 
 
 def _parsed(relative: str, raw: bytes | None) -> object:

@@ -396,3 +396,38 @@ def test_an_api_url_holding_a_token_is_refused_without_printing_it(
     assert "ghp_pasted_into_the_url" not in done.stdout + done.stderr
     assert "GITHUB_API_URL" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / ".mendbot").exists()
+
+
+def test_the_same_repository_in_other_case_updates_the_same_files(
+    hub: FakeGitHub, tmp_path: Path
+) -> None:
+    assert _inventory(hub, tmp_path).returncode == 0
+    before = {p: (tmp_path / p).read_bytes() for p in (SETTINGS, NHI)}
+
+    again = run_mendbot(
+        "inventory", "github", "--repository", "Acme/App", "--out", str(tmp_path),
+        env=inventory_env(hub),
+    )  # fmt: skip
+
+    assert again.returncode == 0, again.stderr
+    for kind in ("github-settings", "github-nhi"):
+        assert sorted(p.name for p in (tmp_path / ".mendbot/desired" / kind).iterdir()) == [
+            "acme--app.yml"
+        ]
+    assert {p: (tmp_path / p).read_bytes() for p in (SETTINGS, NHI)} == before
+    assert f"unchanged: {NHI}" in again.stderr
+
+
+def test_a_file_named_in_other_case_is_the_one_updated(hub: FakeGitHub, tmp_path: Path) -> None:
+    assert _inventory(hub, tmp_path).returncode == 0
+    for kind in ("github-settings", "github-nhi"):
+        folder = tmp_path / ".mendbot/desired" / kind
+        (folder / "acme--app.yml").rename(folder / "Acme--App.yml")
+
+    again = _inventory(hub, tmp_path)
+
+    assert again.returncode == 0, again.stderr
+    for kind in ("github-settings", "github-nhi"):
+        assert sorted(p.name for p in (tmp_path / ".mendbot/desired" / kind).iterdir()) == [
+            "Acme--App.yml"
+        ]
