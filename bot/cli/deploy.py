@@ -202,6 +202,13 @@ def _render(plan: DeployPlan) -> str:
             f"{change.action:7} {change.environment:12} {change.kind:20} {change.change}: {objects}"
         )
         lines += [f"        {reason}" for reason in change.reasons]
+        risk = change.why.get("risk") or {}
+        if risk.get("reversibility") == "irreversible" or risk.get("ownership") is not None:
+            lines.append(
+                f"        risk: {risk.get('disposition')}, {risk.get('reversibility')}, blast "
+                f"radius {risk.get('blastRadius')}; owner {risk.get('ownership') or 'n/a'}; "
+                f"second-order {'yes' if risk.get('secondOrder') else 'no'}"
+            )
     return "\n".join(lines) + "\n"
 
 

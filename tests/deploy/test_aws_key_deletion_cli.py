@@ -232,6 +232,9 @@ def test_an_approved_inactive_key_deletion_deletes_that_key_only(
     assert change["target"]["objects"] == [merged["victim"]]
     assert change["why"]["risk"]["ownership"] == "known"
     assert change["why"]["risk"]["secondOrder"] is False
+    assert (
+        "risk: unsafe, irreversible, blast radius service; owner known; second-order no"
+    ) in planned.stdout
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert world.status("victim", merged["victim"]) is None
     assert world.status("victim", merged["other"]) == "Inactive"
