@@ -37,6 +37,24 @@ RULE = "nhi-aws-inactive-access-key"
 ROLE_NAME = "mendbot-deploy-staging-iam-keys"
 DELETION_ROLE_NAME = "mendbot-deploy-staging-iam-key-deletion"
 SECURITY = ("sam", "sue")
+ONE_APPROVAL = """\
+apiVersion: mendbot/v1
+kind: GatePolicy
+metadata:
+  name: one-approval
+  description: Any remediation merges after one approval.
+  owners: {teams: [platform]}
+spec:
+  matchConditions:
+    - name: remediation
+      expression: "size(change.rules) > 0"
+  validations:
+    - name: approved
+      expression: "false"
+      message: one approval by someone other than the author
+      action: require_approval
+      approvals: {count: 1, preventSelfApproval: true}
+"""
 
 
 def _mendbot_yml(*, allow_irreversible: bool = True) -> str:
@@ -132,7 +150,7 @@ def _merged(
     *,
     allow_irreversible: bool = True,
     approvers: tuple[str, ...] = SECURITY,
-    policies: tuple[str, ...] | None = None,
+    policies: dict[str, str] | None = None,
     also_drop: bool = False,
 ) -> dict[str, Any]:
     """Two Inactive keys inventoried on main; the signed deletion of the victim's proposed,
@@ -145,9 +163,9 @@ def _merged(
     repo = make_repo("keys")
     shutil.copytree(SHIPPED_POLICIES, repo.path / "policies")
     if policies is not None:
-        for shipped in (repo.path / "policies").iterdir():
-            if shipped.stem not in policies:
-                shipped.unlink()
+        shutil.rmtree(repo.path / "policies")
+        for name, text in policies.items():
+            repo.write(f"policies/{name}.yaml", text)
     repo.write(".github/mendbot.yml", _mendbot_yml(allow_irreversible=allow_irreversible))
     repo.write(".github/CODEOWNERS", CODEOWNERS)
     keys = {victim: ("victim", "Inactive"), other: ("victim", "Inactive")}
@@ -275,9 +293,9 @@ def test_an_approved_inactive_key_deletion_deletes_that_key_only(
             "is irreversible and deploy.allow_irreversible is not set",
         ),
         (
-            # The repository's own policies ask one approval of anyone for a staging change:
-            # the gate allows, but no policy demanded the stronger approvals.
-            {"approvers": ("paula",), "policies": ("staging-auto-merge",)},
+            # The repository's own policy asks one approval of anyone for any remediation: the
+            # gate allows, but no policy demanded the stronger approvals.
+            {"approvers": ("paula",), "policies": {"one-approval": ONE_APPROVAL}},
             "came from no policy demanding the stronger approvals",
         ),
     ],
