@@ -288,7 +288,6 @@ def test_human_commit_on_the_bot_branch_needs_a_code_owner(staged) -> None:
     assert {m.policy for m in run.decision.missing_approvals} == {
         "irreversible-security-approval",
         "nhi-human-required",
-        "staging-auto-merge",
         "untrusted-provenance",
     }
     # Nothing attested vouches for ownership or second-order effects any more.
