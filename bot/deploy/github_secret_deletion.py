@@ -80,9 +80,19 @@ class GithubSecretDeletion(Applier):
 
     @classmethod
     def connect(cls, target: Target, context: DeployContext) -> tuple[Self, Grant]:
-        """Check the deletion target, then mint a token for its repository with exactly the
+        """Check the deletion target names secrets of the repository deployed from (on GitHub;
+        a local forge's repository is a URL), then mint a token for it with exactly the
         permissions deleting its secrets needs."""
         repository = check_deletion(target)
+        deployed_from = context.repository
+        if _REPOSITORY.match(deployed_from) and deployed_from.lower() != repository.lower():
+            # Reviewed in deployed_from, whose workflows the precheck scans: they say nothing
+            # of which of another repository's secrets are used.
+            raise SecretDeletionError(
+                f"{target.source or repository}: the secrets are those of {repository}, and this "
+                f"deploy job deploys {deployed_from}; nothing was deleted",
+                advice=f"delete {repository}'s secrets from {repository}'s own mendbot deploy job",
+            )
         permissions: dict[str, str] = {}
         for secret in target.objects:
             scope = "environments" if _environment(secret) else "secrets"

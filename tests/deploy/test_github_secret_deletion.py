@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from deploy_github import REPO, context, install_deployer_app
+from deploy_github import OTHER, REPO, context, install_deployer_app
 from fakegithub import FakeGitHub
 
 from bot.deploy.applier import Target
 from bot.deploy.appliers import applier_of
+from bot.deploy.github_secret_deletion import SecretDeletionError
 from bot.deploy.lifecycle import Outcome, deploy_change
 from bot.forge.local import LocalForge
 
@@ -111,3 +112,25 @@ def test_nothing_is_deleted_when_the_merge_commit_cannot_tell(
     assert step.outcome is Outcome.DRIFT
     assert why in " ".join(step.reasons)
     assert github.repos[REPO].nhi.deleted == []
+
+
+def test_another_repositorys_secret_is_not_deleted_even_under_one_installation(
+    github: FakeGitHub, served: Any
+) -> None:
+    github.repos[OTHER].nhi.secrets = [{"name": "LEGACY_TOKEN", **SEEN}]
+    target = Target(
+        kind="github-nhi",
+        environment="production",
+        objects=("secret:LEGACY_TOKEN",),
+        pre_image={"secret:LEGACY_TOKEN": SEEN},
+        desired={"secret:LEGACY_TOKEN": None},
+        location={"repository": OTHER},
+        source=".mendbot/desired/github-nhi/acme--other.yml",
+        deletion=True,
+    )
+
+    with pytest.raises(SecretDeletionError, match=f"this deploy job deploys {REPO}"):
+        applier_of(target).connect(target, context())
+
+    assert github.token_requests == []
+    assert github.repos[OTHER].nhi.deleted == []
