@@ -63,6 +63,9 @@ class AccessKey(_Schema):
     """The access key id (never the secret, which IAM never returns after creation)."""
     user: Annotated[str, Field(pattern=r"^[A-Za-z0-9+=,.@_-]+$", max_length=64)]
     """The IAM user that owns the key."""
+    user_path: Annotated[str, Field(pattern=r"^/(?:[\x21-\x7e]*/)?$", max_length=512)] = "/"
+    """The user's IAM path (``/ci/``): part of its ARN, which the deploy session is scoped
+    to. Written only when it is not ``/``."""
     status: Literal["Active", "Inactive"]
     """``Active`` or ``Inactive``: the only field a remediation may change."""
     created: str | None = Field(default=None, pattern=UTC_SECONDS)

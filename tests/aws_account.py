@@ -58,10 +58,12 @@ class Account:
         """Set IAM's clock (creation and last-use times of what happens next)."""
         self.clock[0] = moment
 
-    def user(self, name: str, *, tags: dict[str, str] | None = None) -> None:
-        """Create an IAM user, with tags."""
+    def user(self, name: str, *, tags: dict[str, str] | None = None, path: str = "/") -> None:
+        """Create an IAM user under ``path``, with tags."""
         self.iam.create_user(
-            UserName=name, Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()]
+            UserName=name,
+            Path=path,
+            Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()],
         )
 
     def key(self, user: str, *, created: datetime, status: str = "Active") -> str:

@@ -77,10 +77,10 @@ class AwsWorld:
     key_secrets: dict[str, str] = field(default_factory=dict)
     tokens: list[str] = field(default_factory=list)
 
-    def user_with_key(self, user: str) -> str:
-        """Create ``user`` (if needed) with a new Active access key; its id."""
+    def user_with_key(self, user: str, path: str = "/") -> str:
+        """Create ``user`` under ``path`` (if needed) with a new Active access key; its id."""
         try:
-            self.iam.create_user(UserName=user)
+            self.iam.create_user(UserName=user, Path=path)
         except ClientError:
             pass
         key = self.iam.create_access_key(UserName=user)["AccessKey"]

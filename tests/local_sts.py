@@ -467,7 +467,11 @@ class LocalSts:
             except ClientError:
                 user = None
         if service == "iam" and user:
-            return f"arn:aws:iam::{ACCOUNT}:user/{user}"
+            # The user's real ARN, path included (``user/ci/etl``), as IAM evaluates it.
+            try:
+                return str(self.admin("iam", direct=True).get_user(UserName=user)["User"]["Arn"])
+            except ClientError:
+                return f"arn:aws:iam::{ACCOUNT}:user/{user}"
         return "*"
 
     def _session_allows(self, session: Session, action: str, resource: str) -> bool:

@@ -45,8 +45,7 @@ from bot.deploy.session_policy import (
     check_session_policy,
     session_end,
     session_policy,
-    target_users,
-    user_arn,
+    target_user_arns,
 )
 from bot.errors import MendbotError
 from bot.risk import Reversibility
@@ -137,7 +136,7 @@ class AwsAccessKeys(Applier):
         )
         check_session_policy(
             policy,
-            resources={user_arn(partition, account, user) for user in target_users(target)},
+            resources=set(target_user_arns(target, partition=partition, account=account)),
             not_after=not_after,
             actions=actions,
         )
@@ -356,10 +355,14 @@ def check_target(target: Target) -> None:
                     "approvals; creating keys is never a remediation"
                 ),
             )
-        if before.get("user") != after.get("user"):
+        if (before.get("user"), before.get("user_path", "/")) != (
+            after.get("user"),
+            after.get("user_path", "/"),
+        ):
             raise AccessKeyTargetError(
-                f"{where}: {key_id} moves from user {before.get('user')} to "
-                f"{after.get('user')}; only its status may change"
+                f"{where}: {key_id} moves from user {before.get('user_path', '/')}"
+                f"{before.get('user')} to {after.get('user_path', '/')}{after.get('user')}; "
+                "only its status may change"
             )
         for state in (before, after):
             if state.get("status") not in STATUSES:

@@ -41,19 +41,33 @@ class SessionPolicyError(MendbotError):
     advice = "this is a mendbot bug or a hand-made target; no credentials were requested"
 
 
-def user_arn(partition: str, account: str, user: str) -> str:
-    """The ARN of IAM user ``user`` in ``account``."""
-    return f"arn:{partition}:iam::{account}:user/{user}"
+def user_arn(partition: str, account: str, user: str, path: str = "/") -> str:
+    """The ARN of IAM user ``user`` under ``path`` in ``account`` (IAM checks the path too:
+    ``arn:aws:iam::111122223333:user/ci/etl``)."""
+    return f"arn:{partition}:iam::{account}:user{path}{user}"
 
 
 def target_users(target: Target) -> tuple[str, ...]:
-    """The IAM users owning the target's keys, sorted (the only resources of the session)."""
+    """The IAM users owning the target's keys, sorted."""
+    return tuple(sorted({user for user, _ in _users_with_paths(target)}))
+
+
+def target_user_arns(target: Target, *, partition: str, account: str) -> tuple[str, ...]:
+    """The ARNs of the IAM users owning the target's keys, sorted: the only resources of the
+    session."""
+    return tuple(
+        sorted(user_arn(partition, account, user, path) for user, path in _users_with_paths(target))
+    )
+
+
+def _users_with_paths(target: Target) -> set[tuple[str, str]]:
     users = set()
     for key_id in target.objects:
         for state in (target.pre_image.get(key_id), target.desired.get(key_id)):
             if isinstance(state, Mapping) and isinstance(state.get("user"), str):
-                users.add(str(state["user"]))
-    return tuple(sorted(users))
+                path = state.get("user_path")
+                users.add((str(state["user"]), path if isinstance(path, str) else "/"))
+    return users
 
 
 def session_policy(
@@ -77,7 +91,7 @@ def session_policy(
         "Sid": "".join(ch for ch in sid if ch.isalnum()) or "MendbotChange",
         "Effect": "Allow",
         "Action": list(actions),
-        "Resource": [user_arn(partition, account, user) for user in users],
+        "Resource": list(target_user_arns(target, partition=partition, account=account)),
         "Condition": {"DateLessThan": {"aws:CurrentTime": _iso(not_after)}},
     }
     return render({"Version": POLICY_VERSION, "Statement": [statement]})

@@ -34,7 +34,7 @@ def collect(
     before = {key.id: key for key in previous.keys} if previous is not None else {}
     fallback = file_owner
     keys: list[AccessKey] = []
-    for user in sorted(set(reader.users())):
+    for user, path in sorted(set(reader.users())):
         listed = sorted(reader.access_keys(user), key=lambda k: k.id)
         if not listed:
             continue
@@ -47,6 +47,7 @@ def collect(
                 _key(
                     id=meta.id,
                     user=meta.user,
+                    user_path=path,
                     status=meta.status,
                     created=iso(meta.created),
                     last_used=KeyLastUsed(

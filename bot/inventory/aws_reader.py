@@ -72,11 +72,11 @@ class IamReader:
         answer = _call("sts:GetCallerIdentity", self._sts.get_caller_identity)
         return str(answer["Account"])
 
-    def users(self) -> Iterator[str]:
-        """Every IAM user name, all pages."""
+    def users(self) -> Iterator[tuple[str, str]]:
+        """Every IAM user's name and path (``/`` when IAM gives none), all pages."""
         for page in self._pages("iam:ListUsers", "list_users"):
             for user in page.get("Users", []):
-                yield str(user["UserName"])
+                yield str(user["UserName"]), str(user.get("Path") or "/")
 
     def access_keys(self, user: str) -> Iterator[KeyMetadata]:
         """The access keys of ``user``, all pages."""

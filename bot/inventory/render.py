@@ -40,6 +40,7 @@ def _key(key: AccessKey) -> list[str]:
     return [
         f"  - id: {key.id}",
         f"    user: {quoted(key.user)}",
+        *([f"    user_path: {quoted(key.user_path)}"] if key.user_path != "/" else []),
         f"    status: {key.status}",
         f"    created: {quoted(key.created)}",
         "    last_used:",

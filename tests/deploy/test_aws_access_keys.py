@@ -461,7 +461,7 @@ def test_a_policy_over_2048_characters_is_refused_before_sts(world: AwsWorld) ->
         (
             {"user": "victim", "status": "Active"},
             {"user": "mallory", "status": "Active"},
-            "moves from user victim to mallory",
+            "moves from user /victim to /mallory",
         ),
         (
             {"user": "victim", "status": "Active"},

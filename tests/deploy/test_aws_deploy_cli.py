@@ -59,10 +59,13 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsWorld]:
         yield made
 
 
-def _inventory(keys: dict[str, tuple[str, str]]) -> bytes:
+def _inventory(keys: dict[str, tuple[str, str]], paths: dict[str, str] | None = None) -> bytes:
     lines = ["kind: aws-iam-access-key", "version: 1", f'account: "{ACCOUNT}"', "keys:"]
     for key_id, (user, status) in keys.items():
-        lines += [f"  - id: {key_id}", f"    user: {user}", f"    status: {status}"]
+        lines += [f"  - id: {key_id}", f"    user: {user}"]
+        if paths and user in paths:
+            lines.append(f'    user_path: "{paths[user]}"')
+        lines.append(f"    status: {status}")
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -101,23 +104,28 @@ def _remediation(key_id: str) -> tuple[Remediation, Finding]:
     return remediation, finding
 
 
-def _merged(world: AwsWorld, make_repo: Any, signing_key: Any, tmp_path: Path) -> dict[str, Any]:
-    """The inventory on main, the signed remediation proposed, allowed and merged."""
-    victim = world.user_with_key("victim")
+def _merged(
+    world: AwsWorld, make_repo: Any, signing_key: Any, tmp_path: Path, path: str = "/"
+) -> dict[str, Any]:
+    """The inventory on main, the signed remediation proposed, allowed and merged; the victim
+    user lives under IAM path ``path``."""
+    paths = {"victim": path}
+    victim = world.user_with_key("victim", path)
     bystander = world.user_with_key("bystander")
     repo = make_repo("keys")
     shutil.copytree(SHIPPED_POLICIES, repo.path / "policies")
     repo.write(".github/mendbot.yml", MENDBOT_YML)
     repo.write(".github/CODEOWNERS", CODEOWNERS)
     repo.write(
-        SOURCE, _inventory({victim: ("victim", "Active"), bystander: ("bystander", "Active")})
+        SOURCE,
+        _inventory({victim: ("victim", "Active"), bystander: ("bystander", "Active")}, paths),
     )
     repo.commit("inventory of the account's keys")
     forge = LocalForge(repo.path, base="main")
     forge.set_teams(TEAMS)
     repo.git("remote", "add", "origin", forge.repository_uri)
     remediation, finding = _remediation(victim)
-    fixed = _inventory({victim: ("victim", "Inactive"), bystander: ("bystander", "Active")})
+    fixed = _inventory({victim: ("victim", "Inactive"), bystander: ("bystander", "Active")}, paths)
     request = BundleRequest(remediation=remediation, findings=[finding], files={SOURCE: fixed})
     bundle = sign_bundle(repo, signing_key, request, tmp_path / "bundles")
     merge_sha = propose_allow_merge(forge, bundle, signing_key)
@@ -172,10 +180,13 @@ def _assert_no_secret(world: AwsWorld, *texts: str) -> None:
         assert secret not in everything
 
 
+@pytest.mark.parametrize("path", ["/", "/ci/etl/"])
 def test_a_merged_key_deactivation_is_applied_with_a_change_scoped_session(
-    world: AwsWorld, make_repo: Any, signing_key: Any, tmp_path: Path
+    world: AwsWorld, make_repo: Any, signing_key: Any, tmp_path: Path, path: str
 ) -> None:
-    merged = _merged(world, make_repo, signing_key, tmp_path)
+    """A user under an IAM path (``/ci/etl/``) has that path in its ARN, which IAM checks
+    against the session policy: the policy must name it."""
+    merged = _merged(world, make_repo, signing_key, tmp_path, path)
 
     planned, applied, records = _plan_and_apply(merged, tmp_path)
 
@@ -203,7 +214,9 @@ def test_a_merged_key_deactivation_is_applied_with_a_change_scoped_session(
     [session] = world.sts.sessions.values()
     assert session.subject == "repo:octo-org/octo-repo:environment:staging"
     assert session.policy is not None
-    assert session.policy["Statement"][0]["Resource"] == [f"arn:aws:iam::{ACCOUNT}:user/victim"]
+    assert session.policy["Statement"][0]["Resource"] == [
+        f"arn:aws:iam::{ACCOUNT}:user{path}victim"
+    ]
     _assert_no_secret(
         world, applied.stdout, applied.stderr, planned.stdout, record.read_text(), str(plan)
     )

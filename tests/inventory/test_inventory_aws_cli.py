@@ -182,6 +182,25 @@ def test_a_catch_all_codeowners_line_names_no_owner(
     assert by_id[keys["used"]].owner == "platform-team"
 
 
+def test_a_users_iam_path_is_recorded_for_the_deploy_session(
+    account: Account, tmp_path: Path
+) -> None:
+    """The deploy session is scoped to the user's ARN, which holds its path: the inventory
+    records a path other than ``/`` (and writes nothing for ``/``)."""
+    account.user("etl", path="/ci/nightly/")
+    account.user("web")
+    etl = account.key("etl", created=days_ago(100))
+    web = account.key("web", created=days_ago(100))
+    account.reader()
+    assert _inventory(account, tmp_path).returncode == 0
+    text = (tmp_path / RELATIVE).read_text(encoding="utf-8")
+    assert f'  - id: {etl}\n    user: "etl"\n    user_path: "/ci/nightly/"\n' in text
+    assert f'  - id: {web}\n    user: "web"\n    status: Active\n' in text
+    parsed = parse_desired(RELATIVE, text.encode())
+    paths = {key.user: key.user_path for key in parsed.keys}  # type: ignore[attr-defined]
+    assert paths["etl"] == "/ci/nightly/" and paths["web"] == "/"
+
+
 def test_more_users_than_one_page(account: Account, tmp_path: Path) -> None:
     for number in range(PAGE_SIZE + 3):
         account.user(f"svc-{number:03d}")
