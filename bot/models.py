@@ -248,9 +248,11 @@ class AnalysisResult(Model):
 
 
 def digest(value: Any) -> str:
-    """sha256 hex of the canonical JSON form of ``value`` (sorted keys, no whitespace)."""
+    """sha256 hex of the canonical JSON form of ``value`` (sorted keys, no whitespace), in
+    UTF-8; a lone surrogate (a file name that is not UTF-8, as Python decodes it) is hashed
+    as its code unit rather than refused."""
     canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def omit_none(data: dict[str, Any], *names: str) -> dict[str, Any]:

@@ -9,6 +9,8 @@ cannot write (a lone surrogate from a file name that is not UTF-8).
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -35,7 +37,40 @@ _DOCUMENTS = st.recursive(
 @settings(max_examples=300, deadline=None)
 @given(_DOCUMENTS)
 def test_pretty_json_writes_the_bytes_json_dumps_writes(document: object) -> None:
-    assert pretty_json(document) == json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    expected = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    # Lone surrogates (file names that are not UTF-8) in JSON's escape: valid UTF-8 output.
+    expected = re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m[0]):04x}", expected)
+    assert pretty_json(document) == expected
+    assert json.loads(pretty_json(document)) == document
+
+
+def test_a_workflow_whose_name_is_not_utf8_is_analysed_fixed_and_reported(
+    tmp_path: Path,
+) -> None:
+    """A file name is bytes: one that is not UTF-8 is analysed and fixed like any other, and
+    the JSON and SARIF reports stay valid UTF-8 JSON naming it with an escape."""
+    workflows = tmp_path / "repo" / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    name = os.fsdecode(b"ci\xff.yml")
+    (workflows / name).write_text(
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: actions/checkout@v4\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    done = run_mendbot(
+        "analyze", str(tmp_path / "repo"), "--offline", "--fix",
+        "-o", str(out / "report.json"), "--format", "json",
+        "--extra-report", f"sarif={out / 'report.sarif'}",
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr  # the unpinned action is left: report only
+    assert "internal error" not in done.stderr
+    report = json.loads((out / "report.json").read_bytes().decode("utf-8"))
+    assert {f["path"] for f in report["findings"]} == {f".github/workflows/{name}"}
+    assert b"\\udcff" in (out / "report.json").read_bytes()
+    json.loads((out / "report.sarif").read_bytes().decode("utf-8"))
+    assert "permissions:" in (workflows / name).read_text(encoding="utf-8")  # fixed on disk
 
 
 def test_the_json_report_of_a_fix_carrying_a_small_float_is_json_dumps_bytes(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,13 @@ def pretty_json(document: Any) -> str:
             return pydantic_core.to_json(document, indent=2).decode() + "\n"
         except pydantic_core.PydanticSerializationError:  # a lone surrogate (undecodable path)
             pass
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    # A file name that is not UTF-8 reaches here as lone surrogates, which no UTF-8 stream can
+    # carry: JSON's own escape keeps the report valid (they only occur inside strings).
+    return _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match[0]):04x}", text)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _holds_float(document: Any) -> bool:
