@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from bot.yamledit.document import SourceText, YamlDocument
+
 Place = tuple[str, ...]
 
 
@@ -34,12 +36,12 @@ def carry_comments(old: str, new: str) -> tuple[str, tuple[str, ...]]:
     place (each with the place it had)."""
     comments = _collect(old)
     out: list[str] = []
-    for line, place in _places(new.split("\n")):
+    for line, place, comment in _places(new):
         if place is not None:
             indent = line[: len(line) - len(line.lstrip(" "))]
             out.extend(indent + text for text in comments.before.pop(place, []))
             trailing = comments.trailing.pop(place, None)
-            if trailing is not None and _comment_at(line) is None:
+            if trailing is not None and comment is None:
                 line = f"{line}  {trailing}"
         out.append(line)
     lost = [f"{'.'.join(p)}: {t}" for p, texts in comments.before.items() for t in texts]
@@ -51,45 +53,51 @@ def _collect(text: str) -> _Comments:
     comments = _Comments()
     pending: list[str] = []
     header = True
-    for line, place in _places(text.split("\n")):
-        stripped = line.strip()
+    for line, place, comment in _places(text):
         if place is None:
-            if stripped.startswith("#") and not header:
-                pending.append(stripped)
+            if comment is not None and not header:
+                pending.append(line[comment:].strip())
             continue
         header = False
         if pending:
             comments.before.setdefault(place, []).extend(pending)
             pending = []
-        at = _comment_at(line)
-        if at is not None:
-            comments.trailing[place] = line[at:].strip()
+        if comment is not None:
+            comments.trailing[place] = line[comment:].strip()
     return comments
 
 
-def _places(lines: list[str]) -> list[tuple[str, Place | None]]:
-    """Each line with its place, None for blank and comment-only lines."""
+def _places(text: str) -> list[tuple[str, Place | None, int | None]]:
+    """Each line of ``text`` (normalised: no BOM, LF) with its place (None for blank and
+    comment-only lines) and the column its comment starts at (None without one), as the YAML
+    engine finds comments: never a ``#`` inside a scalar."""
+    body = SourceText.from_text(text).body
+    document = YamlDocument.parse(body)
+    columns = {
+        document.line_of(start): start - document.line_start(start)
+        for start, _ in document.comments()
+    }
     stack: list[tuple[int, str]] = []
-    placed: list[tuple[str, Place | None]] = []
-    for line in lines:
-        content = _without_comment(line)
+    placed: list[tuple[str, Place | None, int | None]] = []
+    for number, line in enumerate(body.split("\n")):
+        comment = columns.get(number)
+        content = line if comment is None else line[:comment]
         if not content.strip():
-            placed.append((line, None))
+            placed.append((line, None, comment))
             continue
         indent = len(content) - len(content.lstrip(" "))
-        body = content.strip()
+        body_text = content.strip()
         while stack and stack[-1][0] >= indent:
             stack.pop()
-        if body.startswith("- ") or body == "-":
-            entry = body[1:].strip()
-            key, value = _split(entry)
+        if body_text.startswith("- ") or body_text == "-":
+            key, value = _split(body_text[1:].strip())
             stack.append((indent, f"[{key}={value}]" if key is not None else f"[{value}]"))
             if key is not None:
                 stack.append((indent + 2, key))
         else:
-            key, _ = _split(body)
-            stack.append((indent, key if key is not None else body))
-        placed.append((line, tuple(component for _, component in stack)))
+            key, _ = _split(body_text)
+            stack.append((indent, key if key is not None else body_text))
+        placed.append((line, tuple(component for _, component in stack), comment))
     return placed
 
 
@@ -112,32 +120,3 @@ def _scalar(text: str) -> str:
     if len(text) >= 2 and text[0] == text[-1] == "'":
         return text[1:-1].replace("''", "'")
     return text
-
-
-def _without_comment(line: str) -> str:
-    at = _comment_at(line)
-    return line if at is None else line[:at]
-
-
-def _comment_at(line: str) -> int | None:
-    """Where the comment of ``line`` starts: a ``#`` at the start or after a space, outside
-    quotes; None without one."""
-    quote: str | None = None
-    index = 0
-    while index < len(line):
-        char = line[index]
-        if quote == '"' and char == "\\":
-            index += 2
-            continue
-        if quote is not None:
-            if char == quote == "'" and line[index + 1 : index + 2] == "'":
-                index += 2  # '' is a quote inside a single-quoted string
-                continue
-            if char == quote:
-                quote = None
-        elif char in "\"'" and (index == 0 or line[index - 1] in " :-[{,"):
-            quote = char
-        elif char == "#" and (index == 0 or line[index - 1] in " \t"):
-            return index
-        index += 1
-    return None
