@@ -34,6 +34,7 @@ from typing import Any
 from bot.desired import kind_of
 from bot.knowledge.agentic import agentic_table
 from bot.models import Fix
+from bot.secret_references import strings
 from bot.workflow.model import Job, Workflow
 from bot.yamledit.document import YamlDocument, YamlParseError
 
@@ -160,34 +161,13 @@ def _static_aws(job: Job) -> bool:
 
 
 def _names_static_key(data: Any) -> bool:
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if _STATIC_KEY.search(item):
-                return True
-        elif isinstance(item, Mapping):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
+    return any(_STATIC_KEY.search(text) for text in strings(data))
 
 
 def _reads_every_secret(data: Any) -> bool:
     """An expression in ``data`` reads the whole secrets context (``secrets.*``,
     ``toJSON(secrets)``, ``secrets[<computed>]``)."""
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "${{" in item and _WHOLE_SECRETS.search(item):
-                return True
-        elif isinstance(item, Mapping):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
+    return any("${{" in text and _WHOLE_SECRETS.search(text) for text in strings(data))
 
 
 def _secret_names(data: Any) -> set[str]:

@@ -23,7 +23,6 @@ proxy projects): ``ghcr.io=https://harbor.example/ghcr-proxy`` looks ``ghcr.io/o
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import os
 import re
@@ -36,6 +35,7 @@ from email.message import Message
 from pathlib import Path
 
 from bot import outside_reads
+from bot.api_url import is_loopback
 from bot.errors import ConfigError
 from bot.resolvers import disk_cache
 
@@ -253,15 +253,6 @@ def parse_bearer_challenge(header: str) -> BearerChallenge | None:
     if not realm:
         return None
     return BearerChallenge(realm=realm, service=values.get("service"), scope=values.get("scope"))
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class _Redirects(urllib.request.HTTPRedirectHandler):
@@ -490,7 +481,7 @@ class RegistryResolver:
         if parts.scheme not in ("http", "https"):
             raise RegistryError(f"{where}: `{url}` is not an http(s) URL")
         request = urllib.request.Request(url, method=method, headers=headers)  # noqa: S310
-        opener = self._direct if _loopback(parts.hostname or "") else self._opener
+        opener = self._direct if is_loopback(parts.hostname or "") else self._opener
         self.requests += 1
         try:
             with opener.open(request, timeout=self.timeout_seconds) as reply:
