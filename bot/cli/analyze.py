@@ -27,6 +27,7 @@ from bot.analyze.result_cache import ResultCache, run_settings
 from bot.analyze.reverted import RevertedHold, note_reverted
 from bot.api_url import checked_root
 from bot.cli.console import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT_ERRORS, fail, make_console
+from bot.cli.options import check_signing, signing_options
 from bot.cli.times import parse_now
 from bot.config import Config, find_config, json_schema, load_config
 from bot.detectors.online_uses import OnlineUsesRule, skipped_reason
@@ -106,18 +107,7 @@ PROGRESS_THRESHOLD = 50
     help="Write one signed remediation bundle per remediation under this folder "
     "(see docs/provenance.md); the checkout is never modified.",
 )
-@click.option(
-    "--sign",
-    "sign_kind",
-    type=click.Choice(["sigstore", "key", "none"]),
-    help="How --bundle-out bundles are signed. Default: sigstore in GitHub Actions, key with "
-    "--signing-key, otherwise none (unsigned dry run).",
-)
-@click.option(
-    "--signing-key",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="ECDSA P-256 PEM private key for --sign key (`mendbot key generate`).",
-)
+@signing_options
 @click.option(
     "--now",
     "now_text",
@@ -178,8 +168,7 @@ def analyze_command(
         raise click.UsageError("--bundle-out never writes to the checkout; drop --fix")
     if bundle_out is None and (sign_kind or signing_key):
         raise click.UsageError("--sign and --signing-key only apply with --bundle-out")
-    if sign_kind == "key" and signing_key is None:
-        raise click.UsageError("--sign key needs --signing-key FILE")
+    check_signing(sign_kind, signing_key)
     if output is not None:
         _check_report_target(output)
     for _, extra_path in extra_reports:

@@ -212,3 +212,27 @@ def forge_options(command: Command) -> Command:
     for option in reversed(common):
         decorated = option(decorated)
     return decorated
+
+
+def signing_options(command: Callable[..., None]) -> Callable[..., None]:
+    """``--sign`` (as ``sign_kind``) and ``--signing-key``: how the bundles a command writes
+    with ``--bundle-out`` are signed (``analyze``, ``revert``); see :func:`check_signing`."""
+    command = click.option(
+        "--signing-key",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="With --bundle-out: ECDSA P-256 PEM private key for --sign key "
+        "(`mendbot key generate`).",
+    )(command)
+    return click.option(
+        "--sign",
+        "sign_kind",
+        type=click.Choice(["sigstore", "key", "none"]),
+        help="With --bundle-out: how bundles are signed. Default: sigstore in GitHub Actions, "
+        "key with --signing-key, otherwise none (unsigned dry run).",
+    )(command)
+
+
+def check_signing(sign_kind: str | None, signing_key: Path | None) -> None:
+    """Raise a usage error when ``--sign key`` comes without its key."""
+    if sign_kind == "key" and signing_key is None:
+        raise click.UsageError("--sign key needs --signing-key FILE")

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from bot.cli.console import EXIT_CLEAN, fail, make_console
-from bot.cli.options import ForgeOptions, forge_options
+from bot.cli.options import ForgeOptions, check_signing, forge_options, signing_options
 from bot.errors import MendbotError
 
 
@@ -42,18 +42,7 @@ from bot.errors import MendbotError
     help="Do not open a pull request: write the signed revert bundle under this folder, from "
     "the checkout at --repo (read-only; `mendbot propose DIR/<name>` opens the pull request).",
 )
-@click.option(
-    "--sign",
-    "sign_kind",
-    type=click.Choice(["sigstore", "key", "none"]),
-    help="With --bundle-out: how the bundle is signed. Default: sigstore in GitHub Actions, key "
-    "with --signing-key, otherwise none (unsigned dry run).",
-)
-@click.option(
-    "--signing-key",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="With --bundle-out: ECDSA P-256 PEM private key for --sign key.",
-)
+@signing_options
 @click.option(
     "--rollback",
     is_flag=True,
@@ -82,8 +71,7 @@ def revert_command(
             raise click.UsageError("--sign, --signing-key and --rollback need --bundle-out")
         _open_pull_request(forge, target, reason, requested_by)
         return
-    if sign_kind == "key" and signing_key is None:
-        raise click.UsageError("--sign key needs --signing-key FILE")
+    check_signing(sign_kind, signing_key)
     _write_bundle(
         forge.repo, target, bundle_out, reason, requested_by, sign_kind, signing_key, rollback
     )
