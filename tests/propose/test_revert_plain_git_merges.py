@@ -1,0 +1,76 @@
+"""The revert memory when people merge with git itself rather than the forge's merge button.
+
+A release engineer may merge the remediation branch and, later, the revert branch that
+``mendbot revert`` opened with ``git merge`` (a merge commit or a fast-forward) or with
+``git merge --squash``. Whatever the method, the next ``analyze --bundle-out`` and ``propose``
+must open no new branch for the reverted remediation, and must say why.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from clirun import run_mendbot
+from keyfiles import write_keys
+
+CI = "gha-persist-credentials/ci"
+
+
+def _merge(repo, branch: str, method: str) -> None:
+    repo.git("checkout", "-q", "main")
+    if method == "squash":
+        repo.git("merge", "-q", "--squash", branch)
+        repo.git("commit", "-q", "-m", f"Merge {branch} (squashed)")
+    elif method == "fast-forward":
+        repo.git("merge", "-q", "--ff-only", branch)
+    else:
+        repo.git("merge", "-q", "--no-ff", "-m", f"Merge {branch}", branch)
+
+
+def _branches(repo) -> set[str]:
+    return set(repo.git("for-each-ref", "--format=%(refname:short)", "refs/heads").split())
+
+
+def _analyze_and_propose(repo, keys: tuple[Path, Path], out: Path):
+    private, public = keys
+    analysed = run_mendbot(
+        "analyze", str(repo.path), "--offline", "--rule", "gha-persist-credentials",
+        "--bundle-out", str(out), "--sign", "key", "--signing-key", str(private),
+    )  # fmt: skip
+    assert analysed.returncode in (0, 1), analysed.stderr
+    bundles = sorted(str(p) for p in out.iterdir() if p.is_dir())
+    return run_mendbot(
+        "propose", *bundles, "--forge", "local", "--repo", str(repo.path),
+        "--verify-key", str(public),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["merge-commit", "fast-forward", "squash"])
+def test_a_revert_merged_with_git_is_remembered(
+    workflow_repo, signing_key, tmp_path: Path, method: str
+) -> None:
+    repo = workflow_repo
+    keys = write_keys(tmp_path, "analysis", signing_key)
+    first = _analyze_and_propose(repo, keys, tmp_path / "bundles-1")
+    assert first.returncode == 0, first.stdout + first.stderr
+    [remediation] = [b for b in _branches(repo) if b.startswith(f"mendbot/{CI}")]
+    rid = remediation.removeprefix("mendbot/")
+    _merge(repo, remediation, method)
+    fixed = (repo.path / ".github/workflows/ci.yml").read_bytes()
+
+    proposed = _branches(repo)
+    done = run_mendbot("revert", rid, "--forge", "local", "--repo", str(repo.path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    [revert] = _branches(repo) - proposed
+    _merge(repo, revert, method)
+    assert (repo.path / ".github/workflows/ci.yml").read_bytes() != fixed
+
+    before = _branches(repo)
+    rerun = _analyze_and_propose(repo, keys, tmp_path / "bundles-2")
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    [line] = [line for line in rerun.stdout.splitlines() if rid in line]
+    assert line.startswith(f"reverted  {rid}: reverted in "), rerun.stdout
+    assert "not proposed again" in line
+    assert _branches(repo) == before
