@@ -26,9 +26,10 @@ Contract
   auditor persona shows every finding; each zizmor finding keeps the persona it belongs to, and
   disagreements say when zizmor would only report it under ``--persona auditor``/``pedantic``.
   GitHub token variables and ``ZIZMOR_*`` variables are removed from the children's environment.
-* Mapping: each zizmor audit in :data:`MAPPINGS` is compared with the mendbot rules it maps to.
-  ``ref-confusion`` and ``ref-version-mismatch`` need the network in both tools and are skipped;
-  audits of a later zizmor (:data:`NEWER_ZIZMOR`) have nothing to compare with.
+* Mapping: each zizmor audit in :data:`MAPPINGS` (mendbot's own audit table) is compared with
+  the mendbot rules it maps to. Audits that need the network in both tools
+  (:data:`ONLINE_ONLY`) or a configuration (:data:`CONFIGURED_ONLY`) are skipped, and audits of
+  a later zizmor (:data:`NEWER_ZIZMOR`) have nothing to compare with; each is listed as such.
 * Granularity: per mapping, the files where both tools report, only zizmor, only mendbot; and
   per finding (cheap "line" granularity): a zizmor finding and a mendbot finding match when one
   symbolic route is a prefix of the other (zizmor's ``jobs → build → steps → 0`` against
@@ -79,6 +80,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from bot.detectors.aliases import ZIZMOR_AUDITS
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCES = (
     REPO_ROOT / "tests" / "corpus" / "zizmor",
@@ -87,55 +90,27 @@ DEFAULT_SOURCES = (
 REAL_CORPUS = REPO_ROOT / "tests" / "corpus" / "real"
 SCRUBBED_ENV = ("GH_TOKEN", "GITHUB_TOKEN", "GH_HOST")
 
-#: zizmor audit → the mendbot rules that cover the same problem.
+#: Audits of a later zizmor than the pinned one: nothing to compare, and said so.
+NEWER_ZIZMOR = ("unsafe-checkout",)
+#: Audits that need the network in both tools: skipped, and said so.
+ONLINE_ONLY = (
+    "ref-confusion",
+    "ref-version-mismatch",
+    "impostor-commit",
+    "stale-action-refs",
+    "known-vulnerable-actions",
+)
+#: Audits that report nothing without a configuration (``--no-config`` here): skipped, said so.
+CONFIGURED_ONLY = ("forbidden-uses",)
+SKIPPED: dict[str, str] = {
+    **dict.fromkeys(ONLINE_ONLY, "needs the network in both tools"),
+    **dict.fromkeys(CONFIGURED_ONLY, "reports only what a configuration forbids"),
+    **dict.fromkeys(NEWER_ZIZMOR, "not in this zizmor (a later release's audit)"),
+}
+#: zizmor audit → the mendbot rules that cover the same problem: mendbot's own table (the one
+#: behind docs/zizmor-mapping.md and ``# zizmor: ignore[…]``), less the audits skipped here.
 MAPPINGS: dict[str, tuple[str, ...]] = {
-    "artipacked": ("gha-persist-credentials",),
-    "insecure-commands": ("gha-insecure-commands",),
-    "template-injection": ("gha-template-injection",),
-    "unpinned-uses": ("gha-unpinned-uses",),
-    "unpinned-images": ("gha-unpinned-images",),
-    "excessive-permissions": (
-        "gha-excessive-permissions",
-        "gha-job-permissions",
-        "gha-missing-permissions",
-    ),
-    "dangerous-triggers": ("gha-dangerous-triggers",),
-    "secrets-inherit": ("gha-secrets-inherit",),
-    "hardcoded-container-credentials": ("gha-hardcoded-container-credentials",),
-    "self-hosted-runner": ("gha-self-hosted-runner",),
-    "bot-conditions": ("gha-spoofable-bot-check",),
-    "cache-poisoning": ("gha-cache-poisoning",),
-    "dependabot-cooldown": ("gha-dependabot-cooldown",),
-    "unsound-condition": ("gha-unsound-condition",),
-    "github-env": ("gha-github-env",),
-    "unsound-contains": ("gha-unsound-contains",),
-    "overprovisioned-secrets": ("gha-overprovisioned-secrets",),
-    "unredacted-secrets": ("gha-unredacted-secrets",),
-    "use-trusted-publishing": ("gha-use-trusted-publishing",),
-    "unsound-ternary": ("gha-unsound-ternary",),
-    "secrets-outside-env": ("gha-secrets-outside-env",),
-    "self-repository": ("gha-self-repository",),
-    "unpinned-tools": ("gha-unpinned-tools",),
-    "adhoc-packages": ("gha-adhoc-packages",),
-    "misfeature": ("gha-misfeature",),
-    "dependabot-execution": ("gha-dependabot-execution",),
-    "anonymous-definition": ("gha-anonymous-definition",),
-    "concurrency-limits": ("gha-concurrency-limits",),
-    "obfuscation": ("gha-obfuscation",),
-    "github-app": ("gha-github-app",),
-    "superfluous-actions": ("gha-superfluous-actions",),
-    "undocumented-permissions": ("gha-undocumented-permissions",),
-    "insecure-url-scheme": ("gha-insecure-url-scheme",),
-    "typosquat-uses": ("gha-typosquat-uses",),
-}
-#: Mapped audits of a later zizmor than the pinned one: nothing to compare, and said so.
-NEWER_ZIZMOR: dict[str, str] = {
-    "unsafe-checkout": "gha-unsafe-checkout",
-}
-#: Mapped audits that need the network in both tools: skipped, and said so.
-ONLINE_ONLY: dict[str, str] = {
-    "ref-confusion": "gha-ref-confusion",
-    "ref-version-mismatch": "gha-ref-version-mismatch",
+    audit: rules for audit, rules in ZIZMOR_AUDITS.items() if audit not in SKIPPED
 }
 PERSONA_RANK = {"regular": 0, "pedantic": 1, "auditor": 2}
 LABELS_DIR = REPO_ROOT / "benchmarks" / "labels"
@@ -991,20 +966,14 @@ def compare_corpus(
     for audit, rules in absent.items():
         names = ", ".join(r.removeprefix("gha-") for r in rules)
         print(f"{audit:<32} {names:<34} skipped: this mendbot has no such rule")
-    for audit, rule in ONLINE_ONLY.items():
-        print(
-            f"{audit:<32} {rule.removeprefix('gha-'):<34} skipped: needs the network in both tools"
-        )
-    for audit, rule in NEWER_ZIZMOR.items():
-        print(
-            f"{audit:<32} {rule.removeprefix('gha-'):<34} skipped: not in this zizmor (a later "
-            "release's audit)"
-        )
+    for audit, why in SKIPPED.items():
+        names = ", ".join(r.removeprefix("gha-") for r in ZIZMOR_AUDITS[audit])
+        print(f"{audit:<32} {names:<34} skipped: {why}")
 
     print("\n== disagreements (L<line>; [persona] = zizmor reports it only with that persona)")
     print_disagreements(results)
 
-    mapped = set(MAPPINGS) | set(ONLINE_ONLY) | set(NEWER_ZIZMOR)
+    mapped = set(ZIZMOR_AUDITS)
     unmapped = Counter(h.rule for r in z_results.values() for h in r.hits if h.rule not in mapped)
     print("\n== zizmor audits without a mendbot counterpart (findings; not compared)")
     print("  " + (", ".join(f"{a} {n}" for a, n in sorted(unmapped.items())) or "none"))

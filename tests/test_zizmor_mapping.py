@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 
@@ -64,3 +65,22 @@ def test_docsgen_check_fails_when_the_page_drifts(tmp_path) -> None:
     )
     assert done.returncode == 1
     assert "zizmor-mapping.md is out of date" in done.stderr
+
+
+def test_the_comparison_benchmark_compares_every_audit_or_says_why_not() -> None:
+    """benchmarks/compare_zizmor.py takes its table from mendbot's: an audit is compared, or
+    listed as skipped with its reason, never silently left out."""
+    script = REPO / "benchmarks" / "compare_zizmor.py"
+    spec = importlib.util.spec_from_file_location("compare_zizmor", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    compared, skipped = set(module.MAPPINGS), set(module.SKIPPED)
+    assert not compared & skipped
+    assert compared | skipped == {audit.name for audit in ZIZMOR_AUDIT_CATALOGUE}
+    assert all(module.MAPPINGS[audit] == ZIZMOR_AUDITS[audit] for audit in compared)
+    assert "archived-uses" in compared  # both tools know archived actions offline
