@@ -25,16 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar, Self
 
-from bot.deploy.applier import (
-    DeployContext,
-    Grant,
-    Observation,
-    State,
-    Target,
-    Validation,
-    Verdict,
-    Watch,
-)
+from bot.deploy.applier import DeployContext, Grant, State, Target
 from bot.deploy.aws_access_keys import (
     KIND,
     AccessKeyTargetError,
@@ -43,18 +34,18 @@ from bot.deploy.aws_access_keys import (
     iso_time,
     parse_time,
 )
+from bot.deploy.deletion import Deletion
 from bot.deploy.session_policy import DELETION_ACTIONS
-from bot.risk import Reversibility
+from bot.errors import MendbotError
 
 #: The only status a key may have to be deleted.
 DELETABLE_STATUS = "Inactive"
 
 
-class AwsAccessKeyDeletion(AwsAccessKeys):
+class AwsAccessKeyDeletion(Deletion, AwsAccessKeys):
     """Deletes Inactive, unused IAM access keys with a change-scoped session."""
 
     kind: ClassVar[str] = KIND
-    reversibility: ClassVar[Reversibility] = Reversibility.IRREVERSIBLE
     compensation: ClassVar[str] = (
         "none possible: a deleted access key cannot be restored (IAM never shows its secret "
         "again); nothing to revert"
@@ -105,35 +96,19 @@ class AwsAccessKeyDeletion(AwsAccessKeys):
             user = str(target.pre_image[key_id]["user"])
             self.call("DeleteAccessKey", UserName=user, AccessKeyId=key_id)
 
-    def validate(self, target: Target) -> Validation:
-        """Passed when no key is listed under its user any more, FAILED otherwise."""
-        checks, failed = [], False
-        for key_id in target.objects:
-            user = str(target.pre_image[key_id]["user"])
-            status = self.status(user, key_id)
-            if status is None:
-                checks.append(f"{key_id} of {user} is no longer listed: deleted")
-            else:
-                failed = True
-                checks.append(f"{key_id} of {user} is still listed ({status}) after the delete")
-        return Validation(Verdict.FAILED if failed else Verdict.PASSED, tuple(checks))
+    def label(self, target: Target, obj: str) -> str:
+        """``AKIA… of <user>``."""
+        return f"{obj} of {target.pre_image[obj]['user']}"
 
-    @classmethod
-    def watches(cls, target: Target, verdict: Verdict) -> bool:
-        """A deletion is never watched: there is nothing left to observe."""
-        del target, verdict
-        return False
+    def still_listed(self, target: Target, obj: str) -> str | None:
+        """The key's status under its user, None when IAM no longer lists it."""
+        status = self.status(str(target.pre_image[obj]["user"]), obj)
+        return None if status is None else f" ({status})"
 
-    def observe(self, target: Target, watch: Watch) -> Observation:
-        """Never called (:meth:`watches` is False); a deleted key has nothing to observe."""
-        del watch
-        return Observation(Validation(Verdict.NOT_OBSERVABLE, ("deleted keys are not watched",)))
-
-    def compensate(self, target: Target, snapshot: State) -> None:
-        """Raises :class:`~bot.deploy.aws_access_keys.AwsCallError`: a deleted key cannot be
+    def not_compensable(self, target: Target) -> MendbotError:
+        """An :class:`~bot.deploy.aws_access_keys.AwsCallError`: a deleted key cannot be
         restored."""
-        del snapshot
-        raise AwsCallError(
+        return AwsCallError(
             f"{', '.join(target.objects)}: {self.compensation}", code="NotCompensable"
         )
 

@@ -30,18 +30,10 @@ from typing import Any, ClassVar, Self
 from urllib.parse import quote
 
 from bot import git as gitcmd
-from bot.deploy.applier import (
-    Applier,
-    DeployContext,
-    Grant,
-    State,
-    Target,
-    Validation,
-    Verdict,
-)
+from bot.deploy.applier import DeployContext, Grant, State, Target
+from bot.deploy.deletion import Deletion
 from bot.deploy.github_token import GitHubApi, GitHubApiError, mint_installation_token
 from bot.errors import MendbotError
-from bot.risk import Reversibility
 from bot.secret_references import SecretReferences, scan_references
 
 KIND = "github-nhi"
@@ -61,11 +53,10 @@ class SecretDeletionError(MendbotError):
     exit_code = 2
 
 
-class GithubSecretDeletion(Applier):
+class GithubSecretDeletion(Deletion):
     """Deletes repository and environment Actions secrets nothing references."""
 
     kind: ClassVar[str] = KIND
-    reversibility: ClassVar[Reversibility] = Reversibility.IRREVERSIBLE
     compensation: ClassVar[str] = (
         "none possible: a secret's value is write-only, nobody can restore a deleted one; "
         "nothing to revert"
@@ -131,27 +122,19 @@ class GithubSecretDeletion(Applier):
                 "DELETE", self._path(secret), f"delete {secret} of {self._repository}"
             )
 
-    def validate(self, target: Target) -> Validation:
-        """Passed when no secret is listed any more (GET answers 404)."""
-        checks, failed = [], False
-        for secret in target.objects:
-            if self._read(secret) is None:
-                checks.append(f"{secret} of {self._repository} is no longer listed: deleted")
-            else:
-                failed = True
-                checks.append(f"{secret} of {self._repository} is still listed after the delete")
-        return Validation(Verdict.FAILED if failed else Verdict.PASSED, tuple(checks))
+    def label(self, target: Target, obj: str) -> str:
+        """``<secret> of <owner/name>``."""
+        del target
+        return f"{obj} of {self._repository}"
 
-    @classmethod
-    def watches(cls, target: Target, verdict: Verdict) -> bool:
-        """A deletion is never watched: there is nothing left to observe."""
-        del target, verdict
-        return False
+    def still_listed(self, target: Target, obj: str) -> str | None:
+        """An empty detail while GitHub still answers for the secret, None once it is 404."""
+        del target
+        return None if self._read(obj) is None else ""
 
-    def compensate(self, target: Target, snapshot: State) -> None:
-        """Raises :class:`SecretDeletionError`: a deleted secret cannot be restored."""
-        del snapshot
-        raise SecretDeletionError(f"{', '.join(target.objects)}: {self.compensation}")
+    def not_compensable(self, target: Target) -> MendbotError:
+        """A :class:`SecretDeletionError`: a deleted secret cannot be restored."""
+        return SecretDeletionError(f"{', '.join(target.objects)}: {self.compensation}")
 
     # -- helpers -----------------------------------------------------------------------------
     def _read(self, secret: str) -> dict[str, Any] | None:
