@@ -9,6 +9,7 @@ while each file was analysed (see :mod:`bot.analyze.result_cache`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -17,7 +18,11 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 #: A repository's ``.github/workflows`` folder: which workflow files it holds and their bytes.
+#: Code reading it treats a folder of more than :data:`WORKFLOW_FOLDER_LIMIT` workflow files
+#: as unknown and reads none of them: what such a folder holds does not change a result.
 WORKFLOW_FOLDER = "workflow-folder"
+#: More workflow files than this in one folder and nothing reads them (see above).
+WORKFLOW_FOLDER_LIMIT = 500
 #: A repository's composite actions (``action.y{a,}ml`` at its root and under ``.github``).
 ACTION_FILES = "action-files"
 #: One file, by its absolute path.
@@ -27,6 +32,12 @@ NETWORK = "network"
 
 #: ``(kind, where)``: one thing a result depends on besides its own file.
 Read = tuple[str, str]
+
+
+def is_workflow_name(name: str) -> bool:
+    """Whether a workflow folder entry named ``name`` counts as a workflow file."""
+    return os.path.splitext(name)[1] in (".yml", ".yaml")
+
 
 _NOTED: ContextVar[set[Read] | None] = ContextVar("mendbot_outside_reads", default=None)
 _SEEN: ContextVar[dict[Read, Any] | None] = ContextVar("mendbot_outside_seen", default=None)

@@ -249,7 +249,7 @@ def _file_digest(path: Path, read: dict[str, str] | None = None) -> str:
 
 def _listed_digest(path: Path, read: dict[str, str]) -> str:
     """A workflow folder entry: the bytes of a workflow file, nothing for anything else."""
-    return _file_digest(path, read) if path.suffix in (".yml", ".yaml") else ""
+    return _file_digest(path, read) if outside_reads.is_workflow_name(path.name) else ""
 
 
 def _digest_of(read: outside_reads.Read, texts: dict[str, str]) -> str:
@@ -267,6 +267,11 @@ def _digest_of(read: outside_reads.Read, texts: dict[str, str]) -> str:
             names = None
         if names is None:
             parts.append("absent")
+        elif sum(map(outside_reads.is_workflow_name, names)) > outside_reads.WORKFLOW_FOLDER_LIMIT:
+            # Nothing reads such a folder's files: a result depends on its size alone, and
+            # editing one of 5,000 workflows does not invalidate the other 4,999.
+            names = None
+            parts.append(f"more than {outside_reads.WORKFLOW_FOLDER_LIMIT} workflows")
         parts.extend(f"{name}={_listed_digest(folder / name, texts)}" for name in names or ())
     elif kind == outside_reads.ACTION_FILES:
         found = [place / name for name in _ACTION_FILES if (place / name).is_file()]

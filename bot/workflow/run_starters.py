@@ -22,8 +22,9 @@ from bot.knowledge.events import AUTHOR_OWNED_EVENTS, WRITER_EVENTS
 from bot.workflow.model import Job, Step, Workflow
 from bot.workflow.permission_needs import load_repository_workflow
 
-#: More calling workflows than this and mendbot stops looking: the callers stay unknown.
-_MAX_WORKFLOW_FILES = 500
+#: More calling workflows than this and mendbot stops looking: the callers stay unknown (the
+#: result cache relies on it: see :data:`~bot.outside_reads.WORKFLOW_FOLDER`).
+_MAX_WORKFLOW_FILES = outside_reads.WORKFLOW_FOLDER_LIMIT
 
 
 class Starters(Enum):
@@ -143,7 +144,7 @@ def _workflow_files(root: Path) -> tuple[tuple[str, int, int], ...] | None:
     the folder cannot be read or holds more than :data:`_MAX_WORKFLOW_FILES`."""
     try:
         with os.scandir(root / ".github" / "workflows") as entries:
-            found = [e for e in entries if os.path.splitext(e.name)[1] in (".yml", ".yaml")]
+            found = [e for e in entries if outside_reads.is_workflow_name(e.name)]
         # A folder over the limit is known without a stat of each of its files.
         if len(found) > _MAX_WORKFLOW_FILES:
             return None

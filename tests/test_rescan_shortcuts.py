@@ -1,0 +1,110 @@
+"""The shortcuts that make a rescan cheap, and that each refuses to serve a stale result.
+
+A rescan after editing one workflow must not analyse the others again, yet every shortcut
+that saves work there must still miss when what a result depends on changed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bot import outside_reads
+from bot.analyze.inputs import Input
+from bot.analyze.result_cache import MISS, FileResult, ResultCache
+from clirun import run_mendbot
+
+CALLEE = """\
+on:
+  workflow_call:
+    inputs:
+      tag: {type: string}
+jobs:
+  publish:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "publishing ${{ inputs.tag }}"
+"""
+
+CALLER = """\
+on: issues
+jobs:
+  publish:
+    uses: ./.github/workflows/publish.yml
+    with:
+      tag: ${{ github.event.issue.title }}
+"""
+
+FILLER = "on: push\njobs: {}\n"
+LIMIT = outside_reads.WORKFLOW_FOLDER_LIMIT
+
+
+def _crowded(root: Path, fillers: int) -> Path:
+    """A repository whose workflow folder holds the callee, its caller and ``fillers``."""
+    workflows = root / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "publish.yml").write_text(CALLEE, encoding="utf-8")
+    (workflows / "triage.yml").write_text(CALLER, encoding="utf-8")
+    for index in range(fillers):
+        (workflows / f"filler{index:04}.yml").write_text(FILLER, encoding="utf-8")
+    return workflows
+
+
+def _callee_severities(root: Path, *args: str) -> list[str]:
+    done = run_mendbot(
+        "analyze", str(root), "--offline", "--format", "json", "-j", "1",
+        "--rule", "gha-template-injection", *args,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    findings = json.loads(done.stdout)["findings"]
+    return [f["severity"] for f in findings if f["path"].endswith("publish.yml")]
+
+
+def test_a_folder_shrinking_below_the_limit_is_traced_again(tmp_path: Path) -> None:
+    """Over the limit nobody reads the callers (the callee's input is whatever a caller
+    passes); once the folder is small enough to read, the cached result must not hide the
+    caller that passes an issue title."""
+    cache = tmp_path / "cache"
+    root = tmp_path / "repo"
+    workflows = _crowded(root, LIMIT - 1)  # one more than the limit with callee and caller
+    assert _callee_severities(root, "--cache-dir", str(cache)) == ["medium"]
+    (workflows / "filler0000.yml").unlink()
+    expected = _callee_severities(root, "--no-cache")
+    assert expected == ["high"]
+    assert _callee_severities(root, "--cache-dir", str(cache)) == expected
+
+
+def _served_after(tmp_path: Path, fillers: int, change: str) -> bool:
+    """Whether a result that read the workflow folder is served again after ``change``."""
+    root = tmp_path / "repo"
+    workflows = _crowded(root, fillers)
+    item = Input(workflows / "publish.yml", ".github/workflows/publish.yml", False)
+    reads = frozenset({(outside_reads.WORKFLOW_FOLDER, str(root))})
+    first = ResultCache(tmp_path / "cache", {})
+    first.store(first.key(item, root, CALLEE), FileResult(None, reads))
+    first.save()
+    if change == "edit":
+        with (workflows / "filler0001.yml").open("a", encoding="utf-8") as handle:
+            handle.write("# edited\n")
+    elif change == "remove":
+        (workflows / "filler0001.yml").unlink()
+    elif change == "add":
+        (workflows / "another.yaml").write_text(FILLER, encoding="utf-8")
+    later = ResultCache(tmp_path / "cache", {})
+    return later.load(later.key(item, root, CALLEE)) is not MISS
+
+
+def test_editing_one_workflow_of_a_crowded_folder_keeps_the_others_results(
+    tmp_path: Path,
+) -> None:
+    """Nothing reads the files of a folder over the limit: an edit of one does not
+    invalidate every result that asked for the folder."""
+    assert _served_after(tmp_path, LIMIT, "edit")
+
+
+def test_a_crowded_folder_still_invalidates_when_its_size_crosses_the_limit(
+    tmp_path: Path,
+) -> None:
+    assert not _served_after(tmp_path / "shrink", LIMIT - 1, "remove")
+    assert not _served_after(tmp_path / "edit", LIMIT - 2, "edit")  # at the limit: read
+    assert _served_after(tmp_path / "grow", LIMIT, "add")  # still over: still not read
