@@ -10,20 +10,30 @@ measured in the same invocation on the same corpus:
    cannot flatter the cache) and a corpus of distinct real workflows (``tests/corpus/real`` and
    ``tests/corpus/zizmor``): cold with an empty cache, warm, and after editing one file.
 
+``--only-rescans`` runs part 4 alone; with ``--baseline-ref REV`` every rescan figure is also
+taken, in turns with this revision's, on the ``bot`` package of ``REV`` (``git archive`` into a
+temporary folder; the repository is not touched), each with its own cache folder and the same
+edits. Children compile their bytecode once into a folder of the run (as any installation
+does) even when ``PYTHONDONTWRITEBYTECODE`` is set here, so no run pays for compiling mendbot.
+
 Wall time is what a user waits; CPU is the timed child's, which does not include worker
 processes (they are children of multiprocessing's fork server), so runs with more than one
 worker report wall time only. Peak RSS is the timed process's. Nothing is asserted: this
 prints tables. Usage: ``python benchmarks/bench_scan.py [--count 5000] [--repeat 2]
-[--text-only]`` (``--text-only``: the text report against zizmor alone, for ``--count 50000``).
+[--text-only | --only-rescans [--baseline-ref REV]]`` (``--text-only``: the text report against
+zizmor alone, for ``--count 50000``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -54,17 +64,33 @@ class Bench:
         self.repeat = repeat
         self.scratch = scratch
         self.env = child_env()
+        # Bytecode as an installation has it: compiled once, into a folder of this run.
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
+        self.env["PYTHONPYCACHEPREFIX"] = str(scratch / "pycache")
         self.timer = gnu_time()
         self.best: dict[str, Run] = {}
 
-    def time(self, label: str, argv: Sequence[str], *, repeat: int | None = None) -> Run:
+    def time(
+        self,
+        label: str,
+        argv: Sequence[str],
+        *,
+        repeat: int | None = None,
+        env: dict[str, str] | None = None,
+        quiet: bool = False,
+    ) -> Run:
         runs = []
         for _ in range(repeat or self.repeat):
             out = self.scratch / label.replace(" ", "_")
             out.mkdir(parents=True, exist_ok=True)
-            runs.append(run_child(argv, self.env, out, self.timer))
+            runs.append(run_child(argv, {**self.env, **(env or {})}, out, self.timer))
         run = min(runs, key=lambda r: r.wall)
+        previous = self.best.get(label)
+        if previous is not None and previous.wall < run.wall:
+            run = previous
         self.best[label] = run
+        if quiet:
+            return run
         cpu = "n/a" if run.cpu is None else f"{run.cpu:.2f}"
         rss = "n/a" if run.max_rss is None else f"{run.max_rss / MIB:.0f}"
         print(
@@ -138,6 +164,89 @@ def rescans(bench: Bench, name: str, corpus: Path, edited: Path) -> None:
     bench.ratio("1 file edited / no cache", f"{name} 1 file edited", f"{name} no cache", cpu=True)
 
 
+@dataclass(frozen=True)
+class Variant:
+    """One mendbot to time: its label and the environment its children run in."""
+
+    name: str
+    env: dict[str, str]
+
+    def scan(self, corpus: Path, *extra: str) -> list[str]:
+        return [sys.executable, "-m", "bot", "analyze", str(corpus), "--offline", "--format",
+                "json", *extra]  # fmt: skip
+
+
+def rescans_in_turns(
+    bench: Bench, name: str, corpus: Path, edited: Path, variants: Sequence[Variant]
+) -> None:
+    """:func:`rescans` for each of ``variants`` in turns, run by run (each its own cache), then
+    one line per figure and variant with its CPU against that variant's own run without cache;
+    every edit is seen by each variant once."""
+    print(f"\n== rescans with the cache: {name} (in turns: {', '.join(v.name for v in variants)})")
+    caches = {v.name: bench.scratch / f"cache-{name}-{v.name}" for v in variants}
+    for v in variants:  # compile the bytecode, outside any timed run
+        bench.time(f"{v.name} warm-up", v.scan(corpus, "--rule", "gha-unpinned-uses", "--no-cache"),
+                   repeat=1, env=v.env, quiet=True)  # fmt: skip
+        shutil.rmtree(caches[v.name], ignore_errors=True)
+
+    def cached(v: Variant) -> list[str]:
+        return v.scan(corpus, "--cache-dir", str(caches[v.name]), "-j", "1")
+
+    for _ in range(bench.repeat):
+        for v in variants:
+            bench.time(f"{v.name} {name} no cache", v.scan(corpus, "--no-cache", "-j", "1"),
+                       repeat=1, env=v.env)  # fmt: skip
+    for v in variants:
+        bench.time(f"{v.name} {name} cold cache", cached(v), repeat=1, env=v.env)
+    for _ in range(bench.repeat):
+        for v in variants:
+            bench.time(f"{v.name} {name} warm", cached(v), repeat=1, env=v.env)
+    for round_ in range(bench.repeat):
+        with edited.open("a", encoding="utf-8") as handle:
+            handle.write(f"# edited by bench_scan ({round_})\n")
+        for v in variants:
+            bench.time(f"{v.name} {name} 1 file edited", cached(v), repeat=1, env=v.env)
+    print(f"  {'figure':<22} " + "  ".join(f"{v.name + ' cpu':>16}" for v in variants))
+    for figure in ("warm", "1 file edited"):
+        cells = []
+        for v in variants:
+            run, base = (
+                bench.best[f"{v.name} {name} {figure}"],
+                bench.best[f"{v.name} {name} no cache"],
+            )
+            cells.append(
+                "n/a"
+                if run.cpu is None or not base.cpu
+                else f"{run.cpu:.2f} s {run.cpu / base.cpu:.2f}x"
+            )
+        print(f"  {figure + ' / no cache':<22} " + "  ".join(f"{c:>16}" for c in cells))
+
+
+def baseline_package(revision: str, into: Path) -> Path:
+    """The ``bot`` package of ``revision`` (``git archive``; the repository is not touched)
+    extracted under ``into``, a folder to put first on ``PYTHONPATH``."""
+    into.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "archive", "--format=tar", revision, "bot"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def only_rescans(bench: Bench, work: Path, corpus: Path, baseline: str | None) -> None:
+    """The rescan figures alone, on this revision and, in turns, on ``baseline``."""
+    variants = [Variant("now", {"PYTHONPATH": str(REPO_ROOT)})]
+    if baseline is not None:
+        root = baseline_package(baseline, work / "baseline")
+        variants.append(Variant(baseline, {"PYTHONPATH": str(root)}))
+    first = sorted((corpus / ".github" / "workflows").iterdir())[0]
+    rescans_in_turns(bench, "replicated", corpus, first, variants)
+    real, edited = distinct_corpus(work / "distinct")
+    rescans_in_turns(bench, "distinct", real, edited, variants)
+
+
 def distinct_corpus(destination: Path) -> tuple[Path, Path]:
     """``tests/corpus/real`` and ``tests/corpus/zizmor`` copied side by side; the file to edit."""
     for part in ("real", "zizmor"):
@@ -155,7 +264,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="only zizmor's JSON scan against mendbot's text report (-j1 and workers)",
     )
+    parser.add_argument(
+        "--only-rescans", action="store_true", help="only the rescans with the result cache"
+    )
+    parser.add_argument(
+        "--baseline-ref",
+        metavar="REV",
+        help="with --only-rescans: the same rescans, in turns, on this revision's bot package",
+    )
     args = parser.parse_args(argv)
+    if args.baseline_ref and not args.only_rescans:
+        parser.error("--baseline-ref needs --only-rescans")
     with tempfile.TemporaryDirectory(prefix="mendbot-bench-scan-") as tmp:
         work = Path(tmp)
         corpus = build_corpus(find_source(None), work / "repo", args.count)
@@ -164,6 +283,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench = Bench(args.repeat, work / "out")
         zizmor = zizmor_tool(bench.env)
         zizmor_argv = None if zizmor is None else zizmor.argv(Path("."))[:-1]
+        if args.only_rescans:
+            only_rescans(bench, work, corpus.directory, args.baseline_ref)
+            return 0
         if args.text_only:
             large_text(bench, corpus.directory, zizmor_argv)
             return 0
@@ -176,7 +298,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _machine() -> str:
-    import os
 
     try:
         usable = len(os.sched_getaffinity(0))
