@@ -8,6 +8,7 @@ what that identity uses, so ``mendbot gate`` never loads a detector or the propo
 
 from __future__ import annotations
 
+import gc
 import importlib
 
 import click
@@ -39,6 +40,9 @@ class LazyGroup(click.Group):
     def __init__(self, *args: object, lazy: dict[str, str], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.lazy = lazy
+        self.freeze_loaded = False
+        """Move what importing a command created out of the garbage collector's sight (only in
+        a process of its own: see :func:`main`)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [*self.lazy, *super().list_commands(ctx)]
@@ -49,6 +53,10 @@ class LazyGroup(click.Group):
             return super().get_command(ctx, cmd_name)
         module_name, _, attribute = target.partition(":")
         command = getattr(importlib.import_module(module_name), attribute)
+        if self.freeze_loaded:
+            # Modules, classes and schemas live as long as the process: collections need not
+            # walk them again and again while an analysis allocates its findings.
+            gc.freeze()
         if not isinstance(command, click.Command):
             raise TypeError(f"{target} is not a click command")
         return command
@@ -64,6 +72,17 @@ def cli() -> None:
     """mendbot: find security problems in GitHub Actions workflows and fix them safely."""
 
 
+#: Allocations between two collections of the youngest generation (Python's default: 700).
+#: A rescan builds thousands of findings that all live until the report; collecting every 700
+#: allocations cost a fifth of its time, and 10,000 leaves the peak memory where it was.
+GC_YOUNG_THRESHOLD = 10_000
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: the command in a process of its own, whose garbage collector
+    is tuned for a short run that keeps most of what it builds (see
+    :data:`GC_YOUNG_THRESHOLD`)."""
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+    cli.freeze_loaded = True
     cli(prog_name="mendbot")
