@@ -20,10 +20,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlsplit
-
-import requests
 
 from bot import outside_reads
 from bot.resolvers import disk_cache
@@ -34,6 +32,9 @@ from bot.resolvers.action_refs import (
     DEFAULT_TTL_SECONDS,
     NEGATIVE_TTL_SECONDS,
 )
+
+if TYPE_CHECKING:
+    import requests
 
 DEFAULT_API = "https://api.github.com"
 API_URL_VARIABLE = "GITHUB_API_URL"
@@ -269,6 +270,8 @@ class ActionApi:
             raise ApiLookupError(f"{self._where(path)}: the answer is not JSON") from None
 
     def _request(self, url: str, path: str) -> requests.Response:
+        import requests  # only a run that asks the API pays for importing it
+
         self.requests_made += 1
         headers = {
             "Accept": "application/vnd.github+json",
