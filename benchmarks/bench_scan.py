@@ -86,9 +86,7 @@ class Bench:
             runs.append(run_child(argv, {**self.env, **(env or {})}, out, self.timer))
         run = min(runs, key=lambda r: r.wall)
         previous = self.best.get(label)
-        if previous is not None and previous.wall < run.wall:
-            run = previous
-        self.best[label] = run
+        self.best[label] = run if previous is None or run.wall < previous.wall else previous
         if quiet:
             return run
         cpu = "n/a" if run.cpu is None else f"{run.cpu:.2f}"
@@ -237,10 +235,11 @@ def baseline_package(revision: str, into: Path) -> Path:
 
 def only_rescans(bench: Bench, work: Path, corpus: Path, baseline: str | None) -> None:
     """The rescan figures alone, on this revision and, in turns, on ``baseline``."""
-    variants = [Variant("now", {"PYTHONPATH": str(REPO_ROOT)})]
+    # PYTHONSAFEPATH: `python -m` must not put the current folder (this checkout) first.
+    variants = [Variant("now", {"PYTHONPATH": str(REPO_ROOT), "PYTHONSAFEPATH": "1"})]
     if baseline is not None:
         root = baseline_package(baseline, work / "baseline")
-        variants.append(Variant(baseline, {"PYTHONPATH": str(root)}))
+        variants.append(Variant(baseline, {"PYTHONPATH": str(root), "PYTHONSAFEPATH": "1"}))
     first = sorted((corpus / ".github" / "workflows").iterdir())[0]
     rescans_in_turns(bench, "replicated", corpus, first, variants)
     real, edited = distinct_corpus(work / "distinct")

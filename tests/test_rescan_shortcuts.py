@@ -108,3 +108,38 @@ def test_a_crowded_folder_still_invalidates_when_its_size_crosses_the_limit(
     assert not _served_after(tmp_path / "shrink", LIMIT - 1, "remove")
     assert not _served_after(tmp_path / "edit", LIMIT - 2, "edit")  # at the limit: read
     assert _served_after(tmp_path / "grow", LIMIT, "add")  # still over: still not read
+
+
+FORMATS = ("text", "json", "sarif", "github")
+
+
+def _every_report(root: Path, out: Path, *args: str) -> tuple[int, dict[str, bytes]]:
+    """Run analyze on ``root`` writing every report format; the exit code and their bytes."""
+    out.mkdir(parents=True)
+    extra = [f"--extra-report={kind}={out / kind}" for kind in FORMATS[1:]]
+    done = run_mendbot(
+        "analyze", str(root), "--offline", "-j", "1", "-o", str(out / FORMATS[0]), *extra, *args
+    )
+    assert done.returncode in (0, 1), done.stderr
+    return done.returncode, {kind: (out / kind).read_bytes() for kind in FORMATS}
+
+
+def test_a_rescan_of_a_crowded_folder_after_an_edit_writes_a_cold_runs_reports(
+    tmp_path: Path,
+) -> None:
+    """The edited workflow is analysed again and every other result is served: each report
+    is byte for byte what a run without the cache writes."""
+    cache = ("--cache-dir", str(tmp_path / "cache"))
+    root = tmp_path / "repo"
+    workflows = _crowded(root, LIMIT)
+    _every_report(root, tmp_path / "cold", *cache)
+    edited = workflows / "filler0007.yml"
+    edited.write_text(
+        "on: issue_comment\njobs:\n  echo:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - run: echo ${{ github.event.comment.body }}\n",
+        encoding="utf-8",
+    )
+    rescan = _every_report(root, tmp_path / "rescan", *cache)
+    reference = _every_report(root, tmp_path / "reference", "--no-cache")
+    assert rescan == reference
+    assert b"filler0007.yml" in reference[1]["json"]  # the edit is in the report
