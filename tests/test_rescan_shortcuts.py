@@ -7,8 +7,13 @@ that saves work there must still miss when what a result depends on changed.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
+import pytest
+
+import bot
 from bot import outside_reads
 from bot.analyze.inputs import Input
 from bot.analyze.result_cache import MISS, FileResult, ResultCache
@@ -143,3 +148,35 @@ def test_a_rescan_of_a_crowded_folder_after_an_edit_writes_a_cold_runs_reports(
     reference = _every_report(root, tmp_path / "reference", "--no-cache")
     assert rescan == reference
     assert b"filler0007.yml" in reference[1]["json"]  # the edit is in the report
+
+
+def test_editing_a_rule_module_invalidates_every_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rule set's identity is derived from mendbot's installed code without importing it:
+    a rule edited in place is a miss, even when the edit keeps the file's size and time."""
+    installed = tmp_path / "site" / "bot"
+    shutil.copytree(
+        Path(bot.__file__).parent, installed, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    monkeypatch.setattr(bot, "__file__", str(installed / "__init__.py"))
+    root = tmp_path / "repo"
+    workflows = _crowded(root, 0)
+    item = Input(workflows / "publish.yml", ".github/workflows/publish.yml", False)
+
+    def served() -> bool:
+        cache = ResultCache(tmp_path / "cache", {})
+        return cache.load(cache.key(item, root, CALLEE)) is not MISS
+
+    first = ResultCache(tmp_path / "cache", {})
+    first.store(first.key(item, root, CALLEE), FileResult(None))
+    first.save()
+    assert served()
+    rule = installed / "detectors" / "workflows" / "template_injection.py"
+    status = rule.stat()
+    text = rule.read_text(encoding="utf-8")
+    assert text.endswith("\n")
+    rule.write_text(text[:-1] + "#", encoding="utf-8")  # the same size
+    assert rule.stat().st_size == status.st_size
+    os.utime(rule, ns=(status.st_atime_ns, status.st_mtime_ns))
+    assert not served()
