@@ -233,7 +233,7 @@ class LocalForge(LocalDeployments, ForgeHost):
         """Compare-and-swap update of the branch ref."""
         old = expected if expected is not None else "0" * len(sha)
         try:
-            git.run(self._repo, "update-ref", f"refs/heads/{branch}", sha, old)
+            git.update_ref(self._repo, f"refs/heads/{branch}", sha, old)
         except GitError as exc:
             raise ForgeError(
                 f"{branch} moved while the bot was updating it ({exc})",

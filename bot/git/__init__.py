@@ -12,7 +12,10 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
+from bot.git import refs
 from bot.git.graph import (
+    DIFF_OPTIONS,
+    RAW_OPTIONS,
     Commit,
     diff_raw,
     is_ancestor,
@@ -24,12 +27,14 @@ from bot.git.graph import (
 )
 from bot.git.process import GitError, run
 from bot.git.reader import GitObject
+from bot.git.refs import TransactionsUnsupported
 from bot.git.session import active, batched
 
 T = TypeVar("T")
 
 __all__ = [
     "DIFF_OPTIONS",
+    "RAW_OPTIONS",
     "Commit",
     "GitError",
     "GitObject",
@@ -55,6 +60,7 @@ __all__ = [
     "rev_parse",
     "run",
     "toplevel",
+    "update_ref",
     "with_git_config",
 ]
 
@@ -62,16 +68,6 @@ _BLANK = re.compile(r"\s")
 #: Branch names :func:`branch_tips` asks the reader about (git refuses spaces in ref names).
 _BRANCH = re.compile(r"^[A-Za-z0-9._/-]+$")
 _OBJECT_ID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
-
-#: Options that pin ``git diff`` output whatever the user's configuration says.
-DIFF_OPTIONS = (
-    "--no-color",
-    "--no-ext-diff",
-    "--no-textconv",
-    "--no-renames",
-    "--src-prefix=a/",
-    "--dst-prefix=b/",
-)
 
 
 def rev_parse(repo: Path, ref: str) -> str:
@@ -212,6 +208,21 @@ def blob_at(repo: Path, commit: str, path: str) -> tuple[str, str] | None:
             mode, _kind, object_id = meta.decode().split()
             return mode, object_id
     return None
+
+
+def update_ref(repo: Path, ref: str, new: str, old: str) -> None:
+    """Point ``ref`` at ``new`` if it points at ``old`` now (all zeros: if it does not exist),
+    as ``git update-ref ref new old`` does; inside a session through its one ``git update-ref
+    --stdin`` process, one transaction per update. Raises :class:`GitError` when the ref
+    is elsewhere (then it is unchanged)."""
+    session = active()
+    if session is not None and refs.askable(ref, new, old):
+        try:
+            session.updater(repo).update(ref, new, old)
+            return
+        except TransactionsUnsupported:
+            pass  # NOTE(git): nothing changed; git before 2.27 is asked the usual way.
+    run(repo, "update-ref", ref, new, old)
 
 
 def with_git_config(env: Mapping[str, str], key: str, value: str) -> dict[str, str]:

@@ -23,6 +23,19 @@ _OBJECT_ID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 _FIXED_NAME = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?([~^][0-9]*)*$")
 _SPACE = " \t\n\v\f\r"  # C's isspace(), which git trims names with
 
+#: Options that pin ``git diff`` output whatever the user's configuration says.
+DIFF_OPTIONS = (
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--no-renames",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
+)
+#: ``git diff`` options of the canonical raw diff (full ids, no renames, NUL-separated), which
+#: ``git diff-tree -r`` prints the same for two trees.
+RAW_OPTIONS = ("--raw", "-z", "--no-abbrev", *DIFF_OPTIONS)
+
 #: Commits :func:`linear_history` walks before it leaves the question to git.
 LINEAR_LIMIT = 64
 
@@ -221,18 +234,26 @@ def diff_raw(
     repo: Path, base: str, target: str, options: tuple[str, ...], env: Mapping[str, str] | None
 ) -> bytes:
     """``git diff options base target --`` (options pin the output). Inside a session, one
-    diff per pair of trees: commits are compared by their trees, as git compares them."""
+    diff per pair of trees: commits are compared by their trees, as git compares them, and the
+    canonical raw diff (:data:`RAW_OPTIONS`) comes from the session's ``git diff-tree
+    --stdin``, which prints the same bytes."""
     session = active()
     fixed = _FIXED_NAME.match(base) and _FIXED_NAME.match(target)
     if session is None or env is not None or not fixed:
         return run(repo, "diff", *options, base, target, "--", env=env)
-    trees = (_tree(session, repo, base), _tree(session, repo, target))
-    if None in trees:
+    old, new = _tree(session, repo, base), _tree(session, repo, target)
+    if old is None or new is None:
         return run(repo, "diff", *options, base, target, "--")
-    return session.answer(
-        (repo, "diff", *options, *trees),
-        lambda: run(repo, "diff", *options, base, target, "--"),
-    )
+
+    def ask() -> bytes:
+        if options == RAW_OPTIONS:
+            try:
+                return session.differ(repo).diff(old, new)
+            except GitError:
+                pass  # NOTE(git): asked again below the usual way, which says why.
+        return run(repo, "diff", *options, base, target, "--")
+
+    return session.answer((repo, "diff", *options, old, new), ask)
 
 
 def _tree(session: Session, repo: Path, name: str) -> str | None:

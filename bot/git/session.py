@@ -5,7 +5,10 @@ process per repository and remembers the answers that are functions of object id
 merge base of two commits, whether one descends from another, the diff of two trees, a merged
 tree): an object id names the same content for ever, so such an answer cannot go stale, however
 branches move during the run. Names that can move (branches, ``HEAD``) are never remembered.
-Outside a session every call starts its own git process, as before.
+It also keeps one ``git diff-tree --stdin`` (raw diffs of two trees) and one
+``git update-ref --stdin`` (compare-and-swap ref updates, one transaction each) per repository,
+started on their first request. Outside a session every call starts its own git process, as
+before.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import TypeVar
 
+from bot.git.differ import TreeDiffer
 from bot.git.reader import ObjectReader
+from bot.git.refs import RefUpdater
 
 T = TypeVar("T")
 
@@ -26,6 +31,8 @@ class Session:
 
     def __init__(self) -> None:
         self._readers: dict[Path, ObjectReader] = {}
+        self._differs: dict[Path, TreeDiffer] = {}
+        self._updaters: dict[Path, RefUpdater] = {}
         self._answers: dict[tuple[Hashable, ...], object] = {}
 
     def reader(self, repo: Path) -> ObjectReader:
@@ -34,6 +41,20 @@ class Session:
         if reader is None:
             reader = self._readers[repo] = ObjectReader(repo)
         return reader
+
+    def differ(self, repo: Path) -> TreeDiffer:
+        """The tree differ of ``repo`` (started on its first request)."""
+        differ = self._differs.get(repo)
+        if differ is None:
+            differ = self._differs[repo] = TreeDiffer(repo)
+        return differ
+
+    def updater(self, repo: Path) -> RefUpdater:
+        """The ref updater of ``repo`` (started on its first request)."""
+        updater = self._updaters.get(repo)
+        if updater is None:
+            updater = self._updaters[repo] = RefUpdater(repo)
+        return updater
 
     def known(self, key: tuple[Hashable, ...]) -> object | None:
         """The answer remembered under ``key`` (None: not asked yet)."""
@@ -53,10 +74,16 @@ class Session:
         return self.remember(key, ask())
 
     def close(self) -> None:
-        """Stop every reader."""
+        """Stop every reader, differ and updater."""
         for reader in self._readers.values():
             reader.close()
+        for differ in self._differs.values():
+            differ.close()
+        for updater in self._updaters.values():
+            updater.close()
         self._readers.clear()
+        self._differs.clear()
+        self._updaters.clear()
 
 
 _ACTIVE: ContextVar[Session | None] = ContextVar("mendbot_git_session", default=None)

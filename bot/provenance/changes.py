@@ -154,7 +154,7 @@ def parse_raw(output: bytes) -> list[RawEntry]:
 
 def raw_diff(repo: Path, base: str, target: str, env: dict[str, str] | None = None) -> bytes:
     """``git diff --raw`` between two tree-ish names, in the canonical options."""
-    return git.diff_raw(repo, base, target, ("--raw", "-z", "--no-abbrev", *git.DIFF_OPTIONS), env)
+    return git.diff_raw(repo, base, target, git.RAW_OPTIONS, env)
 
 
 def changes_from_raw(
