@@ -1,11 +1,14 @@
-"""Build the tree of a bundle's candidate commit: the attested patch and the attestation on the
-attested base, in a temporary index (never the working tree).
+"""Build a bundle's candidate commit: the attested patch and the attestation on the attested
+base, never touching the working tree.
 
-A run reads each base commit into an index once and copies that index for every bundle on
-the same base. The attestation goes into the same ``git apply`` as the patch, as a new-file
-hunk that carries its bytes exactly (git's binary literal form, checked by git against the
-blob id), unless the patch itself touches that path: then it is written on top of the patch
-with ``update-index``, as before.
+A plain bundle (changes to existing text files, as the analysis writes them) is built with no
+git process of its own (:mod:`bot.propose.fast_candidate`); the first one of a run is also
+built with git's commands, and the run keeps the fast way only if both give the same commit.
+Any other bundle is built with git's commands in a temporary index: a run reads each base
+commit into an index once and copies that index for every bundle on the same base. The
+attestation goes into the same ``git apply`` as the patch, as a new-file hunk that carries its
+bytes exactly (git's binary literal form, checked by git against the blob id), unless the patch
+itself touches that path: then it is written on top of the patch with ``update-index``.
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ import hashlib
 import re
 import shutil
 import zlib
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from bot import git as gitcmd
 from bot.git import GitError
+from bot.git.writer import ObjectWriter
+from bot.propose.fast_candidate import FastCandidates
 
 #: Paths the attestation hunk names without quoting (git quotes anything else).
 _PLAIN_PATH = re.compile(r"^[A-Za-z0-9._/-]+$")
@@ -39,6 +45,54 @@ class CandidateTrees:
         self._repo = repo
         self._scratch = scratch
         self._bases: dict[str, Path] = {}
+        self._writer = ObjectWriter(repo, scratch)
+        self._fast = FastCandidates(repo, self._writer)
+        self._fast_agrees: bool | None = None
+        """Whether the fast way built the same commit as git (None: not compared yet)."""
+
+    def commit(
+        self,
+        base: str,
+        patch: bytes,
+        attestation: tuple[str, bytes] | None,
+        message: Callable[[], bytes],
+        identity: Mapping[str, str],
+    ) -> str:
+        """The commit on ``base`` of ``patch`` plus ``attestation`` (path, bytes), with the
+        message ``message()`` (asked once the tree is built) and the author, committer and
+        date of ``identity``, as ``git commit-tree`` makes it.
+
+        Raises :class:`BaseUnreadable`, :class:`PatchRefused`, or :class:`GitError` when the
+        commit cannot be written.
+        """
+        fast = self._fast.tree(base, patch, attestation) if self._fast_agrees is not False else None
+        if fast is not None and self._fast_agrees:
+            tree = fast
+        else:
+            try:
+                tree = self.build(base, patch, attestation)
+            except GitError:
+                if fast is not None:
+                    self._fast_agrees = False  # git refused what the fast way built
+                raise
+        text = message()
+        quick = self._fast.commit(fast, base, text, identity) if fast is not None else None
+        if quick is not None and self._fast_agrees:
+            return quick
+        made = (
+            gitcmd.run(
+                self._repo, "commit-tree", tree, "-p", base, "-F", "-", stdin=text, env=identity
+            )
+            .decode()
+            .strip()
+        )
+        if quick is not None:
+            self._fast_agrees = quick == made
+        return made
+
+    def close(self) -> None:
+        """Stop the run's object writers."""
+        self._writer.close()
 
     def build(self, base: str, patch: bytes, attestation: tuple[str, bytes] | None) -> str:
         """The tree of ``base`` with ``patch`` applied and ``attestation`` (path, bytes) added.

@@ -110,7 +110,10 @@ def propose(
     """
     with gitcmd.batched(), tempfile.TemporaryDirectory(prefix="mendbot-propose-") as scratch:
         trees = CandidateTrees(forge.workdir, Path(scratch))
-        return _propose_all(bundles, forge, trust, trees, settings, now, environments)
+        try:
+            return _propose_all(bundles, forge, trust, trees, settings, now, environments)
+        finally:
+            trees.close()
 
 
 def _propose_all(
@@ -391,8 +394,17 @@ def _build_and_verify(
         if files.attestation is not None and attestation_path is not None
         else None
     )
+
+    def message() -> bytes:
+        # Rendered from the unverified statement; the commit is discarded unless the verifier
+        # accepts the same bytes below.
+        statement = _parse_unverified(files.statement, path)
+        draft = body.Proposal(statement, None, digest, signed, attestation_path, name)
+        return body.commit_message(draft).encode()
+
     try:
-        tree = trees.build(base, files.patch, committed)
+        # A fixed date makes the commit id a function of the bundle: reruns create nothing new.
+        candidate = trees.commit(base, files.patch, committed, message, bot_commit_env(created))
     except BaseUnreadable:
         # Asked only now: a base that is there costs no git process of its own.
         if not gitcmd.has_commit(repo, base):
@@ -403,30 +415,6 @@ def _build_and_verify(
             f"{PATCH} no longer applies on the attested base {base[:12]} ({exc}); the "
             "finding may be stale: make a fresh bundle"
         ) from None
-    except GitError as exc:
-        raise _Refused(f"cannot build the commit: {exc}") from None
-    # The message is rendered from the unverified statement here; the commit is discarded
-    # unless the verifier accepts the same bytes below.
-    statement = _parse_unverified(files.statement, path)
-    draft = body.Proposal(statement, None, digest, signed, attestation_path, name)
-    # A fixed date makes the commit id a function of the bundle: reruns create nothing new.
-    identity = bot_commit_env(created)
-    try:
-        candidate = (
-            gitcmd.run(
-                repo,
-                "commit-tree",
-                tree,
-                "-p",
-                base,
-                "-F",
-                "-",
-                stdin=body.commit_message(draft).encode(),
-                env=identity,
-            )
-            .decode()
-            .strip()
-        )
     except GitError as exc:
         raise _Refused(f"cannot build the commit: {exc}") from None
     result = verify_bundle(
