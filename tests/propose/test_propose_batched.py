@@ -23,10 +23,11 @@ from bot.propose.job import Status, propose
 from bot.provenance.signing.signers import KeySigner
 from bot.provenance.verification.trust import KeyTrust
 
-#: Git processes ``mendbot propose`` may start for one more bundle (20 before batching, 16
-#: before the batched session; now apply, write-tree, commit-tree, the verifier's diff and the
-#: branch update).
-GIT_PER_BUNDLE = 6
+#: Git processes ``mendbot propose`` may start for one more plain bundle (20 before batching,
+#: 16 before the batched session, 5 before the run's long-lived writers: apply, write-tree,
+#: commit-tree, the verifier's diff and the branch update; now none: the first bundle of a run
+#: starts the run's processes).
+GIT_PER_BUNDLE = 0
 
 
 @pytest.fixture
