@@ -36,6 +36,8 @@ class FastCandidates:
     def __init__(self, repo: Path, writer: ObjectWriter) -> None:
         self._repo = repo
         self._writer = writer
+        # Bundles on one base share its folders: each tree is read and parsed once per run.
+        self._read: dict[str, dict[bytes, tuple[str, str]]] = {}
 
     def tree(self, base: str, patch: bytes, attestation: tuple[str, bytes] | None) -> str | None:
         """The tree of commit ``base`` with ``patch`` applied and ``attestation`` (path, bytes)
@@ -65,7 +67,7 @@ class FastCandidates:
         changes = exact_apply.parse(patch) if patch.strip() else []
         if commit is None or commit.object_id != base or changes is None:
             return None
-        tree = _TreeEdit(self._repo, self._writer, commit.tree)
+        tree = _TreeEdit(self._repo, self._writer, self._read, commit.tree)
         for change in changes:
             mode, before = tree.entry(change.path)
             if mode != change.mode:
@@ -107,12 +109,19 @@ def _commit_header(identity: Mapping[str, str]) -> str | None:
 class _TreeEdit:
     """The base tree with some paths replaced, written bottom-up."""
 
-    def __init__(self, repo: Path, writer: ObjectWriter, root: str) -> None:
+    def __init__(
+        self,
+        repo: Path,
+        writer: ObjectWriter,
+        read: dict[str, dict[bytes, tuple[str, str]]],
+        root: str,
+    ) -> None:
         session = active()
         if session is None:
             raise _NotPlain
         self._reader = session.reader(repo)
         self._writer = writer
+        self._read = read
         self._id_bytes = len(root) // 2
         self._dirs: dict[str, dict[bytes, tuple[str, str]]] = {"": self._entries(root)}
         self._changed: set[str] = set()
@@ -184,8 +193,14 @@ class _TreeEdit:
         return entries
 
     def _entries(self, tree: str) -> dict[bytes, tuple[str, str]]:
-        """The entries of tree ``tree``; raises :class:`_NotPlain` for a mode git would not
-        write or a name that is there twice."""
+        """The entries of tree ``tree`` (a copy of the run's, to change); raises
+        :class:`_NotPlain` for a mode git would not write or a name that is there twice."""
+        known = self._read.get(tree)
+        if known is None:
+            known = self._read[tree] = self._parsed(tree)
+        return dict(known)
+
+    def _parsed(self, tree: str) -> dict[bytes, tuple[str, str]]:
         found = self._reader.read(tree)
         if found is None or found.kind != "tree":
             raise _NotPlain
