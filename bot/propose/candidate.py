@@ -2,13 +2,13 @@
 base, never touching the working tree.
 
 A plain bundle (changes to existing text files, as the analysis writes them) is built with no
-git process of its own (:mod:`bot.propose.fast_candidate`); the first one of a run is also
-built with git's commands, and the run keeps the fast way only if both give the same commit.
-Any other bundle is built with git's commands in a temporary index: a run reads each base
-commit into an index once and copies that index for every bundle on the same base. The
-attestation goes into the same ``git apply`` as the patch, as a new-file hunk that carries its
-bytes exactly (git's binary literal form, checked by git against the blob id), unless the patch
-itself touches that path: then it is written on top of the patch with ``update-index``.
+git process of its own (:mod:`bot.propose.fast_candidate`); the first one on each base commit
+is also built with git's commands, and the run keeps the fast way only while both give the
+same commit. Any other bundle is built with git's commands in a temporary index: a run reads
+each base commit into an index once and copies that index for every bundle on the same base.
+The attestation goes into the same ``git apply`` as the patch, as a new-file hunk that carries
+its bytes exactly (git's binary literal form, checked by git against the blob id), unless the
+patch itself touches that path: then it is written on top of the patch with ``update-index``.
 """
 
 from __future__ import annotations
@@ -47,8 +47,10 @@ class CandidateTrees:
         self._bases: dict[str, Path] = {}
         self._writer = ObjectWriter(repo, scratch)
         self._fast = FastCandidates(repo, self._writer)
-        self._fast_agrees: bool | None = None
-        """Whether the fast way built the same commit as git (None: not compared yet)."""
+        self._checked: set[str] = set()
+        """Bases on which the fast way built the very commit git built."""
+        self._fast_off = False
+        """Whether the fast way once differed from git (then git builds the rest of the run)."""
 
     def commit(
         self,
@@ -65,19 +67,21 @@ class CandidateTrees:
         Raises :class:`BaseUnreadable`, :class:`PatchRefused`, or :class:`GitError` when the
         commit cannot be written.
         """
-        fast = self._fast.tree(base, patch, attestation) if self._fast_agrees is not False else None
-        if fast is not None and self._fast_agrees:
+        fast = None if self._fast_off else self._fast.tree(base, patch, attestation)
+        trusted = fast is not None and base in self._checked
+        if fast is not None and trusted:
             tree = fast
         else:
             try:
                 tree = self.build(base, patch, attestation)
             except GitError:
-                if fast is not None:
-                    self._fast_agrees = False  # git refused what the fast way built
+                # git refused what the fast way built (an unreadable base, a patch it reads
+                # otherwise): it keeps deciding for the rest of the run.
+                self._fast_off = self._fast_off or fast is not None
                 raise
         text = message()
         quick = self._fast.commit(fast, base, text, identity) if fast is not None else None
-        if quick is not None and self._fast_agrees:
+        if quick is not None and trusted:
             return quick
         made = (
             gitcmd.run(
@@ -86,8 +90,10 @@ class CandidateTrees:
             .decode()
             .strip()
         )
-        if quick is not None:
-            self._fast_agrees = quick == made
+        if quick is not None and quick == made:
+            self._checked.add(base)
+        elif quick is not None:
+            self._fast_off = True
         return made
 
     def close(self) -> None:

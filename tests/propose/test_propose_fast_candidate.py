@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 
 from bot import git
 from bot.git.writer import ObjectWriter
-from bot.propose.candidate import CandidateTrees
+from bot.propose.candidate import BaseUnreadable, CandidateTrees
 from bot.propose.fast_candidate import FastCandidates
 from bot.protocol import bot_commit_env
 from bot.provenance.layout import committed_attestation_path, remediation_id
@@ -227,3 +227,32 @@ def test_a_symlink_or_a_file_in_the_attestations_place_is_left_to_git(bench, bui
     patch = make_patch(repo.path, base, {"dir/file.txt": b"other\n"}).diff
     assert fast.tree(base, patch, ATTESTATION) is None
     assert fast.tree(base, patch.replace(b"dir/file.txt", b"link"), None) is None
+
+
+def test_a_base_git_refuses_to_read_is_refused_though_the_fast_way_could_build_on_it(
+    bench, builders
+) -> None:
+    fast, trees = builders
+    repo = bench.repo.path
+    identity = bot_commit_env("2026-01-01T00:00:00Z")
+    # A plain bundle on a plain base first: the fast way builds git's very commit there.
+    clean_base, clean_patch = _hostile(bench)
+    clean = trees.commit(clean_base, clean_patch, ATTESTATION, lambda: b"fix\n", identity)
+    assert clean == trees.commit(clean_base, clean_patch, ATTESTATION, lambda: b"fix\n", identity)
+    # A base whose tree holds a .git folder, which git never checks out (read-tree refuses it).
+    blob = _git(repo, "hash-object", "-w", "--stdin", stdin=b"[core]\n")
+    folder = _git(repo, "mktree", stdin=f"100644 blob {blob}\tconfig\n".encode())
+    listing = _git(repo, "ls-tree", "HEAD") + f"\n040000 tree {folder}\t.git\n"
+    base = _git(repo, "commit-tree", _git(repo, "mktree", stdin=listing.encode()), "-p", "HEAD",
+                "-m", "hostile")  # fmt: skip
+    readme = _git(repo, "hash-object", "-w", "--stdin", stdin=b"# project\nchanged\n")
+    edited = listing.replace(_git(repo, "rev-parse", "HEAD:README.md"), readme)
+    after = _git(repo, "commit-tree", _git(repo, "mktree", stdin=edited.encode()), "-m", "after")
+    patch = subprocess.run(
+        ["git", "diff", "--binary", "--full-index", *git.DIFF_OPTIONS, base, after, "--"],
+        cwd=repo, capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    assert fast.tree(base, patch, ATTESTATION) is not None
+    for _ in range(2):  # the second bundle on that base too
+        with pytest.raises(BaseUnreadable, match=r"invalid path '\.git/config'"):
+            trees.commit(base, patch, ATTESTATION, lambda: b"fix\n", identity)
