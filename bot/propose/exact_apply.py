@@ -45,7 +45,7 @@ class FileChange:
 
 def parse(patch: bytes) -> list[FileChange] | None:
     """The file changes of ``patch``, or None when it is not the plain shape taken here."""
-    lines = patch.splitlines(keepends=True)
+    lines = _lines(patch)
     changes: list[FileChange] = []
     position = 0
     while position < len(lines):
@@ -140,7 +140,7 @@ def apply(change: FileChange, before: bytes, object_id: Callable[[bytes], str]) 
     """``before`` with ``change``'s hunks applied where they say, or None when a hunk does not
     match there exactly, would need git's anchoring rules, or the result does not hash
     (``object_id``) to the post-image id the patch declares."""
-    old = before.splitlines(keepends=True)
+    old = _lines(before)
     new: list[bytes] = []
     copied = 0
     for start, body in change.hunks:
@@ -161,6 +161,14 @@ def apply(change: FileChange, before: bytes, object_id: Callable[[bytes], str]) 
         copied = at + len(removed)
     result = b"".join(new + old[copied:])
     return result if object_id(result) == change.after else None
+
+
+def _lines(data: bytes) -> list[bytes]:
+    """``data`` cut after each ``\\n``, as git reads lines (``bytes.splitlines`` would also
+    cut at a lone ``\\r``)."""
+    lines = [line + b"\n" for line in data.split(b"\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
 
 
 def blob_id(content: bytes, id_length: int) -> str:

@@ -141,6 +141,7 @@ EDITS: dict[str, tuple[bytes, bytes]] = {
     "drops the last newline": (b"a\nb\n", b"a\nb"),
     "edits without a last newline": (b"a\nb\nc", b"a\nB\nc"),
     "crlf": (b"a\r\nb\r\nc\r\n", b"a\r\nB\r\nc\r\n"),
+    "lone carriage returns": (b"a\rb\nc\rd\n\re\n", b"a\rB\nc\rd\n\rE\n"),
     "fills an empty file": (b"", b"new\n"),
     "empties a file": (b"x\ny\n", b""),
 }  # fmt: skip
