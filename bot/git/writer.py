@@ -43,16 +43,17 @@ class ObjectWriter:
         """Store ``content`` (a commit object's text) as a commit; its object id."""
         return self._hashed(self._commits, content)
 
-    def tree(self, entries: list[tuple[str, str, bytes]]) -> str:
-        """Store a tree of ``entries`` (``(mode, object id, name)``, modes of
-        :data:`TREE_MODES`); its object id."""
-        records = [
-            f"{mode} {TREE_MODES[mode]} {object_id}\t".encode() + name + b"\0"
-            for mode, object_id, name in entries
-        ]
-        # An empty record ends the tree; git then prints its id.
-        self._trees.send(b"".join(records) + b"\0")
-        return self._object_id(self._trees)
+    def trees(self, trees: list[list[tuple[str, str, bytes]]]) -> list[str]:
+        """Store each tree of ``trees``, in order (a tree may name one stored before it), each
+        a list of ``(mode, object id, name)`` with modes of :data:`TREE_MODES`; their object
+        ids. The requests go together: git reads and writes one tree after the other."""
+        # An empty record ends a tree; git then prints its id.
+        request = b"".join(
+            b"".join(_record(mode, object_id, name) for mode, object_id, name in entries) + b"\0"
+            for entries in trees
+        )
+        self._trees.send(request)
+        return [self._object_id(self._trees) for _ in trees]
 
     def close(self) -> None:
         """Stop the processes."""
@@ -73,3 +74,8 @@ class ObjectWriter:
         if len(text) not in (40, 64) or not all(c in "0123456789abcdef" for c in text):
             raise pipe.broken(f"unexpected answer {line!r}")
         return text
+
+
+def _record(mode: str, object_id: str, name: bytes) -> bytes:
+    """One ``git mktree -z`` entry."""
+    return f"{mode} {TREE_MODES[mode]} {object_id}\t".encode() + name + b"\0"

@@ -11,6 +11,7 @@ builds the commit with git's own commands, as before.
 from __future__ import annotations
 
 import calendar
+import hashlib
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -164,16 +165,20 @@ class _TreeEdit:
             folder = folder.rpartition("/")[0]
 
     def write(self) -> str:
-        """Write the changed trees, deepest first; the root's id."""
-        for folder in sorted(self._changed, key=lambda f: -f.count("/") - bool(f)):
-            object_id = self._writer.tree(
-                [(mode, oid, name) for name, (mode, oid) in self._dirs[folder].items()]
-            )
-            if not folder:
-                return object_id
-            parent, _, name = folder.rpartition("/")
-            self._dirs[parent][name.encode()] = ("40000", object_id)
-        raise _NotPlain  # the root is always changed when anything is
+        """Write the changed trees, deepest first, in one request; the root's id. Each id is
+        computed here first (a parent names its folders' new trees) and must be git's."""
+        order = sorted(self._changed, key=lambda f: -f.count("/") - bool(f))
+        trees, expected = [], []
+        for folder in order:
+            entries = self._dirs[folder]
+            trees.append([(mode, oid, name) for name, (mode, oid) in entries.items()])
+            expected.append(_tree_id(entries, 2 * self._id_bytes))
+            if folder:
+                parent, _, name = folder.rpartition("/")
+                self._dirs[parent][name.encode()] = ("40000", expected[-1])
+        if not expected or order[-1] or self._writer.trees(trees) != expected:
+            raise _NotPlain
+        return expected[-1]
 
     def _folder(self, folder: str, *, create: bool) -> dict[bytes, tuple[str, str]] | None:
         """The entries of ``folder``, read on first use; None when it is absent (made empty,
@@ -216,3 +221,14 @@ class _TreeEdit:
             entries[name] = (mode, object_id)
             position = end + 1 + self._id_bytes
         return entries
+
+
+def _tree_id(entries: dict[bytes, tuple[str, str]], id_length: int) -> str:
+    """The object id of a tree of ``entries`` (name → mode, object id), in git's order: by
+    name, a folder's name read with a ``/`` after it."""
+    ordered = sorted(entries.items(), key=lambda e: e[0] + (b"/" if e[1][0] == "40000" else b""))
+    content = b"".join(
+        mode.encode() + b" " + name + b"\0" + bytes.fromhex(oid) for name, (mode, oid) in ordered
+    )
+    digest = hashlib.sha256 if id_length == 64 else hashlib.sha1
+    return digest(b"tree %d\0" % len(content) + content, usedforsecurity=False).hexdigest()
