@@ -24,7 +24,10 @@ from bot.git.writer import TREE_MODES, ObjectWriter
 from bot.propose import exact_apply
 
 #: The commit dates taken here: what the statement's ``createdOn`` is, UTC to the second.
-_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
+#: The names and e-mails taken here (git would strip or refuse some others).
+_NAME = re.compile(r"^[A-Za-z0-9_\[\]-]+$")
+_EMAIL = re.compile(r"^[A-Za-z0-9_.+-]+@[A-Za-z0-9_.-]+$")
 
 
 class _NotPlain(Exception):
@@ -95,11 +98,12 @@ def _commit_header(identity: Mapping[str, str]) -> str | None:
         name = identity.get(f"GIT_{role}_NAME", "")
         email = identity.get(f"GIT_{role}_EMAIL", "")
         date = identity.get(f"GIT_{role}_DATE", "")
-        if not _DATE.match(date) or not re.match(r"^[\w\[\]-]+$", name):
+        if not (_DATE.match(date) and _NAME.match(name) and _EMAIL.match(email)):
             return None
-        if not re.match(r"^[\w.+-]+@[\w.-]+$", email):
+        try:
+            moment = datetime.strptime(date, "%Y-%m-%dT%H:%M:%SZ")
+        except ValueError:  # no such day
             return None
-        moment = datetime.strptime(date, "%Y-%m-%dT%H:%M:%SZ")
         if not 1970 <= moment.year <= 2099:
             return None
         seconds = calendar.timegm(moment.timetuple())
