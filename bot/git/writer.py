@@ -3,9 +3,9 @@
 ``git hash-object -w --stdin-paths`` (blobs, stored byte for byte with ``--no-filters``; and
 commits, with ``-t commit``, which git checks are well-formed) and ``git mktree -z --batch``
 (trees: git sorts the entries, checks that each names an object of its type, and refuses a
-name with a slash). Content goes through one file in a private scratch folder. Any failure
-stops that process and raises :class:`GitError` with git's message; the next request starts
-another.
+name with a slash). Content goes through a new file in a private scratch folder each time.
+Any failure stops that process and raises :class:`GitError` with git's message; the next
+request starts another.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ class ObjectWriter:
     """Writes objects into ``repo`` through files in ``scratch`` (a private folder)."""
 
     def __init__(self, repo: Path, scratch: Path) -> None:
-        self._file = scratch / "object"
+        self._scratch = scratch
+        self._written = 0
         self._blobs = GitPipe(repo, ("hash-object", "-w", "--no-filters", "--stdin-paths"))
         self._commits = GitPipe(repo, ("hash-object", "-t", "commit", "-w", "--stdin-paths"))
         self._trees = GitPipe(repo, ("mktree", "-z", "--batch"))
@@ -61,10 +62,14 @@ class ObjectWriter:
             pipe.close()
 
     def _hashed(self, pipe: GitPipe, content: bytes) -> str:
-        path = os.fsencode(self._file)
+        # A new file each time: truncating and rewriting one file makes ext4 flush it to disk
+        # on close (milliseconds each on a busy disk); the scratch folder goes at the end.
+        self._written += 1
+        file = self._scratch / f"object-{self._written}"
+        path = os.fsencode(file)
         if b"\n" in path:
-            raise GitError(f"{self._file} cannot be named on one line of git hash-object")
-        self._file.write_bytes(content)
+            raise GitError(f"{file} cannot be named on one line of git hash-object")
+        file.write_bytes(content)
         pipe.send(path + b"\n")
         return self._object_id(pipe)
 
