@@ -45,6 +45,7 @@ class CandidateTrees:
         self._repo = repo
         self._scratch = scratch
         self._bases: dict[str, Path] = {}
+        self._built = 0
         self._writer = ObjectWriter(repo, scratch)
         self._fast = FastCandidates(repo, self._writer)
         self._checked: set[str] = set()
@@ -106,9 +107,10 @@ class CandidateTrees:
         Raises :class:`BaseUnreadable`, :class:`PatchRefused`, or :class:`GitError` when the
         tree cannot be written.
         """
-        # One index and one patch file, rewritten per bundle: the run removes two files, not two
-        # per bundle.
-        index = self._scratch / "index"
+        # New files per bundle: truncating and rewriting one file makes ext4 flush it to disk
+        # on close (milliseconds on a busy disk); the scratch folder goes at the end.
+        self._built += 1
+        index = self._scratch / f"index-{self._built}"
         shutil.copyfile(self._base_index(base), index)
         env = {"GIT_INDEX_FILE": str(index)}
         pending = attestation
@@ -119,7 +121,7 @@ class CandidateTrees:
             hunks += _new_file_hunk(attestation[0], attestation[1], len(base))
             pending = None
         if hunks:
-            patch_file = self._scratch / "patch.diff"
+            patch_file = self._scratch / f"patch-{self._built}.diff"
             patch_file.write_bytes(hunks)
             try:
                 gitcmd.run(
