@@ -23,7 +23,8 @@ _INDEX = re.compile(
     r"^index (?P<before>[0-9a-f]{40}|[0-9a-f]{64})\.\.(?P<after>[0-9a-f]{40}|[0-9a-f]{64})"
     r" (?P<mode>100644|100755)$"
 )
-_HUNK = re.compile(r"^@@ -(?P<old>\d+)(?:,(?P<olen>\d+))? \+(?P<new>\d+)(?:,(?P<nlen>\d+))? @@")
+#: A hunk's line numbers, ASCII digits only (``int`` would also read other scripts' digits).
+_HUNK = re.compile(rb"^@@ -(?P<old>[0-9]+)(?:,(?P<olen>[0-9]+))? \+[0-9]+(?:,(?P<nlen>[0-9]+))? @@")
 _NO_NEWLINE = b"\\ No newline at end of file"
 
 
@@ -103,10 +104,7 @@ def _parse_file(lines: list[bytes], start: int) -> tuple[FileChange, int] | None
 def _parse_hunk(lines: list[bytes], start: int) -> tuple[tuple[int, tuple[bytes, ...]], int] | None:
     """One hunk from ``lines[start]`` (its ``@@`` line) and the line after it; None when its
     line counts do not add up."""
-    try:
-        found = _HUNK.match(lines[start].decode("utf-8"))
-    except UnicodeDecodeError:
-        return None
+    found = _HUNK.match(lines[start])
     if found is None:
         return None
     old_left = int(found["olen"] if found["olen"] is not None else 1)

@@ -203,6 +203,9 @@ HOSTILE = {
     "path into .git": _path(".git/hooks/pre-commit"),
     "path with ..": _path("dir/../dir/file.txt"),
     "count that does not add up": lambda p: p.replace(b"+17,7 @@", b"+17,9 @@"),
+    "line number in Arabic-Indic digits": lambda p: p.replace(
+        b"@@ -17,7", "@@ -\u0661\u0667,7".encode()
+    ),
     "new file": lambda p: p.replace(b"index ", b"new file mode 100644\nindex ", 1),
     "trailing garbage": lambda p: p + b"garbage\n",
 }
