@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Step 2 of the mendbot action (action.yml): install mendbot into its own virtual environment,
 # from the action's checkout (the commit the workflow's `uses:` pins) or the release VERSION.
-# A restored environment is used as it is. Reads COMMAND, VERSION, PYTHON, VENV.
+# Reads COMMAND, VERSION, PYTHON, VENV and CAN_SIGN (`true` when step 1 found that the job can
+# sign). An environment already at VENV (restored from the cache) is used as it is, except in a
+# job that can sign: there it is replaced by a fresh install, whoever left it.
 set -euo pipefail
 
-if [[ -x "$VENV/bin/mendbot" ]]; then
+if [[ "$CAN_SIGN" != true && -x "$VENV/bin/mendbot" ]]; then
   echo "mendbot is already installed in $VENV"
   exit 0
+fi
+if [[ -e "$VENV" || -L "$VENV" ]]; then
+  echo "Replacing the environment found at $VENV with a fresh install"
+  rm -rf "$VENV"
 fi
 extra=""
 if [[ "$COMMAND" == deploy ]]; then

@@ -1,22 +1,26 @@
 #!/usr/bin/env bash
 # Step 3 of the mendbot action (action.yml): run one identity with the inputs (INPUT_*), and
 # write the step outputs, the job summary and, for analyze, the annotations and SARIF.
-# Input values are passed as separate words and never evaluated by the shell.
+# Input values are passed as separate words and never evaluated by the shell: option values
+# as `--option=VALUE` and positional values after `--`, so that no value is taken for an option.
+# Outputs are written by `output` (action/outputs.sh), never as `name=value` lines.
 set -euo pipefail
+# shellcheck source=action/outputs.sh
+source "$GITHUB_ACTION_PATH/action/outputs.sh"
 
 mendbot="$VENV/bin/mendbot"
-outputs="${GITHUB_OUTPUT:?}"
 summary="${GITHUB_STEP_SUMMARY:-/dev/null}"
 temp="${RUNNER_TEMP:?}"
-read -ra extra <<<"$INPUT_ARGS"
+# Lists: words separated by blanks or line breaks (a YAML block is one word per line).
+read -r -d '' -a extra <<<"$INPUT_ARGS" || true
 
 trust=()
 if [[ -n "$INPUT_VERIFY_KEY" ]]; then
-  trust+=(--verify-key "$INPUT_VERIFY_KEY")
+  trust+=("--verify-key=$INPUT_VERIFY_KEY")
 fi
 if [[ -n "$INPUT_IDENTITY" ]]; then
-  trust+=(--identity "$INPUT_IDENTITY" --issuer "$INPUT_ISSUER")
-  trust+=(--repository-id "${INPUT_REPOSITORY_ID:-$EVENT_REPOSITORY_ID}")
+  trust+=("--identity=$INPUT_IDENTITY" "--issuer=$INPUT_ISSUER")
+  trust+=("--repository-id=${INPUT_REPOSITORY_ID:-$EVENT_REPOSITORY_ID}")
 fi
 
 # Runs "$@" and keeps its exit code in $code without stopping the script.
@@ -28,11 +32,16 @@ run() {
   set -e
 }
 
+# The number of the pull request mendbot's text output (file $1) says it opened or found open.
+pull_request_number() {
+  sed -n 's/^\(opened\|already open:\) #\([0-9]*\).*/\2/p' "$1" | head -n 1
+}
+
 # Writes mendbot's exit code as the output `exit-code` and ends the step: with that code, or
 # with $step_code when it is set (analyze's findings do not fail the step by default).
 step_code=""
 finish() {
-  echo "exit-code=$code" >>"$outputs"
+  output exit-code "$code"
   if ((code > 1)); then
     echo "::error title=mendbot $COMMAND::mendbot exited with $code; its message is above"
   fi
@@ -41,33 +50,31 @@ finish() {
 
 case "$COMMAND" in
   analyze)
-    read -ra paths <<<"$INPUT_PATHS"
+    read -r -d '' -a paths <<<"$INPUT_PATHS" || true
     sarif="${INPUT_SARIF:-$temp/mendbot.sarif}"
-    args=("${paths[@]}" --extra-report "json=$temp/mendbot-report.json")
-    args+=(--extra-report "sarif=$sarif" --extra-report "text=$temp/mendbot-report.txt")
+    args=("--extra-report=json=$temp/mendbot-report.json")
+    args+=("--extra-report=sarif=$sarif" "--extra-report=text=$temp/mendbot-report.txt")
     if [[ -n "$INPUT_CONFIG" ]]; then
-      args+=(--config "$INPUT_CONFIG")
+      args+=("--config=$INPUT_CONFIG")
     fi
     if [[ -n "$INPUT_BUNDLE_OUT" ]]; then
-      args+=(--bundle-out "$INPUT_BUNDLE_OUT")
-      echo "bundles=$INPUT_BUNDLE_OUT" >>"$outputs"
+      args+=("--bundle-out=$INPUT_BUNDLE_OUT")
+      output bundles "$INPUT_BUNDLE_OUT"
     fi
     if [[ -n "$INPUT_SIGN" ]]; then
-      args+=(--sign "$INPUT_SIGN")
+      args+=("--sign=$INPUT_SIGN")
     fi
     format=text
     if [[ "$INPUT_ANNOTATIONS" == true ]]; then
       format=github
     fi
-    run "$mendbot" analyze "${args[@]}" --format "$format" "${extra[@]}"
+    run "$mendbot" analyze "${args[@]}" --format "$format" "${extra[@]}" -- "${paths[@]}"
     if ((code > 1)); then
       finish
     fi
     findings="$("$VENV/bin/python" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["findings"]))' "$temp/mendbot-report.json")"
-    {
-      echo "findings=$findings"
-      echo "sarif=$sarif"
-    } >>"$outputs"
+    output findings "$findings"
+    output sarif "$sarif"
     {
       echo "### mendbot analyze: $findings finding(s)"
       echo
@@ -86,23 +93,22 @@ case "$COMMAND" in
         code=2
         finish
       fi
-      run "$mendbot" propose --rollback "$INPUT_ROLLBACK_SHA" --env "$INPUT_ENVIRONMENT" --forge github "${extra[@]}" >"$temp/mendbot-rollback.txt"
+      run "$mendbot" propose "--rollback=$INPUT_ROLLBACK_SHA" "--env=$INPUT_ENVIRONMENT" --forge github "${extra[@]}" >"$temp/mendbot-rollback.txt"
       cat "$temp/mendbot-rollback.txt"
-      number="$(sed -n 's/^\(opened\|already open:\) #\([0-9]*\).*/\2/p' "$temp/mendbot-rollback.txt")"
-      echo "pull-requests=$number" >>"$outputs"
+      output pull-requests "$(pull_request_number "$temp/mendbot-rollback.txt")"
       finish
     fi
     shopt -s nullglob
     bundles=("$INPUT_BUNDLES"/*/)
     if ((${#bundles[@]} == 0)); then
       echo "No bundle under $INPUT_BUNDLES: nothing to propose."
-      echo "pull-requests=" >>"$outputs"
+      output pull-requests ""
       finish
     fi
-    run "$mendbot" propose "${bundles[@]}" --forge github "${trust[@]}" --format json "${extra[@]}" >"$temp/mendbot-propose.json"
+    run "$mendbot" propose --forge github "${trust[@]}" --format json "${extra[@]}" -- "${bundles[@]}" >"$temp/mendbot-propose.json"
     if ((code <= 1 || code == 3)); then
       numbers="$("$VENV/bin/python" -c 'import json, sys; print(" ".join(str(o["pull_request"]) for o in json.load(open(sys.argv[1]))["outcomes"] if o["pull_request"] is not None))' "$temp/mendbot-propose.json")"
-      echo "pull-requests=$numbers" >>"$outputs"
+      output pull-requests "$numbers"
       {
         echo "### mendbot propose"
         echo
@@ -123,16 +129,16 @@ for o in json.load(open(sys.argv[1]))["outcomes"]:
         code=2
         finish
       fi
-      args+=(--pr "$pr")
+      args+=("--pr=$pr")
     fi
     if [[ -n "$INPUT_MERGE_GROUP_SHA" ]]; then
-      args+=(--merge-group-sha "$INPUT_MERGE_GROUP_SHA")
+      args+=("--merge-group-sha=$INPUT_MERGE_GROUP_SHA")
     fi
     run "$mendbot" gate "${args[@]}" "${extra[@]}" >"$temp/mendbot-gate.json"
     cat "$temp/mendbot-gate.json"
     if [[ "$INPUT_ALL_OPEN" != true ]] && ((code <= 1)); then
       decision="$("$VENV/bin/python" -c 'import json, sys; print(json.load(open(sys.argv[1])).get("decision", ""))' "$temp/mendbot-gate.json")"
-      echo "decision=$decision" >>"$outputs"
+      output decision "$decision"
     fi
     ;;
   revert)
@@ -143,36 +149,35 @@ for o in json.load(open(sys.argv[1]))["outcomes"]:
     fi
     if [[ -n "$INPUT_BUNDLE_OUT" ]]; then
       # The signing half: read-only, no forge; `command: propose` opens the pull request.
-      args=(--bundle-out "$INPUT_BUNDLE_OUT")
+      args=("--bundle-out=$INPUT_BUNDLE_OUT")
       if [[ -n "$INPUT_SIGN" ]]; then
-        args+=(--sign "$INPUT_SIGN")
+        args+=("--sign=$INPUT_SIGN")
       fi
-      run "$mendbot" revert "$INPUT_TARGET" --reason "$INPUT_REASON" "${args[@]}" "${extra[@]}"
-      echo "bundles=$INPUT_BUNDLE_OUT" >>"$outputs"
+      run "$mendbot" revert "--reason=$INPUT_REASON" "${args[@]}" "${extra[@]}" -- "$INPUT_TARGET"
+      output bundles "$INPUT_BUNDLE_OUT"
       finish
     fi
-    run "$mendbot" revert "$INPUT_TARGET" --reason "$INPUT_REASON" --forge github "${extra[@]}" >"$temp/mendbot-revert.txt"
+    run "$mendbot" revert "--reason=$INPUT_REASON" --forge github "${extra[@]}" -- "$INPUT_TARGET" >"$temp/mendbot-revert.txt"
     cat "$temp/mendbot-revert.txt"
-    number="$(sed -n 's/^\(opened\|already open:\) #\([0-9]*\).*/\2/p' "$temp/mendbot-revert.txt")"
-    echo "pull-requests=$number" >>"$outputs"
+    output pull-requests "$(pull_request_number "$temp/mendbot-revert.txt")"
     ;;
   deploy)
     case "$INPUT_DEPLOY_COMMAND" in
       plan)
-        args=(--sha "$INPUT_SHA" --forge github "${trust[@]}" --out "$INPUT_PLAN")
+        args=("--sha=$INPUT_SHA" --forge github "${trust[@]}" "--out=$INPUT_PLAN")
         run "$mendbot" deploy plan "${args[@]}" "${extra[@]}"
         ;;
       apply)
-        args=(--plan "$INPUT_PLAN" --forge github "${trust[@]}" --record-out "$INPUT_RECORD_OUT")
+        args=("--plan=$INPUT_PLAN" --forge github "${trust[@]}" "--record-out=$INPUT_RECORD_OUT")
         if [[ -n "$INPUT_SIGN" ]]; then
-          args+=(--sign "$INPUT_SIGN")
+          args+=("--sign=$INPUT_SIGN")
         fi
         run "$mendbot" deploy apply "${args[@]}" "${extra[@]}"
         ;;
       observe)
-        args=(--forge github "${trust[@]}" --record-out "$INPUT_RECORD_OUT")
+        args=(--forge github "${trust[@]}" "--record-out=$INPUT_RECORD_OUT")
         if [[ -n "$INPUT_SIGN" ]]; then
-          args+=(--sign "$INPUT_SIGN")
+          args+=("--sign=$INPUT_SIGN")
         fi
         run "$mendbot" deploy observe "${args[@]}" "${extra[@]}"
         ;;

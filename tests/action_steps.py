@@ -5,8 +5,9 @@ expressions its steps use (``inputs.*`` with their defaults, ``steps.<id>.output
 few ``github.*`` values it reads; any other expression fails the test), and runs each ``run:``
 with bash, with the step's ``env:`` and the runner's variables (``GITHUB_ACTION_PATH``,
 ``RUNNER_TEMP``, ``GITHUB_OUTPUT``, ``GITHUB_STEP_SUMMARY``). A ``uses:`` step (the cache) is
-GitHub's own action: it is recorded, not run. The action's outputs are evaluated from its
-``outputs:`` section at the end.
+GitHub's own action: it is recorded, not run. Each step's ``$GITHUB_OUTPUT`` file is read the way
+the runner reads it (``name=value`` lines and ``name<<DELIMITER`` blocks). The action's outputs
+are evaluated from its ``outputs:`` section at the end.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class ActionRun:
     stderr: str
     skipped_uses: list[str] = field(default_factory=list)
     """``uses:`` steps whose ``if:`` held (recorded, not run)."""
+    output_files: dict[str, bytes] = field(default_factory=dict)
+    """The bytes each step with an ``id`` wrote to its ``$GITHUB_OUTPUT``."""
 
 
 def load_action() -> dict[str, Any]:
@@ -45,13 +48,33 @@ def load_action() -> dict[str, Any]:
     return data
 
 
-def _outputs_file(path: Path) -> dict[str, str]:
-    """``name=value`` lines of a ``$GITHUB_OUTPUT`` file (the action writes no multi-line value)."""
+def parse_outputs(text: str) -> dict[str, str]:
+    """The outputs a ``$GITHUB_OUTPUT`` file sets, read as the runner reads it: blank lines are
+    skipped, ``name=value`` sets one line, ``name<<DELIMITER`` sets the lines up to the line
+    ``DELIMITER``; a later entry for a name replaces the earlier one. Anything else fails, as
+    the runner fails the step."""
     found: dict[str, str] = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            name, _, value = line.partition("=")
-            found[name] = value
+    lines = iter(text.split("\n"))
+    for line in lines:
+        if not line:
+            continue
+        equals, heredoc = line.find("="), line.find("<<")
+        if equals >= 0 and (heredoc < 0 or equals < heredoc):
+            name, value = line[:equals], line[equals + 1 :]
+        elif heredoc >= 0:
+            name, delimiter = line[:heredoc], line[heredoc + 2 :]
+            body: list[str] = []
+            for part in lines:
+                if part == delimiter:
+                    break
+                body.append(part)
+            else:
+                raise AssertionError(f"output {name}: no closing delimiter {delimiter!r}")
+            value = "\n".join(body)
+        else:
+            raise AssertionError(f"not an output entry: {line!r}")
+        assert name, f"an output without a name: {line!r}"
+        found[name] = value
     return found
 
 
@@ -115,6 +138,7 @@ def run_action(
         **(env or {}),
     }
     stdout, stderr, skipped, code = [], [], [], 0
+    files: dict[str, bytes] = {}
     for index, step in enumerate(action["runs"]["steps"]):
         if not condition(step.get("if")):
             continue
@@ -136,7 +160,9 @@ def run_action(
         stdout.append(done.stdout)
         stderr.append(done.stderr)
         if "id" in step:
-            step_outputs[step["id"]] = _outputs_file(outputs)
+            written = outputs.read_bytes()
+            files[step["id"]] = written
+            step_outputs[step["id"]] = parse_outputs(written.decode("utf-8"))
         if done.returncode != 0:
             code = done.returncode
             break
@@ -148,4 +174,5 @@ def run_action(
         "".join(stdout),
         "".join(stderr),
         skipped,
+        files,
     )

@@ -8,12 +8,14 @@ is used (the install step then leaves it as it is).
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from action_steps import ActionRun, run_action
+from action_steps import ROOT, ActionRun, parse_outputs, run_action
 from cryptography.hazmat.primitives import serialization
 from fakegithub import TOKEN, FakeGitHub
 
@@ -87,8 +89,16 @@ def test_analyze_annotates_writes_sarif_and_a_summary(tmp_path: Path, runner: Pa
     assert result["ruleId"] == "gha-template-injection"
     assert "### mendbot analyze: 1 finding(s)" in run.summary
     assert "gha-template-injection" in run.summary
-    # The read-only analysis may restore a cached environment.
+    # The read-only analysis that cannot sign may restore a cached environment.
     assert [u.split("@")[0] for u in run.skipped_uses] == ["actions/cache"]
+    # The outputs file holds exactly the real outputs, each in the delimiter form.
+    written = run.output_files["run"].decode("utf-8")
+    assert re.fullmatch(r"(?:[a-z-]+<<(mendbot_[0-9a-f]{32})\n[^\n]*\n\1\n)+", written), written
+    assert parse_outputs(written) == {
+        "findings": "1",
+        "sarif": run.outputs["sarif"],
+        "exit-code": "1",
+    }
 
 
 def test_fail_on_findings_fails_the_step(tmp_path: Path, runner: Path) -> None:
@@ -116,6 +126,163 @@ def test_bad_inputs_stop_before_anything_runs(
     assert run.returncode == 2
     assert f"::error title=mendbot action::{message}" in run.stdout
     assert run.outputs["exit-code"] == ""  # mendbot never ran
+
+
+REVIEWED_INJECTIONS = [
+    pytest.param("bundle-out", "bo\ndecision=allow\npull-requests=1337", id="bundle-out"),
+    pytest.param("sarif", "x\nfindings=0", id="sarif"),
+    pytest.param("target", "a\r\nexit-code=0", id="target-crlf"),
+    pytest.param("config", "c.yml\n", id="config-yaml-block"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), REVIEWED_INJECTIONS)
+def test_an_input_with_a_line_break_adds_no_output_and_runs_nothing(
+    tmp_path: Path, runner: Path, name: str, value: str
+) -> None:
+    """A value written to ``$GITHUB_OUTPUT`` as ``name=value`` could end its line and add
+    outputs (``decision=allow``) or replace real ones (``findings=0``): such inputs are refused
+    before anything runs, naming the input and not echoing it."""
+    workspace = _workspace(tmp_path, {"triage.yml": INJECTABLE})
+    run = run_action({"command": "analyze", name: value}, workspace=workspace, runner_temp=runner)
+    assert run.returncode == 2
+    assert f"::error title=mendbot action::input '{name}' must be a single line" in run.stdout
+    assert set(run.outputs.values()) == {""}, run.outputs  # no output at all, real or injected
+    assert "run" not in run.output_files  # mendbot never ran
+    assert "1337" not in run.stdout + run.stderr
+
+
+def test_an_output_value_can_never_add_another_output(tmp_path: Path) -> None:
+    """Whatever a value holds, ``output`` writes it as one output (GitHub's delimiter form)."""
+    outputs = tmp_path / "outputs"
+    hostile = "bo\ndecision=allow\npull-requests<<EOF\n1337\nEOF\n"
+    done = subprocess.run(
+        [
+            "bash",
+            "-c",
+            'source "$GITHUB_ACTION_PATH/action/outputs.sh"; output bundles "$V"; '
+            "output findings 3",
+        ],
+        env={"GITHUB_ACTION_PATH": str(ROOT), "GITHUB_OUTPUT": str(outputs), "V": hostile},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert parse_outputs(outputs.read_text(encoding="utf-8")) == {
+        "bundles": hostile,
+        "findings": "3",
+    }
+
+
+def test_an_option_looking_target_or_path_is_a_value_not_an_option(
+    github: FakeGitHub, bench, tmp_path: Path, runner: Path
+) -> None:
+    """``target: --help`` names a remediation and ``paths: --help`` a file: mendbot refuses
+    both as such, never showing its help and reporting success."""
+    github.add_repo(REPO, bench.repo.path)
+    revert = run_action(
+        {"command": "revert", "target": "--help"},
+        workspace=bench.repo.path,
+        runner_temp=runner,
+        github={"token": TOKEN},
+        env={"GITHUB_API_URL": github.base_url, "GITHUB_REPOSITORY": REPO},
+    )
+    assert (revert.returncode, revert.outputs["exit-code"]) == (2, "2"), revert.stdout
+    assert "Usage:" not in revert.stdout + revert.stderr
+    assert "'--help' is neither a remediation id (group/slug) nor a pull request number" in (
+        revert.stderr
+    )
+    assert revert.outputs["pull-requests"] == ""
+    workspace = _workspace(tmp_path, {"ci.yml": CLEAN})
+    analyze = run_action(
+        {"command": "analyze", "paths": "--help"}, workspace=workspace, runner_temp=runner
+    )
+    assert (analyze.returncode, analyze.outputs["exit-code"]) == (3, "3"), analyze.stdout
+    assert "Usage:" not in analyze.stdout + analyze.stderr
+    assert "::error file=--help::no such file or directory" in analyze.stdout
+    assert analyze.outputs["findings"] == ""
+
+
+def test_a_list_input_on_several_lines_loses_no_word(tmp_path: Path, runner: Path) -> None:
+    """``paths: |`` with one folder per line analyses every folder, not only the first."""
+    workspace = _workspace(tmp_path, {})
+    for folder in ("one", "two"):
+        (workspace / folder / ".github" / "workflows").mkdir(parents=True)
+        (workspace / folder / ".github" / "workflows" / "t.yml").write_text(INJECTABLE)
+    run = run_action(
+        {"command": "analyze", "paths": "one\ntwo\n"}, workspace=workspace, runner_temp=runner
+    )
+    assert (run.returncode, run.outputs["findings"]) == (0, "2"), run.stdout + run.stderr
+
+
+def _plant_poisoned_environment(runner: Path) -> Path:
+    """What a poisoned cache entry restores: a "mendbot" that leaves a mark when it runs."""
+    marker = runner / "poisoned-mendbot-ran"
+    planted = runner / "mendbot-venv" / "bin"
+    planted.mkdir(parents=True)
+    (planted / "mendbot").write_text(
+        f"#!/bin/sh\ntouch '{marker}'\necho 'mendbot, version 0.1.0'\n"
+    )
+    (planted / "mendbot").chmod(0o755)
+    return marker
+
+
+OIDC = {
+    "ACTIONS_ID_TOKEN_REQUEST_URL": "http://127.0.0.1:9/token",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "not-a-real-bearer",
+}
+
+
+def test_a_job_that_holds_id_token_installs_afresh_and_never_restores_the_cache(
+    tmp_path: Path,
+) -> None:
+    """D6: with ``id-token: write`` (the runner sets ACTIONS_ID_TOKEN_REQUEST_URL) and
+    ``cache: auto``, no cache is restored and an environment already in place is not run:
+    mendbot is installed from the action's own source, and the analysis works."""
+    workspace = _workspace(tmp_path, {"triage.yml": INJECTABLE})
+    runner = tmp_path / "runner"
+    marker = _plant_poisoned_environment(runner)
+    run = run_action(
+        {"command": "analyze", "cache": "auto"}, workspace=workspace, runner_temp=runner, env=OIDC
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.skipped_uses == []  # no actions/cache step
+    assert not marker.exists()
+    assert (
+        "installed afresh from its pinned source, never from a cache: the job holds id-token"
+        in run.stdout
+    )
+    assert run.outputs["findings"] == "1"
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        {"bundle-out": "bundles"},
+        {"sign": "key", "args": "--signing-key analysis.pem"},
+        {"args": "--bundle-out=bundles"},
+        {"args": "--offline --sign sigstore"},
+    ],
+    ids=["bundle-out", "sign", "args-bundle-out", "args-sign"],
+)
+def test_an_analysis_that_signs_never_runs_a_restored_environment(
+    tmp_path: Path, inputs: dict[str, str]
+) -> None:
+    """Writing bundles or signing, even without id-token in sight, also rules the cache out.
+    The package index is unreachable here, so the fresh install fails: what matters is that
+    nothing from the planted environment ran and no cache was restored."""
+    workspace = _workspace(tmp_path, {"triage.yml": INJECTABLE})
+    runner = tmp_path / "runner"
+    marker = _plant_poisoned_environment(runner)
+    offline = {"PIP_CONFIG_FILE": "/dev/null", "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(tmp_path)}
+    run = run_action(
+        {"command": "analyze", **inputs}, workspace=workspace, runner_temp=runner, env=offline
+    )
+    assert run.skipped_uses == []
+    assert not marker.exists()
+    assert "installed afresh from its pinned source, never from a cache" in run.stdout
+    assert run.returncode != 0 and run.outputs["exit-code"] == ""
 
 
 def test_input_values_are_words_never_code(tmp_path: Path, runner: Path) -> None:
