@@ -165,6 +165,21 @@ def test_least_privilege_and_separation(path: Path) -> None:
                 assert writes <= {"id-token"}, f"{path.name}: the analysis job {name} writes"
 
 
+def test_signing_steps_never_restore_a_cache() -> None:
+    """The examples pin an action commit that cached every `analyze`: their signing steps say
+    `cache: false` themselves, so a copy never restores a cache where it signs."""
+    signing = [
+        (path.name, step)
+        for path in WORKFLOWS
+        for _, job in _jobs(path)
+        for step in _steps_using(job, "mendbot/mendbot@")
+        if step.get("with", {}).get("command") == "analyze" and "bundle-out" in step["with"]
+    ]
+    assert signing, "an example signs bundles through the action"
+    for name, step in signing:
+        assert step["with"].get("cache") is False, f"{name}: a signing step without cache: false"
+
+
 @pytest.mark.parametrize("path", [*WORKFLOWS, ROOT / "action.yml"], ids=lambda p: p.name)
 def test_every_action_is_pinned_to_a_commit(path: Path) -> None:
     data = _load(path)
