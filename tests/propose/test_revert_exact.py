@@ -10,6 +10,7 @@ reviewer's reproduction and checks the bytes written and the exit code.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -119,6 +120,35 @@ def test_a_remediation_merged_with_a_release_branch_is_reverted_alone(
     assert _blob(repo, head, "feature.txt") == _blob(repo, "main", "feature.txt")
     # The gate agrees: the exact revert of a bot change.
     assert _reverts_a_bot_change(repo, keys, revert.number, tmp_path) == (True, True)
+
+
+def test_a_signed_revert_of_a_remediation_merged_with_a_release_branch_is_verified(
+    workflow_repo, keys, tmp_path: Path
+) -> None:
+    repo = workflow_repo
+    branches = _proposed(repo, keys, tmp_path)
+    rid = next(r for r in branches if r.startswith(CI))
+    repo.git("checkout", "-q", "-b", "release", "main")
+    repo.write("feature.txt", "a feature\n")
+    repo.commit("a feature")
+    _land(repo, branches[rid], "merge-commit", into="release")
+    _land(repo, "release", "merge-commit")
+    out = tmp_path / "revert-bundle"
+
+    signed = _revert_bundle(repo, keys, out, rid)
+    assert signed.returncode == 0, signed.stdout + signed.stderr
+    folder = out / bundle_name(revert_id(rid))
+    changes = json.loads((folder / "statement.json").read_text())["predicate"]["changes"]
+    assert {c["path"] for c in changes} == {CI_PATH, committed_attestation_path(rid)}
+    proposed = _propose(repo, keys, folder)
+    assert proposed.returncode == 0, proposed.stdout + proposed.stderr
+    revert = _open_revert(repo)
+    head = repo.git("rev-parse", revert.branch)
+    assert "feature.txt" not in _changed(repo, "main", head)
+    _, record = _gate(repo, keys, revert.number, tmp_path)
+    assert record["context"]["provenance"]["matches_pr"] is True
+    pr = record["context"]["pr"]
+    assert (pr["is_revert"], pr["reverts_bot_change"]) == (True, True)
 
 
 def test_one_of_two_remediations_squashed_together_is_reverted_alone(
@@ -269,6 +299,12 @@ def test_the_revert_is_exact_whatever_the_repositorys_git_configuration(
     assert repo.git("ls-tree", "--name-only", "-r", head, ".mendbot") == "\n".join(
         sorted(committed_attestation_path(r) for r in numbers if r != rid)
     )
+    # The signed revert bundle is made the same way.
+    out = tmp_path / "revert-bundle"
+    assert _revert_bundle(repo, keys, out, rid).returncode == 0
+    statement = json.loads((out / bundle_name(revert_id(rid)) / "statement.json").read_text())
+    [workflow] = [c for c in statement["predicate"]["changes"] if c["path"] == CI_PATH]
+    assert workflow["after"]["sha256"] == hashlib.sha256(FLOW_WORKFLOW.encode()).hexdigest()
 
 
 # -- pull request numbers on the local forge; a deleted revert branch ------------------------------
