@@ -385,7 +385,7 @@ def test_revert_on_github_opens_the_exact_revert(
     assert run.outputs["pull-requests"] == "3"
     pull = github.repos[REPO].pulls[3]
     assert "mendbot:revert" in pull.labels
-    assert "Requested by grace: it broke the release" in pull.body
+    assert "Requested by `grace`: `it broke the release`" in pull.body
     head = github.sha(github.repos[REPO], f"refs/heads/{pull.head}")
     forward = github.git(github.repos[REPO], "diff", f"{merged}^1", merged)
     backward = github.git(github.repos[REPO], "diff", str(head), f"{head}^1")

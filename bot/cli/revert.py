@@ -60,12 +60,14 @@ def revert_command(
     signing_key: Path | None,
     rollback: bool,
 ) -> None:
-    """Revert the merged remediation TARGET exactly: every path that change touched back to the
-    commit before it, its attestation included. Without --bundle-out, open the revert pull
-    request (TARGET: the remediation id, or the number of the pull request that merged it);
-    with --bundle-out, write its signed bundle instead (TARGET: the remediation id). Once
+    """Revert the merged remediation TARGET exactly: every path the remediation changed back to
+    the commit before it, its attestation included, and nothing else the merging commit
+    brought. Without --bundle-out, open the revert pull request (TARGET: the remediation id,
+    or the number of the pull request that proposed it); with --bundle-out, write its signed
+    bundle instead (TARGET: the remediation id). Once
     merged, mendbot does not propose that remediation again. Exit 0, 1 when later commits
-    changed the same lines (named), 2 when TARGET was never merged or was reverted already."""
+    changed the same lines (named) or the merging commit changed them differently, 2 when
+    TARGET was never merged or was reverted already, 3 in a shallow clone."""
     if bundle_out is None:
         if sign_kind or signing_key or rollback:
             raise click.UsageError("--sign, --signing-key and --rollback need --bundle-out")
@@ -84,7 +86,13 @@ def _open_pull_request(forge: ForgeOptions, target: str, reason: str, requested_
         done = propose_revert(forge.build(), target, requested_by, reason)
     except MendbotError as exc:
         fail(exc)
-    verb = "opened" if done.created else "already open:"
+    verb = (
+        "opened"
+        if done.created
+        else "branch recreated for the open"
+        if done.recreated
+        else "already open:"
+    )
     click.echo(
         f"{verb} #{done.number} ({done.branch}): reverts {done.remediation_id}, "
         f"merged in {done.merged_in[:12]}"

@@ -14,8 +14,10 @@ from pathlib import Path
 from bot import git as gitcmd
 from bot.policy.gate_context import Provenance
 from bot.protocol import ATTESTATIONS_DIR
+from bot.provenance.errors import ChangeError
+from bot.provenance.own_change import own_change_problems, own_paths
 from bot.provenance.statement import Statement
-from bot.provenance.verification.result import Check, Status
+from bot.provenance.verification.result import Check
 from bot.provenance.verification.trust import Trust
 from bot.provenance.verification.verifier import verify_attestation
 
@@ -111,17 +113,24 @@ def examine(
 _NOT_IDENTITY = BINDING_CHECKS | {"expiry"}
 
 
-def signed_by_trust(repo: Path, raw: bytes, commit: str, trust: Trust, now: datetime) -> bool:
-    """Whether ``raw`` (an attestation committed by ``commit``) is a well-formed remediation
-    statement signed by ``trust`` *of ``commit``'s own change* — used to recognise merged bot
-    changes in history. The change must be the attested one (``change-set``: first parent →
-    ``commit``): a genuine attestation copied into a person's commit makes no bot change."""
+def attested_own_paths(
+    repo: Path, raw: bytes, commit: str, trust: Trust, now: datetime
+) -> tuple[str, ...] | None:
+    """The own paths (:func:`~bot.provenance.own_change.own_paths`) of the remediation whose
+    attestation ``raw`` ``commit`` committed, when it is a well-formed remediation statement
+    signed by ``trust`` and *``commit``'s own change on those paths* (first parent →
+    ``commit``) is exactly the attested one; None otherwise — used to recognise merged bot
+    changes in history, whatever else the commit brought (a release merge, a squash of two
+    remediations). A genuine attestation copied into a person's commit makes no bot change:
+    the person's change is not the attested one."""
     result = verify_attestation(
         raw, repo=repo, head=commit, base=f"{commit}^1", trust=trust, now=now
     )
-    own_change = any(c.id == "change-set" and c.status is Status.PASSED for c in result.checks)
-    return (
-        result.statement is not None
-        and own_change
-        and not any(c.failed and c.id not in _NOT_IDENTITY for c in result.checks)
-    )
+    statement = result.statement
+    if statement is None or any(c.failed and c.id not in _NOT_IDENTITY for c in result.checks):
+        return None
+    try:
+        problems = own_change_problems(repo, statement, commit)
+    except (ChangeError, gitcmd.GitError):
+        return None
+    return None if problems else own_paths(statement)

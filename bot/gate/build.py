@@ -19,7 +19,7 @@ from bot.config import DEFAULT_LOCATIONS, Config, parse_config
 from bot.errors import MendbotError, PolicyError
 from bot.forge.interface import GateForge, PullInfo, Review
 from bot.gate import base_branch
-from bot.gate.attestation import AttestationFacts, examine, signed_by_trust
+from bot.gate.attestation import AttestationFacts, attested_own_paths, examine
 from bot.gate.contributors import head_attested, who_contributed
 from bot.gate.deploy_freeze import frozen_by_deployments
 from bot.gate.owners import LOCATIONS as CODEOWNERS_LOCATIONS
@@ -292,7 +292,7 @@ def gather(
             base_tip=candidate.base_sha,
             head=candidate.head_sha,
             pr_entries=candidate_entries,
-            is_attested=lambda raw, commit: signed_by_trust(repo, raw, commit, trust, now),
+            attested_paths=lambda raw, commit: attested_own_paths(repo, raw, commit, trust, now),
             own_attestation=_signed_revert_attestation(attested),
         )
 

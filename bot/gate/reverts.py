@@ -12,6 +12,13 @@ C is a *bot change* when it adds a committed mendbot attestation signed by the t
 identity that attests C's own change (first parent → C): every remediation the propose job
 builds does, whatever merge method brought it onto the base branch, and a person cannot make one
 without the signing key (copying a genuine attestation into another change does not).
+
+A remediation may share C with other work (a release branch merged with a feature, a squash of
+two remediations). A pull request that turns around only that remediation's *own paths* (what
+its trusted attestation attests, and the attestation), exactly, on a C whose change on them is
+exactly the attested one, is an exact revert of that bot change too: what ``mendbot revert``
+opens (:mod:`bot.provenance.own_change` is the comparison both use). Turning around any other
+part of a commit is no revert.
 """
 
 from __future__ import annotations
@@ -67,20 +74,23 @@ def find_revert(
     base_tip: str,
     head: str,
     pr_entries: Sequence[RawEntry],
-    is_attested: Callable[[bytes, str], bool],
+    attested_paths: Callable[[bytes, str], tuple[str, ...] | None],
     own_attestation: str | None = None,
 ) -> RevertFacts:
     """Look for the commit the pull request (``pr_entries``: merge base → ``head``) exactly
     reverts among the last :data:`HISTORY_LIMIT` first-parent commits of the base branch
-    (``base_tip``) that touch the same paths.
+    (``base_tip``) that touch the same paths: all of that commit's change, or exactly the
+    own paths of one trusted remediation it merged.
 
     Only the change counts, never the title or message (which the author controls): a pull
     request titled ``Revert "..."`` that changes anything else is not a revert. Nor is one
     whose merge into ``base_tip`` would change anything else, or conflicts.
-    ``is_attested(raw, commit)`` says whether an attestation added by ``commit`` was signed by
-    the trusted identity. ``own_attestation`` is the path of the verified revert attestation
-    the pull request adds (:mod:`bot.provenance.revert_statement`): it is the revert's
-    provenance, not part of what it turns around, so both comparisons leave it out."""
+    ``attested_paths(raw, commit)`` gives the own paths of the remediation an attestation added
+    by ``commit`` attests, when it was signed by the trusted identity and ``commit`` made
+    exactly that change on them (None otherwise). ``own_attestation`` is the path of the
+    verified revert attestation the pull request adds
+    (:mod:`bot.provenance.revert_statement`): it is the revert's provenance, not part of what
+    it turns around, so both comparisons leave it out."""
     pr_entries = [entry for entry in pr_entries if entry.path != own_attestation]
     if not pr_entries or len(pr_entries) > MAX_PATHS:
         return RevertFacts(False, False)
@@ -107,15 +117,27 @@ def find_revert(
         if not parents:
             continue
         entries = parse_raw(raw_diff(repo, parents[0], commit))
-        if not undoes(pr_entries, entries):
+        whole = undoes(pr_entries, entries)
+        part = [entry for entry in entries if entry.path in paths]
+        if not whole and not undoes(pr_entries, part):
             continue
         added = [
             entry
-            for entry in entries
+            for entry in part
             if entry.status == "A" and entry.path.startswith(ATTESTATIONS_DIR + "/")
         ]
         blobs = gitcmd.read_blobs(repo, [entry.dst_id for entry in added])
-        trusted = tuple(e.path for e in added if is_attested(blobs[e.dst_id], commit))
+        # A whole-commit revert reverts a bot change when that commit is all the remediation's;
+        # a partial one when it is exactly one remediation's own paths.
+        expected = {entry.path for entry in entries} if whole else set(paths)
+        trusted = tuple(
+            e.path
+            for e in added
+            if set(attested_paths(blobs[e.dst_id], commit) or ()) == expected
+            and (whole or e.path in expected)
+        )
+        if not whole and len(trusted) != 1:
+            continue
         touched = tuple(path for path in paths if path not in trusted)
         return RevertFacts(True, bool(trusted), commit, trusted, touched)
     return RevertFacts(False, False)

@@ -262,6 +262,16 @@ def _propose_one(
     if undone is not None and rid not in settings.allow_reverted:
         return outcome(Status.REVERTED, _not_again(rid, undone))
     existing = forge.find(proposal.fingerprint, branch)
+    revert = revert_of(proposal.statement)
+    if existing is None and revert is not None:
+        other = _open_elsewhere(forge, proposal.fingerprint, branch)
+        if other is not None:
+            return outcome(
+                Status.UNCHANGED,
+                f"the revert of {revert.remediation_id} is already open as #{other.number} "
+                f"({other.branch}): nothing opened",
+                other.number,
+            )
     if existing is not None and existing.state is PullState.CLOSED:
         forge.comment(existing.number, body.TOPIC_IGNORED, body.ignored_comment(proposal))
         return outcome(
@@ -299,7 +309,6 @@ def _propose_one(
         # only in its signature bytes (re-signed, or malleated s -> n-s) changes nothing.
         candidate = head
     title, labels = body.title(proposal), body.labels(proposal, environments)
-    revert = revert_of(proposal.statement)
     text = body.render_body(
         proposal,
         branch,
@@ -352,6 +361,20 @@ def _propose_one(
     budget.open_count += 1
     budget.new_this_hour += 1
     return outcome(Status.OPENED, f"opened #{pull.number}", pull.number)
+
+
+def _open_elsewhere(forge: Forge, fingerprint: str, branch: str) -> PullRequest | None:
+    """An open pull request of ``fingerprint`` on another branch than ``branch``: the revert
+    ``mendbot revert`` opened without a bundle has the fingerprint of a signed revert of the
+    same merge, and one revert pull request per merge is enough."""
+    return next(
+        (
+            p
+            for p in forge.pulls(PullState.OPEN)
+            if p.fingerprint == fingerprint and p.branch != branch
+        ),
+        None,
+    )
 
 
 def _merged_by(forge: Forge, remediation: str) -> int | None:

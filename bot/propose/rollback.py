@@ -20,6 +20,7 @@ from bot import git as gitcmd
 from bot.errors import MendbotError
 from bot.forge.interface import Forge, PullState
 from bot.git import GitError
+from bot.markdown import code
 from bot.propose.exact_revert import RevertError, exact_revert_commit, open_revert_pull
 from bot.protocol import BOT_LABEL, ENVIRONMENT_LABEL_PREFIX, ROLLBACK_LABEL, encode_metadata
 
@@ -65,9 +66,9 @@ def propose_rollback(forge: Forge, sha: str, environment: str, reason: str) -> R
             str(exc), advice="revert by hand; the environment stays frozen until it is resolved"
         ) from None
     body = (
-        f"The deployment of {sha} to `{environment}` did not hold: {reason}\n\n"
+        f"The deployment of `{sha}` to {code(environment)} did not hold: {code(reason)}\n\n"
         "This pull request reverts that change exactly (every path it touched back to the "
-        f"commit before it, nothing else). While it is open, `{environment}` is frozen: the "
+        f"commit before it, nothing else). While it is open, {code(environment)} is frozen: the "
         "gate lets only exact reverts of bot changes through.\n\n"
         + encode_metadata({"rollback": sha, "environment": environment})
     )

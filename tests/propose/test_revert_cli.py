@@ -99,7 +99,7 @@ def test_a_reverted_remediation_is_not_proposed_again(workflow_repo, keys, tmp_p
     head = repo.git("rev-parse", revert.branch)
     assert repo.git("rev-parse", f"{head}^1") == repo.git("rev-parse", "main")
     assert _exact_inverse(repo, merged, head)
-    assert "Requested by Grace: the deploy job needs the token" in revert.body
+    assert "Requested by `Grace`: `the deploy job needs the token`" in revert.body
     # Asking again opens nothing new.
     again = run_mendbot("revert", rid, "--forge", "local", "--repo", str(repo.path))
     assert (again.returncode, again.stdout.split(" ")[0:2]) == (0, ["already", "open:"])

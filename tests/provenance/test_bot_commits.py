@@ -106,3 +106,25 @@ def test_the_bots_commit_is_recognised_after_its_branch_was_renamed(made) -> Non
     repo, _, head, trust = made
     repo.git("branch", "-m", "main", "trunk")
     assert _is_bots(repo, head, trust)
+
+
+def test_a_commit_that_also_deletes_an_attestation_it_does_not_attest_is_not_the_bots(
+    bench, signing_key
+) -> None:
+    """A signed revert's commit may delete the attestation of what it reverts, because its
+    statement attests that deletion; a bot commit that also deletes another remediation's
+    attestation (which would make that one count as reverted) is no bot commit."""
+    repo = bench.repo
+    other = ".mendbot/attestations/gha-x--other-12345678.sigstore.json"
+    repo.write(other, "{}\n")
+    base = repo.commit("another remediation's attestation")
+    bundles = bench.bundle(KeySigner(signing_key))
+    folder = next(path for rid, path in bundles.items() if rid.startswith(CI))
+    head = bench.apply(folder)
+    trust = KeyTrust(signing_key.public_key())
+    assert _is_bots(repo, head, trust)
+    repo.git("checkout", "-q", "-B", "tampered", head)
+    repo.git("rm", "-q", other)
+    repo.git("commit", "-q", "--amend", "-m", "the fix, and drop the other attestation")
+    assert repo.git("rev-parse", "HEAD^1") == base
+    assert not _is_bots(repo, repo.head(), trust)

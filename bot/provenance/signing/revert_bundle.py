@@ -20,7 +20,12 @@ from bot.errors import MendbotError
 from bot.models import Remediation
 from bot.provenance import run_context
 from bot.provenance.errors import BaseMismatchError
-from bot.provenance.inverse import inverse_tree, subject_of
+from bot.provenance.inverse import (
+    inverse_tree,
+    remediation_paths,
+    require_history,
+    subject_of,
+)
 from bot.provenance.layout import committed_attestation_path
 from bot.provenance.revert_statement import revert_fingerprint, revert_id, revert_input
 from bot.provenance.reverted import remediation_history
@@ -51,14 +56,17 @@ def write_revert_bundle(
     merged on the branch checked out at ``root``, under ``out``.
 
     The statement's source is ``human-override`` (``requested_by`` asked, for ``reason``), or
-    ``detector`` when ``rollback`` (the deploy job asks: a deployment did not hold). Raises
-    :class:`RevertTargetError`, :class:`~bot.provenance.inverse.RevertError` when later
-    commits changed the same lines, and the errors of
+    ``detector`` when ``rollback`` (the deploy job asks: a deployment did not hold). Only the
+    remediation's own paths are turned around (:func:`~bot.provenance.inverse.remediation_paths`).
+    Raises :class:`RevertTargetError`, :class:`~bot.provenance.inverse.RevertError` when later
+    commits changed the same lines or the merging commit changed them differently,
+    :class:`~bot.git.GitError` in a shallow clone, and the errors of
     :func:`~bot.provenance.signing.bundle_writer.write_bundle`.
     """
     environment = os.environ if env is None else env
     repo = git.toplevel(root)
     tip = git.rev_parse(repo, "HEAD")
+    require_history(repo, "a revert bundle")
     entry = remediation_history(repo, tip).get(target)
     if entry is None:
         raise RevertTargetError(
@@ -72,15 +80,15 @@ def write_revert_bundle(
             f"{target} was already reverted in {entry.reverted_in[:12]} by {entry.reverted_by}"
         )
     merged = entry.merged_in
-    tree = inverse_tree(repo, merged, tip)
-    changed = git.run(repo, "diff", "--name-only", "-z", "--no-renames", tip, tree).decode()
+    tree = inverse_tree(repo, merged, tip, remediation_paths(repo, merged, target))
+    changed = git.run(repo, "diff", *git.DIFF_OPTIONS, "--name-only", "-z", tip, tree).decode(
+        "utf-8", "surrogateescape"
+    )
     files: dict[str, bytes | None] = {}
     for path in filter(None, changed.split("\0")):
         found = git.blob_at(repo, tree, path)
         files[path] = None if found is None else git.read_blobs(repo, [found[1]])[found[1]]
-    attestation = git.run(
-        repo, "cat-file", "blob", f"{merged}:{committed_attestation_path(target)}"
-    )
+    attestation = git.read_blob(repo, f"{merged}:{committed_attestation_path(target)}")
     group = target.split("/", 1)[0]
     asked = "the deploy job (rollback)" if rollback else requested_by
     remediation = Remediation(

@@ -27,7 +27,8 @@ def attested_bot_commit(
     repo: Path, sha: str, trust: Trust, now: datetime, repository: str | None = None
 ) -> bool:
     """Whether commit ``sha`` is one the propose job built: it has one parent, adds exactly one
-    file under the attestations folder, and that attestation verifies against ``trust`` with
+    file under the attestations folder (and changes none there that its statement does not
+    attest), and that attestation verifies against ``trust`` with
     ``sha`` as the head, the parent as the attested base and, when given, ``repository`` as
     the repository it was made for (a bot commit copied from a fork is not the bot's here).
     Never with ``--allow-unsigned``: without a signature nothing shows who made the commit."""
@@ -37,12 +38,14 @@ def attested_bot_commit(
         parents = gitcmd.parents(repo, sha)
         if len(parents) != 1:
             return False
+        # A signed revert also deletes the attestation of what it reverts; the verifier below
+        # accepts that deletion only when its statement attests it.
         added = [
             entry
             for entry in parse_raw(raw_diff(repo, parents[0], sha))
-            if entry.path.startswith(f"{ATTESTATIONS_DIR}/")
+            if entry.path.startswith(f"{ATTESTATIONS_DIR}/") and entry.status == "A"
         ]
-        if len(added) != 1 or added[0].status != "A":
+        if len(added) != 1:
             return False
         raw = gitcmd.read_blob(repo, f"{sha}:{added[0].path}")
     except (GitError, ChangeError):

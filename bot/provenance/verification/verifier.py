@@ -178,7 +178,7 @@ def _authenticate(
     result: VerificationResult,
 ) -> _Authenticated | None:
     if isinstance(trust, UnsafeAcceptUnsigned):
-        payload = _unverified_payload(attestation) if attestation is not None else statement_copy
+        payload = unverified_payload(attestation) if attestation is not None else statement_copy
         if payload is None:
             result.fail("bundle", "no statement to check", "pass a bundle folder")
             return None
@@ -272,7 +272,9 @@ def _bundle_kind(raw: bytes) -> str | None:
     return None
 
 
-def _unverified_payload(raw: bytes) -> bytes | None:
+def unverified_payload(raw: bytes) -> bytes | None:
+    """The payload of the DSSE envelope in attestation ``raw``, read without checking any
+    signature (None when ``raw`` holds none): only for choosing what to check, never to trust."""
     try:
         envelope = json.loads(raw)["dsseEnvelope"]
         return base64.b64decode(envelope["payload"], validate=True)
