@@ -100,7 +100,18 @@ ALLOWED: dict[str, tuple[Route, ...]] = {
         ("jobs", "*", "env", "*"),
         ("env", "*"),
     ),
+    "gha-use-trusted-publishing": (
+        (*_STEP, "with"),
+        (*_STEP, "with", "password"),
+        (*_STEP, "with", "user"),
+        (*_STEP, "env"),
+        (*_STEP, "env", "*"),
+        ("jobs", "*", "permissions", "**"),
+    ),
 }
+#: Rules whose fix may change the whole job of its finding (the step and the job's
+#: ``permissions:``), not only the step.
+JOB_WIDE = frozenset({"gha-use-trusted-publishing"})
 WORKFLOW_WIDE = frozenset(
     {
         "gha-missing-permissions",
@@ -219,6 +230,8 @@ def allowed(route: Route, applied: list[tuple[str, Route]]) -> bool:
     """Whether some applied fix may change ``route``."""
     for rule, finding_route in applied:
         scope = () if rule in WORKFLOW_WIDE else anchor(finding_route)
+        if rule in JOB_WIDE and scope[:1] == ("jobs",):
+            scope = scope[:2]
         if route[: len(scope)] != scope:
             continue
         if any(_matches(pattern, route) for pattern in ALLOWED.get(rule, ())):
@@ -448,20 +461,38 @@ def _with_inputs(data: Any) -> dict[Route, Any]:
     return found
 
 
+def _replaced_credentials(report: dict[str, Any]) -> set[tuple[str, Route]]:
+    """(path, step route) of each applied trusted-publishing switch: the token inputs it drops
+    are the credential the finding is about, replaced by OIDC in an unsafe (reviewed) fix."""
+    return {
+        (finding["path"], anchor(tuple(finding["route"])))
+        for finding in report["findings"]
+        if finding["rule"] == "gha-use-trusted-publishing"
+        and finding["fix"] is not None
+        and finding["fix"]["applied"]
+    }
+
+
 def test_inputs_a_person_wrote_are_never_rewritten(tmp_path: Path) -> None:
     """An explicit ``with:`` value is a decision: ``--fix=all`` may add inputs, never change one
-    (``script`` is code, which the injection fix rewrites like ``run``)."""
+    (``script`` is code, which the injection fix rewrites like ``run``). The one exception is
+    the long-lived token (``password``, ``user: __token__``) that the unsafe trusted-publishing
+    fix replaces with OIDC, and only at a step whose fix the report lists as applied."""
     for repository in REPOSITORIES:
         _checkout(repository, tmp_path)
     before = _snapshot(tmp_path)
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "analyze", *REPOSITORIES, "--offline", "--fix=all"],
+        [
+            *(sys.executable, "-m", "bot", "analyze", *REPOSITORIES),
+            *("--offline", "--fix=all", "--format", "json"),
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         check=False,
     )
     assert done.returncode in (0, 1), done.stderr[-2000:]
+    replaced = _replaced_credentials(json.loads(done.stdout))
     after = _snapshot(tmp_path)
     loader = YAML(typ="safe", pure=True)
     rewritten = []
@@ -471,6 +502,12 @@ def test_inputs_a_person_wrote_are_never_rewritten(tmp_path: Path) -> None:
         rewritten += [
             f"{name}: {'.'.join(map(str, route))}: {value!r} -> {new.get(route, '(removed)')!r}"
             for route, value in old.items()
-            if route[-1] != "script" and new.get(route, _MISSING) != value
+            if route[-1] != "script"
+            and new.get(route, _MISSING) != value
+            and not (
+                route[-1] in ("password", "user")
+                and route not in new
+                and (name, anchor(route)) in replaced
+            )
         ]
     assert not rewritten, "\n".join(rewritten)

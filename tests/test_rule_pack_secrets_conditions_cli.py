@@ -1,13 +1,11 @@
-"""gha-unsound-contains, gha-use-trusted-publishing, gha-overprovisioned-secrets and
-gha-unredacted-secrets through the command line, on files on disk.
+"""gha-unsound-contains, gha-overprovisioned-secrets and gha-unredacted-secrets through the
+command line, on files on disk (gha-use-trusted-publishing: ``test_trusted_publishing_cli.py``).
 
 * unsound-contains: the condition mendbot writes is evaluated with GitHub's own semantics
   (``contains(string, string)`` is a case-insensitive substring test, ``contains(array, x)`` a
   case-insensitive membership test): the branch names an attacker picks to pass the old check
   (``mai``, ``heads/dev``, ``main refs/heads/develop``) fail the new one, and every branch the
   list names still passes.
-* use-trusted-publishing: the token input a person wrote is never removed, even with
-  ``--fix=all``; the finding says the edit that switches to trusted publishing.
 * the secrets rules report and never write, except gha-overprovisioned-secrets where the
   script reads the secrets with ``jq``: run under bash before and after, it prints the same
   and no longer receives the secrets it does not read.
@@ -91,45 +89,6 @@ def test_unsound_contains_is_unsafe_so_safe_mode_writes_nothing(tmp_path) -> Non
         "unsafe",
     )
     assert workflow.read_text(encoding="utf-8") == CONTAINS
-
-
-PUBLISH = """\
-on:
-  release:
-    types: [published]
-permissions:
-  contents: read
-jobs:
-  pypi:
-    runs-on: ubuntu-latest
-    environment: pypi
-    steps:
-      - uses: actions/download-artifact@v4
-      - uses: pypa/gh-action-pypi-publish@release/v1
-        with:
-          password: ${{ secrets.PYPI_TOKEN }}
-          packages-dir: dist/
-  docs:
-    runs-on: ubuntu-latest
-    steps:
-      - run: ./publish-docs.sh
-        env:
-          DOCS_TOKEN: ${{ secrets.DOCS_TOKEN }}
-"""
-
-
-def test_trusted_publishing_reports_the_switch_and_never_removes_the_token(tmp_path) -> None:
-    workflow = tmp_path / "release.yml"
-    workflow.write_text(PUBLISH, encoding="utf-8")
-    done = _analyze(workflow, "--fix=all", "--rule", "gha-use-trusted-publishing")
-    assert done.returncode == 1
-    assert workflow.read_text(encoding="utf-8") == PUBLISH  # the token input is a decision
-    [finding] = json.loads(done.stdout)["findings"]
-    assert (finding["line"], finding["severity"], finding["fix"]) == (14, "medium", None)
-    advice = finding["no_fix_reason"]
-    assert "delete `password:`" in advice
-    assert "`id-token: write` to the `permissions:` of job `pypi` only" in advice
-    assert "trusted publisher" in advice
 
 
 @pytest.mark.parametrize(
