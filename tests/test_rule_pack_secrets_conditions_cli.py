@@ -172,7 +172,7 @@ SECRETS = {"github_token": "ghs_x", "NPM_TOKEN": "npm_1", "PYPI_TOKEN": "pypi-2"
 def _github_value(expression: str) -> str:
     """``${{ toJSON(secrets) }}`` or ``${{ format('…', toJSON(secrets.X), …) }}`` evaluated as
     GitHub does (``{{``/``}}`` are braces, ``{n}`` the n-th argument; toJSON pretty-prints)."""
-    if expression == "${{ toJSON(secrets) }}":
+    if expression in ("${{ toJSON(secrets) }}", "${{ format('{0}', toJSON(secrets)) }}"):
         return json.dumps(SECRETS, indent=2)
     call = re.fullmatch(r"\$\{\{ format\('(?P<template>.*)', (?P<args>.*)\) \}\}", expression)
     assert call is not None, expression
@@ -186,15 +186,18 @@ def _github_value(expression: str) -> str:
 
 
 @pytest.mark.skipif(shutil.which("jq") is None or shutil.which("bash") is None, reason="jq")
-def test_overprovisioned_fix_hands_the_script_only_what_it_reads(tmp_path) -> None:
+@pytest.mark.parametrize(
+    "everything", ["${{ toJSON(secrets) }}", "${{ format('{0}', toJSON(secrets)) }}"]
+)
+def test_overprovisioned_fix_hands_the_script_only_what_it_reads(tmp_path, everything) -> None:
     workflow = tmp_path / "release.yml"
-    workflow.write_text(JQ_SECRETS, encoding="utf-8")
+    workflow.write_text(JQ_SECRETS.replace("${{ toJSON(secrets) }}", everything), "utf-8")
     done = _analyze(workflow, "--fix=all", "--rule", "gha-overprovisioned-secrets")
     assert done.returncode == 0, done.stdout + done.stderr
     step = _load(workflow)["jobs"]["release"]["steps"][0]
     runs = {}
     for label, expression in (
-        ("before", "${{ toJSON(secrets) }}"),
+        ("before", everything),
         ("after", step["env"]["ALL_SECRETS"]),
     ):
         value = _github_value(expression)
@@ -222,6 +225,32 @@ jobs:
 
 def _rules_reported(done: subprocess.CompletedProcess[str]) -> set[str]:
     return {f["rule"] for f in json.loads(done.stdout)["findings"]}
+
+
+WHOLE = """\
+on: push
+permissions: {}
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          set -e
+          some-random-command <<< "${secrets_json}"
+        env:
+          secrets_json: ${{ toJSON(secrets) }}
+"""
+
+
+def test_overprovisioned_says_which_command_receives_every_secret(tmp_path) -> None:
+    workflow = tmp_path / "deploy.yml"
+    workflow.write_text(WHOLE, encoding="utf-8")
+    done = _analyze(workflow, "--fix=all", "--rule", "gha-overprovisioned-secrets")
+    assert done.returncode == 1
+    assert workflow.read_text(encoding="utf-8") == WHOLE
+    [finding] = json.loads(done.stdout)["findings"]
+    assert finding["fix"] is None
+    assert "line 2 of `run:`, `some-random-command`" in finding["no_fix_reason"]
 
 
 def test_secrets_outside_env_runs_only_when_asked(tmp_path) -> None:

@@ -115,8 +115,10 @@ class GithubEnv(WorkflowRule):
         'The fix rewrites a lone `echo "NAME=$VALUE" >> $GITHUB_ENV` into the heredoc form '
         "with a random delimiter, in one `{ …; }` group so it stays one command. **Unsafe**: "
         "the variable still carries the outsider's text to later steps, and the line now needs "
-        "`dd` and `base64`. Other forms (several values, `tee`, PowerShell, `$GITHUB_PATH`) "
-        "are reported with the advice; `${{ … }}` written there is `gha-template-injection`'s.\n\n"
+        "`dd` and `base64`. Other forms (several values, `tee`, PowerShell) are reported with "
+        "the advice; a `$GITHUB_PATH` write is reported only, since that file has no "
+        "delimiter form (each line is a directory); `${{ … }}` written there is "
+        "`gha-template-injection`'s.\n\n"
         "Compared with zizmor's `github-env`: zizmor reports every write that is not a literal "
         "`echo` in workflows triggered by `pull_request_target` or `workflow_run` and in every "
         "composite action, whatever is written; mendbot also covers the other outsider "
@@ -195,8 +197,10 @@ jobs:
     def _advice(write: EnvironmentWrite) -> str:
         if write.file == "GITHUB_PATH":
             return (
-                "a directory an outsider chooses in PATH runs their programs: write only "
-                "directories the workflow creates, by hand"
+                "`$GITHUB_PATH` has no safe form to rewrite to: each line is a directory put "
+                "in front of `PATH` (there is no delimiter, so a newline adds another), and a "
+                "directory an outsider chooses runs their programs in the later steps; write "
+                "only directories the workflow creates, by hand"
             )
         return (
             'mendbot rewrites only a lone `echo "NAME=$VALUE" >> $GITHUB_ENV`; write this '

@@ -21,6 +21,9 @@ NO_FIX = (
     "which secrets the receiving script or action reads is not written in the workflow; "
     "pass each one it needs by name (`${{ secrets.NAME }}`) by hand"
 )
+_BY_NAME = "pass each secret it needs by name (`${{ secrets.NAME }}`) by hand"
+#: The expressions the fix replaces: every secret as one JSON object, nothing else.
+_WHOLE_OBJECT = frozenset({"tojson(secrets)", "format('{0}',tojson(secrets))"})
 FIX_REASON = (
     "the variable then holds a JSON object of only the secrets the script reads with `jq`; "
     'a secret that is not set becomes `""` where `jq -r` printed `null` before: review it'
@@ -88,10 +91,13 @@ class OverprovisionedSecrets(WorkflowRule):
         "step needs by name. When a step's `env:` holds `${{ toJSON(secrets) }}` and its "
         'script reads that variable only with `jq` (`echo "$SECRETS" | jq -r .NPM_TOKEN`, '
         '`jq -r .X <<< "$SECRETS"`), the fix writes a JSON object of just those secrets '
-        "(`${{ format('{{\"NPM_TOKEN\": {0}}}', toJSON(secrets.NPM_TOKEN)) }}`). **Unsafe**: "
-        'a secret that is not set reads as `""` instead of `null`. Anywhere else which '
-        "secrets the receiving code reads is not in the workflow, and the finding is reported "
-        "only.\n\n"
+        "(`${{ format('{{\"NPM_TOKEN\": {0}}}', toJSON(secrets.NPM_TOKEN)) }}`); "
+        "`format('{0}', toJSON(secrets))` counts as the same value. **Unsafe**: a secret "
+        'that is not set reads as `""` instead of `null`. Anywhere else which secrets the '
+        "receiving code reads is not in the workflow, and the finding is reported only, "
+        "saying who receives the value: the command a script hands the variable to whole "
+        "(with its line), an action's input, or every program the script starts when it "
+        "never reads the variable itself.\n\n"
         "Compared with zizmor's `overprovisioned-secrets`: the same expressions (in every "
         "value of the file, `if:` included), one finding per value; zizmor proposes no fix."
     )
@@ -129,22 +135,59 @@ jobs:
         route = site.route
         step = _step_of(workflow, route)
         value = _value_at(workflow, route)
+        if site.text.replace(" ", "").lower() not in _WHOLE_OBJECT:
+            return Detection(finding, None, NO_FIX)
         if (
             step is None
             or route[:-1] != (*step.route, "env")
             or value.strip() != "${{ " + site.text + " }}"
-            or site.text.replace(" ", "").lower() != "tojson(secrets)"
         ):
-            return Detection(finding, None, NO_FIX)
+            return Detection(finding, None, _no_fix_reason(step, route))
         replacement = explicit_secrets(step, str(route[-1]))
         if replacement is None:
-            return Detection(finding, None, NO_FIX)
+            return Detection(finding, None, _no_fix_reason(step, route))
         fix = self.fix(
             finding,
             "pass only the secrets the script reads: " + FIX_REASON,
             [Replace(route=route, value=replacement)],
         )
         return Detection(finding, fix)
+
+
+def _no_fix_reason(step: Step | None, route: tuple[str | int, ...]) -> str:
+    """Why the secrets the receiver of ``toJSON(secrets)`` at ``route`` reads are not known:
+    who receives the value, and how."""
+    if step is None:
+        return NO_FIX
+    if route[: len(step.route) + 1] == (*step.route, "with") and step.uses is not None:
+        return (
+            f"`{step.uses.slug}` receives every secret in input `{route[-1]}`, and which of "
+            f"them its code reads is not in the workflow: {_BY_NAME}"
+        )
+    script = step.run
+    if route[:-1] != (*step.route, "env") or script is None:
+        return NO_FIX
+    name = re.escape(str(route[-1]))
+    reference = re.compile(rf"\$(?:{name}\b|\{{{name}[}}:#%/])")
+    for number, line in enumerate(script.splitlines(), 1):
+        if reference.search(line) and not _JQ_READ.search(line):
+            command = line.split()[0] if line.split() else line
+            return (
+                f"the script passes `${route[-1]}` on as a whole (line {number} of `run:`, "
+                f"`{command}`), not key by key with `jq`: every secret reaches what runs "
+                f"there, and which of them it uses is not in the workflow; {_BY_NAME}"
+            )
+    if reference.search(script) is None:
+        return (
+            f"the script never reads `${route[-1]}`, but every program it starts inherits it "
+            f"from the environment, and which of them reads it is not in the workflow; "
+            f"{_BY_NAME}"
+        )
+    return NO_FIX
+
+
+#: A line that reads one key with ``jq`` (``echo "$V" | jq -r .KEY``, ``jq -r .KEY <<< "$V"``).
+_JQ_READ = re.compile(rf"\bjq{_JQ_OPTIONS}\s+{_JQ_KEY}")
 
 
 def _step_of(workflow: Workflow, route: tuple[str | int, ...]) -> Step | None:
