@@ -95,6 +95,8 @@ _OTHER_COMMAND_NO_FIX = (
 #: GitHub Actions only when it is given none).
 _UV_CREDENTIAL_OPTIONS = ("--token", "-t", "--password", "-p", "--username", "-u")
 _UV_CREDENTIAL_ENV = ("UV_PUBLISH_TOKEN", "UV_PUBLISH_PASSWORD", "UV_PUBLISH_USERNAME")
+#: Variables that send ``uv publish`` to another index than PyPI.
+_UV_TARGET_ENV = ("UV_PUBLISH_URL", "UV_PUBLISH_INDEX")
 _PYPI_PUBLISH_REASON = "for pypa/gh-action-pypi-publish to publish with trusted publishing"
 _UV_PUBLISH_REASON = "for uv publish to publish with trusted publishing"
 
@@ -247,6 +249,8 @@ jobs:
             shell = step.shell or ("pwsh" if windows else None)
             commands: dict[str, list[list[str]]] = {}
             for label, argv in trusted_registry_publishes(step.run, shell):
+                if label == "uv publish" and _uv_elsewhere(step):
+                    continue
                 commands.setdefault(label, []).append(argv)
             for label, argvs in commands.items():
                 finding = self.finding(
@@ -377,6 +381,17 @@ jobs:
                 "belongs in the caller"
             )
         return grant_id_token(job, reason)
+
+
+def _uv_elsewhere(step: Step) -> bool:
+    """Whether ``UV_PUBLISH_URL``/``UV_PUBLISH_INDEX`` (step, job or workflow ``env:``) send
+    ``uv publish`` to another index than PyPI or TestPyPI."""
+    for env in (step.env, step.job.env, step.workflow.env):
+        for name in _UV_TARGET_ENV:
+            target = _text(env.get(name))
+            if target is not None and target.strip("'\"") not in _DEFAULT_REGISTRY_VALUES:
+                return True
+    return False
 
 
 def _uv_switch(step: Step, argvs: list[list[str]]) -> list[Operation] | str:
