@@ -70,21 +70,27 @@ _COMMAND_NO_FIX = {
         "`pypa/gh-action-pypi-publish` (no `password:`) or `uv publish` instead, a change of "
         "tool left to a person"
     ),
+    "pnpm": (
+        "npm's trusted publishing is the npm CLI's (11.5.1 or newer); whether this tool "
+        "exchanges the OIDC token itself depends on its version, which the workflow does not "
+        "show, and an older one fails without the token"
+    ),
     "cargo": (
-        "crates.io trusted publishing needs a `rust-lang/crates-io-auth-action` step whose "
-        "`token` output replaces `CARGO_REGISTRY_TOKEN`; mendbot pins every action it adds by "
-        "commit SHA and its knowledge base records none for that action"
+        "crates.io trusted publishing needs a new `rust-lang/crates-io-auth-action` step "
+        "before this one, whose `token` output replaces `CARGO_REGISTRY_TOKEN`; mendbot adds "
+        "an action only pinned to a release commit, and its knowledge base records none for "
+        "that action"
     ),
     "gem": (
         "RubyGems trusted publishing needs a `rubygems/configure-rubygems-credentials` step "
         "with the trusted publisher's `role-to-assume`, which is not in the workflow, and "
-        "mendbot pins every action it adds by commit SHA from its knowledge base, which "
+        "mendbot adds an action only pinned to a release commit, and its knowledge base "
         "records none for that action"
     ),
     "nuget": (
         "NuGet trusted publishing needs a `NuGet/login` step with the nuget.org account in "
-        "`user:`, which is not in the workflow, and mendbot pins every action it adds by "
-        "commit SHA from its knowledge base, which records none for that action"
+        "`user:`, which is not in the workflow, and mendbot adds an action only pinned to a "
+        "release commit, and its knowledge base records none for that action"
     ),
 }
 _OTHER_COMMAND_NO_FIX = (
@@ -193,8 +199,9 @@ class UseTrustedPublishing(WorkflowRule):
         "read it) or on the command line, a reusable workflow (the caller grants the "
         "scope), a composite action, `npm publish` (npm 11.5.1 or newer needed, which the "
         "workflow does not show), `twine upload` (twine has no trusted publishing), and "
+        "`pnpm`/`yarn`/`bun publish` (their support depends on their version), and "
         "`cargo publish`, `gem push` and NuGet, which need an exchange action mendbot's "
-        "knowledge base has no pinned commit for. Severity **medium** for a token given to a "
+        "knowledge base has no release commit for. Severity **medium** for a token given to a "
         "publishing action, **low** for a command (the token's source is not visible).\n\n"
         "Compared with zizmor's `use-trusted-publishing`: the same actions and commands, in "
         "workflows and composite actions (commands only in workflows, where `id-token` is "
@@ -269,9 +276,9 @@ jobs:
         self, step: Step, finding: Finding, label: str, argvs: list[list[str]]
     ) -> Detection:
         if label != "uv publish":
-            tool = label.split()[0]
-            if tool in ("pnpm", "yarn", "bun"):
-                tool = "npm"
+            tool = {"yarn": "pnpm", "bun": "pnpm", "dotnet": "nuget"}.get(
+                label.split()[0], label.split()[0]
+            )
             reason = _COMMAND_NO_FIX.get(tool, _OTHER_COMMAND_NO_FIX)
             return Detection(finding, None, f"{reason}; {SETUP_REASON}")
         switch = _uv_switch(step, argvs)
