@@ -7,6 +7,23 @@ from bot.workflow.permission_needs import Needs
 from bot.yamledit.document import Mapping
 from bot.yamledit.ops import Add, Operation, SetComment
 
+#: What the permissions rules' fixes can change (:attr:`~bot.detectors.interface.Rule.fixes_reach`):
+#: they write only ``permissions:`` blocks (and reason comments on their lines), so the rules
+#: that read a block, or whether a job or the workflow has one, plus gha-unknown-suppression,
+#: which reads the comments a reason comment may replace.
+PERMISSION_READERS = frozenset(
+    {
+        "gha-excessive-permissions",
+        "gha-missing-permissions",
+        "gha-job-permissions",
+        "gha-undocumented-permissions",
+        "gha-static-cloud-credentials",
+        "gha-use-trusted-publishing",
+        "gha-cache-poisoning",
+        "gha-unknown-suppression",
+    }
+)
+
 
 def can_comment(job: Job) -> bool:
     """Whether reason comments fit: the job is a block mapping (a flow job has no lines)."""
