@@ -7,10 +7,11 @@ from bot.workflow.permission_needs import Needs
 from bot.yamledit.document import Mapping
 from bot.yamledit.ops import Add, Operation, SetComment
 
-#: What the permissions rules' fixes can change (:attr:`~bot.detectors.interface.Rule.fixes_reach`):
-#: they write only ``permissions:`` blocks (and reason comments on their lines), so the rules
-#: that read a block, or whether a job or the workflow has one, plus gha-unknown-suppression,
-#: which reads the comments a reason comment may replace.
+#: The rules that read a ``permissions:`` block (or whether a job or the workflow has one) or
+#: compute the permissions a job needs, and gha-unknown-suppression, which reads the comments a
+#: reason comment may replace: what the permissions rules' fixes can change
+#: (:attr:`~bot.detectors.interface.Rule.fixes_reach`), which write only permissions blocks and
+#: reason comments on their lines.
 PERMISSION_READERS = frozenset(
     {
         "gha-excessive-permissions",
