@@ -8,31 +8,36 @@ measured in the same invocation on the same corpus:
 3. peak memory of the text run against zizmor's (``--count 50000`` for the 50,000-file figure);
 4. rescans with the cache: the replicated corpus (every copy has its own path, so replication
    cannot flatter the cache) and a corpus of distinct real workflows (``tests/corpus/real`` and
-   ``tests/corpus/zizmor``): cold with an empty cache, warm, and after editing one file.
+   ``tests/corpus/zizmor``): cold with an empty cache, warm, and after editing one file;
+5. ``--fix=all`` against zizmor's ``--fix=all``, each run on a fresh copy of the corpus, mendbot
+   with ``-j1`` and the automatic worker count.
 
-``--only-rescans`` runs part 4 alone; with ``--baseline-ref REV`` every rescan figure is also
-taken, in turns with this revision's, on the ``bot`` package of ``REV`` (``git archive`` into a
-temporary folder; the repository is not touched), each with its own cache folder and the same
-edits. Children compile their bytecode once into a folder of the run (as any installation
-does) even when ``PYTHONDONTWRITEBYTECODE`` is set here, so no run pays for compiling mendbot.
+``--only-rescans`` runs part 4 alone, ``--fix-only`` part 5 alone; with ``--baseline-ref REV``
+each of their figures is also taken, in turns with this revision's, on the ``bot`` package of
+``REV`` (``git archive`` into a temporary folder; the repository is not touched): each rescan
+with its own cache folder and the same edits, each ``--fix=all`` on its own fresh copy, and the
+files each ``--fix=all`` writes are compared byte for byte with ``REV``'s. Children compile
+their bytecode once into a folder of the run (as any installation does) even when
+``PYTHONDONTWRITEBYTECODE`` is set here, so no run pays for compiling mendbot.
 
 Wall time is what a user waits; CPU is the timed child's, which does not include worker
 processes (they are children of multiprocessing's fork server), so runs with more than one
 worker report wall time only. Peak RSS is the timed process's. Nothing is asserted: this
 prints tables. Usage: ``python benchmarks/bench_scan.py [--count 5000] [--repeat 2]
-[--text-only | --only-rescans [--baseline-ref REV]]`` (``--text-only``: the text report against
-zizmor alone, for ``--count 50000``).
+[--text-only | --only-rescans | --fix-only] [--baseline-ref REV]`` (``--text-only``: the text
+report against zizmor alone, for ``--count 50000``).
 """
 
 from __future__ import annotations
 
 import argparse
+import filecmp
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -235,15 +240,77 @@ def baseline_package(revision: str, into: Path) -> Path:
 
 def only_rescans(bench: Bench, work: Path, corpus: Path, baseline: str | None) -> None:
     """The rescan figures alone, on this revision and, in turns, on ``baseline``."""
+    variants = _variants(work, baseline)
+    first = sorted((corpus / ".github" / "workflows").iterdir())[0]
+    rescans_in_turns(bench, "replicated", corpus, first, variants)
+    real, edited = distinct_corpus(work / "distinct")
+    rescans_in_turns(bench, "distinct", real, edited, variants)
+
+
+def _variants(work: Path, baseline: str | None) -> list[Variant]:
+    """This revision's mendbot and, with ``baseline``, that revision's."""
     # PYTHONSAFEPATH: `python -m` must not put the current folder (this checkout) first.
     variants = [Variant("now", {"PYTHONPATH": str(REPO_ROOT), "PYTHONSAFEPATH": "1"})]
     if baseline is not None:
         root = baseline_package(baseline, work / "baseline")
         variants.append(Variant(baseline, {"PYTHONPATH": str(root), "PYTHONSAFEPATH": "1"}))
-    first = sorted((corpus / ".github" / "workflows").iterdir())[0]
-    rescans_in_turns(bench, "replicated", corpus, first, variants)
-    real, edited = distinct_corpus(work / "distinct")
-    rescans_in_turns(bench, "distinct", real, edited, variants)
+    return variants
+
+
+def fix_all(
+    bench: Bench, corpus: Path, zizmor: list[str] | None, variants: Sequence[Variant]
+) -> None:
+    """``--fix=all`` of each tool on a fresh copy per run, in turns; each mendbot with ``-j1``
+    and the automatic worker count."""
+    print("\n== --fix=all, a fresh copy of the corpus per run")
+    tools: list[tuple[str, Callable[[Path], list[str]], dict[str, str]]] = []
+    if zizmor is not None:
+        tools.append(("zizmor fix", lambda copy: [*zizmor, "--fix=all", str(copy)], {}))
+    for v in variants:
+        for jobs in ("-j1", "auto"):
+            extra = ["-j", "1"] if jobs == "-j1" else []
+            tools.append(
+                (
+                    f"mendbot {v.name} fix {jobs}",
+                    lambda copy, v=v, extra=extra: v.scan(copy, "--no-cache", "--fix=all", *extra),
+                    v.env,
+                )
+            )
+    copies: dict[str, Path] = {}
+    for turn in range(bench.repeat):
+        for label, argv, env in tools:
+            copy = bench.scratch / "fix" / f"{label.replace(' ', '_')}-{turn}"
+            shutil.copytree(corpus, copy)
+            copies.setdefault(label, copy)
+            bench.time(label, argv(copy), repeat=1, env=env)
+    print("\n== ratios (best wall; cpu of that run)")
+    for label, _, _ in tools:
+        if label.startswith("mendbot"):
+            bench.ratio(f"{label} / zizmor fix", label, "zizmor fix", cpu=True)
+    for jobs in ("-j1", "auto"):
+        for v in variants[1:]:
+            now, before = f"mendbot now fix {jobs}", f"mendbot {v.name} fix {jobs}"
+            bench.ratio(f"{now} / {v.name}", now, before, cpu=True)
+            print(f"  {'same files written as ' + v.name:<44} {_same(copies, now, before)}")
+
+
+def _same(copies: dict[str, Path], a: str, b: str) -> str:
+    """Whether the first runs of ``a`` and ``b`` wrote the same files."""
+    differing = _differing(filecmp.dircmp(copies[a], copies[b]))
+    return "yes" if not differing else f"no: {len(differing)} files differ"
+
+
+def _differing(compared: filecmp.dircmp[str]) -> list[str]:
+    found = [*compared.left_only, *compared.right_only]
+    left, right = Path(compared.left), Path(compared.right)
+    found.extend(
+        name
+        for name in compared.common_files
+        if (left / name).read_bytes() != (right / name).read_bytes()
+    )
+    for sub in compared.subdirs.values():
+        found.extend(_differing(sub))
+    return found
 
 
 def distinct_corpus(destination: Path) -> tuple[Path, Path]:
@@ -267,13 +334,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--only-rescans", action="store_true", help="only the rescans with the result cache"
     )
     parser.add_argument(
+        "--fix-only", action="store_true", help="only --fix=all against zizmor's --fix=all"
+    )
+    parser.add_argument(
         "--baseline-ref",
         metavar="REV",
-        help="with --only-rescans: the same rescans, in turns, on this revision's bot package",
+        help="with --only-rescans or --fix-only: the same runs, in turns, on REV's bot package",
     )
     args = parser.parse_args(argv)
-    if args.baseline_ref and not args.only_rescans:
-        parser.error("--baseline-ref needs --only-rescans")
+    if args.baseline_ref and not (args.only_rescans or args.fix_only):
+        parser.error("--baseline-ref needs --only-rescans or --fix-only")
     with tempfile.TemporaryDirectory(prefix="mendbot-bench-scan-") as tmp:
         work = Path(tmp)
         corpus = build_corpus(find_source(None), work / "repo", args.count)
@@ -288,11 +358,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.text_only:
             large_text(bench, corpus.directory, zizmor_argv)
             return 0
+        if args.fix_only:
+            variants = _variants(work, args.baseline_ref)
+            fix_all(bench, corpus.directory, zizmor_argv, variants)
+            return 0
         cold_and_text(bench, corpus.directory, zizmor_argv)
         first = sorted((corpus.directory / ".github" / "workflows").iterdir())[0]
         rescans(bench, "replicated", corpus.directory, first)
         real, edited = distinct_corpus(work / "distinct")
         rescans(bench, "distinct", real, edited)
+        fix_all(bench, corpus.directory, zizmor_argv, _variants(work, None))
     return 0
 
 

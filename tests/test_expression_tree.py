@@ -81,3 +81,17 @@ def test_a_member_of_a_call_result_keeps_the_call() -> None:
     args = [a.parts for a in node.base.args if isinstance(a, expr.Context)]
     assert args == [("secrets", "creds")]
     assert expr.parse("secrets.CREDS") == expr.Context(0, 13, ("secrets", "creds"))
+
+
+def test_a_remembered_expression_parses_the_same_every_time() -> None:
+    """Trees of recent texts are shared between rules and fix rounds: asking again gives an
+    equal tree, and a text the parser rejects is rejected again with the same message."""
+    text = "github.event.issue.title == 'x' || startsWith(github.ref, 'refs/tags/')"
+    assert expr.parse(text) == expr.parse(text)
+    messages = []
+    for _ in range(2):
+        with pytest.raises(expr.ExpressionError) as caught:
+            expr.parse("github.actor == 'x' $")
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
+    assert "unexpected character '$'" in messages[0]

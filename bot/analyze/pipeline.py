@@ -234,8 +234,13 @@ def fix_to_fixpoint(
     either check fails, the round applies the next fix alone (and that rule's fixes stay one
     at a time for this file).
 
+    After a round of one rule's fixes the rules run again; when that rule declares the rules
+    its fixes can reach (:attr:`~bot.detectors.interface.Rule.fixes_reach`), only those and
+    itself run, and the other rules' detections are kept.
+
     ``detections`` are the rules' results on ``text`` when the caller already has them;
-    ``together=False`` applies every fix alone (the reference the rounds must agree with).
+    ``together=False`` applies every fix alone and runs every rule after each (the reference
+    the rounds must agree with).
     A fix ``hold`` gives a reason for is never applied: it is refused with that reason.
     A fix that does not make its own finding disappear is rolled back: a fix must resolve
     what it claims to. A fix that would rewrite a line carrying a suppression of its rule is
@@ -255,7 +260,7 @@ def fix_to_fixpoint(
         if not pending:
             return run
         batch = _fix_together(
-            current, run.text, pending, rules, config, detections, alone, external
+            current, run.text, pending, rules, config, detections, alone, external, together
         )
         if batch is not None:
             run.text, detections, current, fixed = batch
@@ -279,7 +284,9 @@ def fix_to_fixpoint(
             run.refused[candidate.finding.id] = "the fix changes nothing, yet the finding remains"
             continue
         updated = parse_workflow(workflow.path, outcome.text, workflow.root)
-        after = _detect_safely(updated, rules, config, external)
+        after = _detect_after_fix(
+            updated, rules, config, external, detections, candidate.finding.rule, together
+        )
         if any(d.finding.id == candidate.finding.id for d in after):
             run.refused[candidate.finding.id] = "the fix did not resolve the finding; rolled back"
             continue
@@ -326,6 +333,7 @@ def _fix_together(
     detections: Sequence[Detection],
     alone: set[str],
     external: ExternalIgnores | None,
+    scoped: bool = True,
 ) -> tuple[str, list[Detection], Workflow, set[str]] | None:
     """Apply the next fix and the independent fixes of its rule after it in one round.
 
@@ -355,7 +363,7 @@ def _fix_together(
         return None
     fixed = {d.finding.id for d in batch[: edited.count]}
     updated = parse_workflow(workflow.path, edited.text, workflow.root)
-    after = _detect_safely(updated, rules, config, external)
+    after = _detect_after_fix(updated, rules, config, external, detections, rule, scoped)
     unchanged = [(d.finding.id, d.fix) for d in detections if d.finding.id not in fixed]
     if [(d.finding.id, d.fix) for d in after] != unchanged:
         # A fix changed what the rules see beyond its own finding: one at a time keeps the
@@ -363,6 +371,45 @@ def _fix_together(
         alone.add(rule)
         return None
     return edited.text, after, updated, fixed
+
+
+def _detect_after_fix(
+    workflow: Workflow,
+    rules: Sequence[WorkflowRule],
+    config: Config,
+    external: ExternalIgnores | None,
+    before: Sequence[Detection],
+    fixed_rule: str,
+    scoped: bool,
+) -> list[Detection]:
+    """The rules' detections on ``workflow``, the text a round of ``fixed_rule``'s fixes left.
+
+    When ``scoped`` and that rule declares the rules its fixes can reach, only it and those
+    run again; every other rule's detections are taken from ``before`` (its detections on the
+    text before the round), which its declaration promises are still what it would find.
+    Either way the list is in the order :func:`detect` gives: rule by rule.
+    """
+    fixer = next((rule for rule in rules if rule.id == fixed_rule), None)
+    reach = fixer.fixes_reach if scoped and fixer is not None else None
+    if reach is None:
+        return _detect_safely(workflow, rules, config, external)
+    rerun = {fixed_rule, *reach}
+    fresh = _by_rule(
+        _detect_safely(workflow, [r for r in rules if r.id in rerun], config, external)
+    )
+    kept = _by_rule(before)
+    return [
+        detection
+        for rule in rules
+        for detection in (fresh if rule.id in rerun else kept).get(rule.id, ())
+    ]
+
+
+def _by_rule(detections: Iterable[Detection]) -> dict[str, list[Detection]]:
+    grouped: dict[str, list[Detection]] = {}
+    for detection in detections:
+        grouped.setdefault(detection.finding.rule, []).append(detection)
+    return grouped
 
 
 def analyze(

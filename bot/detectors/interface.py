@@ -81,6 +81,12 @@ class Rule:
     remediation_group: ClassVar[str | None] = None
     """Rules whose fixes depend on each other share a group: their fixes to one file become
     one remediation (one PR, one commit), so reverting it can never leave half a change."""
+    fixes_reach: ClassVar[frozenset[str] | None] = None
+    """The other rules whose detections (finding ids and fixes) a fix of this rule can change;
+    None (the default) for any rule. After a round of this rule's fixes, fixing runs only this
+    rule and these again and keeps the other rules' detections, so a declared set is a promise
+    that the fixes write nothing those other rules read (checked on every corpus by
+    ``tests/test_fix_reach.py``)."""
     enabled_by_default: ClassVar[bool] = True
     """False for an auditor's rule that reports a hardening opportunity rather than a flaw:
     it runs only when ``rules.<id>.enabled: true`` or ``--rule <id>`` asks for it."""

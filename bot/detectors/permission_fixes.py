@@ -7,6 +7,24 @@ from bot.workflow.permission_needs import Needs
 from bot.yamledit.document import Mapping
 from bot.yamledit.ops import Add, Operation, SetComment
 
+#: The rules that read a ``permissions:`` block (or whether a job or the workflow has one) or
+#: compute the permissions a job needs, and gha-unknown-suppression, which reads the comments a
+#: reason comment may replace: what the permissions rules' fixes can change
+#: (:attr:`~bot.detectors.interface.Rule.fixes_reach`), which write only permissions blocks and
+#: reason comments on their lines.
+PERMISSION_READERS = frozenset(
+    {
+        "gha-excessive-permissions",
+        "gha-missing-permissions",
+        "gha-job-permissions",
+        "gha-undocumented-permissions",
+        "gha-static-cloud-credentials",
+        "gha-use-trusted-publishing",
+        "gha-cache-poisoning",
+        "gha-unknown-suppression",
+    }
+)
+
 
 def can_comment(job: Job) -> bool:
     """Whether reason comments fit: the job is a block mapping (a flow job has no lines)."""

@@ -9,6 +9,7 @@ as GitHub does; index syntax (``github['actor']``) and dot syntax give the same 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -246,8 +247,24 @@ def _with_span(node: Node, start: int, end: int) -> Node:
 
 
 def parse(text: str) -> Node:
-    """Parse a bare expression (no ``${{ }}``); raises :class:`ExpressionError`."""
-    return _Parser(text).parse()
+    """Parse a bare expression (no ``${{ }}``); raises :class:`ExpressionError`.
+
+    The trees of recent texts are shared: several rules read the same expressions, and
+    fixing a file runs them again after each round. Trees are immutable, so sharing is safe.
+    """
+    parsed = _parsed(text)
+    if isinstance(parsed, ExpressionError):
+        raise ExpressionError(str(parsed))
+    return parsed
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str) -> Node | ExpressionError:
+    try:
+        return _Parser(text).parse()
+    except ExpressionError as exc:
+        # Remembered too: a text the parser does not know is asked about as often.
+        return exc
 
 
 def parse_condition(value: str) -> tuple[Node, int] | None:

@@ -263,18 +263,17 @@ def _read_workflows(root: Path, listing: tuple[tuple[str, int, int], ...]) -> tu
 def _read_callers(
     root: Path, path: str, listing: tuple[tuple[str, int, int], ...]
 ) -> tuple[Workflow, ...]:
-    found: list[Workflow] = []
-    for name, _, _ in listing:
-        relative = f".github/workflows/{name}"
-        if relative == path:
-            continue
-        caller = load_repository_workflow(root, relative)
-        if caller is not None and any(
+    # Every file of the folder is parsed once for all of them (not once per file whose
+    # callers are asked for, which made a repository's analysis quadratic in its workflows).
+    return tuple(
+        caller
+        for caller in _read_workflows(root, listing)
+        if caller.path != path
+        and any(
             job.uses is not None and job.uses.local and _called_path(job.uses.raw) == path
             for job in caller.jobs
-        ):
-            found.append(caller)
-    return tuple(found)
+        )
+    )
 
 
 def _called_path(raw: str) -> str:

@@ -6,6 +6,7 @@ literal does not end an expression.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,24 +45,46 @@ class Expression:
 
 
 def expressions(text: str) -> Iterator[Expression]:
-    """Every ``${{ … }}`` in ``text``, in order; an unterminated one ends the scan."""
+    """Every ``${{ … }}`` in ``text``, in order; an unterminated one ends the scan.
+
+    The expressions of recent texts are remembered: most rules scan the same values, and
+    fixing a file scans them again after each round (an :class:`Expression` is immutable).
+    """
+    return iter(_scan(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _scan(text: str) -> tuple[Expression, ...]:
+    found: list[Expression] = []
     pos = 0
     while True:
         start = text.find("${{", pos)
         if start < 0:
-            return
-        i, quoted = start + 3, False
-        while i < len(text):
-            ch = text[i]
-            if ch == "'":
-                quoted = not quoted  # '' inside a string toggles twice: still correct
-            elif not quoted and text.startswith("}}", i):
-                break
-            i += 1
-        else:
-            return
-        end = i + 2
-        yield Expression(
-            text=text[start:end], inner=text[start + 3 : i].strip(), start=start, end=end
+            break
+        end = _closing(text, start + 3)
+        if end < 0:
+            break
+        found.append(
+            Expression(
+                text=text[start:end], inner=text[start + 3 : end - 2].strip(), start=start, end=end
+            )
         )
         pos = end
+    return tuple(found)
+
+
+def _closing(text: str, pos: int) -> int:
+    """The offset just past the ``}}`` that closes an expression whose inside starts at
+    ``pos`` (a ``}}`` inside a single-quoted string does not), or -1 when none does."""
+    while True:
+        close = text.find("}}", pos)
+        if close < 0:
+            return -1
+        quote = text.find("'", pos, close)
+        if quote < 0:
+            return close + 2
+        # '' inside a string ends it and starts the next one: the same as skipping both.
+        unquote = text.find("'", quote + 1)
+        if unquote < 0:
+            return -1
+        pos = unquote + 1

@@ -356,6 +356,10 @@ class YamlDocument:
         self._spans: tuple[list[tuple[int, int]], list[int]] | None = None
         # Whole-document style facts, asked once per planned edit: computed once per parse.
         self._style: dict[str, Any] = {}
+        # An edit's guard reads them for the text before and after the edit, and the text
+        # after one edit is the text before the next: computed once per parse.
+        self._comments: tuple[tuple[int, str], ...] | None = None
+        self._roots_data: list[Any] | None = None
 
     def _scalar_spans(self) -> tuple[list[tuple[int, int]], list[int]]:
         """The content spans of all scalars, sorted, and their start indexes."""
@@ -583,7 +587,9 @@ class YamlDocument:
 
     def comments(self) -> list[tuple[int, str]]:
         """Every comment as (start index, text including ``#``), in document order."""
-        return list(self._comments_between(0, len(self.text)))
+        if self._comments is None:
+            self._comments = tuple(self._comments_between(0, len(self.text)))
+        return list(self._comments)
 
     def comment_on_line(self, line: int) -> str | None:
         """The comment on 0-based ``line``, if any."""
@@ -663,6 +669,14 @@ class YamlDocument:
         if root is None:
             return None
         return _plain_data(root) if self._plain else to_data(root)
+
+    def roots_data(self) -> list[Any]:
+        """:func:`to_data` of every document, computed once per parse and shared: callers
+        must not change it (copy it first, as :func:`bot.yamledit.guard.expected_after_all`
+        does)."""
+        if self._roots_data is None:
+            self._roots_data = [to_data(root) for root in self.roots]
+        return self._roots_data
 
 
 def to_data(node: Node, budget: list[int] | None = None) -> Any:

@@ -144,7 +144,7 @@ def _apply_one(body: str, operation: Primitive) -> str:
     edit = _plan(doc, operation)
     if edit is None:
         return body
-    expected = guard.expected_after([to_data(root) for root in doc.roots], operation)
+    expected = guard.expected_after(doc.roots_data(), operation)
     new_body = edit.apply(body)
     try:
         after_doc = YamlDocument.parse(new_body)
@@ -289,7 +289,7 @@ def _guarded_union(doc: YamlDocument, planned: Sequence[_Planned]) -> str | None
     if _ambiguous_breaks(new_body):
         return None
     operations = [operation for operation, _ in planned]
-    expected = guard.expected_after_all([to_data(root) for root in doc.roots], operations)
+    expected = guard.expected_after_all(doc.roots_data(), operations)
     try:
         after = YamlDocument.parse(new_body)
         guard.check_together(doc, after, expected, operations, edits)

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from bot.yamledit.document import YamlDocument, format_route, normalise, strict_equal, to_data
+from bot.yamledit.document import YamlDocument, format_route, normalise, strict_equal
 from bot.yamledit.ops import Add, Append, Remove, Replace, RewriteFragment, SetComment
 from bot.yamledit.splice import Splice
 
@@ -97,7 +97,7 @@ def check_together(
 
     ``edits`` are sorted by position and do not overlap.
     """
-    actual = [to_data(root) for root in after.roots]
+    actual = after.roots_data()
     if not strict_equal(actual, expected):
         routes = ", ".join(format_route(operation.route) for operation in operations[:3])
         more = f" and {len(operations) - 3} more" if len(operations) > 3 else ""

@@ -7,7 +7,12 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.detectors.permission_fixes import block_operations, describe, unknown_summary
+from bot.detectors.permission_fixes import (
+    PERMISSION_READERS,
+    block_operations,
+    describe,
+    unknown_summary,
+)
 from bot.knowledge.permissions import KbConfidence, Level
 from bot.models import Confidence, Severity
 from bot.risk import Disposition
@@ -63,6 +68,7 @@ class ExcessivePermissions(WorkflowRule):
     )
     default_severity: ClassVar[Severity] = Severity.HIGH
     fix_disposition: ClassVar[Disposition | None] = Disposition.UNSAFE
+    fixes_reach: ClassVar[frozenset[str] | None] = PERMISSION_READERS
     example_before: ClassVar[str] = """\
 on: push
 permissions: write-all

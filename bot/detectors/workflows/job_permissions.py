@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.detectors.permission_fixes import block_operations, describe
+from bot.detectors.permission_fixes import PERMISSION_READERS, block_operations, describe
 from bot.knowledge.permissions import KbConfidence
 from bot.models import Severity
 from bot.risk import Disposition
@@ -58,6 +58,7 @@ class JobPermissions(WorkflowRule):
     )
     default_severity: ClassVar[Severity] = Severity.MEDIUM
     fix_disposition: ClassVar[Disposition | None] = Disposition.SAFE
+    fixes_reach: ClassVar[frozenset[str] | None] = PERMISSION_READERS
     example_before: ClassVar[str] = """\
 on: pull_request_target
 jobs:

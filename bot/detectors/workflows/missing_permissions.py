@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.detectors.permission_fixes import block_operations, unknown_summary
+from bot.detectors.permission_fixes import PERMISSION_READERS, block_operations, unknown_summary
 from bot.models import Confidence, Severity
 from bot.risk import Disposition
 from bot.workflow.model import Workflow
@@ -41,6 +41,7 @@ class MissingPermissions(WorkflowRule):
     default_severity: ClassVar[Severity] = Severity.MEDIUM
     default_confidence: ClassVar[Confidence] = Confidence.HIGH
     fix_disposition: ClassVar[Disposition | None] = Disposition.UNSAFE
+    fixes_reach: ClassVar[frozenset[str] | None] = PERMISSION_READERS
     example_before: ClassVar[str] = """\
 on: push
 jobs:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
+from bot.detectors.permission_fixes import PERMISSION_READERS
 from bot.knowledge import git_credentials as kb
 from bot.models import Confidence, Severity
 from bot.risk import Disposition
@@ -87,6 +88,9 @@ class PersistCredentials(WorkflowRule):
     )
     default_severity: ClassVar[Severity] = Severity.MEDIUM
     fix_disposition: ClassVar[Disposition | None] = Disposition.SAFE
+    # The fix writes one input of a checkout step; besides this rule, only the permissions a
+    # job needs read it (a later push needs `contents: write` only with persisted credentials).
+    fixes_reach: ClassVar[frozenset[str] | None] = PERMISSION_READERS
     example_before: ClassVar[str] = """\
 on: push
 jobs:

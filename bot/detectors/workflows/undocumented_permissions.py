@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
+from bot.detectors.permission_fixes import PERMISSION_READERS
 from bot.knowledge.permissions import KbConfidence
 from bot.models import Severity
 from bot.risk import Disposition
@@ -69,6 +70,7 @@ class UndocumentedPermissions(WorkflowRule):
     default_severity: ClassVar[Severity] = Severity.LOW
     enabled_by_default: ClassVar[bool] = False
     fix_disposition: ClassVar[Disposition | None] = Disposition.SAFE
+    fixes_reach: ClassVar[frozenset[str] | None] = PERMISSION_READERS
     example_before: ClassVar[str] = """\
 on: push
 jobs:
