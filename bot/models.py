@@ -173,14 +173,24 @@ class FixLimit(Model):
 
 
 class RevertedRemediation(Model):
-    """A remediation of this analysis that was merged and then reverted on the analysed
-    branch: a person's decision, so mendbot does not propose it again."""
+    """A fix of this analysis that belonged to a remediation merged and then reverted on the
+    analysed branch: a person's decision, so mendbot leaves it out of every remediation it
+    proposes (``mendbot unignore <remediation>`` brings it back)."""
 
     remediation: str
+    """The id of the reverted remediation the fix belonged to."""
     reverted_in: str
-    """The commit that removed its attestation again."""
+    """The commit that reverted it (removed its attestation and undid its change)."""
     reverted_by: str
-    """That commit's author."""
+    """Who reverted it: that commit's author, or for the bot's own revert commit the person
+    it names (``Requested-by:``) or who merged it."""
+    finding: str
+    """The finding of this analysis whose fix is left out."""
+    rule: str
+    path: str
+    anchor: str
+    """Where the fix applies, independent of its position (``jobs/build/steps/uses=actions/
+    checkout#0``): the fix stays out when steps or jobs are added around it."""
 
 
 class Remediation(Model):
@@ -220,7 +230,8 @@ class AnalysisResult(Model):
     fix_limits: tuple[FixLimit, ...] = ()
     """Files where fixing stopped at the round limit (their unfixed findings say so too)."""
     reverted: tuple[RevertedRemediation, ...] = ()
-    """Remediations of this analysis that were reverted on the analysed branch."""
+    """Fixes of this analysis left out because their remediation was reverted on the analysed
+    branch."""
 
     def fix_for(self, finding: Finding) -> Fix | None:
         """The fix proposed for ``finding``, if any."""

@@ -41,7 +41,7 @@ from bot.resolvers.image_registries import RegistryResolver
 class Skipped:
     """A remediation that got no bundle, and why."""
 
-    remediation: Remediation
+    remediation_id: str
     reason: str
 
 
@@ -98,7 +98,14 @@ def bundle_remediations(
             rules_now=rules_now or now or datetime.now(UTC),
             hold=hold or RevertedHold(),
         )
-        return [run.bundle(remediation) for remediation in group(analysis.result.fixes)]
+        # Reverted fixes are left out before grouping: a fix added beside them is proposed
+        # alone, and the reverted remediation's folder says why it has no bundle.
+        reverted: list[WrittenBundle | Skipped] = []
+        for rid, reason in run.hold.reasons().items():
+            write_reverted_note(out, rid, reason)
+            reverted.append(Skipped(rid, reason))
+        kept = run.hold.kept(analysis.result.fixes)
+        return reverted + [run.bundle(remediation) for remediation in group(kept)]
 
 
 @dataclass(frozen=True)
@@ -123,10 +130,6 @@ class _Run:
 
     def bundle(self, remediation: Remediation) -> WrittenBundle | Skipped:
         """Regenerate ``remediation`` alone on the committed text and write its bundle."""
-        held = self.hold.reasons().get(remediation.id)
-        if held is not None:
-            write_reverted_note(self.out, remediation.id, held)
-            return Skipped(remediation, held)
         targets = [self.root / path for path in remediation.paths]
         fresh = analyze(
             targets,
@@ -142,7 +145,7 @@ class _Run:
         if fresh.result.fix_limits:
             limit = fresh.result.fix_limits[0]
             return Skipped(
-                remediation,
+                remediation.id,
                 f"fixing {limit.path} stopped after {limit.rounds} rounds with {limit.unfixed} "
                 "fix(es) not tried, so the bundle would not hold the whole remediation",
             )
@@ -157,7 +160,7 @@ class _Run:
                 )
             files[path] = outcome.fixed.encode("utf-8")
         if not files:
-            return Skipped(remediation, "the fix could not be applied safely on its own")
+            return Skipped(remediation.id, "the fix could not be applied safely on its own")
         fixed_ids = {fix.finding for fix in remediation.fixes}
         findings = [f for f in self.analysis.result.findings if f.id in fixed_ids]
         return write_bundle(

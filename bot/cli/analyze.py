@@ -24,7 +24,7 @@ from bot.analyze.fix_writer import write_all
 from bot.analyze.pipeline import Analysis, FixHold, analyze, select_rules
 from bot.analyze.report.formats import REPORT_FORMATS, render_report
 from bot.analyze.result_cache import ResultCache, run_settings
-from bot.analyze.reverted import RevertedHold, note_reverted
+from bot.analyze.reverted import SHALLOW_WARNING, RevertedHold, note_reverted
 from bot.api_url import checked_root
 from bot.cli.console import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT_ERRORS, fail, make_console
 from bot.cli.options import check_signing, signing_options
@@ -235,7 +235,11 @@ def analyze_command(
             _apply(result, root, dry_run=dry_run)
         if held and mode is not None:
             _say_held_back(held, [f for f in result.result.fixes if mode.allows(f.disposition)])
-        note_reverted(result, root)
+        if held.shallow:
+            make_console(stderr=True).print(
+                SHALLOW_WARNING.format(root=root), markup=False, highlight=False
+            )
+        note_reverted(result, held)
         _report(result, output_format, output)
         for extra_format, extra_path in extra_reports:
             _report(result, extra_format, extra_path)
@@ -295,7 +299,7 @@ def _write_bundles(
         hold=held,
     ):
         if isinstance(outcome, Skipped):
-            err.print(f"no bundle for {outcome.remediation.id}: {outcome.reason}")
+            err.print(f"no bundle for {outcome.remediation_id}: {outcome.reason}")
         else:
             state = f"signed ({kind})" if outcome.signed else "UNSIGNED (dry run)"
             err.print(f"bundle: {outcome.path} [{state}]")

@@ -27,6 +27,7 @@ from bot.git import GitError
 from bot.propose import pr_body as body
 from bot.propose.candidate import BaseUnreadable, CandidateTrees, PatchRefused
 from bot.protocol import bot_commit_env, decode_metadata
+from bot.provenance.fix_anchor import FixIdentity
 from bot.provenance.layout import (
     PATCH,
     REVERTED_NOTE,
@@ -36,7 +37,12 @@ from bot.provenance.layout import (
     remediation_id,
 )
 from bot.provenance.revert_statement import revert_of
-from bot.provenance.reverted import RemediationCommits, reverted_remediations
+from bot.provenance.reverted import (
+    RemediationCommits,
+    fix_identities,
+    reverted_fixes,
+    reverted_remediations,
+)
 from bot.provenance.statement import Statement, StatementError, parse_statement
 from bot.provenance.verification.bot_commits import attested_bot_commit
 from bot.provenance.verification.trust import Trust, UnsafeAcceptUnsigned
@@ -129,6 +135,12 @@ def _propose_all(
     clock = now or datetime.now(UTC)
     base = forge.default_branch()  # a base that does not exist stops the run before any push
     reverted = _reverted(forge, base)
+    # Per fix as well: a reverted fix inside a bundle made under another id (a step added
+    # before it, a new fix beside it) is not proposed again either.
+    remembered = reverted_fixes(
+        forge.workdir,
+        {rid: e for rid, e in reverted.items() if rid not in settings.allow_reverted},
+    )
     # Only the bot's own pull requests on its own branches count against the limits.
     prefix = f"{settings.branch_prefix}/"
     budget = _Budget(
@@ -156,7 +168,7 @@ def _propose_all(
                     proposal,
                     branch,
                     forge,
-                    _Run(settings, budget, clock, trust, reverted),
+                    _Run(settings, budget, clock, trust, reverted, remembered),
                     environments,
                 )
             )
@@ -178,6 +190,8 @@ class _Run:
     trust: Trust
     reverted: Mapping[str, RemediationCommits]
     """Remediations merged on the base branch and reverted since, by id."""
+    reverted_fixes: Mapping[FixIdentity, RemediationCommits]
+    """The fixes of those a person did not allow again, by identity."""
 
 
 def _reverted_note(
@@ -205,6 +219,19 @@ def _not_again(rid: str, undone: RemediationCommits) -> str:
         f"reverted in {(undone.reverted_in or '')[:12]} by {undone.reverted_by}: not "
         f"proposed again (list {rid} under propose.allow_reverted to propose it)"
     )
+
+
+def _reverted_fix(
+    repo: Path, proposal: body.Proposal, run: _Run
+) -> tuple[FixIdentity, RemediationCommits] | None:
+    """The first fix of ``proposal`` that belongs to a reverted remediation, if any."""
+    if not run.reverted_fixes or revert_of(proposal.statement) is not None:
+        return None
+    for identity in fix_identities(repo, proposal.statement, proposal.base_sha):
+        entry = run.reverted_fixes.get(identity)
+        if entry is not None:
+            return identity, entry
+    return None
 
 
 def _reverted(forge: Forge, base: str) -> dict[str, RemediationCommits]:
@@ -261,6 +288,14 @@ def _propose_one(
     undone = run.reverted.get(rid)
     if undone is not None and rid not in settings.allow_reverted:
         return outcome(Status.REVERTED, _not_again(rid, undone))
+    again = _reverted_fix(forge.workdir, proposal, run)
+    if again is not None:
+        identity, entry = again
+        return outcome(
+            Status.REVERTED,
+            f"its {identity.describe()} was reverted with {entry.remediation_id}: "
+            + _not_again(entry.remediation_id, entry),
+        )
     existing = forge.find(proposal.fingerprint, branch)
     revert = revert_of(proposal.statement)
     if existing is None and revert is not None:

@@ -1,22 +1,43 @@
 """Which merged remediations were reverted, remembered by git itself.
 
 A merged remediation adds its attestation under ``.mendbot/attestations/``; reverting it —
-with ``mendbot revert``, a ``git revert`` by a release engineer, or any change that removes the
-attestation — deletes that file on the default branch. Reading the first-parent history of the
-branch for those two events needs no forge, no trailer (a squash merge drops trailers) and no
-state outside the repository, so every identity sees the same answer.
+with ``mendbot revert``, a ``git revert`` by a release engineer, or any change that undoes it —
+deletes that file on the default branch. Reading the first-parent history of the branch for
+those two events needs no forge, no trailer (a squash merge drops trailers) and no state
+outside the repository, so every identity sees the same answer.
+
+The file alone proves nothing: anyone can add and delete a placeholder, and a clean-up commit
+may delete ``.mendbot/`` without undoing any fix. So a remediation counts as reverted only
+when the commit that added its attestation also changed every file its statement lists (its
+change landed with it), and the commit that removed the attestation changed those files again
+(it undid the change). Only the attestations of remediations that pass the first test are
+read, and only for the remediations whose attestation is gone.
+
+The memory is kept per fix (:func:`reverted_fixes`): the statement names the findings it
+resolved with their lines in the file at its base commit, and each becomes a
+:class:`~bot.provenance.fix_anchor.FixIdentity` that does not move when steps or jobs are added
+around it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot import git as gitcmd
-from bot.protocol import ATTESTATIONS_DIR
+from bot.git import GitError
+from bot.protocol import ATTESTATIONS_DIR, BOT_NAME
+from bot.provenance.fix_anchor import FixIdentity, anchor_at
 from bot.provenance.layout import committed_attestation_path, remediation_id
+from bot.provenance.statement import Statement, StatementError, parse_statement
 
 _SUFFIX = ".sigstore.json"
+#: The trailer a revert commit names the person who asked for it with.
+REQUESTED_BY = "Requested-by"
 
 
 @dataclass(frozen=True)
@@ -29,13 +50,15 @@ class RemediationCommits:
     reverted_in: str | None = None
     """The first-parent commit that removed the attestation again; None while it is there."""
     reverted_by: str = ""
-    """The author of ``reverted_in``."""
+    """Who reverted it (see :func:`attribution`)."""
+    statement: Statement | None = None
+    """The statement of its attestation as merged (read for reverted remediations only)."""
 
 
 def remediation_history(repo: Path, tip: str) -> dict[str, RemediationCommits]:
     """Every remediation whose attestation was added on ``tip``'s first-parent history, with
     the last time it was added and, when it is no longer at ``tip``, the commit that removed
-    it."""
+    it. Nothing here is checked: :func:`reverted_remediations` keeps the real reverts."""
     log = gitcmd.run(
         repo,
         "log",
@@ -44,7 +67,8 @@ def remediation_history(repo: Path, tip: str) -> dict[str, RemediationCommits]:
         "--reverse",
         "--no-renames",
         "--name-status",
-        "--format=%x00%H%x09%an",
+        f"--format=%x00%H%x09%an%x09%cn%x09%(trailers:key={REQUESTED_BY},valueonly,"
+        "separator=%x2C )",
         tip,
         "--",
         ATTESTATIONS_DIR,
@@ -52,7 +76,7 @@ def remediation_history(repo: Path, tip: str) -> dict[str, RemediationCommits]:
     found: dict[str, RemediationCommits] = {}
     for entry in log.split("\x00")[1:]:
         header, _, changes = entry.partition("\n")
-        commit, _, author = header.partition("\t")
+        commit, author, committer, requested = [*header.split("\t", 3), "", "", ""][:4]
         for line in changes.splitlines():
             status, _, path = line.partition("\t")
             rid = _remediation_of(path)
@@ -61,17 +85,154 @@ def remediation_history(repo: Path, tip: str) -> dict[str, RemediationCommits]:
             if status.startswith("A"):
                 found[rid] = RemediationCommits(rid, commit)
             elif status.startswith("D") and rid in found:
-                found[rid] = RemediationCommits(rid, found[rid].merged_in, commit, author)
+                by = attribution(author, committer, requested)
+                found[rid] = RemediationCommits(rid, found[rid].merged_in, commit, by)
     return found
 
 
+def attribution(author: str, committer: str, requested_by: str) -> str:
+    """Who reverted, from the first-parent commit that removed the attestation: its author,
+    unless that is the bot (a fast-forward or rebase merge of the bot's revert commit); then
+    the person its ``Requested-by:`` trailer names, else its committer (who rebased or
+    merged it) when that is not the bot, else the bot."""
+    if author != BOT_NAME:
+        return author
+    named = requested_by.strip()
+    if named:
+        return named
+    return committer if committer and committer != BOT_NAME else author
+
+
 def reverted_remediations(repo: Path, tip: str) -> dict[str, RemediationCommits]:
-    """The remediations merged on ``tip``'s branch and reverted since (not merged again)."""
+    """The remediations merged on ``tip``'s branch and reverted since (not merged again): the
+    commit that added the attestation changed the files its statement lists, and the commit
+    that removed it changed them again. Each entry carries its statement."""
+    reverted = {}
+    for rid, entry in remediation_history(repo, tip).items():
+        if entry.reverted_in is None:
+            continue
+        statement = _statement_at(repo, entry.merged_in, rid)
+        if statement is None:
+            continue
+        paths = sorted({change.path for change in statement.predicate.changes})
+        if _changed_all(repo, entry.merged_in, paths) and _changed_all(
+            repo, entry.reverted_in, paths
+        ):
+            reverted[rid] = replace(entry, statement=statement)
+    return reverted
+
+
+def reverted_fixes(
+    repo: Path, reverted: Mapping[str, RemediationCommits]
+) -> dict[FixIdentity, RemediationCommits]:
+    """Every fix of the ``reverted`` remediations, by its :class:`FixIdentity` (see
+    :func:`fix_identities`), anchored in the file its patch applied to: the file at the
+    statement's base commit, or at the merge's first parent when that commit is not in the
+    repository."""
+    fixes: dict[FixIdentity, RemediationCommits] = {}
+    for _, entry in sorted(reverted.items()):
+        base = _base_commit(repo, entry) if entry.statement is not None else None
+        if entry.statement is None or base is None:
+            continue
+        for identity in fix_identities(repo, entry.statement, base):
+            fixes.setdefault(identity, entry)
+    return fixes
+
+
+def fix_identities(repo: Path, statement: Statement, base: str) -> list[FixIdentity]:
+    """The identity of each fix ``statement`` attests: each finding it resolves, anchored at
+    its line in its file at ``base`` (findings whose file or line cannot be read there are
+    left out)."""
+    changed = [change.path for change in statement.predicate.changes]
+    findings = statement.predicate.findings
+    texts = _texts(repo, {(base, _in_repository(f.path, changed)) for f in findings})
+    identities = []
+    for finding in findings:
+        text = texts.get((base, _in_repository(finding.path, changed)))
+        anchor = anchor_at(text, finding.line) if text is not None else None
+        if anchor is not None:
+            identities.append(FixIdentity(finding.rule_id, finding.path, anchor))
+    return identities
+
+
+def _in_repository(path: str, changed: list[str]) -> str:
+    """The repository path of a finding's ``path`` (relative to the folder analysed, which
+    may lie below the repository's top): the changed path it names."""
+    if path in changed:
+        return path
+    below = [name for name in changed if name.endswith(f"/{path}")]
+    return below[0] if len(below) == 1 else path
+
+
+def _base_commit(repo: Path, entry: RemediationCommits) -> str | None:
+    """The commit the remediation's patch applied to."""
+    assert entry.statement is not None  # noqa: S101 - callers pass reverted entries
+    base = entry.statement.predicate.base.git_commit
+    if gitcmd.has_commit(repo, base):
+        return base
+    try:
+        first = gitcmd.parents(repo, entry.merged_in)
+    except GitError:
+        return None
+    return first[0] if first else None
+
+
+def _texts(repo: Path, places: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The text of each (commit, path) that exists, read in one batch."""
+    blobs: dict[tuple[str, str], str] = {}
+    for commit, path in places:
+        try:
+            found = gitcmd.blob_at(repo, commit, path)
+        except GitError:
+            continue
+        if found is not None:
+            blobs[(commit, path)] = found[1]
+    contents = gitcmd.read_blobs(repo, blobs.values())
     return {
-        rid: entry
-        for rid, entry in remediation_history(repo, tip).items()
-        if entry.reverted_in is not None
+        place: contents[object_id].decode("utf-8", "surrogateescape")
+        for place, object_id in blobs.items()
     }
+
+
+def _statement_at(repo: Path, commit: str, rid: str) -> Statement | None:
+    """The statement of ``rid``'s attestation as committed in ``commit`` (its signature is not
+    checked here: what counts is that the change it describes landed with it), None when the
+    file is not an attestation mendbot can read."""
+    try:
+        found = gitcmd.blob_at(repo, commit, committed_attestation_path(rid))
+        if found is None:
+            return None
+        raw = gitcmd.read_blobs(repo, [found[1]])[found[1]]
+        payload = base64.b64decode(json.loads(raw)["dsseEnvelope"]["payload"], validate=True)
+        return parse_statement(payload)
+    except (
+        GitError,
+        UnicodeDecodeError,
+        ValueError,
+        KeyError,
+        TypeError,
+        binascii.Error,
+        StatementError,
+    ):
+        return None
+
+
+def _changed_all(repo: Path, commit: str, paths: list[str]) -> bool:
+    """Whether ``commit`` changed every one of ``paths`` against its first parent."""
+    if not paths:
+        return False
+    try:
+        first = gitcmd.parents(repo, commit)
+        if not first:
+            return False
+        out = gitcmd.run(
+            repo, "diff-tree", "-r", "-z", "--no-renames", "--name-only", first[0], commit,
+            "--", *paths,
+        )  # fmt: skip
+    except GitError:
+        return False
+    changed = {name.decode("utf-8", "surrogateescape") for name in out.split(b"\0") if name}
+    return changed >= set(paths)
 
 
 def _remediation_of(path: str) -> str | None:

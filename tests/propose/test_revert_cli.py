@@ -121,9 +121,17 @@ def test_a_reverted_remediation_is_not_proposed_again(workflow_repo, keys, tmp_p
         "remediation": rid,
         "reverted_in": repo.head(),
         "reverted_by": "Ada",
+        "finding": entry["finding"],
+        "rule": "gha-persist-credentials",
+        "path": ".github/workflows/ci.yml",
+        "anchor": "jobs/build/steps/uses=actions/checkout#0",
     }
     text = run_mendbot("analyze", str(repo.path), "--offline")
-    assert f"reverted: {rid} was reverted in {repo.head()[:12]} by Ada" in text.stdout
+    assert (
+        f"reverted: {rid} was reverted in {repo.head()[:12]} by Ada; mendbot does not propose "
+        "its gha-persist-credentials fix in .github/workflows/ci.yml at "
+        f"jobs/build/steps/uses=actions/checkout#0 again (`mendbot unignore {rid}`"
+    ) in text.stdout
     # A person may still want it back.
     _sync(repo)
     repo.write(

@@ -62,10 +62,12 @@ def render(analysis: Analysis, console: Console) -> None:
     for entry in analysis.result.reverted:
         console.print(
             f"reverted: {entry.remediation} was reverted in {entry.reverted_in[:12]} by "
-            f"{entry.reverted_by}; mendbot does not propose it again "
+            f"{entry.reverted_by}; mendbot does not propose its {entry.rule} fix in "
+            f"{entry.path} at {entry.anchor} again "
             f"(`mendbot unignore {entry.remediation}` to propose it)",
             markup=False,
             highlight=False,
+            soft_wrap=True,  # one line per reverted fix, for grep
         )
     console.print(summary(analysis), markup=False, highlight=False)
 
