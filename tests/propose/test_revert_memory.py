@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.protocol import BOT_EMAIL, BOT_NAME
 from bot.provenance.layout import ATTESTATION, REVERTED_NOTE, STATEMENT, committed_attestation_path
@@ -269,3 +270,22 @@ def test_reverted_by_names_a_person_not_the_bot(repo, keys, tmp_path: Path, how:
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     line = _line_for(rerun.stdout, rid)
     assert f"by {expected}: not proposed again" in line, line
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    "workflow", ["docs/examples/mendbot-analyze.yml", ".github/workflows/mendbot-analyze.yml"]
+)
+def test_the_analysis_workflows_check_out_the_whole_history(workflow: str) -> None:
+    """A shallow checkout hides the reverts: every analysis job fetches the whole history."""
+    jobs = yaml.safe_load((ROOT / workflow).read_text())["jobs"]
+    checkouts = [
+        step
+        for job in jobs.values()
+        for step in job["steps"]
+        if str(step.get("uses", "")).startswith("actions/checkout@")
+    ]
+    assert checkouts
+    assert all(step["with"]["fetch-depth"] == 0 for step in checkouts)
