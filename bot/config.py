@@ -51,8 +51,9 @@ class ProposeSettings(_Schema):
     """First component of bot branch names: ``<prefix>/<rule-or-group>/<slug>-<fp8>``."""
     allow_reverted: tuple[str, ...] = ()
     """Remediation ids (``group/slug``) to propose again although they were merged and then
-    reverted on the default branch (``mendbot revert`` or a ``git revert``); every other
-    reverted remediation is skipped and reported as ``reverted``."""
+    reverted on the default branch (``mendbot revert`` or a ``git revert``): every fix they held
+    comes back, wherever it moved since. The fixes of every other reverted remediation are left
+    out and reported as ``reverted``."""
 
 
 class GateSettings(_Schema):
