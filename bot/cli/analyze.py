@@ -235,7 +235,7 @@ def analyze_command(
             _apply(result, root, dry_run=dry_run)
         if held and mode is not None:
             _say_held_back(held, [f for f in result.result.fixes if mode.allows(f.disposition)])
-        if held.shallow:
+        if held.shallow and result.result.fixes:  # without fixes, nothing could come back
             make_console(stderr=True).print(
                 SHALLOW_WARNING.format(root=root), markup=False, highlight=False
             )
