@@ -24,6 +24,13 @@ from bot.models import Fix, RevertedRemediation
 from bot.provenance.fix_anchor import FixIdentity, anchor_at
 from bot.provenance.reverted import reverted_fixes, reverted_remediations
 
+#: One line on standard error when the checkout's history is cut (``{root}``: the analysed root).
+SHALLOW_WARNING = (
+    "warning: {root} is a shallow clone: analyze cannot see which remediations were reverted "
+    "and may propose them again; check out the whole history (actions/checkout with "
+    "fetch-depth: 0)"
+)
+
 
 def not_applied(entry: RevertedRemediation) -> str:
     """Why a reverted remediation's fixes are not applied, and how to apply them again."""
@@ -32,13 +39,6 @@ def not_applied(entry: RevertedRemediation) -> str:
         f"`mendbot unignore {entry.remediation}` (it lists it under `propose.allow_reverted` "
         "in .github/mendbot.yml) to apply it again"
     )
-
-
-SHALLOW_WARNING = (
-    "warning: {root} is a shallow clone: analyze cannot see which remediations were reverted "
-    "and may propose them again; check out the whole history (actions/checkout with "
-    "fetch-depth: 0)"
-)
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,10 @@ class RevertedHold:
             if finding is None or outcome is None:
                 continue
             anchor = anchor_at(outcome.original, finding.location.line)
-            entry = memory.get(FixIdentity(fix.rule, fix.path, anchor or ""))
-            if anchor is None or entry is None:
+            if anchor is None:
+                continue
+            entry = memory.get(FixIdentity(fix.rule, fix.path, anchor))
+            if entry is None:
                 continue
             held[fix.finding] = RevertedRemediation(
                 remediation=entry.remediation_id,
