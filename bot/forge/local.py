@@ -222,7 +222,13 @@ class LocalForge(LocalDeployments, ForgeHost):
 
     def branch_commits(self, branch: str, base: str) -> list[CommitAuthor]:
         """``git log base..branch`` with author and committer e-mails."""
-        out = git.run(self._repo, "log", "--format=%H %ae %ce", f"{base}..refs/heads/{branch}")
+        out = git.run(
+            self._repo,
+            "log",
+            "--no-show-signature",
+            "--format=%H %ae %ce",
+            f"{base}..refs/heads/{branch}",
+        )
         commits = []
         for line in out.decode().splitlines():
             sha, author, committer = line.split(" ", 2)
@@ -399,6 +405,7 @@ class LocalForge(LocalDeployments, ForgeHost):
         out = git.run(
             self._repo,
             "log",
+            "--no-show-signature",
             "--reverse",
             "--format=%H%x00%an%x00%ae%x00%cn%x00%ce",
             f"{base}..{head}",

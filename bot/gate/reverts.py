@@ -104,6 +104,7 @@ def find_revert(
     log = gitcmd.run(
         repo,
         "log",
+        "--no-show-signature",
         "--first-parent",
         f"--max-count={HISTORY_LIMIT}",
         "--format=%H %P",

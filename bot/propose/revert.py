@@ -32,7 +32,7 @@ from bot.protocol import BOT_LABEL, REVERT_LABEL, decode_metadata, encode_metada
 from bot.provenance.errors import BundleError
 from bot.provenance.layout import bundle_name, committed_attestation_path
 from bot.provenance.revert_statement import revert_fingerprint
-from bot.provenance.reverted import remediation_history
+from bot.provenance.reverted import REQUESTED_BY, remediation_history
 
 
 class RevertTargetError(MendbotError):
@@ -97,6 +97,11 @@ def propose_revert(forge: Forge, target: str, requested_by: str, reason: str) ->
         f'Revert "{subject_of(repo, sha)}"\n\n'
         f"This reverts the remediation {rid},\nmerged in commit {sha}.\n"
     )
+    who = " ".join(requested_by.split())
+    if who:
+        # Who asked stays known when the commit is fast-forwarded or rebased onto the branch
+        # (its author is then the bot): the revert memory reads this trailer.
+        message += f"\n{REQUESTED_BY}: {who}\n"
     commit = exact_revert_commit(repo, sha, tip, message, paths)
     if existing is not None:
         # Its branch was deleted while the pull request stayed open: put the branch back.

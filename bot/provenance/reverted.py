@@ -62,6 +62,7 @@ def remediation_history(repo: Path, tip: str) -> dict[str, RemediationCommits]:
     log = gitcmd.run(
         repo,
         "log",
+        "--no-show-signature",
         "--first-parent",
         "--diff-merges=first-parent",
         "--reverse",

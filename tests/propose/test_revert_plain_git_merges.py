@@ -8,6 +8,8 @@ must open no new branch for the reverted remediation, and must say why.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -47,11 +49,28 @@ def _analyze_and_propose(repo, keys: tuple[Path, Path], out: Path):
     )  # fmt: skip
 
 
+def _sign_every_commit_and_show_signatures(repo, tmp_path: Path) -> None:
+    """A release engineer's configuration: commits signed with an SSH key, and `git log`
+    printing signature checks (which git writes into the log's own output)."""
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("ssh-keygen is not installed")
+    key = tmp_path / "engineer"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    for name, value in {
+        "gpg.format": "ssh",
+        "user.signingkey": f"{key}.pub",
+        "commit.gpgSign": "true",
+        "log.showSignature": "true",
+    }.items():
+        repo.git("config", name, value)
+
+
 @pytest.mark.parametrize("method", ["merge-commit", "fast-forward", "squash"])
 def test_a_revert_merged_with_git_is_remembered(
     workflow_repo, signing_key, tmp_path: Path, method: str
 ) -> None:
     repo = workflow_repo
+    _sign_every_commit_and_show_signatures(repo, tmp_path)
     keys = write_keys(tmp_path, "analysis", signing_key)
     first = _analyze_and_propose(repo, keys, tmp_path / "bundles-1")
     assert first.returncode == 0, first.stdout + first.stderr
@@ -61,7 +80,9 @@ def test_a_revert_merged_with_git_is_remembered(
     fixed = (repo.path / ".github/workflows/ci.yml").read_bytes()
 
     proposed = _branches(repo)
-    done = run_mendbot("revert", rid, "--forge", "local", "--repo", str(repo.path))
+    done = run_mendbot(
+        "revert", rid, "--forge", "local", "--repo", str(repo.path), "--requested-by", "Grace"
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     [revert] = _branches(repo) - proposed
     _merge(repo, revert, method)
@@ -73,4 +94,6 @@ def test_a_revert_merged_with_git_is_remembered(
     [line] = [line for line in rerun.stdout.splitlines() if rid in line]
     assert line.startswith(f"reverted  {rid}: reverted in "), rerun.stdout
     assert "not proposed again" in line
+    if method == "fast-forward":  # the bot's own commit is on the branch: who asked counts
+        assert " by Grace: " in line, line
     assert _branches(repo) == before

@@ -82,7 +82,7 @@ class GitHubPulls(GitHubClient):
         local = f"refs/mendbot/remote/{branch}"
         try:
             self._git("fetch", "--no-tags", "-q", self._git_url, f"+refs/heads/{branch}:{local}")
-            out = self._git("log", "--format=%H %ae %ce", f"{base}..{local}")
+            out = self._git("log", "--no-show-signature", "--format=%H %ae %ce", f"{base}..{local}")
         except GitError as exc:
             raise ForgeError(f"cannot fetch {branch}: {scrub(exc, self._token)}") from None
         commits = []
