@@ -85,21 +85,7 @@ class GitPipe:
 
     def broken(self, what: str) -> GitError:
         """Stop the process and say why, with what git printed on its error output."""
-        process = self._process
-        said = ""
-        if process is not None:
-            if process.stdin is not None:
-                try:
-                    process.stdin.close()
-                except OSError:
-                    pass  # NOTE(git): the process is gone; its message is what matters.
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            if process.stderr is not None:
-                said = process.stderr.read().decode("utf-8", "replace").strip()
+        said = last_words(self._process)
         self.close()
         return GitError(f"git {self._args[0]} failed in {self._repo}: {said or what}")
 
@@ -120,3 +106,24 @@ class GitPipe:
             except OSError as exc:
                 raise start_failure(self._repo, exc) from None
         return self._process
+
+
+def last_words(process: subprocess.Popen[bytes] | None) -> str:
+    """What a long-lived git process printed on its error output before it stopped: its input
+    is closed, it gets five seconds to exit (then it is killed), and its error output is read
+    to the end. Empty when there is no process or it printed nothing."""
+    if process is None:
+        return ""
+    if process.stdin is not None:
+        try:
+            process.stdin.close()
+        except OSError:
+            pass  # NOTE(git): the process is gone; its message is what matters.
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stderr is None:
+        return ""
+    return process.stderr.read().decode("utf-8", "replace").strip()

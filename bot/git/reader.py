@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from bot.git.pipe import last_words
 from bot.git.process import GitError, git_env, start_failure
 
 
@@ -123,21 +124,7 @@ class ObjectReader:
 
     def _broken(self, what: str) -> GitError:
         """Stop the process and say why, with what git printed."""
-        process = self._process
-        said = ""
-        if process is not None:
-            if process.stdin is not None:
-                try:
-                    process.stdin.close()
-                except OSError:
-                    pass  # NOTE(git): the process is gone; its message is what matters.
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            if process.stderr is not None:
-                said = process.stderr.read().decode("utf-8", "replace").strip()
+        said = last_words(self._process)
         self.close()
         return GitError(f"git cat-file --batch failed in {self._repo}: {said or what}")
 
