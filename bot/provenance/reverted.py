@@ -94,14 +94,13 @@ def remediation_history(repo: Path, tip: str) -> dict[str, RemediationCommits]:
 def attribution(author: str, committer: str, requested_by: str) -> str:
     """Who reverted, from the first-parent commit that removed the attestation: its author,
     unless that is the bot (a fast-forward or rebase merge of the bot's revert commit); then
-    the person its ``Requested-by:`` trailer names, else its committer (who rebased or
-    merged it) when that is not the bot, else the bot."""
+    its committer (who rebased or merged it) when that is not the bot, else the person its
+    ``Requested-by:`` trailer names (who asked ``mendbot revert``), else the bot."""
     if author != BOT_NAME:
         return author
-    named = requested_by.strip()
-    if named:
-        return named
-    return committer if committer and committer != BOT_NAME else author
+    if committer and committer != BOT_NAME:
+        return committer
+    return requested_by.strip() or author
 
 
 def reverted_remediations(repo: Path, tip: str) -> dict[str, RemediationCommits]:
