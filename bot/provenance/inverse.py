@@ -26,8 +26,7 @@ from bot.provenance.changes import parse_raw, raw_diff
 from bot.provenance.errors import ChangeError
 from bot.provenance.layout import committed_attestation_path
 from bot.provenance.own_change import own_change_problems, own_paths
-from bot.provenance.statement import StatementError, parse_statement
-from bot.provenance.verification.verifier import unverified_payload
+from bot.provenance.statement import StatementError, parse_statement, unverified_payload
 
 #: ``git apply`` options that make it apply the patch as written, whatever the configuration.
 _APPLY_OPTIONS = ("-c", "apply.whitespace=nowarn", "-c", "apply.ignoreWhitespace=no")

@@ -21,9 +21,6 @@ around it.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,7 +30,7 @@ from bot.git import GitError
 from bot.protocol import ATTESTATIONS_DIR, BOT_NAME
 from bot.provenance.fix_anchor import FixIdentity, anchor_at
 from bot.provenance.layout import committed_attestation_path, remediation_id
-from bot.provenance.statement import Statement, StatementError, parse_statement
+from bot.provenance.statement import Statement, StatementError, parse_statement, unverified_payload
 
 _SUFFIX = ".sigstore.json"
 #: The trailer a revert commit names the person who asked for it with.
@@ -203,17 +200,9 @@ def _statement_at(repo: Path, commit: str, rid: str) -> Statement | None:
         if found is None:
             return None
         raw = gitcmd.read_blobs(repo, [found[1]])[found[1]]
-        payload = base64.b64decode(json.loads(raw)["dsseEnvelope"]["payload"], validate=True)
-        return parse_statement(payload)
-    except (
-        GitError,
-        UnicodeDecodeError,
-        ValueError,
-        KeyError,
-        TypeError,
-        binascii.Error,
-        StatementError,
-    ):
+        payload = unverified_payload(raw)
+        return parse_statement(payload) if payload is not None else None
+    except (GitError, StatementError):
         return None
 
 

@@ -9,6 +9,8 @@ serialised once (:func:`statement_bytes`); verifiers parse the *signed bytes*
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Sequence
@@ -275,6 +277,16 @@ def statement_bytes(statement: Statement | dict[str, object]) -> bytes:
         else statement
     )
     return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def unverified_payload(raw: bytes) -> bytes | None:
+    """The payload of the DSSE envelope in attestation ``raw``, read without checking any
+    signature (None when ``raw`` holds none): only for choosing what to check, never to trust."""
+    try:
+        envelope = json.loads(raw)["dsseEnvelope"]
+        return base64.b64decode(envelope["payload"], validate=True)
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, binascii.Error):
+        return None
 
 
 def parse_statement(payload: bytes) -> Statement:

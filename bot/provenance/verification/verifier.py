@@ -11,8 +11,6 @@ unverified payload is ever evaluated: after a signature failure the later checks
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +28,7 @@ from bot.provenance.statement import (
     format_time,
     parse_statement,
     parse_time,
+    unverified_payload,
 )
 from bot.provenance.verification import keyless
 from bot.provenance.verification.compare import check_change_set
@@ -270,16 +269,6 @@ def _bundle_kind(raw: bytes) -> str | None:
     if "certificate" in material or "x509CertificateChain" in material:
         return "sigstore"
     return None
-
-
-def unverified_payload(raw: bytes) -> bytes | None:
-    """The payload of the DSSE envelope in attestation ``raw``, read without checking any
-    signature (None when ``raw`` holds none): only for choosing what to check, never to trust."""
-    try:
-        envelope = json.loads(raw)["dsseEnvelope"]
-        return base64.b64decode(envelope["payload"], validate=True)
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError, binascii.Error):
-        return None
 
 
 def _check_expiry(
