@@ -16,7 +16,12 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.analyze.pipeline import Analysis
+from bot.analyze.report import json_report
 from bot.analyze.report.common import pretty_json
+from bot.models import AnalysisResult, Confidence, Finding, Fix, Location, Severity
+from bot.risk import Disposition
+from bot.yamledit.ops import Replace
 from clirun import run_mendbot
 
 _LEAVES = (
@@ -93,3 +98,35 @@ def test_the_json_report_of_a_fix_carrying_a_small_float_is_json_dumps_bytes(
     report = json.loads(done.stdout)
     assert report["findings"]
     assert done.stdout == json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+@settings(max_examples=100, deadline=None)
+@given(_DOCUMENTS)
+def test_the_json_report_searches_only_the_fixes_for_floats_and_writes_json_dumps_bytes(
+    value: object,
+) -> None:
+    """The JSON report looks for floats only where its shape can hold one (a fix's YAML
+    values): whatever value a fix carries, the report is the bytes of searching it all (the
+    bytes ``json.dumps`` writes, lone surrogates escaped)."""
+    finding = Finding(
+        rule="gha-example",
+        title="An example",
+        severity=Severity.HIGH,
+        confidence=Confidence.HIGH,
+        location=Location(path=".github/workflows/ci.yml", line=3, column=5, route=("jobs",)),
+        message="example",
+    )
+    fix = Fix(
+        finding=finding.id,
+        rule=finding.rule,
+        path=finding.location.path,
+        title="set it",
+        disposition=Disposition.SAFE,
+        patches=(Replace(route=("jobs", "build", "timeout"), value=value),),
+    )
+    analysis = Analysis(result=AnalysisResult(findings=(finding,), fixes=(fix,)))
+    text = json_report.render(analysis)
+    assert text == pretty_json(json.loads(text))
+    assert json.loads(text)["findings"][0]["fix"]["patches"][0]["value"] == json.loads(
+        json.dumps(value)
+    )

@@ -22,10 +22,13 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
+
+from pydantic import BaseModel
 
 import bot
 from bot import outside_reads
@@ -35,7 +38,15 @@ from bot.detectors.interface import Detection
 from bot.models import FileError, Finding, Fix, FixMode
 
 #: The layout of packs; bump when it changes.
-_FORMAT = "2"
+_FORMAT = "3"
+#: A pack of the installed code not used (read or written) for this long is removed: its
+#: repository or configuration is gone, or rarely analysed.
+KEEP_UNUSED_SECONDS = 30 * 24 * 3600
+#: Anything else under the cache's ``analysis`` folder (packs of another version of mendbot or
+#: another layout, temporary files of interrupted writes) not touched for this long is removed.
+KEEP_FOREIGN_SECONDS = 3600
+#: The cache is pruned at most once per this many seconds (a marker file's time).
+PRUNE_EVERY_SECONDS = 3600
 _ACTION_FILES = ("action.yml", "action.yaml")
 
 
@@ -93,9 +104,15 @@ class ResultCache:
     that changes results, the rules and configuration among them). Stored entries reach the
     disk with :meth:`save`."""
 
-    def __init__(self, folder: Path, settings: Any) -> None:
-        self.folder = folder / "analysis" / f"v{_FORMAT}"
-        canonical = json.dumps([code_digest(), settings], sort_keys=True, default=str)
+    def __init__(self, folder: Path, settings: Any, *, now: float | None = None) -> None:
+        code = code_digest()
+        self.top = folder / "analysis"
+        self.folder = self.top / f"v{_FORMAT}" / code[:32]
+        """This code's packs: one folder per version of mendbot's code, so that packs of
+        other versions are told apart without reading them (see :func:`prune`)."""
+        self.now = now
+        """The time :meth:`save` prunes at (default: the clock)."""
+        canonical = json.dumps([code, settings], sort_keys=True, default=str)
         self._run = hashlib.sha256(canonical.encode()).hexdigest()
         self._digests: dict[outside_reads.Read, str] = {}
         self._roots: dict[Path, str] = {}
@@ -131,7 +148,11 @@ class ResultCache:
     def _pack(self, name: str) -> _Pack:
         found = self._packs.get(name)
         if found is None:
-            found = self._packs[name] = _read_pack(self._path(name))
+            path = self._path(name)
+            found = self._packs[name] = _read_pack(path)
+            if found.entries:
+                with contextlib.suppress(OSError):
+                    os.utime(path)  # in use: pruning keeps it (its time is its last use)
         return found
 
     def load(self, key: CacheKey) -> Any:
@@ -141,15 +162,14 @@ class ResultCache:
         if line is None:
             return MISS
         try:
-            body = json.loads(line)
-            if body["key"] != key.digest:
-                return MISS
-            reads = [tuple(read) for read in body["reads"]]
-            if any(self.digest((kind, where)) != digest for kind, where, digest in reads):
-                return MISS
-            return _decode(body["outcome"])
-        except (ValueError, KeyError, TypeError):
+            entry = _parsed(line)
+        except ValueError:
             return MISS
+        if entry.key != key.digest:
+            return MISS
+        if any(self.digest((kind, where)) != digest for kind, where, digest in entry.reads):
+            return MISS
+        return entry.outcome.restored()
 
     def store(self, key: CacheKey, result: FileResult) -> None:
         """Keep ``result`` under ``key`` unless it depends on the network."""
@@ -165,11 +185,21 @@ class ResultCache:
         pack.changed = True
 
     def save(self) -> None:
-        """Write the packs that changed; errors writing the cache never fail the analysis."""
+        """Write the packs that changed, then prune the cache (at most once per
+        :data:`PRUNE_EVERY_SECONDS`); errors writing the cache never fail the analysis."""
         for name, pack in self._packs.items():
             if pack.changed:
                 _write_pack(self._path(name), pack)
                 pack.changed = False
+        now = time.time() if self.now is None else self.now
+        marker = self.top / "pruned"
+        with contextlib.suppress(OSError):
+            if now - marker.stat().st_mtime < PRUNE_EVERY_SECONDS:
+                return
+        with contextlib.suppress(OSError):
+            marker.touch()  # first, so that runs ending together do not all prune
+            os.utime(marker, (now, now))
+        prune(self.top, self.folder, now)
 
     def digest(self, read: outside_reads.Read) -> str:
         """What ``read`` reads now (computed once per run)."""
@@ -177,6 +207,39 @@ class ResultCache:
         if found is None:
             found = self._digests[read] = _digest_of(read, self._read)
         return found
+
+
+def prune(top: Path, current: Path, now: float) -> list[Path]:
+    """Remove what under ``top`` (the cache's ``analysis`` folder) no run will use again:
+    packs in ``current`` (the installed code's folder) unused for :data:`KEEP_UNUSED_SECONDS`,
+    and every other file (another code's packs, another layout's, temporary files) untouched
+    for :data:`KEEP_FOREIGN_SECONDS`; then the folders left empty. Returns what was removed.
+
+    Safe while other runs use the cache: a run reading a pack has all of it in memory (or
+    none: a missing pack is an empty one, its files are analysed again), a run writing one
+    renames a complete file into place (into a folder it creates again if needed), and a
+    folder is only removed when empty (``rmdir``). What is in use has a recent time: a run
+    touches the packs it reads. Errors are ignored: pruning never fails an analysis.
+    """
+    removed: list[Path] = []
+    for walked, folders, files in os.walk(top, topdown=False):
+        place = Path(walked)
+        for name in files:
+            path = place / name
+            if place == top:
+                continue  # the marker
+            keep = KEEP_UNUSED_SECONDS
+            if place != current or not name.endswith(".pack"):
+                keep = KEEP_FOREIGN_SECONDS
+            with contextlib.suppress(OSError):
+                if now - path.lstat().st_mtime > keep:
+                    path.unlink()
+                    removed.append(path)
+        for name in folders:
+            with contextlib.suppress(OSError):
+                (place / name).rmdir()  # only when empty: a folder in use is not
+                removed.append(place / name)
+    return removed
 
 
 def _read_pack(path: Path) -> _Pack:
@@ -206,9 +269,12 @@ def _write_pack(path: Path, pack: _Pack) -> None:
         for name in sorted(pack.entries)
     )
     data = hashlib.sha256(content).hexdigest().encode() + b"\n" + content
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    for _ in range(2):  # once more when a concurrent prune removed the folder just made
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        except OSError:
+            continue
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
@@ -216,6 +282,7 @@ def _write_pack(path: Path, pack: _Pack) -> None:
         except OSError:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
+        return
 
 
 def run_settings(
@@ -312,28 +379,55 @@ def _encode(outcome: Any) -> dict[str, Any]:
     }
 
 
-def _decode(data: dict[str, Any]) -> Any:
-    """An outcome without its text (the caller has it): None, a FileError, or
-    ``(detections, run fields)``."""
-    if data["kind"] == "none":
-        return None
-    if data["kind"] == "error":
-        return FileError.model_validate(data["error"])
-    detections: Sequence[Detection] = [
-        Detection(
-            finding=_finding(d["finding"], d["id"]),
-            fix=None if d["fix"] is None else Fix.model_validate(d["fix"]),
-            no_fix_reason=d["no_fix_reason"],
-        )
-        for d in data["detections"]
-    ]
-    return list(detections), data["run"]
+def _parsed(line: bytes) -> _StoredEntry:
+    """The entry stored as ``line``; raises ValueError when it is not one."""
+    try:
+        # Parsed and validated in one pass of native code, without Python dicts between.
+        return _StoredEntry.model_validate_json(line)
+    except ValueError:
+        # Its JSON parser refuses the escape of a lone surrogate (a file name that is not
+        # UTF-8, as Python decodes it), which Python's writes and reads back.
+        return _StoredEntry.model_validate(json.loads(line))
 
 
-def _finding(data: dict[str, Any], found_id: str) -> Finding:
-    """The stored finding with the id it had when stored: the id is a digest of the finding's
-    fields computed by this same code (the code is part of every key), so it is not computed
-    again for each finding served."""
-    finding = Finding.model_validate(data)
-    finding.__dict__["id"] = found_id  # what the cached property would compute and keep
-    return finding
+class _StoredDetection(BaseModel):
+    """A detection as :func:`_encode` stores it."""
+
+    finding: Finding
+    id: str
+    fix: Fix | None
+    no_fix_reason: str | None
+
+    def restored(self) -> Detection:
+        """The detection, its finding keeping the id it had when stored: the id is a digest of
+        the finding's fields computed by this same code (the code is part of every key), so it
+        is not computed again for each finding served."""
+        self.finding.__dict__["id"] = self.id  # what the cached property would compute and keep
+        return Detection(finding=self.finding, fix=self.fix, no_fix_reason=self.no_fix_reason)
+
+
+class _StoredOutcome(BaseModel):
+    """An outcome as :func:`_encode` stores it."""
+
+    kind: Literal["none", "error", "ok"]
+    error: FileError | None = None
+    detections: list[_StoredDetection] = []
+    run: dict[str, Any] | None = None
+
+    def restored(self) -> Any:
+        """The outcome without its text (the caller has it): None, a FileError, or
+        ``(detections, run fields)``."""
+        if self.kind == "none":
+            return None
+        if self.kind == "error":
+            return self.error
+        return [d.restored() for d in self.detections], self.run
+
+
+class _StoredEntry(BaseModel):
+    """One pack entry: the key it was stored under, the outside reads it depends on (kind,
+    place, digest) and the outcome."""
+
+    key: str
+    reads: list[tuple[str, str, str]]
+    outcome: _StoredOutcome

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,11 +15,16 @@ from bot.models import Finding, Fix, Severity
 from bot.yamledit.engine import Edited, apply_operations
 
 
-def pretty_json(document: Any) -> str:
+def pretty_json(document: Any, *, floats_only_in: Sequence[Any] | None = None) -> str:
     """``document`` as ``json.dumps(document, indent=2, ensure_ascii=False)`` writes it, plus a
     final line break, serialised in native code (a report of 10,000 findings took longer to
-    serialise in Python than to read back from the result cache)."""
-    if not _holds_float(document):  # Python and Rust write some floats differently (1e-07)
+    serialise in Python than to read back from the result cache).
+
+    ``floats_only_in``: parts of ``document`` outside which the caller's shape holds no float
+    (the fixes' YAML values, say); only they are searched for one, instead of every value.
+    """
+    suspects = [document] if floats_only_in is None else floats_only_in
+    if not _holds_float(suspects):  # Python and Rust write some floats differently (1e-07)
         try:
             return pydantic_core.to_json(document, indent=2).decode() + "\n"
         except pydantic_core.PydanticSerializationError:  # a lone surrogate (undecodable path)

@@ -18,6 +18,9 @@ from bot.analyze.report.common import (
 def render(analysis: Analysis) -> str:
     """The report as pretty-printed JSON text."""
     findings: list[dict[str, Any]] = []
+    patches: list[list[Any]] = []
+    """Every fix's operations: the only part of the report where a YAML value, so a float,
+    can be."""
     for finding in sorted_findings(analysis):
         status = fix_status(analysis, finding)
         fix: dict[str, Any] | None = None
@@ -31,6 +34,7 @@ def render(analysis: Analysis) -> str:
                 "unfixable": status.unfixable,
                 "patches": [patch.model_dump(mode="json") for patch in status.fix.patches],
             }
+            patches.append(fix["patches"])
             if status.fix.ownership is not None:
                 fix["ownership"] = status.fix.ownership.value
             if status.fix.second_order:
@@ -68,4 +72,5 @@ def render(analysis: Analysis) -> str:
         "fix_limits": [limit.model_dump(mode="json") for limit in result.fix_limits],
         "reverted": [entry.model_dump(mode="json") for entry in result.reverted],
     }
-    return pretty_json(document)
+    others = [document["errors"], document["fix_limits"], document["reverted"]]
+    return pretty_json(document, floats_only_in=[*patches, *others])
