@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -180,3 +182,105 @@ def test_editing_a_rule_module_invalidates_every_result(
     assert rule.stat().st_size == status.st_size
     os.utime(rule, ns=(status.st_atime_ns, status.st_mtime_ns))
     assert not served()
+
+
+RULES_MODULE = "bot.detectors.rule_registry"
+
+
+def _scan(
+    root: Path, cache: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, str, str, bool]:
+    """A JSON scan through the command with ``python -X importtime``: the exit code, the
+    report, standard error without the import lines, and whether the rules were imported."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "bot", "analyze", str(root), "--offline",
+         "--format", "json", "-j", "1", "--cache-dir", str(cache), *args],
+        capture_output=True, text=True, check=False, env=env,
+    )  # fmt: skip
+    lines = done.stderr.splitlines()
+    imported = any(line.endswith(f" {RULES_MODULE}") for line in lines)
+    said = "\n".join(line for line in lines if not line.startswith("import time:"))
+    assert done.returncode in (0, 1), said
+    return done.returncode, done.stdout, said, imported
+
+
+def test_a_rescan_served_whole_by_the_cache_imports_no_rule_and_says_the_same(
+    tmp_path: Path,
+) -> None:
+    """Every file unchanged: no rule is imported, and the report, the exit code and the note
+    about the online rules skipped are a cold run's. After an edit the rules are imported to
+    analyse it, and the report is again a cold run's."""
+    root = tmp_path / "repo"
+    workflows = _crowded(root, 3)
+    cache = tmp_path / "cache"
+    cold = _scan(root, cache)
+    assert cold[3] and "gha-impostor-commit" in cold[2]
+    warm = _scan(root, cache)
+    assert not warm[3]
+    assert warm[:3] == cold[:3]
+    (workflows / "filler0001.yml").write_text(CALLER.replace("issues", "push"), encoding="utf-8")
+    edited = _scan(root, cache)
+    assert edited[3]
+    assert edited[:3] == _scan(root, tmp_path / "fresh")[:3]
+    assert edited[1] != cold[1]
+
+
+def test_the_note_about_online_rules_follows_the_configuration_without_the_rules(
+    tmp_path: Path,
+) -> None:
+    """The configuration decides which online rules run; a warm run that imports no rule reads
+    their facts from the cache and says what a cold run says. Facts truncated by an
+    interrupted write are taken from the rules again."""
+    root = tmp_path / "repo"
+    _crowded(root, 0)
+    config = root / ".github" / "mendbot.yml"
+    disabled = "rules:\n  gha-impostor-commit:\n    enabled: false\n"
+    cache = tmp_path / "cache"
+    expected = {}
+    for text in (disabled, "exclude: []\n"):
+        config.write_text(text, encoding="utf-8")
+        expected[text] = _scan(root, tmp_path / f"fresh{len(expected)}")
+        assert _scan(root, cache)[:3] == expected[text][:3]  # analysed: the rules imported
+    assert "gha-impostor-commit" not in expected[disabled][2]
+    assert "gha-impostor-commit" in expected["exclude: []\n"][2]
+    for text in (disabled, "exclude: []\n"):  # both served
+        config.write_text(text, encoding="utf-8")
+        warm = _scan(root, cache)
+        # A configuration naming a rule has its options checked by the rule: imported.
+        assert warm[3] == (text == disabled)
+        assert warm[:3] == expected[text][:3]
+    [facts] = cache.rglob("online-rules.json")
+    facts.write_bytes(facts.read_bytes()[:-20])
+    again = _scan(root, cache)
+    assert again[3]  # the facts were taken from the rules again
+    assert again[:3] == expected["exclude: []\n"][:3]
+
+
+def test_a_rule_changed_in_the_installed_code_invalidates_results_served_without_rules(
+    tmp_path: Path,
+) -> None:
+    """The rule set's identity comes from the bytes of the installed code, not from the rules
+    a warm run no longer imports: a rule whose message changed is run again, and the report
+    carries its new message."""
+    site = tmp_path / "site"
+    shutil.copytree(
+        Path(bot.__file__).parent, site / "bot", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    env = {**os.environ, "PYTHONPATH": str(site), "PYTHONSAFEPATH": "1"}
+    root = tmp_path / "repo"
+    _crowded(root, 0)
+    cache = tmp_path / "cache"
+    before = _scan(root, cache, env=env)
+    assert not _scan(root, cache, env=env)[3]  # served without the rules
+    rule = site / "bot" / "detectors" / "workflows" / "template_injection.py"
+    text = rule.read_text(encoding="utf-8")
+    marker = 'title: ClassVar[str] = "'
+    assert text.count(marker) == 1
+    start = text.index(marker) + len(marker)
+    rule.write_text(text[:start] + "Changed: " + text[start:], encoding="utf-8")
+    after = _scan(root, cache, env=env)
+    assert after[3]
+    titles = [f["title"] for f in json.loads(after[1])["findings"]]
+    assert any(title.startswith("Changed: ") for title in titles)
+    assert after[1] != before[1]
+    assert after[:3] == _scan(root, tmp_path / "fresh", env=env)[:3]

@@ -10,10 +10,10 @@ import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache as once
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot import outside_reads
 from bot.analyze.desired_state import (
     DesiredRun,
     analyse_desired,
@@ -23,15 +23,11 @@ from bot.analyze.desired_state import (
 )
 from bot.analyze.inputs import Input, discover, read_texts
 from bot.analyze.result_cache import MISS, CacheKey, FileResult, ResultCache
-from bot.analyze.second_order import agentic_use, mark_second_order
 from bot.analyze.workers import FileTask, run_files
 from bot.config import Config, find_zizmor_config, load_zizmor_config
 from bot.detectors.desired_rule import DesiredStateRule
-from bot.detectors.interface import Detection, Rule, RuleServices, WorkflowRule
+from bot.detectors.interface import Detection, RuleServices, WorkflowRule
 from bot.detectors.nhi.workflow_usage import WorkflowUsage
-from bot.detectors.online_uses import OnlineUsesRule
-from bot.detectors.pinned_refs import RefRule
-from bot.detectors.rule_registry import DESIRED_STATE_RULES, RULES
 from bot.detectors.suppression import ExternalIgnores, external_ignores, is_suppressed, protected_by
 from bot.models import AnalysisResult, FileError, Finding, Fix, FixLimit, FixMode, Unfixed
 from bot.resolvers.action_refs import RefResolver, action_repositories
@@ -39,6 +35,9 @@ from bot.resolvers.image_registries import RegistryResolver
 from bot.workflow.model import Workflow
 from bot.yamledit.document import SourceText, YamlDocument, YamlParseError
 from bot.yamledit.engine import Edited, apply_operations, apply_together
+
+if TYPE_CHECKING:
+    from bot.analyze.file_job import FileJob
 
 #: Bound on fix rounds per file. Each round applies one fix, or a run of fixes the engine
 #: proves independent, and re-runs the rules once; a file that needs more rounds keeps the
@@ -71,38 +70,43 @@ class NotAWorkflow(Exception):
     """The document parses but is not a workflow (empty, a list, a scalar, no ``jobs``)."""
 
 
-def _enabled(rule: type[Rule], configured: bool | None, *, asked: bool) -> bool:
-    """Whether ``rule`` runs: as configured, else when named with ``--rule``, else its
-    default."""
+def is_selected(
+    rule_id: str, enabled_by_default: bool, config: Config, only: Sequence[str] = ()
+) -> bool:
+    """Whether the rule runs: named with ``--rule`` when any is (``only``), then as
+    configured, else when named, else its default."""
+    if only and rule_id not in only:
+        return False
+    configured = config.settings(rule_id).enabled
     if configured is not None:
         return configured
-    return asked or rule.enabled_by_default
+    return rule_id in only or enabled_by_default
 
 
 def select_rules(
     config: Config, only: Sequence[str] = (), services: RuleServices | None = None
 ) -> list[WorkflowRule]:
     """Instantiate the enabled rules (all, or just ``only``) with configured severities."""
+    from bot.detectors.rule_registry import RULES  # see :mod:`bot.analyze.file_job`
+
     rules = []
     for rule_cls in RULES:
+        if not is_selected(rule_cls.id, rule_cls.enabled_by_default, config, only):
+            continue
         settings = config.settings(rule_cls.id)
-        if only and rule_cls.id not in only:
-            continue
-        if not _enabled(rule_cls, settings.enabled, asked=rule_cls.id in only):
-            continue
         rules.append(rule_cls(settings.severity, settings.options, services))
     return rules
 
 
 def select_desired_rules(config: Config, only: Sequence[str] = ()) -> list[DesiredStateRule]:
     """Instantiate the enabled desired-state rules (all, or just ``only``)."""
+    from bot.detectors.rule_registry import DESIRED_STATE_RULES
+
     rules = []
     for rule_cls in DESIRED_STATE_RULES:
-        settings = config.settings(rule_cls.id)
-        if (only and rule_cls.id not in only) or not _enabled(
-            rule_cls, settings.enabled, asked=rule_cls.id in only
-        ):
+        if not is_selected(rule_cls.id, rule_cls.enabled_by_default, config, only):
             continue
+        settings = config.settings(rule_cls.id)
         rules.append(rule_cls(settings.severity, settings.options))
     return rules
 
@@ -441,28 +445,35 @@ def analyze(
     """
     services = RuleServices(refs=refs, registry=registry, repository_root=root)
     external = load_external_ignores(root)
-    rules = [
-        rule
-        for rule in select_rules(config, only_rules, services)
-        if external is None or rule.id not in external.disabled
-    ]
     inputs, errors = discover(targets, root)
     inputs = [item for item in inputs if not config.excluded(item.relative)]
     usage = (
         repository_usage(root) if any(needs_workflows(item.relative) for item in inputs) else None
     )
-    kit = _DesiredKit(
-        select_desired_rules(config, only_rules), now or datetime.now(UTC), usage, hold
-    )
+    moment = now or datetime.now(UTC)
+    if hold is not None:
+        # What is held comes from the branch's history, which the result cache does not key
+        # on: a held run (only after a revert) is analysed in this process and never cached.
+        jobs, cache = 1, None
+
+    @once
+    def file_job() -> FileJob:
+        """The run's rules, made when a file must be analysed: a rescan that finds every
+        file in the cache imports no rule."""
+        from bot.analyze.file_job import FileJob
+
+        rules = [
+            rule
+            for rule in select_rules(config, only_rules, services)
+            if external is None or rule.id not in external.disabled
+        ]
+        kit = _DesiredKit(select_desired_rules(config, only_rules), moment, usage, hold)
+        return FileJob(rules, config, fix_mode, root, external, kit)
+
     # Each file is read once: the cache keys, the prefetch and the analysis use this text.
     texts = read_texts(inputs)
-    if refs is not None and any(isinstance(rule, RefRule) for rule in rules):
-        repositories = action_repositories(text for text in texts if isinstance(text, str))
-        refs.prefetch(repositories)
-        if refs.api is not None and any(
-            isinstance(rule, OnlineUsesRule) and rule.needs_api for rule in rules
-        ):
-            refs.api.prefetch(repositories)
+    if refs is not None:
+        _prefetch(refs, file_job().rules, texts)
     findings: list[Finding] = []
     fixes: list[Fix] = []
     applied: list[str] = []
@@ -470,13 +481,8 @@ def analyze(
     limits: list[FixLimit] = []
     analysis = Analysis(result=AnalysisResult())
     analysed = 0
-    if hold is not None:
-        # What is held comes from the branch's history, which the result cache does not key
-        # on: a held run (only after a revert) is analysed in this process and never cached.
-        jobs, cache = 1, None
-    job = _FileJob(rules, config, fix_mode, root, external, kit)
     tasks = [FileTask(item, text) for item, text in zip(inputs, texts, strict=True)]
-    outcomes = _outcomes(job, tasks, root, jobs, cache, progress)
+    outcomes = _outcomes(file_job, tasks, root, jobs, cache, progress)
     for item, outcome in zip(inputs, outcomes, strict=True):
         if outcome is None:
             continue
@@ -511,6 +517,8 @@ def analyze(
                     )
                 )
     if any(is_desired_state(fix.path) for fix in fixes):
+        from bot.analyze.second_order import agentic_use, mark_second_order
+
         fixes = list(mark_second_order(fixes, agentic_use(root)))
     analysis.result = AnalysisResult(
         findings=tuple(findings),
@@ -524,33 +532,22 @@ def analyze(
     return analysis
 
 
-@dataclass(frozen=True)
-class _FileJob:
-    """Analyse one file with the run's rules, noting what it read besides the file; pickled
-    into worker processes."""
+def _prefetch(
+    refs: RefResolver, rules: Sequence[WorkflowRule], texts: Sequence[str | FileError | None]
+) -> None:
+    """Ask for the refs (and the API's answers) of every action the files use at once, when
+    a rule of the run needs them."""
+    from bot.detectors.online_uses import OnlineUsesRule
+    from bot.detectors.pinned_refs import RefRule
 
-    rules: Sequence[WorkflowRule]
-    config: Config
-    fix_mode: FixMode | None
-    root: Path
-    external: ExternalIgnores | None
-    kit: _DesiredKit
-    seen: dict[outside_reads.Read, Any] = field(default_factory=dict, compare=False)
-    """What this run read outside its files: each read once per run (and per worker)."""
-
-    def __call__(self, task: FileTask) -> FileResult:
-        with outside_reads.recording() as reads, outside_reads.one_state(self.seen):
-            outcome = _analyse_guarded(
-                task.item,
-                task.text,
-                self.rules,
-                self.config,
-                self.fix_mode,
-                self.root,
-                self.external,
-                self.kit,
-            )
-        return FileResult(outcome, frozenset(reads))
+    if not any(isinstance(rule, RefRule) for rule in rules):
+        return
+    repositories = action_repositories(text for text in texts if isinstance(text, str))
+    refs.prefetch(repositories)
+    if refs.api is not None and any(
+        isinstance(rule, OnlineUsesRule) and rule.needs_api for rule in rules
+    ):
+        refs.api.prefetch(repositories)
 
 
 def _lost(task: FileTask, why: str) -> FileResult:
@@ -558,7 +555,7 @@ def _lost(task: FileTask, why: str) -> FileResult:
 
 
 def _outcomes(
-    job: _FileJob,
+    job: Callable[[], FileJob],
     tasks: Sequence[FileTask],
     root: Path,
     jobs: int | None,
@@ -583,7 +580,10 @@ def _outcomes(
             if cached is not MISS:
                 found[index] = _restored(cached, text)
     missing = [index for index in range(len(tasks)) if index not in found]
-    results = run_files(job, [tasks[i] for i in missing], jobs, _lost, progress)
+    # Without a file to analyse, no job is made: no rule is imported.
+    results = []
+    if missing:
+        results = run_files(job(), [tasks[i] for i in missing], jobs, _lost, progress)
     for index, result in zip(missing, results, strict=True):
         found[index] = result.outcome
         if cache is not None and index in keys and not isinstance(result.outcome, FileError):

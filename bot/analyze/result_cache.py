@@ -211,9 +211,10 @@ class ResultCache:
 
 def prune(top: Path, current: Path, now: float) -> list[Path]:
     """Remove what under ``top`` (the cache's ``analysis`` folder) no run will use again:
-    packs in ``current`` (the installed code's folder) unused for :data:`KEEP_UNUSED_SECONDS`,
-    and every other file (another code's packs, another layout's, temporary files) untouched
-    for :data:`KEEP_FOREIGN_SECONDS`; then the folders left empty. Returns what was removed.
+    packs in ``current`` (the installed code's folder) unused for :data:`KEEP_UNUSED_SECONDS`
+    (and its other files), and every other file (another code's packs, another layout's,
+    temporary files) untouched for :data:`KEEP_FOREIGN_SECONDS`; then the folders left
+    empty. Returns what was removed.
 
     Safe while other runs use the cache: a run reading a pack has all of it in memory (or
     none: a missing pack is an empty one, its files are analysed again), a run writing one
@@ -229,7 +230,7 @@ def prune(top: Path, current: Path, now: float) -> list[Path]:
             if place == top:
                 continue  # the marker
             keep = KEEP_UNUSED_SECONDS
-            if place != current or not name.endswith(".pack"):
+            if place != current or name.startswith(".tmp-"):
                 keep = KEEP_FOREIGN_SECONDS
             with contextlib.suppress(OSError):
                 if now - path.lstat().st_mtime > keep:
@@ -242,13 +243,22 @@ def prune(top: Path, current: Path, now: float) -> list[Path]:
     return removed
 
 
-def _read_pack(path: Path) -> _Pack:
-    """The entries of the pack at ``path``; none when it is missing, truncated or altered."""
+def read_checked(path: Path) -> bytes | None:
+    """The content :func:`write_checked` wrote at ``path``; None when it is missing,
+    truncated or altered."""
     try:
         check, _, content = path.read_bytes().partition(b"\n")
     except OSError:
-        return _Pack()
+        return None
     if check.decode("ascii", "replace") != hashlib.sha256(content).hexdigest():
+        return None
+    return content
+
+
+def _read_pack(path: Path) -> _Pack:
+    """The entries of the pack at ``path``; none when it is missing, truncated or altered."""
+    content = read_checked(path)
+    if content is None:
         return _Pack()
     entries: dict[str, bytes] = {}
     try:
@@ -261,13 +271,19 @@ def _read_pack(path: Path) -> _Pack:
 
 
 def _write_pack(path: Path, pack: _Pack) -> None:
-    """Write ``pack`` whole to a temporary file renamed over ``path``: a reader sees the old
-    pack or the new one, never a part."""
+    """Write ``pack`` whole (see :func:`write_checked`)."""
     # One line per entry: the path and the entry as JSON, which escapes tabs and line breaks.
     content = b"".join(
         json.dumps(name).encode() + b"\t" + pack.entries[name] + b"\n"
         for name in sorted(pack.entries)
     )
+    write_checked(path, content)
+
+
+def write_checked(path: Path, content: bytes) -> None:
+    """Write ``content`` after a line with its checksum to a temporary file renamed over
+    ``path``: a reader sees the old file or the new one, never a part, and
+    :func:`read_checked` refuses one truncated or altered. Errors are ignored (a cache)."""
     data = hashlib.sha256(content).hexdigest().encode() + b"\n" + content
     for _ in range(2):  # once more when a concurrent prune removed the folder just made
         try:

@@ -10,18 +10,21 @@ import difflib
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from bot.analyze.checkouts import analyze_named, enclosing_repository, scopes
 from bot.analyze.fix_writer import write_all
-from bot.analyze.pipeline import Analysis, FixHold, analyze, select_rules
+from bot.analyze.online_rules import online_rule_facts
+from bot.analyze.pipeline import Analysis, FixHold, analyze, is_selected
 from bot.analyze.report.formats import REPORT_FORMATS, render_report
 from bot.analyze.result_cache import ResultCache, run_settings
 from bot.analyze.reverted import SHALLOW_WARNING, RevertedHold, note_reverted
@@ -30,8 +33,6 @@ from bot.cli.console import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INPUT_ERRORS, fail, 
 from bot.cli.options import check_signing, signing_options
 from bot.cli.times import parse_now
 from bot.config import Config, find_config, json_schema, load_config
-from bot.detectors.online_uses import OnlineUsesRule, skipped_reason
-from bot.detectors.rule_registry import ALL_RULES, rule_ids, rule_options
 from bot.errors import MendbotError, WriteError
 from bot.models import Fix, FixMode
 from bot.resolvers.action_api import API_URL_VARIABLE, ActionApi, api_url_from_environment
@@ -156,10 +157,10 @@ def analyze_command(
     (.mendbot/desired/<kind>/*.yml, the inventory of `mendbot inventory`), or, without those
     folders, every YAML file below it.
     """
-    unknown = [r for r in rules if r not in rule_ids()]
+    unknown = [r for r in rules if r not in _rule_ids()]
     if unknown:
         raise click.BadParameter(
-            f"unknown rule {unknown[0]!r}; known rules: {', '.join(rule_ids())}",
+            f"unknown rule {unknown[0]!r}; known rules: {', '.join(_rule_ids())}",
             param_hint="--rule",
         )
     if dry_run and fix_mode is None:
@@ -182,7 +183,7 @@ def analyze_command(
     else:
         root = targets[0] if len(targets) == 1 and targets[0].is_dir() else Path(".")
     try:
-        config = load_config(config_path or find_config(root), rule_options())
+        config = load_config(config_path or find_config(root), RuleOptions())
         mode = FixMode(fix_mode) if fix_mode else None
         refs = None if offline else default_resolver()
         registry = None if offline else default_registry()
@@ -194,7 +195,16 @@ def analyze_command(
         def config_for(scope_root: Path) -> Config:
             if config_path is not None or scope_root == root:
                 return config
-            return load_config(find_config(scope_root), rule_options())
+            return load_config(find_config(scope_root), RuleOptions())
+
+        caches: list[ResultCache] = []
+
+        def result_cache(scope_config: Config, scope_root: Path) -> ResultCache | None:
+            if no_cache:
+                return None
+            settings = run_settings(scope_config, scope_root, rules, mode, not offline)
+            caches.append(ResultCache(cache_dir or default_cache_dir(), settings))
+            return caches[-1]
 
         def run(hold: FixHold | None) -> Analysis:
             return _run_with_progress(
@@ -213,12 +223,7 @@ def analyze_command(
                         registry=registry,
                         now=now,
                         jobs=jobs,
-                        cache=None
-                        if no_cache
-                        else ResultCache(
-                            cache_dir or default_cache_dir(),
-                            run_settings(scope_config, scope_root, rules, mode, not offline),
-                        ),
+                        cache=result_cache(scope_config, scope_root),
                         hold=hold,
                     ),
                     implicit=not paths,
@@ -244,7 +249,9 @@ def analyze_command(
         for extra_format, extra_path in extra_reports:
             _report(result, extra_format, extra_path)
         _warn_fix_limits(result)
-        _note_skipped_online_rules(config, rules, offline=offline, refs=refs)
+        _note_skipped_online_rules(
+            config, rules, offline=offline, refs=refs, facts=caches[0].folder if caches else None
+        )
         if bundle_out is not None:
             _write_bundles(
                 result,
@@ -325,22 +332,57 @@ def _warn_fix_limits(result: Analysis) -> None:
 
 
 def _note_skipped_online_rules(
-    config: Config, only: tuple[str, ...], *, offline: bool, refs: RefResolver | None
+    config: Config,
+    only: tuple[str, ...],
+    *,
+    offline: bool,
+    refs: RefResolver | None,
+    facts: Path | None,
 ) -> None:
     """One line on standard error per reason some enabled online rules checked nothing (or,
-    for a rule with an offline list, only that list): never a silent gap."""
+    for a rule with an offline list, only that list): never a silent gap. ``facts``: the
+    result cache's folder that keeps what this needs of the rules (see
+    :mod:`bot.analyze.online_rules`)."""
     has_api = refs is not None and refs.api is not None
     skipped: dict[str, list[str]] = {}
-    for rule in select_rules(config, only):
-        if isinstance(rule, OnlineUsesRule):
-            reason = skipped_reason(rule, offline=offline, has_api=has_api)
-            if reason is not None:
-                coverage = rule.offline_coverage
-                label = f"{rule.id} (but for {coverage})" if coverage else rule.id
-                skipped.setdefault(reason, []).append(label)
+    for rule in online_rule_facts(facts):
+        if not is_selected(rule.id, rule.enabled_by_default, config, only):
+            continue
+        reason = rule.reason(offline=offline, has_api=has_api)
+        if reason is not None:
+            coverage = rule.offline_coverage
+            label = f"{rule.id} (but for {coverage})" if coverage else rule.id
+            skipped.setdefault(reason, []).append(label)
     err = make_console(stderr=True)
     for reason, names in skipped.items():
         err.print(f"note: {reason}: skipped {', '.join(names)}", markup=False, highlight=False)
+
+
+class RuleOptions(Mapping[str, "type[BaseModel] | None"]):
+    """Each rule id mapped to the pydantic model of its options, for the configuration loader:
+    the rules are imported when it first asks (a configuration that names a rule), not
+    before (a rescan served by the cache loads no rule)."""
+
+    @cached_property
+    def _options(self) -> dict[str, type[BaseModel] | None]:
+        from bot.detectors.rule_registry import rule_options
+
+        return rule_options()
+
+    def __getitem__(self, rule: str) -> type[BaseModel] | None:
+        return self._options[rule]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._options)
+
+    def __len__(self) -> int:
+        return len(self._options)
+
+
+def _rule_ids() -> list[str]:
+    from bot.detectors.rule_registry import rule_ids
+
+    return rule_ids()
 
 
 def default_resolver() -> RefResolver:
@@ -483,6 +525,8 @@ def _render_report(result: Analysis, output_format: str, output: Path | None) ->
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 def rules_command(output_format: str) -> None:
     """List every rule with its severity, fix disposition and whether it runs by default."""
+    from bot.detectors.rule_registry import ALL_RULES
+
     rows: list[dict[str, Any]] = [
         {
             "id": rule.id,
@@ -525,7 +569,7 @@ def config_check_command(path: Path | None) -> None:
         click.echo("no configuration file found; the defaults apply")
         return
     try:
-        load_config(target, rule_options())
+        load_config(target, RuleOptions())
     except MendbotError as exc:
         fail(exc)
     click.echo(f"{target}: valid")

@@ -44,7 +44,9 @@ class OnlineUsesRule(RefRule):
         return refs.api
 
 
-def skipped_reason(rule: OnlineUsesRule, *, offline: bool, has_api: bool) -> str | None:
+def skipped_reason(
+    rule: OnlineUsesRule | type[OnlineUsesRule], *, offline: bool, has_api: bool
+) -> str | None:
     """Why ``rule`` checks nothing (or only its :attr:`~OnlineUsesRule.offline_coverage`) in a
     run; None when it runs fully."""
     if offline:
