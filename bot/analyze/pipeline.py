@@ -70,6 +70,11 @@ class NotAWorkflow(Exception):
     """The document parses but is not a workflow (empty, a list, a scalar, no ``jobs``)."""
 
 
+class InvalidFile(FileError):
+    """The error of a file its bytes alone decide (YAML that does not parse, a named file that
+    is not a workflow): the same bytes always give it, so the result cache keeps it."""
+
+
 def is_selected(
     rule_id: str, enabled_by_default: bool, config: Config, only: Sequence[str] = ()
 ) -> bool:
@@ -586,11 +591,17 @@ def _outcomes(
         results = run_files(job(), [tasks[i] for i in missing], jobs, _lost, progress)
     for index, result in zip(missing, results, strict=True):
         found[index] = result.outcome
-        if cache is not None and index in keys and not isinstance(result.outcome, FileError):
+        if cache is not None and index in keys and _storable(result.outcome):
             cache.store(keys[index][0], result)
     if cache is not None:
         cache.save()
     return [found[index] for index in range(len(tasks))]
+
+
+def _storable(outcome: _Outcome | FileError | None) -> bool:
+    """Whether the cache may keep ``outcome``: a result, or an error its bytes alone decide;
+    never another error (a crash, a worker lost), which the next run may not repeat."""
+    return not isinstance(outcome, FileError) or isinstance(outcome, InvalidFile)
 
 
 def _restored(cached: Any, text: str) -> _Outcome | FileError | None:
@@ -692,11 +703,13 @@ def _analyse_one(
     try:
         workflow = parse_workflow(item.relative, text, root)
     except YamlParseError as exc:
-        return FileError(path=item.relative, message=exc.message, line=exc.line, column=exc.column)
+        return InvalidFile(
+            path=item.relative, message=exc.message, line=exc.line, column=exc.column
+        )
     except NotAWorkflow as exc:
         if not item.explicit:
             return None
-        return FileError(path=item.relative, message=f"not a workflow: {exc}")
+        return InvalidFile(path=item.relative, message=f"not a workflow: {exc}")
     try:
         detections = _detect_safely(workflow, rules, config, external)
         if fix_mode is None:
