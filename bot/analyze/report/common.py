@@ -87,9 +87,10 @@ def remaining(analysis: Analysis) -> list[Finding]:
 
 def sorted_findings(analysis: Analysis) -> list[Finding]:
     """Findings ordered by path, line, then severity (worst first)."""
+    worst_first = {severity: -severity.rank for severity in Severity}  # not once per finding
     return sorted(
         analysis.result.findings,
-        key=lambda f: (f.location.path, f.location.line, -Severity(f.severity).rank, f.rule),
+        key=lambda f: (f.location.path, f.location.line, worst_first[f.severity], f.rule),
     )
 
 

@@ -8,7 +8,6 @@ from bot import __version__
 from bot.analyze.pipeline import Analysis
 from bot.analyze.report.common import (
     fix_status,
-    no_fix_reason,
     pretty_json,
     remaining,
     sorted_findings,
@@ -24,7 +23,10 @@ def render(analysis: Analysis) -> str:
     for finding in sorted_findings(analysis):
         status = fix_status(analysis, finding)
         fix: dict[str, Any] | None = None
-        if status is not None:
+        reason = None
+        if status is None:
+            reason = analysis.result.unfixed_reason(finding)
+        else:
             fix = {
                 "title": status.fix.title,
                 "disposition": status.fix.disposition.value,
@@ -53,7 +55,7 @@ def render(analysis: Analysis) -> str:
                 "message": finding.message,
                 "evidence": finding.evidence,
                 "fix": fix,
-                "no_fix_reason": no_fix_reason(analysis, finding),
+                "no_fix_reason": reason,
             }
         )
     result = analysis.result
