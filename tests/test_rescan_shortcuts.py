@@ -249,7 +249,7 @@ def test_the_note_about_online_rules_follows_the_configuration_without_the_rules
         # A configuration naming a rule has its options checked by the rule: imported.
         assert warm[3] == (text == disabled)
         assert warm[:3] == expected[text][:3]
-    [facts] = cache.rglob("online-rules.json")
+    [facts] = cache.rglob("online-rules.facts")
     facts.write_bytes(facts.read_bytes()[:-20])
     again = _scan(root, cache)
     assert again[3]  # the facts were taken from the rules again

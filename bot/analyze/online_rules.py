@@ -17,7 +17,7 @@ from pathlib import Path
 from bot.analyze.result_cache import read_checked, write_checked
 
 #: The file under the cache's code folder that holds the facts.
-FACTS_FILE = "online-rules.json"
+FACTS_FILE = "online-rules.facts"
 _REGISTRY = "bot.detectors.rule_registry"
 
 

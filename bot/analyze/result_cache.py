@@ -104,14 +104,12 @@ class ResultCache:
     that changes results, the rules and configuration among them). Stored entries reach the
     disk with :meth:`save`."""
 
-    def __init__(self, folder: Path, settings: Any, *, now: float | None = None) -> None:
+    def __init__(self, folder: Path, settings: Any) -> None:
         code = code_digest()
         self.top = folder / "analysis"
         self.folder = self.top / f"v{_FORMAT}" / code[:32]
         """This code's packs: one folder per version of mendbot's code, so that packs of
         other versions are told apart without reading them (see :func:`prune`)."""
-        self.now = now
-        """The time :meth:`save` prunes at (default: the clock)."""
         canonical = json.dumps([code, settings], sort_keys=True, default=str)
         self._run = hashlib.sha256(canonical.encode()).hexdigest()
         self._digests: dict[outside_reads.Read, str] = {}
@@ -191,14 +189,13 @@ class ResultCache:
             if pack.changed:
                 _write_pack(self._path(name), pack)
                 pack.changed = False
-        now = time.time() if self.now is None else self.now
+        now = time.time()
         marker = self.top / "pruned"
         with contextlib.suppress(OSError):
             if now - marker.stat().st_mtime < PRUNE_EVERY_SECONDS:
                 return
         with contextlib.suppress(OSError):
             marker.touch()  # first, so that runs ending together do not all prune
-            os.utime(marker, (now, now))
         prune(self.top, self.folder, now)
 
     def digest(self, read: outside_reads.Read) -> str:
