@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -76,6 +78,37 @@ def test_a_workflow_whose_name_is_not_utf8_is_analysed_fixed_and_reported(
     assert b"\\udcff" in (out / "report.json").read_bytes()
     json.loads((out / "report.sarif").read_bytes().decode("utf-8"))
     assert "permissions:" in (workflows / name).read_text(encoding="utf-8")  # fixed on disk
+
+
+def test_text_and_github_reports_written_to_files_name_a_non_utf8_file_by_its_bytes(
+    tmp_path: Path,
+) -> None:
+    """``-o`` and ``--extra-report`` write a file name that is not UTF-8 as the bytes it has on
+    disk, as standard output does, instead of stopping with a traceback half-way through."""
+    workflows = tmp_path / "repo" / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / os.fsdecode(b"n\xffx.yml")).write_text(
+        "on: issues\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        '      - run: echo "${{ github.event.issue.title }}"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    done = run_mendbot(
+        "analyze", str(tmp_path / "repo"), "--offline", "--no-cache",
+        "-o", str(out / "report.txt"), "--extra-report", f"github={out / 'report.github'}",
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    stdout = subprocess.run(
+        [sys.executable, "-m", "bot", "analyze", str(tmp_path / "repo"), "--offline",
+         "--no-cache", "--format", "github"],
+        capture_output=True, check=False,
+    ).stdout  # fmt: skip
+    github = (out / "report.github").read_bytes()
+    assert b".github/workflows/n\xffx.yml" in github
+    assert github == stdout
+    assert b"n\xffx.yml" in (out / "report.txt").read_bytes()
 
 
 def test_the_json_report_of_a_fix_carrying_a_small_float_is_json_dumps_bytes(

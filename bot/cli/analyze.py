@@ -517,7 +517,9 @@ def _render_report(result: Analysis, output_format: str, output: Path | None) ->
     if output is None:
         render_report(result, output_format, make_console())
         return
-    with output.open("w", encoding="utf-8") as handle:
+    # surrogateescape: a file name that is not UTF-8 is written back as the bytes it has on
+    # disk, as on standard output, instead of failing half-way through the report.
+    with output.open("w", encoding="utf-8", errors="surrogateescape") as handle:
         render_report(result, output_format, Console(file=handle, width=160, no_color=True))
 
 
