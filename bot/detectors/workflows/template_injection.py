@@ -192,7 +192,8 @@ def _taken_names(step: Step) -> dict[str, object]:
 
 
 _JS_NO_FIX = (
-    "the expression is pasted into JavaScript as code, or inside a longer string; "
+    "the expression is pasted into JavaScript as code (or into a string mendbot cannot read "
+    "with certainty: a line with a `/` outside strings, two expressions in one literal); "
     "`process.env` would give a string where the code expected something else "
     "(`script: ${{ env.X }}` would become a script that does nothing): fix by hand"
 )
@@ -255,15 +256,18 @@ class TemplateInjection(WorkflowRule):
         "change every other glob of the script. PowerShell gets `$env:ISSUE_TITLE` "
         "(`${env:ISSUE_TITLE}` before a letter inside a string), github-script "
         "`process.env.ISSUE_TITLE` for a whole "
-        "string literal and `${process.env.ISSUE_TITLE}` in a template literal. Contexts the "
-        "runner already exports are reused without a new `env:` entry (`github.head_ref` → "
-        "`GITHUB_HEAD_REF`), `env.X` becomes `$X`, and names never clash with existing "
-        "variables. An expression that computes a string from such values moves into `env:` "
-        "whole, where GitHub evaluates the same text to the same string: `format('Re: {0}', "
-        "github.event.issue.title)`, `toJSON(…)` (named `…_JSON`), `join(…)`, `a || 'default'` "
-        "(and `&&`) of contexts and literals, and a field of `fromJSON(…)`; not one that reads "
-        "a variable of the step's own `env:` (an `env:` value cannot see its siblings) or may "
-        "be something other than a string (a comparison inside `a && b || c`).\n\n"
+        "string literal, `${process.env.ISSUE_TITLE}` in a template literal and "
+        '`("Re: " + process.env.ISSUE_TITLE + "")` inside a longer quoted literal on one '
+        "line (parenthesised, so `.length` after it still applies to the whole string). "
+        "Contexts the runner already exports are reused without a new `env:` entry "
+        "(`github.head_ref` → `GITHUB_HEAD_REF`), `env.X` becomes `$X`, and names never "
+        "clash with existing variables. An expression that computes a string from such values "
+        "moves into `env:` whole, where GitHub evaluates the same text to the same string: "
+        "`format('Re: {0}', github.event.issue.title)`, `toJSON(…)` (named `…_JSON`), "
+        "`join(…)`, `a || 'default'` (and `&&`) of contexts and literals, and a field of "
+        "`fromJSON(…)`; not one that reads a variable of the step's own `env:` (an `env:` value "
+        "cannot see its siblings) or may be something other than a string (a comparison inside "
+        "`a && b || c`).\n\n"
         "A fix is offered only when it is valid for every shell the step runs under: a "
         "`runs-on` picked by the matrix (`${{ matrix.os }}-latest`) is expanded over the "
         "matrix's values, and a step that may run under both bash and pwsh (or whose runner "
