@@ -164,3 +164,21 @@ def test_remote_callee_is_reported_only(workflows) -> None:
     [finding] = json.loads(result.stdout)["findings"]
     assert finding["severity"] == "high"
     assert "another repository" in finding["no_fix_reason"]
+
+
+def test_a_changed_callee_is_read_again_not_taken_from_the_cache(workflows) -> None:
+    root = workflows({"release.yml": CALLER, "publish.yml": PUBLISH, "lint.yml": LINT})
+    first = _mendbot("analyze", ".github/workflows/release.yml", "--format", "json", cwd=root)
+    assert [f["fix"] is not None for f in json.loads(first.stdout)["findings"]] == [True, True]
+    # The callee now reads a secret it does not declare: the cached fix would break the call.
+    lint = root / ".github/workflows/lint.yml"
+    lint.write_text(LINT + "        env:\n          TOKEN: ${{ secrets.LINT_TOKEN }}\n")
+    caller = root / ".github/workflows/release.yml"
+    result = _mendbot(
+        "analyze", ".github/workflows/release.yml", "--fix", "--format", "json", cwd=root
+    )
+    assert result.returncode == 1, result.stdout
+    assert "secrets: inherit\n" in caller.read_text().split("  lint:")[1]
+    lint_finding = json.loads(result.stdout)["findings"][1]
+    assert lint_finding["fix"] is None
+    assert "`LINT_TOKEN`" in lint_finding["no_fix_reason"]
