@@ -214,6 +214,7 @@ def test_javascript_reference_refuses_lines_it_cannot_read() -> None:
         "x = /'/; y('a ${{ x }}')",  # a regular expression holding a quote
         "f('a ${{ x }} ${{ y }}')",  # two expressions in one literal
         "f('a ${{ x }} \\\n b')",  # the literal continues on the next line
+        "f('a \\${{ x }}')",  # a quote closing the head would be escaped
     ):
         first = next(expressions(script))
         assert javascript_reference(script, first.start, first.end, "X") is None, script

@@ -205,4 +205,6 @@ def _inside_quoted_literal(
     tail = script[end : index + 1]
     if "${{" in head or "${{" in tail:
         return None  # two expressions in one literal: left to a person
+    if (len(head) - len(head.rstrip("\\"))) % 2:
+        return None  # `"a \${{ x }}"`: the closing quote added after it would be escaped
     return opened, index + 1, f"({head}{quote} + process.env.{name} + {quote}{tail})"
