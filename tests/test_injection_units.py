@@ -205,8 +205,19 @@ def test_javascript_reference_forms() -> None:
         "process.env.X",
         "${process.env.X}",
         None,  # pasted as code: a string from the environment would not do the same
-        None,
+        "('p ' + process.env.X + '')",  # the whole literal, parenthesised
     ]
+
+
+def test_javascript_reference_refuses_lines_it_cannot_read() -> None:
+    for script in (
+        "x = /'/; y('a ${{ x }}')",  # a regular expression holding a quote
+        "f('a ${{ x }} ${{ y }}')",  # two expressions in one literal
+        "f('a ${{ x }} \\\n b')",  # the literal continues on the next line
+        "f('a \\${{ x }}')",  # a quote closing the head would be escaped
+    ):
+        first = next(expressions(script))
+        assert javascript_reference(script, first.start, first.end, "X") is None, script
 
 
 def test_values_written_to_environment_files_are_reported_not_rewritten() -> None:

@@ -89,6 +89,7 @@ ALLOWED: dict[str, tuple[Route, ...]] = {
         (*_STEP, "uses"),
         (*_ACTION_STEP, "uses"),
     ),
+    "gha-secrets-inherit": (("jobs", "*", "secrets"), ("jobs", "*", "secrets", "*")),
     "gha-dependabot-cooldown": (("updates", "*", "cooldown", "**"),),
     "gha-dependabot-actions": (("updates", "*"),),
     "gha-github-env": ((*_STEP, "run"), (*_ACTION_STEP, "run")),

@@ -142,9 +142,13 @@ def javascript_reference(
     """For ``actions/github-script``: the span to replace and ``process.env.NAME`` text.
 
     A whole string literal ``'${{ x }}'`` becomes ``process.env.NAME``; an expression inside a
-    template literal becomes ``${process.env.NAME}``. Anything else is None: inside a longer
-    quoted string, or bare, where the expression is pasted as *code* (``script: ${{ x }}``
-    or ``f(${{ x }})``) and a string from the environment would not do the same thing.
+    template literal becomes ``${process.env.NAME}``; inside a longer ``'…'`` or ``"…"``
+    literal on one line, the literal becomes a parenthesised concatenation
+    (``("doing: " + process.env.NAME + "")``), so whatever follows it (``.length``) still
+    applies to the whole string. Anything else is None: bare, where the expression is pasted
+    as *code* (``script: ${{ x }}`` or ``f(${{ x }})``) and a string from the environment
+    would not do the same thing, or a line mendbot cannot read with certainty (a ``/`` outside
+    a string may start a comment or a regular expression that holds a quote).
     """
     before = script[:start]
     if (
@@ -156,4 +160,51 @@ def javascript_reference(
         return start - 1, end + 1, f"process.env.{name}"
     if before.count("`") % 2 == 1:
         return start, end, f"${{process.env.{name}}}"
-    return None
+    return _inside_quoted_literal(script, start, end, name)
+
+
+def _inside_quoted_literal(
+    script: str, start: int, end: int, name: str
+) -> tuple[int, int, str] | None:
+    """The ``'…'``/``"…"`` literal around ``script[start:end]`` on its line, rewritten as a
+    parenthesised concatenation with ``process.env.NAME``; None when not certainly inside one."""
+    line_start = script.rfind("\n", 0, start) + 1
+    line_end = script.find("\n", end)
+    line_end = len(script) if line_end == -1 else line_end
+    if script.count("`", line_start, start) % 2:
+        return None  # a template literal opened on an earlier line closes on this one
+    quote: str | None = None
+    opened = -1
+    index = line_start
+    while index < start:
+        char = script[index]
+        if quote is None:
+            if char == "/":
+                return None  # a comment or a regular expression that may hold a quote
+            if char in "'\"`":
+                quote, opened = char, index
+        elif char == "\\":
+            index += 1
+        elif char == quote:
+            quote = None
+        index += 1
+    if quote is None or quote == "`":
+        return None
+    index = end
+    while index < line_end:
+        char = script[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == quote:
+            break
+        index += 1
+    else:
+        return None  # the literal goes on past the line (a continuation): not read here
+    head = script[opened:start]
+    tail = script[end : index + 1]
+    if "${{" in head or "${{" in tail:
+        return None  # two expressions in one literal: left to a person
+    if (len(head) - len(head.rstrip("\\"))) % 2:
+        return None  # `"a \${{ x }}"`: the closing quote added after it would be escaped
+    return opened, index + 1, f"({head}{quote} + process.env.{name} + {quote}{tail})"

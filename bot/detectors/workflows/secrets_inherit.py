@@ -6,12 +6,16 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from bot.detectors.interface import Detection, WorkflowRule
-from bot.models import Severity
+from bot.models import Finding, Severity
+from bot.risk import Disposition
+from bot.workflow.callee_secrets import callee_secrets
 from bot.workflow.model import Job
+from bot.workflow.permission_needs import load_local_workflow
+from bot.yamledit.ops import Remove, Replace
 
-NO_FIX = (
-    "replacing `inherit` needs the secrets the called workflow declares under "
-    "`on.workflow_call.secrets`; list them explicitly by hand"
+REMOTE = (
+    "the called workflow lives in another repository, so which secrets it reads is not in "
+    "this one: list the ones it declares under `on.workflow_call.secrets` by hand"
 )
 
 
@@ -27,10 +31,21 @@ class SecretsInherit(WorkflowRule):
         "them. Pass only the secrets the callee declares under `on.workflow_call.secrets`, "
         "e.g. `secrets: {NPM_TOKEN: ${{ secrets.NPM_TOKEN }}}`. Severity is **high** when the "
         "callee lives in another repository (the secrets leave this repository's trust "
-        "boundary) and **medium** for a local `./.github/workflows/…` callee. Report only: the "
-        "fix needs the callee's declared secrets.\n\n"
+        "boundary) and **medium** for a local `./.github/workflows/…` callee.\n\n"
+        "For a local callee (`./…` or `$/…`) mendbot reads the called workflow: a callee only "
+        "ever sees a secret through `secrets.NAME` in its own expressions, so when it reads "
+        "every secret by name and declares each one it reads, the fix replaces `inherit` with "
+        "exactly those (`NAME: ${{ secrets.NAME }}`, spelled as declared, plus any declared "
+        "`required: true`), or removes `secrets:` when the callee reads none (`GITHUB_TOKEN` "
+        "is always passed). **Safe**: the callee receives the same value for every secret it "
+        "reads, and nothing else. Report only, with the reason, when the callee is in another "
+        "repository, cannot be read, reads the `secrets` context as a whole "
+        "(`toJSON(secrets)`, `secrets[<expression>]`), passes `inherit` on to a workflow of "
+        "its own, or reads a secret it does not declare (GitHub rejects an explicit secret "
+        "the callee does not declare: declare it under `on.workflow_call.secrets` first, "
+        "and mendbot proposes the list on its next run).\n\n"
         "Compared with zizmor's `secrets-inherit`: the same findings; zizmor grades every one "
-        "medium."
+        "medium and proposes no fix, where mendbot lists the secrets of a local callee."
     )
     default_severity: ClassVar[Severity] = Severity.HIGH
     example_before: ClassVar[str] = """\
@@ -41,6 +56,7 @@ jobs:
     secrets: inherit
 """
     example_after: ClassVar[str] = example_before
+    fix_disposition: ClassVar[Disposition | None] = Disposition.SAFE
 
     def visit_job(self, job: Job) -> Iterator[Detection]:
         """Check the job's ``secrets:``."""
@@ -70,4 +86,50 @@ jobs:
             evidence="secrets: inherit",
             severity=Severity.MEDIUM if local else Severity.HIGH,
         )
-        yield Detection(finding, None, NO_FIX)
+        if not local:
+            yield Detection(finding, None, REMOTE)
+            return
+        yield self._explicit(job, finding, target)
+
+    def _explicit(self, job: Job, finding: Finding, target: str) -> Detection:
+        """Replace ``inherit`` with the secrets the local callee reads, when they are known."""
+        callee = load_local_workflow(job.workflow, target)
+        if callee is None:
+            return Detection(
+                finding, None, f"mendbot cannot read `{target}` in this repository: fix by hand"
+            )
+        found = callee_secrets(callee)
+        if found.whole is not None:
+            return Detection(
+                finding,
+                None,
+                f"`{callee.path}` may read any secret ({found.whole}): list the ones it needs "
+                "by hand",
+            )
+        undeclared = found.undeclared()
+        if undeclared:
+            names = ", ".join(f"`{name.upper()}`" for name in undeclared)
+            them = "it" if len(undeclared) == 1 else "them"
+            return Detection(
+                finding,
+                None,
+                f"`{callee.path}` reads {names} without declaring {them} under "
+                "`on.workflow_call.secrets`, and GitHub rejects an explicit secret the callee "
+                f"does not declare: declare {them} there, then run mendbot again to list "
+                f"{them} here",
+            )
+        route = (*job.route, "secrets")
+        explicit = found.explicit()
+        if not explicit:
+            fix = self.fix(
+                finding,
+                f"pass no secrets: `{callee.path}` reads none (GITHUB_TOKEN is always passed)",
+                [Remove(route=route)],
+            )
+            return Detection(finding, fix)
+        fix = self.fix(
+            finding,
+            f"pass only the secrets `{callee.path}` reads: " + ", ".join(explicit),
+            [Replace(route=route, value=explicit)],
+        )
+        return Detection(finding, fix)

@@ -18,6 +18,7 @@ from bot.detectors.interface import Detection, WorkflowRule
 from bot.knowledge.contexts import Provenance, built_in_variable
 from bot.models import Confidence, Finding, Severity
 from bot.risk import Disposition
+from bot.workflow import expression_tree as expr
 from bot.workflow.code_strings import code_string_reference
 from bot.workflow.injection_sources import contexts_of, origin, variable_origin
 from bot.workflow.matrix import matrix_texts, runs_on_choices
@@ -191,7 +192,8 @@ def _taken_names(step: Step) -> dict[str, object]:
 
 
 _JS_NO_FIX = (
-    "the expression is pasted into JavaScript as code, or inside a longer string; "
+    "the expression is pasted into JavaScript as code (or into a string mendbot cannot read "
+    "with certainty: a line with a `/` outside strings, two expressions in one literal); "
     "`process.env` would give a string where the code expected something else "
     "(`script: ${{ env.X }}` would become a script that does nothing): fix by hand"
 )
@@ -254,10 +256,18 @@ class TemplateInjection(WorkflowRule):
         "change every other glob of the script. PowerShell gets `$env:ISSUE_TITLE` "
         "(`${env:ISSUE_TITLE}` before a letter inside a string), github-script "
         "`process.env.ISSUE_TITLE` for a whole "
-        "string literal and `${process.env.ISSUE_TITLE}` in a template literal. Contexts the "
-        "runner already exports are reused without a new `env:` entry (`github.head_ref` → "
-        "`GITHUB_HEAD_REF`), `env.X` becomes `$X`, and names never clash with existing "
-        "variables.\n\n"
+        "string literal, `${process.env.ISSUE_TITLE}` in a template literal and "
+        '`("Re: " + process.env.ISSUE_TITLE + "")` inside a longer quoted literal on one '
+        "line (parenthesised, so `.length` after it still applies to the whole string). "
+        "Contexts the runner already exports are reused without a new `env:` entry "
+        "(`github.head_ref` → `GITHUB_HEAD_REF`), `env.X` becomes `$X`, and names never "
+        "clash with existing variables. An expression that computes a string from such values "
+        "moves into `env:` whole, where GitHub evaluates the same text to the same string: "
+        "`format('Re: {0}', github.event.issue.title)`, `toJSON(…)` (named `…_JSON`), "
+        "`join(…)`, `a || 'default'` (and `&&`) of contexts and literals, and a field of "
+        "`fromJSON(…)`; not one that reads a variable of the step's own `env:` (an `env:` value "
+        "cannot see its siblings) or may be something other than a string (a comparison inside "
+        "`a && b || c`).\n\n"
         "A fix is offered only when it is valid for every shell the step runs under: a "
         "`runs-on` picked by the matrix (`${{ matrix.os }}-latest`) is expanded over the "
         "matrix's values, and a step that may run under both bash and pwsh (or whose runner "
@@ -282,8 +292,8 @@ class TemplateInjection(WorkflowRule):
         "subscript), `${…}` parameter expansions, quoted heredocs, PowerShell single quotes "
         "and here-strings, cmd (which expands `%VAR%` before parsing), github-script code "
         "where the expression is code rather than a string (`script: ${{ env.CHECK_SCRIPT }}` "
-        "would become a script that does nothing), and expressions more complex than one "
-        "context (`format(...)`, `a || b`). The rule also finds the hole a variable does not "
+        "would become a script that does nothing), and the computed expressions named above "
+        "as not moved. The rule also finds the hole a variable does not "
         "close: `python3 -c \"print('$TITLE')\"` with `TITLE: ${{ github.event.issue.title }}` "
         "pastes the title into Python source all the same, and is reported, as is such a "
         "variable written to `$GITHUB_ENV`, also by an inner shell it is handed to as an "
@@ -507,8 +517,13 @@ jobs:
             return Detection(finding, None, site.no_fix)
         context = expression.single_context
         if context is None:
-            return Detection(finding, None, "only single-context expressions are rewritten")
-        name, new_env = self._variable(site.step, context, expression.text)
+            computed = _computed_variable(site.step, expression)
+            if isinstance(computed, _Refused):
+                return Detection(finding, None, computed.why)
+            name, new_env = computed
+            context = expression.inner
+        else:
+            name, new_env = self._variable(site.step, context, expression.text)
         patches: list[Operation] = []
         occurrences = [e for e in expressions(site.script) if e.text == expression.text]
         # Every occurrence of the same expression moves at once: the finding must disappear.
@@ -559,3 +574,79 @@ jobs:
             if candidate not in taken:
                 return candidate, True
         return f"{base}_{len(taken)}", True
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """Why a computed expression stays where it is."""
+
+    why: str
+
+
+#: Calls whose result is always a string, so the variable holds exactly what was pasted.
+_STRING_CALLS = frozenset({"format", "join", "tojson"})
+#: What a variable holding such a call's result is named after its context (``_JSON``, …).
+_CALL_SUFFIX = {"tojson": "_JSON", "join": "_JOINED"}
+
+
+def _computed_variable(step: Step, expression: Expression) -> tuple[str, bool] | _Refused:
+    """The variable for an expression that computes a value (``format('{0}', …)``,
+    ``toJSON(…)``, ``join(…)``, ``a || b``, ``fromJSON(…).key``): GitHub evaluates the same text
+    in the step's ``env:`` to the same string it pastes into the script, so the whole
+    expression moves. Refused when the value may not be a string (an object pasted as text
+    reads differently from one in ``env:``), or when it reads a variable of the step's own
+    ``env:``, which an ``env:`` value cannot see."""
+    try:
+        tree = expr.parse(expression.inner)
+    except expr.ExpressionError:
+        return _Refused("mendbot cannot parse the expression: fix by hand")
+    if not _string_valued(tree):
+        return _Refused(
+            "only one context, or a `format`/`join`/`toJSON` call, `a || b` or a field of "
+            "`fromJSON(…)` is moved into env: (another expression may not be a string): "
+            "fix by hand"
+        )
+    own = {str(key).lower(): str(key) for key in step.env}
+    every = _every_context(tree)
+    for context in every:
+        if context.parts[:1] == ("env",) and context.parts[1:2] and context.parts[1] in own:
+            return _Refused(
+                f"the expression reads `env.{own[context.parts[1]]}` of the step's own `env:`, "
+                "which a value of that `env:` cannot see: fix by hand"
+            )
+    readable = [c for c in every if c.base is None and c.parts[0] != "<call>"]
+    base = variable_name(readable[0].path) if readable else "VALUE"
+    if isinstance(tree, expr.Call):
+        base += _CALL_SUFFIX.get(tree.name, "")
+    taken = _taken_names(step)
+    for candidate in [base, *(f"{base}_{n}" for n in range(2, 100))]:
+        if step.env.get(candidate) == expression.text:
+            return candidate, False
+        if candidate not in taken:
+            return candidate, True
+    return _Refused("no free variable name: fix by hand")
+
+
+def _every_context(node: expr.Node) -> list[expr.Context]:
+    """Every context ``node`` reads, also those inside a call whose result is indexed."""
+    found: list[expr.Context] = []
+    for child in expr.walk(node):
+        if isinstance(child, expr.Context):
+            found.append(child)
+            if child.base is not None:
+                found.extend(_every_context(child.base))
+    return found
+
+
+def _string_valued(node: expr.Node) -> bool:
+    """Whether ``node`` certainly evaluates to a string or a scalar field."""
+    if isinstance(node, expr.Call):
+        return node.name in _STRING_CALLS
+    if isinstance(node, expr.Context):
+        return node.base is not None  # `fromJSON(…).key`; a plain context is single_context
+    if isinstance(node, expr.Binary) and node.op in ("||", "&&"):
+        return all(
+            isinstance(side, (expr.Literal, expr.Context)) or _string_valued(side)
+            for side in (node.left, node.right)
+        )
+    return False
