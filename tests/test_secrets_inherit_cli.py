@@ -182,3 +182,32 @@ def test_a_changed_callee_is_read_again_not_taken_from_the_cache(workflows) -> N
     lint_finding = json.loads(result.stdout)["findings"][1]
     assert lint_finding["fix"] is None
     assert "`LINT_TOKEN`" in lint_finding["no_fix_reason"]
+
+
+def test_a_callee_symlink_pointed_elsewhere_is_read_again_not_taken_from_the_cache(
+    workflows, tmp_path: Path
+) -> None:
+    """The callee is a symbolic link to a shared file; pointing the link at a file that reads
+    one more secret must withdraw the cached fix, which would no longer pass it."""
+    root = workflows({"release.yml": CALLER.split("  lint:")[0]})
+    shared = root / "shared"
+    shared.mkdir()
+    (shared / "v1.yml").write_text(PUBLISH)
+    (shared / "v2.yml").write_text(PUBLISH + "          EXTRA: ${{ secrets.LEGACY_TOKEN }}\n")
+    link = root / ".github/workflows/publish.yml"
+    link.symlink_to("../../shared/v1.yml")
+    cache = ("--cache-dir", str(tmp_path / "cache"))
+    release = ".github/workflows/release.yml"
+
+    def fix_title() -> str:
+        done = _mendbot("analyze", release, *cache, "--format", "json", cwd=root)
+        assert done.returncode == 1, done.stdout + done.stderr
+        return str(json.loads(done.stdout)["findings"][0]["fix"]["title"])
+
+    assert fix_title().endswith("reads: PYPI_TOKEN, sentry_dsn")
+    link.unlink()
+    link.symlink_to("../../shared/v2.yml")
+    assert fix_title().endswith("reads: PYPI_TOKEN, sentry_dsn, LEGACY_TOKEN")
+    done = _mendbot("analyze", release, *cache, "--fix", cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "LEGACY_TOKEN: ${{ secrets.LEGACY_TOKEN }}" in (root / release).read_text()

@@ -539,8 +539,11 @@ def load_repository_workflow(
     """Parse the workflow (or, with ``kind="action"``, the action) at ``relative`` under the
     analysed ``root``, or None when it is outside the root, too large, unreadable or not one."""
     resolved = root.resolve()
-    path = (resolved / relative).resolve()
-    outside_reads.note(outside_reads.FILE, str(path))
+    named = resolved / relative
+    path = named.resolve()
+    # The path as named, not as resolved: the cache reads it again through any symlink on the
+    # way, so a link pointed at another file changes what it sees and the result is not reused.
+    outside_reads.note(outside_reads.FILE, str(named))
     try:
         path.relative_to(resolved)
         if not path.is_file() or path.stat().st_size > MAX_CALLEE_BYTES:
