@@ -7,6 +7,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from clirun import run_mendbot
 
 WORKFLOW = """\
@@ -58,3 +60,28 @@ def test_fix_all_moves_the_computed_value_and_closes_the_hole(workflows, tmp_pat
     _bash('echo "${ISSUE_TITLE}" > note.txt', after, {"ISSUE_TITLE": f"New - {TITLE}"})
     assert not (after / "pwned").exists()
     assert (after / "note.txt").read_text() == f"New - {TITLE}\n"
+
+
+@pytest.mark.parametrize(
+    "reads",
+    ["env.FOO", "env['foo']", "toJSON(env)", "env[github.event.issue.title]"],
+)
+def test_an_expression_reading_the_steps_own_env_is_left_alone(workflows, reads: str) -> None:
+    """In the step's ``env:`` the expression could not see that same ``env:``: moving it there
+    would change the value the script receives, so ``--fix=all`` writes nothing."""
+    text = (
+        "on: issues\njobs:\n  triage:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - env:\n          FOO: own\n"
+        f"        run: echo \"${{{{ format('{{0}}{{1}}', {reads}, github.event.issue.body) }}}}\"\n"
+    )
+    root = workflows({"triage.yml": text})
+    path = root / ".github/workflows/triage.yml"
+    result = run_mendbot(
+        "analyze", ".", "--fix=all", "--rule", "gha-template-injection", "--format", "json",
+        cwd=root,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert path.read_text() == text
+    [finding] = json.loads(result.stdout)["findings"]
+    assert finding["fix"] is None
+    assert "own `env:`" in finding["no_fix_reason"]

@@ -609,7 +609,14 @@ def _computed_variable(step: Step, expression: Expression) -> tuple[str, bool] |
     own = {str(key).lower(): str(key) for key in step.env}
     every = _every_context(tree)
     for context in every:
-        if context.parts[:1] == ("env",) and context.parts[1:2] and context.parts[1] in own:
+        if context.parts[:1] != ("env",) or not own:
+            continue
+        if context.parts[1:2] in ((), ("?",)):  # `env` whole, or `env[<computed>]`
+            return _Refused(
+                "the expression reads the `env` context whole or by a computed name, so also "
+                "the step's own `env:`, which a value of that `env:` cannot see: fix by hand"
+            )
+        if context.parts[1] in own:
             return _Refused(
                 f"the expression reads `env.{own[context.parts[1]]}` of the step's own `env:`, "
                 "which a value of that `env:` cannot see: fix by hand"
