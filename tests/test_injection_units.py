@@ -209,12 +209,29 @@ def test_javascript_reference_forms() -> None:
     ]
 
 
+def test_javascript_reference_reads_where_the_expression_sits_from_the_script_start() -> None:
+    """Quotes inside a template literal's text are text, a string inside its ``${…}`` is a
+    string, and comments hold no literals: each gets the form that keeps the value data."""
+    cases = {
+        'const t = `line one\n"${{ x }}" two`;': 'const t = `line one\n"${process.env.X}" two`;',
+        'const t = `${"Re: ${{ x }}"}`;': 'const t = `${("Re: " + process.env.X + "")}`;',
+        "// it's a comment\nf('${{ x }}')": "// it's a comment\nf(process.env.X)",
+        '/* ` */ g("a ${{ x }} b")': '/* ` */ g(("a " + process.env.X + " b"))',
+    }
+    for script, rewritten in cases.items():
+        first = next(expressions(script))
+        span = javascript_reference(script, first.start, first.end, "X")
+        assert span is not None, script
+        assert script[: span[0]] + span[2] + script[span[1] :] == rewritten
+
+
 def test_javascript_reference_refuses_lines_it_cannot_read() -> None:
     for script in (
         "x = /'/; y('a ${{ x }}')",  # a regular expression holding a quote
         "f('a ${{ x }} ${{ y }}')",  # two expressions in one literal
         "f('a ${{ x }} \\\n b')",  # the literal continues on the next line
         "f('a \\${{ x }}')",  # a quote closing the head would be escaped
+        "a = b / 2; f('${{ x }}')",  # a division or a regular expression before it
     ):
         first = next(expressions(script))
         assert javascript_reference(script, first.start, first.end, "X") is None, script

@@ -141,55 +141,82 @@ def javascript_reference(
 ) -> tuple[int, int, str] | None:
     """For ``actions/github-script``: the span to replace and ``process.env.NAME`` text.
 
-    A whole string literal ``'${{ x }}'`` becomes ``process.env.NAME``; an expression inside a
-    template literal becomes ``${process.env.NAME}``; inside a longer ``'…'`` or ``"…"``
-    literal on one line, the literal becomes a parenthesised concatenation
+    A whole string literal ``'${{ x }}'`` becomes ``process.env.NAME``; an expression in the
+    text of a template literal becomes ``${process.env.NAME}``; inside a longer ``'…'`` or
+    ``"…"`` literal on one line, the literal becomes a parenthesised concatenation
     (``("doing: " + process.env.NAME + "")``), so whatever follows it (``.length``) still
-    applies to the whole string. Anything else is None: bare, where the expression is pasted
-    as *code* (``script: ${{ x }}`` or ``f(${{ x }})``) and a string from the environment
-    would not do the same thing, or a line mendbot cannot read with certainty (a ``/`` outside
-    a string may start a comment or a regular expression that holds a quote).
+    applies to the whole string. Where the expression sits is read from the start of the
+    script (strings, template literals and their ``${…}``, comments). Anything else is None:
+    bare, where the expression is pasted as *code* (``script: ${{ x }}`` or ``f(${{ x }})``)
+    and a string from the environment would not do the same thing, or a script mendbot cannot
+    read with certainty before it (a ``/`` that is not a comment: a division or a regular
+    expression, which may hold a quote).
     """
-    before = script[:start]
-    if (
-        start > 0
-        and end < len(script)
-        and script[start - 1] == script[end]
-        and script[end] in "'\""
-    ):
-        return start - 1, end + 1, f"process.env.{name}"
-    if before.count("`") % 2 == 1:
+    where = _javascript_literal_at(script, start)
+    if where is None:
+        return None
+    quote, opened = where
+    if quote == "`":
         return start, end, f"${{process.env.{name}}}"
-    return _inside_quoted_literal(script, start, end, name)
+    if opened == start - 1 and end < len(script) and script[end] == quote:
+        return start - 1, end + 1, f"process.env.{name}"
+    return _inside_quoted_literal(script, start, end, name, quote, opened)
+
+
+def _javascript_literal_at(script: str, offset: int) -> tuple[str, int] | None:
+    """The innermost literal holding ``script[offset]``: its quote (``'``, ``"`` or a
+    backtick) and where it opened; None when ``offset`` is in code or not certainly known."""
+    # Each entry: what is open (a quote, "{" or "${") and where it opened.
+    open_: list[tuple[str, int]] = []
+    index = 0
+    while index < offset:
+        kind = open_[-1][0] if open_ else ""
+        char = script[index]
+        if kind in ("'", '"', "`"):
+            if char == "\\":
+                index += 2
+                continue
+            if char == kind:
+                open_.pop()
+            elif kind == "`" and script.startswith("${", index):
+                open_.append(("${", index))
+                index += 1
+            elif char == "\n" and kind != "`":
+                return None  # a string that does not end on its line
+        elif script.startswith("//", index):
+            newline = script.find("\n", index)
+            index = len(script) if newline == -1 else newline
+            continue
+        elif script.startswith("/*", index):
+            closing = script.find("*/", index + 2)
+            if closing == -1:
+                return None
+            index = closing + 2
+            continue
+        elif char == "/":
+            return None  # a division or a regular expression (which may hold a quote)
+        elif char in "'\"`":
+            open_.append((char, index))
+        elif char == "{":
+            open_.append(("{", index))
+        elif char == "}":
+            if not open_:
+                return None
+            open_.pop()
+        index += 1
+    if index != offset or not open_ or open_[-1][0] not in ("'", '"', "`"):
+        return None
+    return open_[-1]
 
 
 def _inside_quoted_literal(
-    script: str, start: int, end: int, name: str
+    script: str, start: int, end: int, name: str, quote: str, opened: int
 ) -> tuple[int, int, str] | None:
-    """The ``'…'``/``"…"`` literal around ``script[start:end]`` on its line, rewritten as a
-    parenthesised concatenation with ``process.env.NAME``; None when not certainly inside one."""
-    line_start = script.rfind("\n", 0, start) + 1
+    """The ``quote`` literal opened at ``opened`` around ``script[start:end]``, rewritten as a
+    parenthesised concatenation with ``process.env.NAME``; None when it does not end on the
+    line or holds another expression."""
     line_end = script.find("\n", end)
     line_end = len(script) if line_end == -1 else line_end
-    if script.count("`", line_start, start) % 2:
-        return None  # a template literal opened on an earlier line closes on this one
-    quote: str | None = None
-    opened = -1
-    index = line_start
-    while index < start:
-        char = script[index]
-        if quote is None:
-            if char == "/":
-                return None  # a comment or a regular expression that may hold a quote
-            if char in "'\"`":
-                quote, opened = char, index
-        elif char == "\\":
-            index += 1
-        elif char == quote:
-            quote = None
-        index += 1
-    if quote is None or quote == "`":
-        return None
     index = end
     while index < line_end:
         char = script[index]

@@ -193,7 +193,8 @@ def _taken_names(step: Step) -> dict[str, object]:
 
 _JS_NO_FIX = (
     "the expression is pasted into JavaScript as code (or into a string mendbot cannot read "
-    "with certainty: a line with a `/` outside strings, two expressions in one literal); "
+    "with certainty: a `/` before it outside strings and comments, two expressions in one "
+    "literal); "
     "`process.env` would give a string where the code expected something else "
     "(`script: ${{ env.X }}` would become a script that does nothing): fix by hand"
 )
