@@ -1,19 +1,26 @@
-"""Analyse files in worker processes: one file at a time per worker, results in input order.
+"""Analyse files in worker processes, each kept fed with a small window of files; results in
+input order.
 
-Each worker holds one file at a time, so a worker that dies (killed for memory, a crash in
-native code) costs exactly that file, which becomes an error naming it, and a new worker takes
-its place: no file is ever lost, and the order of the results never depends on which worker
-finished first.
+Each worker holds at most two batches of files: the one it analyses and the next, so it never
+waits for this process between files, and this process exchanges one message per batch
+instead of one per file. A worker notes in shared memory which file it is analysing; when it
+dies (killed for memory, a crash in native code), that file alone becomes an error naming it,
+the other files it held go to the front of the queue, and a new worker takes its place: no
+file is ever lost, and the order of the results never depends on which worker finished first.
 """
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import multiprocessing
+import multiprocessing.forkserver
 import os
+import pickle
 import signal
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
@@ -28,6 +35,22 @@ T_co = TypeVar("T_co", covariant=True)
 #: Tests only: a worker analysing a file whose path ends with this value kills itself, as the
 #: kernel's out-of-memory killer would.
 CRASH_HOOK = "MENDBOT_TEST_KILL_WORKER_ON"
+
+#: The most files in one batch: large enough that a message per batch costs little next to
+#: analysing its files, small enough that the last batches of a run spread over the workers.
+MAX_BATCH_FILES = 16
+
+#: A batch whose message is larger is sent only to a worker holding nothing. A worker busy
+#: with one batch has the socket's buffer (over 100 KiB) for the next: a message that fits
+#: never blocks this process, which must keep reading results (a worker blocked writing its
+#: results to a process blocked writing to it would wait forever).
+QUEUED_BATCH_BYTES = 48 * 1024
+
+#: Batches a worker holds: the one it analyses and the next one, ready when it finishes.
+WINDOW = 2
+
+#: What a worker's shared slot holds between files.
+IDLE = -1
 
 
 @dataclass(frozen=True)
@@ -66,6 +89,23 @@ def auto_jobs(files: int) -> int:
     return max(1, min(usable_cpus(), files // FILES_PER_AUTO_WORKER))
 
 
+def worker_count(jobs: int | None, files: int) -> int:
+    """How many workers :func:`run_files` starts for ``files`` files (0: none, the files are
+    analysed in this process)."""
+    if jobs is None:
+        jobs = auto_jobs(files)
+    return 0 if jobs <= 1 or files <= 1 else min(jobs, files)
+
+
+def prepare_workers(job_module: str) -> None:
+    """Start the process workers are forked from, importing ``job_module`` (the job's module,
+    with every rule), now rather than when the first worker is needed: it imports while this
+    process discovers and reads the files. Call it only when workers will run."""
+    context = _context(job_module)
+    if isinstance(context, ForkServerContext):
+        multiprocessing.forkserver.ensure_running()
+
+
 def run_files(
     job: FileJob[T],
     items: Sequence[FileTask],
@@ -76,16 +116,15 @@ def run_files(
     """``job(task)`` for every task, in order, in up to ``jobs`` worker processes (``None``:
     :func:`auto_jobs`; in this process when that is 1 or there is a single item).
     ``lost(item, why)`` stands for the result of an item whose worker died."""
-    if jobs is None:
-        jobs = auto_jobs(len(items))
-    if jobs <= 1 or len(items) <= 1:
+    workers = worker_count(jobs, len(items))
+    if not workers:
         results = []
         for number, item in enumerate(items, 1):
             if progress is not None:
                 progress(number, len(items))
             results.append(job(item))
         return results
-    return _Pool(job, min(jobs, len(items))).run(items, lost, progress)
+    return _Pool(job, workers).run(items, lost, progress)
 
 
 def _context(preload: str) -> ForkServerContext | SpawnContext:
@@ -102,17 +141,45 @@ def _context(preload: str) -> ForkServerContext | SpawnContext:
     return multiprocessing.get_context("spawn")
 
 
-def _work(connection: Connection, job: FileJob[object]) -> None:
-    """A worker's loop: analyse what the parent sends until it sends None."""
+def _work(
+    connection: Connection,
+    job: FileJob[object],
+    slot: ctypes.c_int64,
+    gc_threshold: tuple[int, int, int],
+) -> None:
+    """A worker's loop: analyse the batches the parent sends until it sends an empty one,
+    answering each batch with its results; ``slot`` names the file being analysed."""
+    # Collect as the parent does; what the fork server imported lives as long as the worker.
+    gc.set_threshold(*gc_threshold)
+    gc.freeze()
     crash_on = os.environ.get(CRASH_HOOK)
     while True:
-        message = connection.recv()
-        if message is None:
+        batch: list[tuple[int, FileTask]] = pickle.loads(connection.recv_bytes())
+        if not batch:
             return
-        index, task = message
-        if crash_on and task.item.path.as_posix().endswith(crash_on):
-            os.kill(os.getpid(), signal.SIGKILL)
-        connection.send((index, job(task)))
+        results = []
+        for index, task in batch:
+            slot.value = index
+            if crash_on and task.item.path.as_posix().endswith(crash_on):
+                os.kill(os.getpid(), signal.SIGKILL)
+            results.append((index, job(task)))
+        slot.value = IDLE
+        connection.send_bytes(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+@dataclass
+class _Worker:
+    """A worker process, its end of the pipe, and the files it holds, oldest batch first."""
+
+    process: BaseProcess
+    connection: Connection
+    slot: ctypes.c_int64
+    """In shared memory: the file the worker is analysing, or :data:`IDLE`."""
+    batches: deque[list[int]] = field(default_factory=deque)
+
+    def held(self) -> list[int]:
+        """The files sent and not answered, in the order the worker takes them."""
+        return [index for batch in self.batches for index in batch]
 
 
 class _Pool(Generic[T]):
@@ -120,15 +187,19 @@ class _Pool(Generic[T]):
         self.job = job
         self.size = size
         self.context = _context(type(job).__module__)
-        self.holding: dict[Connection, tuple[BaseProcess, int | None]] = {}
+        self.workers: dict[Connection, _Worker] = {}
 
-    def _start(self) -> Connection:
+    def _start(self) -> _Worker:
         parent, child = self.context.Pipe()
-        process = self.context.Process(target=_work, args=(child, self.job), daemon=True)
+        slot = self.context.RawValue(ctypes.c_int64, IDLE)
+        process = self.context.Process(
+            target=_work, args=(child, self.job, slot, gc.get_threshold()), daemon=True
+        )
         process.start()
         child.close()
-        self.holding[parent] = (process, None)
-        return parent
+        worker = _Worker(process, parent, slot)
+        self.workers[parent] = worker
+        return worker
 
     def run(
         self,
@@ -140,52 +211,84 @@ class _Pool(Generic[T]):
         waiting = deque(range(len(items)))
         try:
             for _ in range(self.size):
-                self._give(self._start(), items, waiting)
+                self._start()
+            self._feed(items, waiting)
             while len(results) < len(items):
-                busy = [c for c, (_, index) in self.holding.items() if index is not None]
+                busy = [c for c, worker in self.workers.items() if worker.batches]
                 for connection in wait(busy):
                     assert isinstance(connection, Connection)  # noqa: S101 - wait() returns ours
-                    process, index = self.holding[connection]
-                    assert index is not None  # noqa: S101 - only busy workers are waited on
+                    worker = self.workers[connection]
                     try:
-                        done, value = connection.recv()
+                        answered = pickle.loads(connection.recv_bytes())
                     except (EOFError, OSError):
-                        process.join()
-                        results[index] = lost(items[index], _why(process.exitcode))
-                        del self.holding[connection]
-                        connection.close()
+                        victim = self._bury(worker, waiting)
+                        results[victim] = lost(items[victim], _why(worker.process.exitcode))
                         if waiting:
-                            self._give(self._start(), items, waiting)
+                            self._start()
                     else:
-                        results[done] = value
-                        self.holding[connection] = (process, None)
-                        self._give(connection, items, waiting)
+                        worker.batches.popleft()
+                        results.update(answered)
                     if progress is not None:
                         progress(len(results), len(items))
+                self._feed(items, waiting)
         finally:
             self._stop()
         return [results[index] for index in range(len(items))]
 
-    def _give(self, connection: Connection, items: Sequence[FileTask], waiting: deque[int]) -> None:
-        if not waiting:
-            return
-        index = waiting.popleft()
-        process, _ = self.holding[connection]
-        self.holding[connection] = (process, index)
-        connection.send((index, items[index]))
+    def _bury(self, worker: _Worker, waiting: deque[int]) -> int:
+        """Forget a dead worker; put the files it held but was not analysing back at the
+        front of the queue, in order; return the file it was analysing."""
+        worker.process.join()
+        worker.connection.close()
+        del self.workers[worker.connection]
+        held = worker.held()
+        # IDLE (between batches) or a stale value: blame its next file, so every death
+        # settles one file and a worker that keeps dying cannot stall the run.
+        victim = worker.slot.value if worker.slot.value in held else held[0]
+        waiting.extendleft(reversed([index for index in held if index != victim]))
+        return victim
+
+    def _feed(self, items: Sequence[FileTask], waiting: deque[int]) -> None:
+        """Top every worker up to :data:`WINDOW` batches, least loaded first."""
+        for worker in sorted(self.workers.values(), key=lambda w: len(w.batches)):
+            while waiting and len(worker.batches) < WINDOW:
+                size = _batch_size(len(waiting), self.size)
+                batch = [waiting.popleft() for _ in range(min(size, len(waiting)))]
+                message = pickle.dumps(
+                    [(index, items[index]) for index in batch], protocol=pickle.HIGHEST_PROTOCOL
+                )
+                if worker.batches and len(message) > QUEUED_BATCH_BYTES and len(batch) > 1:
+                    # Too large to queue safely: send its files one at a time instead.
+                    waiting.extendleft(reversed(batch[1:]))
+                    batch = batch[:1]
+                    message = pickle.dumps(
+                        [(batch[0], items[batch[0]])], protocol=pickle.HIGHEST_PROTOCOL
+                    )
+                if worker.batches and len(message) > QUEUED_BATCH_BYTES:
+                    waiting.extendleft(reversed(batch))
+                    break
+                worker.batches.append(batch)
+                worker.connection.send_bytes(message)
 
     def _stop(self) -> None:
-        for connection, (process, _) in self.holding.items():
+        goodbye = pickle.dumps([])
+        for worker in self.workers.values():
             try:
-                connection.send(None)
+                worker.connection.send_bytes(goodbye)
             except OSError:
                 pass
-            connection.close()
-            process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
-                process.join()
-        self.holding.clear()
+            worker.connection.close()
+            worker.process.join(timeout=5)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+        self.workers.clear()
+
+
+def _batch_size(waiting: int, workers: int) -> int:
+    """Files per batch: up to :data:`MAX_BATCH_FILES`, fewer as the queue empties, so that the
+    queue always holds about two windows' worth for every worker and the run ends evenly."""
+    return max(1, min(MAX_BATCH_FILES, waiting // (2 * WINDOW * workers)))
 
 
 def _why(exitcode: int | None) -> str:
