@@ -54,15 +54,36 @@ class TreeRun:
     """Seconds from the start to the first sample that saw a worker."""
     workers_until: float | None = None
     """Seconds from the start to the last sample that saw a worker."""
+    server_from: float | None = None
+    """Seconds from the start to the first sample that saw a child of the timed process."""
+    main_cpu_at_server: float | None = None
+    """CPU of the timed process when its first child (the fork server) was seen."""
+    main_cpu_before_workers: float | None = None
+    """CPU of the timed process when the first worker was seen."""
+    server_cpu_before_workers: float | None = None
+    """CPU of the timed process's children (the fork server) when the first worker was seen."""
+    main_cpu_after_workers: float | None = None
+    """CPU of the timed process after the last worker was seen."""
     stdout: Path | None = None
 
     @property
     def critical_path(self) -> float | None:
-        """Wall time the run needs with a free CPU for every process: the time before the
-        first worker, the busiest worker's CPU, and the time after the last worker."""
-        if self.workers_from is None or self.workers_until is None or not self.worker_cpu:
+        """CPU seconds on the longest chain of work, which is the wall time of the run with a
+        free CPU for every process: the timed process or the fork server before the first
+        worker (whichever used more), the busiest worker, and the timed process after the
+        last worker. Unlike wall time it hardly moves when other jobs load the machine."""
+        if (
+            self.main_cpu_at_server is None
+            or self.main_cpu_before_workers is None
+            or self.server_cpu_before_workers is None
+            or self.main_cpu_after_workers is None
+            or not self.worker_cpu
+        ):
             return None
-        return self.workers_from + max(self.worker_cpu) + (self.wall - self.workers_until)
+        # The fork server imports while the timed process goes on: from its start, the longer.
+        alongside = self.main_cpu_before_workers - self.main_cpu_at_server
+        before = self.main_cpu_at_server + max(alongside, self.server_cpu_before_workers)
+        return before + max(self.worker_cpu) + self.main_cpu_after_workers
 
 
 def _become_subreaper() -> None:
@@ -118,6 +139,11 @@ class _Sampler(threading.Thread):
         self.workers: dict[int, float] = {}
         self.first: float | None = None
         self.last: float | None = None
+        self.server_first: float | None = None
+        self.main_at_server: float | None = None
+        self.main_before: float | None = None
+        self.server_before: float | None = None
+        self.main_last: float | None = None
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -127,15 +153,24 @@ class _Sampler(threading.Thread):
     def sample(self) -> None:
         now = time.perf_counter() - self.started
         rss = pss = 0
-        for depth, pid in self._tree():
+        tree = self._tree()
+        cpus = {pid: _cpu(pid) or 0.0 for _, pid in tree}
+        servers = sum(cpus[pid] for depth, pid in tree if depth == 1)
+        workers = False
+        for depth, pid in tree:
             r, p = _memory(pid)
             rss, pss = rss + r, pss + p
+            if depth == 1 and self.server_first is None:
+                self.server_first, self.main_at_server = now, cpus[self.root]
             if depth == 2:
-                cpu = _cpu(pid)
-                if cpu is not None:
-                    self.workers[pid] = cpu
-                    self.first = now if self.first is None else self.first
-                    self.last = now
+                workers = True
+                self.workers[pid] = cpus[pid]
+        if workers:
+            if self.first is None:
+                self.first = now
+                self.main_before, self.server_before = cpus[self.root], servers
+            self.last = now
+            self.main_last = cpus[self.root]
         self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
 
     def _tree(self) -> list[tuple[int, int]]:
@@ -176,6 +211,13 @@ def run_tree(argv: Sequence[str], env: dict[str, str], scratch: Path) -> TreeRun
         worker_cpu=list(sampler.workers.values()),
         workers_from=sampler.first,
         workers_until=sampler.last,
+        server_from=sampler.server_first,
+        main_cpu_at_server=sampler.main_at_server,
+        main_cpu_before_workers=sampler.main_before,
+        server_cpu_before_workers=sampler.server_before,
+        main_cpu_after_workers=None
+        if sampler.main_last is None
+        else usage.ru_utime + usage.ru_stime - sampler.main_last,
         stdout=out_path,
     )
 

@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
-from bot.analyze.inputs import Input
-from bot.models import FileError
+if TYPE_CHECKING:  # the command line starts the fork server before importing these
+    from bot.analyze.inputs import Input
+    from bot.models import FileError
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -99,8 +100,9 @@ def worker_count(jobs: int | None, files: int) -> int:
 
 def prepare_workers(job_module: str) -> None:
     """Start the process workers are forked from, importing ``job_module`` (the job's module,
-    with every rule), now rather than when the first worker is needed: it imports while this
-    process discovers and reads the files. Call it only when workers will run."""
+    with every rule), now rather than when the first worker is needed: on another CPU, it
+    imports while this process imports, discovers and reads the files. Call it only when
+    workers will run (it costs a CPU as much as importing mendbot)."""
     context = _context(job_module)
     if isinstance(context, ForkServerContext):
         multiprocessing.forkserver.ensure_running()
@@ -154,7 +156,8 @@ def _work(
     gc.freeze()
     crash_on = os.environ.get(CRASH_HOOK)
     while True:
-        batch: list[tuple[int, FileTask]] = pickle.loads(connection.recv_bytes())
+        message = connection.recv_bytes()
+        batch: list[tuple[int, FileTask]] = pickle.loads(message)  # noqa: S301 - our parent
         if not batch:
             return
         results = []
@@ -215,11 +218,14 @@ class _Pool(Generic[T]):
             self._feed(items, waiting)
             while len(results) < len(items):
                 busy = [c for c, worker in self.workers.items() if worker.batches]
+                if not busy:  # never: every file is held by a worker, queued or answered
+                    raise RuntimeError("files are left that no worker holds")
                 for connection in wait(busy):
                     assert isinstance(connection, Connection)  # noqa: S101 - wait() returns ours
                     worker = self.workers[connection]
                     try:
-                        answered = pickle.loads(connection.recv_bytes())
+                        message = connection.recv_bytes()
+                        answered = pickle.loads(message)  # noqa: S301 - our own worker
                     except (EOFError, OSError):
                         victim = self._bury(worker, waiting)
                         results[victim] = lost(items[victim], _why(worker.process.exitcode))
@@ -272,12 +278,13 @@ class _Pool(Generic[T]):
 
     def _stop(self) -> None:
         goodbye = pickle.dumps([])
-        for worker in self.workers.values():
+        for worker in self.workers.values():  # all at once: they finish side by side
             try:
                 worker.connection.send_bytes(goodbye)
             except OSError:
                 pass
             worker.connection.close()
+        for worker in self.workers.values():
             worker.process.join(timeout=5)
             if worker.process.is_alive():
                 worker.process.kill()
