@@ -18,6 +18,7 @@ import multiprocessing.forkserver
 import os
 import pickle
 import signal
+import socket
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -41,10 +42,11 @@ CRASH_HOOK = "MENDBOT_TEST_KILL_WORKER_ON"
 #: analysing its files, small enough that the last batches of a run spread over the workers.
 MAX_BATCH_FILES = 16
 
-#: A batch whose message is larger is sent only to a worker holding nothing. A worker busy
-#: with one batch has the socket's buffer (over 100 KiB) for the next: a message that fits
-#: never blocks this process, which must keep reading results (a worker blocked writing its
-#: results to a process blocked writing to it would wait forever).
+#: The largest message queued behind a batch a worker is analysing; a larger one is sent only
+#: to a worker holding nothing, which is reading. A queued message must fit in the pipe's
+#: buffer, so that sending it never blocks this process, which must keep reading results (a
+#: worker blocked writing its results to a process blocked writing to it would wait forever):
+#: the buffer is asked for four times this, and a smaller one lowers the bound.
 QUEUED_BATCH_BYTES = 48 * 1024
 
 #: Batches a worker holds: the one it analyses and the next one, ready when it finishes.
@@ -178,6 +180,8 @@ class _Worker:
     connection: Connection
     slot: ctypes.c_int64
     """In shared memory: the file the worker is analysing, or :data:`IDLE`."""
+    queue_bytes: int
+    """The largest message that may wait behind a batch (see :data:`QUEUED_BATCH_BYTES`)."""
     batches: deque[list[int]] = field(default_factory=deque)
 
     def held(self) -> list[int]:
@@ -200,7 +204,7 @@ class _Pool(Generic[T]):
         )
         process.start()
         child.close()
-        worker = _Worker(process, parent, slot)
+        worker = _Worker(process, parent, slot, _queue_bytes(parent))
         self.workers[parent] = worker
         return worker
 
@@ -263,14 +267,14 @@ class _Pool(Generic[T]):
                 message = pickle.dumps(
                     [(index, items[index]) for index in batch], protocol=pickle.HIGHEST_PROTOCOL
                 )
-                if worker.batches and len(message) > QUEUED_BATCH_BYTES and len(batch) > 1:
+                if worker.batches and len(message) > worker.queue_bytes and len(batch) > 1:
                     # Too large to queue safely: send its files one at a time instead.
                     waiting.extendleft(reversed(batch[1:]))
                     batch = batch[:1]
                     message = pickle.dumps(
                         [(batch[0], items[batch[0]])], protocol=pickle.HIGHEST_PROTOCOL
                     )
-                if worker.batches and len(message) > QUEUED_BATCH_BYTES:
+                if worker.batches and len(message) > worker.queue_bytes:
                     waiting.extendleft(reversed(batch))
                     break
                 worker.batches.append(batch)
@@ -290,6 +294,22 @@ class _Pool(Generic[T]):
                 worker.process.kill()
                 worker.process.join()
         self.workers.clear()
+
+
+def _queue_bytes(connection: Connection) -> int:
+    """How large a message may wait in ``connection``'s buffer behind a batch: up to
+    :data:`QUEUED_BATCH_BYTES`, a quarter of the socket's send buffer (enlarged to that where
+    the system allows), 0 (nothing waits: one batch per worker) where it is not a socket."""
+    try:
+        with socket.socket(fileno=os.dup(connection.fileno())) as pipe:
+            wanted = 4 * QUEUED_BATCH_BYTES
+            if pipe.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) < wanted:
+                pipe.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, wanted)
+            return min(
+                QUEUED_BATCH_BYTES, pipe.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) // 4
+            )
+    except OSError:
+        return 0
 
 
 def _batch_size(waiting: int, workers: int) -> int:
