@@ -12,20 +12,24 @@ measured in the same invocation on the same corpus:
 5. ``--fix=all`` against zizmor's ``--fix=all``, each run on a fresh copy of the corpus, mendbot
    with ``-j1`` and the automatic worker count.
 
-``--only-rescans`` runs part 4 alone, ``--fix-only`` part 5 alone; with ``--baseline-ref REV``
-each of their figures is also taken, in turns with this revision's, on the ``bot`` package of
+``--only-rescans`` runs part 4 alone, ``--fix-only`` part 5 alone, ``--only-cold`` part 1
+alone; with ``--baseline-ref REV`` each of their figures is also taken, in turns with this revision's, on the ``bot`` package of
 ``REV`` (``git archive`` into a temporary folder; the repository is not touched): each rescan
 with its own cache folder and the same edits, each ``--fix=all`` on its own fresh copy, and the
 files each ``--fix=all`` writes are compared byte for byte with ``REV``'s. Children compile
 their bytecode once into a folder of the run (as any installation does) even when
 ``PYTHONDONTWRITEBYTECODE`` is set here, so no run pays for compiling mendbot.
 
-Wall time is what a user waits; CPU is the timed child's, which does not include worker
-processes (they are children of multiprocessing's fork server), so runs with more than one
-worker report wall time only. Peak RSS is the timed process's. Nothing is asserted: this
-prints tables. Usage: ``python benchmarks/bench_scan.py [--count 5000] [--repeat 2]
-[--text-only | --only-rescans | --fix-only] [--baseline-ref REV]`` (``--text-only``: the text
-report against zizmor alone, for ``--count 50000``).
+Wall time is what a user waits. The cold scans and the text report (parts 1 to 3) are
+measured over the whole process tree (``process_tree``: the workers are children of
+multiprocessing's fork server, not of the timed process): CPU of the timed process and of the
+tree, each worker's CPU, the critical path (CPU on the longest chain of work: what the wall
+time would be with a free CPU for each process, which other jobs on the machine hardly move),
+and the peak of the summed RSS and PSS of every process. Elsewhere CPU and peak RSS are the
+timed process's. Nothing is asserted: this prints tables. Usage:
+``python benchmarks/bench_scan.py [--count 5000] [--repeat 2] [--text-only | --only-rescans |
+--fix-only | --only-cold] [--baseline-ref REV]`` (``--text-only``: the text report against
+zizmor alone, for ``--count 50000``).
 """
 
 from __future__ import annotations
