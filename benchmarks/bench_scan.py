@@ -15,10 +15,11 @@ measured in the same invocation on the same corpus:
 ``--only-rescans`` runs part 4 alone, ``--fix-only`` part 5 alone, ``--only-cold`` part 1
 alone; with ``--baseline-ref REV`` each of their figures is also taken, in turns with this
 revision's, on the ``bot`` package of ``REV`` (``git archive`` into a temporary folder; the
-repository is not touched): each rescan with its own cache folder and the same edits, each ``--fix=all`` on its own fresh copy, and the
-files each ``--fix=all`` writes are compared byte for byte with ``REV``'s. Children compile
-their bytecode once into a folder of the run (as any installation does) even when
-``PYTHONDONTWRITEBYTECODE`` is set here, so no run pays for compiling mendbot.
+repository is not touched): each rescan with its own cache folder and the same edits, each
+``--fix=all`` on its own fresh copy, and the files each ``--fix=all`` writes are compared byte
+for byte with ``REV``'s. Children compile their bytecode once into a folder of the run (as any
+installation does) even when ``PYTHONDONTWRITEBYTECODE`` is set here, so no run pays for
+compiling mendbot.
 
 Wall time is what a user waits. The cold scans and the text report (parts 1 to 3) are
 measured over the whole process tree (``process_tree``: the workers are children of
