@@ -95,6 +95,11 @@ class Bench:
                                    run.stdout, out / "stderr")  # fmt: skip
         workers = "+".join(f"{cpu:.2f}" for cpu in run.worker_cpu) or "-"
         critical = "n/a" if run.critical_path is None else f"{run.critical_path:.2f}"
+        if run.critical_path is not None:  # its parts: before the workers, the last one, after
+            critical += (
+                f" ({run.main_cpu_before_workers:.2f}/{run.server_cpu_before_workers:.2f} "
+                f"+ {max(run.worker_cpu):.2f} + {run.main_cpu_after_workers:.2f})"
+            )
         print(
             f"  {label:<30} wall {run.wall:6.2f} s  cpu main {run.main_cpu:5.2f} "
             f"tree {run.tree_cpu:5.2f} workers {workers:<23} critical {critical:>5} s  "
