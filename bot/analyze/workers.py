@@ -278,7 +278,10 @@ class _Pool(Generic[T]):
                     waiting.extendleft(reversed(batch))
                     break
                 worker.batches.append(batch)
-                worker.connection.send_bytes(message)
+                try:
+                    worker.connection.send_bytes(message)
+                except OSError:  # it died: the loop reads its end of file and buries it
+                    break
 
     def _stop(self) -> None:
         goodbye = pickle.dumps([])
