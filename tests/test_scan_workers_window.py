@@ -8,16 +8,29 @@ never leave this process waiting on a worker that waits on it.
 
 from __future__ import annotations
 
+import ctypes
 import json
+import multiprocessing
 import os
+import pickle
 import subprocess
 import sys
+from collections import deque
 from pathlib import Path
 
 import pytest
 
 from bot.analyze import pipeline
-from bot.analyze.workers import CRASH_HOOK, QUEUED_BATCH_BYTES, WINDOW, _batch_size
+from bot.analyze.inputs import Input
+from bot.analyze.workers import (
+    CRASH_HOOK,
+    QUEUED_BATCH_BYTES,
+    WINDOW,
+    FileTask,
+    _batch_size,
+    _Pool,
+    _Worker,
+)
 from bot.cli.app import ANALYSIS_JOB_MODULE, asks_for_workers
 from testpaths import TESTS
 
@@ -149,3 +162,37 @@ def test_the_fork_server_starts_early_only_when_workers_are_asked_for(
 
 def test_the_early_fork_server_imports_the_module_of_the_analysis_job() -> None:
     assert pipeline._FileJob.__module__ == ANALYSIS_JOB_MODULE
+
+
+def test_a_batch_larger_than_the_pipe_can_queue_waits_for_an_idle_worker(
+    tmp_path: Path,
+) -> None:
+    """What keeps the parent from blocking on a full pipe: behind a batch in progress only
+    messages of at most ``queue_bytes`` are sent; a larger file waits until its worker holds
+    nothing (and is therefore reading)."""
+    small, large = "x" * 100, "y" * 5000
+    items = [
+        FileTask(Input(tmp_path / f"{n}.yml", f"{n}.yml", True), large if n == 1 else small)
+        for n in range(4)
+    ]
+    ours, theirs = multiprocessing.Pipe()
+    pool: _Pool[object] = _Pool.__new__(_Pool)
+    pool.size = 1
+    worker = _Worker(None, ours, ctypes.c_int64(-1), queue_bytes=1000)  # type: ignore[arg-type]
+    worker.batches.append([0])  # analysing file 0
+    pool.workers = {ours: worker}
+    waiting = deque([1, 2, 3])
+    pool._feed(items, waiting)
+    assert not theirs.poll()  # file 1 is too large to wait behind file 0: nothing was sent
+    assert list(waiting) == [1, 2, 3]
+    worker.batches.clear()  # file 0 answered: the worker holds nothing
+    pool._feed(items, waiting)
+    first = pickle.loads(theirs.recv_bytes())  # noqa: S301 - what this test just sent
+    assert [index for index, _ in first] == [1]  # the large file alone, to the idle worker
+    queued = theirs.recv_bytes()  # then a small one behind it, which fits
+    assert len(queued) <= worker.queue_bytes
+    assert [index for index, _ in pickle.loads(queued)] == [2]  # noqa: S301 - as above
+    assert list(worker.batches) == [[1], [2]]
+    assert list(waiting) == [3]
+    ours.close()
+    theirs.close()
