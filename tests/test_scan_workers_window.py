@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from bot.analyze import pipeline
+from bot.analyze.file_job import FileJob
 from bot.analyze.inputs import Input
 from bot.analyze.workers import (
     CRASH_HOOK,
@@ -142,16 +143,18 @@ def test_files_too_large_to_queue_give_the_same_reports_and_never_hang(tmp_path:
 @pytest.mark.parametrize(
     ("args", "asked"),
     [
-        (["-j", "2", "."], True),
-        (["-j2"], True),
-        (["--jobs", "4"], True),
-        (["--jobs=8", "repo"], True),
-        (["-j", "1"], False),
-        (["--jobs=1"], False),
-        (["repo", "--format", "json"], False),  # the automatic count waits for the files
-        (["--", "-j", "2"], False),  # a path named -j
-        (["-j", "two"], False),
-        (["-j"], False),
+        (["-j", "2", ".", "--no-cache"], True),
+        (["--no-cache", "-j2"], True),
+        (["--jobs", "4", "--no-cache"], True),
+        (["--no-cache", "--jobs=8", "repo"], True),
+        (["-j", "2", "."], False),  # with the cache every file may be a hit: no rule needed
+        (["--no-cache", "-j", "1"], False),
+        (["--no-cache", "--jobs=1"], False),
+        (["repo", "--no-cache"], False),  # the automatic count waits for the files
+        (["--no-cache", "--", "-j", "2"], False),  # a path named -j
+        (["-j", "2", "--", "--no-cache"], False),  # a path named --no-cache
+        (["--no-cache", "-j", "two"], False),
+        (["--no-cache", "-j"], False),
     ],
 )
 def test_the_fork_server_starts_early_only_when_workers_are_asked_for(
@@ -161,7 +164,7 @@ def test_the_fork_server_starts_early_only_when_workers_are_asked_for(
 
 
 def test_the_early_fork_server_imports_the_module_of_the_analysis_job() -> None:
-    assert pipeline._FileJob.__module__ == ANALYSIS_JOB_MODULE
+    assert FileJob.__module__ == ANALYSIS_JOB_MODULE == pipeline.FILE_JOB_MODULE
 
 
 def test_a_batch_larger_than_the_pipe_can_queue_waits_for_an_idle_worker(

@@ -35,18 +35,20 @@ COMMANDS: dict[str, str] = {
 
 
 #: The module of the job ``analyze`` runs in worker processes, which their fork server imports.
-ANALYSIS_JOB_MODULE = "bot.analyze.pipeline"
+ANALYSIS_JOB_MODULE = "bot.analyze.file_job"
 
 
 def asks_for_workers(args: list[str]) -> bool:
     """Whether ``analyze``'s arguments ask for more than one worker (``-j N``, ``-jN``,
-    ``--jobs N``, ``--jobs=N`` with N above 1, before any ``--``). Only a hint to start the
-    fork server early: a wrong answer costs time, never a result."""
-    for position, arg in enumerate(args):
-        if arg == "--":
-            return False
+    ``--jobs N``, ``--jobs=N`` with N above 1, before any ``--``) and for no cache (with a
+    cache, every file may be a hit, and a rescan that needs no rule imports none). Only a hint
+    to start the fork server early: a wrong answer costs time, never a result."""
+    head = args[: args.index("--")] if "--" in args else args
+    if "--no-cache" not in head:
+        return False
+    for position, arg in enumerate(head):
         if arg in ("-j", "--jobs"):
-            value = args[position + 1] if position + 1 < len(args) else ""
+            value = head[position + 1] if position + 1 < len(head) else ""
         elif arg.startswith("--jobs="):
             value = arg.removeprefix("--jobs=")
         elif arg.startswith("-j") and not arg.startswith("--"):
