@@ -12,20 +12,25 @@ measured in the same invocation on the same corpus:
 5. ``--fix=all`` against zizmor's ``--fix=all``, each run on a fresh copy of the corpus, mendbot
    with ``-j1`` and the automatic worker count.
 
-``--only-rescans`` runs part 4 alone, ``--fix-only`` part 5 alone; with ``--baseline-ref REV``
-each of their figures is also taken, in turns with this revision's, on the ``bot`` package of
-``REV`` (``git archive`` into a temporary folder; the repository is not touched): each rescan
-with its own cache folder and the same edits, each ``--fix=all`` on its own fresh copy, and the
-files each ``--fix=all`` writes are compared byte for byte with ``REV``'s. Children compile
-their bytecode once into a folder of the run (as any installation does) even when
-``PYTHONDONTWRITEBYTECODE`` is set here, so no run pays for compiling mendbot.
+``--only-rescans`` runs part 4 alone, ``--fix-only`` part 5 alone, ``--only-cold`` part 1
+alone; with ``--baseline-ref REV`` each of their figures is also taken, in turns with this
+revision's, on the ``bot`` package of ``REV`` (``git archive`` into a temporary folder; the
+repository is not touched): each rescan with its own cache folder and the same edits, each
+``--fix=all`` on its own fresh copy, and the files each ``--fix=all`` writes are compared byte
+for byte with ``REV``'s. Children compile their bytecode once into a folder of the run (as any
+installation does) even when ``PYTHONDONTWRITEBYTECODE`` is set here, so no run pays for
+compiling mendbot.
 
-Wall time is what a user waits; CPU is the timed child's, which does not include worker
-processes (they are children of multiprocessing's fork server), so runs with more than one
-worker report wall time only. Peak RSS is the timed process's. Nothing is asserted: this
-prints tables. Usage: ``python benchmarks/bench_scan.py [--count 5000] [--repeat 2]
-[--text-only | --only-rescans | --fix-only] [--baseline-ref REV]`` (``--text-only``: the text
-report against zizmor alone, for ``--count 50000``).
+Wall time is what a user waits. The cold scans and the text report (parts 1 to 3) are
+measured over the whole process tree (``process_tree``: the workers are children of
+multiprocessing's fork server, not of the timed process): CPU of the timed process and of the
+tree, each worker's CPU, the critical path (CPU on the longest chain of work: what the wall
+time would be with a free CPU for each process, which other jobs on the machine hardly move),
+and the peak of the summed RSS and PSS of every process. Elsewhere CPU and peak RSS are the
+timed process's. Nothing is asserted: this prints tables. Usage:
+``python benchmarks/bench_scan.py [--count 5000] [--repeat 2] [--text-only | --only-rescans |
+--fix-only | --only-cold] [--baseline-ref REV]`` (``--text-only``: the text report against
+zizmor alone, for ``--count 50000``).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import process_tree
 from bench_analyze import (
     REPO_ROOT,
     Run,
@@ -74,6 +80,33 @@ class Bench:
         self.env["PYTHONPYCACHEPREFIX"] = str(scratch / "pycache")
         self.timer = gnu_time()
         self.best: dict[str, Run] = {}
+        self.trees: dict[str, process_tree.TreeRun] = {}
+
+    def tree(self, label: str, argv: Sequence[str], *, env: dict[str, str] | None = None) -> None:
+        """One run of ``argv`` measured over its whole process tree (see ``process_tree``);
+        the best wall time per label is kept, beside the best of :meth:`time`'s runs."""
+        out = self.scratch / label.replace(" ", "_")
+        run = process_tree.run_tree(argv, {**self.env, **(env or {})}, out)
+        assert run.stdout is not None
+        previous = self.trees.get(label)
+        if previous is None or run.wall < previous.wall:
+            self.trees[label] = run
+            self.best[label] = Run(run.wall, run.tree_cpu, run.peak_rss, run.exit_code,
+                                   run.stdout, out / "stderr")  # fmt: skip
+        workers = "+".join(f"{cpu:.2f}" for cpu in run.worker_cpu) or "-"
+        critical = "n/a" if run.critical_path is None else f"{run.critical_path:.2f}"
+        if run.critical_path is not None:  # its parts: before the workers, the last one, after
+            critical += (
+                f" ({run.main_cpu_before_workers:.2f}/{run.server_cpu_before_workers:.2f} "
+                f"+ {max(run.worker_cpu):.2f} + {run.main_cpu_after_workers:.2f})"
+            )
+        print(
+            f"  {label:<30} wall {run.wall:6.2f} s  cpu main {run.main_cpu:5.2f} "
+            f"tree {run.tree_cpu:5.2f} workers {workers:<23} critical {critical:>5} s  "
+            f"peak RSS sum {run.peak_rss / MIB:5.0f} PSS sum {run.peak_pss / MIB:5.0f} MiB  "
+            f"exit {run.exit_code}",
+            flush=True,
+        )
 
     def time(
         self,
@@ -117,38 +150,93 @@ def _scan(corpus: Path, fmt: str, *extra: str) -> list[str]:
 
 
 def cold_and_text(bench: Bench, corpus: Path, zizmor: list[str] | None) -> None:
-    print("\n== cold scans (--no-cache)")
-    if zizmor is not None:
-        bench.time("zizmor json", [*zizmor, str(corpus)])
-    for jobs in (1, 2, 4, 8):
-        bench.time(f"mendbot json -j{jobs}", _scan(corpus, "json", "--no-cache", "-j", str(jobs)))
-    bench.time("mendbot text -j1", _scan(corpus, "text", "--no-cache", "-j", "1"))
-    print("\n== ratios")
+    print("\n== cold scans (--no-cache), whole process trees")
+    for _ in range(bench.repeat):
+        if zizmor is not None:
+            bench.tree("zizmor json", [*zizmor, str(corpus)])
+        for jobs in (1, 2, 4, 8):
+            bench.tree(
+                f"mendbot json -j{jobs}", _scan(corpus, "json", "--no-cache", "-j", str(jobs))
+            )
+        bench.tree("mendbot text -j1", _scan(corpus, "text", "--no-cache", "-j", "1"))
+    print("\n== ratios (best wall; cpu: the whole tree's)")
     for jobs in (1, 2, 4, 8):
         bench.ratio(f"json -j{jobs} / zizmor json", f"mendbot json -j{jobs}", "zizmor json")
     bench.ratio("json -j1 / zizmor json (cpu)", "mendbot json -j1", "zizmor json", cpu=True)
     bench.ratio("text -j1 / json -j1", "mendbot text -j1", "mendbot json -j1", cpu=True)
     bench.ratio("text -j1 / zizmor json", "mendbot text -j1", "zizmor json", cpu=True)
+    _critical_ratios(bench, [f"mendbot json -j{jobs}" for jobs in (2, 4, 8)], "zizmor json")
     text, zizmor_run = bench.best.get("mendbot text -j1"), bench.best.get("zizmor json")
     if text and zizmor_run and text.max_rss and zizmor_run.max_rss:
         print(f"  {'peak RSS text -j1 / zizmor':<44} {text.max_rss / zizmor_run.max_rss:.2f}x")
+
+
+def _critical_ratios(bench: Bench, labels: Sequence[str], reference: str) -> None:
+    """Each run's critical path (CPU on its longest chain of work, what its wall time would be
+    with a free CPU for every process) against the reference's CPU (one process)."""
+    base = bench.trees.get(reference)
+    for label in labels:
+        run = bench.trees.get(label)
+        if run is None or base is None or run.critical_path is None or not base.tree_cpu:
+            continue
+        print(
+            f"  {label + ' critical path / ' + reference + ' cpu':<44} "
+            f"{run.critical_path / base.tree_cpu:.2f}x"
+        )
+
+
+def cold_in_turns(
+    bench: Bench, corpus: Path, zizmor: list[str] | None, variants: Sequence[Variant]
+) -> None:
+    """The cold JSON scans with ``--jobs`` 1, 2, 4 and 8 of each variant and zizmor's, in
+    turns run by run, each measured over its process tree."""
+    print(f"\n== cold scans in turns ({', '.join(v.name for v in variants)}), process trees")
+    for v in variants:  # compile the bytecode, outside any timed run
+        bench.time(f"{v.name} warm-up", v.scan(corpus, "--rule", "gha-unpinned-uses", "--no-cache"),
+                   repeat=1, env=v.env, quiet=True)  # fmt: skip
+    for _ in range(bench.repeat):
+        if zizmor is not None:
+            bench.tree("zizmor json", [*zizmor, str(corpus)])
+        for jobs in (1, 2, 4, 8):
+            for v in variants:
+                argv = v.scan(corpus, "--no-cache", "-j", str(jobs))
+                bench.tree(f"{v.name} json -j{jobs}", argv, env=v.env)
+    print("\n== ratios (best wall; critical path: CPU on the longest chain of work)")
+    for jobs in (1, 2, 4, 8):
+        for v in variants:
+            bench.ratio(
+                f"{v.name} -j{jobs} / zizmor json", f"{v.name} json -j{jobs}", "zizmor json"
+            )
+        for v in variants[1:]:
+            now, before = f"{variants[0].name} json -j{jobs}", f"{v.name} json -j{jobs}"
+            bench.ratio(f"now -j{jobs} / {v.name} -j{jobs}", now, before)
+    _critical_ratios(
+        bench, [f"{v.name} json -j{jobs}" for jobs in (2, 4, 8) for v in variants], "zizmor json"
+    )
 
 
 def large_text(bench: Bench, corpus: Path, zizmor: list[str] | None) -> None:
-    """The large-corpus figures alone: zizmor's JSON scan against mendbot's text report, in
-    this process's worker count (``-j1``, whose peak RSS is the whole run's) and with the
-    automatic one (wall time; workers' memory is not counted)."""
-    print("\n== text report against zizmor (--no-cache)")
-    if zizmor is not None:
-        bench.time("zizmor json", [*zizmor, str(corpus)])
-    bench.time("mendbot text -j1", _scan(corpus, "text", "--no-cache", "-j", "1"))
-    bench.time("mendbot text", _scan(corpus, "text", "--no-cache"))
-    print("\n== ratios")
+    """The large-corpus figures alone: zizmor's JSON scan against mendbot's text report with
+    ``-j1`` and with the automatic worker count, each measured over its whole process tree
+    (memory: the peak of the summed resident and proportional sets of every process)."""
+    print("\n== text report against zizmor (--no-cache), whole process trees")
+    for _ in range(bench.repeat):
+        if zizmor is not None:
+            bench.tree("zizmor json", [*zizmor, str(corpus)])
+        bench.tree("mendbot text -j1", _scan(corpus, "text", "--no-cache", "-j", "1"))
+        bench.tree("mendbot text", _scan(corpus, "text", "--no-cache"))
+    print("\n== ratios (best wall; cpu: the whole tree's)")
     bench.ratio("text -j1 / zizmor json", "mendbot text -j1", "zizmor json", cpu=True)
-    bench.ratio("text (workers) / zizmor json", "mendbot text", "zizmor json")
-    text, zizmor_run = bench.best.get("mendbot text -j1"), bench.best.get("zizmor json")
-    if text and zizmor_run and text.max_rss and zizmor_run.max_rss:
-        print(f"  {'peak RSS text -j1 / zizmor':<44} {text.max_rss / zizmor_run.max_rss:.2f}x")
+    bench.ratio("text (workers) / zizmor json", "mendbot text", "zizmor json", cpu=True)
+    _critical_ratios(bench, ["mendbot text"], "zizmor json")
+    base = bench.trees.get("zizmor json")
+    for label in ("mendbot text -j1", "mendbot text"):
+        run = bench.trees.get(label)
+        if run is None or base is None or not base.peak_rss:
+            continue
+        pss = f", PSS sum {run.peak_pss / base.peak_pss:.2f}x" if base.peak_pss else ""
+        print(f"  {'peak memory ' + label + ' / zizmor':<44} RSS sum "
+              f"{run.peak_rss / base.peak_rss:.2f}x{pss}")  # fmt: skip
 
 
 def rescans(bench: Bench, name: str, corpus: Path, edited: Path) -> None:
@@ -337,13 +425,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--fix-only", action="store_true", help="only --fix=all against zizmor's --fix=all"
     )
     parser.add_argument(
+        "--only-cold",
+        action="store_true",
+        help="only the cold JSON scans with -j 1/2/4/8 against zizmor's, over process trees",
+    )
+    parser.add_argument(
         "--baseline-ref",
         metavar="REV",
-        help="with --only-rescans or --fix-only: the same runs, in turns, on REV's bot package",
+        help="with --only-rescans, --fix-only or --only-cold: the same runs, in turns, on REV's "
+        "bot package",
     )
     args = parser.parse_args(argv)
-    if args.baseline_ref and not (args.only_rescans or args.fix_only):
-        parser.error("--baseline-ref needs --only-rescans or --fix-only")
+    if args.baseline_ref and not (args.only_rescans or args.fix_only or args.only_cold):
+        parser.error("--baseline-ref needs --only-rescans, --fix-only or --only-cold")
+    if (args.only_cold or args.text_only) and not process_tree.available():
+        parser.error("--only-cold and --text-only measure process trees, which needs Linux")
     with tempfile.TemporaryDirectory(prefix="mendbot-bench-scan-") as tmp:
         work = Path(tmp)
         corpus = build_corpus(find_source(None), work / "repo", args.count)
@@ -357,6 +453,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.text_only:
             large_text(bench, corpus.directory, zizmor_argv)
+            return 0
+        if args.only_cold:
+            cold_in_turns(bench, corpus.directory, zizmor_argv, _variants(work, args.baseline_ref))
             return 0
         if args.fix_only:
             variants = _variants(work, args.baseline_ref)

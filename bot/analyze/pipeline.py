@@ -23,7 +23,7 @@ from bot.analyze.desired_state import (
 )
 from bot.analyze.inputs import Input, discover, read_texts
 from bot.analyze.result_cache import MISS, CacheKey, FileResult, ResultCache
-from bot.analyze.workers import FileTask, run_files
+from bot.analyze.workers import FileTask, prepare_workers, run_files, worker_count
 from bot.config import Config, find_zizmor_config, load_zizmor_config
 from bot.detectors.desired_rule import DesiredStateRule
 from bot.detectors.interface import Detection, RuleServices, WorkflowRule
@@ -43,6 +43,10 @@ if TYPE_CHECKING:
 #: proves independent, and re-runs the rules once; a file that needs more rounds keeps the
 #: rest of its fixes unapplied and says so (:class:`~bot.models.FixLimit`), never silently.
 MAX_FIX_ROUNDS = 200
+
+#: The module of the file job (:class:`bot.analyze.file_job.FileJob`), imported only when a
+#: file must be analysed; the fork server of the workers preloads it.
+FILE_JOB_MODULE = "bot.analyze.file_job"
 
 #: Says why a fix must not be applied (a person's earlier decision), or None to let it be.
 FixHold = Callable[[Fix], str | None]
@@ -452,6 +456,10 @@ def analyze(
     external = load_external_ignores(root)
     inputs, errors = discover(targets, root)
     inputs = [item for item in inputs if not config.excluded(item.relative)]
+    if cache is None and hold is None and worker_count(jobs, len(inputs)):
+        # Every file will be analysed in workers: their fork server imports the rules on
+        # another CPU while this process reads the files. (With a cache, only a miss starts it.)
+        prepare_workers(FILE_JOB_MODULE)
     usage = (
         repository_usage(root) if any(needs_workflows(item.relative) for item in inputs) else None
     )

@@ -34,6 +34,31 @@ COMMANDS: dict[str, str] = {
 }
 
 
+#: The module of the job ``analyze`` runs in worker processes, which their fork server imports.
+ANALYSIS_JOB_MODULE = "bot.analyze.file_job"
+
+
+def asks_for_workers(args: list[str]) -> bool:
+    """Whether ``analyze``'s arguments ask for more than one worker (``-j N``, ``-jN``,
+    ``--jobs N``, ``--jobs=N`` with N above 1, before any ``--``) and for no cache (with a
+    cache, every file may be a hit, and a rescan that needs no rule imports none). Only a hint
+    to start the fork server early: a wrong answer costs time, never a result."""
+    head = args[: args.index("--")] if "--" in args else args
+    if "--no-cache" not in head:
+        return False
+    for position, arg in enumerate(head):
+        if arg in ("-j", "--jobs"):
+            value = head[position + 1] if position + 1 < len(head) else ""
+        elif arg.startswith("--jobs="):
+            value = arg.removeprefix("--jobs=")
+        elif arg.startswith("-j") and not arg.startswith("--"):
+            value = arg[2:]
+        else:
+            continue
+        return value.isdigit() and int(value) > 1
+    return False
+
+
 class LazyGroup(click.Group):
     """A group whose commands are imported on first use (as click's documentation suggests)."""
 
@@ -46,6 +71,17 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [*self.lazy, *super().list_commands(ctx)]
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if self.freeze_loaded and args and args[0] == "analyze" and asks_for_workers(args[1:]):
+            # The fork server imports the rules on another CPU while this process imports the
+            # command: a run with workers no longer waits for one import after the other.
+            from bot.analyze.workers import prepare_workers
+
+            prepare_workers(ANALYSIS_JOB_MODULE)
+        return super().resolve_command(ctx, args)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = self.lazy.get(cmd_name)
