@@ -221,18 +221,21 @@ def _independent_run(
     routes = _RouteSet()
     changed = _RouteSet()  # the values the run's operations change, in order
     spans = splice.SpanSet()
+    # Scalars only fragment rewrites of the run have gone to: more may follow (see _shares).
+    fragments: set[tuple[int, Route]] = set()
     runs: list[list[_Planned]] = []
     for operations in groups:
         planned: list[_Planned] = []
         restyled = False
         try:
             for operation in operations:
+                shared = _shares(operation, fragments)
                 # A MergeInto that already holds plans no splice, yet decides all the same.
-                if changed.clashes((operation.document, _decided_at(operation))):
+                if not shared and changed.clashes((operation.document, _decided_at(operation))):
                     return runs
                 for primitive in _expand(doc, operation):
                     where = (primitive.document, primitive.route)
-                    if restyled or _renumbers(primitive) or routes.clashes(where):
+                    if restyled or _renumbers(primitive) or (not shared and routes.clashes(where)):
                         return runs
                     edit = _plan(doc, primitive)
                     if edit is None or spans.touches(edit):
@@ -249,10 +252,34 @@ def _independent_run(
         # operations belong to one fix, and their splices still keep apart.
         for primitive, _ in planned:
             routes.add((primitive.document, primitive.route))
+        if all(isinstance(primitive, RewriteFragment) for primitive, _ in planned):
+            fragments.update((primitive.document, primitive.route) for primitive, _ in planned)
         runs.append(planned)
         if restyled:
             return runs
     return runs
+
+
+def _shares(operation: Operation, fragments: set[tuple[int, Route]]) -> bool:
+    """Whether ``operation`` may join a run whose earlier groups rewrote fragments of the same
+    scalar: it rewrites a fragment too, and the scalar is in ``fragments``, the scalars a group
+    of fragment rewrites alone took after every check (from then on any other operation at,
+    above or below it clashes with its route, so only fragment rewrites reach it).
+
+    Each rewrite replaces the first occurrence of its fragment. Planned on the original text,
+    a later rewrite could pick another occurrence than it would after the earlier ones (an
+    earlier replacement may create or remove one); its splice must keep apart from the others
+    like any splice, and the guard of the union compares the scalar with the rewrites applied
+    in order on plain data, so a run where the two differ is refused.
+    """
+    return (
+        isinstance(operation, RewriteFragment)
+        and (
+            operation.document,
+            operation.route,
+        )
+        in fragments
+    )
 
 
 def _decided_at(operation: Operation) -> Route:

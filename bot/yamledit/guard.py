@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import bisect
-import copy
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from bot.yamledit.document import YamlDocument, format_route, normalise, strict_equal
+from bot.yamledit.document import Route, YamlDocument, format_route, normalise, strict_equal
 from bot.yamledit.ops import Add, Append, Remove, Replace, RewriteFragment, SetComment
 from bot.yamledit.splice import Splice
 
 
 class GuardError(Exception):
     """A splice broke an invariant; the message names which one."""
-
-
-def _container(data: Any, route: tuple[Any, ...]) -> Any:
-    for key in route:
-        data = data[key]
-    return data
 
 
 Primitive = Replace | Add | Remove | Append | SetComment | RewriteFragment
@@ -32,20 +25,46 @@ def expected_after(documents: list[Any], operation: Primitive) -> list[Any]:
 
 
 def expected_after_all(documents: list[Any], operations: Sequence[Primitive]) -> list[Any]:
-    """What the documents must be after ``operations`` in order, computed on plain data."""
-    result = copy.deepcopy(documents)
+    """What the documents must be after ``operations`` in order, computed on plain data.
+
+    ``documents`` is never changed. The result shares every part no operation reaches with
+    it: only the mappings and sequences on an operation's route are copied (once each), which
+    keeps the cost of an edit proportional to its route rather than to the whole file.
+    """
+    result = list(documents)
+    owned: dict[int, Any] = {}
     for operation in operations:
-        _apply_to_data(result, operation)
+        _apply_to_data(result, operation, owned)
     return result
 
 
-def _apply_to_data(result: list[Any], operation: Primitive) -> None:
+def _writable(result: list[Any], document: int, route: Route, owned: dict[int, Any]) -> Any:
+    """The value at ``route`` of ``result[document]``, with it and every mapping or sequence
+    above it copied the first time an operation goes there (``owned`` keeps the copies, by
+    identity, alive for as long as the computation runs)."""
+
+    def own(value: Any) -> Any:
+        if not isinstance(value, dict | list) or id(value) in owned:
+            return value
+        copied = dict(value) if isinstance(value, dict) else list(value)
+        owned[id(copied)] = copied
+        return copied
+
+    node = result[document] = own(result[document])
+    for key in route:
+        child = own(node[key])
+        node[key] = child
+        node = child
+    return node
+
+
+def _apply_to_data(result: list[Any], operation: Primitive, owned: dict[int, Any]) -> None:
     doc = operation.document
     route = operation.route
     if isinstance(operation, SetComment):
         return
     if isinstance(operation, RewriteFragment):
-        parent = _container(result[doc], route[:-1]) if route else None
+        parent = _writable(result, doc, route[:-1], owned) if route else None
         value = result[doc] if parent is None else parent[route[-1]]
         rewritten = value.replace(operation.fragment, operation.replacement, 1)
         if parent is None:
@@ -57,20 +76,17 @@ def _apply_to_data(result: list[Any], operation: Primitive) -> None:
         if not route:
             result[doc] = normalise(operation.value)
         else:
-            _container(result[doc], route[:-1])[route[-1]] = normalise(operation.value)
+            _writable(result, doc, route[:-1], owned)[route[-1]] = normalise(operation.value)
     elif isinstance(operation, Add):
-        if not route:
-            target = result[doc]
-        else:
-            parent = _container(result[doc], route[:-1])
+        if route:
+            parent = _writable(result, doc, route[:-1], owned)
             if parent[route[-1]] is None:
                 parent[route[-1]] = {}
-            target = parent[route[-1]]
-        target[operation.key] = normalise(operation.value)
+        _writable(result, doc, route, owned)[operation.key] = normalise(operation.value)
     elif isinstance(operation, Remove):
-        del _container(result[doc], route[:-1])[route[-1]]
+        del _writable(result, doc, route[:-1], owned)[route[-1]]
     else:
-        _container(result[doc], route).append(normalise(operation.value))
+        _writable(result, doc, route, owned).append(normalise(operation.value))
 
 
 def check(

@@ -8,14 +8,21 @@ the message that names the broken invariant.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
 
 from bot.yamledit.document import YamlDocument, to_data
 from bot.yamledit.engine import Edited, apply_operations
-from bot.yamledit.guard import GuardError, check, check_together, expected_after
-from bot.yamledit.ops import Add, Replace, RewriteFragment, SetComment
+from bot.yamledit.guard import (
+    GuardError,
+    check,
+    check_together,
+    expected_after,
+    expected_after_all,
+)
+from bot.yamledit.ops import Add, Append, Remove, Replace, RewriteFragment, SetComment
 from bot.yamledit.splice import Splice
 
 WORKFLOW = """\
@@ -154,3 +161,33 @@ def test_the_refusal_names_the_first_three_routes_and_counts_the_rest(
         check_together(before, YamlDocument.parse(faulty), expected, operations, edits)
 
     assert str(refused.value) == f"the edit would change more than {named}; refused"
+
+
+def test_the_expected_data_never_changes_the_parsed_data_it_starts_from() -> None:
+    """The parsed data is shared by every edit of a text: what an edit must give is computed
+    on copies of the parts it reaches, and operations after the first see the earlier ones."""
+    doc = YamlDocument.parse(
+        "a:\n  b:\n    c: 1\n    l: [1, 2]\n  e: x y\nn:\nkeep:\n  deep: [1, {k: v}]\n"
+    )
+    before = copy.deepcopy(doc.roots_data())
+    expected = expected_after_all(
+        doc.roots_data(),
+        [
+            Replace(route=("a", "b", "c"), value=2),
+            Append(route=("a", "b", "l"), value=3),
+            Add(route=("n",), key="m", value=[1]),
+            Append(route=("n", "m"), value=2),
+            Remove(route=("a", "b", "l", 0)),
+            RewriteFragment(route=("a", "e"), fragment="y", replacement="z"),
+            Add(route=(), key="top", value={"t": 1}),
+        ],
+    )
+    assert doc.roots_data() == before
+    assert expected == [
+        {
+            "a": {"b": {"c": 2, "l": [2, 3]}, "e": "x z"},
+            "n": {"m": [1, 2]},
+            "keep": {"deep": [1, {"k": "v"}]},
+            "top": {"t": 1},
+        }
+    ]

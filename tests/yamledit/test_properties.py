@@ -1494,3 +1494,109 @@ def test_unusable_input_is_refused_untouched(text: str) -> None:
     result = apply_operations(text, [Replace(route=("a",), value=2)])
     assert isinstance(result, Unfixable)
     assert result.reason.strip()
+
+
+# -- several fragment rewrites of one scalar in one run --------------------------------------
+
+#: A few letters, so that fragments and replacements often overlap, repeat or create each other.
+FRAGMENT_LETTERS = "ab c"
+
+SCALAR_LAYOUTS = {
+    "plain": "run: {value}\nname: x\n",
+    "literal": "run: |\n  {lines}\nname: x\n",
+    "single": "run: '{value}'\nname: x\n",
+    "double": 'run: "{value}"\nname: x\n',
+}
+
+
+@st.composite
+def _fragment_groups(draw: st.DrawFn) -> tuple[str, list[list[Any]]]:
+    """A workflow-like text whose ``run:`` scalar is written in some style, and 2 to 6 groups
+    that each rewrite one fragment of it (a substring, or text that is not there)."""
+    layout = draw(st.sampled_from(sorted(SCALAR_LAYOUTS)))
+    words = draw(st.lists(st.text(alphabet="abc", min_size=1, max_size=4), min_size=2, max_size=8))
+    value = " ".join(words)
+    if layout == "literal":
+        raw = SCALAR_LAYOUTS[layout].format(lines="\n  ".join(words))
+        value = "\n".join(words)
+    else:
+        raw = SCALAR_LAYOUTS[layout].format(value=value)
+    groups = []
+    for _ in range(draw(st.integers(2, 6))):
+        start = draw(st.integers(0, len(value) - 1))
+        fragment = value[start : draw(st.integers(start + 1, min(len(value), start + 4)))]
+        fragment = fragment.split("\n")[0] or fragment.split("\n")[-1] or "a"
+        replacement = draw(st.text(alphabet=FRAGMENT_LETTERS, max_size=4))
+        groups.append([RewriteFragment(route=("run",), fragment=fragment, replacement=replacement)])
+    return raw, groups
+
+
+@settings(
+    max_examples=400,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(_fragment_groups())
+def test_fragment_rewrites_of_one_scalar_together_equal_them_in_turn(
+    drawn: tuple[str, list[list[Any]]],
+) -> None:
+    """Rewrites of fragments of the same scalar may share a run: the text is byte for byte that
+    of applying them one after the other, also when an earlier replacement creates, removes or
+    overlaps a later fragment (the run then stops before it, or is not made)."""
+    raw, groups = drawn
+    # Like fixes, each group applies on its own; the run is the leading groups that do.
+    useful = []
+    for group in groups:
+        alone = apply_operations(raw, group)
+        if not (isinstance(alone, Edited) and alone.changed):
+            break
+        useful.append(group)
+    assume(len(useful) >= 2)
+    together = apply_together(raw, useful)
+    event("together" if together is not None else "alone")
+    if together is not None:
+        assert 2 <= together.count <= len(useful)
+        _same_as_in_turn(raw, useful, together)
+
+
+def test_fragments_of_one_script_are_rewritten_in_one_run() -> None:
+    """Several constant expressions in one script (``gha-obfuscation``'s fixes) no longer cost
+    one round each: the run takes them all, with the text of rewriting them in turn."""
+    raw = "run: |\n  echo ${{ 'a' }}\n  echo ${{ true }}\n  echo ${{ 1 != 2 }}\nname: x\n"
+    groups: list[list[Any]] = [
+        [RewriteFragment(route=("run",), fragment="${{ 'a' }}", replacement="a")],
+        [RewriteFragment(route=("run",), fragment="${{ true }}", replacement="true")],
+        [RewriteFragment(route=("run",), fragment="${{ 1 != 2 }}", replacement="true")],
+    ]
+    together = apply_together(raw, groups)
+    assert together is not None and together.count == 3
+    _same_as_in_turn(raw, groups, together)
+    assert together.text == "run: |\n  echo a\n  echo true\n  echo true\nname: x\n"
+
+
+def test_a_rewrite_that_creates_a_later_fragment_stops_the_run() -> None:
+    """Applied in turn, the second rewrite replaces the first ``r``, which the first rewrite
+    wrote; planned on the original text it would replace the later one: not together."""
+    raw = "run: p r\nname: x\n"
+    groups: list[list[Any]] = [
+        [RewriteFragment(route=("run",), fragment="p", replacement="qr")],
+        [RewriteFragment(route=("run",), fragment="r", replacement="s")],
+    ]
+    assert apply_together(raw, groups) is None
+    text = raw
+    for group in groups:
+        step = apply_operations(text, group)
+        assert isinstance(step, Edited)
+        text = step.text
+    assert text == "run: qs r\nname: x\n"
+
+
+def test_a_fragment_rewrite_does_not_join_a_scalar_another_operation_reached() -> None:
+    """Only rewrites share a scalar: after a Replace of it, a rewrite of the same scalar ends
+    the run (the rewrite would decide on the replaced value)."""
+    raw = "run: echo a b\nname: x\n"
+    groups: list[list[Any]] = [
+        [Replace(route=("run",), value="echo a c")],
+        [RewriteFragment(route=("run",), fragment="a", replacement="z")],
+    ]
+    assert apply_together(raw, groups) is None
