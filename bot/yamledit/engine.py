@@ -178,8 +178,9 @@ def apply_together(text: str, groups: Sequence[Sequence[Operation]]) -> Together
       it would decide on the changed value, planned together on the original one;
     * its splices neither overlap nor touch a splice of the run, so their order in the text
       is fixed;
-    * only its last splice may remove a comment or a line break (the run ends after it):
-      the style new text is written in is read from what is there.
+    * after a splice that removes a comment or a line break, only splices that write nothing
+      (deletions) may follow: the style new text is written in is read from what is there,
+      and a deletion renders nothing.
 
     The union of the splices is then guarded like a single splice: the text must re-parse to
     exactly the data every operation means (applied in order to plain data), keep every
@@ -223,10 +224,10 @@ def _independent_run(
     spans = splice.SpanSet()
     # Scalars only fragment rewrites of the run have gone to: more may follow (see _shares).
     fragments: set[tuple[int, Route]] = set()
+    restyled = False  # a splice of the run removed a comment or a line break
     runs: list[list[_Planned]] = []
     for operations in groups:
         planned: list[_Planned] = []
-        restyled = False
         try:
             for operation in operations:
                 shared = _shares(operation, fragments)
@@ -235,15 +236,15 @@ def _independent_run(
                     return runs
                 for primitive in _expand(doc, operation):
                     where = (primitive.document, primitive.route)
-                    if restyled or _renumbers(primitive) or (not shared and routes.clashes(where)):
+                    if _renumbers(primitive) or (not shared and routes.clashes(where)):
                         return runs
                     edit = _plan(doc, primitive)
-                    if edit is None or spans.touches(edit):
+                    if edit is None or spans.touches(edit) or (restyled and edit.insert):
                         return runs
                     spans.add(edit)
                     planned.append((primitive, edit))
                     changed.add((primitive.document, _decided_at(primitive)))
-                    restyled = _changes_style(doc.text, edit)
+                    restyled = restyled or _changes_style(doc.text, edit)
         except (splice.EditError, RouteError, RenderError, YamlParseError):
             return runs
         if not planned:
@@ -255,8 +256,6 @@ def _independent_run(
         if all(isinstance(primitive, RewriteFragment) for primitive, _ in planned):
             fragments.update((primitive.document, primitive.route) for primitive, _ in planned)
         runs.append(planned)
-        if restyled:
-            return runs
     return runs
 
 

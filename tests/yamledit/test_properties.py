@@ -1600,3 +1600,93 @@ def test_a_fragment_rewrite_does_not_join_a_scalar_another_operation_reached() -
         [RewriteFragment(route=("run",), fragment="a", replacement="z")],
     ]
     assert apply_together(raw, groups) is None
+
+
+# -- deletions after a splice that changed the file's style ----------------------------------
+
+
+@st.composite
+def _deletion_groups(draw: st.DrawFn) -> tuple[str, list[list[Any]]]:
+    """A step's ``with:`` block of 2 to 6 keys (some with trailing or full-line comments, some
+    indented differently) and groups that remove keys, now and then followed by one that
+    writes text (a comment, a value, a new key)."""
+    keys = [f"k{i}" for i in range(draw(st.integers(2, 6)))]
+    lines = ["steps:", "  - uses: a/b@v1", "    with:"]
+    for key in keys:
+        if draw(st.integers(0, 4)) == 0:
+            lines.append("      # about " + key)
+        comment = draw(st.sampled_from(["", " # c", "  # c", " #"]))
+        value = draw(st.sampled_from(["x", "'y'", "[1, 2]", "{a: 1}", ""]))
+        lines.append(f"      {key}: {value}{comment}".rstrip())
+    raw = "\n".join([*lines, "    name: n  # keep", ""])
+    route = ("steps", 0, "with")
+    removed = draw(st.lists(st.sampled_from(keys), min_size=1, max_size=len(keys), unique=True))
+    groups: list[list[Any]] = [[Remove(route=(*route, key))] for key in removed]
+    later = draw(st.integers(0, 3))
+    if later == 1:
+        groups.append([SetComment(route=("steps", 0, "name"), comment="n")])
+    elif later == 2:
+        groups.append([Add(route=route, key="z", value={"deep": 1})])
+    elif later == 3:
+        groups.append([Replace(route=("steps", 0, "uses"), value="a/b@v2")])
+    return raw, groups
+
+
+@settings(
+    max_examples=400,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(_deletion_groups())
+def test_deletions_after_a_restyling_splice_together_equal_them_in_turn(
+    drawn: tuple[str, list[list[Any]]],
+) -> None:
+    """Removing a line or a comment changes the style later text is read in, so only
+    deletions (which write nothing) may follow it in a run; whatever the run takes, its text
+    is byte for byte that of the groups applied in turn."""
+    raw, groups = drawn
+    useful = []
+    for group in groups:
+        alone = apply_operations(raw, group)
+        if not (isinstance(alone, Edited) and alone.changed):
+            break
+        useful.append(group)
+    assume(len(useful) >= 2)
+    together = apply_together(raw, useful)
+    event("together" if together is not None else "alone")
+    if together is not None:
+        assert 2 <= together.count <= len(useful)
+        _same_as_in_turn(raw, useful, together)
+
+
+def test_several_removed_inputs_go_in_one_run() -> None:
+    """``gha-use-trusted-publishing`` removes each step's ``password:`` input: each removal
+    takes a line away, and the next one, which writes nothing, no longer waits for a round of
+    its own."""
+    raw = (
+        "steps:\n"
+        "  - uses: pypa/gh-action-pypi-publish@release/v1\n"
+        "    with:\n"
+        "      password: ${{ secrets.A }}  # token\n"
+        "      verbose: true\n"
+        "  - uses: pypa/gh-action-pypi-publish@release/v1\n"
+        "    with:\n"
+        "      password: ${{ secrets.B }}\n"
+        "      repository-url: https://test.pypi.org/legacy/\n"
+    )
+    groups: list[list[Any]] = [
+        [Remove(route=("steps", 0, "with", "password"))],
+        [Remove(route=("steps", 1, "with", "password"))],
+    ]
+    together = apply_together(raw, groups)
+    assert together is not None and together.count == 2
+    _same_as_in_turn(raw, groups, together)
+    assert "password" not in together.text and "# token" not in together.text
+
+
+def test_text_written_after_a_removed_line_waits_for_its_own_round() -> None:
+    """An insertion after a removal would be written in the style the removal may have
+    changed: it does not join the run."""
+    raw = "a:\n  x: 1\n  y: 2\nb:\n  z: 3\n"
+    groups: list[list[Any]] = [[Remove(route=("a", "x"))], [Add(route=("b",), key="w", value=4)]]
+    assert apply_together(raw, groups) is None
