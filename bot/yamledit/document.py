@@ -381,13 +381,16 @@ class YamlDocument:
         return node.start, node.end
 
     @classmethod
-    def parse(cls, text: str) -> YamlDocument:
+    def parse(cls, text: str, *, remember: bool = True) -> YamlDocument:
         """Parse normalised ``text`` (see :class:`SourceText`).
 
         The last few texts parsed are remembered: fixing a file parses each intermediate text
         in turn as the edit's result, as the workflow the rules re-check and as the next edit's
-        input. A document is never changed after parsing, so sharing it is safe.
+        input. A document is never changed after parsing, so sharing it is safe. With
+        ``remember=False`` the text is parsed without looking there or being kept.
         """
+        if not remember:
+            return cls._parse(text)
         key = (cls, text)
         found = _RECENT_PARSES.get(key)
         if found is not None:

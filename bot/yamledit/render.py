@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -12,20 +13,25 @@ class RenderError(ValueError):
     """The value cannot be written as YAML text (unsupported type)."""
 
 
-def _parses_as(text: str, value: Any) -> bool:
+def _parses_as(text: str, value: str) -> bool:
+    return _read_text(text) == value
+
+
+@functools.lru_cache(maxsize=4096)
+def _read_text(text: str) -> str | None:
+    """The string ``text`` reads as when written as a mapping's value, or None when it reads
+    as anything else (or not at all). Fixes write the same values into many files (``read``,
+    an action reference), so each is read once; and never through the recent-parse memory of
+    :meth:`YamlDocument.parse`, where these snippets would push out the file being edited."""
     try:
-        doc = YamlDocument.parse(f"k: {text}\n")
+        doc = YamlDocument.parse(f"k: {text}\n", remember=False)
     except YamlParseError:
-        return False
-    root = doc.root()
-    if root is None:
-        return False
-    node = doc.lookup(("k",))
-    return (
-        isinstance(node, Scalar)
-        and type(scalar_value(node)) is type(value)
-        and (scalar_value(node) == value)
-    )
+        return None
+    node = doc.lookup(("k",)) if doc.root() is not None else None
+    if not isinstance(node, Scalar):
+        return None
+    read = scalar_value(node)
+    return read if type(read) is str else None
 
 
 def scalar(value: Any, style: str | None = None) -> str:
