@@ -21,6 +21,7 @@ from bot.cli.app import cli
 from bot.config import Config, load_config
 from bot.detectors.rule_registry import rule_options
 from bot.models import FixMode
+from testpaths import CORPUS as ZIZMOR_CORPUS
 from testpaths import RULE_CASES
 
 INJECTION_STEP = """\
@@ -212,3 +213,50 @@ def test_the_round_limit_names_the_file_from_where_the_command_runs(
     assert paths == ["one-repo/.github/workflows/ci.yml", "two-repo/.github/workflows/ci.yml"]
     assert result.stderr.count("fixing stopped after 1 rounds") == 2
     assert "warning: two-repo/.github/workflows/ci.yml: fixing stopped" in result.stderr
+
+
+# -- rounds a real file takes ----------------------------------------------------------------
+
+#: Files of zizmor's corpus whose fixes used to take one round each: constant expressions in
+#: one script (`gha-obfuscation`) and the `password:` inputs of several publishing steps
+#: (`gha-use-trusted-publishing`), which each take a line away.
+MANY_FIXES_ONE_PLACE = ("obfuscation.yml", "use-trusted-publishing.yml")
+
+
+def test_fixes_in_one_place_take_few_rounds_with_the_bytes_of_one_at_a_time(
+    tmp_path: Path, monkeypatch
+) -> None:
+    texts = {name: (ZIZMOR_CORPUS / name).read_bytes() for name in MANY_FIXES_ONE_PLACE}
+    workflows = tmp_path / "repo" / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    for name, data in texts.items():
+        (workflows / name).write_bytes(data)
+    rounds: list[str] = []
+    detect_after_fix = bot.analyze.pipeline._detect_after_fix
+
+    def counting(workflow, *args, **kwargs):  # type: ignore[no-untyped-def]
+        rounds.append(workflow.path)
+        return detect_after_fix(workflow, *args, **kwargs)
+
+    monkeypatch.setattr(bot.analyze.pipeline, "_detect_after_fix", counting)
+    result = CliRunner().invoke(
+        cli, ["analyze", str(workflows.parent.parent), "--offline", "--fix=all", "-j1"]
+    )
+    assert result.exit_code == 1, result.output  # the unpinned actions remain
+    monkeypatch.undo()
+    for name, data in texts.items():
+        text = data.decode("utf-8")
+        reference = fix_to_fixpoint(
+            parse_workflow(name, text),
+            text,
+            select_rules(Config()),
+            Config(),
+            FixMode.ALL,
+            together=False,
+        )
+        assert reference.applied
+        assert (workflows / name).read_bytes() == reference.text.encode("utf-8"), name
+    per_file = {name: rounds.count(f".github/workflows/{name}") for name in texts}
+    # One round per fix before: 13 and 5; now 2 and 1.
+    assert per_file["obfuscation.yml"] <= 3, per_file
+    assert per_file["use-trusted-publishing.yml"] <= 2, per_file
