@@ -68,11 +68,12 @@ def propose_revert(forge: Forge, target: str, requested_by: str, reason: str) ->
         raise RevertTargetError(f"the default branch {base} does not exist in {repo}")
     require_history(repo, "mendbot revert")
     rid, pull_number = _remediation(forge, target)
-    entry = remediation_history(repo, tip).get(rid)
+    entry = remediation_history(repo, tip, only={rid}).get(rid)
     if entry is None:
         raise RevertTargetError(
             f"no merged remediation {rid} on {base}: its attestation "
-            f"{committed_attestation_path(rid)} was never added there",
+            f"{committed_attestation_path(rid)} was never added there together with "
+            "the change it attests",
             advice="`git log -- .mendbot/attestations/` lists the merged remediations",
         )
     if entry.reverted_in is not None:

@@ -7,11 +7,12 @@ those two events needs no forge, no trailer (a squash merge drops trailers) and 
 outside the repository, so every identity sees the same answer.
 
 The file alone proves nothing: anyone can add and delete a placeholder, and a clean-up commit
-may delete ``.mendbot/`` without undoing any fix. So a remediation counts as reverted only
-when the commit that added its attestation also changed every file its statement lists (its
-change landed with it), and the commit that removed the attestation changed those files again
-(it undid the change). Only the attestations of remediations that pass the first test are
-read, and only for the remediations whose attestation is gone.
+may delete ``.mendbot/`` without undoing any fix. So a remediation counts as *merged* only when
+the commit that added its attestation also changed every file its statement lists (its change
+landed with it), and as *reverted* only when the commit that removed the attestation changed
+those files again (it undid the change). :func:`remediation_history` is the one place that
+decides both, for ``mendbot revert`` (which remediations it may turn around) and for the memory
+of reverts (:func:`reverted_remediations`) alike.
 
 The memory is kept per fix (:func:`reverted_fixes`): the statement names the findings it
 resolved with their lines in the file at its base commit, and each becomes a
@@ -21,7 +22,7 @@ around it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -49,13 +50,25 @@ class RemediationCommits:
     reverted_by: str = ""
     """Who reverted it (see :func:`attribution`)."""
     statement: Statement | None = None
-    """The statement of its attestation as merged (read for reverted remediations only)."""
+    """The statement of its attestation as merged."""
 
 
-def remediation_history(repo: Path, tip: str) -> dict[str, RemediationCommits]:
-    """Every remediation whose attestation was added on ``tip``'s first-parent history, with
-    the last time it was added and, when it is no longer at ``tip``, the commit that removed
-    it. Nothing here is checked: :func:`reverted_remediations` keeps the real reverts."""
+def remediation_history(
+    repo: Path, tip: str, only: Collection[str] | None = None
+) -> dict[str, RemediationCommits]:
+    """The remediations merged on ``tip``'s first-parent history (of ``only``, when given): the
+    last commit that added the attestation also changed every file its statement lists. Each
+    entry carries that statement and, when the attestation was removed since by a commit that
+    changed those files again, that commit (``reverted_in``) and who made it. A placeholder
+    attestation, or a genuine one committed without its change, is no merged remediation; a
+    clean-up that deletes the attestation but leaves the change is no revert."""
+    return _landed(repo, _attestation_events(repo, tip), only)
+
+
+def _attestation_events(repo: Path, tip: str) -> dict[str, RemediationCommits]:
+    """Every remediation whose attestation file was added on ``tip``'s first-parent history,
+    with the last commit that added it and, when it is no longer at ``tip``, the commit that
+    removed it. Nothing here is checked: :func:`_checked` keeps what really happened."""
     log = gitcmd.run(
         repo,
         "log",
@@ -101,22 +114,44 @@ def attribution(author: str, committer: str, requested_by: str) -> str:
 
 
 def reverted_remediations(repo: Path, tip: str) -> dict[str, RemediationCommits]:
-    """The remediations merged on ``tip``'s branch and reverted since (not merged again): the
-    commit that added the attestation changed the files its statement lists, and the commit
-    that removed it changed them again. Each entry carries its statement."""
-    reverted = {}
-    for rid, entry in remediation_history(repo, tip).items():
-        if entry.reverted_in is None:
+    """The remediations merged on ``tip``'s branch and reverted since (not merged again), as
+    :func:`remediation_history` decides. Only the attestations of those whose file is gone are
+    read."""
+    events = _attestation_events(repo, tip)
+    gone = {rid for rid, entry in events.items() if entry.reverted_in is not None}
+    landed = _landed(repo, events, gone) if gone else {}
+    return {rid: entry for rid, entry in landed.items() if entry.reverted_in is not None}
+
+
+def _landed(
+    repo: Path, events: Mapping[str, RemediationCommits], only: Collection[str] | None
+) -> dict[str, RemediationCommits]:
+    """The ``events`` (of ``only``, when given) whose remediation really landed, checked by
+    :func:`_checked`."""
+    landed = {}
+    for rid, entry in events.items():
+        if only is not None and rid not in only:
             continue
-        statement = _statement_at(repo, entry.merged_in, rid)
-        if statement is None:
-            continue
-        paths = sorted({change.path for change in statement.predicate.changes})
-        if _changed_all(repo, entry.merged_in, paths) and _changed_all(
-            repo, entry.reverted_in, paths
-        ):
-            reverted[rid] = replace(entry, statement=statement)
-    return reverted
+        checked = _checked(repo, entry)
+        if checked is not None:
+            landed[rid] = checked
+    return landed
+
+
+def _checked(repo: Path, entry: RemediationCommits) -> RemediationCommits | None:
+    """``entry`` with its statement when its attestation landed with the change it attests,
+    without its removal when that removal did not undo the change; None when the remediation
+    never landed (a placeholder, an unreadable file, a genuine attestation without its
+    change)."""
+    statement = _statement_at(repo, entry.merged_in, entry.remediation_id)
+    if statement is None:
+        return None
+    paths = sorted({change.path for change in statement.predicate.changes})
+    if not _changed_all(repo, entry.merged_in, paths):
+        return None
+    if entry.reverted_in is not None and not _changed_all(repo, entry.reverted_in, paths):
+        return RemediationCommits(entry.remediation_id, entry.merged_in, statement=statement)
+    return replace(entry, statement=statement)
 
 
 def reverted_fixes(

@@ -217,6 +217,38 @@ def test_a_placeholder_attestation_added_and_deleted_suppresses_nothing(
     assert f"mendbot/{rid}" in _branches(repo)
 
 
+@pytest.mark.parametrize("removed", [True, False], ids=["added-then-removed", "left-in-place"])
+def test_a_placeholder_attestation_is_no_merged_remediation_to_revert(
+    repo, keys, tmp_path: Path, removed: bool
+) -> None:
+    """``mendbot revert`` sees the same history as the memory of reverts: a genuine signed
+    attestation committed without its change (then deleted, or left there) is no merged
+    remediation. Neither the forge revert nor the signed revert bundle acts on it, and neither
+    calls it "already reverted"."""
+    out = tmp_path / "bundles-1"
+    _bundle(repo, keys, out)
+    [folder] = [p for p in out.iterdir() if p.name.startswith("gha-persist-credentials--ci-")]
+    rid = folder.name.replace("--", "/", 1)
+    placeholder = repo.write(committed_attestation_path(rid), (folder / ATTESTATION).read_bytes())
+    repo.commit("add an attestation")
+    if removed:
+        placeholder.unlink()
+        repo.commit("remove it again")
+    tip, before = repo.head(), _branches(repo)
+
+    opened = run_mendbot("revert", rid, "--forge", "local", "--repo", str(repo.path))
+    signed = run_mendbot(
+        "revert", rid, "--repo", str(repo.path), "--bundle-out", str(tmp_path / "revert"),
+        "--sign", "key", "--signing-key", str(keys[0]),
+    )  # fmt: skip
+    for done in (opened, signed):
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert f"no merged remediation {rid}" in done.stderr
+        assert "already reverted" not in done.stderr and "Traceback" not in done.stderr
+    assert _branches(repo) == before and repo.head() == tip
+    assert not (tmp_path / "revert").exists()
+
+
 def test_a_clean_up_of_mendbot_files_is_not_a_revert(repo, keys, tmp_path: Path) -> None:
     rid = _merged_ci(repo, keys, tmp_path)
     repo.git("rm", "-q", "-r", ".mendbot")

@@ -67,11 +67,12 @@ def write_revert_bundle(
     repo = git.toplevel(root)
     tip = git.rev_parse(repo, "HEAD")
     require_history(repo, "a revert bundle")
-    entry = remediation_history(repo, tip).get(target)
+    entry = remediation_history(repo, tip, only={target}).get(target)
     if entry is None:
         raise RevertTargetError(
             f"no merged remediation {target} on the checked-out branch: its attestation "
-            f"{committed_attestation_path(target)} was never added there",
+            f"{committed_attestation_path(target)} was never added there together with "
+            "the change it attests",
             advice="check out the default branch with its history (fetch-depth: 0); "
             "`git log -- .mendbot/attestations/` lists the merged remediations",
         )
