@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Step 2 of the mendbot action (action.yml): install mendbot into its own virtual environment,
 # from the action's checkout (the commit the workflow's `uses:` pins) or the release VERSION.
-# Reads COMMAND, VERSION, PYTHON, VENV and CAN_SIGN (`true` when step 1 found that the job can
-# sign). An environment already at VENV (restored from the cache) is used as it is, except in a
-# job that can sign: there it is replaced by a fresh install, whoever left it.
+# Reads COMMAND, VERSION, PYTHON, VENV and CACHE (`true` when step 1 let this job restore the
+# cache: a read-only analysis that cannot sign). Only then is an environment already at VENV
+# used as it is; in every other job it is replaced by a fresh install, whoever left it.
 set -euo pipefail
 
-if [[ "$CAN_SIGN" != true && -x "$VENV/bin/mendbot" ]]; then
+if [[ "$CACHE" == true && -x "$VENV/bin/mendbot" ]]; then
   echo "mendbot is already installed in $VENV"
   exit 0
 fi

@@ -88,11 +88,7 @@ case "$COMMAND" in
     ;;
   propose)
     if [[ -n "$INPUT_ROLLBACK_SHA" ]]; then
-      if [[ -z "$INPUT_ENVIRONMENT" ]]; then
-        echo "::error title=mendbot propose::input 'rollback-sha' needs input 'environment'"
-        code=2
-        finish
-      fi
+      # action/setup.sh refused a rollback without its environment.
       run "$mendbot" propose "--rollback=$INPUT_ROLLBACK_SHA" "--env=$INPUT_ENVIRONMENT" --forge github "${extra[@]}" >"$temp/mendbot-rollback.txt"
       cat "$temp/mendbot-rollback.txt"
       output pull-requests "$(pull_request_number "$temp/mendbot-rollback.txt")"
@@ -123,13 +119,8 @@ for o in json.load(open(sys.argv[1]))["outcomes"]:
     if [[ "$INPUT_ALL_OPEN" == true ]]; then
       args+=(--all-open)
     else
-      pr="${INPUT_PR:-$EVENT_PR}"
-      if [[ -z "$pr" ]]; then
-        echo "::error title=mendbot gate::no pull request: set input 'pr', or 'all-open: true'"
-        code=2
-        finish
-      fi
-      args+=("--pr=$pr")
+      # action/setup.sh refused a gate run without a pull request.
+      args+=("--pr=${INPUT_PR:-$EVENT_PR}")
     fi
     if [[ -n "$INPUT_MERGE_GROUP_SHA" ]]; then
       args+=("--merge-group-sha=$INPUT_MERGE_GROUP_SHA")
@@ -142,11 +133,7 @@ for o in json.load(open(sys.argv[1]))["outcomes"]:
     fi
     ;;
   revert)
-    if [[ -z "$INPUT_TARGET" ]]; then
-      echo "::error title=mendbot revert::input 'target' names the remediation to revert"
-      code=2
-      finish
-    fi
+    # action/setup.sh refused a revert without its target.
     if [[ -n "$INPUT_BUNDLE_OUT" ]]; then
       # The signing half: read-only, no forge; `command: propose` opens the pull request.
       args=("--bundle-out=$INPUT_BUNDLE_OUT")

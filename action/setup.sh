@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Step 1 of the mendbot action (action.yml): check the inputs, find Python 3.11+, and choose
 # where mendbot's virtual environment lives and whether it may come from the cache.
-# Reads COMMAND, CACHE, VERSION, PYTHON and the INPUT_* values that must be one line; writes
-# the outputs venv, can-sign, cache and cache-key. Nothing runs when an input is refused.
+# Reads COMMAND, CACHE, VERSION, PYTHON, EVENT_PR and the INPUT_* values; writes the outputs
+# venv, cache and cache-key. Nothing is installed or run when an input is refused.
 set -euo pipefail
 # shellcheck source=action/outputs.sh
 source "$GITHUB_ACTION_PATH/action/outputs.sh"
@@ -46,6 +46,25 @@ for name in annotations fail-on-findings all-open; do
   esac
 done
 
+# What each command cannot run without: refused here, before a minute goes into installing.
+case "$COMMAND" in
+  propose)
+    if [[ -n "$INPUT_ROLLBACK_SHA" && -z "$INPUT_ENVIRONMENT" ]]; then
+      fail "input 'rollback-sha' needs input 'environment'"
+    fi
+    ;;
+  gate)
+    if [[ "$INPUT_ALL_OPEN" != true && -z "${INPUT_PR:-${EVENT_PR-}}" ]]; then
+      fail "no pull request for the gate: set input 'pr', or 'all-open: true'"
+    fi
+    ;;
+  revert)
+    if [[ -z "$INPUT_TARGET" ]]; then
+      fail "input 'target' names the remediation to revert"
+    fi
+    ;;
+esac
+
 if [[ -n "$VERSION" && ! "$VERSION" =~ ^[0-9][0-9A-Za-z.+!-]*$ ]]; then
   fail "input 'version' must be a release number such as 1.2.0"
 fi
@@ -85,13 +104,27 @@ else
   # The action's own code: the cache is never shared between two versions of it.
   source_id="$(cd "$GITHUB_ACTION_PATH" && find pyproject.toml bot -type f \( -name '*.py' -o -name '*.toml' -o -name '*.yml' -o -name '*.json' \) -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)"
 fi
-cache=false
+# Only a read-only analysis may run what a cache restored: any workflow on the default branch
+# can write a cache entry under this predictable key first. Every job that can sign, push,
+# open pull requests, decide the required status or deploy runs only the mendbot it installed
+# itself, in this very step, and never one an earlier step left at the same path.
+fresh=""
 if [[ -n "$signing" ]]; then
-  echo "mendbot is installed afresh from its pinned source, never from a cache: $signing, so this job can sign."
-elif [[ "$CACHE" == auto && "$COMMAND" == analyze ]]; then
+  fresh="$signing, so this job can sign"
+else
+  case "$COMMAND" in
+    propose | revert) fresh="the propose identity pushes branches and opens pull requests" ;;
+    gate) fresh="the gate's decision is the required status that lets pull requests merge" ;;
+    deploy) fresh="the deploy identity changes what it deploys to" ;;
+    analyze) [[ "$CACHE" == auto ]] || fresh="input 'cache' is false" ;;
+  esac
+fi
+cache=false
+if [[ -n "$fresh" ]]; then
+  echo "mendbot is installed afresh from its pinned source, never from a cache: $fresh."
+else
   cache=true
 fi
 output venv "$venv"
-output can-sign "$([[ -n "$signing" ]] && echo true || echo false)"
 output cache "$cache"
 output cache-key "mendbot-venv-${RUNNER_OS:-unknown}-py$python_version-$source_id"

@@ -1,8 +1,9 @@
 """The GitHub Action (``action.yml``), run step by step with its documented inputs.
 
 The first run installs mendbot for real from this checkout, as the action does on a runner
-without a cached environment; the other tests reuse that environment the way a restored cache
-is used (the install step then leaves it as it is).
+without a cached environment; the read-only ``analyze`` tests reuse that environment the way a
+restored cache is used (the install step then leaves it as it is). Every other job installs
+mendbot afresh, as the action does on a runner, so those tests are the slow ones.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture
 def runner(installed: Path, tmp_path: Path) -> Path:
-    """A runner's temporary folder where mendbot's environment was restored."""
+    """A runner's temporary folder where mendbot's environment was restored (which only a
+    read-only ``analyze`` uses; every other job installs afresh)."""
     folder = tmp_path / "runner"
     folder.mkdir()
     (folder / "mendbot-venv").symlink_to(installed)
@@ -116,15 +118,23 @@ def test_fail_on_findings_fails_the_step(tmp_path: Path, runner: Path) -> None:
         ({"command": "analyze", "cache": "yes"}, "input 'cache' must be auto or false"),
         ({"command": "analyze", "version": "--index-url=x"}, "input 'version' must be a release"),
         ({"command": "analyze", "python": "no-such-python"}, "input 'python': no interpreter"),
+        ({"command": "gate"}, "no pull request for the gate: set input 'pr', or 'all-open: true'"),
+        ({"command": "revert"}, "input 'target' names the remediation to revert"),
+        (
+            {"command": "propose", "rollback-sha": "0" * 40},
+            "input 'rollback-sha' needs input 'environment'",
+        ),
     ],
 )
 def test_bad_inputs_stop_before_anything_runs(
     tmp_path: Path, runner: Path, inputs: dict[str, str], message: str
 ) -> None:
+    """Refused before the install: no minute is spent installing for a run that cannot be."""
     workspace = _workspace(tmp_path, {"triage.yml": INJECTABLE})
     run = run_action(inputs, workspace=workspace, runner_temp=runner)
     assert run.returncode == 2
     assert f"::error title=mendbot action::{message}" in run.stdout
+    assert "mendbot, version" not in run.stdout  # nothing was installed
     assert run.outputs["exit-code"] == ""  # mendbot never ran
 
 
@@ -285,6 +295,41 @@ def test_an_analysis_that_signs_never_runs_a_restored_environment(
     assert run.returncode != 0 and run.outputs["exit-code"] == ""
 
 
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        {"command": "propose"},
+        {"command": "propose", "rollback-sha": "0" * 40, "environment": "staging"},
+        {"command": "gate", "pr": "1"},
+        {"command": "gate", "all-open": "true"},
+        {"command": "revert", "target": "#1"},
+        {"command": "deploy", "deploy-command": "plan"},
+        {"command": "analyze", "cache": "false"},
+    ],
+    ids=["propose", "rollback", "gate", "gate-all-open", "revert", "deploy", "analyze-no-cache"],
+)
+def test_a_job_that_holds_write_access_or_decides_the_gate_never_runs_a_planted_mendbot(
+    tmp_path: Path, inputs: dict[str, str]
+) -> None:
+    """An earlier step of the job (or a poisoned cache restored by a copy of an older action)
+    left a "mendbot" where the action keeps its environment. Propose (pushes, opens pull
+    requests), the gate (the required status) and deploy hold write access: none restores the
+    cache or runs what it finds; each installs afresh. The package index is unreachable here,
+    so the fresh install fails: what matters is that the planted mendbot never ran and no
+    decision, pull request or exit code came out."""
+    workspace = _workspace(tmp_path, {"triage.yml": INJECTABLE})
+    runner = tmp_path / "runner"
+    marker = _plant_poisoned_environment(runner)
+    offline = {"PIP_CONFIG_FILE": "/dev/null", "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(tmp_path)}
+    run = run_action(inputs, workspace=workspace, runner_temp=runner, env=offline)
+    assert run.skipped_uses == []
+    assert not marker.exists()
+    assert "installed afresh from its pinned source, never from a cache" in run.stdout
+    assert run.returncode != 0
+    assert run.outputs["exit-code"] == run.outputs["decision"] == ""
+    assert run.outputs["pull-requests"] == ""
+
+
 def test_input_values_are_words_never_code(tmp_path: Path, runner: Path) -> None:
     """Every input reaches mendbot as separate words: nothing in them is run by a shell."""
     workspace = _workspace(tmp_path, {"triage.yml": INJECTABLE})
@@ -347,20 +392,6 @@ def test_propose_without_bundles_says_so(tmp_path: Path, runner: Path) -> None:
     assert run.returncode == 0
     assert "No bundle under mendbot-bundles: nothing to propose." in run.stdout
     assert run.outputs["pull-requests"] == ""
-
-
-def test_gate_without_a_pull_request_is_refused(tmp_path: Path, runner: Path) -> None:
-    workspace = _workspace(tmp_path, {})
-    run = run_action({"command": "gate"}, workspace=workspace, runner_temp=runner)
-    assert (run.returncode, run.outputs["exit-code"]) == (2, "2")
-    assert "no pull request: set input 'pr', or 'all-open: true'" in run.stdout
-
-
-def test_revert_needs_a_target(tmp_path: Path, runner: Path) -> None:
-    workspace = _workspace(tmp_path, {"ci.yml": CLEAN})
-    run = run_action({"command": "revert"}, workspace=workspace, runner_temp=runner)
-    assert (run.returncode, run.outputs["exit-code"]) == (2, "2")
-    assert "input 'target' names the remediation to revert" in run.stdout
 
 
 def test_revert_on_github_opens_the_exact_revert(
@@ -439,15 +470,6 @@ def test_signed_revert_through_the_action_sign_job_then_propose_job(
     assert "mendbot:revert" in pull.labels
     assert "asked by grace: it broke the release" in pull.title
     assert f"merged in `{merged}` (#1)" in pull.body
-
-
-def test_a_rollback_needs_its_environment(tmp_path: Path, runner: Path) -> None:
-    workspace = _workspace(tmp_path, {"ci.yml": CLEAN})
-    run = run_action(
-        {"command": "propose", "rollback-sha": "0" * 40}, workspace=workspace, runner_temp=runner
-    )
-    assert (run.returncode, run.outputs["exit-code"]) == (2, "2")
-    assert "input 'rollback-sha' needs input 'environment'" in run.stdout
 
 
 def test_deploy_observe_runs_mendbot_deploy_observe(tmp_path: Path, runner: Path) -> None:
