@@ -36,6 +36,7 @@ from bot.forge.interface import Deployment
 from bot.policy.gate_context import UNMAPPED_ENVIRONMENT
 from bot.protocol import ATTESTATIONS_DIR, DEPLOY_FREEZING_OUTCOMES
 from bot.provenance.changes import RawEntry, parse_raw, raw_diff
+from bot.provenance.own_change import own_change_problems, undoes, undoes_own_change
 from bot.provenance.statement import Statement
 from bot.provenance.verification.trust import Trust
 from bot.provenance.verification.verifier import verify_attestation
@@ -46,10 +47,12 @@ PLAN_VERSION = 1
 #: Blast radii a change may have and still deploy without the stronger approvals.
 _AUTOMATIC_RADII = frozenset({BlastRadius.FILE, BlastRadius.SERVICE})
 #: Checks of a reverted change's attestation that may fail: they bind it to the pull request
-#: it came from, or its time. ``change-set`` (the reverted commit's own change is the attested
-#: one) must hold: a genuine attestation copied into a person's commit makes no bot change.
+#: it came from, or its time, or (``change-set``) to the whole commit, which may have brought
+#: other work too. The reverted commit's change on the remediation's own paths must be the
+#: attested one instead (:func:`~bot.provenance.own_change.own_change_problems`): a genuine
+#: attestation copied into a person's commit makes no bot change.
 _NOT_IDENTITY = frozenset(
-    {"head", "base", "base-commit", "merge-result", "attestation-path", "expiry"}
+    {"head", "base", "base-commit", "change-set", "merge-result", "attestation-path", "expiry"}
 )
 
 Action = Literal["apply", "skip", "refuse"]
@@ -195,17 +198,17 @@ def plan_merge(
         attestation = {"path": added[0].path, "sha256": hashlib.sha256(raw).hexdigest()}
         change_id = statement.predicate.remediation.id
     elif not added and removed and gate.revert_of:
-        if not _turns_around(repo, entries, gate.revert_of):
+        found = _reverted_statement(repo, gate.revert_of, removed, trust, now, repository)
+        if isinstance(found, str):
+            return _nothing(empty, found)
+        statement, attestation = found
+        if not _turns_around(repo, entries, gate.revert_of, statement):
             return _nothing(
                 empty,
                 f"the merge commit is not the exact revert of {gate.revert_of[:12]}: it changes "
                 "more or other than the reverted change, so part of it was never reviewed as "
                 "a revert",
             )
-        found = _reverted_statement(repo, gate.revert_of, removed, trust, now, repository)
-        if isinstance(found, str):
-            return _nothing(empty, found)
-        statement, attestation = found
         change_id = "revert:" + statement.predicate.remediation.id
     else:
         return _nothing(
@@ -269,14 +272,14 @@ def _contents(
     }
 
 
-def _turns_around(repo: Path, entries: list[RawEntry], reverted: str) -> bool:
+def _turns_around(repo: Path, entries: list[RawEntry], reverted: str, statement: Statement) -> bool:
     """Whether the merge's change (``entries``, first parent → merge) is exactly ``reverted``'s
-    change turned around, path for path (modes and blobs). The gate judged the pull request's
-    head; a merge commit that carries more than that head (an evil merge) is not the revert."""
+    change turned around, path for path (modes and blobs): all of it, or exactly the own paths
+    of the remediation ``statement`` attests (``mendbot revert`` of a remediation that came in
+    with other work, a release merge). The gate judged the pull request's head; a merge commit
+    that carries more than that head (an evil merge) is not the revert."""
     change = parse_raw(raw_diff(repo, gitcmd.rev_parse(repo, f"{reverted}^1"), reverted))
-    turned = {e.path: ((e.dst_mode, e.dst_id), (e.src_mode, e.src_id)) for e in change}
-    mine = {e.path: ((e.src_mode, e.src_id), (e.dst_mode, e.dst_id)) for e in entries}
-    return bool(entries) and mine == turned
+    return undoes(entries, change) or undoes_own_change(entries, change, statement)
 
 
 def _reverted_statement(
@@ -288,7 +291,9 @@ def _reverted_statement(
     repository: str,
 ) -> tuple[Statement, dict[str, str]] | str:
     """The statement of the bot change ``reverted`` (signed by ``trust``; it may have expired,
-    since a revert restores the reviewed state before it), or why there is none."""
+    since a revert restores the reviewed state before it; ``reverted``'s own change on the
+    remediation's paths is exactly the attested one, whatever else that commit brought), or
+    why there is none."""
     if len(removed) != 1:
         return f"the revert removes {len(removed)} attestations; a remediation has one"
     raw = gitcmd.read_blobs(repo, [removed[0].src_id])[removed[0].src_id]
@@ -301,9 +306,14 @@ def _reverted_statement(
         now=now,
         repository=repository,
     )
-    failed = [c for c in result.failures if c.id not in _NOT_IDENTITY]
+    failed = [f"{c.id}: {c.message}" for c in result.failures if c.id not in _NOT_IDENTITY]
+    if result.statement is not None and not failed:
+        try:
+            failed = own_change_problems(repo, result.statement, reverted)
+        except MendbotError as exc:
+            failed = [str(exc)]
     if result.statement is None or failed:
-        why = "; ".join(f"{c.id}: {c.message}" for c in failed) or "no verified statement"
+        why = "; ".join(failed) or "no verified statement"
         return f"the reverted change's attestation {removed[0].path} does not hold: {why}"
     return result.statement, {"path": removed[0].path, "sha256": hashlib.sha256(raw).hexdigest()}
 

@@ -24,7 +24,7 @@ from bot.gate.contributors import head_attested, who_contributed
 from bot.gate.deploy_freeze import frozen_by_deployments
 from bot.gate.owners import LOCATIONS as CODEOWNERS_LOCATIONS
 from bot.gate.owners import code_owners
-from bot.gate.reverts import RevertFacts, find_revert, undoes
+from bot.gate.reverts import RevertFacts, find_revert, reverts_commit
 from bot.policy.gate_context import (
     UNMAPPED_ENVIRONMENT,
     Approval,
@@ -157,15 +157,23 @@ def deploy_time_bound(config: Config) -> timedelta:
     return timedelta(minutes=deploy.session_minutes + deploy.run_timeout_minutes + 15)
 
 
-def commit_reverts(repo: Path, resolver: str, failed: str) -> bool:
-    """Whether commit ``resolver``'s first-parent change is exactly commit ``failed``'s turned
-    around; False when either cannot be read (fail closed: the freeze stays)."""
+def commit_reverts(
+    repo: Path,
+    resolver: str,
+    failed: str,
+    attested_paths: Callable[[bytes, str], tuple[str, ...] | None],
+) -> bool:
+    """Whether commit ``resolver``'s first-parent change exactly reverts commit ``failed``, as
+    the gate recognises an exact revert in a pull request (:func:`reverts_commit`): all of
+    ``failed``'s change turned around, or exactly the own paths of the one trusted remediation
+    it merged (what ``mendbot revert`` makes of a release merge; ``attested_paths`` as for
+    :func:`find_revert`). False when either cannot be read (fail closed: the freeze stays)."""
     try:
         mine = parse_raw(raw_diff(repo, f"{resolver}^1", resolver))
-        theirs = parse_raw(raw_diff(repo, f"{failed}^1", failed))
+        parent = gitcmd.rev_parse(repo, f"{failed}^1")
+        return reverts_commit(repo, mine, failed, parent, attested_paths) is not None
     except MendbotError:
         return False
-    return undoes(mine, theirs)
 
 
 def _single_commit(repo: Path, merge_base: str, head: str) -> bool:
@@ -371,7 +379,12 @@ def gather(
     last_push_required = forge.last_push_approval_required(pull.base_ref)
     frozen_now = frozen_environments(forge, rolled_back) | frozen_by_deployments(
         forge.deployments(),
-        reverts=lambda resolver, failed: commit_reverts(repo, resolver, failed),
+        reverts=lambda resolver, failed: commit_reverts(
+            repo,
+            resolver,
+            failed,
+            lambda raw, commit: attested_own_paths(repo, raw, commit, trust, now),
+        ),
         now=now,
         stale_after=deploy_time_bound(base.config),
     )

@@ -30,14 +30,12 @@ from pathlib import Path
 from bot import git as gitcmd
 from bot.protocol import ATTESTATIONS_DIR
 from bot.provenance.changes import RawEntry, parse_raw, raw_diff
+from bot.provenance.own_change import images, undoes
 
 #: How far back the base branch is searched for the reverted commit.
 HISTORY_LIMIT = 200
 #: A pull request touching more paths than this is not searched (reverts are small).
 MAX_PATHS = 500
-
-#: One side of a path's change: (mode, blob id); ``000000`` and a null id for "absent".
-_Image = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -53,19 +51,6 @@ class RevertFacts:
     paths: tuple[str, ...] = ()
     """The paths the reverted change touched, its trusted attestations left out: what a
     rollback of it rolls back (the environments it freezes come from these)."""
-
-
-def _images(entries: Sequence[RawEntry]) -> dict[str, tuple[_Image, _Image]]:
-    """``path -> (pre-image, post-image)``."""
-    return {e.path: ((e.src_mode, e.src_id), (e.dst_mode, e.dst_id)) for e in entries}
-
-
-def undoes(revert: Sequence[RawEntry], change: Sequence[RawEntry]) -> bool:
-    """Whether ``revert`` turns ``change`` around exactly: the same paths, and on each the
-    revert's pre-image is the change's post-image and its post-image the change's pre-image
-    (modes and blob ids, so content, deletes and adds included)."""
-    turned = {path: (after, before) for path, (before, after) in _images(change).items()}
-    return bool(revert) and _images(revert) == turned
 
 
 def find_revert(
@@ -98,7 +83,7 @@ def find_revert(
     if tree is None:
         return RevertFacts(False, False)
     merged = [e for e in parse_raw(raw_diff(repo, base_tip, tree)) if e.path != own_attestation]
-    if _images(merged) != _images(pr_entries):
+    if images(merged) != images(pr_entries):
         return RevertFacts(False, False)
     paths = sorted({entry.path for entry in pr_entries})
     log = gitcmd.run(
@@ -115,30 +100,45 @@ def find_revert(
     )
     for line in log.decode().splitlines():
         commit, *parents = line.split()
-        if not parents:
-            continue
-        entries = parse_raw(raw_diff(repo, parents[0], commit))
-        whole = undoes(pr_entries, entries)
-        part = [entry for entry in entries if entry.path in paths]
-        if not whole and not undoes(pr_entries, part):
-            continue
-        added = [
-            entry
-            for entry in part
-            if entry.status == "A" and entry.path.startswith(ATTESTATIONS_DIR + "/")
-        ]
-        blobs = gitcmd.read_blobs(repo, [entry.dst_id for entry in added])
-        # A whole-commit revert reverts a bot change when that commit is all the remediation's;
-        # a partial one when it is exactly one remediation's own paths.
-        expected = {entry.path for entry in entries} if whole else set(paths)
-        trusted = tuple(
-            e.path
-            for e in added
-            if set(attested_paths(blobs[e.dst_id], commit) or ()) == expected
-            and (whole or e.path in expected)
-        )
-        if not whole and len(trusted) != 1:
-            continue
-        touched = tuple(path for path in paths if path not in trusted)
-        return RevertFacts(True, bool(trusted), commit, trusted, touched)
+        if parents:
+            facts = reverts_commit(repo, pr_entries, commit, parents[0], attested_paths)
+            if facts is not None:
+                return facts
     return RevertFacts(False, False)
+
+
+def reverts_commit(
+    repo: Path,
+    entries: Sequence[RawEntry],
+    commit: str,
+    parent: str,
+    attested_paths: Callable[[bytes, str], tuple[str, ...] | None],
+) -> RevertFacts | None:
+    """Whether the change ``entries`` exactly reverts ``commit`` (first parent ``parent``): all
+    of its change, or exactly the own paths of one trusted remediation it merged (see
+    :func:`find_revert` for ``attested_paths``); None when it is neither."""
+    paths = sorted({entry.path for entry in entries})
+    change = parse_raw(raw_diff(repo, parent, commit))
+    whole = undoes(entries, change)
+    part = [entry for entry in change if entry.path in paths]
+    if not whole and not undoes(entries, part):
+        return None
+    added = [
+        entry
+        for entry in part
+        if entry.status == "A" and entry.path.startswith(ATTESTATIONS_DIR + "/")
+    ]
+    blobs = gitcmd.read_blobs(repo, [entry.dst_id for entry in added])
+    # A whole-commit revert reverts a bot change when that commit is all the remediation's;
+    # a partial one when it is exactly one remediation's own paths.
+    expected = {entry.path for entry in change} if whole else set(paths)
+    trusted = tuple(
+        e.path
+        for e in added
+        if set(attested_paths(blobs[e.dst_id], commit) or ()) == expected
+        and (whole or e.path in expected)
+    )
+    if not whole and len(trusted) != 1:
+        return None
+    touched = tuple(path for path in paths if path not in trusted)
+    return RevertFacts(True, bool(trusted), commit, trusted, touched)

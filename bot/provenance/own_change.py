@@ -11,12 +11,16 @@ remediation" is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-from bot.provenance.changes import changes_from_raw, parse_raw, raw_diff
+from bot.provenance.changes import RawEntry, changes_from_raw, parse_raw, raw_diff
 from bot.provenance.layout import committed_attestation_path
 from bot.provenance.statement import Statement
 from bot.provenance.verification.compare import compare
+
+#: One side of a path's change: (mode, blob id); ``000000`` and a null id for "absent".
+Image = tuple[str, str]
 
 
 def own_paths(statement: Statement) -> tuple[str, ...]:
@@ -43,3 +47,26 @@ def own_change_problems(repo: Path, statement: Statement, commit: str) -> list[s
     if not any(entry.path == attestation and entry.status == "A" for entry in entries):
         problems.append(f"commit {commit[:12]} does not add the attestation {attestation}")
     return problems
+
+
+def images(entries: Sequence[RawEntry]) -> dict[str, tuple[Image, Image]]:
+    """``path -> (pre-image, post-image)``."""
+    return {e.path: ((e.src_mode, e.src_id), (e.dst_mode, e.dst_id)) for e in entries}
+
+
+def undoes(revert: Sequence[RawEntry], change: Sequence[RawEntry]) -> bool:
+    """Whether ``revert`` turns ``change`` around exactly: the same paths, and on each the
+    revert's pre-image is the change's post-image and its post-image the change's pre-image
+    (modes and blob ids, so content, deletes and adds included)."""
+    turned = {path: (after, before) for path, (before, after) in images(change).items()}
+    return bool(revert) and images(revert) == turned
+
+
+def undoes_own_change(
+    revert: Sequence[RawEntry], change: Sequence[RawEntry], statement: Statement
+) -> bool:
+    """Whether ``revert`` turns around exactly ``statement``'s own paths of ``change`` (a
+    commit's first-parent change that merged the remediation, maybe with other work): what
+    ``mendbot revert`` makes, and what the gate and the deploy job accept as its exact revert."""
+    own = set(own_paths(statement))
+    return undoes(revert, [entry for entry in change if entry.path in own])

@@ -113,14 +113,15 @@ def read_plan(path: Path) -> dict:
 
 
 def frozen(path: Path, deployments, now=DEPLOY_NOW) -> set[str]:
-    """The environments the gate sees frozen by ``deployments`` of the repository at ``path``."""
+    """The environments the gate sees frozen by ``deployments`` of the repository at ``path``,
+    when it trusts no signer (only whole-commit reverts resolve a failure)."""
     from bot.config import Config
     from bot.gate.build import commit_reverts, deploy_time_bound
     from bot.gate.deploy_freeze import frozen_by_deployments
 
     return frozen_by_deployments(
         deployments,
-        reverts=lambda resolver, failed: commit_reverts(path, resolver, failed),
+        reverts=lambda resolver, failed: commit_reverts(path, resolver, failed, lambda *_: None),
         now=now,
         stale_after=deploy_time_bound(Config()),
     )
