@@ -12,6 +12,8 @@ import json
 import re
 import shutil
 import subprocess
+import tomllib
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +21,8 @@ import pytest
 from action_steps import ROOT, ActionRun, parse_outputs, run_action
 from cryptography.hazmat.primitives import serialization
 from fakegithub import TOKEN, FakeGitHub
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from bot.protocol import decode_metadata
 from bot.provenance.signing.signers import KeySigner
@@ -328,6 +332,89 @@ def test_a_job_that_holds_write_access_or_decides_the_gate_never_runs_a_planted_
     assert run.returncode != 0
     assert run.outputs["exit-code"] == run.outputs["decision"] == ""
     assert run.outputs["pull-requests"] == ""
+
+
+#: The action's locks, and the extras of mendbot each one holds.
+LOCKS = {"requirements.txt": (), "requirements-aws.txt": ("aws",)}
+
+
+def _locked(lock: str) -> dict[str, tuple[str, list[str]]]:
+    """Each requirement of ``action/<lock>``: its normalised name → (version, sha256 digests)."""
+    text = (ROOT / "action" / lock).read_text(encoding="utf-8").replace("\\\n", " ")
+    found: dict[str, tuple[str, list[str]]] = {}
+    for line in text.splitlines():
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        name, _, version = words[0].partition("==")
+        digests = [w.removeprefix("--hash=sha256:") for w in words[1:] if w.startswith("--hash=")]
+        found[canonicalize_name(name)] = (version, digests)
+    return found
+
+
+@pytest.mark.parametrize("lock", sorted(LOCKS))
+def test_the_lock_pins_every_dependency_and_the_build_backend_with_digests(lock: str) -> None:
+    """The action installs from ``action/<lock>`` with ``--require-hashes``: every dependency
+    pyproject.toml declares (with the extras of that lock) and the build backend must be there,
+    at one version pyproject.toml accepts, with its digests. After a dependency changes,
+    regenerate the locks with the command in their header."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    wanted = [*pyproject["project"]["dependencies"], *pyproject["build-system"]["requires"]]
+    for extra in LOCKS[lock]:
+        wanted += pyproject["project"]["optional-dependencies"][extra]
+    locked = _locked(lock)
+    assert all(version and digests for version, digests in locked.values()), locked
+    for text in wanted:
+        requirement = Requirement(text)
+        assert canonicalize_name(requirement.name) in locked, f"{lock} lacks {requirement.name}"
+        version, _ = locked[canonicalize_name(requirement.name)]
+        assert requirement.specifier.contains(version, prereleases=True), (text, version)
+
+
+def _forged_wheel(folder: Path, name: str, version: str, marker: Path) -> None:
+    """A wheel named and numbered like the real ``name`` ``version``, whose modules leave
+    ``marker`` when imported (``hatchling.build`` too: pip imports it to build mendbot)."""
+    folder.mkdir(exist_ok=True)
+    dist = re.sub(r"[-_.]+", "_", name)
+    code = f"open({str(marker)!r}, 'a').write({name!r})\n"
+    files = {
+        f"{dist}/__init__.py": code,
+        f"{dist}/build.py": code,
+        f"{dist}-{version}.dist-info/METADATA": (
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        ),
+        f"{dist}-{version}.dist-info/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: forger\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+    }
+    record = f"{dist}-{version}.dist-info/RECORD"
+    files[record] = "".join(f"{path},,\n" for path in [*files, record])
+    with zipfile.ZipFile(folder / f"{dist}-{version}-py3-none-any.whl", "w") as wheel:
+        for path, text in files.items():
+            wheel.writestr(path, text)
+
+
+def test_a_package_swapped_on_the_index_is_refused_before_it_runs(tmp_path: Path) -> None:
+    """The index (or a ``PIP_*`` variable an earlier step set) offers every locked package
+    under its pinned name and version, with other content, the build backend pip runs to build
+    mendbot included. The lock's digests refuse them before anything is installed or built:
+    none of their code runs, and the gate decides nothing."""
+    marker = tmp_path / "forged-code-ran"
+    index = tmp_path / "index"
+    for name, (version, _) in _locked("requirements.txt").items():
+        _forged_wheel(index, name, version, marker)
+    workspace = _workspace(tmp_path, {"ci.yml": CLEAN})
+    offline = {"PIP_CONFIG_FILE": "/dev/null", "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(index)}
+    run = run_action(
+        {"command": "gate", "pr": "1"},
+        workspace=workspace,
+        runner_temp=tmp_path / "runner",
+        env=offline,
+    )
+    assert not marker.exists(), marker.read_text()
+    assert "DO NOT MATCH THE HASHES" in run.stdout + run.stderr
+    assert run.returncode != 0
+    assert run.outputs["exit-code"] == run.outputs["decision"] == ""
 
 
 def test_input_values_are_words_never_code(tmp_path: Path, runner: Path) -> None:
