@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from deploy_scenario import DEPLOY_NOW, Deployable, read_plan
 from gate_scenario import local_scenario
 from test_deploy_apply_cli import _runs
-from test_deploy_attacks import _human_pull
+from test_deploy_attacks import _frozen, _human_pull
 
 from bot.forge.interface import PullRequest, PullState
 from bot.gate.run import GateOptions, evaluate
@@ -53,12 +53,6 @@ def _released(bench, signing_key, tmp_path: Path) -> tuple[Deployable, str, int]
     )
     deployable = Deployable(scenario, forge, release, analysis_pub, deploy_key, deploy_pub)
     return deployable, branch.removeprefix("mendbot/"), failed
-
-
-def _frozen(deployable: Deployable, number: int) -> bool:
-    options = GateOptions(trust=deployable.scenario.trust, now=DEPLOY_NOW)
-    run = evaluate(deployable.forge, number, options)
-    return bool(run.record["context"]["environment"]["frozen"])
 
 
 def test_mendbot_revert_of_the_remediation_in_a_failed_release_lifts_the_freeze(

@@ -198,16 +198,23 @@ def test_propose_skips_a_reverted_fix_in_a_bundle_made_without_the_history(
     assert _branches(repo) == before
 
 
-def test_a_placeholder_attestation_added_and_deleted_suppresses_nothing(
-    repo, keys, tmp_path: Path
-) -> None:
+def _placeholder(repo, keys: tuple[Path, Path], tmp_path: Path) -> tuple[str, Path]:
+    """The ci remediation's genuine signed attestation, committed on main without its change:
+    the remediation id and the committed file."""
     out = tmp_path / "bundles-1"
     _bundle(repo, keys, out)
     [folder] = [p for p in out.iterdir() if p.name.startswith("gha-persist-credentials--ci-")]
     rid = folder.name.replace("--", "/", 1)
-    # A real signed attestation, committed without its change, then deleted.
     placeholder = repo.write(committed_attestation_path(rid), (folder / ATTESTATION).read_bytes())
     repo.commit("add an attestation")
+    return rid, placeholder
+
+
+def test_a_placeholder_attestation_added_and_deleted_suppresses_nothing(
+    repo, keys, tmp_path: Path
+) -> None:
+    # A real signed attestation, committed without its change, then deleted.
+    rid, placeholder = _placeholder(repo, keys, tmp_path)
     placeholder.unlink()
     repo.commit("remove it again")
 
@@ -225,12 +232,7 @@ def test_a_placeholder_attestation_is_no_merged_remediation_to_revert(
     attestation committed without its change (then deleted, or left there) is no merged
     remediation. Neither the forge revert nor the signed revert bundle acts on it, and neither
     calls it "already reverted"."""
-    out = tmp_path / "bundles-1"
-    _bundle(repo, keys, out)
-    [folder] = [p for p in out.iterdir() if p.name.startswith("gha-persist-credentials--ci-")]
-    rid = folder.name.replace("--", "/", 1)
-    placeholder = repo.write(committed_attestation_path(rid), (folder / ATTESTATION).read_bytes())
-    repo.commit("add an attestation")
+    rid, placeholder = _placeholder(repo, keys, tmp_path)
     if removed:
         placeholder.unlink()
         repo.commit("remove it again")
