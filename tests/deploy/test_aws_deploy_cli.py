@@ -6,29 +6,25 @@ LocalSTS front and change moto's live state. The records are read back from disk
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_world import SOURCE, AwsWorld, aws_world, create_role, template
-from deploy_scenario import DEPLOY_NOW, DEPLOY_TIME, write_keys
-from gate_scenario import (
-    CODEOWNERS,
-    SHIPPED_POLICIES,
-    TEAMS,
-    propose_allow_merge,
-    sign_bundle,
+from aws_key_scenario import (
+    assert_no_secret,
+    keys_repo,
+    merge_remediation,
+    plan_and_apply,
+    record_predicate,
 )
+from aws_world import SOURCE, AwsWorld, aws_world, create_role, template
+from deploy_scenario import DEPLOY_NOW
 
-from bot.forge.local import LocalForge
 from bot.models import Confidence, Finding, Fix, Location, Remediation, Severity
-from bot.provenance.signing.bundle_writer import BundleRequest
 from bot.risk import BlastRadius, Disposition, Reversibility
 from clirun import run_mendbot
 from local_sts import ACCOUNT
@@ -112,72 +108,13 @@ def _merged(
     paths = {"victim": path}
     victim = world.user_with_key("victim", path)
     bystander = world.user_with_key("bystander")
-    repo = make_repo("keys")
-    shutil.copytree(SHIPPED_POLICIES, repo.path / "policies")
-    repo.write(".github/mendbot.yml", MENDBOT_YML)
-    repo.write(".github/CODEOWNERS", CODEOWNERS)
-    repo.write(
-        SOURCE,
-        _inventory({victim: ("victim", "Active"), bystander: ("bystander", "Active")}, paths),
+    inventory = _inventory(
+        {victim: ("victim", "Active"), bystander: ("bystander", "Active")}, paths
     )
-    repo.commit("inventory of the account's keys")
-    forge = LocalForge(repo.path, base="main")
-    forge.set_teams(TEAMS)
-    repo.git("remote", "add", "origin", forge.repository_uri)
-    remediation, finding = _remediation(victim)
+    repo = keys_repo(make_repo, MENDBOT_YML, inventory)
     fixed = _inventory({victim: ("victim", "Inactive"), bystander: ("bystander", "Active")}, paths)
-    request = BundleRequest(remediation=remediation, findings=[finding], files={SOURCE: fixed})
-    bundle = sign_bundle(repo, signing_key, request, tmp_path / "bundles")
-    merge_sha = propose_allow_merge(forge, bundle, signing_key)
-    _, analysis_pub = write_keys(tmp_path / "keys", "analysis", signing_key)
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    deploy_key, deploy_pub = write_keys(
-        tmp_path / "keys", "deploy", ec.generate_private_key(ec.SECP256R1())
-    )
-    token = tmp_path / "oidc-token"
-    token.write_text(world.issuer.deploy_token(environment="staging"))
-    world.tokens.append(token.read_text())
-    return {
-        "repo": repo,
-        "forge": forge,
-        "sha": merge_sha,
-        "victim": victim,
-        "bystander": bystander,
-        "trust": ["--repo", str(repo.path), "--base", "main", "--verify-key", str(analysis_pub)],
-        "deploy_key": deploy_key,
-        "deploy_pub": deploy_pub,
-        "token": token,
-    }
-
-
-def _plan_and_apply(merged: dict[str, Any], tmp_path: Path) -> tuple[Any, Any, Path]:
-    plan = tmp_path / "plan.json"
-    planned = run_mendbot(
-        "deploy", "plan", "--sha", merged["sha"], *merged["trust"], "--now", DEPLOY_TIME,
-        "--out", str(plan),
-    )  # fmt: skip
-    records = tmp_path / "records"
-    applied = run_mendbot(
-        "deploy", "apply", "--plan", str(plan), *merged["trust"],
-        "--sign", "key", "--signing-key", str(merged["deploy_key"]),
-        "--oidc-token-file", str(merged["token"]),
-        "--record-out", str(records), "--now", DEPLOY_TIME,
-    )  # fmt: skip
-    return planned, applied, records
-
-
-def _predicate(record: Path) -> dict[str, Any]:
-    payload = json.loads(record.read_text())["dsseEnvelope"]["payload"]
-    predicate: dict[str, Any] = json.loads(base64.b64decode(payload))["predicate"]
-    return predicate
-
-
-def _assert_no_secret(world: AwsWorld, *texts: str) -> None:
-    everything = "\n".join(texts)
-    assert world.tokens and world.sts.sessions
-    for secret in world.secrets():
-        assert secret not in everything
+    merged = merge_remediation(world, repo, signing_key, tmp_path, _remediation(victim), fixed)
+    return {**merged, "victim": victim, "bystander": bystander}
 
 
 @pytest.mark.parametrize("path", ["/", "/ci/etl/"])
@@ -188,7 +125,7 @@ def test_a_merged_key_deactivation_is_applied_with_a_change_scoped_session(
     against the session policy: the policy must name it."""
     merged = _merged(world, make_repo, signing_key, tmp_path, path)
 
-    planned, applied, records = _plan_and_apply(merged, tmp_path)
+    planned, applied, records = plan_and_apply(merged, tmp_path)
 
     assert planned.returncode == 0, planned.stdout + planned.stderr
     plan = json.loads((tmp_path / "plan.json").read_text())
@@ -201,7 +138,7 @@ def test_a_merged_key_deactivation_is_applied_with_a_change_scoped_session(
     assert world.status("bystander", merged["bystander"]) == "Active"
 
     [record] = sorted(records.iterdir())
-    predicate = _predicate(record)
+    predicate = record_predicate(record)
     assert predicate["outcome"] == "applied"
     credential = predicate["authority"]["credential"]
     assert credential["type"] == "aws-sts-web-identity"
@@ -217,7 +154,7 @@ def test_a_merged_key_deactivation_is_applied_with_a_change_scoped_session(
     assert session.policy["Statement"][0]["Resource"] == [
         f"arn:aws:iam::{ACCOUNT}:user{path}victim"
     ]
-    _assert_no_secret(
+    assert_no_secret(
         world, applied.stdout, applied.stderr, planned.stdout, record.read_text(), str(plan)
     )
 
@@ -228,17 +165,17 @@ def test_a_deactivation_that_does_not_hold_is_restored_and_rolled_back(
     merged = _merged(world, make_repo, signing_key, tmp_path)
     world.sts.fail("UpdateAccessKey", mode="swallow")
 
-    _, applied, records = _plan_and_apply(merged, tmp_path)
+    _, applied, records = plan_and_apply(merged, tmp_path)
 
     assert applied.returncode == 1, applied.stdout + applied.stderr
     assert world.status("victim", merged["victim"]) == "Active"
     [record] = sorted(records.iterdir())
-    predicate = _predicate(record)
+    predicate = record_predicate(record)
     assert predicate["outcome"] == "compensated"
     assert f"{merged['victim']} of victim reads back Active, Inactive was asked" in json.dumps(
         predicate["validation"]
     )
-    _assert_no_secret(world, applied.stdout, applied.stderr, record.read_text())
+    assert_no_secret(world, applied.stdout, applied.stderr, record.read_text())
 
 
 def test_sts_refusing_the_token_fails_before_anything_is_written(
@@ -248,7 +185,7 @@ def test_sts_refusing_the_token_fails_before_anything_is_written(
     merged["token"].write_text(world.issuer.analysis_token())
     world.tokens.append(merged["token"].read_text())
 
-    _, applied, records = _plan_and_apply(merged, tmp_path)
+    _, applied, records = plan_and_apply(merged, tmp_path)
 
     assert applied.returncode != 0
     assert "AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity" in (

@@ -9,10 +9,8 @@ file dropping a key the attestation did not, a session reaching another user's k
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -20,15 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_key_scenario import (
+    assert_no_secret,
+    keys_repo,
+    merge_remediation,
+    plan_and_apply,
+    record_predicate,
+)
 from aws_world import SOURCE, AwsWorld, aws_world, create_role, template
-from cryptography.hazmat.primitives.asymmetric import ec
-from deploy_scenario import DEPLOY_NOW, DEPLOY_TIME, write_keys
-from gate_scenario import CODEOWNERS, SHIPPED_POLICIES, TEAMS, propose_allow_merge, sign_bundle
+from deploy_scenario import DEPLOY_NOW
 
 from bot.deploy.aws_access_keys import AwsCallError
-from bot.forge.local import LocalForge
 from bot.models import Confidence, Finding, Fix, Location, Remediation, Severity
-from bot.provenance.signing.bundle_writer import BundleRequest
 from bot.risk import BlastRadius, Disposition, Ownership, Reversibility
 from clirun import run_mendbot
 from local_sts import ACCOUNT
@@ -160,81 +161,20 @@ def _merged(
     bystander = world.user_with_key("bystander")
     for user, key in (("victim", victim), ("victim", other), ("bystander", bystander)):
         world.set_status(user, key, "Inactive")
-    repo = make_repo("keys")
-    shutil.copytree(SHIPPED_POLICIES, repo.path / "policies")
-    if policies is not None:
-        shutil.rmtree(repo.path / "policies")
-        for name, text in policies.items():
-            repo.write(f"policies/{name}.yaml", text)
-    repo.write(".github/mendbot.yml", _mendbot_yml(allow_irreversible=allow_irreversible))
-    repo.write(".github/CODEOWNERS", CODEOWNERS)
     keys = {victim: ("victim", "Inactive"), other: ("victim", "Inactive")}
     keys[bystander] = ("bystander", "Inactive")
-    repo.write(SOURCE, _inventory(keys))
-    repo.commit("inventory of the account's keys")
-    forge = LocalForge(repo.path, base="main")
-    forge.set_teams(TEAMS)
-    repo.git("remote", "add", "origin", forge.repository_uri)
-    remediation, finding = _remediation(victim)
+    mendbot_yml = _mendbot_yml(allow_irreversible=allow_irreversible)
+    repo = keys_repo(make_repo, mendbot_yml, _inventory(keys), policies)
     kept = {k: v for k, v in keys.items() if k != victim and not (also_drop and k == other)}
-    request = BundleRequest(
-        remediation=remediation, findings=[finding], files={SOURCE: _inventory(kept)}
+    merged = merge_remediation(
+        world, repo, signing_key, tmp_path, _remediation(victim), _inventory(kept), approvers
     )
-    bundle = sign_bundle(repo, signing_key, request, tmp_path / "bundles")
-    merge_sha = propose_allow_merge(forge, bundle, signing_key, approvers)
-    _, analysis_pub = write_keys(tmp_path / "keys", "analysis", signing_key)
-    deploy_key, deploy_pub = write_keys(
-        tmp_path / "keys", "deploy", ec.generate_private_key(ec.SECP256R1())
-    )
-    token = tmp_path / "oidc-token"
-    token.write_text(world.issuer.deploy_token(environment="staging"))
-    world.tokens.append(token.read_text())
-    return {
-        "repo": repo,
-        "forge": forge,
-        "sha": merge_sha,
-        "victim": victim,
-        "other": other,
-        "bystander": bystander,
-        "trust": ["--repo", str(repo.path), "--base", "main", "--verify-key", str(analysis_pub)],
-        "deploy_key": deploy_key,
-        "deploy_pub": deploy_pub,
-        "token": token,
-    }
-
-
-def _plan_and_apply(merged: dict[str, Any], tmp_path: Path) -> tuple[Any, Any, Path]:
-    plan = tmp_path / "plan.json"
-    planned = run_mendbot(
-        "deploy", "plan", "--sha", merged["sha"], *merged["trust"], "--now", DEPLOY_TIME,
-        "--out", str(plan),
-    )  # fmt: skip
-    records = tmp_path / "records"
-    applied = run_mendbot(
-        "deploy", "apply", "--plan", str(plan), *merged["trust"],
-        "--sign", "key", "--signing-key", str(merged["deploy_key"]),
-        "--oidc-token-file", str(merged["token"]),
-        "--record-out", str(records), "--now", DEPLOY_TIME,
-    )  # fmt: skip
-    assert "Traceback" not in planned.stderr + applied.stderr
-    return planned, applied, records
-
-
-def _predicate(record: Path) -> dict[str, Any]:
-    payload = json.loads(record.read_text())["dsseEnvelope"]["payload"]
-    predicate: dict[str, Any] = json.loads(base64.b64decode(payload))["predicate"]
-    return predicate
+    return {**merged, "victim": victim, "other": other, "bystander": bystander}
 
 
 def _one_record(records: Path) -> dict[str, Any]:
     [record] = sorted(records.iterdir())
-    return _predicate(record)
-
-
-def _assert_no_secret(world: AwsWorld, *texts: str) -> None:
-    everything = "\n".join(texts)
-    for secret in world.secrets():
-        assert secret not in everything
+    return record_predicate(record)
 
 
 def test_an_approved_inactive_key_deletion_deletes_that_key_only(
@@ -242,7 +182,7 @@ def test_an_approved_inactive_key_deletion_deletes_that_key_only(
 ) -> None:
     merged = _merged(world, make_repo, signing_key, tmp_path)
 
-    planned, applied, records = _plan_and_apply(merged, tmp_path)
+    planned, applied, records = plan_and_apply(merged, tmp_path)
 
     assert planned.returncode == 0, planned.stdout + planned.stderr
     [change] = json.loads((tmp_path / "plan.json").read_text())["changes"]
@@ -282,7 +222,7 @@ def test_an_approved_inactive_key_deletion_deletes_that_key_only(
         "deploy", "verify-record", str(record), "--verify-key", str(merged["deploy_pub"])
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    _assert_no_secret(world, applied.stdout, applied.stderr, record.read_text())
+    assert_no_secret(world, applied.stdout, applied.stderr, record.read_text())
 
 
 @pytest.mark.parametrize(
@@ -311,7 +251,7 @@ def test_a_deletion_without_both_safeguards_deletes_nothing(
 ) -> None:
     merged = _merged(world, make_repo, signing_key, tmp_path, **setup)
 
-    planned, applied, records = _plan_and_apply(merged, tmp_path)
+    planned, applied, records = plan_and_apply(merged, tmp_path)
 
     assert planned.returncode == 1
     [change] = json.loads((tmp_path / "plan.json").read_text())["changes"]
@@ -338,7 +278,7 @@ def test_a_key_touched_after_approval_is_not_deleted(
     # The plan holds no credentials and cannot see this; the apply step re-reads IAM with
     # the deploy credentials before it deletes.
 
-    _, applied, records = _plan_and_apply(merged, tmp_path)
+    _, applied, records = plan_and_apply(merged, tmp_path)
 
     assert applied.returncode == 1, applied.stdout + applied.stderr
     assert world.status("victim", victim) == ("Active" if after_approval != "used" else "Inactive")
@@ -362,7 +302,7 @@ def test_a_delete_that_does_not_take_fails_without_asking_for_a_revert(
     merged = _merged(world, make_repo, signing_key, tmp_path)
     world.sts.fail("DeleteAccessKey", mode="swallow")
 
-    _, applied, records = _plan_and_apply(merged, tmp_path)
+    _, applied, records = plan_and_apply(merged, tmp_path)
 
     assert applied.returncode == 1
     assert world.status("victim", merged["victim"]) == "Inactive"
@@ -390,7 +330,7 @@ def test_a_file_dropping_a_key_the_attestation_does_not_deletes_nothing(
     repo.git("commit", "-q", "--amend", "--no-edit", "-a")
     merged["sha"] = repo.head()
 
-    planned, applied, _ = _plan_and_apply(merged, tmp_path)
+    planned, applied, _ = plan_and_apply(merged, tmp_path)
 
     assert planned.returncode != 0
     assert world.status("victim", merged["other"]) == "Inactive"
