@@ -12,47 +12,28 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from revert_scenario import analyze_and_propose, branch_names
 
 from bot.forge.interface import PullState
 from bot.forge.local import LocalForge
 from bot.protocol import REVERT_LABEL
 from bot.provenance.layout import bundle_name, committed_attestation_path
 from clirun import run_mendbot
-from keyfiles import write_keys
 
 CI = "gha-persist-credentials/ci"
 
 
-@pytest.fixture
-def keys(signing_key, tmp_path: Path) -> tuple[Path, Path]:
-    """The analysis' private key file and its public key file."""
-    return write_keys(tmp_path, "analysis", signing_key)
-
-
 def _analyze_and_propose(repo, keys: tuple[Path, Path], out: Path):
-    """``mendbot analyze --bundle-out`` then ``mendbot propose`` of every bundle, as CI runs."""
-    private, public = keys
+    """``mendbot analyze --bundle-out`` then ``mendbot propose`` of every bundle on main, as CI
+    runs."""
     _sync(repo)
-    analysed = run_mendbot(
-        "analyze", str(repo.path), "--offline", "--rule", "gha-persist-credentials",
-        "--bundle-out", str(out), "--sign", "key", "--signing-key", str(private),
-    )  # fmt: skip
-    assert analysed.returncode in (0, 1), analysed.stderr
-    bundles = sorted(str(p) for p in out.iterdir() if p.is_dir())
-    return run_mendbot(
-        "propose", *bundles, "--forge", "local", "--repo", str(repo.path),
-        "--verify-key", str(public),
-    )  # fmt: skip
+    return analyze_and_propose(repo, keys, out)
 
 
 def _sync(repo) -> None:
     """The merge button moved main on the forge: the checkout follows, as `git pull` would."""
     repo.git("checkout", "-q", "main")
     repo.git("reset", "-q", "--hard", "main")
-
-
-def _branches(repo) -> set[str]:
-    return set(repo.git("for-each-ref", "--format=%(refname:short)", "refs/heads").split())
 
 
 def _merged(repo, keys, tmp_path: Path) -> tuple[LocalForge, dict[str, int]]:
@@ -105,13 +86,13 @@ def test_a_reverted_remediation_is_not_proposed_again(workflow_repo, keys, tmp_p
     assert (again.returncode, again.stdout.split(" ")[0:2]) == (0, ["already", "open:"])
 
     forge.merge(revert.number)
-    branches = _branches(repo)
+    before = branch_names(repo)
     rerun = _analyze_and_propose(repo, keys, tmp_path / "bundles-2")
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     [line] = [line for line in rerun.stdout.splitlines() if rid in line]
     assert line.startswith(f"reverted  {rid}: reverted in ")
     assert "by Ada: not proposed again (list" in line
-    assert _branches(repo) == branches  # no new branch for it
+    assert branch_names(repo) == before  # no new branch for it
 
     # The analysis says so too, with how to undo it.
     _sync(repo)
@@ -197,13 +178,13 @@ def test_a_revert_that_cannot_be_exact_is_refused_naming_the_later_commits(
         workflow.read_text().replace("persist-credentials: false", "persist-credentials: 'false'")
     )
     later = repo.commit("quote the value")
-    branches = _branches(repo)
+    before = branch_names(repo)
     done = run_mendbot("revert", rid, "--forge", "local", "--repo", str(repo.path))
     assert done.returncode == 1, done.stdout + done.stderr
     assert "an exact revert is not possible" in done.stderr
     assert f"{later[:7]} " in done.stderr and "quote the value" in done.stderr
     assert "Traceback" not in done.stderr
-    assert _branches(repo) == branches
+    assert branch_names(repo) == before
 
 
 @pytest.mark.parametrize("target", ["#99", "nope/never-merged-12345678", "../../etc"])

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 from gate_scenario import SHIPPED_POLICIES
-from test_revert_cli import CI, _analyze_and_propose, _branches, _merged, _sync
+from revert_scenario import branch_names
+from test_revert_cli import CI, _analyze_and_propose, _merged, _sync
 from test_signed_revert import _gate, _propose, _revert_bundle
 
 from bot.forge.interface import PullRequest, PullState
@@ -27,16 +28,9 @@ from bot.protocol import REVERT_LABEL
 from bot.provenance.layout import bundle_name, committed_attestation_path
 from bot.provenance.revert_statement import revert_id
 from clirun import run_mendbot
-from keyfiles import write_keys
 
 CI_PATH = ".github/workflows/ci.yml"
 DEPLOY_PATH = ".github/workflows/deploy.yml"
-
-
-@pytest.fixture
-def keys(signing_key, tmp_path: Path) -> tuple[Path, Path]:
-    """The analysis' private key file and its public key file."""
-    return write_keys(tmp_path, "analysis", signing_key)
 
 
 def _proposed(repo, keys, tmp_path: Path) -> dict[str, str]:
@@ -48,7 +42,7 @@ def _proposed(repo, keys, tmp_path: Path) -> dict[str, str]:
     assert done.returncode == 0, done.stdout + done.stderr
     return {
         branch.removeprefix("mendbot/"): branch
-        for branch in _branches(repo)
+        for branch in branch_names(repo)
         if branch.startswith("mendbot/gha-")
     }
 
@@ -225,13 +219,13 @@ def test_a_commit_that_changed_the_remediations_file_differently_is_refused(
     workflow.write_text(workflow.read_text() + "      - run: make lint\n")
     repo.commit("and lint too")
     merged = _land(repo, branches[rid], method)
-    existing = _branches(repo)
+    existing = branch_names(repo)
 
     done = _revert(repo, rid)
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"commit {merged[:12]} changed {CI_PATH} differently" in done.stderr
     assert "Traceback" not in done.stderr
-    assert _branches(repo) == existing
+    assert branch_names(repo) == existing
 
 
 @pytest.mark.parametrize("method", ["merge-commit", "squash", "fast-forward", "rebase"])
@@ -379,13 +373,13 @@ def test_an_unsigned_revert_already_open_is_not_opened_again_from_a_signed_bundl
     pull = _open_revert(repo)
     out = tmp_path / "revert-bundle"
     assert _revert_bundle(repo, keys, out, rid).returncode == 0
-    existing = _branches(repo)
+    existing = branch_names(repo)
 
     done = _propose(repo, keys, out / bundle_name(revert_id(rid)))
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"already open as #{pull.number} ({pull.branch}): nothing opened" in done.stdout
     assert _open_revert(repo).number == pull.number
-    assert _branches(repo) == existing
+    assert branch_names(repo) == existing
 
 
 # -- a shallow clone ------------------------------------------------------------------------------

@@ -16,21 +16,15 @@ from pathlib import Path
 
 import pytest
 import yaml
+from revert_scenario import analyze_and_propose, branch_names, bundle, propose_bundles
 
 from bot.protocol import BOT_EMAIL, BOT_NAME
 from bot.provenance.layout import ATTESTATION, REVERTED_NOTE, STATEMENT, committed_attestation_path
 from clirun import run_mendbot
-from keyfiles import write_keys
 
 CI = "gha-persist-credentials/ci"
 CI_YML = ".github/workflows/ci.yml"
 PERSIST = "persist-credentials: false"
-
-
-@pytest.fixture
-def keys(signing_key, tmp_path: Path) -> tuple[Path, Path]:
-    """The analysis' private key file and its public key file."""
-    return write_keys(tmp_path, "analysis", signing_key)
 
 
 @pytest.fixture
@@ -41,32 +35,9 @@ def repo(workflow_repo):
     return workflow_repo
 
 
-def _branches(repo) -> set[str]:
-    return set(repo.git("for-each-ref", "--format=%(refname:short)", "refs/heads").split())
-
-
-def _bundle(repo, keys: tuple[Path, Path], out: Path, *, at: Path | None = None):
-    """``mendbot analyze --bundle-out`` of the checkout ``at`` (default: the repository)."""
-    done = run_mendbot(
-        "analyze", str(at or repo.path), "--offline", "--rule", "gha-persist-credentials",
-        "--bundle-out", str(out), "--sign", "key", "--signing-key", str(keys[0]),
-    )  # fmt: skip
-    assert done.returncode in (0, 1), done.stderr
-    return done
-
-
-def _propose(repo, keys: tuple[Path, Path], out: Path):
-    bundles = sorted(str(p) for p in out.iterdir() if p.is_dir())
-    return run_mendbot(
-        "propose", *bundles, "--forge", "local", "--repo", str(repo.path),
-        "--verify-key", str(keys[1]),
-    )  # fmt: skip
-
-
 def _analyze_and_propose(repo, keys: tuple[Path, Path], out: Path):
     repo.git("checkout", "-q", "main")
-    _bundle(repo, keys, out)
-    return _propose(repo, keys, out)
+    return analyze_and_propose(repo, keys, out)
 
 
 def _merge(repo, branch: str) -> None:
@@ -78,19 +49,19 @@ def _merged_ci(repo, keys, tmp_path: Path) -> str:
     """Both remediations proposed and merged with git; the ci one's id."""
     first = _analyze_and_propose(repo, keys, tmp_path / "bundles-1")
     assert first.returncode == 0, first.stdout + first.stderr
-    for branch in sorted(b for b in _branches(repo) if b.startswith("mendbot/")):
+    for branch in sorted(b for b in branch_names(repo) if b.startswith("mendbot/")):
         _merge(repo, branch)
-    [branch] = [b for b in _branches(repo) if b.startswith(f"mendbot/{CI}")]
+    [branch] = [b for b in branch_names(repo) if b.startswith(f"mendbot/{CI}")]
     return branch.removeprefix("mendbot/")
 
 
 def _reverted_ci(repo, keys, tmp_path: Path) -> str:
     """The ci remediation merged, then reverted with ``mendbot revert`` and a git merge."""
     rid = _merged_ci(repo, keys, tmp_path)
-    before = _branches(repo)
+    before = branch_names(repo)
     done = run_mendbot("revert", rid, "--forge", "local", "--repo", str(repo.path))
     assert done.returncode == 0, done.stdout + done.stderr
-    [revert] = _branches(repo) - before
+    [revert] = branch_names(repo) - before
     _merge(repo, revert)
     assert PERSIST not in (repo.path / CI_YML).read_text()
     return rid
@@ -119,12 +90,12 @@ def test_a_step_inserted_before_the_reverted_fix_does_not_bring_it_back(
         "    steps:\n      - run: echo hello\n      - uses: actions/checkout@v4\n",
         "say hello first",
     )
-    before = _branches(repo)
+    before = branch_names(repo)
     rerun = _analyze_and_propose(repo, keys, tmp_path / "bundles-2")
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert _line_for(rerun.stdout, rid).startswith(f"reverted  {rid}: reverted in ")
     assert "opened" not in rerun.stdout
-    assert _branches(repo) == before
+    assert branch_names(repo) == before
 
     report = run_mendbot("analyze", str(repo.path), "--offline", "--format", "json")
     [entry] = json.loads(report.stdout)["reverted"]
@@ -155,11 +126,11 @@ def test_a_new_job_gets_its_fix_alone_and_the_reverted_fix_stays_out(
         "      - uses: actions/checkout@v4\n      - run: make lint\n",
         "add a lint job",
     )
-    before = _branches(repo)
+    before = branch_names(repo)
     rerun = _analyze_and_propose(repo, keys, tmp_path / "bundles-2")
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert _line_for(rerun.stdout, rid).startswith(f"reverted  {rid}: reverted in ")
-    [new] = _branches(repo) - before
+    [new] = branch_names(repo) - before
     assert new.startswith(f"mendbot/{CI}-") and new != f"mendbot/{rid}"
     proposed = repo.git("show", f"{new}:{CI_YML}")
     build, lint = proposed.split("  lint:\n")
@@ -183,26 +154,26 @@ def test_propose_skips_a_reverted_fix_in_a_bundle_made_without_the_history(
     clone = ["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(shallow)]
     subprocess.run(clone, check=True)
     out = tmp_path / "bundles-shallow"
-    analysed = _bundle(repo, keys, out, at=shallow)
+    analysed = bundle(repo, keys, out, at=shallow)
     assert "is a shallow clone" in analysed.stderr and "fetch-depth: 0" in analysed.stderr
     assert len([line for line in analysed.stderr.splitlines() if "a shallow clone" in line]) == 1
     [folder] = [p for p in out.iterdir() if p.name.startswith("gha-persist-credentials--ci-")]
     assert (folder / STATEMENT).exists() and folder.name != rid.replace("/", "--")
 
-    before = _branches(repo)
-    done = _propose(repo, keys, out)
+    before = branch_names(repo)
+    done = propose_bundles(repo, keys, out)
     assert done.returncode == 0, done.stdout + done.stderr
     line = next(line for line in done.stdout.splitlines() if CI in line)
     assert line.startswith("reverted  "), done.stdout
     assert f"was reverted with {rid}" in line and "not proposed again" in line
-    assert _branches(repo) == before
+    assert branch_names(repo) == before
 
 
 def _placeholder(repo, keys: tuple[Path, Path], tmp_path: Path) -> tuple[str, Path]:
     """The ci remediation's genuine signed attestation, committed on main without its change:
     the remediation id and the committed file."""
     out = tmp_path / "bundles-1"
-    _bundle(repo, keys, out)
+    bundle(repo, keys, out)
     [folder] = [p for p in out.iterdir() if p.name.startswith("gha-persist-credentials--ci-")]
     rid = folder.name.replace("--", "/", 1)
     placeholder = repo.write(committed_attestation_path(rid), (folder / ATTESTATION).read_bytes())
@@ -221,7 +192,7 @@ def test_a_placeholder_attestation_added_and_deleted_suppresses_nothing(
     done = _analyze_and_propose(repo, keys, tmp_path / "bundles-2")
     assert done.returncode == 0, done.stdout + done.stderr
     assert _line_for(done.stdout, rid).startswith(f"opened    {rid}:"), done.stdout
-    assert f"mendbot/{rid}" in _branches(repo)
+    assert f"mendbot/{rid}" in branch_names(repo)
 
 
 @pytest.mark.parametrize("removed", [True, False], ids=["added-then-removed", "left-in-place"])
@@ -236,7 +207,7 @@ def test_a_placeholder_attestation_is_no_merged_remediation_to_revert(
     if removed:
         placeholder.unlink()
         repo.commit("remove it again")
-    tip, before = repo.head(), _branches(repo)
+    tip, before = repo.head(), branch_names(repo)
 
     opened = run_mendbot("revert", rid, "--forge", "local", "--repo", str(repo.path))
     signed = run_mendbot(
@@ -247,7 +218,7 @@ def test_a_placeholder_attestation_is_no_merged_remediation_to_revert(
         assert done.returncode == 2, done.stdout + done.stderr
         assert f"no merged remediation {rid}" in done.stderr
         assert "already reverted" not in done.stderr and "Traceback" not in done.stderr
-    assert _branches(repo) == before and repo.head() == tip
+    assert branch_names(repo) == before and repo.head() == tip
     assert not (tmp_path / "revert").exists()
 
 
@@ -258,13 +229,13 @@ def test_a_clean_up_of_mendbot_files_is_not_a_revert(repo, keys, tmp_path: Path)
     # Later someone takes the fix out by hand: the finding is back, and nobody reverted it.
     _edit_ci(repo, f"\n        with:\n          {PERSIST}\n", "\n", "drop the setting")
     out = tmp_path / "bundles-2"
-    analysed = _bundle(repo, keys, out)
+    analysed = bundle(repo, keys, out)
     assert "reverted" not in analysed.stderr
     folder = out / rid.replace("/", "--", 1)
     assert (folder / STATEMENT).exists() and not (folder / REVERTED_NOTE).exists()
     report = run_mendbot("analyze", str(repo.path), "--offline", "--format", "json")
     assert json.loads(report.stdout)["reverted"] == []
-    proposed = _propose(repo, keys, out)
+    proposed = propose_bundles(repo, keys, out)
     assert proposed.returncode == 0, proposed.stdout + proposed.stderr
     assert not _line_for(proposed.stdout, rid).startswith("reverted"), proposed.stdout
 
@@ -285,10 +256,10 @@ def test_reverted_by_names_a_person_not_the_bot(repo, keys, tmp_path: Path, how:
     rid = _merged_ci(repo, keys, tmp_path)
     bot = (BOT_NAME, BOT_EMAIL)
     if how == "rebase-merged by a person":
-        before = _branches(repo)
+        before = branch_names(repo)
         done = run_mendbot("revert", rid, "--forge", "local", "--repo", str(repo.path))
         assert done.returncode == 0, done.stdout + done.stderr
-        [revert] = _branches(repo) - before
+        [revert] = branch_names(repo) - before
         # GitHub's "rebase and merge": the bot's commit, committed again by who merged it.
         _git_as(repo, bot, ("Grace", "grace@example.test"), "cherry-pick", revert)
         expected = "Grace"

@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from revert_scenario import analyze_and_propose, branch_names
 
 from clirun import run_mendbot
 from keyfiles import write_keys
@@ -29,24 +30,6 @@ def _merge(repo, branch: str, method: str) -> None:
         repo.git("merge", "-q", "--ff-only", branch)
     else:
         repo.git("merge", "-q", "--no-ff", "-m", f"Merge {branch}", branch)
-
-
-def _branches(repo) -> set[str]:
-    return set(repo.git("for-each-ref", "--format=%(refname:short)", "refs/heads").split())
-
-
-def _analyze_and_propose(repo, keys: tuple[Path, Path], out: Path):
-    private, public = keys
-    analysed = run_mendbot(
-        "analyze", str(repo.path), "--offline", "--rule", "gha-persist-credentials",
-        "--bundle-out", str(out), "--sign", "key", "--signing-key", str(private),
-    )  # fmt: skip
-    assert analysed.returncode in (0, 1), analysed.stderr
-    bundles = sorted(str(p) for p in out.iterdir() if p.is_dir())
-    return run_mendbot(
-        "propose", *bundles, "--forge", "local", "--repo", str(repo.path),
-        "--verify-key", str(public),
-    )  # fmt: skip
 
 
 def _sign_every_commit_and_show_signatures(repo, tmp_path: Path) -> None:
@@ -72,28 +55,28 @@ def test_a_revert_merged_with_git_is_remembered(
     repo = workflow_repo
     _sign_every_commit_and_show_signatures(repo, tmp_path)
     keys = write_keys(tmp_path, "analysis", signing_key)
-    first = _analyze_and_propose(repo, keys, tmp_path / "bundles-1")
+    first = analyze_and_propose(repo, keys, tmp_path / "bundles-1")
     assert first.returncode == 0, first.stdout + first.stderr
-    [remediation] = [b for b in _branches(repo) if b.startswith(f"mendbot/{CI}")]
+    [remediation] = [b for b in branch_names(repo) if b.startswith(f"mendbot/{CI}")]
     rid = remediation.removeprefix("mendbot/")
     _merge(repo, remediation, method)
     fixed = (repo.path / ".github/workflows/ci.yml").read_bytes()
 
-    proposed = _branches(repo)
+    proposed = branch_names(repo)
     done = run_mendbot(
         "revert", rid, "--forge", "local", "--repo", str(repo.path), "--requested-by", "Grace"
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    [revert] = _branches(repo) - proposed
+    [revert] = branch_names(repo) - proposed
     _merge(repo, revert, method)
     assert (repo.path / ".github/workflows/ci.yml").read_bytes() != fixed
 
-    before = _branches(repo)
-    rerun = _analyze_and_propose(repo, keys, tmp_path / "bundles-2")
+    before = branch_names(repo)
+    rerun = analyze_and_propose(repo, keys, tmp_path / "bundles-2")
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     [line] = [line for line in rerun.stdout.splitlines() if rid in line]
     assert line.startswith(f"reverted  {rid}: reverted in "), rerun.stdout
     assert "not proposed again" in line
     if method == "fast-forward":  # the bot's own commit is on the branch: who asked counts
         assert " by Grace: " in line, line
-    assert _branches(repo) == before
+    assert branch_names(repo) == before

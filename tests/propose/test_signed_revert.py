@@ -13,9 +13,9 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
 from gate_scenario import SHIPPED_POLICIES
-from test_revert_cli import CI, _branches, _merged, _sync
+from revert_scenario import branch_names
+from test_revert_cli import CI, _merged, _sync
 
 from bot.forge.interface import PullState
 from bot.forge.local import LocalForge
@@ -23,15 +23,8 @@ from bot.protocol import BOT_LABEL, REVERT_LABEL, ROLLBACK_LABEL
 from bot.provenance.layout import bundle_name, committed_attestation_path
 from bot.provenance.revert_statement import revert_id
 from clirun import run_mendbot
-from keyfiles import write_keys
 
 CI_PATH = ".github/workflows/ci.yml"
-
-
-@pytest.fixture
-def keys(signing_key, tmp_path: Path) -> tuple[Path, Path]:
-    """The signing key file and its public key file."""
-    return write_keys(tmp_path, "analysis", signing_key)
 
 
 def _revert_bundle(repo, keys, out: Path, rid: str, *extra: str):
@@ -80,7 +73,7 @@ def test_a_signed_revert_is_proposed_from_its_bundle_and_verified_by_the_gate(
 ) -> None:
     repo = workflow_repo
     forge, rid, merged, original = _setup(repo, keys, tmp_path)
-    branches = _branches(repo)
+    before = branch_names(repo)
     out = tmp_path / "revert-bundle"
 
     signed = _revert_bundle(
@@ -89,7 +82,7 @@ def test_a_signed_revert_is_proposed_from_its_bundle_and_verified_by_the_gate(
     assert signed.returncode == 0, signed.stderr
     folder = out / bundle_name(revert_id(rid))
     assert f"bundle: {folder} [signed (key)]" in signed.stderr
-    assert _branches(repo) == branches  # signing only reads the checkout
+    assert branch_names(repo) == before  # signing only reads the checkout
     statement = json.loads((folder / "statement.json").read_text())
     predicate = statement["predicate"]
     assert predicate["remediation"]["source"] == "human-override"
