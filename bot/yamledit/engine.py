@@ -239,9 +239,12 @@ def _independent_run(
                     if _renumbers(primitive) or (not shared and routes.clashes(where)):
                         return runs
                     edit = _plan(doc, primitive)
-                    if edit is None or spans.touches(edit) or (restyled and edit.insert):
+                    if edit is None:
                         return runs
-                    spans.add(edit)
+                    reach = _with_blanks_around(doc.text, edit)
+                    if spans.touches(reach) or (restyled and edit.insert):
+                        return runs
+                    spans.add(reach)
                     planned.append((primitive, edit))
                     changed.add((primitive.document, _decided_at(primitive)))
                     restyled = restyled or _changes_style(doc.text, edit)
@@ -257,6 +260,19 @@ def _independent_run(
             fragments.update((primitive.document, primitive.route) for primitive, _ in planned)
         runs.append(planned)
     return runs
+
+
+def _with_blanks_around(text: str, edit: splice.Splice) -> splice.Splice:
+    """``edit``'s range widened over the spaces and tabs beside it, for the touch test: two
+    splices with only blanks between them do not keep apart, since each decides which of those
+    blanks it takes (a value written into ``env: ,`` and the entry after it removed) from the
+    text it is planned on."""
+    start, end = edit.start, edit.end
+    while start > 0 and text[start - 1] in " \t":
+        start -= 1
+    while end < len(text) and text[end] in " \t":
+        end += 1
+    return splice.Splice(start, end, edit.insert)
 
 
 def _shares(operation: Operation, fragments: set[tuple[int, Route]]) -> bool:

@@ -1543,20 +1543,7 @@ def test_fragment_rewrites_of_one_scalar_together_equal_them_in_turn(
     """Rewrites of fragments of the same scalar may share a run: the text is byte for byte that
     of applying them one after the other, also when an earlier replacement creates, removes or
     overlaps a later fragment (the run then stops before it, or is not made)."""
-    raw, groups = drawn
-    # Like fixes, each group applies on its own; the run is the leading groups that do.
-    useful = []
-    for group in groups:
-        alone = apply_operations(raw, group)
-        if not (isinstance(alone, Edited) and alone.changed):
-            break
-        useful.append(group)
-    assume(len(useful) >= 2)
-    together = apply_together(raw, useful)
-    event("together" if together is not None else "alone")
-    if together is not None:
-        assert 2 <= together.count <= len(useful)
-        _same_as_in_turn(raw, useful, together)
+    _run_together_equals_in_turn(*drawn)
 
 
 def test_fragments_of_one_script_are_rewritten_in_one_run() -> None:
@@ -1637,14 +1624,9 @@ def _deletion_groups(draw: st.DrawFn) -> tuple[str, list[list[Any]]]:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-@given(_deletion_groups())
-def test_deletions_after_a_restyling_splice_together_equal_them_in_turn(
-    drawn: tuple[str, list[list[Any]]],
-) -> None:
-    """Removing a line or a comment changes the style later text is read in, so only
-    deletions (which write nothing) may follow it in a run; whatever the run takes, its text
-    is byte for byte that of the groups applied in turn."""
-    raw, groups = drawn
+def _run_together_equals_in_turn(raw: str, groups: list[list[Any]]) -> None:
+    """The run :func:`apply_together` makes of the leading ``groups`` that each apply on their
+    own (as fixes do) has the text of applying them one after the other."""
     useful = []
     for group in groups:
         alone = apply_operations(raw, group)
@@ -1657,6 +1639,16 @@ def test_deletions_after_a_restyling_splice_together_equal_them_in_turn(
     if together is not None:
         assert 2 <= together.count <= len(useful)
         _same_as_in_turn(raw, useful, together)
+
+
+@given(_deletion_groups())
+def test_deletions_after_a_restyling_splice_together_equal_them_in_turn(
+    drawn: tuple[str, list[list[Any]]],
+) -> None:
+    """Removing a line or a comment changes the style later text is read in, so only
+    deletions (which write nothing) may follow it in a run; whatever the run takes, its text
+    is byte for byte that of the groups applied in turn."""
+    _run_together_equals_in_turn(*drawn)
 
 
 def test_several_removed_inputs_go_in_one_run() -> None:
