@@ -1682,3 +1682,21 @@ def test_text_written_after_a_removed_line_waits_for_its_own_round() -> None:
     raw = "a:\n  x: 1\n  y: 2\nb:\n  z: 3\n"
     groups: list[list[Any]] = [[Remove(route=("a", "x"))], [Add(route=("b",), key="w", value=4)]]
     assert apply_together(raw, groups) is None
+
+
+def test_a_value_written_into_an_empty_flow_entry_and_the_next_entry_removed_wait_apart() -> None:
+    """Found by the property above: written into ``env: ,`` and the entry after it removed,
+    each took a different space planned together than in turn; with only blanks between them,
+    they are not applied together."""
+    raw = "steps: [{name: hello, env: , a: hello}]\n"
+    groups = [
+        [Replace(route=("steps", 0, "env"), value=False)],
+        [Remove(route=("steps", 0, "a"))],
+    ]
+    in_turn = raw
+    for group in groups:
+        edited = apply_operations(in_turn, group)
+        assert isinstance(edited, Edited)
+        in_turn = edited.text
+    assert in_turn == "steps: [{name: hello, env: false}]\n"
+    assert apply_together(raw, groups) is None
