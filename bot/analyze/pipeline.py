@@ -596,6 +596,10 @@ def _outcomes(
     # Without a file to analyse, no job is made: no rule is imported.
     results = []
     if missing:
+        if worker_count(jobs, len(missing)):
+            # Before this process imports the rules (job()): the fork server imports them on
+            # the other CPU meanwhile instead of after it (a no-op when already started).
+            prepare_workers(FILE_JOB_MODULE)
         results = run_files(job(), [tasks[i] for i in missing], jobs, _lost, progress)
     for index, result in zip(missing, results, strict=True):
         found[index] = result.outcome
